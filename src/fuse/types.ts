@@ -1,0 +1,175 @@
+// The contract between the native FUSE binding (native/fuse, src/fuse/session.ts)
+// and whatever serves a filesystem through it (the vfs adapter, test filesystems).
+//
+// Every handler receives the caller's identity and answers with a value or by
+// throwing a FuseError (or any error carrying an errno `code` such as 'ENOENT',
+// as node's fs errors do); the session turns that into the reply. Handlers are
+// async: a FUSE thread never waits for JavaScript.
+
+/** Who made the request, as the kernel reports it. */
+export interface RequestContext {
+  uid: number;
+  gid: number;
+  pid: number;
+  umask: number;
+}
+
+/** Inode attributes. Times are nanoseconds since the epoch, exact. */
+export interface Attr {
+  ino: number;
+  mode: number; // file type bits | permission bits
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blocks: number; // 512-byte units
+  blksize?: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** The answer to lookup, mknod, mkdir, symlink, link, create. */
+export interface Entry {
+  attr: Attr;
+  generation?: number;
+  /** seconds the kernel may cache the name → inode binding and the attributes */
+  entryTimeout?: number;
+  attrTimeout?: number;
+}
+
+/** A setattr request: only the fields present are to be changed. */
+export interface SetAttr {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  /** nanoseconds, or 'now' for UTIME_NOW; absent means UTIME_OMIT */
+  atimeNs?: bigint | 'now';
+  mtimeNs?: bigint | 'now';
+  ctimeNs?: bigint;
+  /** set when the request came through an open file (ftruncate, futimens) */
+  fh?: number;
+}
+
+export interface OpenResult {
+  fh: number;
+  /**
+   * A file descriptor of the plain backing file. When given, the binding serves
+   * read and write of this handle natively (no JavaScript on the path) and
+   * reports the counts through FuseOps.accessBatch. JavaScript still owns the fd:
+   * it closes it in release, after the binding has stopped using it.
+   */
+  fd?: number;
+  directIo?: boolean;
+  keepCache?: boolean;
+  nonseekable?: boolean;
+}
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  /** file type bits at least; a full mode is fine */
+  mode: number;
+  /** opaque cookie of the NEXT entry: readdir(offset = this) continues after it */
+  offset: number;
+  /** needed for readdirplus; when present the kernel gets the attributes too */
+  entry?: Entry;
+}
+
+export interface StatFs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail?: number;
+  namemax: number;
+}
+
+/** Per-handle counts of the I/O the binding served natively, delivered in batches. */
+export interface AccessCount {
+  ino: number;
+  fh: number;
+  reads: number;
+  readBytes: number;
+  writes: number;
+  writeBytes: number;
+  /** offset and length of the first read in this batch, for the access log */
+  firstReadOffset?: number;
+  /** ms since epoch of the last op counted */
+  lastAtMs: number;
+}
+
+export type Ino = number;
+
+export interface FuseOps {
+  /** Called once the kernel connection is up. */
+  init?(): void;
+  lookup(ctx: RequestContext, parent: Ino, name: string): Promise<Entry>;
+  /** The kernel dropped its last reference to ino (the session keeps the counts). */
+  forget?(ino: Ino): void;
+  getattr(ctx: RequestContext, ino: Ino, fh?: number): Promise<Attr>;
+  setattr(ctx: RequestContext, ino: Ino, set: SetAttr): Promise<Attr>;
+  readlink(ctx: RequestContext, ino: Ino): Promise<string>;
+  mknod(ctx: RequestContext, parent: Ino, name: string, mode: number, rdev: number): Promise<Entry>;
+  mkdir(ctx: RequestContext, parent: Ino, name: string, mode: number): Promise<Entry>;
+  unlink(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
+  rmdir(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
+  symlink(ctx: RequestContext, target: string, parent: Ino, name: string): Promise<Entry>;
+  /** flags: RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2 */
+  rename(ctx: RequestContext, parent: Ino, name: string, newParent: Ino, newName: string, flags: number): Promise<void>;
+  link(ctx: RequestContext, ino: Ino, newParent: Ino, newName: string): Promise<Entry>;
+  open(ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult>;
+  /** Only for handles opened without an fd (or when the fast path is disabled). */
+  read(ctx: RequestContext, ino: Ino, fh: number, size: number, offset: number): Promise<Buffer>;
+  write(ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number>;
+  flush(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
+  release(ctx: RequestContext, ino: Ino, fh: number, flags: number): Promise<void>;
+  fsync(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
+  opendir(ctx: RequestContext, ino: Ino, flags: number): Promise<{ fh: number }>;
+  /** Entries after cookie `offset` (0 = from the start); the session packs as many as fit. */
+  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean): Promise<DirEntry[]>;
+  releasedir(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
+  fsyncdir?(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
+  statfs(ctx: RequestContext, ino: Ino): Promise<StatFs>;
+  setxattr(ctx: RequestContext, ino: Ino, name: string, value: Buffer, flags: number): Promise<void>;
+  getxattr(ctx: RequestContext, ino: Ino, name: string): Promise<Buffer>;
+  listxattr(ctx: RequestContext, ino: Ino): Promise<string[]>;
+  removexattr(ctx: RequestContext, ino: Ino, name: string): Promise<void>;
+  /** Only asked when default_permissions is off. */
+  access?(ctx: RequestContext, ino: Ino, mask: number): Promise<void>;
+  create(ctx: RequestContext, parent: Ino, name: string, mode: number, flags: number): Promise<Entry & OpenResult>;
+  fallocate?(ctx: RequestContext, ino: Ino, fh: number, mode: number, offset: number, length: number): Promise<void>;
+  copyFileRange?(
+    ctx: RequestContext,
+    inoIn: Ino, fhIn: number, offIn: number,
+    inoOut: Ino, fhOut: number, offOut: number,
+    length: number, flags: number,
+  ): Promise<number>;
+  /** Counts of natively served I/O, at most every few hundred ms and at release. */
+  accessBatch?(counts: AccessCount[]): void;
+}
+
+export interface MountOptions {
+  fsname?: string;
+  subtype?: string;
+  /** bytes; at least 1 MiB is useful for throughput */
+  maxRead?: number;
+  maxWrite?: number;
+  splice?: boolean;
+  attrTimeout?: number;
+  entryTimeout?: number;
+  /** 'keep' keeps cached pages across opens; 'auto' drops them when mtime changes; 'none' is direct I/O */
+  pageCache?: 'keep' | 'auto' | 'none';
+  writebackCache?: boolean;
+  defaultPermissions?: boolean;
+  allowOther?: boolean;
+  /** serve read/write of handles that registered an fd natively (default true) */
+  fastPath?: boolean;
+  /** FUSE worker threads upper bound */
+  maxThreads?: number;
+}

@@ -1,0 +1,12 @@
+// One logger for the whole program; each module takes a child: log.child({ mod: 'vfs' }).
+// Logs go to stderr so that CLI output on stdout stays clean for people and scripts.
+import { pino } from 'pino';
+
+export const log = pino(
+  { level: process.env.TIERFS_LOG_LEVEL ?? 'info', base: { pid: process.pid } },
+  pino.destination({ fd: 2, sync: false }),
+);
+
+export function moduleLogger(mod: string) {
+  return log.child({ mod });
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Mount tests serve FUSE from child processes; the native addons call into
+// JavaScript from their own threads, so test files run in forked processes,
+// never in worker threads.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // 2 cores: two test files at a time keeps mounts and servers from starving each other.
+    maxWorkers: 2,
+  },
+});
