@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Runs the compiled CLI (dist/, built by `npm ci`); from a source checkout without
+// a build it runs the TypeScript through tsx.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const compiled = join(root, 'dist', 'cli', 'main.js');
+if (existsSync(compiled)) {
+  const { main } = await import(pathToFileURL(compiled).href);
+  await main();
+} else {
+  const { tsImport } = await import('tsx/esm/api');
+  const { main } = await tsImport(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href, import.meta.url);
+  await main();
+}

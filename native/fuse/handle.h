@@ -1,0 +1,57 @@
+// The binding's side of an open file or directory: what fuse_file_info.fh points at.
+//
+// JavaScript numbers its handles as it likes; the kernel gets a pointer to one
+// of these, so that a read of a fast-path handle needs no lookup and no lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include "request.h"
+
+namespace tierfs {
+
+struct FileHandle {
+  FileHandle(uint64_t jsFh, uint64_t ino, int fd) : jsFh(jsFh), ino(ino), fd(fd) {}
+
+  const uint64_t jsFh;
+  const uint64_t ino;
+  // The backing file, borrowed from JavaScript; -1 when JavaScript serves I/O.
+  const int fd;
+
+  std::atomic<uint64_t> reads{0}, readBytes{0}, writes{0}, writeBytes{0};
+  std::atomic<int64_t> firstReadOffset{-1};
+  std::atomic<int64_t> lastAtMs{0};
+  // Size of the backing file as last seen (-1: unknown). Lets a read count the
+  // bytes it returns without a stat per read; refreshed when a read reaches it.
+  std::atomic<int64_t> knownSize{-1};
+
+  void countRead(int64_t offset, uint64_t bytes);
+  void countWrite(int64_t offset, uint64_t bytes);
+  // Bytes a read of `size` at `offset` returns, from knownSize or an fstat.
+  uint64_t readableBytes(int64_t offset, uint64_t size);
+  // Moves the counts into `out`; false when nothing happened since the last take.
+  bool takeCounts(AccessCounts& out);
+
+  static FileHandle* of(uint64_t fh) { return reinterpret_cast<FileHandle*>(fh); }
+  uint64_t asFh() { return reinterpret_cast<uint64_t>(this); }
+};
+
+// Fast-path handles, so that their counts can be collected in batches.
+class HandleRegistry {
+ public:
+  void add(FileHandle* h);
+  void remove(FileHandle* h);
+  std::vector<AccessCounts> takeAll();
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<FileHandle*> handles_;
+};
+
+int64_t nowMs();
+
+}  // namespace tierfs

@@ -1,0 +1,149 @@
+// One FUSE request on its way from a FUSE thread to JavaScript and back.
+//
+// A FUSE thread packages the request (copying everything libfuse will reuse once
+// the op callback returns) and hands it to the dispatcher without waiting. The
+// answer comes later from another thread; the in-flight table and the atomic
+// state make sure exactly one of {JavaScript, the interrupt handler} replies.
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tierfs {
+
+// Numbering is shared with JavaScript through the binding's `opcodes` table.
+enum class Op : uint8_t {
+  Init = 1,
+  Forget,  // notification: no reply
+  Lookup,
+  Getattr,
+  Setattr,
+  Readlink,
+  Mknod,
+  Mkdir,
+  Unlink,
+  Rmdir,
+  Symlink,
+  Rename,
+  Link,
+  Open,
+  Read,
+  Write,
+  Flush,
+  Release,
+  Fsync,
+  Opendir,
+  Readdir,
+  Releasedir,
+  Fsyncdir,
+  Statfs,
+  Setxattr,
+  Getxattr,
+  Listxattr,
+  Removexattr,
+  Access,
+  Create,
+  Fallocate,
+  CopyFileRange,
+  Log,     // notification: a libfuse log line
+  Exited,  // notification: the session loop ended
+  Count_
+};
+
+const char* opName(Op op);
+
+// What the binding served natively for one handle since the last batch.
+struct AccessCounts {
+  uint64_t ino = 0;
+  uint64_t fh = 0;
+  uint64_t reads = 0;
+  uint64_t readBytes = 0;
+  uint64_t writes = 0;
+  uint64_t writeBytes = 0;
+  int64_t firstReadOffset = -1;  // -1: no read in this batch
+  int64_t lastAtMs = 0;
+};
+
+struct Request {
+  enum State : int { Pending = 0, Answered = 1 };
+
+  uint64_t id = 0;
+  Op op = Op::Init;
+  fuse_req_t req = nullptr;  // null for notifications
+  std::atomic<int> state{Pending};
+
+  // the caller, from fuse_req_ctx
+  uint32_t uid = 0, gid = 0, pid = 0, umask = 0;
+
+  // operands; which ones are set depends on op (see binding.cc toJs)
+  uint64_t ino = 0;   // target inode, or parent for name ops, or ino_in
+  uint64_t ino2 = 0;  // new parent (rename, link) or ino_out
+  uint64_t fh = 0;    // JavaScript's handle number
+  uint64_t fh2 = 0;
+  bool hasFh = false;
+  std::string name, name2;  // name / new name / symlink target / xattr name / log line
+  int64_t offset = 0, offset2 = 0;
+  uint64_t size = 0;  // read size, readdir buffer size, xattr buffer size, length
+  int32_t flags = 0;
+  uint32_t mode = 0, rdev = 0;
+  int32_t mask = 0;  // access mask, fallocate mode, datasync
+  int toSet = 0;     // setattr FUSE_SET_ATTR_* bits
+  struct stat attr {};
+
+  // payload (write data, xattr value): malloc'd, handed to JavaScript without a copy
+  char* data = nullptr;
+  size_t dataLen = 0;
+
+  std::vector<fuse_forget_data> forgets;
+
+  // release of a fast-path handle: its last counts, delivered before release runs
+  bool hasCounts = false;
+  AccessCounts counts;
+
+  Request() = default;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request();
+
+  // Claims the right to reply. True for exactly one caller.
+  bool claim() {
+    int expected = Pending;
+    return state.compare_exchange_strong(expected, Answered);
+  }
+  // Moves the payload out (the caller frees it with free()).
+  char* releaseData() {
+    char* d = data;
+    data = nullptr;
+    return d;
+  }
+};
+
+// Requests handed to JavaScript and not yet answered by it, by id. The interrupt
+// callback may run on any FUSE thread at any time before libfuse forgets the
+// request, possibly after JavaScript replied, so it only ever sees an id and
+// looks it up here; it never holds a pointer that JavaScript may free.
+class InflightTable {
+ public:
+  void add(Request* r);
+  // Removes and returns the request (null when unknown). The caller owns it.
+  Request* take(uint64_t id);
+  // Marks the request answered if it still is pending; true means the caller
+  // must now reply EINTR itself.
+  bool interrupt(uint64_t id);
+  // Everything still pending, removed; used when the session is torn down.
+  std::vector<Request*> drain();
+  size_t size();
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<uint64_t, Request*> map_;
+};
+
+}  // namespace tierfs

@@ -1,0 +1,299 @@
+#include "session.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+extern char** environ;
+
+namespace tierfs {
+
+// ---- libfuse's log lines -------------------------------------------------------
+
+static std::mutex gLogMu;
+static std::string gLastLogLine;
+static Dispatcher* gLogSink = nullptr;  // the latest running session, if any
+
+static void onFuseLog(enum fuse_log_level level, const char* fmt, va_list ap) {
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+  std::lock_guard<std::mutex> lock(gLogMu);
+  if (level <= FUSE_LOG_ERR) gLastLogLine = line;
+  if (gLogSink && level <= FUSE_LOG_NOTICE) {
+    Request* r = new Request();
+    r->op = Op::Log;
+    r->mask = static_cast<int32_t>(level);
+    r->name = line;
+    gLogSink->deliver(r);
+  }
+}
+
+std::string lastFuseLogLine() {
+  std::lock_guard<std::mutex> lock(gLogMu);
+  return gLastLogLine;
+}
+
+// ---- interrupts ------------------------------------------------------------------
+
+// libfuse may call the interrupt callback synchronously from inside
+// fuse_req_interrupt_func() (when INTERRUPT overtook the request). Replying there
+// would free the request while libfuse still holds its lock, so the callback only
+// leaves a note and submit() replies after registration returns.
+static thread_local bool tlRegistering = false;
+static thread_local bool tlInterruptedWhileRegistering = false;
+
+static void onInterrupt(fuse_req_t req, void* data) {
+  if (tlRegistering) {
+    tlInterruptedWhileRegistering = true;
+    return;
+  }
+  auto* s = static_cast<Session*>(fuse_req_userdata(req));
+  if (s->inflight().interrupt(reinterpret_cast<uint64_t>(data))) fuse_reply_err(req, EINTR);
+}
+
+// ---- mountinfo -----------------------------------------------------------------
+
+// Undoes the octal escapes (\040 for space…) of a /proc/self/mountinfo path.
+static std::string unescapeMountPath(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3; k++) {
+        char c = s[i + k];
+        if (c < '0' || c > '7') ok = false;
+        v = v * 8 + (c - '0');
+      }
+      if (ok) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// The kernel's device number (major << 20 | minor, which names the fusectl
+// directory) of the newest mount at `mountpoint`, read from mountinfo because a
+// stat() of our own mount would wait for our own loop.
+static uint64_t mountDevice(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  uint64_t dev = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, mp;
+    if (!(fields >> id >> parent >> majmin >> root >> mp)) continue;
+    if (unescapeMountPath(mp) != mountpoint) continue;
+    unsigned major = 0, minor = 0;
+    if (sscanf(majmin.c_str(), "%u:%u", &major, &minor) == 2) {
+      dev = (static_cast<uint64_t>(major) << 20) | minor;
+    }
+  }
+  return dev;
+}
+
+// ---- session -------------------------------------------------------------------
+
+Session::Session(SessionOptions opts, Dispatcher* dispatcher)
+    : opts_(std::move(opts)), dispatcher_(dispatcher) {}
+
+Session::~Session() {
+  if (se_) join();
+}
+
+// libfuse's option parser splits on commas and honours backslash escapes.
+static std::string escapeOpt(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == ',' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool Session::start(std::string& error) {
+  std::string o = "fsname=" + escapeOpt(opts_.fsname) + ",subtype=" + escapeOpt(opts_.subtype);
+  if (opts_.maxRead) o += ",max_read=" + std::to_string(opts_.maxRead);
+  if (opts_.allowOther) o += ",allow_other";
+  if (opts_.defaultPermissions) o += ",default_permissions";
+  std::vector<const char*> argv = {"tierfs", "-o", o.c_str()};
+  if (opts_.debug) argv.push_back("-d");
+  struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+
+  fuse_set_log_func(onFuseLog);
+  {
+    std::lock_guard<std::mutex> lock(gLogMu);
+    gLastLogLine.clear();
+  }
+  se_ = fuse_session_new(&args, lowlevelOps(), sizeof(struct fuse_lowlevel_ops), this);
+  if (!se_) {
+    error = "fuse_session_new failed: " + lastFuseLogLine();
+    return false;
+  }
+  if (fuse_session_mount(se_, opts_.mountpoint.c_str()) != 0) {
+    std::string why = lastFuseLogLine();
+    error = "cannot mount " + opts_.mountpoint + (why.empty() ? "" : ": " + why);
+    fuse_session_destroy(se_);
+    se_ = nullptr;
+    return false;
+  }
+  mounted_ = true;
+  dev_ = mountDevice(opts_.mountpoint);
+  {
+    std::lock_guard<std::mutex> lock(gLogMu);
+    gLogSink = dispatcher_;
+  }
+  loopRunning_ = true;
+  loop_ = std::thread(&Session::runLoop, this);
+  return true;
+}
+
+void Session::runLoop() {
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 1);
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
+  fuse_session_loop_mt(se_, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  {
+    std::lock_guard<std::mutex> lock(gLogMu);
+    if (gLogSink == dispatcher_) gLogSink = nullptr;
+  }
+  loopRunning_ = false;
+  Request* r = new Request();
+  r->op = Op::Exited;
+  dispatcher_->deliver(r);
+}
+
+void Session::detach() {
+  if (!mounted_) return;
+  if (geteuid() == 0) {
+    umount2(opts_.mountpoint.c_str(), MNT_DETACH);
+    return;
+  }
+  const char* argv[] = {"fusermount3", "-u", "-z", "-q", "--", opts_.mountpoint.c_str(), nullptr};
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) == 0) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+static bool writeFile(const std::string& path, const char* text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text, strlen(text)) > 0;
+  close(fd);
+  return ok;
+}
+
+bool Session::abortConnection() {
+  if (!dev_) return false;
+  const std::string dir = "/sys/fs/fuse/connections";
+  const std::string abortFile = dir + "/" + std::to_string(dev_) + "/abort";
+  if (writeFile(abortFile, "1")) return true;
+  // fusectl is not always mounted; only root can mount it.
+  if (mount("fusectl", dir.c_str(), "fusectl", 0, nullptr) != 0 && errno != EBUSY) return false;
+  return writeFile(abortFile, "1");
+}
+
+void Session::join() {
+  if (loop_.joinable()) loop_.join();
+  // JavaScript may still answer requests it was given; those answers must find
+  // nothing, because the libfuse session they refer to is about to be freed.
+  for (Request* r : inflight_.drain()) delete r;
+  if (se_) {
+    // Closes the device; unmounts only if something is still mounted there.
+    if (mounted_) fuse_session_unmount(se_);
+    fuse_session_destroy(se_);
+    se_ = nullptr;
+  }
+  mounted_ = false;
+}
+
+Request* Session::newRequest(fuse_req_t req, Op op, uint64_t ino) {
+  Request* r = new Request();
+  r->id = nextId_.fetch_add(1, std::memory_order_relaxed);
+  r->op = op;
+  r->req = req;
+  r->ino = ino;
+  const struct fuse_ctx* ctx = fuse_req_ctx(req);
+  r->uid = ctx->uid;
+  r->gid = ctx->gid;
+  r->pid = static_cast<uint32_t>(ctx->pid);
+  r->umask = ctx->umask;
+  return r;
+}
+
+void Session::submit(Request* r) {
+  inflight_.add(r);
+  tlInterruptedWhileRegistering = false;
+  tlRegistering = true;
+  fuse_req_interrupt_func(r->req, onInterrupt, reinterpret_cast<void*>(r->id));
+  tlRegistering = false;
+  if (tlInterruptedWhileRegistering) {
+    // Interrupted before JavaScript saw it: answer now and never deliver.
+    if (inflight_.interrupt(r->id)) fuse_reply_err(r->req, EINTR);
+    delete inflight_.take(r->id);
+    return;
+  }
+  dispatcher_->deliver(r);
+}
+
+void Session::notify(Request* r) {
+  r->req = nullptr;
+  dispatcher_->deliver(r);
+}
+
+void Session::onInit(struct fuse_conn_info* conn) {
+  auto want = [conn](unsigned cap, bool on) {
+    if (on && (conn->capable & cap)) conn->want |= cap;
+    if (!on) conn->want &= ~cap;
+  };
+  conn->max_write = opts_.maxWrite;  // libfuse lowers it to what its buffer holds
+  conn->max_read = opts_.maxRead;
+  want(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE, opts_.splice);
+  want(FUSE_CAP_SPLICE_READ, opts_.splice);
+  want(FUSE_CAP_AUTO_INVAL_DATA, opts_.pageCache == PageCache::Auto);
+  want(FUSE_CAP_WRITEBACK_CACHE, opts_.writebackCache);
+  want(FUSE_CAP_ASYNC_READ, true);
+  want(FUSE_CAP_PARALLEL_DIROPS, true);
+  want(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO, true);
+  want(FUSE_CAP_ASYNC_DIO, true);
+  want(FUSE_CAP_CACHE_SYMLINKS, true);
+  // The kernel clears setuid bits on write and chown itself; natively served
+  // writes could not do it.
+  want(FUSE_CAP_HANDLE_KILLPRIV, false);
+  // Locks stay local to this kernel; nothing below tierfs shares them.
+  want(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS, false);
+  // More concurrent read-ahead and async direct I/O than the kernel's 12.
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  conn->time_gran = 1;
+  Request* r = new Request();
+  r->op = Op::Init;
+  r->size = conn->max_write;
+  r->offset = conn->max_readahead;
+  r->flags = static_cast<int32_t>(conn->want);
+  notify(r);
+}
+
+}  // namespace tierfs

@@ -1,0 +1,98 @@
+// A mounted FUSE session: libfuse3 low-level API, its loop on threads of its
+// own, requests handed to a Dispatcher that must never block.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "handle.h"
+#include "request.h"
+
+namespace tierfs {
+
+enum class PageCache { Keep, Auto, None };
+
+struct SessionOptions {
+  std::string mountpoint;
+  std::string fsname = "tierfs";
+  std::string subtype = "tierfs";
+  uint32_t maxRead = 0;  // 0: no limit beyond max_pages
+  uint32_t maxWrite = 1 << 20;
+  bool splice = true;
+  double attrTimeout = 1.0;
+  double entryTimeout = 1.0;
+  PageCache pageCache = PageCache::Auto;
+  bool writebackCache = false;
+  bool defaultPermissions = true;
+  bool allowOther = false;
+  bool fastPath = true;
+  int maxThreads = 8;
+  bool debug = false;
+};
+
+// Receives every request that JavaScript must see. deliver() runs on FUSE
+// threads, must return at once and takes ownership of the request.
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  virtual void deliver(Request* r) = 0;
+};
+
+class Session {
+ public:
+  Session(SessionOptions opts, Dispatcher* dispatcher);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Creates the session, mounts it and starts the loop thread. On failure
+  // returns false and sets `error` (libfuse's own message when it gave one).
+  bool start(std::string& error);
+  // Detaches the mount (lazy unmount); the loop ends when the kernel lets go,
+  // which is at once unless files on the mount are still open.
+  void detach();
+  // Severs the kernel connection (fusectl abort): the loop ends now, and any
+  // process still using the mount gets ENOTCONN.
+  bool abortConnection();
+  bool loopRunning() const { return loopRunning_.load(); }
+  // Waits for the loop to end and frees libfuse's session. Replies to requests
+  // still held by JavaScript are dropped from now on.
+  void join();
+
+  const SessionOptions& options() const { return opts_; }
+  uint64_t device() const { return dev_; }
+  InflightTable& inflight() { return inflight_; }
+  HandleRegistry& handles() { return handles_; }
+
+  // Called by the op callbacks (ops.cc) on FUSE threads.
+  Request* newRequest(fuse_req_t req, Op op, uint64_t ino);
+  void submit(Request* r);
+  void notify(Request* r);  // no reply expected (init, forget)
+  void onInit(struct fuse_conn_info* conn);
+
+ private:
+  void runLoop();
+
+  SessionOptions opts_;
+  Dispatcher* dispatcher_;
+  struct fuse_session* se_ = nullptr;
+  std::thread loop_;
+  std::atomic<bool> loopRunning_{false};
+  std::atomic<uint64_t> nextId_{1};
+  uint64_t dev_ = 0;  // st_dev of the mount, names its fusectl directory
+  bool mounted_ = false;
+  InflightTable inflight_;
+  HandleRegistry handles_;
+};
+
+// The low-level operation table (ops.cc).
+const struct fuse_lowlevel_ops* lowlevelOps();
+
+// The last error line libfuse logged on this process (for mount failures).
+std::string lastFuseLogLine();
+
+}  // namespace tierfs

@@ -1,0 +1,56 @@
+// The daemon's admin endpoint: HTTP on a unix socket beside the catalog (only who
+// can reach the data directory can talk to it). Routes map to AdminApi calls.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmodSync, rmSync } from 'node:fs';
+import { errnoOf } from '../errors.js';
+import type { AdminApi } from './api.js';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('admin');
+
+type Handler = (url: URL, req: IncomingMessage, res: ServerResponse) => unknown;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export function startAdminServer(socketPath: string, api: AdminApi, onFlush: () => void): Promise<Server> {
+  const routes: Record<string, Handler> = {
+    'GET /v1/status': () => api.status(),
+    'GET /v1/where': (url) => api.where(url.searchParams.get('path') ?? ''),
+    'POST /v1/flush': () => {
+      onFlush();
+      return { ok: true };
+    },
+    'GET /v1/trace': (url, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      for (const line of api.traceCsv(Number(url.searchParams.get('since') ?? 0))) res.write(line);
+      res.end();
+      return undefined;
+    },
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://tierfs');
+    const route = routes[`${req.method} ${url.pathname}`];
+    if (!route) return json(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
+    try {
+      const body = route(url, req, res);
+      if (body !== undefined) json(res, 200, body);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const status = code === 'ENOENT' ? 404 : errnoOf(err) === 5 ? 500 : 400;
+      if (status === 500) log.error({ err }, 'admin request failed');
+      json(res, status, { error: (err as Error).message, code });
+    }
+  });
+  rmSync(socketPath, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      chmodSync(socketPath, 0o600);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,403 @@
+// The catalog: the one source of truth for the namespace. Every SQL statement of
+// tierfs lives in this module, named for what it does; callers never see SQL.
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { MIGRATIONS } from './migrations.js';
+
+export const ROOT_INO = 1;
+
+export interface Inode {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  rdev: number;
+  size: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  generation: number;
+  tier: string | null;
+  volume: string | null;
+  dataPath: string | null;
+  target: string | null;
+  state: string;
+}
+
+export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state'> & { state?: string };
+
+export interface DirRow extends Inode {
+  name: string;
+}
+
+export interface AccessStats {
+  opens: number;
+  reads: number;
+  readBytes: number;
+  writes: number;
+  writeBytes: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface AccessEvent {
+  timeMs: number;
+  ino: number;
+  path: string;
+  op: 'open' | 'read' | 'write';
+  offset: number;
+  length: number;
+  size: number;
+  /** how many operations this event stands for (a native batch folds many reads into one event) */
+  count: number;
+}
+
+export interface TraceRow {
+  timeMs: number;
+  path: string;
+  op: string;
+  offset: number;
+  length: number;
+  size: number;
+}
+
+type Row = Record<string, number | bigint | string | null | Buffer>;
+
+const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+function toInode(r: Row): Inode {
+  return {
+    ino: num(r.ino),
+    mode: num(r.mode),
+    uid: num(r.uid),
+    gid: num(r.gid),
+    nlink: num(r.nlink),
+    rdev: num(r.rdev),
+    size: num(r.size),
+    atimeNs: BigInt(r.atime_ns as bigint),
+    mtimeNs: BigInt(r.mtime_ns as bigint),
+    ctimeNs: BigInt(r.ctime_ns as bigint),
+    generation: num(r.generation),
+    tier: r.tier as string | null,
+    volume: r.volume as string | null,
+    dataPath: r.data_path as string | null,
+    target: r.target as string | null,
+    state: r.state as string,
+  };
+}
+
+export class Catalog {
+  readonly db: Database.Database;
+  readonly fsid: string;
+  private readonly s;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = OFF');
+    this.migrate();
+    this.s = this.prepare();
+    this.fsid = this.ensureMeta('fsid', randomUUID());
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`catalog schema version ${version} is newer than this tierfs (${MIGRATIONS.length}); upgrade tierfs`);
+    }
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
+  }
+
+  private prepare() {
+    const d = this.db;
+    const big = <T extends Database.Statement>(st: T) => st.safeIntegers(true) as T;
+    return {
+      getMeta: d.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
+      lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
+      lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
+      listDir: big(d.prepare('SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')),
+      hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
+      nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
+      insertInode: d.prepare(
+        `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state)
+         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state)`,
+      ),
+      insertDirent: d.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)'),
+      deleteDirent: d.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?'),
+      moveDirent: d.prepare('UPDATE dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?'),
+      pointDirent: d.prepare('UPDATE dirents SET ino = ? WHERE parent = ? AND name = ?'),
+      updateAttrs: d.prepare(
+        `UPDATE inodes SET mode = @mode, uid = @uid, gid = @gid, size = @size, atime_ns = @atimeNs, mtime_ns = @mtimeNs,
+         ctime_ns = @ctimeNs WHERE ino = @ino`,
+      ),
+      updateData: d.prepare(
+        'UPDATE inodes SET size = ?, mtime_ns = ?, ctime_ns = ?, generation = generation + ? WHERE ino = ?',
+      ),
+      setNlink: d.prepare('UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE ino = ?'),
+      setCtime: d.prepare('UPDATE inodes SET ctime_ns = ? WHERE ino = ?'),
+      setMtimeCtime: d.prepare('UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE ino = ?'),
+      setDataPath: d.prepare('UPDATE inodes SET data_path = ? WHERE ino = ?'),
+      renameDataPaths: d.prepare(
+        `UPDATE inodes SET data_path = ? || substr(data_path, ?) WHERE data_path >= ? AND data_path < ?`,
+      ),
+      setState: d.prepare('UPDATE inodes SET state = ? WHERE ino = ?'),
+      deleteInode: d.prepare('DELETE FROM inodes WHERE ino = ?'),
+      deleteXattrsOf: d.prepare('DELETE FROM xattrs WHERE ino = ?'),
+      deleteStatsOf: d.prepare('DELETE FROM access_stats WHERE ino = ?'),
+      orphans: d.prepare('SELECT ino FROM inodes WHERE nlink = 0').pluck(),
+      filesOnLocal: big(d.prepare("SELECT * FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768")),
+      byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
+      usageByTier: d.prepare('SELECT tier, count(*) AS files, coalesce(sum(size), 0) AS bytes FROM inodes WHERE tier IS NOT NULL AND nlink > 0 GROUP BY tier'),
+      inodeCount: d.prepare('SELECT count(*) FROM inodes').pluck(),
+      getXattr: d.prepare('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
+      setXattr: d.prepare('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value'),
+      listXattrs: d.prepare('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').pluck(),
+      removeXattr: d.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?'),
+      addConflict: d.prepare(
+        `INSERT INTO conflicts (time_ms, path, kind, detail) VALUES (?, ?, ?, ?)
+         ON CONFLICT (path, kind) DO UPDATE SET time_ms = excluded.time_ms, detail = excluded.detail`,
+      ),
+      clearConflict: d.prepare('DELETE FROM conflicts WHERE path = ? AND kind = ?'),
+      listConflicts: d.prepare('SELECT time_ms AS timeMs, path, kind, detail FROM conflicts ORDER BY path'),
+      addAccess: d.prepare(
+        `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms)
+         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs)
+         ON CONFLICT (ino) DO UPDATE SET opens = opens + excluded.opens, reads = reads + excluded.reads,
+           read_bytes = read_bytes + excluded.read_bytes, writes = writes + excluded.writes,
+           write_bytes = write_bytes + excluded.write_bytes, last_ms = max(last_ms, excluded.last_ms)`,
+      ),
+      logAccess: d.prepare(
+        'INSERT INTO access_log (time_ms, ino, path, op, offset, length, size) VALUES (@timeMs, @ino, @path, @op, @offset, @length, @size)',
+      ),
+      trimAccessLog: d.prepare('DELETE FROM access_log WHERE id <= (SELECT max(id) FROM access_log) - ?'),
+      getAccess: d.prepare(
+        `SELECT opens, reads, read_bytes AS readBytes, writes, write_bytes AS writeBytes, first_ms AS firstMs, last_ms AS lastMs
+         FROM access_stats WHERE ino = ?`,
+      ),
+      trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
+    };
+  }
+
+  private ensureMeta(key: string, fallback: string): string {
+    const v = this.s.getMeta.get(key) as string | undefined;
+    if (v !== undefined) return v;
+    this.s.setMeta.run(key, fallback);
+    return fallback;
+  }
+
+  /** Run fn in one transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── namespace ──────────────────────────────────────────────────────────────
+
+  getInode(ino: number): Inode | undefined {
+    const r = this.s.getInode.get(ino) as Row | undefined;
+    return r && toInode(r);
+  }
+
+  lookup(parent: number, name: string): Inode | undefined {
+    const r = this.s.lookup.get(parent, name) as Row | undefined;
+    return r && toInode(r);
+  }
+
+  lookupIno(parent: number, name: string): number | undefined {
+    return this.s.lookupIno.get(parent, name) as number | undefined;
+  }
+
+  listDir(parent: number): DirRow[] {
+    return (this.s.listDir.all(parent) as Row[]).map((r) => ({ ...toInode(r), name: r.name as string }));
+  }
+
+  hasChildren(dir: number): boolean {
+    return this.s.hasChildren.get(dir) !== undefined;
+  }
+
+  /** One (parent, name) of ino; the root and unlinked inodes have none. */
+  nameOf(ino: number): { parent: number; name: string } | undefined {
+    return this.s.nameOf.get(ino) as { parent: number; name: string } | undefined;
+  }
+
+  /** A path of ino relative to the root ('' for the root), or undefined if unlinked. */
+  pathOf(ino: number): string | undefined {
+    const parts: string[] = [];
+    for (let cur = ino; cur !== ROOT_INO; ) {
+      const n = this.nameOf(cur);
+      if (!n) return undefined;
+      parts.push(n.name);
+      cur = n.parent;
+    }
+    return parts.reverse().join('/');
+  }
+
+  /** Create an inode and, when parent is given, its first name. Returns the new ino. */
+  createInode(inode: NewInode, parent?: number, name?: string, ino?: number): number {
+    return this.tx(() => {
+      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok' });
+      const newIno = Number(info.lastInsertRowid);
+      if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno);
+      return newIno;
+    });
+  }
+
+  addName(parent: number, name: string, ino: number): void {
+    this.s.insertDirent.run(parent, name, ino);
+  }
+
+  removeName(parent: number, name: string): void {
+    this.s.deleteDirent.run(parent, name);
+  }
+
+  /** Move a name; the caller has removed any name at the destination. */
+  moveName(parent: number, name: string, newParent: number, newName: string): void {
+    this.s.moveDirent.run(newParent, newName, parent, name);
+  }
+
+  /** Point an existing name at another inode (rename over, exchange). */
+  pointName(parent: number, name: string, ino: number): void {
+    this.s.pointDirent.run(ino, parent, name);
+  }
+
+  updateAttrs(i: Pick<Inode, 'ino' | 'mode' | 'uid' | 'gid' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>): void {
+    this.s.updateAttrs.run(i);
+  }
+
+  /** New size and mtime after the data changed; bumps the generation when changed is true. */
+  updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
+    this.s.updateData.run(size, mtimeNs, ctimeNs, changed ? 1 : 0, ino);
+  }
+
+  setNlink(ino: number, nlink: number, ctimeNs: bigint): void {
+    this.s.setNlink.run(nlink, ctimeNs, ino);
+  }
+
+  touchCtime(ino: number, ctimeNs: bigint): void {
+    this.s.setCtime.run(ctimeNs, ino);
+  }
+
+  /** A directory's entries changed: its mtime and ctime move. */
+  touchDir(ino: number, nowNs: bigint): void {
+    this.s.setMtimeCtime.run(nowNs, nowNs, ino);
+  }
+
+  setDataPath(ino: number, dataPath: string): void {
+    this.s.setDataPath.run(dataPath, ino);
+  }
+
+  /** A directory moved from `from` to `to`: every data path below it follows. */
+  renameDataPaths(from: string, to: string): void {
+    // data_path in [from + '/', from + '0'): '0' is the character after '/'.
+    this.s.renameDataPaths.run(to, from.length + 1, `${from}/`, `${from}0`);
+  }
+
+  setState(ino: number, state: string): void {
+    this.s.setState.run(state, ino);
+  }
+
+  /** Forget an inode entirely (no names, no handles left). */
+  deleteInode(ino: number): void {
+    this.tx(() => {
+      this.s.deleteInode.run(ino);
+      this.s.deleteXattrsOf.run(ino);
+      this.s.deleteStatsOf.run(ino);
+    });
+  }
+
+  /** Inodes with no name left (unlinked while open when the daemon stopped). */
+  orphans(): number[] {
+    return this.s.orphans.all() as number[];
+  }
+
+  filesWithData(): Inode[] {
+    return (this.s.filesOnLocal.all() as Row[]).map(toInode);
+  }
+
+  byDataPath(dataPath: string): Inode | undefined {
+    const r = this.s.byDataPath.get(dataPath) as Row | undefined;
+    return r && toInode(r);
+  }
+
+  usageByTier(): Map<string, { files: number; bytes: number }> {
+    const rows = this.s.usageByTier.all() as { tier: string; files: number; bytes: number }[];
+    return new Map(rows.map((r) => [r.tier, { files: r.files, bytes: r.bytes }]));
+  }
+
+  inodeCount(): number {
+    return this.s.inodeCount.get() as number;
+  }
+
+  // ── extended attributes ────────────────────────────────────────────────────
+
+  getXattr(ino: number, name: string): Buffer | undefined {
+    return this.s.getXattr.get(ino, name) as Buffer | undefined;
+  }
+
+  setXattr(ino: number, name: string, value: Buffer): void {
+    this.s.setXattr.run(ino, name, value);
+  }
+
+  listXattrs(ino: number): string[] {
+    return this.s.listXattrs.all(ino) as string[];
+  }
+
+  removeXattr(ino: number, name: string): boolean {
+    return this.s.removeXattr.run(ino, name).changes > 0;
+  }
+
+  // ── problems found in the tiers ────────────────────────────────────────────
+
+  reportConflict(path: string, kind: string, detail: string): void {
+    this.s.addConflict.run(Date.now(), path, kind, detail);
+  }
+
+  clearConflict(path: string, kind: string): void {
+    this.s.clearConflict.run(path, kind);
+  }
+
+  conflicts(): { timeMs: number; path: string; kind: string; detail: string }[] {
+    return this.s.listConflicts.all() as { timeMs: number; path: string; kind: string; detail: string }[];
+  }
+
+  // ── access recording ───────────────────────────────────────────────────────
+
+  /** Write one batch of access events in one transaction; keep the log under maxLogRows. */
+  recordAccessBatch(events: AccessEvent[], maxLogRows: number): void {
+    if (events.length === 0) return;
+    this.tx(() => {
+      for (const e of events) {
+        this.s.addAccess.run({
+          ino: e.ino,
+          timeMs: e.timeMs,
+          opens: e.op === 'open' ? e.count : 0,
+          reads: e.op === 'read' ? e.count : 0,
+          readBytes: e.op === 'read' ? e.length : 0,
+          writes: e.op === 'write' ? e.count : 0,
+          writeBytes: e.op === 'write' ? e.length : 0,
+        });
+        if (maxLogRows > 0) this.s.logAccess.run(e);
+      }
+      this.s.trimAccessLog.run(maxLogRows);
+    });
+  }
+
+  accessStats(ino: number): AccessStats | undefined {
+    return this.s.getAccess.get(ino) as AccessStats | undefined;
+  }
+
+  trace(sinceMs = 0): IterableIterator<TraceRow> {
+    return this.s.trace.iterate(sinceMs) as IterableIterator<TraceRow>;
+  }
+}

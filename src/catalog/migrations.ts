@@ -1,0 +1,80 @@
+// Versioned schema of the catalog. Migration N brings PRAGMA user_version from N-1
+// to N; an existing catalog is upgraded in one transaction at open. Never edit a
+// migration that has shipped: add the next one.
+export const MIGRATIONS: readonly string[] = [
+  // 1: namespace, attributes, placement, xattrs, access statistics and log
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- One row per inode. Times are nanoseconds since the epoch. For a regular file,
+  -- tier/volume say where its bytes are and data_path is its path relative to the
+  -- volume root (one of its names; hard links exist there as hard links too).
+  CREATE TABLE inodes (
+    ino        INTEGER PRIMARY KEY AUTOINCREMENT,
+    mode       INTEGER NOT NULL,
+    uid        INTEGER NOT NULL,
+    gid        INTEGER NOT NULL,
+    nlink      INTEGER NOT NULL,
+    rdev       INTEGER NOT NULL DEFAULT 0,
+    size       INTEGER NOT NULL DEFAULT 0,
+    atime_ns   INTEGER NOT NULL,
+    mtime_ns   INTEGER NOT NULL,
+    ctime_ns   INTEGER NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,   -- bumped whenever the data changes
+    tier       TEXT,
+    volume     TEXT,
+    data_path  TEXT,
+    target     TEXT,                         -- symlink target
+    state      TEXT NOT NULL DEFAULT 'ok'    -- ok | missing
+  );
+  CREATE INDEX inodes_data_path ON inodes (tier, volume, data_path);
+  CREATE INDEX inodes_tier ON inodes (tier) WHERE tier IS NOT NULL;
+
+  CREATE TABLE dirents (
+    parent INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    ino    INTEGER NOT NULL,
+    PRIMARY KEY (parent, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX dirents_ino ON dirents (ino);
+
+  CREATE TABLE xattrs (
+    ino   INTEGER NOT NULL,
+    name  TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (ino, name)
+  ) WITHOUT ROWID;
+
+  -- Problems found when importing or checking the tiers, for status and alerts.
+  CREATE TABLE conflicts (
+    id       INTEGER PRIMARY KEY,
+    time_ms  INTEGER NOT NULL,
+    path     TEXT NOT NULL,
+    kind     TEXT NOT NULL,    -- duplicate | missing | type
+    detail   TEXT NOT NULL,
+    UNIQUE (path, kind)
+  );
+
+  CREATE TABLE access_stats (
+    ino          INTEGER PRIMARY KEY,
+    opens        INTEGER NOT NULL DEFAULT 0,
+    reads        INTEGER NOT NULL DEFAULT 0,
+    read_bytes   INTEGER NOT NULL DEFAULT 0,
+    writes       INTEGER NOT NULL DEFAULT 0,
+    write_bytes  INTEGER NOT NULL DEFAULT 0,
+    first_ms     INTEGER NOT NULL,
+    last_ms      INTEGER NOT NULL
+  );
+
+  CREATE TABLE access_log (
+    id       INTEGER PRIMARY KEY,
+    time_ms  INTEGER NOT NULL,
+    ino      INTEGER NOT NULL,
+    path     TEXT NOT NULL,
+    op       TEXT NOT NULL,    -- open | read | write
+    offset   INTEGER NOT NULL,
+    length   INTEGER NOT NULL,
+    size     INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,83 @@
+// tierfs init, tierfs config validate|show|docs
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { configSchema } from '../config/schema.js';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_YAML } from '../config/template.js';
+import { CliError, printJson } from './output.js';
+
+export function registerConfigCommands(program: Command): void {
+  program
+    .command('init')
+    .argument('[dir]', 'where to write tierfs.yaml', '.')
+    .option('--force', 'overwrite an existing tierfs.yaml')
+    .description('write a commented starter tierfs.yaml: hot and warm local tiers and a cold tier on a local object store')
+    .action((dir: string, opts: { force?: boolean }) => {
+      mkdirSync(dir, { recursive: true });
+      const file = join(resolve(dir), 'tierfs.yaml');
+      if (existsSync(file) && !opts.force) throw new CliError(`${file} exists; use --force to overwrite it`);
+      writeFileSync(file, DEFAULT_CONFIG_YAML);
+      process.stdout.write(`wrote ${file}\nnext: tierfs mount --config ${file} MOUNTPOINT\n`);
+    });
+
+  const config = program.command('config').description('check and show configuration');
+  config
+    .command('validate')
+    .argument('[file]', 'configuration file', 'tierfs.yaml')
+    .option('--json', 'print the result as JSON')
+    .description('check a configuration file; exits non-zero and names each bad key and line')
+    .action((file: string, opts: { json?: boolean }) => {
+      const { config: cfg, file: path } = loadConfig(file);
+      if (opts.json) printJson({ valid: true, file: path, config: cfg });
+      else process.stdout.write(`${path}: valid (${cfg.tiers.length} tiers: ${cfg.tiers.map((t) => t.name).join(', ')})\n`);
+    });
+  config
+    .command('show')
+    .argument('[file]', 'configuration file (default: the embedded default)')
+    .description('print the effective configuration, defaults filled in, as JSON')
+    .action((file: string | undefined) => printJson(loadConfig(file).config));
+  config
+    .command('docs')
+    .option('--json-schema', 'print the JSON Schema instead of the key reference')
+    .description('the reference of every configuration key, generated from the schema')
+    .action((opts: { jsonSchema?: boolean }) => {
+      const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+      if (opts.jsonSchema) return printJson(schema);
+      process.stdout.write(renderDocs(schema as JsonSchema));
+    });
+}
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  enum?: unknown[];
+  const?: unknown;
+}
+
+function renderDocs(root: JsonSchema): string {
+  const lines: string[] = ['tierfs.yaml keys', ''];
+  const visit = (s: JsonSchema, key: string) => {
+    const alts = s.anyOf ?? s.oneOf;
+    const objects = alts?.filter((a) => a.properties) ?? [];
+    if (key) {
+      const kind = s.enum ? s.enum.map((e) => JSON.stringify(e)).join(' | ') : s.const !== undefined ? JSON.stringify(s.const) : (alts ? alts.map((a) => a.type ?? (a.const !== undefined ? JSON.stringify(a.const) : 'object')).join(' | ') : s.type) ?? '';
+      const def = s.default !== undefined && typeof s.default !== 'object' ? ` (default ${JSON.stringify(s.default)})` : '';
+      lines.push(`${key}  ${kind}${def}${s.description ? `\n    ${s.description}` : ''}`);
+    }
+    for (const [k, v] of Object.entries(s.properties ?? {})) visit(v, key ? `${key}.${k}` : k);
+    if (s.items) visit(s.items, `${key}[]`);
+    for (const o of objects) {
+      const tag = Object.entries(o.properties ?? {}).find(([, v]) => v.const !== undefined);
+      for (const [k, v] of Object.entries(o.properties ?? {})) visit(v, `${key}${tag ? `(${tag[0]}=${String(tag[1].const)})` : ''}.${k}`);
+    }
+  };
+  visit(root, '');
+  return `${lines.join('\n')}\n`;
+}

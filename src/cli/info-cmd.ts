@@ -1,0 +1,88 @@
+// tierfs status, tierfs where, tierfs trace
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import type { Status, Where } from '../admin/api.js';
+import { adminJson, adminRequest, socketPathOf } from '../admin/client.js';
+import { mountOf, tierfsMounts, type TierfsMount } from './mounts.js';
+import { CliError, formatBytes, printJson, table } from './output.js';
+
+function pickMount(mountpoint?: string): TierfsMount {
+  const mounts = tierfsMounts();
+  if (mountpoint) {
+    const m = mounts.find((x) => x.mountpoint === resolve(mountpoint));
+    if (!m) throw new CliError(`${mountpoint} is not a tierfs mount`);
+    return m;
+  }
+  if (mounts.length === 1) return mounts[0]!;
+  if (mounts.length === 0) throw new CliError('no tierfs is mounted');
+  throw new CliError(`several tierfs mounts; name one: ${mounts.map((m) => m.mountpoint).join(', ')}`);
+}
+
+export function registerInfoCommands(program: Command): void {
+  program
+    .command('status')
+    .argument('[mountpoint]', 'which mount (default: the only one)')
+    .option('--json', 'print as JSON')
+    .description('tiers (files, use, capacity), problems found, access recording')
+    .action(async (mountpoint: string | undefined, opts: { json?: boolean }) => {
+      const m = pickMount(mountpoint);
+      const s = await adminJson<Status>(socketPathOf(m.dataDir), 'GET', '/v1/status');
+      if (opts.json) return printJson(s);
+      const rows = s.tiers.map((t) => [
+        t.name,
+        t.kind,
+        t.files,
+        formatBytes(t.bytes),
+        formatBytes(t.usedBytes),
+        formatBytes(t.capacityBytes),
+        `${t.capacityBytes ? ((100 * t.usedBytes) / t.capacityBytes).toFixed(1) : '0.0'}%`,
+        `${Math.round(t.watermarks.low * 100)}–${Math.round(t.watermarks.high * 100)}%`,
+      ]);
+      process.stdout.write(`tierfs on ${s.mountpoint} (pid ${s.pid}, since ${s.startedAt})\n\n`);
+      process.stdout.write(`${table(['tier', 'kind', 'files', 'data', 'used', 'capacity', 'use', 'watermarks'], rows)}\n`);
+      process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
+      if (s.conflicts.length > 0) {
+        process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);
+        for (const c of s.conflicts) process.stdout.write(`  ${c.kind}: ${c.path}: ${c.detail}\n`);
+      }
+    });
+
+  program
+    .command('where')
+    .argument('<paths...>', 'files or directories inside a tierfs mount')
+    .option('--json', 'print as JSON (an array)')
+    .description('which tier holds each file, where its bytes are, and how it has been used')
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const out: Where[] = [];
+      for (const p of paths) {
+        const found = mountOf(p);
+        if (!found) throw new CliError(`${p} is not inside a tierfs mount`);
+        out.push(await adminJson<Where>(socketPathOf(found.mount.dataDir), 'GET', `/v1/where?path=${encodeURIComponent(found.relative)}`));
+      }
+      if (opts.json) return printJson(out);
+      for (const w of out) {
+        process.stdout.write(
+          `${w.path || '/'}: ${w.type}, ${formatBytes(w.size)}` +
+            (w.tier ? ` on tier ${w.tier} (${w.backingPath})` : '') +
+            (w.state !== 'ok' ? ` [${w.state}]` : '') +
+            `\n  opens ${w.access.opens}, reads ${w.access.reads} (${formatBytes(w.access.readBytes)}), writes ${w.access.writes} (${formatBytes(w.access.writeBytes)})` +
+            (w.access.lastAccess ? `, last access ${w.access.lastAccess}` : '') +
+            '\n',
+        );
+      }
+    });
+
+  program
+    .command('trace')
+    .argument('[mountpoint]', 'which mount (default: the only one)')
+    .option('--since <iso-time>', 'only accesses at or after this time')
+    .description('export the access log as CSV (time, path, op, offset, length, size), e.g. for tierfs sim')
+    .action(async (mountpoint: string | undefined, opts: { since?: string }) => {
+      const m = pickMount(mountpoint);
+      const since = opts.since ? Date.parse(opts.since) : 0;
+      if (Number.isNaN(since)) throw new CliError(`--since: not a time: ${opts.since}`);
+      const { status, body } = await adminRequest(socketPathOf(m.dataDir), 'GET', `/v1/trace?since=${since}`);
+      if (status !== 200) throw new CliError(`trace export failed: ${body}`);
+      process.stdout.write(body);
+    });
+}

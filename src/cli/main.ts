@@ -1,0 +1,27 @@
+// The `tierfs` command. Commands that act on a mounted filesystem talk to its daemon.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { AdminError } from '../admin/client.js';
+import { registerConfigCommands } from './config-cmd.js';
+import { registerInfoCommands } from './info-cmd.js';
+import { registerMountCommands } from './mount-cmd.js';
+import { CliError } from './output.js';
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = new Command()
+    .name('tierfs')
+    .description('one directory over local disks and object storage; every file moves to the tier its use calls for')
+    .showHelpAfterError()
+    .exitOverride();
+  registerConfigCommands(program);
+  registerMountCommands(program);
+  registerInfoCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    const known = err instanceof CliError || err instanceof ConfigError || err instanceof AdminError || (err as { code?: string }).code === 'EDAEMON';
+    process.stderr.write(`tierfs: ${known ? (err as Error).message : (err as Error).stack ?? String(err)}\n`);
+    process.exit(err instanceof CliError ? err.exitCode : known ? 1 : 70);
+  }
+}

@@ -1,0 +1,93 @@
+// tierfs mount, tierfs umount
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { startDaemon } from '../daemon.js';
+import { tierfsMounts } from './mounts.js';
+import { CliError } from './output.js';
+
+interface MountFlags {
+  config?: string;
+  foreground?: boolean;
+}
+
+/** --config, else ./tierfs.yaml, else the embedded default rooted at the current directory. */
+function configFile(flag: string | undefined): string | undefined {
+  if (flag) return flag;
+  return existsSync('tierfs.yaml') ? 'tierfs.yaml' : undefined;
+}
+
+export function registerMountCommands(program: Command): void {
+  program
+    .command('mount')
+    .argument('<mountpoint>', 'an empty directory to mount on')
+    .option('-c, --config <file>', 'configuration file (default: ./tierfs.yaml, else the embedded default under ./tierfs-data)')
+    .option('-f, --foreground', 'stay in the foreground and log to stderr')
+    .description('mount tierfs; returns once the mount is ready (the daemon keeps running in the background)')
+    .action(async (mountpoint: string, opts: MountFlags) => {
+      const file = configFile(opts.config);
+      const { config } = loadConfig(file); // a bad config is refused here, before anything is mounted
+      if (!existsSync(mountpoint) || !statSync(mountpoint).isDirectory()) {
+        throw new CliError(`mountpoint ${mountpoint} is not a directory`);
+      }
+      if (opts.foreground) {
+        const daemon = await startDaemon(config, mountpoint);
+        process.send?.({ ready: true });
+        process.stderr.write(`tierfs: mounted ${daemon.mountpoint} (imported ${daemon.reconcile.imported} entries)\n`);
+        const stop = () => void daemon.stop().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        process.once('SIGHUP', stop);
+        return;
+      }
+      await mountInBackground(mountpoint, file, config.dataDir);
+      process.stdout.write(`tierfs mounted on ${resolve(mountpoint)} (data in ${config.dataDir}; log ${join(config.dataDir, 'tierfs.log')})\n`);
+    });
+
+  program
+    .command('umount')
+    .alias('unmount')
+    .argument('<mountpoint>', 'a tierfs mountpoint')
+    .description('unmount: the daemon closes files, flushes access records and exits')
+    .action(async (mountpoint: string) => {
+      const abs = resolve(mountpoint);
+      const m = tierfsMounts().find((x) => x.mountpoint === abs);
+      if (!m) throw new CliError(`${abs} is not a tierfs mount`);
+      let pid = 0;
+      try {
+        pid = Number(readFileSync(join(m.dataDir, 'daemon.pid'), 'utf8'));
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // no daemon left (it crashed): detach the stale mount below
+      }
+      for (let waited = 0; waited < 10_000 && tierfsMounts().some((x) => x.mountpoint === abs); waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (tierfsMounts().some((x) => x.mountpoint === abs)) {
+        const r = spawn('fusermount3', ['-uz', abs], { stdio: 'inherit' });
+        await new Promise((res) => r.on('exit', res));
+      }
+      process.stdout.write(`unmounted ${abs}\n`);
+    });
+}
+
+/** Start `tierfs mount --foreground` detached, logging to the data directory, and wait until it is mounted. */
+async function mountInBackground(mountpoint: string, file: string | undefined, dataDir: string): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const logPath = join(dataDir, 'tierfs.log');
+  const logFd = openSync(logPath, 'a');
+  const args = [...process.execArgv, process.argv[1]!, 'mount', '--foreground', ...(file ? ['--config', file] : []), mountpoint];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'ipc'] });
+  await new Promise<void>((resolveReady, reject) => {
+    child.once('message', () => resolveReady());
+    child.once('exit', (code) => {
+      const tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+      reject(new CliError(`tierfs daemon exited (${code}) before mounting:\n${tail}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  child.disconnect();
+  child.unref();
+}

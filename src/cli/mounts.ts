@@ -1,0 +1,38 @@
+// Finding running tierfs mounts: the kernel's mount table names each one, and its
+// fsname is the data directory, where the daemon's admin socket lives.
+import { readFileSync, realpathSync, existsSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+
+export interface TierfsMount {
+  mountpoint: string;
+  dataDir: string;
+}
+
+const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+export function tierfsMounts(): TierfsMount[] {
+  const out: TierfsMount[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post) continue;
+    const [fstype, source] = post.split(' ');
+    if (fstype !== 'fuse.tierfs' || !source) continue;
+    out.push({ mountpoint: unescape(pre.split(' ')[4]!), dataDir: unescape(source) });
+  }
+  return out;
+}
+
+/** The tierfs mount that holds path, and path relative to its root. */
+export function mountOf(path: string): { mount: TierfsMount; relative: string } | undefined {
+  const abs = resolve(path);
+  // Resolve symlinks of the directories above (not of the file itself, which may be a symlink).
+  const parent = abs.slice(0, abs.lastIndexOf(sep)) || sep;
+  const real = existsSync(parent) ? resolve(realpathSync(parent), abs.slice(abs.lastIndexOf(sep) + 1)) : abs;
+  let best: TierfsMount | undefined;
+  for (const m of tierfsMounts()) {
+    const inside = real === m.mountpoint || real.startsWith(m.mountpoint === sep ? sep : m.mountpoint + sep);
+    if (inside && (!best || m.mountpoint.length > best.mountpoint.length)) best = m;
+  }
+  if (!best) return undefined;
+  return { mount: best, relative: real.slice(best.mountpoint.length).replace(/^\/+/, '') };
+}

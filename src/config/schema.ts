@@ -1,0 +1,118 @@
+// The one schema of tierfs.yaml. Types come from it (z.infer), the docs and the
+// JSON Schema are generated from it (`tierfs config docs`); nothing is written twice.
+import { z } from 'zod';
+import { parseBytes, parseDuration, parseRatio } from './units.js';
+import { backendConfigSchema } from './backends.js';
+
+function unit<T extends number | string>(parse: (v: number | string) => number) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    try {
+      return parse(value as T);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+export const bytes = () => unit(parseBytes).describe('a size: a number of bytes or "100GiB", "500MB"');
+export const duration = () => unit(parseDuration).describe('a duration: seconds, or "7d", "12h", "90s", "250ms"');
+export const ratio = () => unit(parseRatio).describe('a ratio: "80%" or 0.8');
+
+const tierName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a tier name is lower case letters, digits, "-" or "_", starting with a letter');
+
+const watermarks = z
+  .strictObject({
+    high: ratio().default(0.9).describe('above this share of capacity, the tier takes no new files and demotes its coldest'),
+    low: ratio().default(0.75).describe('demotion stops below this share'),
+  })
+  .refine((w) => w.low <= w.high, { message: 'watermarks.low must not be above watermarks.high' });
+
+const volume = z.union([
+  z.string().min(1).transform((path) => ({ path })),
+  z.strictObject({ path: z.string().min(1).describe('a directory; relative paths are relative to the config file') }),
+]);
+
+const localTier = z.strictObject({
+  name: tierName,
+  kind: z.literal('local'),
+  volumes: z.array(volume).min(1).describe('directories (on SSD or HDD) that hold this tier’s files as plain files'),
+  capacity: bytes().optional().describe('bytes this tier may use; default: the size of its volumes'),
+  watermarks: watermarks.default({ high: 0.9, low: 0.75 }),
+});
+
+const objectTier = z.strictObject({
+  name: tierName,
+  kind: z.literal('object'),
+  backends: z.array(backendConfigSchema).min(1).describe('object stores; the cells of a stripe are spread over them'),
+  scheme: z
+    .strictObject({
+      k: z.number().int().min(1).max(128).describe('data cells per stripe'),
+      m: z.number().int().min(0).max(64).describe('parity cells per stripe'),
+    })
+    .refine((s) => s.k + s.m <= 255, { message: 'k + m must be at most 255' })
+    .default({ k: 4, m: 2 })
+    .describe('Reed-Solomon k+m: a stripe survives the loss of any m cells'),
+  chunkSize: bytes().default(8 * 2 ** 20).describe('bytes of file data per stripe'),
+  smallFileThreshold: bytes().default(256 * 2 ** 10).describe('files below this are stored as one object, not striped'),
+  capacity: bytes().optional(),
+  watermarks: watermarks.default({ high: 0.9, low: 0.75 }),
+});
+
+const tier = z.discriminatedUnion('kind', [localTier, objectTier]);
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1).default(1).describe('format version of this file'),
+    dataDir: z.string().min(1).describe('holds the catalog, the admin socket and caches; relative to the config file'),
+    tiers: z.array(tier).min(1).describe('fastest first; new files go to the first local tier with room'),
+    mount: z
+      .strictObject({
+        maxRead: bytes().default(2 ** 20),
+        maxWrite: bytes().default(2 ** 20),
+        splice: z.boolean().default(true),
+        attrTimeout: duration().default(1000).describe('how long the kernel may cache attributes'),
+        entryTimeout: duration().default(1000).describe('how long the kernel may cache names'),
+        pageCache: z.enum(['keep', 'auto', 'none']).default('auto'),
+        writebackCache: z.boolean().default(false),
+        defaultPermissions: z.boolean().default(true).describe('the kernel checks permissions against the attributes'),
+        allowOther: z.boolean().default(false).describe('let users other than the mounting one in (non-root needs user_allow_other)'),
+        fastPath: z.boolean().default(true).describe('serve reads and writes of local files natively, without JavaScript'),
+      })
+      .prefault({}),
+    recording: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        flushInterval: duration().default(250).describe('access counts are written to the catalog at most this often'),
+        logMaxRows: z.number().int().min(0).default(1_000_000).describe('the raw access log keeps at most this many rows'),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        http: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            port: z.number().int().min(1).max(65535).default(9410),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.tiers.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'name'], message: `tier name "${t.name}" is used twice` });
+      seen.add(t.name);
+    });
+    if (!cfg.tiers.some((t) => t.kind === 'local')) {
+      ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'at least one tier must be local: new files are written there' });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type TierConfig = Config['tiers'][number];
+export type LocalTierConfig = Extract<TierConfig, { kind: 'local' }>;
+export type ObjectTierConfig = Extract<TierConfig, { kind: 'object' }>;
+export type MountConfig = Config['mount'];

@@ -1,0 +1,127 @@
+// Serving one tierfs mount: open the catalog, reconcile it with the tiers, mount
+// through the FUSE binding, answer the admin socket; on SIGINT/SIGTERM unmount
+// cleanly, flush the access recorder and close the catalog.
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import type { Server } from 'node:http';
+import { Catalog } from './catalog/catalog.js';
+import type { Config } from './config/schema.js';
+import { LocalTier } from './tiers/local/local-tier.js';
+import { AccessRecorder } from './vfs/access-recorder.js';
+import { Vfs } from './vfs/vfs.js';
+import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
+import { createFuseOps } from './fuse/adapter.js';
+import { mount, type FuseSession } from './fuse/session.js';
+import type { MountOptions } from './fuse/types.js';
+import { AdminApi } from './admin/api.js';
+import { startAdminServer } from './admin/server.js';
+import { socketPathOf } from './admin/client.js';
+import { moduleLogger } from './log.js';
+
+const log = moduleLogger('daemon');
+
+export class DaemonError extends Error {
+  readonly code = 'EDAEMON';
+}
+
+export interface RunningDaemon {
+  mountpoint: string;
+  reconcile: ReconcileReport;
+  stop(): Promise<void>;
+}
+
+const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+
+function mountOptions(cfg: Config): MountOptions {
+  const m = cfg.mount;
+  return {
+    fsname: cfg.dataDir,
+    subtype: 'tierfs',
+    maxRead: m.maxRead,
+    maxWrite: m.maxWrite,
+    splice: m.splice,
+    attrTimeout: m.attrTimeout / 1000,
+    entryTimeout: m.entryTimeout / 1000,
+    pageCache: m.pageCache,
+    writebackCache: m.writebackCache,
+    defaultPermissions: m.defaultPermissions,
+    allowOther: m.allowOther,
+    fastPath: m.fastPath,
+  };
+}
+
+/** Refuse layouts that would make the daemon read its own mount (a deadlock). */
+function checkLayout(cfg: Config, mountpoint: string): void {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
+  const mp = real(mountpoint);
+  const dirs = [cfg.dataDir, ...cfg.tiers.flatMap((t) => (t.kind === 'local' ? t.volumes.map((v) => v.path) : []))];
+  for (const d of dirs) {
+    if (within(real(d), mp)) throw new DaemonError(`${d} is inside the mountpoint ${mountpoint}: tierfs would read its own mount`);
+  }
+}
+
+/** One daemon per data directory: a pid file that names a live process blocks a second mount. */
+function takePidFile(dataDir: string): string {
+  const path = join(dataDir, 'daemon.pid');
+  try {
+    const pid = Number(readFileSync(path, 'utf8'));
+    if (pid && pid !== process.pid) {
+      process.kill(pid, 0);
+      throw new DaemonError(`the data directory ${dataDir} is in use by tierfs process ${pid}`);
+    }
+  } catch (err) {
+    if (err instanceof DaemonError) throw err;
+    // no pid file, or its process is gone: a stale one from a crash
+  }
+  writeFileSync(path, String(process.pid));
+  return path;
+}
+
+export async function startDaemon(cfg: Config, mountpointArg: string): Promise<RunningDaemon> {
+  const mountpoint = resolve(mountpointArg);
+  checkLayout(cfg, mountpoint);
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const pidFile = takePidFile(cfg.dataDir);
+  const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
+  let session: FuseSession | undefined;
+  let admin: Server | undefined;
+  try {
+    const tiers = cfg.tiers.filter((t) => t.kind === 'local').map((t) => new LocalTier(t));
+    const report = reconcile(catalog, tiers);
+    const recorder = new AccessRecorder(catalog, {
+      enabled: cfg.recording.enabled,
+      flushIntervalMs: cfg.recording.flushInterval,
+      logMaxRows: cfg.recording.logMaxRows,
+    });
+    const vfs = new Vfs(catalog, tiers, recorder);
+    const ops = createFuseOps(vfs, {
+      attrTimeoutS: cfg.mount.attrTimeout / 1000,
+      entryTimeoutS: cfg.mount.entryTimeout / 1000,
+      fastPath: cfg.mount.fastPath,
+    });
+    session = await mount(mountpoint, ops, mountOptions(cfg));
+    const api = new AdminApi(catalog, tiers, vfs, recorder, mountpoint);
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush());
+    log.info({ mountpoint, dataDir: cfg.dataDir, tiers: tiers.map((t) => t.name) }, 'mounted');
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        admin?.close();
+        await session?.unmount();
+        vfs.closeAll();
+        recorder.flush();
+        catalog.close();
+        rmSync(pidFile, { force: true });
+        rmSync(socketPathOf(cfg.dataDir), { force: true });
+        log.info({ mountpoint }, 'unmounted');
+      })());
+    return { mountpoint, reconcile: report, stop };
+  } catch (err) {
+    admin?.close();
+    await session?.unmount().catch(() => undefined);
+    catalog.close();
+    rmSync(pidFile, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,139 @@
+// FUSE operations → vfs calls. Only conversion lives here: attributes to the
+// binding's shape, directory listings to entries, I/O counts to the recorder.
+// Errors pass through; the session turns them into errno.
+import type { Inode } from '../catalog/catalog.js';
+import type { Vfs } from '../vfs/vfs.js';
+import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
+
+export interface AdapterOptions {
+  attrTimeoutS: number;
+  entryTimeoutS: number;
+  /** hand the backing fd to the binding so it serves reads and writes natively */
+  fastPath: boolean;
+}
+
+export function toAttr(i: Inode): Attr {
+  return {
+    ino: i.ino,
+    mode: i.mode,
+    nlink: i.nlink,
+    uid: i.uid,
+    gid: i.gid,
+    rdev: i.rdev,
+    size: i.size,
+    blocks: Math.ceil(i.size / 512),
+    blksize: 4096,
+    atimeNs: i.atimeNs,
+    mtimeNs: i.mtimeNs,
+    ctimeNs: i.ctimeNs,
+  };
+}
+
+export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
+  const entry = (i: Inode): Entry => ({
+    attr: toAttr(i),
+    generation: 0,
+    attrTimeout: opts.attrTimeoutS,
+    entryTimeout: opts.entryTimeoutS,
+  });
+  const opened = (h: { fh: number; fd: number }): OpenResult => (opts.fastPath ? { fh: h.fh, fd: h.fd } : { fh: h.fh });
+
+  return {
+    async lookup(_ctx, parent, name) {
+      return entry(vfs.lookup(parent, name));
+    },
+    async getattr(_ctx, ino) {
+      return toAttr(vfs.getattr(ino));
+    },
+    async setattr(_ctx, ino, set) {
+      return toAttr(vfs.setattr(ino, set));
+    },
+    async readlink(_ctx, ino) {
+      return vfs.readlink(ino);
+    },
+    async mknod(ctx, parent, name, mode, rdev) {
+      return entry(vfs.mknod(ctx, parent, name, mode, rdev));
+    },
+    async mkdir(ctx, parent, name, mode) {
+      return entry(vfs.mkdir(ctx, parent, name, mode));
+    },
+    async unlink(_ctx, parent, name) {
+      vfs.unlink(parent, name);
+    },
+    async rmdir(_ctx, parent, name) {
+      vfs.rmdir(parent, name);
+    },
+    async symlink(ctx, target, parent, name) {
+      return entry(vfs.symlink(ctx, target, parent, name));
+    },
+    async rename(_ctx, parent, name, newParent, newName, flags) {
+      vfs.rename(parent, name, newParent, newName, flags);
+    },
+    async link(_ctx, ino, newParent, newName) {
+      return entry(vfs.link(ino, newParent, newName));
+    },
+    async open(_ctx, ino, flags) {
+      return opened(vfs.open(ino, flags));
+    },
+    async create(ctx: RequestContext, parent, name, mode, flags) {
+      const h = vfs.create(ctx, parent, name, mode, flags);
+      return { ...entry(vfs.getattr(h.ino)), ...opened(h) };
+    },
+    async read(_ctx, _ino, fh, size, offset) {
+      return vfs.read(fh, size, offset);
+    },
+    async write(_ctx, _ino, fh, data, offset) {
+      return vfs.write(fh, data, offset);
+    },
+    async flush(_ctx, _ino, fh) {
+      vfs.syncData(fh);
+    },
+    async release(_ctx, _ino, fh) {
+      vfs.release(fh);
+    },
+    async fsync(_ctx, _ino, fh, datasync) {
+      await vfs.fsync(fh, datasync);
+    },
+    async opendir(_ctx, ino) {
+      return { fh: vfs.opendir(ino) };
+    },
+    async readdir(_ctx, ino, fh, offset, plus) {
+      const all = vfs.listing(ino, fh);
+      const out: DirEntry[] = [];
+      for (let k = offset; k < all.length; k++) {
+        const { name, inode } = all[k]!;
+        out.push({ name, ino: inode.ino, mode: inode.mode, offset: k + 1, entry: plus && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined });
+      }
+      return out;
+    },
+    async releasedir(_ctx, _ino, fh) {
+      vfs.releasedir(fh);
+    },
+    async fsyncdir() {
+      // Directory changes are catalog transactions, durable when they return.
+    },
+    async statfs(): Promise<StatFs> {
+      const s = vfs.statfs();
+      return { ...s, frsize: s.bsize, favail: s.ffree };
+    },
+    async setxattr(_ctx, ino, name, value, flags) {
+      vfs.setxattr(ino, name, value, flags);
+    },
+    async getxattr(_ctx, ino, name) {
+      return vfs.getxattr(ino, name);
+    },
+    async listxattr(_ctx, ino) {
+      return vfs.listxattr(ino);
+    },
+    async removexattr(_ctx, ino, name) {
+      vfs.removexattr(ino, name);
+    },
+    accessBatch(counts: AccessCount[]) {
+      for (const c of counts) {
+        if (c.reads > 0) vfs.recordIo(c.fh, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);
+        if (c.writes > 0) vfs.recordIo(c.fh, 'write', 0, c.writeBytes, c.writes);
+      }
+    },
+  };
+}
+

@@ -1,0 +1,111 @@
+// Helpers for bodies that are either a Buffer or a stream: collecting, cutting into
+// parts, counting. Shared by the adapters so each stays a thin translation of its SDK.
+import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+
+/** Reads a whole stream into one Buffer. */
+export async function collect(stream: NodeJS.ReadableStream | Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * The body cut into parts of `partSize` bytes (the last may be shorter; an empty body
+ * gives one empty part). A stream is read only as fast as parts are taken, so memory
+ * stays at about one part plus what the consumer holds.
+ */
+export async function* parts(body: Buffer | Readable, partSize: number): AsyncGenerator<Buffer> {
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0) yield body;
+    for (let at = 0; at < body.length; at += partSize) yield body.subarray(at, at + partSize);
+    return;
+  }
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let yielded = false;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    let rest = chunk;
+    while (pendingBytes + rest.length >= partSize) {
+      const take = partSize - pendingBytes;
+      pending.push(rest.subarray(0, take));
+      rest = rest.subarray(take);
+      yield Buffer.concat(pending, partSize);
+      yielded = true;
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (rest.length > 0) {
+      pending.push(rest);
+      pendingBytes += rest.length;
+    }
+  }
+  if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending, pendingBytes);
+}
+
+/**
+ * Runs `work` on each item of `items` with at most `limit` in flight, in order of
+ * arrival; the first failure stops taking new items and is thrown once the ones in
+ * flight settle.
+ */
+export async function forEachBounded<T>(
+  items: AsyncIterable<T>,
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+  let index = 0;
+  for await (const item of items) {
+    if (failure) break;
+    const p: Promise<void> = work(item, index++).then(
+      () => { inFlight.delete(p); },
+      (err: unknown) => { inFlight.delete(p); failure ??= { err }; },
+    );
+    inFlight.add(p);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure.err;
+}
+
+/** A pass-through stream that calls `onChunk` for every chunk and `onEnd` before it ends; `onEnd` may fail the stream. */
+export function tap(onChunk: (chunk: Buffer) => void, onEnd: () => Error | undefined = () => undefined): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      onChunk(chunk);
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      done(onEnd() ?? null);
+    },
+  });
+}
+
+/**
+ * `source` piped through `transform`: an error on either side destroys both, so the
+ * reader sees the source's failure and a reader that gives up releases the source.
+ */
+export function through(source: Readable, transform: Transform): Readable {
+  return pipeline(source, transform, () => {
+    // Errors are already delivered to the reader by the destroyed transform.
+  });
+}
+
+export function emptyStream(): Readable {
+  return Readable.from([]);
+}
+
+/**
+ * `source` as a stream whose errors are first passed through `mapError`, so a reader
+ * of any backend sees the same typed errors mid-stream as at the start.
+ */
+export function mapStreamErrors(source: Readable, mapError: (err: unknown) => Error): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  source.on('error', (err) => out.destroy(mapError(err)));
+  out.on('close', () => {
+    if (!source.readableEnded && !source.destroyed) source.destroy();
+  });
+  return source.pipe(out);
+}

@@ -1,0 +1,247 @@
+// The S3 backend (AWS, MinIO, Ceph RGW, GCS's XML interoperability API, s3rver in
+// tests). Retries are left to the retry wrapper: the client makes one attempt.
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { collect, emptyStream, mapStreamErrors, tap, through } from './body.js';
+import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
+import type {
+  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  PutResult, RestoreOptions, StoreLimits,
+} from './types.js';
+
+export interface S3ClientOptions {
+  region?: string;
+  /** e.g. http://127.0.0.1:9000 for MinIO, https://storage.googleapis.com for GCS interoperability. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /**
+   * "when_supported" (the SDK default) adds CRC checksums to every request;
+   * "when_required" sends them only where S3 demands one. s3rver and GCS need the latter.
+   */
+  checksums?: 'when_supported' | 'when_required';
+  /** Omitted: the SDK's default chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+export interface S3StoreOptions extends S3ClientOptions {
+  bucket: string;
+  multipartThreshold: number;
+  partSize: number;
+  partConcurrency: number;
+  listPageSize: number;
+}
+
+const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
+
+/** The client the store uses; exported so a benchmark can call the SDK directly with the same settings. */
+export function createS3Client(opts: S3ClientOptions): S3Client {
+  const checksums = opts.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  return new S3Client({
+    region: opts.region ?? 'us-east-1',
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    forcePathStyle: opts.forcePathStyle ?? false,
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    maxAttempts: 1,
+  });
+}
+
+export class S3Store implements ObjectStore {
+  readonly backend = 's3';
+  readonly limits: StoreLimits = {
+    minPartSize: 5 * 2 ** 20,
+    maxPartSize: 5 * 2 ** 30,
+    maxParts: 10_000,
+    storageClasses: ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'],
+    archiveClasses: ARCHIVE_CLASSES,
+    metadataAfterBody: false,
+    parallelParts: true,
+  };
+  readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(private readonly opts: S3StoreOptions) {
+    this.client = createS3Client(opts);
+    this.bucket = opts.bucket;
+  }
+
+  async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
+    checkKey(key);
+    checkMetadata(opts.metadata);
+    this.checkClass(opts.storageClass);
+    const params = {
+      Bucket: this.bucket,
+      Key: key,
+      Metadata: opts.metadata,
+      ...(opts.storageClass ? { StorageClass: opts.storageClass as StorageClass } : {}),
+      ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+    };
+    try {
+      if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
+        const out = await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+        return { etag: out.ETag ?? '', size: body.length };
+      }
+      let size = Buffer.isBuffer(body) ? body.length : 0;
+      const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
+      const upload = new Upload({
+        client: this.client,
+        params: { ...params, Body: source },
+        partSize: this.opts.partSize,
+        queueSize: this.opts.partConcurrency,
+        leavePartsOnError: false,
+      });
+      const out = await upload.done();
+      return { etag: out.ETag ?? '', size };
+    } catch (err) {
+      throw this.error(err, `put ${key}`, key);
+    }
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    const { body, meta, range } = await this.fetch(key, opts.range);
+    try {
+      return { data: body ? await collect(body) : Buffer.alloc(0), meta, range };
+    } catch (err) {
+      throw this.error(err, `get ${key}`, key);
+    }
+  }
+
+  async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
+    const { body, meta, range } = await this.fetch(key, opts.range);
+    return { stream: body ? mapStreamErrors(body, (err) => this.error(err, `get ${key}`, key)) : emptyStream(), meta, range };
+  }
+
+  async head(key: string): Promise<ObjectMeta> {
+    checkKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const storageClass = out.StorageClass ?? 'STANDARD';
+      // A Glacier object is readable while a finished restore's copy lasts.
+      const restored = out.Restore?.includes('ongoing-request="false"') ?? false;
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        etag: out.ETag ?? '',
+        lastModified: out.LastModified ?? new Date(0),
+        storageClass,
+        archived: ARCHIVE_CLASSES.includes(storageClass) && !restored,
+        metadata: out.Metadata ?? {},
+      };
+    } catch (err) {
+      throw this.error(err, `head ${key}`, key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      const e = this.error(err, `delete ${key}`, key);
+      if (e.code !== 'NotFound') throw e;
+    }
+  }
+
+  async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {
+    let token: string | undefined;
+    do {
+      let out;
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
+          }),
+        );
+      } catch (err) {
+        throw this.error(err, `list ${prefix}`, prefix);
+      }
+      for (const o of out.Contents ?? []) {
+        yield { key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified ?? new Date(0) };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
+    checkKey(key);
+    try {
+      await this.client.send(
+        new RestoreObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: (opts.priority ?? 'Standard') as Tier } },
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'RestoreAlreadyInProgress') return;
+      // S3 refuses a restore of an object that is not archived: it is readable already.
+      if (name === 'InvalidObjectState') {
+        await this.head(key);
+        return;
+      }
+      throw this.error(err, `restore ${key}`, key);
+    }
+  }
+
+  private async fetch(key: string, asked: ByteRange | undefined): Promise<{ body?: Readable; meta: ObjectMeta; range: ByteRange }> {
+    checkKey(key);
+    checkRange(asked);
+    // S3 cannot express an empty range; the answer only needs the object's metadata.
+    if (asked && asked.length === 0) {
+      const meta = await this.head(key);
+      return { meta, range: clipRange(asked, meta.size) };
+    }
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
+        }),
+      );
+    } catch (err) {
+      const e = this.error(err, `get ${key}`, key);
+      // A range that starts at or past the end: S3 answers 416, object_store answers with nothing.
+      if ((err as { name?: string }).name === 'InvalidRange') {
+        const meta = await this.head(key);
+        return { meta, range: clipRange(asked, meta.size) };
+      }
+      throw e;
+    }
+    const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : (out.ContentLength ?? 0);
+    const meta: ObjectMeta = {
+      key,
+      size: total,
+      etag: out.ETag ?? '',
+      lastModified: out.LastModified ?? new Date(0),
+      storageClass: out.StorageClass ?? 'STANDARD',
+      metadata: out.Metadata ?? {},
+    };
+    return { body: out.Body as Readable, meta, range: clipRange(asked, total) };
+  }
+
+  private checkClass(storageClass: string | undefined): void {
+    if (storageClass !== undefined && !this.limits.storageClasses.includes(storageClass)) {
+      throw new FatalError(`S3 has no storage class ${storageClass}`);
+    }
+  }
+
+  private error(err: unknown, what: string, key: string): ObjectStoreError {
+    if (err instanceof ObjectStoreError) return err;
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.name === 'NotFound') return new NotFoundError(key, { cause: err });
+    if (e.name === 'InvalidObjectState') return new ArchivedError(key, { cause: err });
+    if (e.name === 'SlowDown' || e.name === 'Throttling' || e.name === 'RequestLimitExceeded') {
+      return errorFromStatus(503, what, err);
+    }
+    return errorFromStatus(e.$metadata?.httpStatusCode, what, err);
+  }
+}

@@ -1,0 +1,171 @@
+// At every mount, before serving: bring the catalog and the local tiers into
+// agreement. Files already in the tier directories are imported (how users adopt
+// tierfs over existing data); a file found on two tiers is reported, never silently
+// shadowed; a file whose bytes changed behind the catalog's back (a crash mid-write)
+// gets its size and times from the disk; a file whose bytes are gone is marked missing.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { Catalog, Inode } from '../catalog/catalog.js';
+import { ROOT_INO } from '../catalog/catalog.js';
+import type { LocalTier } from '../tiers/local/local-tier.js';
+import { isDir, isReg, S_IFDIR, S_IFLNK, S_IFREG } from './vfs.js';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('reconcile');
+
+export interface ReconcileReport {
+  imported: number;
+  updated: number;
+  duplicates: number;
+  missing: number;
+  orphansRemoved: number;
+}
+
+/** Names tierfs itself uses for temporary backing files; never imported. */
+const isOwnTemp = (name: string) => name.includes('.tierfs-exchange-') || name.startsWith('.tierfs-tmp');
+
+export function reconcile(catalog: Catalog, tiers: LocalTier[]): ReconcileReport {
+  const report: ReconcileReport = { imported: 0, updated: 0, duplicates: 0, missing: 0, orphansRemoved: 0 };
+
+  for (const ino of catalog.orphans()) {
+    catalog.deleteInode(ino);
+    report.orphansRemoved++;
+  }
+
+  for (const tier of tiers) {
+    for (const volume of tier.volumes) {
+      // (device, inode) of backing files seen on this volume: hard links become one inode.
+      const links = new Map<bigint, number>();
+      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, links, report));
+    }
+  }
+
+  catalog.tx(() => {
+    for (const f of catalog.filesWithData()) {
+      const tier = tiers.find((t) => t.name === f.tier);
+      if (!tier || !f.volume || f.dataPath === null) continue;
+      const exists = fs.existsSync(tier.pathOf(f.volume, f.dataPath));
+      if (!exists && f.state !== 'missing') {
+        catalog.setState(f.ino, 'missing');
+        catalog.reportConflict(f.dataPath, 'missing', `bytes not found on tier ${f.tier} (${f.volume})`);
+        report.missing++;
+      } else if (exists && f.state === 'missing') {
+        catalog.setState(f.ino, 'ok');
+        catalog.clearConflict(f.dataPath, 'missing');
+      }
+    }
+  });
+  if (report.imported || report.duplicates || report.missing || report.updated) log.info(report, 'reconciled catalog with tiers');
+  return report;
+}
+
+function attrsOf(st: fs.BigIntStats) {
+  return {
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    rdev: 0,
+    size: Number(st.size),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+  };
+}
+
+function walk(
+  catalog: Catalog,
+  tier: LocalTier,
+  volume: string,
+  rel: string,
+  parentIno: number,
+  links: Map<bigint, number>,
+  report: ReconcileReport,
+): void {
+  const abs = rel === '' ? volume : tier.pathOf(volume, rel);
+  let names: string[];
+  try {
+    names = fs.readdirSync(abs);
+  } catch (err) {
+    log.warn({ err, path: abs }, 'cannot read backing directory');
+    return;
+  }
+  for (const name of names.sort()) {
+    if (isOwnTemp(name)) continue;
+    const path = rel === '' ? name : `${rel}/${name}`;
+    const st = fs.lstatSync(join(abs, name), { bigint: true });
+    const mode = Number(st.mode);
+    const existing = catalog.lookup(parentIno, name);
+
+    if ((mode & 0o170000) === S_IFDIR) {
+      let dirIno = existing?.ino;
+      if (existing && !isDir(existing.mode)) {
+        conflict(catalog, path, 'type', `a directory on tier ${tier.name} (${volume}) where the catalog has a file`, report);
+        continue;
+      }
+      if (!existing) {
+        dirIno = catalog.createInode({ ...attrsOf(st), size: 0, nlink: 2, tier: null, volume: null, dataPath: null, target: null }, parentIno, name);
+        const parent = catalog.getInode(parentIno)!;
+        catalog.setNlink(parentIno, parent.nlink + 1, parent.ctimeNs);
+        report.imported++;
+      }
+      walk(catalog, tier, volume, path, dirIno!, links, report);
+    } else if ((mode & 0o170000) === S_IFREG) {
+      if (existing) {
+        checkKnownFile(catalog, existing, tier, volume, path, st, links, report);
+        continue;
+      }
+      const linked = st.nlink > 1n ? links.get(st.ino) : undefined;
+      if (linked !== undefined) {
+        const i = catalog.getInode(linked)!;
+        catalog.addName(parentIno, name, linked);
+        catalog.setNlink(linked, i.nlink + 1, i.ctimeNs);
+      } else {
+        const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
+        links.set(st.ino, ino);
+      }
+      report.imported++;
+    } else if ((mode & 0o170000) === S_IFLNK && !existing) {
+      const target = fs.readlinkSync(join(abs, name));
+      catalog.createInode({ ...attrsOf(st), nlink: 1, tier: null, volume: null, dataPath: null, target }, parentIno, name);
+      report.imported++;
+    }
+  }
+}
+
+function checkKnownFile(
+  catalog: Catalog,
+  existing: Inode,
+  tier: LocalTier,
+  volume: string,
+  path: string,
+  st: fs.BigIntStats,
+  links: Map<bigint, number>,
+  report: ReconcileReport,
+): void {
+  if (!isReg(existing.mode)) {
+    conflict(catalog, path, 'type', `a file on tier ${tier.name} (${volume}) where the catalog has another kind of entry`, report);
+    return;
+  }
+  if (existing.tier !== tier.name || existing.volume !== volume) {
+    conflict(
+      catalog,
+      path,
+      'duplicate',
+      `also on tier ${tier.name} (${volume}); tierfs serves the copy on tier ${existing.tier} (${existing.volume})`,
+      report,
+    );
+    return;
+  }
+  links.set(st.ino, existing.ino);
+  if (Number(st.size) !== existing.size || st.mtimeNs !== existing.mtimeNs) {
+    // The bytes changed after the catalog last heard of them: a crash during writes.
+    catalog.updateData(existing.ino, Number(st.size), st.mtimeNs, st.ctimeNs, true);
+    report.updated++;
+  }
+}
+
+function conflict(catalog: Catalog, path: string, kind: string, detail: string, report: ReconcileReport): void {
+  catalog.reportConflict(path, kind, detail);
+  log.warn({ path, kind }, detail);
+  report.duplicates++;
+}

@@ -1,0 +1,729 @@
+// File semantics over the catalog and the tiers: one place for lookup, create, rename,
+// unlink … The catalog holds the namespace and attributes; a regular file's bytes
+// live in a plain file at the same relative path on one volume of a local tier, and
+// each of its hard links exists there as a hard link too.
+import * as fs from 'node:fs';
+import { constants as C } from 'node:fs';
+import type { Catalog, Inode } from '../catalog/catalog.js';
+import { ROOT_INO } from '../catalog/catalog.js';
+import { FsError } from '../errors.js';
+import type { LocalTier } from '../tiers/local/local-tier.js';
+import type { AccessRecorder } from './access-recorder.js';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('vfs');
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+const S_ISGID = 0o2000;
+
+export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
+
+export const RENAME_NOREPLACE = 1;
+export const RENAME_EXCHANGE = 2;
+const O_ACCMODE = 3;
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+/** Virtual, read-only: the tier that holds a file. */
+export const TIER_XATTR = 'user.tierfs.tier';
+
+export interface Caller {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+export interface OpenFile {
+  fh: number;
+  ino: number;
+  fd: number;
+  writable: boolean;
+}
+
+export interface DirListing {
+  name: string;
+  inode: Inode;
+}
+
+const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+
+function childPath(parentPath: string, name: string): string {
+  return parentPath === '' ? name : `${parentPath}/${name}`;
+}
+
+function validName(name: string): void {
+  if (name.length === 0 || name === '.' || name === '..' || name.includes('/')) throw new FsError('EINVAL', `bad name: ${name}`);
+  if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
+}
+
+/** Flags the backing file may be opened with: creation is the catalog's business, O_DIRECT breaks on many filesystems. */
+function backingOpenFlags(flags: number): number {
+  const drop = C.O_CREAT | C.O_EXCL | C.O_NOCTTY | (C.O_DIRECT ?? 0);
+  return flags & ~drop; // libuv adds O_CLOEXEC itself
+}
+
+export class Vfs {
+  private readonly handles = new Map<number, OpenFile>();
+  private readonly dirHandles = new Map<number, DirListing[]>();
+  /** open handles per inode: an unlinked file lives until its last one closes */
+  private readonly openCount = new Map<number, { all: number; writers: Set<number> }>();
+  private nextFh = 1;
+  private readonly tierByName: Map<string, LocalTier>;
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly tiers: LocalTier[],
+    private readonly recorder: AccessRecorder,
+  ) {
+    this.tierByName = new Map(tiers.map((t) => [t.name, t]));
+    if (!catalog.getInode(ROOT_INO)) {
+      const t = nowNs();
+      catalog.createInode(
+        { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 2, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target: null },
+        undefined,
+        undefined,
+        ROOT_INO,
+      );
+    }
+  }
+
+  // ── helpers ────────────────────────────────────────────────────────────────
+
+  inode(ino: number): Inode {
+    const i = this.catalog.getInode(ino);
+    if (!i) throw new FsError('ENOENT', `no inode ${ino}`);
+    return i;
+  }
+
+  private dir(ino: number): Inode {
+    const i = this.inode(ino);
+    if (!isDir(i.mode)) throw new FsError('ENOTDIR');
+    return i;
+  }
+
+  private dirPath(ino: number): string {
+    const p = this.catalog.pathOf(ino);
+    if (p === undefined) throw new FsError('ENOENT', `directory ${ino} has no path`);
+    return p;
+  }
+
+  tier(name: string): LocalTier {
+    const t = this.tierByName.get(name);
+    if (!t) throw new FsError('EIO', `file is on tier "${name}", which is not configured`);
+    return t;
+  }
+
+  /** The absolute path of a file's bytes. */
+  backingPath(i: Inode): string {
+    if (!i.tier || !i.volume || i.dataPath === null) throw new FsError('EIO', `inode ${i.ino} has no data location`);
+    return this.tier(i.tier).pathOf(i.volume, i.dataPath);
+  }
+
+  private newOwner(caller: Caller, parent: Inode, mode: number): { uid: number; gid: number; mode: number } {
+    // BSD group semantics under a setgid directory, as ext4 does.
+    if (parent.mode & S_ISGID) return { uid: caller.uid, gid: parent.gid, mode: isDir(mode) ? mode | S_ISGID : mode };
+    return { uid: caller.uid, gid: caller.gid, mode };
+  }
+
+  /** The first local tier with room under its high watermark, and a volume on it. */
+  private place(size = 0): { tier: LocalTier; volume: string } {
+    const usage = this.catalog.usageByTier();
+    for (const tier of this.tiers) {
+      if (tier.hasRoom(usage.get(tier.name)?.bytes ?? 0, size)) return { tier, volume: tier.pickVolume() };
+    }
+    throw new FsError('ENOSPC', 'every tier is above its high watermark');
+  }
+
+  private touchParent(parent: number, t = nowNs()): void {
+    this.catalog.touchDir(parent, t);
+  }
+
+  /** Current attributes; a file open for writing reports its backing file's size and times. */
+  attrs(i: Inode): Inode {
+    const open = this.openCount.get(i.ino);
+    if (open && open.writers.size > 0) {
+      const fh = open.writers.values().next().value as number;
+      const h = this.handles.get(fh);
+      if (h) {
+        const st = fs.fstatSync(h.fd, { bigint: true });
+        return { ...i, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs };
+      }
+    }
+    return i;
+  }
+
+  // ── namespace ──────────────────────────────────────────────────────────────
+
+  lookup(parent: number, name: string): Inode {
+    this.dir(parent);
+    if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
+    const i = this.catalog.lookup(parent, name);
+    if (!i) throw new FsError('ENOENT');
+    return this.attrs(i);
+  }
+
+  getattr(ino: number): Inode {
+    return this.attrs(this.inode(ino));
+  }
+
+  mkdir(caller: Caller, parent: number, name: string, mode: number): Inode {
+    validName(name);
+    const p = this.dir(parent);
+    if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
+    const owner = this.newOwner(caller, p, S_IFDIR | (mode & 0o7777));
+    const t = nowNs();
+    const ino = this.catalog.tx(() => {
+      const ino = this.catalog.createInode(
+        { ...owner, nlink: 2, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target: null },
+        parent,
+        name,
+      );
+      this.catalog.setNlink(parent, p.nlink + 1, t);
+      this.touchParent(parent, t);
+      return ino;
+    });
+    return this.inode(ino);
+  }
+
+  /** Regular files, FIFOs, sockets and device nodes. Only regular files have bytes on a tier. */
+  mknod(caller: Caller, parent: number, name: string, mode: number, rdev: number): Inode {
+    if (isReg(mode) || (mode & S_IFMT) === 0) {
+      const { fh } = this.create(caller, parent, name, S_IFREG | (mode & 0o7777), C.O_WRONLY);
+      const ino = this.handles.get(fh)!.ino;
+      this.release(fh);
+      return this.inode(ino);
+    }
+    validName(name);
+    const p = this.dir(parent);
+    if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
+    const owner = this.newOwner(caller, p, mode);
+    const t = nowNs();
+    const ino = this.catalog.tx(() => {
+      const ino = this.catalog.createInode(
+        { ...owner, nlink: 1, rdev, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target: null },
+        parent,
+        name,
+      );
+      this.touchParent(parent, t);
+      return ino;
+    });
+    return this.inode(ino);
+  }
+
+  symlink(caller: Caller, target: string, parent: number, name: string): Inode {
+    validName(name);
+    const p = this.dir(parent);
+    if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
+    if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
+    const owner = this.newOwner(caller, p, S_IFLNK | 0o777);
+    const t = nowNs();
+    const ino = this.catalog.tx(() => {
+      const ino = this.catalog.createInode(
+        { ...owner, nlink: 1, rdev: 0, size: Buffer.byteLength(target), atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target },
+        parent,
+        name,
+      );
+      this.touchParent(parent, t);
+      return ino;
+    });
+    return this.inode(ino);
+  }
+
+  readlink(ino: number): string {
+    const i = this.inode(ino);
+    if ((i.mode & S_IFMT) !== S_IFLNK || i.target === null) throw new FsError('EINVAL');
+    return i.target;
+  }
+
+  create(caller: Caller, parent: number, name: string, mode: number, flags: number): OpenFile {
+    validName(name);
+    const p = this.dir(parent);
+    const existing = this.catalog.lookup(parent, name);
+    if (existing) {
+      if (flags & C.O_EXCL) throw new FsError('EEXIST');
+      return this.open(existing.ino, flags);
+    }
+    const dataPath = childPath(this.dirPath(parent), name);
+    const { tier, volume } = this.place();
+    tier.ensureParents(volume, dataPath);
+    const path = tier.pathOf(volume, dataPath);
+    const owner = this.newOwner(caller, p, S_IFREG | (mode & 0o7777));
+    // O_TRUNC: a stray backing file (left by a crash before its catalog entry) is replaced.
+    const fd = fs.openSync(path, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, owner.mode & 0o777);
+    try {
+      fs.fchownSync(fd, owner.uid, owner.gid);
+      const t = nowNs();
+      const ino = this.catalog.tx(() => {
+        const ino = this.catalog.createInode(
+          { ...owner, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: tier.name, volume, dataPath, target: null },
+          parent,
+          name,
+        );
+        this.touchParent(parent, t);
+        return ino;
+      });
+      return this.addHandle(ino, fd, flags);
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
+  link(ino: number, newParent: number, newName: string): Inode {
+    validName(newName);
+    const i = this.inode(ino);
+    if (isDir(i.mode)) throw new FsError('EPERM', 'hard links to directories are not allowed');
+    this.dir(newParent);
+    if (this.catalog.lookupIno(newParent, newName) !== undefined) throw new FsError('EEXIST');
+    if (i.nlink === 0) throw new FsError('ENOENT');
+    if (isReg(i.mode)) {
+      const tier = this.tier(i.tier!);
+      const newPath = childPath(this.dirPath(newParent), newName);
+      tier.ensureParents(i.volume!, newPath);
+      fs.linkSync(this.backingPath(i), tier.pathOf(i.volume!, newPath));
+    }
+    const t = nowNs();
+    this.catalog.tx(() => {
+      this.catalog.addName(newParent, newName, ino);
+      this.catalog.setNlink(ino, i.nlink + 1, t);
+      this.touchParent(newParent, t);
+    });
+    return this.attrs(this.inode(ino));
+  }
+
+  unlink(parent: number, name: string): void {
+    this.dir(parent);
+    const i = this.catalog.lookup(parent, name);
+    if (!i) throw new FsError('ENOENT');
+    if (isDir(i.mode)) throw new FsError('EISDIR');
+    const path = childPath(this.dirPath(parent), name);
+    this.removeName(parent, name, i, path);
+  }
+
+  /** Drop one name of a non-directory inode, in the catalog and on its volume. */
+  private removeName(parent: number, name: string, i: Inode, path: string): void {
+    const t = nowNs();
+    this.catalog.tx(() => {
+      this.catalog.removeName(parent, name);
+      this.catalog.setNlink(i.ino, i.nlink - 1, t);
+      this.touchParent(parent, t);
+      if (i.dataPath === path && i.nlink > 1) {
+        // Another name keeps the file: its bytes are now known by that name.
+        const other = this.catalog.pathOf(i.ino);
+        if (other !== undefined) this.catalog.setDataPath(i.ino, other);
+      }
+    });
+    if (isReg(i.mode) && i.tier && i.volume) {
+      fs.rmSync(this.tier(i.tier).pathOf(i.volume, path), { force: true });
+    }
+    if (i.nlink - 1 === 0) this.dropIfUnused(i.ino);
+  }
+
+  private dropIfUnused(ino: number): void {
+    if (!this.openCount.has(ino)) this.catalog.deleteInode(ino);
+  }
+
+  rmdir(parent: number, name: string): void {
+    const p = this.dir(parent);
+    const i = this.catalog.lookup(parent, name);
+    if (!i) throw new FsError('ENOENT');
+    if (!isDir(i.mode)) throw new FsError('ENOTDIR');
+    if (this.catalog.hasChildren(i.ino)) throw new FsError('ENOTEMPTY');
+    const path = childPath(this.dirPath(parent), name);
+    const t = nowNs();
+    this.catalog.tx(() => {
+      this.catalog.removeName(parent, name);
+      this.catalog.setNlink(parent, p.nlink - 1, t);
+      this.touchParent(parent, t);
+      this.catalog.deleteInode(i.ino);
+    });
+    this.removeBackingDirs(path);
+  }
+
+  /** Remove the (empty) backing directories of path on every volume that has one. */
+  private removeBackingDirs(path: string): void {
+    for (const tier of this.tiers) {
+      for (const volume of tier.volumes) {
+        try {
+          fs.rmSync(tier.pathOf(volume, path), { recursive: true, force: true });
+        } catch (err) {
+          log.warn({ err, path, volume }, 'could not remove backing directory');
+        }
+      }
+    }
+  }
+
+  /** Move the backing of `from` to `to` on every volume that holds something there. */
+  private renameBacking(i: Inode, from: string, to: string): void {
+    if (isReg(i.mode)) {
+      if (!i.tier || !i.volume) return;
+      const tier = this.tier(i.tier);
+      tier.ensureParents(i.volume, to);
+      fs.renameSync(tier.pathOf(i.volume, from), tier.pathOf(i.volume, to));
+    } else if (isDir(i.mode)) {
+      for (const tier of this.tiers) {
+        for (const volume of tier.volumes) {
+          const src = tier.pathOf(volume, from);
+          if (!fs.existsSync(src)) continue;
+          tier.ensureParents(volume, to);
+          fs.rmSync(tier.pathOf(volume, to), { recursive: true, force: true });
+          fs.renameSync(src, tier.pathOf(volume, to));
+        }
+      }
+    }
+  }
+
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): void {
+    validName(newName);
+    const p = this.dir(parent);
+    const np = this.dir(newParent);
+    const src = this.catalog.lookup(parent, name);
+    if (!src) throw new FsError('ENOENT');
+    const dst = this.catalog.lookup(newParent, newName);
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) || (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
+      throw new FsError('EINVAL');
+    }
+    if (flags & RENAME_NOREPLACE && dst) throw new FsError('EEXIST');
+    if (flags & RENAME_EXCHANGE && !dst) throw new FsError('ENOENT');
+    if (dst && dst.ino === src.ino) return; // two names of one file: POSIX says do nothing
+    // A directory cannot move below itself.
+    if (isDir(src.mode)) this.assertNotBelow(newParent, src.ino);
+    if (flags & RENAME_EXCHANGE && isDir(dst!.mode)) this.assertNotBelow(parent, dst!.ino);
+
+    const fromPath = childPath(this.dirPath(parent), name);
+    const toPath = childPath(this.dirPath(newParent), newName);
+    const t = nowNs();
+
+    if (flags & RENAME_EXCHANGE) {
+      this.exchange(src, fromPath, dst!, toPath);
+      this.catalog.tx(() => {
+        this.catalog.pointName(parent, name, dst!.ino);
+        this.catalog.pointName(newParent, newName, src.ino);
+        if (parent !== newParent && isDir(src.mode) !== isDir(dst!.mode)) {
+          const delta = isDir(src.mode) ? 1 : -1;
+          this.catalog.setNlink(newParent, np.nlink + delta, t);
+          this.catalog.setNlink(parent, p.nlink - delta, t);
+        }
+        this.afterRename(src, fromPath, toPath, t);
+        this.afterRename(dst!, toPath, fromPath, t);
+        this.touchParent(parent, t);
+        this.touchParent(newParent, t);
+      });
+      return;
+    }
+
+    if (dst) {
+      if (isDir(src.mode) && !isDir(dst.mode)) throw new FsError('ENOTDIR');
+      if (!isDir(src.mode) && isDir(dst.mode)) throw new FsError('EISDIR');
+      if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
+      // The replaced file loses this name; when it lives on another volume its backing goes too.
+      if (!isDir(dst.mode)) {
+        const sameVolume = isReg(src.mode) && src.volume === dst.volume && src.tier === dst.tier;
+        if (!sameVolume) this.removeName(newParent, newName, dst, toPath);
+        else {
+          this.catalog.tx(() => {
+            this.catalog.removeName(newParent, newName);
+            this.catalog.setNlink(dst.ino, dst.nlink - 1, t);
+            if (dst.dataPath === toPath && dst.nlink > 1) {
+              const other = this.catalog.pathOf(dst.ino);
+              if (other !== undefined) this.catalog.setDataPath(dst.ino, other);
+            }
+          });
+          if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
+        }
+      } else {
+        this.catalog.tx(() => {
+          this.catalog.removeName(newParent, newName);
+          this.catalog.deleteInode(dst.ino);
+          this.catalog.setNlink(newParent, this.inode(newParent).nlink - 1, t);
+        });
+      }
+    }
+    this.renameBacking(src, fromPath, toPath);
+    this.catalog.tx(() => {
+      this.catalog.moveName(parent, name, newParent, newName);
+      if (isDir(src.mode) && parent !== newParent) {
+        this.catalog.setNlink(parent, this.inode(parent).nlink - 1, t);
+        this.catalog.setNlink(newParent, this.inode(newParent).nlink + 1, t);
+      }
+      this.afterRename(src, fromPath, toPath, t);
+      this.touchParent(parent, t);
+      this.touchParent(newParent, t);
+    });
+  }
+
+  private assertNotBelow(dirIno: number, ancestor: number): void {
+    for (let cur = dirIno; ; ) {
+      if (cur === ancestor) throw new FsError('EINVAL', 'cannot move a directory below itself');
+      if (cur === ROOT_INO) return;
+      const n = this.catalog.nameOf(cur);
+      if (!n) return;
+      cur = n.parent;
+    }
+  }
+
+  /** Catalog side of a rename: data paths follow the name; ctime moves. */
+  private afterRename(i: Inode, from: string, to: string, t: bigint): void {
+    if (isDir(i.mode)) this.catalog.renameDataPaths(from, to);
+    else if (i.dataPath === from) this.catalog.setDataPath(i.ino, to);
+    this.catalog.touchCtime(i.ino, t);
+  }
+
+  /** Swap the backings of two names through a temporary name on each volume involved. */
+  private exchange(a: Inode, aPath: string, b: Inode, bPath: string): void {
+    const tmp = `${aPath}.tierfs-exchange-${process.pid}-${Date.now()}`;
+    this.renameBacking(a, aPath, tmp);
+    this.renameBacking(b, bPath, aPath);
+    this.renameBacking(a, tmp, bPath);
+  }
+
+  setattr(
+    ino: number,
+    set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint | 'now'; mtimeNs?: bigint | 'now'; fh?: number },
+  ): Inode {
+    const i = this.attrs(this.inode(ino));
+    const t = nowNs();
+    const next = { ...i, ctimeNs: t };
+    if (set.mode !== undefined) next.mode = (i.mode & S_IFMT) | (set.mode & 0o7777);
+    if (set.uid !== undefined) next.uid = set.uid;
+    if (set.gid !== undefined) next.gid = set.gid;
+    if (set.atimeNs !== undefined) next.atimeNs = set.atimeNs === 'now' ? t : set.atimeNs;
+    if (set.mtimeNs !== undefined) next.mtimeNs = set.mtimeNs === 'now' ? t : set.mtimeNs;
+    const regular = isReg(i.mode) && i.tier !== null;
+    if (set.size !== undefined) {
+      if (isDir(i.mode)) throw new FsError('EISDIR');
+      if (!isReg(i.mode)) throw new FsError('EINVAL');
+      const h = set.fh !== undefined ? this.handles.get(set.fh) : undefined;
+      if (h) fs.ftruncateSync(h.fd, set.size);
+      else fs.truncateSync(this.backingPath(i), set.size);
+      next.size = set.size;
+      if (set.mtimeNs === undefined) next.mtimeNs = t;
+    }
+    if (regular) this.mirrorAttrs(i, next, set);
+    this.catalog.tx(() => {
+      this.catalog.updateAttrs(next);
+      if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
+    });
+    return next;
+  }
+
+  /** Keep the plain backing file's mode, owner and times the same as the catalog's (no lock-in). */
+  private mirrorAttrs(i: Inode, next: Inode, set: { mode?: number; uid?: number; gid?: number; atimeNs?: unknown; mtimeNs?: unknown }): void {
+    try {
+      const path = this.backingPath(i);
+      if (set.mode !== undefined) fs.chmodSync(path, next.mode & 0o7777);
+      if (set.uid !== undefined || set.gid !== undefined) fs.chownSync(path, next.uid, next.gid);
+      if (set.atimeNs !== undefined || set.mtimeNs !== undefined) {
+        fs.utimesSync(path, Number(next.atimeNs / 1000n) / 1e6, Number(next.mtimeNs / 1000n) / 1e6);
+      }
+    } catch (err) {
+      log.warn({ err, ino: i.ino }, 'could not mirror attributes to the backing file');
+    }
+  }
+
+  // ── open files ─────────────────────────────────────────────────────────────
+
+  private addHandle(ino: number, fd: number, flags: number): OpenFile {
+    const fh = this.nextFh++;
+    const writable = (flags & O_ACCMODE) !== C.O_RDONLY;
+    const h: OpenFile = { fh, ino, fd, writable };
+    this.handles.set(fh, h);
+    let open = this.openCount.get(ino);
+    if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set() }));
+    open.all++;
+    if (writable) open.writers.add(fh);
+    return h;
+  }
+
+  handle(fh: number): OpenFile {
+    const h = this.handles.get(fh);
+    if (!h) throw new FsError('EBADF');
+    return h;
+  }
+
+  open(ino: number, flags: number): OpenFile {
+    const i = this.inode(ino);
+    if (isDir(i.mode)) throw new FsError('EISDIR');
+    if (!isReg(i.mode)) throw new FsError('ENXIO');
+    const fd = fs.openSync(this.backingPath(i), backingOpenFlags(flags));
+    const h = this.addHandle(ino, fd, flags);
+    if (flags & C.O_TRUNC && i.size > 0) {
+      const t = nowNs();
+      this.catalog.updateData(ino, 0, t, t, true);
+    }
+    this.recorder.record({ timeMs: Date.now(), ino, path: i.dataPath ?? '', op: 'open', offset: 0, length: 0, size: i.size, count: 1 });
+    return h;
+  }
+
+  async read(fh: number, size: number, offset: number): Promise<Buffer> {
+    const h = this.handle(fh);
+    const buf = Buffer.allocUnsafe(size);
+    const bytesRead = await new Promise<number>((resolve, reject) =>
+      fs.read(h.fd, buf, 0, size, offset, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    this.recordIo(h, 'read', offset, bytesRead, 1);
+    return bytesRead === size ? buf : buf.subarray(0, bytesRead);
+  }
+
+  async write(fh: number, data: Buffer, offset: number): Promise<number> {
+    const h = this.handle(fh);
+    const bytesWritten = await new Promise<number>((resolve, reject) =>
+      fs.write(h.fd, data, 0, data.length, offset, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    this.recordIo(h, 'write', offset, bytesWritten, 1);
+    return bytesWritten;
+  }
+
+  /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */
+  recordIo(h: OpenFile | number, op: 'read' | 'write', offset: number, length: number, count: number): void {
+    const handle = typeof h === 'number' ? this.handles.get(h) : h;
+    if (!handle) return;
+    const i = this.catalog.getInode(handle.ino);
+    if (!i) return;
+    this.recorder.record({ timeMs: Date.now(), ino: i.ino, path: i.dataPath ?? '', op, offset, length, size: i.size, count });
+  }
+
+  async fsync(fh: number, datasync: boolean): Promise<void> {
+    const h = this.handle(fh);
+    await new Promise<void>((resolve, reject) => (datasync ? fs.fdatasync : fs.fsync)(h.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Persist what writes changed (size, mtime, generation); called at flush and release. */
+  syncData(fh: number): void {
+    const h = this.handles.get(fh);
+    if (!h || !h.writable) return;
+    const i = this.catalog.getInode(h.ino);
+    if (!i) return;
+    const st = fs.fstatSync(h.fd, { bigint: true });
+    const size = Number(st.size);
+    if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
+      this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
+    }
+  }
+
+  release(fh: number): void {
+    const h = this.handles.get(fh);
+    if (!h) return;
+    try {
+      this.syncData(fh);
+    } finally {
+      this.handles.delete(fh);
+      fs.closeSync(h.fd);
+      const open = this.openCount.get(h.ino)!;
+      open.all--;
+      open.writers.delete(fh);
+      if (open.all === 0) {
+        this.openCount.delete(h.ino);
+        if (this.catalog.getInode(h.ino)?.nlink === 0) this.catalog.deleteInode(h.ino);
+      }
+    }
+  }
+
+  isOpenForWrite(ino: number): boolean {
+    return (this.openCount.get(ino)?.writers.size ?? 0) > 0;
+  }
+
+  // ── directories ────────────────────────────────────────────────────────────
+
+  opendir(ino: number): number {
+    this.dir(ino);
+    const fh = this.nextFh++;
+    const entries = this.catalog.listDir(ino).map((r) => ({ name: r.name, inode: r as Inode }));
+    this.dirHandles.set(fh, entries);
+    return fh;
+  }
+
+  /** A directory listing as of opendir: '.', '..', then the entries by name. */
+  listing(ino: number, fh: number): DirListing[] {
+    const entries = this.dirHandles.get(fh);
+    if (!entries) throw new FsError('EBADF');
+    const self = this.inode(ino);
+    const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
+    return [{ name: '.', inode: self }, { name: '..', inode: this.catalog.getInode(parentIno) ?? self }, ...entries];
+  }
+
+  releasedir(fh: number): void {
+    this.dirHandles.delete(fh);
+  }
+
+  // ── filesystem ─────────────────────────────────────────────────────────────
+
+  statfs(): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namemax: number } {
+    const bsize = 4096;
+    let total = 0;
+    let free = 0;
+    const usage = this.catalog.usageByTier();
+    for (const tier of this.tiers) {
+      const u = tier.usage(usage.get(tier.name)?.bytes ?? 0);
+      total += u.capacityBytes;
+      free += u.freeBytes;
+    }
+    const files = this.catalog.inodeCount();
+    return {
+      bsize,
+      blocks: Math.floor(total / bsize),
+      bfree: Math.floor(free / bsize),
+      bavail: Math.floor(free / bsize),
+      files: files + 1_000_000_000,
+      ffree: 1_000_000_000,
+      namemax: 255,
+    };
+  }
+
+  // ── extended attributes ────────────────────────────────────────────────────
+
+  private checkXattrName(name: string): void {
+    if (name.length === 0) throw new FsError('EINVAL');
+    if (Buffer.byteLength(name) > 255) throw new FsError('ERANGE');
+    if (!name.startsWith('user.')) throw new FsError('EOPNOTSUPP', 'only user.* extended attributes are stored');
+  }
+
+  getxattr(ino: number, name: string): Buffer {
+    const i = this.inode(ino);
+    if (name === TIER_XATTR && isReg(i.mode) && i.tier) return Buffer.from(i.tier);
+    if (!name.startsWith('user.')) throw new FsError('ENODATA');
+    const v = this.catalog.getXattr(ino, name);
+    if (v === undefined) throw new FsError('ENODATA');
+    return v;
+  }
+
+  setxattr(ino: number, name: string, value: Buffer, flags: number): void {
+    this.checkXattrName(name);
+    const i = this.inode(ino);
+    if (name === TIER_XATTR) throw new FsError('EPERM', `${TIER_XATTR} is read-only; use tierfs move`);
+    if (!isReg(i.mode) && !isDir(i.mode)) throw new FsError('EPERM');
+    if (value.length > 65536) throw new FsError('E2BIG');
+    const exists = this.catalog.getXattr(ino, name) !== undefined;
+    if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST');
+    if (flags & XATTR_REPLACE && !exists) throw new FsError('ENODATA');
+    this.catalog.tx(() => {
+      this.catalog.setXattr(ino, name, value);
+      this.catalog.touchCtime(ino, nowNs());
+    });
+  }
+
+  listxattr(ino: number): string[] {
+    const i = this.inode(ino);
+    const names = this.catalog.listXattrs(ino);
+    return isReg(i.mode) && i.tier ? [...names, TIER_XATTR] : names;
+  }
+
+  removexattr(ino: number, name: string): void {
+    this.checkXattrName(name);
+    this.inode(ino);
+    if (name === TIER_XATTR) throw new FsError('EPERM');
+    if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
+    this.catalog.touchCtime(ino, nowNs());
+  }
+
+  /** Close every handle (unmount). */
+  closeAll(): void {
+    for (const fh of [...this.handles.keys()]) this.release(fh);
+    this.dirHandles.clear();
+  }
+}
+
