@@ -11,5 +11,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // 2 cores: two test files at a time keeps mounts and servers from starving each other.
     maxWorkers: 2,
+    // Warnings and errors of the code under test still show; info lines would drown the report.
+    env: { TIERFS_LOG_LEVEL: process.env.TIERFS_LOG_LEVEL ?? 'warn' },
   },
 });

@@ -139,7 +139,7 @@ class BatchWorker : public Napi::AsyncWorker {
           !ReadShards(env, s.Get("parity"), m, false, "parity", ptrs + k, &job.len))
         return false;
     } else if (op_ == kVerify) {
-      if (!ReadShards(env, s.Get("shards"), k + m, false, "shards", ptrs, &job.len)) return false;
+      if (!ReadShards(env, stripe, k + m, false, "shards", ptrs, &job.len)) return false;
     } else {
       if (!ReadShards(env, s.Get("shards"), k + m, true, "shards", ptrs, &job.len)) return false;
       job.lost = indices_.size();
@@ -155,8 +155,6 @@ class BatchWorker : public Napi::AsyncWorker {
   }
 
   void Execute() override {
-    int k = 0;
-    (void)k;
     results_.resize(jobs_.size());
     for (size_t j = 0; j < jobs_.size() && status_ == EC_OK; j++) {
       const Job &job = jobs_[j];
@@ -283,7 +281,8 @@ class Codec : public Napi::ObjectWrap<Codec> {
     return Napi::Boolean::New(env, result == 1);
   }
 
-  // batch(op: 0 encode | 1 reconstruct | 2 verify, stripes: object[]) -> Promise
+  // batch(op, stripes) -> Promise. Stripes by op: 0 encode {data, parity},
+  // 1 reconstruct {shards, lost, targets}, 2 verify: the shards array itself.
   Napi::Value Batch(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     int op = info[0].As<Napi::Number>().Int32Value();

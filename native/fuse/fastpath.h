@@ -1,0 +1,20 @@
+// I/O the binding serves itself, on the FUSE thread, from a handle's backing
+// file descriptor: no JavaScript, no copy through user space where splice works.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include "handle.h"
+
+namespace tierfs {
+
+void serveRead(fuse_req_t req, FileHandle* h, size_t size, off_t off, bool splice);
+void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off, bool splice);
+void serveCopyFileRange(fuse_req_t req, FileHandle* in, off_t offIn, FileHandle* out, off_t offOut,
+                        size_t len);
+
+// Copies a write's payload (memory or a spliced pipe) into a malloc'd buffer for
+// JavaScript. Returns the byte count, or -errno (then *data is null).
+ssize_t copyPayload(struct fuse_bufvec* in, char** data);
+
+}  // namespace tierfs

@@ -1,0 +1,371 @@
+// The low-level operation callbacks. Each runs on a FUSE thread and either
+// serves the request natively (fast-path I/O, forget) or packages it for
+// JavaScript and returns at once.
+#include <cerrno>
+#include <cstring>
+
+#include "fastpath.h"
+#include "session.h"
+
+namespace tierfs {
+namespace {
+
+Session* sessionOf(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
+
+FileHandle* handleOf(struct fuse_file_info* fi) { return fi ? FileHandle::of(fi->fh) : nullptr; }
+
+void setFh(Request* r, struct fuse_file_info* fi) {
+  if (FileHandle* h = handleOf(fi)) {
+    r->fh = h->jsFh;
+    r->hasFh = true;
+  }
+}
+
+// Shorthand for the common shape: a request on one inode, maybe one name.
+void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr,
+                  struct fuse_file_info* fi = nullptr) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, op, ino);
+  if (name) r->name = name;
+  setFh(r, fi);
+  s->submit(r);
+}
+
+void opInit(void* userdata, struct fuse_conn_info* conn) { static_cast<Session*>(userdata)->onInit(conn); }
+
+void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  submitSimple(req, Op::Lookup, parent, name);
+}
+
+void notifyForgets(Session* s, std::vector<fuse_forget_data> forgets) {
+  Request* r = new Request();
+  r->op = Op::Forget;
+  r->forgets = std::move(forgets);
+  s->notify(r);
+}
+
+void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Session* s = sessionOf(req);
+  fuse_reply_none(req);
+  notifyForgets(s, {fuse_forget_data{ino, nlookup}});
+}
+
+void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  Session* s = sessionOf(req);
+  std::vector<fuse_forget_data> copy(forgets, forgets + count);
+  fuse_reply_none(req);
+  notifyForgets(s, std::move(copy));
+}
+
+void opGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  submitSimple(req, Op::Getattr, ino, nullptr, fi);
+}
+
+void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Setattr, ino);
+  r->attr = *attr;
+  r->toSet = toSet;
+  setFh(r, fi);
+  s->submit(r);
+}
+
+void opReadlink(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Readlink, ino); }
+
+void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Mknod, parent);
+  r->name = name;
+  r->mode = mode;
+  r->rdev = static_cast<uint32_t>(rdev);
+  s->submit(r);
+}
+
+void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Mkdir, parent);
+  r->name = name;
+  r->mode = mode;
+  s->submit(r);
+}
+
+void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  submitSimple(req, Op::Unlink, parent, name);
+}
+
+void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) { submitSimple(req, Op::Rmdir, parent, name); }
+
+void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Symlink, parent);
+  r->name = name;
+  r->name2 = target;
+  s->submit(r);
+}
+
+void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newParent, const char* newName,
+              unsigned int flags) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Rename, parent);
+  r->name = name;
+  r->ino2 = newParent;
+  r->name2 = newName;
+  r->flags = static_cast<int32_t>(flags);
+  s->submit(r);
+}
+
+void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Link, ino);
+  r->ino2 = newParent;
+  r->name2 = newName;
+  s->submit(r);
+}
+
+void opOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Open, ino);
+  r->flags = fi->flags;
+  s->submit(r);
+}
+
+void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  FileHandle* h = handleOf(fi);
+  if (h->fd >= 0) {
+    serveRead(req, h, size, off, s->options().splice);
+    return;
+  }
+  Request* r = s->newRequest(req, Op::Read, ino);
+  setFh(r, fi);
+  r->size = size;
+  r->offset = off;
+  s->submit(r);
+}
+
+void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t off, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  FileHandle* h = handleOf(fi);
+  if (h->fd >= 0) {
+    serveWrite(req, h, bufv, off, s->options().splice);
+    return;
+  }
+  char* data = nullptr;
+  ssize_t n = copyPayload(bufv, &data);
+  if (n < 0) {
+    fuse_reply_err(req, static_cast<int>(-n));
+    return;
+  }
+  Request* r = s->newRequest(req, Op::Write, ino);
+  setFh(r, fi);
+  r->data = data;
+  r->dataLen = static_cast<size_t>(n);
+  r->offset = off;
+  r->flags = fi->flags;
+  s->submit(r);
+}
+
+void opFlush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  submitSimple(req, Op::Flush, ino, nullptr, fi);
+}
+
+void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  FileHandle* h = handleOf(fi);
+  Request* r = s->newRequest(req, Op::Release, ino);
+  r->fh = h->jsFh;
+  r->hasFh = true;
+  r->flags = fi->flags;
+  if (h->fd >= 0) {
+    // The kernel sends release only after every read and write on the handle
+    // was answered, so these are the final counts, and nothing uses the fd now.
+    s->handles().remove(h);
+    r->hasCounts = h->takeCounts(r->counts);
+  }
+  delete h;
+  s->submit(r);
+}
+
+void opFsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Fsync, ino);
+  setFh(r, fi);
+  r->mask = datasync;
+  s->submit(r);
+}
+
+void opOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Opendir, ino);
+  r->flags = fi->flags;
+  s->submit(r);
+}
+
+void submitReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Readdir, ino);
+  setFh(r, fi);
+  r->size = size;
+  r->offset = off;
+  r->mask = plus ? 1 : 0;
+  s->submit(r);
+}
+
+void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  submitReaddir(req, ino, size, off, fi, false);
+}
+
+void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  submitReaddir(req, ino, size, off, fi, true);
+}
+
+void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  FileHandle* h = handleOf(fi);
+  Request* r = s->newRequest(req, Op::Releasedir, ino);
+  r->fh = h->jsFh;
+  r->hasFh = true;
+  delete h;
+  s->submit(r);
+}
+
+void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Fsyncdir, ino);
+  setFh(r, fi);
+  r->mask = datasync;
+  s->submit(r);
+}
+
+void opStatfs(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Statfs, ino); }
+
+void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  Session* s = sessionOf(req);
+  char* copy = static_cast<char*>(malloc(size ? size : 1));
+  if (!copy) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  memcpy(copy, value, size);
+  Request* r = s->newRequest(req, Op::Setxattr, ino);
+  r->name = name;
+  r->data = copy;
+  r->dataLen = size;
+  r->flags = flags;
+  s->submit(r);
+}
+
+void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Getxattr, ino);
+  r->name = name;
+  r->size = size;
+  s->submit(r);
+}
+
+void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Listxattr, ino);
+  r->size = size;
+  s->submit(r);
+}
+
+void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  submitSimple(req, Op::Removexattr, ino, name);
+}
+
+void opAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Access, ino);
+  r->mask = mask;
+  s->submit(r);
+}
+
+void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Create, parent);
+  r->name = name;
+  r->mode = mode;
+  r->flags = fi->flags;
+  s->submit(r);
+}
+
+void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Fallocate, ino);
+  setFh(r, fi);
+  r->mask = mode;
+  r->offset = offset;
+  r->size = static_cast<uint64_t>(length);
+  s->submit(r);
+}
+
+void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_file_info* fiIn, fuse_ino_t inoOut,
+                     off_t offOut, struct fuse_file_info* fiOut, size_t len, int flags) {
+  Session* s = sessionOf(req);
+  FileHandle* in = handleOf(fiIn);
+  FileHandle* out = handleOf(fiOut);
+  if (in->fd >= 0 && out->fd >= 0 && flags == 0) {
+    serveCopyFileRange(req, in, offIn, out, offOut, len);
+    return;
+  }
+  Request* r = s->newRequest(req, Op::CopyFileRange, inoIn);
+  r->fh = in->jsFh;
+  r->hasFh = true;
+  r->offset = offIn;
+  r->ino2 = inoOut;
+  r->fh2 = out->jsFh;
+  r->offset2 = offOut;
+  r->size = len;
+  r->flags = flags;
+  s->submit(r);
+}
+
+struct fuse_lowlevel_ops makeOps() {
+  struct fuse_lowlevel_ops ops;
+  memset(&ops, 0, sizeof ops);
+  ops.init = opInit;
+  ops.lookup = opLookup;
+  ops.forget = opForget;
+  ops.forget_multi = opForgetMulti;
+  ops.getattr = opGetattr;
+  ops.setattr = opSetattr;
+  ops.readlink = opReadlink;
+  ops.mknod = opMknod;
+  ops.mkdir = opMkdir;
+  ops.unlink = opUnlink;
+  ops.rmdir = opRmdir;
+  ops.symlink = opSymlink;
+  ops.rename = opRename;
+  ops.link = opLink;
+  ops.open = opOpen;
+  ops.read = opRead;
+  ops.write_buf = opWriteBuf;
+  ops.flush = opFlush;
+  ops.release = opRelease;
+  ops.fsync = opFsync;
+  ops.opendir = opOpendir;
+  ops.readdir = opReaddir;
+  ops.readdirplus = opReaddirplus;
+  ops.releasedir = opReleasedir;
+  ops.fsyncdir = opFsyncdir;
+  ops.statfs = opStatfs;
+  ops.setxattr = opSetxattr;
+  ops.getxattr = opGetxattr;
+  ops.listxattr = opListxattr;
+  ops.removexattr = opRemovexattr;
+  ops.access = opAccess;
+  ops.create = opCreate;
+  ops.fallocate = opFallocate;
+  ops.copy_file_range = opCopyFileRange;
+  return ops;
+}
+
+}  // namespace
+
+const struct fuse_lowlevel_ops* lowlevelOps() {
+  static const struct fuse_lowlevel_ops ops = makeOps();
+  return &ops;
+}
+
+}  // namespace tierfs

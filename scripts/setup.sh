@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything tierfs needs on a fresh Debian machine, without prompting:
+# system packages (apt), npm dependencies, the native addons and the compiled CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# fuse3/libfuse3-dev: our FUSE binding; libisal-dev: ISA-L, the erasure-coding
+# reference in tests and benchmarks; attr: setfattr/getfattr used by tests.
+packages=(fuse3 libfuse3-dev libisal-dev attr build-essential python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -e /dev/fuse ] || modprobe fuse || true
+
+# npm ci builds better-sqlite3 and our addons (package.json allowScripts, .npmrc nodedir=/usr)
+# and compiles the TypeScript (prepare).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run --silent build
+fi

@@ -1,0 +1,32 @@
+// The compiled addon (native/ec, target tierfs_ec). This file and its compiled
+// twin dist/ec/native.js both sit two levels under the repository root, so one
+// relative path finds build/Release from either.
+import { createRequire } from 'node:module';
+
+export interface NativeKernelInfo {
+  name: string;
+  available: boolean;
+}
+
+/** Batch operations, numbered as native/ec/addon.cc's BatchOp. */
+export const enum NativeBatchOp {
+  Encode = 0,
+  Reconstruct = 1,
+  Verify = 2,
+}
+
+export interface NativeCodec {
+  readonly kernel: string;
+  encode(data: readonly Uint8Array[], parity: readonly Uint8Array[]): void;
+  reconstruct(shards: readonly (Uint8Array | null)[], lost: readonly number[], targets: readonly number[]): void;
+  verify(shards: readonly Uint8Array[]): boolean;
+  batch(op: NativeBatchOp, stripes: readonly object[]): Promise<boolean[] | undefined>;
+}
+
+interface NativeModule {
+  NativeCodec: new (k: number, m: number, kernel: string | undefined) => NativeCodec;
+  kernels(): NativeKernelInfo[];
+}
+
+const require = createRequire(import.meta.url);
+export const native = require('../../build/Release/tierfs_ec.node') as NativeModule;

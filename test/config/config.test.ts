@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { parseBytes, parseDuration, parseRatio } from '../../src/config/units.js';
+import { DEFAULT_CONFIG_YAML } from '../../src/config/template.js';
+
+function problems(yaml: string) {
+  try {
+    parseConfig(yaml, 'tierfs.yaml', '/base');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('config was accepted');
+}
+
+const base = `version: 1
+dataDir: ./data
+tiers:
+  - name: hot
+    kind: local
+    volumes: [./hot]
+`;
+
+describe('units', () => {
+  it('parses sizes, durations and ratios', () => {
+    expect(parseBytes('100GiB')).toBe(100 * 2 ** 30);
+    expect(parseBytes('1.5 MB')).toBe(1_500_000);
+    expect(parseBytes(4096)).toBe(4096);
+    expect(parseDuration('7d')).toBe(7 * 86_400_000);
+    expect(parseDuration('1h30m')).toBe(90 * 60_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration(2)).toBe(2000);
+    expect(parseRatio('80%')).toBeCloseTo(0.8);
+    expect(parseRatio(0.5)).toBe(0.5);
+  });
+  it('says what it expected', () => {
+    expect(() => parseBytes('12 parsecs')).toThrow(/expected a size such as "100GiB"/);
+    expect(() => parseDuration('soon')).toThrow(/expected a duration/);
+    expect(() => parseDuration('5d and a bit')).toThrow(/expected a duration/);
+    expect(() => parseRatio('120%')).toThrow(/percentage/);
+  });
+});
+
+describe('configuration', () => {
+  it('accepts the embedded default and resolves paths against the file', () => {
+    const cfg = parseConfig(DEFAULT_CONFIG_YAML, '<default>', '/srv/x');
+    expect(cfg.dataDir).toBe('/srv/x/tierfs-data');
+    expect(cfg.tiers.map((t) => t.name)).toEqual(['hot', 'warm', 'cold']);
+    const hot = cfg.tiers[0]!;
+    expect(hot.kind === 'local' && hot.volumes[0]!.path).toBe('/srv/x/tierfs-data/hot');
+    expect(cfg.mount.maxWrite).toBe(2 ** 20);
+    expect(cfg.recording.flushInterval).toBe(250);
+  });
+
+  it('fills defaults', () => {
+    const cfg = parseConfig(base, 'f', '/b');
+    expect(cfg.mount.defaultPermissions).toBe(true);
+    expect(cfg.mount.allowOther).toBe(false);
+    expect(cfg.tiers[0]!.watermarks).toEqual({ high: 0.9, low: 0.75 });
+  });
+
+  it('names the key and line of a bad unit', () => {
+    const p = problems(base + '    capacity: 12 parsecs\n');
+    expect(p).toHaveLength(1);
+    expect(p[0]!.key).toBe('tiers[0].capacity');
+    expect(p[0]!.line).toBe(7);
+    expect(p[0]!.message).toMatch(/expected a size/);
+  });
+
+  it('names an unknown key', () => {
+    const p = problems(base + '    volumez: [./x]\n');
+    expect(p[0]!.message).toMatch(/unknown key "volumez"/);
+    expect(p[0]!.key).toBe('tiers[0]');
+    expect(p[0]!.line).toBe(4);
+  });
+
+  it('reports a missing required key at its parent', () => {
+    const p = problems('version: 1\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./hot]\n');
+    expect(p[0]!.key).toBe('dataDir');
+    expect(p[0]!.line).toBe(1);
+  });
+
+  it('reports a bad tier kind', () => {
+    const p = problems(base.replace('kind: local', 'kind: tape'));
+    expect(p[0]!.key).toBe('tiers[0].kind');
+    expect(p[0]!.line).toBe(5);
+    expect(p[0]!.message).toMatch(/local|object/);
+  });
+
+  it('rejects inverted watermarks, duplicate names and no local tier', () => {
+    expect(problems(base + '    watermarks: { high: 50%, low: 80% }\n')[0]!.message).toMatch(/low must not be above/);
+    const dup = problems(base + '  - name: hot\n    kind: local\n    volumes: [./b]\n');
+    expect(dup[0]!.message).toMatch(/used twice/);
+    expect(dup[0]!.line).toBe(7);
+    const onlyObject = problems(
+      'dataDir: d\ntiers:\n  - name: cold\n    kind: object\n    backends: [{ name: a, type: memory }]\n',
+    );
+    expect(onlyObject[0]!.message).toMatch(/at least one tier must be local/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const p = problems('dataDir: x\ntiers: [\n  - a\n: b\n');
+    expect(p[0]!.message).toMatch(/YAML syntax/);
+    expect(p[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('formats every problem with file and line', () => {
+    try {
+      parseConfig(base + '    capacity: lots\n', '/etc/tierfs.yaml', '/etc');
+    } catch (err) {
+      expect((err as Error).message).toContain('/etc/tierfs.yaml:7:');
+      expect((err as Error).message).toContain('tiers[0].capacity');
+      return;
+    }
+    throw new Error('accepted');
+  });
+
+  it('refuses a file it cannot read', () => {
+    expect(() => loadConfig('/nonexistent/tierfs.yaml')).toThrow(/cannot read/);
+  });
+});

@@ -1,0 +1,191 @@
+// The vfs's semantics without a mount: namespace, placement, backing files, reconcile.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
+import { LocalTier } from '../../src/tiers/local/local-tier.js';
+import { AccessRecorder } from '../../src/vfs/access-recorder.js';
+import { RENAME_EXCHANGE, RENAME_NOREPLACE, Vfs } from '../../src/vfs/vfs.js';
+import { reconcile } from '../../src/vfs/reconcile.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const caller = { uid: 1000, gid: 1000, pid: 1 };
+const O_RDWR = fs.constants.O_RDWR;
+
+function tier(name: string, path: string, capacity?: number) {
+  return new LocalTier({ name, kind: 'local', volumes: [{ path }], capacity, watermarks: { high: 0.9, low: 0.75 } });
+}
+
+describe('vfs over local tiers', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let catalog: Catalog;
+  let hot: LocalTier;
+  let warm: LocalTier;
+  let vfs: Vfs;
+  let recorder: AccessRecorder;
+
+  beforeEach(() => {
+    dir = tempDir();
+    catalog = new Catalog(join(dir.path, 'catalog.db'));
+    hot = tier('hot', join(dir.path, 'hot'));
+    warm = tier('warm', join(dir.path, 'warm'));
+    recorder = new AccessRecorder(catalog, { enabled: true, flushIntervalMs: 10_000, logMaxRows: 100 });
+    vfs = new Vfs(catalog, [hot, warm], recorder);
+  });
+  afterEach(() => {
+    vfs.closeAll();
+    catalog.close();
+    dir.remove();
+  });
+
+  async function writeFile(parent: number, name: string, data: string) {
+    const h = vfs.create(caller, parent, name, 0o644, O_RDWR);
+    await vfs.write(h.fh, Buffer.from(data), 0);
+    vfs.release(h.fh);
+    return h.ino;
+  }
+
+  it('creates files as plain files at the same path, owned by the caller', async () => {
+    const d = vfs.mkdir(caller, ROOT_INO, 'docs', 0o755);
+    const ino = await writeFile(d.ino, 'a.txt', 'hello');
+    const i = vfs.getattr(ino);
+    expect(i.size).toBe(5);
+    expect(i.tier).toBe('hot');
+    expect(i.uid).toBe(1000);
+    expect(fs.readFileSync(join(dir.path, 'hot', 'docs', 'a.txt'), 'utf8')).toBe('hello');
+    expect(fs.statSync(join(dir.path, 'hot', 'docs', 'a.txt')).uid).toBe(1000);
+    expect(vfs.getattr(ROOT_INO).nlink).toBe(3);
+  });
+
+  it('moves backing files with renames of files and directories', async () => {
+    const a = vfs.mkdir(caller, ROOT_INO, 'a', 0o755);
+    const b = vfs.mkdir(caller, a.ino, 'b', 0o755);
+    const f = await writeFile(b.ino, 'f', 'x');
+    vfs.rename(ROOT_INO, 'a', ROOT_INO, 'z', 0);
+    expect(fs.readFileSync(join(dir.path, 'hot', 'z', 'b', 'f'), 'utf8')).toBe('x');
+    expect(vfs.getattr(f).dataPath).toBe('z/b/f');
+    vfs.rename(b.ino, 'f', ROOT_INO, 'g', 0);
+    expect(vfs.getattr(f).dataPath).toBe('g');
+    expect(fs.existsSync(join(dir.path, 'hot', 'g'))).toBe(true);
+  });
+
+  it('renames over an existing file and honours NOREPLACE and EXCHANGE', async () => {
+    const x = await writeFile(ROOT_INO, 'x', 'xx');
+    const y = await writeFile(ROOT_INO, 'y', 'yyy');
+    expect(() => vfs.rename(ROOT_INO, 'x', ROOT_INO, 'y', RENAME_NOREPLACE)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    vfs.rename(ROOT_INO, 'x', ROOT_INO, 'y', RENAME_EXCHANGE);
+    expect(vfs.lookup(ROOT_INO, 'y').ino).toBe(x);
+    expect(fs.readFileSync(join(dir.path, 'hot', 'y'), 'utf8')).toBe('xx');
+    expect(fs.readFileSync(join(dir.path, 'hot', 'x'), 'utf8')).toBe('yyy');
+    vfs.rename(ROOT_INO, 'x', ROOT_INO, 'y', 0);
+    expect(vfs.lookup(ROOT_INO, 'y').ino).toBe(y);
+    expect(() => vfs.getattr(x)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(fs.readdirSync(join(dir.path, 'hot'))).toEqual(['y']);
+  });
+
+  it('refuses to move a directory below itself, or onto a non-empty one', async () => {
+    const a = vfs.mkdir(caller, ROOT_INO, 'a', 0o755);
+    vfs.mkdir(caller, a.ino, 'b', 0o755);
+    const c = vfs.mkdir(caller, ROOT_INO, 'c', 0o755);
+    await writeFile(c.ino, 'f', '1');
+    expect(() => vfs.rename(ROOT_INO, 'a', a.ino, 'x', 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => vfs.rename(ROOT_INO, 'a', ROOT_INO, 'c', 0)).toThrow(expect.objectContaining({ code: 'ENOTEMPTY' }));
+    expect(() => vfs.rmdir(ROOT_INO, 'c')).toThrow(expect.objectContaining({ code: 'ENOTEMPTY' }));
+  });
+
+  it('keeps hard links as hard links on the volume, and the file until its last name goes', async () => {
+    const f = await writeFile(ROOT_INO, 'one', 'data');
+    vfs.link(f, ROOT_INO, 'two');
+    expect(fs.statSync(join(dir.path, 'hot', 'two')).ino).toBe(fs.statSync(join(dir.path, 'hot', 'one')).ino);
+    vfs.unlink(ROOT_INO, 'one');
+    expect(vfs.getattr(f).nlink).toBe(1);
+    expect(vfs.getattr(f).dataPath).toBe('two');
+    const h = vfs.open(f, O_RDWR);
+    vfs.unlink(ROOT_INO, 'two');
+    expect((await vfs.read(h.fh, 10, 0)).toString()).toBe('data'); // open and unlinked: still readable
+    vfs.release(h.fh);
+    expect(() => vfs.getattr(f)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('places new files on the next tier when the first is above its high watermark', async () => {
+    const small = tier('hot', join(dir.path, 'hot2'), 100);
+    const v2 = new Vfs(catalog, [small, warm], recorder);
+    const a = await (async () => {
+      const h = v2.create(caller, ROOT_INO, 'big', 0o644, O_RDWR);
+      await v2.write(h.fh, Buffer.alloc(95), 0);
+      v2.release(h.fh);
+      return h.ino;
+    })();
+    expect(v2.getattr(a).tier).toBe('hot');
+    const h = v2.create(caller, ROOT_INO, 'next', 0o644, O_RDWR);
+    v2.release(h.fh);
+    expect(v2.getattr(h.ino).tier).toBe('warm');
+  });
+
+  it('stores user xattrs and shows the tier as a read-only virtual one', async () => {
+    const f = await writeFile(ROOT_INO, 'f', '');
+    vfs.setxattr(f, 'user.color', Buffer.from('blue'), 0);
+    expect(vfs.getxattr(f, 'user.color').toString()).toBe('blue');
+    expect(vfs.getxattr(f, 'user.tierfs.tier').toString()).toBe('hot');
+    expect(vfs.listxattr(f)).toEqual(['user.color', 'user.tierfs.tier']);
+    expect(() => vfs.setxattr(f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(() => vfs.setxattr(f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => vfs.removexattr(f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
+  });
+
+  it('records opens and reads, and bounds the log', async () => {
+    const f = await writeFile(ROOT_INO, 'f', 'abcdef');
+    const h = vfs.open(f, fs.constants.O_RDONLY);
+    await vfs.read(h.fh, 3, 2);
+    vfs.release(h.fh);
+    recorder.flush();
+    const s = catalog.accessStats(f)!;
+    expect(s.opens).toBe(1);
+    expect(s.reads).toBe(1);
+    expect(s.readBytes).toBe(3);
+    expect(s.writes).toBe(1);
+    const rows = [...catalog.trace()];
+    expect(rows.map((r) => r.op)).toEqual(['write', 'open', 'read']);
+    expect(rows[2]).toMatchObject({ path: 'f', offset: 2, length: 3, size: 6 });
+  });
+});
+
+describe('reconcile', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => (dir = tempDir()));
+  afterEach(() => dir.remove());
+
+  it('imports existing files, keeps hard links, reports duplicates and missing bytes', () => {
+    const hotDir = join(dir.path, 'hot');
+    const warmDir = join(dir.path, 'warm');
+    fs.mkdirSync(join(hotDir, 'p', 'q'), { recursive: true });
+    fs.mkdirSync(join(warmDir, 'p'), { recursive: true });
+    fs.writeFileSync(join(hotDir, 'p', 'q', 'a'), 'A');
+    fs.linkSync(join(hotDir, 'p', 'q', 'a'), join(hotDir, 'p', 'a-link'));
+    fs.writeFileSync(join(warmDir, 'p', 'b'), 'BB');
+    fs.writeFileSync(join(warmDir, 'p', 'a-link'), 'dup');
+    fs.symlinkSync('q/a', join(hotDir, 'p', 'sym'));
+    const catalog = new Catalog(join(dir.path, 'c.db'));
+    const tiers = [tier('hot', hotDir), tier('warm', warmDir)];
+    const vfs = new Vfs(catalog, tiers, new AccessRecorder(catalog, { enabled: false, flushIntervalMs: 1, logMaxRows: 0 }));
+    const r = reconcile(catalog, tiers);
+    expect(r.duplicates).toBe(1);
+    const p = vfs.lookup(ROOT_INO, 'p');
+    const a = vfs.lookup(vfs.lookup(p.ino, 'q').ino, 'a');
+    expect(vfs.lookup(p.ino, 'a-link').ino).toBe(a.ino);
+    expect(a.nlink).toBe(2);
+    expect(vfs.lookup(p.ino, 'b')).toMatchObject({ tier: 'warm', size: 2 });
+    expect(vfs.readlink(vfs.lookup(p.ino, 'sym').ino)).toBe('q/a');
+    expect(catalog.conflicts()).toEqual([expect.objectContaining({ path: 'p/a-link', kind: 'duplicate' })]);
+
+    // A second pass changes nothing; a file changed behind tierfs's back is picked up; a lost one is reported.
+    fs.writeFileSync(join(warmDir, 'p', 'b'), 'BBBB');
+    fs.rmSync(join(hotDir, 'p', 'q', 'a'));
+    fs.rmSync(join(hotDir, 'p', 'a-link'));
+    const r2 = reconcile(catalog, tiers);
+    expect(r2).toMatchObject({ imported: 0, updated: 1, missing: 1 });
+    expect(vfs.lookup(p.ino, 'b').size).toBe(4);
+    expect(vfs.getattr(a.ino).state).toBe('missing');
+    catalog.close();
+  });
+});
