@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm ci`); from a source checkout without
-// a build it runs the TypeScript through tsx.
+// Runs the compiled CLI (dist/, built by `npm ci`); without a build it runs the
+// TypeScript through tsx.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'cli', 'main.js');
-if (existsSync(compiled)) {
+// TIERFS_FROM_SOURCE=1 forces the TypeScript sources (tests: never a stale build).
+if (existsSync(compiled) && !process.env.TIERFS_FROM_SOURCE) {
   const { main } = await import(pathToFileURL(compiled).href);
   await main();
 } else {

@@ -107,6 +107,11 @@ struct Request {
   bool hasCounts = false;
   AccessCounts counts;
 
+  // Touched only on the JavaScript thread: whether JavaScript was given the
+  // request, and whether the session was torn down while it was still queued.
+  bool delivered = false;
+  bool orphaned = false;
+
   Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;

@@ -115,7 +115,8 @@ Session::Session(SessionOptions opts, Dispatcher* dispatcher)
     : opts_(std::move(opts)), dispatcher_(dispatcher) {}
 
 Session::~Session() {
-  if (se_) join();
+  join();
+  for (Request* r : inflight_.drain()) delete r;
 }
 
 // libfuse's option parser splits on commas and honours backslash escapes.
@@ -217,9 +218,6 @@ bool Session::abortConnection() {
 
 void Session::join() {
   if (loop_.joinable()) loop_.join();
-  // JavaScript may still answer requests it was given; those answers must find
-  // nothing, because the libfuse session they refer to is about to be freed.
-  for (Request* r : inflight_.drain()) delete r;
   if (se_) {
     // Closes the device; unmounts only if something is still mounted there.
     if (mounted_) fuse_session_unmount(se_);

@@ -59,8 +59,9 @@ class Session {
   // process still using the mount gets ENOTCONN.
   bool abortConnection();
   bool loopRunning() const { return loopRunning_.load(); }
-  // Waits for the loop to end and frees libfuse's session. Replies to requests
-  // still held by JavaScript are dropped from now on.
+  // Waits for the loop to end and frees libfuse's session. Requests still in
+  // the in-flight table must then be drained by the owner: answering them
+  // would touch the freed session.
   void join();
 
   const SessionOptions& options() const { return opts_; }

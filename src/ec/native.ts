@@ -9,11 +9,8 @@ export interface NativeKernelInfo {
 }
 
 /** Batch operations, numbered as native/ec/addon.cc's BatchOp. */
-export const enum NativeBatchOp {
-  Encode = 0,
-  Reconstruct = 1,
-  Verify = 2,
-}
+export const NativeBatchOp = { Encode: 0, Reconstruct: 1, Verify: 2 } as const;
+export type NativeBatchOp = (typeof NativeBatchOp)[keyof typeof NativeBatchOp];
 
 export interface NativeCodec {
   readonly kernel: string;

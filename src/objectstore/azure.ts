@@ -221,7 +221,6 @@ export class AzureStore implements ObjectStore {
       size: total,
       etag: out.etag ?? '',
       lastModified: out.lastModified ?? new Date(0),
-      storageClass: out.accessTier,
       metadata: out.metadata ?? {},
     };
     return { body: out.readableStreamBody as Readable | undefined, meta, range: clipRange(asked, total) };

@@ -48,9 +48,11 @@ export class MeteredStore implements ObjectStore {
   readonly backend: string;
   readonly limits: ObjectStore['limits'];
 
+  /** `label` tells stores of one backend apart in the metrics; default: the backend name. */
   constructor(
     private readonly inner: ObjectStore,
     private readonly metrics: ObjectStoreMetrics,
+    private readonly label: string = inner.backend,
   ) {
     this.backend = inner.backend;
     this.limits = inner.limits;
@@ -72,7 +74,7 @@ export class MeteredStore implements ObjectStore {
   async getStream(key: string, opts?: GetOptions): Promise<GetStreamResult> {
     const result = await this.measure('get', () => this.inner.getStream(key, opts), () => 0);
     let received = 0;
-    const labels = { backend: this.backend, op: 'get' };
+    const labels = { backend: this.label, op: 'get' };
     // Count once, when the stream is done, rather than a counter update per chunk.
     const counted = through(result.stream, tap((chunk) => { received += chunk.length; }));
     counted.once('close', () => this.metrics.bytes.inc(labels, received));
@@ -93,7 +95,7 @@ export class MeteredStore implements ObjectStore {
   }
 
   async *list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry> {
-    const labels = { backend: this.backend, op: 'list' };
+    const labels = { backend: this.label, op: 'list' };
     this.metrics.requests.inc(labels);
     const stop = this.metrics.latency.startTimer(labels);
     try {
@@ -108,11 +110,11 @@ export class MeteredStore implements ObjectStore {
 
   /** Called by the retry wrapper above this one. */
   countRetry(op: ObjectStoreOp, err: ObjectStoreError): void {
-    this.metrics.retries.inc({ backend: this.backend, op, code: err.code });
+    this.metrics.retries.inc({ backend: this.label, op, code: err.code });
   }
 
   private async measure<T>(op: ObjectStoreOp, call: () => Promise<T>, bytesOf: (result: T) => number): Promise<T> {
-    const labels = { backend: this.backend, op };
+    const labels = { backend: this.label, op };
     this.metrics.requests.inc(labels);
     const stop = this.metrics.latency.startTimer(labels);
     try {
@@ -130,6 +132,6 @@ export class MeteredStore implements ObjectStore {
 
   private countError(op: ObjectStoreOp, err: unknown): void {
     const code = err instanceof ObjectStoreError ? err.code : 'Fatal';
-    this.metrics.errors.inc({ backend: this.backend, op, code });
+    this.metrics.errors.inc({ backend: this.label, op, code });
   }
 }

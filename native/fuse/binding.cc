@@ -1,0 +1,509 @@
+// The N-API face of the FUSE session: converts requests to JavaScript objects
+// and JavaScript answers to libfuse replies, nothing more. The session logic
+// lives in session.cc, ops.cc, fastpath.cc and replies.cc.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "replies.h"
+#include "session.h"
+
+namespace tierfs {
+namespace {
+
+class SessionWrap;
+void callJs(Napi::Env env, Napi::Function dispatch, SessionWrap* self, Request* r);
+using Tsfn = Napi::TypedThreadSafeFunction<SessionWrap, Request, callJs>;
+
+// ---- JavaScript values → C structs -------------------------------------------
+
+double numberOr(const Napi::Object& o, const char* key, double dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : dflt;
+}
+
+bool boolOr(const Napi::Object& o, const char* key, bool dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+std::string stringOr(const Napi::Object& o, const char* key, const std::string& dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : dflt;
+}
+
+int64_t nanos(const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : 0;
+}
+
+struct timespec toTimespec(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = ns / 1000000000;
+  ts.tv_nsec = ns % 1000000000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_sec -= 1;
+    ts.tv_nsec += 1000000000;
+  }
+  return ts;
+}
+
+void toStat(const Napi::Object& a, struct stat& st) {
+  memset(&st, 0, sizeof st);
+  st.st_ino = static_cast<ino_t>(numberOr(a, "ino", 0));
+  st.st_mode = static_cast<mode_t>(numberOr(a, "mode", 0));
+  st.st_nlink = static_cast<nlink_t>(numberOr(a, "nlink", 1));
+  st.st_uid = static_cast<uid_t>(numberOr(a, "uid", 0));
+  st.st_gid = static_cast<gid_t>(numberOr(a, "gid", 0));
+  st.st_rdev = static_cast<dev_t>(numberOr(a, "rdev", 0));
+  st.st_size = static_cast<off_t>(numberOr(a, "size", 0));
+  st.st_blocks = static_cast<blkcnt_t>(numberOr(a, "blocks", 0));
+  st.st_blksize = static_cast<blksize_t>(numberOr(a, "blksize", 4096));
+  st.st_atim = toTimespec(nanos(a.Get("atimeNs")));
+  st.st_mtim = toTimespec(nanos(a.Get("mtimeNs")));
+  st.st_ctim = toTimespec(nanos(a.Get("ctimeNs")));
+}
+
+void toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOptions& opts) {
+  memset(&p, 0, sizeof p);
+  toStat(e.Get("attr").As<Napi::Object>(), p.attr);
+  p.ino = p.attr.st_ino;
+  p.generation = static_cast<uint64_t>(numberOr(e, "generation", 0));
+  p.attr_timeout = numberOr(e, "attrTimeout", opts.attrTimeout);
+  p.entry_timeout = numberOr(e, "entryTimeout", opts.entryTimeout);
+}
+
+int tristate(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? (v.As<Napi::Boolean>().Value() ? 1 : 0) : -1;
+}
+
+OpenReply toOpen(const Napi::Object& o) {
+  OpenReply r;
+  r.fh = static_cast<uint64_t>(numberOr(o, "fh", 0));
+  r.fd = static_cast<int>(numberOr(o, "fd", -1));
+  r.directIo = tristate(o, "directIo");
+  r.keepCache = tristate(o, "keepCache");
+  r.nonseekable = boolOr(o, "nonseekable", false);
+  return r;
+}
+
+SessionOptions toOptions(const Napi::Object& o) {
+  SessionOptions s;
+  s.mountpoint = stringOr(o, "mountpoint", "");
+  s.fsname = stringOr(o, "fsname", s.fsname);
+  s.subtype = stringOr(o, "subtype", s.subtype);
+  s.maxRead = static_cast<uint32_t>(numberOr(o, "maxRead", s.maxRead));
+  s.maxWrite = static_cast<uint32_t>(numberOr(o, "maxWrite", s.maxWrite));
+  s.splice = boolOr(o, "splice", s.splice);
+  s.attrTimeout = numberOr(o, "attrTimeout", s.attrTimeout);
+  s.entryTimeout = numberOr(o, "entryTimeout", s.entryTimeout);
+  std::string pc = stringOr(o, "pageCache", "auto");
+  s.pageCache = pc == "keep" ? PageCache::Keep : pc == "none" ? PageCache::None : PageCache::Auto;
+  s.writebackCache = boolOr(o, "writebackCache", s.writebackCache);
+  s.defaultPermissions = boolOr(o, "defaultPermissions", s.defaultPermissions);
+  s.allowOther = boolOr(o, "allowOther", s.allowOther);
+  s.fastPath = boolOr(o, "fastPath", s.fastPath);
+  s.maxThreads = static_cast<int>(numberOr(o, "maxThreads", s.maxThreads));
+  s.debug = boolOr(o, "debug", s.debug);
+  return s;
+}
+
+// ---- requests → JavaScript objects -------------------------------------------
+
+Napi::Value countsToJs(Napi::Env env, const AccessCounts& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ino", static_cast<double>(c.ino));
+  o.Set("fh", static_cast<double>(c.fh));
+  o.Set("reads", static_cast<double>(c.reads));
+  o.Set("readBytes", static_cast<double>(c.readBytes));
+  o.Set("writes", static_cast<double>(c.writes));
+  o.Set("writeBytes", static_cast<double>(c.writeBytes));
+  if (c.firstReadOffset >= 0) o.Set("firstReadOffset", static_cast<double>(c.firstReadOffset));
+  o.Set("lastAtMs", static_cast<double>(c.lastAtMs));
+  return o;
+}
+
+Napi::Value timeToJs(Napi::Env env, const struct timespec& ts, bool now) {
+  if (now) return Napi::String::New(env, "now");
+  return Napi::BigInt::New(env, static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec);
+}
+
+Napi::Object setAttrToJs(Napi::Env env, const Request& r) {
+  Napi::Object s = Napi::Object::New(env);
+  const int v = r.toSet;
+  if (v & FUSE_SET_ATTR_MODE) s.Set("mode", static_cast<double>(r.attr.st_mode));
+  if (v & FUSE_SET_ATTR_UID) s.Set("uid", static_cast<double>(r.attr.st_uid));
+  if (v & FUSE_SET_ATTR_GID) s.Set("gid", static_cast<double>(r.attr.st_gid));
+  if (v & FUSE_SET_ATTR_SIZE) s.Set("size", static_cast<double>(r.attr.st_size));
+  if (v & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+    s.Set("atimeNs", timeToJs(env, r.attr.st_atim, v & FUSE_SET_ATTR_ATIME_NOW));
+  }
+  if (v & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+    s.Set("mtimeNs", timeToJs(env, r.attr.st_mtim, v & FUSE_SET_ATTR_MTIME_NOW));
+  }
+  if (v & FUSE_SET_ATTR_CTIME) s.Set("ctimeNs", timeToJs(env, r.attr.st_ctim, false));
+  if (r.hasFh) s.Set("fh", static_cast<double>(r.fh));
+  return s;
+}
+
+Napi::Object requestToJs(Napi::Env env, Request& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", static_cast<double>(r.id));
+  o.Set("op", static_cast<double>(static_cast<int>(r.op)));
+  if (r.req) {
+    o.Set("uid", static_cast<double>(r.uid));
+    o.Set("gid", static_cast<double>(r.gid));
+    o.Set("pid", static_cast<double>(r.pid));
+    o.Set("umask", static_cast<double>(r.umask));
+  }
+  o.Set("ino", static_cast<double>(r.ino));
+  if (r.hasFh) o.Set("fh", static_cast<double>(r.fh));
+  if (!r.name.empty()) o.Set("name", r.name);
+  switch (r.op) {
+    case Op::Init:
+      o.Set("maxWrite", static_cast<double>(r.size));
+      o.Set("maxReadahead", static_cast<double>(r.offset));
+      o.Set("capabilities", static_cast<double>(static_cast<uint32_t>(r.flags)));
+      break;
+    case Op::Forget: {
+      Napi::Array list = Napi::Array::New(env, r.forgets.size() * 2);
+      for (size_t i = 0; i < r.forgets.size(); i++) {
+        list.Set(2 * i, static_cast<double>(r.forgets[i].ino));
+        list.Set(2 * i + 1, static_cast<double>(r.forgets[i].nlookup));
+      }
+      o.Set("forgets", list);
+      break;
+    }
+    case Op::Log:
+      o.Set("level", r.mask);
+      break;
+    case Op::Setattr:
+      o.Set("set", setAttrToJs(env, r));
+      break;
+    case Op::Mknod:
+      o.Set("rdev", static_cast<double>(r.rdev));
+      [[fallthrough]];
+    case Op::Mkdir:
+      o.Set("mode", static_cast<double>(r.mode));
+      break;
+    case Op::Create:
+      o.Set("mode", static_cast<double>(r.mode));
+      o.Set("flags", r.flags);
+      break;
+    case Op::Symlink:
+      o.Set("target", r.name2);
+      break;
+    case Op::Rename:
+      o.Set("newParent", static_cast<double>(r.ino2));
+      o.Set("newName", r.name2);
+      o.Set("flags", r.flags);
+      break;
+    case Op::Link:
+      o.Set("newParent", static_cast<double>(r.ino2));
+      o.Set("newName", r.name2);
+      break;
+    case Op::Open:
+    case Op::Opendir:
+    case Op::Release:
+      o.Set("flags", r.flags);
+      if (r.hasCounts) o.Set("counts", countsToJs(env, r.counts));
+      break;
+    case Op::Read:
+      o.Set("size", static_cast<double>(r.size));
+      o.Set("offset", static_cast<double>(r.offset));
+      break;
+    case Op::Write:
+    case Op::Setxattr: {
+      size_t len = r.dataLen;
+      char* bytes = r.releaseData();
+      o.Set("data", Napi::Buffer<char>::New(env, bytes, len, [](Napi::Env, char* p) { free(p); }));
+      o.Set("offset", static_cast<double>(r.offset));
+      o.Set("flags", r.flags);
+      break;
+    }
+    case Op::Fsync:
+    case Op::Fsyncdir:
+      o.Set("datasync", r.mask != 0);
+      break;
+    case Op::Readdir:
+      o.Set("offset", static_cast<double>(r.offset));
+      o.Set("plus", r.mask != 0);
+      break;
+    case Op::Access:
+      o.Set("mask", r.mask);
+      break;
+    case Op::Fallocate:
+      o.Set("mode", r.mask);
+      o.Set("offset", static_cast<double>(r.offset));
+      o.Set("length", static_cast<double>(r.size));
+      break;
+    case Op::CopyFileRange:
+      o.Set("offset", static_cast<double>(r.offset));
+      o.Set("inoOut", static_cast<double>(r.ino2));
+      o.Set("fhOut", static_cast<double>(r.fh2));
+      o.Set("offsetOut", static_cast<double>(r.offset2));
+      o.Set("length", static_cast<double>(r.size));
+      o.Set("flags", r.flags);
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+// ---- the session object ------------------------------------------------------
+
+class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Session",
+                       {
+                           InstanceMethod("start", &SessionWrap::start),
+                           InstanceMethod("detach", &SessionWrap::detach),
+                           InstanceMethod("abort", &SessionWrap::abort),
+                           InstanceMethod("isRunning", &SessionWrap::isRunning),
+                           InstanceMethod("join", &SessionWrap::join),
+                           InstanceMethod("takeAccessCounts", &SessionWrap::takeAccessCounts),
+                           InstanceMethod("inflight", &SessionWrap::inflight),
+                           InstanceMethod("replyErr", &SessionWrap::replyErr),
+                           InstanceMethod("replyEntry", &SessionWrap::replyEntry),
+                           InstanceMethod("replyAttr", &SessionWrap::replyAttr),
+                           InstanceMethod("replyReadlink", &SessionWrap::replyReadlink),
+                           InstanceMethod("replyOpen", &SessionWrap::replyOpen),
+                           InstanceMethod("replyCreate", &SessionWrap::replyCreate),
+                           InstanceMethod("replyWrite", &SessionWrap::replyWrite),
+                           InstanceMethod("replyData", &SessionWrap::replyData),
+                           InstanceMethod("replyStatfs", &SessionWrap::replyStatfs),
+                           InstanceMethod("replyXattr", &SessionWrap::replyXattr),
+                           InstanceMethod("replyDir", &SessionWrap::replyDir),
+                       });
+  }
+
+  // new Session(options, dispatch(request))
+  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "Session(options, dispatch)").ThrowAsJavaScriptException();
+      return;
+    }
+    session_ = std::make_unique<Session>(toOptions(info[0].As<Napi::Object>()), this);
+    replier_ = std::make_unique<Replier>(*session_);
+    dispatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+  }
+
+  ~SessionWrap() override = default;  // ~Session joins and frees what is left
+
+  // Called on FUSE threads: queue for the JavaScript thread and return.
+  void deliver(Request* r) override { tsfn_.NonBlockingCall(r); }
+
+  void onJsThread(Napi::Env env, Request* r) {
+    const bool pending = r->req != nullptr;
+    if (pending && orphaned(r)) return;
+    if (pending && r->state.load() == Request::Answered) {
+      // Interrupted while queued: answered EINTR already, JavaScript need not start.
+      delete session_->inflight().take(r->id);
+      return;
+    }
+    Napi::Object req = requestToJs(env, *r);
+    if (!pending) delete r;  // notifications are not answered; requests stay in the table
+    else r->delivered = true;
+    dispatch_.Call({req});
+  }
+
+  // A request that was still queued when join() tore the session down.
+  bool orphaned(Request* r) {
+    if (!r->orphaned) return false;
+    delete r;
+    return true;
+  }
+
+  // Teardown without a JavaScript environment: nothing can answer any more.
+  void dropQueued(Request* r) {
+    if (r->req && !r->orphaned && session_) delete session_->inflight().take(r->id);
+    else delete r;
+  }
+
+ private:
+  Napi::Value start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    tsfn_ = Tsfn::New(env, dispatch_.Value(), "tierfs-fuse", 0, 1, this,
+                      [](Napi::Env, void*, SessionWrap* self) { self->Unref(); });
+    Ref();  // the queue may still call into this object until its finalizer runs
+    std::string error;
+    if (!session_->start(error)) {
+      tsfn_.Release();
+      Napi::Error e = Napi::Error::New(env, error);
+      e.Set("code", Napi::String::New(env, "EMOUNT"));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    tsfnLive_ = true;
+    return Napi::Number::New(env, static_cast<double>(session_->device()));
+  }
+
+  Napi::Value detach(const Napi::CallbackInfo& info) {
+    session_->detach();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value abort(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), session_->abortConnection());
+  }
+
+  Napi::Value isRunning(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), session_->loopRunning());
+  }
+
+  // join(): the loop must have ended (or be about to); frees the session.
+  Napi::Value join(const Napi::CallbackInfo& info) {
+    session_->join();
+    // Answers to these must find nothing now. Those still queued for JavaScript
+    // are freed when the queue hands them over.
+    for (Request* r : session_->inflight().drain()) {
+      if (r->delivered) delete r;
+      else r->orphaned = true;
+    }
+    if (tsfnLive_) {
+      tsfnLive_ = false;
+      tsfn_.Release();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value takeAccessCounts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<AccessCounts> all = session_->handles().takeAll();
+    Napi::Array out = Napi::Array::New(env, all.size());
+    for (size_t i = 0; i < all.size(); i++) out.Set(i, countsToJs(env, all[i]));
+    return out;
+  }
+
+  Napi::Value inflight(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->inflight().size()));
+  }
+
+  static uint64_t idOf(const Napi::CallbackInfo& info) {
+    return static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  }
+
+  Napi::Value done(const Napi::CallbackInfo& info, bool delivered) {
+    return Napi::Boolean::New(info.Env(), delivered);
+  }
+
+  Napi::Value replyErr(const Napi::CallbackInfo& info) {
+    return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value replyEntry(const Napi::CallbackInfo& info) {
+    struct fuse_entry_param e;
+    toEntry(info[1].As<Napi::Object>(), e, session_->options());
+    return done(info, replier_->entry(idOf(info), e));
+  }
+
+  Napi::Value replyAttr(const Napi::CallbackInfo& info) {
+    struct stat st;
+    toStat(info[1].As<Napi::Object>(), st);
+    double timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : session_->options().attrTimeout;
+    return done(info, replier_->attr(idOf(info), st, timeout));
+  }
+
+  Napi::Value replyReadlink(const Napi::CallbackInfo& info) {
+    return done(info, replier_->readlink(idOf(info), info[1].As<Napi::String>().Utf8Value()));
+  }
+
+  Napi::Value replyOpen(const Napi::CallbackInfo& info) {
+    return done(info, replier_->open(idOf(info), toOpen(info[1].As<Napi::Object>())));
+  }
+
+  // replyCreate(id, entry, open)
+  Napi::Value replyCreate(const Napi::CallbackInfo& info) {
+    struct fuse_entry_param e;
+    toEntry(info[1].As<Napi::Object>(), e, session_->options());
+    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>())));
+  }
+
+  Napi::Value replyWrite(const Napi::CallbackInfo& info) {
+    return done(info, replier_->write(idOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())));
+  }
+
+  Napi::Value replyData(const Napi::CallbackInfo& info) {
+    auto buf = info[1].As<Napi::Uint8Array>();
+    return done(info, replier_->data(idOf(info), reinterpret_cast<const char*>(buf.Data()), buf.ByteLength()));
+  }
+
+  Napi::Value replyStatfs(const Napi::CallbackInfo& info) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    struct statvfs st;
+    memset(&st, 0, sizeof st);
+    st.f_bsize = static_cast<unsigned long>(numberOr(o, "bsize", 4096));
+    st.f_frsize = static_cast<unsigned long>(numberOr(o, "frsize", static_cast<double>(st.f_bsize)));
+    st.f_blocks = static_cast<fsblkcnt_t>(numberOr(o, "blocks", 0));
+    st.f_bfree = static_cast<fsblkcnt_t>(numberOr(o, "bfree", 0));
+    st.f_bavail = static_cast<fsblkcnt_t>(numberOr(o, "bavail", 0));
+    st.f_files = static_cast<fsfilcnt_t>(numberOr(o, "files", 0));
+    st.f_ffree = static_cast<fsfilcnt_t>(numberOr(o, "ffree", 0));
+    st.f_favail = static_cast<fsfilcnt_t>(numberOr(o, "favail", static_cast<double>(st.f_ffree)));
+    st.f_namemax = static_cast<unsigned long>(numberOr(o, "namemax", 255));
+    return done(info, replier_->statfs(idOf(info), st));
+  }
+
+  Napi::Value replyXattr(const Napi::CallbackInfo& info) {
+    auto buf = info[1].As<Napi::Uint8Array>();
+    return done(info, replier_->xattr(idOf(info), reinterpret_cast<const char*>(buf.Data()), buf.ByteLength()));
+  }
+
+  // replyDir(id, entries) → number packed, or -1
+  Napi::Value replyDir(const Napi::CallbackInfo& info) {
+    Napi::Array list = info[1].As<Napi::Array>();
+    std::vector<DirEntryIn> entries(list.Length());
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object d = list.Get(i).As<Napi::Object>();
+      DirEntryIn& e = entries[i];
+      e.name = d.Get("name").As<Napi::String>().Utf8Value();
+      e.ino = static_cast<uint64_t>(numberOr(d, "ino", 0));
+      e.mode = static_cast<uint32_t>(numberOr(d, "mode", 0));
+      e.nextOffset = static_cast<int64_t>(numberOr(d, "offset", 0));
+      Napi::Value entry = d.Get("entry");
+      if (entry.IsObject()) {
+        e.hasEntry = true;
+        toEntry(entry.As<Napi::Object>(), e.entry, session_->options());
+      }
+    }
+    return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries));
+  }
+
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<Replier> replier_;
+  Napi::FunctionReference dispatch_;
+  Tsfn tsfn_;
+  bool tsfnLive_ = false;
+};
+
+void callJs(Napi::Env env, Napi::Function, SessionWrap* self, Request* r) {
+  if (!r) return;
+  if (env == nullptr) {
+    self->dropQueued(r);
+    return;
+  }
+  self->onJsThread(env, r);
+}
+
+}  // namespace
+}  // namespace tierfs
+
+static Napi::Object initModule(Napi::Env env, Napi::Object exports) {
+  using namespace tierfs;
+  exports.Set("Session", SessionWrap::define(env));
+  Napi::Object codes = Napi::Object::New(env);
+  for (int op = 1; op < static_cast<int>(Op::Count_); op++) codes.Set(opName(static_cast<Op>(op)), op);
+  exports.Set("opcodes", codes);
+  return exports;
+}
+
+NODE_API_MODULE(tierfs_fuse, initModule)

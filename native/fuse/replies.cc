@@ -1,0 +1,137 @@
+#include "replies.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace tierfs {
+
+std::unique_ptr<Request> Replier::claim(uint64_t id) {
+  std::unique_ptr<Request> r(s_.inflight().take(id));
+  if (r && !r->claim()) r.reset();  // the interrupt handler already answered
+  return r;
+}
+
+bool Replier::err(uint64_t id, int errnum) {
+  auto r = claim(id);
+  return r && fuse_reply_err(r->req, errnum) == 0;
+}
+
+bool Replier::entry(uint64_t id, const struct fuse_entry_param& e) {
+  auto r = claim(id);
+  return r && fuse_reply_entry(r->req, &e) == 0;
+}
+
+bool Replier::attr(uint64_t id, const struct stat& st, double timeout) {
+  auto r = claim(id);
+  return r && fuse_reply_attr(r->req, &st, timeout) == 0;
+}
+
+bool Replier::readlink(uint64_t id, const std::string& target) {
+  auto r = claim(id);
+  return r && fuse_reply_readlink(r->req, target.c_str()) == 0;
+}
+
+FileHandle* Replier::makeHandle(Request& r, const OpenReply& o, struct fuse_file_info& fi) {
+  const SessionOptions& opts = s_.options();
+  bool isDir = r.op == Op::Opendir;
+  int fd = (!isDir && opts.fastPath && o.fd >= 0) ? o.fd : -1;
+  auto* h = new FileHandle(o.fh, r.ino, fd);
+  if (fd >= 0) s_.handles().add(h);
+  memset(&fi, 0, sizeof fi);
+  fi.flags = r.flags;
+  fi.fh = h->asFh();
+  if (!isDir) {
+    fi.direct_io = o.directIo >= 0 ? o.directIo : opts.pageCache == PageCache::None;
+    fi.keep_cache = o.keepCache >= 0 ? o.keepCache : opts.pageCache == PageCache::Keep;
+    fi.nonseekable = o.nonseekable;
+  }
+  return h;
+}
+
+void Replier::dropHandle(FileHandle* h) {
+  if (h->fd >= 0) s_.handles().remove(h);
+  delete h;
+}
+
+bool Replier::open(uint64_t id, const OpenReply& o) {
+  auto r = claim(id);
+  if (!r) return false;
+  struct fuse_file_info fi;
+  FileHandle* h = makeHandle(*r, o, fi);
+  // -ENOENT: the opener was interrupted and the kernel will never release.
+  if (fuse_reply_open(r->req, &fi) == 0) return true;
+  dropHandle(h);
+  return false;
+}
+
+bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o) {
+  auto r = claim(id);
+  if (!r) return false;
+  struct fuse_file_info fi;
+  FileHandle* h = makeHandle(*r, o, fi);
+  if (fuse_reply_create(r->req, &e, &fi) == 0) return true;
+  dropHandle(h);
+  return false;
+}
+
+bool Replier::write(uint64_t id, size_t count) {
+  auto r = claim(id);
+  return r && fuse_reply_write(r->req, count) == 0;
+}
+
+bool Replier::data(uint64_t id, const char* bytes, size_t len) {
+  auto r = claim(id);
+  if (!r) return false;
+  if (len > r->size) len = r->size;
+  return fuse_reply_buf(r->req, bytes, len) == 0;
+}
+
+bool Replier::statfs(uint64_t id, const struct statvfs& st) {
+  auto r = claim(id);
+  return r && fuse_reply_statfs(r->req, &st) == 0;
+}
+
+bool Replier::xattr(uint64_t id, const char* bytes, size_t len) {
+  auto r = claim(id);
+  if (!r) return false;
+  if (r->size == 0) return fuse_reply_xattr(r->req, len) == 0;
+  if (len > r->size) return fuse_reply_err(r->req, ERANGE) == 0;
+  return fuse_reply_buf(r->req, bytes, len) == 0;
+}
+
+int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
+  auto r = claim(id);
+  if (!r) return -1;
+  const bool plus = r->mask != 0;
+  std::vector<char> buf(r->size);
+  size_t used = 0;
+  int packed = 0;
+  for (const DirEntryIn& d : entries) {
+    size_t room = buf.size() - used;
+    size_t need;
+    if (plus) {
+      struct fuse_entry_param e;
+      if (d.hasEntry) {
+        e = d.entry;
+      } else {
+        // nodeid 0: the kernel takes the name and type but no reference.
+        memset(&e, 0, sizeof e);
+        e.attr.st_ino = d.ino;
+        e.attr.st_mode = d.mode;
+      }
+      need = fuse_add_direntry_plus(r->req, buf.data() + used, room, d.name.c_str(), &e, d.nextOffset);
+    } else {
+      struct stat st;
+      memset(&st, 0, sizeof st);
+      st.st_ino = d.ino;
+      st.st_mode = d.mode;
+      need = fuse_add_direntry(r->req, buf.data() + used, room, d.name.c_str(), &st, d.nextOffset);
+    }
+    if (need > room) break;
+    used += need;
+    packed++;
+  }
+  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? packed : -1;
+}
+
+}  // namespace tierfs

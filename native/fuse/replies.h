@@ -1,0 +1,62 @@
+// Answers to requests that JavaScript handled. Each call first claims the
+// request: a request that was interrupted (and already answered EINTR) or that
+// belongs to a session being torn down is silently dropped. Every function
+// returns true only when the kernel accepted the reply, which is what decides
+// whether a lookup count was taken or an opened handle must be released again.
+#pragma once
+
+#include <sys/statvfs.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "session.h"
+
+namespace tierfs {
+
+struct OpenReply {
+  uint64_t fh = 0;
+  int fd = -1;          // backing file for the fast path, borrowed
+  int directIo = -1;    // -1: the mount's page-cache policy decides
+  int keepCache = -1;
+  bool nonseekable = false;
+};
+
+struct DirEntryIn {
+  std::string name;
+  uint64_t ino = 0;
+  uint32_t mode = 0;
+  int64_t nextOffset = 0;
+  bool hasEntry = false;  // readdirplus: attributes and a lookup reference
+  struct fuse_entry_param entry {};
+};
+
+class Replier {
+ public:
+  explicit Replier(Session& s) : s_(s) {}
+
+  bool err(uint64_t id, int errnum);  // errnum 0 is success for ops without data
+  bool entry(uint64_t id, const struct fuse_entry_param& e);
+  bool attr(uint64_t id, const struct stat& st, double timeout);
+  bool readlink(uint64_t id, const std::string& target);
+  bool open(uint64_t id, const OpenReply& o);  // open and opendir
+  bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o);
+  bool write(uint64_t id, size_t count);
+  bool data(uint64_t id, const char* bytes, size_t len);  // read: at most the size asked
+  bool statfs(uint64_t id, const struct statvfs& st);
+  // getxattr/listxattr: a size-0 probe gets the length, a short buffer ERANGE.
+  bool xattr(uint64_t id, const char* bytes, size_t len);
+  // Packs entries until the kernel's buffer is full. Returns how many were
+  // packed (a prefix of `entries`), or -1 when the reply was not delivered.
+  int dir(uint64_t id, const std::vector<DirEntryIn>& entries);
+
+ private:
+  std::unique_ptr<Request> claim(uint64_t id);
+  FileHandle* makeHandle(Request& r, const OpenReply& o, struct fuse_file_info& fi);
+  void dropHandle(FileHandle* h);
+
+  Session& s_;
+};
+
+}  // namespace tierfs

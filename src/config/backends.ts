@@ -1,0 +1,111 @@
+// The configuration of one object-store backend: a union on `type` (s3 | azure | gcs |
+// fs | memory), each with its own options plus the ones every backend shares (part
+// sizes, listing page size, retries). src/objectstore/index.ts builds a store from it.
+// Secrets may be given here, but the SDKs' own credential chains are the better home.
+import { z } from 'zod';
+import { parseBytes, parseDuration } from './units.js';
+
+// Local twins of schema.ts's unit fields: schema.ts imports this file, so importing
+// them back would be a cycle.
+function unitField(parse: (v: number | string) => number, describe: string) {
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      try {
+        return parse(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe(describe);
+}
+const size = () => unitField(parseBytes, 'a size: a number of bytes or "8MiB", "100MB"');
+const duration = () => unitField(parseDuration, 'a duration: seconds, or "250ms", "5s", "1m"');
+
+const MiB = 2 ** 20;
+
+const retry = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(100).default(5).describe('attempts in all, the first included'),
+    baseDelay: duration().default(100).describe('first backoff cap; doubles with each retry, with random jitter'),
+    maxDelay: duration().default(5000).describe('largest wait between attempts'),
+    deadline: duration().default(60_000).describe('no retry starts this long after the first attempt'),
+  })
+  .prefault({})
+  .describe('retries of Transient and Throttled failures; the SDKs’ own retries are off');
+
+const common = {
+  name: z.string().min(1).optional().describe('a name for logs and metrics; default: the type'),
+  multipartThreshold: size().default(8 * MiB).describe('bodies above this size are uploaded in parts'),
+  partSize: size().default(8 * MiB).describe('bytes per part of a multipart upload (S3: at least 5MiB; GCS: a multiple of 256KiB)'),
+  partConcurrency: z.number().int().min(1).max(64).default(4).describe('parts of one upload in flight at once (S3, Azure)'),
+  listPageSize: z.number().int().min(1).max(1000).default(1000).describe('entries per listing request'),
+  retry,
+};
+
+const s3 = z
+  .strictObject({
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    region: z.string().default('us-east-1'),
+    endpoint: z.url().optional().describe('for MinIO, Ceph, GCS interoperability (https://storage.googleapis.com), tests'),
+    forcePathStyle: z.boolean().default(false).describe('http://host/bucket/key instead of http://bucket.host/key (MinIO, Ceph, s3rver)'),
+    checksums: z
+      .enum(['when_supported', 'when_required'])
+      .default('when_supported')
+      .describe('"when_required" for stores that reject the SDK’s CRC headers (GCS interoperability, s3rver)'),
+    accessKeyId: z.string().min(1).optional().describe('omit to use the AWS SDK’s default credential chain'),
+    secretAccessKey: z.string().min(1).optional(),
+    sessionToken: z.string().min(1).optional(),
+    ...common,
+  })
+  .refine((c) => (c.accessKeyId === undefined) === (c.secretAccessKey === undefined), {
+    message: 'give accessKeyId and secretAccessKey together, or neither',
+  })
+  .refine((c) => c.partSize >= 5 * MiB, { message: 'S3 parts must be at least 5MiB', path: ['partSize'] });
+
+const azure = z
+  .strictObject({
+    type: z.literal('azure'),
+    container: z.string().min(3),
+    connectionString: z.string().min(1).optional().describe('e.g. "UseDevelopmentStorage=true" or one with AccountKey/SharedAccessSignature'),
+    accountUrl: z.url().optional().describe('https://ACCOUNT.blob.core.windows.net, with a SAS query or with accountName + accountKey'),
+    accountName: z.string().min(1).optional(),
+    accountKey: z.string().min(1).optional(),
+    ...common,
+  })
+  .refine((c) => c.connectionString !== undefined || c.accountUrl !== undefined, {
+    message: 'azure needs connectionString or accountUrl',
+  });
+
+const gcs = z
+  .strictObject({
+    type: z.literal('gcs'),
+    bucket: z.string().min(1),
+    projectId: z.string().min(1).optional(),
+    endpoint: z.url().optional().describe('a JSON-API endpoint other than Google’s, e.g. a test server'),
+    keyFilename: z.string().min(1).optional().describe('service-account key file; omit for Application Default Credentials'),
+    ...common,
+  })
+  .refine((c) => c.partSize % (256 * 2 ** 10) === 0, { message: 'GCS upload chunks must be a multiple of 256KiB', path: ['partSize'] });
+
+const fs = z.strictObject({
+  type: z.literal('fs'),
+  root: z.string().min(1).describe('directory holding one file per object; relative paths are relative to the config file'),
+  fsync: z.boolean().default(true).describe('fsync each object and its directory before a put returns'),
+  ...common,
+});
+
+const memory = z.strictObject({
+  type: z.literal('memory'),
+  ...common,
+});
+
+export const backendConfigSchema = z
+  .discriminatedUnion('type', [s3, azure, gcs, fs, memory])
+  .describe('an object store: s3, azure, gcs, fs (a local directory) or memory (tests)');
+
+export type BackendConfig = z.output<typeof backendConfigSchema>;
+export type BackendConfigInput = z.input<typeof backendConfigSchema>;
+export type BackendType = BackendConfig['type'];

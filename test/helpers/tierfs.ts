@@ -1,0 +1,142 @@
+// A real tierfs mount for tests: a temp directory with a config, data directory and
+// mountpoint, the daemon served from a child process (`tierfs mount --foreground`),
+// and the CLI run as a command. stop() always leaves nothing mounted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './tmp.js';
+import { forceUnmount, isMounted, waitFor } from './mount.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const TIERFS_BIN = join(REPO, 'bin', 'tierfs.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the tierfs CLI from source and collect its output. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TIERFS_BIN, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, TIERFS_FROM_SOURCE: '1', ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
+export interface TierfsOptions {
+  /** extra YAML appended under the top level (e.g. a recording: block) */
+  extraYaml?: string;
+  /** capacity of the hot tier, e.g. "1MiB", to exercise fallback */
+  hotCapacity?: string;
+  allowOther?: boolean;
+  fastPath?: boolean;
+}
+
+export class TierfsMount {
+  readonly root: string;
+  readonly mnt: string;
+  readonly dataDir: string;
+  readonly hot: string;
+  readonly warm: string;
+  readonly configFile: string;
+  private child: ChildProcess | undefined;
+  private log = '';
+  private readonly dir: ReturnType<typeof tempDir>;
+
+  constructor(opts: TierfsOptions = {}) {
+    this.dir = tempDir('tierfs-mount-');
+    this.root = this.dir.path;
+    this.mnt = join(this.root, 'mnt');
+    this.dataDir = join(this.root, 'data');
+    this.hot = join(this.dataDir, 'hot');
+    this.warm = join(this.dataDir, 'warm');
+    this.configFile = join(this.root, 'tierfs.yaml');
+    mkdirSync(this.mnt);
+    writeFileSync(
+      this.configFile,
+      `dataDir: ./data
+tiers:
+  - name: hot
+    kind: local
+    volumes: [./data/hot]
+${opts.hotCapacity ? `    capacity: ${opts.hotCapacity}\n` : ''}  - name: warm
+    kind: local
+    volumes: [./data/warm]
+mount:
+  attrTimeout: 0s
+  entryTimeout: 0s
+  allowOther: ${opts.allowOther ?? false}
+  fastPath: ${opts.fastPath ?? true}
+recording:
+  flushInterval: 50ms
+${opts.extraYaml ?? ''}`,
+    );
+  }
+
+  /** Start the daemon and wait until the kernel shows the mount. */
+  async start(): Promise<this> {
+    this.log = '';
+    const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
+      env: { ...process.env, TIERFS_FROM_SOURCE: '1', TIERFS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout!.on('data', (d) => (this.log += d));
+    child.stderr!.on('data', (d) => (this.log += d));
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    await waitFor(() => exited || (isMounted(this.mnt) && this.log.includes('tierfs: mounted')), 30_000, () => `tierfs did not mount:\n${this.log}`);
+    if (exited) throw new Error(`tierfs exited before mounting:\n${this.log}`);
+    return this;
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Clean unmount through SIGTERM, as a user's Ctrl-C or `tierfs umount` does. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    forceUnmount(this.mnt);
+  }
+
+  /** The daemon dies without a chance to clean up; the stale mount is detached as an admin would. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  cli(args: string[]): Promise<CliResult> {
+    return runCli(args, { cwd: this.root });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.dir.remove();
+  }
+}

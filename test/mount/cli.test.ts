@@ -1,0 +1,51 @@
+// The command line a user meets first: init, bad configs refused before mounting, help.
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../helpers/tierfs.js';
+import { tempDir } from '../helpers/tmp.js';
+import { isMounted } from '../helpers/mount.js';
+
+const dir = tempDir('tierfs-cli-');
+afterAll(() => dir.remove());
+
+describe('tierfs CLI', () => {
+  it('init writes a commented starter config that validates', async () => {
+    const r = await runCli(['init', dir.path]);
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(dir.path, 'tierfs.yaml'), 'utf8');
+    expect(text).toMatch(/^# tierfs configuration/);
+    expect((await runCli(['init', dir.path])).code).not.toBe(0); // no silent overwrite
+    const v = await runCli(['config', 'validate', join(dir.path, 'tierfs.yaml')]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/valid \(3 tiers: hot, warm, cold\)/);
+  });
+
+  it.each([
+    ['a bad size', 'capacity: 12 parsecs', /tiers\[0\]\.capacity: expected a size/, 6],
+    ['an unknown key', 'volumez: [x]', /tiers\[0\]: unknown key "volumez"/, 3],
+    ['a bad watermark', 'watermarks: { high: 150%, low: 10% }', /tiers\[0\]\.watermarks\.high: expected a percentage/, 6],
+  ])('refuses %s with key and line, and mounts nothing', async (_what, line, message, lineNo) => {
+    const file = join(dir.path, 'bad.yaml');
+    writeFileSync(file, `dataDir: ./d\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./h]\n    ${line}\n`);
+    const mnt = join(dir.path);
+    const r = await runCli(['mount', '--config', file, mnt]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(`${file}:${lineNo}:`);
+    expect(isMounted(mnt)).toBe(false);
+  });
+
+  it('explains itself with --help', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['init', 'mount', 'umount', 'status', 'where', 'trace', 'config']) expect(r.stdout).toContain(cmd);
+    expect((await runCli(['mount', '--help'])).stdout).toMatch(/--foreground/);
+  });
+
+  it('generates the key reference from the schema', async () => {
+    const r = await runCli(['config', 'docs']);
+    expect(r.stdout).toMatch(/tiers\[\]\(kind=local\)\.watermarks\.high/);
+    expect(r.stdout).toMatch(/mount\.fastPath/);
+  });
+});

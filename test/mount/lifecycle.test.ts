@@ -1,0 +1,125 @@
+// Restart, crash, import of existing data, placement across tiers, the CLI against a live mount.
+import { afterEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { isMounted } from '../helpers/mount.js';
+
+let t: TierfsMount | undefined;
+afterEach(async () => {
+  await t?.dispose();
+  t = undefined;
+});
+
+describe('restart and crash', () => {
+  it('keeps everything across an unmount and a new mount', async () => {
+    t = await new TierfsMount().start();
+    await fs.mkdir(join(t.mnt, 'dir'));
+    await fs.writeFile(join(t.mnt, 'dir', 'a'), 'alpha');
+    await fs.symlink('dir/a', join(t.mnt, 'link'));
+    execSetfattr(join(t.mnt, 'dir', 'a'), 'user.k', 'v');
+    await fs.chmod(join(t.mnt, 'dir', 'a'), 0o600);
+    await t.stop();
+    expect(isMounted(t.mnt)).toBe(false);
+    await t.start();
+    expect(await fs.readFile(join(t.mnt, 'link'), 'utf8')).toBe('alpha');
+    expect((await fs.stat(join(t.mnt, 'dir', 'a'))).mode & 0o777).toBe(0o600);
+    expect(getfattr(join(t.mnt, 'dir', 'a'), 'user.k')).toBe('v');
+  });
+
+  it('recovers after kill -9 mid-write: the stale mount is cleared and catalog and tiers agree', async () => {
+    t = await new TierfsMount().start();
+    const writer = spawn('dd', ['if=/dev/urandom', `of=${join(t.mnt, 'inflight')}`, 'bs=64k', 'count=100000'], { stdio: 'ignore' });
+    await waitUntil(async () => (await fs.stat(join(t!.hot, 'inflight')).catch(() => ({ size: 0 }))).size > 1 << 20);
+    await t.kill9();
+    writer.kill('SIGKILL');
+    await new Promise((r) => writer.once('exit', r));
+    await t.start(); // must clear the stale mount by itself
+    const onDisk = readFileSync(join(t.hot, 'inflight'));
+    const st = await fs.stat(join(t.mnt, 'inflight'));
+    expect(st.size).toBe(onDisk.length);
+    expect((await fs.readFile(join(t.mnt, 'inflight'))).equals(onDisk)).toBe(true);
+    const where = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'inflight')])).stdout);
+    expect(where[0]).toMatchObject({ tier: 'hot', size: onDisk.length, state: 'ok' });
+  });
+});
+
+describe('adoption of existing data and placement', () => {
+  it('imports files already in the tier directories and reports one found on two tiers', async () => {
+    t = new TierfsMount();
+    mkdirSync(join(t.hot, 'photos'), { recursive: true });
+    mkdirSync(join(t.warm, 'photos'), { recursive: true });
+    writeFileSync(join(t.hot, 'photos', 'a.jpg'), 'A');
+    writeFileSync(join(t.warm, 'photos', 'b.jpg'), 'BB');
+    writeFileSync(join(t.warm, 'photos', 'a.jpg'), 'stale copy');
+    await t.start();
+    expect((await fs.readdir(join(t.mnt, 'photos'))).sort()).toEqual(['a.jpg', 'b.jpg']);
+    expect(await fs.readFile(join(t.mnt, 'photos', 'a.jpg'), 'utf8')).toBe('A');
+    expect(await fs.readFile(join(t.mnt, 'photos', 'b.jpg'), 'utf8')).toBe('BB');
+    const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
+    expect(status.conflicts).toEqual([expect.objectContaining({ path: 'photos/a.jpg', kind: 'duplicate' })]);
+    const text = (await t.cli(['status', t.mnt])).stdout;
+    expect(text).toMatch(/duplicate: photos\/a.jpg/);
+  });
+
+  it('puts new files on the next tier when the first is full, and renames across tiers', async () => {
+    t = await new TierfsMount({ hotCapacity: '64KiB' }).start();
+    await fs.writeFile(join(t.mnt, 'first'), Buffer.alloc(100 * 1024));
+    await fs.writeFile(join(t.mnt, 'second'), 'spill');
+    expect(existsSync(join(t.hot, 'first'))).toBe(true);
+    expect(existsSync(join(t.warm, 'second'))).toBe(true);
+    await fs.mkdir(join(t.mnt, 'dir'));
+    await fs.rename(join(t.mnt, 'second'), join(t.mnt, 'dir', 'moved'));
+    expect(readFileSync(join(t.warm, 'dir', 'moved'), 'utf8')).toBe('spill');
+    await fs.rename(join(t.mnt, 'first'), join(t.mnt, 'dir', 'moved')); // over a file on another tier
+    expect((await fs.stat(join(t.mnt, 'dir', 'moved'))).size).toBe(100 * 1024);
+    expect(existsSync(join(t.warm, 'dir', 'moved'))).toBe(false);
+    expect(getfattr(join(t.mnt, 'dir', 'moved'), 'user.tierfs.tier')).toBe('hot');
+  });
+});
+
+describe('access recording', () => {
+  it('counts opens and bytes read, and exports the log as a CSV trace', async () => {
+    t = await new TierfsMount().start();
+    const data = Buffer.alloc(1 << 20, 1);
+    await fs.writeFile(join(t.mnt, 'rec'), data);
+    for (let i = 0; i < 3; i++) {
+      const fh = await fs.open(join(t.mnt, 'rec'), 'r');
+      const buf = Buffer.alloc(256 * 1024);
+      await fh.read(buf, 0, buf.length, 512 * 1024);
+      await fh.close();
+    }
+    // dd with iflag=direct goes past the page cache, so the daemon sees every byte.
+    await new Promise((r) => spawn('dd', [`if=${join(t!.mnt, 'rec')}`, 'of=/dev/null', 'bs=128k', 'iflag=direct'], { stdio: 'ignore' }).once('exit', r));
+    await new Promise((r) => setTimeout(r, 400));
+    const [w] = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'rec')])).stdout);
+    expect(w.access.opens).toBe(5); // 1 write + 3 reads + dd
+    expect(w.access.readBytes).toBeGreaterThanOrEqual(data.length);
+    expect(w.access.writeBytes).toBe(data.length);
+    const csv = (await t.cli(['trace', t.mnt])).stdout.trim().split('\n');
+    expect(csv[0]).toBe('time,path,op,offset,length,size');
+    const rows = csv.slice(1).map((l) => l.split(','));
+    expect(rows.filter((r) => r[2] === 'open')).toHaveLength(5);
+    expect(rows.filter((r) => r[2] === 'read').reduce((a, r) => a + Number(r[4]), 0)).toBe(w.access.readBytes);
+    expect(rows.every((r) => r[1] === 'rec' && !Number.isNaN(Date.parse(r[0]!)))).toBe(true);
+  });
+});
+
+function execSetfattr(path: string, name: string, value: string) {
+  spawnSyncOk('setfattr', ['-n', name, '-v', value, path]);
+}
+function getfattr(path: string, name: string): string {
+  return spawnSyncOk('getfattr', ['--only-values', '-n', name, path]);
+}
+function spawnSyncOk(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+async function waitUntil(cond: () => Promise<boolean>, ms = 20_000) {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('timed out');
+}
