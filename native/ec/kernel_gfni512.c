@@ -40,7 +40,11 @@ INLINE TARGET void step_masked(size_t pos, __mmask64 mask, int k, const int rows
   for (int r = 0; r < rows; r++) _mm512_mask_storeu_epi8(out[r] + pos, mask, acc[r]);
 }
 
-/* 128 bytes at pos. */
+/* a ^ b ^ c in one instruction (truth table 0x96): halves the XORs. */
+INLINE TARGET __m512i xor3(__m512i a, __m512i b, __m512i c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
+
+/* 128 bytes at pos. Inputs go in pairs so that each accumulator takes both
+ * products with one XOR3. */
 INLINE TARGET void step_128(size_t pos, int k, const int rows, const uint64_t *mat,
                             const uint8_t *const *in, uint8_t *const *out) {
   __m512i lo[EC_KERNEL_MAX_ROWS], hi[EC_KERNEL_MAX_ROWS];
@@ -52,7 +56,20 @@ INLINE TARGET void step_128(size_t pos, int k, const int rows, const uint64_t *m
     lo[r] = _mm512_gf2p8affine_epi64_epi8(x0, m, 0);
     hi[r] = _mm512_gf2p8affine_epi64_epi8(x1, m, 0);
   }
-  for (int i = 1; i < k; i++) {
+  int i = 1;
+  for (; i + 1 < k; i += 2) {
+    const uint8_t *a = in[i] + pos, *b = in[i + 1] + pos;
+    __m512i a0 = _mm512_loadu_si512(a), a1 = _mm512_loadu_si512(a + 64);
+    __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < rows; r++) {
+      __m512i ma = _mm512_set1_epi64((long long)mat[r * k + i]);
+      __m512i mb = _mm512_set1_epi64((long long)mat[r * k + i + 1]);
+      lo[r] = xor3(lo[r], _mm512_gf2p8affine_epi64_epi8(a0, ma, 0), _mm512_gf2p8affine_epi64_epi8(b0, mb, 0));
+      hi[r] = xor3(hi[r], _mm512_gf2p8affine_epi64_epi8(a1, ma, 0), _mm512_gf2p8affine_epi64_epi8(b1, mb, 0));
+    }
+  }
+  if (i < k) {
     src = in[i] + pos;
     x0 = _mm512_loadu_si512(src);
     x1 = _mm512_loadu_si512(src + 64);

@@ -33,12 +33,14 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 }
 
 export interface TierfsOptions {
-  /** extra YAML appended under the top level (e.g. a recording: block) */
+  /** extra YAML appended at the top level (e.g. an admin: block) */
   extraYaml?: string;
   /** capacity of the hot tier, e.g. "1MiB", to exercise fallback */
   hotCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
+  /** access recording (default on) */
+  recording?: boolean;
 }
 
 export class TierfsMount {
@@ -77,6 +79,7 @@ mount:
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
 recording:
+  enabled: ${opts.recording ?? true}
   flushInterval: 50ms
 ${opts.extraYaml ?? ''}`,
     );

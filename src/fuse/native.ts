@@ -1,0 +1,119 @@
+// Loads the native FUSE binding (build/Release/tierfs_fuse.node) and describes
+// its shape. This file and src/fuse/ sit two levels below the repository root,
+// as do their compiled copies in dist/fuse/, so one relative path serves both.
+import { createRequire } from 'node:module';
+import type { AccessCount, Attr, DirEntry, Entry, OpenResult, StatFs } from './types.js';
+
+/** A request as the binding hands it over; which fields are set depends on `op`. */
+export interface NativeRequest {
+  id: number;
+  op: number;
+  uid: number;
+  gid: number;
+  pid: number;
+  umask: number;
+  ino: number;
+  fh?: number;
+  name?: string;
+  // op-specific
+  set?: Record<string, unknown>;
+  mode?: number;
+  rdev?: number;
+  flags?: number;
+  target?: string;
+  newParent?: number;
+  newName?: string;
+  size?: number;
+  offset?: number;
+  data?: Buffer;
+  datasync?: boolean;
+  plus?: boolean;
+  mask?: number;
+  length?: number;
+  inoOut?: number;
+  fhOut?: number;
+  offsetOut?: number;
+  counts?: AccessCount;
+  /** forget: [ino, nlookup, ino, nlookup, …] */
+  forgets?: number[];
+  /** log */
+  level?: number;
+  /** init */
+  maxWrite?: number;
+  maxReadahead?: number;
+  capabilities?: number;
+}
+
+export interface NativeSessionOptions {
+  mountpoint: string;
+  fsname: string;
+  subtype: string;
+  maxRead: number;
+  maxWrite: number;
+  splice: boolean;
+  attrTimeout: number;
+  entryTimeout: number;
+  pageCache: 'keep' | 'auto' | 'none';
+  writebackCache: boolean;
+  defaultPermissions: boolean;
+  allowOther: boolean;
+  fastPath: boolean;
+  maxThreads: number;
+  debug: boolean;
+}
+
+/**
+ * Every reply returns true when the kernel accepted it; false when the request
+ * was interrupted (already answered EINTR) or its session is gone.
+ */
+export interface NativeSession {
+  /** Mounts and starts the loop; returns the mount's kernel device number. Throws code EMOUNT. */
+  start(): number;
+  detach(): void;
+  abort(): boolean;
+  isRunning(): boolean;
+  join(): void;
+  takeAccessCounts(): AccessCount[];
+  inflight(): number;
+  replyErr(id: number, errno: number): boolean;
+  replyEntry(id: number, entry: Entry): boolean;
+  replyAttr(id: number, attr: Attr, timeout?: number): boolean;
+  replyReadlink(id: number, target: string): boolean;
+  replyOpen(id: number, open: OpenResult): boolean;
+  replyCreate(id: number, entry: Entry, open: OpenResult): boolean;
+  replyWrite(id: number, count: number): boolean;
+  replyData(id: number, data: Uint8Array): boolean;
+  replyStatfs(id: number, st: StatFs): boolean;
+  replyXattr(id: number, data: Uint8Array): boolean;
+  /** Returns how many entries (a prefix) were packed, or -1 when not delivered. */
+  replyDir(id: number, entries: DirEntry[]): number;
+}
+
+export type OpName =
+  | 'init' | 'forget' | 'lookup' | 'getattr' | 'setattr' | 'readlink' | 'mknod' | 'mkdir'
+  | 'unlink' | 'rmdir' | 'symlink' | 'rename' | 'link' | 'open' | 'read' | 'write' | 'flush'
+  | 'release' | 'fsync' | 'opendir' | 'readdir' | 'releasedir' | 'fsyncdir' | 'statfs'
+  | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' | 'access' | 'create' | 'fallocate'
+  | 'copyFileRange' | 'log' | 'exited';
+
+interface NativeModule {
+  Session: new (opts: NativeSessionOptions, dispatch: (req: NativeRequest) => void) => NativeSession;
+  opcodes: Record<OpName, number>;
+}
+
+let loaded: NativeModule | undefined;
+
+export function nativeBinding(): NativeModule {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    loaded = require('../../build/Release/tierfs_fuse.node') as NativeModule;
+  }
+  return loaded;
+}
+
+/** opcode number → name, for dispatch tables. */
+export function opNames(): Map<number, OpName> {
+  const m = new Map<number, OpName>();
+  for (const [name, code] of Object.entries(nativeBinding().opcodes)) m.set(code, name as OpName);
+  return m;
+}
