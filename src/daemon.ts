@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
+import { TierSet } from './tiers/tier-set.js';
 import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
@@ -93,7 +94,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       flushIntervalMs: cfg.recording.flushInterval,
       logMaxRows: cfg.recording.logMaxRows,
     });
-    const vfs = new Vfs(catalog, tiers, recorder);
+    const tierSet = new TierSet(tiers.map((local) => ({ kind: 'local' as const, name: local.name, local })));
+    const vfs = new Vfs(catalog, tierSet, recorder);
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
       entryTimeoutS: cfg.mount.entryTimeout / 1000,

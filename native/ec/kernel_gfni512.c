@@ -14,6 +14,9 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,gfni")))
 #define INLINE static inline __attribute__((always_inline))
+#ifndef VECTORS_FEW_ROWS
+#define VECTORS_FEW_ROWS 4
+#endif
 
 static void expand_affine(uint8_t coef, uint8_t *table) {
   uint64_t matrix = gf256_affine_matrix(coef);
@@ -43,48 +46,51 @@ INLINE TARGET void step_masked(size_t pos, __mmask64 mask, int k, const int rows
 /* a ^ b ^ c in one instruction (truth table 0x96): halves the XORs. */
 INLINE TARGET __m512i xor3(__m512i a, __m512i b, __m512i c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
 
-/* 128 bytes at pos. Inputs go in pairs so that each accumulator takes both
- * products with one XOR3. */
-INLINE TARGET void step_128(size_t pos, int k, const int rows, const uint64_t *mat,
-                            const uint8_t *const *in, uint8_t *const *out) {
-  __m512i lo[EC_KERNEL_MAX_ROWS], hi[EC_KERNEL_MAX_ROWS];
-  const uint8_t *src = in[0] + pos;
-  __m512i x0 = _mm512_loadu_si512(src), x1 = _mm512_loadu_si512(src + 64);
+/* vectors x 64 bytes at pos. Inputs go in pairs so that each accumulator
+ * takes both products with one XOR3. */
+INLINE TARGET void step(size_t pos, const int vectors, int k, const int rows, const uint64_t *mat,
+                        const uint8_t *const *in, uint8_t *const *out) {
+  __m512i acc[EC_KERNEL_MAX_ROWS][4], a[4], b[4];
+#pragma GCC unroll 4
+  for (int v = 0; v < vectors; v++) a[v] = _mm512_loadu_si512(in[0] + pos + 64 * v);
 #pragma GCC unroll 8
   for (int r = 0; r < rows; r++) {
     __m512i m = _mm512_set1_epi64((long long)mat[r * k]);
-    lo[r] = _mm512_gf2p8affine_epi64_epi8(x0, m, 0);
-    hi[r] = _mm512_gf2p8affine_epi64_epi8(x1, m, 0);
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++) acc[r][v] = _mm512_gf2p8affine_epi64_epi8(a[v], m, 0);
   }
   int i = 1;
   for (; i + 1 < k; i += 2) {
-    const uint8_t *a = in[i] + pos, *b = in[i + 1] + pos;
-    __m512i a0 = _mm512_loadu_si512(a), a1 = _mm512_loadu_si512(a + 64);
-    __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++) {
+      a[v] = _mm512_loadu_si512(in[i] + pos + 64 * v);
+      b[v] = _mm512_loadu_si512(in[i + 1] + pos + 64 * v);
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < rows; r++) {
       __m512i ma = _mm512_set1_epi64((long long)mat[r * k + i]);
       __m512i mb = _mm512_set1_epi64((long long)mat[r * k + i + 1]);
-      lo[r] = xor3(lo[r], _mm512_gf2p8affine_epi64_epi8(a0, ma, 0), _mm512_gf2p8affine_epi64_epi8(b0, mb, 0));
-      hi[r] = xor3(hi[r], _mm512_gf2p8affine_epi64_epi8(a1, ma, 0), _mm512_gf2p8affine_epi64_epi8(b1, mb, 0));
+#pragma GCC unroll 4
+      for (int v = 0; v < vectors; v++)
+        acc[r][v] = xor3(acc[r][v], _mm512_gf2p8affine_epi64_epi8(a[v], ma, 0),
+                         _mm512_gf2p8affine_epi64_epi8(b[v], mb, 0));
     }
   }
   if (i < k) {
-    src = in[i] + pos;
-    x0 = _mm512_loadu_si512(src);
-    x1 = _mm512_loadu_si512(src + 64);
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++) a[v] = _mm512_loadu_si512(in[i] + pos + 64 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < rows; r++) {
       __m512i m = _mm512_set1_epi64((long long)mat[r * k + i]);
-      lo[r] = _mm512_xor_si512(lo[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0));
-      hi[r] = _mm512_xor_si512(hi[r], _mm512_gf2p8affine_epi64_epi8(x1, m, 0));
+#pragma GCC unroll 4
+      for (int v = 0; v < vectors; v++)
+        acc[r][v] = _mm512_xor_si512(acc[r][v], _mm512_gf2p8affine_epi64_epi8(a[v], m, 0));
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < rows; r++) {
-    _mm512_storeu_si512(out[r] + pos, lo[r]);
-    _mm512_storeu_si512(out[r] + pos + 64, hi[r]);
-  }
+  for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++) _mm512_storeu_si512(out[r] + pos + 64 * v, acc[r][v]);
 }
 
 INLINE __mmask64 first_bytes(size_t n) { return n >= 64 ? ~0ULL : (1ULL << n) - 1; }
@@ -94,7 +100,8 @@ INLINE TARGET void dot_rows(size_t len, int k, const int rows, const uint64_t *m
   size_t pos = (size_t)(-(uintptr_t)in[0]) & 63;
   if (pos > len) pos = len;
   if (pos) step_masked(0, first_bytes(pos), k, rows, mat, in, out);
-  for (; pos + 128 <= len; pos += 128) step_128(pos, k, rows, mat, in, out);
+  const int vectors = rows <= 4 ? VECTORS_FEW_ROWS : 2;
+  for (; pos + 64 * vectors <= len; pos += 64 * vectors) step(pos, vectors, k, rows, mat, in, out);
   while (pos < len) {
     size_t n = len - pos < 64 ? len - pos : 64;
     step_masked(pos, first_bytes(n), k, rows, mat, in, out);

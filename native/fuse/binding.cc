@@ -388,6 +388,19 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->inflight().size()));
   }
 
+  // A malformed answer throws a TypeError before the request is claimed, so the
+  // session can still answer it with an error.
+  static bool check(const Napi::CallbackInfo& info, bool ok, const char* what) {
+    if (!ok) Napi::TypeError::New(info.Env(), what).ThrowAsJavaScriptException();
+    return ok;
+  }
+  static bool isEntry(const Napi::Value& v) {
+    return v.IsObject() && v.As<Napi::Object>().Get("attr").IsObject();
+  }
+  static bool isBytes(const Napi::Value& v) {
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+  }
+
   static uint64_t idOf(const Napi::CallbackInfo& info) {
     return static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
   }
@@ -397,16 +410,19 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   Napi::Value replyErr(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyErr(id, errno)")) return info.Env().Undefined();
     return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value()));
   }
 
   Napi::Value replyEntry(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && isEntry(info[1]), "replyEntry(id, {attr})")) return info.Env().Undefined();
     struct fuse_entry_param e;
     toEntry(info[1].As<Napi::Object>(), e, session_->options());
     return done(info, replier_->entry(idOf(info), e));
   }
 
   Napi::Value replyAttr(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsObject(), "replyAttr(id, attr)")) return info.Env().Undefined();
     struct stat st;
     toStat(info[1].As<Napi::Object>(), st);
     double timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : session_->options().attrTimeout;
@@ -414,30 +430,36 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   Napi::Value replyReadlink(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsString(), "replyReadlink(id, target)")) return info.Env().Undefined();
     return done(info, replier_->readlink(idOf(info), info[1].As<Napi::String>().Utf8Value()));
   }
 
   Napi::Value replyOpen(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsObject(), "replyOpen(id, {fh})")) return info.Env().Undefined();
     return done(info, replier_->open(idOf(info), toOpen(info[1].As<Napi::Object>())));
   }
 
   // replyCreate(id, entry, open)
   Napi::Value replyCreate(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && isEntry(info[1]) && info[2].IsObject(), "replyCreate(id, entry, open)")) return info.Env().Undefined();
     struct fuse_entry_param e;
     toEntry(info[1].As<Napi::Object>(), e, session_->options());
     return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>())));
   }
 
   Napi::Value replyWrite(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyWrite(id, count)")) return info.Env().Undefined();
     return done(info, replier_->write(idOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())));
   }
 
   Napi::Value replyData(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && isBytes(info[1]), "replyData(id, Uint8Array)")) return info.Env().Undefined();
     auto buf = info[1].As<Napi::Uint8Array>();
     return done(info, replier_->data(idOf(info), reinterpret_cast<const char*>(buf.Data()), buf.ByteLength()));
   }
 
   Napi::Value replyStatfs(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsObject(), "replyStatfs(id, statfs)")) return info.Env().Undefined();
     Napi::Object o = info[1].As<Napi::Object>();
     struct statvfs st;
     memset(&st, 0, sizeof st);
@@ -454,16 +476,23 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   Napi::Value replyXattr(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && isBytes(info[1]), "replyXattr(id, Uint8Array)")) return info.Env().Undefined();
     auto buf = info[1].As<Napi::Uint8Array>();
     return done(info, replier_->xattr(idOf(info), reinterpret_cast<const char*>(buf.Data()), buf.ByteLength()));
   }
 
   // replyDir(id, entries) → number packed, or -1
   Napi::Value replyDir(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!check(info, info[0].IsNumber() && info[1].IsArray(), "replyDir(id, entries[])")) return env.Undefined();
     Napi::Array list = info[1].As<Napi::Array>();
     std::vector<DirEntryIn> entries(list.Length());
     for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Object d = list.Get(i).As<Napi::Object>();
+      Napi::Value item = list.Get(i);
+      if (!check(info, item.IsObject() && item.As<Napi::Object>().Get("name").IsString(), "dir entry needs a name")) {
+        return env.Undefined();
+      }
+      Napi::Object d = item.As<Napi::Object>();
       DirEntryIn& e = entries[i];
       e.name = d.Get("name").As<Napi::String>().Utf8Value();
       e.ino = static_cast<uint64_t>(numberOr(d, "ino", 0));
@@ -471,6 +500,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       e.nextOffset = static_cast<int64_t>(numberOr(d, "offset", 0));
       Napi::Value entry = d.Get("entry");
       if (entry.IsObject()) {
+        if (!check(info, isEntry(entry), "dir entry: entry needs attr")) return env.Undefined();
         e.hasEntry = true;
         toEntry(entry.As<Napi::Object>(), e.entry, session_->options());
       }

@@ -23,9 +23,47 @@ export interface Inode {
   dataPath: string | null;
   target: string | null;
   state: string;
+  /** JSON layout of a file on an object tier */
+  layout: string | null;
+  /** tier this file or directory (and what is below it) is pinned to */
+  pin: string | null;
 }
 
-export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state'> & { state?: string };
+export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state' | 'layout' | 'pin'> & { state?: string; layout?: string | null };
+
+export type MoveState = 'intent' | 'committed' | 'done' | 'aborted';
+
+export interface MoveRecord {
+  id: number;
+  ino: number;
+  path: string;
+  fromTier: string;
+  toTier: string;
+  generation: number;
+  state: MoveState;
+  source: string;
+  target: string | null;
+  requestedBy: string;
+  bytes: number;
+  verified: boolean;
+  error: string | null;
+  startedMs: number;
+  finishedMs: number | null;
+}
+
+/** Where a file's bytes are: switched in one transaction when a move commits. */
+export interface DataLocation {
+  tier: string;
+  volume: string | null;
+  layout: string | null;
+}
+
+export interface GarbageRecord {
+  id: number;
+  ino: number;
+  tier: string;
+  location: string;
+}
 
 export interface DirRow extends Inode {
   name: string;
@@ -84,7 +122,16 @@ function toInode(r: Row): Inode {
     dataPath: r.data_path as string | null,
     target: r.target as string | null,
     state: r.state as string,
+    layout: (r.layout as string | null) ?? null,
+    pin: (r.pin as string | null) ?? null,
   };
+}
+
+const MOVE_COLUMNS = `id, ino, path, from_tier AS fromTier, to_tier AS toTier, generation, state, source, target,
+  requested_by AS requestedBy, bytes, verified, error, started_ms AS startedMs, finished_ms AS finishedMs`;
+
+function toMove(r: MoveRecord & { verified: unknown }): MoveRecord {
+  return { ...r, verified: Boolean(r.verified) };
 }
 
 export class Catalog {
@@ -127,8 +174,8 @@ export class Catalog {
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
-        `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state)
-         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state)`,
+        `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout)
+         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state, @layout)`,
       ),
       insertDirent: d.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)'),
       deleteDirent: d.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?'),
@@ -182,6 +229,22 @@ export class Catalog {
         `SELECT opens, reads, read_bytes AS readBytes, writes, write_bytes AS writeBytes, first_ms AS firstMs, last_ms AS lastMs
          FROM access_stats WHERE ino = ?`,
       ),
+      namesOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? ORDER BY parent, name'),
+      setLocation: d.prepare('UPDATE inodes SET tier = @tier, volume = @volume, layout = @layout WHERE ino = @ino'),
+      setPin: d.prepare('UPDATE inodes SET pin = ? WHERE ino = ?'),
+      journalIntent: d.prepare(
+        `INSERT INTO moves (ino, path, from_tier, to_tier, generation, state, source, target, requested_by, started_ms)
+         VALUES (@ino, @path, @fromTier, @toTier, @generation, 'intent', @source, @target, @requestedBy, @startedMs)`,
+      ),
+      journalState: d.prepare(
+        'UPDATE moves SET state = @state, bytes = @bytes, verified = @verified, error = @error, target = coalesce(@target, target), finished_ms = @finishedMs WHERE id = @id',
+      ),
+      unfinishedMoves: d.prepare(`SELECT ${MOVE_COLUMNS} FROM moves WHERE state IN ('intent', 'committed') ORDER BY id`),
+      getMove: d.prepare(`SELECT ${MOVE_COLUMNS} FROM moves WHERE id = ?`),
+      recentMoves: d.prepare(`SELECT ${MOVE_COLUMNS} FROM moves ORDER BY id DESC LIMIT ?`),
+      addGarbage: d.prepare('INSERT INTO garbage (ino, tier, location, added_ms) VALUES (?, ?, ?, ?)'),
+      listGarbage: d.prepare('SELECT id, ino, tier, location FROM garbage ORDER BY id'),
+      removeGarbage: d.prepare('DELETE FROM garbage WHERE id = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
     };
   }
@@ -246,7 +309,7 @@ export class Catalog {
   /** Create an inode and, when parent is given, its first name. Returns the new ino. */
   createInode(inode: NewInode, parent?: number, name?: string, ino?: number): number {
     return this.tx(() => {
-      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok' });
+      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null });
       const newIno = Number(info.lastInsertRowid);
       if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno);
       return newIno;
@@ -337,6 +400,74 @@ export class Catalog {
 
   inodeCount(): number {
     return this.s.inodeCount.get() as number;
+  }
+
+  /** Every (parent, name) of ino: a file with hard links has several. */
+  namesOf(ino: number): { parent: number; name: string }[] {
+    return this.s.namesOf.all(ino) as { parent: number; name: string }[];
+  }
+
+  setPin(ino: number, tier: string | null): void {
+    this.s.setPin.run(tier, ino);
+  }
+
+  /** The pin that applies to ino: its own, else the nearest pinned directory above it. */
+  effectivePin(ino: number): { tier: string; from: number } | undefined {
+    for (let cur: number | undefined = ino; cur !== undefined; ) {
+      const pin = this.getInode(cur)?.pin;
+      if (pin) return { tier: pin, from: cur };
+      if (cur === ROOT_INO) return undefined;
+      cur = this.nameOf(cur)?.parent;
+    }
+    return undefined;
+  }
+
+  // ── moves: journal, location switch, deferred deletion ─────────────────────
+
+  journalIntent(m: Pick<MoveRecord, 'ino' | 'path' | 'fromTier' | 'toTier' | 'generation' | 'source' | 'target' | 'requestedBy'>): number {
+    return Number(this.s.journalIntent.run({ ...m, startedMs: Date.now() }).lastInsertRowid);
+  }
+
+  journalState(id: number, state: MoveState, detail: { bytes?: number; verified?: boolean; error?: string; target?: string } = {}): void {
+    this.s.journalState.run({
+      id,
+      state,
+      bytes: detail.bytes ?? 0,
+      verified: detail.verified ? 1 : 0,
+      error: detail.error ?? null,
+      target: detail.target ?? null,
+      finishedMs: state === 'intent' ? null : Date.now(),
+    });
+  }
+
+  getMove(id: number): MoveRecord | undefined {
+    const r = this.s.getMove.get(id) as (MoveRecord & { verified: unknown }) | undefined;
+    return r && toMove(r);
+  }
+
+  unfinishedMoves(): MoveRecord[] {
+    return (this.s.unfinishedMoves.all() as (MoveRecord & { verified: unknown })[]).map(toMove);
+  }
+
+  recentMoves(limit = 100): MoveRecord[] {
+    return (this.s.recentMoves.all(limit) as (MoveRecord & { verified: unknown })[]).map(toMove);
+  }
+
+  /** Point a file at its new copy. */
+  setLocation(ino: number, loc: DataLocation): void {
+    this.s.setLocation.run({ ino, ...loc });
+  }
+
+  addGarbage(ino: number, tier: string, location: string): void {
+    this.s.addGarbage.run(ino, tier, location, Date.now());
+  }
+
+  garbage(): GarbageRecord[] {
+    return this.s.listGarbage.all() as GarbageRecord[];
+  }
+
+  removeGarbage(id: number): void {
+    this.s.removeGarbage.run(id);
   }
 
   // ── extended attributes ────────────────────────────────────────────────────

@@ -77,4 +77,44 @@ export const MIGRATIONS: readonly string[] = [
     size     INTEGER NOT NULL
   );
   `,
+  // 2: files on object tiers, the move journal, pins, deferred deletion of old copies
+  `
+  -- For a file on an object tier: its layout (JSON: scheme, chunk size, stripes, cell
+  -- keys and checksums), as also written in the file's manifest object.
+  ALTER TABLE inodes ADD COLUMN layout TEXT;
+  -- A tier name: the file (or everything below the directory) stays on that tier.
+  ALTER TABLE inodes ADD COLUMN pin TEXT;
+
+  -- The move protocol's journal, also its audit log. state: intent → committed → done,
+  -- or intent → aborted. A restart finishes or undoes every move not done or aborted.
+  CREATE TABLE moves (
+    id           INTEGER PRIMARY KEY,
+    ino          INTEGER NOT NULL,
+    path         TEXT NOT NULL,
+    from_tier    TEXT NOT NULL,
+    to_tier      TEXT NOT NULL,
+    generation   INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    source       TEXT NOT NULL,          -- JSON: where the bytes were (volume + data path, or layout)
+    target       TEXT,                   -- JSON: where the copy goes
+    requested_by TEXT NOT NULL,          -- "cli", "rule:NAME", "watermark:TIER", "copy-up"
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    verified     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    started_ms   INTEGER NOT NULL,
+    finished_ms  INTEGER
+  );
+  CREATE INDEX moves_open ON moves (state) WHERE state IN ('intent', 'committed');
+  CREATE INDEX moves_ino ON moves (ino);
+
+  -- Copies that must go once nothing reads them: sources of finished moves, objects
+  -- of unlinked cold files. Journaled so a crash never leaks them.
+  CREATE TABLE garbage (
+    id        INTEGER PRIMARY KEY,
+    ino       INTEGER NOT NULL,
+    tier      TEXT NOT NULL,
+    location  TEXT NOT NULL,             -- JSON, as moves.source
+    added_ms  INTEGER NOT NULL
+  );
+  `,
 ];

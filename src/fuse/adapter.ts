@@ -36,7 +36,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     attrTimeout: opts.attrTimeoutS,
     entryTimeout: opts.entryTimeoutS,
   });
-  const opened = (h: { fh: number; fd: number }): OpenResult => (opts.fastPath ? { fh: h.fh, fd: h.fd } : { fh: h.fh });
+  // Files on object tiers (fd < 0) are read through JavaScript; local ones natively.
+  const opened = (h: { fh: number; fd: number }): OpenResult => (opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd } : { fh: h.fh });
 
   return {
     async lookup(_ctx, parent, name) {
@@ -46,13 +47,13 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return toAttr(vfs.getattr(ino));
     },
     async setattr(_ctx, ino, set) {
-      return toAttr(vfs.setattr(ino, set));
+      return toAttr(await vfs.setattr(ino, set));
     },
     async readlink(_ctx, ino) {
       return vfs.readlink(ino);
     },
     async mknod(ctx, parent, name, mode, rdev) {
-      return entry(vfs.mknod(ctx, parent, name, mode, rdev));
+      return entry(await vfs.mknod(ctx, parent, name, mode, rdev));
     },
     async mkdir(ctx, parent, name, mode) {
       return entry(vfs.mkdir(ctx, parent, name, mode));
@@ -73,10 +74,10 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return entry(vfs.link(ino, newParent, newName));
     },
     async open(_ctx, ino, flags) {
-      return opened(vfs.open(ino, flags));
+      return opened(await vfs.open(ino, flags));
     },
     async create(ctx: RequestContext, parent, name, mode, flags) {
-      const h = vfs.create(ctx, parent, name, mode, flags);
+      const h = await vfs.create(ctx, parent, name, mode, flags);
       return { ...entry(vfs.getattr(h.ino)), ...opened(h) };
     },
     async read(_ctx, _ino, fh, size, offset) {

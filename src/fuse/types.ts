@@ -59,7 +59,10 @@ export interface OpenResult {
    * A file descriptor of the plain backing file. When given, the binding serves
    * read and write of this handle natively (no JavaScript on the path) and
    * reports the counts through FuseOps.accessBatch. JavaScript still owns the fd:
-   * it closes it in release, after the binding has stopped using it.
+   * it closes it in release, after the binding has stopped using it (the binding
+   * lets go of it before release is called). Open it without O_APPEND (writes
+   * use pwrite at the kernel's offset) and without O_DIRECT; readable too
+   * (O_RDWR) when the mount uses the writeback cache, which reads to fill pages.
    */
   fd?: number;
   directIo?: boolean;
@@ -106,6 +109,9 @@ export interface AccessCount {
 
 export type Ino = number;
 
+/** The root directory's inode number: the kernel asks for it without a lookup and never forgets it. */
+export const ROOT_INO: Ino = 1;
+
 export interface FuseOps {
   /** Called once the kernel connection is up. */
   init?(): void;
@@ -116,6 +122,7 @@ export interface FuseOps {
   setattr(ctx: RequestContext, ino: Ino, set: SetAttr): Promise<Attr>;
   readlink(ctx: RequestContext, ino: Ino): Promise<string>;
   mknod(ctx: RequestContext, parent: Ino, name: string, mode: number, rdev: number): Promise<Entry>;
+  /** mode carries permission bits only (the kernel applied the umask); add S_IFDIR yourself. */
   mkdir(ctx: RequestContext, parent: Ino, name: string, mode: number): Promise<Entry>;
   unlink(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
   rmdir(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
@@ -150,7 +157,10 @@ export interface FuseOps {
     inoOut: Ino, fhOut: number, offOut: number,
     length: number, flags: number,
   ): Promise<number>;
-  /** Counts of natively served I/O, at most every few hundred ms and at release. */
+  /**
+   * Counts of natively served I/O: every 200 ms for handles that did I/O since,
+   * and a handle's final counts just before its release handler runs.
+   */
   accessBatch?(counts: AccessCount[]): void;
 }
 
@@ -170,6 +180,12 @@ export interface MountOptions {
   allowOther?: boolean;
   /** serve read/write of handles that registered an fd natively (default true) */
   fastPath?: boolean;
-  /** FUSE worker threads upper bound */
+  /** FUSE worker threads upper bound (default 8; they never wait for JavaScript) */
   maxThreads?: number;
+  /** raise the kernel's read-ahead for this mount (KiB; the kernel starts FUSE at 128) */
+  readAheadKb?: number;
+  /** unmount on SIGINT/SIGTERM/SIGHUP, then die of the signal if nobody else listens (default true) */
+  handleSignals?: boolean;
+  /** libfuse's debug output on stderr */
+  debug?: boolean;
 }

@@ -96,12 +96,13 @@ export class FaultyStore implements ObjectStore {
 
   async *list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry> {
     await this.before('list');
+    // A listing can also break off between pages: some listings stop after a few entries.
+    const breakAfter = this.applies('list') && this.chance(this.faults.errorRate) ? 1 + Math.floor(this.random() * 10) : Infinity;
     let yielded = 0;
     for await (const entry of this.inner.list(prefix, opts)) {
-      // A listing can also break between pages; fail midway now and then.
-      if (yielded > 0 && this.applies('list') && this.chance(this.faults.errorRate)) {
+      if (yielded === breakAfter) {
         this.injected.errors++;
-        throw new TransientError('injected fault: listing broke off');
+        throw new TransientError(`injected fault: listing broke off after ${yielded} entries`);
       }
       yielded++;
       yield entry;

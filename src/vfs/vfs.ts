@@ -8,6 +8,8 @@ import type { Catalog, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
+import type { TierSet } from '../tiers/tier-set.js';
+import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
 import { moduleLogger } from '../log.js';
 
@@ -29,6 +31,8 @@ const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
 /** Virtual, read-only: the tier that holds a file. */
 export const TIER_XATTR = 'user.tierfs.tier';
+/** Virtual: the tier a file or directory is pinned to (set with tierfs pin, or here). */
+export const PIN_XATTR = 'user.tierfs.pin';
 
 export interface Caller {
   uid: number;
@@ -39,9 +43,15 @@ export interface Caller {
 export interface OpenFile {
   fh: number;
   ino: number;
+  /** the backing file's descriptor; -1 for a file read from an object tier */
   fd: number;
   writable: boolean;
+  /** the copy this handle reads when the file is on an object tier */
+  layout?: ObjectLayout;
 }
+
+/** Brings a file from an object tier to a local one before it is written (set by the daemon). */
+export type CopyUp = (ino: number) => Promise<void>;
 
 export interface DirListing {
   name: string;
@@ -71,14 +81,17 @@ export class Vfs {
   /** open handles per inode: an unlinked file lives until its last one closes */
   private readonly openCount = new Map<number, { all: number; writers: Set<number> }>();
   private nextFh = 1;
-  private readonly tierByName: Map<string, LocalTier>;
+  private readonly tiers: LocalTier[];
+  copyUp: CopyUp = async () => {
+    throw new FsError('EROFS', 'files on object tiers cannot be written in this mount');
+  };
 
   constructor(
     readonly catalog: Catalog,
-    readonly tiers: LocalTier[],
+    readonly tierSet: TierSet,
     private readonly recorder: AccessRecorder,
   ) {
-    this.tierByName = new Map(tiers.map((t) => [t.name, t]));
+    this.tiers = tierSet.locals;
     if (!catalog.getInode(ROOT_INO)) {
       const t = nowNs();
       catalog.createInode(
@@ -111,15 +124,25 @@ export class Vfs {
   }
 
   tier(name: string): LocalTier {
-    const t = this.tierByName.get(name);
-    if (!t) throw new FsError('EIO', `file is on tier "${name}", which is not configured`);
-    return t;
+    if (!this.tierSet.has(name)) throw new FsError('EIO', `file is on tier "${name}", which is not configured`);
+    return this.tierSet.local(name);
   }
 
-  /** The absolute path of a file's bytes. */
+  /** True when the file's bytes are a plain file on a local volume. */
+  isLocalFile(i: Inode): boolean {
+    return isReg(i.mode) && i.tier !== null && i.volume !== null;
+  }
+
+  /** The absolute path of a file's bytes on a local tier. */
   backingPath(i: Inode): string {
-    if (!i.tier || !i.volume || i.dataPath === null) throw new FsError('EIO', `inode ${i.ino} has no data location`);
+    if (!i.tier || !i.volume || i.dataPath === null) throw new FsError('EIO', `inode ${i.ino} has no local data location`);
     return this.tier(i.tier).pathOf(i.volume, i.dataPath);
+  }
+
+  /** The copy of a file on an object tier. */
+  layoutOf(i: Inode): ObjectLayout {
+    if (!i.layout) throw new FsError('EIO', `inode ${i.ino} has no object layout`);
+    return JSON.parse(i.layout) as ObjectLayout;
   }
 
   private newOwner(caller: Caller, parent: Inode, mode: number): { uid: number; gid: number; mode: number } {
@@ -189,9 +212,9 @@ export class Vfs {
   }
 
   /** Regular files, FIFOs, sockets and device nodes. Only regular files have bytes on a tier. */
-  mknod(caller: Caller, parent: number, name: string, mode: number, rdev: number): Inode {
+  async mknod(caller: Caller, parent: number, name: string, mode: number, rdev: number): Promise<Inode> {
     if (isReg(mode) || (mode & S_IFMT) === 0) {
-      const { fh } = this.create(caller, parent, name, S_IFREG | (mode & 0o7777), C.O_WRONLY);
+      const { fh } = await this.create(caller, parent, name, S_IFREG | (mode & 0o7777), C.O_WRONLY);
       const ino = this.handles.get(fh)!.ino;
       this.release(fh);
       return this.inode(ino);
@@ -238,7 +261,7 @@ export class Vfs {
     return i.target;
   }
 
-  create(caller: Caller, parent: number, name: string, mode: number, flags: number): OpenFile {
+  async create(caller: Caller, parent: number, name: string, mode: number, flags: number): Promise<OpenFile> {
     validName(name);
     const p = this.dir(parent);
     const existing = this.catalog.lookup(parent, name);
@@ -280,7 +303,7 @@ export class Vfs {
     this.dir(newParent);
     if (this.catalog.lookupIno(newParent, newName) !== undefined) throw new FsError('EEXIST');
     if (i.nlink === 0) throw new FsError('ENOENT');
-    if (isReg(i.mode)) {
+    if (this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
       const newPath = childPath(this.dirPath(newParent), newName);
       tier.ensureParents(i.volume!, newPath);
@@ -317,14 +340,20 @@ export class Vfs {
         if (other !== undefined) this.catalog.setDataPath(i.ino, other);
       }
     });
-    if (isReg(i.mode) && i.tier && i.volume) {
-      fs.rmSync(this.tier(i.tier).pathOf(i.volume, path), { force: true });
+    if (this.isLocalFile(i)) {
+      fs.rmSync(this.tier(i.tier!).pathOf(i.volume!, path), { force: true });
     }
     if (i.nlink - 1 === 0) this.dropIfUnused(i.ino);
   }
 
+  /** An inode with no name left goes with its last handle; its objects, if cold, go to the garbage list. */
   private dropIfUnused(ino: number): void {
-    if (!this.openCount.has(ino)) this.catalog.deleteInode(ino);
+    if (this.openCount.has(ino)) return;
+    this.catalog.tx(() => {
+      const i = this.catalog.getInode(ino);
+      if (i?.layout && i.tier) this.catalog.addGarbage(ino, i.tier, JSON.stringify({ layout: JSON.parse(i.layout) }));
+      this.catalog.deleteInode(ino);
+    });
   }
 
   rmdir(parent: number, name: string): void {
@@ -360,10 +389,11 @@ export class Vfs {
   /** Move the backing of `from` to `to` on every volume that holds something there. */
   private renameBacking(i: Inode, from: string, to: string): void {
     if (isReg(i.mode)) {
-      if (!i.tier || !i.volume) return;
-      const tier = this.tier(i.tier);
-      tier.ensureParents(i.volume, to);
-      fs.renameSync(tier.pathOf(i.volume, from), tier.pathOf(i.volume, to));
+      if (!this.isLocalFile(i)) return;
+      const tier = this.tier(i.tier!);
+      const volume = i.volume!;
+      tier.ensureParents(volume, to);
+      fs.renameSync(tier.pathOf(volume, from), tier.pathOf(volume, to));
     } else if (isDir(i.mode)) {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
@@ -422,7 +452,7 @@ export class Vfs {
       if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
       // The replaced file loses this name; when it lives on another volume its backing goes too.
       if (!isDir(dst.mode)) {
-        const sameVolume = isReg(src.mode) && src.volume === dst.volume && src.tier === dst.tier;
+        const sameVolume = this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier;
         if (!sameVolume) this.removeName(newParent, newName, dst, toPath);
         else {
           this.catalog.tx(() => {
@@ -481,10 +511,12 @@ export class Vfs {
     this.renameBacking(a, tmp, bPath);
   }
 
-  setattr(
+  async setattr(
     ino: number,
     set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint | 'now'; mtimeNs?: bigint | 'now'; fh?: number },
-  ): Inode {
+  ): Promise<Inode> {
+    // Truncating a cold file changes its bytes: bring it to a local tier first.
+    if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino);
     const i = this.attrs(this.inode(ino));
     const t = nowNs();
     const next = { ...i, ctimeNs: t };
@@ -493,7 +525,7 @@ export class Vfs {
     if (set.gid !== undefined) next.gid = set.gid;
     if (set.atimeNs !== undefined) next.atimeNs = set.atimeNs === 'now' ? t : set.atimeNs;
     if (set.mtimeNs !== undefined) next.mtimeNs = set.mtimeNs === 'now' ? t : set.mtimeNs;
-    const regular = isReg(i.mode) && i.tier !== null;
+    const regular = this.isLocalFile(i);
     if (set.size !== undefined) {
       if (isDir(i.mode)) throw new FsError('EISDIR');
       if (!isReg(i.mode)) throw new FsError('EINVAL');
@@ -527,10 +559,10 @@ export class Vfs {
 
   // ── open files ─────────────────────────────────────────────────────────────
 
-  private addHandle(ino: number, fd: number, flags: number): OpenFile {
+  private addHandle(ino: number, fd: number, flags: number, layout?: ObjectLayout): OpenFile {
     const fh = this.nextFh++;
     const writable = (flags & O_ACCMODE) !== C.O_RDONLY;
-    const h: OpenFile = { fh, ino, fd, writable };
+    const h: OpenFile = { fh, ino, fd, writable, layout };
     this.handles.set(fh, h);
     let open = this.openCount.get(ino);
     if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set() }));
@@ -545,12 +577,24 @@ export class Vfs {
     return h;
   }
 
-  open(ino: number, flags: number): OpenFile {
-    const i = this.inode(ino);
+  /** A regular file whose bytes are on an object tier. */
+  isColdFile(i: Inode): boolean {
+    return isReg(i.mode) && i.layout !== null;
+  }
+
+  async open(ino: number, flags: number): Promise<OpenFile> {
+    let i = this.inode(ino);
     if (isDir(i.mode)) throw new FsError('EISDIR');
     if (!isReg(i.mode)) throw new FsError('ENXIO');
-    const fd = fs.openSync(this.backingPath(i), backingOpenFlags(flags));
-    const h = this.addHandle(ino, fd, flags);
+    const writing = (flags & O_ACCMODE) !== C.O_RDONLY || (flags & C.O_TRUNC) !== 0;
+    if (this.isColdFile(i) && writing) {
+      await this.copyUp(ino);
+      i = this.inode(ino);
+    }
+    if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing from tier ${i.tier}`);
+    const h = this.isColdFile(i)
+      ? this.addHandle(ino, -1, flags, this.layoutOf(i))
+      : this.addHandle(ino, fs.openSync(this.backingPath(i), backingOpenFlags(flags)), flags);
     if (flags & C.O_TRUNC && i.size > 0) {
       const t = nowNs();
       this.catalog.updateData(ino, 0, t, t, true);
@@ -561,6 +605,11 @@ export class Vfs {
 
   async read(fh: number, size: number, offset: number): Promise<Buffer> {
     const h = this.handle(fh);
+    if (h.layout) {
+      const data = await this.tierSet.object(h.layout.tier).read(h.layout, offset, size);
+      this.recordIo(h, 'read', offset, data.length, 1);
+      return data;
+    }
     const buf = Buffer.allocUnsafe(size);
     const bytesRead = await new Promise<number>((resolve, reject) =>
       fs.read(h.fd, buf, 0, size, offset, (err, n) => (err ? reject(err) : resolve(n))),
@@ -595,7 +644,7 @@ export class Vfs {
   /** Persist what writes changed (size, mtime, generation); called at flush and release. */
   syncData(fh: number): void {
     const h = this.handles.get(fh);
-    if (!h || !h.writable) return;
+    if (!h || !h.writable || h.fd < 0) return;
     const i = this.catalog.getInode(h.ino);
     if (!i) return;
     const st = fs.fstatSync(h.fd, { bigint: true });
@@ -612,19 +661,25 @@ export class Vfs {
       this.syncData(fh);
     } finally {
       this.handles.delete(fh);
-      fs.closeSync(h.fd);
+      if (h.fd >= 0) fs.closeSync(h.fd);
       const open = this.openCount.get(h.ino)!;
       open.all--;
       open.writers.delete(fh);
       if (open.all === 0) {
         this.openCount.delete(h.ino);
-        if (this.catalog.getInode(h.ino)?.nlink === 0) this.catalog.deleteInode(h.ino);
+        if (this.catalog.getInode(h.ino)?.nlink === 0) this.dropIfUnused(h.ino);
       }
     }
   }
 
   isOpenForWrite(ino: number): boolean {
     return (this.openCount.get(ino)?.writers.size ?? 0) > 0;
+  }
+
+  /** True while some handle still reads the object-tier copy fileId (its objects must stay). */
+  isReadingCopy(fileId: string): boolean {
+    for (const h of this.handles.values()) if (h.layout?.fileId === fileId) return true;
+    return false;
   }
 
   // ── directories ────────────────────────────────────────────────────────────
@@ -685,6 +740,11 @@ export class Vfs {
   getxattr(ino: number, name: string): Buffer {
     const i = this.inode(ino);
     if (name === TIER_XATTR && isReg(i.mode) && i.tier) return Buffer.from(i.tier);
+    if (name === PIN_XATTR) {
+      const pin = this.catalog.effectivePin(ino);
+      if (!pin) throw new FsError('ENODATA');
+      return Buffer.from(pin.tier);
+    }
     if (!name.startsWith('user.')) throw new FsError('ENODATA');
     const v = this.catalog.getXattr(ino, name);
     if (v === undefined) throw new FsError('ENODATA');
@@ -695,6 +755,7 @@ export class Vfs {
     this.checkXattrName(name);
     const i = this.inode(ino);
     if (name === TIER_XATTR) throw new FsError('EPERM', `${TIER_XATTR} is read-only; use tierfs move`);
+    if (name === PIN_XATTR) return this.pin(ino, value.toString('utf8'));
     if (!isReg(i.mode) && !isDir(i.mode)) throw new FsError('EPERM');
     if (value.length > 65536) throw new FsError('E2BIG');
     const exists = this.catalog.getXattr(ino, name) !== undefined;
@@ -709,6 +770,7 @@ export class Vfs {
   listxattr(ino: number): string[] {
     const i = this.inode(ino);
     const names = this.catalog.listXattrs(ino);
+    if (this.catalog.effectivePin(ino)) names.push(PIN_XATTR);
     return isReg(i.mode) && i.tier ? [...names, TIER_XATTR] : names;
   }
 
@@ -716,8 +778,19 @@ export class Vfs {
     this.checkXattrName(name);
     this.inode(ino);
     if (name === TIER_XATTR) throw new FsError('EPERM');
+    if (name === PIN_XATTR) {
+      if (!this.inode(ino).pin) throw new FsError('ENODATA');
+      return this.catalog.setPin(ino, null);
+    }
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
     this.catalog.touchCtime(ino, nowNs());
+  }
+
+  /** Pin a file or directory (and what is below it) to a tier; every move honours it. */
+  pin(ino: number, tier: string | null): void {
+    if (tier !== null && !this.tierSet.has(tier)) throw new FsError('EINVAL', `no tier named "${tier}"`);
+    this.inode(ino);
+    this.catalog.setPin(ino, tier);
   }
 
   /** Close every handle (unmount). */

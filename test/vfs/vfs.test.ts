@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
 import { LocalTier } from '../../src/tiers/local/local-tier.js';
+import { TierSet } from '../../src/tiers/tier-set.js';
 import { AccessRecorder } from '../../src/vfs/access-recorder.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, Vfs } from '../../src/vfs/vfs.js';
 import { reconcile } from '../../src/vfs/reconcile.js';
@@ -15,6 +16,8 @@ const O_RDWR = fs.constants.O_RDWR;
 function tier(name: string, path: string, capacity?: number) {
   return new LocalTier({ name, kind: 'local', volumes: [{ path }], capacity, watermarks: { high: 0.9, low: 0.75 } });
 }
+
+const locals = (...tiers: LocalTier[]) => new TierSet(tiers.map((local) => ({ kind: 'local' as const, name: local.name, local })));
 
 describe('vfs over local tiers', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -30,7 +33,7 @@ describe('vfs over local tiers', () => {
     hot = tier('hot', join(dir.path, 'hot'));
     warm = tier('warm', join(dir.path, 'warm'));
     recorder = new AccessRecorder(catalog, { enabled: true, flushIntervalMs: 10_000, logMaxRows: 100 });
-    vfs = new Vfs(catalog, [hot, warm], recorder);
+    vfs = new Vfs(catalog, locals(hot, warm), recorder);
   });
   afterEach(() => {
     vfs.closeAll();
@@ -39,7 +42,7 @@ describe('vfs over local tiers', () => {
   });
 
   async function writeFile(parent: number, name: string, data: string) {
-    const h = vfs.create(caller, parent, name, 0o644, O_RDWR);
+    const h = await vfs.create(caller, parent, name, 0o644, O_RDWR);
     await vfs.write(h.fh, Buffer.from(data), 0);
     vfs.release(h.fh);
     return h.ino;
@@ -100,7 +103,7 @@ describe('vfs over local tiers', () => {
     vfs.unlink(ROOT_INO, 'one');
     expect(vfs.getattr(f).nlink).toBe(1);
     expect(vfs.getattr(f).dataPath).toBe('two');
-    const h = vfs.open(f, O_RDWR);
+    const h = await vfs.open(f, O_RDWR);
     vfs.unlink(ROOT_INO, 'two');
     expect((await vfs.read(h.fh, 10, 0)).toString()).toBe('data'); // open and unlinked: still readable
     vfs.release(h.fh);
@@ -109,15 +112,15 @@ describe('vfs over local tiers', () => {
 
   it('places new files on the next tier when the first is above its high watermark', async () => {
     const small = tier('hot', join(dir.path, 'hot2'), 100);
-    const v2 = new Vfs(catalog, [small, warm], recorder);
+    const v2 = new Vfs(catalog, locals(small, warm), recorder);
     const a = await (async () => {
-      const h = v2.create(caller, ROOT_INO, 'big', 0o644, O_RDWR);
+      const h = await v2.create(caller, ROOT_INO, 'big', 0o644, O_RDWR);
       await v2.write(h.fh, Buffer.alloc(95), 0);
       v2.release(h.fh);
       return h.ino;
     })();
     expect(v2.getattr(a).tier).toBe('hot');
-    const h = v2.create(caller, ROOT_INO, 'next', 0o644, O_RDWR);
+    const h = await v2.create(caller, ROOT_INO, 'next', 0o644, O_RDWR);
     v2.release(h.fh);
     expect(v2.getattr(h.ino).tier).toBe('warm');
   });
@@ -135,7 +138,7 @@ describe('vfs over local tiers', () => {
 
   it('records opens and reads, and bounds the log', async () => {
     const f = await writeFile(ROOT_INO, 'f', 'abcdef');
-    const h = vfs.open(f, fs.constants.O_RDONLY);
+    const h = await vfs.open(f, fs.constants.O_RDONLY);
     await vfs.read(h.fh, 3, 2);
     vfs.release(h.fh);
     recorder.flush();
@@ -167,7 +170,7 @@ describe('reconcile', () => {
     fs.symlinkSync('q/a', join(hotDir, 'p', 'sym'));
     const catalog = new Catalog(join(dir.path, 'c.db'));
     const tiers = [tier('hot', hotDir), tier('warm', warmDir)];
-    const vfs = new Vfs(catalog, tiers, new AccessRecorder(catalog, { enabled: false, flushIntervalMs: 1, logMaxRows: 0 }));
+    const vfs = new Vfs(catalog, locals(...tiers), new AccessRecorder(catalog, { enabled: false, flushIntervalMs: 1, logMaxRows: 0 }));
     const r = reconcile(catalog, tiers);
     expect(r.duplicates).toBe(1);
     const p = vfs.lookup(ROOT_INO, 'p');

@@ -1,0 +1,244 @@
+// Turns requests from the native binding into calls of the FuseOps handlers and
+// their results (or thrown errors) into replies. One table, one entry per op.
+import type { Logger } from 'pino';
+import { errnoOf } from '../errors.js';
+import type { LookupCounts } from './lookup-counts.js';
+import { opNames, type NativeRequest, type NativeSession, type OpName } from './native.js';
+import type { Entry, FuseOps, RequestContext, SetAttr } from './types.js';
+
+const ENOSYS = 38;
+const EOPNOTSUPP = 95;
+
+type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
+
+/** Events that belong to the session rather than to the filesystem. */
+export interface SessionEvents {
+  init(r: NativeRequest): void;
+  exited(): void;
+}
+
+/** libfuse log levels, as syslog's: 0 emerg … 7 debug. */
+function logAt(log: Logger, level: number, msg: string): void {
+  if (level <= 3) log.error({ src: 'libfuse' }, msg);
+  else if (level <= 5) log.warn({ src: 'libfuse' }, msg);
+  else log.debug({ src: 'libfuse' }, msg);
+}
+
+function isDot(name: string): boolean {
+  return name === '.' || name === '..';
+}
+
+export class RequestDispatcher {
+  private readonly names = opNames();
+  private readonly handlers: Record<OpName, Handler>;
+
+  constructor(
+    private readonly native: NativeSession,
+    private readonly ops: FuseOps,
+    private readonly counts: LookupCounts,
+    private readonly log: Logger,
+    private readonly events: SessionEvents,
+  ) {
+    this.handlers = this.buildHandlers();
+  }
+
+  /** Called by the binding on the JavaScript thread; never throws. */
+  readonly dispatch = (r: NativeRequest): void => {
+    const name = this.names.get(r.op);
+    const handler = name && this.handlers[name];
+    if (!handler) {
+      this.log.error({ op: r.op }, 'unknown request from the binding');
+      if (r.id) this.native.replyErr(r.id, ENOSYS);
+      return;
+    }
+    if (!r.id) {
+      // notifications: nothing to answer
+      try {
+        void handler(r, r as RequestContext);
+      } catch (err) {
+        this.log.error({ err, op: name }, 'notification handler failed');
+      }
+      return;
+    }
+    const ctx: RequestContext = { uid: r.uid, gid: r.gid, pid: r.pid, umask: r.umask };
+    let result: Promise<void> | void;
+    try {
+      result = handler(r, ctx);
+    } catch (err) {
+      this.fail(r, name, err);
+      return;
+    }
+    if (result) result.catch((err: unknown) => this.fail(r, name, err));
+  };
+
+  private fail(r: NativeRequest, op: string, err: unknown): void {
+    const errno = errnoOf(err);
+    // An error without an errno code is a bug (it becomes EIO): worth a log line.
+    if ((err as { code?: unknown } | null)?.code === undefined) this.log.error({ err, op, ino: r.ino }, 'handler failed');
+    try {
+      this.native.replyErr(r.id, errno);
+    } catch (replyErr) {
+      this.log.error({ err: replyErr, op }, 'could not reply');
+    }
+  }
+
+  /** Replies with an entry and, if the kernel took it, counts its reference. */
+  private entry(r: NativeRequest, e: Entry): void {
+    if (this.native.replyEntry(r.id, e)) this.counts.add(e.attr.ino);
+  }
+
+  private ok(r: NativeRequest): void {
+    this.native.replyErr(r.id, 0);
+  }
+
+  private releaseQuietly(what: string, release: () => Promise<void>): void {
+    release().catch((err: unknown) => this.log.warn({ err }, `${what} of an undelivered open failed`));
+  }
+
+  private buildHandlers(): Record<OpName, Handler> {
+    const ops = this.ops;
+    const nat = this.native;
+    return {
+      init: (r) => {
+        ops.init?.();
+        this.events.init(r);
+      },
+      exited: () => this.events.exited(),
+      log: (r) => logAt(this.log, r.level ?? 6, r.name ?? ''),
+      forget: (r) => {
+        const list = r.forgets ?? [];
+        for (let i = 0; i + 1 < list.length; i += 2) {
+          const ino = list[i]!;
+          if (this.counts.forget(ino, list[i + 1]!)) ops.forget?.(ino);
+        }
+      },
+      lookup: async (r, c) => this.entry(r, await ops.lookup(c, r.ino, r.name!)),
+      getattr: async (r, c) => {
+        nat.replyAttr(r.id, await ops.getattr(c, r.ino, r.fh));
+      },
+      setattr: async (r, c) => {
+        nat.replyAttr(r.id, await ops.setattr(c, r.ino, r.set as SetAttr));
+      },
+      readlink: async (r, c) => {
+        nat.replyReadlink(r.id, await ops.readlink(c, r.ino));
+      },
+      mknod: async (r, c) => this.entry(r, await ops.mknod(c, r.ino, r.name!, r.mode!, r.rdev ?? 0)),
+      mkdir: async (r, c) => this.entry(r, await ops.mkdir(c, r.ino, r.name!, r.mode!)),
+      unlink: async (r, c) => {
+        await ops.unlink(c, r.ino, r.name!);
+        this.ok(r);
+      },
+      rmdir: async (r, c) => {
+        await ops.rmdir(c, r.ino, r.name!);
+        this.ok(r);
+      },
+      symlink: async (r, c) => this.entry(r, await ops.symlink(c, r.target!, r.ino, r.name!)),
+      rename: async (r, c) => {
+        await ops.rename(c, r.ino, r.name!, r.newParent!, r.newName!, r.flags ?? 0);
+        this.ok(r);
+      },
+      link: async (r, c) => this.entry(r, await ops.link(c, r.ino, r.newParent!, r.newName!)),
+      open: async (r, c) => {
+        const res = await ops.open(c, r.ino, r.flags ?? 0);
+        if (!nat.replyOpen(r.id, res)) {
+          this.releaseQuietly('release', () => ops.release(c, r.ino, res.fh, r.flags ?? 0));
+        }
+      },
+      read: async (r, c) => {
+        nat.replyData(r.id, await ops.read(c, r.ino, r.fh!, r.size!, r.offset!));
+      },
+      write: async (r, c) => {
+        nat.replyWrite(r.id, await ops.write(c, r.ino, r.fh!, r.data!, r.offset!));
+      },
+      flush: async (r, c) => {
+        await ops.flush(c, r.ino, r.fh!);
+        this.ok(r);
+      },
+      release: async (r, c) => {
+        if (r.counts) this.deliverCounts([r.counts]);
+        await ops.release(c, r.ino, r.fh!, r.flags ?? 0);
+        this.ok(r);
+      },
+      fsync: async (r, c) => {
+        await ops.fsync(c, r.ino, r.fh!, r.datasync ?? false);
+        this.ok(r);
+      },
+      opendir: async (r, c) => {
+        const res = await ops.opendir(c, r.ino, r.flags ?? 0);
+        if (!nat.replyOpen(r.id, res)) this.releaseQuietly('releasedir', () => ops.releasedir(c, r.ino, res.fh));
+      },
+      readdir: async (r, c) => {
+        const plus = r.plus ?? false;
+        const entries = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus);
+        const packed = nat.replyDir(r.id, entries);
+        if (!plus) return;
+        for (let i = 0; i < packed; i++) {
+          const d = entries[i]!;
+          if (d.entry && !isDot(d.name)) this.counts.add(d.entry.attr.ino);
+        }
+      },
+      releasedir: async (r, c) => {
+        await ops.releasedir(c, r.ino, r.fh!);
+        this.ok(r);
+      },
+      fsyncdir: async (r, c) => {
+        if (!ops.fsyncdir) return void nat.replyErr(r.id, ENOSYS);
+        await ops.fsyncdir(c, r.ino, r.fh!, r.datasync ?? false);
+        this.ok(r);
+      },
+      statfs: async (r, c) => {
+        nat.replyStatfs(r.id, await ops.statfs(c, r.ino));
+      },
+      setxattr: async (r, c) => {
+        await ops.setxattr(c, r.ino, r.name!, r.data!, r.flags ?? 0);
+        this.ok(r);
+      },
+      getxattr: async (r, c) => {
+        nat.replyXattr(r.id, await ops.getxattr(c, r.ino, r.name!));
+      },
+      listxattr: async (r, c) => {
+        const names = await ops.listxattr(c, r.ino);
+        nat.replyXattr(r.id, Buffer.from(names.map((n) => `${n}\0`).join('')));
+      },
+      removexattr: async (r, c) => {
+        await ops.removexattr(c, r.ino, r.name!);
+        this.ok(r);
+      },
+      access: async (r, c) => {
+        // ENOSYS tells the kernel to stop asking: every access is then allowed.
+        if (!ops.access) return void nat.replyErr(r.id, ENOSYS);
+        await ops.access(c, r.ino, r.mask ?? 0);
+        this.ok(r);
+      },
+      create: async (r, c) => {
+        const res = await ops.create(c, r.ino, r.name!, r.mode!, r.flags ?? 0);
+        if (nat.replyCreate(r.id, res, res)) this.counts.add(res.attr.ino);
+        else this.releaseQuietly('release', () => ops.release(c, res.attr.ino, res.fh, r.flags ?? 0));
+      },
+      fallocate: async (r, c) => {
+        if (!ops.fallocate) return void nat.replyErr(r.id, EOPNOTSUPP);
+        await ops.fallocate(c, r.ino, r.fh!, r.mode ?? 0, r.offset!, r.length!);
+        this.ok(r);
+      },
+      copyFileRange: async (r, c) => {
+        // EOPNOTSUPP, not ENOSYS: the kernel then copies this one by read and
+        // write but keeps asking, so handles with fds still get the native copy.
+        if (!ops.copyFileRange) return void nat.replyErr(r.id, EOPNOTSUPP);
+        const n = await ops.copyFileRange(
+          c, r.ino, r.fh!, r.offset!, r.inoOut!, r.fhOut!, r.offsetOut!, r.length!, r.flags ?? 0,
+        );
+        nat.replyWrite(r.id, n);
+      },
+    };
+  }
+
+  /** Hands counts of natively served I/O to the filesystem; never throws. */
+  deliverCounts(counts: Parameters<NonNullable<FuseOps['accessBatch']>>[0]): void {
+    if (!counts.length || !this.ops.accessBatch) return;
+    try {
+      this.ops.accessBatch(counts);
+    } catch (err) {
+      this.log.error({ err }, 'accessBatch handler failed');
+    }
+  }
+}

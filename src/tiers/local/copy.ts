@@ -1,0 +1,80 @@
+// Copying a file's bytes onto a local volume safely: into a temporary file under the
+// volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
+// back, so the caller can compare with the source before anything is switched.
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { ByteSource } from '../object/types.js';
+
+const CHUNK = 1 << 20;
+
+/** The directory of a volume where copies are assembled (never imported, never served). */
+export const TEMP_DIR = '.tierfs-tmp';
+
+export function tempPathOf(volume: string, name: string): string {
+  return join(volume, TEMP_DIR, name);
+}
+
+/** A plain file as a byte source. */
+export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
+  const fh = await fsp.open(path, 'r');
+  const { size } = await fh.stat();
+  return {
+    size,
+    async read(offset, length) {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    },
+    close: () => fh.close(),
+  };
+}
+
+/** SHA-256 of everything a source yields, read in 1 MiB pieces. */
+export async function hashSource(src: ByteSource): Promise<string> {
+  const h = createHash('sha256');
+  for (let off = 0; off < src.size; off += CHUNK) h.update(await src.read(off, Math.min(CHUNK, src.size - off)));
+  return h.digest('hex');
+}
+
+export async function hashFile(path: string): Promise<string> {
+  const src = await fileSource(path);
+  try {
+    return await hashSource(src);
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Copy src into a temporary file on volume, fsync it, and return its path and the
+ * SHA-256 of the bytes read from the source. onProgress gets bytes copied so far;
+ * throttle (if given) is awaited before each piece (the mover's bandwidth limit).
+ */
+export async function copyToTemp(
+  volume: string,
+  name: string,
+  src: ByteSource,
+  opts: { mode?: number; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
+): Promise<{ path: string; sha256: string }> {
+  await fsp.mkdir(join(volume, TEMP_DIR), { recursive: true });
+  const path = tempPathOf(volume, name);
+  const fh = await fsp.open(path, 'w', opts.mode ?? 0o600);
+  const h = createHash('sha256');
+  try {
+    for (let off = 0; off < src.size; ) {
+      const want = Math.min(CHUNK, src.size - off);
+      await opts.throttle?.(want);
+      const buf = await src.read(off, want);
+      if (buf.length !== want) throw new Error(`source ended early at ${off + buf.length} of ${src.size} bytes`);
+      h.update(buf);
+      await fh.write(buf, 0, buf.length, off);
+      off += buf.length;
+      opts.onProgress?.(off);
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { path, sha256: h.digest('hex') };
+}

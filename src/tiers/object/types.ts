@@ -1,0 +1,90 @@
+// What the vfs and the mover need of an object tier. The implementation (chunking,
+// stripes, cell headers, manifests, recall cache) lives beside this file; callers
+// see only this interface and the layout, which the catalog stores as JSON.
+
+/** Where one cell of a stripe is stored. */
+export interface CellRef {
+  /** index into the tier's backends */
+  backend: number;
+  key: string;
+  /** payload bytes (without the header) */
+  length: number;
+  /** CRC-32C of the payload, hex */
+  crc: string;
+}
+
+export interface StripeRef {
+  /** index of the stripe in the file (chunk number) */
+  index: number;
+  /** file bytes this stripe holds (the last one may be short) */
+  dataLength: number;
+  /** k data cells then m parity cells */
+  cells: CellRef[];
+}
+
+/** A file's layout on an object tier: everything needed to read, verify, repair or delete it. */
+export interface ObjectLayout {
+  version: 1;
+  tier: string;
+  /** unique per copy: a new move writes new objects, never over the old ones */
+  fileId: string;
+  /** 'single': one object (small files), copied to `replicas` backends; 'striped': k+m stripes */
+  kind: 'single' | 'striped';
+  size: number;
+  k: number;
+  m: number;
+  chunkSize: number;
+  /** SHA-256 of the whole file, hex: verified after every copy */
+  sha256: string;
+  stripes: StripeRef[];
+  manifest: { backend: number; key: string }[];
+}
+
+/** The file as written in its manifest object (so the catalog can be rebuilt from the tiers). */
+export interface ManifestInfo {
+  fsid: string;
+  ino: number;
+  generation: number;
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeNs: string;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
+/** A source of bytes to copy onto the tier. */
+export interface ByteSource {
+  size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
+export interface ScrubReport {
+  cellsChecked: number;
+  cellsBad: number;
+  cellsRepaired: number;
+  /** stripes with more than m bad cells: data lost */
+  stripesLost: number;
+}
+
+export interface ObjectTierStore {
+  readonly name: string;
+  /** how many backends may be lost with every file still readable */
+  readonly survivableBackendLosses: number;
+  /**
+   * Write cells and manifest under fileId (a fresh id per copy), read them back and
+   * verify; returns the layout.
+   */
+  write(src: ByteSource, info: ManifestInfo, fileId: string, onProgress?: (bytes: number) => void): Promise<ObjectLayout>;
+  /** Bytes [offset, offset+length) of a file, clipped to its size; degraded reads rebuild from parity. */
+  read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer>;
+  /** Delete a copy's cells and manifest; what is already gone is fine. */
+  remove(layout: ObjectLayout): Promise<void>;
+  /** Delete whatever an interrupted write under fileId left behind (its layout is unknown). */
+  removePartial(fileId: string): Promise<void>;
+  scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport>;
+  /** Every manifest on the tier, for `tierfs fsck --rebuild`. */
+  manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }>;
+  close(): Promise<void>;
+}
