@@ -7,7 +7,9 @@ import type { Server } from 'node:http';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
-import { TierSet } from './tiers/tier-set.js';
+import { TierSet, type AnyTier } from './tiers/tier-set.js';
+import { MoveProtocol, type MoveOptions, type MoveStep } from './mover/protocol.js';
+import { FsError } from './errors.js';
 import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
@@ -28,7 +30,15 @@ export class DaemonError extends Error {
 export interface RunningDaemon {
   mountpoint: string;
   reconcile: ReconcileReport;
+  /** resolves when the mount ends from outside (fusermount3 -u) */
+  closed: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Tests stop a move at a named step: TIERFS_TEST_PAUSE_AT=copied (see MoveProtocol). */
+function testPauseHook(dataDir: string): MoveOptions['pauseAt'] {
+  const step = process.env.TIERFS_TEST_PAUSE_AT as MoveStep | undefined;
+  return step ? { step, dir: dataDir } : undefined;
 }
 
 const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
@@ -78,6 +88,16 @@ function takePidFile(dataDir: string): string {
   return path;
 }
 
+/** Open every configured tier, fastest first. */
+async function openTiers(cfg: Config): Promise<TierSet> {
+  const tiers: AnyTier[] = [];
+  for (const t of cfg.tiers) {
+    if (t.kind === 'local') tiers.push({ kind: 'local', name: t.name, local: new LocalTier(t) });
+    else log.warn({ tier: t.name }, 'object tiers are not served yet; files are kept on local tiers');
+  }
+  return new TierSet(tiers);
+}
+
 export async function startDaemon(cfg: Config, mountpointArg: string): Promise<RunningDaemon> {
   const mountpoint = resolve(mountpointArg);
   checkLayout(cfg, mountpoint);
@@ -87,28 +107,41 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   let session: FuseSession | undefined;
   let admin: Server | undefined;
   try {
-    const tiers = cfg.tiers.filter((t) => t.kind === 'local').map((t) => new LocalTier(t));
-    const report = reconcile(catalog, tiers);
+    const tierSet = await openTiers(cfg);
     const recorder = new AccessRecorder(catalog, {
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
       logMaxRows: cfg.recording.logMaxRows,
     });
-    const tierSet = new TierSet(tiers.map((local) => ({ kind: 'local' as const, name: local.name, local })));
     const vfs = new Vfs(catalog, tierSet, recorder);
+    const mover = new MoveProtocol(catalog, tierSet, vfs, { pauseAt: testPauseHook(cfg.dataDir) });
+    // Interrupted moves first: their partial copies must not be imported as files.
+    await mover.recover();
+    const report = reconcile(catalog, tierSet.locals);
+    vfs.copyUp = async (ino) => {
+      const size = vfs.inode(ino).size;
+      const usage = catalog.usageByTier();
+      const to = tierSet.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
+      if (!to) throw new FsError('ENOSPC', 'no local tier has room to bring this file back for writing');
+      const r = await mover.move(ino, to.name, 'copy-up', { ignorePin: true });
+      if (r.state === 'aborted') throw new FsError('EBUSY', `could not bring the file back: ${r.reason}`);
+    };
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
       fastPath: cfg.mount.fastPath,
     });
     session = await mount(mountpoint, ops, mountOptions(cfg));
-    const api = new AdminApi(catalog, tiers, vfs, recorder, mountpoint);
+    const api = new AdminApi(catalog, tierSet, cfg.tiers, vfs, recorder, mover, mountpoint);
+    // Old copies whose last reader was still open are deleted once it closes.
+    const gc = setInterval(() => void mover.collectGarbage(), 5000);
     admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush());
-    log.info({ mountpoint, dataDir: cfg.dataDir, tiers: tiers.map((t) => t.name) }, 'mounted');
+    log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
+        clearInterval(gc);
         admin?.close();
         await session?.unmount();
         vfs.closeAll();
@@ -118,7 +151,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         rmSync(socketPathOf(cfg.dataDir), { force: true });
         log.info({ mountpoint }, 'unmounted');
       })());
-    return { mountpoint, reconcile: report, stop };
+    return { mountpoint, reconcile: report, closed: session.closed, stop };
   } catch (err) {
     admin?.close();
     await session?.unmount().catch(() => undefined);

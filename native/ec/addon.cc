@@ -325,7 +325,19 @@ Napi::Value Kernels(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// alignOffset(arrayBuffer) -> bytes from its start to the next 64-byte boundary
+Napi::Value AlignOffset(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) {
+    CodeError(env, "EC_SHARD_TYPE", "alignOffset takes an ArrayBuffer").ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  auto address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  return Napi::Number::New(env, static_cast<double>((64 - (address & 63)) & 63));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("alignOffset", Napi::Function::New<AlignOffset>(env, "alignOffset"));
   exports.Set("NativeCodec", Codec::Define(env));
   exports.Set("kernels", Napi::Function::New<Kernels>(env, "kernels"));
   return exports;

@@ -31,11 +31,11 @@ bool Replier::readlink(uint64_t id, const std::string& target) {
   return r && fuse_reply_readlink(r->req, target.c_str()) == 0;
 }
 
-FileHandle* Replier::makeHandle(Request& r, const OpenReply& o, struct fuse_file_info& fi) {
+FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi) {
   const SessionOptions& opts = s_.options();
   bool isDir = r.op == Op::Opendir;
   int fd = (!isDir && opts.fastPath && o.fd >= 0) ? o.fd : -1;
-  auto* h = new FileHandle(o.fh, r.ino, fd);
+  auto* h = new FileHandle(o.fh, ino, fd);
   if (fd >= 0) s_.handles().add(h);
   memset(&fi, 0, sizeof fi);
   fi.flags = r.flags;
@@ -57,7 +57,7 @@ bool Replier::open(uint64_t id, const OpenReply& o) {
   auto r = claim(id);
   if (!r) return false;
   struct fuse_file_info fi;
-  FileHandle* h = makeHandle(*r, o, fi);
+  FileHandle* h = makeHandle(*r, r->ino, o, fi);
   // -ENOENT: the opener was interrupted and the kernel will never release.
   if (fuse_reply_open(r->req, &fi) == 0) return true;
   dropHandle(h);
@@ -68,7 +68,8 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   auto r = claim(id);
   if (!r) return false;
   struct fuse_file_info fi;
-  FileHandle* h = makeHandle(*r, o, fi);
+  // r->ino is the parent here; the handle belongs to the new inode.
+  FileHandle* h = makeHandle(*r, e.ino, o, fi);
   if (fuse_reply_create(r->req, &e, &fi) == 0) return true;
   dropHandle(h);
   return false;

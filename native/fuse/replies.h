@@ -53,7 +53,7 @@ class Replier {
 
  private:
   std::unique_ptr<Request> claim(uint64_t id);
-  FileHandle* makeHandle(Request& r, const OpenReply& o, struct fuse_file_info& fi);
+  FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
 
   Session& s_;

@@ -3,10 +3,13 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
-import type { LocalTier } from '../tiers/local/local-tier.js';
+import type { TierConfig } from '../config/schema.js';
+import type { MoveRecord } from '../catalog/catalog.js';
+import type { TierSet } from '../tiers/tier-set.js';
 import { isDir, isReg, S_IFLNK, S_IFMT } from '../vfs/vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { AccessRecorder } from '../vfs/access-recorder.js';
+import type { MoveOutcome, MoveProtocol } from '../mover/protocol.js';
 
 export interface TierStatus {
   name: string;
@@ -17,7 +20,10 @@ export interface TierStatus {
   usedBytes: number;
   freeBytes: number;
   watermarks: { high: number; low: number };
+  /** local: volume directories; object: backend count */
   volumes: string[];
+  /** object tiers: backends that may be lost with every file still readable */
+  survivesBackendLosses?: number;
 }
 
 export interface Status {
@@ -41,6 +47,10 @@ export interface Where {
   state: string;
   generation: number;
   openForWrite: boolean;
+  /** the tier this file is pinned to, and the path the pin was set on */
+  pin: { tier: string; on: string } | null;
+  /** object tiers: stripes and scheme */
+  layout: { kind: string; k: number; m: number; stripes: number; chunkSize: number } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
 }
 
@@ -49,9 +59,11 @@ export class AdminApi {
 
   constructor(
     private readonly catalog: Catalog,
-    private readonly tiers: LocalTier[],
+    private readonly tiers: TierSet,
+    private readonly tierConfigs: TierConfig[],
     private readonly vfs: Vfs,
     private readonly recorder: AccessRecorder,
+    private readonly mover: MoveProtocol,
     private readonly mountpoint: string,
   ) {}
 
@@ -62,25 +74,113 @@ export class AdminApi {
       fsid: this.catalog.fsid,
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
-      tiers: this.tiers.map((t) => {
-        const held = usage.get(t.name) ?? { files: 0, bytes: 0 };
-        return { name: t.name, kind: t.kind, ...held, ...t.usage(held.bytes), watermarks: t.config.watermarks, volumes: t.volumes };
+      tiers: this.tierConfigs.filter((c) => this.tiers.has(c.name)).map((cfg): TierStatus => {
+        const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
+        const t = this.tiers.get(cfg.name);
+        if (t.kind === 'local') {
+          return { name: cfg.name, kind: 'local', ...held, ...t.local.usage(held.bytes), watermarks: cfg.watermarks, volumes: t.local.volumes };
+        }
+        const capacityBytes = cfg.capacity ?? 0;
+        return {
+          name: cfg.name,
+          kind: 'object',
+          ...held,
+          capacityBytes,
+          usedBytes: held.bytes,
+          freeBytes: Math.max(0, capacityBytes - held.bytes),
+          watermarks: cfg.watermarks,
+          volumes: cfg.kind === 'object' ? cfg.backends.map((b) => `${b.name ?? b.type} (${b.type})`) : [],
+          survivesBackendLosses: t.object.survivableBackendLosses,
+        };
       }),
       conflicts: this.catalog.conflicts(),
       recording: { enabled: this.recorder.enabled, eventsRecorded: this.recorder.recorded },
     };
   }
 
-  /** Where a path (relative to the mount root) lives and how it has been used. */
-  where(path: string): Where {
-    this.recorder.flush();
+  /** The inode at a path relative to the mount root. */
+  private resolve(path: string): number {
     let ino = ROOT_INO;
     for (const part of path.split('/').filter((p) => p !== '' && p !== '.')) {
       const next = this.catalog.lookupIno(ino, part);
       if (next === undefined) throw new FsError('ENOENT', `no such file in the mount: ${path}`);
       ino = next;
     }
+    return ino;
+  }
+
+  /** Every regular file at or below path, as (ino, path). */
+  private filesAt(path: string): { ino: number; path: string }[] {
+    const out: { ino: number; path: string }[] = [];
+    const visit = (ino: number, p: string) => {
+      const i = this.vfs.inode(ino);
+      if (isReg(i.mode)) out.push({ ino, path: p });
+      else if (isDir(i.mode)) for (const e of this.catalog.listDir(ino)) visit(e.ino, p ? `${p}/${e.name}` : e.name);
+    };
+    visit(this.resolve(path), path);
+    return out;
+  }
+
+  /** Manual moves, through the same journaled protocol as the background mover. */
+  async move(paths: string[], to: string, wait: boolean): Promise<{ results: (MoveOutcome & { path: string; error?: string })[] }> {
+    this.tiers.get(to); // an unknown tier is refused before anything starts
+    const files = paths.flatMap((p) => this.filesAt(p));
+    const run = async () => {
+      const results: (MoveOutcome & { path: string; error?: string })[] = [];
+      for (const f of files) {
+        try {
+          results.push({ ...(await this.mover.move(f.ino, to, 'cli')), path: f.path });
+        } catch (err) {
+          results.push({ id: 0, state: 'aborted', bytes: 0, path: f.path, error: (err as Error).message });
+        }
+      }
+      return results;
+    };
+    if (!wait) {
+      void run();
+      return { results: [] };
+    }
+    return { results: await run() };
+  }
+
+  /** Bring files back to the first local tier with room. */
+  async recall(paths: string[]) {
+    const local = this.tiers.locals[0];
+    if (!local) throw new FsError('EINVAL', 'no local tier');
+    const cold = paths.flatMap((p) => this.filesAt(p)).filter((f) => !this.tiers.isLocal(this.vfs.inode(f.ino).tier ?? ''));
+    const results: (MoveOutcome & { path: string; error?: string })[] = [];
+    for (const f of cold) {
+      const usage = this.catalog.usageByTier();
+      const size = this.vfs.inode(f.ino).size;
+      const to = this.tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size))?.name ?? local.name;
+      try {
+        results.push({ ...(await this.mover.move(f.ino, to, 'recall')), path: f.path });
+      } catch (err) {
+        results.push({ id: 0, state: 'aborted', bytes: 0, path: f.path, error: (err as Error).message });
+      }
+    }
+    return { results };
+  }
+
+  pin(path: string, tier: string | null) {
+    this.vfs.pin(this.resolve(path), tier);
+    return { path, tier };
+  }
+
+  moves(limit: number): { active: { id: number; bytes: number; total: number }[]; recent: MoveRecord[] } {
+    return {
+      active: [...this.mover.progress].map(([id, p]) => ({ id, ...p })),
+      recent: this.catalog.recentMoves(limit),
+    };
+  }
+
+  /** Where a path (relative to the mount root) lives and how it has been used. */
+  where(path: string): Where {
+    this.recorder.flush();
+    const ino = this.resolve(path);
     const i = this.vfs.getattr(ino);
+    const pin = this.catalog.effectivePin(ino);
+    const layout = i.layout ? this.vfs.layoutOf(i) : undefined;
     const stats = this.catalog.accessStats(ino);
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     return {
@@ -90,10 +190,14 @@ export class AdminApi {
       size: i.size,
       tier: i.tier,
       volume: i.volume,
-      backingPath: i.tier ? this.vfs.backingPath(i) : null,
+      backingPath: this.vfs.isLocalFile(i) ? this.vfs.backingPath(i) : null,
       state: i.state,
       generation: i.generation,
       openForWrite: this.vfs.isOpenForWrite(ino),
+      pin: pin ? { tier: pin.tier, on: this.catalog.pathOf(pin.from) ?? '' } : null,
+      layout: layout
+        ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize }
+        : null,
       access: {
         opens: stats?.opens ?? 0,
         reads: stats?.reads ?? 0,

@@ -16,9 +16,9 @@ export function socketPathOf(dataDir: string): string {
   return join(dataDir, 'admin.sock');
 }
 
-export function adminRequest(socketPath: string, method: 'GET' | 'POST', path: string): Promise<{ status: number; body: string }> {
+export function adminRequest(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path }, (res) => {
+    const req = request({ socketPath, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -27,12 +27,12 @@ export function adminRequest(socketPath: string, method: 'GET' | 'POST', path: s
     req.on('error', (err) =>
       reject(new AdminError(`cannot reach the tierfs daemon at ${socketPath}: ${(err as Error).message} (is it mounted?)`, 0)),
     );
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
-export async function adminJson<T>(socketPath: string, method: 'GET' | 'POST', path: string): Promise<T> {
-  const { status, body } = await adminRequest(socketPath, method, path);
+export async function adminJson<T>(socketPath: string, method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> {
+  const { status, body } = await adminRequest(socketPath, method, path, payload);
   if (status !== 200) {
     let parsed: { error?: string; code?: string } = {};
     try {

@@ -8,7 +8,14 @@ import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('admin');
 
-type Handler = (url: URL, req: IncomingMessage, res: ServerResponse) => unknown;
+type Handler = (url: URL, body: Record<string, unknown>, res: ServerResponse) => unknown;
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  if (chunks.length === 0) return {};
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+}
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -16,14 +23,20 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export function startAdminServer(socketPath: string, api: AdminApi, onFlush: () => void): Promise<Server> {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const strs = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
   const routes: Record<string, Handler> = {
     'GET /v1/status': () => api.status(),
     'GET /v1/where': (url) => api.where(url.searchParams.get('path') ?? ''),
+    'GET /v1/moves': (url) => api.moves(Number(url.searchParams.get('limit') ?? 50)),
+    'POST /v1/move': (_url, body) => api.move(strs(body.paths), str(body.to), body.wait !== false),
+    'POST /v1/recall': (_url, body) => api.recall(strs(body.paths)),
+    'POST /v1/pin': (_url, body) => api.pin(str(body.path), body.tier === null ? null : str(body.tier)),
     'POST /v1/flush': () => {
       onFlush();
       return { ok: true };
     },
-    'GET /v1/trace': (url, _req, res) => {
+    'GET /v1/trace': (url, _body, res) => {
       res.writeHead(200, { 'content-type': 'text/csv' });
       for (const line of api.traceCsv(Number(url.searchParams.get('since') ?? 0))) res.write(line);
       res.end();
@@ -31,13 +44,13 @@ export function startAdminServer(socketPath: string, api: AdminApi, onFlush: () 
     },
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://tierfs');
     const route = routes[`${req.method} ${url.pathname}`];
     if (!route) return json(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
     try {
-      const body = route(url, req, res);
-      if (body !== undefined) json(res, 200, body);
+      const answer = await route(url, await readBody(req), res);
+      if (answer !== undefined) json(res, 200, answer);
     } catch (err) {
       const code = (err as { code?: string }).code;
       const status = code === 'ENOENT' ? 404 : errnoOf(err) === 5 ? 500 : 400;

@@ -6,7 +6,7 @@ import { adminJson, adminRequest, socketPathOf } from '../admin/client.js';
 import { mountOf, tierfsMounts, type TierfsMount } from './mounts.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
 
-function pickMount(mountpoint?: string): TierfsMount {
+export function pickMount(mountpoint?: string): TierfsMount {
   const mounts = tierfsMounts();
   if (mountpoint) {
     const m = mounts.find((x) => x.mountpoint === resolve(mountpoint));

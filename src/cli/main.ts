@@ -5,6 +5,7 @@ import { AdminError } from '../admin/client.js';
 import { registerConfigCommands } from './config-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
+import { registerMoveCommands } from './move-cmd.js';
 import { CliError } from './output.js';
 
 export async function main(argv = process.argv): Promise<void> {
@@ -16,6 +17,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerConfigCommands(program);
   registerMountCommands(program);
   registerInfoCommands(program);
+  registerMoveCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -40,6 +40,7 @@ export function registerMountCommands(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         process.once('SIGHUP', stop);
+        void daemon.closed.then(stop); // unmounted from outside (fusermount3 -u)
         return;
       }
       await mountInBackground(mountpoint, file, config.dataDir);

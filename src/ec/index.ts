@@ -2,3 +2,4 @@
 export { ErasureCodec, type CodecOptions, type EncodeStripe, type RepairStripe, type Shards } from './codec.js';
 export { EcError, type EcErrorCode } from './errors.js';
 export { KERNEL_NAMES, availableKernels, defaultKernel, isKernelName, type KernelName } from './kernels.js';
+export { allocateShards } from './alloc.js';

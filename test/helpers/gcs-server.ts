@@ -195,7 +195,8 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
     let final = header === undefined;
     if (header !== undefined) {
       const query = /^bytes \*\/(\d+|\*)$/.exec(header);
-      const chunk = /^bytes (\d+)-(\d+|\*)\/(\d+|\*)$/.exec(header);
+      // The client announces an empty final chunk of an empty stream as "bytes 0--1/0".
+      const chunk = /^bytes (\d+)-(-1|\d+|\*)\/(\d+|\*)$/.exec(header);
       if (query) {
         total = query[1] === '*' ? undefined : Number(query[1]);
       } else if (chunk) {

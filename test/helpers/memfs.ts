@@ -74,6 +74,9 @@ export class MemFs implements FuseOps {
   readonly forgotten: Ino[] = [];
   /** most reads that were in progress at once (concurrency test) */
   maxConcurrentReads = 0;
+  /** reads and writes that reached JavaScript (the fast path keeps these at 0) */
+  jsReads = 0;
+  jsWrites = 0;
   onAccessBatch?: (counts: AccessCount[]) => void;
 
   private nextIno = 2;
@@ -353,6 +356,7 @@ export class MemFs implements FuseOps {
 
   async read(_ctx: RequestContext, ino: Ino, fh: number, size: number, offset: number): Promise<Buffer> {
     const n = this.node(ino);
+    this.jsReads++;
     this.concurrentReads++;
     this.maxConcurrentReads = Math.max(this.maxConcurrentReads, this.concurrentReads);
     try {
@@ -371,6 +375,7 @@ export class MemFs implements FuseOps {
 
   async write(_ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number> {
     const n = this.node(ino);
+    this.jsWrites++;
     const h = this.handles.get(fh);
     if (h?.fd !== undefined) {
       return writeSync(h.fd, data, 0, data.length, offset);

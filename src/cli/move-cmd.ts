@@ -1,0 +1,113 @@
+// tierfs move, recall, pin, unpin, moves
+import type { Command } from 'commander';
+import type { MoveRecord } from '../catalog/catalog.js';
+import type { MoveOutcome } from '../mover/protocol.js';
+import { adminJson, socketPathOf } from '../admin/client.js';
+import { mountOf, type TierfsMount } from './mounts.js';
+import { CliError, formatBytes, printJson, table } from './output.js';
+import { pickMount } from './info-cmd.js';
+
+type Result = MoveOutcome & { path: string; error?: string };
+
+/** Group paths by the mount that holds them. */
+function byMount(paths: string[]): Map<string, { mount: TierfsMount; relative: string[] }> {
+  const groups = new Map<string, { mount: TierfsMount; relative: string[] }>();
+  for (const p of paths) {
+    const found = mountOf(p);
+    if (!found) throw new CliError(`${p} is not inside a tierfs mount`);
+    const g = groups.get(found.mount.mountpoint) ?? { mount: found.mount, relative: [] };
+    g.relative.push(found.relative);
+    groups.set(found.mount.mountpoint, g);
+  }
+  return groups;
+}
+
+function report(results: Result[], json: boolean): void {
+  if (json) return printJson(results);
+  for (const r of results) {
+    const what = r.error ? `failed: ${r.error}` : r.state === 'aborted' ? `not moved: ${r.reason}` : r.reason ?? `${r.state}, ${formatBytes(r.bytes)}`;
+    process.stdout.write(`${r.path}: ${what}\n`);
+  }
+  if (results.some((r) => r.error || r.state === 'aborted')) process.exitCode = 1;
+}
+
+export function registerMoveCommands(program: Command): void {
+  program
+    .command('move')
+    .argument('<paths...>', 'files or directories (every file below) inside a tierfs mount')
+    .requiredOption('--to <tier>', 'the tier to move to')
+    .option('--no-wait', 'queue the moves and return at once')
+    .option('--json', 'print the results as JSON')
+    .description('move files to a tier now, through the journaled move protocol (verified; crash-safe)')
+    .action(async (paths: string[], opts: { to: string; wait: boolean; json?: boolean }) => {
+      const results: Result[] = [];
+      for (const { mount, relative } of byMount(paths).values()) {
+        const r = await adminJson<{ results: Result[] }>(socketPathOf(mount.dataDir), 'POST', '/v1/move', { paths: relative, to: opts.to, wait: opts.wait });
+        results.push(...r.results);
+      }
+      if (!opts.wait && !opts.json) process.stdout.write('queued; follow with: tierfs moves\n');
+      report(results, Boolean(opts.json));
+    });
+
+  program
+    .command('recall')
+    .argument('<paths...>', 'files or directories inside a tierfs mount')
+    .option('--json', 'print the results as JSON')
+    .description('bring files on object tiers back to the first local tier with room, and wait')
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const results: Result[] = [];
+      for (const { mount, relative } of byMount(paths).values()) {
+        results.push(...(await adminJson<{ results: Result[] }>(socketPathOf(mount.dataDir), 'POST', '/v1/recall', { paths: relative })).results);
+      }
+      report(results, Boolean(opts.json));
+    });
+
+  program
+    .command('pin')
+    .argument('<path>', 'a file or directory; a directory pins everything below it')
+    .requiredOption('--tier <tier>', 'the tier it must stay on')
+    .description('keep a file (or a tree) on one tier: no automatic move takes it elsewhere (also the user.tierfs.pin xattr)')
+    .action(async (path: string, opts: { tier: string }) => {
+      const [{ mount, relative }] = [...byMount([path]).values()];
+      await adminJson(socketPathOf(mount!.dataDir), 'POST', '/v1/pin', { path: relative[0], tier: opts.tier });
+      process.stdout.write(`pinned ${path} to ${opts.tier}; move it there with: tierfs move ${path} --to ${opts.tier}\n`);
+    });
+
+  program
+    .command('unpin')
+    .argument('<path>', 'a pinned file or directory')
+    .description('remove a pin')
+    .action(async (path: string) => {
+      const [{ mount, relative }] = [...byMount([path]).values()];
+      await adminJson(socketPathOf(mount!.dataDir), 'POST', '/v1/pin', { path: relative[0], tier: null });
+      process.stdout.write(`unpinned ${path}\n`);
+    });
+
+  program
+    .command('moves')
+    .argument('[mountpoint]', 'which mount (default: the only one)')
+    .option('--json', 'print as JSON')
+    .option('--limit <n>', 'how many recent moves', '50')
+    .description('moves in progress and the audit log of recent ones (who asked, bytes, verification, result)')
+    .action(async (mountpoint: string | undefined, opts: { json?: boolean; limit: string }) => {
+      const m = pickMount(mountpoint);
+      const r = await adminJson<{ active: { id: number; bytes: number; total: number }[]; recent: MoveRecord[] }>(
+        socketPathOf(m.dataDir),
+        'GET',
+        `/v1/moves?limit=${Number(opts.limit)}`,
+      );
+      if (opts.json) return printJson(r);
+      for (const a of r.active) process.stdout.write(`moving #${a.id}: ${formatBytes(a.bytes)} of ${formatBytes(a.total)}\n`);
+      const rows = r.recent.map((x) => [
+        x.id,
+        new Date(x.startedMs).toISOString().replace('T', ' ').slice(0, 19),
+        x.path,
+        `${x.fromTier} → ${x.toTier}`,
+        formatBytes(x.bytes),
+        x.state + (x.verified ? ' ✓' : ''),
+        x.requestedBy,
+        x.error ?? '',
+      ]);
+      process.stdout.write(`${table(['id', 'started', 'path', 'move', 'bytes', 'state', 'by', 'note'], rows)}\n`);
+    });
+}

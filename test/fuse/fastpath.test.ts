@@ -1,0 +1,153 @@
+// The native fast path: reads and writes of handles opened with a backing fd
+// are served by the binding itself, byte-exact, and counted to accessBatch.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, serveMount, stopAllMounts, tempDir, type ServedMount } from '../helpers/mount.js';
+
+const SERVER = new URL('./fixtures/serve-memfs.ts', import.meta.url).pathname;
+
+interface Stats { jsReads: number; jsWrites: number }
+interface Totals { reads: number; readBytes: number; writes: number; writeBytes: number }
+interface Batches { batches: number; totals: Record<string, Totals> }
+
+async function serveBacked(mount: Record<string, unknown>): Promise<{ m: ServedMount; backing: string }> {
+  const backing = tempDir('tierfs-backing');
+  const m = await serveMount(SERVER, { args: [JSON.stringify({ memfs: { backingDir: backing }, mount })] });
+  return { m, backing };
+}
+
+/** A deterministic pseudo-random sequence, so a failure can be replayed. */
+function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+}
+
+afterAll(async () => {
+  await stopAllMounts();
+});
+
+describe('fast path with direct I/O (every byte reaches the binding)', () => {
+  it('writes and reads at random offsets byte-exact, and accessBatch counts exactly the bytes moved', async () => {
+    const { m, backing } = await serveBacked({ pageCache: 'none' });
+    const file = join(m.mountpoint, 'data.bin');
+    const SIZE = 4 << 20;
+    const model = Buffer.alloc(SIZE);
+    const rand = rng(42);
+    const fh = await fs.open(file, 'w+');
+    let written = 0;
+    let writes = 0;
+    for (let i = 0; i < 60; i++) {
+      const len = 1 + rand(300 << 10);
+      const off = rand(SIZE - len);
+      const chunk = randomBytes(len);
+      chunk.copy(model, off);
+      expect((await fh.write(chunk, 0, len, off)).bytesWritten).toBe(len);
+      written += len;
+      writes++;
+    }
+    // The end of the model is where the file ends.
+    const size = (await fh.stat()).size;
+    let readBytes = 0;
+    let reads = 0;
+    for (let i = 0; i < 60; i++) {
+      const len = 1 + rand(300 << 10);
+      const off = rand(size);
+      const buf = Buffer.alloc(len);
+      const { bytesRead } = await fh.read(buf, 0, len, off);
+      expect(bytesRead).toBe(Math.min(len, size - off));
+      expect(buf.subarray(0, bytesRead).equals(model.subarray(off, off + bytesRead))).toBe(true);
+      readBytes += bytesRead;
+      reads++;
+    }
+    await fh.close();
+    // The backing file holds exactly what went through the mount.
+    expect(readFileSync(join(backing, String((await fs.stat(file)).ino))).equals(model.subarray(0, size))).toBe(true);
+
+    const stats = await m.command<Stats>('stats');
+    expect(stats.jsReads).toBe(0);
+    expect(stats.jsWrites).toBe(0);
+    const { totals } = await m.command<Batches>('batches');
+    const t = totals[String((await fs.stat(file)).ino)]!;
+    expect(t).toEqual({ reads, readBytes, writes, writeBytes: written });
+    await m.stop();
+  });
+
+  it('reports counts every ~200 ms while a handle stays open, and copies natively with copy_file_range', async () => {
+    const { m } = await serveBacked({ pageCache: 'none' });
+    const fh = await fs.open(join(m.mountpoint, 'open.bin'), 'w+');
+    await fh.write(Buffer.alloc(100_000, 7), 0, 100_000, 0);
+    await new Promise((r) => setTimeout(r, 600));
+    const during = await m.command<Batches>('batches');
+    expect(Object.values(during.totals)).toContainEqual({ reads: 0, readBytes: 0, writes: 1, writeBytes: 100_000 });
+    await fh.close();
+
+    const copied = await run('/usr/bin/python3', [
+      '-c',
+      `import os,sys
+i = os.open(sys.argv[1], os.O_RDONLY); o = os.open(sys.argv[2], os.O_CREAT | os.O_WRONLY, 0o644)
+print(os.copy_file_range(i, o, 100000, 0, 0))`,
+      join(m.mountpoint, 'open.bin'),
+      join(m.mountpoint, 'copy.bin'),
+    ]);
+    expect(copied.stdout.trim()).toBe('100000');
+    expect((await fs.readFile(join(m.mountpoint, 'copy.bin'))).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    const inoIn = (await fs.stat(join(m.mountpoint, 'open.bin'))).ino;
+    const inoOut = (await fs.stat(join(m.mountpoint, 'copy.bin'))).ino;
+    const { totals } = await m.command<Batches>('batches');
+    expect(totals[String(inoIn)]!.readBytes).toBe(100_000);
+    // 100 000 copied plus 100 000 read back by readFile
+    expect(totals[String(inoOut)]!.writeBytes).toBe(100_000);
+    expect((await m.command<Stats>('stats')).jsReads).toBe(0);
+    await m.stop();
+  });
+});
+
+describe('fast path through the page cache (splice)', () => {
+  it('serves cached reads and writes byte-exact', async () => {
+    const { m } = await serveBacked({ pageCache: 'auto', splice: true });
+    const file = join(m.mountpoint, 'cached.bin');
+    const data = randomBytes(16 << 20);
+    await fs.writeFile(file, data);
+    expect((await fs.readFile(file)).equals(data)).toBe(true);
+    // drop the mount's pages so that reads go through the binding again
+    await fs.writeFile('/proc/sys/vm/drop_caches', '1');
+    const rand = rng(7);
+    const fh = await fs.open(file, 'r');
+    for (let i = 0; i < 40; i++) {
+      const len = 1 + rand(1 << 20);
+      const off = rand(data.length - len);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, off);
+      expect(buf.equals(data.subarray(off, off + len))).toBe(true);
+    }
+    await fh.close();
+    const stats = await m.command<Stats>('stats');
+    expect([stats.jsReads, stats.jsWrites]).toEqual([0, 0]);
+    const { totals } = await m.command<Batches>('batches');
+    const t = totals[String((await fs.stat(file)).ino)]!;
+    expect(t.writeBytes).toBe(data.length);
+    expect(t.readBytes).toBeGreaterThan(0);
+    await m.stop();
+  });
+});
+
+describe('fast path switched off', () => {
+  it('sends reads and writes of fd handles to JavaScript, with the same bytes', async () => {
+    const { m } = await serveBacked({ fastPath: false, pageCache: 'none' });
+    const file = join(m.mountpoint, 'slow.bin');
+    const data = randomBytes(3 << 20);
+    await fs.writeFile(file, data);
+    expect((await fs.readFile(file)).equals(data)).toBe(true);
+    const stats = await m.command<Stats>('stats');
+    expect(stats.jsWrites).toBeGreaterThan(0);
+    expect(stats.jsReads).toBeGreaterThan(0);
+    expect((await m.command<Batches>('batches')).batches).toBe(0);
+    await m.stop();
+  });
+});

@@ -1,0 +1,266 @@
+// The mount harness: serve a FUSE filesystem from a child process, wait until
+// it is mounted, talk to it, stop it, and never leave a mount behind.
+//
+// A process must not read a mount synchronously that it serves itself (the
+// read blocks in the kernel and nothing can answer it), so the filesystem runs
+// in a child: `node --import tsx SCRIPT MOUNTPOINT [ARGS…]`. The script prints a
+// line matching `readyLine` once mounted; every stdout line is kept, and lines
+// that are JSON objects can be awaited as replies to commands sent on stdin.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+
+/** Polls `pred` every 20 ms until it holds; rejects with `message()` after timeoutMs. */
+export async function waitFor(pred: () => boolean, timeoutMs: number, message: () => string = () => 'timed out'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The canonical path without touching the last component (it may be a dead mount). */
+function canonical(path: string): string {
+  const abs = resolve(path);
+  try {
+    return join(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** The filesystem types mounted at `path`, oldest first (read from /proc/self/mountinfo). */
+export function mountsAt(path: string): string[] {
+  const want = canonical(path);
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    if (unescapeMountPath(left.split(' ')[4]!) === want) out.push(right.split(' ')[0]!);
+  }
+  return out;
+}
+
+export function isMounted(path: string): boolean {
+  return mountsAt(path).length > 0;
+}
+
+/** Lazily unmounts everything at `path` (fusermount3 -uz, else umount -l). Synchronous; never reads the mount. */
+export function forceUnmount(path: string): void {
+  const mp = canonical(path);
+  for (let i = 0; i < 8 && isMounted(mp); i++) {
+    try {
+      execFileSync('fusermount3', ['-u', '-z', '--', mp], { stdio: 'ignore' });
+    } catch {
+      try {
+        execFileSync('umount', ['-l', '--', mp], { stdio: 'ignore' });
+      } catch {
+        /* tried both */
+      }
+    }
+  }
+}
+
+/** A fresh empty directory under /tmp that user nobody can enter too. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  input?: string;
+  /** run as this user: 'nobody' or a numeric uid (gid = uid, no supplementary groups) */
+  user?: 'nobody' | number;
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/** Runs a command asynchronously (the event loop stays free), collecting its output. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  let argv = [cmd, ...args];
+  if (opts.user !== undefined) {
+    const id = opts.user === 'nobody' ? 65534 : opts.user;
+    argv = ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--', ...argv];
+  }
+  const started = Date.now();
+  return new Promise((res, rej) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(opts.input ?? '');
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.on('error', rej);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+    opts.onSpawn?.(child);
+  });
+}
+
+/** run() as user nobody. */
+export function runAsNobody(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return run(cmd, args, { ...opts, user: 'nobody' });
+}
+
+export interface ServeOptions {
+  /** where to mount; a fresh temp dir when absent (removed again by stop()) */
+  mountpoint?: string;
+  /** more arguments after the mountpoint */
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  readyLine?: RegExp;
+  timeoutMs?: number;
+}
+
+const live = new Set<ServedMount>();
+
+/** A filesystem served by a child process. */
+export class ServedMount {
+  readonly lines: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(
+    readonly mountpoint: string,
+    readonly child: ChildProcess,
+    private readonly ownsDir: boolean,
+  ) {
+    let partial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((res) =>
+      child.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        res(this.exitInfo);
+      }),
+    );
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** What the child printed, for failure messages. */
+  output(): string {
+    return `--- stdout\n${this.lines.join('\n')}\n--- stderr\n${this.stderr}`;
+  }
+
+  async waitForLine(re: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
+    let found: string | undefined;
+    await waitFor(
+      () => (found = this.lines.slice(from).find((l) => re.test(l))) !== undefined || !this.running,
+      timeoutMs,
+      () => `no line matching ${re} from the server\n${this.output()}`,
+    );
+    if (found === undefined) throw new Error(`server exited before printing ${re}\n${this.output()}`);
+    return found;
+  }
+
+  /** Sends a command line on stdin and awaits the JSON line the server answers with ({"reply": cmd, …}). */
+  async command<T = Record<string, unknown>>(cmd: string, timeoutMs = 10_000): Promise<T> {
+    const from = this.lines.length;
+    this.child.stdin!.write(`${cmd}\n`);
+    const line = await this.waitForLine(new RegExp(`^\\{"reply":"${cmd}"`), timeoutMs, from);
+    return JSON.parse(line) as T;
+  }
+
+  /** JSON lines the server printed with {"event": name}. */
+  events<T = Record<string, unknown>>(name: string): T[] {
+    return this.lines
+      .filter((l) => l.startsWith(`{"event":"${name}"`))
+      .map((l) => JSON.parse(l) as T);
+  }
+
+  /** SIGTERM, wait up to 10 s (then SIGKILL), then make sure nothing is left mounted. */
+  async stop(): Promise<void> {
+    try {
+      if (this.running) {
+        this.child.kill('SIGTERM');
+        const ended = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
+        if (!ended) {
+          this.child.kill('SIGKILL');
+          await this.exited;
+        }
+      }
+    } finally {
+      this.cleanup();
+    }
+  }
+
+  /** SIGKILL: the daemon dies without unmounting; the mount stays behind, stale. */
+  async kill9(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Unmounts whatever is left and removes the temp mountpoint. */
+  cleanup(): void {
+    forceUnmount(this.mountpoint);
+    live.delete(this);
+    if (this.ownsDir && !isMounted(this.mountpoint)) rmSync(this.mountpoint, { recursive: true, force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Starts `node --import tsx SCRIPT MOUNTPOINT ...args` and resolves once the child
+ * printed its ready line and the mount shows in /proc/self/mountinfo.
+ */
+export async function serveMount(script: string, opts: ServeOptions = {}): Promise<ServedMount> {
+  const ownsDir = opts.mountpoint === undefined;
+  const mountpoint = canonical(opts.mountpoint ?? tempDir('tierfs-mnt'));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, mountpoint, ...(opts.args ?? [])], {
+    env: opts.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const m = new ServedMount(mountpoint, child, ownsDir);
+  live.add(m);
+  try {
+    await m.waitForLine(opts.readyLine ?? /^READY\b/, opts.timeoutMs ?? 20_000);
+    await waitFor(() => isMounted(mountpoint), 5000, () => `server is ready but nothing is mounted\n${m.output()}`);
+  } catch (err) {
+    await m.stop();
+    throw err;
+  }
+  return m;
+}
+
+/** Stops every mount this process started (for afterAll/afterEach). */
+export async function stopAllMounts(): Promise<void> {
+  await Promise.allSettled([...live].map((m) => m.stop()));
+}
+
+// Last resort if a test process ends with mounts still up.
+process.on('exit', () => {
+  for (const m of live) {
+    if (m.running) m.child.kill('SIGKILL');
+    forceUnmount(m.mountpoint);
+  }
+});
