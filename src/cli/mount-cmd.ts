@@ -29,9 +29,7 @@ export function registerMountCommands(program: Command): void {
     .action(async (mountpoint: string, opts: MountFlags) => {
       const file = configFile(opts.config);
       const { config } = loadConfig(file); // a bad config is refused here, before anything is mounted
-      if (!existsSync(mountpoint) || !statSync(mountpoint).isDirectory()) {
-        throw new CliError(`mountpoint ${mountpoint} is not a directory`);
-      }
+      checkMountpoint(mountpoint);
       if (opts.foreground) {
         const daemon = await startDaemon(config, mountpoint);
         process.send?.({ ready: true });
@@ -72,6 +70,17 @@ export function registerMountCommands(program: Command): void {
       }
       process.stdout.write(`unmounted ${abs}\n`);
     });
+}
+
+/** A directory, or a stale mount left by a crashed daemon (the daemon detaches it). */
+function checkMountpoint(mountpoint: string): void {
+  try {
+    if (statSync(mountpoint).isDirectory()) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') return;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`mountpoint ${mountpoint}: ${(err as Error).message}`);
+  }
+  throw new CliError(`mountpoint ${mountpoint} is not a directory`);
 }
 
 /** Start `tierfs mount --foreground` detached, logging to the data directory, and wait until it is mounted. */

@@ -288,6 +288,7 @@ export class Vfs {
         this.touchParent(parent, t);
         return ino;
       });
+      this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
       return this.addHandle(ino, fd, flags);
     } catch (err) {
       fs.closeSync(fd);

@@ -9,7 +9,7 @@ import { run, serveMount, stopAllMounts, tempDir, type ServedMount } from '../he
 
 const SERVER = new URL('./fixtures/serve-memfs.ts', import.meta.url).pathname;
 
-interface Stats { jsReads: number; jsWrites: number }
+interface Stats { jsReads: number; jsWrites: number; lateBatches: number; openHandles: number }
 interface Totals { reads: number; readBytes: number; writes: number; writeBytes: number }
 interface Batches { batches: number; totals: Record<string, Totals> }
 
@@ -26,6 +26,18 @@ function rng(seed: number): (n: number) => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s % n;
   };
+}
+
+/** Stats once every handle is released (close(2) returns before the kernel sends release). */
+async function settledStats(m: ServedMount): Promise<Stats> {
+  let s = await m.command<Stats>('stats');
+  for (const deadline = Date.now() + 5000; s.openHandles > 0 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    s = await m.command<Stats>('stats');
+  }
+  expect(s.openHandles).toBe(0);
+  expect(s.lateBatches).toBe(0);
+  return s;
 }
 
 afterAll(async () => {
@@ -69,7 +81,7 @@ describe('fast path with direct I/O (every byte reaches the binding)', () => {
     // The backing file holds exactly what went through the mount.
     expect(readFileSync(join(backing, String((await fs.stat(file)).ino))).equals(model.subarray(0, size))).toBe(true);
 
-    const stats = await m.command<Stats>('stats');
+    const stats = await settledStats(m);
     expect(stats.jsReads).toBe(0);
     expect(stats.jsWrites).toBe(0);
     const { totals } = await m.command<Batches>('batches');
@@ -97,11 +109,11 @@ print(os.copy_file_range(i, o, 100000, 0, 0))`,
     ]);
     expect(copied.stdout.trim()).toBe('100000');
     expect((await fs.readFile(join(m.mountpoint, 'copy.bin'))).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    await settledStats(m);
     const inoIn = (await fs.stat(join(m.mountpoint, 'open.bin'))).ino;
     const inoOut = (await fs.stat(join(m.mountpoint, 'copy.bin'))).ino;
     const { totals } = await m.command<Batches>('batches');
     expect(totals[String(inoIn)]!.readBytes).toBe(100_000);
-    // 100 000 copied plus 100 000 read back by readFile
     expect(totals[String(inoOut)]!.writeBytes).toBe(100_000);
     expect((await m.command<Stats>('stats')).jsReads).toBe(0);
     await m.stop();
@@ -127,7 +139,7 @@ describe('fast path through the page cache (splice)', () => {
       expect(buf.equals(data.subarray(off, off + len))).toBe(true);
     }
     await fh.close();
-    const stats = await m.command<Stats>('stats');
+    const stats = await settledStats(m);
     expect([stats.jsReads, stats.jsWrites]).toEqual([0, 0]);
     const { totals } = await m.command<Batches>('batches');
     const t = totals[String((await fs.stat(file)).ino)]!;

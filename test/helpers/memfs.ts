@@ -77,6 +77,9 @@ export class MemFs implements FuseOps {
   /** reads and writes that reached JavaScript (the fast path keeps these at 0) */
   jsReads = 0;
   jsWrites = 0;
+  /** batches that named a handle already released: the binding must report before release */
+  lateBatches = 0;
+  private readonly released = new Set<number>();
   onAccessBatch?: (counts: AccessCount[]) => void;
 
   private nextIno = 2;
@@ -345,7 +348,9 @@ export class MemFs implements FuseOps {
       this.touch(n, { m: true });
     }
     this.handles.set(fh, h);
-    return { fh, fd: h.fd };
+    // Slow files bypass the page cache so that each read is a request a caller waits on.
+    const slow = this.opts.slowReadMs !== undefined && n.name.startsWith('slow');
+    return { fh, fd: h.fd, directIo: slow || undefined };
   }
 
   async open(_ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult> {
@@ -398,6 +403,7 @@ export class MemFs implements FuseOps {
     const h = this.handles.get(fh);
     if (!h) throw new FsError('EBADF');
     this.handles.delete(fh);
+    this.released.add(fh);
     if (h.fd !== undefined) closeSync(h.fd);
     const n = this.nodes.get(h.ino);
     if (n) this.maybeDrop(n);
@@ -486,7 +492,12 @@ export class MemFs implements FuseOps {
     }
   }
 
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
   accessBatch(counts: AccessCount[]): void {
+    this.lateBatches += counts.filter((c) => this.released.has(c.fh)).length;
     this.batches.push(counts);
     this.onAccessBatch?.(counts);
   }

@@ -152,8 +152,9 @@ export class ServedMount {
       this.lines.push(...parts);
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    // 'close', not 'exit': by then everything the child wrote has been read.
     this.exited = new Promise((res) =>
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.exitInfo = { code, signal };
         res(this.exitInfo);
       }),

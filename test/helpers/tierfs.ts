@@ -2,7 +2,7 @@
 // mountpoint, the daemon served from a child process (`tierfs mount --foreground`),
 // and the CLI run as a command. stop() always leaves nothing mounted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
@@ -63,6 +63,7 @@ export class TierfsMount {
     this.warm = join(this.dataDir, 'warm');
     this.configFile = join(this.root, 'tierfs.yaml');
     mkdirSync(this.mnt);
+    chmodSync(this.root, 0o755); // other users (nobody) must reach the mount
     writeFileSync(
       this.configFile,
       `dataDir: ./data

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { asUser } from '../helpers/mount.js';
+import { runAsNobody } from '../helpers/mount.js';
 
 let t: TierfsMount;
 const m = (...p: string[]) => join(t.mnt, ...p);
@@ -145,14 +145,19 @@ describe('attributes, ownership and permissions', () => {
   it('gives new files to the caller and enforces permissions', async () => {
     await fs.mkdir(m('shared'), { mode: 0o777 });
     await fs.chmod(m('shared'), 0o777);
-    asUser('nobody', ['sh', '-c', `echo hi > ${m('shared', 'byNobody')}; mkdir ${m('shared', 'dirByNobody')}`]);
+    const made = await runAsNobody('sh', ['-c', `echo hi > ${m('shared', 'byNobody')} && mkdir ${m('shared', 'dirByNobody')}`]);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
     const st = await fs.stat(m('shared', 'byNobody'));
     expect(st.uid).toBe(65534);
     expect((await fs.stat(m('shared', 'dirByNobody'))).uid).toBe(65534);
     await fs.writeFile(m('private'), 'secret', { mode: 0o600 });
     await fs.chmod(m('private'), 0o600);
-    expect(() => asUser('nobody', ['cat', m('private')])).toThrow();
-    expect(() => asUser('nobody', ['sh', '-c', `echo x > ${m('noperm')}`])).toThrow(); // root dir is 0755, owned by root
+    const denied = await runAsNobody('cat', [m('private')]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/Permission denied/);
+    const noWrite = await runAsNobody('sh', ['-c', `echo x > ${m('noperm')}`]); // the root is 0755, owned by root
+    expect(noWrite.stderr).toMatch(/Permission denied/);
   });
 
   it('stores user xattrs and shows the tier', async () => {

@@ -48,16 +48,26 @@ export function generatedStream(total: number): { stream: Readable; crc: () => n
   return { stream, crc: () => crc };
 }
 
-/** Samples RSS every few milliseconds until stopped; returns the peak growth over the start. */
-export function rssSampler(everyMs = 20): { stop: () => number } {
-  const start = process.memoryUsage.rss();
-  let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, everyMs);
+/**
+ * Samples memory every few milliseconds until stopped; returns the peak growth over
+ * the start of RSS and of the memory held by Buffers. Both, because RSS alone can hide
+ * growth when the allocator reuses pages an earlier test left mapped.
+ */
+export function memorySampler(everyMs = 20): { stop: () => { rss: number; buffers: number } } {
+  const start = process.memoryUsage();
+  let peakRss = start.rss;
+  let peakBuffers = start.arrayBuffers;
+  const sample = () => {
+    const now = process.memoryUsage();
+    peakRss = Math.max(peakRss, now.rss);
+    peakBuffers = Math.max(peakBuffers, now.arrayBuffers);
+  };
+  const timer = setInterval(sample, everyMs);
   return {
     stop: () => {
       clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage.rss());
-      return peak - start;
+      sample();
+      return { rss: peakRss - start.rss, buffers: peakBuffers - start.arrayBuffers };
     },
   };
 }

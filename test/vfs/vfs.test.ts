@@ -143,13 +143,20 @@ describe('vfs over local tiers', () => {
     vfs.release(h.fh);
     recorder.flush();
     const s = catalog.accessStats(f)!;
-    expect(s.opens).toBe(1);
+    expect(s.opens).toBe(2); // the create, then the open
     expect(s.reads).toBe(1);
     expect(s.readBytes).toBe(3);
     expect(s.writes).toBe(1);
     const rows = [...catalog.trace()];
-    expect(rows.map((r) => r.op)).toEqual(['write', 'open', 'read']);
-    expect(rows[2]).toMatchObject({ path: 'f', offset: 2, length: 3, size: 6 });
+    expect(rows.map((r) => r.op)).toEqual(['open', 'write', 'open', 'read']);
+    expect(rows[3]).toMatchObject({ path: 'f', offset: 2, length: 3, size: 6 });
+    for (let i = 0; i < 150; i++) vfs.recordIo(h.fh, 'read', i, 1, 1); // h is closed: not counted
+    const h2 = await vfs.open(f, fs.constants.O_RDONLY);
+    for (let i = 0; i < 150; i++) await vfs.read(h2.fh, 1, i % 6);
+    vfs.release(h2.fh);
+    recorder.flush();
+    expect([...catalog.trace()]).toHaveLength(100); // logMaxRows
+    expect(catalog.accessStats(f)!.reads).toBe(151); // the counts are not bounded
   });
 });
 

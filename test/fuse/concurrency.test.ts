@@ -1,0 +1,90 @@
+// Requests in flight while JavaScript takes its time, and interrupts.
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, serveMount, stopAllMounts, type ServedMount } from '../helpers/mount.js';
+
+const SERVER = new URL('./fixtures/serve-memfs.ts', import.meta.url).pathname;
+const SLOW_MS = 2000;
+
+let m: ServedMount;
+const p = (name: string) => join(m.mountpoint, name);
+
+interface Stats { maxConcurrentReads: number; inflight: number }
+
+beforeAll(async () => {
+  m = await serveMount(SERVER, { args: [JSON.stringify({ memfs: { slowReadMs: SLOW_MS } })] });
+  for (let i = 0; i < 64; i++) await fs.writeFile(p(`slow-${i}`), `slow file ${i}`);
+  await fs.writeFile(p('fast'), 'fast file');
+});
+
+afterAll(async () => {
+  await stopAllMounts();
+});
+
+describe('requests in flight', () => {
+  it('keeps 64 slow reads in flight at once: no FUSE thread waits for JavaScript', async () => {
+    // A reader with enough libuv threads to issue all 64 reads at the same time.
+    const reader = `
+const fs = require('fs');
+const t0 = Date.now(); let done = 0; const bad = [];
+for (let i = 0; i < 64; i++) {
+  const fd = fs.openSync(process.argv[1] + '/slow-' + i, 'r');
+  fs.read(fd, Buffer.alloc(64), 0, 64, 0, (err, n, buf) => {
+    if (err || buf.subarray(0, n).toString() !== 'slow file ' + i) bad.push(i);
+    if (++done === 64) console.log(JSON.stringify({ ms: Date.now() - t0, bad }));
+  });
+}`;
+    const r = await run(process.execPath, ['-e', reader, m.mountpoint], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '80' },
+      timeoutMs: 30_000,
+    });
+    const out = JSON.parse(r.stdout) as { ms: number; bad: number[] };
+    expect(out.bad).toEqual([]);
+    expect((await m.command<Stats>('stats')).maxConcurrentReads).toBe(64);
+    // Served one after another by 8 threads this would take 8 × SLOW_MS.
+    expect(out.ms).toBeLessThan(SLOW_MS * 1.75);
+  });
+});
+
+describe('interrupts', () => {
+  it('answers a slow read EINTR at once when the reader is killed, and stays usable', async () => {
+    let pid = 0;
+    const t0 = Date.now();
+    const dd = run('dd', [`if=${p('slow-1')}`, 'of=/dev/null', 'bs=4k', 'count=1'], {
+      onSpawn: (c) => (pid = c.pid!),
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    // SIGKILL leaves the reader in uninterruptible sleep until the request is answered.
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+    const res = await dd;
+    expect(res.signal).toBe('SIGKILL');
+    expect(Date.now() - killedAt).toBeLessThan(800);
+    expect(Date.now() - t0).toBeLessThan(SLOW_MS);
+
+    expect(await fs.readFile(p('fast'), 'utf8')).toBe('fast file');
+    // The late answer of the interrupted read is dropped without harm.
+    await new Promise((r) => setTimeout(r, SLOW_MS));
+    expect(m.running).toBe(true);
+    expect(await fs.readFile(p('slow-2'), 'utf8')).toBe('slow file 2');
+    expect((await m.command<Stats>('stats')).inflight).toBe(0);
+  });
+
+  it('lets a caller that catches the signal see EINTR', async () => {
+    const script = `
+import os, signal, sys, time
+class Interrupted(Exception): pass
+def on_alarm(*_): raise Interrupted()
+signal.signal(signal.SIGALRM, on_alarm)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+t0 = time.monotonic()
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    os.read(fd, 64); print('read completed')
+except Interrupted:
+    print('interrupted after %.1f s' % (time.monotonic() - t0))`;
+    const r = await run('/usr/bin/python3', ['-c', script, p('slow-3')], { timeoutMs: 10_000 });
+    expect(r.stdout.trim()).toMatch(/^interrupted after 0\.[3-9] s$/);
+  });
+});
