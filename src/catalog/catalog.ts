@@ -411,13 +411,19 @@ export class Catalog {
     this.s.setPin.run(tier, ino);
   }
 
-  /** The pin that applies to ino: its own, else the nearest pinned directory above it. */
+  /**
+   * The pin that applies to ino: its own, else the nearest pinned directory above it.
+   * A file with hard links in several directories is pinned if any of them is.
+   */
   effectivePin(ino: number): { tier: string; from: number } | undefined {
-    for (let cur: number | undefined = ino; cur !== undefined; ) {
-      const pin = this.getInode(cur)?.pin;
-      if (pin) return { tier: pin, from: cur };
-      if (cur === ROOT_INO) return undefined;
-      cur = this.nameOf(cur)?.parent;
+    const own = this.getInode(ino)?.pin;
+    if (own) return { tier: own, from: ino };
+    for (const { parent } of this.namesOf(ino)) {
+      // Directories have one name each: walk straight up.
+      for (let cur: number | undefined = parent; cur !== undefined; cur = cur === ROOT_INO ? undefined : this.nameOf(cur)?.parent) {
+        const pin = this.getInode(cur)?.pin;
+        if (pin) return { tier: pin, from: cur };
+      }
     }
     return undefined;
   }

@@ -198,22 +198,23 @@ const sessions = new Set<Session>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let hooked = false;
 
+let signalled = false;
+
+/**
+ * Unmounts everything, then dies of the signal as the process would have,
+ * unless the program listens for it too. Repeats of the signal during the
+ * (bounded) unmount are ignored so that a mount is never left half-closed.
+ */
 async function onSignal(sig: NodeJS.Signals): Promise<void> {
+  if (signalled) return;
+  signalled = true;
   log.info({ sig }, 'signal: unmounting');
   await Promise.allSettled([...sessions].map((s) => s.unmount()));
-  // If nobody else listens, die of the signal as the process would have.
+  removeProcessHooks();
   if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
 }
 
-const signalHandlers = new Map<NodeJS.Signals, () => void>(
-  SIGNALS.map((sig) => [
-    sig,
-    () => {
-      process.removeListener(sig, signalHandlers.get(sig)!);
-      void onSignal(sig);
-    },
-  ]),
-);
+const signalHandlers = new Map<NodeJS.Signals, () => void>(SIGNALS.map((sig) => [sig, () => void onSignal(sig)]));
 
 function onExit(): void {
   for (const s of [...sessions]) s.forceClose();

@@ -100,7 +100,7 @@ export class MoveProtocol {
     if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing`);
 
     const from = this.currentLocation(i);
-    const path = this.catalog.pathOf(ino) ?? i.dataPath ?? '';
+    const path = i.dataPath ?? this.catalog.pathOf(ino) ?? '';
     let dest: CopyLocation;
     if (target.kind === 'local') {
       const usage = this.catalog.usageByTier().get(to)?.bytes ?? 0;

@@ -95,16 +95,37 @@ export class GcsStore implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    for (let attempt = 0; ; attempt++) {
-      const { read, meta, range } = await this.open(key, opts.range);
-      try {
-        return { data: read ? await collect(read()) : Buffer.alloc(0), meta, range };
-      } catch (err) {
-        const e = this.error(err, `get ${key}`, key);
-        // The generation read was overwritten between metadata and media: read the new one.
-        if (e.code === 'NotFound' && attempt === 0) continue;
-        throw e;
+    checkKey(key);
+    checkRange(opts.range);
+    // The JSON API's media response does not carry user metadata (our checksum), so the
+    // metadata and the bytes are two requests; they run side by side, and the media
+    // response's generation must match the metadata's, else an overwrite came between.
+    for (let attempt = 1; ; attempt++) {
+      const metaRequest = this.head(key);
+      if (opts.range?.length === 0) {
+        const meta = await metaRequest;
+        return { data: Buffer.alloc(0), meta, range: clipRange(opts.range, meta.size) };
       }
+      let generation: string | undefined;
+      const media = this.file(key).createReadStream({
+        validation: false,
+        decompress: false,
+        ...(opts.range ? { start: opts.range.offset, end: opts.range.offset + opts.range.length - 1 } : {}),
+      }) as Readable;
+      media.once('response', (res: { headers?: Record<string, string> }) => { generation = res.headers?.['x-goog-generation']; });
+      const [metaResult, dataResult] = await Promise.allSettled([metaRequest, collect(media)]);
+      if (metaResult.status === 'rejected') throw metaResult.reason;
+      const meta = metaResult.value;
+      const range = clipRange(opts.range, meta.size);
+      if (dataResult.status === 'rejected') {
+        const status = (dataResult.reason as { code?: unknown }).code;
+        // A range that starts at or past the end: GCS answers 416, object_store answers with nothing.
+        if (status === 416 && range.length === 0) return { data: Buffer.alloc(0), meta, range };
+        if (attempt < 3 && (status === 416 || status === 404)) continue; // the object changed between the two requests
+        throw this.error(dataResult.reason, `get ${key}`, key);
+      }
+      if (generation !== meta.etag && attempt < 3) continue;
+      return { data: dataResult.value, meta, range };
     }
   }
 
@@ -155,7 +176,7 @@ export class GcsStore implements ObjectStore {
     await this.head(key); // every GCS class is readable at once; only the existence check remains
   }
 
-  /** Metadata first (size, generation, our metadata); the media read is pinned to that generation. */
+  /** For streams: metadata first (size, generation, our metadata); the media read is pinned to that generation. */
   private async open(key: string, asked: ByteRange | undefined) {
     checkRange(asked);
     const meta = await this.head(key);

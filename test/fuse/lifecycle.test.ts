@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('unmounting', () => {
   it('unmounts cleanly on SIGTERM', async () => {
-    const m = await serveMount(SERVER);
+    const m = await serveMount(SERVER, { env: { ...process.env, TIERFS_LOG_LEVEL: 'info' } });
     await fs.writeFile(join(m.mountpoint, 'f'), 'x');
     m.child.kill('SIGTERM');
     const exit = await m.exited;

@@ -87,10 +87,10 @@ ${opts.extraYaml ?? ''}`,
   }
 
   /** Start the daemon and wait until the kernel shows the mount. */
-  async start(): Promise<this> {
+  async start(env: NodeJS.ProcessEnv = {}): Promise<this> {
     this.log = '';
     const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
-      env: { ...process.env, TIERFS_FROM_SOURCE: '1', TIERFS_LOG_LEVEL: 'info' },
+      env: { ...process.env, TIERFS_FROM_SOURCE: '1', TIERFS_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
