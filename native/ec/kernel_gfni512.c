@@ -65,6 +65,10 @@ INLINE TARGET void step(size_t pos, const int vectors, int k, const int rows, co
     for (int v = 0; v < vectors; v++) {
       a[v] = _mm512_loadu_si512(in[i] + pos + 64 * v);
       b[v] = _mm512_loadu_si512(in[i + 1] + pos + 64 * v);
+#ifdef PREFETCH_AHEAD
+      _mm_prefetch((const char *)in[i] + pos + PREFETCH_AHEAD + 64 * v, _MM_HINT_T0);
+      _mm_prefetch((const char *)in[i + 1] + pos + PREFETCH_AHEAD + 64 * v, _MM_HINT_T0);
+#endif
     }
 #pragma GCC unroll 8
     for (int r = 0; r < rows; r++) {

@@ -1,6 +1,7 @@
 // Finding running tierfs mounts: the kernel's mount table names each one, and its
 // fsname is the data directory, where the daemon's admin socket lives.
-import { readFileSync, realpathSync, existsSync } from 'node:fs';
+import { realpathSync, existsSync } from 'node:fs';
+import { readMountInfo } from '../fuse/mountpoint.js';
 import { resolve, sep } from 'node:path';
 
 export interface TierfsMount {
@@ -8,18 +9,10 @@ export interface TierfsMount {
   dataDir: string;
 }
 
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
 export function tierfsMounts(): TierfsMount[] {
-  const out: TierfsMount[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!pre || !post) continue;
-    const [fstype, source] = post.split(' ');
-    if (fstype !== 'fuse.tierfs' || !source) continue;
-    out.push({ mountpoint: unescape(pre.split(' ')[4]!), dataDir: unescape(source) });
-  }
-  return out;
+  return readMountInfo()
+    .filter((m) => m.fstype === 'fuse.tierfs')
+    .map((m) => ({ mountpoint: m.mountpoint, dataDir: m.source }));
 }
 
 /** The tierfs mount that holds path, and path relative to its root. */

@@ -59,6 +59,14 @@ describe('unmounting', () => {
     m.cleanup();
   });
 
+  it('unmounts when the process calls process.exit() with the mount up', async () => {
+    const m = await serveMount(SERVER);
+    m.child.stdin!.write('exit\n');
+    expect((await m.exited).code).toBe(3);
+    expect(isMounted(m.mountpoint)).toBe(false);
+    m.cleanup();
+  });
+
   it('ends the session when someone else unmounts it', async () => {
     const m = await serveMount(SERVER);
     expect((await run('fusermount3', ['-u', m.mountpoint])).code).toBe(0);
