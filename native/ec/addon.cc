@@ -84,9 +84,11 @@ bool ReadShards(napi_env env, napi_value array, uint32_t count, bool allow_null,
   return true;
 }
 
-bool ReadIndices(napi_env env, napi_value array, const char *what, std::vector<int> *out) {
+// Reads a JavaScript array of integer shard indices (at most 256) into out,
+// appending; *count grows by the array's length. On failure throws and returns false.
+bool ReadIndices(napi_env env, napi_value array, const char *what, int *out, size_t capacity, size_t *count) {
   uint32_t length = 0;
-  if (napi_get_array_length(env, array, &length) != napi_ok || length > 256) {
+  if (napi_get_array_length(env, array, &length) != napi_ok || length > 256 || *count + length > capacity) {
     ThrowCode(env, "EC_BAD_INDEX", (std::string(what) + " must be an array of at most 256 shard indices").c_str());
     return false;
   }
@@ -98,7 +100,7 @@ bool ReadIndices(napi_env env, napi_value array, const char *what, std::vector<i
       ThrowCode(env, "EC_BAD_INDEX", (std::string(what) + " must hold integer shard indices").c_str());
       return false;
     }
-    out->push_back(static_cast<int>(value));
+    out[(*count)++] = static_cast<int>(value);
   }
   return true;
 }
@@ -114,12 +116,13 @@ enum BatchOp { kEncode = 0, kReconstruct = 1, kVerify = 2 };
 
 class BatchWorker : public Napi::AsyncWorker {
  public:
-  BatchWorker(Napi::Env env, Napi::Object codec, ec_codec *native, BatchOp op, Napi::Array stripes)
+  BatchWorker(Napi::Env env, Napi::Object codec, ec_codec *native, int k, BatchOp op, Napi::Array stripes)
       : Napi::AsyncWorker(env, "tierfs:ec-batch"),
         deferred_(Napi::Promise::Deferred::New(env)),
         codec_ref_(Napi::Persistent(codec)),
         stripes_ref_(Napi::Persistent(static_cast<Napi::Object>(stripes))),
         native_(native),
+        k_(k),
         op_(op) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -142,12 +145,17 @@ class BatchWorker : public Napi::AsyncWorker {
       if (!ReadShards(env, stripe, k + m, false, "shards", ptrs, &job.len)) return false;
     } else {
       if (!ReadShards(env, s.Get("shards"), k + m, true, "shards", ptrs, &job.len)) return false;
+      int lost[256], targets[256];
+      size_t nlost = 0, ntargets = 0;
+      if (!ReadIndices(env, s.Get("lost"), "lost", lost, 256, &nlost) ||
+          !ReadIndices(env, s.Get("targets"), "targets", targets, 256, &ntargets))
+        return false;
       job.lost = indices_.size();
-      if (!ReadIndices(env, s.Get("lost"), "lost", &indices_)) return false;
-      job.nlost = indices_.size() - job.lost;
+      job.nlost = nlost;
+      indices_.insert(indices_.end(), lost, lost + nlost);
       job.targets = indices_.size();
-      if (!ReadIndices(env, s.Get("targets"), "targets", &indices_)) return false;
-      job.ntargets = indices_.size() - job.targets;
+      job.ntargets = ntargets;
+      indices_.insert(indices_.end(), targets, targets + ntargets);
     }
     if (job.len == SIZE_MAX) job.len = 0;  // every shard null: nothing to code
     jobs_.push_back(job);
@@ -189,13 +197,12 @@ class BatchWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error &error) override { deferred_.Reject(error.Value()); }
 
-  int k_ = 0;
-
  private:
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference codec_ref_;   // keeps the codec alive while the pool works
   Napi::ObjectReference stripes_ref_; // and the buffers the stripes hold
   ec_codec *native_;
+  int k_;
   BatchOp op_;
   std::vector<Job> jobs_;
   std::vector<uint8_t *> shards_;
@@ -257,12 +264,13 @@ class Codec : public Napi::ObjectWrap<Codec> {
     napi_env env = info.Env();
     uint8_t *ptrs[EC_MAX_SHARDS];
     size_t len = SIZE_MAX;
-    std::vector<int> lost, targets;
+    int lost[256], targets[256];
+    size_t nlost = 0, ntargets = 0;
     if (!ReadShards(env, info[0], k_ + m_, true, "shards", ptrs, &len) ||
-        !ReadIndices(env, info[1], "lost", &lost) || !ReadIndices(env, info[2], "targets", &targets))
+        !ReadIndices(env, info[1], "lost", lost, 256, &nlost) ||
+        !ReadIndices(env, info[2], "targets", targets, 256, &ntargets))
       return Napi::Value();
-    int status = ec_reconstruct(codec_, len == SIZE_MAX ? 0 : len, ptrs, lost.data(), (int)lost.size(),
-                                targets.data(), (int)targets.size());
+    int status = ec_reconstruct(codec_, len == SIZE_MAX ? 0 : len, ptrs, lost, (int)nlost, targets, (int)ntargets);
     if (status != EC_OK) ThrowCode(env, ec_status_code(status), StatusMessage(status));
     return Napi::Value();
   }
@@ -291,8 +299,8 @@ class Codec : public Napi::ObjectWrap<Codec> {
       return Napi::Value();
     }
     Napi::Array stripes = info[1].As<Napi::Array>();
-    auto *worker = new BatchWorker(env, info.This().As<Napi::Object>(), codec_, static_cast<BatchOp>(op), stripes);
-    worker->k_ = k_;
+    auto *worker =
+        new BatchWorker(env, info.This().As<Napi::Object>(), codec_, k_, static_cast<BatchOp>(op), stripes);
     for (uint32_t i = 0; i < stripes.Length(); i++) {
       if (!worker->Add(env, stripes.Get(i), k_, m_)) {
         delete worker;

@@ -232,6 +232,7 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
       o.Set("datasync", r.mask != 0);
       break;
     case Op::Readdir:
+      o.Set("size", static_cast<double>(r.size));
       o.Set("offset", static_cast<double>(r.offset));
       o.Set("plus", r.mask != 0);
       break;

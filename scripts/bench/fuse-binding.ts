@@ -8,6 +8,7 @@
 // Caches are dropped before every run so that reads reach the mount.
 //
 //   npm run bench -- fuse-binding [--json] [--size-mib 1024] [--rand-seconds 8] [--dir DIR]
+//                                 [--read-ahead-kb N] [--no-splice] [--only TARGET]
 import { execFile } from 'node:child_process';
 import {
   closeSync, constants as fsc, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync,
@@ -37,6 +38,9 @@ const JSON_OUT = flag('--json');
 const SIZE_MIB = Number(option('--size-mib', '1024'));
 const RAND_SECONDS = Number(option('--rand-seconds', '8'));
 const WORK = resolve(option('--dir', join(ROOT, '.tmp', 'bench-fuse-binding')));
+const READ_AHEAD_KB = Number(option('--read-ahead-kb', '0')) || undefined;
+const ONLY = option('--only', '');
+const SPLICE = !flag('--no-splice');
 
 // ---- a passthrough over a directory, for our binding -----------------------------
 
@@ -280,7 +284,7 @@ interface Row { target: string; result?: Result; note?: string }
 
 async function withOurMount(data: string, fastPath: boolean): Promise<Result> {
   const mnt = tempDir('tierfs-bench-mnt');
-  const session = await mount(mnt, new Passthrough(data), { fsname: 'tierfs-bench', fastPath, handleSignals: true });
+  const session = await mount(mnt, new Passthrough(data), { fsname: 'tierfs-bench', fastPath, readAheadKb: READ_AHEAD_KB, splice: SPLICE });
   try {
     return await measure(mnt);
   } finally {
@@ -339,6 +343,7 @@ async function main(): Promise<void> {
     ['fuse-native', () => withFuseNative(data)],
   ];
   for (const [target, runOne] of runs) {
+    if (ONLY && target !== ONLY && target !== 'direct') continue;
     process.stderr.write(`${target}…\n`);
     try {
       const r = await runOne();

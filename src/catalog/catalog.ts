@@ -174,8 +174,8 @@ export class Catalog {
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
-        `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout)
-         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state, @layout)`,
+        `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout, tier_since_ms)
+         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state, @layout, @tierSinceMs)`,
       ),
       insertDirent: d.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)'),
       deleteDirent: d.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?'),
@@ -214,13 +214,18 @@ export class Catalog {
       ),
       clearConflict: d.prepare('DELETE FROM conflicts WHERE path = ? AND kind = ?'),
       listConflicts: d.prepare('SELECT time_ms AS timeMs, path, kind, detail FROM conflicts ORDER BY path'),
+      // heat decays by half every halfLifeMs; each open counts 1 (reads and writes of an
+      // open file are the same use, and counting them would favour small read sizes).
       addAccess: d.prepare(
-        `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms)
-         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs)
+        `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms, heat, heat_ms)
+         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs, @opens, @timeMs)
          ON CONFLICT (ino) DO UPDATE SET opens = opens + excluded.opens, reads = reads + excluded.reads,
            read_bytes = read_bytes + excluded.read_bytes, writes = writes + excluded.writes,
-           write_bytes = write_bytes + excluded.write_bytes, last_ms = max(last_ms, excluded.last_ms)`,
+           write_bytes = write_bytes + excluded.write_bytes, last_ms = max(last_ms, excluded.last_ms),
+           heat = heat * pow(2, -max(0, excluded.heat_ms - heat_ms) / @halfLifeMs) + excluded.heat,
+           heat_ms = max(heat_ms, excluded.heat_ms)`,
       ),
+      markDirty: d.prepare('INSERT OR IGNORE INTO dirty (ino) VALUES (?)'),
       logAccess: d.prepare(
         'INSERT INTO access_log (time_ms, ino, path, op, offset, length, size) VALUES (@timeMs, @ino, @path, @op, @offset, @length, @size)',
       ),
@@ -230,7 +235,7 @@ export class Catalog {
          FROM access_stats WHERE ino = ?`,
       ),
       namesOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? ORDER BY parent, name'),
-      setLocation: d.prepare('UPDATE inodes SET tier = @tier, volume = @volume, layout = @layout WHERE ino = @ino'),
+      setLocation: d.prepare('UPDATE inodes SET tier = @tier, volume = @volume, layout = @layout, tier_since_ms = @nowMs WHERE ino = @ino'),
       setPin: d.prepare('UPDATE inodes SET pin = ? WHERE ino = ?'),
       journalIntent: d.prepare(
         `INSERT INTO moves (ino, path, from_tier, to_tier, generation, state, source, target, requested_by, started_ms)
@@ -309,7 +314,7 @@ export class Catalog {
   /** Create an inode and, when parent is given, its first name. Returns the new ino. */
   createInode(inode: NewInode, parent?: number, name?: string, ino?: number): number {
     return this.tx(() => {
-      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null });
+      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null, tierSinceMs: Date.now() });
       const newIno = Number(info.lastInsertRowid);
       if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno);
       return newIno;
@@ -461,7 +466,7 @@ export class Catalog {
 
   /** Point a file at its new copy. */
   setLocation(ino: number, loc: DataLocation): void {
-    this.s.setLocation.run({ ino, ...loc });
+    this.s.setLocation.run({ ino, ...loc, nowMs: Date.now() });
   }
 
   addGarbage(ino: number, tier: string, location: string): void {
@@ -510,12 +515,17 @@ export class Catalog {
 
   // ── access recording ───────────────────────────────────────────────────────
 
-  /** Write one batch of access events in one transaction; keep the log under maxLogRows. */
-  recordAccessBatch(events: AccessEvent[], maxLogRows: number): void {
+  /**
+   * Write one batch of access events in one transaction; keep the log under maxLogRows.
+   * Heat decays with halfLifeMs; every file touched is marked for the classifier.
+   */
+  recordAccessBatch(events: AccessEvent[], maxLogRows: number, halfLifeMs = 7 * 86_400_000): void {
     if (events.length === 0) return;
     this.tx(() => {
       for (const e of events) {
+        this.s.markDirty.run(e.ino);
         this.s.addAccess.run({
+          halfLifeMs,
           ino: e.ino,
           timeMs: e.timeMs,
           opens: e.op === 'open' ? e.count : 0,

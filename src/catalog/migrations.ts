@@ -117,4 +117,40 @@ export const MIGRATIONS: readonly string[] = [
     added_ms  INTEGER NOT NULL
   );
   `,
+  // 3: classification inputs and outputs: heat, residency, importance class, decisions, the move queue
+  `
+  -- heat: an exponentially decayed access count, as of heat_ms (see recordAccessBatch).
+  ALTER TABLE access_stats ADD COLUMN heat REAL NOT NULL DEFAULT 0;
+  ALTER TABLE access_stats ADD COLUMN heat_ms INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX access_stats_last ON access_stats (last_ms);
+  -- when the file arrived on its current tier (minimum residency), and its importance
+  -- class (user.tierfs.class or a path rule: critical, scratch, …)
+  ALTER TABLE inodes ADD COLUMN tier_since_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE inodes ADD COLUMN class TEXT;
+  -- files whose inputs changed since the classifier last looked at them
+  CREATE TABLE dirty (ino INTEGER PRIMARY KEY) WITHOUT ROWID;
+  -- the latest decision per file, with the rule, inputs and reason (tierfs where)
+  CREATE TABLE decisions (
+    ino     INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    target  TEXT,
+    rule    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    inputs  TEXT NOT NULL
+  );
+  -- the persistent queue of the background mover; one pending move per file
+  CREATE TABLE move_queue (
+    id            INTEGER PRIMARY KEY,
+    ino           INTEGER NOT NULL UNIQUE,
+    to_tier       TEXT NOT NULL,
+    priority      INTEGER NOT NULL,      -- lower runs first: manual requests before automatic ones
+    requested_by  TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    enqueued_ms   INTEGER NOT NULL,
+    not_before_ms INTEGER NOT NULL DEFAULT 0,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT
+  );
+  CREATE INDEX move_queue_order ON move_queue (priority, not_before_ms, id);
+  `,
 ];

@@ -43,8 +43,9 @@ export class ErasureCodec {
     readonly m: number,
     options: CodecOptions = {},
   ) {
-    if (!Number.isInteger(k) || !Number.isInteger(m)) {
-      throw new EcError('EC_RANGE', `k and m must be integers, got ${k}, ${m}`);
+    // checked here too: the addon reads k and m as int32, where 2^32 + 4 would pass as 4
+    if (!Number.isInteger(k) || !Number.isInteger(m) || k < 1 || m < 0 || k + m > 255) {
+      throw new EcError('EC_RANGE', `k must be >= 1, m >= 0, k + m <= 255; got k=${k}, m=${m}`);
     }
     try {
       this.native = new native.NativeCodec(k, m, options.kernel ?? defaultKernel());

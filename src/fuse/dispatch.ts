@@ -11,6 +11,8 @@ const EOPNOTSUPP = 95;
 
 type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
 
+const KERNEL: RequestContext = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
+
 /** Events that belong to the session rather than to the filesystem. */
 export interface SessionEvents {
   init(r: NativeRequest): void;
@@ -52,9 +54,9 @@ export class RequestDispatcher {
       return;
     }
     if (!r.id) {
-      // notifications: nothing to answer
+      // notifications (init, forget, log, exited): nobody to answer, no caller
       try {
-        void handler(r, r as RequestContext);
+        void handler(r, KERNEL);
       } catch (err) {
         this.log.error({ err, op: name }, 'notification handler failed');
       }
@@ -169,7 +171,7 @@ export class RequestDispatcher {
       },
       readdir: async (r, c) => {
         const plus = r.plus ?? false;
-        const entries = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus);
+        const entries = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus, r.size!);
         const packed = nat.replyDir(r.id, entries);
         if (!plus) return;
         for (let i = 0; i < packed; i++) {

@@ -138,8 +138,14 @@ export interface FuseOps {
   release(ctx: RequestContext, ino: Ino, fh: number, flags: number): Promise<void>;
   fsync(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   opendir(ctx: RequestContext, ino: Ino, flags: number): Promise<{ fh: number }>;
-  /** Entries after cookie `offset` (0 = from the start); the session packs as many as fit. */
-  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean): Promise<DirEntry[]>;
+  /**
+   * Entries after cookie `offset` (0 = from the start); the session packs as many
+   * as fit into the kernel's `bufferBytes` (usually 4 KiB, ~100 short names, fewer
+   * with `plus`) and the kernel asks again from the last packed cookie, so a
+   * large directory may be answered a slice at a time. Returning fewer than fit is
+   * fine; an empty list means the end.
+   */
+  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[]>;
   releasedir(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
   fsyncdir?(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   statfs(ctx: RequestContext, ino: Ino): Promise<StatFs>;

@@ -101,6 +101,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
   const started = Date.now();
   return new Promise((res, rej) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {}); // a command that ignores its input may close it early
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -152,6 +153,8 @@ export class ServedMount {
       this.lines.push(...parts);
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    // A child that died has closed its stdin; commands to it fail by timeout instead.
+    child.stdin!.on('error', () => {});
     // 'close', not 'exit': by then everything the child wrote has been read.
     this.exited = new Promise((res) =>
       child.on('close', (code, signal) => {

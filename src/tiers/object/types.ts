@@ -9,7 +9,7 @@ export interface CellRef {
   key: string;
   /** payload bytes (without the header) */
   length: number;
-  /** CRC-32C of the payload, hex */
+  /** checksum of the payload, hex: CRC-32 (zlib's polynomial; see cell.ts for why not CRC-32C) */
   crc: string;
 }
 
@@ -66,6 +66,8 @@ export interface ScrubReport {
   cellsRepaired: number;
   /** stripes with more than m bad cells: data lost */
   stripesLost: number;
+  /** cells in an archive class, not checked (they need a restore first) */
+  cellsArchived?: number;
 }
 
 export interface ObjectTierStore {

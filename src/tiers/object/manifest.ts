@@ -1,0 +1,72 @@
+// The manifest object of a copy: the file's attributes and its layout, as JSON, on
+// every backend of the tier. With the manifests alone `tierfs fsck --rebuild` can
+// rebuild the catalog; they are small, so every backend gets one.
+import { moduleLogger } from '../../log.js';
+import { ObjectStoreError } from '../../objectstore/index.js';
+import type { TierContext } from './cell-io.js';
+import { fileIdOfManifestKey } from './keys.js';
+import type { ManifestInfo, ObjectLayout } from './types.js';
+
+const FORMAT = 'tierfs-manifest';
+const log = moduleLogger('object-tier');
+
+interface ManifestDocument {
+  format: typeof FORMAT;
+  version: 1;
+  info: ManifestInfo;
+  layout: ObjectLayout;
+}
+
+export function encodeManifest(info: ManifestInfo, layout: ObjectLayout): Buffer {
+  const doc: ManifestDocument = { format: FORMAT, version: 1, info, layout };
+  return Buffer.from(JSON.stringify(doc));
+}
+
+export class ManifestFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestFormatError';
+  }
+}
+
+export function decodeManifest(bytes: Buffer): { info: ManifestInfo; layout: ObjectLayout } {
+  let doc: Partial<ManifestDocument>;
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as Partial<ManifestDocument>;
+  } catch (err) {
+    throw new ManifestFormatError(`manifest is not JSON: ${(err as Error).message}`);
+  }
+  if (doc.format !== FORMAT || doc.version !== 1) throw new ManifestFormatError(`not a tierfs manifest (format ${String(doc.format)} version ${String(doc.version)})`);
+  if (!doc.info || !doc.layout || !Array.isArray(doc.layout.stripes)) throw new ManifestFormatError('manifest lacks info or layout');
+  return { info: doc.info, layout: doc.layout };
+}
+
+/**
+ * Every manifest of this filesystem on the tier, each file once. Backends are listed
+ * in order; a manifest that cannot be read on one backend is looked for on the next.
+ * Listing `<fsid>/` walks every cell key too: the stores have no delimiter listing,
+ * and fsck is rare enough to pay for that.
+ */
+export async function* listManifests(ctx: TierContext): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }> {
+  const seen = new Set<string>();
+  for (const [backend, store] of ctx.stores.entries()) {
+    try {
+      for await (const entry of store.list(`${ctx.fsid}/`)) {
+        const fileId = fileIdOfManifestKey(ctx.fsid, entry.key);
+        if (fileId === undefined || seen.has(fileId)) continue;
+        try {
+          const { data } = await store.get(entry.key);
+          const manifest = decodeManifest(data);
+          seen.add(fileId);
+          yield manifest;
+        } catch (err) {
+          if (!(err instanceof ObjectStoreError || err instanceof ManifestFormatError)) throw err;
+          log.warn({ tier: ctx.name, backend, key: entry.key, err: err.message }, 'unreadable manifest; looking for another copy');
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof ObjectStoreError)) throw err;
+      log.warn({ tier: ctx.name, backend, err: err.message }, 'cannot list manifests on a backend; the others may have them');
+    }
+  }
+}

@@ -1,0 +1,213 @@
+// An object tier: files as erasure-coded stripes (or, when small, as plain copies) on
+// one or more object stores, read back through a recall cache. This class only wires
+// the pieces together; each job lives in its own file (writer, reader, scrub,
+// manifest, caches), and the arithmetic of the layout in layout.ts.
+import { join } from 'node:path';
+import type { ObjectTierConfig } from '../../config/schema.js';
+import { moduleLogger } from '../../log.js';
+import { createObjectStore, type CreateObjectStoreOptions, type ObjectStore } from '../../objectstore/index.js';
+import { checkFileId, fsidBytes } from './cell.js';
+import { isLostCell, storeOf, type TierContext } from './cell-io.js';
+import { CodecCache } from './codecs.js';
+import { DiskCache } from './disk-cache.js';
+import { filePrefix } from './keys.js';
+import { survivableBackendLosses } from './layout.js';
+import { mapLimit } from './limit.js';
+import { listManifests } from './manifest.js';
+import { RecallCache, type CacheCounters } from './recall-cache.js';
+import { StripeReader, type ReadCounters } from './reader.js';
+import { scrubFile } from './scrub.js';
+import type { ByteSource, ManifestInfo, ObjectLayout, ObjectTierStore, ScrubReport } from './types.js';
+import { writeFile } from './writer.js';
+
+const log = moduleLogger('object-tier');
+const MiB = 2 ** 20;
+
+export interface ObjectTierOptions {
+  /** Directory of the disk recall cache, one per tier (e.g. <dataDir>/cache/<tier>); without it, no disk cache. */
+  cacheDir?: string;
+  /** Byte budget of checked cell payloads kept in memory. */
+  memoryCacheBytes: number;
+  /** Byte budget of the disk cache. */
+  diskCacheBytes: number;
+  /** Whole stripes fetched ahead of a sequential reader (default 2). */
+  readAheadStripes?: number;
+  /** Object requests in flight at once while writing, verifying, removing (default 16). */
+  concurrency?: number;
+  /** File bytes coded per trip to the codec's thread pool while writing (default 16 MiB). */
+  batchBytes?: number;
+}
+
+export const DEFAULT_CACHE = { memoryCacheBytes: 256 * MiB, diskCacheBytes: 4096 * MiB } as const;
+
+export interface ObjectTierStats extends ReadCounters, CacheCounters {
+  memoryCacheBytes: number;
+  diskCacheBytes: number;
+}
+
+/** What the tier needs of its configuration: the scheme and sizes (backends come as stores). */
+export type ObjectTierSettings = Pick<ObjectTierConfig, 'name' | 'scheme' | 'chunkSize' | 'smallFileThreshold'>;
+
+export class ObjectTier implements ObjectTierStore {
+  readonly name: string;
+  readonly survivableBackendLosses: number;
+  private readonly ctx: TierContext;
+  private readonly codecs = new CodecCache();
+  private readonly concurrency: number;
+  /** The disk cache opens asynchronously; every read waits for it (once). */
+  private readonly opened: Promise<{ reader: StripeReader; cache: RecallCache }>;
+
+  constructor(
+    private readonly config: ObjectTierSettings,
+    stores: ObjectStore[],
+    fsid: string,
+    private readonly options: ObjectTierOptions,
+  ) {
+    if (stores.length === 0) throw new RangeError(`object tier ${config.name} has no backends`);
+    if (config.chunkSize < 1 || config.chunkSize >= 2 ** 32) throw new RangeError(`object tier ${config.name}: chunkSize must be below 4 GiB`);
+    fsidBytes(fsid);
+    this.name = config.name;
+    this.ctx = { name: config.name, fsid: fsid.toLowerCase(), stores };
+    this.concurrency = options.concurrency ?? 16;
+    this.survivableBackendLosses = survivableBackendLosses(config.scheme.k, config.scheme.m, stores.length);
+    // Fail now, not at the first write, if the scheme cannot be coded.
+    this.codecs.get(config.scheme.k, config.scheme.m);
+    this.opened = this.open();
+    // A rejection is reported where it is awaited; this keeps it from counting as unhandled meanwhile.
+    this.opened.catch(() => undefined);
+  }
+
+  private async open(): Promise<{ reader: StripeReader; cache: RecallCache }> {
+    let disk: DiskCache | undefined;
+    if (this.options.cacheDir && this.options.diskCacheBytes > 0) {
+      try {
+        disk = await DiskCache.open(this.options.cacheDir, this.options.diskCacheBytes);
+      } catch (err) {
+        log.error({ tier: this.name, dir: this.options.cacheDir, err: (err as Error).message }, 'disk cache unusable; reading without it');
+      }
+    }
+    const cache = new RecallCache(this.options.memoryCacheBytes, disk);
+    const reader = new StripeReader(this.ctx, this.codecs, cache, {
+      readAheadStripes: this.options.readAheadStripes ?? 2,
+      readAheadConcurrency: this.concurrency,
+      restoreRetryMs: 15 * 60_000,
+    });
+    return { reader, cache };
+  }
+
+  /** Resolves once the disk cache is open. */
+  async ready(): Promise<void> {
+    await this.opened;
+  }
+
+  write(src: ByteSource, info: ManifestInfo, fileId: string, onProgress?: (bytes: number) => void): Promise<ObjectLayout> {
+    const { k, m } = this.config.scheme;
+    const settings = {
+      k, m, chunkSize: this.config.chunkSize, smallFileThreshold: this.config.smallFileThreshold,
+      batchBytes: this.options.batchBytes ?? 16 * MiB, concurrency: this.concurrency,
+    };
+    return writeFile(this.ctx, this.codecs, settings, src, info, fileId, onProgress);
+  }
+
+  async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
+    const { reader } = await this.opened;
+    return reader.read(layout, offset, length);
+  }
+
+  async remove(layout: ObjectLayout): Promise<void> {
+    const refs = [...layout.stripes.flatMap((s) => s.cells), ...layout.manifest];
+    const failures: string[] = [];
+    await mapLimit(refs, this.concurrency, async (ref) => {
+      try {
+        await storeOf(this.ctx, ref).delete(ref.key);
+      } catch (err) {
+        if (!isLostCell(err)) throw err;
+        failures.push(`${ref.key} on backend ${ref.backend}: ${(err as Error).message}`);
+      }
+    });
+    await this.forget(layout.fileId);
+    if (failures.length > 0) throw new Error(`tier ${this.name}: could not delete ${failures.length} objects of ${layout.fileId}: ${failures[0]}`);
+  }
+
+  async removePartial(fileId: string): Promise<void> {
+    checkFileId(fileId);
+    const prefix = filePrefix(this.ctx.fsid, fileId);
+    const failures: string[] = [];
+    await Promise.all(
+      this.ctx.stores.map(async (store, backend) => {
+        try {
+          const keys: string[] = [];
+          for await (const entry of store.list(prefix)) keys.push(entry.key);
+          await mapLimit(keys, this.concurrency, (key) => store.delete(key));
+        } catch (err) {
+          if (!isLostCell(err)) throw err;
+          failures.push(`backend ${backend}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    await this.forget(fileId);
+    if (failures.length > 0) throw new Error(`tier ${this.name}: could not remove all of ${fileId}: ${failures.join('; ')}`);
+  }
+
+  scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
+    return scrubFile(this.ctx, this.codecs, layout, repair);
+  }
+
+  manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }> {
+    return listManifests(this.ctx);
+  }
+
+  /** Counters of reads and caches, for metrics and tests. */
+  async stats(): Promise<ObjectTierStats> {
+    const { reader, cache } = await this.opened;
+    return {
+      ...reader.counters,
+      ...cache.counters,
+      memoryCacheBytes: cache.memoryBytes,
+      diskCacheBytes: cache.disk?.usedBytes ?? 0,
+    };
+  }
+
+  /** Waits for background work: read-ahead, restores asked for, disk cache writes. */
+  async idle(): Promise<void> {
+    const { reader, cache } = await this.opened;
+    await reader.idle();
+    await cache.disk?.idle();
+  }
+
+  async close(): Promise<void> {
+    const opened = await this.opened.catch(() => undefined);
+    if (!opened) return;
+    await opened.reader.idle();
+    await opened.cache.disk?.idle();
+    opened.cache.clear();
+  }
+
+  private async forget(fileId: string): Promise<void> {
+    const { reader, cache } = await this.opened;
+    reader.forget(fileId);
+    cache.dropFile(fileId);
+  }
+}
+
+/**
+ * The tier of a configuration, its stores built from the backend configs (retries,
+ * integrity checks and, with a registry, metrics included). cacheDir is this tier's
+ * own directory; the daemon gives <dataDir>/cache/<tier name>.
+ */
+export async function openObjectTier(
+  config: ObjectTierConfig,
+  fsid: string,
+  cacheDir: string,
+  options: Partial<ObjectTierOptions> & { store?: CreateObjectStoreOptions } = {},
+): Promise<ObjectTier> {
+  const stores = config.backends.map((b) => createObjectStore(b, options.store));
+  const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, ...options, cacheDir });
+  await tier.ready();
+  return tier;
+}
+
+/** <dataDir>/cache/<tier>: where a tier's disk cache lives unless told otherwise. */
+export function defaultCacheDir(dataDir: string, tierName: string): string {
+  return join(dataDir, 'cache', tierName);
+}

@@ -1,0 +1,288 @@
+// Reading a file range from the tier, fetching only what the range needs.
+//
+// Good path: the data cells that cover the range, each fetched whole and checked (its
+// header and checksum), no decoding: the code is systematic. Whole cells, not ranged
+// gets of the bytes asked for, because only a whole cell can be checked against its
+// checksum; a cell is chunkSize/k (1-2 MiB), and the rest of it is what a sequential
+// reader asks for next, kept in the recall cache.
+//
+// A cell that is missing, damaged or on a backend that keeps failing is rebuilt with
+// its stripe from any k good cells (data cells first, then parity, fetched only as
+// needed). Fewer than k good cells: EIO for that stripe alone. Archived objects: a
+// restore is started and the read fails with EAGAIN.
+//
+// Concurrent readers of one cell share one fetch; concurrent rebuilds of one stripe
+// share one rebuild. A reader whose reads follow each other gets the rest of the
+// stripe and the next stripes fetched ahead of it.
+import { FsError } from '../../errors.js';
+import { moduleLogger } from '../../log.js';
+import { cellRef, fetchCell, isArchived, isLostCell, storeOf, type TierContext } from './cell-io.js';
+import { crcHex, headerLength } from './cell.js';
+import type { CodecCache } from './codecs.js';
+import { cellSize, clipToFile, dataCellLength, slicesForRange } from './layout.js';
+import { Semaphore } from './limit.js';
+import { cellCacheKey, type RecallCache } from './recall-cache.js';
+import { SequentialDetector } from './sequential.js';
+import type { ObjectLayout } from './types.js';
+
+const log = moduleLogger('object-tier');
+
+export interface ReaderSettings {
+  /** whole stripes fetched ahead of a sequential reader, beyond the rest of its current stripe */
+  readAheadStripes: number;
+  /** read-ahead gets in flight at once (reads asked for by callers are never held back) */
+  readAheadConcurrency: number;
+  /** a file's restore is asked for again after this long, if reads still meet archived objects */
+  restoreRetryMs: number;
+}
+
+export interface ReadCounters {
+  /** cell objects fetched from backends (whole cells) and their bytes, headers included */
+  cellsFetched: number;
+  bytesFetched: number;
+  /** stripes rebuilt from parity because a cell was missing, damaged or unreachable */
+  degradedReads: number;
+  /** cells found lost while reading (each one counted once per attempt) */
+  lostCells: number;
+  readAheadCells: number;
+  restoresStarted: number;
+}
+
+export class StripeReader {
+  readonly counters: ReadCounters = { cellsFetched: 0, bytesFetched: 0, degradedReads: 0, lostCells: 0, readAheadCells: 0, restoresStarted: 0 };
+  /** single flight: cache key → the fetch (or rebuild) of that data cell under way */
+  private readonly cellFetches = new Map<string, Promise<Buffer>>();
+  /** single flight: fileId.stripe → the rebuild of that stripe's data cells under way */
+  private readonly rebuilds = new Map<string, Promise<Buffer[]>>();
+  private readonly sequential = new SequentialDetector();
+  private readonly readAheadSlots: Semaphore;
+  private readonly background = new Set<Promise<unknown>>();
+  /** fileId → when its restore was last asked for */
+  private readonly restores = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: TierContext,
+    private readonly codecs: CodecCache,
+    private readonly cache: RecallCache,
+    private readonly settings: ReaderSettings,
+  ) {
+    this.readAheadSlots = new Semaphore(settings.readAheadConcurrency);
+  }
+
+  async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
+    const range = clipToFile(layout.size, offset, length);
+    if (range.length === 0) return Buffer.alloc(0);
+    if (layout.kind === 'single') {
+      const data = await this.dataCell(layout, 0, 0);
+      return Buffer.from(data.subarray(range.offset, range.offset + range.length));
+    }
+    const slices = slicesForRange(layout, range.offset, range.length);
+    const out = Buffer.allocUnsafe(range.length);
+    const byCell = new Map<string, typeof slices>();
+    for (const s of slices) {
+      const key = `${s.stripe}/${s.cell}`;
+      byCell.set(key, [...(byCell.get(key) ?? []), s]);
+    }
+    await Promise.all(
+      [...byCell.values()].map(async (group) => {
+        const { stripe, cell } = group[0]!;
+        const data = await this.dataCell(layout, stripe, cell);
+        for (const s of group) data.copy(out, s.outOffset, s.offsetInCell, s.offsetInCell + s.length);
+      }),
+    );
+    if (this.sequential.note(layout.fileId, range.offset, range.length) > 0 && this.settings.readAheadStripes > 0) {
+      const last = slices[slices.length - 1]!;
+      this.readAhead(layout, last.stripe, last.cell);
+    }
+    return out;
+  }
+
+  /** Resolves when read-ahead under way has finished (for close() and tests). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  forget(fileId: string): void {
+    this.sequential.forget(fileId);
+    this.restores.delete(fileId);
+  }
+
+  /** One data cell's checked payload: memory, then single flight, then disk, then the backend, then a rebuild. */
+  private dataCell(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+    const key = cellCacheKey(layout.fileId, stripe, cell);
+    const cached = this.cache.fromMemory(key);
+    if (cached) return Promise.resolve(cached);
+    const running = this.cellFetches.get(key);
+    if (running) return running;
+    const fetch = this.loadDataCell(layout, stripe, cell, key).finally(() => this.cellFetches.delete(key));
+    this.cellFetches.set(key, fetch);
+    return fetch;
+  }
+
+  private async loadDataCell(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<Buffer> {
+    const ref = cellRef(layout, stripe, cell);
+    const fromDisk = await this.cache.fromDisk(key, ref.crc);
+    if (fromDisk) return fromDisk;
+    if (layout.kind === 'single') return this.loadReplica(layout, key);
+    try {
+      const payload = await this.fetch(layout, stripe, cell);
+      this.cache.put(key, payload);
+      return payload;
+    } catch (err) {
+      if (isArchived(err)) throw this.archived(layout, err);
+      if (!isLostCell(err)) throw err;
+      this.counters.lostCells++;
+      log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, backend: ref.backend, err: (err as Error).message }, 'cell lost; rebuilding its stripe from parity');
+      const cells = await this.rebuildStripe(layout, stripe, cell);
+      return cells[cell]!;
+    }
+  }
+
+  /** A single-object file: its copies in turn until one checks out. */
+  private async loadReplica(layout: ObjectLayout, key: string): Promise<Buffer> {
+    const copies = layout.stripes[0]!.cells;
+    const problems: string[] = [];
+    let archivedErr: unknown;
+    for (let copy = 0; copy < copies.length; copy++) {
+      try {
+        const payload = await this.fetch(layout, 0, copy);
+        if (copy > 0) this.counters.degradedReads++;
+        this.cache.put(key, payload);
+        return payload;
+      } catch (err) {
+        if (isArchived(err)) archivedErr ??= err;
+        else if (!isLostCell(err)) throw err;
+        else this.counters.lostCells++;
+        problems.push(`copy ${copy} on backend ${copies[copy]!.backend}: ${(err as Error).message}`);
+      }
+    }
+    if (archivedErr) throw this.archived(layout, archivedErr);
+    throw new FsError('EIO', `tier ${this.ctx.name}: no readable copy of ${layout.fileId} (${problems.join('; ')})`);
+  }
+
+  private async fetch(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+    const payload = await fetchCell(this.ctx, layout, stripe, cell);
+    this.counters.cellsFetched++;
+    this.counters.bytesFetched += headerLength(layout.fileId) + payload.length;
+    return payload;
+  }
+
+  private rebuildStripe(layout: ObjectLayout, stripe: number, lostCell: number): Promise<Buffer[]> {
+    const key = `${layout.fileId}.${stripe}`;
+    const running = this.rebuilds.get(key);
+    if (running) return running;
+    const rebuild = this.rebuild(layout, stripe, lostCell).finally(() => this.rebuilds.delete(key));
+    this.rebuilds.set(key, rebuild);
+    return rebuild;
+  }
+
+  /** The k data cells of a stripe, from any k good cells of it; caches the data cells it rebuilt. */
+  private async rebuild(layout: ObjectLayout, stripe: number, lostCell: number): Promise<Buffer[]> {
+    const { k, m } = layout;
+    const { dataLength } = layout.stripes[stripe]!;
+    const good = new Map<number, Buffer>();
+    for (let c = 0; c < k; c++) {
+      const hit = c === lostCell ? undefined : this.cache.fromMemory(cellCacheKey(layout.fileId, stripe, c));
+      if (hit) good.set(c, hit);
+    }
+    // Data cells first: each one fetched is one fewer to decode, and they are what readers want.
+    const candidates = Array.from({ length: k + m }, (_, c) => c).filter((c) => c !== lostCell && !good.has(c));
+    const problems: string[] = [`cell ${lostCell}: lost`];
+    let archivedErr: unknown;
+    while (good.size < k && candidates.length > 0) {
+      const batch = candidates.splice(0, k - good.size);
+      await Promise.all(
+        batch.map(async (c) => {
+          try {
+            good.set(c, await this.fetch(layout, stripe, c));
+          } catch (err) {
+            if (isArchived(err)) archivedErr ??= err;
+            else if (!isLostCell(err)) throw err;
+            else this.counters.lostCells++;
+            problems.push(`cell ${c}: ${(err as Error).message}`);
+          }
+        }),
+      );
+    }
+    if (good.size < k) {
+      if (archivedErr) throw this.archived(layout, archivedErr);
+      throw new FsError(
+        'EIO',
+        `tier ${this.ctx.name}: stripe ${stripe} of ${layout.fileId} has ${good.size} readable cells, ${k} are needed (${problems.join('; ')})`,
+      );
+    }
+
+    const size = cellSize(dataLength, k);
+    const shards: (Buffer | null)[] = Array.from({ length: k + m }, (_, c) => {
+      const have = good.get(c);
+      if (have) return have.length === size ? have : padded(have, size);
+      return c < k ? Buffer.alloc(size) : null;
+    });
+    const lost = shards.map((_, c) => c).filter((c) => !good.has(c));
+    await this.codecs.get(k, m).decodeBatch([{ shards, lost }]);
+    this.counters.degradedReads++;
+
+    const cells: Buffer[] = [];
+    for (let c = 0; c < k; c++) {
+      const data = good.get(c) ?? shards[c]!.subarray(0, dataCellLength(dataLength, k, c));
+      if (!good.has(c)) {
+        // The good cells passed their checksums, so a rebuilt cell that fails its own is a bug, not rot.
+        const ref = cellRef(layout, stripe, c);
+        if (crcHex(data) !== ref.crc) throw new FsError('EIO', `tier ${this.ctx.name}: rebuilt cell ${stripe}/${c} of ${layout.fileId} fails its checksum`);
+        this.cache.put(cellCacheKey(layout.fileId, stripe, c), data);
+      }
+      cells.push(data);
+    }
+    log.info({ tier: this.ctx.name, fileId: layout.fileId, stripe, rebuilt: lost.filter((c) => c < k) }, 'stripe read degraded: rebuilt from parity');
+    return cells;
+  }
+
+  /** Fetches, in the background, the cells after (stripe, cell) up to the end of the read-ahead window. */
+  private readAhead(layout: ObjectLayout, stripe: number, cell: number): void {
+    const lastStripe = Math.min(layout.stripes.length - 1, stripe + this.settings.readAheadStripes);
+    for (let s = stripe; s <= lastStripe; s++) {
+      for (let c = s === stripe ? cell + 1 : 0; c < layout.k; c++) {
+        if (dataCellLength(layout.stripes[s]!.dataLength, layout.k, c) === 0) continue;
+        const key = cellCacheKey(layout.fileId, s, c);
+        if (this.cache.has(key) || this.cellFetches.has(key)) continue;
+        this.counters.readAheadCells++;
+        const p = this.readAheadSlots
+          .run(() => this.dataCell(layout, s, c))
+          .catch((err: unknown) => log.debug({ fileId: layout.fileId, stripe: s, cell: c, err: (err as Error).message }, 'read-ahead failed'))
+          .finally(() => this.background.delete(p));
+        this.background.add(p);
+      }
+    }
+  }
+
+  /** Starts (at most every restoreRetryMs per file) the restore of a file's data objects, and returns the EAGAIN to throw. */
+  private archived(layout: ObjectLayout, cause: unknown): FsError {
+    const now = Date.now();
+    const last = this.restores.get(layout.fileId);
+    if (last === undefined || now - last > this.settings.restoreRetryMs) {
+      this.restores.set(layout.fileId, now);
+      this.counters.restoresStarted++;
+      const wanted = layout.stripes.flatMap((s) => s.cells.slice(0, layout.kind === 'single' ? s.cells.length : layout.k));
+      const p = Promise.allSettled(wanted.map((ref) => storeOf(this.ctx, ref).restore(ref.key)))
+        .then((results) => {
+          const failed = results.filter((r) => r.status === 'rejected');
+          if (failed.length > 0) {
+            this.restores.delete(layout.fileId);
+            log.warn({ tier: this.ctx.name, fileId: layout.fileId, failed: failed.length, of: wanted.length }, 'could not start the restore of some archived objects');
+          } else log.info({ tier: this.ctx.name, fileId: layout.fileId, objects: wanted.length }, 'restore of archived objects started');
+        })
+        .finally(() => this.background.delete(p));
+      this.background.add(p);
+    }
+    return new FsError(
+      'EAGAIN',
+      `tier ${this.ctx.name}: file copy ${layout.fileId} is archived; a restore has been started, retry once it completes (${(cause as Error).message})`,
+    );
+  }
+}
+
+function padded(data: Buffer, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  data.copy(out);
+  return out;
+}

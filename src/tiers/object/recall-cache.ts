@@ -1,0 +1,76 @@
+// The recall cache of checked cell payloads: a byte-budgeted LRU in memory in front
+// of the disk cache. Only data that passed its checksum (or was rebuilt and then
+// checked) is ever put here; a disk hit is checked again, since the local disk can
+// rot too. Entries are whole data cells, keyed by file copy, stripe and cell: the unit
+// a read fetches, so a 4 KiB read caches one cell, not a stripe.
+import { LRUCache } from 'lru-cache';
+import { crcHex } from './cell.js';
+import type { DiskCache } from './disk-cache.js';
+
+export function cellCacheKey(fileId: string, stripe: number, cell: number): string {
+  return `${fileId}.s${stripe}.c${cell}`;
+}
+
+export interface CacheCounters {
+  memoryHits: number;
+  diskHits: number;
+  diskRejected: number;
+}
+
+export class RecallCache {
+  private readonly memory: LRUCache<string, Buffer> | undefined;
+  readonly counters: CacheCounters = { memoryHits: 0, diskHits: 0, diskRejected: 0 };
+
+  constructor(
+    memoryBytes: number,
+    readonly disk: DiskCache | undefined,
+  ) {
+    this.memory = memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+  }
+
+  get memoryBytes(): number {
+    return this.memory?.calculatedSize ?? 0;
+  }
+
+  /** Synchronous: the memory tier only. */
+  fromMemory(key: string): Buffer | undefined {
+    const hit = this.memory?.get(key);
+    if (hit) this.counters.memoryHits++;
+    return hit;
+  }
+
+  /** The disk tier, checked against crc; a bad entry is dropped. A hit is promoted to memory. */
+  async fromDisk(key: string, crc: string): Promise<Buffer | undefined> {
+    const data = await this.disk?.get(key);
+    if (!data) return undefined;
+    if (crcHex(data) !== crc) {
+      this.counters.diskRejected++;
+      this.disk!.delete(key);
+      return undefined;
+    }
+    this.counters.diskHits++;
+    this.memory?.set(key, data);
+    return data;
+  }
+
+  has(key: string): boolean {
+    return (this.memory?.has(key) ?? false) || (this.disk?.has(key) ?? false);
+  }
+
+  put(key: string, data: Buffer): void {
+    if (data.length === 0) return;
+    this.memory?.set(key, data);
+    this.disk?.put(key, data);
+  }
+
+  /** Forgets every cell of a file copy (it was removed from the tier). */
+  dropFile(fileId: string): void {
+    const prefix = `${fileId}.`;
+    if (this.memory) for (const key of [...this.memory.keys()]) if (key.startsWith(prefix)) this.memory.delete(key);
+    this.disk?.dropPrefix(prefix);
+  }
+
+  clear(): void {
+    this.memory?.clear();
+  }
+}

@@ -1,0 +1,170 @@
+// Writing one copy of a file onto the tier: chunk by chunk into stripes (k data cells
+// coded into m parity cells, several stripes per trip to the codec's thread pool),
+// cells put in parallel with a bound, then the manifest on every backend, then every
+// object read back and checked before the layout is handed to the mover. Reading the
+// next batch from the source overlaps the upload of the previous one; at most two
+// batches are held in memory.
+import { createHash } from 'node:crypto';
+import { allocateShards } from '../../ec/index.js';
+import { FsError } from '../../errors.js';
+import { moduleLogger } from '../../log.js';
+import { checkFileId, crcHex, encodeCell, type CellKind } from './cell.js';
+import { fetchCell, storeOf, type TierContext } from './cell-io.js';
+import type { CodecCache } from './codecs.js';
+import { cellKey, manifestKey } from './keys.js';
+import {
+  cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
+} from './layout.js';
+import { decodeManifest, encodeManifest } from './manifest.js';
+import { mapLimit } from './limit.js';
+import type { ByteSource, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
+
+const log = moduleLogger('object-tier');
+
+export interface WriteSettings {
+  k: number;
+  m: number;
+  chunkSize: number;
+  smallFileThreshold: number;
+  /** file bytes coded per call to the codec's thread pool (whole stripes; at least one) */
+  batchBytes: number;
+  /** object puts and verifying gets in flight at once */
+  concurrency: number;
+}
+
+/** A cell ready to put: where it goes and its payload (header added at put). */
+interface PendingCell {
+  stripe: number;
+  cell: number;
+  payload: Uint8Array;
+}
+
+export async function writeFile(
+  ctx: TierContext,
+  codecs: CodecCache,
+  settings: WriteSettings,
+  src: ByteSource,
+  info: ManifestInfo,
+  fileId: string,
+  onProgress?: (bytes: number) => void,
+): Promise<ObjectLayout> {
+  checkFileId(fileId);
+  const single = src.size < settings.smallFileThreshold;
+  const backends = ctx.stores.length;
+  const copies = replicaCount(settings.m, backends);
+  const layout: ObjectLayout = {
+    version: 1,
+    tier: ctx.name,
+    fileId,
+    kind: single ? 'single' : 'striped',
+    size: src.size,
+    // A single-object file is m+1 plain copies: recorded as k=1 and m=copies-1, which
+    // is how many of its objects may be lost.
+    k: single ? 1 : settings.k,
+    m: single ? copies - 1 : settings.m,
+    chunkSize: settings.chunkSize,
+    sha256: '',
+    stripes: [],
+    manifest: ctx.stores.map((_, backend) => ({ backend, key: manifestKey(ctx.fsid, fileId) })),
+  };
+  const hash = createHash('sha256');
+  const put = (cells: PendingCell[]) =>
+    mapLimit(cells, settings.concurrency, async (c) => {
+      const ref = layout.stripes[c.stripe]!.cells[c.cell]!;
+      const kind: CellKind = single ? 'replica' : 'stripe';
+      const header = { fsid: ctx.fsid, fileId, stripe: c.stripe, cell: c.cell, k: layout.k, m: layout.m, kind, stripeDataLength: layout.stripes[c.stripe]!.dataLength };
+      await storeOf(ctx, ref).put(ref.key, encodeCell(header, c.payload));
+    });
+
+  if (single) {
+    const data = await readExactly(src, 0, src.size);
+    hash.update(data);
+    const crc = crcHex(data);
+    const placed = placeReplicas(fileId, copies, backends);
+    layout.stripes.push({
+      index: 0,
+      dataLength: src.size,
+      cells: placed.map((backend, copy) => ({ backend, key: cellKey(ctx.fsid, fileId, 0, copy), length: data.length, crc })),
+    });
+    await put(placed.map((_, copy) => ({ stripe: 0, cell: copy, payload: data })));
+    onProgress?.(src.size);
+  } else {
+    const codec = codecs.get(settings.k, settings.m);
+    const count = stripeCount(src.size, settings.chunkSize);
+    const perBatch = Math.max(1, Math.floor(settings.batchBytes / settings.chunkSize));
+    let uploading: Promise<unknown> = Promise.resolve();
+    let stored = 0;
+    for (let first = 0; first < count; first += perBatch) {
+      const indices = Array.from({ length: Math.min(perBatch, count - first) }, (_, i) => first + i);
+      const shardsOf: Buffer[][] = [];
+      for (const index of indices) {
+        const dataLength = stripeDataLength(src.size, settings.chunkSize, index);
+        const data = await readExactly(src, index * settings.chunkSize, dataLength);
+        hash.update(data);
+        const size = cellSize(dataLength, settings.k);
+        // Zero-filled, so the short tail of the last data cells is the padding coding needs.
+        const shards = allocateShards(settings.k + settings.m, size);
+        for (let c = 0; c < settings.k && c * size < dataLength; c++) data.copy(shards[c]!, 0, c * size, Math.min(dataLength, (c + 1) * size));
+        shardsOf.push(shards);
+      }
+      await codec.encodeBatch(shardsOf.map((s) => ({ data: s.slice(0, settings.k), parity: s.slice(settings.k) })));
+      const pending: PendingCell[] = [];
+      for (const [i, index] of indices.entries()) {
+        const dataLength = stripeDataLength(src.size, settings.chunkSize, index);
+        const placed = placeStripe(fileId, index, settings.k + settings.m, backends);
+        const stripe: StripeRef = { index, dataLength, cells: [] };
+        for (const [cell, shard] of shardsOf[i]!.entries()) {
+          const payload = cell < settings.k ? shard.subarray(0, dataCellLength(dataLength, settings.k, cell)) : shard;
+          stripe.cells.push({ backend: placed[cell]!, key: cellKey(ctx.fsid, fileId, index, cell), length: payload.length, crc: crcHex(payload) });
+          pending.push({ stripe: index, cell, payload });
+        }
+        layout.stripes.push(stripe);
+      }
+      await uploading;
+      const batchBytes = indices.reduce((sum, index) => sum + stripeDataLength(src.size, settings.chunkSize, index), 0);
+      uploading = put(pending).then(() => {
+        stored += batchBytes;
+        onProgress?.(stored);
+      });
+      // Keep a failed upload from being reported as unhandled while the next batch is read.
+      uploading.catch(() => undefined);
+    }
+    await uploading;
+    if (count === 0) onProgress?.(0);
+  }
+
+  layout.sha256 = hash.digest('hex');
+  const manifest = encodeManifest(info, layout);
+  await mapLimit(layout.manifest, settings.concurrency, (ref) => storeOf(ctx, ref).put(ref.key, manifest, { contentType: 'application/json' }));
+  await verifyCopy(ctx, layout, settings.concurrency);
+  log.debug({ tier: ctx.name, fileId, size: src.size, kind: layout.kind, stripes: layout.stripes.length }, 'copy written and verified');
+  return layout;
+}
+
+/** Reads back every cell (header, length, checksum) and every manifest; throws EIO on the first that is wrong. */
+async function verifyCopy(ctx: TierContext, layout: ObjectLayout, concurrency: number): Promise<void> {
+  const cells = layout.stripes.flatMap((s) => s.cells.map((_, cell) => ({ stripe: s.index, cell })));
+  await mapLimit(cells, concurrency, async ({ stripe, cell }) => {
+    try {
+      await fetchCell(ctx, layout, stripe, cell);
+    } catch (err) {
+      throw new FsError('EIO', `tier ${ctx.name}: cell ${stripe}/${cell} of ${layout.fileId} did not read back: ${(err as Error).message}`);
+    }
+  });
+  await mapLimit(layout.manifest, concurrency, async (ref) => {
+    try {
+      const { data } = await storeOf(ctx, ref).get(ref.key);
+      if (decodeManifest(data).layout.fileId !== layout.fileId) throw new Error('manifest names another file');
+    } catch (err) {
+      throw new FsError('EIO', `tier ${ctx.name}: manifest ${ref.key} on backend ${ref.backend} did not read back: ${(err as Error).message}`);
+    }
+  });
+}
+
+async function readExactly(src: ByteSource, offset: number, length: number): Promise<Buffer> {
+  const data = await src.read(offset, length);
+  if (data.length !== length) {
+    throw new FsError('EIO', `source gave ${data.length} bytes at offset ${offset}, expected ${length}: did it change during the copy?`);
+  }
+  return data;
+}
