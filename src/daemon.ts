@@ -9,6 +9,9 @@ import type { Config } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
 import { TierSet, type AnyTier } from './tiers/tier-set.js';
 import { MoveProtocol, type MoveOptions, type MoveStep } from './mover/protocol.js';
+import { BackgroundMover } from './mover/background.js';
+import { TokenBucket } from './mover/throttle.js';
+import { Classifier } from './policy/classifier.js';
 import { FsError } from './errors.js';
 import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
@@ -112,36 +115,72 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
       logMaxRows: cfg.recording.logMaxRows,
+      halfLifeMs: cfg.policy.halfLife,
     });
     const vfs = new Vfs(catalog, tierSet, recorder);
-    const mover = new MoveProtocol(catalog, tierSet, vfs, { pauseAt: testPauseHook(cfg.dataDir) });
+    const bandwidth = new TokenBucket(cfg.mover.bandwidth);
+    const protocol = new MoveProtocol(catalog, tierSet, vfs, {
+      pauseAt: testPauseHook(cfg.dataDir),
+      throttle: bandwidth.unlimited ? undefined : (n) => bandwidth.take(n),
+    });
     // Interrupted moves first: their partial copies must not be imported as files.
-    await mover.recover();
+    await protocol.recover();
     const report = reconcile(catalog, tierSet.locals);
     vfs.copyUp = async (ino) => {
       const size = vfs.inode(ino).size;
       const usage = catalog.usageByTier();
       const to = tierSet.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
       if (!to) throw new FsError('ENOSPC', 'no local tier has room to bring this file back for writing');
-      const r = await mover.move(ino, to.name, 'copy-up', { ignorePin: true });
+      // The application waits in open(): no bandwidth limit, no queue.
+      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true });
       if (r.state === 'aborted') throw new FsError('EBUSY', `could not bring the file back: ${r.reason}`);
     };
+    const background = new BackgroundMover({
+      catalog,
+      protocol,
+      config: cfg.mover,
+      foregroundRate: () => recorder.opsPerSecond(),
+      isOpenForWrite: (ino) => vfs.isOpenForWrite(ino),
+    });
+    const classifier = new Classifier({
+      catalog,
+      tiers: tierSet,
+      tierConfigs: cfg.tiers,
+      policy: cfg.policy,
+      isOpenForWrite: (ino) => vfs.isOpenForWrite(ino),
+    });
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
       fastPath: cfg.mount.fastPath,
     });
     session = await mount(mountpoint, ops, mountOptions(cfg));
-    const api = new AdminApi(catalog, tierSet, cfg.tiers, vfs, recorder, mover, mountpoint);
-    // Old copies whose last reader was still open are deleted once it closes.
-    const gc = setInterval(() => void mover.collectGarbage(), 5000);
+    const api = new AdminApi({ catalog, tiers: tierSet, tierConfigs: cfg.tiers, vfs, recorder, protocol, background, classifier, mountpoint });
     admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush());
+
+    // Background work: classification (incremental often, full now and then), the move
+    // queue, and deletion of old copies whose last reader has closed.
+    let lastFull = 0;
+    const classify = () => {
+      recorder.flush();
+      const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
+      const r = classifier.pass(full);
+      if (full) lastFull = Date.now();
+      if (r.enqueued > 0) background.kick();
+      log.debug(r, 'classification pass');
+    };
+    const timers = [
+      setInterval(() => void protocol.collectGarbage(), 5000),
+      setInterval(() => classify(), cfg.policy.interval),
+    ];
+    background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        clearInterval(gc);
+        for (const t of timers) clearInterval(t);
+        await background.stop();
         admin?.close();
         await session?.unmount();
         vfs.closeAll();

@@ -216,7 +216,7 @@ class Codec : public Napi::ObjectWrap<Codec> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCodec",
-                       {InstanceMethod<&Codec::Encode>("encode"), InstanceMethod<&Codec::Reconstruct>("reconstruct"),
+                       {InstanceMethod<&Codec::Encode>("encode"), InstanceMethod<&Codec::EncodeArgs>("encodeArgs"), InstanceMethod<&Codec::Reconstruct>("reconstruct"),
                         InstanceMethod<&Codec::Verify>("verify"), InstanceMethod<&Codec::Batch>("batch"),
                         InstanceAccessor<&Codec::Kernel>("kernel")});
   }
@@ -255,6 +255,22 @@ class Codec : public Napi::ObjectWrap<Codec> {
     if (!ReadShards(env, info[0], k_, false, "data", ptrs, &len) ||
         !ReadShards(env, info[1], m_, false, "parity", ptrs + k_, &len))
       return Napi::Value();
+    ec_encode(codec_, len == SIZE_MAX ? 0 : len, ptrs, ptrs + k_);
+    return Napi::Value();
+  }
+
+  Napi::Value EncodeArgs(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    uint8_t *ptrs[EC_MAX_SHARDS];
+    size_t len = SIZE_MAX;
+    size_t argc = info.Length();
+    for (size_t i = 0; i < argc; i++) {
+      napi_typedarray_type type;
+      size_t item_len = 0;
+      void *data = nullptr;
+      napi_get_typedarray_info(env, info[i], &type, &item_len, &data, nullptr, nullptr);
+      ptrs[i] = (uint8_t*)data; len = item_len;
+    }
     ec_encode(codec_, len == SIZE_MAX ? 0 : len, ptrs, ptrs + k_);
     return Napi::Value();
   }

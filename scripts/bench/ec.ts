@@ -2,6 +2,7 @@
 // (Debian's libisal) timed by a C harness on the same shapes and layout.
 //
 //   npm run bench -- ec [--json] [--seconds S] [--ram-mib N] [--kernels a,b] [--codes 10+4,12+4]
+//                       [--shards 65536,1048576] [--modes warm,ram]
 //
 // GB/s counts data bytes (k x shard) per second, one thread. "warm" codes one
 // stripe over and over (in cache); "ram" walks >= 512 MiB of stripes, so every
@@ -9,7 +10,7 @@
 // data shards (0..m-1) from the next k. Each number is the best of several
 // rounds, to shed the noise of other processes on a shared machine.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,8 @@ const { values: args } = parseArgs({
     'ram-mib': { type: 'string', default: '512' },
     kernels: { type: 'string' },
     codes: { type: 'string', default: '4+2,8+3,10+4,12+4' },
+    shards: { type: 'string', default: '65536,1048576' },
+    modes: { type: 'string', default: 'warm,ram' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -32,8 +35,8 @@ const KERNELS: KernelName[] = args.kernels
   ? args.kernels.split(',').filter(isKernelName).filter((k) => availableKernels().includes(k))
   : availableKernels();
 const CODES = args.codes.split(',').map((c) => c.split('+').map(Number) as [number, number]);
-const SHARDS = [64 * 1024, 1024 * 1024];
-const MODES = ['warm', 'ram'] as const;
+const SHARDS = args.shards.split(',').map(Number);
+const MODES = (['warm', 'ram'] as const).filter((m) => args.modes.split(',').includes(m));
 const OPS = ['encode', 'decode'] as const;
 const ASYNC_BATCH = 16;
 
@@ -115,23 +118,19 @@ async function measureNode(k: number, m: number, shard: number, mode: Mode, stri
   return rows;
 }
 
-/** Builds native/ec/bench/ec_bench.c and runs it for impl over every shape. */
-function measureC(impl: string, shapes: string[]): Row[] {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const ec = join(root, 'native', 'ec');
-  const dir = mkdtempSync(join(tmpdir(), 'tierfs-ec-bench-'));
-  try {
-    const exe = join(dir, 'ec_bench');
-    const sources = execFileSync('sh', ['-c', `ls ${ec}/*.c`], { encoding: 'utf8' }).trim().split('\n');
-    execFileSync('cc', ['-O3', '-I', ec, join(ec, 'bench', 'ec_bench.c'), ...sources, '-lisal', '-lpthread', '-o', exe]);
-    const out = execFileSync(exe, [String(SECONDS), String(RAM_BYTES >> 20), impl, ...shapes], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
-    return out.trim().split('\n').map((line) => JSON.parse(line) as Row);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Builds native/ec/bench/ec_bench.c (our C files + Debian's libisal) into a temporary directory. */
+function buildHarness(dir: string): string {
+  const ec = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'ec');
+  const sources = readdirSync(ec).filter((f) => f.endsWith('.c')).map((f) => join(ec, f));
+  const exe = join(dir, 'ec_bench');
+  execFileSync('cc', ['-O3', '-I', ec, join(ec, 'bench', 'ec_bench.c'), ...sources, '-lisal', '-lpthread', '-o', exe]);
+  return exe;
+}
+
+/** Runs the C harness for impl ("isal" or "tierfs-c:KERNEL") on shapes "k,m,shard,mode,op". */
+function measureC(exe: string, impl: string, shapes: string[]): Row[] {
+  const out = execFileSync(exe, [String(SECONDS), String(RAM_BYTES >> 20), impl, ...shapes], { encoding: 'utf8' });
+  return out.trim().split('\n').map((line) => JSON.parse(line) as Row);
 }
 
 function fmtShard(bytes: number): string {
@@ -171,20 +170,26 @@ function printTable(rows: Row[]) {
   for (const l of lines) process.stdout.write(`${fmt(l)}\n`);
 }
 
+// Shape by shape, the C harness runs right after the Node side, so a load that
+// comes and goes on a shared machine hits both sides alike.
+const dir = mkdtempSync(join(tmpdir(), 'tierfs-ec-bench-'));
 const rows: Row[] = [];
-const shapes: string[] = [];
-for (const [k, m] of CODES) {
-  for (const shard of SHARDS) {
-    for (const mode of MODES) {
-      const count = mode === 'warm' ? 1 : Math.ceil(RAM_BYTES / ((k + m) * shard));
-      rows.push(...(await measureNode(k, m, shard, mode, makeStripes(k, m, shard, count))));
-      for (const op of OPS) shapes.push(`${k},${m},${shard},${mode},${op}`);
-      if (!args.json) process.stderr.write('.');
+try {
+  const harness = buildHarness(dir);
+  for (const [k, m] of CODES) {
+    for (const shard of SHARDS) {
+      for (const mode of MODES) {
+        const count = mode === 'warm' ? 1 : Math.ceil(RAM_BYTES / ((k + m) * shard));
+        rows.push(...(await measureNode(k, m, shard, mode, makeStripes(k, m, shard, count))));
+        const shapes = OPS.map((op) => `${k},${m},${shard},${mode},${op}`);
+        rows.push(...measureC(harness, 'isal', shapes), ...measureC(harness, `tierfs-c:${KERNELS[0]}`, shapes));
+        if (!args.json) process.stderr.write('.');
+      }
     }
   }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
-rows.push(...measureC('isal', shapes));
-rows.push(...measureC(`tierfs-c:${KERNELS[0]}`, shapes));
 if (!args.json) process.stderr.write('\n');
 
 if (args.json) for (const r of rows) process.stdout.write(`${JSON.stringify({ ...r, gbps: Number(r.gbps.toFixed(2)) })}\n`);

@@ -26,7 +26,7 @@ import { startAzurite } from '../../test/helpers/azurite.js';
 import { startGcsServer } from '../../test/helpers/gcs-server.js';
 
 const MiB = 2 ** 20;
-const SIZES = [{ size: 4 * MiB, reps: 20 }, { size: 64 * MiB, reps: 5 }];
+const SIZES = [{ size: 4 * MiB, reps: 30 }, { size: 64 * MiB, reps: 6 }];
 const PARTS = { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4 };
 
 interface Direct {
@@ -144,6 +144,12 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+function ratios(values: number[]): { ratio: number; ratioP25: number; ratioP75: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { ratio: median(values), ratioP25: at(0.25), ratioP75: at(0.75) };
+}
+
 async function timed(run: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
   await run();
@@ -157,6 +163,9 @@ interface Row {
   layerMBps: number;
   sdkMBps: number;
   ratio: number;
+  /** Quartiles of the pair ratios: how much the machine's noise moved them. */
+  ratioP25: number;
+  ratioP75: number;
 }
 
 async function measure(bench: Bench): Promise<Row[]> {
@@ -197,7 +206,7 @@ async function measure(bench: Bench): Promise<Row[]> {
         op,
         layerMBps: mbps(median(seconds.layer[op])),
         sdkMBps: mbps(median(seconds.sdk[op])),
-        ratio: median(seconds.layer[op].map((t, i) => seconds.sdk[op][i]! / t)),
+        ...ratios(seconds.layer[op].map((t, i) => seconds.sdk[op][i]! / t)),
       };
       rows.push(row);
       if (json) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -219,11 +228,14 @@ for (const [name, make] of Object.entries(makers)) {
 }
 
 if (!json) {
-  const head = ['backend', 'size', 'op', 'layer MB/s', 'SDK MB/s', 'layer/SDK'];
-  const lines = all.map((r) => [r.backend, r.size, r.op, r.layerMBps.toFixed(0), r.sdkMBps.toFixed(0), `${(r.ratio * 100).toFixed(1)}%`]);
+  const head = ['backend', 'size', 'op', 'layer MB/s', 'SDK MB/s', 'layer/SDK', 'p25–p75'];
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const lines = all.map((r) => [
+    r.backend, r.size, r.op, r.layerMBps.toFixed(0), r.sdkMBps.toFixed(0), `${(r.ratio * 100).toFixed(1)}%`, `${pct(r.ratioP25)}–${pct(r.ratioP75)}`,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   process.stdout.write(`${fmt(head)}\n|${widths.map((w, i) => (i >= 3 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|\n`);
   for (const l of lines) process.stdout.write(`${fmt(l)}\n`);
-  process.stdout.write('\nMB/s: median over the runs. layer/SDK: median of the time ratios of adjacent pairs (100% = equal; target ≥ 95%).\n');
+  process.stdout.write('\nMB/s: median over the runs. layer/SDK: median of the time ratios of adjacent pairs (100% = equal; target ≥ 95%);\np25–p75: the middle half of those ratios, i.e. how much the shared machine moved them.\n');
 }

@@ -10,6 +10,8 @@ import { isDir, isReg, S_IFLNK, S_IFMT } from '../vfs/vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { AccessRecorder } from '../vfs/access-recorder.js';
 import type { MoveOutcome, MoveProtocol } from '../mover/protocol.js';
+import type { BackgroundMover } from '../mover/background.js';
+import type { Classifier } from '../policy/classifier.js';
 
 export interface TierStatus {
   name: string;
@@ -54,18 +56,44 @@ export interface Where {
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
 }
 
+export interface AdminDeps {
+  catalog: Catalog;
+  tiers: TierSet;
+  tierConfigs: TierConfig[];
+  vfs: Vfs;
+  recorder: AccessRecorder;
+  protocol: MoveProtocol;
+  background: BackgroundMover;
+  classifier: Classifier;
+  mountpoint: string;
+}
+
+type MoveResult = MoveOutcome & { path: string; error?: string };
+
 export class AdminApi {
   readonly startedAt = new Date();
 
-  constructor(
-    private readonly catalog: Catalog,
-    private readonly tiers: TierSet,
-    private readonly tierConfigs: TierConfig[],
-    private readonly vfs: Vfs,
-    private readonly recorder: AccessRecorder,
-    private readonly mover: MoveProtocol,
-    private readonly mountpoint: string,
-  ) {}
+  private readonly catalog: Catalog;
+  private readonly tiers: TierSet;
+  private readonly tierConfigs: TierConfig[];
+  private readonly vfs: Vfs;
+  private readonly recorder: AccessRecorder;
+  private readonly protocol: MoveProtocol;
+  private readonly background: BackgroundMover;
+  private readonly mountpoint: string;
+
+  constructor(deps: AdminDeps) {
+    ({
+      catalog: this.catalog,
+      tiers: this.tiers,
+      tierConfigs: this.tierConfigs,
+      vfs: this.vfs,
+      recorder: this.recorder,
+      protocol: this.protocol,
+      background: this.background,
+      mountpoint: this.mountpoint,
+    } = deps);
+  }
 
   status(): Status {
     const usage = this.catalog.usageByTier();
@@ -121,44 +149,35 @@ export class AdminApi {
     return out;
   }
 
-  /** Manual moves, through the same journaled protocol as the background mover. */
-  async move(paths: string[], to: string, wait: boolean): Promise<{ results: (MoveOutcome & { path: string; error?: string })[] }> {
+  /**
+   * Manual moves go through the background mover's queue, ahead of automatic ones
+   * (priority 0), and so through the same journaled protocol.
+   */
+  async move(paths: string[], to: string, wait: boolean): Promise<{ results: MoveResult[] }> {
     this.tiers.get(to); // an unknown tier is refused before anything starts
-    const files = paths.flatMap((p) => this.filesAt(p));
-    const run = async () => {
-      const results: (MoveOutcome & { path: string; error?: string })[] = [];
-      for (const f of files) {
-        try {
-          results.push({ ...(await this.mover.move(f.ino, to, 'cli')), path: f.path });
-        } catch (err) {
-          results.push({ id: 0, state: 'aborted', bytes: 0, path: f.path, error: (err as Error).message });
-        }
-      }
-      return results;
-    };
-    if (!wait) {
-      void run();
-      return { results: [] };
-    }
-    return { results: await run() };
+    return this.enqueue(paths.flatMap((p) => this.filesAt(p)).map((f) => ({ ...f, to })), 'cli', wait);
   }
 
-  /** Bring files back to the first local tier with room. */
-  async recall(paths: string[]) {
-    const local = this.tiers.locals[0];
-    if (!local) throw new FsError('EINVAL', 'no local tier');
+  /** Bring files back from object tiers to the first local tier with room, and wait. */
+  async recall(paths: string[]): Promise<{ results: MoveResult[] }> {
+    const usage = this.catalog.usageByTier();
     const cold = paths.flatMap((p) => this.filesAt(p)).filter((f) => !this.tiers.isLocal(this.vfs.inode(f.ino).tier ?? ''));
-    const results: (MoveOutcome & { path: string; error?: string })[] = [];
-    for (const f of cold) {
-      const usage = this.catalog.usageByTier();
+    const jobs = cold.map((f) => {
       const size = this.vfs.inode(f.ino).size;
-      const to = this.tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size))?.name ?? local.name;
-      try {
-        results.push({ ...(await this.mover.move(f.ino, to, 'recall')), path: f.path });
-      } catch (err) {
-        results.push({ id: 0, state: 'aborted', bytes: 0, path: f.path, error: (err as Error).message });
-      }
+      const to = this.tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size)) ?? this.tiers.locals[0];
+      if (!to) throw new FsError('EINVAL', 'no local tier');
+      return { ...f, to: to.name };
+    });
+    return this.enqueue(jobs, 'recall', true);
+  }
+
+  private async enqueue(jobs: { ino: number; path: string; to: string }[], by: string, wait: boolean): Promise<{ results: MoveResult[] }> {
+    for (const j of jobs) this.catalog.enqueueMove({ ino: j.ino, toTier: j.to, priority: 0, requestedBy: by, reason: `asked by ${by}` });
+    if (!wait) {
+      this.background.kick();
+      return { results: [] };
     }
+    const results = await Promise.all(jobs.map(async (j) => ({ ...(await this.background.waitFor(j.ino)), path: j.path })));
     return { results };
   }
 
@@ -169,7 +188,7 @@ export class AdminApi {
 
   moves(limit: number): { active: { id: number; bytes: number; total: number }[]; recent: MoveRecord[] } {
     return {
-      active: [...this.mover.progress].map(([id, p]) => ({ id, ...p })),
+      active: [...this.protocol.progress].map(([id, p]) => ({ id, ...p })),
       recent: this.catalog.recentMoves(limit),
     };
   }

@@ -58,6 +58,52 @@ export interface DataLocation {
   layout: string | null;
 }
 
+/** One file as the classifier sees it (times in ms). */
+export interface ClassificationRow {
+  ino: number;
+  path: string;
+  size: number;
+  uid: number;
+  tier: string;
+  mtimeMs: number;
+  lastAccessMs: number;
+  heat: number;
+  heatMs: number;
+  tierSinceMs: number;
+  class: string | null;
+  pin: string | null;
+}
+
+export interface ColdFile {
+  ino: number;
+  size: number;
+  heat: number;
+  tierSinceMs: number;
+  pin: string | null;
+  path: string;
+}
+
+export interface QueueEntry {
+  id: number;
+  ino: number;
+  toTier: string;
+  priority: number;
+  requestedBy: string;
+  reason: string;
+  enqueuedMs: number;
+  notBeforeMs: number;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface StoredDecision {
+  timeMs: number;
+  target: string | null;
+  rule: string;
+  reason: string;
+  inputs: string;
+}
+
 export interface GarbageRecord {
   id: number;
   ino: number;
@@ -126,6 +172,15 @@ function toInode(r: Row): Inode {
     pin: (r.pin as string | null) ?? null,
   };
 }
+
+const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size, i.uid, i.tier, i.mtime_ns / 1000000 AS mtimeMs,
+    coalesce(a.last_ms, i.tier_since_ms) AS lastAccessMs, coalesce(a.heat, 0) AS heat, coalesce(a.heat_ms, 0) AS heatMs,
+    i.tier_since_ms AS tierSinceMs, i.class, i.pin
+  FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
+  WHERE i.tier IS NOT NULL AND i.nlink > 0 AND (i.mode & 61440) = 32768`;
+
+const QUEUE_COLUMNS = `id, ino, to_tier AS toTier, priority, requested_by AS requestedBy, reason, enqueued_ms AS enqueuedMs,
+  not_before_ms AS notBeforeMs, attempts, last_error AS lastError`;
 
 const MOVE_COLUMNS = `id, ino, path, from_tier AS fromTier, to_tier AS toTier, generation, state, source, target,
   requested_by AS requestedBy, bytes, verified, error, started_ms AS startedMs, finished_ms AS finishedMs`;
@@ -250,6 +305,43 @@ export class Catalog {
       addGarbage: d.prepare('INSERT INTO garbage (ino, tier, location, added_ms) VALUES (?, ?, ?, ?)'),
       listGarbage: d.prepare('SELECT id, ino, tier, location FROM garbage ORDER BY id'),
       removeGarbage: d.prepare('DELETE FROM garbage WHERE id = ?'),
+      classifyPage: d.prepare(`${CLASSIFY_SELECT} AND i.ino > ? ORDER BY i.ino LIMIT ?`),
+      classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`),
+      dirty: d.prepare('SELECT ino FROM dirty').pluck(),
+      clearDirty: d.prepare('DELETE FROM dirty'),
+      crossedIdle: d.prepare(
+        `SELECT ino FROM access_stats WHERE last_ms >= @from AND last_ms < @to
+         UNION SELECT ino FROM inodes WHERE tier IS NOT NULL AND tier_since_ms >= @from AND tier_since_ms < @to`,
+      ).pluck(),
+      crossedAge: d.prepare('SELECT ino FROM inodes WHERE tier IS NOT NULL AND mtime_ns >= ? AND mtime_ns < ?').pluck(),
+      pinned: d.prepare('SELECT ino, pin FROM inodes WHERE pin IS NOT NULL'),
+      saveDecision: d.prepare(
+        `INSERT INTO decisions (ino, time_ms, target, rule, reason, inputs) VALUES (@ino, @timeMs, @target, @rule, @reason, @inputs)
+         ON CONFLICT (ino) DO UPDATE SET time_ms = excluded.time_ms, target = excluded.target, rule = excluded.rule,
+           reason = excluded.reason, inputs = excluded.inputs`,
+      ),
+      getDecision: d.prepare('SELECT time_ms AS timeMs, target, rule, reason, inputs FROM decisions WHERE ino = ?'),
+      coldest: d.prepare(
+        `SELECT i.ino, i.size, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
+                i.tier_since_ms AS tierSinceMs, i.pin, coalesce(i.data_path, '') AS path
+         FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
+         WHERE i.tier = @tier AND i.nlink > 0 AND (i.mode & 61440) = 32768
+         ORDER BY heat ASC, coalesce(a.last_ms, i.tier_since_ms) ASC`,
+      ),
+      enqueue: d.prepare(
+        `INSERT INTO move_queue (ino, to_tier, priority, requested_by, reason, enqueued_ms)
+         VALUES (@ino, @toTier, @priority, @requestedBy, @reason, @nowMs)
+         ON CONFLICT (ino) DO UPDATE SET to_tier = excluded.to_tier, priority = excluded.priority,
+           requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
+         WHERE excluded.priority <= move_queue.priority`,
+      ),
+      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id`),
+      queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),
+      queueLength: d.prepare('SELECT count(*) FROM move_queue').pluck(),
+      queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
+      queueRemoveAuto: d.prepare('DELETE FROM move_queue WHERE ino = ? AND priority > 0'),
+      queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
+      setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
     };
   }
@@ -479,6 +571,86 @@ export class Catalog {
 
   removeGarbage(id: number): void {
     this.s.removeGarbage.run(id);
+  }
+
+  // ── classification and the move queue ──────────────────────────────────────
+
+  /** Files in ino order after `afterIno`, a page at a time (so callers may write between pages). */
+  classificationPage(afterIno: number, limit: number): ClassificationRow[] {
+    return this.s.classifyPage.all(afterIno, limit) as ClassificationRow[];
+  }
+
+  classificationRow(ino: number): ClassificationRow | undefined {
+    return this.s.classifyOne.get(ino) as ClassificationRow | undefined;
+  }
+
+  /** Files marked since the last call (their heat or bytes changed), and the marks cleared. */
+  takeDirty(): number[] {
+    return this.tx(() => {
+      const inos = this.s.dirty.all() as number[];
+      this.s.clearDirty.run();
+      return inos;
+    });
+  }
+
+  /** Files whose last access (or arrival) fell in [fromMs, toMs): idle thresholds they may have crossed. */
+  accessedBetween(fromMs: number, toMs: number): number[] {
+    return this.s.crossedIdle.all({ from: fromMs, to: toMs }) as number[];
+  }
+
+  changedBetween(fromMs: number, toMs: number): number[] {
+    return this.s.crossedAge.all(BigInt(Math.floor(fromMs)) * 1_000_000n, BigInt(Math.floor(toMs)) * 1_000_000n) as number[];
+  }
+
+  pinnedInodes(): { ino: number; pin: string }[] {
+    return this.s.pinned.all() as { ino: number; pin: string }[];
+  }
+
+  saveDecision(ino: number, d: Omit<StoredDecision, 'timeMs'>, timeMs = Date.now()): void {
+    this.s.saveDecision.run({ ino, timeMs, ...d });
+  }
+
+  decision(ino: number): StoredDecision | undefined {
+    return this.s.getDecision.get(ino) as StoredDecision | undefined;
+  }
+
+  /** Files of a tier, coldest first (decayed heat, then oldest access). */
+  coldest(tier: string, nowMs: number, halfLifeMs: number): IterableIterator<ColdFile> {
+    return this.s.coldest.iterate({ tier, now: nowMs, halfLifeMs }) as IterableIterator<ColdFile>;
+  }
+
+  setClass(ino: number, cls: string | null): void {
+    this.s.setClass.run(cls, ino);
+  }
+
+  /** Queue a move; an entry of the same file is replaced only by one at least as urgent (lower priority number). */
+  enqueueMove(e: { ino: number; toTier: string; priority: number; requestedBy: string; reason: string }): void {
+    this.s.enqueue.run({ ...e, nowMs: Date.now() });
+  }
+
+  runnableMoves(nowMs: number): QueueEntry[] {
+    return this.s.runnable.all(nowMs) as QueueEntry[];
+  }
+
+  queuedMoves(limit = 100): QueueEntry[] {
+    return this.s.queued.all(limit) as QueueEntry[];
+  }
+
+  queueLength(): number {
+    return this.s.queueLength.get() as number;
+  }
+
+  dequeue(id: number): void {
+    this.s.queueRemove.run(id);
+  }
+
+  /** Drop an automatic pending move of ino (its file no longer needs it). */
+  dropAutomaticMove(ino: number): void {
+    this.s.queueRemoveAuto.run(ino);
+  }
+
+  deferMove(id: number, notBeforeMs: number, error: string): void {
+    this.s.queueDefer.run(notBeforeMs, error, id);
   }
 
   // ── extended attributes ────────────────────────────────────────────────────

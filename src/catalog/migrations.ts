@@ -127,6 +127,9 @@ export const MIGRATIONS: readonly string[] = [
   -- class (user.tierfs.class or a path rule: critical, scratch, …)
   ALTER TABLE inodes ADD COLUMN tier_since_ms INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE inodes ADD COLUMN class TEXT;
+  CREATE INDEX inodes_mtime ON inodes (mtime_ns) WHERE tier IS NOT NULL;
+  CREATE INDEX inodes_pin ON inodes (pin) WHERE pin IS NOT NULL;
+  CREATE INDEX inodes_tier_since ON inodes (tier_since_ms) WHERE tier IS NOT NULL;
   -- files whose inputs changed since the classifier last looked at them
   CREATE TABLE dirty (ino INTEGER PRIMARY KEY) WITHOUT ROWID;
   -- the latest decision per file, with the rule, inputs and reason (tierfs where)

@@ -1,23 +1,9 @@
 // The one schema of tierfs.yaml. Types come from it (z.infer), the docs and the
 // JSON Schema are generated from it (`tierfs config docs`); nothing is written twice.
 import { z } from 'zod';
-import { parseBytes, parseDuration, parseRatio } from './units.js';
+import { bytes, duration, ratio } from './fields.js';
 import { backendConfigSchema } from './backends.js';
-
-function unit<T extends number | string>(parse: (v: number | string) => number) {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    try {
-      return parse(value as T);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-}
-
-export const bytes = () => unit(parseBytes).describe('a size: a number of bytes or "100GiB", "500MB"');
-export const duration = () => unit(parseDuration).describe('a duration: seconds, or "7d", "12h", "90s", "250ms"');
-export const ratio = () => unit(parseRatio).describe('a ratio: "80%" or 0.8');
+import { moverSchema, policySchema } from './policy.js';
 
 const tierName = z
   .string()
@@ -89,6 +75,8 @@ export const configSchema = z
         logMaxRows: z.number().int().min(0).default(1_000_000).describe('the raw access log keeps at most this many rows'),
       })
       .prefault({}),
+    policy: policySchema,
+    mover: moverSchema,
     admin: z
       .strictObject({
         http: z
@@ -106,6 +94,19 @@ export const configSchema = z
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'name'], message: `tier name "${t.name}" is used twice` });
       seen.add(t.name);
     });
+    cfg.policy.rules.forEach((r, i) => {
+      if (r.target !== undefined && !seen.has(r.target)) {
+        ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'target'], message: `no tier named "${r.target}" (tiers: ${[...seen].join(', ')})` });
+      }
+      if (r.target === undefined && r.setClass === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i], message: 'a rule needs a target, a setClass, or both' });
+      }
+    });
+    cfg.mover.windows.forEach((w, i) =>
+      w.tiers?.forEach((t, j) => {
+        if (!seen.has(t)) ctx.addIssue({ code: 'custom', path: ['mover', 'windows', i, 'tiers', j], message: `no tier named "${t}"` });
+      }),
+    );
     if (!cfg.tiers.some((t) => t.kind === 'local')) {
       ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'at least one tier must be local: new files are written there' });
     }

@@ -90,7 +90,8 @@ export class MoveProtocol {
    * Move one file to tier `to`. Pins are honoured, except by a copy-up: a write to a
    * file pinned to an object tier must still land on a local one.
    */
-  async move(ino: number, to: string, requestedBy: string, opts: { ignorePin?: boolean } = {}): Promise<MoveOutcome> {
+  async move(ino: number, to: string, requestedBy: string, opts: { ignorePin?: boolean; unthrottled?: boolean } = {}): Promise<MoveOutcome> {
+    const throttle = opts.unthrottled ? undefined : this.opts.throttle;
     const i = this.vfs.inode(ino);
     if (!isReg(i.mode)) throw new FsError('EISDIR', 'only files move between tiers; a directory moves file by file');
     const target = this.tiers.get(to);
@@ -136,16 +137,14 @@ export class MoveProtocol {
       let sourceHash: string;
       try {
         if (dest.kind === 'local') {
-          const copy = await copyToTemp(dest.volume, dest.temp!, src, { mode: i.mode & 0o7777, onProgress, throttle: this.opts.throttle });
+          const copy = await copyToTemp(dest.volume, dest.temp!, src, { mode: i.mode & 0o7777, onProgress, throttle });
           sourceHash = copy.sha256;
           await this.pause('copied');
           // Verify: the bytes on the target disk, read back, must be the source's.
           if ((await hashFile(copy.path)) !== sourceHash) throw new FsError('EIO', 'copy on the target does not match the source');
         } else {
           const store = this.tiers.object(dest.tier);
-          const throttled: ByteSource = this.opts.throttle
-            ? { size: src.size, read: async (o, l) => (await this.opts.throttle!(l), src.read(o, l)) }
-            : src;
+          const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
           dest.layout = await store.write(throttled, this.manifestInfo(i, path), dest.fileId, onProgress);
           sourceHash = dest.layout.sha256;
           await this.pause('copied');

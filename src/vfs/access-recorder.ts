@@ -10,6 +10,7 @@ export interface RecorderOptions {
   enabled: boolean;
   flushIntervalMs: number;
   logMaxRows: number;
+  halfLifeMs?: number;
 }
 
 export class AccessRecorder {
@@ -17,6 +18,10 @@ export class AccessRecorder {
   private timer: NodeJS.Timeout | undefined;
   /** events written since start, for status and tests */
   recorded = 0;
+  // Foreground load: operations in the current and the previous second.
+  private second = 0;
+  private thisSecond = 0;
+  private lastSecond = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -28,9 +33,28 @@ export class AccessRecorder {
   }
 
   record(event: AccessEvent): void {
+    this.countOps(event.count, event.timeMs);
     if (!this.opts.enabled) return;
     this.pending.push(event);
     this.timer ??= setTimeout(() => this.flush(), this.opts.flushIntervalMs);
+  }
+
+  private countOps(n: number, timeMs: number): void {
+    const sec = Math.floor(timeMs / 1000);
+    if (sec !== this.second) {
+      this.lastSecond = sec === this.second + 1 ? this.thisSecond : 0;
+      this.thisSecond = 0;
+      this.second = sec;
+    }
+    this.thisSecond += n;
+  }
+
+  /** Opens, reads and writes per second on the mount over about the last second. */
+  opsPerSecond(nowMs = Date.now()): number {
+    const sec = Math.floor(nowMs / 1000);
+    if (sec === this.second) return Math.max(this.lastSecond, this.thisSecond); // the current second is still counting
+    if (sec === this.second + 1) return this.thisSecond;
+    return 0;
   }
 
   flush(): void {
@@ -40,7 +64,7 @@ export class AccessRecorder {
     const batch = this.pending;
     this.pending = [];
     try {
-      this.catalog.recordAccessBatch(batch, this.opts.logMaxRows);
+      this.catalog.recordAccessBatch(batch, this.opts.logMaxRows, this.opts.halfLifeMs);
       this.recorded += batch.length;
     } catch (err) {
       // Losing access statistics must not take the filesystem down; say so loudly.

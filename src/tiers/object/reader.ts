@@ -224,7 +224,8 @@ export class StripeReader {
 
     const cells: Buffer[] = [];
     for (let c = 0; c < k; c++) {
-      const data = good.get(c) ?? shards[c]!.subarray(0, dataCellLength(dataLength, k, c));
+      // A copy, not a view: the shards share one slab, which a cached view would keep alive whole.
+      const data = good.get(c) ?? Buffer.from(shards[c]!.subarray(0, dataCellLength(dataLength, k, c)));
       if (!good.has(c)) {
         // The good cells passed their checksums, so a rebuilt cell that fails its own is a bug, not rot.
         const ref = cellRef(layout, stripe, c);

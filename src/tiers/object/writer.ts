@@ -4,7 +4,7 @@
 // object read back and checked before the layout is handed to the mover. Reading the
 // next batch from the source overlaps the upload of the previous one; at most two
 // batches are held in memory.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { allocateShards } from '../../ec/index.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
@@ -89,48 +89,7 @@ export async function writeFile(
     await put(placed.map((_, copy) => ({ stripe: 0, cell: copy, payload: data })));
     onProgress?.(src.size);
   } else {
-    const codec = codecs.get(settings.k, settings.m);
-    const count = stripeCount(src.size, settings.chunkSize);
-    const perBatch = Math.max(1, Math.floor(settings.batchBytes / settings.chunkSize));
-    let uploading: Promise<unknown> = Promise.resolve();
-    let stored = 0;
-    for (let first = 0; first < count; first += perBatch) {
-      const indices = Array.from({ length: Math.min(perBatch, count - first) }, (_, i) => first + i);
-      const shardsOf: Buffer[][] = [];
-      for (const index of indices) {
-        const dataLength = stripeDataLength(src.size, settings.chunkSize, index);
-        const data = await readExactly(src, index * settings.chunkSize, dataLength);
-        hash.update(data);
-        const size = cellSize(dataLength, settings.k);
-        // Zero-filled, so the short tail of the last data cells is the padding coding needs.
-        const shards = allocateShards(settings.k + settings.m, size);
-        for (let c = 0; c < settings.k && c * size < dataLength; c++) data.copy(shards[c]!, 0, c * size, Math.min(dataLength, (c + 1) * size));
-        shardsOf.push(shards);
-      }
-      await codec.encodeBatch(shardsOf.map((s) => ({ data: s.slice(0, settings.k), parity: s.slice(settings.k) })));
-      const pending: PendingCell[] = [];
-      for (const [i, index] of indices.entries()) {
-        const dataLength = stripeDataLength(src.size, settings.chunkSize, index);
-        const placed = placeStripe(fileId, index, settings.k + settings.m, backends);
-        const stripe: StripeRef = { index, dataLength, cells: [] };
-        for (const [cell, shard] of shardsOf[i]!.entries()) {
-          const payload = cell < settings.k ? shard.subarray(0, dataCellLength(dataLength, settings.k, cell)) : shard;
-          stripe.cells.push({ backend: placed[cell]!, key: cellKey(ctx.fsid, fileId, index, cell), length: payload.length, crc: crcHex(payload) });
-          pending.push({ stripe: index, cell, payload });
-        }
-        layout.stripes.push(stripe);
-      }
-      await uploading;
-      const batchBytes = indices.reduce((sum, index) => sum + stripeDataLength(src.size, settings.chunkSize, index), 0);
-      uploading = put(pending).then(() => {
-        stored += batchBytes;
-        onProgress?.(stored);
-      });
-      // Keep a failed upload from being reported as unhandled while the next batch is read.
-      uploading.catch(() => undefined);
-    }
-    await uploading;
-    if (count === 0) onProgress?.(0);
+    await writeStripes(ctx, codecs, settings, src, layout, hash, put, onProgress);
   }
 
   layout.sha256 = hash.digest('hex');
@@ -139,6 +98,73 @@ export async function writeFile(
   await verifyCopy(ctx, layout, settings.concurrency);
   log.debug({ tier: ctx.name, fileId, size: src.size, kind: layout.kind, stripes: layout.stripes.length }, 'copy written and verified');
   return layout;
+}
+
+/**
+ * The stripes of a file, batch by batch: while one batch is being put, the next one
+ * is read and coded. Fills layout.stripes as it goes.
+ */
+async function writeStripes(
+  ctx: TierContext,
+  codecs: CodecCache,
+  settings: WriteSettings,
+  src: ByteSource,
+  layout: ObjectLayout,
+  hash: Hash,
+  put: (cells: PendingCell[]) => Promise<unknown>,
+  onProgress?: (bytes: number) => void,
+): Promise<void> {
+  const { k, m, chunkSize } = settings;
+  const codec = codecs.get(k, m);
+  const count = stripeCount(src.size, chunkSize);
+  const perBatch = Math.max(1, Math.floor(settings.batchBytes / chunkSize));
+  let uploading: Promise<unknown> = Promise.resolve();
+  let stored = 0;
+  try {
+    for (let first = 0; first < count; first += perBatch) {
+      const indices = Array.from({ length: Math.min(perBatch, count - first) }, (_, i) => first + i);
+      const shardsOf: Buffer[][] = [];
+      for (const index of indices) {
+        const dataLength = stripeDataLength(src.size, chunkSize, index);
+        const data = await readExactly(src, index * chunkSize, dataLength);
+        hash.update(data);
+        const size = cellSize(dataLength, k);
+        // Zero-filled, so the short tail of the last data cells is the padding coding needs.
+        const shards = allocateShards(k + m, size);
+        for (let c = 0; c < k && c * size < dataLength; c++) data.copy(shards[c]!, 0, c * size, Math.min(dataLength, (c + 1) * size));
+        shardsOf.push(shards);
+      }
+      await codec.encodeBatch(shardsOf.map((s) => ({ data: s.slice(0, k), parity: s.slice(k) })));
+      const pending: PendingCell[] = [];
+      let batchBytes = 0;
+      for (const [i, index] of indices.entries()) {
+        const dataLength = stripeDataLength(src.size, chunkSize, index);
+        const placed = placeStripe(layout.fileId, index, k + m, ctx.stores.length);
+        const stripe: StripeRef = { index, dataLength, cells: [] };
+        for (const [cell, shard] of shardsOf[i]!.entries()) {
+          const payload = cell < k ? shard.subarray(0, dataCellLength(dataLength, k, cell)) : shard;
+          stripe.cells.push({ backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHex(payload) });
+          pending.push({ stripe: index, cell, payload });
+        }
+        layout.stripes.push(stripe);
+        batchBytes += dataLength;
+      }
+      await uploading;
+      uploading = put(pending).then(() => {
+        stored += batchBytes;
+        onProgress?.(stored);
+      });
+      // Keep a failed upload from being reported as unhandled while the next batch is read.
+      uploading.catch(() => undefined);
+    }
+    await uploading;
+  } catch (err) {
+    // Let the upload under way finish before failing, or its late puts could land
+    // after the caller's removePartial() and be left behind.
+    await uploading.catch(() => undefined);
+    throw err;
+  }
+  if (count === 0) onProgress?.(0);
 }
 
 /** Reads back every cell (header, length, checksum) and every manifest; throws EIO on the first that is wrong. */

@@ -1,0 +1,117 @@
+// The background mover: runs the persistent move queue (it survives restarts, being a
+// catalog table) through the journaled protocol, within a bandwidth limit, a
+// concurrency limit and the schedule windows, pausing automatic moves while the
+// mount is busy, and retrying files that were busy or changed. Manual requests
+// (priority 0) run first and ignore windows and foreground load.
+import type { Catalog, QueueEntry } from '../catalog/catalog.js';
+import type { MoverConfig } from '../config/policy.js';
+import { moduleLogger } from '../log.js';
+import type { MoveOutcome, MoveProtocol } from './protocol.js';
+import { inWindow } from './windows.js';
+
+const log = moduleLogger('background-mover');
+
+export interface BackgroundMoverDeps {
+  catalog: Catalog;
+  protocol: MoveProtocol;
+  config: MoverConfig;
+  /** foreground operations per second on the mount, now */
+  foregroundRate(): number;
+  isOpenForWrite(ino: number): boolean;
+}
+
+type Waiter = (r: MoveOutcome & { error?: string }) => void;
+
+export class BackgroundMover {
+  private readonly running = new Map<number, number>(); // queue id → ino, in flight
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly waiters = new Map<number, Waiter[]>(); // by ino
+  /** why automatic moves are held back right now, for status */
+  heldBack: string | null = null;
+
+  constructor(private readonly d: BackgroundMoverDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Stop taking work; wait up to waitMs for moves in flight (an unfinished one is undone at the next mount). */
+  async stop(waitMs = 5000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const end = Date.now() + waitMs; this.running.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Resolves when the queued move of ino has run (or failed). */
+  waitFor(ino: number): Promise<MoveOutcome & { error?: string }> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(ino) ?? [];
+      list.push(resolve);
+      this.waiters.set(ino, list);
+      this.kick();
+    });
+  }
+
+  /** Look at the queue now (new work, or a slot freed). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), 0);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const now = Date.now();
+    const busy = this.d.foregroundRate() > this.d.config.busyOpsPerSecond && this.d.config.busyOpsPerSecond > 0;
+    this.heldBack = null;
+    const inFlightInos = new Set(this.running.values());
+    for (const e of this.d.catalog.runnableMoves(now)) {
+      if (this.running.size >= this.d.config.concurrency) break;
+      if (this.running.has(e.id) || inFlightInos.has(e.ino)) continue;
+      const manual = e.priority === 0;
+      if (!manual && !this.d.config.enabled) continue;
+      if (!manual && busy) {
+        this.heldBack = `the mount is busy (${this.d.foregroundRate().toFixed(0)} ops/s > ${this.d.config.busyOpsPerSecond})`;
+        break;
+      }
+      if (!manual && !inWindow(this.d.config.windows, e.toTier, new Date(now))) {
+        this.heldBack = `outside the schedule window for ${e.toTier}`;
+        continue;
+      }
+      if (this.d.isOpenForWrite(e.ino)) {
+        this.d.catalog.deferMove(e.id, now + this.d.config.retryDelay, 'open for writing');
+        continue;
+      }
+      this.run(e);
+    }
+    // Come back for deferred entries, windows opening, or load dropping.
+    this.timer = setTimeout(() => this.tick(), 1000);
+  }
+
+  private run(e: QueueEntry): void {
+    this.running.set(e.id, e.ino);
+    void (async () => {
+      let outcome: MoveOutcome & { error?: string };
+      try {
+        outcome = await this.d.protocol.move(e.ino, e.toTier, e.requestedBy);
+      } catch (err) {
+        outcome = { id: 0, state: 'aborted', bytes: 0, error: (err as Error).message };
+      }
+      const retry = outcome.state === 'aborted' && !outcome.error?.includes('pinned') && e.priority !== 0;
+      if (retry && e.attempts < 5) {
+        // Busy or changed: the file is in use, which is a reason to wait, not to give up.
+        this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
+      } else {
+        this.d.catalog.dequeue(e.id);
+        if (outcome.error) log.warn({ ino: e.ino, to: e.toTier, error: outcome.error }, 'move failed');
+      }
+      this.running.delete(e.id);
+      for (const w of this.waiters.get(e.ino) ?? []) w(outcome);
+      this.waiters.delete(e.ino);
+      this.kick();
+    })();
+  }
+}

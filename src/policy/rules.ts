@@ -1,0 +1,129 @@
+// Placement decisions: pure functions from a file's facts to the tier it belongs on,
+// with the rule and the reason. Rules are checked in order and the first that matches
+// decides, as in object-store lifecycle rules; a pin beats every rule.
+import type { PolicyConfig, RuleConfig } from '../config/policy.js';
+import { globMatch } from './glob.js';
+
+/** What the classifier knows of one file. */
+export interface FileFacts {
+  ino: number;
+  path: string;
+  size: number;
+  uid: number;
+  tier: string;
+  /** ms since epoch of the last change of the bytes */
+  mtimeMs: number;
+  /** ms since epoch of the last open, or of creation if never opened */
+  lastAccessMs: number;
+  /** heat now (already decayed) */
+  heat: number;
+  /** since when the file is on its tier */
+  tierSinceMs: number;
+  class: string | null;
+  pin: string | null;
+}
+
+export interface Decision {
+  /** the tier the file belongs on; null: no rule says, it stays */
+  target: string | null;
+  rule: string;
+  reason: string;
+  /** the facts that decided, for `tierfs where` */
+  inputs: Record<string, number | string | null>;
+}
+
+const DAY = 86_400_000;
+const fmtAge = (ms: number) => (ms >= DAY ? `${(ms / DAY).toFixed(1)}d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)}h` : `${Math.round(ms / 1000)}s`);
+const fmtHeat = (h: number) => h.toFixed(2);
+
+/**
+ * Does `rule` match? Returns the reasons of every condition when it does. Heat
+ * conditions widen by `hysteresis` for a file already on the rule's target, so a
+ * file near a threshold does not bounce between tiers.
+ */
+export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null): string[] | null {
+  const m = rule.match;
+  const why: string[] = [];
+  const onTarget = rule.target !== undefined && rule.target === f.tier;
+  if (m.path) {
+    const hit = m.path.find((g) => globMatch(g, f.path));
+    if (!hit) return null;
+    why.push(`path matches ${hit}`);
+  }
+  if (m.sizeAbove !== undefined) {
+    if (!(f.size > m.sizeAbove)) return null;
+    why.push(`size ${f.size} > ${m.sizeAbove}`);
+  }
+  if (m.sizeBelow !== undefined) {
+    if (!(f.size < m.sizeBelow)) return null;
+    why.push(`size ${f.size} < ${m.sizeBelow}`);
+  }
+  const age = nowMs - f.mtimeMs;
+  if (m.ageAbove !== undefined) {
+    if (!(age > m.ageAbove)) return null;
+    why.push(`unchanged for ${fmtAge(age)} > ${fmtAge(m.ageAbove)}`);
+  }
+  if (m.ageBelow !== undefined) {
+    if (!(age < m.ageBelow)) return null;
+    why.push(`changed ${fmtAge(age)} ago < ${fmtAge(m.ageBelow)}`);
+  }
+  const idle = nowMs - f.lastAccessMs;
+  if (m.idleAbove !== undefined) {
+    if (!(idle > m.idleAbove)) return null;
+    why.push(`idle for ${fmtAge(idle)} > ${fmtAge(m.idleAbove)}`);
+  }
+  if (m.idleBelow !== undefined) {
+    if (!(idle < m.idleBelow)) return null;
+    why.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
+  }
+  if (m.heatAbove !== undefined) {
+    const threshold = onTarget ? m.heatAbove * (1 - hysteresis) : m.heatAbove;
+    if (!(f.heat > threshold)) return null;
+    why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${onTarget ? ' (hysteresis)' : ''}`);
+  }
+  if (m.heatBelow !== undefined) {
+    const threshold = onTarget ? m.heatBelow * (1 + hysteresis) : m.heatBelow;
+    if (!(f.heat < threshold)) return null;
+    why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${onTarget ? ' (hysteresis)' : ''}`);
+  }
+  if (m.owner) {
+    if (!m.owner.includes(f.uid)) return null;
+    why.push(`owner ${f.uid}`);
+  }
+  if (m.class) {
+    if (cls === null || !m.class.includes(cls)) return null;
+    why.push(`class ${cls}`);
+  }
+  return why;
+}
+
+/** Where a file belongs, and why. */
+export function decide(f: FileFacts, policy: PolicyConfig, nowMs: number): Decision {
+  const inputs = {
+    tier: f.tier,
+    size: f.size,
+    heat: Number(f.heat.toFixed(4)),
+    idleMs: nowMs - f.lastAccessMs,
+    ageMs: nowMs - f.mtimeMs,
+    class: f.class,
+    pin: f.pin,
+  };
+  if (f.pin) return { target: f.pin, rule: 'pin', reason: `pinned to ${f.pin}`, inputs };
+  let cls = f.class;
+  for (const rule of policy.rules) {
+    const why = matchRule(rule, f, nowMs, policy.hysteresis, cls);
+    if (!why) continue;
+    if (rule.setClass && !rule.target) {
+      cls = rule.setClass; // a classifying rule: later rules see the class
+      continue;
+    }
+    const reason = why.length ? why.join(', ') : 'matches everything';
+    return { target: rule.target ?? null, rule: rule.name, reason, inputs: { ...inputs, class: rule.setClass ?? cls } };
+  }
+  return { target: null, rule: 'default', reason: 'no rule matched: the file stays where it is', inputs };
+}
+
+/** Can an automatic move take the file off its tier yet? */
+export function residencyLeft(f: FileFacts, policy: PolicyConfig, nowMs: number): number {
+  return Math.max(0, f.tierSinceMs + policy.minResidency - nowMs);
+}
