@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierConfig } from '../config/schema.js';
-import type { MoveRecord } from '../catalog/catalog.js';
+import type { MoveRecord, QueueEntry } from '../catalog/catalog.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import { isDir, isReg, S_IFLNK, S_IFMT } from '../vfs/vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
@@ -186,9 +186,12 @@ export class AdminApi {
     return { path, tier };
   }
 
-  moves(limit: number): { active: { id: number; bytes: number; total: number }[]; recent: MoveRecord[] } {
+  moves(limit: number): { active: { id: number; bytes: number; total: number }[]; queued: QueueEntry[]; queueLength: number; heldBack: string | null; recent: MoveRecord[] } {
     return {
       active: [...this.protocol.progress].map(([id, p]) => ({ id, ...p })),
+      queued: this.catalog.queuedMoves(limit),
+      queueLength: this.catalog.queueLength(),
+      heldBack: this.background.heldBack,
       recent: this.catalog.recentMoves(limit),
     };
   }

@@ -58,7 +58,7 @@ export class ErasureCodec {
   /** Writes the m parity shards of the k data shards (all of one length). */
   encode(data: readonly Uint8Array[], parity: readonly Uint8Array[]): void {
     try {
-      this.native.encode(data, parity);
+      this.native.encode(data.length, ...data, ...parity);
     } catch (err) {
       throw toEcError(err);
     }
@@ -76,7 +76,7 @@ export class ErasureCodec {
   /** Rebuilds, in place, the chosen shards (data or parity; default: all of lost) from the first k readable ones. */
   reconstruct(shards: Shards, lost: readonly number[], targets: readonly number[] = lost): void {
     try {
-      this.native.reconstruct(shards, lost, targets);
+      this.native.reconstruct(lost, targets, ...shards);
     } catch (err) {
       throw toEcError(err);
     }
@@ -85,7 +85,7 @@ export class ErasureCodec {
   /** True when every parity shard matches the data shards. */
   verify(shards: readonly Uint8Array[]): boolean {
     try {
-      return this.native.verify(shards);
+      return this.native.verify(...shards);
     } catch (err) {
       throw toEcError(err);
     }

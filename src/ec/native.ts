@@ -12,11 +12,15 @@ export interface NativeKernelInfo {
 export const NativeBatchOp = { Encode: 0, Reconstruct: 1, Verify: 2 } as const;
 export type NativeBatchOp = (typeof NativeBatchOp)[keyof typeof NativeBatchOp];
 
+/**
+ * The synchronous calls take shards as trailing arguments (one N-API call
+ * fetches them all; reading them out of an array costs as much again).
+ */
 export interface NativeCodec {
   readonly kernel: string;
-  encode(data: readonly Uint8Array[], parity: readonly Uint8Array[]): void;
-  reconstruct(shards: readonly (Uint8Array | null)[], lost: readonly number[], targets: readonly number[]): void;
-  verify(shards: readonly Uint8Array[]): boolean;
+  encode(dataCount: number, ...dataThenParity: Uint8Array[]): void;
+  reconstruct(lost: readonly number[], targets: readonly number[], ...shards: (Uint8Array | null)[]): void;
+  verify(...shards: Uint8Array[]): boolean;
   batch(op: NativeBatchOp, stripes: readonly object[]): Promise<boolean[] | undefined>;
 }
 
