@@ -13,6 +13,7 @@ import { BackgroundMover } from './mover/background.js';
 import { TokenBucket } from './mover/throttle.js';
 import { Classifier } from './policy/classifier.js';
 import { FsError } from './errors.js';
+import { defaultCacheDir, openObjectTier } from './tiers/object/index.js';
 import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
@@ -92,11 +93,17 @@ function takePidFile(dataDir: string): string {
 }
 
 /** Open every configured tier, fastest first. */
-async function openTiers(cfg: Config): Promise<TierSet> {
+async function openTiers(cfg: Config, fsid: string): Promise<TierSet> {
   const tiers: AnyTier[] = [];
   for (const t of cfg.tiers) {
     if (t.kind === 'local') tiers.push({ kind: 'local', name: t.name, local: new LocalTier(t) });
-    else log.warn({ tier: t.name }, 'object tiers are not served yet; files are kept on local tiers');
+    else {
+      const object = await openObjectTier(t, fsid, defaultCacheDir(cfg.dataDir, t.name), {
+        memoryCacheBytes: cfg.cache.memory,
+        diskCacheBytes: cfg.cache.disk,
+      });
+      tiers.push({ kind: 'object', name: t.name, object });
+    }
   }
   return new TierSet(tiers);
 }
@@ -109,8 +116,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
   let session: FuseSession | undefined;
   let admin: Server | undefined;
+  let tierSet: TierSet | undefined;
   try {
-    const tierSet = await openTiers(cfg);
+    const tiers = (tierSet = await openTiers(cfg, catalog.fsid));
     const recorder = new AccessRecorder(catalog, {
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
@@ -129,7 +137,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     vfs.copyUp = async (ino) => {
       const size = vfs.inode(ino).size;
       const usage = catalog.usageByTier();
-      const to = tierSet.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
+      const to = tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
       if (!to) throw new FsError('ENOSPC', 'no local tier has room to bring this file back for writing');
       // The application waits in open(): no bandwidth limit, no queue.
       const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true });
@@ -185,6 +193,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         await session?.unmount();
         vfs.closeAll();
         recorder.flush();
+        await Promise.all(tierSet!.objects.map((o) => o.close()));
         catalog.close();
         rmSync(pidFile, { force: true });
         rmSync(socketPathOf(cfg.dataDir), { force: true });
@@ -194,6 +203,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   } catch (err) {
     admin?.close();
     await session?.unmount().catch(() => undefined);
+    await Promise.all((tierSet?.objects ?? []).map((o) => o.close().catch(() => undefined)));
     catalog.close();
     rmSync(pidFile, { force: true });
     throw err;

@@ -259,7 +259,7 @@ class Codec : public Napi::ObjectWrap<Codec> {
   // The synchronous calls take the shards as trailing arguments: one
   // napi_get_cb_info fetches them all, where reading them out of arrays costs
   // a napi_get_element each (about half the cost of a call with 14 shards).
-  // Returns the arguments from `first` on, after checking there are `count`.
+  // Copies the arguments from `first` to the last, after checking there are `count`.
   static bool ShardArgs(const Napi::CallbackInfo &info, size_t first, size_t count, const char *what,
                         napi_value *values) {
     if (!CheckCount(info.Env(), what, count, info.Length() >= first ? info.Length() - first : 0)) return false;
@@ -274,9 +274,10 @@ class Codec : public Napi::ObjectWrap<Codec> {
     uint8_t *ptrs[EC_MAX_SHARDS];
     size_t len = SIZE_MAX;
     uint32_t data_count = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
-    if (!CheckCount(env, "data", k_, data_count) || !ShardArgs(info, 1 + k_, m_, "parity", values + k_) ||
-        !ShardArgs(info, 1, k_, "data", values) ||
-        !ReadShardValues(env, values, k_, false, "data", ptrs, &len) ||
+    if (!CheckCount(env, "data", k_, data_count) || !ShardArgs(info, 1 + k_, m_, "parity", values + k_))
+      return Napi::Value();
+    for (int i = 0; i < k_; i++) values[i] = info[1 + i];
+    if (!ReadShardValues(env, values, k_, false, "data", ptrs, &len) ||
         !ReadShardValues(env, values + k_, m_, false, "parity", ptrs + k_, &len))
       return Napi::Value();
     ec_encode(codec_, len == SIZE_MAX ? 0 : len, ptrs, ptrs + k_);

@@ -75,6 +75,13 @@ export const configSchema = z
         logMaxRows: z.number().int().min(0).default(1_000_000).describe('the raw access log keeps at most this many rows'),
       })
       .prefault({}),
+    cache: z
+      .strictObject({
+        memory: bytes().default(256 * 2 ** 20).describe('recall cache in memory, per object tier'),
+        disk: bytes().default(4 * 2 ** 30).describe('recall cache on disk under dataDir/cache, per object tier; survives restarts'),
+      })
+      .prefault({})
+      .describe('decoded cells of cold files, kept so repeated reads do not fetch again'),
     policy: policySchema,
     mover: moverSchema,
     admin: z

@@ -12,9 +12,12 @@ export function isKernelName(name: string): name is KernelName {
   return (KERNEL_NAMES as readonly string[]).includes(name);
 }
 
+let available: readonly KernelName[] | undefined;
+
 /** Kernels this CPU can run, fastest first (portable is always there). */
 export function availableKernels(): KernelName[] {
-  return native.kernels().filter((k) => k.available).map((k) => k.name as KernelName);
+  available ??= native.kernels().filter((k) => k.available).map((k) => k.name as KernelName);
+  return [...available];
 }
 
 /** The kernel codecs use when not told: TIERFS_EC_KERNEL if set, else the fastest available. */

@@ -64,6 +64,23 @@ describe('async batches', () => {
     for (const c of copies) for (const j of [0, 1, 2, 3]) expect(c[j]!.equals(original[j]!)).toBe(true);
   });
 
+  it('concurrent batches with many patterns, more than the plan cache holds', async () => {
+    const len = 4096;
+    const original = [...randomShards(next, k, len), ...Array.from({ length: m }, () => Buffer.alloc(len))];
+    codec.encode(original.slice(0, k), original.slice(k));
+    const jobs = Array.from({ length: 48 }, () =>
+      Array.from({ length: 4 }, () => {
+        const lost = randomPattern(next, k + m, 1 + (next() % m));
+        const shards = original.map((b) => Buffer.from(b));
+        for (const j of lost) shards[j]!.fill(0);
+        return { shards, lost };
+      }),
+    );
+    await Promise.all(jobs.map((batch) => codec.reconstructBatch(batch)));
+    for (const batch of jobs)
+      for (const { shards, lost } of batch) for (const j of lost) expect(shards[j]!.equals(original[j]!)).toBe(true);
+  });
+
   it('an empty batch resolves', async () => {
     await expect(codec.encodeBatch([])).resolves.toBeUndefined();
     await expect(codec.verifyBatch([])).resolves.toEqual([]);
