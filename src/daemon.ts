@@ -164,7 +164,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     });
     session = await mount(mountpoint, ops, mountOptions(cfg));
     const api = new AdminApi({ catalog, tiers: tierSet, tierConfigs: cfg.tiers, vfs, recorder, protocol, background, classifier, mountpoint });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush());
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed.

@@ -1,9 +1,11 @@
-// N-API face of the erasure codec: converts JavaScript arrays of Uint8Array
-// into pointer arrays for ec_codec.h and nothing more. Buffers are used in
+// N-API face of the erasure codec: converts Uint8Array arguments (or, for the
+// batch call, arrays of them) into pointer arrays for ec_codec.h and nothing
+// more. Buffers are used in
 // place. Errors carry a `code` (EC_*) that src/ec/errors.ts turns into a typed
 // error.
 #include <napi.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -105,7 +107,9 @@ bool ReadIndices(napi_env env, napi_value array, const char *what, int *out, siz
     napi_value item;
     double value;
     napi_get_element(env, array, i, &item);
-    if (napi_get_value_double(env, item, &value) != napi_ok || value != static_cast<int>(value)) {
+    // the range only keeps the cast defined; ec_reconstruct checks the real bounds
+    if (napi_get_value_double(env, item, &value) != napi_ok || !(value >= -1 && value <= 1024) ||
+        value != std::floor(value)) {
       ThrowCode(env, "EC_BAD_INDEX", (std::string(what) + " must hold integer shard indices").c_str());
       return false;
     }

@@ -101,6 +101,7 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.maxRead = static_cast<uint32_t>(numberOr(o, "maxRead", s.maxRead));
   s.maxWrite = static_cast<uint32_t>(numberOr(o, "maxWrite", s.maxWrite));
   s.splice = boolOr(o, "splice", s.splice);
+  s.spliceRequests = boolOr(o, "spliceRequests", s.spliceRequests);
   s.attrTimeout = numberOr(o, "attrTimeout", s.attrTimeout);
   s.entryTimeout = numberOr(o, "entryTimeout", s.entryTimeout);
   std::string pc = stringOr(o, "pageCache", "auto");

@@ -20,12 +20,12 @@ void serveRead(fuse_req_t req, FileHandle* h, size_t size, off_t off, bool splic
   fuse_reply_data(req, &buf, splice ? static_cast<enum fuse_buf_copy_flags>(0) : FUSE_BUF_NO_SPLICE);
 }
 
-void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off, bool splice) {
+void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off) {
   struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   dst.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
   dst.buf[0].fd = h->fd;
   dst.buf[0].pos = off;
-  ssize_t n = fuse_buf_copy(&dst, in, splice ? static_cast<enum fuse_buf_copy_flags>(0) : FUSE_BUF_NO_SPLICE);
+  ssize_t n = fuse_buf_copy(&dst, in, static_cast<enum fuse_buf_copy_flags>(0));
   if (n < 0) {
     fuse_reply_err(req, static_cast<int>(-n));
     return;

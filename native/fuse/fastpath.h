@@ -9,7 +9,9 @@
 namespace tierfs {
 
 void serveRead(fuse_req_t req, FileHandle* h, size_t size, off_t off, bool splice);
-void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off, bool splice);
+// The payload is in memory, or in a pipe when the session receives requests by
+// splice; fuse_buf_copy then splices it on into the file.
+void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off);
 void serveCopyFileRange(fuse_req_t req, FileHandle* in, off_t offIn, FileHandle* out, off_t offOut,
                         size_t len);
 

@@ -147,7 +147,7 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
   Session* s = sessionOf(req);
   FileHandle* h = handleOf(fi);
   if (h->fd >= 0) {
-    serveWrite(req, h, bufv, off, s->options().splice);
+    serveWrite(req, h, bufv, off);
     return;
   }
   char* data = nullptr;

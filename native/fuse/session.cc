@@ -271,7 +271,7 @@ void Session::onInit(struct fuse_conn_info* conn) {
   want(FUSE_CAP_SPLICE_WRITE, opts_.splice);
   // The kernel no longer moves pages out of a pipe; asking only costs a check.
   want(FUSE_CAP_SPLICE_MOVE, false);
-  want(FUSE_CAP_SPLICE_READ, opts_.splice);
+  want(FUSE_CAP_SPLICE_READ, opts_.spliceRequests);
   want(FUSE_CAP_AUTO_INVAL_DATA, opts_.pageCache == PageCache::Auto);
   want(FUSE_CAP_WRITEBACK_CACHE, opts_.writebackCache);
   want(FUSE_CAP_ASYNC_READ, true);

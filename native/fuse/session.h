@@ -22,7 +22,8 @@ struct SessionOptions {
   std::string subtype = "tierfs";
   uint32_t maxRead = 0;  // 0: no limit beyond max_pages
   uint32_t maxWrite = 1 << 20;
-  bool splice = true;
+  bool splice = true;           // replies: fast-path reads splice file → pipe → /dev/fuse
+  bool spliceRequests = false;  // requests: write payloads arrive in a pipe (measured slower here)
   double attrTimeout = 1.0;
   double entryTimeout = 1.0;
   PageCache pageCache = PageCache::Auto;

@@ -133,6 +133,15 @@ function measureC(exe: string, impl: string, shapes: string[]): Row[] {
   return out.trim().split('\n').map((line) => JSON.parse(line) as Row);
 }
 
+/** The installed ISA-L's version, from Debian's package database. */
+function isalVersion(): string {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'libisal-dev'], { encoding: 'utf8' }).split('-')[0]!;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function fmtShard(bytes: number): string {
   return bytes >= 1 << 20 ? `${bytes >> 20} MiB` : `${bytes >> 10} KiB`;
 }
@@ -164,7 +173,10 @@ function printTable(rows: Row[]) {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   process.stdout.write(
-    `erasure coding, GB/s of data, one thread (ratio to ISA-L ${'2.30'}); ${SECONDS} s best-of rounds; ram = walk over ${RAM_BYTES >> 20} MiB\n`,
+    `erasure coding, GB/s of data, one thread (ratio to ISA-L ${isalVersion()}); best of rounds over ${SECONDS} s; ` +
+      `ram = a walk over ${RAM_BYTES >> 20} MiB of stripes\n` +
+      `kernel columns: the sync Node API; async: ${ASYNC_BATCH} stripes per encodeBatch/decodeBatch call on ` +
+      `libuv's pool; C: our C codec called from C, no Node\n`,
   );
   process.stdout.write(`${fmt(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const l of lines) process.stdout.write(`${fmt(l)}\n`);

@@ -6,6 +6,7 @@ import { FsError } from '../errors.js';
 import type { TierConfig } from '../config/schema.js';
 import type { MoveRecord, QueueEntry } from '../catalog/catalog.js';
 import type { TierSet } from '../tiers/tier-set.js';
+import type { ScrubReport } from '../tiers/object/types.js';
 import { isDir, isReg, S_IFLNK, S_IFMT } from '../vfs/vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { AccessRecorder } from '../vfs/access-recorder.js';
@@ -54,6 +55,14 @@ export interface Where {
   /** object tiers: stripes and scheme */
   layout: { kind: string; k: number; m: number; stripes: number; chunkSize: number } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
+}
+
+export interface ScrubProgress {
+  path: string;
+  done: number;
+  files: number;
+  report: ScrubReport;
+  total: ScrubReport;
 }
 
 export interface AdminDeps {
@@ -194,6 +203,28 @@ export class AdminApi {
       heldBack: this.background.heldBack,
       recent: this.catalog.recentMoves(limit),
     };
+  }
+
+  /**
+   * Verify every cell of every file on the object tiers (or one tier), rebuilding what
+   * is missing or corrupt when repair is set. Reports each file as it goes; reads are
+   * paced to the mover's bandwidth limit.
+   */
+  async *scrub(tier: string | undefined, repair: boolean, pace: (bytes: number) => Promise<void>): AsyncGenerator<ScrubProgress> {
+    if (tier !== undefined && this.tiers.get(tier).kind !== 'object') throw new FsError('EINVAL', `tier ${tier} is not an object tier`);
+    const files = this.catalog.filesWithLayout().filter((f) => tier === undefined || f.tier === tier);
+    const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0 };
+    let done = 0;
+    for (const f of files) {
+      const layout = this.vfs.layoutOf(f);
+      if (!this.tiers.has(layout.tier)) continue;
+      await pace(layout.size);
+      const r = await this.tiers.object(layout.tier).scrub(layout, repair);
+      for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost'] as const) total[k] += r[k];
+      done++;
+      yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };
+    }
+    if (files.length === 0) yield { path: '', done: 0, files: 0, report: total, total };
   }
 
   /** Where a path (relative to the mount root) lives and how it has been used. */

@@ -44,3 +44,33 @@ export async function adminJson<T>(socketPath: string, method: 'GET' | 'POST', p
   }
   return JSON.parse(body) as T;
 }
+
+/** A request whose answer is JSON lines, each handed to onLine as it arrives. */
+export function adminLines(socketPath: string, path: string, body: unknown, onLine: (value: unknown) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method: 'POST', path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line && res.statusCode === 200) onLine(JSON.parse(line));
+        }
+      });
+      res.on('end', () => {
+        if (res.statusCode === 200) return resolve();
+        let message = buf;
+        try {
+          message = (JSON.parse(buf) as { error?: string }).error ?? buf;
+        } catch {
+          // not JSON: the raw body is the message
+        }
+        reject(new AdminError(message, res.statusCode ?? 0));
+      });
+    });
+    req.on('error', (err) => reject(new AdminError(`cannot reach the tierfs daemon at ${socketPath}: ${err.message} (is it mounted?)`, 0)));
+    req.end(JSON.stringify(body));
+  });
+}

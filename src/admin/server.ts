@@ -22,7 +22,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-export function startAdminServer(socketPath: string, api: AdminApi, onFlush: () => void): Promise<Server> {
+export function startAdminServer(
+  socketPath: string,
+  api: AdminApi,
+  onFlush: () => void,
+  pace: (bytes: number) => Promise<void> = async () => undefined,
+): Promise<Server> {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const strs = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
   const routes: Record<string, Handler> = {
@@ -35,6 +40,15 @@ export function startAdminServer(socketPath: string, api: AdminApi, onFlush: () 
     'POST /v1/flush': () => {
       onFlush();
       return { ok: true };
+    },
+    // Long work answers as it goes: one JSON line per file scrubbed.
+    'POST /v1/scrub': async (_url, body, res) => {
+      const lines = api.scrub(body.tier === undefined ? undefined : str(body.tier), body.repair === true, pace);
+      const first = await lines.next(); // an unknown tier fails here, before the 200
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (let r = first; !r.done; r = await lines.next()) res.write(`${JSON.stringify(r.value)}\n`);
+      res.end();
+      return undefined;
     },
     'GET /v1/trace': (url, _body, res) => {
       res.writeHead(200, { 'content-type': 'text/csv' });

@@ -191,7 +191,8 @@ function toMove(r: MoveRecord & { verified: unknown }): MoveRecord {
 
 export class Catalog {
   readonly db: Database.Database;
-  readonly fsid: string;
+  /** this filesystem's id: the first part of every object key, in every manifest */
+  fsid: string;
   private readonly s;
 
   constructor(path: string) {
@@ -256,6 +257,7 @@ export class Catalog {
       deleteStatsOf: d.prepare('DELETE FROM access_stats WHERE ino = ?'),
       orphans: d.prepare('SELECT ino FROM inodes WHERE nlink = 0').pluck(),
       filesOnLocal: big(d.prepare("SELECT * FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768")),
+      filesWithLayout: big(d.prepare('SELECT * FROM inodes WHERE layout IS NOT NULL AND nlink > 0 ORDER BY ino')),
       byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
       usageByTier: d.prepare('SELECT tier, count(*) AS files, coalesce(sum(size), 0) AS bytes FROM inodes WHERE tier IS NOT NULL AND nlink > 0 GROUP BY tier'),
       inodeCount: d.prepare('SELECT count(*) FROM inodes').pluck(),
@@ -351,6 +353,12 @@ export class Catalog {
     if (v !== undefined) return v;
     this.s.setMeta.run(key, fallback);
     return fallback;
+  }
+
+  /** Take over the id of the filesystem whose tiers a rebuild reads (fsck --rebuild). */
+  setFsid(fsid: string): void {
+    this.s.setMeta.run('fsid', fsid);
+    this.fsid = fsid;
   }
 
   /** Run fn in one transaction (nested calls join the outer one). */
@@ -483,6 +491,11 @@ export class Catalog {
 
   filesWithData(): Inode[] {
     return (this.s.filesOnLocal.all() as Row[]).map(toInode);
+  }
+
+  /** Files on object tiers. */
+  filesWithLayout(): Inode[] {
+    return (this.s.filesWithLayout.all() as Row[]).map(toInode);
   }
 
   byDataPath(dataPath: string): Inode | undefined {

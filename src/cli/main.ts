@@ -6,6 +6,7 @@ import { registerConfigCommands } from './config-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
 import { registerMoveCommands } from './move-cmd.js';
+import { registerRepairCommands } from './repair-cmd.js';
 import { CliError } from './output.js';
 
 export async function main(argv = process.argv): Promise<void> {
@@ -18,6 +19,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerMountCommands(program);
   registerInfoCommands(program);
   registerMoveCommands(program);
+  registerRepairCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

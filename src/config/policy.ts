@@ -38,10 +38,27 @@ export const policySchema = z
   .strictObject({
     halfLife: duration().default(7 * 86_400_000).describe('heat halves over this time without opens'),
     minResidency: duration().default(86_400_000).describe('a file stays this long on a tier before an automatic move'),
-    hysteresis: ratio().default(0.25).describe('heat thresholds widen by this share for files already on the rule’s target, so files do not bounce'),
-    interval: duration().default(30_000).describe('how often changed files are classified'),
+    hysteresis: ratio()
+      .refine((h) => h < 1, 'hysteresis must be below 100%')
+      .default(0.25)
+      .describe('a file must pass a heat threshold by this share to change tier (heatAbove 4 at 25%: in above 5, out below 3), so files do not bounce'),
+    interval: duration()
+      .refine((ms) => ms >= 100, 'interval must be at least 100ms')
+      .default(30_000)
+      .describe('how often changed files are classified'),
     fullPassInterval: duration().default(3_600_000).describe('how often every file is classified (heat decays with time, not events)'),
-    rules: z.array(ruleSchema).default([]).describe('checked in order; the first whose conditions hold decides'),
+    rules: z
+      .array(ruleSchema)
+      .default([])
+      .superRefine((rules, ctx) => {
+        // Decisions name their rule (tierfs where): two rules of one name could not be told apart.
+        const seen = new Set<string>();
+        rules.forEach((r, i) => {
+          if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another rule is already named "${r.name}"` });
+          seen.add(r.name);
+        });
+      })
+      .describe('checked in order; the first whose conditions hold decides'),
   })
   .prefault({});
 
@@ -59,7 +76,7 @@ export const moverSchema = z
         z.strictObject({
           tiers: z.array(z.string()).min(1).optional().describe('target tiers this window applies to (default: all)'),
           from: clock,
-          to: clock.describe('may be earlier than from: the window then spans midnight'),
+          to: clock.describe('may be earlier than from: the window then spans midnight; equal to from: all day'),
         }),
       )
       .default([])

@@ -6,7 +6,10 @@
 // Every call works on the caller's buffers in place. The synchronous calls
 // suit one stripe; the *Batch calls run a whole batch of stripes on libuv's
 // thread pool in one round trip, which pays off because a round trip (13-28 µs)
-// costs more than coding a 10+4 x 64 KiB stripe.
+// costs more than coding a 10+4 x 64 KiB stripe. A batch runs on one pool
+// thread; several batches in flight use several cores. Leave a batch's
+// buffers alone until its promise settles. Shards of one stripe must not
+// overlap; allocateShards() lays them out the way the kernels run fastest.
 import { EcError, toEcError } from './errors.js';
 import { defaultKernel, type KernelName } from './kernels.js';
 import { native, NativeBatchOp, type NativeCodec } from './native.js';

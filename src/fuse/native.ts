@@ -51,6 +51,7 @@ export interface NativeSessionOptions {
   maxRead: number;
   maxWrite: number;
   splice: boolean;
+  spliceRequests: boolean;
   attrTimeout: number;
   entryTimeout: number;
   pageCache: 'keep' | 'auto' | 'none';

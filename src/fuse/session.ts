@@ -54,6 +54,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     maxRead: o.maxRead ?? 0,
     maxWrite: o.maxWrite ?? 1 << 20,
     splice: o.splice ?? true,
+    spliceRequests: o.spliceRequests ?? false,
     attrTimeout: o.attrTimeout ?? 1,
     entryTimeout: o.entryTimeout ?? 1,
     pageCache: o.pageCache ?? 'auto',

@@ -176,7 +176,14 @@ export interface MountOptions {
   /** bytes; at least 1 MiB is useful for throughput */
   maxRead?: number;
   maxWrite?: number;
+  /** fast-path reads splice file → pipe → /dev/fuse instead of copying through memory (default true) */
   splice?: boolean;
+  /**
+   * receive requests by splice, so that write payloads move pipe → file without
+   * a copy into user memory (FUSE_CAP_SPLICE_READ). Default false: on this
+   * kernel it measured slower than reading requests into memory.
+   */
+  spliceRequests?: boolean;
   attrTimeout?: number;
   entryTimeout?: number;
   /** 'keep' keeps cached pages across opens; 'auto' drops them when mtime changes; 'none' is direct I/O */

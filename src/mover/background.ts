@@ -11,6 +11,17 @@ import { inWindow } from './windows.js';
 
 const log = moduleLogger('background-mover');
 
+/**
+ * Failures that waiting does not cure: the file is gone (ENOENT), pinned elsewhere
+ * (EPERM), not a file (EISDIR), or the tier is unknown (EINVAL). The entry is
+ * dropped (the classifier asks again if the file still needs to move); anything else
+ * — no room yet, a busy or changed file, an unreachable store — is retried.
+ */
+const PERMANENT = new Set(['ENOENT', 'EPERM', 'EISDIR', 'EINVAL']);
+
+/** Automatic moves that found their file busy or failed are retried this often, with growing waits. */
+const MAX_ATTEMPTS = 5;
+
 export interface BackgroundMoverDeps {
   catalog: Catalog;
   protocol: MoveProtocol;
@@ -95,13 +106,15 @@ export class BackgroundMover {
     this.running.set(e.id, e.ino);
     void (async () => {
       let outcome: MoveOutcome & { error?: string };
+      let permanent = false;
       try {
         outcome = await this.d.protocol.move(e.ino, e.toTier, e.requestedBy);
       } catch (err) {
         outcome = { id: 0, state: 'aborted', bytes: 0, error: (err as Error).message };
+        permanent = PERMANENT.has((err as { code?: string }).code ?? '');
       }
-      const retry = outcome.state === 'aborted' && !outcome.error?.includes('pinned') && e.priority !== 0;
-      if (retry && e.attempts < 5) {
+      const retry = outcome.state === 'aborted' && !permanent && e.priority !== 0;
+      if (retry && e.attempts < MAX_ATTEMPTS) {
         // Busy or changed: the file is in use, which is a reason to wait, not to give up.
         this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
       } else {

@@ -1,13 +1,22 @@
 // A token bucket in bytes per second, shared by every move: take(n) resolves when n
-// bytes may go. Bursts are capped at one second's worth.
+// bytes may go. A taker pays first and then waits off any debt, so the bytes let
+// through by time t never exceed rate × t plus the small burst the bucket holds —
+// whatever the size of the pieces (a 1 MiB piece at 256 KiB/s waits 4 s).
+//
+// The burst is 100 ms worth: a move that starts after the mover was idle runs at its
+// rate from the first second instead of a full second ahead of it.
+
+const BURST_SECONDS = 0.1;
 
 export class TokenBucket {
   private tokens: number;
-  private last = Date.now();
+  private last = performance.now();
   private queue: Promise<void> = Promise.resolve();
+  private readonly capacity: number;
 
   constructor(private readonly bytesPerSecond: number) {
-    this.tokens = bytesPerSecond;
+    this.capacity = bytesPerSecond * BURST_SECONDS;
+    this.tokens = this.capacity;
   }
 
   /** bytesPerSecond 0 means unlimited */
@@ -16,24 +25,26 @@ export class TokenBucket {
   }
 
   take(n: number): Promise<void> {
-    if (this.unlimited) return Promise.resolve();
-    // Serialize takers so that a large request cannot be starved by small ones.
-    const mine = this.queue.then(() => this.wait(n));
+    if (this.unlimited || n <= 0) return Promise.resolve();
+    // Serialize takers: each pays in turn, so a large request cannot be starved by small ones.
+    const mine = this.queue.then(() => this.pay(n));
     this.queue = mine;
     return mine;
   }
 
-  private async wait(n: number): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.bytesPerSecond, this.tokens + ((now - this.last) / 1000) * this.bytesPerSecond);
-      this.last = now;
-      if (this.tokens >= Math.min(n, this.bytesPerSecond)) {
-        this.tokens -= n; // may go negative for n above one second's worth: later takers wait it off
-        return;
-      }
-      const deficit = Math.min(n, this.bytesPerSecond) - this.tokens;
-      await new Promise((r) => setTimeout(r, Math.max(1, (deficit / this.bytesPerSecond) * 1000)));
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.bytesPerSecond);
+    this.last = now;
+  }
+
+  private async pay(n: number): Promise<void> {
+    this.refill();
+    this.tokens -= n;
+    // Timers fire late but never early; a late wake-up is credited at the next refill.
+    while (this.tokens < 0) {
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil((-this.tokens / this.bytesPerSecond) * 1000))));
+      this.refill();
     }
   }
 }

@@ -9,7 +9,7 @@ import type { TierConfig } from '../config/schema.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
-import { overHigh, planDemotions, type DemotionCandidate, type TierLoad } from './watermarks.js';
+import { mustShed, planDemotions, type DemotionCandidate, type TierLoad } from './watermarks.js';
 
 /** Files classified per transaction in a full pass. */
 const PAGE = 5000;
@@ -43,8 +43,16 @@ export interface ClassifierDeps {
   isOpenForWrite(ino: number): boolean;
 }
 
+/** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
+type Hold = string | null;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 export class Classifier {
   private lastPassMs = 0;
+  private inFlight: Promise<PassReport> | undefined;
+  /** local tiers that passed their high watermark and are not yet down to their low one */
+  private readonly draining = new Set<string>();
 
   constructor(private readonly d: ClassifierDeps) {}
 
@@ -82,27 +90,59 @@ export class Classifier {
     return inos;
   }
 
+  /** One pass, start to end, on the caller's stack (tests, benchmarks, tools). */
   pass(full: boolean, nowMs = Date.now()): PassReport {
+    const steps = this.steps(full, nowMs);
+    for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+  }
+
+  /**
+   * One pass that gives the event loop back between pages, so a full pass over a
+   * large catalog does not stall the mount it serves. A call while a pass runs gets
+   * that pass's report.
+   */
+  passInSteps(full: boolean, nowMs = Date.now()): Promise<PassReport> {
+    this.inFlight ??= (async () => {
+      try {
+        const steps = this.steps(full, nowMs);
+        for (let r = steps.next(); ; r = steps.next()) {
+          if (r.done) return r.value;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        this.inFlight = undefined;
+      }
+    })();
+    return this.inFlight;
+  }
+
+  /** The pass, yielding after each page of a full pass. */
+  private *steps(full: boolean, nowMs: number): Generator<void, PassReport> {
     const t0 = performance.now();
     const pins = this.pins();
     let examined = 0;
     let enqueued = 0;
-    const usage = this.d.catalog.usageByTier();
+    const room = new RoomTracker(this.d.tiers, this.d.catalog.usageByTier());
     const classify = (rows: ClassificationRow[]) =>
       this.d.catalog.tx(() => {
         for (const r of rows) {
           examined++;
           const f = this.facts(r, nowMs, pins);
           const decision = decide(f, this.d.policy, nowMs);
-          this.d.catalog.saveDecision(r.ino, { ...decision, inputs: JSON.stringify(decision.inputs) }, nowMs);
-          if (this.act(f, decision, nowMs, usage)) enqueued++;
+          const hold = this.act(f, decision, nowMs, room);
+          if (hold === null && decision.target && decision.target !== f.tier) enqueued++;
+          const reason = hold ? `${decision.reason}; not moved yet: ${hold}` : decision.reason;
+          this.d.catalog.saveDecision(r.ino, { ...decision, reason, inputs: JSON.stringify(decision.inputs) }, nowMs);
         }
       });
     full ||= this.lastPassMs === 0;
     if (full) {
       this.d.catalog.takeDirty();
-      // A page per transaction: the catalog stays responsive to the mount meanwhile.
-      for (let after = 0, page; (page = this.d.catalog.classificationPage(after, PAGE)).length > 0; after = page.at(-1)!.ino) classify(page);
+      // A page per transaction: between pages the mount's own writes get the catalog.
+      for (let after = 0, page; (page = this.d.catalog.classificationPage(after, PAGE)).length > 0; after = page.at(-1)!.ino) {
+        classify(page);
+        yield;
+      }
     } else {
       classify([...this.changed(nowMs)].flatMap((ino) => this.d.catalog.classificationRow(ino) ?? []));
     }
@@ -111,18 +151,21 @@ export class Classifier {
     return { full, examined, enqueued: enqueued + demotions, demotions, ms: performance.now() - t0 };
   }
 
-  /** Queue the move a decision asks for, when it may happen now; else drop a stale one. */
-  private act(f: FileFacts, d: Decision, nowMs: number, usage: Map<string, { bytes: number }>): boolean {
+  /**
+   * Queue the move a decision asks for when it may happen now (returns null), else say
+   * what holds it back; a file that belongs where it is loses any automatic move queued.
+   */
+  private act(f: FileFacts, d: Decision, nowMs: number, room: RoomTracker): Hold {
     if (!d.target || d.target === f.tier || !this.d.tiers.has(d.target)) {
       this.d.catalog.dropAutomaticMove(f.ino);
-      return false;
+      return d.target && !this.d.tiers.has(d.target) ? `no tier named ${d.target}` : null;
     }
-    if (!f.pin && residencyLeft(f, this.d.policy, nowMs) > 0) return false;
-    if (this.d.isOpenForWrite(f.ino)) return false; // the mover would skip it anyway; next pass
-    const target = this.d.tiers.get(d.target);
-    if (target.kind === 'local' && !target.local.hasRoom(usage.get(d.target)?.bytes ?? 0, f.size)) return false;
+    const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
+    if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
+    if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
+    if (!room.take(d.target, f.size)) return `tier ${d.target} has no room below its high watermark`;
     this.d.catalog.enqueueMove({ ino: f.ino, toTier: d.target, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason: d.reason });
-    return true;
+    return null;
   }
 
   /** Local tiers above their high watermark shed their coldest files to the next tier. */
@@ -135,8 +178,19 @@ export class Classifier {
       const t = this.d.tiers.get(cfg.name);
       if (!next || t.kind !== 'local') return;
       const u = t.local.usage(usage.get(cfg.name)?.bytes ?? 0);
-      const load: TierLoad = { name: cfg.name, capacityBytes: u.capacityBytes, usedBytes: u.usedBytes, high: cfg.watermarks.high, low: cfg.watermarks.low };
-      if (!overHigh(load)) return;
+      const load: TierLoad = {
+        name: cfg.name,
+        capacityBytes: u.capacityBytes,
+        usedBytes: u.usedBytes,
+        high: cfg.watermarks.high,
+        low: cfg.watermarks.low,
+        draining: this.draining.has(cfg.name),
+      };
+      if (!mustShed(load)) {
+        this.draining.delete(cfg.name);
+        return;
+      }
+      this.draining.add(cfg.name);
       // Read the coldest files first (enough to reach the low watermark), then queue: no
       // statement may run on the catalog while its cursor is open.
       const candidates: DemotionCandidate[] = [];
@@ -147,13 +201,40 @@ export class Classifier {
         if (movable) freed += c.size;
         if (load.usedBytes - freed <= load.capacityBytes * load.low) break;
       }
+      const heatOf = new Map(candidates.map((c) => [c.ino, c.heat]));
       this.d.catalog.tx(() => {
         for (const m of planDemotions(load, candidates, next.name)) {
-          this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: AUTO_PRIORITY, requestedBy: `watermark:${cfg.name}`, reason: m.reason });
+          const rule = `watermark:${cfg.name}`;
+          this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: AUTO_PRIORITY, requestedBy: rule, reason: m.reason });
+          // The watermark overrules the file's rule for now: say so where tierfs where looks.
+          const inputs = { tier: cfg.name, heat: Number(heatOf.get(m.ino)!.toFixed(4)), usedBytes: load.usedBytes, capacityBytes: load.capacityBytes };
+          this.d.catalog.saveDecision(m.ino, { target: m.to, rule, reason: m.reason, inputs: JSON.stringify(inputs) }, nowMs);
           queued++;
         }
       });
     });
     return queued;
+  }
+}
+
+/**
+ * Room on local tiers during one pass: usage at the start plus what this pass has
+ * already queued into each tier, so one pass cannot promote more than a tier holds.
+ */
+class RoomTracker {
+  private readonly planned = new Map<string, number>();
+
+  constructor(
+    private readonly tiers: TierSet,
+    private readonly usage: Map<string, { bytes: number }>,
+  ) {}
+
+  /** Reserve room for `size` bytes on `tier`; false when it would pass the high watermark. */
+  take(tier: string, size: number): boolean {
+    const t = this.tiers.get(tier);
+    const planned = this.planned.get(tier) ?? 0;
+    if (t.kind === 'local' && !t.local.hasRoom((this.usage.get(tier)?.bytes ?? 0) + planned, size)) return false;
+    this.planned.set(tier, planned + size);
+    return true;
   }
 }

@@ -37,14 +37,28 @@ const fmtAge = (ms: number) => (ms >= DAY ? `${(ms / DAY).toFixed(1)}d` : ms >= 
 const fmtHeat = (h: number) => h.toFixed(2);
 
 /**
- * Does `rule` match? Returns the reasons of every condition when it does. Heat
- * conditions widen by `hysteresis` for a file already on the rule's target, so a
- * file near a threshold does not bounce between tiers.
+ * A heat threshold as it applies to this file. Thresholds lean towards the tier the
+ * file is on: a rule that would keep it there is easier to meet, a rule that would
+ * take it away harder, each by `hysteresis`. So a file changes tier only once its
+ * heat is clearly past a threshold, whatever the order of the rules (leaning only
+ * one way lets a "below" rule listed first pull a file away at the bare threshold).
  */
+function leaning(threshold: number, kind: 'above' | 'below', stays: boolean | null, hysteresis: number): number {
+  if (stays === null) return threshold;
+  const easier = kind === 'above' ? 1 - hysteresis : 1 + hysteresis;
+  const harder = kind === 'above' ? 1 + hysteresis : 1 - hysteresis;
+  return threshold * (stays ? easier : harder);
+}
+
+const leanNote = (stays: boolean | null, hysteresis: number) =>
+  stays === null || hysteresis === 0 ? '' : stays ? ' (hysteresis: easier to stay)' : ' (hysteresis: harder to move)';
+
+/** Does `rule` match? Returns the reasons of every condition when it does. */
 export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null): string[] | null {
   const m = rule.match;
   const why: string[] = [];
-  const onTarget = rule.target !== undefined && rule.target === f.tier;
+  // null: the rule names no tier, so it neither keeps nor moves the file
+  const stays = rule.target === undefined ? null : rule.target === f.tier;
   if (m.path) {
     const hit = m.path.find((g) => globMatch(g, f.path));
     if (!hit) return null;
@@ -77,14 +91,14 @@ export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hystere
     why.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
   }
   if (m.heatAbove !== undefined) {
-    const threshold = onTarget ? m.heatAbove * (1 - hysteresis) : m.heatAbove;
+    const threshold = leaning(m.heatAbove, 'above', stays, hysteresis);
     if (!(f.heat > threshold)) return null;
-    why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${onTarget ? ' (hysteresis)' : ''}`);
+    why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.heatBelow !== undefined) {
-    const threshold = onTarget ? m.heatBelow * (1 + hysteresis) : m.heatBelow;
+    const threshold = leaning(m.heatBelow, 'below', stays, hysteresis);
     if (!(f.heat < threshold)) return null;
-    why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${onTarget ? ' (hysteresis)' : ''}`);
+    why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.owner) {
     if (!m.owner.includes(f.uid)) return null;

@@ -8,6 +8,13 @@ export interface TierLoad {
   usedBytes: number;
   high: number;
   low: number;
+  /**
+   * The tier passed its high watermark and has not yet come down to its low one. It
+   * keeps shedding meanwhile: the band between the watermarks is what stops a tier
+   * from flapping around one level, and a full pass that re-decides a queued file
+   * must not end the demotions at the high mark.
+   */
+  draining?: boolean;
 }
 
 export interface DemotionCandidate {
@@ -28,9 +35,14 @@ export function overHigh(t: TierLoad): boolean {
   return t.capacityBytes > 0 && t.usedBytes > t.capacityBytes * t.high;
 }
 
+/** Must the tier shed files now? Above high, or still draining down to low. */
+export function mustShed(t: TierLoad): boolean {
+  return overHigh(t) || (t.draining === true && t.capacityBytes > 0 && t.usedBytes > t.capacityBytes * t.low);
+}
+
 /** Which files leave `tier` for `next`, coldest first, to bring it below its low watermark. */
 export function planDemotions(tier: TierLoad, coldestFirst: Iterable<DemotionCandidate>, next: string): Demotion[] {
-  if (!overHigh(tier)) return [];
+  if (!mustShed(tier)) return [];
   const goal = tier.capacityBytes * tier.low;
   const pct = (b: number) => `${((100 * b) / tier.capacityBytes).toFixed(1)}%`;
   let used = tier.usedBytes;
@@ -41,7 +53,7 @@ export function planDemotions(tier: TierLoad, coldestFirst: Iterable<DemotionCan
     out.push({
       ino: c.ino,
       to: next,
-      reason: `tier ${tier.name} at ${pct(tier.usedBytes)} is above its high watermark ${pct(tier.capacityBytes * tier.high)}; among the coldest (heat ${c.heat.toFixed(2)})`,
+      reason: `tier ${tier.name} at ${pct(tier.usedBytes)} is ${overHigh(tier) ? `above its high watermark ${pct(tier.capacityBytes * tier.high)}` : `draining to its low watermark ${pct(goal)}`}; among the coldest (heat ${c.heat.toFixed(2)})`,
     });
     used -= c.size;
   }

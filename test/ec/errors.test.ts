@@ -63,6 +63,8 @@ describe('errors', () => {
     expect(codeOf(() => codec.reconstruct(shards(6), [-1]))).toBe('EC_BAD_INDEX');
     expect(codeOf(() => codec.reconstruct(shards(6), [1], [1, 1]))).toBe('EC_BAD_INDEX');
     expect(codeOf(() => codec.reconstruct(shards(6), [0.5]))).toBe('EC_BAD_INDEX');
+    expect(codeOf(() => codec.reconstruct(shards(6), [Number.NaN]))).toBe('EC_BAD_INDEX');
+    expect(codeOf(() => codec.reconstruct(shards(6), [1e12]))).toBe('EC_BAD_INDEX');
   });
 
   it('the async calls reject with the same typed errors', async () => {

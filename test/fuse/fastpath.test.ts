@@ -120,9 +120,9 @@ print(os.copy_file_range(i, o, 100000, 0, 0))`,
   });
 });
 
-describe('fast path through the page cache (splice)', () => {
+describe('fast path through the page cache, spliced both ways', () => {
   it('serves cached reads and writes byte-exact', async () => {
-    const { m } = await serveBacked({ pageCache: 'auto', splice: true });
+    const { m } = await serveBacked({ pageCache: 'auto', splice: true, spliceRequests: true });
     const file = join(m.mountpoint, 'cached.bin');
     const data = randomBytes(16 << 20);
     await fs.writeFile(file, data);

@@ -39,6 +39,8 @@ export interface TierfsOptions {
   hotCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
+  /** more tiers after hot and warm, as YAML list items indented by two spaces */
+  moreTiers?: string;
   /** access recording (default on) */
   recording?: boolean;
 }
@@ -74,7 +76,7 @@ tiers:
 ${opts.hotCapacity ? `    capacity: ${opts.hotCapacity}\n` : ''}  - name: warm
     kind: local
     volumes: [./data/warm]
-mount:
+${opts.moreTiers ?? ''}mount:
   attrTimeout: 0s
   entryTimeout: 0s
   allowOther: ${opts.allowOther ?? false}

@@ -1,0 +1,202 @@
+// Cold and archive tiers through a real mount: files leave the local disks for
+// erasure-coded stripes on object stores (S3 via s3rver, Azure via Azurite, and the
+// local-filesystem store, all in one tier) and read back as if they never left.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { tempDir } from '../helpers/tmp.js';
+import { run } from '../helpers/mount.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const CHUNK = 256 * KiB;
+
+let s3: S3Server;
+let azurite: Azurite;
+let fsRoot: ReturnType<typeof tempDir>;
+let archiveRoot: ReturnType<typeof tempDir>;
+let t: TierfsMount;
+
+function coldTiers(): string {
+  const c = s3.clientOptions;
+  return `  - name: cold
+    kind: object
+    scheme: { k: 4, m: 2 }
+    chunkSize: ${CHUNK}
+    smallFileThreshold: 16KiB
+    backends:
+      - { name: s3, type: s3, bucket: ${s3.bucket}, endpoint: "${c.endpoint}", region: ${c.region}, forcePathStyle: true, checksums: when_required, accessKeyId: ${c.credentials.accessKeyId}, secretAccessKey: ${c.credentials.secretAccessKey} }
+      - { name: azure, type: azure, container: tierfs-test, connectionString: "${azurite.connectionString}" }
+      - { name: local, type: fs, root: ${fsRoot.path} }
+  - name: archive
+    kind: object
+    scheme: { k: 6, m: 3 }
+    chunkSize: ${CHUNK}
+    smallFileThreshold: 16KiB
+    backends:
+      - { name: deep, type: fs, root: ${archiveRoot.path} }
+`;
+}
+
+/** Cell objects of the archive tier's fs store (one backend: every cell is a file there). */
+function archiveCells(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\/s\d+\/c\d+/.test(p) || /c\d+$/.test(e.name)) out.push(p);
+    }
+  };
+  if (existsSync(archiveRoot.path)) walk(archiveRoot.path);
+  return out.sort();
+}
+
+const where = async (p: string) => JSON.parse((await t.cli(['where', '--json', join(t.mnt, p)])).stdout)[0];
+const move = async (p: string, to: string) => {
+  const r = await t.cli(['move', '--json', join(t.mnt, p), '--to', to]);
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  return JSON.parse(r.stdout);
+};
+
+beforeAll(async () => {
+  [s3, azurite] = await Promise.all([startS3Server(), startAzurite()]);
+  await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('tierfs-test').createIfNotExists();
+  fsRoot = tempDir('tierfs-cold-');
+  archiveRoot = tempDir('tierfs-archive-');
+  // No recall cache: every read below must come from the stores.
+  t = await new TierfsMount({ moreTiers: coldTiers(), extraYaml: 'cache: { memory: 0, disk: 0 }\n' }).start();
+}, 180_000);
+
+afterAll(async () => {
+  await t?.dispose();
+  await Promise.all([s3?.stop(), azurite?.stop()]);
+  fsRoot?.remove();
+  archiveRoot?.remove();
+});
+
+const sizes: [string, number][] = [
+  ['empty', 0],
+  ['one-byte', 1],
+  ['small', 10 * KiB],
+  ['one-chunk', CHUNK],
+  ['many-chunks', 3 * CHUNK + 12_345],
+];
+
+describe('files on object tiers', () => {
+  it.each(sizes)('%s (%i bytes): hot → cold → archive (re-encoded) → hot, byte-exact all the way', async (name, size) => {
+    const data = randomBytes(size);
+    await fs.writeFile(join(t.mnt, name), data);
+    expect((await move(name, 'cold'))[0]).toMatchObject({ state: 'done' });
+    expect(existsSync(join(t.hot, name))).toBe(false);
+    const w = await where(name);
+    expect(w).toMatchObject({ tier: 'cold', size, backingPath: null });
+    expect(w.layout.k).toBe(size < 16 * KiB ? 1 : 4);
+    expect((await fs.readFile(join(t.mnt, name))).equals(data)).toBe(true);
+    // random ranges and concurrent readers
+    if (size > 0) {
+      const fh = await fs.open(join(t.mnt, name), 'r');
+      for (let i = 0; i < 10; i++) {
+        const off = Math.floor(Math.random() * size);
+        const len = Math.min(size - off, 1 + Math.floor(Math.random() * 70 * KiB));
+        const buf = Buffer.alloc(len);
+        const { bytesRead } = await fh.read(buf, 0, len, off);
+        expect(bytesRead).toBe(len);
+        expect(buf.equals(data.subarray(off, off + len))).toBe(true);
+      }
+      await fh.close();
+      const all = await Promise.all(Array.from({ length: 8 }, () => fs.readFile(join(t.mnt, name))));
+      expect(all.every((b) => b.equals(data))).toBe(true);
+    }
+    expect((await move(name, 'archive'))[0]).toMatchObject({ state: 'done' });
+    expect((await where(name)).layout).toMatchObject({ k: size < 16 * KiB ? 1 : 6 });
+    expect((await fs.readFile(join(t.mnt, name))).equals(data)).toBe(true);
+    expect((await move(name, 'hot'))[0]).toMatchObject({ state: 'done' });
+    expect(readFileSync(join(t.hot, name)).equals(data)).toBe(true);
+    expect(await where(name)).toMatchObject({ tier: 'hot', layout: null });
+  });
+
+  it('brings a cold file back to a local tier when it is opened for writing', async () => {
+    const data = randomBytes(300 * KiB);
+    await fs.writeFile(join(t.mnt, 'edit-me'), data);
+    await move('edit-me', 'cold');
+    const fh = await fs.open(join(t.mnt, 'edit-me'), 'r+');
+    await fh.write(Buffer.from('EDIT'), 0, 4, 1000);
+    await fh.close();
+    data.write('EDIT', 1000);
+    expect((await fs.readFile(join(t.mnt, 'edit-me'))).equals(data)).toBe(true);
+    expect(await where('edit-me')).toMatchObject({ tier: 'hot' });
+    await move('edit-me', 'cold');
+    await fs.truncate(join(t.mnt, 'edit-me'), 10);
+    expect((await fs.readFile(join(t.mnt, 'edit-me'))).equals(data.subarray(0, 10))).toBe(true);
+  });
+
+  it('renames and unlinks cold files in the catalog; their objects are deleted in the background', async () => {
+    await fs.writeFile(join(t.mnt, 'doomed'), randomBytes(2 * CHUNK));
+    await move('doomed', 'archive');
+    const before = archiveCells().length;
+    expect(before).toBeGreaterThanOrEqual(2 * 9);
+    await fs.rename(join(t.mnt, 'doomed'), join(t.mnt, 'doomed2'));
+    expect((await fs.stat(join(t.mnt, 'doomed2'))).size).toBe(2 * CHUNK);
+    await fs.unlink(join(t.mnt, 'doomed2'));
+    const deadline = Date.now() + 15_000;
+    while (archiveCells().length > before - 18 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(archiveCells().length).toBe(before - 18);
+  });
+});
+
+describe('damage', () => {
+  let data: Buffer;
+  let cells: string[];
+
+  beforeAll(async () => {
+    for (const f of archiveCells()) rmSync(f); // start the archive store clean of other files' cells
+    data = randomBytes(2 * CHUNK + 777);
+    await fs.writeFile(join(t.mnt, 'fragile'), data);
+    await move('fragile', 'archive');
+    cells = archiveCells().filter((c) => /\/s0\//.test(c));
+    expect(cells).toHaveLength(9);
+  });
+
+  it('reads exactly with any m cells of a stripe gone, and fails with EIO past m, harming nothing else', async () => {
+    const saved = cells.slice(0, 4).map((c) => [c, readFileSync(c)] as const);
+    for (const [c] of saved.slice(0, 3)) rmSync(c); // m = 3, data cells included
+    expect((await fs.readFile(join(t.mnt, 'fragile'))).equals(data)).toBe(true);
+    rmSync(saved[3]![0]);
+    const r = await run('dd', [`if=${join(t.mnt, 'fragile')}`, 'of=/dev/null', 'bs=64k', 'count=1']);
+    expect(r.stderr).toMatch(/Input\/output error/);
+    // the second stripe is intact and still reads
+    const fh = await fs.open(join(t.mnt, 'fragile'), 'r');
+    const buf = Buffer.alloc(1000);
+    await fh.read(buf, 0, 1000, CHUNK + 5);
+    await fh.close();
+    expect(buf.equals(data.subarray(CHUNK + 5, CHUNK + 1005))).toBe(true);
+    for (const [c, bytes] of saved) writeFileSync(c, bytes);
+    expect((await fs.readFile(join(t.mnt, 'fragile'))).equals(data)).toBe(true);
+  });
+
+  it('detects a corrupt cell, answers from parity, and scrub --repair rewrites it', async () => {
+    const victim = cells[1]!;
+    const original = readFileSync(victim);
+    const bad = Buffer.from(original);
+    bad[bad.length - 10] ^= 0xff;
+    writeFileSync(victim, bad);
+    expect((await fs.readFile(join(t.mnt, 'fragile'))).equals(data)).toBe(true);
+    const check = await t.cli(['scrub', t.mnt, '--tier', 'archive', '--json']);
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout)).toMatchObject({ cellsBad: 1, cellsRepaired: 0 });
+    const repair = await t.cli(['scrub', t.mnt, '--tier', 'archive', '--repair', '--json']);
+    expect(repair.code, repair.stdout + repair.stderr).toBe(0);
+    expect(JSON.parse(repair.stdout)).toMatchObject({ cellsBad: 1, cellsRepaired: 1, stripesLost: 0 });
+    expect(readFileSync(victim).equals(original)).toBe(true);
+    const clean = await t.cli(['scrub', t.mnt, '--json']);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ cellsBad: 0 });
+    expect(statSync(victim).size).toBe(original.length);
+  });
+});
