@@ -204,6 +204,19 @@ export class Catalog {
     this.migrate();
     this.s = this.prepare();
     this.fsid = this.ensureMeta('fsid', randomUUID());
+    this.ensureRoot();
+  }
+
+  /** A new catalog starts with the root directory, owned by root, mode 0755. */
+  private ensureRoot(): void {
+    if (this.getInode(ROOT_INO)) return;
+    const t = BigInt(Date.now()) * 1_000_000n;
+    this.createInode(
+      { mode: 0o040755, uid: 0, gid: 0, nlink: 2, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target: null },
+      undefined,
+      undefined,
+      ROOT_INO,
+    );
   }
 
   private migrate(): void {

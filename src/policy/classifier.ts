@@ -163,7 +163,7 @@ export class Classifier {
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
     if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
-    if (!room.take(d.target, f.size)) return `tier ${d.target} has no room below its high watermark`;
+    if (!room.take(d.target, f.size)) return `tier ${d.target} has no room below its low watermark`;
     this.d.catalog.enqueueMove({ ino: f.ino, toTier: d.target, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason: d.reason });
     return null;
   }
@@ -220,6 +220,9 @@ export class Classifier {
 /**
  * Room on local tiers during one pass: usage at the start plus what this pass has
  * already queued into each tier, so one pass cannot promote more than a tier holds.
+ * Automatic moves fill a tier only up to its low watermark: were they allowed up to
+ * the high one, the watermark would push the coldest back out and the two would take
+ * turns moving the same files.
  */
 class RoomTracker {
   private readonly planned = new Map<string, number>();
@@ -229,11 +232,15 @@ class RoomTracker {
     private readonly usage: Map<string, { bytes: number }>,
   ) {}
 
-  /** Reserve room for `size` bytes on `tier`; false when it would pass the high watermark. */
+  /** Reserve room for `size` bytes on `tier`; false when it would pass the low watermark. */
   take(tier: string, size: number): boolean {
     const t = this.tiers.get(tier);
     const planned = this.planned.get(tier) ?? 0;
-    if (t.kind === 'local' && !t.local.hasRoom((this.usage.get(tier)?.bytes ?? 0) + planned, size)) return false;
+    if (t.kind === 'local') {
+      const u = t.local.usage((this.usage.get(tier)?.bytes ?? 0) + planned);
+      const fits = u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * t.local.config.watermarks.low && u.freeBytes > size;
+      if (!fits) return false;
+    }
     this.planned.set(tier, planned + size);
     return true;
   }

@@ -1,8 +1,8 @@
 // Path globs of placement rules, matched against paths relative to the mount root:
 // `*` any run of characters but '/', `**` any run including '/', `?` one character,
-// `{a,b}` alternatives (each may hold globs itself: "{*.jpg,raw/**}"). A glob
-// without a '/' matches the file's name at any depth, as .gitignore patterns do
-// ("*.tmp"); a leading '/' anchors a glob at the root ("/build" is only the top one).
+// `{a,b}` alternatives (expanded as a shell does, each its own glob). A glob without
+// a '/' matches the file's name at any depth, as .gitignore patterns do ("*.tmp");
+// a leading '/' anchors a glob at the root ("/build" is only the top one).
 
 const cache = new Map<string, RegExp>();
 
@@ -35,7 +35,26 @@ function alternatives(inner: string): string[] {
   return out;
 }
 
-/** The regular expression source of a glob, unanchored. */
+/**
+ * Brace expansion, as a shell does it: "a/{b,c{1,2}}" is a/b, a/c1, a/c2. Each
+ * result is a glob of its own, anchored by its own '/': "{*.iso,raw/**}" matches
+ * any .iso at any depth and everything under the top-level raw.
+ */
+function expand(glob: string): string[] {
+  const open = glob.indexOf('{');
+  const close = glob.indexOf('}');
+  if (open < 0) {
+    if (close >= 0) throw new Error(`unmatched "}" in glob "${glob}"`);
+    return [glob];
+  }
+  if (close >= 0 && close < open) throw new Error(`unmatched "}" in glob "${glob}"`);
+  const end = closingBrace(glob, open);
+  const head = glob.slice(0, open);
+  const tails = expand(glob.slice(end + 1));
+  return alternatives(glob.slice(open + 1, end)).flatMap((alt) => expand(alt).flatMap((a) => tails.map((t) => head + a + t)));
+}
+
+/** The regular expression source of a glob without braces, unanchored. */
 function translate(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -52,19 +71,19 @@ function translate(glob: string): string {
         }
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      const end = closingBrace(glob, i);
-      re += `(?:${alternatives(glob.slice(i + 1, end)).map(translate).join('|')})`;
-      i = end;
-    } else if (c === '}') throw new Error(`unmatched "}" in glob "${glob}"`);
     else re += escape(c);
   }
   return re;
 }
 
+/** One expanded glob as an anchored regular expression source. */
+function anchored(glob: string): string {
+  if (glob.startsWith('/')) return `^${translate(glob.slice(1))}$`;
+  return glob.includes('/') ? `^${translate(glob)}$` : `(?:^|/)${translate(glob)}$`;
+}
+
 function toRegExp(glob: string): RegExp {
-  if (glob.startsWith('/')) return new RegExp(`^${translate(glob.slice(1))}$`);
-  return new RegExp(glob.includes('/') ? `^${translate(glob)}$` : `(?:^|/)${translate(glob)}$`);
+  return new RegExp(expand(glob).map(anchored).join('|'));
 }
 
 export function globMatch(glob: string, path: string): boolean {

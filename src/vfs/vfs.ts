@@ -92,15 +92,6 @@ export class Vfs {
     private readonly recorder: AccessRecorder,
   ) {
     this.tiers = tierSet.locals;
-    if (!catalog.getInode(ROOT_INO)) {
-      const t = nowNs();
-      catalog.createInode(
-        { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 2, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: null, volume: null, dataPath: null, target: null },
-        undefined,
-        undefined,
-        ROOT_INO,
-      );
-    }
   }
 
   // ── helpers ────────────────────────────────────────────────────────────────

@@ -1,0 +1,164 @@
+// The classifier against a real catalog: which files a pass examines, what it
+// stores and queues, and what holds a move back (residency, pins, open files, room).
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUTO_PRIORITY } from '../../src/policy/classifier.js';
+import { DAY, HOUR } from './facts.js';
+import { fixture, type Fixture } from './fixture.js';
+
+const MIN = 60_000;
+let f: Fixture | undefined;
+afterEach(() => {
+  f?.dispose();
+  f = undefined;
+});
+
+describe('classifier', () => {
+  it('a full pass decides every file, stores why, and queues the moves', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'warm' }] } });
+    const iso = f.file('media/disk.iso', 4000);
+    const doc = f.file('docs/a.txt', 10);
+    const r = f.classifier.pass(true, t0 + MIN);
+    expect(r).toMatchObject({ full: true, examined: 2, enqueued: 1, demotions: 0 });
+    expect(f.catalog.decision(iso)).toMatchObject({ timeMs: t0 + MIN, target: 'warm', rule: 'isos', reason: 'path matches *.iso' });
+    expect(JSON.parse(f.catalog.decision(iso)!.inputs)).toMatchObject({ tier: 'hot', size: 4000, heat: 0 });
+    expect(f.catalog.decision(doc)).toMatchObject({ target: null, rule: 'default' });
+    expect(f.catalog.queuedMoves()).toEqual([
+      expect.objectContaining({ ino: iso, toTier: 'warm', priority: AUTO_PRIORITY, requestedBy: 'rule:isos', reason: 'path matches *.iso' }),
+    ]);
+  });
+
+  it('an incremental pass examines only files that changed or crossed a threshold', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, rules: [{ name: 'idle', match: { idleAbove: '1h' }, target: 'warm' }] } });
+    const inos = Array.from({ length: 20 }, (_, i) => f!.file(`f${i}`, 100));
+    expect(f.classifier.pass(true, t0 + 10 * MIN)).toMatchObject({ examined: 20, enqueued: 0 });
+
+    const used = inos.slice(0, 5);
+    f.open(used, t0 + 50 * MIN);
+    // The five opened files are dirty; nothing else changed.
+    expect(f.classifier.pass(false, t0 + 55 * MIN)).toMatchObject({ full: false, examined: 5, enqueued: 0 });
+    expect(f.catalog.decision(inos[10]!)!.timeMs).toBe(t0 + 10 * MIN); // not looked at again
+
+    // An hour after creation the fifteen unopened files cross idleAbove 1h; the opened ones have not.
+    expect(f.classifier.pass(false, t0 + 100 * MIN)).toMatchObject({ examined: 15, enqueued: 15 });
+    expect([...f.queued().keys()].sort((a, b) => a - b)).toEqual(inos.slice(5));
+    expect(f.catalog.decision(used[0]!)!.timeMs).toBe(t0 + 55 * MIN);
+
+    // Nothing changed since: nothing to look at.
+    expect(f.classifier.pass(false, t0 + 101 * MIN)).toMatchObject({ examined: 0, enqueued: 0 });
+    // Later the opened ones cross too.
+    expect(f.classifier.pass(false, t0 + 115 * MIN)).toMatchObject({ examined: 5, enqueued: 5 });
+  });
+
+  it('minimum residency holds a move back, says so, and the pass after it ends queues it', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: '1d', rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'warm' }] } });
+    const iso = f.file('disk.iso', 4000);
+    expect(f.classifier.pass(true, t0 + HOUR)).toMatchObject({ examined: 1, enqueued: 0 });
+    expect(f.catalog.decision(iso)!.reason).toMatch(/^path matches \*\.iso; not moved yet: minimum residency on hot until /);
+    expect(f.queued().size).toBe(0);
+    expect(f.classifier.pass(false, t0 + 2 * HOUR)).toMatchObject({ examined: 0 });
+    // The incremental pass after the residency ended finds the file without a full pass.
+    expect(f.classifier.pass(false, t0 + DAY + MIN)).toMatchObject({ full: false, examined: 1, enqueued: 1 });
+    expect(f.queued().get(iso)).toBe('warm');
+  });
+
+  it('a pin beats the rules and the residency; an unpinned sibling follows the rules', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: '1d', rules: [{ name: 'all-warm', target: 'warm' }] } });
+    const keptDir = f.dir('keep');
+    const kept = f.file('keep/a', 10);
+    const pinnedFile = f.file('b', 10);
+    const other = f.file('c', 10);
+    f.catalog.setPin(keptDir, 'hot');
+    f.catalog.setPin(pinnedFile, 'warm');
+    f.classifier.pass(true, t0 + DAY + MIN);
+    expect(f.catalog.decision(kept)).toMatchObject({ target: 'hot', rule: 'pin' });
+    expect(f.queued()).toEqual(new Map([[pinnedFile, 'warm'], [other, 'warm']]));
+
+    // Within residency: only the pin moves the file.
+    const t1 = Date.now();
+    f.catalog.setPin(other, null);
+    const fresh = f.file('d', 10);
+    f.catalog.setPin(fresh, 'warm');
+    const young = f.file('e', 10);
+    f.classifier.pass(true, t1 + MIN);
+    expect(f.queued().get(fresh)).toBe('warm');
+    expect(f.queued().has(young)).toBe(false);
+  });
+
+  it('a file open for writing is not queued, and a queued move the file no longer needs is dropped', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, hysteresis: 0, rules: [{ name: 'cool', match: { heatBelow: 1 }, target: 'warm' }] } });
+    const writing = f.file('log', 10);
+    const cool = f.file('cool', 10);
+    f.openForWrite.add(writing);
+    f.classifier.pass(true, t0 + MIN);
+    expect(f.catalog.decision(writing)!.reason).toMatch(/not moved yet: open for writing/);
+    expect([...f.queued().keys()]).toEqual([cool]);
+    // cool gets used before the mover got to it: it belongs on hot after all.
+    f.open([cool], t0 + 2 * MIN, 3);
+    f.classifier.pass(false, t0 + 3 * MIN);
+    expect(f.queued().size).toBe(0);
+    // a manual request is never dropped by the classifier
+    f.catalog.enqueueMove({ ino: cool, toTier: 'warm', priority: 0, requestedBy: 'cli', reason: 'asked' });
+    f.open([cool], t0 + 4 * MIN);
+    f.classifier.pass(false, t0 + 5 * MIN);
+    expect(f.queued().get(cool)).toBe('warm');
+  });
+
+  it('promotions fill a tier only up to its low watermark, counting what the pass already queued', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.9, low: 0.5 }, policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    f.file('resident', 300);
+    const busy = Array.from({ length: 4 }, (_, i) => f!.file(`w${i}`, 100, 'warm'));
+    f.open(busy, t0, 5);
+    expect(f.classifier.pass(true, t0 + MIN)).toMatchObject({ enqueued: 2 }); // 300 + 2 × 100 = 500 = low
+    expect(f.queued().size).toBe(2);
+    const held = busy.filter((ino) => !f!.queued().has(ino));
+    expect(f.catalog.decision(held[0]!)!.reason).toMatch(/not moved yet: tier hot has no room below its low watermark/);
+  });
+
+  it('above the high watermark, demotes the coldest movable files down to low, and keeps draining', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.9, low: 0.6 }, policy: { minResidency: 0 } });
+    const inos = Array.from({ length: 10 }, (_, i) => f!.file(`f${i}`, 100)); // 100% full
+    // heat: f0 coldest … f9 hottest (f0 never opened)
+    inos.forEach((ino, i) => i > 0 && f!.open([ino], t0, i));
+    f.catalog.setPin(inos[1]!, 'hot');
+    f.openForWrite.add(inos[2]!);
+    const r = f.classifier.pass(true, t0 + MIN);
+    expect(r.demotions).toBe(4); // 1000 → 600: four files, skipping the pinned and the open one
+    const queued = f.queued();
+    expect([...queued.keys()].sort((a, b) => a - b)).toEqual([inos[0], inos[3], inos[4], inos[5]]);
+    expect([...queued.values()].every((t) => t === 'warm')).toBe(true);
+    expect(f.catalog.queuedMoves()[0]!.requestedBy).toBe('watermark:hot');
+    expect(f.catalog.decision(inos[0]!)).toMatchObject({ target: 'warm', rule: 'watermark:hot' });
+
+    // The mover has moved two of them (hot at 800%: below high, above low). The next
+    // full pass re-decides every file (no rule: they stay) but the tier still drains.
+    for (const ino of [inos[0]!, inos[3]!]) f.catalog.setLocation(ino, { tier: 'warm', volume: 'v', layout: null });
+    for (const ino of [inos[0]!, inos[3]!]) f.catalog.dequeue(f.catalog.queuedMoves().find((e) => e.ino === ino)!.id);
+    f.classifier.pass(true, t0 + 2 * MIN);
+    expect([...f.queued().keys()].sort((a, b) => a - b)).toEqual([inos[4], inos[5]]);
+    // Down to low: no more demotions.
+    for (const ino of [inos[4]!, inos[5]!]) f.catalog.setLocation(ino, { tier: 'warm', volume: 'v', layout: null });
+    expect(f.classifier.pass(true, t0 + 3 * MIN).demotions).toBe(0);
+  });
+
+  it('passInSteps gives the event loop back between pages', async () => {
+    f = fixture({ policy: { minResidency: 0 } });
+    f.catalog.tx(() => {
+      for (let i = 0; i < 12_000; i++) f!.file(`f${i}`, 1);
+    });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const [a, b] = [f.classifier.passInSteps(true), f.classifier.passInSteps(true)];
+    expect(b).toBe(a); // one pass at a time
+    const r = await a;
+    clearInterval(timer);
+    expect(r.examined).toBe(12_000);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
