@@ -7,6 +7,7 @@ import { configSchema } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_YAML } from '../config/template.js';
 import { CliError, printJson } from './output.js';
+import { survivableBackendLosses } from '../tiers/object/index.js';
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -30,8 +31,19 @@ export function registerConfigCommands(program: Command): void {
     .description('check a configuration file; exits non-zero and names each bad key and line')
     .action((file: string, opts: { json?: boolean }) => {
       const { config: cfg, file: path } = loadConfig(file);
-      if (opts.json) printJson({ valid: true, file: path, config: cfg });
-      else process.stdout.write(`${path}: valid (${cfg.tiers.length} tiers: ${cfg.tiers.map((t) => t.name).join(', ')})\n`);
+      const durability = cfg.tiers.flatMap((t) =>
+        t.kind === 'object'
+          ? [{ tier: t.name, k: t.scheme.k, m: t.scheme.m, backends: t.backends.length, survivesBackendLosses: survivableBackendLosses(t.scheme.k, t.scheme.m, t.backends.length) }]
+          : [],
+      );
+      if (opts.json) return printJson({ valid: true, file: path, durability, config: cfg });
+      process.stdout.write(`${path}: valid (${cfg.tiers.length} tiers: ${cfg.tiers.map((t) => t.name).join(', ')})\n`);
+      for (const d of durability) {
+        process.stdout.write(
+          `  ${d.tier}: ${d.k}+${d.m} over ${d.backends} backend${d.backends > 1 ? 's' : ''}: any ${d.m} cells of a stripe may be lost; ` +
+            `survives the loss of ${d.survivesBackendLosses} whole backend${d.survivesBackendLosses === 1 ? '' : 's'}\n`,
+        );
+      }
     });
   config
     .command('show')

@@ -40,6 +40,9 @@ export function registerInfoCommands(program: Command): void {
       ]);
       process.stdout.write(`tierfs on ${s.mountpoint} (pid ${s.pid}, since ${s.startedAt})\n\n`);
       process.stdout.write(`${table(['tier', 'kind', 'files', 'data', 'used', 'capacity', 'use', 'watermarks'], rows)}\n`);
+      for (const t of s.tiers.filter((x) => x.survivesBackendLosses !== undefined)) {
+        process.stdout.write(`${t.name}: backends ${t.volumes.join(', ')}; survives the loss of ${t.survivesBackendLosses} whole backend(s)\n`);
+      }
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
       if (s.conflicts.length > 0) {
         process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);

@@ -19,6 +19,7 @@ describe('tierfs CLI', () => {
     const v = await runCli(['config', 'validate', join(dir.path, 'tierfs.yaml')]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/valid \(3 tiers: hot, warm, cold\)/);
+    expect(v.stdout).toMatch(/cold: 4\+2 over 1 backend: .*survives the loss of 0 whole backends/);
   });
 
   it.each([
