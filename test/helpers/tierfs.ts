@@ -141,6 +141,16 @@ ${opts.extraYaml ?? ''}`,
     return runCli(args, { cwd: this.root });
   }
 
+  /** Wait until the background mover's queue is empty and no move runs. */
+  async drainQueue(timeoutMs = 30_000): Promise<void> {
+    for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+      const q = JSON.parse((await this.cli(['moves', '--json', this.mnt])).stdout);
+      if (q.queueLength === 0 && q.active.length === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the move queue did not drain\n${this.log}`);
+  }
+
   async dispose(): Promise<void> {
     await this.stop();
     this.dir.remove();

@@ -15,15 +15,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function waitForQueue(m: TierfsMount) {
-  for (let i = 0; i < 200; i++) {
-    const q = JSON.parse((await m.cli(['moves', '--json', m.mnt])).stdout);
-    if (q.queueLength === 0 && q.active.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the move queue did not drain');
-}
-
 const where = async (m: TierfsMount, p: string) => JSON.parse((await m.cli(['where', '--json', join(m.mnt, p)])).stdout)[0];
 
 describe('moves between local tiers', () => {
@@ -88,7 +79,7 @@ describe('moves between local tiers', () => {
       rmSync(join(t.dataDir, `paused-${step}`));
       await t.start();
       // The queue is persistent: the interrupted request runs again after the restart.
-      await waitForQueue(t);
+      await t.drainQueue();
       expect((await fs.readFile(join(t.mnt, 'precious'))).equals(data)).toBe(true);
       const copies = [t.hot, t.warm].filter((d) => existsSync(join(d, 'precious')));
       expect(copies).toEqual([t.warm]); // moved once, not lost, not duplicated

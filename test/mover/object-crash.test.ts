@@ -46,15 +46,6 @@ function coldObjects(m: TierfsMount): string[] {
   return out.sort();
 }
 
-async function drained(m: TierfsMount): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const q = JSON.parse((await m.cli(['moves', '--json', m.mnt])).stdout);
-    if (q.queueLength === 0 && q.active.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the move queue did not drain');
-}
-
 describe('crash during a move to an object tier', () => {
   for (const step of ['intent', 'copied', 'verified', 'committed'] as const) {
     it(`at step "${step}": the file reads back exactly and no orphan object remains`, async () => {
@@ -67,7 +58,7 @@ describe('crash during a move to an object tier', () => {
       await moving;
       rmSync(join(t.dataDir, `paused-${step}`));
       await t.start();
-      await drained(t); // the queued request runs again
+      await t.drainQueue(); // the queued request runs again
       expect((await fs.readFile(join(t.mnt, 'f'))).equals(data)).toBe(true);
       const w = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'f')])).stdout)[0];
       expect(w.tier).toBe('cold');
