@@ -47,6 +47,7 @@ void notifyForgets(Session* s, std::vector<fuse_forget_data> forgets) {
 void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Session* s = sessionOf(req);
   fuse_reply_none(req);
+  s->setCapabilityKnown(ino, false);
   notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
@@ -54,6 +55,7 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   Session* s = sessionOf(req);
   std::vector<fuse_forget_data> copy(forgets, forgets + count);
   fuse_reply_none(req);
+  for (const auto& f : copy) s->setCapabilityKnown(f.ino, false);
   notifyForgets(s, std::move(copy));
 }
 
@@ -247,6 +249,7 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
     return;
   }
   memcpy(copy, value, size);
+  if (strcmp(name, kCapabilityXattr) == 0) s->setCapabilityKnown(ino, false);
   Request* r = s->newRequest(req, Op::Setxattr, ino);
   r->name = name;
   r->data = copy;
@@ -257,6 +260,10 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Session* s = sessionOf(req);
+  if (strcmp(name, kCapabilityXattr) == 0 && s->knownWithoutCapability(ino)) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   Request* r = s->newRequest(req, Op::Getxattr, ino);
   r->name = name;
   r->size = size;
@@ -271,6 +278,7 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  if (strcmp(name, kCapabilityXattr) == 0) sessionOf(req)->setCapabilityKnown(ino, false);
   submitSimple(req, Op::Removexattr, ino, name);
 }
 

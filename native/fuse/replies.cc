@@ -13,7 +13,9 @@ std::unique_ptr<Request> Replier::claim(uint64_t id) {
 
 bool Replier::err(uint64_t id, int errnum) {
   auto r = claim(id);
-  return r && fuse_reply_err(r->req, errnum) == 0;
+  if (!r) return false;
+  if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.setCapabilityKnown(r->ino, true);
+  return fuse_reply_err(r->req, errnum) == 0;
 }
 
 bool Replier::entry(uint64_t id, const struct fuse_entry_param& e) {

@@ -227,6 +227,17 @@ void Session::join() {
   mounted_ = false;
 }
 
+bool Session::knownWithoutCapability(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(capMu_);
+  return withoutCapability_.count(ino) != 0;
+}
+
+void Session::setCapabilityKnown(uint64_t ino, bool absent) {
+  std::lock_guard<std::mutex> lock(capMu_);
+  if (absent) withoutCapability_.insert(ino);
+  else withoutCapability_.erase(ino);
+}
+
 Request* Session::newRequest(fuse_req_t req, Op op, uint64_t ino) {
   Request* r = new Request();
   r->id = nextId_.fetch_add(1, std::memory_order_relaxed);

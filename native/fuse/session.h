@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "handle.h"
 #include "request.h"
@@ -66,6 +67,12 @@ class Session {
   void join();
 
   const SessionOptions& options() const { return opts_; }
+
+  // The kernel asks for security.capability before every write(2) (to clear
+  // file capabilities); inodes whose answer was "none" are answered natively
+  // until a setxattr/removexattr of that name or a forget passes by.
+  bool knownWithoutCapability(uint64_t ino);
+  void setCapabilityKnown(uint64_t ino, bool absent);
   uint64_t device() const { return dev_; }
   InflightTable& inflight() { return inflight_; }
   HandleRegistry& handles() { return handles_; }
@@ -89,7 +96,11 @@ class Session {
   bool mounted_ = false;
   InflightTable inflight_;
   HandleRegistry handles_;
+  std::mutex capMu_;
+  std::unordered_set<uint64_t> withoutCapability_;
 };
+
+constexpr const char* kCapabilityXattr = "security.capability";
 
 // The low-level operation table (ops.cc).
 const struct fuse_lowlevel_ops* lowlevelOps();

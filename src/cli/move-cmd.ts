@@ -87,27 +87,63 @@ export function registerMoveCommands(program: Command): void {
     .command('moves')
     .argument('[mountpoint]', 'which mount (default: the only one)')
     .option('--json', 'print as JSON')
+    .option('--watch', 'keep showing progress (on a terminal: redrawn each second; in a pipe: one line per finished move)')
     .option('--limit <n>', 'how many recent moves', '50')
-    .description('moves in progress and the audit log of recent ones (who asked, bytes, verification, result)')
-    .action(async (mountpoint: string | undefined, opts: { json?: boolean; limit: string }) => {
+    .description('moves in progress, the queue, and the audit log of recent moves (who asked, bytes, verification, result)')
+    .action(async (mountpoint: string | undefined, opts: { json?: boolean; watch?: boolean; limit: string }) => {
       const m = pickMount(mountpoint);
-      const r = await adminJson<{ active: { id: number; bytes: number; total: number }[]; recent: MoveRecord[] }>(
-        socketPathOf(m.dataDir),
-        'GET',
-        `/v1/moves?limit=${Number(opts.limit)}`,
-      );
-      if (opts.json) return printJson(r);
-      for (const a of r.active) process.stdout.write(`moving #${a.id}: ${formatBytes(a.bytes)} of ${formatBytes(a.total)}\n`);
-      const rows = r.recent.map((x) => [
-        x.id,
-        new Date(x.startedMs).toISOString().replace('T', ' ').slice(0, 19),
-        x.path,
-        `${x.fromTier} → ${x.toTier}`,
-        formatBytes(x.bytes),
-        x.state + (x.verified ? ' ✓' : ''),
-        x.requestedBy,
-        x.error ?? '',
-      ]);
-      process.stdout.write(`${table(['id', 'started', 'path', 'move', 'bytes', 'state', 'by', 'note'], rows)}\n`);
+      const fetch = () => adminJson<MovesView>(socketPathOf(m.dataDir), 'GET', `/v1/moves?limit=${Number(opts.limit)}`);
+      if (!opts.watch) {
+        const r = await fetch();
+        if (opts.json) printJson(r);
+        else process.stdout.write(renderMoves(r));
+        return;
+      }
+      const tty = Boolean(process.stdout.isTTY) && !opts.json;
+      let seen = (await fetch()).recent[0]?.id ?? 0;
+      for (;;) {
+        const r = await fetch();
+        if (tty) process.stdout.write(`\x1b[2J\x1b[H${renderMoves(r)}`);
+        for (const x of r.recent.filter((x) => x.id > seen && x.state !== 'intent').reverse()) {
+          if (!tty) process.stdout.write(opts.json ? `${JSON.stringify(x)}\n` : `${x.path}: ${x.fromTier} → ${x.toTier} ${x.state} ${formatBytes(x.bytes)}${x.error ? ` (${x.error})` : ''}\n`);
+          seen = Math.max(seen, x.id);
+        }
+        await new Promise((res) => setTimeout(res, 1000));
+      }
     });
+}
+
+interface MovesView {
+  active: { id: number; bytes: number; total: number }[];
+  queued: { ino: number; toTier: string; requestedBy: string; attempts: number; lastError: string | null }[];
+  queueLength: number;
+  heldBack: string | null;
+  recent: MoveRecord[];
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${total > 0 ? ((100 * done) / total).toFixed(0) : 100}%`;
+}
+
+function renderMoves(r: MovesView): string {
+  const out: string[] = [];
+  for (const a of r.active) {
+    const rec = r.recent.find((x) => x.id === a.id);
+    out.push(`moving ${rec ? `${rec.path} ${rec.fromTier} → ${rec.toTier}` : `#${a.id}`} ${bar(a.bytes, a.total)} ${formatBytes(a.bytes)} of ${formatBytes(a.total)}`);
+  }
+  out.push(`queue: ${r.queueLength} waiting${r.heldBack ? ` (automatic moves held back: ${r.heldBack})` : ''}`);
+  const rows = r.recent.map((x) => [
+    x.id,
+    new Date(x.startedMs).toISOString().replace('T', ' ').slice(0, 19),
+    x.path,
+    `${x.fromTier} → ${x.toTier}`,
+    formatBytes(x.bytes),
+    x.state + (x.verified ? ' ✓' : ''),
+    x.finishedMs ? `${((x.finishedMs - x.startedMs) / 1000).toFixed(1)}s` : '',
+    x.requestedBy,
+    x.error ?? '',
+  ]);
+  out.push('', table(['id', 'started', 'path', 'move', 'bytes', 'state', 'took', 'by', 'note'], rows));
+  return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,459 @@
+// npm run bench -- recall [--size-mib N] [--reads N] [--scheme K+M] [--json]
+//
+// Cold data on S3 (s3rver on 127.0.0.1), one table, measured in the same run:
+//   1. the first sequential read of a cold file (MB/s, time to first byte), page cache
+//      dropped and recall cache empty, through
+//        tierfs       the file moved to a cold tier whose only backend is the s3rver bucket
+//        SDK direct   @aws-sdk/client-s3 GetObject of a plain object with the same bytes,
+//                     uploaded to the same bucket (one stream; and 8 MiB ranges, 4 in flight)
+//        rclone       `rclone mount --vfs-cache-mode full` of the bucket, reading the plain object
+//        s3fs         an s3fs mount of the bucket (use_cache on), reading the plain object
+//   2. 4 KiB random reads (p50/p99 ms) at the same random offsets on each mount: cold
+//      (daemon cache empty, page cache dropped) and cached (a second pass after dropping
+//      the page cache, so the daemon's own cache answers). Reads run in a python child with
+//      POSIX_FADV_RANDOM (no kernel read-ahead), and each one is checked against the source.
+//   3. the mover: `tierfs move FILE --to cold` of the same file (MB/s of file bytes, from the
+//      move's started/finished in `tierfs moves --json`) beside `rclone copy` of it.
+// Everything started here (server, mounts) is stopped and unmounted on exit, also on failure.
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { createReadStream, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createS3Client } from '../../src/objectstore/s3.js';
+import { TierfsMount } from '../../test/helpers/tierfs.js';
+import { startS3Server, stopChild, type S3Server } from '../../test/helpers/s3-server.js';
+import { forceUnmount, isMounted, run, waitFor } from '../../test/helpers/mount.js';
+import { tempDir } from '../../test/helpers/tmp.js';
+
+const MiB = 2 ** 20;
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const json = args.includes('--json');
+const SIZE_MIB = Number(opt('--size-mib', '256'));
+const READS = Number(opt('--reads', '200'));
+const [K, M] = opt('--scheme', '4+2').split('+').map(Number) as [number, number];
+const SIZE = SIZE_MIB * MiB;
+const BUCKET = 'bench';
+const PLAIN_KEY = 'plain/data.bin';
+
+const note = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------- cleanup on any exit
+const cleanups: (() => Promise<void> | void)[] = [];
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    const c = cleanups.pop()!;
+    try {
+      await c();
+    } catch (err) {
+      note(`cleanup: ${(err as Error).message}`);
+    }
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    note(`${sig}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------- readers (child processes)
+// A mount is never read from this process (MACHINE.md); python reads it, timing each call.
+const SEQ_PY = `
+import os, sys, time, json
+p = sys.argv[1]
+buf = bytearray(1 << 20)
+t0 = time.perf_counter()
+f = open(p, 'rb', buffering=0)
+n = f.readinto(buf)
+ttfb = time.perf_counter() - t0
+total = n
+while n:
+    n = f.readinto(buf)
+    total += n
+t = time.perf_counter() - t0
+f.close()
+print(json.dumps({"bytes": total, "ttfbMs": ttfb * 1000, "seconds": t}))
+`;
+
+const RAND_PY = `
+import os, sys, time, json
+p, src = sys.argv[1], sys.argv[2]
+offs = json.loads(sys.stdin.read())
+fd = os.open(p, os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+lat, got = [], []
+for o in offs:
+    t = time.perf_counter()
+    b = os.pread(fd, 4096, o)
+    lat.append((time.perf_counter() - t) * 1000)
+    got.append(b)
+os.close(fd)
+sfd = os.open(src, os.O_RDONLY)
+bad = sum(1 for o, b in zip(offs, got) if os.pread(sfd, 4096, o) != b)
+os.close(sfd)
+print(json.dumps({"lat": lat, "bad": bad}))
+`;
+
+interface Seq {
+  mbps: number;
+  ttfbMs: number;
+}
+interface Lat {
+  p50: number;
+  p99: number;
+}
+
+function dropCaches(): void {
+  try {
+    execFileSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
+  } catch {
+    note('warning: cannot drop page caches (not root?): reads may come from memory');
+  }
+}
+
+async function seqRead(path: string): Promise<Seq> {
+  dropCaches();
+  const r = await run('python3', ['-c', SEQ_PY, path], { timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`sequential read of ${path} failed: ${r.stderr}`);
+  const o = JSON.parse(r.stdout) as { bytes: number; ttfbMs: number; seconds: number };
+  if (o.bytes !== SIZE) throw new Error(`sequential read of ${path}: ${o.bytes} bytes, expected ${SIZE}`);
+  return { mbps: SIZE / 1e6 / o.seconds, ttfbMs: o.ttfbMs };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** The same pseudo-random 4 KiB-aligned offsets for every target (mulberry32, fixed seed). */
+function offsets(): number[] {
+  let a = 0x7e11f5;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: READS }, () => Math.floor(rnd() * (SIZE / 4096)) * 4096);
+}
+
+async function randReads(path: string, src: string): Promise<Lat> {
+  dropCaches();
+  const r = await run('python3', ['-c', RAND_PY, path, src], { input: JSON.stringify(offsets()), timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`random reads of ${path} failed: ${r.stderr}`);
+  const o = JSON.parse(r.stdout) as { lat: number[]; bad: number };
+  if (o.bad > 0) throw new Error(`random reads of ${path}: ${o.bad} of ${o.lat.length} reads returned wrong bytes`);
+  return { p50: pct(o.lat, 50), p99: pct(o.lat, 99) };
+}
+
+// ---------------------------------------------------------------- rows
+interface Row {
+  target: string;
+  seqMBps?: number;
+  ttfbMs?: number;
+  randColdP50?: number;
+  randColdP99?: number;
+  randCachedP50?: number;
+  randCachedP99?: number;
+  writeMBps?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+
+// ---------------------------------------------------------------- the source file
+function makeSource(dir: string): string {
+  const path = join(dir, 'data.bin');
+  const fd = openSync(path, 'w');
+  for (let done = 0; done < SIZE; done += 16 * MiB) writeSync(fd, randomBytes(Math.min(16 * MiB, SIZE - done)));
+  closeSync(fd);
+  return path;
+}
+
+// ---------------------------------------------------------------- tierfs
+function coldTier(s3: S3Server): string {
+  const c = s3.clientOptions;
+  return `  - name: cold
+    kind: object
+    scheme: { k: ${K}, m: ${M} }
+    backends:
+      - { name: s3, type: s3, bucket: ${s3.bucket}, endpoint: "${c.endpoint}", region: ${c.region}, forcePathStyle: true, checksums: when_required, accessKeyId: ${c.credentials.accessKeyId}, secretAccessKey: ${c.credentials.secretAccessKey} }
+`;
+}
+
+async function tierfs(s3: S3Server, src: string): Promise<void> {
+  const t = new TierfsMount({ moreTiers: coldTier(s3), recording: true });
+  cleanups.push(() => t.dispose());
+  await t.start();
+  const file = join(t.mnt, 'data.bin');
+  const cp = await run('cp', [src, file]);
+  if (cp.code !== 0) throw new Error(`cp into tierfs failed: ${cp.stderr}`);
+
+  // 3. the mover, hot → cold
+  dropCaches();
+  const t0 = Date.now();
+  const mv = await t.cli(['move', '--json', file, '--to', 'cold']);
+  const wallMs = Date.now() - t0;
+  if (mv.code !== 0) throw new Error(`tierfs move failed: ${mv.stderr}${mv.stdout}`);
+  const moves = JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as {
+    recent: { path: string; toTier: string; state: string; startedMs: number; finishedMs: number | null; bytes: number }[];
+  };
+  const m = moves.recent.find((x) => x.toTier === 'cold' && x.state === 'done');
+  const moveMs = m?.finishedMs ? m.finishedMs - m.startedMs : wallMs;
+  const where = JSON.parse((await t.cli(['where', '--json', file])).stdout)[0] as { tier: string; layout: { k: number; m: number } };
+  if (where.tier !== 'cold') throw new Error(`after the move the file is on ${where.tier}`);
+  note(`tierfs move: ${moveMs} ms in the journal, ${wallMs} ms wall (CLI included); layout k=${where.layout.k} m=${where.layout.m}`);
+
+  // a cold mount: daemon restarted (memory cache gone), disk cache wiped
+  const coldRestart = async () => {
+    await t.stop();
+    rmSync(join(t.dataDir, 'cache'), { recursive: true, force: true });
+    await t.start();
+  };
+  await coldRestart();
+  const seq = await seqRead(file);
+  await coldRestart();
+  const cold = await randReads(file, src);
+  const cached = await randReads(file, src);
+  rows.push({
+    target: `tierfs (k=${where.layout.k} m=${where.layout.m})`,
+    seqMBps: seq.mbps, ttfbMs: seq.ttfbMs,
+    randColdP50: cold.p50, randColdP99: cold.p99, randCachedP50: cached.p50, randCachedP99: cached.p99,
+    writeMBps: SIZE / 1e6 / (moveMs / 1000),
+    note: `move ${(moveMs / 1000).toFixed(1)} s (writes k+m cells, verifies)`,
+  });
+  await t.dispose();
+}
+
+// ---------------------------------------------------------------- SDK direct
+async function sdk(s3: S3Server): Promise<void> {
+  const client = createS3Client(s3.clientOptions);
+  // one stream, bytes consumed and dropped as they come
+  let t0 = process.hrtime.bigint();
+  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY }));
+  let ttfbMs = 0;
+  let bytes = 0;
+  for await (const chunk of out.Body as Readable) {
+    if (bytes === 0) ttfbMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    bytes += (chunk as Buffer).length;
+  }
+  let s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (bytes !== SIZE) throw new Error(`SDK GetObject: ${bytes} bytes`);
+  const single = { mbps: SIZE / 1e6 / s, ttfbMs };
+
+  // 8 MiB ranges, 4 in flight (what a parallel reader of the same server can get)
+  const ranges = Array.from({ length: Math.ceil(SIZE / (8 * MiB)) }, (_, i) => i * 8 * MiB);
+  t0 = process.hrtime.bigint();
+  let first = 0;
+  let next = 0;
+  bytes = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < ranges.length) {
+        const off = ranges[next++]!;
+        const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${Math.min(SIZE, off + 8 * MiB) - 1}` }));
+        for await (const chunk of r.Body as Readable) {
+          if (off === 0 && first === 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
+          bytes += (chunk as Buffer).length;
+        }
+      }
+    }),
+  );
+  s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (bytes !== SIZE) throw new Error(`SDK ranged GETs: ${bytes} bytes`);
+
+  // 4 KiB ranged GETs at the random offsets: the store's own latency floor
+  const lat: number[] = [];
+  for (const off of offsets()) {
+    const a = process.hrtime.bigint();
+    const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${off + 4095}` }));
+    await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    lat.push(Number(process.hrtime.bigint() - a) / 1e6);
+  }
+  rows.push({ target: 'SDK GetObject (1 stream)', seqMBps: single.mbps, ttfbMs: single.ttfbMs, randColdP50: pct(lat, 50), randColdP99: pct(lat, 99), note: 'random: 4 KiB ranged GETs' });
+  rows.push({ target: 'SDK 8 MiB ranges ×4', seqMBps: SIZE / 1e6 / s, ttfbMs: first });
+  client.destroy();
+}
+
+// ---------------------------------------------------------------- mount peers
+async function childMount(cmd: string, argv: string[], mnt: string, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+  let stderr = '';
+  const child: ChildProcess = spawn(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stop = async () => {
+    await stopChild(child);
+    forceUnmount(mnt);
+  };
+  try {
+    await waitFor(() => exited || isMounted(mnt), 20_000, () => `${cmd} did not mount: ${stderr}`);
+    if (exited) throw new Error(`${cmd} exited before mounting: ${stderr.slice(-2000)}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return stop;
+}
+
+/** Sequential read, then cold and cached random reads, each cold part on a fresh mount with an empty cache. */
+async function mountPeer(name: string, mountOnce: (mnt: string, cacheDir: string) => Promise<() => Promise<void>>, src: string, extra: Partial<Row> = {}): Promise<void> {
+  const dir = tempDir(`bench-${name}-`);
+  cleanups.push(() => dir.remove());
+  const mnt = join(dir.path, 'mnt');
+  const cache = join(dir.path, 'cache');
+  mkdirSync(mnt);
+  const fresh = async () => {
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache);
+    const stop = await mountOnce(mnt, cache);
+    cleanups.push(stop);
+    return async () => {
+      cleanups.splice(cleanups.indexOf(stop), 1);
+      await stop();
+    };
+  };
+  const file = join(mnt, PLAIN_KEY);
+  let stop = await fresh();
+  const seq = await seqRead(file);
+  await stop();
+  stop = await fresh();
+  const cold = await randReads(file, src);
+  const cached = await randReads(file, src);
+  await stop();
+  rows.push({ target: name, seqMBps: seq.mbps, ttfbMs: seq.ttfbMs, randColdP50: cold.p50, randColdP99: cold.p99, randCachedP50: cached.p50, randCachedP99: cached.p99, ...extra });
+  dir.remove();
+}
+
+function rcloneEnv(s3: S3Server, confFile: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    RCLONE_CONFIG: confFile,
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+    RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
+    RCLONE_CONFIG_BENCH_REGION: s3.clientOptions.region,
+    RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: s3.clientOptions.credentials.accessKeyId,
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: s3.clientOptions.credentials.secretAccessKey,
+  };
+  delete env.AWS_CA_BUNDLE; // rclone's S3 backend fails on this machine's bundle (MACHINE.md)
+  return env;
+}
+
+async function rclone(s3: S3Server, src: string): Promise<void> {
+  if (spawnSync('which', ['rclone']).status !== 0) {
+    note('rclone is not installed (apt-get install -y rclone): its rows are skipped');
+    return;
+  }
+  const dir = tempDir('bench-rclone-conf-');
+  cleanups.push(() => dir.remove());
+  const conf = join(dir.path, 'rclone.conf');
+  writeFileSync(conf, '');
+  const env = rcloneEnv(s3, conf);
+
+  // the peer of the mover: rclone copy of the same file into the bucket
+  dropCaches();
+  const cp = await run('rclone', ['copyto', src, `bench:${BUCKET}/rclone-copy/data.bin`], { env, timeoutMs: 600_000 });
+  let writeMBps: number | undefined;
+  if (cp.code === 0) writeMBps = SIZE / 1e6 / (cp.ms / 1000);
+  else note(`rclone copyto failed (${cp.code}): ${cp.stderr.slice(-500)}`);
+  await run('rclone', ['deletefile', `bench:${BUCKET}/rclone-copy/data.bin`], { env });
+
+  await mountPeer(
+    'rclone mount (vfs full)',
+    (mnt, cache) => childMount('rclone', ['mount', `bench:${BUCKET}`, mnt, '--vfs-cache-mode', 'full', '--cache-dir', cache], mnt, env),
+    src,
+    { writeMBps, note: 'write: rclone copyto (defaults)' },
+  );
+  dir.remove();
+}
+
+async function s3fs(s3: S3Server, src: string): Promise<void> {
+  if (spawnSync('which', ['s3fs']).status !== 0) {
+    note('s3fs is not installed (apt-get install -y s3fs): its row is skipped');
+    return;
+  }
+  const dir = tempDir('bench-s3fs-conf-');
+  cleanups.push(() => dir.remove());
+  const passwd = join(dir.path, 'passwd');
+  writeFileSync(passwd, `${s3.clientOptions.credentials.accessKeyId}:${s3.clientOptions.credentials.secretAccessKey}\n`, { mode: 0o600 });
+  const env = { ...process.env };
+  delete env.AWS_CA_BUNDLE;
+  await mountPeer(
+    's3fs (use_cache)',
+    (mnt, cache) =>
+      childMount('s3fs', [BUCKET, mnt, '-f', '-o', `url=${s3.endpoint},use_path_request_style,passwd_file=${passwd},use_cache=${cache}`], mnt, env),
+    src,
+  );
+  dir.remove();
+}
+
+// ---------------------------------------------------------------- main
+async function main(): Promise<void> {
+  const s3 = await startS3Server(BUCKET);
+  cleanups.push(() => s3.stop());
+  const work = tempDir('bench-recall-');
+  cleanups.push(() => work.remove());
+  const src = makeSource(work.path);
+
+  // the plain object: the same bytes, for the direct and the mount peers
+  const client = createS3Client(s3.clientOptions);
+  await new Upload({ client, params: { Bucket: BUCKET, Key: PLAIN_KEY, Body: createReadStream(src) }, partSize: 8 * MiB, queueSize: 4 }).done();
+  client.destroy();
+
+  await tierfs(s3, src);
+  await sdk(s3);
+  for (const [name, fn] of [['rclone', rclone], ['s3fs', s3fs]] as const) {
+    try {
+      await fn(s3, src);
+    } catch (err) {
+      note(`${name}: skipped: ${(err as Error).message.slice(0, 1500)}`);
+    }
+  }
+}
+
+try {
+  await main();
+} finally {
+  await cleanupAll();
+}
+
+if (json) {
+  for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+} else {
+  const f = (n: number | undefined, d = 0) => (n === undefined ? '–' : n.toFixed(d));
+  const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+  const t = rows.find((r) => r.target.startsWith('tierfs'));
+  const direct = rows.find((r) => r.target.startsWith('SDK GetObject'));
+  const rc = rows.find((r) => r.target.startsWith('rclone'));
+  process.stdout.write(
+    `cold ${SIZE_MIB} MiB file on s3rver; sequential read with 1 MiB reads after dropping the page cache; ${READS} random 4 KiB reads (ms)\n` +
+      `tierfs: cold tier k=${K} m=${M}, chunkSize 8 MiB, one s3 backend; direct = GetObject of a plain object with the same bytes\n\n`,
+  );
+  const head = ['target', 'seq MB/s', 'TTFB ms', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'tierfs/x seq', 'tierfs/x write'];
+  const w = [26, 10, 9, 15, 8, 17, 8, 12, 14, 16];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('') + '\n';
+  process.stdout.write(line(head));
+  for (const r of rows) {
+    process.stdout.write(
+      line([
+        r.target, f(r.seqMBps), f(r.ttfbMs, 1), f(r.randColdP50, 2), f(r.randColdP99, 2), f(r.randCachedP50, 2), f(r.randCachedP99, 2), f(r.writeMBps),
+        r === t ? '' : ratio(t?.seqMBps, r.seqMBps), r === t ? '' : ratio(t?.writeMBps, r.writeMBps),
+      ]),
+    );
+  }
+  for (const r of rows) if (r.note) process.stdout.write(`  ${r.target}: ${r.note}\n`);
+  if (t?.seqMBps) {
+    process.stdout.write(
+      `\ntargets: tierfs first read ≥ 2× rclone: ${rc?.seqMBps ? `${ratio(t.seqMBps, rc.seqMBps)} ${t.seqMBps >= 2 * rc.seqMBps ? 'met' : 'NOT met'}` : 'no rclone row'}; ` +
+        `≥ 80% of direct SDK: ${direct?.seqMBps ? `${(100 * t.seqMBps / direct.seqMBps).toFixed(0)}% ${t.seqMBps >= 0.8 * direct.seqMBps ? 'met' : 'NOT met'}` : 'no SDK row'}\n`,
+    );
+  }
+}
