@@ -37,6 +37,7 @@ const opt = (name: string, dflt: string) => {
 const json = args.includes('--json');
 const SIZE_MIB = Number(opt('--size-mib', '256'));
 const READS = Number(opt('--reads', '200'));
+const ROUNDS = Number(opt('--rounds', '3'));
 const [K, M] = opt('--scheme', '4+2').split('+').map(Number) as [number, number];
 const SIZE = SIZE_MIB * MiB;
 const BUCKET = 'bench';
@@ -71,7 +72,7 @@ p = sys.argv[1]
 buf = bytearray(1 << 20)
 t0 = time.perf_counter()
 f = open(p, 'rb', buffering=0)
-n = f.readinto(buf)
+n = f.readinto(memoryview(buf)[:4096])
 ttfb = time.perf_counter() - t0
 total = n
 while n:
@@ -158,6 +159,8 @@ interface Row {
   target: string;
   seqMBps?: number;
   ttfbMs?: number;
+  /** every round's sequential MB/s, for the spread */
+  seqRuns?: number[];
   randColdP50?: number;
   randColdP99?: number;
   randCachedP50?: number;
@@ -165,7 +168,18 @@ interface Row {
   writeMBps?: number;
   note?: string;
 }
-const rows: Row[] = [];
+
+/** One thing to read from: a cold sequential read per round, random reads once. */
+interface Target {
+  row: Row;
+  seq(): Promise<Seq>;
+  rand?(): Promise<{ cold: Lat; cached: Lat }>;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 // ---------------------------------------------------------------- the source file
 function makeSource(dir: string): string {
@@ -187,7 +201,8 @@ function coldTier(s3: S3Server): string {
 `;
 }
 
-async function tierfs(s3: S3Server, src: string): Promise<void> {
+/** Copies the source in, moves it to cold (the mover row), and returns the read target. */
+async function tierfs(s3: S3Server, src: string): Promise<Target> {
   const t = new TierfsMount({ moreTiers: coldTier(s3), recording: true });
   cleanups.push(() => t.dispose());
   await t.start();
@@ -195,14 +210,14 @@ async function tierfs(s3: S3Server, src: string): Promise<void> {
   const cp = await run('cp', [src, file]);
   if (cp.code !== 0) throw new Error(`cp into tierfs failed: ${cp.stderr}`);
 
-  // 3. the mover, hot → cold
+  // 3. the mover, hot → cold, source not in the page cache
   dropCaches();
   const t0 = Date.now();
   const mv = await t.cli(['move', '--json', file, '--to', 'cold']);
   const wallMs = Date.now() - t0;
   if (mv.code !== 0) throw new Error(`tierfs move failed: ${mv.stderr}${mv.stdout}`);
   const moves = JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as {
-    recent: { path: string; toTier: string; state: string; startedMs: number; finishedMs: number | null; bytes: number }[];
+    recent: { toTier: string; state: string; startedMs: number; finishedMs: number | null }[];
   };
   const m = moves.recent.find((x) => x.toTier === 'cold' && x.state === 'done');
   const moveMs = m?.finishedMs ? m.finishedMs - m.startedMs : wallMs;
@@ -210,75 +225,91 @@ async function tierfs(s3: S3Server, src: string): Promise<void> {
   if (where.tier !== 'cold') throw new Error(`after the move the file is on ${where.tier}`);
   note(`tierfs move: ${moveMs} ms in the journal, ${wallMs} ms wall (CLI included); layout k=${where.layout.k} m=${where.layout.m}`);
 
-  // a cold mount: daemon restarted (memory cache gone), disk cache wiped
+  // cold: daemon restarted (memory cache gone) and its disk cache wiped
   const coldRestart = async () => {
     await t.stop();
     rmSync(join(t.dataDir, 'cache'), { recursive: true, force: true });
     await t.start();
   };
-  await coldRestart();
-  const seq = await seqRead(file);
-  await coldRestart();
-  const cold = await randReads(file, src);
-  const cached = await randReads(file, src);
-  rows.push({
-    target: `tierfs (k=${where.layout.k} m=${where.layout.m})`,
-    seqMBps: seq.mbps, ttfbMs: seq.ttfbMs,
-    randColdP50: cold.p50, randColdP99: cold.p99, randCachedP50: cached.p50, randCachedP99: cached.p99,
-    writeMBps: SIZE / 1e6 / (moveMs / 1000),
-    note: `move ${(moveMs / 1000).toFixed(1)} s (writes k+m cells, verifies)`,
-  });
-  await t.dispose();
+  return {
+    row: {
+      target: `tierfs (k=${where.layout.k} m=${where.layout.m})`,
+      writeMBps: SIZE / 1e6 / (moveMs / 1000),
+      note: `write: tierfs move, ${(moveMs / 1000).toFixed(1)} s from the journal (puts ${where.layout.k + where.layout.m} cells/stripe, then reads every cell back)`,
+    },
+    seq: async () => {
+      await coldRestart();
+      return seqRead(file);
+    },
+    rand: async () => {
+      await coldRestart();
+      const cold = await randReads(file, src);
+      const cached = await randReads(file, src);
+      return { cold, cached };
+    },
+  };
 }
 
 // ---------------------------------------------------------------- SDK direct
-async function sdk(s3: S3Server): Promise<void> {
+function sdk(s3: S3Server): Target[] {
   const client = createS3Client(s3.clientOptions);
-  // one stream, bytes consumed and dropped as they come
-  let t0 = process.hrtime.bigint();
-  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY }));
-  let ttfbMs = 0;
-  let bytes = 0;
-  for await (const chunk of out.Body as Readable) {
-    if (bytes === 0) ttfbMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    bytes += (chunk as Buffer).length;
-  }
-  let s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (bytes !== SIZE) throw new Error(`SDK GetObject: ${bytes} bytes`);
-  const single = { mbps: SIZE / 1e6 / s, ttfbMs };
-
-  // 8 MiB ranges, 4 in flight (what a parallel reader of the same server can get)
-  const ranges = Array.from({ length: Math.ceil(SIZE / (8 * MiB)) }, (_, i) => i * 8 * MiB);
-  t0 = process.hrtime.bigint();
-  let first = 0;
-  let next = 0;
-  bytes = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < ranges.length) {
-        const off = ranges[next++]!;
-        const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${Math.min(SIZE, off + 8 * MiB) - 1}` }));
-        for await (const chunk of r.Body as Readable) {
-          if (off === 0 && first === 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
-          bytes += (chunk as Buffer).length;
-        }
+  cleanups.push(() => client.destroy());
+  const single: Target = {
+    row: { target: 'SDK GetObject (1 stream)', note: 'random: 4 KiB ranged GETs, one at a time (no cache: "cached" is not applicable)' },
+    // one stream, bytes consumed and dropped as they come
+    seq: async () => {
+      const t0 = process.hrtime.bigint();
+      const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY }));
+      let ttfbMs = 0;
+      let bytes = 0;
+      for await (const chunk of out.Body as Readable) {
+        if (bytes === 0) ttfbMs = Number(process.hrtime.bigint() - t0) / 1e6;
+        bytes += (chunk as Buffer).length;
       }
-    }),
-  );
-  s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (bytes !== SIZE) throw new Error(`SDK ranged GETs: ${bytes} bytes`);
-
-  // 4 KiB ranged GETs at the random offsets: the store's own latency floor
-  const lat: number[] = [];
-  for (const off of offsets()) {
-    const a = process.hrtime.bigint();
-    const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${off + 4095}` }));
-    await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-    lat.push(Number(process.hrtime.bigint() - a) / 1e6);
-  }
-  rows.push({ target: 'SDK GetObject (1 stream)', seqMBps: single.mbps, ttfbMs: single.ttfbMs, randColdP50: pct(lat, 50), randColdP99: pct(lat, 99), note: 'random: 4 KiB ranged GETs' });
-  rows.push({ target: 'SDK 8 MiB ranges ×4', seqMBps: SIZE / 1e6 / s, ttfbMs: first });
-  client.destroy();
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (bytes !== SIZE) throw new Error(`SDK GetObject: ${bytes} bytes`);
+      return { mbps: SIZE / 1e6 / s, ttfbMs };
+    },
+    // 4 KiB ranged GETs at the random offsets: the store's own latency floor
+    rand: async () => {
+      const lat: number[] = [];
+      for (const off of offsets()) {
+        const a = process.hrtime.bigint();
+        const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${off + 4095}` }));
+        await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        lat.push(Number(process.hrtime.bigint() - a) / 1e6);
+      }
+      const l = { p50: pct(lat, 50), p99: pct(lat, 99) };
+      return { cold: l, cached: { p50: NaN, p99: NaN } };
+    },
+  };
+  // 8 MiB ranges, 4 in flight (what a parallel reader of the same server can get)
+  const ranged: Target = {
+    row: { target: 'SDK 8 MiB ranges ×4' },
+    seq: async () => {
+      const ranges = Array.from({ length: Math.ceil(SIZE / (8 * MiB)) }, (_, i) => i * 8 * MiB);
+      const t0 = process.hrtime.bigint();
+      let first = 0;
+      let next = 0;
+      let bytes = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < ranges.length) {
+            const off = ranges[next++]!;
+            const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: PLAIN_KEY, Range: `bytes=${off}-${Math.min(SIZE, off + 8 * MiB) - 1}` }));
+            for await (const chunk of r.Body as Readable) {
+              if (off === 0 && first === 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
+              bytes += (chunk as Buffer).length;
+            }
+          }
+        }),
+      );
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (bytes !== SIZE) throw new Error(`SDK ranged GETs: ${bytes} bytes`);
+      return { mbps: SIZE / 1e6 / s, ttfbMs: first };
+    },
+  };
+  return [single, ranged];
 }
 
 // ---------------------------------------------------------------- mount peers
@@ -302,9 +333,9 @@ async function childMount(cmd: string, argv: string[], mnt: string, env: NodeJS.
   return stop;
 }
 
-/** Sequential read, then cold and cached random reads, each cold part on a fresh mount with an empty cache. */
-async function mountPeer(name: string, mountOnce: (mnt: string, cacheDir: string) => Promise<() => Promise<void>>, src: string, extra: Partial<Row> = {}): Promise<void> {
-  const dir = tempDir(`bench-${name}-`);
+/** A mount of the bucket: every cold read is on a fresh mount with an empty cache directory. */
+function mountPeer(name: string, mountOnce: (mnt: string, cacheDir: string) => Promise<() => Promise<void>>, src: string, extra: Partial<Row> = {}): Target {
+  const dir = tempDir(`bench-${name.split(' ')[0]}-`);
   cleanups.push(() => dir.remove());
   const mnt = join(dir.path, 'mnt');
   const cache = join(dir.path, 'cache');
@@ -320,15 +351,27 @@ async function mountPeer(name: string, mountOnce: (mnt: string, cacheDir: string
     };
   };
   const file = join(mnt, PLAIN_KEY);
-  let stop = await fresh();
-  const seq = await seqRead(file);
-  await stop();
-  stop = await fresh();
-  const cold = await randReads(file, src);
-  const cached = await randReads(file, src);
-  await stop();
-  rows.push({ target: name, seqMBps: seq.mbps, ttfbMs: seq.ttfbMs, randColdP50: cold.p50, randColdP99: cold.p99, randCachedP50: cached.p50, randCachedP99: cached.p99, ...extra });
-  dir.remove();
+  return {
+    row: { target: name, ...extra },
+    seq: async () => {
+      const stop = await fresh();
+      try {
+        return await seqRead(file);
+      } finally {
+        await stop();
+      }
+    },
+    rand: async () => {
+      const stop = await fresh();
+      try {
+        const cold = await randReads(file, src);
+        const cached = await randReads(file, src);
+        return { cold, cached };
+      } finally {
+        await stop();
+      }
+    },
+  };
 }
 
 function rcloneEnv(s3: S3Server, confFile: string): NodeJS.ProcessEnv {
@@ -347,10 +390,11 @@ function rcloneEnv(s3: S3Server, confFile: string): NodeJS.ProcessEnv {
   return env;
 }
 
-async function rclone(s3: S3Server, src: string): Promise<void> {
+/** rclone copy of the source (the mover's peer), then the mount target. */
+async function rclone(s3: S3Server, src: string): Promise<Target | undefined> {
   if (spawnSync('which', ['rclone']).status !== 0) {
-    note('rclone is not installed (apt-get install -y rclone): its rows are skipped');
-    return;
+    note('rclone is not installed (apt-get install -y rclone): its row is skipped');
+    return undefined;
   }
   const dir = tempDir('bench-rclone-conf-');
   cleanups.push(() => dir.remove());
@@ -358,7 +402,6 @@ async function rclone(s3: S3Server, src: string): Promise<void> {
   writeFileSync(conf, '');
   const env = rcloneEnv(s3, conf);
 
-  // the peer of the mover: rclone copy of the same file into the bucket
   dropCaches();
   const cp = await run('rclone', ['copyto', src, `bench:${BUCKET}/rclone-copy/data.bin`], { env, timeoutMs: 600_000 });
   let writeMBps: number | undefined;
@@ -366,19 +409,19 @@ async function rclone(s3: S3Server, src: string): Promise<void> {
   else note(`rclone copyto failed (${cp.code}): ${cp.stderr.slice(-500)}`);
   await run('rclone', ['deletefile', `bench:${BUCKET}/rclone-copy/data.bin`], { env });
 
-  await mountPeer(
+  const target = mountPeer(
     'rclone mount (vfs full)',
     (mnt, cache) => childMount('rclone', ['mount', `bench:${BUCKET}`, mnt, '--vfs-cache-mode', 'full', '--cache-dir', cache], mnt, env),
     src,
-    { writeMBps, note: 'write: rclone copyto (defaults)' },
+    { writeMBps, note: `write: rclone copyto (defaults), ${(cp.ms / 1000).toFixed(1)} s` },
   );
-  dir.remove();
+  return target;
 }
 
-async function s3fs(s3: S3Server, src: string): Promise<void> {
+async function s3fs(s3: S3Server, src: string): Promise<Target | undefined> {
   if (spawnSync('which', ['s3fs']).status !== 0) {
     note('s3fs is not installed (apt-get install -y s3fs): its row is skipped');
-    return;
+    return undefined;
   }
   const dir = tempDir('bench-s3fs-conf-');
   cleanups.push(() => dir.remove());
@@ -386,16 +429,16 @@ async function s3fs(s3: S3Server, src: string): Promise<void> {
   writeFileSync(passwd, `${s3.clientOptions.credentials.accessKeyId}:${s3.clientOptions.credentials.secretAccessKey}\n`, { mode: 0o600 });
   const env = { ...process.env };
   delete env.AWS_CA_BUNDLE;
-  await mountPeer(
+  return mountPeer(
     's3fs (use_cache)',
-    (mnt, cache) =>
-      childMount('s3fs', [BUCKET, mnt, '-f', '-o', `url=${s3.endpoint},use_path_request_style,passwd_file=${passwd},use_cache=${cache}`], mnt, env),
+    (mnt, cache) => childMount('s3fs', [BUCKET, mnt, '-f', '-o', `url=${s3.endpoint},use_path_request_style,passwd_file=${passwd},use_cache=${cache}`], mnt, env),
     src,
   );
-  dir.remove();
 }
 
 // ---------------------------------------------------------------- main
+const rows: Row[] = [];
+
 async function main(): Promise<void> {
   const s3 = await startS3Server(BUCKET);
   cleanups.push(() => s3.stop());
@@ -408,14 +451,44 @@ async function main(): Promise<void> {
   await new Upload({ client, params: { Bucket: BUCKET, Key: PLAIN_KEY, Body: createReadStream(src) }, partSize: 8 * MiB, queueSize: 4 }).done();
   client.destroy();
 
-  await tierfs(s3, src);
-  await sdk(s3);
+  const targets: Target[] = [await tierfs(s3, src), ...sdk(s3)];
   for (const [name, fn] of [['rclone', rclone], ['s3fs', s3fs]] as const) {
     try {
-      await fn(s3, src);
+      const t = await fn(s3, src);
+      if (t) targets.push(t);
     } catch (err) {
       note(`${name}: skipped: ${(err as Error).message.slice(0, 1500)}`);
     }
+  }
+
+  // Rounds alternate between the targets: the machine is shared, and a burst of other
+  // work should spoil one round of each, not one target's every round.
+  const results = new Map<Target, Seq[]>(targets.map((t) => [t, []]));
+  const failed = new Set<Target>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of targets) {
+      if (failed.has(t)) continue;
+      try {
+        results.get(t)!.push(await t.seq());
+      } catch (err) {
+        failed.add(t);
+        note(`${t.row.target}: sequential read failed, row dropped: ${(err as Error).message.slice(0, 1500)}`);
+      }
+    }
+  }
+  for (const t of targets) {
+    if (failed.has(t)) continue;
+    const runs = results.get(t)!;
+    Object.assign(t.row, { seqMBps: median(runs.map((r) => r.mbps)), ttfbMs: median(runs.map((r) => r.ttfbMs)), seqRuns: runs.map((r) => Math.round(r.mbps)) });
+    if (t.rand) {
+      try {
+        const { cold, cached } = await t.rand();
+        Object.assign(t.row, { randColdP50: cold.p50, randColdP99: cold.p99, randCachedP50: cached.p50, randCachedP99: cached.p99 });
+      } catch (err) {
+        note(`${t.row.target}: random reads failed: ${(err as Error).message.slice(0, 1500)}`);
+      }
+    }
+    rows.push(t.row);
   }
 }
 
@@ -428,14 +501,15 @@ try {
 if (json) {
   for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
 } else {
-  const f = (n: number | undefined, d = 0) => (n === undefined ? '–' : n.toFixed(d));
+  const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
   const t = rows.find((r) => r.target.startsWith('tierfs'));
   const direct = rows.find((r) => r.target.startsWith('SDK GetObject'));
   const rc = rows.find((r) => r.target.startsWith('rclone'));
   process.stdout.write(
-    `cold ${SIZE_MIB} MiB file on s3rver; sequential read with 1 MiB reads after dropping the page cache; ${READS} random 4 KiB reads (ms)\n` +
-      `tierfs: cold tier k=${K} m=${M}, chunkSize 8 MiB, one s3 backend; direct = GetObject of a plain object with the same bytes\n\n`,
+    `cold ${SIZE_MIB} MiB file on s3rver (127.0.0.1); first sequential read (page cache dropped, daemon cache empty), 1 MiB reads after a 4 KiB first read (TTFB);\n` +
+      `median of ${ROUNDS} rounds, targets alternating; ${READS} random 4 KiB reads (ms; python pread, POSIX_FADV_RANDOM), cold = empty cache, cached = second pass\n` +
+      `tierfs: cold tier k=${K} m=${M}, chunkSize 8 MiB (cells of ${8 / K} MiB), one s3 backend; SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
   );
   const head = ['target', 'seq MB/s', 'TTFB ms', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'tierfs/x seq', 'tierfs/x write'];
   const w = [26, 10, 9, 15, 8, 17, 8, 12, 14, 16];
@@ -449,7 +523,8 @@ if (json) {
       ]),
     );
   }
-  for (const r of rows) if (r.note) process.stdout.write(`  ${r.target}: ${r.note}\n`);
+  process.stdout.write('\n');
+  for (const r of rows) process.stdout.write(`  ${r.target}: seq MB/s per round ${r.seqRuns?.join(', ') ?? '–'}${r.note ? `; ${r.note}` : ''}\n`);
   if (t?.seqMBps) {
     process.stdout.write(
       `\ntargets: tierfs first read ≥ 2× rclone: ${rc?.seqMBps ? `${ratio(t.seqMBps, rc.seqMBps)} ${t.seqMBps >= 2 * rc.seqMBps ? 'met' : 'NOT met'}` : 'no rclone row'}; ` +

@@ -98,10 +98,13 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async opendir(_ctx, ino) {
       return { fh: vfs.opendir(ino) };
     },
-    async readdir(_ctx, ino, fh, offset, plus) {
+    async readdir(_ctx, ino, fh, offset, plus, bufferBytes) {
       const all = vfs.listing(ino, fh);
       const out: DirEntry[] = [];
-      for (let k = offset; k < all.length; k++) {
+      // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
+      // with attributes): it asks again from the last cookie packed.
+      const end = Math.min(all.length, offset + Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1);
+      for (let k = offset; k < end; k++) {
         const { name, inode } = all[k]!;
         out.push({ name, ino: inode.ino, mode: inode.mode, offset: k + 1, entry: plus && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined });
       }

@@ -69,9 +69,13 @@ function validName(name: string): void {
   if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
 }
 
-/** Flags the backing file may be opened with: creation is the catalog's business, O_DIRECT breaks on many filesystems. */
+/**
+ * Flags the backing file may be opened with: creation is the catalog's business,
+ * O_DIRECT breaks on many filesystems, and O_APPEND is the kernel's: it sends each
+ * write with the offset it resolved, which the binding writes with pwrite.
+ */
 function backingOpenFlags(flags: number): number {
-  const drop = C.O_CREAT | C.O_EXCL | C.O_NOCTTY | (C.O_DIRECT ?? 0);
+  const drop = C.O_CREAT | C.O_EXCL | C.O_NOCTTY | C.O_APPEND | (C.O_DIRECT ?? 0);
   return flags & ~drop; // libuv adds O_CLOEXEC itself
 }
 

@@ -4,7 +4,7 @@
 // up again after the daemon is killed.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -135,26 +135,29 @@ describe('automatic placement', () => {
 
   it('picks its queue up again after kill -9', async () => {
     // No rules: only the queued requests can move these files, so what moves after the
-    // restart was in the queue when the daemon died.
-    t = await new TierfsMount({ hotCapacity: '256MiB', extraYaml: `mover:\n  bandwidth: 512KiB\n  concurrency: 1\n` }).start();
+    // restart was in the queue when the daemon died. The first move is held after its
+    // copy (test hook) so that the daemon dies with one move in flight and three waiting.
+    t = await new TierfsMount({ hotCapacity: '256MiB', extraYaml: `mover:\n  concurrency: 1\n` }).start({ TIERFS_TEST_PAUSE_AT: 'copied' });
     const data = Array.from({ length: 4 }, () => randomBytes(MiB));
     for (let i = 0; i < data.length; i++) await fs.writeFile(join(t.mnt, `q${i}`), data[i]!);
     const queued = await t.cli(['move', '--no-wait', ...data.map((_, i) => join(t!.mnt, `q${i}`)), '--to', 'warm']);
     expect(queued.code, queued.stderr).toBe(0);
-    await eventually(async () => (await moves(t!)).active.length === 1, 10_000, () => 'no move started');
+    const marker = join(t.dataDir, 'paused-copied');
+    await waitFor(() => existsSync(marker), 20_000, () => `no move started\n${t!.output}`);
     const before = await moves(t);
-    expect(before.queueLength).toBe(4);
+    expect(before).toMatchObject({ queueLength: 4, active: [expect.anything()] });
     await t.kill9();
+    rmSync(marker);
 
-    writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('bandwidth: 512KiB', 'bandwidth: 0'));
     await t.start();
-    await eventually(async () => (await moves(t!)).queueLength === 0, 20_000, () => 'the queue did not drain after the restart');
+    await eventually(async () => (await moves(t!)).queueLength === 0, 30_000, () => 'the queue did not drain after the restart');
     for (let i = 0; i < data.length; i++) {
       expect(tierOf(t, `q${i}`)).toBe('warm');
       expect((await fs.readFile(join(t.mnt, `q${i}`))).equals(data[i]!)).toBe(true);
     }
-    const done = (await moves(t)).recent.filter((m) => m.state === 'done');
-    expect(done.map((m) => m.path).sort()).toEqual(['q0', 'q1', 'q2', 'q3']);
-    expect(done.every((m) => m.requestedBy === 'cli')).toBe(true);
+    const journal = (await moves(t)).recent;
+    expect(journal.filter((m) => m.state === 'done').map((m) => m.path).sort()).toEqual(['q0', 'q1', 'q2', 'q3']);
+    expect(journal.filter((m) => m.state === 'aborted')).toHaveLength(1); // the one in flight, undone at restart
+    expect(journal.every((m) => m.requestedBy === 'cli')).toBe(true);
   });
 });
