@@ -7,6 +7,7 @@ import type { Catalog, ClassificationRow } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
 import type { TierSet } from '../tiers/tier-set.js';
+import type { TierUsage } from '../tiers/local/local-tier.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
 import { mustShed, planDemotions, type DemotionCandidate, type TierLoad } from './watermarks.js';
@@ -23,6 +24,13 @@ interface Pins {
 function pinOf(ino: number, path: string, pins: Pins): string | null {
   return pins.files.get(ino) ?? pins.dirs.find(([prefix]) => path.startsWith(prefix))?.[1] ?? null;
 }
+
+/**
+ * How long an incremental pass may reuse the tiers' usage: summing it reads every
+ * inode, which would make each incremental pass cost the size of the tree. Full
+ * passes always read it afresh; watermarks react within this time.
+ */
+const USAGE_TTL_MS = 5 * 60_000;
 
 /** Automatic moves queue behind manual ones (priority 0). */
 export const AUTO_PRIORITY = 10;
@@ -48,11 +56,39 @@ type Hold = string | null;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * The outcome of the decision last stored per file, as a small interned number: a
+ * pass writes a decision only when its outcome (target, rule, what holds it back)
+ * changed, so a full pass over a settled tree reads the catalog and writes almost
+ * nothing. (The stored heat and idle figures then date from when the outcome last
+ * changed; explain() gives live ones.)
+ */
+class SavedOutcomes {
+  private readonly ids = new Map<string, number>();
+  private readonly byIno = new Map<number, number>();
+
+  /** Record the outcome for ino; true when it differs from the one stored before. */
+  changed(ino: number, target: string | null, rule: string, hold: Hold): boolean {
+    const key = `${target}\u0000${rule}\u0000${hold ?? ''}`;
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    if (this.byIno.get(ino) === id) return false;
+    this.byIno.set(ino, id);
+    return true;
+  }
+
+  forget(ino: number): void {
+    this.byIno.delete(ino);
+  }
+}
+
 export class Classifier {
   private lastPassMs = 0;
   private inFlight: Promise<PassReport> | undefined;
   /** local tiers that passed their high watermark and are not yet down to their low one */
   private readonly draining = new Set<string>();
+  private readonly saved = new SavedOutcomes();
+  private usageCache: { atMs: number; usage: Map<string, { bytes: number }> } | undefined;
 
   constructor(private readonly d: ClassifierDeps) {}
 
@@ -71,6 +107,15 @@ export class Classifier {
 
   private facts(r: ClassificationRow, nowMs: number, pins: Pins): FileFacts {
     return { ...r, heat: heatAt(r.heat, r.heatMs, nowMs, this.d.policy.halfLife), pin: pinOf(r.ino, r.path, pins) };
+  }
+
+  /** Bytes per tier from the catalog: fresh for a full pass, at most USAGE_TTL_MS old otherwise. */
+  private usage(full: boolean, nowMs: number): Map<string, { bytes: number }> {
+    const c = this.usageCache;
+    if (full || !c || nowMs - c.atMs > USAGE_TTL_MS || nowMs < c.atMs) {
+      this.usageCache = { atMs: nowMs, usage: this.d.catalog.usageByTier() };
+    }
+    return this.usageCache!.usage;
   }
 
   /** The files an incremental pass must look at. */
@@ -122,20 +167,27 @@ export class Classifier {
     const pins = this.pins();
     let examined = 0;
     let enqueued = 0;
-    const room = new RoomTracker(this.d.tiers, this.d.catalog.usageByTier());
+    full ||= this.lastPassMs === 0;
+    const usage = this.usage(full, nowMs);
+    const room = new RoomTracker(this.d.tiers, usage);
+    // A full pass reads the automatic moves already queued once, and then writes to
+    // the queue only what changes in it (it would otherwise rewrite it file by file);
+    // an incremental pass looks at few files and just writes.
+    const queued = full ? new Map<number, string>() : null;
+    if (queued) for (const e of this.d.catalog.queuedMoves(Number.MAX_SAFE_INTEGER)) if (e.priority > 0) queued.set(e.ino, e.toTier);
     const classify = (rows: ClassificationRow[]) =>
       this.d.catalog.tx(() => {
         for (const r of rows) {
           examined++;
           const f = this.facts(r, nowMs, pins);
           const decision = decide(f, this.d.policy, nowMs);
-          const hold = this.act(f, decision, nowMs, room);
+          const hold = this.act(f, decision, nowMs, room, queued);
           if (hold === null && decision.target && decision.target !== f.tier) enqueued++;
+          if (!this.saved.changed(r.ino, decision.target, decision.rule, hold)) continue;
           const reason = hold ? `${decision.reason}; not moved yet: ${hold}` : decision.reason;
           this.d.catalog.saveDecision(r.ino, { ...decision, reason, inputs: JSON.stringify(decision.inputs) }, nowMs);
         }
       });
-    full ||= this.lastPassMs === 0;
     if (full) {
       this.d.catalog.takeDirty();
       // A page per transaction: between pages the mount's own writes get the catalog.
@@ -146,7 +198,7 @@ export class Classifier {
     } else {
       classify([...this.changed(nowMs)].flatMap((ino) => this.d.catalog.classificationRow(ino) ?? []));
     }
-    const demotions = this.watermarks(nowMs, pins);
+    const demotions = this.watermarks(nowMs, pins, usage);
     this.lastPassMs = nowMs;
     return { full, examined, enqueued: enqueued + demotions, demotions, ms: performance.now() - t0 };
   }
@@ -155,23 +207,43 @@ export class Classifier {
    * Queue the move a decision asks for when it may happen now (returns null), else say
    * what holds it back; a file that belongs where it is loses any automatic move queued.
    */
-  private act(f: FileFacts, d: Decision, nowMs: number, room: RoomTracker): Hold {
+  private act(f: FileFacts, d: Decision, nowMs: number, room: RoomTracker, queued: Map<number, string> | null): Hold {
     if (!d.target || d.target === f.tier || !this.d.tiers.has(d.target)) {
-      this.d.catalog.dropAutomaticMove(f.ino);
+      if (queued === null || queued.delete(f.ino)) this.d.catalog.dropAutomaticMove(f.ino);
       return d.target && !this.d.tiers.has(d.target) ? `no tier named ${d.target}` : null;
     }
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
     if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
     if (!room.take(d.target, f.size)) return `tier ${d.target} has no room below its low watermark`;
+    if (queued?.get(f.ino) === d.target) return null; // queued by an earlier pass, still wanted
     this.d.catalog.enqueueMove({ ino: f.ino, toTier: d.target, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason: d.reason });
+    queued?.set(f.ino, d.target);
     return null;
   }
 
+  /**
+   * Where the file belongs now and what holds its move back, computed live (tierfs
+   * where): the stored decision keeps the inputs of when its outcome last changed.
+   */
+  explain(ino: number, nowMs = Date.now()): (Decision & { hold: Hold }) | undefined {
+    const r = this.d.catalog.classificationRow(ino);
+    if (!r) return undefined;
+    const f = this.facts(r, nowMs, this.pins());
+    const decision = decide(f, this.d.policy, nowMs);
+    let hold: Hold = null;
+    if (decision.target && decision.target !== f.tier) {
+      const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
+      if (!this.d.tiers.has(decision.target)) hold = `no tier named ${decision.target}`;
+      else if (wait > 0) hold = `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
+      else if (this.d.isOpenForWrite(ino)) hold = 'open for writing';
+    }
+    return { ...decision, hold };
+  }
+
   /** Local tiers above their high watermark shed their coldest files to the next tier. */
-  private watermarks(nowMs: number, pins: Pins): number {
+  private watermarks(nowMs: number, pins: Pins, usage: Map<string, { bytes: number }>): number {
     let queued = 0;
-    const usage = this.d.catalog.usageByTier();
     const order = this.d.tierConfigs.filter((t) => this.d.tiers.has(t.name));
     order.forEach((cfg, idx) => {
       const next = order[idx + 1];
@@ -209,6 +281,7 @@ export class Classifier {
           // The watermark overrules the file's rule for now: say so where tierfs where looks.
           const inputs = { tier: cfg.name, heat: Number(heatOf.get(m.ino)!.toFixed(4)), usedBytes: load.usedBytes, capacityBytes: load.capacityBytes };
           this.d.catalog.saveDecision(m.ino, { target: m.to, rule, reason: m.reason, inputs: JSON.stringify(inputs) }, nowMs);
+          this.saved.forget(m.ino); // the rules' next outcome for it must be written again
           queued++;
         }
       });
@@ -226,6 +299,8 @@ export class Classifier {
  */
 class RoomTracker {
   private readonly planned = new Map<string, number>();
+  /** each local tier's use at the start of the pass (statfs once, not once per file) */
+  private readonly start = new Map<string, TierUsage>();
 
   constructor(
     private readonly tiers: TierSet,
@@ -237,9 +312,10 @@ class RoomTracker {
     const t = this.tiers.get(tier);
     const planned = this.planned.get(tier) ?? 0;
     if (t.kind === 'local') {
-      const u = t.local.usage((this.usage.get(tier)?.bytes ?? 0) + planned);
-      const fits = u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * t.local.config.watermarks.low && u.freeBytes > size;
-      if (!fits) return false;
+      let u = this.start.get(tier);
+      if (!u) this.start.set(tier, (u = t.local.usage(this.usage.get(tier)?.bytes ?? 0)));
+      const low = u.capacityBytes * t.local.config.watermarks.low;
+      if (!(u.capacityBytes > 0 && u.usedBytes + planned + size <= low && u.freeBytes - planned > size)) return false;
     }
     this.planned.set(tier, planned + size);
     return true;

@@ -150,6 +150,24 @@ describe('classifier', () => {
     expect(f.classifier.pass(true, t0 + 3 * MIN).demotions).toBe(0);
   });
 
+  it('a settled tree costs a full pass reads, not writes; explain() gives live figures', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: '1d', rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'warm' }] } });
+    const iso = f.file('disk.iso', 4000);
+    const doc = f.file('a.txt', 10);
+    f.classifier.pass(true, t0 + HOUR);
+    f.classifier.pass(true, t0 + 2 * HOUR);
+    // Same outcomes: the stored decisions are the first pass's.
+    expect(f.catalog.decision(doc)!.timeMs).toBe(t0 + HOUR);
+    expect(f.catalog.decision(iso)!.timeMs).toBe(t0 + HOUR);
+    // Residency over: the outcome changed, so it is written.
+    f.classifier.pass(true, t0 + DAY + MIN);
+    expect(f.catalog.decision(iso)).toMatchObject({ timeMs: t0 + DAY + MIN, reason: 'path matches *.iso' });
+    expect(f.catalog.decision(doc)!.timeMs).toBe(t0 + HOUR);
+    expect(f.classifier.explain(iso, t0 + HOUR)).toMatchObject({ target: 'warm', rule: 'isos', hold: expect.stringMatching(/^minimum residency on hot until/) });
+    expect(f.classifier.explain(doc)).toMatchObject({ target: null, rule: 'default', hold: null });
+  });
+
   it('passInSteps gives the event loop back between pages', async () => {
     f = fixture({ policy: { minResidency: 0 } });
     f.catalog.tx(() => {
