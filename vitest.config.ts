@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     pool: 'forks',
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // 2 cores: two test files at a time keeps mounts and servers from starving each other.
     maxWorkers: 2,

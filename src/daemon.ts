@@ -163,23 +163,24 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       fastPath: cfg.mount.fastPath,
     });
     session = await mount(mountpoint, ops, mountOptions(cfg));
-    const api = new AdminApi({ catalog, tiers: tierSet, tierConfigs: cfg.tiers, vfs, recorder, protocol, background, classifier, mountpoint });
+    const api = new AdminApi({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint });
     admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed.
     let lastFull = 0;
-    const classify = () => {
+    const classify = async () => {
       recorder.flush();
       const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
-      const r = classifier.pass(full);
+      // In steps: a pass over a large catalog yields to the mount between pages.
+      const r = await classifier.passInSteps(full);
       if (full) lastFull = Date.now();
       if (r.enqueued > 0) background.kick();
       log.debug(r, 'classification pass');
     };
     const timers = [
       setInterval(() => void protocol.collectGarbage(), 5000),
-      setInterval(() => classify(), cfg.policy.interval),
+      setInterval(() => void classify(), cfg.policy.interval),
     ];
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');

@@ -13,6 +13,9 @@ import type { AccessRecorder } from '../vfs/access-recorder.js';
 import type { MoveOutcome, MoveProtocol } from '../mover/protocol.js';
 import type { BackgroundMover } from '../mover/background.js';
 import type { Classifier } from '../policy/classifier.js';
+import type { Decision } from '../policy/rules.js';
+import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
+import type { PolicyConfig } from '../config/policy.js';
 
 export interface TierStatus {
   name: string;
@@ -37,6 +40,9 @@ export interface Status {
   tiers: TierStatus[];
   conflicts: { path: string; kind: string; detail: string }[];
   recording: { enabled: boolean; eventsRecorded: number };
+  /** automatic moves per tier over the last day and week, and how many were wrong */
+  placement: TierEffectiveness[];
+  queue: { length: number; heldBack: string | null };
 }
 
 export interface Where {
@@ -54,6 +60,12 @@ export interface Where {
   pin: { tier: string; on: string } | null;
   /** object tiers: stripes and scheme */
   layout: { kind: string; k: number; m: number; stripes: number; chunkSize: number } | null;
+  /** where the policy wants the file now, why, and what holds a move back */
+  placement: (Decision & { hold: string | null }) | null;
+  /** the decision as last stored, with the inputs of when its outcome last changed */
+  lastDecision: { time: string; target: string | null; rule: string; reason: string; inputs: unknown } | null;
+  /** a move waiting in the queue */
+  queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
 }
 
@@ -74,6 +86,7 @@ export interface AdminDeps {
   protocol: MoveProtocol;
   background: BackgroundMover;
   classifier: Classifier;
+  policy: PolicyConfig;
   mountpoint: string;
 }
 
@@ -89,6 +102,8 @@ export class AdminApi {
   private readonly recorder: AccessRecorder;
   private readonly protocol: MoveProtocol;
   private readonly background: BackgroundMover;
+  private readonly classifier: Classifier;
+  private readonly policy: PolicyConfig;
   private readonly mountpoint: string;
 
   constructor(deps: AdminDeps) {
@@ -100,6 +115,8 @@ export class AdminApi {
       recorder: this.recorder,
       protocol: this.protocol,
       background: this.background,
+      classifier: this.classifier,
+      policy: this.policy,
       mountpoint: this.mountpoint,
     } = deps);
   }
@@ -132,6 +149,8 @@ export class AdminApi {
       }),
       conflicts: this.catalog.conflicts(),
       recording: { enabled: this.recorder.enabled, eventsRecorded: this.recorder.recorded },
+      placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
+      queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
     };
   }
 
@@ -234,6 +253,8 @@ export class AdminApi {
     const i = this.vfs.getattr(ino);
     const pin = this.catalog.effectivePin(ino);
     const layout = i.layout ? this.vfs.layoutOf(i) : undefined;
+    const stored = this.catalog.decision(ino);
+    const queued = this.catalog.queuedMoveOf(ino);
     const stats = this.catalog.accessStats(ino);
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     return {
@@ -250,6 +271,13 @@ export class AdminApi {
       pin: pin ? { tier: pin.tier, on: this.catalog.pathOf(pin.from) ?? '' } : null,
       layout: layout
         ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize }
+        : null,
+      placement: isReg(i.mode) ? (this.classifier.explain(ino) ?? null) : null,
+      lastDecision: stored
+        ? { time: new Date(stored.timeMs).toISOString(), target: stored.target, rule: stored.rule, reason: stored.reason, inputs: JSON.parse(stored.inputs) }
+        : null,
+      queued: queued
+        ? { toTier: queued.toTier, requestedBy: queued.requestedBy, reason: queued.reason, attempts: queued.attempts, lastError: queued.lastError }
         : null,
       access: {
         opens: stats?.opens ?? 0,

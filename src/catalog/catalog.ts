@@ -324,10 +324,13 @@ export class Catalog {
       classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`),
       dirty: d.prepare('SELECT ino FROM dirty').pluck(),
       clearDirty: d.prepare('DELETE FROM dirty'),
-      crossedIdle: d.prepare(
+      // last use in the window: opened then, or (never opened) arrived then
+      idleCrossed: d.prepare(
         `SELECT ino FROM access_stats WHERE last_ms >= @from AND last_ms < @to
-         UNION SELECT ino FROM inodes WHERE tier IS NOT NULL AND tier_since_ms >= @from AND tier_since_ms < @to`,
+         UNION SELECT i.ino FROM inodes i WHERE i.tier IS NOT NULL AND i.tier_since_ms >= @from AND i.tier_since_ms < @to
+           AND NOT EXISTS (SELECT 1 FROM access_stats a WHERE a.ino = i.ino)`,
       ).pluck(),
+      arrivedBetween: d.prepare('SELECT ino FROM inodes WHERE tier IS NOT NULL AND tier_since_ms >= @from AND tier_since_ms < @to').pluck(),
       crossedAge: d.prepare('SELECT ino FROM inodes WHERE tier IS NOT NULL AND mtime_ns >= ? AND mtime_ns < ?').pluck(),
       pinned: d.prepare('SELECT ino, pin FROM inodes WHERE pin IS NOT NULL'),
       saveDecision: d.prepare(
@@ -350,7 +353,9 @@ export class Catalog {
            requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
          WHERE excluded.priority <= move_queue.priority`,
       ),
-      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id`),
+      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id LIMIT ?`),
+      queuedOf: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE ino = ?`),
+      queueRemoveIf: d.prepare('DELETE FROM move_queue WHERE id = ? AND to_tier = ? AND priority = ?'),
       queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),
       queueLength: d.prepare('SELECT count(*) FROM move_queue').pluck(),
       queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
@@ -619,9 +624,14 @@ export class Catalog {
     });
   }
 
-  /** Files whose last access (or arrival) fell in [fromMs, toMs): idle thresholds they may have crossed. */
-  accessedBetween(fromMs: number, toMs: number): number[] {
-    return this.s.crossedIdle.all({ from: fromMs, to: toMs }) as number[];
+  /** Files last used (opened, or if never opened, arrived) in [fromMs, toMs): idle thresholds they may have crossed. */
+  lastUsedBetween(fromMs: number, toMs: number): number[] {
+    return this.s.idleCrossed.all({ from: fromMs, to: toMs }) as number[];
+  }
+
+  /** Files that arrived on their tier in [fromMs, toMs): their minimum residency may have ended. */
+  arrivedBetween(fromMs: number, toMs: number): number[] {
+    return this.s.arrivedBetween.all({ from: fromMs, to: toMs }) as number[];
   }
 
   changedBetween(fromMs: number, toMs: number): number[] {
@@ -645,8 +655,12 @@ export class Catalog {
     return this.s.coldest.iterate({ tier, now: nowMs, halfLifeMs }) as IterableIterator<ColdFile>;
   }
 
+  /** Importance class (user.tierfs.class); the classifier looks at the file again. */
   setClass(ino: number, cls: string | null): void {
-    this.s.setClass.run(cls, ino);
+    this.tx(() => {
+      this.s.setClass.run(cls, ino);
+      this.s.markDirty.run(ino);
+    });
   }
 
   /** Queue a move; an entry of the same file is replaced only by one at least as urgent (lower priority number). */
@@ -654,8 +668,20 @@ export class Catalog {
     this.s.enqueue.run({ ...e, nowMs: Date.now() });
   }
 
-  runnableMoves(nowMs: number): QueueEntry[] {
-    return this.s.runnable.all(nowMs) as QueueEntry[];
+  runnableMoves(nowMs: number, limit = 1000): QueueEntry[] {
+    return this.s.runnable.all(nowMs, limit) as QueueEntry[];
+  }
+
+  queuedMoveOf(ino: number): QueueEntry | undefined {
+    return this.s.queuedOf.get(ino) as QueueEntry | undefined;
+  }
+
+  /**
+   * Remove a queue entry that ran, unless it was replaced meanwhile (another request for
+   * the same file rewrote the row): returns false then, and the new request stays.
+   */
+  dequeueIf(e: Pick<QueueEntry, 'id' | 'toTier' | 'priority'>): boolean {
+    return this.s.queueRemoveIf.run(e.id, e.toTier, e.priority).changes > 0;
   }
 
   queuedMoves(limit = 100): QueueEntry[] {

@@ -130,6 +130,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX inodes_mtime ON inodes (mtime_ns) WHERE tier IS NOT NULL;
   CREATE INDEX inodes_pin ON inodes (pin) WHERE pin IS NOT NULL;
   CREATE INDEX inodes_tier_since ON inodes (tier_since_ms) WHERE tier IS NOT NULL;
+  CREATE INDEX inodes_tier_size ON inodes (tier, size) WHERE tier IS NOT NULL AND nlink > 0;
   -- files whose inputs changed since the classifier last looked at them
   CREATE TABLE dirty (ino INTEGER PRIMARY KEY) WITHOUT ROWID;
   -- the latest decision per file, with the rule, inputs and reason (tierfs where)

@@ -44,6 +44,13 @@ export function registerInfoCommands(program: Command): void {
         process.stdout.write(`${t.name}: backends ${t.volumes.join(', ')}; survives the loss of ${t.survivesBackendLosses} whole backend(s)\n`);
       }
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
+      process.stdout.write(`move queue: ${s.queue.length} waiting${s.queue.heldBack ? ` (automatic moves held back: ${s.queue.heldBack})` : ''}\n`);
+      const moved = s.placement.filter((p) => p.week.promotions + p.week.demotions > 0);
+      if (moved.length > 0) {
+        const rows = moved.map((p) => [p.tier, p.day.promotions, p.day.demotions, p.day.misplacements, p.week.promotions, p.week.demotions, p.week.misplacements]);
+        process.stdout.write(`\nautomatic placement (misplaced: demoted, then used again within the residency time):\n`);
+        process.stdout.write(`${table(['tier', 'day: in', 'out', 'misplaced', 'week: in', 'out', 'misplaced'], rows)}\n`);
+      }
       if (s.conflicts.length > 0) {
         process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);
         for (const c of s.conflicts) process.stdout.write(`  ${c.kind}: ${c.path}: ${c.detail}\n`);
@@ -70,7 +77,13 @@ export function registerInfoCommands(program: Command): void {
             (w.state !== 'ok' ? ` [${w.state}]` : '') +
             `\n  opens ${w.access.opens}, reads ${w.access.reads} (${formatBytes(w.access.readBytes)}), writes ${w.access.writes} (${formatBytes(w.access.writeBytes)})` +
             (w.access.lastAccess ? `, last access ${w.access.lastAccess}` : '') +
-            '\n',
+            '\n' +
+            (w.pin ? `  pinned to ${w.pin.tier} (on ${w.pin.on || '/'})\n` : '') +
+            (w.placement
+              ? `  placement: rule ${w.placement.rule} → ${w.placement.target ?? 'stay'} (${w.placement.reason})\n` +
+                (w.placement.hold ? `  not moved yet: ${w.placement.hold}\n` : '')
+              : '') +
+            (w.queued ? `  queued: move to ${w.queued.toTier}, asked by ${w.queued.requestedBy}${w.queued.lastError ? ` (last try: ${w.queued.lastError})` : ''}\n` : ''),
         );
       }
     });

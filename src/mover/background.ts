@@ -117,10 +117,13 @@ export class BackgroundMover {
       if (retry && e.attempts < MAX_ATTEMPTS) {
         // Busy or changed: the file is in use, which is a reason to wait, not to give up.
         this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
-      } else {
-        this.d.catalog.dequeue(e.id);
-        if (outcome.error) log.warn({ ino: e.ino, to: e.toTier, error: outcome.error }, 'move failed');
-      }
+      } else if (!this.d.catalog.dequeueIf(e)) {
+        // Another request for this file replaced the entry while it ran: that one still
+        // has to run, and its waiters want its outcome, not this one's.
+        this.running.delete(e.id);
+        this.kick();
+        return;
+      } else if (outcome.error) log.warn({ ino: e.ino, to: e.toTier, error: outcome.error }, 'move failed');
       this.running.delete(e.id);
       for (const w of this.waiters.get(e.ino) ?? []) w(outcome);
       this.waiters.delete(e.ino);

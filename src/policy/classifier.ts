@@ -124,14 +124,14 @@ export class Classifier {
     const since = this.lastPassMs;
     for (const rule of this.d.policy.rules) {
       for (const idle of [rule.match.idleAbove, rule.match.idleBelow]) {
-        if (idle !== undefined) for (const ino of this.d.catalog.accessedBetween(since - idle, nowMs - idle)) inos.add(ino);
+        if (idle !== undefined) for (const ino of this.d.catalog.lastUsedBetween(since - idle, nowMs - idle)) inos.add(ino);
       }
       for (const age of [rule.match.ageAbove, rule.match.ageBelow]) {
         if (age !== undefined) for (const ino of this.d.catalog.changedBetween(since - age, nowMs - age)) inos.add(ino);
       }
     }
     // Files whose minimum residency ended since the last pass may move now.
-    for (const ino of this.d.catalog.accessedBetween(since - this.d.policy.minResidency, nowMs - this.d.policy.minResidency)) inos.add(ino);
+    for (const ino of this.d.catalog.arrivedBetween(since - this.d.policy.minResidency, nowMs - this.d.policy.minResidency)) inos.add(ino);
     return inos;
   }
 

@@ -33,6 +33,8 @@ const XATTR_REPLACE = 2;
 export const TIER_XATTR = 'user.tierfs.tier';
 /** Virtual: the tier a file or directory is pinned to (set with tierfs pin, or here). */
 export const PIN_XATTR = 'user.tierfs.pin';
+/** Stored like any user xattr, and also an input of placement rules (match.class). */
+export const CLASS_XATTR = 'user.tierfs.class';
 
 export interface Caller {
   uid: number;
@@ -760,6 +762,7 @@ export class Vfs {
     this.catalog.tx(() => {
       this.catalog.setXattr(ino, name, value);
       this.catalog.touchCtime(ino, nowNs());
+      if (name === CLASS_XATTR) this.catalog.setClass(ino, value.toString('utf8'));
     });
   }
 
@@ -780,6 +783,7 @@ export class Vfs {
     }
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
     this.catalog.touchCtime(ino, nowNs());
+    if (name === CLASS_XATTR) this.catalog.setClass(ino, null);
   }
 
   /** Pin a file or directory (and what is below it) to a tier; every move honours it. */
