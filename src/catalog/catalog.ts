@@ -655,6 +655,11 @@ export class Catalog {
     return this.s.coldest.iterate({ tier, now: nowMs, halfLifeMs }) as IterableIterator<ColdFile>;
   }
 
+  /** The classifier should look at this file again at its next pass. */
+  markDirty(ino: number): void {
+    this.s.markDirty.run(ino);
+  }
+
   /** Importance class (user.tierfs.class); the classifier looks at the file again. */
   setClass(ino: number, cls: string | null): void {
     this.tx(() => {

@@ -134,8 +134,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     },
     accessBatch(counts: AccessCount[]) {
       for (const c of counts) {
-        if (c.reads > 0) vfs.recordIo(c.fh, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);
-        if (c.writes > 0) vfs.recordIo(c.fh, 'write', 0, c.writeBytes, c.writes);
+        if (c.reads > 0) vfs.recordIo(c.ino, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);
+        if (c.writes > 0) vfs.recordIo(c.ino, 'write', 0, c.writeBytes, c.writes);
       }
     },
   };

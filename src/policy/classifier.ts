@@ -147,18 +147,21 @@ export class Classifier {
    * that pass's report.
    */
   passInSteps(full: boolean, nowMs = Date.now()): Promise<PassReport> {
-    this.inFlight ??= (async () => {
-      try {
-        const steps = this.steps(full, nowMs);
-        for (let r = steps.next(); ; r = steps.next()) {
-          if (r.done) return r.value;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } finally {
-        this.inFlight = undefined;
+    if (this.inFlight) return this.inFlight;
+    const run = async () => {
+      const steps = this.steps(full, nowMs);
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) return r.value;
+        await new Promise((resolve) => setImmediate(resolve));
       }
-    })();
-    return this.inFlight;
+    };
+    // Cleared once settled, never before it is set: a pass with nothing to yield
+    // finishes synchronously inside run().
+    const pass = run().finally(() => {
+      if (this.inFlight === pass) this.inFlight = undefined;
+    });
+    this.inFlight = pass;
+    return pass;
   }
 
   /** The pass, yielding after each page of a full pass. */

@@ -605,14 +605,14 @@ export class Vfs {
     const h = this.handle(fh);
     if (h.layout) {
       const data = await this.tierSet.object(h.layout.tier).read(h.layout, offset, size);
-      this.recordIo(h, 'read', offset, data.length, 1);
+      this.recordIo(h.ino, 'read', offset, data.length, 1);
       return data;
     }
     const buf = Buffer.allocUnsafe(size);
     const bytesRead = await new Promise<number>((resolve, reject) =>
       fs.read(h.fd, buf, 0, size, offset, (err, n) => (err ? reject(err) : resolve(n))),
     );
-    this.recordIo(h, 'read', offset, bytesRead, 1);
+    this.recordIo(h.ino, 'read', offset, bytesRead, 1);
     return bytesRead === size ? buf : buf.subarray(0, bytesRead);
   }
 
@@ -621,15 +621,13 @@ export class Vfs {
     const bytesWritten = await new Promise<number>((resolve, reject) =>
       fs.write(h.fd, data, 0, data.length, offset, (err, n) => (err ? reject(err) : resolve(n))),
     );
-    this.recordIo(h, 'write', offset, bytesWritten, 1);
+    this.recordIo(h.ino, 'write', offset, bytesWritten, 1);
     return bytesWritten;
   }
 
   /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */
-  recordIo(h: OpenFile | number, op: 'read' | 'write', offset: number, length: number, count: number): void {
-    const handle = typeof h === 'number' ? this.handles.get(h) : h;
-    if (!handle) return;
-    const i = this.catalog.getInode(handle.ino);
+  recordIo(ino: number, op: 'read' | 'write', offset: number, length: number, count: number): void {
+    const i = this.catalog.getInode(ino);
     if (!i) return;
     this.recorder.record({ timeMs: Date.now(), ino: i.ino, path: i.dataPath ?? '', op, offset, length, size: i.size, count });
   }
@@ -640,7 +638,7 @@ export class Vfs {
   }
 
   /** Persist what writes changed (size, mtime, generation); called at flush and release. */
-  syncData(fh: number): void {
+  syncData(fh: number, release = false): void {
     const h = this.handles.get(fh);
     if (!h || !h.writable || h.fd < 0) return;
     const i = this.catalog.getInode(h.ino);
@@ -650,13 +648,15 @@ export class Vfs {
     if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
       this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
     }
+    // Closing a writer can free the file to move: the classifier looks at it again.
+    if (release) this.catalog.markDirty(h.ino);
   }
 
   release(fh: number): void {
     const h = this.handles.get(fh);
     if (!h) return;
     try {
-      this.syncData(fh);
+      this.syncData(fh, true);
     } finally {
       this.handles.delete(fh);
       if (h.fd >= 0) fs.closeSync(h.fd);

@@ -182,4 +182,13 @@ describe('classifier', () => {
     expect(r.examined).toBe(12_000);
     expect(ticks).toBeGreaterThan(0);
   });
+
+  it('passInSteps runs a new pass each time once the last one is over, even one with nothing to yield', async () => {
+    f = fixture({ policy: { minResidency: 0 } });
+    const a = f.file('a', 1);
+    await f.classifier.passInSteps(true);
+    expect((await f.classifier.passInSteps(false)).examined).toBe(0);
+    f.open([a], Date.now());
+    expect((await f.classifier.passInSteps(false)).examined).toBe(1); // not the previous pass's report
+  });
 });
