@@ -1,4 +1,4 @@
-// npm run bench -- recall [--size-mib N] [--reads N] [--scheme K+M] [--json]
+// npm run bench -- recall [--size-mib N] [--reads N] [--rounds N] [--scheme K+M] [--json]
 //
 // Cold data on S3 (s3rver on 127.0.0.1), one table, measured in the same run:
 //   1. the first sequential read of a cold file (MB/s, time to first byte), page cache
@@ -8,6 +8,10 @@
 //                     uploaded to the same bucket (one stream; and 8 MiB ranges, 4 in flight)
 //        rclone       `rclone mount --vfs-cache-mode full` of the bucket, reading the plain object
 //        s3fs         an s3fs mount of the bucket (use_cache on), reading the plain object
+//      Each round starts every mount afresh (tierfs restarted with its disk cache wiped; the
+//      SDK with a new client), reads a 4 MiB warm-up file (its TTFB is "TTFB fresh": process
+//      start, first connection) and then the big file. Rounds alternate between targets and
+//      the median is reported: the 2 cores are shared, and bursts of other work are common.
 //   2. 4 KiB random reads (p50/p99 ms) at the same random offsets on each mount: cold
 //      (daemon cache empty, page cache dropped) and cached (a second pass after dropping
 //      the page cache, so the daemon's own cache answers). Reads run in a python child with
@@ -59,8 +63,10 @@ async function cleanupAll(): Promise<void> {
     }
   }
 }
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    interrupted = true;
     note(`${sig}: cleaning up`);
     void cleanupAll().finally(() => process.exit(130));
   });
@@ -527,7 +533,9 @@ try {
   await cleanupAll();
 }
 
-if (json) {
+if (interrupted) {
+  // the signal handler exits once everything is stopped
+} else if (json) {
   for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
 } else {
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));

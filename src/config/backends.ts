@@ -3,25 +3,9 @@
 // sizes, listing page size, retries). src/objectstore/index.ts builds a store from it.
 // Secrets may be given here, but the SDKs' own credential chains are the better home.
 import { z } from 'zod';
-import { parseBytes, parseDuration } from './units.js';
+import { bytes, duration } from './fields.js';
 
-// Local twins of schema.ts's unit fields: schema.ts imports this file, so importing
-// them back would be a cycle.
-function unitField(parse: (v: number | string) => number, describe: string) {
-  return z
-    .union([z.number(), z.string()])
-    .transform((value, ctx) => {
-      try {
-        return parse(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .describe(describe);
-}
-const size = () => unitField(parseBytes, 'a size: a number of bytes or "8MiB", "100MB"');
-const duration = () => unitField(parseDuration, 'a duration: seconds, or "250ms", "5s", "1m"');
+const size = () => bytes().describe('a size: a number of bytes or "8MiB", "100MB"');
 
 const MiB = 2 ** 20;
 
