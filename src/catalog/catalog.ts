@@ -272,7 +272,7 @@ export class Catalog {
       filesOnLocal: big(d.prepare("SELECT * FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768")),
       filesWithLayout: big(d.prepare('SELECT * FROM inodes WHERE layout IS NOT NULL AND nlink > 0 ORDER BY ino')),
       byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
-      usageByTier: d.prepare('SELECT tier, count(*) AS files, coalesce(sum(size), 0) AS bytes FROM inodes WHERE tier IS NOT NULL AND nlink > 0 GROUP BY tier'),
+      usageByTier: d.prepare('SELECT tier, files, bytes FROM tier_usage'),
       inodeCount: d.prepare('SELECT count(*) FROM inodes').pluck(),
       getXattr: d.prepare('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
       setXattr: d.prepare('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value'),

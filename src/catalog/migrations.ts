@@ -130,7 +130,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX inodes_mtime ON inodes (mtime_ns) WHERE tier IS NOT NULL;
   CREATE INDEX inodes_pin ON inodes (pin) WHERE pin IS NOT NULL;
   CREATE INDEX inodes_tier_since ON inodes (tier_since_ms) WHERE tier IS NOT NULL;
-  CREATE INDEX inodes_tier_size ON inodes (tier, size) WHERE tier IS NOT NULL AND nlink > 0;
+  -- Files and bytes per tier, kept by triggers: placing a new file reads one row
+  -- instead of summing the catalog.
+  CREATE TABLE tier_usage (tier TEXT PRIMARY KEY, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
+  INSERT INTO tier_usage (tier, files, bytes)
+    SELECT tier, count(*), coalesce(sum(size), 0) FROM inodes WHERE tier IS NOT NULL AND nlink > 0 GROUP BY tier;
+  CREATE TRIGGER tier_usage_insert AFTER INSERT ON inodes WHEN NEW.tier IS NOT NULL AND NEW.nlink > 0
+  BEGIN
+    INSERT INTO tier_usage (tier, files, bytes) VALUES (NEW.tier, 1, NEW.size)
+      ON CONFLICT (tier) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+  END;
+  CREATE TRIGGER tier_usage_delete AFTER DELETE ON inodes WHEN OLD.tier IS NOT NULL AND OLD.nlink > 0
+  BEGIN
+    UPDATE tier_usage SET files = files - 1, bytes = bytes - OLD.size WHERE tier = OLD.tier;
+  END;
+  CREATE TRIGGER tier_usage_update AFTER UPDATE OF tier, size, nlink ON inodes
+  BEGIN
+    UPDATE tier_usage SET files = files - 1, bytes = bytes - OLD.size WHERE tier = OLD.tier AND OLD.nlink > 0;
+    INSERT INTO tier_usage (tier, files, bytes) SELECT NEW.tier, 1, NEW.size WHERE NEW.tier IS NOT NULL AND NEW.nlink > 0
+      ON CONFLICT (tier) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+  END;
   -- files whose inputs changed since the classifier last looked at them
   CREATE TABLE dirty (ino INTEGER PRIMARY KEY) WITHOUT ROWID;
   -- the latest decision per file, with the rule, inputs and reason (tierfs where)

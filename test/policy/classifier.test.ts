@@ -186,6 +186,7 @@ describe('classifier', () => {
   it('passInSteps runs a new pass each time once the last one is over, even one with nothing to yield', async () => {
     f = fixture({ policy: { minResidency: 0 } });
     const a = f.file('a', 1);
+    await new Promise((r) => setTimeout(r, 5)); // arrived strictly before the first pass
     await f.classifier.passInSteps(true);
     expect((await f.classifier.passInSteps(false)).examined).toBe(0);
     f.open([a], Date.now());
