@@ -55,6 +55,7 @@ function mountOptions(cfg: Config): MountOptions {
     maxRead: m.maxRead,
     maxWrite: m.maxWrite,
     splice: m.splice,
+    readAheadKb: Math.round(m.readAhead / 1024),
     attrTimeout: m.attrTimeout / 1000,
     entryTimeout: m.entryTimeout / 1000,
     pageCache: m.pageCache,

@@ -69,7 +69,7 @@ function measure(target: string, dir: string): Row {
 }
 
 async function withTierfs(recording: boolean, fn: (mnt: string) => Row): Promise<Row> {
-  const t = new TierfsMount({ recording });
+  const t = new TierfsMount({ recording, cacheTimeout: '1s' }); // the defaults of a real mount
   try {
     await t.start();
     return fn(t.mnt);

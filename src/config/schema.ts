@@ -59,6 +59,7 @@ export const configSchema = z
         maxRead: bytes().default(2 ** 20),
         maxWrite: bytes().default(2 ** 20),
         splice: z.boolean().default(true),
+        readAhead: bytes().default(2 ** 20).describe('kernel read-ahead on the mount: larger means fewer, larger reads of cold files'),
         attrTimeout: duration().default(1000).describe('how long the kernel may cache attributes'),
         entryTimeout: duration().default(1000).describe('how long the kernel may cache names'),
         pageCache: z.enum(['keep', 'auto', 'none']).default('auto'),

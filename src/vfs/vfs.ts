@@ -50,6 +50,8 @@ export interface OpenFile {
   writable: boolean;
   /** the copy this handle reads when the file is on an object tier */
   layout?: ObjectLayout;
+  /** the file's path when it was opened, for the access log */
+  path: string;
 }
 
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
@@ -557,10 +559,10 @@ export class Vfs {
 
   // ── open files ─────────────────────────────────────────────────────────────
 
-  private addHandle(ino: number, fd: number, flags: number, layout?: ObjectLayout): OpenFile {
+  private addHandle(ino: number, fd: number, flags: number, layout?: ObjectLayout, path = ''): OpenFile {
     const fh = this.nextFh++;
     const writable = (flags & O_ACCMODE) !== C.O_RDONLY;
-    const h: OpenFile = { fh, ino, fd, writable, layout };
+    const h: OpenFile = { fh, ino, fd, writable, layout, path };
     this.handles.set(fh, h);
     let open = this.openCount.get(ino);
     if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set() }));
@@ -591,7 +593,7 @@ export class Vfs {
     }
     if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing from tier ${i.tier}`);
     const h = this.isColdFile(i)
-      ? this.addHandle(ino, -1, flags, this.layoutOf(i))
+      ? this.addHandle(ino, -1, flags, this.layoutOf(i), i.dataPath ?? '')
       : this.addHandle(ino, fs.openSync(this.backingPath(i), backingOpenFlags(flags)), flags);
     if (flags & C.O_TRUNC && i.size > 0) {
       const t = nowNs();
@@ -605,7 +607,8 @@ export class Vfs {
     const h = this.handle(fh);
     if (h.layout) {
       const data = await this.tierSet.object(h.layout.tier).read(h.layout, offset, size);
-      this.recordIo(h.ino, 'read', offset, data.length, 1);
+      // A cold file does not change while open for reading: its path and size as of open serve the log.
+      this.recorder.record({ timeMs: Date.now(), ino: h.ino, path: h.path, op: 'read', offset, length: data.length, size: h.layout.size, count: 1 });
       return data;
     }
     const buf = Buffer.allocUnsafe(size);

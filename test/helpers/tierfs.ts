@@ -39,6 +39,8 @@ export interface TierfsOptions {
   hotCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
+  /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
+  cacheTimeout?: string;
   /** more tiers after hot and warm, as YAML list items indented by two spaces */
   moreTiers?: string;
   /** access recording (default on) */
@@ -77,8 +79,8 @@ ${opts.hotCapacity ? `    capacity: ${opts.hotCapacity}\n` : ''}  - name: warm
     kind: local
     volumes: [./data/warm]
 ${opts.moreTiers ?? ''}mount:
-  attrTimeout: 0s
-  entryTimeout: 0s
+  attrTimeout: ${opts.cacheTimeout ?? '0s'}
+  entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
 recording:

@@ -88,7 +88,8 @@ export class ObjectTier implements ObjectTierStore {
     }
     const cache = new RecallCache(this.options.memoryCacheBytes, disk);
     const reader = new StripeReader(this.ctx, this.codecs, cache, {
-      readAheadStripes: this.options.readAheadStripes ?? 2,
+      // Read-ahead lands in the memory cache: without one, it would only fetch twice.
+      readAheadStripes: this.options.memoryCacheBytes > 0 ? (this.options.readAheadStripes ?? 2) : 0,
       readAheadConcurrency: this.concurrency,
       restoreRetryMs: 15 * 60_000,
     });
