@@ -5,6 +5,8 @@ import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
 
+const STATFS_TTL_MS = 500;
+
 export interface VolumeUsage {
   path: string;
   totalBytes: number;
@@ -45,11 +47,22 @@ export class LocalTier {
     if (slash > 0) mkdirSync(this.pathOf(volume, dataPath.slice(0, slash)), { recursive: true });
   }
 
+  private statfsCache: { atMs: number; usage: VolumeUsage[] } | undefined;
+
+  /**
+   * Size and free space of each volume, at most STATFS_TTL_MS old: placing a file asks
+   * for it, and a create per file must not cost a statfs per volume.
+   */
   volumeUsage(): VolumeUsage[] {
-    return this.volumes.map((path) => {
-      const s = statfsSync(path);
-      return { path, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
-    });
+    const now = Date.now();
+    if (!this.statfsCache || now - this.statfsCache.atMs > STATFS_TTL_MS) {
+      const usage = this.volumes.map((path) => {
+        const s = statfsSync(path);
+        return { path, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+      });
+      this.statfsCache = { atMs: now, usage };
+    }
+    return this.statfsCache.usage;
   }
 
   /**
@@ -75,6 +88,7 @@ export class LocalTier {
 
   /** The volume with the most free space (mergerfs's "mfs"), for a new file. */
   pickVolume(): string {
+    if (this.volumes.length === 1) return this.volumes[0]!;
     let best = this.volumes[0]!;
     let bestFree = -1;
     for (const v of this.volumeUsage()) {
