@@ -78,7 +78,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     },
     async create(ctx: RequestContext, parent, name, mode, flags) {
       const h = await vfs.create(ctx, parent, name, mode, flags);
-      return { ...entry(vfs.getattr(h.ino)), ...opened(h) };
+      return { ...entry(h.created ? vfs.inode(h.ino) : vfs.getattr(h.ino)), ...opened(h) };
     },
     async read(_ctx, _ino, fh, size, offset) {
       return vfs.read(fh, size, offset);
@@ -86,8 +86,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async write(_ctx, _ino, fh, data, offset) {
       return vfs.write(fh, data, offset);
     },
-    async flush(_ctx, _ino, fh) {
-      vfs.syncData(fh);
+    async flush() {
+      // Nothing to write back: bytes went to the backing file; release updates the catalog.
     },
     async release(_ctx, _ino, fh) {
       vfs.release(fh);

@@ -52,6 +52,8 @@ export interface OpenFile {
   layout?: ObjectLayout;
   /** the file's path when it was opened, for the access log */
   path: string;
+  /** create made this file: its catalog attributes are exact (empty, nothing written yet) */
+  created?: boolean;
 }
 
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
@@ -179,8 +181,8 @@ export class Vfs {
 
   // ── namespace ──────────────────────────────────────────────────────────────
 
+  /** The kernel only looks names up in directories, so the parent is not checked again. */
   lookup(parent: number, name: string): Inode {
-    this.dir(parent);
     if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
     const i = this.catalog.lookup(parent, name);
     if (!i) throw new FsError('ENOENT');
@@ -288,7 +290,7 @@ export class Vfs {
         return ino;
       });
       this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
-      return this.addHandle(ino, fd, flags);
+      return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
     } catch (err) {
       fs.closeSync(fd);
       fs.rmSync(path, { force: true });
@@ -640,12 +642,13 @@ export class Vfs {
     await new Promise<void>((resolve, reject) => (datasync ? fs.fdatasync : fs.fsync)(h.fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Persist what writes changed (size, mtime, generation); called at flush and release. */
-  syncData(fh: number, release = false): void {
+  /** Persist what writes changed (size, mtime, generation); called at release. */
+  /** Returns the inode as it was read (before the update), or undefined when nothing was read. */
+  syncData(fh: number, release = false): Inode | undefined {
     const h = this.handles.get(fh);
-    if (!h || !h.writable || h.fd < 0) return;
+    if (!h || !h.writable || h.fd < 0) return undefined;
     const i = this.catalog.getInode(h.ino);
-    if (!i) return;
+    if (!i) return undefined;
     const st = fs.fstatSync(h.fd, { bigint: true });
     const size = Number(st.size);
     if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
@@ -653,13 +656,15 @@ export class Vfs {
     }
     // Closing a writer can free the file to move: the classifier looks at it again.
     if (release) this.catalog.markDirty(h.ino);
+    return i;
   }
 
   release(fh: number): void {
     const h = this.handles.get(fh);
     if (!h) return;
+    let known: Inode | undefined;
     try {
-      this.syncData(fh, true);
+      known = this.syncData(fh, true);
     } finally {
       this.handles.delete(fh);
       if (h.fd >= 0) fs.closeSync(h.fd);
@@ -668,7 +673,8 @@ export class Vfs {
       open.writers.delete(fh);
       if (open.all === 0) {
         this.openCount.delete(h.ino);
-        if (this.catalog.getInode(h.ino)?.nlink === 0) this.dropIfUnused(h.ino);
+        // An unlinked file (nlink 0) goes with its last handle.
+        if ((known ?? this.catalog.getInode(h.ino))?.nlink === 0) this.dropIfUnused(h.ino);
       }
     }
   }
