@@ -27,8 +27,7 @@ export const MIGRATIONS: readonly string[] = [
     target     TEXT,                         -- symlink target
     state      TEXT NOT NULL DEFAULT 'ok'    -- ok | missing
   );
-  CREATE INDEX inodes_data_path ON inodes (tier, volume, data_path);
-  CREATE INDEX inodes_tier ON inodes (tier) WHERE tier IS NOT NULL;
+  CREATE INDEX inodes_data_path ON inodes (data_path) WHERE data_path IS NOT NULL;
 
   CREATE TABLE dirents (
     parent INTEGER NOT NULL,

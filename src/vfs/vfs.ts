@@ -651,11 +651,13 @@ export class Vfs {
     if (!i) return undefined;
     const st = fs.fstatSync(h.fd, { bigint: true });
     const size = Number(st.size);
-    if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
-      this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
-    }
-    // Closing a writer can free the file to move: the classifier looks at it again.
-    if (release) this.catalog.markDirty(h.ino);
+    this.catalog.tx(() => {
+      if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
+        this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
+      }
+      // Closing a writer can free the file to move: the classifier looks at it again.
+      if (release) this.catalog.markDirty(h.ino);
+    });
     return i;
   }
 
