@@ -34,8 +34,8 @@ export function registerInfoCommands(program: Command): void {
         t.files,
         formatBytes(t.bytes),
         formatBytes(t.usedBytes),
-        formatBytes(t.capacityBytes),
-        `${t.capacityBytes ? ((100 * t.usedBytes) / t.capacityBytes).toFixed(1) : '0.0'}%`,
+        t.capacityBytes ? formatBytes(t.capacityBytes) : 'unbounded',
+        t.capacityBytes ? `${((100 * t.usedBytes) / t.capacityBytes).toFixed(1)}%` : '–',
         `${Math.round(t.watermarks.low * 100)}–${Math.round(t.watermarks.high * 100)}%`,
       ]);
       process.stdout.write(`tierfs on ${s.mountpoint} (pid ${s.pid}, since ${s.startedAt})\n\n`);
@@ -73,7 +73,9 @@ export function registerInfoCommands(program: Command): void {
       for (const w of out) {
         process.stdout.write(
           `${w.path || '/'}: ${w.type}, ${formatBytes(w.size)}` +
-            (w.tier ? ` on tier ${w.tier} (${w.backingPath})` : '') +
+            (w.tier ? ` on tier ${w.tier}` : '') +
+            (w.backingPath ? ` (${w.backingPath})` : '') +
+            (w.layout ? ` (${w.layout.kind === 'single' ? `one object, ${w.layout.m + 1} copies` : `${w.layout.k}+${w.layout.m}, ${w.layout.stripes} stripes`})` : '') +
             (w.state !== 'ok' ? ` [${w.state}]` : '') +
             `\n  opens ${w.access.opens}, reads ${w.access.reads} (${formatBytes(w.access.readBytes)}), writes ${w.access.writes} (${formatBytes(w.access.writeBytes)})` +
             (w.access.lastAccess ? `, last access ${w.access.lastAccess}` : '') +
