@@ -6,7 +6,8 @@ import * as fs from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TierfsMount, runCli, type CliResult } from '../helpers/tierfs.js';
+import { TIERFS_BIN, TierfsMount, runCli, type CliResult } from '../helpers/tierfs.js';
+import { spawn } from 'node:child_process';
 import { waitFor } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
@@ -50,6 +51,22 @@ describe('moves between local tiers', () => {
     expect(JSON.parse(pinXattr.stdout)[0].pin).toEqual({ tier: 'warm', on: 'd' });
     expect((await t.cli(['unpin', join(t.mnt, 'd')])).code).toBe(0);
     expect(JSON.parse((await t.cli(['move', join(t.mnt, 'd', 'f'), '--to', 'hot', '--json'])).stdout)[0].state).toBe('done');
+  });
+
+  it('moves --watch in a pipe prints one line per finished move', async () => {
+    t = await new TierfsMount().start();
+    await fs.writeFile(join(t.mnt, 'watched'), randomBytes(64 * 1024));
+    const watcher = spawn(process.execPath, [TIERFS_BIN, 'moves', '--watch', t.mnt], { env: { ...process.env, TIERFS_FROM_SOURCE: '1' } });
+    let out = '';
+    watcher.stdout.on('data', (d) => (out += d));
+    try {
+      await new Promise((r) => setTimeout(r, 2500)); // the watcher has taken its first look
+      expect((await t.cli(['move', join(t.mnt, 'watched'), '--to', 'warm'])).code).toBe(0);
+      await waitFor(() => out.includes('\n'), 20_000, () => `no line from moves --watch: ${out}`);
+      expect(out).toMatch(/^watched: hot → warm done 64\.0 KiB\n/);
+    } finally {
+      watcher.kill();
+    }
   });
 
   it('does not move a file that changed during its move', async () => {
