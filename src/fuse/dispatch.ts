@@ -153,6 +153,8 @@ export class RequestDispatcher {
         nat.replyWrite(r.id, await ops.write(c, r.ino, r.fh!, r.data!, r.offset!));
       },
       flush: async (r, c) => {
+        // ENOSYS tells the kernel to stop sending flush: one round trip less per close.
+        if (!ops.flush) return void nat.replyErr(r.id, ENOSYS);
         await ops.flush(c, r.ino, r.fh!);
         this.ok(r);
       },

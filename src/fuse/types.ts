@@ -134,7 +134,8 @@ export interface FuseOps {
   /** Only for handles opened without an fd (or when the fast path is disabled). */
   read(ctx: RequestContext, ino: Ino, fh: number, size: number, offset: number): Promise<Buffer>;
   write(ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number>;
-  flush(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
+  /** Optional: without it the kernel is told once (ENOSYS) and stops sending flush. */
+  flush?(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
   release(ctx: RequestContext, ino: Ino, fh: number, flags: number): Promise<void>;
   fsync(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   opendir(ctx: RequestContext, ino: Ino, flags: number): Promise<{ fh: number }>;

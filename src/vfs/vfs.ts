@@ -66,6 +66,12 @@ export interface DirListing {
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 
+/**
+ * A missing name is the most common answer a filesystem gives (every create looks the
+ * name up first): one error, made once, spares building a stack trace each time.
+ */
+const NOT_FOUND = new FsError('ENOENT', 'no such name');
+
 function childPath(parentPath: string, name: string): string {
   return parentPath === '' ? name : `${parentPath}/${name}`;
 }
@@ -185,7 +191,7 @@ export class Vfs {
   lookup(parent: number, name: string): Inode {
     if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
     const i = this.catalog.lookup(parent, name);
-    if (!i) throw new FsError('ENOENT');
+    if (!i) throw NOT_FOUND;
     return this.attrs(i);
   }
 
