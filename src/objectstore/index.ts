@@ -27,6 +27,8 @@ export interface CreateObjectStoreOptions {
   wrapAdapter?: (adapter: ObjectStore) => ObjectStore;
   /** Seeded randomness and a fake clock for tests of the retry behaviour. */
   retryHooks?: Omit<RetryHooks, 'onRetry'>;
+  /** Record and check a CRC of each body (default); off for objects that carry their own. */
+  bodyChecksums?: boolean;
 }
 
 const log = moduleLogger('objectstore');
@@ -76,7 +78,7 @@ export function createAdapter(config: BackendConfig): ObjectStore {
 /** A ready store: adapter → integrity checks → metrics (if a registry is given) → retries. */
 export function createObjectStore(config: BackendConfig, opts: CreateObjectStoreOptions = {}): ObjectStore {
   const adapter = createAdapter(config);
-  let store: ObjectStore = new VerifyingStore(opts.wrapAdapter ? opts.wrapAdapter(adapter) : adapter);
+  let store: ObjectStore = new VerifyingStore(opts.wrapAdapter ? opts.wrapAdapter(adapter) : adapter, opts.bodyChecksums ?? true);
   const metered = opts.registry ? new MeteredStore(store, new ObjectStoreMetrics(opts.registry), config.name ?? config.type) : undefined;
   store = metered ?? store;
   const policy: RetryPolicy = {

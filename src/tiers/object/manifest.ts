@@ -1,6 +1,7 @@
 // The manifest object of a copy: the file's attributes and its layout, as JSON, on
 // every backend of the tier. With the manifests alone `tierfs fsck --rebuild` can
 // rebuild the catalog; they are small, so every backend gets one.
+import { crc32 } from 'node:zlib';
 import { moduleLogger } from '../../log.js';
 import { ObjectStoreError } from '../../objectstore/index.js';
 import type { TierContext } from './cell-io.js';
@@ -15,11 +16,16 @@ interface ManifestDocument {
   version: 1;
   info: ManifestInfo;
   layout: ObjectLayout;
+  /** CRC-32 of the document without this field: a manifest checks itself, as cells do */
+  crc?: string;
 }
+
+const crcOf = (doc: ManifestDocument) =>
+  crc32(JSON.stringify({ format: doc.format, version: doc.version, info: doc.info, layout: doc.layout })).toString(16).padStart(8, '0');
 
 export function encodeManifest(info: ManifestInfo, layout: ObjectLayout): Buffer {
   const doc: ManifestDocument = { format: FORMAT, version: 1, info, layout };
-  return Buffer.from(JSON.stringify(doc));
+  return Buffer.from(JSON.stringify({ ...doc, crc: crcOf(doc) }));
 }
 
 export class ManifestFormatError extends Error {
@@ -38,6 +44,7 @@ export function decodeManifest(bytes: Buffer): { info: ManifestInfo; layout: Obj
   }
   if (doc.format !== FORMAT || doc.version !== 1) throw new ManifestFormatError(`not a tierfs manifest (format ${String(doc.format)} version ${String(doc.version)})`);
   if (!doc.info || !doc.layout || !Array.isArray(doc.layout.stripes)) throw new ManifestFormatError('manifest lacks info or layout');
+  if (doc.crc !== crcOf(doc as ManifestDocument)) throw new ManifestFormatError(`manifest checksum ${String(doc.crc)} does not match its content`);
   return { info: doc.info, layout: doc.layout };
 }
 

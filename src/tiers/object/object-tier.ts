@@ -202,7 +202,8 @@ export async function openObjectTier(
   cacheDir: string,
   options: Partial<ObjectTierOptions> & { store?: CreateObjectStoreOptions } = {},
 ): Promise<ObjectTier> {
-  const stores = config.backends.map((b) => createObjectStore(b, options.store));
+  // Cells and manifests carry their own checksums (cell.ts, manifest.ts): the store's is one too many.
+  const stores = config.backends.map((b) => createObjectStore(b, { bodyChecksums: false, ...options.store }));
   const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, ...options, cacheDir });
   await tier.ready();
   return tier;

@@ -6,6 +6,7 @@ import {
 } from '../../../src/tiers/object/layout.js';
 import { cellKey, fileIdOfManifestKey, manifestKey } from '../../../src/tiers/object/keys.js';
 import { FSID, body } from './helpers.js';
+import { decodeManifest, encodeManifest, ManifestFormatError } from '../../../src/tiers/object/manifest.js';
 
 const header = { fsid: FSID, fileId: 'f-1', stripe: 7, cell: 3, k: 4, m: 2, kind: 'stripe' as const, stripeDataLength: 1000 };
 
@@ -104,5 +105,18 @@ describe('layout', () => {
     expect(fileIdOfManifestKey(FSID, manifestKey(FSID, 'abc'))).toBe('abc');
     expect(fileIdOfManifestKey(FSID, cellKey(FSID, 'abc', 0, 0))).toBeUndefined();
     expect(fileIdOfManifestKey(FSID, `other/abc/manifest`)).toBeUndefined();
+  });
+});
+
+describe('manifest format', () => {
+  const info = { fsid: FSID, ino: 7, generation: 3, path: 'a/b.txt', mode: 0o100644, uid: 1, gid: 1, atimeNs: '1', mtimeNs: '2', ctimeNs: '3' };
+  const layout = { version: 1 as const, tier: 'cold', fileId: 'f1', kind: 'single' as const, size: 0, k: 1, m: 0, chunkSize: 1, sha256: '', stripes: [], manifest: [] };
+
+  it('round-trips and checks itself: a changed byte that still parses is refused', () => {
+    const bytes = encodeManifest(info, layout);
+    expect(decodeManifest(bytes)).toEqual({ info, layout });
+    const tampered = Buffer.from(bytes.toString().replace('a/b.txt', 'a/c.txt'));
+    expect(() => decodeManifest(tampered)).toThrow(ManifestFormatError);
+    expect(() => decodeManifest(Buffer.from('{"format":"tierfs-manifest"'))).toThrow(/not JSON/);
   });
 });
