@@ -90,7 +90,9 @@ export class ObjectTier implements ObjectTierStore {
     const reader = new StripeReader(this.ctx, this.codecs, cache, {
       // Read-ahead lands in the memory cache: without one, it would only fetch twice.
       readAheadStripes: this.options.memoryCacheBytes > 0 ? (this.options.readAheadStripes ?? 2) : 0,
-      readAheadConcurrency: this.concurrency,
+      // Few at a time, nearest first: the cell a sequential reader needs next must not
+      // share the link with cells two stripes ahead.
+      readAheadConcurrency: Math.min(this.concurrency, 4),
       restoreRetryMs: 15 * 60_000,
     });
     return { reader, cache };

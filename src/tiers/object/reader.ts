@@ -72,11 +72,18 @@ export class StripeReader {
   async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
     const range = clipToFile(layout.size, offset, length);
     if (range.length === 0) return Buffer.alloc(0);
+    // Cells are never changed once read, so a read inside one cell is a view of it, not a copy.
     if (layout.kind === 'single') {
       const data = await this.dataCell(layout, 0, 0);
-      return Buffer.from(data.subarray(range.offset, range.offset + range.length));
+      return data.subarray(range.offset, range.offset + range.length);
     }
     const slices = slicesForRange(layout, range.offset, range.length);
+    if (slices.length === 1) {
+      const s = slices[0]!;
+      const data = await this.dataCell(layout, s.stripe, s.cell);
+      this.noteSequential(layout, range, s);
+      return data.subarray(s.offsetInCell, s.offsetInCell + s.length);
+    }
     const out = Buffer.allocUnsafe(range.length);
     const byCell = new Map<string, typeof slices>();
     for (const s of slices) {
@@ -90,11 +97,15 @@ export class StripeReader {
         for (const s of group) data.copy(out, s.outOffset, s.offsetInCell, s.offsetInCell + s.length);
       }),
     );
+    this.noteSequential(layout, range, slices[slices.length - 1]!);
+    return out;
+  }
+
+  /** A sequential reader gets the cells after `last` fetched ahead. */
+  private noteSequential(layout: ObjectLayout, range: { offset: number; length: number }, last: { stripe: number; cell: number }): void {
     if (this.sequential.note(layout.fileId, range.offset, range.length) > 0 && this.settings.readAheadStripes > 0) {
-      const last = slices[slices.length - 1]!;
       this.readAhead(layout, last.stripe, last.cell);
     }
-    return out;
   }
 
   /** Resolves when read-ahead under way has finished (for close() and tests). */
