@@ -23,7 +23,7 @@ export function registerInfoCommands(program: Command): void {
     .command('status')
     .argument('[mountpoint]', 'which mount (default: the only one)')
     .option('--json', 'print as JSON')
-    .description('tiers (files, use, capacity), problems found, access recording')
+    .description('tiers (files, use, capacity, durability), problems found, access recording, the move queue and how right automatic placement was')
     .action(async (mountpoint: string | undefined, opts: { json?: boolean }) => {
       const m = pickMount(mountpoint);
       const s = await adminJson<Status>(socketPathOf(m.dataDir), 'GET', '/v1/status');
@@ -94,7 +94,7 @@ export function registerInfoCommands(program: Command): void {
     .command('trace')
     .argument('[mountpoint]', 'which mount (default: the only one)')
     .option('--since <iso-time>', 'only accesses at or after this time')
-    .description('export the access log as CSV (time, path, op, offset, length, size), e.g. for tierfs sim')
+    .description('export the access log as CSV (time, path, op, offset, length, size), to study or replay a workload')
     .action(async (mountpoint: string | undefined, opts: { since?: string }) => {
       const m = pickMount(mountpoint);
       const since = opts.since ? Date.parse(opts.since) : 0;
