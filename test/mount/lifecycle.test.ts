@@ -32,10 +32,12 @@ describe('restart and crash', () => {
   it('recovers after kill -9 mid-write: the stale mount is cleared and catalog and tiers agree', async () => {
     t = await new TierfsMount().start();
     const writer = spawn('dd', ['if=/dev/urandom', `of=${join(t.mnt, 'inflight')}`, 'bs=64k', 'count=100000'], { stdio: 'ignore' });
+    // Listen now: dd may end on its own (ENOTCONN) the moment the daemon dies.
+    const writerGone = new Promise((r) => writer.once('exit', r));
     await waitUntil(async () => (await fs.stat(join(t!.hot, 'inflight')).catch(() => ({ size: 0 }))).size > 1 << 20);
     await t.kill9();
     writer.kill('SIGKILL');
-    await new Promise((r) => writer.once('exit', r));
+    await writerGone;
     await t.start(); // must clear the stale mount by itself
     const onDisk = readFileSync(join(t.hot, 'inflight'));
     const st = await fs.stat(join(t.mnt, 'inflight'));
