@@ -47,7 +47,7 @@ describe('TokenBucket', () => {
     await new Promise((r) => setTimeout(r, 300)); // idle: the bucket fills, but only to 100 ms worth
     const t0 = performance.now();
     await b.take(rate / 10); // the burst
-    expect(performance.now() - t0).toBeLessThan(20);
+    expect(performance.now() - t0).toBeLessThan(60); // no wait for it (60 ms of slack for a busy machine)
     await b.take(rate / 5); // the next 200 ms worth must be earned
     expect(performance.now() - t0).toBeGreaterThan(180);
   });
