@@ -60,7 +60,8 @@ describe('interrupts', () => {
     const killedAt = Date.now();
     const res = await dd;
     expect(res.signal).toBe('SIGKILL');
-    expect(Date.now() - killedAt).toBeLessThan(800);
+    // Well before the slow reply (due ~1.6 s after the kill), with slack for a busy machine.
+    expect(Date.now() - killedAt).toBeLessThan(1200);
     expect(Date.now() - t0).toBeLessThan(SLOW_MS);
 
     expect(await fs.readFile(p('fast'), 'utf8')).toBe('fast file');
@@ -68,7 +69,13 @@ describe('interrupts', () => {
     await new Promise((r) => setTimeout(r, SLOW_MS));
     expect(m.running).toBe(true);
     expect(await fs.readFile(p('slow-2'), 'utf8')).toBe('slow file 2');
-    expect((await m.command<Stats>('stats')).inflight).toBe(0);
+    // Nothing is left waiting for an answer (polled: on a busy machine the last reply may lag).
+    let inflight = -1;
+    for (const end = Date.now() + 5000; Date.now() < end && inflight !== 0; ) {
+      inflight = (await m.command<Stats>('stats')).inflight;
+      if (inflight !== 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(inflight).toBe(0);
   });
 
   it('lets a caller that catches the signal see EINTR', async () => {
