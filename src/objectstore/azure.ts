@@ -6,7 +6,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { collect, emptyStream, mapStreamErrors, forEachBounded, parts } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, parts } from './body.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
@@ -91,17 +91,11 @@ export class AzureStore implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { body, meta, range } = await this.fetch(key, opts.range);
-    try {
-      return { data: body ? await collect(body) : Buffer.alloc(0), meta, range };
-    } catch (err) {
-      throw this.error(err, `get ${key}`, key);
-    }
+    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    const { body, meta, range } = await this.fetch(key, opts.range);
-    return { stream: body ? mapStreamErrors(body, (err) => this.error(err, `get ${key}`, key)) : emptyStream(), meta, range };
+    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
   }
 
   async head(key: string): Promise<ObjectMeta> {
@@ -196,7 +190,7 @@ export class AzureStore implements ObjectStore {
     return { etag: out.etag ?? '', size };
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<{ body?: Readable; meta: ObjectMeta; range: ByteRange }> {
+  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
     checkKey(key);
     checkRange(asked);
     if (asked && asked.length === 0) {

@@ -1,6 +1,7 @@
 // Helpers for bodies that are either a Buffer or a stream: collecting, cutting into
 // parts, counting. Shared by the adapters so each stays a thin translation of its SDK.
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import type { ByteRange, GetResult, GetStreamResult, ObjectMeta } from './types.js';
 
 /** Reads a whole stream into one Buffer. */
 export async function collect(stream: NodeJS.ReadableStream | Readable): Promise<Buffer> {
@@ -108,4 +109,25 @@ export function mapStreamErrors(source: Readable, mapError: (err: unknown) => Er
     if (!source.readableEnded && !source.destroyed) source.destroy();
   });
   return source.pipe(out);
+}
+
+/** A body fetched by an adapter: absent for an empty object, with the object's metadata and the range served. */
+export interface Fetched {
+  body?: Readable;
+  meta: ObjectMeta;
+  range: ByteRange;
+}
+
+/** The whole of a fetched body in memory; failures while reading it go through mapError. */
+export async function fetchedBytes(f: Fetched, mapError: (err: unknown) => Error): Promise<GetResult> {
+  try {
+    return { data: f.body ? await collect(f.body) : Buffer.alloc(0), meta: f.meta, range: f.range };
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
+/** A fetched body as a stream whose errors are mapped as they happen. */
+export function fetchedStream(f: Fetched, mapError: (err: unknown) => Error): GetStreamResult {
+  return { stream: f.body ? mapStreamErrors(f.body, mapError) : emptyStream(), meta: f.meta, range: f.range };
 }

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { collect, emptyStream, mapStreamErrors, tap, through } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream, tap, through } from './body.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
@@ -104,17 +104,11 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { body, meta, range } = await this.fetch(key, opts.range);
-    try {
-      return { data: body ? await collect(body) : Buffer.alloc(0), meta, range };
-    } catch (err) {
-      throw this.error(err, `get ${key}`, key);
-    }
+    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    const { body, meta, range } = await this.fetch(key, opts.range);
-    return { stream: body ? mapStreamErrors(body, (err) => this.error(err, `get ${key}`, key)) : emptyStream(), meta, range };
+    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
   }
 
   async head(key: string): Promise<ObjectMeta> {
@@ -190,7 +184,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<{ body?: Readable; meta: ObjectMeta; range: ByteRange }> {
+  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
     checkKey(key);
     checkRange(asked);
     // S3 cannot express an empty range; the answer only needs the object's metadata.

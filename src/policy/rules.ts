@@ -1,27 +1,16 @@
 // Placement decisions: pure functions from a file's facts to the tier it belongs on,
 // with the rule and the reason. Rules are checked in order and the first that matches
 // decides, as in object-store lifecycle rules; a pin beats every rule.
+import type { ClassificationRow } from '../catalog/catalog.js';
 import type { PolicyConfig, RuleConfig } from '../config/policy.js';
 import { globMatch } from './glob.js';
 
-/** What the classifier knows of one file. */
-export interface FileFacts {
-  ino: number;
-  path: string;
-  size: number;
-  uid: number;
-  tier: string;
-  /** ms since epoch of the last change of the bytes */
-  mtimeMs: number;
-  /** ms since epoch of the last open, or of creation if never opened */
-  lastAccessMs: number;
-  /** heat now (already decayed) */
-  heat: number;
-  /** since when the file is on its tier */
-  tierSinceMs: number;
-  class: string | null;
-  pin: string | null;
-}
+/**
+ * What the classifier knows of one file: its catalog row (times in ms; lastAccessMs is
+ * the last open, or arrival if never opened), with heat decayed to now and the pin that
+ * applies to it, its own or a directory's above it.
+ */
+export type FileFacts = Omit<ClassificationRow, 'heatMs'>;
 
 export interface Decision {
   /** the tier the file belongs on; null: no rule says, it stays */
