@@ -130,6 +130,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     const bandwidth = new TokenBucket(cfg.mover.bandwidth);
     const protocol = new MoveProtocol(catalog, tierSet, vfs, {
       pauseAt: testPauseHook(cfg.dataDir),
+      corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
       throttle: bandwidth.unlimited ? undefined : (n) => bandwidth.take(n),
     });
     // Interrupted moves first: their partial copies must not be imported as files.
@@ -141,7 +142,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       const to = tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
       if (!to) throw new FsError('ENOSPC', 'no local tier has room to bring this file back for writing');
       // The application waits in open(): no bandwidth limit, no queue.
-      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true });
+      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true, onlyIfCold: true });
       if (r.state === 'aborted') throw new FsError('EBUSY', `could not bring the file back: ${r.reason}`);
     };
     const background = new BackgroundMover({

@@ -235,10 +235,18 @@ export class AdminApi {
     const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0 };
     let done = 0;
     for (const f of files) {
-      const layout = this.vfs.layoutOf(f);
-      if (!this.tiers.has(layout.tier)) continue;
-      await pace(layout.size);
-      const r = await this.tiers.object(layout.tier).scrub(layout, repair);
+      await pace(f.size);
+      // The file as it is now: a copy a move replaced meanwhile is garbage, not ours to repair.
+      const cur = this.catalog.getInode(f.ino);
+      if (!cur?.layout || !this.tiers.has(cur.tier!)) continue;
+      const layout = this.vfs.layoutOf(cur);
+      const release = this.vfs.holdCopy(layout.fileId);
+      let r: ScrubReport;
+      try {
+        r = await this.tiers.object(layout.tier).scrub(layout, repair);
+      } finally {
+        release();
+      }
       for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost'] as const) total[k] += r[k];
       done++;
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };

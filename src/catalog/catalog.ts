@@ -27,9 +27,11 @@ export interface Inode {
   layout: string | null;
   /** tier this file or directory (and what is below it) is pinned to */
   pin: string | null;
+  /** SHA-256 of the bytes at this generation, once a move has read them all */
+  sha256: string | null;
 }
 
-export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state' | 'layout' | 'pin'> & { state?: string; layout?: string | null };
+export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state' | 'layout' | 'pin' | 'sha256'> & { state?: string; layout?: string | null };
 
 export type MoveState = 'intent' | 'committed' | 'done' | 'aborted';
 
@@ -170,6 +172,7 @@ function toInode(r: Row): Inode {
     state: r.state as string,
     layout: (r.layout as string | null) ?? null,
     pin: (r.pin as string | null) ?? null,
+    sha256: (r.sha256 as string | null) ?? null,
   };
 }
 
@@ -255,7 +258,9 @@ export class Catalog {
          ctime_ns = @ctimeNs WHERE ino = @ino`,
       ),
       updateData: d.prepare(
-        'UPDATE inodes SET size = ?, mtime_ns = ?, ctime_ns = ?, generation = generation + ? WHERE ino = ?',
+        // A change of the data makes the recorded hash stale.
+        `UPDATE inodes SET size = @size, mtime_ns = @mtimeNs, ctime_ns = @ctimeNs, generation = generation + @changed,
+           sha256 = CASE WHEN @changed = 0 THEN sha256 END WHERE ino = @ino`,
       ),
       setNlink: d.prepare('UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE ino = ?'),
       setCtime: d.prepare('UPDATE inodes SET ctime_ns = ? WHERE ino = ?'),
@@ -307,6 +312,7 @@ export class Catalog {
       namesOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? ORDER BY parent, name'),
       setLocation: d.prepare('UPDATE inodes SET tier = @tier, volume = @volume, layout = @layout, tier_since_ms = @nowMs WHERE ino = @ino'),
       setPin: d.prepare('UPDATE inodes SET pin = ? WHERE ino = ?'),
+      recordHash: d.prepare('UPDATE inodes SET sha256 = ? WHERE ino = ? AND generation = ?'),
       journalIntent: d.prepare(
         `INSERT INTO moves (ino, path, from_tier, to_tier, generation, state, source, target, requested_by, started_ms)
          VALUES (@ino, @path, @fromTier, @toTier, @generation, 'intent', @source, @target, @requestedBy, @startedMs)`,
@@ -380,6 +386,21 @@ export class Catalog {
   }
 
   /** Run fn in one transaction (nested calls join the outer one). */
+  /**
+   * A transaction that is on disk when it returns, not only visible: the move protocol
+   * deletes a file's old copy right after its commit, and a power cut must not roll the
+   * catalog back to a state that points at that deleted copy. (NORMAL, the default, syncs
+   * the WAL only at checkpoints.)
+   */
+  durableTx<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.tx(fn);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -463,7 +484,7 @@ export class Catalog {
 
   /** New size and mtime after the data changed; bumps the generation when changed is true. */
   updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
-    this.s.updateData.run(size, mtimeNs, ctimeNs, changed ? 1 : 0, ino);
+    this.s.updateData.run({ size, mtimeNs, ctimeNs, changed: changed ? 1 : 0, ino });
   }
 
   setNlink(ino: number, nlink: number, ctimeNs: bigint): void {
@@ -585,6 +606,11 @@ export class Catalog {
 
   recentMoves(limit = 100): MoveRecord[] {
     return (this.s.recentMoves.all(limit) as (MoveRecord & { verified: unknown })[]).map(toMove);
+  }
+
+  /** Remember the hash of a file's bytes at generation (ignored if the file changed since). */
+  recordHash(ino: number, generation: number, sha256: string): void {
+    this.s.recordHash.run(sha256, ino, generation);
   }
 
   /** Point a file at its new copy. */

@@ -175,4 +175,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX move_queue_order ON move_queue (priority, not_before_ms, id);
   `,
+  // 4: the end-to-end hash of a file's bytes, recorded by the first move that read them all
+  `
+  -- SHA-256 (hex) of the file's bytes at its current generation; NULL until a move has
+  -- read the whole file, and cleared whenever the data changes. Every later move
+  -- compares its copy with it, so a copy damaged after it was read is never committed.
+  ALTER TABLE inodes ADD COLUMN sha256 TEXT;
+  `,
 ];

@@ -1,22 +1,32 @@
-// The move protocol (DESIGN.md): a file changes tier without any crash point losing it.
+// The move protocol (DESIGN.md): a file changes tier without any crash point, power
+// cut or concurrent change losing it.
 //
-//   1 journal INTENT (ino, from, to, generation, where the copy will go)
-//   2 copy to the target (local: temp file + fsync; object: cells + manifest)
-//   3 verify: the copy read back equals what was read from the source (SHA-256 for
-//     local copies; cell checksums and the file hash for object copies)
-//   4 one transaction: unchanged since 1 and not open for writing?
-//        yes → switch the location, journal COMMITTED, old copy onto the garbage list
+//   1 journal INTENT (ino, from, to, generation, where the copy will go) — durable
+//   2 copy to the target (local: private temp file, owner and mode, fsync; object:
+//     cells + manifest, each read back)
+//   3 verify: the copy read back equals what was read from the source (SHA-256)
+//   4 one synchronous critical section (no other request of the mount runs inside it):
+//      unchanged since 1, not open for writing, and the copy's hash equals the file's
+//      recorded SHA-256 (when one is known)?
+//        yes → local target: link the copy under the names the file has *now* (link
+//              never replaces: a name already there aborts the move), fsync those
+//              directories up to the volume; then switch the location, record the
+//              hash, journal COMMITTED, old copy onto the garbage list — in a durable
+//              transaction
 //        no  → drop the copy, journal ABORTED (the caller may retry later)
-//   5 delete the old copy once nothing reads it, journal DONE
+//   5 delete the old copy once nothing reads it, journal DONE. Never before the commit
+//     is on disk: the source is the only copy a rolled-back catalog knows.
+// One move per file at a time, whoever asks (mover, copy-up, CLI): a second request
+// waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
 import { randomUUID } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { copyToTemp, fileSource, hashFile, tempPathOf } from '../tiers/local/copy.js';
+import { copyToTemp, fileSource, hashFile, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
 import { moduleLogger } from '../log.js';
@@ -33,8 +43,18 @@ export type MoveStep = 'intent' | 'copied' | 'verified' | 'committed';
 export interface MoveOptions {
   /** tests: stop at this step until the marker file `<dir>/paused-<step>` is removed */
   pauseAt?: { step: MoveStep; dir: string };
+  /** tests: damage one byte of what the source returned, as failing memory or a buggy reader would */
+  corruptSourceRead?: boolean;
   /** awaited before each piece of data is copied (the mover's bandwidth limit) */
   throttle?: (bytes: number) => Promise<void>;
+}
+
+export interface MoveRequest {
+  /** a copy-up must bring a file pinned to an object tier back all the same */
+  ignorePin?: boolean;
+  unthrottled?: boolean;
+  /** a copy-up: nothing to do if the file is no longer on an object tier (a move that ran first brought it back) */
+  onlyIfCold?: boolean;
 }
 
 export interface MoveOutcome {
@@ -44,9 +64,14 @@ export interface MoveOutcome {
   reason?: string;
 }
 
+type Verdict = { ok: true } | { ok: false; reason: string };
+const refuse = (reason: string): Verdict => ({ ok: false, reason });
+
 export class MoveProtocol {
   /** bytes copied so far, per move id, for progress reports */
   readonly progress = new Map<number, { bytes: number; total: number }>();
+  /** the move running for each file: at most one per file */
+  private readonly running = new Map<number, Promise<MoveOutcome>>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -62,20 +87,32 @@ export class MoveProtocol {
       const layout = JSON.parse(i.layout) as ObjectLayout;
       return { kind: 'object', tier: i.tier, fileId: layout.fileId, layout };
     }
-    const paths = this.catalog.namesOf(i.ino).map((n) => this.childPath(n.parent, n.name));
+    const paths = this.namesNow(i.ino);
     return { kind: 'local', tier: i.tier, volume: i.volume!, paths: paths.length ? paths : [i.dataPath!] };
   }
 
-  private childPath(parent: number, name: string): string {
-    const p = this.catalog.pathOf(parent) ?? '';
-    return p === '' ? name : `${p}/${name}`;
+  /** Every name of a file as a path from the mount root, as the catalog has them now. */
+  private namesNow(ino: number): string[] {
+    return this.catalog.namesOf(ino).map(({ parent, name }) => {
+      const p = this.catalog.pathOf(parent) ?? '';
+      return p === '' ? name : `${p}/${name}`;
+    });
   }
 
   private async source(loc: CopyLocation, size: number): Promise<ByteSource & { close(): Promise<void> }> {
-    if (loc.kind === 'local') return fileSource(this.tiers.local(loc.tier).pathOf(loc.volume, loc.paths[0]!));
-    const store = this.tiers.object(loc.tier);
-    const layout = loc.layout!;
-    return { size, read: (off, len) => store.read(layout, off, len), close: async () => undefined };
+    const src: ByteSource & { close(): Promise<void> } =
+      loc.kind === 'local'
+        ? await fileSource(this.tiers.local(loc.tier).pathOf(loc.volume, loc.paths[0]!))
+        : { size, read: (off, len) => this.tiers.object(loc.tier).read(loc.layout!, off, len), close: async () => undefined };
+    if (!this.opts.corruptSourceRead) return src;
+    return {
+      ...src,
+      read: async (off, len) => {
+        const buf = Buffer.from(await src.read(off, len));
+        if (off === 0 && buf.length > 0) buf[0]! ^= 0xff;
+        return buf;
+      },
+    };
   }
 
   private async pause(step: MoveStep): Promise<void> {
@@ -89,16 +126,29 @@ export class MoveProtocol {
 
   /**
    * Move one file to tier `to`. Pins are honoured, except by a copy-up: a write to a
-   * file pinned to an object tier must still land on a local one.
+   * file pinned to an object tier must still land on a local one. A request for a file
+   * that is already moving waits for that move, then decides again on what it left.
    */
-  async move(ino: number, to: string, requestedBy: string, opts: { ignorePin?: boolean; unthrottled?: boolean } = {}): Promise<MoveOutcome> {
-    const throttle = opts.unthrottled ? undefined : this.opts.throttle;
+  async move(ino: number, to: string, requestedBy: string, req: MoveRequest = {}): Promise<MoveOutcome> {
+    for (let busy = this.running.get(ino); busy; busy = this.running.get(ino)) await busy.catch(() => undefined);
+    const move = this.moveAlone(ino, to, requestedBy, req);
+    this.running.set(ino, move);
+    try {
+      return await move;
+    } finally {
+      if (this.running.get(ino) === move) this.running.delete(ino);
+    }
+  }
+
+  private async moveAlone(ino: number, to: string, requestedBy: string, req: MoveRequest): Promise<MoveOutcome> {
+    const throttle = req.unthrottled ? undefined : this.opts.throttle;
     const i = this.vfs.inode(ino);
     if (!isReg(i.mode)) throw new FsError('EISDIR', 'only files move between tiers; a directory moves file by file');
+    if (req.onlyIfCold && !this.vfs.isColdFile(i)) return { id: 0, state: 'done', bytes: 0, reason: 'already on a local tier' };
     const target = this.tiers.get(to);
     if (i.tier === to) return { id: 0, state: 'done', bytes: 0, reason: `already on ${to}` };
     const pin = this.catalog.effectivePin(ino);
-    if (pin && pin.tier !== to && !opts.ignorePin) throw new FsError('EPERM', `pinned to tier ${pin.tier}: unpin it first`);
+    if (pin && pin.tier !== to && !req.ignorePin) throw new FsError('EPERM', `pinned to tier ${pin.tier}: unpin it first`);
     if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing`);
 
     const from = this.currentLocation(i);
@@ -107,69 +157,83 @@ export class MoveProtocol {
     if (target.kind === 'local') {
       const usage = this.catalog.usageByTier().get(to)?.bytes ?? 0;
       if (!target.local.hasRoom(usage, i.size)) throw new FsError('ENOSPC', `tier ${to} has no room below its high watermark`);
-      const volume = target.local.pickVolume();
-      const paths = from.kind === 'local' ? from.paths : this.catalog.namesOf(ino).map((n) => this.childPath(n.parent, n.name));
-      for (const p of paths) {
-        // Never overwrite what is there: a stray copy is the user's to resolve (tierfs status lists it).
-        if (existsSync(target.local.pathOf(volume, p))) {
-          throw new FsError('EEXIST', `another file is already at ${p} on tier ${to}; resolve it first`);
-        }
-      }
-      dest = { kind: 'local', tier: to, volume, paths, temp: `move-${ino}-${randomUUID()}` };
+      // The names are taken again at the commit (a rename may come meanwhile); these are
+      // journaled so that `tierfs moves` can say what is moving.
+      dest = { kind: 'local', tier: to, volume: target.local.pickVolume(), paths: this.namesNow(ino), temp: `move-${ino}-${randomUUID()}` };
     } else {
       dest = { kind: 'object', tier: to, fileId: randomUUID() };
     }
 
-    const id = this.catalog.journalIntent({
-      ino,
-      path,
-      fromTier: i.tier!,
-      toTier: to,
-      generation: i.generation,
-      source: JSON.stringify(from),
-      target: JSON.stringify(dest),
-      requestedBy,
-    });
+    const id = this.catalog.durableTx(() =>
+      this.catalog.journalIntent({
+        ino,
+        path,
+        fromTier: i.tier!,
+        toTier: to,
+        generation: i.generation,
+        source: JSON.stringify(from),
+        target: JSON.stringify(dest),
+        requestedBy,
+      }),
+    );
     await this.pause('intent');
     this.progress.set(id, { bytes: 0, total: i.size });
     const onProgress = (bytes: number) => this.progress.set(id, { bytes, total: i.size });
+    let verdict: Verdict;
     try {
-      const src = await this.source(from, i.size);
-      try {
-        if (dest.kind === 'local') {
-          const copy = await copyToTemp(dest.volume, dest.temp!, src, { mode: i.mode & 0o7777, onProgress, throttle });
-          await this.pause('copied');
-          // Verify: the bytes on the target disk, read back, must be the ones read from the source.
-          if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');
-        } else {
-          const store = this.tiers.object(dest.tier);
-          const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
-          dest.layout = await store.write(throttled, this.manifestInfo(i, path), dest.fileId, onProgress);
-          await this.pause('copied');
-          // The store read every cell and the manifest back before it returned: the copy is
-          // what was read from the source. That the source did not change meanwhile is the
-          // commit's check (generation, open writers), so the source is not read twice.
-        }
-      } finally {
-        await src.close();
-      }
+      const sha256 = await this.copy(i, path, from, dest, { onProgress, throttle });
       await this.pause('verified');
-      if (dest.kind === 'local') this.placeLocal(this.tiers.local(dest.tier), dest);
-      const committed = this.commit(id, ino, i.generation, dest);
-      if (!committed.ok) {
+      verdict = this.commit(id, ino, i.generation, dest, sha256);
+      if (!verdict.ok) {
         await this.dropCopy(dest);
-        this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: committed.reason });
-        return { id, state: 'aborted', bytes: i.size, reason: committed.reason };
+        this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: verdict.reason });
+        return { id, state: 'aborted', bytes: i.size, reason: verdict.reason };
       }
-      await this.pause('committed');
-      const done = await this.collectGarbage();
-      return { id, state: done.has(id) ? 'done' : 'committed', bytes: i.size };
     } catch (err) {
       await this.dropCopy(dest).catch((e) => log.error({ err: e, id }, 'could not remove a failed copy'));
       this.catalog.journalState(id, 'aborted', { error: (err as Error).message });
       throw err;
     } finally {
       this.progress.delete(id);
+    }
+    // Committed: the new copy is the file now, and nothing below may touch it.
+    await this.pause('committed');
+    let done = new Set<number>();
+    try {
+      done = await this.collectGarbage();
+    } catch (err) {
+      log.warn({ err, id }, 'old copy not deleted yet; garbage collection will retry');
+    }
+    return { id, state: done.has(id) ? 'done' : 'committed', bytes: i.size };
+  }
+
+  /** Steps 2 and 3: copy the file to dest and check it; returns the SHA-256 of what was read from the source. */
+  private async copy(
+    i: Inode,
+    path: string,
+    from: CopyLocation,
+    dest: CopyLocation,
+    how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> },
+  ): Promise<string> {
+    const src = await this.source(from, i.size);
+    try {
+      if (dest.kind === 'local') {
+        const owner = { uid: i.uid, gid: i.gid, mode: i.mode };
+        const copy = await copyToTemp(dest.volume, dest.temp!, src, { owner, ...how });
+        await this.pause('copied');
+        // The bytes on the target disk, read back, must be the ones read from the source.
+        if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');
+        return copy.sha256;
+      }
+      const throttle = how.throttle;
+      const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
+      dest.layout = await this.tiers.object(dest.tier).write(throttled, this.manifestInfo(i, path), dest.fileId, how.onProgress);
+      await this.pause('copied');
+      // The store read every cell and the manifest back before it returned; layout.sha256
+      // is the hash of what it read from the source, checked at the commit.
+      return dest.layout.sha256;
+    } finally {
+      await src.close();
     }
   }
 
@@ -188,46 +252,87 @@ export class MoveProtocol {
     };
   }
 
-  /** Put a verified local copy at its names on the target volume (first by rename, the rest as hard links). */
-  private placeLocal(tier: LocalTier, dest: Extract<CopyLocation, { kind: 'local' }>): void {
-    const [first, ...others] = dest.paths;
-    const firstPath = tier.pathOf(dest.volume, first!);
-    mkdirSync(dirname(firstPath), { recursive: true });
-    // rename() is atomic: the name appears whole or not at all.
-    renameSync(tempPathOf(dest.volume, dest.temp!), firstPath);
-    for (const p of others) {
-      const abs = tier.pathOf(dest.volume, p);
-      mkdirSync(dirname(abs), { recursive: true });
-      linkSync(firstPath, abs);
+  /**
+   * Step 4. Synchronous from the first check to the last write, so no request of the
+   * mount (rename, unlink, create, open) can come between what is checked and what is
+   * switched.
+   */
+  private commit(id: number, ino: number, generation: number, dest: CopyLocation, sha256: string): Verdict {
+    const cur = this.catalog.getInode(ino);
+    if (!cur || cur.nlink === 0) return refuse('file was deleted during the move');
+    if (cur.generation !== generation) return refuse('file changed during the move');
+    if (this.vfs.isOpenForWrite(ino)) return refuse('file is open for writing');
+    const old = this.currentLocation(cur);
+    // End to end: the hash recorded by an earlier move (or kept in the source copy's
+    // layout) catches a copy damaged after it was read, which the copy's own check cannot.
+    const recorded = cur.sha256 ?? (old.kind === 'object' && old.layout?.sha256 ? old.layout.sha256 : null);
+    if (recorded && recorded !== sha256) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
+    if (dest.kind === 'local') {
+      dest.paths = this.namesNow(ino);
+      // Journaled before the names appear, so recovery knows which names to take back.
+      this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));
+      const placed = this.placeLocal(this.tiers.local(dest.tier), dest);
+      if (!placed.ok) return placed;
     }
-  }
-
-  /** Step 4, one transaction: switch only if nothing changed and nobody writes. */
-  private commit(id: number, ino: number, generation: number, dest: CopyLocation): { ok: true } | { ok: false; reason: string } {
-    return this.catalog.tx(() => {
-      const cur = this.catalog.getInode(ino);
-      if (!cur || cur.nlink === 0) return { ok: false, reason: 'file was deleted during the move' } as const;
-      if (cur.generation !== generation) return { ok: false, reason: 'file changed during the move' } as const;
-      if (this.vfs.isOpenForWrite(ino)) return { ok: false, reason: 'file is open for writing' } as const;
-      const old = this.currentLocation(cur);
+    this.catalog.durableTx(() => {
       this.catalog.setLocation(
         ino,
         dest.kind === 'local'
           ? { tier: dest.tier, volume: dest.volume, layout: null }
           : { tier: dest.tier, volume: null, layout: JSON.stringify(dest.layout) },
       );
+      this.catalog.recordHash(ino, generation, sha256);
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
-      return { ok: true } as const;
     });
+    if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
+    this.vfs.relocated(ino);
+    return { ok: true };
+  }
+
+  /**
+   * Give the verified copy every name of the file on the target volume, by link(),
+   * which never replaces: whatever is already at a name stays, and the move aborts.
+   * The names' directories are synced up to the volume root before the commit.
+   */
+  private placeLocal(tier: LocalTier, dest: Extract<CopyLocation, { kind: 'local' }>): Verdict {
+    const temp = tempPathOf(dest.volume, dest.temp!);
+    const placed: string[] = [];
+    try {
+      for (const p of dest.paths) {
+        tier.ensureParents(dest.volume, p);
+        const abs = tier.pathOf(dest.volume, p);
+        linkSync(temp, abs);
+        placed.push(abs);
+      }
+      const synced = new Set<string>();
+      for (const abs of placed) syncDirsUp(dest.volume, abs, synced);
+      return { ok: true };
+    } catch (err) {
+      for (const abs of placed) rmSync(abs, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        return refuse(`another file is already at ${dest.paths[placed.length]} on tier ${dest.tier}; resolve it first`);
+      }
+      throw err;
+    }
   }
 
   /** Remove a copy that never became the file's location. */
   private async dropCopy(loc: CopyLocation): Promise<void> {
     if (loc.kind === 'local') {
+      if (!loc.temp) return;
       const tier = this.tiers.local(loc.tier);
-      if (loc.temp) rmSync(tempPathOf(loc.volume, loc.temp), { force: true });
-      for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p);
+      const temp = tempPathOf(loc.volume, loc.temp);
+      // Only names that are links of this copy are ours to take back.
+      const copy = statSync(temp, { throwIfNoEntry: false });
+      if (copy) {
+        for (const p of loc.paths) {
+          const abs = tier.pathOf(loc.volume, p);
+          const st = lstatSync(abs, { throwIfNoEntry: false });
+          if (st && st.ino === copy.ino && st.dev === copy.dev) rmSync(abs, { force: true });
+        }
+      }
+      rmSync(temp, { force: true });
     } else {
       const store = this.tiers.object(loc.tier);
       if (loc.layout) await store.remove(loc.layout);
@@ -257,7 +362,7 @@ export class MoveProtocol {
           const tier = this.tiers.local(loc.tier);
           for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p);
         } else {
-          const layout = 'kind' in loc ? loc.layout : loc.layout;
+          const layout = loc.layout;
           if (!layout || !this.tiers.has(layout.tier)) continue;
           if (this.vfs.isReadingCopy(layout.fileId)) continue;
           await this.tiers.object(layout.tier).remove(layout);
@@ -286,6 +391,14 @@ export class MoveProtocol {
       if (dest && this.tiers.has(dest.tier)) await this.dropCopy(dest);
       this.catalog.journalState(m.id, 'aborted', { error: 'interrupted (daemon stopped); partial copy removed' });
       undone++;
+    }
+    // No move runs now: whatever is left in a volume's temp directory is a copy whose
+    // move committed (its names are linked) or was never journaled. Either way it is litter.
+    for (const tier of this.tiers.locals) {
+      for (const volume of tier.volumes) {
+        const dir = join(volume, TEMP_DIR);
+        for (const name of existsSync(dir) ? readdirSync(dir) : []) rmSync(join(dir, name), { force: true });
+      }
     }
     const finished = (await this.collectGarbage()).size;
     if (undone || finished) log.info({ undone, finished }, 'recovered interrupted moves');

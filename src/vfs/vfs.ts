@@ -94,6 +94,8 @@ function backingOpenFlags(flags: number): number {
 export class Vfs {
   private readonly handles = new Map<number, OpenFile>();
   private readonly dirHandles = new Map<number, DirListing[]>();
+  /** object-tier copies held by readers other than handles (scrub), by fileId */
+  private readonly heldCopies = new Map<string, number>();
   /** open handles per inode: an unlinked file lives until its last one closes */
   private readonly openCount = new Map<number, { all: number; writers: Set<number> }>();
   private nextFh = 1;
@@ -691,10 +693,37 @@ export class Vfs {
     return (this.openCount.get(ino)?.writers.size ?? 0) > 0;
   }
 
-  /** True while some handle still reads the object-tier copy fileId (its objects must stay). */
+  /** True while some handle (or a scrub) still reads the object-tier copy fileId (its objects must stay). */
   isReadingCopy(fileId: string): boolean {
+    if (this.heldCopies.has(fileId)) return true;
     for (const h of this.handles.values()) if (h.layout?.fileId === fileId) return true;
     return false;
+  }
+
+  /** Keep an object-tier copy from garbage collection until the returned function is called. */
+  holdCopy(fileId: string): () => void {
+    this.heldCopies.set(fileId, (this.heldCopies.get(fileId) ?? 0) + 1);
+    return () => {
+      const n = this.heldCopies.get(fileId)! - 1;
+      if (n > 0) this.heldCopies.set(fileId, n);
+      else this.heldCopies.delete(fileId);
+    };
+  }
+
+  /**
+   * A move of ino committed. Handles reading an object-tier copy follow the file when it
+   * came back to a local tier: it may be written there now, and a reader must not keep
+   * serving bytes older than that write. (After a move between object tiers the bytes
+   * are the same, and the reader keeps its copy until it closes.)
+   */
+  relocated(ino: number): void {
+    const i = this.catalog.getInode(ino);
+    if (!i || !this.isLocalFile(i)) return;
+    for (const h of this.handles.values()) {
+      if (h.ino !== ino || !h.layout) continue;
+      h.fd = fs.openSync(this.backingPath(i), C.O_RDONLY | C.O_NOFOLLOW);
+      h.layout = undefined;
+    }
   }
 
   // ── directories ────────────────────────────────────────────────────────────

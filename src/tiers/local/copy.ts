@@ -2,8 +2,8 @@
 // volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
 // back, so the caller can compare with the source before anything is switched.
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants as C, fsyncSync, openSync, promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
 
 const CHUNK = 1 << 20;
@@ -46,20 +46,30 @@ export async function hashFile(path: string): Promise<string> {
   }
 }
 
+/** The owner and permission bits a copy must end with (those of the file on the mount). */
+export interface CopyOwner {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 /**
  * Copy src into a temporary file on volume, fsync it, and return its path and the
  * SHA-256 of the bytes read from the source. onProgress gets bytes copied so far;
  * throttle (if given) is awaited before each piece (the mover's bandwidth limit).
+ * The copy is private (0600) while it is written and gets the file's owner, then its
+ * mode, only once complete: chown first, because chown clears setuid/setgid, and a
+ * root-owned setuid copy must never exist, not even for a moment.
  */
 export async function copyToTemp(
   volume: string,
   name: string,
   src: ByteSource,
-  opts: { mode?: number; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
+  opts: { owner?: CopyOwner; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
 ): Promise<{ path: string; sha256: string }> {
-  await fsp.mkdir(join(volume, TEMP_DIR), { recursive: true });
+  await fsp.mkdir(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
   const path = tempPathOf(volume, name);
-  const fh = await fsp.open(path, 'w', opts.mode ?? 0o600);
+  const fh = await fsp.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   const h = createHash('sha256');
   try {
     for (let off = 0; off < src.size; ) {
@@ -72,9 +82,31 @@ export async function copyToTemp(
       off += buf.length;
       opts.onProgress?.(off);
     }
+    if (opts.owner) {
+      await fh.chown(opts.owner.uid, opts.owner.gid);
+      await fh.chmod(opts.owner.mode & 0o7777);
+    }
     await fh.sync();
   } finally {
     await fh.close();
   }
   return { path, sha256: h.digest('hex') };
+}
+
+/**
+ * fsync every directory from the one holding `path` up to the volume root: a name
+ * created there (and any directory made for it) survives a power cut only then.
+ * `done` collects directories already synced, so several names cost one sync each.
+ */
+export function syncDirsUp(volume: string, path: string, done = new Set<string>()): void {
+  for (let dir = dirname(path); dir.startsWith(volume) && !done.has(dir); dir = dirname(dir)) {
+    const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    done.add(dir);
+    if (dir === volume) break;
+  }
 }
