@@ -218,8 +218,8 @@ export class MoveProtocol {
     const src = await this.source(from, i.size);
     try {
       if (dest.kind === 'local') {
-        const owner = { uid: i.uid, gid: i.gid, mode: i.mode };
-        const copy = await copyToTemp(dest.volume, dest.temp!, src, { owner, ...how });
+        const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
+        const copy = await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how });
         await this.pause('copied');
         // The bytes on the target disk, read back, must be the ones read from the source.
         if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');

@@ -157,11 +157,19 @@ function checkKnownFile(
     return;
   }
   links.set(st.ino, existing.ino);
-  if (Number(st.size) !== existing.size || st.mtimeNs !== existing.mtimeNs) {
+  if (Number(st.size) !== existing.size || !sameTime(st.mtimeNs, existing.mtimeNs)) {
     // The bytes changed after the catalog last heard of them: a crash during writes.
     catalog.updateData(existing.ino, Number(st.size), st.mtimeNs, st.ctimeNs, true);
     report.updated++;
   }
+}
+
+/**
+ * Times set through utimes (a moved copy, touch -d) pass through a double of seconds
+ * and come back up to a few hundred nanoseconds off: that is not a change of the data.
+ */
+function sameTime(a: bigint, b: bigint): boolean {
+  return (a > b ? a - b : b - a) < 1000n;
 }
 
 function conflict(catalog: Catalog, path: string, kind: string, detail: string, report: ReconcileReport): void {

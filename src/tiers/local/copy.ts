@@ -46,26 +46,31 @@ export async function hashFile(path: string): Promise<string> {
   }
 }
 
-/** The owner and permission bits a copy must end with (those of the file on the mount). */
-export interface CopyOwner {
+/** The owner, permission bits and times a copy must end with (those of the file on the mount). */
+export interface CopyAttrs {
   uid: number;
   gid: number;
   mode: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
 }
+
+/** Seconds as a double for utimes (Node takes no nanoseconds): exact to a fraction of a microsecond. */
+export const utimeSeconds = (ns: bigint) => Number(ns) / 1e9;
 
 /**
  * Copy src into a temporary file on volume, fsync it, and return its path and the
  * SHA-256 of the bytes read from the source. onProgress gets bytes copied so far;
  * throttle (if given) is awaited before each piece (the mover's bandwidth limit).
  * The copy is private (0600) while it is written and gets the file's owner, then its
- * mode, only once complete: chown first, because chown clears setuid/setgid, and a
- * root-owned setuid copy must never exist, not even for a moment.
+ * mode and times, only once complete: chown first, because chown clears setuid/setgid,
+ * and a root-owned setuid copy must never exist, not even for a moment.
  */
 export async function copyToTemp(
   volume: string,
   name: string,
   src: ByteSource,
-  opts: { owner?: CopyOwner; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
+  opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
 ): Promise<{ path: string; sha256: string }> {
   await fsp.mkdir(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
   const path = tempPathOf(volume, name);
@@ -82,9 +87,11 @@ export async function copyToTemp(
       off += buf.length;
       opts.onProgress?.(off);
     }
-    if (opts.owner) {
-      await fh.chown(opts.owner.uid, opts.owner.gid);
-      await fh.chmod(opts.owner.mode & 0o7777);
+    const a = opts.attrs;
+    if (a) {
+      await fh.chown(a.uid, a.gid);
+      await fh.chmod(a.mode & 0o7777);
+      await fh.utimes(utimeSeconds(a.atimeNs), utimeSeconds(a.mtimeNs));
     }
     await fh.sync();
   } finally {
