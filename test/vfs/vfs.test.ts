@@ -127,13 +127,13 @@ describe('vfs over local tiers', () => {
 
   it('stores user xattrs and shows the tier as a read-only virtual one', async () => {
     const f = await writeFile(ROOT_INO, 'f', '');
-    vfs.setxattr(f, 'user.color', Buffer.from('blue'), 0);
+    vfs.setxattr(caller, f, 'user.color', Buffer.from('blue'), 0);
     expect(vfs.getxattr(f, 'user.color').toString()).toBe('blue');
     expect(vfs.getxattr(f, 'user.tierfs.tier').toString()).toBe('hot');
     expect(vfs.listxattr(f)).toEqual(['user.color', 'user.tierfs.tier']);
-    expect(() => vfs.setxattr(f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
-    expect(() => vfs.setxattr(f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
-    expect(() => vfs.removexattr(f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
+    expect(() => vfs.setxattr(caller, f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(() => vfs.setxattr(caller, f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => vfs.removexattr(caller, f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
   });
 
   it('records opens and reads, and bounds the log', async () => {
