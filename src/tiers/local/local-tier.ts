@@ -141,13 +141,17 @@ export class LocalTier {
  */
 function securePrivateRoot(volume: string): void {
   const st = statSync(volume); // the configured path may be a symlink: its target is the volume
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot && (st.uid !== 0 || st.gid !== 0)) {
-    log.warn({ volume, uid: st.uid, gid: st.gid }, 'volume root was not owned by root: giving it to root');
-    chownSync(volume, 0, 0);
-  }
-  if ((st.mode & 0o7777) !== 0o700) {
-    log.warn({ volume, mode: (st.mode & 0o7777).toString(8) }, 'volume root was reachable by others: mode 0700 now');
-    chmodSync(volume, 0o700);
+  try {
+    if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) {
+      log.warn({ volume, uid: st.uid, gid: st.gid }, 'volume root was not owned by root: giving it to root');
+      chownSync(volume, 0, 0);
+    }
+    if ((st.mode & 0o7777) !== 0o700) {
+      log.warn({ volume, mode: (st.mode & 0o7777).toString(8) }, 'volume root was reachable by others: mode 0700 now');
+      chmodSync(volume, 0o700);
+    }
+  } catch (err) {
+    // A daemon that is not root may not own the directory; it serves anyway, and says so.
+    log.error({ err, volume }, 'cannot make the volume root private');
   }
 }
