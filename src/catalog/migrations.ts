@@ -178,7 +178,9 @@ export const MIGRATIONS: readonly string[] = [
   // 4: a stable position per directory entry, so readdir pages by cookie from the catalog
   // instead of copying a whole directory at opendir. The cookie is the rowid: it keeps
   // its value through a rename, so an entry that exists throughout a listing is listed
-  // once, whatever is created or removed meanwhile.
+  // once, whatever is created or removed meanwhile. (A cookie can be given again after
+  // the highest one is removed; that new entry lands where a reader already was, and
+  // POSIX lets a new entry be listed or not.)
   `
   CREATE TABLE dirents_by_cookie (
     cookie INTEGER PRIMARY KEY,
