@@ -117,6 +117,11 @@ export interface DirRow extends Inode {
   name: string;
 }
 
+/** An entry of a directory page: its position (cookie) and the child as it is now. */
+export interface DirPageRow extends DirRow {
+  cookie: number;
+}
+
 export interface AccessStats {
   opens: number;
   reads: number;
@@ -243,6 +248,9 @@ export class Catalog {
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
       lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
       listDir: big(d.prepare('SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')),
+      listDirPage: big(
+        d.prepare('SELECT d.cookie, d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?'),
+      ),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
@@ -427,6 +435,18 @@ export class Catalog {
 
   listDir(parent: number): DirRow[] {
     return (this.s.listDir.all(parent) as Row[]).map((r) => ({ ...toInode(r), name: r.name as string }));
+  }
+
+  /**
+   * Up to `limit` entries of a directory after position `afterCookie` (0: from the
+   * start), in position order, each with the child's current attributes.
+   */
+  listDirPage(parent: number, afterCookie: number, limit: number): DirPageRow[] {
+    return (this.s.listDirPage.all(parent, afterCookie, limit) as Row[]).map((r) => ({
+      ...toInode(r),
+      name: r.name as string,
+      cookie: num(r.cookie),
+    }));
   }
 
   hasChildren(dir: number): boolean {

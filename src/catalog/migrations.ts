@@ -175,7 +175,27 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX move_queue_order ON move_queue (priority, not_before_ms, id);
   `,
-  // 4: the end-to-end hash of a file's bytes, recorded by the first move that read them all
+  // 4: a stable position per directory entry, so readdir pages by cookie from the catalog
+  // instead of copying a whole directory at opendir. The cookie is the rowid: it keeps
+  // its value through a rename, so an entry that exists throughout a listing is listed
+  // once, whatever is created or removed meanwhile. (A cookie can be given again after
+  // the highest one is removed; that new entry lands where a reader already was, and
+  // POSIX lets a new entry be listed or not.)
+  `
+  CREATE TABLE dirents_by_cookie (
+    cookie INTEGER PRIMARY KEY,
+    parent INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    ino    INTEGER NOT NULL,
+    UNIQUE (parent, name)
+  );
+  INSERT INTO dirents_by_cookie (parent, name, ino) SELECT parent, name, ino FROM dirents ORDER BY parent, name;
+  DROP TABLE dirents;
+  ALTER TABLE dirents_by_cookie RENAME TO dirents;
+  CREATE INDEX dirents_ino ON dirents (ino);
+  CREATE INDEX dirents_listing ON dirents (parent, cookie);
+  `,
+  // 5: the end-to-end hash of a file's bytes, recorded by the first move that read them all
   `
   -- SHA-256 (hex) of the file's bytes at its current generation; NULL until a move has
   -- read the whole file, and cleared whenever the data changes. Every later move

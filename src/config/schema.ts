@@ -115,6 +115,15 @@ export const configSchema = z
         if (!seen.has(t)) ctx.addIssue({ code: 'custom', path: ['mover', 'windows', i, 'tiers', j], message: `no tier named "${t}"` });
       }),
     );
+    if (cfg.mount.allowOther && !cfg.mount.defaultPermissions) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mount', 'defaultPermissions'],
+        message:
+          'mount.defaultPermissions: false with mount.allowOther: true would let every user act as root ' +
+          '(tierfs leaves permission checks to the kernel): keep defaultPermissions true, or allowOther false',
+      });
+    }
     if (!cfg.tiers.some((t) => t.kind === 'local')) {
       ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'at least one tier must be local: new files are written there' });
     }

@@ -98,16 +98,17 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return { fh: vfs.opendir(ino) };
     },
     async readdir(_ctx, ino, fh, offset, plus, bufferBytes) {
-      const all = vfs.listing(ino, fh);
-      const out: DirEntry[] = [];
       // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
-      // with attributes): it asks again from the last cookie packed.
-      const end = Math.min(all.length, offset + Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1);
-      for (let k = offset; k < end; k++) {
-        const { name, inode } = all[k]!;
-        out.push({ name, ino: inode.ino, mode: inode.mode, offset: k + 1, entry: plus && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined });
-      }
-      return out;
+      // with attributes): it asks again from the last cookie packed. Attributes are read
+      // now, not at opendir: the kernel takes them as fresh for attrTimeout.
+      const page = vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1);
+      return page.map(({ name, inode, cookie }): DirEntry => ({
+        name,
+        ino: inode.ino,
+        mode: inode.mode,
+        offset: cookie,
+        entry: plus && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined,
+      }));
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);
@@ -119,8 +120,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       const s = vfs.statfs();
       return { ...s, frsize: s.bsize, favail: s.ffree };
     },
-    async setxattr(_ctx, ino, name, value, flags) {
-      vfs.setxattr(ino, name, value, flags);
+    async setxattr(ctx, ino, name, value, flags) {
+      vfs.setxattr(ctx, ino, name, value, flags);
     },
     async getxattr(_ctx, ino, name) {
       return vfs.getxattr(ino, name);
@@ -128,8 +129,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async listxattr(_ctx, ino) {
       return vfs.listxattr(ino);
     },
-    async removexattr(_ctx, ino, name) {
-      vfs.removexattr(ino, name);
+    async removexattr(ctx, ino, name) {
+      vfs.removexattr(ctx, ino, name);
     },
     accessBatch(counts: AccessCount[]) {
       for (const c of counts) {

@@ -20,13 +20,13 @@
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
 import { randomUUID } from 'node:crypto';
-import { existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { copyToTemp, fileSource, hashFile, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
+import { copyToTemp, fdSource, hashFile, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
 import { moduleLogger } from '../log.js';
@@ -102,7 +102,7 @@ export class MoveProtocol {
   private async source(loc: CopyLocation, size: number): Promise<ByteSource & { close(): Promise<void> }> {
     const src: ByteSource & { close(): Promise<void> } =
       loc.kind === 'local'
-        ? await fileSource(this.tiers.local(loc.tier).pathOf(loc.volume, loc.paths[0]!))
+        ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
         : { size, read: (off, len) => this.tiers.object(loc.tier).read(loc.layout!, off, len), close: async () => undefined };
     if (!this.opts.corruptSourceRead) return src;
     return {
@@ -300,16 +300,15 @@ export class MoveProtocol {
     const placed: string[] = [];
     try {
       for (const p of dest.paths) {
-        tier.ensureParents(dest.volume, p);
-        const abs = tier.pathOf(dest.volume, p);
-        linkSync(temp, abs);
-        placed.push(abs);
+        // Directories made on the way get the mount's modes and owners; no symlink is followed.
+        tier.withName(dest.volume, p, (name) => linkSync(temp, name), this.vfs.dirAttrsAt);
+        placed.push(p);
       }
       const synced = new Set<string>();
-      for (const abs of placed) syncDirsUp(dest.volume, abs, synced);
+      for (const p of placed) syncDirsUp(dest.volume, tier.pathOf(dest.volume, p), synced);
       return { ok: true };
     } catch (err) {
-      for (const abs of placed) rmSync(abs, { force: true });
+      for (const p of placed) this.removeName(tier, dest.volume, p);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         return refuse(`another file is already at ${dest.paths[placed.length]} on tier ${dest.tier}; resolve it first`);
       }
@@ -327,9 +326,8 @@ export class MoveProtocol {
       const copy = statSync(temp, { throwIfNoEntry: false });
       if (copy) {
         for (const p of loc.paths) {
-          const abs = tier.pathOf(loc.volume, p);
-          const st = lstatSync(abs, { throwIfNoEntry: false });
-          if (st && st.ino === copy.ino && st.dev === copy.dev) rmSync(abs, { force: true });
+          const st = this.onName(tier, loc.volume, p, (name) => lstatSync(name, { throwIfNoEntry: false }));
+          if (st && st.ino === copy.ino && st.dev === copy.dev) this.removeName(tier, loc.volume, p);
         }
       }
       rmSync(temp, { force: true });
@@ -340,11 +338,25 @@ export class MoveProtocol {
     }
   }
 
+  /** fn on a name of a volume reached without following symlinks; undefined when its directory is gone. */
+  private onName<T>(tier: LocalTier, volume: string, path: string, fn: (name: string) => T): T | undefined {
+    try {
+      return tier.withName(volume, path, fn);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private removeName(tier: LocalTier, volume: string, path: string): void {
+    this.onName(tier, volume, path, (name) => rmSync(name, { force: true }));
+  }
+
   /** Remove one name on a volume unless it is the file's current location there. */
   private removeLocalName(tier: LocalTier, volume: string, path: string): void {
     const owner = this.catalog.byDataPath(path);
     if (owner && owner.tier === tier.name && owner.volume === volume) return;
-    rmSync(tier.pathOf(volume, path), { force: true });
+    this.removeName(tier, volume, path);
   }
 
   /**

@@ -7,6 +7,8 @@ import { constants as C } from 'node:fs';
 import type { Catalog, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
+import type { DirAttrs } from '../tiers/local/beneath.js';
+import { TEMP_DIR } from '../tiers/local/copy.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
@@ -59,10 +61,16 @@ export interface OpenFile {
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
 export type CopyUp = (ino: number) => Promise<void>;
 
+/** One entry of a directory page: readdir continues after `cookie`. */
 export interface DirListing {
   name: string;
   inode: Inode;
+  cookie: number;
 }
+
+/** Cookies of '.' and '..'; an entry's cookie is its catalog position plus DOTDOT_COOKIE. */
+const DOT_COOKIE = 1;
+const DOTDOT_COOKIE = 2;
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 
@@ -82,6 +90,23 @@ function validName(name: string): void {
 }
 
 /**
+ * Names tierfs keeps for itself: the directory at each volume root where moves assemble
+ * their copies. Through the mount it does not exist and cannot be made, so nobody can
+ * remove in-flight copies by removing it.
+ */
+function isReserved(parent: number, name: string): boolean {
+  return parent === ROOT_INO && name === TEMP_DIR;
+}
+
+/** A name a caller may create (or rename onto) in parent. */
+function validNewName(parent: number, name: string): void {
+  validName(name);
+  if (isReserved(parent, name)) throw new FsError('EPERM', `${name} is reserved for tierfs at the mount root`);
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
+
+/**
  * Flags the backing file may be opened with: creation is the catalog's business,
  * O_DIRECT breaks on many filesystems, and O_APPEND is the kernel's: it sends each
  * write with the offset it resolved, which the binding writes with pwrite.
@@ -93,7 +118,8 @@ function backingOpenFlags(flags: number): number {
 
 export class Vfs {
   private readonly handles = new Map<number, OpenFile>();
-  private readonly dirHandles = new Map<number, DirListing[]>();
+  /** open directory handles: the directory each reads (its entries come from the catalog, page by page) */
+  private readonly dirHandles = new Map<number, number>();
   /** object-tier copies held by readers other than handles (scrub), by fileId */
   private readonly heldCopies = new Map<string, number>();
   /** open handles per inode: an unlinked file lives until its last one closes */
@@ -148,6 +174,57 @@ export class Vfs {
     return this.tier(i.tier).pathOf(i.volume, i.dataPath);
   }
 
+  /** A descriptor of a local file's backing file, opened with no symlink followed; the caller closes it. */
+  private openBacking(i: Inode, flags: number): number {
+    if (!i.tier || !i.volume || i.dataPath === null) throw new FsError('EIO', `inode ${i.ino} has no local data location`);
+    return this.tier(i.tier).openFile(i.volume, i.dataPath, flags);
+  }
+
+  /**
+   * The mount's directory at a backing directory path: backing directories that tierfs
+   * makes carry its mode and owner, so a volume shows no more than the mount does.
+   */
+  readonly dirAttrsAt = (dirPath: string): DirAttrs | undefined => {
+    let ino = ROOT_INO;
+    for (const name of dirPath.split('/')) {
+      const next = this.catalog.lookupIno(ino, name);
+      if (next === undefined) return undefined;
+      ino = next;
+    }
+    const d = this.catalog.getInode(ino);
+    return d && isDir(d.mode) ? { mode: d.mode & 0o7777, uid: d.uid, gid: d.gid } : undefined;
+  };
+
+  /** Remove one backing name of a file (a hard link among others, or its last); a missing one is fine. */
+  private unlinkBacking(tierName: string, volume: string, path: string): void {
+    try {
+      this.tier(tierName).withName(volume, path, (p) => fs.unlinkSync(p));
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  /** A path of ino by another name than parent/name, if it has one. */
+  private otherPath(ino: number, parent: number, name: string): string | undefined {
+    for (const n of this.catalog.namesOf(ino)) {
+      if (n.parent === parent && n.name === name) continue;
+      const dir = this.catalog.pathOf(n.parent);
+      if (dir !== undefined) return childPath(dir, n.name);
+    }
+    return undefined;
+  }
+
+  /**
+   * Before the name parent/name (at path) of a hard-linked file goes, let its bytes be
+   * known by another name: both exist at this point, so whichever step follows may fail
+   * or be cut short by a crash without the catalog pointing at a name that is gone.
+   */
+  private moveDataPathOff(i: Inode, parent: number, name: string, path: string): void {
+    if (i.dataPath !== path || i.nlink < 2) return;
+    const other = this.otherPath(i.ino, parent, name);
+    if (other !== undefined) this.catalog.setDataPath(i.ino, other);
+  }
+
   /** The copy of a file on an object tier. */
   layoutOf(i: Inode): ObjectLayout {
     if (!i.layout) throw new FsError('EIO', `inode ${i.ino} has no object layout`);
@@ -192,6 +269,7 @@ export class Vfs {
   /** The kernel only looks names up in directories, so the parent is not checked again. */
   lookup(parent: number, name: string): Inode {
     if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
+    if (isReserved(parent, name)) throw NOT_FOUND;
     const i = this.catalog.lookup(parent, name);
     if (!i) throw NOT_FOUND;
     return this.attrs(i);
@@ -202,7 +280,7 @@ export class Vfs {
   }
 
   mkdir(caller: Caller, parent: number, name: string, mode: number): Inode {
-    validName(name);
+    validNewName(parent, name);
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
     const owner = this.newOwner(caller, p, S_IFDIR | (mode & 0o7777));
@@ -228,7 +306,7 @@ export class Vfs {
       this.release(fh);
       return this.inode(ino);
     }
-    validName(name);
+    validNewName(parent, name);
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
     const owner = this.newOwner(caller, p, mode);
@@ -246,7 +324,7 @@ export class Vfs {
   }
 
   symlink(caller: Caller, target: string, parent: number, name: string): Inode {
-    validName(name);
+    validNewName(parent, name);
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
     if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
@@ -271,7 +349,7 @@ export class Vfs {
   }
 
   async create(caller: Caller, parent: number, name: string, mode: number, flags: number): Promise<OpenFile> {
-    validName(name);
+    validNewName(parent, name);
     const p = this.dir(parent);
     const existing = this.catalog.lookup(parent, name);
     if (existing) {
@@ -280,15 +358,17 @@ export class Vfs {
     }
     const dataPath = childPath(this.dirPath(parent), name);
     const { tier, volume } = this.place();
-    tier.ensureParents(volume, dataPath);
-    const path = tier.pathOf(volume, dataPath);
     const owner = this.newOwner(caller, p, S_IFREG | (mode & 0o7777));
     // O_TRUNC: a stray backing file (left by a crash before its catalog entry) is replaced.
-    const fd = fs.openSync(path, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, owner.mode & 0o777);
+    const fd = tier.openFile(volume, dataPath, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, {
+      mode: owner.mode & 0o777,
+      dirAttrs: this.dirAttrsAt,
+    });
+    let ino: number;
     try {
       fs.fchownSync(fd, owner.uid, owner.gid);
       const t = nowNs();
-      const ino = this.catalog.tx(() => {
+      ino = this.catalog.tx(() => {
         const ino = this.catalog.createInode(
           { ...owner, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: tier.name, volume, dataPath, target: null },
           parent,
@@ -297,17 +377,22 @@ export class Vfs {
         this.touchParent(parent, t);
         return ino;
       });
-      this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
-      return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
     } catch (err) {
+      // Nothing names the new file yet: its backing goes with the failure.
       fs.closeSync(fd);
-      fs.rmSync(path, { force: true });
+      try {
+        this.unlinkBacking(tier.name, volume, dataPath);
+      } catch (rmErr) {
+        log.warn({ err: rmErr, path: dataPath, volume }, 'could not remove the backing file of a failed create');
+      }
       throw err;
     }
+    this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
+    return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
   }
 
   link(ino: number, newParent: number, newName: string): Inode {
-    validName(newName);
+    validNewName(newParent, newName);
     const i = this.inode(ino);
     if (isDir(i.mode)) throw new FsError('EPERM', 'hard links to directories are not allowed');
     this.dir(newParent);
@@ -315,9 +400,9 @@ export class Vfs {
     if (i.nlink === 0) throw new FsError('ENOENT');
     if (this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
+      const volume = i.volume!;
       const newPath = childPath(this.dirPath(newParent), newName);
-      tier.ensureParents(i.volume!, newPath);
-      fs.linkSync(this.backingPath(i), tier.pathOf(i.volume!, newPath));
+      tier.withName(volume, i.dataPath!, (from) => tier.withName(volume, newPath, (to) => fs.linkSync(from, to), this.dirAttrsAt));
     }
     const t = nowNs();
     this.catalog.tx(() => {
@@ -330,6 +415,7 @@ export class Vfs {
 
   unlink(parent: number, name: string): void {
     this.dir(parent);
+    if (isReserved(parent, name)) throw new FsError('ENOENT');
     const i = this.catalog.lookup(parent, name);
     if (!i) throw new FsError('ENOENT');
     if (isDir(i.mode)) throw new FsError('EISDIR');
@@ -337,22 +423,22 @@ export class Vfs {
     this.removeName(parent, name, i, path);
   }
 
-  /** Drop one name of a non-directory inode, in the catalog and on its volume. */
+  /**
+   * Drop one name of a non-directory inode, on its volume first, then in the catalog.
+   * A failure to remove the backing name leaves the name whole; should the daemon die
+   * between the two, the next mount finds the name without its bytes (marked missing, and
+   * unlinking it again finishes the job). The other order would bring the deleted file
+   * back: the next mount imports a backing file that the catalog does not name.
+   */
   private removeName(parent: number, name: string, i: Inode, path: string): void {
+    this.moveDataPathOff(i, parent, name, path);
+    if (this.isLocalFile(i)) this.unlinkBacking(i.tier!, i.volume!, path);
     const t = nowNs();
     this.catalog.tx(() => {
       this.catalog.removeName(parent, name);
       this.catalog.setNlink(i.ino, i.nlink - 1, t);
       this.touchParent(parent, t);
-      if (i.dataPath === path && i.nlink > 1) {
-        // Another name keeps the file: its bytes are now known by that name.
-        const other = this.catalog.pathOf(i.ino);
-        if (other !== undefined) this.catalog.setDataPath(i.ino, other);
-      }
     });
-    if (this.isLocalFile(i)) {
-      fs.rmSync(this.tier(i.tier!).pathOf(i.volume!, path), { force: true });
-    }
     if (i.nlink - 1 === 0) this.dropIfUnused(i.ino);
   }
 
@@ -368,6 +454,7 @@ export class Vfs {
 
   rmdir(parent: number, name: string): void {
     const p = this.dir(parent);
+    if (isReserved(parent, name)) throw new FsError('ENOENT');
     const i = this.catalog.lookup(parent, name);
     if (!i) throw new FsError('ENOENT');
     if (!isDir(i.mode)) throw new FsError('ENOTDIR');
@@ -388,7 +475,7 @@ export class Vfs {
     for (const tier of this.tiers) {
       for (const volume of tier.volumes) {
         try {
-          fs.rmSync(tier.pathOf(volume, path), { recursive: true, force: true });
+          tier.removeTree(volume, path);
         } catch (err) {
           log.warn({ err, path, volume }, 'could not remove backing directory');
         }
@@ -396,29 +483,44 @@ export class Vfs {
     }
   }
 
-  /** Move the backing of `from` to `to` on every volume that holds something there. */
-  private renameBacking(i: Inode, from: string, to: string): void {
+  /** What is at a backing path on a volume, without following symlinks; undefined when nothing is. */
+  private backingKind(tier: LocalTier, volume: string, path: string): 'dir' | 'other' | undefined {
+    try {
+      return tier.withName(volume, path, (p) => (fs.lstatSync(p).isDirectory() ? 'dir' : 'other'));
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Move the backing of `from` to `to` on every volume that holds something there.
+   * replacing: `to` names an (empty) directory being replaced; its backing goes too.
+   */
+  private renameBacking(i: Inode, from: string, to: string, replacing = false): void {
     if (isReg(i.mode)) {
       if (!this.isLocalFile(i)) return;
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
-      tier.ensureParents(volume, to);
-      fs.renameSync(tier.pathOf(volume, from), tier.pathOf(volume, to));
+      tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
     } else if (isDir(i.mode)) {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
-          const src = tier.pathOf(volume, from);
-          if (!fs.existsSync(src)) continue;
-          tier.ensureParents(volume, to);
-          fs.rmSync(tier.pathOf(volume, to), { recursive: true, force: true });
-          fs.renameSync(src, tier.pathOf(volume, to));
+          if (this.backingKind(tier, volume, from) !== 'dir') {
+            if (replacing) tier.removeTree(volume, to);
+            continue;
+          }
+          tier.removeTree(volume, to);
+          tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
         }
       }
     }
   }
 
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): void {
-    validName(newName);
+    validNewName(newParent, newName);
+    if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
     const np = this.dir(newParent);
     const src = this.catalog.lookup(parent, name);
@@ -460,31 +562,22 @@ export class Vfs {
       if (isDir(src.mode) && !isDir(dst.mode)) throw new FsError('ENOTDIR');
       if (!isDir(src.mode) && isDir(dst.mode)) throw new FsError('EISDIR');
       if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
-      // The replaced file loses this name; when it lives on another volume its backing goes too.
-      if (!isDir(dst.mode)) {
-        const sameVolume = this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier;
-        if (!sameVolume) this.removeName(newParent, newName, dst, toPath);
-        else {
-          this.catalog.tx(() => {
-            this.catalog.removeName(newParent, newName);
-            this.catalog.setNlink(dst.ino, dst.nlink - 1, t);
-            if (dst.dataPath === toPath && dst.nlink > 1) {
-              const other = this.catalog.pathOf(dst.ino);
-              if (other !== undefined) this.catalog.setDataPath(dst.ino, other);
-            }
-          });
-          if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
-        }
-      } else {
-        this.catalog.tx(() => {
-          this.catalog.removeName(newParent, newName);
+      if (!isDir(dst.mode)) this.moveDataPathOff(dst, newParent, newName, toPath);
+    }
+    // The bytes move first, the names after: when the backing rename fails (ENOSPC while
+    // making a directory, EIO), the replaced file is still whole, under its name and on
+    // its volume. On one volume the rename itself replaces the target's backing name.
+    this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode));
+    this.catalog.tx(() => {
+      if (dst) {
+        this.catalog.removeName(newParent, newName);
+        if (isDir(dst.mode)) {
           this.catalog.deleteInode(dst.ino);
           this.catalog.setNlink(newParent, this.inode(newParent).nlink - 1, t);
-        });
+        } else {
+          this.catalog.setNlink(dst.ino, dst.nlink - 1, t);
+        }
       }
-    }
-    this.renameBacking(src, fromPath, toPath);
-    this.catalog.tx(() => {
       this.catalog.moveName(parent, name, newParent, newName);
       if (isDir(src.mode) && parent !== newParent) {
         this.catalog.setNlink(parent, this.inode(parent).nlink - 1, t);
@@ -494,6 +587,20 @@ export class Vfs {
       this.touchParent(parent, t);
       this.touchParent(newParent, t);
     });
+    if (dst && !isDir(dst.mode)) {
+      // A replaced file on another volume (or tier) keeps its backing name until the catalog
+      // has let go of it: a crash before this leaves a duplicate that the next mount
+      // reports, never a loss.
+      const sameBacking = this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier;
+      if (this.isLocalFile(dst) && !sameBacking) {
+        try {
+          this.unlinkBacking(dst.tier!, dst.volume!, toPath);
+        } catch (err) {
+          log.warn({ err, path: toPath, volume: dst.volume }, 'could not remove the backing file of a replaced file');
+        }
+      }
+      if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
+    }
   }
 
   private assertNotBelow(dirIno: number, ancestor: number): void {
@@ -540,12 +647,20 @@ export class Vfs {
       if (isDir(i.mode)) throw new FsError('EISDIR');
       if (!isReg(i.mode)) throw new FsError('EINVAL');
       const h = set.fh !== undefined ? this.handles.get(set.fh) : undefined;
-      if (h) fs.ftruncateSync(h.fd, set.size);
-      else fs.truncateSync(this.backingPath(i), set.size);
+      if (h && h.fd >= 0) fs.ftruncateSync(h.fd, set.size);
+      else {
+        const fd = this.openBacking(i, C.O_WRONLY);
+        try {
+          fs.ftruncateSync(fd, set.size);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
       next.size = set.size;
       if (set.mtimeNs === undefined) next.mtimeNs = t;
     }
     if (regular) this.mirrorAttrs(i, next, set);
+    else if (isDir(i.mode) && (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined)) this.mirrorDirAttrs(ino, next, set);
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
       if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
@@ -553,17 +668,62 @@ export class Vfs {
     return next;
   }
 
-  /** Keep the plain backing file's mode, owner and times the same as the catalog's (no lock-in). */
+  /**
+   * Keep the plain backing file's mode, owner and times the same as the catalog's (no
+   * lock-in), through a descriptor: a symlink put in the file's place is refused (the
+   * change fails with ELOOP), never followed. Other failures are logged: the catalog is
+   * what the mount serves.
+   */
   private mirrorAttrs(i: Inode, next: Inode, set: { mode?: number; uid?: number; gid?: number; atimeNs?: unknown; mtimeNs?: unknown }): void {
+    let fd: number;
     try {
-      const path = this.backingPath(i);
-      if (set.mode !== undefined) fs.chmodSync(path, next.mode & 0o7777);
-      if (set.uid !== undefined || set.gid !== undefined) fs.chownSync(path, next.uid, next.gid);
+      fd = this.openBacking(i, C.O_RDONLY);
+    } catch (err) {
+      if (err instanceof FsError) throw err;
+      log.warn({ err, ino: i.ino }, 'could not mirror attributes to the backing file');
+      return;
+    }
+    try {
+      // chown first: it clears setuid and setgid, which the mode then sets as the catalog has them.
+      if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, next.uid, next.gid);
+      if (set.mode !== undefined) fs.fchmodSync(fd, next.mode & 0o7777);
       if (set.atimeNs !== undefined || set.mtimeNs !== undefined) {
-        fs.utimesSync(path, Number(next.atimeNs / 1000n) / 1e6, Number(next.mtimeNs / 1000n) / 1e6);
+        fs.futimesSync(fd, Number(next.atimeNs / 1000n) / 1e6, Number(next.mtimeNs / 1000n) / 1e6);
       }
     } catch (err) {
       log.warn({ err, ino: i.ino }, 'could not mirror attributes to the backing file');
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * A directory's mode and owner go to its backing directories on every volume, so a
+   * volume never shows what the mount hides. The mount root's are the volume roots,
+   * which stay private to root.
+   */
+  private mirrorDirAttrs(ino: number, next: Inode, set: { mode?: number; uid?: number; gid?: number }): void {
+    const path = this.catalog.pathOf(ino);
+    if (!path) return;
+    for (const tier of this.tiers) {
+      for (const volume of tier.volumes) {
+        let fd: number;
+        try {
+          fd = tier.openDir(volume, path);
+        } catch (err) {
+          if (err instanceof FsError) throw err;
+          if (errCode(err) !== 'ENOENT') log.warn({ err, path, volume }, 'could not mirror attributes to a backing directory');
+          continue;
+        }
+        try {
+          if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, next.uid, next.gid);
+          if (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined) fs.fchmodSync(fd, next.mode & 0o7777);
+        } catch (err) {
+          log.warn({ err, path, volume }, 'could not mirror attributes to a backing directory');
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
     }
   }
 
@@ -579,6 +739,20 @@ export class Vfs {
     open.all++;
     if (writable) open.writers.add(fh);
     return h;
+  }
+
+  /** Undo addHandle: the handle goes, its descriptor is closed, and an unlinked file goes with its last handle. */
+  private forgetHandle(h: OpenFile, known?: Inode): void {
+    this.handles.delete(h.fh);
+    if (h.fd >= 0) fs.closeSync(h.fd);
+    const open = this.openCount.get(h.ino)!;
+    open.all--;
+    open.writers.delete(h.fh);
+    if (open.all === 0) {
+      this.openCount.delete(h.ino);
+      // An unlinked file (nlink 0) goes with its last handle.
+      if ((known ?? this.catalog.getInode(h.ino))?.nlink === 0) this.dropIfUnused(h.ino);
+    }
   }
 
   handle(fh: number): OpenFile {
@@ -604,12 +778,19 @@ export class Vfs {
     if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing from tier ${i.tier}`);
     const h = this.isColdFile(i)
       ? this.addHandle(ino, -1, flags, this.layoutOf(i), i.dataPath ?? '')
-      : this.addHandle(ino, fs.openSync(this.backingPath(i), backingOpenFlags(flags)), flags);
-    if (flags & C.O_TRUNC && i.size > 0) {
-      const t = nowNs();
-      this.catalog.updateData(ino, 0, t, t, true);
+      : this.addHandle(ino, this.openBacking(i, backingOpenFlags(flags)), flags);
+    try {
+      if (flags & C.O_TRUNC && i.size > 0) {
+        const t = nowNs();
+        this.catalog.updateData(ino, 0, t, t, true);
+      }
+      this.recorder.record({ timeMs: Date.now(), ino, path: i.dataPath ?? '', op: 'open', offset: 0, length: 0, size: i.size, count: 1 });
+    } catch (err) {
+      // The kernel never hears of this handle, so it never releases it: give back what it took
+      // (a descriptor, and a writer mark that would keep the file from ever moving).
+      this.forgetHandle(h);
+      throw err;
     }
-    this.recorder.record({ timeMs: Date.now(), ino, path: i.dataPath ?? '', op: 'open', offset: 0, length: 0, size: i.size, count: 1 });
     return h;
   }
 
@@ -676,16 +857,7 @@ export class Vfs {
     try {
       known = this.syncData(fh, true);
     } finally {
-      this.handles.delete(fh);
-      if (h.fd >= 0) fs.closeSync(h.fd);
-      const open = this.openCount.get(h.ino)!;
-      open.all--;
-      open.writers.delete(fh);
-      if (open.all === 0) {
-        this.openCount.delete(h.ino);
-        // An unlinked file (nlink 0) goes with its last handle.
-        if ((known ?? this.catalog.getInode(h.ino))?.nlink === 0) this.dropIfUnused(h.ino);
-      }
+      this.forgetHandle(h, known);
     }
   }
 
@@ -721,7 +893,7 @@ export class Vfs {
     if (!i || !this.isLocalFile(i)) return;
     for (const h of this.handles.values()) {
       if (h.ino !== ino || !h.layout) continue;
-      h.fd = fs.openSync(this.backingPath(i), C.O_RDONLY | C.O_NOFOLLOW);
+      h.fd = this.openBacking(i, C.O_RDONLY);
       h.layout = undefined;
     }
   }
@@ -731,18 +903,36 @@ export class Vfs {
   opendir(ino: number): number {
     this.dir(ino);
     const fh = this.nextFh++;
-    const entries = this.catalog.listDir(ino).map((r) => ({ name: r.name, inode: r as Inode }));
-    this.dirHandles.set(fh, entries);
+    this.dirHandles.set(fh, ino);
     return fh;
   }
 
-  /** A directory listing as of opendir: '.', '..', then the entries by name. */
-  listing(ino: number, fh: number): DirListing[] {
-    const entries = this.dirHandles.get(fh);
-    if (!entries) throw new FsError('EBADF');
-    const self = this.inode(ino);
-    const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
-    return [{ name: '.', inode: self }, { name: '..', inode: this.catalog.getInode(parentIno) ?? self }, ...entries];
+  /**
+   * Up to `limit` entries after cookie `offset` (0: from the start): '.', '..', then the
+   * entries in catalog position order, each with its attributes as they are now. Nothing
+   * is kept per handle, so an open handle costs nothing however large the directory, and
+   * entries created or removed meanwhile never make one that exists throughout appear
+   * twice or not at all (its position does not change). Any cookie given out may be
+   * returned to (seekdir).
+   */
+  readdir(ino: number, fh: number, offset: number, limit: number): DirListing[] {
+    if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
+    const self = this.catalog.getInode(ino);
+    if (!self) return []; // removed while open: nothing left to list
+    const out: DirListing[] = [];
+    if (offset < DOT_COOKIE) out.push({ name: '.', inode: self, cookie: DOT_COOKIE });
+    if (offset < DOTDOT_COOKIE) {
+      const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
+      out.push({ name: '..', inode: this.catalog.getInode(parentIno) ?? self, cookie: DOTDOT_COOKIE });
+    }
+    const after = Math.max(0, offset - DOTDOT_COOKIE);
+    // One more than wanted: a reserved name skipped must not make a page look like the end.
+    for (const r of this.catalog.listDirPage(ino, after, Math.max(1, limit - out.length) + 1)) {
+      if (out.length >= limit) break;
+      if (isReserved(ino, r.name)) continue;
+      out.push({ name: r.name, inode: r, cookie: r.cookie + DOTDOT_COOKIE });
+    }
+    return out;
   }
 
   releasedir(fh: number): void {
@@ -795,11 +985,23 @@ export class Vfs {
     return v;
   }
 
-  setxattr(ino: number, name: string, value: Buffer, flags: number): void {
+  /**
+   * A pin reaches every file below a directory, whoever owns them: only the owner of the
+   * pinned file or directory (or root) may set or remove it. The kernel asks no more than
+   * write permission for user.* names, which a shared directory gives to everyone.
+   */
+  private checkMayPin(caller: Caller, i: Inode): void {
+    if (caller.uid !== 0 && caller.uid !== i.uid) throw new FsError('EPERM', 'only the owner (or root) may pin or unpin this');
+  }
+
+  setxattr(caller: Caller, ino: number, name: string, value: Buffer, flags: number): void {
     this.checkXattrName(name);
     const i = this.inode(ino);
     if (name === TIER_XATTR) throw new FsError('EPERM', `${TIER_XATTR} is read-only; use tierfs move`);
-    if (name === PIN_XATTR) return this.pin(ino, value.toString('utf8'));
+    if (name === PIN_XATTR) {
+      this.checkMayPin(caller, i);
+      return this.pin(ino, value.toString('utf8'));
+    }
     if (!isReg(i.mode) && !isDir(i.mode)) throw new FsError('EPERM');
     if (value.length > 65536) throw new FsError('E2BIG');
     const exists = this.catalog.getXattr(ino, name) !== undefined;
@@ -819,12 +1021,13 @@ export class Vfs {
     return isReg(i.mode) && i.tier ? [...names, TIER_XATTR] : names;
   }
 
-  removexattr(ino: number, name: string): void {
+  removexattr(caller: Caller, ino: number, name: string): void {
     this.checkXattrName(name);
-    this.inode(ino);
+    const i = this.inode(ino);
     if (name === TIER_XATTR) throw new FsError('EPERM');
     if (name === PIN_XATTR) {
-      if (!this.inode(ino).pin) throw new FsError('ENODATA');
+      if (!i.pin) throw new FsError('ENODATA');
+      this.checkMayPin(caller, i);
       return this.catalog.setPin(ino, null);
     }
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');

@@ -98,6 +98,18 @@ describe('configuration', () => {
     expect(onlyObject[0]!.message).toMatch(/at least one tier must be local/);
   });
 
+  it('refuses other users on a mount that checks no permissions, naming both keys', () => {
+    const p = problems(base + 'mount:\n  allowOther: true\n  defaultPermissions: false\n');
+    expect(p).toHaveLength(1);
+    expect(p[0]!.key).toBe('mount.defaultPermissions');
+    expect(p[0]!.line).toBe(9);
+    expect(p[0]!.message).toContain('mount.defaultPermissions: false');
+    expect(p[0]!.message).toContain('mount.allowOther: true');
+    // Either one alone is fine.
+    expect(parseConfig(base + 'mount:\n  allowOther: true\n', 'f', '/b').mount.defaultPermissions).toBe(true);
+    expect(parseConfig(base + 'mount:\n  defaultPermissions: false\n', 'f', '/b').mount.allowOther).toBe(false);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const p = problems('dataDir: x\ntiers: [\n  - a\n: b\n');
     expect(p[0]!.message).toMatch(/YAML syntax/);

@@ -1,5 +1,5 @@
 // The vfs's semantics without a mount: namespace, placement, backing files, reconcile.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
@@ -127,13 +127,122 @@ describe('vfs over local tiers', () => {
 
   it('stores user xattrs and shows the tier as a read-only virtual one', async () => {
     const f = await writeFile(ROOT_INO, 'f', '');
-    vfs.setxattr(f, 'user.color', Buffer.from('blue'), 0);
+    vfs.setxattr(caller, f, 'user.color', Buffer.from('blue'), 0);
     expect(vfs.getxattr(f, 'user.color').toString()).toBe('blue');
     expect(vfs.getxattr(f, 'user.tierfs.tier').toString()).toBe('hot');
     expect(vfs.listxattr(f)).toEqual(['user.color', 'user.tierfs.tier']);
-    expect(() => vfs.setxattr(f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
-    expect(() => vfs.setxattr(f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
-    expect(() => vfs.removexattr(f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
+    expect(() => vfs.setxattr(caller, f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(() => vfs.setxattr(caller, f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => vfs.removexattr(caller, f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
+  });
+
+  it('pages a directory by cookie: current attributes, any cookie resumable, entries that stay listed once', async () => {
+    const d = vfs.mkdir(caller, ROOT_INO, 'd', 0o755);
+    for (let k = 0; k < 20; k++) await writeFile(d.ino, `f${k}`, '');
+    const fh = vfs.opendir(d.ino);
+    const first = vfs.readdir(d.ino, fh, 0, 7);
+    expect(first.map((e) => e.name).slice(0, 2)).toEqual(['.', '..']);
+    expect(first).toHaveLength(7);
+    // Attributes as of each call, not of opendir.
+    const f0 = vfs.lookup(d.ino, 'f0');
+    await vfs.setattr(f0.ino, { mode: 0o600 });
+    const again = vfs.readdir(d.ino, fh, 0, 7);
+    expect(again.find((e) => e.name === 'f0')!.inode.mode & 0o777).toBe(0o600);
+    // Changes between pages: removed entries go, new ones may come, the rest appear once.
+    const cookie = first.at(-1)!.cookie;
+    vfs.unlink(d.ino, 'f10');
+    await writeFile(d.ino, 'late', '');
+    const rest: string[] = [];
+    for (let c = cookie; ; ) {
+      const page = vfs.readdir(d.ino, fh, c, 4);
+      if (page.length === 0) break;
+      rest.push(...page.map((e) => e.name));
+      c = page.at(-1)!.cookie;
+    }
+    const all = [...first.map((e) => e.name), ...rest];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.filter((n) => n.startsWith('f')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, k) => `f${k}`).filter((n) => n !== 'f10').sort(),
+    );
+    // Returning to a cookie given out earlier gives the same entries from there.
+    expect(vfs.readdir(d.ino, fh, first[3]!.cookie, 3).map((e) => e.name)).toEqual(first.slice(4, 7).map((e) => e.name));
+    vfs.releasedir(fh);
+    expect(() => vfs.readdir(d.ino, fh, 0, 5)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it('lets only the owner (or root) pin or unpin', async () => {
+    const f = await writeFile(ROOT_INO, 'f', '');
+    const other = { uid: 2000, gid: 2000, pid: 1 };
+    const root = { uid: 0, gid: 0, pid: 1 };
+    expect(() => vfs.setxattr(other, f, 'user.tierfs.pin', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    vfs.setxattr(caller, f, 'user.tierfs.pin', Buffer.from('warm'), 0);
+    expect(() => vfs.removexattr(other, f, 'user.tierfs.pin')).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    vfs.removexattr(root, f, 'user.tierfs.pin');
+    vfs.setxattr(root, f, 'user.tierfs.pin', Buffer.from('warm'), 0);
+    expect(vfs.getxattr(f, 'user.tierfs.pin').toString()).toBe('warm');
+    // Other user.* names stay the kernel's business (write permission).
+    vfs.setxattr(other, f, 'user.note', Buffer.from('x'), 0);
+  });
+
+  it('keeps a name whose backing file cannot be removed (the backing goes first, the name after)', async () => {
+    const d = vfs.mkdir(caller, ROOT_INO, 'd', 0o755);
+    await writeFile(d.ino, 'f', 'keep');
+    // Something the daemon cannot unlink where the backing file was: unlink fails.
+    const backing = join(dir.path, 'hot', 'd', 'f');
+    fs.rmSync(backing);
+    fs.mkdirSync(join(backing, 'sub'), { recursive: true });
+    expect(() => vfs.unlink(d.ino, 'f')).toThrow();
+    expect(vfs.lookup(d.ino, 'f').ino).toBeGreaterThan(0);
+  });
+
+  it('leaves a replaced file whole when the backing rename fails', async () => {
+    // The target lives on warm (hot was full when it was written), the source on hot.
+    const small = tier('hot', join(dir.path, 'hot'), 100);
+    const v2 = new Vfs(catalog, locals(small, warm), recorder);
+    const d = v2.mkdir(caller, ROOT_INO, 'd', 0o755);
+    const filler = await v2.create(caller, ROOT_INO, 'filler', 0o644, O_RDWR);
+    await v2.write(filler.fh, Buffer.alloc(95), 0);
+    v2.release(filler.fh);
+    const target = await v2.create(caller, d.ino, 't', 0o644, O_RDWR);
+    await v2.write(target.fh, Buffer.from('precious'), 0);
+    v2.release(target.fh);
+    expect(v2.getattr(target.ino).tier).toBe('warm');
+    v2.unlink(ROOT_INO, 'filler');
+    const src = await v2.create(caller, ROOT_INO, 's', 0o644, O_RDWR);
+    v2.release(src.fh);
+    expect(v2.getattr(src.ino).tier).toBe('hot');
+    // The source's volume cannot get the directory the new name needs.
+    fs.writeFileSync(join(dir.path, 'hot', 'd'), 'in the way');
+    expect(() => v2.rename(ROOT_INO, 's', d.ino, 't', 0)).toThrow();
+    expect(v2.lookup(d.ino, 't').ino).toBe(target.ino);
+    expect(fs.readFileSync(join(dir.path, 'warm', 'd', 't'), 'utf8')).toBe('precious');
+    expect(v2.lookup(ROOT_INO, 's').ino).toBe(src.ino);
+    v2.closeAll();
+  });
+
+  it('gives back the descriptor and the writer mark of an open that fails after taking them', async () => {
+    const f = await writeFile(ROOT_INO, 'f', 'some bytes');
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const spy = vi.spyOn(catalog, 'updateData').mockImplementation(() => {
+      throw new Error('database or disk is full');
+    });
+    try {
+      await expect(vfs.open(f, O_RDWR | fs.constants.O_TRUNC)).rejects.toThrow(/disk is full/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(vfs.isOpenForWrite(f)).toBe(false);
+    expect(fds()).toBe(before);
+  });
+
+  it('keeps .tierfs-tmp at the root out of the namespace', async () => {
+    expect(() => vfs.mkdir(caller, ROOT_INO, '.tierfs-tmp', 0o755)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    await expect(vfs.create(caller, ROOT_INO, '.tierfs-tmp', 0o644, O_RDWR)).rejects.toMatchObject({ code: 'EPERM' });
+    expect(() => vfs.lookup(ROOT_INO, '.tierfs-tmp')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => vfs.rmdir(ROOT_INO, '.tierfs-tmp')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    const d = vfs.mkdir(caller, ROOT_INO, 'd', 0o755);
+    expect(vfs.mkdir(caller, d.ino, '.tierfs-tmp', 0o755).ino).toBeGreaterThan(0);
   });
 
   it('records opens and reads, and bounds the log', async () => {

@@ -2,7 +2,7 @@
 // volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
 // back, so the caller can compare with the source before anything is switched.
 import { createHash } from 'node:crypto';
-import { closeSync, constants as C, fsyncSync, openSync, promises as fsp } from 'node:fs';
+import { closeSync, constants as C, fstatSync, fsyncSync, openSync, promises as fsp, read } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
 
@@ -13,6 +13,19 @@ export const TEMP_DIR = '.tierfs-tmp';
 
 export function tempPathOf(volume: string, name: string): string {
   return join(volume, TEMP_DIR, name);
+}
+
+/** An open file as a byte source (the caller opened it, without following symlinks); close() closes it. */
+export function fdSource(fd: number): ByteSource & { close(): Promise<void> } {
+  return {
+    size: fstatSync(fd).size,
+    read: (offset, length) =>
+      new Promise((resolve, reject) => {
+        const buf = Buffer.allocUnsafe(length);
+        read(fd, buf, 0, length, offset, (err, n) => (err ? reject(err) : resolve(buf.subarray(0, n))));
+      }),
+    close: async () => closeSync(fd),
+  };
 }
 
 /** A plain file as a byte source. */

@@ -1,9 +1,13 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { mkdirSync, statfsSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
+import { moduleLogger } from '../../log.js';
+import { type DirAttrsOf, openDirBeneath, openFileBeneath, removeTreeBeneath, withNameBeneath } from './beneath.js';
+
+const log = moduleLogger('local-tier');
 
 const STATFS_TTL_MS = 500;
 
@@ -27,7 +31,10 @@ export class LocalTier {
   constructor(readonly config: LocalTierConfig) {
     this.name = config.name;
     this.volumes = config.volumes.map((v) => v.path);
-    for (const v of this.volumes) mkdirSync(v, { recursive: true });
+    for (const v of this.volumes) {
+      mkdirSync(v, { recursive: true, mode: 0o700 });
+      securePrivateRoot(v);
+    }
   }
 
   has(volume: string): boolean {
@@ -41,10 +48,38 @@ export class LocalTier {
     return join(volume, rel);
   }
 
-  /** Create the directories above dataPath on volume, as a plain copy of the namespace would have them. */
-  ensureParents(volume: string, dataPath: string): void {
+  /**
+   * Create the directories above dataPath on volume, as a plain copy of the namespace
+   * would have them: each with the mode and owner dirAttrs gives for its path (the
+   * mount's directory there), else private to root. No symlink on the way is followed.
+   */
+  ensureParents(volume: string, dataPath: string, dirAttrs: DirAttrsOf = () => undefined): void {
     const slash = dataPath.lastIndexOf('/');
-    if (slash > 0) mkdirSync(this.pathOf(volume, dataPath.slice(0, slash)), { recursive: true });
+    if (slash > 0) closeSync(openDirBeneath(volume, dataPath.slice(0, slash), dirAttrs));
+  }
+
+  /**
+   * Run fn on a path that reaches dataPath through the descriptor of its directory: no
+   * symlink above it is followed (see beneath.ts). With dirAttrs, missing directories
+   * above it are made as ensureParents makes them.
+   */
+  withName<T>(volume: string, dataPath: string, fn: (path: string) => T, dirAttrs?: DirAttrsOf): T {
+    return withNameBeneath(volume, dataPath, fn, dirAttrs);
+  }
+
+  /** A descriptor of the regular backing file dataPath, opened with no symlink followed; the caller closes it. */
+  openFile(volume: string, dataPath: string, flags: number, opts: { mode?: number; dirAttrs?: DirAttrsOf } = {}): number {
+    return openFileBeneath(volume, dataPath, flags, { mode: opts.mode, create: opts.dirAttrs });
+  }
+
+  /** A descriptor of the backing directory dirPath ('' is the volume root), no symlink followed; the caller closes it. */
+  openDir(volume: string, dirPath: string): number {
+    return openDirBeneath(volume, dirPath);
+  }
+
+  /** Remove dataPath and anything below it, following no symlink; a missing one is fine. */
+  removeTree(volume: string, dataPath: string): void {
+    removeTreeBeneath(volume, dataPath);
   }
 
   private statfsCache: { atMs: number; usage: VolumeUsage[] } | undefined;
@@ -95,5 +130,28 @@ export class LocalTier {
       if (v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
     }
     return best;
+  }
+}
+
+/**
+ * A volume root is reachable by root only: below it, files and directories carry the
+ * owners and modes of the mount, and nobody should reach them except through the mount
+ * (which checks permissions), nor put things there for the daemon to trip over. Only
+ * the root itself is tightened; what is below keeps the modes it has.
+ */
+function securePrivateRoot(volume: string): void {
+  const st = statSync(volume); // the configured path may be a symlink: its target is the volume
+  try {
+    if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) {
+      log.warn({ volume, uid: st.uid, gid: st.gid }, 'volume root was not owned by root: giving it to root');
+      chownSync(volume, 0, 0);
+    }
+    if ((st.mode & 0o7777) !== 0o700) {
+      log.warn({ volume, mode: (st.mode & 0o7777).toString(8) }, 'volume root was reachable by others: mode 0700 now');
+      chmodSync(volume, 0o700);
+    }
+  } catch (err) {
+    // A daemon that is not root may not own the directory; it serves anyway, and says so.
+    log.error({ err, volume }, 'cannot make the volume root private');
   }
 }

@@ -1,0 +1,57 @@
+// Directory entries have a stable position (cookie) that readdir pages by; catalogs
+// made before it existed are upgraded in place.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
+import { MIGRATIONS } from '../../src/catalog/migrations.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const T = 1_700_000_000_000_000_000n;
+const file = { mode: 0o100644, uid: 0, gid: 0, nlink: 1, rdev: 0, size: 0, atimeNs: T, mtimeNs: T, ctimeNs: T, tier: null, volume: null, dataPath: null, target: null };
+
+describe('directory entry cookies', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => (dir = tempDir()));
+  afterEach(() => dir.remove());
+
+  it('upgrades a catalog from before cookies: every entry kept, listed in name order, found by name', () => {
+    const path = join(dir.path, 'old.db');
+    const db = new Database(path);
+    const before = MIGRATIONS.indexOf(MIGRATIONS.find((m) => m.includes('dirents_by_cookie'))!);
+    db.transaction(() => {
+      for (let v = 0; v < before; v++) db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${before}`);
+      const ins = db.prepare(
+        `INSERT INTO inodes (ino, mode, uid, gid, nlink, atime_ns, mtime_ns, ctime_ns) VALUES (?, ?, 0, 0, ?, 0, 0, 0)`,
+      );
+      ins.run(ROOT_INO, 0o40755, 2);
+      for (const [k, name] of ['zeta', 'alpha', 'mid'].entries()) {
+        ins.run(10 + k, 0o100644, 1);
+        db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(ROOT_INO, name, 10 + k);
+      }
+    })();
+    db.close();
+
+    const c = new Catalog(path);
+    const page = c.listDirPage(ROOT_INO, 0, 10);
+    expect(page.map((r) => r.name)).toEqual(['alpha', 'mid', 'zeta']);
+    expect(c.lookupIno(ROOT_INO, 'zeta')).toBe(10);
+    // New entries come after the old ones; a page continues after any cookie.
+    c.createInode(file, ROOT_INO, 'new');
+    expect(c.listDirPage(ROOT_INO, page[1]!.cookie, 10).map((r) => r.name)).toEqual(['zeta', 'new']);
+    c.close();
+  });
+
+  it('keeps an entry’s cookie through a rename, so a listing in progress neither repeats nor skips it', () => {
+    const c = new Catalog(join(dir.path, 'c.db'));
+    for (const n of ['a', 'b', 'c']) c.createInode(file, ROOT_INO, n);
+    const [a, b] = c.listDirPage(ROOT_INO, 0, 2);
+    c.moveName(ROOT_INO, 'a', ROOT_INO, 'renamed-a');
+    c.moveName(ROOT_INO, 'c', ROOT_INO, 'renamed-c');
+    const rest = c.listDirPage(ROOT_INO, b!.cookie, 10);
+    expect(rest.map((r) => r.name)).toEqual(['renamed-c']);
+    expect(c.listDirPage(ROOT_INO, 0, 1)[0]).toMatchObject({ name: 'renamed-a', cookie: a!.cookie });
+    c.close();
+  });
+});
