@@ -49,7 +49,7 @@ export function registerMountCommands(program: Command): void {
     .command('umount')
     .alias('unmount')
     .argument('<mountpoint>', 'a tierfs mountpoint')
-    .description('unmount: the daemon closes files, flushes access records and exits')
+    .description('unmount: the daemon closes files, flushes access records and exits; returns once it has exited')
     .action(async (mountpoint: string) => {
       const abs = resolve(mountpoint);
       const m = tierfsMounts().find((x) => x.mountpoint === abs);
@@ -68,8 +68,27 @@ export function registerMountCommands(program: Command): void {
         const r = spawn('fusermount3', ['-uz', abs], { stdio: 'inherit' });
         await new Promise((res) => r.on('exit', res));
       }
+      // The mount goes before the daemon has flushed and closed the catalog: return only
+      // once it has exited, so that a script's next command (fsck, a backup) finds it free.
+      for (let waited = 0; pid && isAlive(pid) && waited < DAEMON_EXIT_WAIT_MS; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (pid && isAlive(pid)) {
+        throw new CliError(`${abs} is unmounted, but tierfs process ${pid} has not exited after ${DAEMON_EXIT_WAIT_MS / 1000} s: its catalog may still be open`);
+      }
       process.stdout.write(`unmounted ${abs}\n`);
     });
+}
+
+const DAEMON_EXIT_WAIT_MS = 60_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A directory, or a stale mount left by a crashed daemon (the daemon detaches it). */
