@@ -176,8 +176,12 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     const classify = async () => {
       recorder.flush();
       const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
-      // In steps: a pass over a large catalog yields to the mount between pages.
-      const r = await classifier.passInSteps(full);
+      // In steps: a pass over a large catalog yields to the mount between pages. A pass
+      // that fails has taken the changed files off the catalog's list: the next is full.
+      const r = await classifier.passInSteps(full).catch((err: unknown) => {
+        lastFull = 0;
+        throw err;
+      });
       if (full) lastFull = Date.now();
       if (r.enqueued > 0) background.kick();
       log.debug(r, 'classification pass');

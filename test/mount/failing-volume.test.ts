@@ -42,11 +42,10 @@ describe('a volume that disappears while mounted', () => {
     t = await new TierfsMount({
       extraYaml: `policy:
   interval: 200ms
-  fullPassInterval: 200ms
   minResidency: 0s
   rules:
-    - name: logs
-      match: { path: ['*.log'] }
+    - name: big
+      match: { sizeAbove: 300KiB }
       target: warm
     - name: rest
       target: hot
@@ -54,14 +53,20 @@ describe('a volume that disappears while mounted', () => {
     }).start();
     const data = randomBytes(200_000);
     await fs.writeFile(join(t.mnt, 'a.bin'), data);
-    expect(taskOf(await status(t), 'classify').failures).toBe(0);
+    await fs.writeFile(join(t.mnt, 'grows.bin'), 'small for now');
+    // A pass has seen both files where they belong (hot) before the volume goes.
+    const written = Date.now();
+    const seen = await eventually(() => status(t!), (s) => Date.parse(taskOf(s, 'classify').lastSuccessAt ?? '0') > written + 50, 30_000, () => t!.output);
+    expect(taskOf(seen, 'classify').failures).toBe(0);
 
     const away = `${t.warm}.away`;
     renameSync(t.warm, away);
     // Past the tier's statfs cache (500 ms), so no pass can still see the old volume.
     await new Promise((r) => setTimeout(r, 1000));
-    // A log file belongs on warm: each pass now needs warm's free space, and statfs fails.
-    await fs.writeFile(join(t.mnt, 'app.log'), 'for warm');
+    // A file that grows past 300 KiB belongs on warm: each pass now needs warm's free
+    // space, and statfs fails.
+    const grown = randomBytes(400 * 1024);
+    await fs.appendFile(join(t.mnt, 'grows.bin'), grown);
     // Several passes fail (backing off between them), and the daemon is still there.
     const failing = await eventually(() => status(t!), (s) => taskOf(s, 'classify').failures >= 3, 30_000, () => t!.output);
     const classify = taskOf(failing, 'classify');
@@ -89,8 +94,10 @@ describe('a volume that disappears while mounted', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(taskOf(await status(t), 'classify').failures).toBe(settled);
     expect((await fs.readFile(join(t.mnt, 'a.bin'))).equals(more)).toBe(true);
-    // And the work the failure held back gets done: the log file reaches warm.
-    await eventually(async () => existsSync(join(t!.warm, 'app.log')), Boolean, 30_000, () => t!.output);
-    expect(await fs.readFile(join(t.mnt, 'app.log'), 'utf8')).toBe('for warm');
+    // And the work the failure held back gets done: the grown file reaches warm (the
+    // failed pass had taken it off the catalog's list of changed files).
+    await eventually(async () => existsSync(join(t!.warm, 'grows.bin')), Boolean, 30_000, () => t!.output);
+    const grows = await fs.readFile(join(t.mnt, 'grows.bin'));
+    expect(grows.equals(Buffer.concat([Buffer.from('small for now'), grown]))).toBe(true);
   });
 });
