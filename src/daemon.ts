@@ -24,6 +24,8 @@ import { AdminApi } from './admin/api.js';
 import { startAdminServer } from './admin/server.js';
 import { socketPathOf } from './admin/client.js';
 import { moduleLogger } from './log.js';
+import { BackgroundTask } from './background-task.js';
+import { guardProcess, type ProcessGuard } from './process-guard.js';
 
 const log = moduleLogger('daemon');
 
@@ -118,6 +120,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   let session: FuseSession | undefined;
   let admin: Server | undefined;
   let tierSet: TierSet | undefined;
+  let guard: ProcessGuard | undefined;
   try {
     const tiers = (tierSet = await openTiers(cfg, catalog.fsid));
     const recorder = new AccessRecorder(catalog, {
@@ -165,32 +168,43 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       fastPath: cfg.mount.fastPath,
     });
     session = await mount(mountpoint, ops, mountOptions(cfg));
-    const api = new AdminApi({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
 
     // Background work: classification (incremental often, full now and then), the move
-    // queue, and deletion of old copies whose last reader has closed.
+    // queue, and deletion of old copies whose last reader has closed. Each is a
+    // BackgroundTask: a failure (a volume gone, a full disk under the catalog) is caught,
+    // counted for status and retried with back-off; it never takes the mount down.
     let lastFull = 0;
     const classify = async () => {
       recorder.flush();
       const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
-      // In steps: a pass over a large catalog yields to the mount between pages.
-      const r = await classifier.passInSteps(full);
+      // In steps: a pass over a large catalog yields to the mount between pages. A pass
+      // that fails has taken the changed files off the catalog's list: the next is full.
+      const r = await classifier.passInSteps(full).catch((err: unknown) => {
+        lastFull = 0;
+        throw err;
+      });
       if (full) lastFull = Date.now();
       if (r.enqueued > 0) background.kick();
       log.debug(r, 'classification pass');
     };
-    const timers = [
-      setInterval(() => void protocol.collectGarbage(), 5000),
-      setInterval(() => void classify(), cfg.policy.interval),
+    const tasks = [
+      new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
+      new BackgroundTask('classify', classify, { intervalMs: cfg.policy.interval }),
     ];
+    const health = () => ({
+      tasks: [...tasks, background.task].map((t) => t.status()),
+      unhandledRejections: guard?.unhandledRejections ?? 0,
+    });
+    const api = new AdminApi({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health });
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
+    for (const t of tasks) t.start();
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        for (const t of timers) clearInterval(t);
+        await Promise.all(tasks.map((t) => t.stop()));
         await background.stop();
         admin?.close();
         await session?.unmount();
@@ -200,8 +214,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         catalog.close();
         rmSync(pidFile, { force: true });
         rmSync(socketPathOf(cfg.dataDir), { force: true });
+        guard?.uninstall();
         log.info({ mountpoint }, 'unmounted');
       })());
+    guard = guardProcess(stop);
     return { mountpoint, reconcile: report, closed: session.closed, stop };
   } catch (err) {
     admin?.close();

@@ -16,6 +16,7 @@ import type { Classifier } from '../policy/classifier.js';
 import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
 import type { PolicyConfig } from '../config/policy.js';
+import type { BackgroundTaskStatus } from '../background-task.js';
 
 export interface TierStatus {
   name: string;
@@ -30,6 +31,14 @@ export interface TierStatus {
   volumes: string[];
   /** object tiers: backends that may be lost with every file still readable */
   survivesBackendLosses?: number;
+  /** local tiers: why use and capacity could not be read (a volume gone) */
+  error?: string;
+}
+
+/** The daemon's background work: each periodic task's failures, and rejections nobody handled. */
+export interface BackgroundHealth {
+  tasks: BackgroundTaskStatus[];
+  unhandledRejections: number;
 }
 
 export interface Status {
@@ -43,6 +52,7 @@ export interface Status {
   /** automatic moves per tier over the last day and week, and how many were wrong */
   placement: TierEffectiveness[];
   queue: { length: number; heldBack: string | null };
+  background: BackgroundHealth;
 }
 
 export interface Where {
@@ -88,6 +98,7 @@ export interface AdminDeps {
   classifier: Classifier;
   policy: PolicyConfig;
   mountpoint: string;
+  health?: () => BackgroundHealth;
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
@@ -105,6 +116,7 @@ export class AdminApi {
   private readonly classifier: Classifier;
   private readonly policy: PolicyConfig;
   private readonly mountpoint: string;
+  private readonly health: () => BackgroundHealth;
 
   constructor(deps: AdminDeps) {
     ({
@@ -119,6 +131,7 @@ export class AdminApi {
       policy: this.policy,
       mountpoint: this.mountpoint,
     } = deps);
+    this.health = deps.health ?? (() => ({ tasks: [], unhandledRejections: 0 }));
   }
 
   status(): Status {
@@ -132,7 +145,13 @@ export class AdminApi {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = this.tiers.get(cfg.name);
         if (t.kind === 'local') {
-          return { name: cfg.name, kind: 'local', ...held, ...t.local.usage(held.bytes), watermarks: cfg.watermarks, volumes: t.local.volumes };
+          const base = { name: cfg.name, kind: 'local', ...held, watermarks: cfg.watermarks, volumes: t.local.volumes };
+          try {
+            return { ...base, ...t.local.usage(held.bytes) };
+          } catch (err) {
+            // A volume that is gone must not hide the rest of the status (which says why).
+            return { ...base, capacityBytes: 0, usedBytes: 0, freeBytes: 0, error: (err as Error).message };
+          }
         }
         const capacityBytes = cfg.capacity ?? 0;
         return {
@@ -151,6 +170,7 @@ export class AdminApi {
       recording: { enabled: this.recorder.enabled, eventsRecorded: this.recorder.recorded },
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
+      background: this.health(),
     };
   }
 

@@ -69,7 +69,9 @@ export function startAdminServer(
       const code = (err as { code?: string }).code;
       const status = code === 'ENOENT' ? 404 : errnoOf(err) === 5 ? 500 : 400;
       if (status === 500) log.error({ err }, 'admin request failed');
-      json(res, status, { error: (err as Error).message, code });
+      // A streamed answer (scrub) that fails midway has sent its status already: cut it.
+      if (res.headersSent) res.destroy(err as Error);
+      else json(res, status, { error: (err as Error).message, code });
     }
   });
   rmSync(socketPath, { force: true });

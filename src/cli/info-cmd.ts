@@ -51,6 +51,10 @@ export function registerInfoCommands(program: Command): void {
         process.stdout.write(`\nautomatic placement (misplaced: demoted, then used again within the residency time):\n`);
         process.stdout.write(`${table(['tier', 'day: in', 'out', 'misplaced', 'week: in', 'out', 'misplaced'], rows)}\n`);
       }
+      for (const t of s.tiers.filter((x) => x.error)) process.stdout.write(`tier ${t.name}: cannot read its volumes: ${t.error}\n`);
+      for (const b of s.background.tasks.filter((x) => x.failing)) {
+        process.stdout.write(`background task ${b.name} failing (${b.consecutiveFailures} runs in a row, ${b.failures} in all): ${b.lastError}\n`);
+      }
       if (s.conflicts.length > 0) {
         process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);
         for (const c of s.conflicts) process.stdout.write(`  ${c.kind}: ${c.path}: ${c.detail}\n`);

@@ -34,7 +34,15 @@ export function registerMountCommands(program: Command): void {
         const daemon = await startDaemon(config, mountpoint);
         process.send?.({ ready: true });
         process.stderr.write(`tierfs: mounted ${daemon.mountpoint} (imported ${daemon.reconcile.imported} entries)\n`);
-        const stop = () => void daemon.stop().then(() => process.exit(0));
+        // process.exit() keeps an exit status set earlier (1 after an uncaught exception).
+        const stop = () =>
+          void daemon.stop().then(
+            () => process.exit(),
+            (err: unknown) => {
+              process.stderr.write(`tierfs: unmount failed: ${(err as Error).message}\n`);
+              process.exit(1);
+            },
+          );
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         process.once('SIGHUP', stop);

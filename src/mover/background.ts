@@ -3,6 +3,7 @@
 // concurrency limit and the schedule windows, pausing automatic moves while the
 // mount is busy, and retrying files that were busy or changed. Manual requests
 // (priority 0) run first and ignore windows and foreground load.
+import { BackgroundTask } from '../background-task.js';
 import type { Catalog, QueueEntry } from '../catalog/catalog.js';
 import type { MoverConfig } from '../config/policy.js';
 import { moduleLogger } from '../log.js';
@@ -35,23 +36,26 @@ type Waiter = (r: MoveOutcome & { error?: string }) => void;
 
 export class BackgroundMover {
   private readonly running = new Map<number, number>(); // queue id → ino, in flight
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private readonly waiters = new Map<number, Waiter[]>(); // by ino
   /** why automatic moves are held back right now, for status */
   heldBack: string | null = null;
+  /**
+   * The look at the queue, every second and whenever kicked: a catalog that fails (a
+   * full disk) is counted and retried with back-off instead of ending the loop.
+   */
+  readonly task: BackgroundTask;
 
-  constructor(private readonly d: BackgroundMoverDeps) {}
+  constructor(private readonly d: BackgroundMoverDeps) {
+    this.task = new BackgroundTask('mover', () => this.tick(), { intervalMs: 1000 });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.kick();
+    this.task.start({ now: true });
   }
 
   /** Stop taking work; wait up to waitMs for moves in flight (an unfinished one is undone at the next mount). */
   async stop(waitMs = 5000): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.task.stop();
     for (const end = Date.now() + waitMs; this.running.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
   }
 
@@ -67,14 +71,10 @@ export class BackgroundMover {
 
   /** Look at the queue now (new work, or a slot freed). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), 0);
+    this.task.kick();
   }
 
   private tick(): void {
-    this.timer = undefined;
-    if (this.stopped) return;
     const now = Date.now();
     const busy = this.d.foregroundRate() > this.d.config.busyOpsPerSecond && this.d.config.busyOpsPerSecond > 0;
     this.heldBack = null;
@@ -98,36 +98,47 @@ export class BackgroundMover {
       }
       this.run(e);
     }
-    // Come back for deferred entries, windows opening, or load dropping.
-    this.timer = setTimeout(() => this.tick(), 1000);
+    // The task comes back every second for deferred entries, windows opening, or load dropping.
   }
 
   private run(e: QueueEntry): void {
     this.running.set(e.id, e.ino);
-    void (async () => {
-      let outcome: MoveOutcome & { error?: string };
-      let permanent = false;
-      try {
-        outcome = await this.d.protocol.move(e.ino, e.toTier, e.requestedBy);
-      } catch (err) {
-        outcome = { id: 0, state: 'aborted', bytes: 0, error: (err as Error).message };
-        permanent = PERMANENT.has((err as { code?: string }).code ?? '');
-      }
-      const retry = outcome.state === 'aborted' && !permanent && e.priority !== 0;
-      if (retry && e.attempts < MAX_ATTEMPTS) {
-        // Busy or changed: the file is in use, which is a reason to wait, not to give up.
-        this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
-      } else if (!this.d.catalog.dequeueIf(e)) {
-        // Another request for this file replaced the entry while it ran: that one still
-        // has to run, and its waiters want its outcome, not this one's.
+    this.runOne(e)
+      .catch((err: unknown) => {
+        // The outcome could not be written to the queue (the catalog failed): the entry
+        // stays and runs again; whoever waits hears of the failure rather than hanging.
+        log.error({ err, ino: e.ino, to: e.toTier }, 'could not record the outcome of a move');
+        this.settle(e.ino, { id: 0, state: 'aborted', bytes: 0, error: `could not record the outcome: ${(err as Error).message}` });
+      })
+      .finally(() => {
         this.running.delete(e.id);
         this.kick();
-        return;
-      } else if (outcome.error) log.warn({ ino: e.ino, to: e.toTier, error: outcome.error }, 'move failed');
-      this.running.delete(e.id);
-      for (const w of this.waiters.get(e.ino) ?? []) w(outcome);
-      this.waiters.delete(e.ino);
-      this.kick();
-    })();
+      });
+  }
+
+  private async runOne(e: QueueEntry): Promise<void> {
+    let outcome: MoveOutcome & { error?: string };
+    let permanent = false;
+    try {
+      outcome = await this.d.protocol.move(e.ino, e.toTier, e.requestedBy);
+    } catch (err) {
+      outcome = { id: 0, state: 'aborted', bytes: 0, error: (err as Error).message };
+      permanent = PERMANENT.has((err as { code?: string }).code ?? '');
+    }
+    const retry = outcome.state === 'aborted' && !permanent && e.priority !== 0;
+    if (retry && e.attempts < MAX_ATTEMPTS) {
+      // Busy or changed: the file is in use, which is a reason to wait, not to give up.
+      this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
+    } else if (!this.d.catalog.dequeueIf(e)) {
+      // Another request for this file replaced the entry while it ran: that one still
+      // has to run, and its waiters want its outcome, not this one's.
+      return;
+    } else if (outcome.error) log.warn({ ino: e.ino, to: e.toTier, error: outcome.error }, 'move failed');
+    this.settle(e.ino, outcome);
+  }
+
+  private settle(ino: number, outcome: MoveOutcome & { error?: string }): void {
+    for (const w of this.waiters.get(ino) ?? []) w(outcome);
+    this.waiters.delete(ino);
   }
 }

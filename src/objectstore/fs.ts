@@ -1,6 +1,8 @@
 // The local-filesystem backend: one file per object under a root directory (see
 // fs-layout.ts for the mapping). Writes are atomic and durable: a temporary file in
-// the target directory, fsync, rename over the old object, fsync of the directory.
+// the target directory, fsync, rename over the old object, fsync of the directory and
+// of the parent of every directory the put created (a new directory is durable only
+// once its entry in its parent is).
 // A reader that opened the old object keeps reading the old bytes.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -52,7 +54,7 @@ export class FsStore implements ObjectStore {
     checkMetadata(opts.metadata);
     if (opts.storageClass !== undefined) throw new FatalError('the fs backend has no storage classes');
     const temp = join(dir, `~tmp-${randomBytes(8).toString('hex')}`);
-    const handle = await this.createTemp(dir, temp);
+    const { handle, created } = await this.createTemp(dir, temp);
     try {
       let size = 0;
       if (Buffer.isBuffer(body)) {
@@ -72,7 +74,10 @@ export class FsStore implements ObjectStore {
       const st = await handle.stat({ bigint: true });
       await handle.close();
       await rename(temp, file);
-      if (this.fsync) await syncDir(dir);
+      if (this.fsync) {
+        await syncDir(dir);
+        if (created !== undefined) await this.syncCreatedParents(dir, created);
+      }
       return { etag: etagOf(st.ino, st.mtimeNs, size), size };
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -202,15 +207,35 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  private async createTemp(dir: string, temp: string): Promise<FileHandle> {
-    // A concurrent delete may remove the (empty) directory between mkdir and open.
+  /**
+   * The temporary file, and the outermost directory made for it (if any). A concurrent
+   * delete may remove the (empty) directory between mkdir and open: then again.
+   */
+  private async createTemp(dir: string, temp: string): Promise<{ handle: FileHandle; created: string | undefined }> {
+    let created: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        await mkdir(dir, { recursive: true });
-        return await open(temp, 'wx', 0o644);
+        const made = await mkdir(dir, { recursive: true });
+        // Each made directory is `dir` or one of its ancestors: the shortest is the outermost.
+        if (made !== undefined && (created === undefined || made.length < created.length)) created = made;
+        return { handle: await open(temp, 'wx', 0o644), created };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw fsError(err, `put into ${dir}`);
       }
+    }
+  }
+
+  /** fsync the parent of every directory from `created` down to `dir` (dir itself is synced by put), the root's too if the put made it. */
+  private async syncCreatedParents(dir: string, created: string): Promise<void> {
+    const top = dirname(created);
+    for (let d = dirname(dir); d.length >= top.length; d = dirname(d)) {
+      try {
+        await syncDir(d);
+      } catch (err) {
+        // Pruned by a concurrent delete of the object just put: nothing left to make durable.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      if (d === top) break;
     }
   }
 

@@ -2,6 +2,11 @@
 // tier has a manifest object with its path, attributes and layout; files on local
 // tiers are plain files, imported by reconcile at mount. `check` compares the catalog
 // with the manifests; `rebuild` adds to the catalog every cold file it lacks.
+//
+// Several manifests can name one path: old copies a collection has not deleted yet, a
+// copy on cold and one on archive after a move between them. The rebuild takes the
+// newest copy whose cells are all there, and never one the catalog has already handed
+// to garbage collection.
 import type { Catalog } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { ManifestInfo, ObjectLayout, ObjectTierStore } from '../tiers/object/types.js';
@@ -24,16 +29,47 @@ export interface FsckReport {
 interface Found {
   info: ManifestInfo;
   layout: ObjectLayout;
+  tier: ObjectTierStore;
 }
 
 async function collect(catalog: Catalog, tiers: ObjectTierStore[]): Promise<Map<string, Found>> {
   const byFileId = new Map<string, Found>();
   for (const tier of tiers) {
     for await (const m of tier.manifests()) {
-      if (m.info.fsid === catalog.fsid) byFileId.set(m.layout.fileId, m);
+      if (m.info.fsid === catalog.fsid) byFileId.set(m.layout.fileId, { ...m, tier });
     }
   }
   return byFileId;
+}
+
+/**
+ * Copies of one path, the latest state first. Of one inode, the higher generation is
+ * later (a copy that began before a write but finished after it is not), and equal
+ * generations (a move between object tiers keeps it) go by the write sequence.
+ * Generations of different inodes (a file deleted and created again) say nothing about
+ * each other: the inode written last owns the path, so inodes go by their latest write
+ * sequence. Manifests from before sequences existed count as older than any that has
+ * one, and among themselves go by generation, as they always did.
+ */
+export function newestFirst<T extends { info: ManifestInfo }>(copies: T[]): T[] {
+  const seq = (c: T) => c.info.writeSequence ?? 0;
+  const byIno = new Map<number, T[]>();
+  for (const c of copies) byIno.set(c.info.ino, [...(byIno.get(c.info.ino) ?? []), c]);
+  const groups = [...byIno.values()].map((g) => g.sort((a, b) => b.info.generation - a.info.generation || seq(b) - seq(a)));
+  const latest = (g: T[]) => Math.max(...g.map(seq));
+  groups.sort((a, b) => latest(b) - latest(a) || b[0]!.info.generation - a[0]!.info.generation);
+  return groups.flat();
+}
+
+/** fileIds of copies waiting in the garbage table: already replaced or deleted, never to come back. */
+function garbageFileIds(catalog: Catalog): Set<string> {
+  const ids = new Set<string>();
+  for (const g of catalog.garbage()) {
+    const loc = JSON.parse(g.location) as { fileId?: string; layout?: { fileId?: string } };
+    const fileId = loc.layout?.fileId ?? loc.fileId;
+    if (fileId) ids.add(fileId);
+  }
+  return ids;
 }
 
 /** Create the directories of path in the catalog as needed; returns the parent's ino, or undefined if a file is in the way. */
@@ -68,18 +104,34 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
     if (found.has(layout.fileId)) report.consistent++;
     else report.missingManifest.push(f.dataPath ?? `inode ${f.ino}`);
   }
-  // One copy per path: the newest generation wins (an older one is a copy not yet deleted).
-  const newest = new Map<string, Found>();
-  for (const [fileId, m] of found) {
-    if (known.has(fileId)) continue;
-    const prev = newest.get(m.info.path);
-    if (!prev || m.info.generation > prev.info.generation) newest.set(m.info.path, m);
-  }
   for (const m of found.values()) if (!known.has(m.layout.fileId)) report.unknownManifests.push(`${m.info.path} (${m.layout.tier}, ${m.layout.fileId})`);
   if (!rebuild) return report;
 
+  // Candidates per path, newest first; copies in the garbage table are not candidates.
+  const garbage = garbageFileIds(catalog);
+  const byPath = new Map<string, Found[]>();
+  for (const [fileId, m] of found) {
+    if (known.has(fileId)) continue;
+    if (garbage.has(fileId)) {
+      report.skipped.push(`${m.info.path}: copy ${fileId} on ${m.layout.tier} is waiting for garbage collection`);
+      continue;
+    }
+    byPath.set(m.info.path, [...(byPath.get(m.info.path) ?? []), m]);
+  }
+  const chosen = new Map<string, Found>();
+  for (const [path, copies] of byPath) {
+    for (const m of newestFirst(copies)) {
+      const gap = await m.tier.incompleteStripe(m.layout);
+      if (gap === null) {
+        chosen.set(path, m);
+        break;
+      }
+      report.skipped.push(`${path}: copy ${m.layout.fileId} on ${m.layout.tier} has ${gap.present} of the ${gap.needed} cells stripe ${gap.stripe} needs`);
+    }
+  }
+
   catalog.tx(() => {
-    for (const [path, m] of newest) {
+    for (const [path, m] of chosen) {
       const parts = path.split('/');
       const name = parts.pop()!;
       const parent = ensureDirs(catalog, parts, m.info);

@@ -23,6 +23,18 @@ interface ManifestDocument {
 const crcOf = (doc: ManifestDocument) =>
   crc32(JSON.stringify({ format: doc.format, version: doc.version, info: doc.info, layout: doc.layout })).toString(16).padStart(8, '0');
 
+let lastWriteSequence = 0;
+
+/**
+ * The sequence of a copy's write (ManifestInfo.writeSequence): microseconds since the
+ * epoch, one more than the last when the clock has not moved on, so two writes of one
+ * process never share one. Across restarts it relies on the clock not going back.
+ */
+export function nextWriteSequence(nowMs = Date.now()): number {
+  lastWriteSequence = Math.max(lastWriteSequence + 1, Math.floor(nowMs * 1000));
+  return lastWriteSequence;
+}
+
 export function encodeManifest(info: ManifestInfo, layout: ObjectLayout): Buffer {
   const doc: ManifestDocument = { format: FORMAT, version: 1, info, layout };
   return Buffer.from(JSON.stringify({ ...doc, crc: crcOf(doc) }));

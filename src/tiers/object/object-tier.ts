@@ -10,14 +10,15 @@ import { checkFileId, fsidBytes } from './cell.js';
 import { isLostCell, storeOf, type TierContext } from './cell-io.js';
 import { CodecCache } from './codecs.js';
 import { DiskCache } from './disk-cache.js';
-import { filePrefix } from './keys.js';
+import { filePrefix, manifestKey } from './keys.js';
 import { survivableBackendLosses } from './layout.js';
 import { mapLimit } from './limit.js';
 import { listManifests } from './manifest.js';
+import { incompleteStripe } from './presence.js';
 import { RecallCache, type CacheCounters } from './recall-cache.js';
 import { StripeReader, type ReadCounters } from './reader.js';
 import { scrubFile } from './scrub.js';
-import type { ByteSource, ManifestInfo, ObjectLayout, ObjectTierStore, ScrubReport } from './types.js';
+import type { ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStore, ScrubReport } from './types.js';
 import { writeFile } from './writer.js';
 
 const log = moduleLogger('object-tier');
@@ -117,39 +118,55 @@ export class ObjectTier implements ObjectTierStore {
     return reader.read(layout, offset, length);
   }
 
+  /**
+   * Manifests first, then cells: a removal cut short leaves cells without a manifest
+   * (leaked objects, found by listing) but never a manifest whose cells are gone,
+   * which a rebuild would take for a file.
+   */
   async remove(layout: ObjectLayout): Promise<void> {
-    const refs = [...layout.stripes.flatMap((s) => s.cells), ...layout.manifest];
     const failures: string[] = [];
-    await mapLimit(refs, this.concurrency, async (ref) => {
-      try {
-        await storeOf(this.ctx, ref).delete(ref.key);
-      } catch (err) {
-        if (!isLostCell(err)) throw err;
-        failures.push(`${ref.key} on backend ${ref.backend}: ${(err as Error).message}`);
-      }
-    });
+    const deleteAll = (refs: { backend: number; key: string }[]) =>
+      mapLimit(refs, this.concurrency, async (ref) => {
+        try {
+          await storeOf(this.ctx, ref).delete(ref.key);
+        } catch (err) {
+          if (!isLostCell(err)) throw err;
+          failures.push(`${ref.key} on backend ${ref.backend}: ${(err as Error).message}`);
+        }
+      });
+    const fail = () => new Error(`tier ${this.name}: could not delete ${failures.length} objects of ${layout.fileId}: ${failures[0]}`);
+    await deleteAll(layout.manifest);
+    if (failures.length > 0) throw fail(); // the cells stay until every manifest is gone
+    await deleteAll(layout.stripes.flatMap((s) => s.cells));
     await this.forget(layout.fileId);
-    if (failures.length > 0) throw new Error(`tier ${this.name}: could not delete ${failures.length} objects of ${layout.fileId}: ${failures[0]}`);
+    if (failures.length > 0) throw fail();
   }
 
   async removePartial(fileId: string): Promise<void> {
     checkFileId(fileId);
-    const prefix = filePrefix(this.ctx.fsid, fileId);
     const failures: string[] = [];
-    await Promise.all(
-      this.ctx.stores.map(async (store, backend) => {
-        try {
-          const keys: string[] = [];
-          for await (const entry of store.list(prefix)) keys.push(entry.key);
-          await mapLimit(keys, this.concurrency, (key) => store.delete(key));
-        } catch (err) {
-          if (!isLostCell(err)) throw err;
-          failures.push(`backend ${backend}: ${(err as Error).message}`);
-        }
-      }),
-    );
+    const onEachBackend = (work: (store: ObjectStore) => Promise<unknown>) =>
+      Promise.all(
+        this.ctx.stores.map(async (store, backend) => {
+          try {
+            await work(store);
+          } catch (err) {
+            if (!isLostCell(err)) throw err;
+            failures.push(`backend ${backend}: ${(err as Error).message}`);
+          }
+        }),
+      );
+    const fail = () => new Error(`tier ${this.name}: could not remove all of ${fileId}: ${failures.join('; ')}`);
+    // The manifest (wherever the write got to) first, as in remove().
+    await onEachBackend((store) => store.delete(manifestKey(this.ctx.fsid, fileId)));
+    if (failures.length > 0) throw fail();
+    await onEachBackend(async (store) => {
+      const keys: string[] = [];
+      for await (const entry of store.list(filePrefix(this.ctx.fsid, fileId))) keys.push(entry.key);
+      await mapLimit(keys, this.concurrency, (key) => store.delete(key));
+    });
     await this.forget(fileId);
-    if (failures.length > 0) throw new Error(`tier ${this.name}: could not remove all of ${fileId}: ${failures.join('; ')}`);
+    if (failures.length > 0) throw fail();
   }
 
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
@@ -158,6 +175,10 @@ export class ObjectTier implements ObjectTierStore {
 
   manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }> {
     return listManifests(this.ctx);
+  }
+
+  incompleteStripe(layout: ObjectLayout): Promise<IncompleteStripe | null> {
+    return incompleteStripe(this.ctx, layout);
   }
 
   /** Counters of reads and caches, for metrics and tests. */

@@ -52,6 +52,13 @@ export interface ManifestInfo {
   atimeNs: string;
   mtimeNs: string;
   ctimeNs: string;
+  /**
+   * When this copy's write began, as a sequence that only grows (microseconds since the
+   * epoch, made strictly increasing within the process): of two copies of one path, the
+   * later write is the later state. The writer stamps it unless the caller gives one.
+   * Absent from manifests written before it existed.
+   */
+  writeSequence?: number;
 }
 
 /** A source of bytes to copy onto the tier. */
@@ -68,6 +75,12 @@ export interface ScrubReport {
   stripesLost: number;
   /** cells in an archive class, not checked (they need a restore first) */
   cellsArchived?: number;
+}
+
+export interface IncompleteStripe {
+  stripe: number;
+  present: number;
+  needed: number;
 }
 
 export interface ObjectTierStore {
@@ -88,5 +101,10 @@ export interface ObjectTierStore {
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport>;
   /** Every manifest on the tier, for `tierfs fsck --rebuild`. */
   manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }>;
+  /**
+   * The first stripe of a copy with fewer than k of its cells present (listed, not
+   * read), or null when every stripe has enough: only then is the copy worth restoring.
+   */
+  incompleteStripe(layout: ObjectLayout): Promise<IncompleteStripe | null>;
   close(): Promise<void>;
 }

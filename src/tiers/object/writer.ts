@@ -15,7 +15,7 @@ import { cellKey, manifestKey } from './keys.js';
 import {
   cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
 } from './layout.js';
-import { decodeManifest, encodeManifest } from './manifest.js';
+import { decodeManifest, encodeManifest, nextWriteSequence } from './manifest.js';
 import { mapLimit } from './limit.js';
 import type { ByteSource, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
 
@@ -49,6 +49,9 @@ export async function writeFile(
   onProgress?: (bytes: number) => void,
 ): Promise<ObjectLayout> {
   checkFileId(fileId);
+  // Stamped before the first byte is read: of two copies of one file, the one whose
+  // reading began later holds the later bytes, whichever finished first.
+  const stamped: ManifestInfo = { ...info, writeSequence: info.writeSequence ?? nextWriteSequence() };
   const single = src.size < settings.smallFileThreshold;
   const backends = ctx.stores.length;
   const copies = replicaCount(settings.m, backends);
@@ -93,7 +96,7 @@ export async function writeFile(
   }
 
   layout.sha256 = hash.digest('hex');
-  const manifest = encodeManifest(info, layout);
+  const manifest = encodeManifest(stamped, layout);
   await mapLimit(layout.manifest, settings.concurrency, (ref) => storeOf(ctx, ref).put(ref.key, manifest, { contentType: 'application/json' }));
   await verifyCopy(ctx, layout, settings.concurrency);
   log.debug({ tier: ctx.name, fileId, size: src.size, kind: layout.kind, stripes: layout.stripes.length }, 'copy written and verified');

@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { configSchema, type ObjectTierConfig } from '../../../src/config/schema.js';
-import { FaultyStore, MemoryStore } from '../../../src/objectstore/index.js';
+import { FaultyStore, MemoryStore, TransientError } from '../../../src/objectstore/index.js';
 import type { ObjectStore, PutOptions } from '../../../src/objectstore/index.js';
 import { openObjectTier } from '../../../src/tiers/object/index.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -80,6 +80,110 @@ describe('remove', () => {
     expect((await keysOf(inner, `${FSID}/${fileId}/`)).length).toBeGreaterThan(0);
     await tier.removePartial(fileId);
     expect(await keysOf(inner, `${FSID}/${fileId}/`)).toEqual([]);
+    await tier.close();
+  });
+});
+
+/** Records the order of deletes; deletes of keys matching `failing` fail as a backend that is down would, of `hanging` never end. */
+class DeleteLog extends CountingStore {
+  constructor(inner: ObjectStore, private readonly order: string[], private readonly failing?: RegExp, private readonly hanging?: RegExp) {
+    super(inner);
+  }
+  override async delete(key: string) {
+    this.order.push(key);
+    if (this.failing?.test(key)) throw new TransientError(`injected: cannot delete ${key}`);
+    if (this.hanging?.test(key)) return new Promise<void>(() => undefined);
+    return super.delete(key);
+  }
+}
+
+const isManifest = (key: string) => key.endsWith('/manifest');
+
+describe('remove: manifests before cells', () => {
+  it('deletes every manifest before the first cell', async () => {
+    const order: string[] = [];
+    const stores = memoryStores(3).map((s) => new DeleteLog(s, order));
+    const tier = makeTier(shape, stores);
+    const layout = await tier.write(sourceOf(body(300 * KiB, 60)), infoFor('f'), newFileId());
+    await tier.remove(layout);
+    const firstCell = order.findIndex((k) => !isManifest(k));
+    expect(order.slice(0, firstCell).filter(isManifest)).toHaveLength(3);
+    expect(order.slice(firstCell).some(isManifest)).toBe(false);
+    await tier.close();
+  });
+
+  it('cut short while deleting cells (the daemon dies), leaves no manifest whose cells are gone', async () => {
+    const inner = memoryStores(3);
+    const stores = inner.map((s) => new DeleteLog(s, [], undefined, /\/s[1-9]\//));
+    const tier = makeTier(shape, stores);
+    const layout = await tier.write(sourceOf(body(300 * KiB, 61)), infoFor('f'), newFileId());
+    void tier.remove(layout); // never finishes: deletes past stripe 0 hang, as if the process had died there
+    await new Promise((r) => setTimeout(r, 100));
+    const left = await keysOf(inner, `${FSID}/${layout.fileId}/`);
+    expect(left.some((k) => k.includes('/s0/'))).toBe(false); // some cells are gone…
+    expect(left.filter(isManifest)).toEqual([]); // …so no manifest may remain
+    const found = [];
+    for await (const m of tier.manifests()) found.push(m);
+    expect(found).toEqual([]);
+  });
+
+  it('keeps every cell while a manifest cannot be deleted', async () => {
+    const inner = memoryStores(3);
+    const stores = inner.map((s, i) => new DeleteLog(s, [], i === 1 ? /manifest$/ : undefined));
+    const tier = makeTier(shape, stores);
+    const data = body(300 * KiB, 62);
+    const layout = await tier.write(sourceOf(data), infoFor('f'), newFileId());
+    const cells = layout.stripes.flatMap((s) => s.cells).length;
+    await expect(tier.remove(layout)).rejects.toThrow(/could not delete/);
+    expect((await keysOf(inner, `${FSID}/${layout.fileId}/`)).filter((k) => !isManifest(k))).toHaveLength(cells);
+    expect((await tier.read(layout, 0, data.length)).equals(data)).toBe(true);
+    await tier.close();
+  });
+
+  it('removePartial deletes the manifest before the cells too', async () => {
+    const order: string[] = [];
+    const stores = memoryStores(3).map((s) => new DeleteLog(s, order));
+    const tier = makeTier(shape, stores);
+    const layout = await tier.write(sourceOf(body(300 * KiB, 63)), infoFor('f'), newFileId());
+    await tier.removePartial(layout.fileId);
+    const firstCell = order.findIndex((k) => !isManifest(k));
+    expect(firstCell).toBeGreaterThanOrEqual(3);
+    expect(order.slice(firstCell).some(isManifest)).toBe(false);
+    expect(await keysOf(stores, `${FSID}/${layout.fileId}/`)).toEqual([]);
+    await tier.close();
+  });
+});
+
+describe('what a rebuild asks of a copy', () => {
+  it('stamps each manifest with a write sequence that grows, unless the caller gives one', async () => {
+    const tier = makeTier(shape, memoryStores(3));
+    const first = await tier.write(sourceOf(body(10 * KiB, 70)), infoFor('a'), newFileId());
+    const second = await tier.write(sourceOf(body(10 * KiB, 71)), infoFor('a'), newFileId());
+    const given = await tier.write(sourceOf(body(10 * KiB, 72)), { ...infoFor('b'), writeSequence: 7 }, newFileId());
+    const seq = new Map<string, number | undefined>();
+    for await (const m of tier.manifests()) seq.set(m.layout.fileId, m.info.writeSequence);
+    expect(seq.get(first.fileId)).toBeGreaterThan(Date.now() * 1000 - 60e9);
+    expect(seq.get(second.fileId)).toBeGreaterThan(seq.get(first.fileId)!);
+    expect(seq.get(given.fileId)).toBe(7);
+    await tier.close();
+  });
+
+  it('finds the first stripe with fewer than k cells listed', async () => {
+    const stores = memoryStores(6);
+    const tier = makeTier(shape, stores);
+    const layout = await tier.write(sourceOf(body(3 * 64 * KiB, 73)), infoFor('f'), newFileId());
+    expect(await tier.incompleteStripe(layout)).toBeNull();
+    // m = 2 cells of stripe 1 gone: still k left, still restorable.
+    const drop = async (stripe: number, cells: number[]) => {
+      for (const c of cells) {
+        const ref = layout.stripes[stripe]!.cells[c]!;
+        await stores[ref.backend]!.delete(ref.key);
+      }
+    };
+    await drop(1, [0, 5]);
+    expect(await tier.incompleteStripe(layout)).toBeNull();
+    await drop(1, [2]);
+    expect(await tier.incompleteStripe(layout)).toEqual({ stripe: 1, present: 3, needed: 4 });
     await tier.close();
   });
 });
