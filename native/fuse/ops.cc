@@ -12,22 +12,31 @@ namespace {
 
 Session* sessionOf(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
 
-FileHandle* handleOf(struct fuse_file_info* fi) { return fi ? FileHandle::of(fi->fh) : nullptr; }
+// The handle fi->fh names, or null: no fi, or an fh that is none of ours.
+FileHandle* handleOf(fuse_req_t req, struct fuse_file_info* fi) {
+  return fi ? sessionOf(req)->handles().find(fi->fh) : nullptr;
+}
 
-void setFh(Request* r, struct fuse_file_info* fi) {
-  if (FileHandle* h = handleOf(fi)) {
+// For requests that need an open handle: answers EBADF when fi->fh names none.
+FileHandle* handleOrEbadf(fuse_req_t req, struct fuse_file_info* fi) {
+  FileHandle* h = handleOf(req, fi);
+  if (!h) fuse_reply_err(req, EBADF);
+  return h;
+}
+
+void setFh(Request* r, FileHandle* h) {
+  if (h) {
     r->fh = h->jsFh;
     r->hasFh = true;
   }
 }
 
 // Shorthand for the common shape: a request on one inode, maybe one name.
-void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr,
-                  struct fuse_file_info* fi = nullptr) {
+void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr, FileHandle* h = nullptr) {
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, op, ino);
   if (name) r->name = name;
-  setFh(r, fi);
+  setFh(r, h);
   s->submit(r);
 }
 
@@ -59,8 +68,10 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   notifyForgets(s, std::move(copy));
 }
 
+// getattr and setattr may come with or without a handle; one that is none of
+// ours is treated as none.
 void opGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  submitSimple(req, Op::Getattr, ino, nullptr, fi);
+  submitSimple(req, Op::Getattr, ino, nullptr, handleOf(req, fi));
 }
 
 void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, struct fuse_file_info* fi) {
@@ -68,7 +79,7 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, str
   Request* r = s->newRequest(req, Op::Setattr, ino);
   r->attr = *attr;
   r->toSet = toSet;
-  setFh(r, fi);
+  setFh(r, handleOf(req, fi));
   s->submit(r);
 }
 
@@ -133,13 +144,14 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   if (h->fd >= 0) {
     serveRead(req, h, size, off, s->options().splice);
     return;
   }
   Request* r = s->newRequest(req, Op::Read, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->size = size;
   r->offset = off;
   s->submit(r);
@@ -147,7 +159,8 @@ void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
 
 void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t off, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   if (h->fd >= 0) {
     serveWrite(req, h, bufv, off);
     return;
@@ -159,7 +172,7 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
     return;
   }
   Request* r = s->newRequest(req, Op::Write, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->data = data;
   r->dataLen = static_cast<size_t>(n);
   r->offset = off;
@@ -168,30 +181,31 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
 }
 
 void opFlush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  submitSimple(req, Op::Flush, ino, nullptr, fi);
+  if (FileHandle* h = handleOrEbadf(req, fi)) submitSimple(req, Op::Flush, ino, nullptr, h);
 }
 
 void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
+  // The kernel sends release only after every other request on the handle was
+  // answered: nothing uses the handle (or the fd) any more, and its counts are final.
+  s->handles().remove(h);
   Request* r = s->newRequest(req, Op::Release, ino);
   r->fh = h->jsFh;
   r->hasFh = true;
   r->flags = fi->flags;
-  if (h->fd >= 0) {
-    // The kernel sends release only after every read and write on the handle
-    // was answered, so these are the final counts, and nothing uses the fd now.
-    s->handles().remove(h);
-    r->hasCounts = h->takeCounts(r->counts);
-  }
+  if (h->fd >= 0) r->hasCounts = h->takeCounts(r->counts);
   delete h;
   s->submit(r);
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fsync, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->mask = datasync;
   s->submit(r);
 }
@@ -205,8 +219,10 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void submitReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Readdir, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->size = size;
   r->offset = off;
   r->mask = plus ? 1 : 0;
@@ -223,7 +239,9 @@ void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struc
 
 void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
+  s->handles().remove(h);
   Request* r = s->newRequest(req, Op::Releasedir, ino);
   r->fh = h->jsFh;
   r->hasFh = true;
@@ -233,8 +251,10 @@ void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fsyncdir, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->mask = datasync;
   s->submit(r);
 }
@@ -300,8 +320,10 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
 
 void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fallocate, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->mask = mode;
   r->offset = offset;
   r->size = static_cast<uint64_t>(length);
@@ -311,8 +333,12 @@ void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
 void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_file_info* fiIn, fuse_ino_t inoOut,
                      off_t offOut, struct fuse_file_info* fiOut, size_t len, int flags) {
   Session* s = sessionOf(req);
-  FileHandle* in = handleOf(fiIn);
-  FileHandle* out = handleOf(fiOut);
+  FileHandle* in = handleOf(req, fiIn);
+  FileHandle* out = handleOf(req, fiOut);
+  if (!in || !out) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
   if (in->fd >= 0 && out->fd >= 0 && flags == 0) {
     serveCopyFileRange(req, in, offIn, out, offOut, len);
     return;

@@ -38,7 +38,7 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
   bool isDir = r.op == Op::Opendir;
   int fd = (!isDir && opts.fastPath && o.fd >= 0) ? o.fd : -1;
   auto* h = new FileHandle(o.fh, ino, fd);
-  if (fd >= 0) s_.handles().add(h);
+  s_.handles().add(h);
   memset(&fi, 0, sizeof fi);
   fi.flags = r.flags;
   fi.fh = h->asFh();
@@ -51,7 +51,7 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
 }
 
 void Replier::dropHandle(FileHandle* h) {
-  if (h->fd >= 0) s_.handles().remove(h);
+  s_.handles().remove(h);
   delete h;
 }
 

@@ -28,6 +28,8 @@ export interface MemFsOptions {
   backingDir?: string;
   /** reads of files whose name starts with "slow" take this long (ms) */
   slowReadMs?: number;
+  /** open answers ENOSYS, which tells the kernel to open every file without asking again (fh 0) */
+  openAnswersEnosys?: boolean;
   /** open the backing fd O_RDWR even for write-only opens (writeback cache reads pages) */
   writebackCache?: boolean;
 }
@@ -354,6 +356,7 @@ export class MemFs implements FuseOps {
   }
 
   async open(_ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult> {
+    if (this.opts.openAnswersEnosys) throw new FsError('ENOSYS');
     const n = this.node(ino);
     if (isDir(n)) throw new FsError('EISDIR');
     return this.openHandle(n, flags);
