@@ -307,7 +307,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   void onJsThread(Napi::Env env, Request* r) {
     const bool pending = r->req != nullptr;
     if (pending && orphaned(r)) return;
-    if (pending && r->state.load() == Request::Answered) {
+    if (pending && !r->start()) {
       // Interrupted while queued: answered EINTR already, JavaScript need not start.
       delete session_->inflight().take(r->id);
       return;

@@ -48,6 +48,15 @@ std::string lastFuseLogLine() {
 
 // ---- interrupts ------------------------------------------------------------------
 
+// An interrupt is answered EINTR only while the request has not taken effect:
+// while it waits for JavaScript, and for as long as JavaScript serves it when
+// the operation only reads (lookup, read, open without O_TRUNC…). Once
+// JavaScript has started an operation that changes the filesystem (mkdir,
+// rename, write… see Request::changesFilesystem) it is left to finish and
+// answer, because JavaScript cannot be stopped halfway and an EINTR for a
+// change that then happens lies to the caller. The kernel keeps waiting for
+// that answer (a fatal signal included) as it does for a local filesystem's
+// syscall in progress.
 // libfuse may call the interrupt callback synchronously from inside
 // fuse_req_interrupt_func() (when INTERRUPT overtook the request). Replying there
 // would free the request while libfuse still holds its lock, so the callback only
