@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fastpath.h"
+#include "names.h"
 #include "session.h"
 
 namespace tierfs {
@@ -31,6 +32,14 @@ void setFh(Request* r, FileHandle* h) {
   }
 }
 
+// Names that are not valid UTF-8 are answered EILSEQ here, before they could
+// reach JavaScript as strings and collide (see names.h). True when refused.
+bool refuseName(fuse_req_t req, const char* name) {
+  if (isValidUtf8(name)) return false;
+  fuse_reply_err(req, EILSEQ);
+  return true;
+}
+
 // Shorthand for the common shape: a request on one inode, maybe one name.
 void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr, FileHandle* h = nullptr) {
   Session* s = sessionOf(req);
@@ -43,6 +52,7 @@ void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = null
 void opInit(void* userdata, struct fuse_conn_info* conn) { static_cast<Session*>(userdata)->onInit(conn); }
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
   submitSimple(req, Op::Lookup, parent, name);
 }
 
@@ -86,6 +96,7 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, str
 void opReadlink(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Readlink, ino); }
 
 void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Mknod, parent);
   r->name = name;
@@ -95,6 +106,7 @@ void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 }
 
 void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Mkdir, parent);
   r->name = name;
@@ -103,12 +115,18 @@ void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 }
 
 void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
   submitSimple(req, Op::Unlink, parent, name);
 }
 
-void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) { submitSimple(req, Op::Rmdir, parent, name); }
+void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
+  submitSimple(req, Op::Rmdir, parent, name);
+}
 
 void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  // The target travels and is stored as a string too, so it is held to the same rule.
+  if (refuseName(req, name) || refuseName(req, target)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Symlink, parent);
   r->name = name;
@@ -118,6 +136,7 @@ void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char
 
 void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newParent, const char* newName,
               unsigned int flags) {
+  if (refuseName(req, name) || refuseName(req, newName)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Rename, parent);
   r->name = name;
@@ -128,6 +147,7 @@ void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName) {
+  if (refuseName(req, newName)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Link, ino);
   r->ino2 = newParent;
@@ -262,6 +282,7 @@ void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_i
 void opStatfs(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Statfs, ino); }
 
 void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   char* copy = static_cast<char*>(malloc(size ? size : 1));
   if (!copy) {
@@ -279,6 +300,7 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 }
 
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   if (strcmp(name, kCapabilityXattr) == 0 && s->knownWithoutCapability(ino)) {
     fuse_reply_err(req, ENODATA);
@@ -298,6 +320,7 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  if (refuseName(req, name)) return;
   if (strcmp(name, kCapabilityXattr) == 0) sessionOf(req)->setCapabilityKnown(ino, false);
   submitSimple(req, Op::Removexattr, ino, name);
 }
@@ -310,6 +333,7 @@ void opAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Create, parent);
   r->name = name;
