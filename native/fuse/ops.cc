@@ -1,6 +1,8 @@
 // The low-level operation callbacks. Each runs on a FUSE thread and either
 // serves the request natively (fast-path I/O, forget) or packages it for
 // JavaScript and returns at once.
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -38,6 +40,12 @@ bool refuseName(fuse_req_t req, const char* name) {
   if (isValidUtf8(name)) return false;
   fuse_reply_err(req, EILSEQ);
   return true;
+}
+
+// A write-like request by an unprivileged caller on a file that may be setuid
+// or setgid: JavaScript must clear the bits before it carries the request out.
+bool killsPrivileges(fuse_req_t req, fuse_ino_t ino, bool writepage = false) {
+  return callerKillsPrivileges(req, writepage) && sessionOf(req)->mayHavePrivileges(ino);
 }
 
 // Shorthand for the common shape: a request on one inode, maybe one name.
@@ -89,6 +97,10 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, str
   Request* r = s->newRequest(req, Op::Setattr, ino);
   r->attr = *attr;
   r->toSet = toSet;
+  // A truncate: the kernel usually sends the cleared mode along itself (it does
+  // when the filesystem does not handle killpriv); when it left the mode out,
+  // JavaScript adds it.
+  r->killPrivileges = (toSet & FUSE_SET_ATTR_SIZE) && !(toSet & FUSE_SET_ATTR_MODE) && killsPrivileges(req, ino);
   setFh(r, handleOf(req, fi));
   s->submit(r);
 }
@@ -159,6 +171,10 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Open, ino);
   r->flags = fi->flags;
+  // Opening with O_TRUNC truncates in the open itself (atomic_o_trunc), and the
+  // kernel (6.18) does not follow it with a setattr that clears the bits as it
+  // does for truncate(2), so the rule for truncates is applied here.
+  r->killPrivileges = (fi->flags & O_TRUNC) && killsPrivileges(req, ino);
   s->submit(r);
 }
 
@@ -181,7 +197,10 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
   Session* s = sessionOf(req);
   FileHandle* h = handleOrEbadf(req, fi);
   if (!h) return;
-  if (h->fd >= 0) {
+  // Writes that must clear setuid/setgid go through JavaScript, which owns the
+  // mode (catalog and backing file); all others stay on the fast path.
+  const bool kill = killsPrivileges(req, ino, fi->writepage);
+  if (h->fd >= 0 && !kill) {
     serveWrite(req, h, bufv, off);
     return;
   }
@@ -193,6 +212,7 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
   }
   Request* r = s->newRequest(req, Op::Write, ino);
   setFh(r, h);
+  r->killPrivileges = kill;
   r->data = data;
   r->dataLen = static_cast<size_t>(n);
   r->offset = off;
@@ -348,6 +368,9 @@ void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
   if (!h) return;
   Request* r = s->newRequest(req, Op::Fallocate, ino);
   setFh(r, h);
+  // The kernel (6.18) clears the bits itself before a fallocate, by a setattr
+  // whose reply untracks the inode; this covers kernels that do not.
+  r->killPrivileges = killsPrivileges(req, ino);
   r->mask = mode;
   r->offset = offset;
   r->size = static_cast<uint64_t>(length);
@@ -363,7 +386,8 @@ void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_
     fuse_reply_err(req, EBADF);
     return;
   }
-  if (in->fd >= 0 && out->fd >= 0 && flags == 0) {
+  const bool kill = killsPrivileges(req, inoOut);
+  if (in->fd >= 0 && out->fd >= 0 && flags == 0 && !kill) {
     serveCopyFileRange(req, in, offIn, out, offOut, len);
     return;
   }
@@ -376,6 +400,7 @@ void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_
   r->offset2 = offOut;
   r->size = len;
   r->flags = flags;
+  r->killPrivileges = kill;
   s->submit(r);
 }
 

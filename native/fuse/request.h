@@ -99,6 +99,9 @@ struct Request {
   uint32_t mode = 0, rdev = 0;
   int32_t mask = 0;  // access mask, fallocate mode, datasync
   int toSet = 0;     // setattr FUSE_SET_ATTR_* bits
+  // The caller is not privileged and the file may have setuid/setgid: the
+  // kernel's rule for a write or truncate is to clear them (see killsPrivileges).
+  bool killPrivileges = false;
   struct stat attr {};
 
   // payload (write data, xattr value): malloc'd, handed to JavaScript without a copy

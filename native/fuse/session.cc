@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,6 +246,37 @@ void Session::setCapabilityKnown(uint64_t ino, bool absent) {
   std::lock_guard<std::mutex> lock(capMu_);
   if (absent) withoutCapability_.insert(ino);
   else withoutCapability_.erase(ino);
+}
+
+static bool hasPrivilegeBits(uint32_t mode) {
+  return S_ISREG(mode) && ((mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP));
+}
+
+void Session::noteMode(uint64_t ino, uint32_t mode) {
+  const bool privileged = hasPrivilegeBits(mode);
+  if (!privileged && privilegedCount_.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard<std::mutex> lock(privMu_);
+  if (privileged) privileged_.insert(ino);
+  else privileged_.erase(ino);
+  privilegedCount_.store(privileged_.size(), std::memory_order_release);
+}
+
+bool Session::mayHavePrivileges(uint64_t ino) {
+  if (privilegedCount_.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard<std::mutex> lock(privMu_);
+  return privileged_.count(ino) != 0;
+}
+
+void Session::privilegesKilled(uint64_t ino) {
+  {
+    std::lock_guard<std::mutex> lock(privMu_);
+    privileged_.erase(ino);
+    privilegedCount_.store(privileged_.size(), std::memory_order_release);
+  }
+  // A negative offset invalidates the attributes only, not cached pages: no
+  // page lock is taken, so this cannot wait for the write still in flight.
+  // -ENOENT (the kernel has no such inode cached) is fine.
+  if (se_) fuse_lowlevel_notify_inval_inode(se_, ino, -1, 0);
 }
 
 Request* Session::newRequest(fuse_req_t req, Op op, uint64_t ino) {
