@@ -166,6 +166,7 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
   o.Set("ino", static_cast<double>(r.ino));
   if (r.hasFh) o.Set("fh", static_cast<double>(r.fh));
   if (!r.name.empty()) o.Set("name", r.name);
+  if (r.killPrivileges) o.Set("killPrivileges", true);
   switch (r.op) {
     case Op::Init:
       o.Set("maxWrite", static_cast<double>(r.size));
@@ -273,6 +274,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("join", &SessionWrap::join),
                            InstanceMethod("takeAccessCounts", &SessionWrap::takeAccessCounts),
                            InstanceMethod("inflight", &SessionWrap::inflight),
+                           InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
@@ -307,7 +309,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   void onJsThread(Napi::Env env, Request* r) {
     const bool pending = r->req != nullptr;
     if (pending && orphaned(r)) return;
-    if (pending && r->state.load() == Request::Answered) {
+    if (pending && !r->start()) {
       // Interrupted while queued: answered EINTR already, JavaScript need not start.
       delete session_->inflight().take(r->id);
       return;
@@ -388,6 +390,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
 
   Napi::Value inflight(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->inflight().size()));
+  }
+
+  Napi::Value privilegesKilled(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber(), "privilegesKilled(ino)")) return info.Env().Undefined();
+    if (tsfnLive_) session_->privilegesKilled(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+    return info.Env().Undefined();
   }
 
   // A malformed answer throws a TypeError before the request is claimed, so the

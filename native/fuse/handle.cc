@@ -63,19 +63,29 @@ bool FileHandle::takeCounts(AccessCounts& out) {
 }
 
 void HandleRegistry::add(FileHandle* h) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   handles_.insert(h);
 }
 
 void HandleRegistry::remove(FileHandle* h) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   handles_.erase(h);
+}
+
+FileHandle* HandleRegistry::find(uint64_t fh) {
+  auto* h = reinterpret_cast<FileHandle*>(fh);
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  // The kernel sends release only after every other request on the handle was
+  // answered, so a handle found here stays alive while its request is served.
+  return handles_.count(h) ? h : nullptr;
 }
 
 std::vector<AccessCounts> HandleRegistry::takeAll() {
   std::vector<AccessCounts> out;
-  std::lock_guard<std::mutex> lock(mu_);
+  // Counts are atomics: a shared lock is enough to keep the handles alive.
+  std::shared_lock<std::shared_mutex> lock(mu_);
   for (FileHandle* h : handles_) {
+    if (h->fd < 0) continue;  // JavaScript counts what it serves itself
     AccessCounts c;
     if (h->takeCounts(c)) out.push_back(c);
   }

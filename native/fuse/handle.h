@@ -6,7 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <shared_mutex>
 #include <unordered_set>
 #include <vector>
 
@@ -36,19 +36,25 @@ struct FileHandle {
   // Moves the counts into `out`; false when nothing happened since the last take.
   bool takeCounts(AccessCounts& out);
 
-  static FileHandle* of(uint64_t fh) { return reinterpret_cast<FileHandle*>(fh); }
   uint64_t asFh() { return reinterpret_cast<uint64_t>(this); }
 };
 
-// Fast-path handles, so that their counts can be collected in batches.
+// Every handle the kernel was given: what turns the kernel's fh back into a
+// handle, and where the fast path's counts are collected in batches.
 class HandleRegistry {
  public:
   void add(FileHandle* h);
   void remove(FileHandle* h);
+  // The handle the kernel's fh names, or null when it names none of ours: fh 0
+  // is what the kernel sends when open was answered ENOSYS (it then opens
+  // without asking), and nothing else may be dereferenced either.
+  FileHandle* find(uint64_t fh);
   std::vector<AccessCounts> takeAll();
 
  private:
-  std::mutex mu_;
+  // Shared by every read and write of the fast path; taken exclusively only by
+  // open and release.
+  std::shared_mutex mu_;
   std::unordered_set<FileHandle*> handles_;
 };
 

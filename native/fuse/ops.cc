@@ -1,10 +1,13 @@
 // The low-level operation callbacks. Each runs on a FUSE thread and either
 // serves the request natively (fast-path I/O, forget) or packages it for
 // JavaScript and returns at once.
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include "fastpath.h"
+#include "names.h"
 #include "session.h"
 
 namespace tierfs {
@@ -12,28 +15,52 @@ namespace {
 
 Session* sessionOf(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
 
-FileHandle* handleOf(struct fuse_file_info* fi) { return fi ? FileHandle::of(fi->fh) : nullptr; }
+// The handle fi->fh names, or null: no fi, or an fh that is none of ours.
+FileHandle* handleOf(fuse_req_t req, struct fuse_file_info* fi) {
+  return fi ? sessionOf(req)->handles().find(fi->fh) : nullptr;
+}
 
-void setFh(Request* r, struct fuse_file_info* fi) {
-  if (FileHandle* h = handleOf(fi)) {
+// For requests that need an open handle: answers EBADF when fi->fh names none.
+FileHandle* handleOrEbadf(fuse_req_t req, struct fuse_file_info* fi) {
+  FileHandle* h = handleOf(req, fi);
+  if (!h) fuse_reply_err(req, EBADF);
+  return h;
+}
+
+void setFh(Request* r, FileHandle* h) {
+  if (h) {
     r->fh = h->jsFh;
     r->hasFh = true;
   }
 }
 
+// Names that are not valid UTF-8 are answered EILSEQ here, before they could
+// reach JavaScript as strings and collide (see names.h). True when refused.
+bool refuseName(fuse_req_t req, const char* name) {
+  if (isValidUtf8(name)) return false;
+  fuse_reply_err(req, EILSEQ);
+  return true;
+}
+
+// A write-like request by an unprivileged caller on a file that may be setuid
+// or setgid: JavaScript must clear the bits before it carries the request out.
+bool killsPrivileges(fuse_req_t req, fuse_ino_t ino, bool writepage = false) {
+  return callerKillsPrivileges(req, writepage) && sessionOf(req)->mayHavePrivileges(ino);
+}
+
 // Shorthand for the common shape: a request on one inode, maybe one name.
-void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr,
-                  struct fuse_file_info* fi = nullptr) {
+void submitSimple(fuse_req_t req, Op op, fuse_ino_t ino, const char* name = nullptr, FileHandle* h = nullptr) {
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, op, ino);
   if (name) r->name = name;
-  setFh(r, fi);
+  setFh(r, h);
   s->submit(r);
 }
 
 void opInit(void* userdata, struct fuse_conn_info* conn) { static_cast<Session*>(userdata)->onInit(conn); }
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
   submitSimple(req, Op::Lookup, parent, name);
 }
 
@@ -59,8 +86,10 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   notifyForgets(s, std::move(copy));
 }
 
+// getattr and setattr may come with or without a handle; one that is none of
+// ours is treated as none.
 void opGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  submitSimple(req, Op::Getattr, ino, nullptr, fi);
+  submitSimple(req, Op::Getattr, ino, nullptr, handleOf(req, fi));
 }
 
 void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, struct fuse_file_info* fi) {
@@ -68,13 +97,18 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, str
   Request* r = s->newRequest(req, Op::Setattr, ino);
   r->attr = *attr;
   r->toSet = toSet;
-  setFh(r, fi);
+  // A truncate: the kernel usually sends the cleared mode along itself (it does
+  // when the filesystem does not handle killpriv); when it left the mode out,
+  // JavaScript adds it.
+  r->killPrivileges = (toSet & FUSE_SET_ATTR_SIZE) && !(toSet & FUSE_SET_ATTR_MODE) && killsPrivileges(req, ino);
+  setFh(r, handleOf(req, fi));
   s->submit(r);
 }
 
 void opReadlink(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Readlink, ino); }
 
 void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Mknod, parent);
   r->name = name;
@@ -84,6 +118,7 @@ void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 }
 
 void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Mkdir, parent);
   r->name = name;
@@ -92,12 +127,18 @@ void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 }
 
 void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
   submitSimple(req, Op::Unlink, parent, name);
 }
 
-void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) { submitSimple(req, Op::Rmdir, parent, name); }
+void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (refuseName(req, name)) return;
+  submitSimple(req, Op::Rmdir, parent, name);
+}
 
 void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  // The target travels and is stored as a string too, so it is held to the same rule.
+  if (refuseName(req, name) || refuseName(req, target)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Symlink, parent);
   r->name = name;
@@ -107,6 +148,7 @@ void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char
 
 void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newParent, const char* newName,
               unsigned int flags) {
+  if (refuseName(req, name) || refuseName(req, newName)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Rename, parent);
   r->name = name;
@@ -117,6 +159,7 @@ void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName) {
+  if (refuseName(req, newName)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Link, ino);
   r->ino2 = newParent;
@@ -128,18 +171,23 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Open, ino);
   r->flags = fi->flags;
+  // Opening with O_TRUNC truncates in the open itself (atomic_o_trunc), and the
+  // kernel (6.18) does not follow it with a setattr that clears the bits as it
+  // does for truncate(2), so the rule for truncates is applied here.
+  r->killPrivileges = (fi->flags & O_TRUNC) && killsPrivileges(req, ino);
   s->submit(r);
 }
 
 void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   if (h->fd >= 0) {
     serveRead(req, h, size, off, s->options().splice);
     return;
   }
   Request* r = s->newRequest(req, Op::Read, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->size = size;
   r->offset = off;
   s->submit(r);
@@ -147,8 +195,12 @@ void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
 
 void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t off, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
-  if (h->fd >= 0) {
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
+  // Writes that must clear setuid/setgid go through JavaScript, which owns the
+  // mode (catalog and backing file); all others stay on the fast path.
+  const bool kill = killsPrivileges(req, ino, fi->writepage);
+  if (h->fd >= 0 && !kill) {
     serveWrite(req, h, bufv, off);
     return;
   }
@@ -159,7 +211,8 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
     return;
   }
   Request* r = s->newRequest(req, Op::Write, ino);
-  setFh(r, fi);
+  setFh(r, h);
+  r->killPrivileges = kill;
   r->data = data;
   r->dataLen = static_cast<size_t>(n);
   r->offset = off;
@@ -168,30 +221,31 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec* bufv, off_t 
 }
 
 void opFlush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  submitSimple(req, Op::Flush, ino, nullptr, fi);
+  if (FileHandle* h = handleOrEbadf(req, fi)) submitSimple(req, Op::Flush, ino, nullptr, h);
 }
 
 void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
+  // The kernel sends release only after every other request on the handle was
+  // answered: nothing uses the handle (or the fd) any more, and its counts are final.
+  s->handles().remove(h);
   Request* r = s->newRequest(req, Op::Release, ino);
   r->fh = h->jsFh;
   r->hasFh = true;
   r->flags = fi->flags;
-  if (h->fd >= 0) {
-    // The kernel sends release only after every read and write on the handle
-    // was answered, so these are the final counts, and nothing uses the fd now.
-    s->handles().remove(h);
-    r->hasCounts = h->takeCounts(r->counts);
-  }
+  if (h->fd >= 0) r->hasCounts = h->takeCounts(r->counts);
   delete h;
   s->submit(r);
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fsync, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->mask = datasync;
   s->submit(r);
 }
@@ -205,8 +259,10 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void submitReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Readdir, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->size = size;
   r->offset = off;
   r->mask = plus ? 1 : 0;
@@ -223,7 +279,9 @@ void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struc
 
 void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
-  FileHandle* h = handleOf(fi);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
+  s->handles().remove(h);
   Request* r = s->newRequest(req, Op::Releasedir, ino);
   r->fh = h->jsFh;
   r->hasFh = true;
@@ -233,8 +291,10 @@ void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fsyncdir, ino);
-  setFh(r, fi);
+  setFh(r, h);
   r->mask = datasync;
   s->submit(r);
 }
@@ -242,6 +302,7 @@ void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_i
 void opStatfs(fuse_req_t req, fuse_ino_t ino) { submitSimple(req, Op::Statfs, ino); }
 
 void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   char* copy = static_cast<char*>(malloc(size ? size : 1));
   if (!copy) {
@@ -259,6 +320,7 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 }
 
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   if (strcmp(name, kCapabilityXattr) == 0 && s->knownWithoutCapability(ino)) {
     fuse_reply_err(req, ENODATA);
@@ -278,6 +340,7 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  if (refuseName(req, name)) return;
   if (strcmp(name, kCapabilityXattr) == 0) sessionOf(req)->setCapabilityKnown(ino, false);
   submitSimple(req, Op::Removexattr, ino, name);
 }
@@ -290,6 +353,7 @@ void opAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
   Request* r = s->newRequest(req, Op::Create, parent);
   r->name = name;
@@ -300,8 +364,13 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
 
 void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
+  FileHandle* h = handleOrEbadf(req, fi);
+  if (!h) return;
   Request* r = s->newRequest(req, Op::Fallocate, ino);
-  setFh(r, fi);
+  setFh(r, h);
+  // The kernel (6.18) clears the bits itself before a fallocate, by a setattr
+  // whose reply untracks the inode; this covers kernels that do not.
+  r->killPrivileges = killsPrivileges(req, ino);
   r->mask = mode;
   r->offset = offset;
   r->size = static_cast<uint64_t>(length);
@@ -311,9 +380,14 @@ void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
 void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_file_info* fiIn, fuse_ino_t inoOut,
                      off_t offOut, struct fuse_file_info* fiOut, size_t len, int flags) {
   Session* s = sessionOf(req);
-  FileHandle* in = handleOf(fiIn);
-  FileHandle* out = handleOf(fiOut);
-  if (in->fd >= 0 && out->fd >= 0 && flags == 0) {
+  FileHandle* in = handleOf(req, fiIn);
+  FileHandle* out = handleOf(req, fiOut);
+  if (!in || !out) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  const bool kill = killsPrivileges(req, inoOut);
+  if (in->fd >= 0 && out->fd >= 0 && flags == 0 && !kill) {
     serveCopyFileRange(req, in, offIn, out, offOut, len);
     return;
   }
@@ -326,6 +400,7 @@ void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_
   r->offset2 = offOut;
   r->size = len;
   r->flags = flags;
+  r->killPrivileges = kill;
   s->submit(r);
 }
 

@@ -18,14 +18,19 @@ bool Replier::err(uint64_t id, int errnum) {
   return fuse_reply_err(r->req, errnum) == 0;
 }
 
+// Every mode the kernel is told passes through here first (see Session::noteMode).
 bool Replier::entry(uint64_t id, const struct fuse_entry_param& e) {
   auto r = claim(id);
-  return r && fuse_reply_entry(r->req, &e) == 0;
+  if (!r) return false;
+  s_.noteMode(e.ino, e.attr.st_mode);
+  return fuse_reply_entry(r->req, &e) == 0;
 }
 
 bool Replier::attr(uint64_t id, const struct stat& st, double timeout) {
   auto r = claim(id);
-  return r && fuse_reply_attr(r->req, &st, timeout) == 0;
+  if (!r) return false;
+  s_.noteMode(r->ino, st.st_mode);
+  return fuse_reply_attr(r->req, &st, timeout) == 0;
 }
 
 bool Replier::readlink(uint64_t id, const std::string& target) {
@@ -38,7 +43,7 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
   bool isDir = r.op == Op::Opendir;
   int fd = (!isDir && opts.fastPath && o.fd >= 0) ? o.fd : -1;
   auto* h = new FileHandle(o.fh, ino, fd);
-  if (fd >= 0) s_.handles().add(h);
+  s_.handles().add(h);
   memset(&fi, 0, sizeof fi);
   fi.flags = r.flags;
   fi.fh = h->asFh();
@@ -51,7 +56,7 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
 }
 
 void Replier::dropHandle(FileHandle* h) {
-  if (h->fd >= 0) s_.handles().remove(h);
+  s_.handles().remove(h);
   delete h;
 }
 
@@ -71,6 +76,7 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   if (!r) return false;
   struct fuse_file_info fi;
   // r->ino is the parent here; the handle belongs to the new inode.
+  s_.noteMode(e.ino, e.attr.st_mode);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
   if (fuse_reply_create(r->req, &e, &fi) == 0) return true;
   dropHandle(h);
@@ -116,6 +122,7 @@ int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
       struct fuse_entry_param e;
       if (d.hasEntry) {
         e = d.entry;
+        s_.noteMode(e.ino, e.attr.st_mode);
       } else {
         // nodeid 0: the kernel takes the name and type but no reference.
         memset(&e, 0, sizeof e);

@@ -1,5 +1,7 @@
 #include "request.h"
 
+#include <fcntl.h>
+
 #include <cstdlib>
 
 namespace tierfs {
@@ -18,6 +20,33 @@ static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<size_t>(Op::
 const char* opName(Op op) { return kOpNames[static_cast<size_t>(op)]; }
 
 Request::~Request() { free(data); }
+
+bool Request::changesFilesystem() const {
+  switch (op) {
+    case Op::Setattr:
+    case Op::Mknod:
+    case Op::Mkdir:
+    case Op::Unlink:
+    case Op::Rmdir:
+    case Op::Symlink:
+    case Op::Rename:
+    case Op::Link:
+    case Op::Write:
+    case Op::Setxattr:
+    case Op::Removexattr:
+    case Op::Create:
+    case Op::Fallocate:
+    case Op::CopyFileRange:
+      return true;
+    case Op::Open:
+      // O_TRUNC empties the file (and may clear setuid/setgid) as it opens.
+      return (flags & O_TRUNC) != 0;
+    default:
+      // Reads, lookups, opens, listings: interrupted, they leave nothing behind
+      // (an open answered after an EINTR is released again by JavaScript).
+      return false;
+  }
+}
 
 void InflightTable::add(Request* r) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -38,7 +67,7 @@ bool InflightTable::interrupt(uint64_t id) {
   // owner may free it, so nothing may touch it outside the table after that.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = map_.find(id);
-  return it != map_.end() && it->second->claim();
+  return it != map_.end() && it->second->claimIfPending();
 }
 
 std::vector<Request*> InflightTable::drain() {

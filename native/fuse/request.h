@@ -72,7 +72,11 @@ struct AccessCounts {
 };
 
 struct Request {
-  enum State : int { Pending = 0, Answered = 1 };
+  // Pending: nobody answered yet; an interrupt may still answer EINTR.
+  // Started: JavaScript began an operation that changes the filesystem; from
+  //   now on only JavaScript answers, because an EINTR could not undo it.
+  // Answered: someone replied (or claimed the right to).
+  enum State : int { Pending = 0, Answered = 1, Started = 2 };
 
   uint64_t id = 0;
   Op op = Op::Init;
@@ -95,6 +99,9 @@ struct Request {
   uint32_t mode = 0, rdev = 0;
   int32_t mask = 0;  // access mask, fallocate mode, datasync
   int toSet = 0;     // setattr FUSE_SET_ATTR_* bits
+  // The caller is not privileged and the file may have setuid/setgid: the
+  // kernel's rule for a write or truncate is to clear them (see killsPrivileges).
+  bool killPrivileges = false;
   struct stat attr {};
 
   // payload (write data, xattr value): malloc'd, handed to JavaScript without a copy
@@ -119,9 +126,26 @@ struct Request {
 
   // Claims the right to reply. True for exactly one caller.
   bool claim() {
+    int s = state.load();
+    while (s != Answered) {
+      if (state.compare_exchange_weak(s, Answered)) return true;
+    }
+    return false;
+  }
+  // What an interrupt may claim: a request nobody started to carry out.
+  bool claimIfPending() {
     int expected = Pending;
     return state.compare_exchange_strong(expected, Answered);
   }
+  // Called on the JavaScript thread just before JavaScript sees the request.
+  // False when an interrupt answered it while it was queued.
+  bool start() {
+    if (!changesFilesystem()) return state.load() == Pending;
+    int expected = Pending;
+    return state.compare_exchange_strong(expected, Started);
+  }
+  // Operations that may have taken effect by the time an interrupt arrives.
+  bool changesFilesystem() const;
   // Moves the payload out (the caller frees it with free()).
   char* releaseData() {
     char* d = data;
@@ -139,8 +163,8 @@ class InflightTable {
   void add(Request* r);
   // Removes and returns the request (null when unknown). The caller owns it.
   Request* take(uint64_t id);
-  // Marks the request answered if it still is pending; true means the caller
-  // must now reply EINTR itself.
+  // Marks the request answered if it still is pending (not answered, not
+  // started by JavaScript); true means the caller must now reply EINTR itself.
   bool interrupt(uint64_t id);
   // Everything still pending, removed; used when the session is torn down.
   std::vector<Request*> drain();

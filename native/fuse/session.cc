@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,15 @@ std::string lastFuseLogLine() {
 
 // ---- interrupts ------------------------------------------------------------------
 
+// An interrupt is answered EINTR only while the request has not taken effect:
+// while it waits for JavaScript, and for as long as JavaScript serves it when
+// the operation only reads (lookup, read, open without O_TRUNC…). Once
+// JavaScript has started an operation that changes the filesystem (mkdir,
+// rename, write… see Request::changesFilesystem) it is left to finish and
+// answer, because JavaScript cannot be stopped halfway and an EINTR for a
+// change that then happens lies to the caller. The kernel keeps waiting for
+// that answer (a fatal signal included) as it does for a local filesystem's
+// syscall in progress.
 // libfuse may call the interrupt callback synchronously from inside
 // fuse_req_interrupt_func() (when INTERRUPT overtook the request). Replying there
 // would free the request while libfuse still holds its lock, so the callback only
@@ -236,6 +246,37 @@ void Session::setCapabilityKnown(uint64_t ino, bool absent) {
   std::lock_guard<std::mutex> lock(capMu_);
   if (absent) withoutCapability_.insert(ino);
   else withoutCapability_.erase(ino);
+}
+
+static bool hasPrivilegeBits(uint32_t mode) {
+  return S_ISREG(mode) && ((mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP));
+}
+
+void Session::noteMode(uint64_t ino, uint32_t mode) {
+  const bool privileged = hasPrivilegeBits(mode);
+  if (!privileged && privilegedCount_.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard<std::mutex> lock(privMu_);
+  if (privileged) privileged_.insert(ino);
+  else privileged_.erase(ino);
+  privilegedCount_.store(privileged_.size(), std::memory_order_release);
+}
+
+bool Session::mayHavePrivileges(uint64_t ino) {
+  if (privilegedCount_.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard<std::mutex> lock(privMu_);
+  return privileged_.count(ino) != 0;
+}
+
+void Session::privilegesKilled(uint64_t ino) {
+  {
+    std::lock_guard<std::mutex> lock(privMu_);
+    privileged_.erase(ino);
+    privilegedCount_.store(privileged_.size(), std::memory_order_release);
+  }
+  // A negative offset invalidates the attributes only, not cached pages: no
+  // page lock is taken, so this cannot wait for the write still in flight.
+  // -ENOENT (the kernel has no such inode cached) is fine.
+  if (se_) fuse_lowlevel_notify_inval_inode(se_, ino, -1, 0);
 }
 
 Request* Session::newRequest(fuse_req_t req, Op op, uint64_t ino) {

@@ -73,6 +73,17 @@ class Session {
   // until a setxattr/removexattr of that name or a forget passes by.
   bool knownWithoutCapability(uint64_t ino);
   void setCapabilityKnown(uint64_t ino, bool absent);
+
+  // setuid/setgid. The kernel leaves clearing them on a write to the
+  // filesystem (direct I/O sends a kill flag that libfuse 3.14 drops), so the
+  // binding remembers which inodes it last described to the kernel with
+  // S_ISUID, or S_ISGID with S_IXGRP: only their writes by unprivileged
+  // callers need JavaScript, every other write stays on the fast path.
+  void noteMode(uint64_t ino, uint32_t mode);
+  bool mayHavePrivileges(uint64_t ino);
+  // JavaScript cleared the bits: forget the inode and make the kernel fetch
+  // its attributes again (it still caches the old mode, which exec trusts).
+  void privilegesKilled(uint64_t ino);
   uint64_t device() const { return dev_; }
   InflightTable& inflight() { return inflight_; }
   HandleRegistry& handles() { return handles_; }
@@ -98,9 +109,20 @@ class Session {
   HandleRegistry handles_;
   std::mutex capMu_;
   std::unordered_set<uint64_t> withoutCapability_;
+  std::mutex privMu_;
+  std::unordered_set<uint64_t> privileged_;
+  std::atomic<size_t> privilegedCount_{0};  // lets the common case skip the lock
 };
 
 constexpr const char* kCapabilityXattr = "security.capability";
+
+// Whether a write, truncate or fallocate by this caller must clear setuid and
+// setgid, as the kernel does for local filesystems: callers other than root
+// (uid 0 stands in for CAP_FSETID, which FUSE does not report) and never for
+// the kernel's own writeback of cached pages.
+inline bool callerKillsPrivileges(fuse_req_t req, bool writepage = false) {
+  return !writepage && fuse_req_ctx(req)->uid != 0;
+}
 
 // The low-level operation table (ops.cc).
 const struct fuse_lowlevel_ops* lowlevelOps();

@@ -8,6 +8,9 @@ import type { Entry, FuseOps, RequestContext, SetAttr } from './types.js';
 
 const ENOSYS = 38;
 const EOPNOTSUPP = 95;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_IXGRP = 0o0010;
 
 type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
 
@@ -24,6 +27,17 @@ function logAt(log: Logger, level: number, msg: string): void {
   if (level <= 3) log.error({ src: 'libfuse' }, msg);
   else if (level <= 5) log.warn({ src: 'libfuse' }, msg);
   else log.debug({ src: 'libfuse' }, msg);
+}
+
+/**
+ * The mode a write or truncate by an unprivileged caller leaves, by the kernel's
+ * rule for local filesystems: no setuid; no setgid where group execute makes it
+ * mean "run as the group" (without S_IXGRP it marks mandatory locking and stays).
+ */
+export function withoutPrivileges(mode: number): number {
+  let m = mode & ~S_ISUID;
+  if ((m & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) m &= ~S_ISGID;
+  return m;
 }
 
 function isDot(name: string): boolean {
@@ -93,6 +107,18 @@ export class RequestDispatcher {
     this.native.replyErr(r.id, 0);
   }
 
+  /**
+   * Clears setuid/setgid of ino before a write-like request of an unprivileged
+   * caller is carried out (the binding flags those requests: killPrivileges),
+   * in the filesystem, which keeps the mode, and then in the kernel's cache.
+   */
+  private async killPrivileges(ctx: RequestContext, ino: number): Promise<void> {
+    const attr = await this.ops.getattr(ctx, ino);
+    const mode = withoutPrivileges(attr.mode);
+    if (mode !== attr.mode) await this.ops.setattr(ctx, ino, { mode: mode & 0o7777 });
+    this.native.privilegesKilled(ino);
+  }
+
   private releaseQuietly(what: string, release: () => Promise<void>): void {
     release().catch((err: unknown) => this.log.warn({ err }, `${what} of an undelivered open failed`));
   }
@@ -119,7 +145,14 @@ export class RequestDispatcher {
         nat.replyAttr(r.id, await ops.getattr(c, r.ino, r.fh));
       },
       setattr: async (r, c) => {
-        nat.replyAttr(r.id, await ops.setattr(c, r.ino, r.set as SetAttr));
+        const set = { ...(r.set as SetAttr) };
+        if (r.killPrivileges) {
+          // A truncate: the cleared mode goes along in the same change, and the
+          // reply tells the kernel (and the binding) the new mode.
+          const { mode } = await ops.getattr(c, r.ino);
+          if (withoutPrivileges(mode) !== mode) set.mode = withoutPrivileges(mode) & 0o7777;
+        }
+        nat.replyAttr(r.id, await ops.setattr(c, r.ino, set));
       },
       readlink: async (r, c) => {
         nat.replyReadlink(r.id, await ops.readlink(c, r.ino));
@@ -141,6 +174,7 @@ export class RequestDispatcher {
       },
       link: async (r, c) => this.entry(r, await ops.link(c, r.ino, r.newParent!, r.newName!)),
       open: async (r, c) => {
+        if (r.killPrivileges) await this.killPrivileges(c, r.ino);
         const res = await ops.open(c, r.ino, r.flags ?? 0);
         if (!nat.replyOpen(r.id, res)) {
           this.releaseQuietly('release', () => ops.release(c, r.ino, res.fh, r.flags ?? 0));
@@ -150,6 +184,7 @@ export class RequestDispatcher {
         nat.replyData(r.id, await ops.read(c, r.ino, r.fh!, r.size!, r.offset!));
       },
       write: async (r, c) => {
+        if (r.killPrivileges) await this.killPrivileges(c, r.ino);
         nat.replyWrite(r.id, await ops.write(c, r.ino, r.fh!, r.data!, r.offset!));
       },
       flush: async (r, c) => {
@@ -221,6 +256,7 @@ export class RequestDispatcher {
       },
       fallocate: async (r, c) => {
         if (!ops.fallocate) return void nat.replyErr(r.id, EOPNOTSUPP);
+        if (r.killPrivileges) await this.killPrivileges(c, r.ino);
         await ops.fallocate(c, r.ino, r.fh!, r.mode ?? 0, r.offset!, r.length!);
         this.ok(r);
       },
@@ -228,6 +264,7 @@ export class RequestDispatcher {
         // EOPNOTSUPP, not ENOSYS: the kernel then copies this one by read and
         // write but keeps asking, so handles with fds still get the native copy.
         if (!ops.copyFileRange) return void nat.replyErr(r.id, EOPNOTSUPP);
+        if (r.killPrivileges) await this.killPrivileges(c, r.inoOut!);
         const n = await ops.copyFileRange(
           c, r.ino, r.fh!, r.offset!, r.inoOut!, r.fhOut!, r.offsetOut!, r.length!, r.flags ?? 0,
         );

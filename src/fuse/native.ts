@@ -15,6 +15,12 @@ export interface NativeRequest {
   ino: number;
   fh?: number;
   name?: string;
+  /**
+   * write, truncate (setattr size), open with O_TRUNC, fallocate, copyFileRange
+   * (of the output file): an unprivileged caller on a file that may be setuid or
+   * setgid, whose bits must be cleared first (the kernel leaves that to us).
+   */
+  killPrivileges?: boolean;
   // op-specific
   set?: Record<string, unknown>;
   mode?: number;
@@ -76,6 +82,8 @@ export interface NativeSession {
   join(): void;
   takeAccessCounts(): AccessCount[];
   inflight(): number;
+  /** JavaScript cleared setuid/setgid of ino: the binding stops routing its writes here and invalidates the kernel's attributes. */
+  privilegesKilled(ino: number): void;
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;

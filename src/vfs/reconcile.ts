@@ -3,6 +3,9 @@
 // tierfs over existing data); a file found on two tiers is reported, never silently
 // shadowed; a file whose bytes changed behind the catalog's back (a crash mid-write)
 // gets its size and times from the disk; a file whose bytes are gone is marked missing.
+// A name (or symlink target) that is not valid UTF-8 is left where it is and
+// reported: names are strings here, and decoding would turn `caf\xe8` and
+// `caf\xe9` into the same name and merge the two files.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, Inode } from '../catalog/catalog.js';
@@ -19,13 +22,37 @@ export interface ReconcileReport {
   duplicates: number;
   missing: number;
   orphansRemoved: number;
+  /** entries left on the tiers because their name or symlink target is not valid UTF-8 */
+  invalidNames: number;
 }
 
 /** Names tierfs itself uses for temporary backing files; never imported. */
 const isOwnTemp = (name: string) => name.includes('.tierfs-exchange-') || name.startsWith('.tierfs-tmp');
 
+/** The kind of conflict an entry with a name that is not valid UTF-8 is reported as. */
+const INVALID_NAME = 'name';
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The name as a string, or undefined when its bytes are not valid UTF-8. */
+function decodeName(bytes: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes outside printable ASCII (and the backslash) as \xNN: shows exactly which entry is meant. */
+function escapeName(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
 export function reconcile(catalog: Catalog, tiers: LocalTier[]): ReconcileReport {
-  const report: ReconcileReport = { imported: 0, updated: 0, duplicates: 0, missing: 0, orphansRemoved: 0 };
+  const report: ReconcileReport = { imported: 0, updated: 0, duplicates: 0, missing: 0, orphansRemoved: 0, invalidNames: 0 };
+  // Found again below if still there; gone if renamed or removed since the last mount.
+  for (const c of catalog.conflicts()) if (c.kind === INVALID_NAME) catalog.clearConflict(c.path, c.kind);
 
   for (const ino of catalog.orphans()) {
     catalog.deleteInode(ino);
@@ -55,7 +82,9 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[]): ReconcileReport
       }
     }
   });
-  if (report.imported || report.duplicates || report.missing || report.updated) log.info(report, 'reconciled catalog with tiers');
+  if (report.imported || report.duplicates || report.missing || report.updated || report.invalidNames) {
+    log.info(report, 'reconciled catalog with tiers');
+  }
   return report;
 }
 
@@ -82,12 +111,18 @@ function walk(
   report: ReconcileReport,
 ): void {
   const abs = rel === '' ? volume : tier.pathOf(volume, rel);
-  let names: string[];
+  let raw: Buffer[];
   try {
-    names = fs.readdirSync(abs);
+    raw = fs.readdirSync(abs, { encoding: 'buffer' });
   } catch (err) {
     log.warn({ err, path: abs }, 'cannot read backing directory');
     return;
+  }
+  const names: string[] = [];
+  for (const bytes of raw) {
+    const name = decodeName(bytes);
+    if (name === undefined) invalidName(catalog, tier, volume, rel, bytes, 'its name', report);
+    else names.push(name);
   }
   for (const name of names.sort()) {
     if (isOwnTemp(name)) continue;
@@ -125,7 +160,11 @@ function walk(
       }
       report.imported++;
     } else if ((mode & 0o170000) === S_IFLNK && !existing) {
-      const target = fs.readlinkSync(join(abs, name));
+      const target = decodeName(fs.readlinkSync(join(abs, name), { encoding: 'buffer' }));
+      if (target === undefined) {
+        invalidName(catalog, tier, volume, rel, Buffer.from(name), 'the target of this symlink', report);
+        continue;
+      }
       catalog.createInode({ ...attrsOf(st), nlink: 1, tier: null, volume: null, dataPath: null, target }, parentIno, name);
       report.imported++;
     }
@@ -170,6 +209,22 @@ function checkKnownFile(
  */
 function sameTime(a: bigint, b: bigint): boolean {
   return (a > b ? a - b : b - a) < 1000n;
+}
+
+function invalidName(
+  catalog: Catalog,
+  tier: LocalTier,
+  volume: string,
+  rel: string,
+  name: Buffer,
+  what: string,
+  report: ReconcileReport,
+): void {
+  const path = rel === '' ? escapeName(name) : `${rel}/${escapeName(name)}`;
+  const detail = `${what} is not valid UTF-8: left on tier ${tier.name} (${volume}) and not imported; rename it there to use it through the mount`;
+  catalog.reportConflict(path, INVALID_NAME, detail);
+  log.warn({ path, tier: tier.name, volume }, detail);
+  report.invalidNames++;
 }
 
 function conflict(catalog: Catalog, path: string, kind: string, detail: string, report: ReconcileReport): void {

@@ -10,10 +10,10 @@ const SLOW_MS = 2000;
 let m: ServedMount;
 const p = (name: string) => join(m.mountpoint, name);
 
-interface Stats { maxConcurrentReads: number; inflight: number }
+interface Stats { maxConcurrentReads: number; inflight: number; slowMkdirs: number }
 
 beforeAll(async () => {
-  m = await serveMount(SERVER, { args: [JSON.stringify({ memfs: { slowReadMs: SLOW_MS } })] });
+  m = await serveMount(SERVER, { args: [JSON.stringify({ memfs: { slowReadMs: SLOW_MS, slowMkdirMs: SLOW_MS } })] });
   for (let i = 0; i < 64; i++) await fs.writeFile(p(`slow-${i}`), `slow file ${i}`);
   await fs.writeFile(p('fast'), 'fast file');
 });
@@ -93,5 +93,32 @@ except Interrupted:
     print('interrupted after %.1f s' % (time.monotonic() - t0))`;
     const r = await run('/usr/bin/python3', ['-c', script, p('slow-3')], { timeoutMs: 10_000 });
     expect(r.stdout.trim()).toMatch(/^interrupted after 0\.[3-9] s$/);
+  });
+
+  it('never answers EINTR for a mkdir that JavaScript goes on to carry out', async () => {
+    // libc's mkdir through ctypes: Python would retry an EINTR itself. The
+    // handler does nothing; the signal only makes the kernel send INTERRUPT.
+    const script = `
+import ctypes, json, signal, sys
+signal.signal(signal.SIGUSR1, lambda *_: None)
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.mkdir(sys.argv[1].encode(), 0o755)
+print(json.dumps({'rc': rc, 'errno': ctypes.get_errno()}))`;
+    let pid = 0;
+    const child = run('/usr/bin/python3', ['-c', script, p('slow-dir')], { timeoutMs: 20_000, onSpawn: (c) => (pid = c.pid!) });
+    // The signal comes while JavaScript carries the mkdir out (it takes SLOW_MS).
+    let started = 0;
+    for (const end = Date.now() + 10_000; started === 0 && Date.now() < end; ) {
+      started = (await m.command<Stats>('stats')).slowMkdirs;
+    }
+    expect(started).toBe(1);
+    process.kill(pid, 'SIGUSR1');
+    const out = JSON.parse((await child).stdout) as { rc: number; errno: number };
+    // Let the slow mkdir finish in any case before looking.
+    await new Promise((r) => setTimeout(r, SLOW_MS));
+    const exists = await fs.stat(p('slow-dir')).then(() => true, () => false);
+    // Either outcome is honest; an EINTR for a directory that exists is not.
+    if (out.rc === 0) expect(exists).toBe(true);
+    else expect({ errno: out.errno, exists }).toEqual({ errno: 4 /* EINTR */, exists: false });
   });
 });

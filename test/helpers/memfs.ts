@@ -28,6 +28,10 @@ export interface MemFsOptions {
   backingDir?: string;
   /** reads of files whose name starts with "slow" take this long (ms) */
   slowReadMs?: number;
+  /** mkdir of names that start with "slow" takes this long (ms) before the directory appears */
+  slowMkdirMs?: number;
+  /** open answers ENOSYS, which tells the kernel to open every file without asking again (fh 0) */
+  openAnswersEnosys?: boolean;
   /** open the backing fd O_RDWR even for write-only opens (writeback cache reads pages) */
   writebackCache?: boolean;
 }
@@ -77,6 +81,8 @@ export class MemFs implements FuseOps {
   /** reads and writes that reached JavaScript (the fast path keeps these at 0) */
   jsReads = 0;
   jsWrites = 0;
+  /** slow mkdirs that JavaScript is carrying out right now */
+  slowMkdirs = 0;
   /** batches that named a handle already released: the binding must report before release */
   lateBatches = 0;
   private readonly released = new Set<number>();
@@ -243,6 +249,10 @@ export class MemFs implements FuseOps {
   }
 
   async mkdir(ctx: RequestContext, parent: Ino, name: string, mode: number): Promise<Entry> {
+    if (this.opts.slowMkdirMs && name.startsWith('slow')) {
+      this.slowMkdirs++;
+      await sleep(this.opts.slowMkdirMs).finally(() => this.slowMkdirs--);
+    }
     const p = this.dir(parent);
     const n = this.makeNode(ctx, p, name, S_IFDIR | (mode & 0o7777), { nlink: 2, children: new Map(), parent });
     if (p.mode & S_ISGID) n.mode |= S_ISGID;
@@ -354,6 +364,7 @@ export class MemFs implements FuseOps {
   }
 
   async open(_ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult> {
+    if (this.opts.openAnswersEnosys) throw new FsError('ENOSYS');
     const n = this.node(ino);
     if (isDir(n)) throw new FsError('EISDIR');
     return this.openHandle(n, flags);

@@ -45,6 +45,8 @@ export interface TierfsOptions {
   moreTiers?: string;
   /** access recording (default on) */
   recording?: boolean;
+  /** the kernel page cache policy ('none' is direct I/O) */
+  pageCache?: 'keep' | 'auto' | 'none';
 }
 
 export class TierfsMount {
@@ -83,7 +85,7 @@ ${opts.moreTiers ?? ''}mount:
   entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
-recording:
+${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
   enabled: ${opts.recording ?? true}
   flushInterval: 50ms
 ${opts.extraYaml ?? ''}`,
