@@ -362,9 +362,27 @@ export class MoveProtocol {
   /**
    * Step 5: delete old copies nothing reads any more. Local copies go at once (open
    * descriptors keep their bytes readable); object copies wait for their readers.
-   * Returns the ids of the moves this finished.
+   * Returns the ids of the moves this finished. One collection runs at a time (a move
+   * and the background timer both ask); a request during one gets the next.
    */
-  async collectGarbage(): Promise<Set<number>> {
+  collectGarbage(): Promise<Set<number>> {
+    if (!this.collecting) {
+      this.collecting = this.collectOnce().finally(() => (this.collecting = undefined));
+      return this.collecting;
+    }
+    this.collectAgain ??= this.collecting
+      .catch(() => undefined)
+      .then(() => {
+        this.collectAgain = undefined;
+        return this.collectGarbage();
+      });
+    return this.collectAgain;
+  }
+
+  private collecting: Promise<Set<number>> | undefined;
+  private collectAgain: Promise<Set<number>> | undefined;
+
+  private async collectOnce(): Promise<Set<number>> {
     const finished = new Set<number>();
     for (const g of this.catalog.garbage()) {
       const loc = JSON.parse(g.location) as (CopyLocation & { moveId?: number }) | { layout: ObjectLayout; moveId?: undefined };

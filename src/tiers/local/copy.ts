@@ -85,7 +85,11 @@ export async function copyToTemp(
   src: ByteSource,
   opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
 ): Promise<{ path: string; sha256: string }> {
-  await fsp.mkdir(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
+  // Not recursive: a volume that is gone (an unplugged disk) must fail the move, not be
+  // made again as an empty directory on whatever filesystem is below it.
+  await fsp.mkdir(join(volume, TEMP_DIR), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
   const path = tempPathOf(volume, name);
   const fh = await fsp.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   const h = createHash('sha256');
