@@ -1,6 +1,6 @@
 // Serving one tierfs mount: open the catalog, reconcile it with the tiers, mount
-// through the FUSE binding, answer the admin socket; on SIGINT/SIGTERM unmount
-// cleanly, flush the access recorder and close the catalog.
+// through the FUSE binding, answer the admin socket and the metrics listener; on
+// SIGINT/SIGTERM unmount cleanly, flush the access recorder and close the catalog.
 import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Server } from 'node:http';
@@ -8,7 +8,7 @@ import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
 import { TierSet, type AnyTier } from './tiers/tier-set.js';
-import { MoveProtocol, type MoveOptions, type MoveStep } from './mover/protocol.js';
+import type { MoveOptions, MoveStep } from './mover/protocol.js';
 import { BackgroundMover } from './mover/background.js';
 import { TokenBucket } from './mover/throttle.js';
 import { Classifier } from './policy/classifier.js';
@@ -20,9 +20,17 @@ import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
 import { createFuseOps } from './fuse/adapter.js';
 import { mount, type FuseSession } from './fuse/session.js';
 import type { MountOptions } from './fuse/types.js';
-import { AdminApi } from './admin/api.js';
-import { startAdminServer } from './admin/server.js';
+import { AdminApi, type MetricsStatus } from './admin/api.js';
+import { adminRoutes, startAdminServer } from './admin/server.js';
 import { socketPathOf } from './admin/client.js';
+import { formatAddress, startHttpListener, type HttpListener } from './admin/http.js';
+import { loadOrCreateToken } from './admin/token.js';
+import { isLoopback } from './config/metrics.js';
+import { MetricsHistoryStore } from './catalog/metrics.js';
+import { DaemonMetrics } from './metrics/daemon-metrics.js';
+import { meterFuseOps } from './metrics/fuse.js';
+import { MetricsHistory } from './metrics/history.js';
+import { MeteredMoveProtocol, meteredThrottle } from './metrics/moves.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
 import { guardProcess, type ProcessGuard } from './process-guard.js';
@@ -95,8 +103,8 @@ function takePidFile(dataDir: string): string {
   return path;
 }
 
-/** Open every configured tier, fastest first. */
-async function openTiers(cfg: Config, fsid: string): Promise<TierSet> {
+/** Open every configured tier, fastest first; object tiers report to the daemon's metrics. */
+async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Promise<TierSet> {
   const tiers: AnyTier[] = [];
   for (const t of cfg.tiers) {
     if (t.kind === 'local') tiers.push({ kind: 'local', name: t.name, local: new LocalTier(t) });
@@ -104,6 +112,7 @@ async function openTiers(cfg: Config, fsid: string): Promise<TierSet> {
       const object = await openObjectTier(t, fsid, defaultCacheDir(cfg.dataDir, t.name), {
         memoryCacheBytes: cfg.cache.memory,
         diskCacheBytes: cfg.cache.disk,
+        ...metrics.objectTierOptions,
       });
       tiers.push({ kind: 'object', name: t.name, object });
     }
@@ -119,10 +128,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
   let session: FuseSession | undefined;
   let admin: Server | undefined;
+  let http: HttpListener | undefined;
   let tierSet: TierSet | undefined;
   let guard: ProcessGuard | undefined;
   try {
-    const tiers = (tierSet = await openTiers(cfg, catalog.fsid));
+    const metrics = new DaemonMetrics({ processMetrics: true });
+    // The data path is metered only when something reads the numbers.
+    const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;
+    const tiers = (tierSet = await openTiers(cfg, catalog.fsid, metrics));
     const recorder = new AccessRecorder(catalog, {
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
@@ -130,12 +143,19 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       halfLifeMs: cfg.policy.halfLife,
     });
     const vfs = new Vfs(catalog, tierSet, recorder);
+    if (observed) vfs.onIo = metrics.countIo;
     const bandwidth = new TokenBucket(cfg.mover.bandwidth);
-    const protocol = new MoveProtocol(catalog, tierSet, vfs, {
-      pauseAt: testPauseHook(cfg.dataDir),
-      corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
-      throttle: bandwidth.unlimited ? undefined : (n) => bandwidth.take(n),
-    });
+    const protocol = new MeteredMoveProtocol(
+      catalog,
+      tierSet,
+      vfs,
+      {
+        pauseAt: testPauseHook(cfg.dataDir),
+        corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
+        throttle: bandwidth.unlimited ? undefined : meteredThrottle((n) => bandwidth.take(n), metrics.registry),
+      },
+      metrics.registry,
+    );
     // Interrupted moves first: their partial copies must not be imported as files.
     await protocol.recover();
     const report = reconcile(catalog, tierSet.locals);
@@ -167,7 +187,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
       fastPath: cfg.mount.fastPath,
     });
-    session = await mount(mountpoint, ops, mountOptions(cfg));
+    metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: cfg.policy.minResidency });
+    session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed. Each is a
@@ -175,6 +196,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     // counted for status and retried with back-off; it never takes the mount down.
     let lastFull = 0;
     const classify = async () => {
+      const passTime = metrics.registry.histogram('tierfs_classifier_pass_seconds').startTimer();
       recorder.flush();
       const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
       // In steps: a pass over a large catalog yields to the mount between pages. A pass
@@ -184,20 +206,75 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         throw err;
       });
       if (full) lastFull = Date.now();
+      passTime();
       if (r.enqueued > 0) background.kick();
       log.debug(r, 'classification pass');
     };
+    // Observation: the history's points every minute (and misplacements found), backend probes.
+    const history = cfg.metrics.history.enabled
+      ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, {
+          retention: { minuteMs: cfg.metrics.history.minutes, hourMs: cfg.metrics.history.hours, dayMs: cfg.metrics.history.days },
+        })
+      : undefined;
+    const observe = async () => {
+      metrics.checkPlacement();
+      await history?.sample();
+    };
+    const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
+    const probe = new BackgroundTask('probe-backends', () => metrics.probeBackends(10_000), { intervalMs: cfg.metrics.probeInterval });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       new BackgroundTask('classify', classify, { intervalMs: cfg.policy.interval }),
+      observeTask,
+      ...(tiers.objects.length > 0 ? [probe] : []),
     ];
     const health = () => ({
       tasks: [...tasks, background.task].map((t) => t.status()),
       unhandledRejections: guard?.unhandledRejections ?? 0,
     });
-    const api = new AdminApi({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
-    for (const t of tasks) t.start();
+    let tokenFile: string | null = null;
+    let httpError: string | null = null;
+    const metricsStatus = (): MetricsStatus => {
+      const at = http ? formatAddress(http.host, http.port) : null;
+      const listen = cfg.metrics.listen;
+      return {
+        listen: at,
+        url: at ? `http://${at}/metrics` : null,
+        configured: listen ? formatAddress(listen.host, listen.port) : 'off',
+        tokenRequired: http?.tokenRequired ?? false,
+        tokenFile,
+        error: httpError,
+        history: {
+          enabled: history !== undefined,
+          keepMinutePointsMs: cfg.metrics.history.minutes,
+          keepHourPointsMs: cfg.metrics.history.hours,
+          keepDayPointsMs: cfg.metrics.history.days,
+        },
+      };
+    };
+    const api = new AdminApi({
+      catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
+      metrics: metricsStatus, history, onScrubbed: (file, report) => metrics.scrubbed(file, report),
+    });
+    const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), routes);
+    if (cfg.metrics.listen) {
+      // Metrics must never cost the mount: a listener that cannot start is reported, not fatal.
+      try {
+        let token = cfg.metrics.token;
+        if (!token && !isLoopback(cfg.metrics.listen.host)) ({ token, file: tokenFile } = loadOrCreateToken(cfg.dataDir));
+        http = await startHttpListener(cfg.metrics.listen, token, {
+          metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
+          routes,
+        });
+        log.info({ listen: formatAddress(http.host, http.port), tokenRequired: http.tokenRequired }, 'metrics served');
+      } catch (err) {
+        httpError = (err as Error).message;
+        log.error({ err: httpError }, 'metrics listener not started');
+      }
+    }
+    // Probes and the history's first points at once: status and history begin at the mount.
+    for (const t of tasks) t.start({ now: t === probe || t === observeTask });
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
@@ -207,6 +284,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         await Promise.all(tasks.map((t) => t.stop()));
         await background.stop();
         admin?.close();
+        await http?.close();
         await session?.unmount();
         vfs.closeAll();
         recorder.flush();
@@ -221,6 +299,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     return { mountpoint, reconcile: report, closed: session.closed, stop };
   } catch (err) {
     admin?.close();
+    await http?.close();
     await session?.unmount().catch(() => undefined);
     await Promise.all((tierSet?.objects ?? []).map((o) => o.close().catch(() => undefined)));
     catalog.close();

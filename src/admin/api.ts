@@ -17,6 +17,7 @@ import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
+import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
 
 export interface TierStatus {
   name: string;
@@ -41,6 +42,22 @@ export interface BackgroundHealth {
   unhandledRejections: number;
 }
 
+/** Where the daemon serves /metrics, and what it keeps as history. */
+export interface MetricsStatus {
+  /** the address the HTTP listener is on ("127.0.0.1:9751"), or null: off, or it could not start */
+  listen: string | null;
+  url: string | null;
+  /** the address configured ("off" when disabled); differs from listen when that port was taken */
+  configured: string;
+  /** whether requests must carry the bearer token (a listener on anything but loopback) */
+  tokenRequired: boolean;
+  /** the file with the generated token, when one is required and none is configured */
+  tokenFile: string | null;
+  /** why the listener is not running */
+  error: string | null;
+  history: { enabled: boolean; keepMinutePointsMs: number; keepHourPointsMs: number; keepDayPointsMs: number };
+}
+
 export interface Status {
   mountpoint: string;
   fsid: string;
@@ -53,6 +70,7 @@ export interface Status {
   placement: TierEffectiveness[];
   queue: { length: number; heldBack: string | null };
   background: BackgroundHealth;
+  metrics: MetricsStatus | null;
 }
 
 export interface Where {
@@ -68,8 +86,8 @@ export interface Where {
   openForWrite: boolean;
   /** the tier this file is pinned to, and the path the pin was set on */
   pin: { tier: string; on: string } | null;
-  /** object tiers: stripes and scheme */
-  layout: { kind: string; k: number; m: number; stripes: number; chunkSize: number } | null;
+  /** object tiers: stripes and scheme, and the copy's id (its objects are under <fsid>/<fileId>/) */
+  layout: { kind: string; k: number; m: number; stripes: number; chunkSize: number; fileId: string } | null;
   /** where the policy wants the file now, why, and what holds a move back */
   placement: (Decision & { hold: string | null }) | null;
   /** the decision as last stored, with the inputs of when its outcome last changed */
@@ -99,6 +117,12 @@ export interface AdminDeps {
   policy: PolicyConfig;
   mountpoint: string;
   health?: () => BackgroundHealth;
+  /** the metrics listener and history, for status */
+  metrics?: () => MetricsStatus;
+  /** the metrics history, when it is kept */
+  history?: MetricsHistory;
+  /** told of each file a scrub went over (metrics) */
+  onScrubbed?: (file: { ino: number; tier: string; fileId: string }, report: ScrubReport) => void;
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
@@ -117,6 +141,9 @@ export class AdminApi {
   private readonly policy: PolicyConfig;
   private readonly mountpoint: string;
   private readonly health: () => BackgroundHealth;
+  private readonly metrics: (() => MetricsStatus) | undefined;
+  private readonly metricsHistory: MetricsHistory | undefined;
+  private readonly onScrubbed: AdminDeps['onScrubbed'];
 
   constructor(deps: AdminDeps) {
     ({
@@ -132,6 +159,9 @@ export class AdminApi {
       mountpoint: this.mountpoint,
     } = deps);
     this.health = deps.health ?? (() => ({ tasks: [], unhandledRejections: 0 }));
+    this.metrics = deps.metrics;
+    this.metricsHistory = deps.history;
+    this.onScrubbed = deps.onScrubbed;
   }
 
   status(): Status {
@@ -171,7 +201,20 @@ export class AdminApi {
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
+      metrics: this.metrics?.() ?? null,
     };
+  }
+
+  /** The series the history keeps. */
+  historySeries(): SeriesInfo[] {
+    return historySeries();
+  }
+
+  /** A series of the history over the last sinceMs (default a day), at stepMs (default: chosen for the range). */
+  history(series: string, sinceMs?: number, stepMs?: number): HistoryAnswer {
+    if (!this.metricsHistory) throw new FsError('ENOTSUP', 'no metrics history is kept (metrics.history.enabled is false)');
+    if (sinceMs !== undefined && !(sinceMs > 0)) throw new FsError('EINVAL', 'since must be a positive duration');
+    return this.metricsHistory.query(series, { rangeMs: sinceMs, stepMs });
   }
 
   /** The inode at a path relative to the mount root. */
@@ -268,6 +311,7 @@ export class AdminApi {
         release();
       }
       for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost'] as const) total[k] += r[k];
+      this.onScrubbed?.({ ino: f.ino, tier: layout.tier, fileId: layout.fileId }, r);
       done++;
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };
     }
@@ -298,7 +342,7 @@ export class AdminApi {
       openForWrite: this.vfs.isOpenForWrite(ino),
       pin: pin ? { tier: pin.tier, on: this.catalog.pathOf(pin.from) ?? '' } : null,
       layout: layout
-        ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize }
+        ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize, fileId: layout.fileId }
         : null,
       placement: isReg(i.mode) ? (this.classifier.explain(ino) ?? null) : null,
       lastDecision: stored

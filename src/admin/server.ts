@@ -1,5 +1,6 @@
 // The daemon's admin endpoint: HTTP on a unix socket beside the catalog (only who
-// can reach the data directory can talk to it). Routes map to AdminApi calls.
+// can reach the data directory can talk to it). Routes map to AdminApi calls; the
+// HTTP listener (http.ts) answers its GET routes under /api too.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, rmSync } from 'node:fs';
 import { errnoOf } from '../errors.js';
@@ -9,6 +10,8 @@ import { moduleLogger } from '../log.js';
 const log = moduleLogger('admin');
 
 type Handler = (url: URL, body: Record<string, unknown>, res: ServerResponse) => unknown;
+/** "METHOD /v1/path" → handler */
+export type Routes = Record<string, Handler>;
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -22,16 +25,23 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-export function startAdminServer(
-  socketPath: string,
-  api: AdminApi,
-  onFlush: () => void,
-  pace: (bytes: number) => Promise<void> = async () => undefined,
-): Promise<Server> {
+/** A number from a query parameter, or undefined when it is absent. */
+function numberParam(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  return v === null || v === '' ? undefined : Number(v);
+}
+
+export function adminRoutes(api: AdminApi, onFlush: () => void, pace: (bytes: number) => Promise<void> = async () => undefined): Routes {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const strs = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
-  const routes: Record<string, Handler> = {
+  return {
     'GET /v1/status': () => api.status(),
+    // since: how far back, in ms (the daemon's clock decides what "now" is); step in ms
+    'GET /v1/history': (url) => {
+      const series = url.searchParams.get('series');
+      if (!series) return { series: api.historySeries() };
+      return api.history(series, numberParam(url, 'since'), numberParam(url, 'step'));
+    },
     'GET /v1/where': (url) => api.where(url.searchParams.get('path') ?? ''),
     'GET /v1/moves': (url) => api.moves(Number(url.searchParams.get('limit') ?? 50)),
     'POST /v1/move': (_url, body) => api.move(strs(body.paths), str(body.to), body.wait !== false),
@@ -57,22 +67,29 @@ export function startAdminServer(
       return undefined;
     },
   };
+}
 
-  const server = createServer(async (req, res) => {
+/** Answers one request from the routes: JSON, or what the route writes itself; errors as JSON with a status. */
+export async function answer(routes: Routes, method: string, pathname: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const route = routes[`${method} ${pathname}`];
+  if (!route) return json(res, 404, { error: `no such endpoint: ${method} ${pathname}` });
+  try {
+    const result = await route(url, await readBody(req), res);
+    if (result !== undefined) json(res, 200, result);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const status = code === 'ENOENT' ? 404 : errnoOf(err) === 5 ? 500 : 400;
+    if (status === 500) log.error({ err }, 'admin request failed');
+    // A streamed answer (scrub) that fails midway has sent its status already: cut it.
+    if (res.headersSent) res.destroy(err as Error);
+    else json(res, status, { error: (err as Error).message, code });
+  }
+}
+
+export function startAdminServer(socketPath: string, routes: Routes): Promise<Server> {
+  const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://tierfs');
-    const route = routes[`${req.method} ${url.pathname}`];
-    if (!route) return json(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
-    try {
-      const answer = await route(url, await readBody(req), res);
-      if (answer !== undefined) json(res, 200, answer);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const status = code === 'ENOENT' ? 404 : errnoOf(err) === 5 ? 500 : 400;
-      if (status === 500) log.error({ err }, 'admin request failed');
-      // A streamed answer (scrub) that fails midway has sent its status already: cut it.
-      if (res.headersSent) res.destroy(err as Error);
-      else json(res, status, { error: (err as Error).message, code });
-    }
+    void answer(routes, req.method ?? 'GET', url.pathname, url, req, res);
   });
   rmSync(socketPath, { force: true });
   return new Promise((resolve, reject) => {

@@ -202,4 +202,21 @@ export const MIGRATIONS: readonly string[] = [
   -- compares its copy with it, so a copy damaged after it was read is never committed.
   ALTER TABLE inodes ADD COLUMN sha256 TEXT;
   `,
+  // 6: the metrics history: points of the daemon's key series (docs/MONITORING.md)
+  `
+  -- One row per point: the value of a series (a metric name, or NAME_pNN for a quantile)
+  -- with one set of labels (JSON, keys sorted; {} for none), over the step that starts at
+  -- time_ms. Counters are stored as their increase over the step, gauges as their value.
+  -- step_ms is 60000, 3600000 or 86400000; coarser points are made from finer ones, and
+  -- each step's points expire after its retention (metrics.history), so this stays bounded.
+  CREATE TABLE metric_points (
+    series  TEXT NOT NULL,
+    labels  TEXT NOT NULL,
+    step_ms INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    value   REAL NOT NULL,
+    PRIMARY KEY (series, step_ms, time_ms, labels)
+  ) WITHOUT ROWID;
+  CREATE INDEX metric_points_age ON metric_points (step_ms, time_ms);
+  `,
 ];

@@ -18,6 +18,15 @@ export function pickMount(mountpoint?: string): TierfsMount {
   throw new CliError(`several tierfs mounts; name one: ${mounts.map((m) => m.mountpoint).join(', ')}`);
 }
 
+/** Where /metrics is served, and how to get in. */
+function metricsLine(m: NonNullable<Status['metrics']>): string {
+  if (m.configured === 'off') return 'metrics: listener off';
+  if (!m.listen) return `metrics: not served (${m.configured}: ${m.error ?? 'not started'})`;
+  const moved = m.listen !== m.configured ? ` (${m.configured} was taken)` : '';
+  const token = m.tokenRequired ? `; bearer token required${m.tokenFile ? `, in ${m.tokenFile}` : ' (metrics.token)'}` : '';
+  return `metrics: ${m.url}${moved}${token}; history ${m.history.enabled ? 'kept' : 'off'}`;
+}
+
 export function registerInfoCommands(program: Command): void {
   program
     .command('status')
@@ -45,6 +54,7 @@ export function registerInfoCommands(program: Command): void {
       }
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
       process.stdout.write(`move queue: ${s.queue.length} waiting${s.queue.heldBack ? ` (automatic moves held back: ${s.queue.heldBack})` : ''}\n`);
+      if (s.metrics) process.stdout.write(`${metricsLine(s.metrics)}\n`);
       const moved = s.placement.filter((p) => p.week.promotions + p.week.demotions > 0);
       if (moved.length > 0) {
         const rows = moved.map((p) => [p.tier, p.day.promotions, p.day.demotions, p.day.misplacements, p.week.promotions, p.week.demotions, p.week.misplacements]);

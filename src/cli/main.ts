@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { AdminError } from '../admin/client.js';
 import { registerConfigCommands } from './config-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
+import { registerMetricsCommands } from './metrics-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
 import { registerMoveCommands } from './move-cmd.js';
 import { registerRepairCommands } from './repair-cmd.js';
@@ -20,6 +21,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerInfoCommands(program);
   registerMoveCommands(program);
   registerRepairCommands(program);
+  registerMetricsCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

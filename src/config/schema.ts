@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { bytes, duration, ratio } from './fields.js';
 import { backendConfigSchema } from './backends.js';
 import { moverSchema, policySchema } from './policy.js';
+import { metricsSchema } from './metrics.js';
 
 const tierName = z
   .string()
@@ -85,16 +86,7 @@ export const configSchema = z
       .describe('decoded cells of cold files, kept so repeated reads do not fetch again'),
     policy: policySchema,
     mover: moverSchema,
-    admin: z
-      .strictObject({
-        http: z
-          .strictObject({
-            enabled: z.boolean().default(false),
-            port: z.number().int().min(1).max(65535).default(9410),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
+    metrics: metricsSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -9,7 +9,7 @@ import { FsStore } from './fs.js';
 import { GcsStore } from './gcs.js';
 import { VerifyingStore } from './integrity.js';
 import { MemoryStore } from './memory.js';
-import { MeteredStore, ObjectStoreMetrics } from './metrics.js';
+import { MeteredStore, ObjectStoreMetrics, type StoreLabels } from './metrics.js';
 import { RetryingStore, type RetryHooks, type RetryPolicy } from './retry.js';
 import { S3Store } from './s3.js';
 import type { ObjectStore } from './types.js';
@@ -19,10 +19,13 @@ export * from './errors.js';
 export { CRC_METADATA } from './integrity.js';
 export { FaultyStore, type FaultOptions } from './faults.js';
 export { MemoryStore } from './memory.js';
+export { OBJECTSTORE_METRICS, type StoreLabels } from './metrics.js';
 
 export interface CreateObjectStoreOptions {
   /** Where the metrics go; without one, calls are not metered. */
   registry?: Registry;
+  /** What the metrics are labelled with; default: the backend's name (else its type), no tier. */
+  labels?: StoreLabels;
   /** Wraps the bare adapter before the other wrappers; tests put a FaultyStore here. */
   wrapAdapter?: (adapter: ObjectStore) => ObjectStore;
   /** Seeded randomness and a fake clock for tests of the retry behaviour. */
@@ -79,7 +82,8 @@ export function createAdapter(config: BackendConfig): ObjectStore {
 export function createObjectStore(config: BackendConfig, opts: CreateObjectStoreOptions = {}): ObjectStore {
   const adapter = createAdapter(config);
   let store: ObjectStore = new VerifyingStore(opts.wrapAdapter ? opts.wrapAdapter(adapter) : adapter, opts.bodyChecksums ?? true);
-  const metered = opts.registry ? new MeteredStore(store, new ObjectStoreMetrics(opts.registry), config.name ?? config.type) : undefined;
+  const labels = opts.labels ?? { backend: config.name ?? config.type };
+  const metered = opts.registry ? new MeteredStore(store, new ObjectStoreMetrics(opts.registry), labels) : undefined;
   store = metered ?? store;
   const policy: RetryPolicy = {
     maxAttempts: config.retry.maxAttempts,

@@ -1,6 +1,7 @@
-// Prometheus metrics of object-store calls, by backend and operation: requests,
+// Prometheus metrics of object-store calls, by tier, backend and operation: requests,
 // bytes, latency, errors by code, and retries. The registry is passed in; metrics
-// already registered there (by another store on the same registry) are reused.
+// already registered there (by another store, or by the daemon's registry from the
+// same definitions) are reused.
 import type { Readable } from 'node:stream';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { tap, through } from './body.js';
@@ -10,7 +11,43 @@ import type {
   PutResult, RestoreOptions,
 } from './types.js';
 
-type Labels = 'backend' | 'op';
+/**
+ * The names, types and labels of the object-store metrics. src/metrics/definitions.ts
+ * takes these into the daemon's one table of metrics (which adds what a healthy value
+ * looks like and what history keeps); a store used alone registers them from here.
+ * `tier` is absent when a store is not part of a tier (tests, benchmarks).
+ */
+export const OBJECTSTORE_METRICS = {
+  requests: {
+    name: 'tierfs_objectstore_requests_total', type: 'counter', unit: 'requests',
+    help: 'Object-store calls made, each attempt counted', labels: ['tier', 'backend', 'op'],
+  },
+  bytes: {
+    name: 'tierfs_objectstore_bytes_total', type: 'counter', unit: 'bytes',
+    help: 'Body bytes sent (put) and received (get)', labels: ['tier', 'backend', 'op'],
+  },
+  latency: {
+    name: 'tierfs_objectstore_request_duration_seconds', type: 'histogram', unit: 'seconds',
+    help: 'Time per call; for streamed gets, until the stream is open', labels: ['tier', 'backend', 'op'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
+  errors: {
+    name: 'tierfs_objectstore_errors_total', type: 'counter', unit: 'errors',
+    help: 'Failed calls by error code', labels: ['tier', 'backend', 'op', 'code'],
+  },
+  retries: {
+    name: 'tierfs_objectstore_retries_total', type: 'counter', unit: 'retries',
+    help: 'Calls repeated by the retry wrapper, by the error that caused it', labels: ['tier', 'backend', 'op', 'code'],
+  },
+} as const;
+
+type Labels = 'tier' | 'backend' | 'op';
+
+/** What a store's metrics are labelled with. */
+export interface StoreLabels {
+  backend: string;
+  tier?: string;
+}
 
 export class ObjectStoreMetrics {
   readonly requests: Counter<Labels>;
@@ -20,27 +57,17 @@ export class ObjectStoreMetrics {
   readonly retries: Counter<Labels | 'code'>;
 
   constructor(registry: Registry) {
-    const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
     const registers = [registry];
-    this.requests = reuse('tierfs_objectstore_requests_total', () => new Counter({
-      name: 'tierfs_objectstore_requests_total', help: 'Object-store calls made, each attempt counted', labelNames: ['backend', 'op'], registers,
-    }));
-    this.bytes = reuse('tierfs_objectstore_bytes_total', () => new Counter({
-      name: 'tierfs_objectstore_bytes_total', help: 'Body bytes sent (put) and received (get)', labelNames: ['backend', 'op'], registers,
-    }));
-    this.latency = reuse('tierfs_objectstore_request_duration_seconds', () => new Histogram({
-      name: 'tierfs_objectstore_request_duration_seconds',
-      help: 'Time per call; for streamed gets, until the stream is open',
-      labelNames: ['backend', 'op'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    }));
-    this.errors = reuse('tierfs_objectstore_errors_total', () => new Counter({
-      name: 'tierfs_objectstore_errors_total', help: 'Failed calls by error code', labelNames: ['backend', 'op', 'code'], registers,
-    }));
-    this.retries = reuse('tierfs_objectstore_retries_total', () => new Counter({
-      name: 'tierfs_objectstore_retries_total', help: 'Calls repeated by the retry wrapper, by the error that caused it', labelNames: ['backend', 'op', 'code'], registers,
-    }));
+    const counter = (d: { name: string; help: string; labels: readonly string[] }) =>
+      (registry.getSingleMetric(d.name) as Counter<string> | undefined) ?? new Counter({ name: d.name, help: d.help, labelNames: d.labels, registers });
+    const d = OBJECTSTORE_METRICS;
+    this.requests = counter(d.requests);
+    this.bytes = counter(d.bytes);
+    this.errors = counter(d.errors);
+    this.retries = counter(d.retries);
+    this.latency =
+      (registry.getSingleMetric(d.latency.name) as Histogram<Labels> | undefined) ??
+      new Histogram({ name: d.latency.name, help: d.latency.help, labelNames: d.latency.labels, buckets: [...d.latency.buckets], registers });
   }
 }
 
@@ -48,11 +75,11 @@ export class MeteredStore implements ObjectStore {
   readonly backend: string;
   readonly limits: ObjectStore['limits'];
 
-  /** `label` tells stores of one backend apart in the metrics; default: the backend name. */
+  /** `labels` tell stores apart in the metrics; default: the backend name, no tier. */
   constructor(
     private readonly inner: ObjectStore,
     private readonly metrics: ObjectStoreMetrics,
-    private readonly label: string = inner.backend,
+    private readonly labels: StoreLabels = { backend: inner.backend },
   ) {
     this.backend = inner.backend;
     this.limits = inner.limits;
@@ -74,7 +101,7 @@ export class MeteredStore implements ObjectStore {
   async getStream(key: string, opts?: GetOptions): Promise<GetStreamResult> {
     const result = await this.measure('get', () => this.inner.getStream(key, opts), () => 0);
     let received = 0;
-    const labels = { backend: this.label, op: 'get' };
+    const labels = this.labelsOf('get');
     // Count once, when the stream is done, rather than a counter update per chunk.
     const counted = through(result.stream, tap((chunk) => { received += chunk.length; }));
     counted.once('close', () => this.metrics.bytes.inc(labels, received));
@@ -95,7 +122,7 @@ export class MeteredStore implements ObjectStore {
   }
 
   async *list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry> {
-    const labels = { backend: this.label, op: 'list' };
+    const labels = this.labelsOf('list');
     this.metrics.requests.inc(labels);
     const stop = this.metrics.latency.startTimer(labels);
     try {
@@ -110,11 +137,11 @@ export class MeteredStore implements ObjectStore {
 
   /** Called by the retry wrapper above this one. */
   countRetry(op: ObjectStoreOp, err: ObjectStoreError): void {
-    this.metrics.retries.inc({ backend: this.label, op, code: err.code });
+    this.metrics.retries.inc({ ...this.labelsOf(op), code: err.code });
   }
 
   private async measure<T>(op: ObjectStoreOp, call: () => Promise<T>, bytesOf: (result: T) => number): Promise<T> {
-    const labels = { backend: this.label, op };
+    const labels = this.labelsOf(op);
     this.metrics.requests.inc(labels);
     const stop = this.metrics.latency.startTimer(labels);
     try {
@@ -130,8 +157,13 @@ export class MeteredStore implements ObjectStore {
     }
   }
 
+  /** tier first when there is one, so a series reads tier, backend, op. */
+  private labelsOf(op: ObjectStoreOp): Partial<Record<Labels, string>> {
+    return this.labels.tier === undefined ? { backend: this.labels.backend, op } : { tier: this.labels.tier, backend: this.labels.backend, op };
+  }
+
   private countError(op: ObjectStoreOp, err: unknown): void {
     const code = err instanceof ObjectStoreError ? err.code : 'Fatal';
-    this.metrics.errors.inc({ backend: this.label, op, code });
+    this.metrics.errors.inc({ ...this.labelsOf(op), code });
   }
 }

@@ -129,6 +129,8 @@ export class Vfs {
   copyUp: CopyUp = async () => {
     throw new FsError('EROFS', 'files on object tiers cannot be written in this mount');
   };
+  /** Told of the bytes read and written through the mount, by the tier that holds them (the daemon's metrics). */
+  onIo: (tier: string, op: 'read' | 'write', bytes: number) => void = () => {};
 
   constructor(
     readonly catalog: Catalog,
@@ -800,6 +802,7 @@ export class Vfs {
       const data = await this.tierSet.object(h.layout.tier).read(h.layout, offset, size);
       // A cold file does not change while open for reading: its path and size as of open serve the log.
       this.recorder.record({ timeMs: Date.now(), ino: h.ino, path: h.path, op: 'read', offset, length: data.length, size: h.layout.size, count: 1 });
+      this.onIo(h.layout.tier, 'read', data.length);
       return data;
     }
     const buf = Buffer.allocUnsafe(size);
@@ -824,6 +827,7 @@ export class Vfs {
     const i = this.catalog.getInode(ino);
     if (!i) return;
     this.recorder.record({ timeMs: Date.now(), ino: i.ino, path: i.dataPath ?? '', op, offset, length, size: i.size, count });
+    if (i.tier) this.onIo(i.tier, op, length);
   }
 
   async fsync(fh: number, datasync: boolean): Promise<void> {

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { ObjectTierConfig } from '../../config/schema.js';
 import { moduleLogger } from '../../log.js';
-import { createObjectStore, type CreateObjectStoreOptions, type ObjectStore } from '../../objectstore/index.js';
+import { createObjectStore, ObjectStoreError, type CreateObjectStoreOptions, type ObjectStore } from '../../objectstore/index.js';
+import type { BackendConfig } from '../../config/backends.js';
 import { checkFileId, fsidBytes } from './cell.js';
 import { isLostCell, storeOf, type TierContext } from './cell-io.js';
 import { CodecCache } from './codecs.js';
@@ -15,10 +16,10 @@ import { survivableBackendLosses } from './layout.js';
 import { mapLimit } from './limit.js';
 import { listManifests } from './manifest.js';
 import { incompleteStripe } from './presence.js';
-import { RecallCache, type CacheCounters } from './recall-cache.js';
-import { StripeReader, type ReadCounters } from './reader.js';
+import { RecallCache } from './recall-cache.js';
+import { StripeReader } from './reader.js';
 import { scrubFile } from './scrub.js';
-import type { ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStore, ScrubReport } from './types.js';
+import type { BackendProbe, ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStats, ObjectTierStore, ScrubReport } from './types.js';
 import { writeFile } from './writer.js';
 
 const log = moduleLogger('object-tier');
@@ -37,14 +38,13 @@ export interface ObjectTierOptions {
   concurrency?: number;
   /** File bytes coded per trip to the codec's thread pool while writing (default 16 MiB). */
   batchBytes?: number;
+  /** The backends' names in metrics and probes, in configuration order (default: b0, b1, …). */
+  backendNames?: string[];
+  /** Told how long each read that had to wait for object storage took, in seconds. */
+  onRecall?: (seconds: number) => void;
 }
 
 export const DEFAULT_CACHE = { memoryCacheBytes: 256 * MiB, diskCacheBytes: 4096 * MiB } as const;
-
-export interface ObjectTierStats extends ReadCounters, CacheCounters {
-  memoryCacheBytes: number;
-  diskCacheBytes: number;
-}
 
 /** What the tier needs of its configuration: the scheme and sizes (backends come as stores). */
 export type ObjectTierSettings = Pick<ObjectTierConfig, 'name' | 'scheme' | 'chunkSize' | 'smallFileThreshold'>;
@@ -52,6 +52,7 @@ export type ObjectTierSettings = Pick<ObjectTierConfig, 'name' | 'scheme' | 'chu
 export class ObjectTier implements ObjectTierStore {
   readonly name: string;
   readonly survivableBackendLosses: number;
+  readonly backendNames: string[];
   private readonly ctx: TierContext;
   private readonly codecs = new CodecCache();
   private readonly concurrency: number;
@@ -71,6 +72,7 @@ export class ObjectTier implements ObjectTierStore {
     this.ctx = { name: config.name, fsid: fsid.toLowerCase(), stores };
     this.concurrency = options.concurrency ?? 16;
     this.survivableBackendLosses = survivableBackendLosses(config.scheme.k, config.scheme.m, stores.length);
+    this.backendNames = options.backendNames ?? stores.map((_, i) => `b${i}`);
     // Fail now, not at the first write, if the scheme cannot be coded.
     this.codecs.get(config.scheme.k, config.scheme.m);
     this.opened = this.open();
@@ -95,6 +97,7 @@ export class ObjectTier implements ObjectTierStore {
       // share the link with cells two stripes ahead.
       readAheadConcurrency: Math.min(this.concurrency, 4),
       restoreRetryMs: 15 * 60_000,
+      onRecall: this.options.onRecall,
     });
     return { reader, cache };
   }
@@ -192,6 +195,31 @@ export class ObjectTier implements ObjectTierStore {
     };
   }
 
+  /**
+   * Asks each backend for a key that does not exist: NotFound (or the object) means it
+   * answers; anything else, or no answer within timeoutMs, means it is down.
+   */
+  async probe(timeoutMs: number): Promise<BackendProbe[]> {
+    const key = `${this.ctx.fsid}/probe`;
+    return Promise.all(
+      this.ctx.stores.map(async (store, i): Promise<BackendProbe> => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          await Promise.race([store.head(key), late]);
+          return { backend: this.backendNames[i]!, up: true };
+        } catch (err) {
+          if (err instanceof ObjectStoreError && err.code === 'NotFound') return { backend: this.backendNames[i]!, up: true };
+          return { backend: this.backendNames[i]!, up: false, error: (err as Error).message };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  }
+
   /** Waits for background work: read-ahead, restores asked for, disk cache writes. */
   async idle(): Promise<void> {
     const { reader, cache } = await this.opened;
@@ -226,10 +254,21 @@ export async function openObjectTier(
   options: Partial<ObjectTierOptions> & { store?: CreateObjectStoreOptions } = {},
 ): Promise<ObjectTier> {
   // Cells and manifests carry their own checksums (cell.ts, manifest.ts): the store's is one too many.
-  const stores = config.backends.map((b) => createObjectStore(b, { bodyChecksums: false, ...options.store }));
-  const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, ...options, cacheDir });
+  const backendNames = backendLabels(config.backends);
+  const stores = config.backends.map((b, i) =>
+    createObjectStore(b, { bodyChecksums: false, labels: { tier: config.name, backend: backendNames[i]! }, ...options.store }),
+  );
+  const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, backendNames, ...options, cacheDir });
   await tier.ready();
   return tier;
+}
+
+/**
+ * What each backend of a tier is called in metrics and probes: its name; unnamed, its
+ * type, or type-N (N its place in the list) when the tier has several of that type.
+ */
+export function backendLabels(backends: readonly Pick<BackendConfig, 'name' | 'type'>[]): string[] {
+  return backends.map((b, i) => b.name ?? (backends.filter((o) => o.type === b.type).length > 1 ? `${b.type}-${i}` : b.type));
 }
 
 /** <dataDir>/cache/<tier>: where a tier's disk cache lives unless told otherwise. */

@@ -34,6 +34,8 @@ export interface ReaderSettings {
   readAheadConcurrency: number;
   /** a file's restore is asked for again after this long, if reads still meet archived objects */
   restoreRetryMs: number;
+  /** told how long each read that had to wait for object storage took, in seconds */
+  onRecall?: (seconds: number) => void;
 }
 
 export interface ReadCounters {
@@ -46,12 +48,31 @@ export interface ReadCounters {
   lostCells: number;
   readAheadCells: number;
   restoresStarted: number;
+  /**
+   * The cells reads looked up (read-ahead's own lookups not counted): found in the
+   * memory cache, found on disk (a fetch under way that the disk answered included),
+   * or waited for from object storage.
+   */
+  cacheHitsMemory: number;
+  cacheHitsDisk: number;
+  cacheMisses: number;
+  /** bytes of what reads returned that came from cells found in the cache */
+  cacheHitBytes: number;
+}
+
+/** A data cell's payload and whether the disk cache had it. */
+interface Loaded {
+  data: Buffer;
+  fromDisk: boolean;
 }
 
 export class StripeReader {
-  readonly counters: ReadCounters = { cellsFetched: 0, bytesFetched: 0, degradedReads: 0, lostCells: 0, readAheadCells: 0, restoresStarted: 0 };
+  readonly counters: ReadCounters = {
+    cellsFetched: 0, bytesFetched: 0, degradedReads: 0, lostCells: 0, readAheadCells: 0, restoresStarted: 0,
+    cacheHitsMemory: 0, cacheHitsDisk: 0, cacheMisses: 0, cacheHitBytes: 0,
+  };
   /** single flight: cache key → the fetch (or rebuild) of that data cell under way */
-  private readonly cellFetches = new Map<string, Promise<Buffer>>();
+  private readonly cellFetches = new Map<string, Promise<Loaded>>();
   /** single flight: fileId.stripe → the rebuild of that stripe's data cells under way */
   private readonly rebuilds = new Map<string, Promise<Buffer[]>>();
   private readonly sequential = new SequentialDetector();
@@ -70,17 +91,25 @@ export class StripeReader {
   }
 
   async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
+    const start = performance.now();
+    const trace = { missed: false };
+    const data = await this.readRange(layout, offset, length, trace);
+    if (trace.missed) this.settings.onRecall?.((performance.now() - start) / 1000);
+    return data;
+  }
+
+  private async readRange(layout: ObjectLayout, offset: number, length: number, trace: { missed: boolean }): Promise<Buffer> {
     const range = clipToFile(layout.size, offset, length);
     if (range.length === 0) return Buffer.alloc(0);
     // Cells are never changed once read, so a read inside one cell is a view of it, not a copy.
     if (layout.kind === 'single') {
-      const data = await this.dataCell(layout, 0, 0);
+      const data = await this.cellForRead(layout, 0, 0, range.length, trace);
       return data.subarray(range.offset, range.offset + range.length);
     }
     const slices = slicesForRange(layout, range.offset, range.length);
     if (slices.length === 1) {
       const s = slices[0]!;
-      const data = await this.dataCell(layout, s.stripe, s.cell);
+      const data = await this.cellForRead(layout, s.stripe, s.cell, s.length, trace);
       this.noteSequential(layout, range, s);
       return data.subarray(s.offsetInCell, s.offsetInCell + s.length);
     }
@@ -93,7 +122,8 @@ export class StripeReader {
     await Promise.all(
       [...byCell.values()].map(async (group) => {
         const { stripe, cell } = group[0]!;
-        const data = await this.dataCell(layout, stripe, cell);
+        const bytes = group.reduce((n, s) => n + s.length, 0);
+        const data = await this.cellForRead(layout, stripe, cell, bytes, trace);
         for (const s of group) data.copy(out, s.outOffset, s.offsetInCell, s.offsetInCell + s.length);
       }),
     );
@@ -118,11 +148,34 @@ export class StripeReader {
     this.restores.delete(fileId);
   }
 
-  /** One data cell's checked payload: memory, then single flight, then disk, then the backend, then a rebuild. */
-  private dataCell(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+  /** A data cell a read needs, counted as a cache hit (with the `bytes` of it the read returns) or a miss. */
+  private async cellForRead(layout: ObjectLayout, stripe: number, cell: number, bytes: number, trace: { missed: boolean }): Promise<Buffer> {
     const key = cellCacheKey(layout.fileId, stripe, cell);
     const cached = this.cache.fromMemory(key);
-    if (cached) return Promise.resolve(cached);
+    if (cached) {
+      this.counters.cacheHitsMemory++;
+      this.counters.cacheHitBytes += bytes;
+      return cached;
+    }
+    const loaded = await this.load(layout, stripe, cell, key);
+    if (loaded.fromDisk) {
+      this.counters.cacheHitsDisk++;
+      this.counters.cacheHitBytes += bytes;
+    } else {
+      this.counters.cacheMisses++;
+      trace.missed = true;
+    }
+    return loaded.data;
+  }
+
+  /** One data cell's checked payload: memory, then single flight, then disk, then the backend, then a rebuild. */
+  private async dataCell(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+    const key = cellCacheKey(layout.fileId, stripe, cell);
+    return this.cache.fromMemory(key) ?? (await this.load(layout, stripe, cell, key)).data;
+  }
+
+  /** Single flight, then disk, then the backend, then a rebuild. */
+  private load(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<Loaded> {
     const running = this.cellFetches.get(key);
     if (running) return running;
     const fetch = this.loadDataCell(layout, stripe, cell, key).finally(() => this.cellFetches.delete(key));
@@ -130,22 +183,22 @@ export class StripeReader {
     return fetch;
   }
 
-  private async loadDataCell(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<Buffer> {
+  private async loadDataCell(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<Loaded> {
     const ref = cellRef(layout, stripe, cell);
     const fromDisk = await this.cache.fromDisk(key, ref.crc);
-    if (fromDisk) return fromDisk;
-    if (layout.kind === 'single') return this.loadReplica(layout, key);
+    if (fromDisk) return { data: fromDisk, fromDisk: true };
+    if (layout.kind === 'single') return { data: await this.loadReplica(layout, key), fromDisk: false };
     try {
       const payload = await this.fetch(layout, stripe, cell);
       this.cache.put(key, payload);
-      return payload;
+      return { data: payload, fromDisk: false };
     } catch (err) {
       if (isArchived(err)) throw this.archived(layout, err);
       if (!isLostCell(err)) throw err;
       this.counters.lostCells++;
       log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, backend: ref.backend, err: (err as Error).message }, 'cell lost; rebuilding its stripe from parity');
       const cells = await this.rebuildStripe(layout, stripe, cell);
-      return cells[cell]!;
+      return { data: cells[cell]!, fromDisk: false };
     }
   }
 

@@ -17,7 +17,7 @@ const log = moduleLogger('object-tier');
 const STRIPES_IN_FLIGHT = 2;
 
 export async function scrubFile(ctx: TierContext, codecs: CodecCache, layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
-  const report: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, cellsArchived: 0 };
+  const report: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, cellsArchived: 0, stripesAtRisk: 0 };
   await mapLimit(layout.stripes, STRIPES_IN_FLIGHT, async (stripe) => {
     const cells = await Promise.all(
       stripe.cells.map(async (_, c) => {
@@ -45,11 +45,16 @@ export async function scrubFile(ctx: TierContext, codecs: CodecCache, layout: Ob
     if (bad.length === 0) return;
     // A single-object file's copies are all alike: any good copy rebuilds the others.
     const needed = layout.kind === 'single' ? 1 : layout.k;
+    // Until every bad cell is written back, the stripe has fewer than m cells to spare.
+    let repaired = 0;
+    const atRiskUnlessRepaired = () => {
+      if (repaired < bad.length) report.stripesAtRisk!++;
+    };
     if (good.size < needed) {
       if (good.size + bad.length === stripe.cells.length) report.stripesLost++;
-      return;
+      return atRiskUnlessRepaired();
     }
-    if (!repair) return;
+    if (!repair) return atRiskUnlessRepaired();
     const rebuilt = layout.kind === 'single' ? new Map(bad.map((c) => [c, good.values().next().value!])) : await rebuildCells(codecs, layout, stripe.index, good, bad);
     for (const [c, payload] of rebuilt) {
       if (crcHex(payload) !== cellRef(layout, stripe.index, c).crc) {
@@ -60,11 +65,13 @@ export async function scrubFile(ctx: TierContext, codecs: CodecCache, layout: Ob
         await putCell(ctx, layout, stripe.index, c, payload);
         await fetchCell(ctx, layout, stripe.index, c);
         report.cellsRepaired++;
+        repaired++;
       } catch (err) {
         if (!isLostCell(err)) throw err;
         log.warn({ tier: ctx.name, fileId: layout.fileId, stripe: stripe.index, cell: c, err: (err as Error).message }, 'scrub: could not write back a rebuilt cell');
       }
     }
+    atRiskUnlessRepaired();
   });
   return report;
 }

@@ -1,6 +1,8 @@
 // What the vfs and the mover need of an object tier. The implementation (chunking,
 // stripes, cell headers, manifests, recall cache) lives beside this file; callers
 // see only this interface and the layout, which the catalog stores as JSON.
+import type { ReadCounters } from './reader.js';
+import type { CacheCounters } from './recall-cache.js';
 
 /** Where one cell of a stripe is stored. */
 export interface CellRef {
@@ -75,6 +77,8 @@ export interface ScrubReport {
   stripesLost: number;
   /** cells in an archive class, not checked (they need a restore first) */
   cellsArchived?: number;
+  /** stripes left with fewer than m cells to spare: a bad cell not repaired (lost stripes included) */
+  stripesAtRisk?: number;
 }
 
 export interface IncompleteStripe {
@@ -83,10 +87,26 @@ export interface IncompleteStripe {
   needed: number;
 }
 
+/** A backend's answer to a probe. */
+export interface BackendProbe {
+  /** its name in metrics (see backendLabels) */
+  backend: string;
+  up: boolean;
+  error?: string;
+}
+
+/** Counters of reads and caches, for metrics and tests. */
+export interface ObjectTierStats extends ReadCounters, CacheCounters {
+  memoryCacheBytes: number;
+  diskCacheBytes: number;
+}
+
 export interface ObjectTierStore {
   readonly name: string;
   /** how many backends may be lost with every file still readable */
   readonly survivableBackendLosses: number;
+  /** the backends' names in metrics, in configuration order */
+  readonly backendNames: readonly string[];
   /**
    * Write cells and manifest under fileId (a fresh id per copy), read them back and
    * verify; returns the layout.
@@ -106,5 +126,9 @@ export interface ObjectTierStore {
    * read), or null when every stripe has enough: only then is the copy worth restoring.
    */
   incompleteStripe(layout: ObjectLayout): Promise<IncompleteStripe | null>;
+  /** Counters of reads and of the recall cache. */
+  stats(): Promise<ObjectTierStats>;
+  /** Whether each backend answers (within timeoutMs). */
+  probe(timeoutMs: number): Promise<BackendProbe[]>;
   close(): Promise<void>;
 }

@@ -1,0 +1,119 @@
+// The daemon's HTTP listener for machine readers: GET /metrics in the Prometheus text
+// format, and GET /api/v1/... answered by the same routes as the admin socket (the
+// JSON that `tierfs ... --json` prints). It computes nothing: the metrics module and
+// the AdminApi do. A listener on anything but loopback requires a bearer token.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isLoopback, type ListenAddress } from '../config/metrics.js';
+import { moduleLogger } from '../log.js';
+import { answer, type Routes } from './server.js';
+
+const log = moduleLogger('admin-http');
+
+/** Ports tried after a taken one (a second mount on the host takes the next free port). */
+const PORTS_TO_TRY = 32;
+
+export interface HttpHandlers {
+  /** the exposition and its content type */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** the admin routes; only GET ones are served here */
+  routes: Routes;
+}
+
+export interface HttpListener {
+  /** the address it listens on */
+  host: string;
+  port: number;
+  /** the address configured (differs in port when that one was taken) */
+  configured: ListenAddress;
+  tokenRequired: boolean;
+  close(): Promise<void>;
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Listens on `at` (or, while that port is taken, on the next ones). A listener on
+ * anything but loopback needs `token`: every request must carry it as a bearer token.
+ */
+export async function startHttpListener(at: ListenAddress, token: string | undefined, handlers: HttpHandlers): Promise<HttpListener> {
+  const tokenRequired = !isLoopback(at.host);
+  if (tokenRequired && !token) throw new Error(`metrics.listen ${formatAddress(at.host, at.port)} is not loopback: a token is required`);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (tokenRequired) {
+      const auth = req.headers.authorization ?? '';
+      const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
+      if (!given || !sameToken(given, token!)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'only GET\n', { allow: 'GET, HEAD' });
+    const url = new URL(req.url ?? '/', 'http://tierfs');
+    if (url.pathname === '/metrics') {
+      const m = await handlers.metrics();
+      res.writeHead(200, { 'content-type': m.contentType });
+      return res.end(req.method === 'HEAD' ? undefined : m.body);
+    }
+    if (url.pathname.startsWith('/api/v1/')) {
+      return answer(handlers.routes, 'GET', url.pathname.slice('/api'.length), url, req, res);
+    }
+    return text(res, 404, 'tierfs serves /metrics and /api/v1/…\n');
+  };
+
+  const tries = at.port === 0 ? 1 : PORTS_TO_TRY;
+  for (let i = 0; i < tries && at.port + i <= 65535; i++) {
+    const server = createServer((req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'HTTP request failed');
+        if (!res.headersSent) text(res, 500, `${(err as Error).message}\n`);
+        else res.destroy();
+      });
+    });
+    let port: number;
+    try {
+      port = await listenOn(server, at.host, at.port + i);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+      throw err;
+    }
+    // The listener must not keep a daemon alive that is otherwise done.
+    server.unref();
+    if (i > 0) log.warn({ configured: formatAddress(at.host, at.port), listen: formatAddress(at.host, port) }, 'metrics port taken (another mount?): listening on the next free one');
+    return {
+      host: at.host,
+      port,
+      configured: at,
+      tokenRequired,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    };
+  }
+  throw new Error(`ports ${at.port}–${at.port + tries - 1} on ${at.host} are all taken`);
+}

@@ -1,0 +1,25 @@
+// The bearer token of an HTTP listener that is not on loopback: metrics.token from the
+// configuration, else one generated once into the data directory (mode 0600, so only
+// who may read the catalog may read it) and kept across restarts, so that a
+// Prometheus configured with it goes on scraping.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function tokenFileOf(dataDir: string): string {
+  return join(dataDir, 'metrics.token');
+}
+
+/** The token in dataDir/metrics.token, written there first if there is none. */
+export function loadOrCreateToken(dataDir: string): { token: string; file: string } {
+  const file = tokenFileOf(dataDir);
+  try {
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  chmodSync(file, 0o600); // one copied in with wider permissions is narrowed
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 16) throw new Error(`${file} holds no usable token (16 characters at least): remove it and a new one is made`);
+  return { token, file };
+}

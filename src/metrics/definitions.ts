@@ -1,0 +1,274 @@
+// Every metric of tierfs, once: name, type, help, labels, unit, what a healthy value
+// looks like, and what the history in the catalog keeps of it. The Prometheus registry,
+// the history sampler, `tierfs metrics list` and docs/MONITORING.md read this table
+// (and so do the alert rules and dashboards built on them): a number the daemon knows
+// has one name, in /metrics, in `tierfs history` and in `tierfs ... --json` alike.
+import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info';
+
+export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'process';
+
+/** What the history keeps of a metric. */
+export interface HistoryRule {
+  /** labels kept; the others are summed away (default: all of them) */
+  by?: readonly string[];
+  /**
+   * gauges: how 1-minute points become hourly and daily ones (default avg). Counters are
+   * kept as the increase over each point's step, so they are always summed.
+   */
+  downsample?: 'avg' | 'max' | 'min';
+  /** histograms: the quantiles kept, over all labels, each as the series NAME_pNN */
+  quantiles?: readonly number[];
+}
+
+export interface MetricDefinition {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+  unit: Unit;
+  buckets?: readonly number[];
+  group: Group;
+  /** what a healthy value looks like (docs/MONITORING.md) */
+  healthy: string;
+  history?: HistoryRule;
+}
+
+const OS = OBJECTSTORE_METRICS;
+
+export const METRICS = [
+  // ── tiers ──────────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_tier_capacity_bytes', type: 'gauge', unit: 'bytes', group: 'tiers', labels: ['tier'],
+    help: 'Bytes the tier may hold: its configured capacity, else the size of its volumes; 0 for an object tier without one',
+    healthy: 'Constant; changes only with the configuration or the volumes.',
+    history: {},
+  },
+  {
+    name: 'tierfs_tier_used_bytes', type: 'gauge', unit: 'bytes', group: 'tiers', labels: ['tier'],
+    help: 'Bytes in use on the tier: the catalog\'s count where a capacity is configured, else what the volumes\' filesystems report',
+    healthy: 'Below the tier\'s high watermark × capacity; the mover demotes above it.',
+    history: {},
+  },
+  {
+    name: 'tierfs_tier_files', type: 'gauge', unit: 'files', group: 'tiers', labels: ['tier'],
+    help: 'Files whose bytes are on the tier',
+    healthy: 'Follows the workload; a sudden drop on every tier means files were deleted.',
+    history: {},
+  },
+  {
+    name: 'tierfs_tier_stored_bytes', type: 'gauge', unit: 'bytes', group: 'tiers', labels: ['tier'],
+    help: 'Object tiers: bytes of cell objects in the stores (parity and cell headers included; manifests not), old copies awaiting deletion included',
+    healthy: 'About used bytes × (k+m)/k; much more means old copies are not being deleted (look at tierfs_objectstore_errors_total{op="delete"}).',
+    history: {},
+  },
+  // ── the mount ──────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_fuse_requests_total', type: 'counter', unit: 'requests', group: 'mount', labels: ['op'],
+    help: 'FUSE requests answered, by operation; reads and writes the native binding served from a file descriptor are counted from its batches',
+    healthy: 'Follows the workload.',
+    history: { by: ['op'] },
+  },
+  {
+    name: 'tierfs_fuse_request_seconds', type: 'histogram', unit: 'seconds', group: 'mount', labels: ['op'],
+    help: 'Time from a FUSE request reaching JavaScript to its answer, by operation (requests served natively are not timed)',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    healthy: 'p99 below a few milliseconds for metadata (lookup, getattr, create); reads of cold files wait for object storage.',
+    history: { quantiles: [0.5, 0.99] },
+  },
+  {
+    name: 'tierfs_fuse_errors_total', type: 'counter', unit: 'errors', group: 'mount', labels: ['op', 'errno'],
+    help: 'FUSE requests answered with an error, by operation and errno name',
+    healthy: 'lookup ENOENT and getxattr ENODATA are normal (a name that does not exist); EIO never is: read the log.',
+    history: { by: ['op', 'errno'] },
+  },
+  {
+    name: 'tierfs_read_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
+    help: 'Bytes read through the mount, by the tier that held them',
+    healthy: 'Follows the workload; reads from object tiers should be rare next to local ones.',
+    history: {},
+  },
+  {
+    name: 'tierfs_write_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
+    help: 'Bytes written through the mount, by the tier that holds the file',
+    healthy: 'Follows the workload.',
+    history: {},
+  },
+  // ── moves ──────────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_moves_total', type: 'counter', unit: 'moves', group: 'moves', labels: ['from', 'to', 'result', 'by'],
+    help: 'Moves of a file between tiers, by result (ok, aborted: the file changed or was busy, retried later; failed: an error) and who asked (rule, watermark, cli, recall, copy-up)',
+    healthy: 'result="failed" stays 0; a few aborted moves are normal on files in use.',
+    history: { by: ['from', 'to', 'result'] },
+  },
+  {
+    name: 'tierfs_move_bytes_total', type: 'counter', unit: 'bytes', group: 'moves', labels: ['from', 'to'],
+    help: 'Bytes of files moved between tiers (committed moves)',
+    healthy: 'Within the mover\'s bandwidth limit.',
+    history: {},
+  },
+  {
+    name: 'tierfs_move_queue_length', type: 'gauge', unit: 'moves', group: 'moves', labels: [],
+    help: 'Moves waiting in the queue',
+    healthy: 'Drains to 0 between classification passes; a queue that does not shrink for hours means the mover is held back.',
+    history: {},
+  },
+  {
+    name: 'tierfs_move_queue_bytes', type: 'gauge', unit: 'bytes', group: 'moves', labels: [],
+    help: 'Bytes of the files waiting in the move queue',
+    healthy: 'Drains to 0; divided by the move rate, the time the backlog needs.',
+    history: {},
+  },
+  {
+    name: 'tierfs_move_seconds', type: 'histogram', unit: 'seconds', group: 'moves', labels: [],
+    help: 'Time a move took, copy and verification included',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    healthy: 'About file size / bandwidth.',
+  },
+  {
+    name: 'tierfs_mover_throttled_seconds_total', type: 'counter', unit: 'seconds', group: 'moves', labels: [],
+    help: 'Time moves spent waiting for the mover\'s bandwidth limit',
+    healthy: 'Grows only while moves run; growing as fast as time itself means the limit is what sets the pace.',
+    history: {},
+  },
+  // ── placement ──────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_misplacements_total', type: 'counter', unit: 'moves', group: 'placement', labels: ['tier'],
+    help: 'Automatic demotions from the tier whose file was used again within the minimum residency (as in tierfs status), counted when seen',
+    healthy: 'A small fraction of demotions; many mean the rules demote files still in use.',
+    history: {},
+  },
+  {
+    name: 'tierfs_classifier_pass_seconds', type: 'histogram', unit: 'seconds', group: 'placement', labels: [],
+    help: 'Time of a classification pass (incremental or full)',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    healthy: 'Well below policy.interval.',
+  },
+  // ── recall ─────────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_recall_cache_hits_total', type: 'counter', unit: 'cells', group: 'recall', labels: ['layer'],
+    help: 'Cells that reads of object tiers found in the recall cache, by layer (memory, disk)',
+    healthy: 'High next to misses for a working set that fits the cache.',
+    history: {},
+  },
+  {
+    name: 'tierfs_recall_cache_misses_total', type: 'counter', unit: 'cells', group: 'recall', labels: [],
+    help: 'Cells that reads of object tiers had to wait for from object storage',
+    healthy: 'Low next to hits once a working set is warm.',
+    history: {},
+  },
+  {
+    name: 'tierfs_recall_cache_hit_bytes_total', type: 'counter', unit: 'bytes', group: 'recall', labels: [],
+    help: 'Bytes of reads of object tiers served from the recall cache (a byte hit ratio: this over tierfs_read_bytes_total of the object tiers)',
+    healthy: 'Close to the bytes read from object tiers for repeated reads.',
+    history: {},
+  },
+  {
+    name: 'tierfs_recall_cache_bytes', type: 'gauge', unit: 'bytes', group: 'recall', labels: ['layer'],
+    help: 'Bytes held by the recall cache, by layer',
+    healthy: 'At most cache.memory and cache.disk per object tier.',
+    history: {},
+  },
+  {
+    name: 'tierfs_recall_first_byte_seconds', type: 'histogram', unit: 'seconds', group: 'recall', labels: [],
+    help: 'Time from a read of an object tier to its data, for reads that had to fetch from object storage',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    healthy: 'p99 of tens of milliseconds on a LAN store, a few hundred on a cloud store; seconds mean throttling or a slow backend.',
+    history: { quantiles: [0.5, 0.99] },
+  },
+  {
+    name: 'tierfs_degraded_reads_total', type: 'counter', unit: 'reads', group: 'recall', labels: ['tier'],
+    help: 'Reads that rebuilt a stripe from parity because a cell was missing, damaged or unreachable',
+    healthy: '0. Any rise: a backend is failing or objects are damaged; run tierfs scrub.',
+    history: {},
+  },
+  // ── object stores ──────────────────────────────────────────────────────────
+  {
+    ...OS.requests, group: 'object stores',
+    healthy: 'Follows moves and cold reads, plus one HEAD per backend every probe interval.',
+    history: { by: ['tier', 'backend', 'op'] },
+  },
+  {
+    ...OS.bytes, group: 'object stores',
+    healthy: 'put ≈ move bytes to the tier × (k+m)/k; get ≈ cold reads that missed the cache.',
+    history: { by: ['tier', 'backend', 'op'] },
+  },
+  {
+    ...OS.latency, group: 'object stores',
+    healthy: 'p99 of tens of milliseconds on a LAN store, a few hundred on a cloud store.',
+    history: { quantiles: [0.5, 0.99] },
+  },
+  {
+    ...OS.errors, group: 'object stores',
+    healthy: 'NotFound is normal for probes and listings; Throttled, Transient or Fatal above 5% of requests is not.',
+    history: { by: ['tier', 'backend', 'code'] },
+  },
+  {
+    ...OS.retries, group: 'object stores',
+    healthy: 'Occasional; a steady stream of Throttled means the request rate is at the provider\'s limit.',
+    history: { by: ['tier', 'backend', 'code'] },
+  },
+  {
+    name: 'tierfs_backend_up', type: 'gauge', unit: 'boolean', group: 'object stores', labels: ['tier', 'backend'],
+    help: '1 when the backend answered the last probe (a HEAD of a key that does not exist), else 0',
+    healthy: '1. A 0 that stays: the backend is down or refuses the credentials; reads are degraded and moves to the tier fail.',
+    history: { downsample: 'min' },
+  },
+  // ── durability ─────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_scrub_cells_checked_total', type: 'counter', unit: 'cells', group: 'durability', labels: [],
+    help: 'Cells read back and checked by scrubs',
+    healthy: 'Grows with each scrub.',
+    history: {},
+  },
+  {
+    name: 'tierfs_scrub_cells_bad_total', type: 'counter', unit: 'cells', group: 'durability', labels: [],
+    help: 'Cells a scrub found missing or damaged',
+    healthy: '0. Any rise: run tierfs scrub --repair, and look at the backend that held them.',
+    history: {},
+  },
+  {
+    name: 'tierfs_stripes_at_risk', type: 'gauge', unit: 'stripes', group: 'durability', labels: ['tier'],
+    help: 'Stripes with fewer than m spare cells (a cell missing or damaged, not repaired), as the last scrub of each file since start found them',
+    healthy: '0. Above 0: one more lost cell may lose data; run tierfs scrub --repair.',
+    history: { downsample: 'max' },
+  },
+  // ── the process ────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_build_info', type: 'gauge', unit: 'info', group: 'process', labels: ['version'],
+    help: 'Always 1; the version of tierfs serving the mount',
+    healthy: '1, with the version you deployed.',
+  },
+] as const satisfies readonly MetricDefinition[];
+
+export type MetricName = (typeof METRICS)[number]['name'];
+/** The names of the metrics of one type, for typed access to the registry. */
+export type NameOf<T extends MetricType> = Extract<(typeof METRICS)[number], { type: T }>['name'];
+
+/** A series of the history computed from stored ones when it is read. */
+export interface DerivedSeries {
+  name: string;
+  help: string;
+  unit: Unit;
+  /** the series summed over their labels, per point: numerator / denominator */
+  numerator: readonly string[];
+  denominator: readonly string[];
+}
+
+export const DERIVED_SERIES: readonly DerivedSeries[] = [
+  {
+    name: 'tierfs_recall_cache_hit_ratio',
+    help: 'Share of the cells reads of object tiers looked up that the recall cache held',
+    unit: 'ratio',
+    numerator: ['tierfs_recall_cache_hits_total'],
+    denominator: ['tierfs_recall_cache_hits_total', 'tierfs_recall_cache_misses_total'],
+  },
+];
+
+export function definitionOf(name: string): MetricDefinition | undefined {
+  return BY_NAME.get(name);
+}
+
+const BY_NAME = new Map<string, MetricDefinition>(METRICS.map((m) => [m.name, m]));

@@ -1,0 +1,139 @@
+// FUSE requests counted and timed where JavaScript answers them, and natively served
+// reads and writes counted from the binding's batches. The tally is a few numbers per
+// operation, updated with plain arithmetic on the request path; the registry reads it
+// only when it is scraped or sampled.
+import { constants } from 'node:os';
+import type { AccessCount, FuseOps } from '../fuse/types.js';
+import { definitionOf } from './definitions.js';
+import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The errno name a failed handler's error becomes at the session (as errnoOf decides). */
+function errnoName(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code in constants.errno) return code;
+  if (typeof code === 'number' && code > 0) return ERRNO_NAMES.get(code) ?? String(code);
+  return 'EIO';
+}
+
+class OpTally {
+  requests = 0;
+  timed = 0;
+  seconds = 0;
+  readonly counts: Float64Array;
+  readonly errors = new Map<string, number>();
+
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(seconds: number): void {
+    this.requests++;
+    this.timed++;
+    this.seconds += seconds;
+    let i = 0;
+    while (i < this.bounds.length && seconds > this.bounds[i]!) i++;
+    this.counts[i]!++;
+  }
+}
+
+export class FuseRequestTally {
+  private readonly ops = new Map<string, OpTally>();
+  private readonly bounds = definitionOf('tierfs_fuse_request_seconds')!.buckets!;
+
+  private op(name: string): OpTally {
+    let t = this.ops.get(name);
+    if (!t) this.ops.set(name, (t = new OpTally(this.bounds)));
+    return t;
+  }
+
+  /** A request JavaScript answered, after `seconds`; `err` when it failed. */
+  answered(op: string, seconds: number, err?: unknown): void {
+    const t = this.op(op);
+    t.observe(seconds);
+    if (err !== undefined) {
+      const name = errnoName(err);
+      t.errors.set(name, (t.errors.get(name) ?? 0) + 1);
+    }
+  }
+
+  /** Reads and writes the binding served natively, from one batch of its counts. */
+  servedNatively(counts: readonly AccessCount[]): void {
+    let reads = 0;
+    let writes = 0;
+    for (const c of counts) {
+      reads += c.reads;
+      writes += c.writes;
+    }
+    if (reads > 0) this.op('read').requests += reads;
+    if (writes > 0) this.op('write').requests += writes;
+  }
+
+  requests(): Sample[] {
+    return [...this.ops].map(([op, t]) => ({ labels: { op }, value: t.requests }));
+  }
+
+  errors(): Sample[] {
+    return [...this.ops].flatMap(([op, t]) => [...t.errors].map(([errno, value]) => ({ labels: { op, errno }, value })));
+  }
+
+  latency(): HistogramSample[] {
+    return [...this.ops].filter(([, t]) => t.timed > 0).map(([op, t]) => ({ labels: { op }, counts: [...t.counts], sum: t.seconds, count: t.timed }));
+  }
+
+  /** The registry reads its three FUSE metrics from this tally. */
+  feed(registry: MetricsRegistry): void {
+    registry.feed('tierfs_fuse_requests_total', () => this.requests());
+    registry.feed('tierfs_fuse_errors_total', () => this.errors());
+    registry.feedHistogram('tierfs_fuse_request_seconds', () => this.latency());
+  }
+}
+
+/** Not requests: the session's start and the binding's counts of what it served itself. */
+const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch']);
+
+/**
+ * The same operations, each call counted and timed in `tally`. Synchronous handlers stay
+ * synchronous; failures are counted with the errno they become and passed on unchanged.
+ */
+export function meterFuseOps(ops: FuseOps, tally: FuseRequestTally): FuseOps {
+  const metered: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(ops) as [keyof FuseOps, unknown][]) {
+    if (typeof fn !== 'function') continue;
+    if (NOT_REQUESTS.has(name)) {
+      metered[name] = fn.bind(ops);
+      continue;
+    }
+    metered[name] = (...args: unknown[]) => {
+      const start = performance.now();
+      let result: unknown;
+      try {
+        result = fn.apply(ops, args);
+      } catch (err) {
+        tally.answered(name, (performance.now() - start) / 1000, err);
+        throw err;
+      }
+      if (!(result instanceof Promise)) {
+        tally.answered(name, (performance.now() - start) / 1000);
+        return result;
+      }
+      return result.then(
+        (value: unknown) => {
+          tally.answered(name, (performance.now() - start) / 1000);
+          return value;
+        },
+        (err: unknown) => {
+          tally.answered(name, (performance.now() - start) / 1000, err);
+          throw err;
+        },
+      );
+    };
+  }
+  const batch = ops.accessBatch?.bind(ops);
+  metered.accessBatch = (counts: AccessCount[]) => {
+    tally.servedNatively(counts);
+    batch?.(counts);
+  };
+  return metered as unknown as FuseOps;
+}
