@@ -39,7 +39,7 @@ export class MetricsHistoryStore {
       latest: db.prepare('SELECT max(time_ms) FROM metric_points WHERE step_ms = ?').pluck(),
       earliest: db.prepare('SELECT min(time_ms) FROM metric_points WHERE step_ms = ?').pluck(),
       aggregate: db.prepare(
-        `SELECT series, labels, (time_ms / @coarse) * @coarse AS timeMs,
+        `SELECT series, labels, time_ms - time_ms % @coarse AS timeMs, -- % is integer arithmetic, whatever the binding
                 sum(value) AS sum, avg(value) AS avg, min(value) AS min, max(value) AS max
          FROM metric_points WHERE step_ms = @fine AND time_ms >= @from AND time_ms < @to
          GROUP BY series, labels, timeMs`,

@@ -40,4 +40,10 @@ recording:
   enabled: true
   flushInterval: 250ms
   logMaxRows: 1000000
+
+# Prometheus metrics at http://127.0.0.1:9750/metrics and their history in the catalog
+# (tierfs history); docs/MONITORING.md lists them. Off loopback a bearer token is required.
+metrics:
+  listen: 127.0.0.1:9750              # "off" disables the listener
+  history: { enabled: true, minutes: 2d, hours: 90d, days: 730d }
 `;

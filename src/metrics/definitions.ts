@@ -243,6 +243,9 @@ export const METRICS = [
   },
 ] as const satisfies readonly MetricDefinition[];
 
+/** The same table, each entry seen as a MetricDefinition (for code that walks it). */
+export const DEFINITIONS: readonly MetricDefinition[] = METRICS;
+
 export type MetricName = (typeof METRICS)[number]['name'];
 /** The names of the metrics of one type, for typed access to the registry. */
 export type NameOf<T extends MetricType> = Extract<(typeof METRICS)[number], { type: T }>['name'];
@@ -271,4 +274,4 @@ export function definitionOf(name: string): MetricDefinition | undefined {
   return BY_NAME.get(name);
 }
 
-const BY_NAME = new Map<string, MetricDefinition>(METRICS.map((m) => [m.name, m]));
+const BY_NAME = new Map(DEFINITIONS.map((m) => [m.name, m]));

@@ -1,6 +1,6 @@
 // The metric reference of docs/MONITORING.md, generated from the definitions
 // (`tierfs metrics list --markdown`); a test keeps the document equal to it.
-import { METRICS, type Group, type MetricDefinition } from './definitions.js';
+import { DEFINITIONS, type Group } from './definitions.js';
 import { historySeries } from './history.js';
 
 const GROUPS: Group[] = ['tiers', 'mount', 'moves', 'placement', 'recall', 'object stores', 'durability', 'process'];
@@ -10,7 +10,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|');
 export function metricsMarkdown(): string {
   const out: string[] = [];
   for (const group of GROUPS) {
-    const defs = (METRICS as readonly MetricDefinition[]).filter((m) => m.group === group);
+    const defs = DEFINITIONS.filter((m) => m.group === group);
     if (defs.length === 0) continue;
     out.push(`### ${group[0]!.toUpperCase()}${group.slice(1)}`, '');
     out.push('| metric | type | labels | what it is | healthy |', '|---|---|---|---|---|');

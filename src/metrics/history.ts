@@ -6,7 +6,7 @@
 // (and the simulator) run years of history in no time.
 import { FsError } from '../errors.js';
 import type { MetricsHistoryStore, Point } from '../catalog/metrics.js';
-import { DERIVED_SERIES, METRICS, type MetricDefinition, type MetricName, type Unit } from './definitions.js';
+import { DEFINITIONS, DERIVED_SERIES, type MetricDefinition, type MetricName, type Unit } from './definitions.js';
 import type { HistogramSample, Labels, Reading, Sample } from './registry.js';
 
 export const MINUTE_MS = 60_000;
@@ -47,7 +47,7 @@ const quantileName = (metric: string, q: number) => `${metric}_p${String(Math.ro
 
 function storedSeries(): StoredSeries[] {
   const out: StoredSeries[] = [];
-  for (const m of METRICS as readonly MetricDefinition[]) {
+  for (const m of DEFINITIONS) {
     const h = m.history;
     if (!h) continue;
     if (m.type === 'histogram') {

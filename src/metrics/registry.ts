@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { moduleLogger } from '../log.js';
-import { METRICS, type MetricDefinition, type MetricName, type MetricType, type NameOf } from './definitions.js';
+import { DEFINITIONS, definitionOf, type MetricDefinition, type MetricName, type MetricType, type NameOf } from './definitions.js';
 
 const log = moduleLogger('metrics');
 
@@ -98,7 +98,7 @@ export class MetricsRegistry {
   /** processMetrics: prom-client's default metrics of the Node process (the daemon wants them; tests need not). */
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    for (const def of METRICS as readonly MetricDefinition[]) {
+    for (const def of DEFINITIONS) {
       const common = { name: def.name, help: def.help, labelNames: [...def.labels], registers };
       const metric =
         def.type === 'counter' ? new Counter(common) : def.type === 'gauge' ? new Gauge(common) : new Histogram({ ...common, buckets: [...(def.buckets ?? [])] });
@@ -130,7 +130,7 @@ export class MetricsRegistry {
   }
 
   private replace(name: MetricName, read: Reader<Sample> | Reader<HistogramSample>): void {
-    const def = METRICS.find((m) => m.name === name)! as MetricDefinition;
+    const def = definitionOf(name)!;
     const fed = new FedMetric(def, read);
     this.registry.removeSingleMetric(name);
     this.registry.registerMetric(fed as unknown as Metric);
@@ -150,7 +150,7 @@ export class MetricsRegistry {
   async read(name: MetricName): Promise<Reading> {
     const metric = this.metrics.get(name);
     if (!metric) throw new RangeError(`no metric named ${name}`);
-    const def = METRICS.find((m) => m.name === name)! as MetricDefinition;
+    const def = definitionOf(name)!;
     if (metric instanceof FedMetric) {
       const samples = await metric.samples();
       return def.type === 'histogram'

@@ -197,7 +197,8 @@ export class ObjectTier implements ObjectTierStore {
 
   /**
    * Asks each backend for a key that does not exist: NotFound (or the object) means it
-   * answers; anything else, or no answer within timeoutMs, means it is down.
+   * answers, and so does Throttled (it is there, only busy); anything else, or no answer
+   * within timeoutMs, means it is down.
    */
   async probe(timeoutMs: number): Promise<BackendProbe[]> {
     const key = `${this.ctx.fsid}/probe`;
@@ -211,7 +212,7 @@ export class ObjectTier implements ObjectTierStore {
           await Promise.race([store.head(key), late]);
           return { backend: this.backendNames[i]!, up: true };
         } catch (err) {
-          if (err instanceof ObjectStoreError && err.code === 'NotFound') return { backend: this.backendNames[i]!, up: true };
+          if (err instanceof ObjectStoreError && (err.code === 'NotFound' || err.code === 'Throttled')) return { backend: this.backendNames[i]!, up: true };
           return { backend: this.backendNames[i]!, up: false, error: (err as Error).message };
         } finally {
           clearTimeout(timer);
