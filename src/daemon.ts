@@ -23,9 +23,7 @@ import type { MountOptions } from './fuse/types.js';
 import { AdminApi, type MetricsStatus } from './admin/api.js';
 import { adminRoutes, startAdminServer } from './admin/server.js';
 import { socketPathOf } from './admin/client.js';
-import { formatAddress, startHttpListener, type HttpListener } from './admin/http.js';
-import { loadOrCreateToken } from './admin/token.js';
-import { isLoopback } from './config/metrics.js';
+import { serveMetrics } from './admin/http.js';
 import { MetricsHistoryStore } from './catalog/metrics.js';
 import { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { meterFuseOps } from './metrics/fuse.js';
@@ -128,7 +126,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
   const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
   let session: FuseSession | undefined;
   let admin: Server | undefined;
-  let http: HttpListener | undefined;
+  let http: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let tierSet: TierSet | undefined;
   let guard: ProcessGuard | undefined;
   try {
@@ -211,10 +209,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       log.debug(r, 'classification pass');
     };
     // Observation: the history's points every minute (and misplacements found), backend probes.
+    const { minutes, hours, days } = cfg.metrics.history;
     const history = cfg.metrics.history.enabled
-      ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, {
-          retention: { minuteMs: cfg.metrics.history.minutes, hourMs: cfg.metrics.history.hours, dayMs: cfg.metrics.history.days },
-        })
+      ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, { retention: { minuteMs: minutes, hourMs: hours, dayMs: days } })
       : undefined;
     const observe = async () => {
       metrics.checkPlacement();
@@ -232,47 +229,20 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       tasks: [...tasks, background.task].map((t) => t.status()),
       unhandledRejections: guard?.unhandledRejections ?? 0,
     });
-    let tokenFile: string | null = null;
-    let httpError: string | null = null;
-    const metricsStatus = (): MetricsStatus => {
-      const at = http ? formatAddress(http.host, http.port) : null;
-      const listen = cfg.metrics.listen;
-      return {
-        listen: at,
-        url: at ? `http://${at}/metrics` : null,
-        configured: listen ? formatAddress(listen.host, listen.port) : 'off',
-        tokenRequired: http?.tokenRequired ?? false,
-        tokenFile,
-        error: httpError,
-        history: {
-          enabled: history !== undefined,
-          keepMinutePointsMs: cfg.metrics.history.minutes,
-          keepHourPointsMs: cfg.metrics.history.hours,
-          keepDayPointsMs: cfg.metrics.history.days,
-        },
-      };
-    };
+    const metricsStatus = (): MetricsStatus => ({
+      ...(http?.status() ?? { listen: null, url: null, configured: 'off', tokenRequired: false, tokenFile: null, error: 'not started yet' }),
+      history: { enabled: history !== undefined, keepMinutePointsMs: minutes, keepHourPointsMs: hours, keepDayPointsMs: days },
+    });
     const api = new AdminApi({
       catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
       metrics: metricsStatus, history, onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
     admin = await startAdminServer(socketPathOf(cfg.dataDir), routes);
-    if (cfg.metrics.listen) {
-      // Metrics must never cost the mount: a listener that cannot start is reported, not fatal.
-      try {
-        let token = cfg.metrics.token;
-        if (!token && !isLoopback(cfg.metrics.listen.host)) ({ token, file: tokenFile } = loadOrCreateToken(cfg.dataDir));
-        http = await startHttpListener(cfg.metrics.listen, token, {
-          metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
-          routes,
-        });
-        log.info({ listen: formatAddress(http.host, http.port), tokenRequired: http.tokenRequired }, 'metrics served');
-      } catch (err) {
-        httpError = (err as Error).message;
-        log.error({ err: httpError }, 'metrics listener not started');
-      }
-    }
+    http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
+      routes,
+    });
     // Probes and the history's first points at once: status and history begin at the mount.
     for (const t of tasks) t.start({ now: t === probe || t === observeTask });
     background.start();

@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isLoopback, type ListenAddress } from '../config/metrics.js';
 import { moduleLogger } from '../log.js';
+import type { MetricsStatus } from './api.js';
 import { answer, type Routes } from './server.js';
+import { loadOrCreateToken } from './token.js';
 
 const log = moduleLogger('admin-http');
 
@@ -116,4 +118,48 @@ export async function startHttpListener(at: ListenAddress, token: string | undef
     };
   }
   throw new Error(`ports ${at.port}–${at.port + tries - 1} on ${at.host} are all taken`);
+}
+
+/** The listener as status shows it (the history part is the daemon's). */
+export type ListenerStatus = Omit<MetricsStatus, 'history'>;
+
+/**
+ * The daemon's listener as configured (`listen` null: off), with its token: the
+ * configured one, else, off loopback, the one in the data directory. Metrics must never
+ * cost the mount: a listener that cannot start is logged and reported in status.
+ */
+export async function serveMetrics(
+  listen: ListenAddress | null,
+  configuredToken: string | undefined,
+  dataDir: string,
+  handlers: HttpHandlers,
+): Promise<{ status(): ListenerStatus; close(): Promise<void> }> {
+  let listener: HttpListener | undefined;
+  let tokenFile: string | null = null;
+  let error: string | null = null;
+  if (listen) {
+    try {
+      let token = configuredToken;
+      if (!token && !isLoopback(listen.host)) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
+      listener = await startHttpListener(listen, token, handlers);
+      log.info({ listen: formatAddress(listener.host, listener.port), tokenRequired: listener.tokenRequired }, 'metrics served');
+    } catch (err) {
+      error = (err as Error).message;
+      log.error({ err: error }, 'metrics listener not started');
+    }
+  }
+  return {
+    status: () => {
+      const at = listener ? formatAddress(listener.host, listener.port) : null;
+      return {
+        listen: at,
+        url: at ? `http://${at}/metrics` : null,
+        configured: listen ? formatAddress(listen.host, listen.port) : 'off',
+        tokenRequired: listener?.tokenRequired ?? false,
+        tokenFile,
+        error,
+      };
+    },
+    close: async () => listener?.close(),
+  };
 }
