@@ -185,7 +185,8 @@ export class MetricsHistory {
     if (s.kind === 'gauge') return [...totals].map(([labels, value]) => ({ series: s.name, labels, stepMs: MINUTE_MS, timeMs, value }));
     // Counters start at 0 with the process, so the first sample's increase is all it counted since.
     const last = this.lastTotals.get(s.name) ?? new Map<string, number>();
-    this.lastTotals.set(s.name, totals);
+    // A set of labels missing from one reading keeps its total: when it shows again, only its growth counts.
+    this.lastTotals.set(s.name, new Map([...last, ...totals]));
     const out: Point[] = [];
     for (const [labels, total] of totals) {
       const before = last.get(labels) ?? 0;
