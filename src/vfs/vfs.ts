@@ -366,7 +366,10 @@ export class Vfs {
     });
     let ino: number;
     try {
+      // The backing file's mode is the catalog's exactly: open(2) applied the daemon's
+      // umask, and chown clears setuid/setgid — so chmod comes after chown.
       fs.fchownSync(fd, owner.uid, owner.gid);
+      fs.fchmodSync(fd, owner.mode & 0o7777);
       const t = nowNs();
       ino = this.catalog.tx(() => {
         const ino = this.catalog.createInode(
