@@ -179,11 +179,10 @@ export class MoveProtocol {
     await this.pause('intent');
     this.progress.set(id, { bytes: 0, total: i.size });
     const onProgress = (bytes: number) => this.progress.set(id, { bytes, total: i.size });
-    let verdict: Verdict;
     try {
       const sha256 = await this.copy(i, path, from, dest, { onProgress, throttle });
       await this.pause('verified');
-      verdict = this.commit(id, ino, i.generation, dest, sha256);
+      const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
         await this.dropCopy(dest);
         this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: verdict.reason });
@@ -285,8 +284,13 @@ export class MoveProtocol {
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
     });
-    if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
-    this.vfs.relocated(ino);
+    // Committed: what follows tidies up and must not fail the move (the caller would abort it).
+    try {
+      if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
+      this.vfs.relocated(ino);
+    } catch (err) {
+      log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
+    }
     return { ok: true };
   }
 
