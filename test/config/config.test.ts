@@ -70,8 +70,12 @@ describe('configuration', () => {
   it('names an unknown key', () => {
     const p = problems(base + '    volumez: [./x]\n');
     expect(p[0]!.message).toMatch(/unknown key "volumez"/);
-    expect(p[0]!.key).toBe('tiers[0]');
-    expect(p[0]!.line).toBe(4);
+    expect(p[0]!.key).toBe('tiers[0].volumez');
+    expect(p[0]!.line).toBe(7); // its own line, not its map's
+    const top = problems('colour: blue\n' + base);
+    expect([top[0]!.key, top[0]!.line]).toEqual(['colour', 1]);
+    const late = problems(base + 'mover:\n  bandwith: 10MiB\n');
+    expect([late[0]!.key, late[0]!.line, late[0]!.message]).toEqual(['mover.bandwith', 8, 'unknown key "bandwith"']);
   });
 
   it('reports a missing required key at its parent', () => {
