@@ -1,6 +1,6 @@
 // The command line a user meets first: init, bad configs refused before mounting, help.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { TIERFS_BIN, runCli } from '../helpers/tierfs.js';
@@ -72,5 +72,31 @@ describe('tierfs CLI', () => {
     const notMounted = await runCli(['where', '--json', dir.path]);
     expect(notMounted.code).toBe(1);
     expect(JSON.parse(notMounted.stdout).error.message).toMatch(/not inside a tierfs mount/);
+  });
+
+  it('refuses to hide a non-empty directory by mounting over it', async () => {
+    const mnt = join(dir.path, 'full');
+    mkdirSync(mnt);
+    writeFileSync(join(mnt, 'precious.txt'), 'x');
+    writeFileSync(join(dir.path, 'ok.yaml'), 'dataDir: ./d1\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./h1]\n');
+    const r = await runCli(['mount', '--config', join(dir.path, 'ok.yaml'), mnt]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not empty \(1 entry, e\.g\. precious\.txt\).*--nonempty/);
+    expect(isMounted(mnt)).toBe(false);
+  });
+
+  it("a failed mount says why in one line, not with the log's history", async () => {
+    const d = join(dir.path, 'd2');
+    mkdirSync(join(d, 'mnt'), { recursive: true });
+    writeFileSync(join(d, 'tierfs.log'), '{"level":30,"msg":"an old run"}\n'.repeat(40));
+    // A volume inside the mountpoint: the daemon refuses the layout (it would read its own mount).
+    writeFileSync(join(dir.path, 'inside.yaml'), `dataDir: ${d}\ntiers:\n  - name: hot\n    kind: local\n    volumes: [${d}/mnt/h]\n`);
+    const r = await runCli(['mount', '--config', join(dir.path, 'inside.yaml'), join(d, 'mnt')]);
+    if (isMounted(join(d, 'mnt'))) await runCli(['umount', join(d, 'mnt')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/an old run/);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length, r.stderr).toBeLessThanOrEqual(2);
+    expect(lines[0]).toMatch(/could not mount .*: .*inside the mountpoint/);
   });
 });
