@@ -57,6 +57,15 @@ async function xattrsOf(root: string): Promise<Map<string, Record<string, string
   return out;
 }
 
+/** The content's SHA-256, or the error reading it gave ("error:EIO"): a file whose bytes are lost is part of the tree too. */
+async function hashOf(path: string): Promise<string> {
+  try {
+    return createHash('sha256').update(await fs.readFile(path)).digest('hex');
+  } catch (err) {
+    return `error:${(err as NodeJS.ErrnoException).code}`;
+  }
+}
+
 /** The tree below root (root itself as ''), sorted by path. */
 export async function snapshotTree(root: string): Promise<Tree> {
   const entries: [string, TreeEntry & { ino: bigint }][] = [];
@@ -74,7 +83,7 @@ export async function snapshotTree(root: string): Promise<Tree> {
         gid: Number(st.gid),
         size: type === 'file' ? Number(st.size) : 0,
         mtime: st.mtimeNs.toString(),
-        sha256: type === 'file' ? createHash('sha256').update(await fs.readFile(abs)).digest('hex') : null,
+        sha256: type === 'file' ? await hashOf(abs) : null,
         target: type === 'symlink' ? await fs.readlink(abs) : null,
         linkGroup: null,
         xattrs: {},
