@@ -31,6 +31,7 @@ import { prepareCatalog } from './recovery/at-mount.js';
 import { configuredBackupStore } from './recovery/backup-store.js';
 import { CatalogBackups } from './recovery/catalog-backups.js';
 import { LAST_RECOVERY_META, type RecoveryReport } from './recovery/rebuild-catalog.js';
+import { syncManifests } from './recovery/manifest-sync.js';
 
 const log = moduleLogger('daemon');
 
@@ -210,6 +211,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const backups = backupStore && new CatalogBackups(catalog, backupStore, { keep: cfg.catalog.backup.keep, workDir: join(cfg.dataDir, 'backup-work') });
     const backupTask = backups && new BackgroundTask('catalog-backup', () => backups.take(), { intervalMs: cfg.catalog.backup.interval });
     if (backupTask) tasks.push(backupTask);
+    // Manifests follow renames and attribute changes of cold files; marks left by a crash go first.
+    // (Tests hold it back to see the window between a change and its manifest.)
+    const manifestTask = new BackgroundTask('manifest-sync', () => syncManifests({ catalog, tiers, holdCopy: (id) => vfs.holdCopy(id) }), { intervalMs: 1000 });
+    if (process.env.TIERFS_TEST_HOLD_MANIFEST_SYNC !== '1') tasks.push(manifestTask);
     const lastRecovery = catalog.getMeta(LAST_RECOVERY_META);
     const catalogStatus = () => ({
       recoveredAtThisMount: recovery !== null,
@@ -226,7 +231,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
-    for (const t of tasks) t.start({ now: t === backupTask && recovery !== null });
+    for (const t of tasks) t.start({ now: t === manifestTask || (t === backupTask && recovery !== null) });
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 

@@ -379,6 +379,9 @@ export class Catalog {
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
       changeCount: d.prepare('SELECT total_changes()').pluck(),
+      pendingManifestUpdates: d.prepare('SELECT ino, seq FROM manifest_updates ORDER BY ino LIMIT ?'),
+      manifestUpdateDone: d.prepare('DELETE FROM manifest_updates WHERE ino = ? AND seq = ?'),
+      xattrsOf: d.prepare('SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name'),
       maxIno: d.prepare('SELECT coalesce(max(ino), 0) FROM inodes').pluck(),
       missingFiles: d.prepare("SELECT coalesce(data_path, '') FROM inodes WHERE state = 'missing' AND nlink > 0 ORDER BY data_path").pluck(),
       settleRestoredMoves: d.prepare(
@@ -430,6 +433,21 @@ export class Catalog {
    */
   settleRestoredMoves(): number {
     return this.s.settleRestoredMoves.run({ nowMs: Date.now() }).changes;
+  }
+
+  /** Cold files whose manifest must be written again (see migration 6), with the change they were last marked for. */
+  pendingManifestUpdates(limit = 1000): { ino: number; seq: number }[] {
+    return this.s.pendingManifestUpdates.all(limit) as { ino: number; seq: number }[];
+  }
+
+  /** The rewrite for change `seq` is done; a later change keeps the file marked. */
+  manifestUpdateDone(ino: number, seq: number): void {
+    this.s.manifestUpdateDone.run(ino, seq);
+  }
+
+  /** Every stored xattr of ino with its value. */
+  xattrsOf(ino: number): { name: string; value: Buffer }[] {
+    return this.s.xattrsOf.all(ino) as { name: string; value: Buffer }[];
   }
 
   /** Paths of files whose bytes were not found on their tier. */

@@ -18,7 +18,7 @@ import type { Catalog, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
 import type { ManifestInfo, ObjectLayout, ObjectTierStore } from '../tiers/object/types.js';
-import { isDir, isReg, S_IFDIR } from './vfs.js';
+import { CLASS_XATTR, isDir, isReg, S_IFDIR } from './vfs.js';
 
 export interface FsckReport {
   manifests: number;
@@ -208,7 +208,7 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
         report.skipped.push(`${path}: the catalog already has something at this path`);
         continue;
       }
-      catalog.createInode(
+      const ino = catalog.createInode(
         {
           mode: m.info.mode,
           uid: m.info.uid,
@@ -228,6 +228,7 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
         parent,
         name,
       );
+      restoreXattrs(catalog, ino, m.info);
       report.restored.push(path);
     }
   });
@@ -260,6 +261,17 @@ function findLocal(locals: LocalTier[], path: string): { tier: LocalTier; volume
   return undefined;
 }
 
+/** The xattrs and pin a manifest carries (manifests written before they did carry none: the catalog's stay). */
+function restoreXattrs(catalog: Catalog, ino: number, info: ManifestInfo): void {
+  if (info.xattrs !== undefined) {
+    for (const name of catalog.listXattrs(ino)) catalog.removeXattr(ino, name);
+    for (const [name, value] of Object.entries(info.xattrs)) catalog.setXattr(ino, name, Buffer.from(value, 'base64'));
+    const cls = info.xattrs[CLASS_XATTR];
+    catalog.setClass(ino, cls === undefined ? null : Buffer.from(cls, 'base64').toString('utf8'));
+  }
+  if (info.pin !== undefined) catalog.setPin(ino, info.pin);
+}
+
 /** Point a file whose copy is gone at a copy found on an object tier, with the attributes that copy was written with. */
 function relocate(catalog: Catalog, stale: Inode, m: Found): void {
   catalog.setLocation(stale.ino, { tier: m.layout.tier, volume: null, layout: JSON.stringify(m.layout) });
@@ -274,4 +286,5 @@ function relocate(catalog: Catalog, stale: Inode, m: Found): void {
     mtimeNs: BigInt(m.info.mtimeNs),
     ctimeNs: BigInt(m.info.ctimeNs),
   });
+  restoreXattrs(catalog, stale.ino, m.info);
 }
