@@ -245,6 +245,7 @@ export class Catalog {
     return {
       getMeta: d.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
       lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
@@ -406,6 +407,10 @@ export class Catalog {
 
   setMeta(key: string, value: string): void {
     this.s.setMeta.run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.s.deleteMeta.run(key);
   }
 
   /** Rows changed through this connection since it opened: unchanged means nothing to back up. */

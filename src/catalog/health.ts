@@ -9,6 +9,12 @@ import { join } from 'node:path';
 /** SQLite keeps these beside the catalog: they belong to it and move with it. */
 const COMPANIONS = ['-wal', '-shm'] as const;
 
+/**
+ * Meta key set while a rebuild fills a catalog: one found with it was left half-made
+ * (a crash, a store that stopped answering) and is treated as damaged.
+ */
+export const REBUILD_IN_PROGRESS = 'rebuildInProgress';
+
 export function catalogPathOf(dataDir: string): string {
   return join(dataDir, 'catalog.db');
 }
@@ -38,7 +44,9 @@ export function inspectCatalog(path: string): CatalogHealth {
     if (problems.length !== 1 || problems[0] !== 'ok') return { state: 'corrupt', detail: `quick_check: ${problems.slice(0, 5).join('; ')}` };
     const has = (table: string) => db!.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     if (!has('meta') || !has('inodes')) return { state: 'empty', fsid: null };
-    const fsid = (db.prepare("SELECT value FROM meta WHERE key = 'fsid'").pluck().get() as string | undefined) ?? null;
+    const meta = (key: string) => (db!.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? null;
+    if (meta(REBUILD_IN_PROGRESS) !== null) return { state: 'corrupt', detail: `a rebuild that did not finish (begun ${meta(REBUILD_IN_PROGRESS)})` };
+    const fsid = meta('fsid');
     const inodes = db.prepare('SELECT count(*) FROM inodes').pluck().get() as number;
     if (fsid === null || inodes <= 1) return { state: 'empty', fsid };
     return { state: 'ok', fsid, inodes };

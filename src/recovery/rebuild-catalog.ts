@@ -13,7 +13,7 @@ import { createWriteStream, existsSync, rmSync, renameSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Catalog } from '../catalog/catalog.js';
-import { catalogPathOf, inspectCatalog } from '../catalog/health.js';
+import { catalogPathOf, inspectCatalog, REBUILD_IN_PROGRESS } from '../catalog/health.js';
 import type { Config } from '../config/schema.js';
 import { moduleLogger } from '../log.js';
 import { LocalTier } from '../tiers/local/local-tier.js';
@@ -106,6 +106,12 @@ async function restoreBackup(
         skipped.push(`${entry.key} (${entry.where}): ${why}`);
         continue;
       }
+      // Marked and with its journal closed before it takes the catalog's place: a crash
+      // from here on leaves no catalog, or one the next mount knows is half-made.
+      const restored = new Catalog(temp);
+      restored.setMeta(REBUILD_IN_PROGRESS, new Date().toISOString());
+      restored.settleRestoredMoves();
+      restored.close();
       renameSync(temp, path);
       return { used: entry, skipped };
     } catch (err) {
@@ -140,8 +146,10 @@ export async function rebuildCatalog(cfg: Config, req: RebuildRequest): Promise<
 
   const catalog = new Catalog(path, { fsid });
   try {
-    if (backup.used) catalog.settleRestoredMoves();
-    return await applyTiers(cfg, catalog, { why: req.why, backup, catalogKeptAs: req.catalogKeptAs ?? null });
+    if (!backup.used) catalog.setMeta(REBUILD_IN_PROGRESS, new Date().toISOString());
+    const report = await applyTiers(cfg, catalog, { why: req.why, backup, catalogKeptAs: req.catalogKeptAs ?? null });
+    catalog.deleteMeta(REBUILD_IN_PROGRESS);
+    return report;
   } finally {
     catalog.close();
   }

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, t
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { inspectCatalog, moveCatalogAside, setOrphanWalAside } from '../../src/catalog/health.js';
+import { inspectCatalog, moveCatalogAside, REBUILD_IN_PROGRESS, setOrphanWalAside } from '../../src/catalog/health.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: ReturnType<typeof tempDir>;
@@ -55,6 +55,16 @@ describe('inspectCatalog', () => {
     const bytes = readFileSync(path);
     expect(inspectCatalog(path).state).toBe('corrupt');
     expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it('a catalog whose rebuild did not finish counts as damaged: a mount must not serve half a namespace', () => {
+    dir = tempDir();
+    const path = join(dir.path, 'catalog.db');
+    catalogWithFiles(path);
+    const c = new Catalog(path);
+    c.setMeta(REBUILD_IN_PROGRESS, '2026-11-30T12:00:00.000Z');
+    c.close();
+    expect(inspectCatalog(path)).toEqual({ state: 'corrupt', detail: 'a rebuild that did not finish (begun 2026-11-30T12:00:00.000Z)' });
   });
 
   it('sets a damaged catalog aside with its WAL, and a WAL without a catalog too', () => {
