@@ -26,6 +26,12 @@ import { socketPathOf } from './admin/client.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
 import { guardProcess, type ProcessGuard } from './process-guard.js';
+import { catalogPathOf } from './catalog/health.js';
+import { prepareCatalog } from './recovery/at-mount.js';
+import { configuredBackupStore } from './recovery/backup-store.js';
+import { CatalogBackups } from './recovery/catalog-backups.js';
+import { LAST_RECOVERY_META, type RecoveryReport } from './recovery/rebuild-catalog.js';
+import { syncManifests } from './recovery/manifest-sync.js';
 
 const log = moduleLogger('daemon');
 
@@ -36,6 +42,8 @@ export class DaemonError extends Error {
 export interface RunningDaemon {
   mountpoint: string;
   reconcile: ReconcileReport;
+  /** the catalog was lost and rebuilt before this mount */
+  recovery: RecoveryReport | null;
   /** resolves when the mount ends from outside (fusermount3 -u) */
   closed: Promise<void>;
   stop(): Promise<void>;
@@ -111,12 +119,20 @@ async function openTiers(cfg: Config, fsid: string): Promise<TierSet> {
   return new TierSet(tiers);
 }
 
-export async function startDaemon(cfg: Config, mountpointArg: string): Promise<RunningDaemon> {
+export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string } = {}): Promise<RunningDaemon> {
   const mountpoint = resolve(mountpointArg);
   checkLayout(cfg, mountpoint);
   mkdirSync(cfg.dataDir, { recursive: true });
   const pidFile = takePidFile(cfg.dataDir);
-  const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
+  // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.
+  let recovery: RecoveryReport | null;
+  try {
+    recovery = await prepareCatalog(cfg, { configFile: opts.configFile });
+  } catch (err) {
+    rmSync(pidFile, { force: true });
+    throw err;
+  }
+  const catalog = new Catalog(catalogPathOf(cfg.dataDir));
   let session: FuseSession | undefined;
   let admin: Server | undefined;
   let tierSet: TierSet | undefined;
@@ -191,13 +207,31 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       new BackgroundTask('classify', classify, { intervalMs: cfg.policy.interval }),
     ];
+    const backupStore = configuredBackupStore(cfg);
+    const backups = backupStore && new CatalogBackups(catalog, backupStore, { keep: cfg.catalog.backup.keep, workDir: join(cfg.dataDir, 'backup-work') });
+    const backupTask = backups && new BackgroundTask('catalog-backup', () => backups.take(), { intervalMs: cfg.catalog.backup.interval });
+    if (backupTask) tasks.push(backupTask);
+    // Manifests follow renames and attribute changes of cold files; marks left by a crash go first.
+    // (Tests hold it back to see the window between a change and its manifest.)
+    const manifestTask = new BackgroundTask('manifest-sync', () => syncManifests({ catalog, tiers, holdCopy: (id) => vfs.holdCopy(id) }), { intervalMs: 1000 });
+    if (process.env.TIERFS_TEST_HOLD_MANIFEST_SYNC !== '1') tasks.push(manifestTask);
+    const lastRecovery = catalog.getMeta(LAST_RECOVERY_META);
+    const catalogStatus = () => ({
+      recoveredAtThisMount: recovery !== null,
+      lastRecovery: lastRecovery ? (JSON.parse(lastRecovery) as RecoveryReport) : null,
+      backup: backups ? { ...backups.status(), intervalMs: cfg.catalog.backup.interval } : null,
+    });
     const health = () => ({
       tasks: [...tasks, background.task].map((t) => t.status()),
       unhandledRejections: guard?.unhandledRejections ?? 0,
     });
-    const api = new AdminApi({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health });
+    const api = new AdminApi({
+      catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
+      catalogStatus, backupNow: backups && (() => backups.take({ force: true })),
+    });
     admin = await startAdminServer(socketPathOf(cfg.dataDir), api, () => recorder.flush(), (n) => bandwidth.take(n));
-    for (const t of tasks) t.start();
+    // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
+    for (const t of tasks) t.start({ now: t === manifestTask || (t === backupTask && recovery !== null) });
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
@@ -218,7 +252,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         log.info({ mountpoint }, 'unmounted');
       })());
     guard = guardProcess(stop);
-    return { mountpoint, reconcile: report, closed: session.closed, stop };
+    return { mountpoint, reconcile: report, recovery, closed: session.closed, stop };
   } catch (err) {
     admin?.close();
     await session?.unmount().catch(() => undefined);

@@ -17,6 +17,17 @@ import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
+import type { RecoveryReport } from '../recovery/rebuild-catalog.js';
+import type { CatalogBackupStatus } from '../recovery/catalog-backups.js';
+import type { BackupEntry } from '../recovery/backup-store.js';
+
+/** The catalog's protection: its last rebuild and its backups. */
+export interface CatalogStatus {
+  recoveredAtThisMount: boolean;
+  lastRecovery: RecoveryReport | null;
+  /** null when backups are off */
+  backup: (CatalogBackupStatus & { intervalMs: number }) | null;
+}
 
 export interface TierStatus {
   name: string;
@@ -53,6 +64,7 @@ export interface Status {
   placement: TierEffectiveness[];
   queue: { length: number; heldBack: string | null };
   background: BackgroundHealth;
+  catalog: CatalogStatus | null;
 }
 
 export interface Where {
@@ -99,6 +111,9 @@ export interface AdminDeps {
   policy: PolicyConfig;
   mountpoint: string;
   health?: () => BackgroundHealth;
+  catalogStatus?: () => CatalogStatus;
+  /** take a catalog backup now (undefined when backups are off) */
+  backupNow?: () => Promise<BackupEntry | null>;
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
@@ -132,6 +147,19 @@ export class AdminApi {
       mountpoint: this.mountpoint,
     } = deps);
     this.health = deps.health ?? (() => ({ tasks: [], unhandledRejections: 0 }));
+    this.catalogStatus = deps.catalogStatus ?? (() => null);
+    this.backupNow = deps.backupNow;
+  }
+
+  private readonly catalogStatus: () => CatalogStatus | null;
+  private readonly backupNow: (() => Promise<BackupEntry | null>) | undefined;
+
+  /** A catalog backup now, through the same path as the scheduled ones. */
+  async backup(): Promise<BackupEntry> {
+    if (!this.backupNow) throw new FsError('EINVAL', 'catalog backups are off (catalog.backup.enabled: false)');
+    const entry = await this.backupNow();
+    if (!entry) throw new FsError('EIO', 'the backup was not taken');
+    return entry;
   }
 
   status(): Status {
@@ -171,6 +199,7 @@ export class AdminApi {
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
+      catalog: this.catalogStatus(),
     };
   }
 

@@ -203,7 +203,8 @@ export class Catalog {
   fsid: string;
   private readonly s;
 
-  constructor(path: string) {
+  /** opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost); default a new one */
+  constructor(path: string, opts: { fsid?: string } = {}) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
@@ -211,7 +212,7 @@ export class Catalog {
     this.db.pragma('foreign_keys = OFF');
     this.migrate();
     this.s = this.prepare();
-    this.fsid = this.ensureMeta('fsid', randomUUID());
+    this.fsid = this.ensureMeta('fsid', opts.fsid ?? randomUUID());
     this.ensureRoot();
   }
 
@@ -244,6 +245,7 @@ export class Catalog {
     return {
       getMeta: d.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
       lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
@@ -377,6 +379,17 @@ export class Catalog {
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
+      changeCount: d.prepare('SELECT total_changes()').pluck(),
+      pendingManifestUpdates: d.prepare('SELECT ino, seq FROM manifest_updates ORDER BY ino LIMIT ?'),
+      manifestUpdateDone: d.prepare('DELETE FROM manifest_updates WHERE ino = ? AND seq = ?'),
+      xattrsOf: d.prepare('SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name'),
+      maxIno: d.prepare('SELECT coalesce(max(ino), 0) FROM inodes').pluck(),
+      missingFiles: d.prepare("SELECT coalesce(data_path, '') FROM inodes WHERE state = 'missing' AND nlink > 0 ORDER BY data_path").pluck(),
+      settleRestoredMoves: d.prepare(
+        `UPDATE moves SET state = 'aborted', finished_ms = @nowMs,
+           error = 'catalog restored from a backup taken during this move: nothing undone (the tiers decide where the file is)'
+         WHERE state IN ('intent', 'committed')`,
+      ),
     };
   }
 
@@ -385,6 +398,66 @@ export class Catalog {
     if (v !== undefined) return v;
     this.s.setMeta.run(key, fallback);
     return fallback;
+  }
+
+  /** A value kept with the catalog (the last recovery's report, …); undefined if never set. */
+  getMeta(key: string): string | undefined {
+    return this.s.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.s.setMeta.run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.s.deleteMeta.run(key);
+  }
+
+  /** Rows changed through this connection since it opened: unchanged means nothing to back up. */
+  changeCount(): number {
+    return this.s.changeCount.get() as number;
+  }
+
+  maxIno(): number {
+    return this.s.maxIno.get() as number;
+  }
+
+  /**
+   * A consistent copy of the catalog in a new file, taken online with SQLite's backup
+   * API a few pages at a time: the mount goes on between steps, and a write made through
+   * this connection meanwhile reaches the copy too.
+   */
+  async backupTo(path: string): Promise<void> {
+    await this.db.backup(path);
+  }
+
+  /**
+   * A catalog restored from a backup has the moves that ran when the backup was taken
+   * still open in its journal. Finishing them as a restart does (removing the target,
+   * or the source) would delete copies that later became the file: close them instead.
+   */
+  settleRestoredMoves(): number {
+    return this.s.settleRestoredMoves.run({ nowMs: Date.now() }).changes;
+  }
+
+  /** Cold files whose manifest must be written again (see migration 6), with the change they were last marked for. */
+  pendingManifestUpdates(limit = 1000): { ino: number; seq: number }[] {
+    return this.s.pendingManifestUpdates.all(limit) as { ino: number; seq: number }[];
+  }
+
+  /** The rewrite for change `seq` is done; a later change keeps the file marked. */
+  manifestUpdateDone(ino: number, seq: number): void {
+    this.s.manifestUpdateDone.run(ino, seq);
+  }
+
+  /** Every stored xattr of ino with its value. */
+  xattrsOf(ino: number): { name: string; value: Buffer }[] {
+    return this.s.xattrsOf.all(ino) as { name: string; value: Buffer }[];
+  }
+
+  /** Paths of files whose bytes were not found on their tier. */
+  missingFiles(): string[] {
+    return this.s.missingFiles.all() as string[];
   }
 
   /** Take over the id of the filesystem whose tiers a rebuild reads (fsck --rebuild). */

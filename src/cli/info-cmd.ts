@@ -5,6 +5,7 @@ import type { Status, Where } from '../admin/api.js';
 import { adminJson, adminRequest, socketPathOf } from '../admin/client.js';
 import { mountOf, tierfsMounts, type TierfsMount } from './mounts.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
+import { describeRecovery } from '../recovery/rebuild-catalog.js';
 
 export function pickMount(mountpoint?: string): TierfsMount {
   const mounts = tierfsMounts();
@@ -54,6 +55,14 @@ export function registerInfoCommands(program: Command): void {
       for (const t of s.tiers.filter((x) => x.error)) process.stdout.write(`tier ${t.name}: cannot read its volumes: ${t.error}\n`);
       for (const b of s.background.tasks.filter((x) => x.failing)) {
         process.stdout.write(`background task ${b.name} failing (${b.consecutiveFailures} runs in a row, ${b.failures} in all): ${b.lastError}\n`);
+      }
+      if (s.catalog?.backup) {
+        const b = s.catalog.backup;
+        process.stdout.write(`catalog backups: every ${b.intervalMs / 1000} s to ${b.where}, ${b.keep} kept; last ${b.last ? `${b.last.time} (${formatBytes(b.last.size)})` : 'none by this mount yet'}\n`);
+      } else if (s.catalog) process.stdout.write('catalog backups: off\n');
+      if (s.catalog?.recoveredAtThisMount && s.catalog.lastRecovery) {
+        process.stdout.write(`\nthe catalog was lost and rebuilt before this mount:\n`);
+        for (const line of describeRecovery(s.catalog.lastRecovery)) process.stdout.write(`  ${line}\n`);
       }
       if (s.conflicts.length > 0) {
         process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);

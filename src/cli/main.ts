@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { AdminError } from '../admin/client.js';
+import { registerCatalogCommands } from './catalog-cmd.js';
 import { registerConfigCommands } from './config-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
@@ -31,11 +32,12 @@ export async function main(argv = process.argv): Promise<void> {
   registerInfoCommands(program);
   registerMoveCommands(program);
   registerRepairCommands(program);
+  registerCatalogCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
-    const known = err instanceof CliError || err instanceof ConfigError || err instanceof AdminError || (err as { code?: string }).code === 'EDAEMON';
+    const known = err instanceof CliError || err instanceof ConfigError || err instanceof AdminError || ['EDAEMON', 'ERECOVERY'].includes((err as { code?: string }).code ?? '');
     const message = (err as Error).message ?? String(err);
     process.stderr.write(`tierfs: ${known ? message : (err as Error).stack ?? String(err)}\n`);
     // A script that asked for JSON gets JSON on failure too, not an empty stdout.

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { tierfsMounts } from './mounts.js';
+import { describeRecovery } from '../recovery/rebuild-catalog.js';
 import { CliError } from './output.js';
 
 interface MountFlags {
@@ -33,8 +34,9 @@ export function registerMountCommands(program: Command): void {
       const { config } = loadConfig(file); // a bad config is refused here, before anything is mounted
       checkMountpoint(mountpoint, Boolean(opts.nonempty));
       if (opts.foreground) {
-        const daemon = await startDaemon(config, mountpoint);
+        const daemon = await startDaemon(config, mountpoint, { configFile: file === undefined ? undefined : resolve(file) });
         process.send?.({ ready: true });
+        for (const line of daemon.recovery ? describeRecovery(daemon.recovery) : []) process.stderr.write(`tierfs: ${line}\n`);
         process.stderr.write(`tierfs: mounted ${daemon.mountpoint} (imported ${daemon.reconcile.imported} entries)\n`);
         // process.exit() keeps an exit status set earlier (1 after an uncaught exception).
         const stop = () =>
@@ -45,9 +47,12 @@ export function registerMountCommands(program: Command): void {
               process.exit(1);
             },
           );
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        process.once('SIGHUP', stop);
+        // `on`, not `once`: the FUSE session re-raises a signal that finds no listener left
+        // once it has unmounted, and that would kill the process before the catalog is
+        // closed and the access records flushed. stop() runs once however often it is called.
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.on('SIGHUP', stop);
         void daemon.closed.then(stop); // unmounted from outside (fusermount3 -u)
         return;
       }

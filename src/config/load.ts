@@ -92,6 +92,7 @@ function resolvePaths(cfg: Config, baseDir: string): Config {
   return {
     ...cfg,
     dataDir: abs(cfg.dataDir),
+    catalog: { ...cfg.catalog, backup: { ...cfg.catalog.backup, dir: cfg.catalog.backup.dir === undefined ? undefined : abs(cfg.catalog.backup.dir) } },
     tiers: cfg.tiers.map((t) =>
       t.kind === 'local'
         ? { ...t, volumes: t.volumes.map((v) => ({ ...v, path: abs(v.path) })) }

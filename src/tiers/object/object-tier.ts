@@ -13,7 +13,7 @@ import { DiskCache } from './disk-cache.js';
 import { filePrefix, manifestKey } from './keys.js';
 import { survivableBackendLosses } from './layout.js';
 import { mapLimit } from './limit.js';
-import { listManifests } from './manifest.js';
+import { listManifests, rewriteManifest } from './manifest.js';
 import { incompleteStripe } from './presence.js';
 import { RecallCache, type CacheCounters } from './recall-cache.js';
 import { StripeReader, type ReadCounters } from './reader.js';
@@ -171,6 +171,10 @@ export class ObjectTier implements ObjectTierStore {
 
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
     return scrubFile(this.ctx, this.codecs, layout, repair);
+  }
+
+  rewriteManifest(layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean> {
+    return rewriteManifest(this.ctx, layout, info);
   }
 
   manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }> {
