@@ -30,6 +30,8 @@ export interface TierStatus {
   volumes: string[];
   /** object tiers: backends that may be lost with every file still readable */
   survivesBackendLosses?: number;
+  /** what capacity pressure does on this tier now (relief under way, or why its files wait) */
+  pressure: string | null;
 }
 
 export interface Status {
@@ -43,6 +45,8 @@ export interface Status {
   /** automatic moves per tier over the last day and week, and how many were wrong */
   placement: TierEffectiveness[];
   queue: { length: number; heldBack: string | null };
+  /** set when every local tier is above its high watermark: new files then go where there is space */
+  admission: string | null;
 }
 
 export interface Where {
@@ -64,6 +68,8 @@ export interface Where {
   placement: (Decision & { hold: string | null }) | null;
   /** the decision as last stored, with the inputs of when its outcome last changed */
   lastDecision: { time: string; target: string | null; rule: string; reason: string; inputs: unknown } | null;
+  /** what capacity does to the file: the watermark that demoted it, or why it stays ("held: …") */
+  capacity: string | null;
   /** a move waiting in the queue */
   queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
@@ -123,6 +129,9 @@ export class AdminApi {
 
   status(): Status {
     const usage = this.catalog.usageByTier();
+    const pressure = this.classifier.pressure;
+    const locals = this.tiers.locals.map((t) => ({ t, u: t.usage(usage.get(t.name)?.bytes ?? 0) }));
+    const allAbove = locals.length > 0 && locals.every(({ t, u }) => u.capacityBytes === 0 || u.usedBytes > u.capacityBytes * t.config.watermarks.high);
     return {
       mountpoint: this.mountpoint,
       fsid: this.catalog.fsid,
@@ -132,7 +141,15 @@ export class AdminApi {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = this.tiers.get(cfg.name);
         if (t.kind === 'local') {
-          return { name: cfg.name, kind: 'local', ...held, ...t.local.usage(held.bytes), watermarks: cfg.watermarks, volumes: t.local.volumes };
+          return {
+            name: cfg.name,
+            kind: 'local',
+            ...held,
+            ...t.local.usage(held.bytes),
+            watermarks: cfg.watermarks,
+            volumes: t.local.volumes,
+            pressure: pressure.get(cfg.name) ?? null,
+          };
         }
         const capacityBytes = cfg.capacity ?? 0;
         return {
@@ -145,12 +162,14 @@ export class AdminApi {
           watermarks: cfg.watermarks,
           volumes: cfg.kind === 'object' ? cfg.backends.map((b) => `${b.name ?? b.type} (${b.type})`) : [],
           survivesBackendLosses: t.object.survivableBackendLosses,
+          pressure: pressure.get(cfg.name) ?? null,
         };
       }),
       conflicts: this.catalog.conflicts(),
       recording: { enabled: this.recorder.enabled, eventsRecorded: this.recorder.recorded },
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
+      admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,
     };
   }
 
@@ -281,6 +300,7 @@ export class AdminApi {
         ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize }
         : null,
       placement: isReg(i.mode) ? (this.classifier.explain(ino) ?? null) : null,
+      capacity: isReg(i.mode) ? this.classifier.explainCapacity(ino) : null,
       lastDecision: stored
         ? { time: new Date(stored.timeMs).toISOString(), target: stored.target, rule: stored.rule, reason: stored.reason, inputs: JSON.parse(stored.inputs) }
         : null,
