@@ -386,7 +386,9 @@ export class Catalog {
            requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
          WHERE excluded.priority <= move_queue.priority`,
       ),
-      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id LIMIT ?`),
+      // In the order asked for within a priority: a move that waited (deferred) keeps its
+      // place, so a tier's relief still runs coldest first.
+      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, id LIMIT ?`),
       queuedOf: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE ino = ?`),
       queueRemoveIf: d.prepare('DELETE FROM move_queue WHERE id = ? AND to_tier = ? AND priority = ?'),
       queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),

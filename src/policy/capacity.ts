@@ -16,7 +16,7 @@
 //    move waits and the tier's note says why.
 // Moves planned by an earlier pass that have not started are planned again from the
 // current state: those the new plan does not contain are dropped.
-import { isWatermarkTag, needsRelief, pct, Projection, reliefTag, reliefTakes, roomTag, type Flow, type TierRoom } from './watermarks.js';
+import { AUTO_PRIORITY, isWatermarkTag, needsRelief, pct, Projection, reliefTag, reliefTakes, roomTag, watermarkPriority, type Flow, type TierRoom } from './watermarks.js';
 
 export interface Candidate {
   ino: number;
@@ -35,7 +35,6 @@ export interface Candidate {
 export interface PendingFlow extends Flow {
   id: number;
   heat: number;
-  priority: number;
   requestedBy: string;
   running: boolean;
 }
@@ -68,7 +67,7 @@ export interface CapacityInput {
 export interface CapacityPlan {
   /** moves to queue, those queued before and still wanted included */
   moves: PlannedMove[];
-  /** queued moves no longer needed (watermark moves, and promotions that lost their room) */
+  /** queued moves no longer needed (watermark moves not planned again, and promotions that lost their room) */
   drop: PendingFlow[];
   /** promotion requests that found room, and on which tier */
   admitted: Map<number, string>;
@@ -138,14 +137,18 @@ class Planner {
     return this.input.tiers.findIndex((t) => t.name === tier);
   }
 
-  /** The first tier below `from` with room for the file. */
+  /**
+   * The first tier below `from` with room for the file now: counting what arrives, but
+   * of what leaves only moves already running. A demotion that had to wait for room
+   * would let hotter files of the same relief go first, and the colder one would stay.
+   */
   private placeBelow(c: Candidate, from: string): string | null {
-    for (const t of this.input.tiers.slice(this.index(from) + 1)) if (this.proj.room(t.name, c.size)) return t.name;
+    for (const t of this.input.tiers.slice(this.index(from) + 1)) if (this.proj.room(t.name, c.size, 0)) return t.name;
     return null;
   }
 
   private take(c: Candidate, from: string, to: string, requestedBy: string, reason: string): void {
-    const m: PlannedMove = { ino: c.ino, from, to, size: c.size, requestedBy, reason };
+    const m: PlannedMove = { ino: c.ino, from, to, size: c.size, priority: watermarkPriority(this.index(from)), requestedBy, reason };
     this.proj.add(m);
     this.planned.set(c.ino, m);
   }
@@ -160,7 +163,7 @@ class Planner {
     for (const t of [...this.input.tiers].reverse()) {
       if (t.capacityBytes === 0) continue;
       if (needsRelief(this.proj, t.name, this.relieving.has(t.name))) this.relieve(t.name);
-      else if (!this.proj.room(t.name, 0)) this.makeRoomForArrivals(t.name);
+      else if (!this.proj.room(t.name, 0)) this.readmitArrivals(t.name);
     }
     for (const r of [...this.input.requests].sort((a, b) => b.heat - a.heat)) {
       for (const to of r.targets) {
@@ -170,10 +173,9 @@ class Planner {
         }
       }
     }
-    for (const f of this.revocable.values()) {
-      const again = this.planned.get(f.ino);
-      if (!again || again.to !== f.to || again.requestedBy !== f.requestedBy) this.drop.push(f);
-    }
+    // A move planned again, even to another tier, keeps its place in the queue (the
+    // mover runs a tier's relief coldest first, in the order it was planned).
+    for (const f of this.revocable.values()) if (!this.planned.has(f.ino)) this.drop.push(f);
     return { moves: [...this.planned.values()], drop: this.drop, admitted: this.admitted, notes: this.notes(), projection: this.proj };
   }
 
@@ -230,28 +232,26 @@ class Planner {
   }
 
   /**
-   * A tier pushed above its high watermark by promotions queued earlier: clearly colder
-   * files leave to make room, or the promotions that no longer fit are dropped.
+   * A tier pushed above its high watermark by the rule moves queued into it: they are
+   * let in again hottest first, each as a new one would be — into plain room, or room
+   * made from files clearly colder than it — and those that find none are dropped.
    */
-  private makeRoomForArrivals(tier: string): void {
-    const idx = this.index(tier);
-    const arriving = this.input.pending.filter((f) => f.to === tier && this.index(f.from) > idx && this.proj.flow(f.ino) !== undefined);
-    if (arriving.length === 0) return;
-    const threshold = Math.min(...arriving.map((f) => f.heat));
-    this.evictColder(tier, threshold);
-    for (const f of arriving.filter((a) => !a.running && a.priority > 0).sort((a, b) => a.heat - b.heat)) {
-      if (this.proj.room(tier, 0)) break;
-      this.proj.remove(f.ino);
-      this.leaving.delete(f.ino);
-      this.drop.push(f);
+  private readmitArrivals(tier: string): void {
+    const arriving = this.input.pending.filter((f) => f.to === tier && !f.running && f.priority > 0 && !isWatermarkTag(f.requestedBy) && this.proj.flow(f.ino) !== undefined);
+    for (const f of arriving) this.proj.remove(f.ino);
+    for (const f of arriving.sort((a, b) => b.heat - a.heat)) {
+      if (!this.admit(f, tier, f.priority)) {
+        this.leaving.delete(f.ino);
+        this.drop.push(f);
+      }
     }
   }
 
-  /** Move files clearly colder than `heat` off the tier (coldest first) until it is back under its high watermark. */
-  private evictColder(tier: string, heat: number): void {
+  /** Move files clearly colder than `heat` off the tier (coldest first) until a move of `priority` finds it back under its high watermark. */
+  private evictColder(tier: string, heat: number, priority: number): void {
     let wentFirst = 0;
     for (const c of this.cursor(tier)) {
-      if (this.proj.room(tier, 0)) return;
+      if (this.proj.room(tier, 0, priority)) return;
       if (this.leaving.has(c.ino) || this.planned.has(c.ino)) {
         wentFirst++;
         continue;
@@ -267,18 +267,18 @@ class Planner {
   }
 
   /** Room for a promotion on `to`, making it from clearly colder files there if need be. */
-  private admit(r: PromotionRequest, to: string): boolean {
+  private admit(r: Pick<PromotionRequest, 'ino' | 'from' | 'size' | 'heat'>, to: string, priority = AUTO_PRIORITY): boolean {
     if (!this.proj.tier(to)) return false;
-    const flow = { ino: r.ino, from: r.from, to, size: r.size };
-    if (this.proj.room(to, r.size)) {
+    const flow = { ino: r.ino, from: r.from, to, size: r.size, priority };
+    if (this.proj.room(to, r.size, priority)) {
       this.proj.add(flow);
       return true;
     }
     const restore = this.proj.snapshot();
     const planned = new Map(this.planned);
     this.proj.add(flow);
-    this.evictColder(to, r.heat);
-    if (this.proj.room(to, 0)) return true;
+    this.evictColder(to, r.heat, priority);
+    if (this.proj.room(to, 0, priority)) return true;
     restore();
     this.planned = planned;
     return false;

@@ -10,7 +10,7 @@ import type { TierSet } from '../tiers/tier-set.js';
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
-import { isWatermarkTag, pct, Projection, reliefTag, type TierRoom } from './watermarks.js';
+import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type TierRoom } from './watermarks.js';
 
 /** Files classified per transaction in a full pass. */
 const PAGE = 5000;
@@ -31,8 +31,7 @@ const COLDEST_PAGE = 64;
 /** Promotions that wait for room, examined per pass (hottest first). */
 const MAX_REQUESTS = 1000;
 
-/** Automatic moves queue behind manual ones (priority 0). */
-export const AUTO_PRIORITY = 10;
+export { AUTO_PRIORITY } from './watermarks.js';
 
 export interface PassReport {
   full: boolean;
@@ -59,6 +58,8 @@ interface Request extends PromotionRequest {
 }
 
 const toFlow = (m: PendingMove): PendingFlow => ({ ...m, from: m.fromTier, to: m.toTier });
+/** A queued move as rule moves count it: the room made for a promotion is that promotion's. */
+const counted = (f: PendingFlow): PendingFlow & { reserved: boolean } => ({ ...f, reserved: !f.running && f.requestedBy === roomTag(f.from) });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -142,7 +143,7 @@ export class Classifier {
     for (const m of this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife)) {
       const f = toFlow(m);
       pending.set(f.ino, f);
-      proj.add(f);
+      proj.add(counted(f));
     }
     return { proj, pending };
   }
@@ -286,7 +287,7 @@ export class Classifier {
     const targets = this.targetsFor(f.tier, d.target);
     const to = targets.find((t) => proj.room(t, f.size));
     if (to !== undefined) {
-      proj.add({ ino: f.ino, from: f.tier, to, size: f.size });
+      proj.add({ ino: f.ino, from: f.tier, to, size: f.size, priority: AUTO_PRIORITY });
       if (p?.to !== to || p.requestedBy !== requestedBy) {
         const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
         this.d.catalog.enqueueMove({ ino: f.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy, reason });
@@ -294,7 +295,7 @@ export class Classifier {
       }
       return null;
     }
-    if (p && isWatermarkTag(p.requestedBy)) proj.add(p); // capacity planning decides on it
+    if (p && isWatermarkTag(p.requestedBy)) proj.add(counted(p)); // capacity planning decides on it
     else if (p) {
       this.d.catalog.dropAutomaticMove(f.ino);
       pending.delete(f.ino);
@@ -349,8 +350,8 @@ export class Classifier {
       }
       for (const m of plan.moves) {
         const before = byIno.get(m.ino);
-        if (before?.to === m.to && before.requestedBy === m.requestedBy) continue; // still wanted, as queued
-        this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: AUTO_PRIORITY, requestedBy: m.requestedBy, reason: m.reason });
+        if (before?.to === m.to && before.requestedBy === m.requestedBy && before.priority === m.priority) continue; // still wanted, as queued
+        this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: m.priority, requestedBy: m.requestedBy, reason: m.reason });
         // The watermark overrules the file's rule: say so where tierfs where looks. It
         // stays the stored decision until the rules' outcome for the file changes.
         const inputs = { tier: m.from, size: m.size, usedBytes: plan.projection.tier(m.from)?.usedBytes ?? 0, capacityBytes: plan.projection.tier(m.from)?.capacityBytes ?? 0 };

@@ -19,12 +19,31 @@ export interface TierRoom {
   low: number;
 }
 
+/** Automatic moves queue behind manual ones (priority 0): rule moves at this priority. */
+export const AUTO_PRIORITY = 10;
+
+/**
+ * Watermark moves run before rule moves, and those of slower tiers first: a promotion
+ * may be counted into room that a watermark move is making. (A move counts only room
+ * made by moves that run before it — running, or of a lower priority number — so no two
+ * moves can each wait for the other; watermark moves count only running ones.)
+ */
+export const watermarkPriority = (tierIndex: number) => Math.max(1, AUTO_PRIORITY - 1 - tierIndex);
+
 /** A move that changes where bytes are: queued, running, or planned in this pass. */
 export interface Flow {
   ino: number;
   from: string;
   to: string;
   size: number;
+  priority: number;
+  running?: boolean;
+  /**
+   * The room this move makes is kept for the promotion it was made for: no other move
+   * may count it (else the files that made room could take it back, and be moved out
+   * again to make it once more).
+   */
+  reserved?: boolean;
 }
 
 /** Who asked for a move, as written in the queue and the journal. */
@@ -36,12 +55,16 @@ export const isWatermarkTag = (requestedBy: string) => requestedBy.startsWith('w
 export const pct = (bytes: number, capacity: number) => `${((100 * bytes) / capacity).toFixed(1)}%`;
 const mark = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
+const RUNNING = -1;
+const RESERVED = Infinity;
+
 /** Bytes per tier once the moves counted here have run. */
 export class Projection {
   private readonly byName: Map<string, TierRoom>;
-  private readonly flows = new Map<number, Flow>();
-  private readonly ins = new Map<string, number>();
-  private readonly outs = new Map<string, number>();
+  private flows = new Map<number, Flow>();
+  private ins = new Map<string, number>();
+  /** per tier, bytes leaving by the priority of their move (RUNNING: already under way) */
+  private outs = new Map<string, Map<number, number>>();
 
   constructor(readonly tiers: TierRoom[]) {
     this.byName = new Map(tiers.map((t) => [t.name, t]));
@@ -55,25 +78,38 @@ export class Projection {
     return this.flows.get(ino);
   }
 
+  private bump(f: Flow, sign: 1 | -1): void {
+    const key = f.running ? RUNNING : f.reserved ? RESERVED : f.priority;
+    let out = this.outs.get(f.from);
+    if (!out) this.outs.set(f.from, (out = new Map()));
+    out.set(key, (out.get(key) ?? 0) + sign * f.size);
+    this.ins.set(f.to, (this.ins.get(f.to) ?? 0) + sign * f.size);
+  }
+
   /** Count a move (replacing any other counted for the same file). */
   add(f: Flow): void {
     this.remove(f.ino);
     this.flows.set(f.ino, f);
-    this.outs.set(f.from, (this.outs.get(f.from) ?? 0) + f.size);
-    this.ins.set(f.to, (this.ins.get(f.to) ?? 0) + f.size);
+    this.bump(f, 1);
   }
 
   remove(ino: number): void {
     const f = this.flows.get(ino);
     if (!f) return;
     this.flows.delete(ino);
-    this.outs.set(f.from, this.outs.get(f.from)! - f.size);
-    this.ins.set(f.to, this.ins.get(f.to)! - f.size);
+    this.bump(f, -1);
+  }
+
+  /** Bytes leaving the tier by moves that run before one of `priority` (all but reserved ones by default). */
+  private leaving(tier: string, priority = RESERVED): number {
+    let sum = 0;
+    for (const [key, bytes] of this.outs.get(tier) ?? []) if (key < priority) sum += bytes;
+    return sum;
   }
 
   /** What the tier holds of its own once what leaves it has gone (arrivals not counted). */
   staying(tier: string): number {
-    return (this.byName.get(tier)?.usedBytes ?? 0) - (this.outs.get(tier) ?? 0);
+    return (this.byName.get(tier)?.usedBytes ?? 0) - this.leaving(tier);
   }
 
   incoming(tier: string): number {
@@ -92,31 +128,28 @@ export class Projection {
   }
 
   /**
-   * Can `size` more bytes come in without passing the high watermark or the space left?
-   * A local tier of unknown size takes nothing; an object tier without a capacity takes all.
+   * Can a move of `priority` bring `size` more bytes in without passing the high
+   * watermark or the space left, counting every arrival but only the departures that
+   * run before it? A local tier of unknown size takes nothing; an object tier without
+   * a capacity takes all.
    */
-  room(tier: string, size: number): boolean {
+  room(tier: string, size: number, priority = AUTO_PRIORITY): boolean {
     const t = this.byName.get(tier);
     if (!t) return false;
-    const net = this.incoming(tier) - (this.outs.get(tier) ?? 0);
+    const net = this.incoming(tier) - this.leaving(tier, priority);
     if (t.freeBytes - net <= size) return false;
     if (t.capacityBytes === 0) return t.kind === 'object';
-    return this.used(tier) + size <= t.capacityBytes * t.high;
+    return t.usedBytes + net + size <= t.capacityBytes * t.high;
   }
 
   snapshot(): () => void {
     const flows = new Map(this.flows);
     const ins = new Map(this.ins);
-    const outs = new Map(this.outs);
+    const outs = new Map([...this.outs].map(([k, v]) => [k, new Map(v)]));
     return () => {
-      for (const [m, saved] of [
-        [this.flows, flows],
-        [this.ins, ins],
-        [this.outs, outs],
-      ] as [Map<unknown, unknown>, Map<unknown, unknown>][]) {
-        m.clear();
-        for (const [k, v] of saved) m.set(k, v);
-      }
+      this.flows = flows;
+      this.ins = ins;
+      this.outs = outs;
     };
   }
 

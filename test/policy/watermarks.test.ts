@@ -7,7 +7,7 @@
 // queue.)
 import { describe, expect, it } from 'vitest';
 import { planCapacity, type Candidate, type CapacityInput, type PendingFlow } from '../../src/policy/capacity.js';
-import { needsRelief, Projection, reliefTakes, type TierRoom } from '../../src/policy/watermarks.js';
+import { needsRelief, Projection, reliefTakes, watermarkPriority, type TierRoom } from '../../src/policy/watermarks.js';
 
 const tier = (name: string, usedBytes: number, over: Partial<TierRoom> = {}): TierRoom => ({
   name,
@@ -27,7 +27,7 @@ const flow = (ino: number, from: string, to: string, size: number, over: Partial
   to,
   size,
   heat: 0,
-  priority: 10,
+  priority: watermarkPriority(['hot', 'warm', 'cold'].indexOf(from)),
   requestedBy: `watermark:${from}`,
   running: false,
   ...over,
@@ -57,10 +57,10 @@ describe('projection', () => {
   it('counts what queued and running moves take out and bring in', () => {
     const p = new Projection([tier('hot', 950), tier('warm', 100)]);
     expect(p.used('hot')).toBe(950);
-    p.add({ ino: 1, from: 'hot', to: 'warm', size: 200 });
-    p.add({ ino: 2, from: 'warm', to: 'hot', size: 50 });
+    p.add({ ino: 1, from: 'hot', to: 'warm', size: 200, priority: 9 });
+    p.add({ ino: 2, from: 'warm', to: 'hot', size: 50, priority: 10 });
     expect([p.used('hot'), p.staying('hot'), p.used('warm')]).toEqual([800, 750, 250]);
-    p.add({ ino: 1, from: 'hot', to: 'warm', size: 300 }); // the same file again replaces, never adds
+    p.add({ ino: 1, from: 'hot', to: 'warm', size: 300, priority: 9 }); // the same file again replaces, never adds
     expect(p.used('hot')).toBe(700);
     expect(p.room('hot', 200)).toBe(true);
     expect(p.room('hot', 201)).toBe(false);
@@ -69,6 +69,16 @@ describe('projection', () => {
     expect(p.used('hot')).toBe(1000);
     undo();
     expect(p.used('hot')).toBe(700);
+  });
+
+  it('a move counts as room only what leaves before it runs, so no two moves wait for each other', () => {
+    const p = new Projection([tier('hot', 900), tier('warm', 900)]);
+    p.add({ ino: 1, from: 'hot', to: 'warm', size: 100, priority: 9 }); // a demotion, run first
+    p.add({ ino: 2, from: 'warm', to: 'hot', size: 100, priority: 10 }); // a promotion, after it
+    expect(p.room('hot', 0, 10)).toBe(true); // the promotion may count the demotion's room
+    expect(p.room('warm', 0, 9)).toBe(false); // the demotion may not count the promotion's
+    p.add({ ino: 2, from: 'warm', to: 'hot', size: 100, priority: 10, running: true });
+    expect(p.room('warm', 0, 9)).toBe(true); // unless it already runs
   });
 
   it('an object tier without capacity takes everything; with one, up to its high watermark; a local tier also needs space', () => {
@@ -156,17 +166,19 @@ describe('relief', () => {
     expect(full.notes.get('hot')).toBe('hot at 95.0%, above its high watermark 90%: its coldest file waits: no tier below has room for 100 bytes');
   });
 
-  it('relieves the slower tiers first, so faster ones find the room that makes', () => {
+  it('demotes only into room there is now: what waits to leave the tier below does not count, what is leaving does', () => {
     const tiers = [tier('hot', 950), tier('warm', 950), tier('cold', 0, { kind: 'object', capacityBytes: 0 })];
-    const p = plan(tiers, { hot: coldestFirst, warm: [cand(11, 100, 0), cand(12, 100, 0), cand(13, 100, 0)] });
-    // warm: 950 → 750 (its low watermark within one file); hot's coldest then fit there up to 900
+    const warm = [cand(11, 100, 0), cand(12, 100, 0), cand(13, 100, 0)];
+    const p = plan(tiers, { hot: coldestFirst, warm });
+    // warm sheds two to cold (950 → 750), but until they have gone hot's coldest go to cold too
     expect([...p.to]).toEqual([
       [11, 'cold'],
       [12, 'cold'],
-      [1, 'warm'],
+      [1, 'cold'],
       [2, 'cold'],
     ]);
-    expect(p.projection.used('warm')).toBe(850);
+    const running = plan(tiers, { hot: coldestFirst, warm }, { pending: [flow(11, 'warm', 'cold', 100, { running: true }), flow(12, 'warm', 'cold', 100, { running: true })] });
+    expect(running.to).toEqual(new Map([[1, 'warm'], [2, 'cold']])); // 750 + 100 fits under 900, one more does not
   });
 });
 
@@ -195,7 +207,7 @@ describe('promotions that need room', () => {
   it('queued earlier, keep their room; once not wanted, the files that made room stay', () => {
     const tiers = [tier('hot', 900), tier('warm', 500)];
     const files = { hot: [cand(1, 100, 1), cand(2, 100, 3)] };
-    const promotion = flow(7, 'warm', 'hot', 100, { requestedBy: 'rule:busy', heat: 5 });
+    const promotion = flow(7, 'warm', 'hot', 100, { requestedBy: 'rule:busy', heat: 5, priority: 10 });
     const room = flow(1, 'hot', 'warm', 100, { requestedBy: 'watermark:hot:room' });
     const kept = plan(tiers, files, { pending: [promotion, room] });
     expect(kept.moves.map((m) => m.ino)).toEqual([1]);
