@@ -205,8 +205,8 @@ describe('capacity pressure over random workloads', () => {
     const h = s.cfg.policy.hysteresis;
     const why = () => JSON.stringify({ seed, tiers: s.cfg.tiers.map((t) => ({ name: t.name, cap: t.capacity, wm: t.watermarks })), used: [...s.used], policy: s.cfg.policy });
     const story = () => s.executed.map((m) => `f${m.ino}:${m.from}->${m.to}(${m.requestedBy})`).join(' ');
-    expect(s.settled, `did not settle: ${why()} ${story()}; queued: ${s.queue.join(' ')}; pressure: ${[...s.classifier.pressure].join(' ')}`).toBe(true);
-    expect(Math.max(...s.moves.values(), 0), `a file moved back and forth: ${why()} ${story()}`).toBeLessThanOrEqual(5);
+    if (!s.settled) expect.fail(`did not settle: ${why()} ${story()}; queued: ${s.queue.join(' ')}; pressure: ${[...s.classifier.pressure].join(' ')}`);
+    if (Math.max(...s.moves.values(), 0) > 5) expect.fail(`a file moved back and forth: ${why()} ${story()}`);
     const maxFile = Math.max(...s.files.map((f) => f.size));
     const idx = (t: string) => s.order.indexOf(t);
 
