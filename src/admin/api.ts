@@ -44,6 +44,8 @@ export interface TierStatus {
   survivesBackendLosses?: number;
   /** local tiers: why use and capacity could not be read (a volume gone) */
   error?: string;
+  /** what capacity pressure does on this tier now (relief under way, or why its files wait) */
+  pressure: string | null;
 }
 
 /** The daemon's background work: each periodic task's failures, and rejections nobody handled. */
@@ -65,6 +67,8 @@ export interface Status {
   queue: { length: number; heldBack: string | null };
   background: BackgroundHealth;
   catalog: CatalogStatus | null;
+  /** set when every local tier is above its high watermark: new files then go where there is space */
+  admission: string | null;
 }
 
 export interface Where {
@@ -86,6 +90,8 @@ export interface Where {
   placement: (Decision & { hold: string | null }) | null;
   /** the decision as last stored, with the inputs of when its outcome last changed */
   lastDecision: { time: string; target: string | null; rule: string; reason: string; inputs: unknown } | null;
+  /** what capacity does to the file: the watermark that demoted it, or why it stays ("held: …") */
+  capacity: string | null;
   /** a move waiting in the queue */
   queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
@@ -164,6 +170,9 @@ export class AdminApi {
 
   status(): Status {
     const usage = this.catalog.usageByTier();
+    const pressure = this.classifier.pressure;
+    const locals = this.tiers.locals.map((t) => ({ t, u: t.usage(usage.get(t.name)?.bytes ?? 0) }));
+    const allAbove = locals.length > 0 && locals.every(({ t, u }) => u.capacityBytes === 0 || u.usedBytes > u.capacityBytes * t.config.watermarks.high);
     return {
       mountpoint: this.mountpoint,
       fsid: this.catalog.fsid,
@@ -173,7 +182,14 @@ export class AdminApi {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = this.tiers.get(cfg.name);
         if (t.kind === 'local') {
-          const base = { name: cfg.name, kind: 'local', ...held, watermarks: cfg.watermarks, volumes: t.local.volumes };
+          const base = {
+            name: cfg.name,
+            kind: 'local',
+            ...held,
+            watermarks: cfg.watermarks,
+            volumes: t.local.volumes,
+            pressure: pressure.get(cfg.name) ?? null,
+          };
           try {
             return { ...base, ...t.local.usage(held.bytes) };
           } catch (err) {
@@ -192,6 +208,7 @@ export class AdminApi {
           watermarks: cfg.watermarks,
           volumes: cfg.kind === 'object' ? cfg.backends.map((b) => `${b.name ?? b.type} (${b.type})`) : [],
           survivesBackendLosses: t.object.survivableBackendLosses,
+          pressure: pressure.get(cfg.name) ?? null,
         };
       }),
       conflicts: this.catalog.conflicts(),
@@ -200,6 +217,7 @@ export class AdminApi {
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
       catalog: this.catalogStatus(),
+      admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,
     };
   }
 
@@ -330,6 +348,7 @@ export class AdminApi {
         ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize }
         : null,
       placement: isReg(i.mode) ? (this.classifier.explain(ino) ?? null) : null,
+      capacity: isReg(i.mode) ? this.classifier.explainCapacity(ino) : null,
       lastDecision: stored
         ? { time: new Date(stored.timeMs).toISOString(), target: stored.target, rule: stored.rule, reason: stored.reason, inputs: JSON.parse(stored.inputs) }
         : null,

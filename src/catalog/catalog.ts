@@ -76,13 +76,20 @@ export interface ClassificationRow {
   pin: string | null;
 }
 
-export interface ColdFile {
+/** A move waiting in the queue or running, with what it does to the usage of two tiers. */
+export interface PendingMove {
+  id: number;
   ino: number;
+  fromTier: string;
+  toTier: string;
   size: number;
+  /** heat decayed to now */
   heat: number;
-  tierSinceMs: number;
-  pin: string | null;
-  path: string;
+  priority: number;
+  requestedBy: string;
+  reason: string;
+  /** the move protocol has journaled its intent and not finished: it can no longer be taken back */
+  running: boolean;
 }
 
 export interface QueueEntry {
@@ -355,12 +362,24 @@ export class Catalog {
            reason = excluded.reason, inputs = excluded.inputs`,
       ),
       getDecision: d.prepare('SELECT time_ms AS timeMs, target, rule, reason, inputs FROM decisions WHERE ino = ?'),
+      // Coldest first: heat, then the longest idle, then the largest (one move frees the
+      // most), then ino so that two calls agree on the order of equals.
       coldest: d.prepare(
-        `SELECT i.ino, i.size, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
-                i.tier_since_ms AS tierSinceMs, i.pin, coalesce(i.data_path, '') AS path
+        `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size, i.uid, i.tier, i.mtime_ns / 1000000 AS mtimeMs,
+                coalesce(a.last_ms, i.tier_since_ms) AS lastAccessMs,
+                coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat, @now AS heatMs,
+                i.tier_since_ms AS tierSinceMs, i.class, i.pin
          FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
          WHERE i.tier = @tier AND i.nlink > 0 AND (i.mode & 61440) = 32768
-         ORDER BY heat ASC, coalesce(a.last_ms, i.tier_since_ms) ASC`,
+         ORDER BY heat ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
+      ),
+      pendingMoves: d.prepare(
+        `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
+                coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
+                q.priority, q.requested_by AS requestedBy, q.reason,
+                EXISTS (SELECT 1 FROM moves m WHERE m.ino = q.ino AND m.state = 'intent') AS running
+         FROM move_queue q JOIN inodes i ON i.ino = q.ino LEFT JOIN access_stats a ON a.ino = q.ino
+         WHERE i.tier IS NOT NULL AND i.nlink > 0 AND i.tier <> q.to_tier`,
       ),
       enqueue: d.prepare(
         `INSERT INTO move_queue (ino, to_tier, priority, requested_by, reason, enqueued_ms)
@@ -369,13 +388,15 @@ export class Catalog {
            requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
          WHERE excluded.priority <= move_queue.priority`,
       ),
-      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id LIMIT ?`),
+      // In the order asked for within a priority: a move that waited (deferred) keeps its
+      // place, so a tier's relief still runs coldest first.
+      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, id LIMIT ?`),
       queuedOf: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE ino = ?`),
       queueRemoveIf: d.prepare('DELETE FROM move_queue WHERE id = ? AND to_tier = ? AND priority = ?'),
       queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),
       queueLength: d.prepare('SELECT count(*) FROM move_queue').pluck(),
       queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
-      queueRemoveAuto: d.prepare('DELETE FROM move_queue WHERE ino = ? AND priority > 0'),
+      queueRemoveAuto: d.prepare("DELETE FROM move_queue WHERE ino = ? AND priority > 0 AND requested_by NOT LIKE 'watermark:%'"),
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
@@ -769,9 +790,20 @@ export class Catalog {
     return this.s.getDecision.get(ino) as StoredDecision | undefined;
   }
 
-  /** Files of a tier, coldest first (decayed heat, then oldest access). */
-  coldest(tier: string, nowMs: number, halfLifeMs: number): IterableIterator<ColdFile> {
-    return this.s.coldest.iterate({ tier, now: nowMs, halfLifeMs }) as IterableIterator<ColdFile>;
+  /**
+   * The `limit` coldest files of a tier: decayed heat, then idle time (longest first),
+   * then size (largest first). Heat in the rows is decayed to nowMs.
+   */
+  coldest(tier: string, nowMs: number, halfLifeMs: number, limit: number): ClassificationRow[] {
+    return this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as ClassificationRow[];
+  }
+
+  /** Every move queued or running, with the size and current tier of its file (capacity planning). */
+  pendingMoves(nowMs: number, halfLifeMs: number): PendingMove[] {
+    return (this.s.pendingMoves.all({ now: nowMs, halfLifeMs }) as (Omit<PendingMove, 'running'> & { running: number })[]).map((m) => ({
+      ...m,
+      running: m.running !== 0,
+    }));
   }
 
   /** The classifier should look at this file again at its next pass. */
@@ -820,7 +852,10 @@ export class Catalog {
     this.s.queueRemove.run(id);
   }
 
-  /** Drop an automatic pending move of ino (its file no longer needs it). */
+  /**
+   * Drop an automatic pending move of ino that a rule asked for (its file no longer needs
+   * it). Watermark moves stay: capacity planning keeps or drops those (dequeueIf).
+   */
   dropAutomaticMove(ino: number): void {
     this.s.queueRemoveAuto.run(ino);
   }

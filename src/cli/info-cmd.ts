@@ -41,6 +41,8 @@ export function registerInfoCommands(program: Command): void {
       ]);
       process.stdout.write(`tierfs on ${s.mountpoint} (pid ${s.pid}, since ${s.startedAt})\n\n`);
       process.stdout.write(`${table(['tier', 'kind', 'files', 'data', 'used', 'capacity', 'use', 'watermarks'], rows)}\n`);
+      for (const t of s.tiers.filter((x) => x.pressure)) process.stdout.write(`${t.name}: ${t.pressure}\n`);
+      if (s.admission) process.stdout.write(`warning: ${s.admission}\n`);
       for (const t of s.tiers.filter((x) => x.survivesBackendLosses !== undefined)) {
         process.stdout.write(`${t.name}: backends ${t.volumes.join(', ')}; survives the loss of ${t.survivesBackendLosses} whole backend(s)\n`);
       }
@@ -98,6 +100,7 @@ export function registerInfoCommands(program: Command): void {
               ? `  placement: rule ${w.placement.rule} → ${w.placement.target ?? 'stay'} (${w.placement.reason})\n` +
                 (w.placement.hold ? `  not moved yet: ${w.placement.hold}\n` : '')
               : '') +
+            (w.capacity ? `  capacity: ${w.capacity}\n` : '') +
             (w.queued ? `  queued: move to ${w.queued.toTier}, asked by ${w.queued.requestedBy}${w.queued.lastError ? ` (last try: ${w.queued.lastError})` : ''}\n` : ''),
         );
       }

@@ -14,6 +14,7 @@ import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
 import { NamespaceMirror } from './namespace-mirror.js';
+import { admit } from '../policy/admission.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('vfs');
@@ -243,14 +244,22 @@ export class Vfs {
     return { uid: caller.uid, gid: caller.gid, mode };
   }
 
-  /** The first local tier with room under its high watermark, and a volume on it. */
+  /**
+   * The first local tier with room under its high watermark, and a volume on it; when
+   * every one is above it, the first with space left (pressure demotion makes room).
+   */
   private place(size = 0): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
-    for (const tier of this.tiers) {
-      if (tier.hasRoom(usage.get(tier.name)?.bytes ?? 0, size)) return { tier, volume: tier.pickVolume() };
+    const at = admit(this.tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
+    if (!at) throw new FsError('ENOSPC', 'every local tier is full');
+    const tier = this.tiers[at.index]!;
+    if (at.aboveHigh && Date.now() - this.warnedAboveHigh > 60_000) {
+      this.warnedAboveHigh = Date.now();
+      log.warn({ tier: tier.name }, 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room');
     }
-    throw new FsError('ENOSPC', 'every tier is above its high watermark');
+    return { tier, volume: tier.pickVolume() };
   }
+  private warnedAboveHigh = 0;
 
   private touchParent(parent: number, t = nowNs()): void {
     this.catalog.touchDir(parent, t);
