@@ -43,6 +43,8 @@ export type MoveStep = 'intent' | 'copied' | 'verified' | 'committed';
 export interface MoveOptions {
   /** tests: stop at this step until the marker file `<dir>/paused-<step>` is removed */
   pauseAt?: { step: MoveStep; dir: string };
+  /** tests: awaited at every step, before pauseAt (random short pauses: see testRandomPauses in daemon.ts) */
+  atStep?: (step: MoveStep) => Promise<void>;
   /** tests: damage one byte of what the source returned, as failing memory or a buggy reader would */
   corruptSourceRead?: boolean;
   /** awaited before each piece of data is copied (the mover's bandwidth limit) */
@@ -116,6 +118,7 @@ export class MoveProtocol {
   }
 
   private async pause(step: MoveStep): Promise<void> {
+    await this.opts.atStep?.(step);
     const p = this.opts.pauseAt;
     if (!p || p.step !== step) return;
     const marker = join(p.dir, `paused-${step}`);
