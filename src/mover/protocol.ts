@@ -289,8 +289,25 @@ export class MoveProtocol {
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
     });
     if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
+    if (old.kind === 'local') this.removeOldLocalCopy(old);
     this.vfs.relocated(ino);
     return { ok: true };
+  }
+
+  /**
+   * Step 5 for a local old copy, at once and still inside the commit's synchronous
+   * section: its names are the ones just recorded. Later, a rename of a directory above
+   * it (which renames on every volume) could carry it away from them, and it would stay
+   * behind — for the next mount to import as a file. Its garbage entry stays: should this
+   * fail, or the daemon die first, step 5 finishes it.
+   */
+  private removeOldLocalCopy(old: Extract<CopyLocation, { kind: 'local' }>): void {
+    try {
+      const tier = this.tiers.local(old.tier);
+      for (const p of old.paths) this.removeLocalName(tier, old.volume, p);
+    } catch (err) {
+      log.warn({ err, tier: old.tier, paths: old.paths }, 'old copy not deleted yet; garbage collection will retry');
+    }
   }
 
   /**
