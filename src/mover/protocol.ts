@@ -15,7 +15,9 @@
 //              transaction
 //        no  → drop the copy, journal ABORTED (the caller may retry later)
 //   5 delete the old copy once nothing reads it, journal DONE. Never before the commit
-//     is on disk: the source is the only copy a rolled-back catalog knows.
+//     is on disk: the source is the only copy a rolled-back catalog knows. A local old
+//     copy goes at once, still inside 4: a later directory rename would carry it away
+//     from the names recorded.
 // One move per file at a time, whoever asks (mover, copy-up, CLI): a second request
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
