@@ -55,6 +55,23 @@ function testPauseHook(dataDir: string): MoveOptions['pauseAt'] {
   return step ? { step, dir: dataDir } : undefined;
 }
 
+/**
+ * Tests that race moves against random operations (test/mount/differential-moves.test.ts):
+ * TIERFS_TEST_PAUSE_RANDOM=<seed>[,<maxMs>] makes every move wait 0..maxMs ms (default
+ * 20) at a random half of its steps, with no marker file, so that operations meet moves
+ * at every step. Seeded so a run is repeatable as far as timing allows.
+ */
+function testRandomPauses(): MoveOptions['atStep'] {
+  const spec = process.env.TIERFS_TEST_PAUSE_RANDOM;
+  if (!spec) return undefined;
+  const [seed, maxMs] = spec.split(',').map(Number);
+  let a = (seed ?? 0) >>> 0;
+  const rand = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return async () => {
+    if (rand() < 0.5) await new Promise((r) => setTimeout(r, rand() * (maxMs || 20)));
+  };
+}
+
 const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 
 function mountOptions(cfg: Config): MountOptions {
@@ -149,6 +166,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const bandwidth = new TokenBucket(cfg.mover.bandwidth);
     const protocol = new MoveProtocol(catalog, tierSet, vfs, {
       pauseAt: testPauseHook(cfg.dataDir),
+      atStep: testRandomPauses(),
       corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
       throttle: bandwidth.unlimited ? undefined : (n) => bandwidth.take(n),
     });
