@@ -1,6 +1,8 @@
 // The Azure Blob backend (block blobs). Large bodies are staged as blocks, several in
 // flight, and committed with one block list, which also carries metadata known only
-// after a streamed body. Retries are left to the retry wrapper: the client tries once.
+// after a streamed body. Retries are left to the retry wrapper: the client tries once,
+// and a download that breaks off is not resumed behind our back. Each request runs
+// under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
 import {
   BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlockBlobClient,
   type ContainerClient,
@@ -8,9 +10,10 @@ import {
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, parts } from './body.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -28,6 +31,7 @@ export interface AzureStoreOptions extends AzureClientOptions {
   partSize: number;
   partConcurrency: number;
   listPageSize: number;
+  timeouts?: RequestTimeouts;
 }
 
 const ARCHIVE = 'Archive';
@@ -62,9 +66,11 @@ export class AzureStore implements ObjectStore {
     parallelParts: true,
   };
   readonly container: ContainerClient;
+  private readonly timeouts: RequestTimeouts;
 
   constructor(private readonly opts: AzureStoreOptions) {
     this.container = createAzureContainerClient(opts);
+    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -81,27 +87,27 @@ export class AzureStore implements ObjectStore {
     const metadata = () => ({ ...opts.metadata, ...opts.metadataAfterBody?.() });
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
-        const out = await blob.upload(body, body.length, { ...common, metadata: metadata() });
-        return { etag: out.etag ?? '', size: body.length };
+        return await this.uploadWhole(blob, body, { ...common, metadata: metadata() }, opts.signal);
       }
-      return await this.putBlocks(blob, body, common, metadata);
+      return await this.putBlocks(blob, body, common, metadata, opts.signal);
     } catch (err) {
       throw this.error(err, `put ${key}`, key);
     }
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedBytes(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedStream(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
-  async head(key: string): Promise<ObjectMeta> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
     checkKey(key);
     try {
-      const p = await this.container.getBlockBlobClient(key).getProperties();
+      const p = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).getProperties({ abortSignal }));
       return {
         key,
         size: p.contentLength ?? 0,
@@ -117,21 +123,26 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.container.getBlockBlobClient(key).deleteIfExists();
+      await watched(this.timeouts, `delete ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).deleteIfExists({ abortSignal }));
     } catch (err) {
       throw this.error(err, `delete ${key}`, key);
     }
   }
 
   async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {
-    const pages = this.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: opts.pageSize ?? this.opts.listPageSize });
+    // The pager takes one signal for all its requests; each page's watch aborts it.
+    const listing = new AbortController();
+    const pages = this.container
+      .listBlobsFlat({ prefix, abortSignal: listing.signal })
+      .byPage({ maxPageSize: opts.pageSize ?? this.opts.listPageSize });
     for (;;) {
       let page;
       try {
-        page = await pages.next();
+        page = await watched(this.timeouts, `list ${prefix}`, opts.signal, (signal) => forwardAbort(signal, listing, () => pages.next()));
       } catch (err) {
         throw this.error(err, `list ${prefix}`, prefix);
       }
@@ -143,16 +154,32 @@ export class AzureStore implements ObjectStore {
   }
 
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
-    const meta = await this.head(key);
+    const meta = await this.head(key, opts);
     if (!meta.archived) return;
     try {
-      await this.container.getBlockBlobClient(key).setAccessTier(opts.targetClass ?? 'Hot', {
-        rehydratePriority: opts.priority === 'High' ? 'High' : 'Standard',
-      });
+      await watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).setAccessTier(opts.targetClass ?? 'Hot', {
+          rehydratePriority: opts.priority === 'High' ? 'High' : 'Standard',
+          abortSignal,
+        }));
     } catch (err) {
       // Asking again while a rehydration runs is refused with 409; the restore is under way.
       if (err instanceof RestError && err.statusCode === 409) return;
       throw this.error(err, `restore ${key}`, key);
+    }
+  }
+
+  /** One request with the whole body; the SDK reports its upload, so a stall is timed like a missing answer. */
+  private async uploadWhole(blob: BlockBlobClient, data: Buffer, options: object, signal: AbortSignal | undefined): Promise<PutResult> {
+    const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
+    try {
+      const out = await watch.response(
+        (abortSignal) => blob.upload(data, data.length, { ...options, abortSignal, onProgress: () => watch.progress() }),
+        { upload: 'reported' },
+      );
+      return { etag: out.etag ?? '', size: data.length };
+    } finally {
+      watch.done();
     }
   }
 
@@ -161,6 +188,7 @@ export class AzureStore implements ObjectStore {
     body: Buffer | Readable,
     common: object,
     metadata: () => Record<string, string>,
+    signal: AbortSignal | undefined,
   ): Promise<PutResult> {
     // Look one part ahead: a stream that fits in one part goes up in one request,
     // because Azure refuses an empty staged block and one request is cheaper anyway.
@@ -168,9 +196,7 @@ export class AzureStore implements ObjectStore {
     const first = await source.next();
     const second = await source.next();
     if (second.done) {
-      const only = first.value as Buffer;
-      const out = await blob.upload(only, only.length, { ...common, metadata: metadata() });
-      return { etag: out.etag ?? '', size: only.length };
+      return this.uploadWhole(blob, first.value as Buffer, { ...common, metadata: metadata() }, signal);
     }
     async function* all(): AsyncGenerator<Buffer> {
       yield first.value as Buffer;
@@ -184,27 +210,41 @@ export class AzureStore implements ObjectStore {
       const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
       ids[index] = id;
       size += part.length;
-      await blob.stageBlock(id, part, part.length);
+      const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal);
+      try {
+        await watch.response(
+          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, onProgress: () => watch.progress() }),
+          { upload: 'reported' },
+        );
+      } finally {
+        watch.done();
+      }
     });
-    const out = await blob.commitBlockList(ids, { ...common, metadata: metadata() });
+    const out = await watched(this.timeouts, `put ${blob.name}`, signal, (abortSignal) =>
+      blob.commitBlockList(ids, { ...common, metadata: metadata(), abortSignal }));
     return { etag: out.etag ?? '', size };
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
+  private async fetch(key: string, opts: GetOptions): Promise<Fetched> {
+    const asked = opts.range;
     checkKey(key);
     checkRange(asked);
     if (asked && asked.length === 0) {
-      const meta = await this.head(key);
+      const meta = await this.head(key, opts);
       if (meta.archived) throw new ArchivedError(key);
       return { meta, range: clipRange(asked, meta.size) };
     }
+    const watch = new RequestWatch(this.timeouts, `get ${key}`, opts.signal);
     let out: BlobDownloadResponseParsed;
     try {
-      out = await this.container.getBlockBlobClient(key).download(asked?.offset ?? 0, asked?.length);
+      out = await watch.response((abortSignal) =>
+        // maxRetryRequests 0: the SDK would otherwise re-request a body that broke off, up to 5 times, untimed.
+        this.container.getBlockBlobClient(key).download(asked?.offset ?? 0, asked?.length, { abortSignal, maxRetryRequests: 0 }));
     } catch (err) {
+      watch.done();
       // A range that starts at or past the end: Azure answers 416, object_store answers with nothing.
       if (err instanceof RestError && err.statusCode === 416) {
-        const meta = await this.head(key);
+        const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
       throw this.error(err, `get ${key}`, key);
@@ -217,11 +257,13 @@ export class AzureStore implements ObjectStore {
       lastModified: out.lastModified ?? new Date(0),
       metadata: out.metadata ?? {},
     };
-    return { body: out.readableStreamBody as Readable | undefined, meta, range: clipRange(asked, total) };
+    const body = out.readableStreamBody ? watch.body(out.readableStreamBody as Readable) : undefined;
+    if (!body) watch.done();
+    return { ...(body ? { body } : {}), meta, range: clipRange(asked, total) };
   }
 
-  private error(err: unknown, what: string, key: string): ObjectStoreError {
-    if (err instanceof ObjectStoreError) return err;
+  private error(err: unknown, what: string, key: string): Error {
+    if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
     if (err instanceof RestError) {
       if (err.code === 'BlobNotFound' || (err.statusCode === 404 && err.code !== 'ContainerNotFound')) {
         return new NotFoundError(key, { cause: err });

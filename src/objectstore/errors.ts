@@ -37,6 +37,29 @@ export class TransientError extends ObjectStoreError {
   }
 }
 
+/** A request that went past one of its timeouts (see timeouts.ts). */
+export class RequestTimeoutError extends TransientError {
+  constructor(
+    readonly phase: 'answer' | 'body',
+    readonly ms: number,
+    what: string,
+  ) {
+    super(`${what}: ${phase === 'answer' ? 'no answer' : 'the body stood still'} for ${ms} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/**
+ * The reason the retry wrapper aborts a call's signal with once its deadline passed.
+ * Transient, but never retried: nothing starts after the deadline.
+ */
+export class DeadlineExceededError extends TransientError {
+  constructor(ms: number) {
+    super(`the call's deadline of ${ms} ms passed`);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
 /**
  * A body that does not match its checksum or its expected length. It is Transient
  * because a fresh read usually cures it; if it does not, the caller sees this error
@@ -74,12 +97,15 @@ const NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND',
   'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+// An SDK that aborts a request itself (Azure, when the response stream breaks off)
+// says so with an AbortError; aborts by our caller never get here (see isCallerAbort).
 
 export function isNetworkError(err: unknown): boolean {
   const e = err as { code?: unknown; name?: unknown } | null;
   return (
     (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) ||
     e?.name === 'TimeoutError' ||
+    e?.name === 'AbortError' ||
     e?.name === 'RequestTimeout'
   );
 }

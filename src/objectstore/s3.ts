@@ -1,5 +1,7 @@
 // The S3 backend (AWS, MinIO, Ceph RGW, GCS's XML interoperability API, s3rver in
-// tests). Retries are left to the retry wrapper: the client makes one attempt.
+// tests). Retries are left to the retry wrapper: the client makes one attempt. Each
+// request runs under a RequestWatch (timeouts.ts); the client's own connection and
+// socket timeouts bound the requests the watch cannot time, those that carry a body.
 import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
@@ -7,10 +9,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream, tap, through } from './body.js';
-import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { ArchivedError, DeadlineExceededError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -26,6 +29,7 @@ export interface S3ClientOptions {
   checksums?: 'when_supported' | 'when_required';
   /** Omitted: the SDK's default chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  timeouts?: RequestTimeouts;
 }
 
 export interface S3StoreOptions extends S3ClientOptions {
@@ -41,7 +45,14 @@ const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 /** The client the store uses; exported so a benchmark can call the SDK directly with the same settings. */
 export function createS3Client(opts: S3ClientOptions): S3Client {
   const checksums = opts.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   return new S3Client({
+    // The SDK's default has no timeout at all. Its socket timeout fails a request whose
+    // socket stands still that long in any phase: sending, waiting, receiving.
+    requestHandler: {
+      connectionTimeout: timeouts.connect,
+      socketTimeout: Math.max(timeouts.firstByte, timeouts.idle),
+    },
     region: opts.region ?? 'us-east-1',
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     forcePathStyle: opts.forcePathStyle ?? false,
@@ -65,10 +76,12 @@ export class S3Store implements ObjectStore {
   };
   readonly client: S3Client;
   private readonly bucket: string;
+  private readonly timeouts: RequestTimeouts;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.client = createS3Client(opts);
     this.bucket = opts.bucket;
+    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -84,7 +97,11 @@ export class S3Store implements ObjectStore {
     };
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
-        const out = await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+        const out = await watched(
+          this.timeouts, `put ${key}`, opts.signal,
+          (abortSignal) => this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), { abortSignal }),
+          { upload: 'unreported' }, // the client's socket timeout bounds a stall
+        );
         return { etag: out.ETag ?? '', size: body.length };
       }
       let size = Buffer.isBuffer(body) ? body.length : 0;
@@ -96,7 +113,10 @@ export class S3Store implements ObjectStore {
         queueSize: this.opts.partConcurrency,
         leavePartsOnError: false,
       });
-      const out = await upload.done();
+      // The retry deadline does not end an upload (see RequestWatch.response); the caller's signal does.
+      const abort = () => { if (!(opts.signal?.reason instanceof DeadlineExceededError)) void upload.abort(); };
+      opts.signal?.addEventListener('abort', abort, { once: true });
+      const out = await upload.done().finally(() => opts.signal?.removeEventListener('abort', abort));
       return { etag: out.ETag ?? '', size };
     } catch (err) {
       throw this.error(err, `put ${key}`, key);
@@ -104,17 +124,18 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedBytes(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedStream(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
-  async head(key: string): Promise<ObjectMeta> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
     checkKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
       const storageClass = out.StorageClass ?? 'STANDARD';
       // A Glacier object is readable while a finished restore's copy lasts.
       const restored = out.Restore?.includes('ongoing-request="false"') ?? false;
@@ -132,13 +153,14 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await watched(this.timeouts, `delete ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
     } catch (err) {
       const e = this.error(err, `delete ${key}`, key);
-      if (e.code !== 'NotFound') throw e;
+      if (!(e instanceof NotFoundError)) throw e;
     }
   }
 
@@ -147,11 +169,13 @@ export class S3Store implements ObjectStore {
     do {
       let out;
       try {
-        out = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
-          }),
-        );
+        out = await watched(this.timeouts, `list ${prefix}`, opts.signal, (abortSignal) =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
+            }),
+            { abortSignal },
+          ));
       } catch (err) {
         throw this.error(err, `list ${prefix}`, prefix);
       }
@@ -165,47 +189,54 @@ export class S3Store implements ObjectStore {
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.client.send(
-        new RestoreObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: (opts.priority ?? 'Standard') as Tier } },
-        }),
-      );
+      await watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(
+          new RestoreObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: (opts.priority ?? 'Standard') as Tier } },
+          }),
+          { abortSignal },
+        ));
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'RestoreAlreadyInProgress') return;
       // S3 refuses a restore of an object that is not archived: it is readable already.
       if (name === 'InvalidObjectState') {
-        await this.head(key);
+        await this.head(key, opts);
         return;
       }
       throw this.error(err, `restore ${key}`, key);
     }
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
+  private async fetch(key: string, opts: GetOptions): Promise<Fetched> {
+    const asked = opts.range;
     checkKey(key);
     checkRange(asked);
     // S3 cannot express an empty range; the answer only needs the object's metadata.
     if (asked && asked.length === 0) {
-      const meta = await this.head(key);
+      const meta = await this.head(key, opts);
       return { meta, range: clipRange(asked, meta.size) };
     }
+    const watch = new RequestWatch(this.timeouts, `get ${key}`, opts.signal);
     let out: GetObjectCommandOutput;
     try {
-      out = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
-        }),
-      );
+      out = await watch.response((abortSignal) =>
+        this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
+          }),
+          { abortSignal },
+        ));
     } catch (err) {
+      watch.done();
       const e = this.error(err, `get ${key}`, key);
       // A range that starts at or past the end: S3 answers 416, object_store answers with nothing.
       if ((err as { name?: string }).name === 'InvalidRange') {
-        const meta = await this.head(key);
+        const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
       throw e;
@@ -219,7 +250,9 @@ export class S3Store implements ObjectStore {
       storageClass: out.StorageClass ?? 'STANDARD',
       metadata: out.Metadata ?? {},
     };
-    return { body: out.Body as Readable, meta, range: clipRange(asked, total) };
+    const body = out.Body ? watch.body(out.Body as Readable) : undefined;
+    if (!body) watch.done();
+    return { ...(body ? { body } : {}), meta, range: clipRange(asked, total) };
   }
 
   private checkClass(storageClass: string | undefined): void {
@@ -228,8 +261,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private error(err: unknown, what: string, key: string): ObjectStoreError {
-    if (err instanceof ObjectStoreError) return err;
+  private error(err: unknown, what: string, key: string): Error {
+    if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NoSuchKey' || e.name === 'NotFound') return new NotFoundError(key, { cause: err });
     if (e.name === 'InvalidObjectState') return new ArchivedError(key, { cause: err });

@@ -13,7 +13,12 @@ describe('backendConfigSchema', () => {
       type: 's3', region: 'us-east-1', forcePathStyle: false, checksums: 'when_supported',
       partSize: 16 * 2 ** 20, multipartThreshold: 32e6, partConcurrency: 4, listPageSize: 1000,
       retry: { maxAttempts: 5, baseDelay: 250, maxDelay: 5000, deadline: 120_000 },
+      timeouts: { connect: 10_000, firstByte: 30_000, idle: 30_000 },
     });
+    const azure = backendConfigSchema.parse({
+      type: 'azure', container: 'tierfs', connectionString: 'UseDevelopmentStorage=true', timeouts: { firstByte: '2m', idle: 5 },
+    });
+    expect(azure).toMatchObject({ timeouts: { connect: 10_000, firstByte: 120_000, idle: 5000 } });
   });
 
   it.each([
@@ -24,6 +29,7 @@ describe('backendConfigSchema', () => {
     ['Azure without credentials', { type: 'azure', container: 'tierfs' }, /connectionString/],
     ['an unknown option', { type: 'fs', root: '/x', fsnyc: false }, /fsnyc/],
     ['a size without a unit it knows', { type: 'memory', partSize: '8 MiBs' }, /size/],
+    ['request timeouts on a local backend', { type: 'fs', root: '/x', timeouts: { idle: '1s' } }, /timeouts/],
   ])('refuses %s', (_what, input, message) => {
     const result = backendConfigSchema.safeParse(input);
     expect(result.success).toBe(false);
