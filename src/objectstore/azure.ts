@@ -9,7 +9,8 @@ import {
 } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, parts } from './body.js';
-import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { ArchivedError, FatalError, ObjectStoreError } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
@@ -264,17 +265,19 @@ export class AzureStore implements ObjectStore {
 
   private error(err: unknown, what: string, key: string): Error {
     if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
-    if (err instanceof RestError) {
-      if (err.code === 'BlobNotFound' || (err.statusCode === 404 && err.code !== 'ContainerNotFound')) {
-        return new NotFoundError(key, { cause: err });
-      }
-      if (err.code === 'BlobArchived') return new ArchivedError(key, { cause: err });
-      // Redact: RestError carries the request, whose URL may hold a SAS token.
-      const safe = Object.assign(new Error(`${err.code ?? 'error'} (HTTP ${err.statusCode ?? '-'}): ${err.message.split('\n')[0]}`), {
-        code: err.code,
-      });
-      return errorFromStatus(err.statusCode, what, safe);
-    }
-    return errorFromStatus(undefined, what, err);
+    const e = err as {
+      statusCode?: number; code?: unknown; name?: string; message?: string; response?: { headers?: { get?: (h: string) => string | undefined } };
+    };
+    // A HEAD answer has no body: its code is only in the x-ms-error-code header.
+    const code = typeof e.code === 'string' ? e.code : (e.response?.headers?.get?.('x-ms-error-code') ?? e.name);
+    const facts: ErrorFacts = {
+      ...(typeof e.statusCode === 'number' ? { status: e.statusCode } : {}),
+      ...(code ? { code } : {}),
+      message: (e.message ?? String(err)).split('\n')[0]!,
+    };
+    // Not the RestError itself as the cause: it carries the request, whose URL may hold a SAS token.
+    const cause = err instanceof RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
+    return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
+
 }

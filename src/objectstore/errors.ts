@@ -1,5 +1,6 @@
-// Typed object-store errors. Each adapter turns its SDK's errors into one of these,
-// so the retry wrapper, the metrics and the object tier above decide by `code` alone.
+// Typed object-store errors. Each adapter turns its SDK's errors into one of these
+// (through its cloud's table in cloud-errors.ts), so the retry wrapper, the metrics
+// and the object tier above decide by `code` alone.
 export type ObjectStoreErrorCode = 'NotFound' | 'Throttled' | 'Transient' | 'Archived' | 'Fatal';
 
 export class ObjectStoreError extends Error {
@@ -66,17 +67,36 @@ export class DeadlineExceededError extends TransientError {
  * (never the bytes) and can rebuild the data from parity.
  */
 export class CorruptDataError extends TransientError {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'CorruptDataError';
   }
 }
 
-/** The object sits in an archive class; `restore()` it first. */
+/**
+ * The object sits in an archive class; `restore()` it first. Not lost: a reader
+ * answers "try again later" (EAGAIN), scrub leaves it alone. `state` says whether a
+ * restore is already under way (see RestoringError).
+ */
 export class ArchivedError extends ObjectStoreError {
-  constructor(key: string, options?: { cause?: unknown }) {
-    super('Archived', `object is archived and must be restored before reading: ${key}`, options);
+  readonly state: 'archived' | 'restoring' = 'archived';
+
+  constructor(key: string, options?: { cause?: unknown }, message = `object is archived and must be restored before reading: ${key}`) {
+    super('Archived', message, options);
     this.name = 'ArchivedError';
+  }
+}
+
+/** The object is archived and its restore is under way; `expectedBy` when the cloud says how long it takes. */
+export class RestoringError extends ArchivedError {
+  override readonly state = 'restoring';
+  readonly expectedBy: Date | undefined;
+
+  constructor(key: string, when: { expectedBy?: Date } = {}, options?: { cause?: unknown }) {
+    const by = when.expectedBy ? `, expected by ${when.expectedBy.toISOString()}` : '';
+    super(key, options, `object is being restored from its archive, read it again later${by}: ${key}`);
+    this.name = 'RestoringError';
+    this.expectedBy = when.expectedBy;
   }
 }
 
@@ -90,31 +110,4 @@ export class FatalError extends ObjectStoreError {
 
 export function isRetryable(err: unknown): boolean {
   return err instanceof ObjectStoreError && (err.code === 'Transient' || err.code === 'Throttled');
-}
-
-// Socket-level failures that say nothing about the request itself.
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
-]);
-// An SDK that aborts a request itself (Azure, when the response stream breaks off)
-// says so with an AbortError; aborts by our caller never get here (see isCallerAbort).
-
-export function isNetworkError(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown } | null;
-  return (
-    (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) ||
-    e?.name === 'TimeoutError' ||
-    e?.name === 'AbortError' ||
-    e?.name === 'RequestTimeout'
-  );
-}
-
-/** The typed error for an HTTP status from any backend; `what` names the operation and key. */
-export function errorFromStatus(status: number | undefined, what: string, cause: unknown): ObjectStoreError {
-  const detail = `${what}: ${(cause as Error)?.message ?? String(cause)}`;
-  if (status === 429 || status === 503) return new ThrottledError(detail, { cause });
-  if (status === 408 || (status !== undefined && status >= 500)) return new TransientError(detail, { cause });
-  if (status === undefined && isNetworkError(cause)) return new TransientError(detail, { cause });
-  return new FatalError(detail, { cause });
 }

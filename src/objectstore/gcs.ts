@@ -9,7 +9,8 @@ import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { collect, emptyStream, mapStreamErrors, tap, through } from './body.js';
-import { FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { BucketProbe, GCS_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { FatalError, NotFoundError, ObjectStoreError } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
@@ -63,11 +64,17 @@ export class GcsStore implements ObjectStore {
   readonly storage: Storage;
   private readonly bucketName: string;
   private readonly timeouts: RequestTimeouts;
+  private readonly bucketProbe: BucketProbe;
 
   constructor(private readonly opts: GcsStoreOptions) {
     this.storage = createGcsClient(opts);
     this.bucketName = opts.bucket;
     this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    this.bucketProbe = new BucketProbe(async () => {
+      const [exists] = await watched(this.timeouts, `head bucket ${this.bucketName}`, undefined, () =>
+        this.storage.bucket(this.bucketName).exists());
+      return exists;
+    });
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -161,7 +168,9 @@ export class GcsStore implements ObjectStore {
       const [md] = await watched(this.timeouts, `head ${key}`, opts.signal, () => this.file(key).getMetadata());
       return toMeta(key, md);
     } catch (err) {
-      throw this.error(err, `head ${key}`, key);
+      const e = this.error(err, `head ${key}`, key);
+      // GCS answers "notFound" for a missing object and a missing bucket alike.
+      throw e instanceof NotFoundError ? await this.bucketProbe.notFound(e, this.bucketName) : e;
     }
   }
 
@@ -222,11 +231,10 @@ export class GcsStore implements ObjectStore {
 
   private error(err: unknown, what: string, key: string): Error {
     if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
-    const code = (err as { code?: unknown }).code;
-    const status = typeof code === 'number' ? code : undefined;
-    if (status === 404 && !/bucket/i.test((err as Error).message ?? '')) return new NotFoundError(key, { cause: err });
-    return errorFromStatus(status, what, err);
+    const facts = gcsFacts(err);
+    return typedError(classify(GCS_ERRORS, facts), facts, what, key, this.bucketName, err);
   }
+
 }
 
 function toMeta(key: string, md: FileMetadata): ObjectMeta {
@@ -243,4 +251,23 @@ function toMeta(key: string, md: FileMetadata): ObjectMeta {
     archived: false,
     metadata,
   };
+}
+
+/**
+ * What a GCS client error says: JSON calls fail with an ApiError (code: the HTTP
+ * status, errors[0].reason), resumable uploads with a GaxiosError (status), node-fetch
+ * with a FetchError (type, and a Node code for socket errors).
+ */
+function gcsFacts(err: unknown): ErrorFacts {
+  const e = err as {
+    code?: unknown; status?: unknown; response?: { status?: number }; errors?: { reason?: string }[]; type?: string;
+    name?: string; message?: string;
+  };
+  const status = typeof e.code === 'number' ? e.code : typeof e.status === 'number' ? e.status : e.response?.status;
+  const code =
+    e.errors?.[0]?.reason ??
+    (typeof e.code === 'string' && !/^\d+$/.test(e.code) ? e.code : undefined) ??
+    (e.type === 'request-timeout' ? e.type : undefined) ??
+    e.name;
+  return { ...(status !== undefined ? { status } : {}), ...(code ? { code } : {}), message: (e.message ?? String(err)).split('\n')[0]! };
 }

@@ -3,13 +3,14 @@
 // request runs under a RequestWatch (timeouts.ts); the client's own connection and
 // socket timeouts bound the requests the watch cannot time, those that carry a body.
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream, tap, through } from './body.js';
-import { ArchivedError, DeadlineExceededError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { DeadlineExceededError, FatalError, NotFoundError, ObjectStoreError } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
@@ -77,11 +78,22 @@ export class S3Store implements ObjectStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly timeouts: RequestTimeouts;
+  private readonly bucketProbe: BucketProbe;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.client = createS3Client(opts);
     this.bucket = opts.bucket;
     this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    this.bucketProbe = new BucketProbe(async () => {
+      try {
+        await watched(this.timeouts, `head bucket ${this.bucket}`, undefined, (abortSignal) =>
+          this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+        return true;
+      } catch (err) {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        throw err;
+      }
+    });
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -149,7 +161,9 @@ export class S3Store implements ObjectStore {
         metadata: out.Metadata ?? {},
       };
     } catch (err) {
-      throw this.error(err, `head ${key}`, key);
+      const e = this.error(err, `head ${key}`, key);
+      // A HEAD answer has no body: its 404 does not say whether the key or the bucket is missing.
+      throw e instanceof NotFoundError ? await this.bucketProbe.notFound(e, this.bucket) : e;
     }
   }
 
@@ -263,12 +277,16 @@ export class S3Store implements ObjectStore {
 
   private error(err: unknown, what: string, key: string): Error {
     if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.name === 'NotFound') return new NotFoundError(key, { cause: err });
-    if (e.name === 'InvalidObjectState') return new ArchivedError(key, { cause: err });
-    if (e.name === 'SlowDown' || e.name === 'Throttling' || e.name === 'RequestLimitExceeded') {
-      return errorFromStatus(503, what, err);
-    }
-    return errorFromStatus(e.$metadata?.httpStatusCode, what, err);
+    const facts = s3Facts(err);
+    return typedError(classify(S3_ERRORS, facts), facts, what, key, this.bucket, err);
   }
+
+}
+
+/** What an S3 client error says: service errors carry the status and S3's code, socket errors a Node code. */
+function s3Facts(err: unknown): ErrorFacts {
+  const e = err as { name?: string; Code?: string; code?: unknown; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const code = status !== undefined ? (e.Code ?? e.name) : typeof e.code === 'string' ? e.code : e.name;
+  return { ...(status !== undefined ? { status } : {}), ...(code ? { code } : {}), message: e.message?.split('\n')[0] ?? String(err) };
 }
