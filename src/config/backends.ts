@@ -34,7 +34,9 @@ const timeouts = z
 const common = {
   name: z.string().min(1).optional().describe('a name for logs and metrics; default: the type'),
   multipartThreshold: size().default(8 * MiB).describe('bodies above this size are uploaded in parts'),
-  partSize: size().default(8 * MiB).describe('bytes per part of a multipart upload (S3: at least 5MiB; GCS: a multiple of 256KiB)'),
+  partSize: size()
+    .default(8 * MiB)
+    .describe('bytes per part of a multipart upload, doubled every 1/16 of the store’s part limit so long uploads fit (S3: at least 5MiB; GCS: a multiple of 256KiB, fixed)'),
   partConcurrency: z.number().int().min(1).max(64).default(4).describe('parts of one upload in flight at once (S3, Azure)'),
   listPageSize: z.number().int().min(1).max(1000).default(1000).describe('entries per listing request'),
   retry,

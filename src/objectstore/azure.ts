@@ -8,13 +8,13 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, parts } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, ObjectStoreError } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -193,25 +193,30 @@ export class AzureStore implements ObjectStore {
   ): Promise<PutResult> {
     // Look one part ahead: a stream that fits in one part goes up in one request,
     // because Azure refuses an empty staged block and one request is cheaper anyway.
-    const source = parts(body, this.opts.partSize)[Symbol.asyncIterator]();
+    const source = parts(body, growingPartSize(this.opts.partSize, this.limits))[Symbol.asyncIterator]();
     const first = await source.next();
     const second = await source.next();
     if (second.done) {
       return this.uploadWhole(blob, first.value as Buffer, { ...common, metadata: metadata() }, signal);
     }
     async function* all(): AsyncGenerator<Buffer> {
-      yield first.value as Buffer;
-      yield second.value as Buffer;
-      for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+      try {
+        yield first.value as Buffer;
+        yield second.value as Buffer;
+        for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+      } finally {
+        await source.return(undefined); // stops reading a stream once a block failed
+      }
     }
     const ids: string[] = [];
     let size = 0;
-    await forEachBounded(all(), this.opts.partConcurrency, async (part, index) => {
+    await forEachBounded(all(), this.opts.partConcurrency, async (part, index, siblings) => {
       // Block ids must all have the same length within a blob.
       const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
       ids[index] = id;
       size += part.length;
-      const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal);
+      // Ends with the caller's signal, or at once when another block failed.
+      const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal ? AbortSignal.any([signal, siblings]) : siblings);
       try {
         await watch.response(
           (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, onProgress: () => watch.progress() }),

@@ -37,6 +37,7 @@ export interface ErrorFacts {
 export const S3_ERRORS: readonly ErrorRule[] = [
   { status: 404, code: 'NoSuchKey', kind: 'NotFound', why: 'the key does not exist' },
   { code: 'NoSuchBucket', kind: 'BucketMissing', why: 'the bucket does not exist' },
+  { status: 404, code: 'NoSuchUpload', kind: 'NotFound', why: 'the multipart upload is gone: aborted or completed' },
   { status: 400, code: 'RequestTimeout', kind: 'Transient', why: 'the socket was idle too long before the request was read whole' },
   { status: 403, code: 'RequestTimeTooSkewed', kind: 'Transient', why: 'the client corrected its clock offset from this answer; the repeat is signed right' },
   { status: 400, code: 'IncompleteBody', kind: 'Transient', why: 'fewer bytes arrived than announced: the upload broke off' },

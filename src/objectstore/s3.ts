@@ -6,15 +6,15 @@ import {
   DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { uploadInParts } from './s3-multipart.js';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream, tap, through } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
-import { DeadlineExceededError, FatalError, NotFoundError, ObjectStoreError } from './errors.js';
+import { FatalError, NotFoundError, ObjectStoreError } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -116,20 +116,17 @@ export class S3Store implements ObjectStore {
         );
         return { etag: out.ETag ?? '', size: body.length };
       }
-      let size = Buffer.isBuffer(body) ? body.length : 0;
-      const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
-      const upload = new Upload({
+      return await uploadInParts({
         client: this.client,
-        params: { ...params, Body: source },
+        params,
         partSize: this.opts.partSize,
-        queueSize: this.opts.partConcurrency,
-        leavePartsOnError: false,
-      });
-      // The retry deadline does not end an upload (see RequestWatch.response); the caller's signal does.
-      const abort = () => { if (!(opts.signal?.reason instanceof DeadlineExceededError)) void upload.abort(); };
-      opts.signal?.addEventListener('abort', abort, { once: true });
-      const out = await upload.done().finally(() => opts.signal?.removeEventListener('abort', abort));
-      return { etag: out.ETag ?? '', size };
+        partConcurrency: this.opts.partConcurrency,
+        limits: this.limits,
+        checksums: this.opts.checksums !== 'when_required',
+        timeouts: this.timeouts,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        mapError: (err, what) => this.error(err, what, key),
+      }, body);
     } catch (err) {
       throw this.error(err, `put ${key}`, key);
     }

@@ -11,7 +11,11 @@
 //   reset        close the connection without an answer
 //   respond      a given status, headers and body
 // Requests are matched in arrival order against the rules; a rule is used `times`
-// times (default once). Host and signatures pass through unchanged: the clients
+// times (default once).
+//
+// For S3 it also keeps the ledger of multipart uploads (created, completed, aborted),
+// and answers AbortMultipartUpload itself, which s3rver does not implement: a test
+// can then check that no upload was left open. Host and signatures pass through unchanged: the clients
 // sign for the proxy's address, and the upstream checks what it receives.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -52,6 +56,8 @@ export interface FaultServer {
   /** Requests received that match. */
   count(match?: (r: SeenRequest) => boolean): number;
   inject(...rules: FaultRule[]): void;
+  /** S3: the multipart uploads created and neither completed nor aborted. */
+  openUploads: Set<string>;
   /** Forgets the rules and the requests seen. */
   reset(): void;
   stop(): Promise<void>;
@@ -62,6 +68,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
   const requests: SeenRequest[] = [];
   let rules: { rule: FaultRule; left: number }[] = [];
   const sockets = new Set<Socket>();
+  const openUploads = new Set<string>();
   let origin = '';
 
   const take = (seen: SeenRequest): Fault | undefined => {
@@ -77,6 +84,13 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
     requests.push(seen);
     const fault = take(seen);
     if (fault) seen.fault = fault.kind;
+    if (!fault && opts.cloud === 's3' && seen.method === 'DELETE' && seen.query.has('uploadId')) {
+      seen.status = 204;
+      openUploads.delete(seen.query.get('uploadId')!);
+      req.resume();
+      res.writeHead(204).end();
+      return;
+    }
     if (!fault || fault.kind === 'stall' || fault.kind === 'drop') {
       forward(req, res, seen, fault);
       return;
@@ -116,6 +130,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, origin);
         res.writeHead(up.statusCode ?? 502, headers);
         if (!fault) {
+          if (opts.cloud === 's3') keepLedger(seen, up);
           up.pipe(res);
           return;
         }
@@ -143,6 +158,22 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
     req.pipe(out);
   }
 
+  function keepLedger(seen: SeenRequest, up: IncomingMessage) {
+    if (seen.method !== 'POST' || up.statusCode !== 200) return;
+    const completed = seen.query.get('uploadId');
+    if (completed !== null) {
+      openUploads.delete(completed);
+      return;
+    }
+    if (!seen.query.has('uploads')) return;
+    let text = '';
+    up.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    up.on('end', () => {
+      const id = /<UploadId>([^<]+)<\/UploadId>/.exec(text)?.[1];
+      if (id) openUploads.add(id);
+    });
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   origin = `http://127.0.0.1:${port}`;
@@ -150,6 +181,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
     endpoint: origin,
     port,
     requests,
+    openUploads,
     count: (match) => requests.filter((r) => match?.(r) ?? true).length,
     inject: (...more) => {
       rules.push(...more.map((rule) => ({ rule, left: rule.times ?? 1 })));
