@@ -10,11 +10,11 @@ import {
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
-import { ArchivedError, FatalError, ObjectStoreError } from './errors.js';
+import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -109,14 +109,15 @@ export class AzureStore implements ObjectStore {
     try {
       const p = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
         this.container.getBlockBlobClient(key).getProperties({ abortSignal }));
+      const archive = azureArchiveState(p);
       return {
         key,
         size: p.contentLength ?? 0,
         etag: p.etag ?? '',
         lastModified: p.lastModified ?? new Date(0),
         storageClass: p.accessTier,
-        // A blob being rehydrated stays in Archive (archiveStatus "rehydrate-pending-to-…") until done.
-        archived: p.accessTier === ARCHIVE,
+        archived: archive !== undefined,
+        ...(archive ? { archive } : {}),
         metadata: p.metadata ?? {},
       };
     } catch (err) {
@@ -154,9 +155,10 @@ export class AzureStore implements ObjectStore {
     }
   }
 
+  /** Starts the rehydration of an archived blob; nothing to do for one that is readable or being rehydrated. */
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
     const meta = await this.head(key, opts);
-    if (!meta.archived) return;
+    if (meta.archive?.state !== 'archived') return;
     try {
       await watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
         this.container.getBlockBlobClient(key).setAccessTier(opts.targetClass ?? 'Hot', {
@@ -164,9 +166,10 @@ export class AzureStore implements ObjectStore {
           abortSignal,
         }));
     } catch (err) {
-      // Asking again while a rehydration runs is refused with 409; the restore is under way.
-      if (err instanceof RestError && err.statusCode === 409) return;
-      throw this.error(err, `restore ${key}`, key);
+      const e = this.error(err, `restore ${key}`, key);
+      // A rehydration started since the head: under way, as asked. Any other refusal is the caller's to see.
+      if (e instanceof RestoringError) return;
+      throw e;
     }
   }
 
@@ -237,6 +240,7 @@ export class AzureStore implements ObjectStore {
     checkRange(asked);
     if (asked && asked.length === 0) {
       const meta = await this.head(key, opts);
+      if (meta.archive?.state === 'restoring') throw new RestoringError(key, meta.archive.expectedBy ? { expectedBy: meta.archive.expectedBy } : {});
       if (meta.archived) throw new ArchivedError(key);
       return { meta, range: clipRange(asked, meta.size) };
     }
@@ -253,7 +257,10 @@ export class AzureStore implements ObjectStore {
         const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
-      throw this.error(err, `get ${key}`, key);
+      const e = this.error(err, `get ${key}`, key);
+      // BlobArchived does not say whether a rehydration is under way; the head does.
+      if (e instanceof ArchivedError) throw await archivedState(e, key, () => this.head(key, opts));
+      throw e;
     }
     const total = out.contentRange ? Number(out.contentRange.split('/')[1]) : (out.contentLength ?? 0);
     const meta: ObjectMeta = {
@@ -285,4 +292,23 @@ export class AzureStore implements ObjectStore {
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
 
+}
+
+/** Azure's documented rehydration times: up to 15 hours at Standard priority, under an hour at High (for blobs under 10 GiB). */
+const REHYDRATION_HOURS = { Standard: 15, High: 1 };
+
+/**
+ * The archive state of a blob's properties: in the Archive tier, or being rehydrated
+ * out of it (archiveStatus "rehydrate-pending-to-…", the tier still Archive), with
+ * the documented bound of its priority from when the tier change was asked.
+ */
+export function azureArchiveState(p: {
+  accessTier?: string; archiveStatus?: string; rehydratePriority?: string; accessTierChangedOn?: Date;
+}): ArchiveState | undefined {
+  if (p.archiveStatus?.startsWith('rehydrate-pending-to-')) {
+    const hours = REHYDRATION_HOURS[p.rehydratePriority === 'High' ? 'High' : 'Standard'];
+    const since = p.accessTierChangedOn;
+    return { state: 'restoring', ...(since ? { expectedBy: new Date(since.getTime() + hours * 3_600_000) } : {}) };
+  }
+  return p.accessTier === ARCHIVE ? { state: 'archived' } : undefined;
 }

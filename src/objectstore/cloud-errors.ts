@@ -11,7 +11,7 @@
 // matching row of the cloud's table wins, then the common rows, then the status
 // class (5xx Transient, anything else Fatal).
 import {
-  ArchivedError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
+  ArchivedError, BucketMissingError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
   TransientError,
 } from './errors.js';
 
@@ -126,14 +126,6 @@ export function classify(table: readonly ErrorRule[], facts: ErrorFacts): ErrorR
   return facts.status !== undefined && facts.status >= 500
     ? { kind: 'Transient', why: 'a server error' }
     : { kind: 'Fatal', why: 'not a failure that a repeat can cure' };
-}
-
-/** The bucket (container) an adapter was given does not exist: a configuration error, not a missing key. */
-export class BucketMissingError extends FatalError {
-  constructor(bucket: string, options?: { cause?: unknown }) {
-    super(`bucket (container) does not exist: ${bucket}`, options);
-    this.name = 'BucketMissingError';
-  }
 }
 
 /** The typed error for a classed failure; its message says what the answer means. `what` names the call, e.g. "get some/key". */

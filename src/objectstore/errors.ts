@@ -100,11 +100,34 @@ export class RestoringError extends ArchivedError {
   }
 }
 
+/**
+ * `err` refined by the object's state: a RestoringError when its head says a restore
+ * is under way (a get of an archived object does not say), else `err` itself.
+ */
+export async function archivedState(err: ArchivedError, key: string, head: () => Promise<{ archive?: { state: string; expectedBy?: Date } }>): Promise<ArchivedError> {
+  if (err instanceof RestoringError) return err;
+  try {
+    const { archive } = await head();
+    if (archive?.state === 'restoring') return new RestoringError(key, archive.expectedBy ? { expectedBy: archive.expectedBy } : {}, { cause: err });
+  } catch {
+    // the head failing says nothing new about the object
+  }
+  return err;
+}
+
 /** Everything else: bad credentials, a missing bucket, an invalid key. Not retried. */
 export class FatalError extends ObjectStoreError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('Fatal', message, options);
     this.name = 'FatalError';
+  }
+}
+
+/** The bucket (container) an adapter was given does not exist: a configuration error, not a missing key. */
+export class BucketMissingError extends FatalError {
+  constructor(bucket: string, options?: { cause?: unknown }) {
+    super(`bucket (container) does not exist: ${bucket}`, options);
+    this.name = 'BucketMissingError';
   }
 }
 

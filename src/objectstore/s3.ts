@@ -10,11 +10,11 @@ import { uploadInParts } from './s3-multipart.js';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
-import { FatalError, NotFoundError, ObjectStoreError } from './errors.js';
+import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -146,15 +146,15 @@ export class S3Store implements ObjectStore {
       const out = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
         this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
       const storageClass = out.StorageClass ?? 'STANDARD';
-      // A Glacier object is readable while a finished restore's copy lasts.
-      const restored = out.Restore?.includes('ongoing-request="false"') ?? false;
+      const archive = s3ArchiveState(storageClass, out.ArchiveStatus, out.Restore);
       return {
         key,
         size: out.ContentLength ?? 0,
         etag: out.ETag ?? '',
         lastModified: out.LastModified ?? new Date(0),
         storageClass,
-        archived: ARCHIVE_CLASSES.includes(storageClass) && !restored,
+        archived: archive !== undefined && archive.state !== 'restored',
+        ...(archive ? { archive } : {}),
         metadata: out.Metadata ?? {},
       };
     } catch (err) {
@@ -197,26 +197,43 @@ export class S3Store implements ObjectStore {
     } while (token);
   }
 
+  /**
+   * Starts the restore of an archived object; nothing to do for one that is readable
+   * or being restored. Objects in Intelligent-Tiering's archive access tiers take no
+   * `Days` (S3 refuses a restore that names them: they return to the frequent access
+   * tier for good). An Expedited restore that S3 has no capacity for falls back to
+   * Standard.
+   */
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
-    checkKey(key);
-    try {
-      await watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
+    const meta = await this.head(key, opts);
+    if (meta.archive?.state !== 'archived') return;
+    const intelligentTiering = meta.storageClass === 'INTELLIGENT_TIERING';
+    const send = (tier: string) =>
+      watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
         this.client.send(
           new RestoreObjectCommand({
             Bucket: this.bucket,
             Key: key,
-            RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: (opts.priority ?? 'Standard') as Tier } },
+            RestoreRequest: {
+              ...(intelligentTiering ? {} : { Days: opts.days ?? 7 }),
+              GlacierJobParameters: { Tier: tier as Tier },
+            },
           }),
           { abortSignal },
         ));
+    const tier = opts.priority ?? 'Standard';
+    try {
+      try {
+        await send(tier);
+      } catch (err) {
+        if (tier !== 'Expedited' || (err as { name?: string }).name !== 'GlacierExpeditedRetrievalNotAvailable') throw err;
+        await send('Standard');
+      }
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'RestoreAlreadyInProgress') return;
-      // S3 refuses a restore of an object that is not archived: it is readable already.
-      if (name === 'InvalidObjectState') {
-        await this.head(key, opts);
-        return;
-      }
+      // Restored (or moved out of the archive) since the head: readable already.
+      if (name === 'InvalidObjectState') return;
       throw this.error(err, `restore ${key}`, key);
     }
   }
@@ -250,6 +267,8 @@ export class S3Store implements ObjectStore {
         const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
+      // InvalidObjectState does not say whether a restore is under way; the head does.
+      if (e instanceof ArchivedError) throw await archivedState(e, key, () => this.head(key, opts));
       throw e;
     }
     const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : (out.ContentLength ?? 0);
@@ -286,4 +305,21 @@ function s3Facts(err: unknown): ErrorFacts {
   const status = e.$metadata?.httpStatusCode;
   const code = status !== undefined ? (e.Code ?? e.name) : typeof e.code === 'string' ? e.code : e.name;
   return { ...(status !== undefined ? { status } : {}), ...(code ? { code } : {}), message: e.message?.split('\n')[0] ?? String(err) };
+}
+
+/**
+ * The archive state S3's head reports: Glacier and Deep Archive objects by their class
+ * and x-amz-restore (a restore's copy is readable until its expiry date);
+ * Intelligent-Tiering objects by x-amz-archive-status, set while they sit in an
+ * archive access tier. Undefined for an object that needs no restore.
+ */
+export function s3ArchiveState(storageClass: string, archiveStatus: string | undefined, restore: string | undefined): ArchiveState | undefined {
+  const inArchive = ARCHIVE_CLASSES.includes(storageClass) || (storageClass === 'INTELLIGENT_TIERING' && archiveStatus !== undefined);
+  if (restore?.includes('ongoing-request="true"')) return { state: 'restoring' };
+  if (restore?.includes('ongoing-request="false"')) {
+    const expiry = /expiry-date="([^"]+)"/.exec(restore)?.[1];
+    const until = expiry ? new Date(expiry) : undefined;
+    return { state: 'restored', ...(until && !Number.isNaN(until.getTime()) ? { until } : {}) };
+  }
+  return inArchive ? { state: 'archived' } : undefined;
 }

@@ -22,11 +22,23 @@ export interface ObjectMeta {
   lastModified: Date;
   /** The backend's own name for the storage class or access tier, when it has one. */
   storageClass?: string;
-  /** True while the object sits in an archive class and must be restored before a get. */
+  /** True while the object sits in an archive class and must be restored before a get (state archived or restoring). */
   archived?: boolean;
+  /** For objects in an archive class or tier: where their restore stands. */
+  archive?: ArchiveState;
   /** User metadata recorded at put. Keys are lower-case letters and digits (see checkMetadata). */
   metadata: Record<string, string>;
 }
+
+/**
+ * Where an archived object stands: archived (a restore must be started), restoring
+ * (started; `expectedBy` when the cloud documents how long it takes), or restored (a
+ * readable copy, until `until` when the cloud keeps it only for a while).
+ */
+export type ArchiveState =
+  | { state: 'archived' }
+  | { state: 'restoring'; expectedBy?: Date }
+  | { state: 'restored'; until?: Date };
 
 /** One entry of a listing. */
 export interface ListEntry {
@@ -90,7 +102,10 @@ export interface ListOptions extends CallOptions {
 export interface RestoreOptions extends CallOptions {
   /** Days a restored copy stays readable (S3); ignored elsewhere. */
   days?: number;
-  /** "Standard" | "Bulk" | "Expedited" on S3, "Standard" | "High" on Azure. */
+  /**
+   * "Standard" | "Bulk" | "Expedited" on S3, "Standard" | "High" on Azure. S3 falls back
+   * to Standard when Expedited capacity is not available.
+   */
   priority?: string;
   /** Azure: the tier to rehydrate to (default "Hot"). */
   targetClass?: string;

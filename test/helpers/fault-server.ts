@@ -8,6 +8,8 @@
 //   stall        pass the upstream's answer on: its headers and the first bytes of its
 //                body, then nothing more
 //   drop         the same, then close the connection mid-body
+//   amend        pass the upstream's answer on with some headers added or replaced
+//                (an archive state the test server cannot reach)
 //   reset        close the connection without an answer
 //   respond      a given status, headers and body
 // Requests are matched in arrival order against the rules; a rule is used `times`
@@ -31,6 +33,8 @@ export interface SeenRequest {
   fault?: Fault['kind'];
   /** The status the client got (the upstream's or the fault's); undefined when it got none. */
   status?: number;
+  /** The request's body, for requests the fault server answered itself (errors, respond). */
+  body?: Buffer;
 }
 
 export type Fault =
@@ -38,6 +42,7 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'stall'; afterBytes: number }
   | { kind: 'drop'; afterBytes: number }
+  | { kind: 'amend'; headers: Record<string, string> }
   | { kind: 'reset' }
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer };
 
@@ -91,7 +96,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
       res.writeHead(204).end();
       return;
     }
-    if (!fault || fault.kind === 'stall' || fault.kind === 'drop') {
+    if (!fault || fault.kind === 'stall' || fault.kind === 'drop' || fault.kind === 'amend') {
       forward(req, res, seen, fault);
       return;
     }
@@ -104,13 +109,13 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         return;
       case 'respond':
         seen.status = fault.status;
-        req.resume();
+        keepBody(req, seen);
         res.writeHead(fault.status, fault.headers);
         res.end(fault.body);
         return;
       case 'error':
         seen.status = fault.status;
-        req.resume();
+        keepBody(req, seen);
         sendError(opts.cloud, req, res, fault);
         return;
     }
@@ -120,7 +125,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
     socket.once('close', () => sockets.delete(socket));
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, fault: Extract<Fault, { kind: 'stall' | 'drop' }> | undefined) {
+  function forward(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, fault: Extract<Fault, { kind: 'stall' | 'drop' | 'amend' }> | undefined) {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -128,8 +133,9 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         const headers = { ...up.headers };
         // Absolute URLs the upstream hands out (GCS resumable sessions) must lead back here.
         if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, origin);
+        if (fault?.kind === 'amend') for (const [k, v] of Object.entries(fault.headers)) headers[k.toLowerCase()] = v;
         res.writeHead(up.statusCode ?? 502, headers);
-        if (!fault) {
+        if (!fault || fault.kind === 'amend') {
           if (opts.cloud === 's3') keepLedger(seen, up);
           up.pipe(res);
           return;
@@ -196,6 +202,12 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         server.close(() => resolve());
       }),
   };
+}
+
+function keepBody(req: IncomingMessage, seen: SeenRequest) {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => { seen.body = Buffer.concat(chunks); });
 }
 
 function sendError(cloud: Cloud, req: IncomingMessage, res: ServerResponse, fault: Extract<Fault, { kind: 'error' }>) {

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendConfigSchema } from '../../src/config/backends.js';
 import {
-  AZURE_ERRORS, BucketMissingError, GCS_ERRORS, S3_ERRORS, classify, type ErrorFacts, type ErrorKind, type ErrorRule,
+  AZURE_ERRORS, GCS_ERRORS, S3_ERRORS, classify, type ErrorFacts, type ErrorKind, type ErrorRule,
 } from '../../src/objectstore/cloud-errors.js';
-import { createObjectStore, type ObjectStore } from '../../src/objectstore/index.js';
+import { BucketMissingError, createObjectStore, type ObjectStore } from '../../src/objectstore/index.js';
 import { body } from './data.js';
 import { CLOUDS, CONTAINER, type FaultyCloud } from './faulty-clouds.js';
 
