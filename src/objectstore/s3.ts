@@ -6,13 +6,13 @@ import {
   DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
 } from '@aws-sdk/client-s3';
-import { uploadInParts } from './s3-multipart.js';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
+import { uploadInParts } from './s3-multipart.js';
 import type {
   ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
@@ -296,7 +296,6 @@ export class S3Store implements ObjectStore {
     const facts = s3Facts(err);
     return typedError(classify(S3_ERRORS, facts), facts, what, key, this.bucket, err);
   }
-
 }
 
 /** What an S3 client error says: service errors carry the status and S3's code, socket errors a Node code. */
