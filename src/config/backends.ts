@@ -49,7 +49,11 @@ const s3 = z
   .strictObject({
     type: z.literal('s3'),
     bucket: z.string().min(1),
-    region: z.string().default('us-east-1'),
+    region: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('omit to take the AWS SDK’s (AWS_REGION, the profile), else us-east-1; with an endpoint, us-east-1'),
     endpoint: z.url().optional().describe('for MinIO, Ceph, GCS interoperability (https://storage.googleapis.com), tests'),
     forcePathStyle: z.boolean().default(false).describe('http://host/bucket/key instead of http://bucket.host/key (MinIO, Ceph, s3rver)'),
     checksums: z

@@ -46,7 +46,7 @@ export function createAdapter(config: BackendConfig): ObjectStore {
       return new S3Store({
         ...sizes,
         bucket: config.bucket,
-        region: config.region,
+        ...(config.region ? { region: config.region } : {}),
         endpoint: config.endpoint,
         forcePathStyle: config.forcePathStyle,
         checksums: config.checksums,

@@ -43,10 +43,23 @@ export interface S3StoreOptions extends S3ClientOptions {
 
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 
+/**
+ * The region the SDK's own chain finds (AWS_REGION, the profile's), or us-east-1 when
+ * it finds none; a bucket elsewhere is then found by following S3's region redirect.
+ */
+async function sdkRegion(): Promise<string> {
+  try {
+    return await new S3Client({}).config.region();
+  } catch {
+    return 'us-east-1';
+  }
+}
+
 /** The client the store uses; exported so a benchmark can call the SDK directly with the same settings. */
 export function createS3Client(opts: S3ClientOptions): S3Client {
   const checksums = opts.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+  let found: Promise<string> | undefined;
   return new S3Client({
     // The SDK's default has no timeout at all. Its socket timeout fails a request whose
     // socket stands still that long in any phase: sending, waiting, receiving.
@@ -54,13 +67,15 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
       connectionTimeout: timeouts.connect,
       socketTimeout: Math.max(timeouts.firstByte, timeouts.idle),
     },
-    region: opts.region ?? 'us-east-1',
+    region: opts.region ?? (opts.endpoint ? 'us-east-1' : () => (found ??= sdkRegion())),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     forcePathStyle: opts.forcePathStyle ?? false,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     maxAttempts: 1,
+    // A bucket in another region than configured answers 301 with its region: ask there.
+    followRegionRedirects: true,
   });
 }
 

@@ -175,6 +175,25 @@ describe('cloud-specific errors on the wire', () => {
     }
   });
 
+  it('S3: a bucket in another region than configured is followed there', async () => {
+    const s3 = await CLOUDS[0]!.start();
+    try {
+      const store = createObjectStore(backendConfigSchema.parse(s3.config({ region: 'us-west-2' })));
+      await store.put('r/obj', Buffer.from('far'));
+      s3.fault.reset();
+      s3.fault.inject({
+        match: s3.isGet('r/obj'),
+        fault: { kind: 'error', status: 301, code: 'PermanentRedirect', headers: { 'x-amz-bucket-region': 'eu-west-1' } },
+      });
+      expect((await store.get('r/obj')).data.toString()).toBe('far');
+      const gets = s3.fault.requests.filter(s3.isGet('r/obj'));
+      expect(gets).toHaveLength(2);
+      expect(String(gets[1]!.headers.authorization)).toMatch(/\/eu-west-1\/s3\//);
+    } finally {
+      await s3.stop();
+    }
+  });
+
   it('GCS: a 404 whose message names a bucket is still a missing object; 410 on an upload repeats the put', async () => {
     const gcs = await CLOUDS[2]!.start();
     try {
