@@ -32,6 +32,12 @@ import { MeteredMoveProtocol, meteredThrottle } from './metrics/moves.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
 import { guardProcess, type ProcessGuard } from './process-guard.js';
+import { catalogPathOf } from './catalog/health.js';
+import { prepareCatalog } from './recovery/at-mount.js';
+import { configuredBackupStore } from './recovery/backup-store.js';
+import { CatalogBackups } from './recovery/catalog-backups.js';
+import { LAST_RECOVERY_META, type RecoveryReport } from './recovery/rebuild-catalog.js';
+import { syncManifests } from './recovery/manifest-sync.js';
 
 const log = moduleLogger('daemon');
 
@@ -42,6 +48,8 @@ export class DaemonError extends Error {
 export interface RunningDaemon {
   mountpoint: string;
   reconcile: ReconcileReport;
+  /** the catalog was lost and rebuilt before this mount */
+  recovery: RecoveryReport | null;
   /** resolves when the mount ends from outside (fusermount3 -u) */
   closed: Promise<void>;
   stop(): Promise<void>;
@@ -51,6 +59,23 @@ export interface RunningDaemon {
 function testPauseHook(dataDir: string): MoveOptions['pauseAt'] {
   const step = process.env.TIERFS_TEST_PAUSE_AT as MoveStep | undefined;
   return step ? { step, dir: dataDir } : undefined;
+}
+
+/**
+ * Tests that race moves against random operations (test/mount/differential-moves.test.ts):
+ * TIERFS_TEST_PAUSE_RANDOM=<seed>[,<maxMs>] makes every move wait 0..maxMs ms (default
+ * 20) at a random half of its steps, with no marker file, so that operations meet moves
+ * at every step. Seeded so a run is repeatable as far as timing allows.
+ */
+function testRandomPauses(): MoveOptions['atStep'] {
+  const spec = process.env.TIERFS_TEST_PAUSE_RANDOM;
+  if (!spec) return undefined;
+  const [seed, maxMs] = spec.split(',').map(Number);
+  let a = (seed ?? 0) >>> 0;
+  const rand = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return async () => {
+    if (rand() < 0.5) await new Promise((r) => setTimeout(r, rand() * (maxMs || 20)));
+  };
 }
 
 const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
@@ -118,12 +143,20 @@ async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Pro
   return new TierSet(tiers);
 }
 
-export async function startDaemon(cfg: Config, mountpointArg: string): Promise<RunningDaemon> {
+export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string } = {}): Promise<RunningDaemon> {
   const mountpoint = resolve(mountpointArg);
   checkLayout(cfg, mountpoint);
   mkdirSync(cfg.dataDir, { recursive: true });
   const pidFile = takePidFile(cfg.dataDir);
-  const catalog = new Catalog(join(cfg.dataDir, 'catalog.db'));
+  // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.
+  let recovery: RecoveryReport | null;
+  try {
+    recovery = await prepareCatalog(cfg, { configFile: opts.configFile });
+  } catch (err) {
+    rmSync(pidFile, { force: true });
+    throw err;
+  }
+  const catalog = new Catalog(catalogPathOf(cfg.dataDir));
   let session: FuseSession | undefined;
   let admin: Server | undefined;
   let http: Awaited<ReturnType<typeof serveMetrics>> | undefined;
@@ -149,6 +182,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       vfs,
       {
         pauseAt: testPauseHook(cfg.dataDir),
+        atStep: testRandomPauses(),
         corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
         throttle: bandwidth.unlimited ? undefined : meteredThrottle((n) => bandwidth.take(n), metrics.registry),
       },
@@ -225,6 +259,20 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),
     ];
+    const backupStore = configuredBackupStore(cfg);
+    const backups = backupStore && new CatalogBackups(catalog, backupStore, { keep: cfg.catalog.backup.keep, workDir: join(cfg.dataDir, 'backup-work') });
+    const backupTask = backups && new BackgroundTask('catalog-backup', () => backups.take(), { intervalMs: cfg.catalog.backup.interval });
+    if (backupTask) tasks.push(backupTask);
+    // Manifests follow renames and attribute changes of cold files; marks left by a crash go first.
+    // (Tests hold it back to see the window between a change and its manifest.)
+    const manifestTask = new BackgroundTask('manifest-sync', () => syncManifests({ catalog, tiers, holdCopy: (id) => vfs.holdCopy(id) }), { intervalMs: 1000 });
+    if (process.env.TIERFS_TEST_HOLD_MANIFEST_SYNC !== '1') tasks.push(manifestTask);
+    const lastRecovery = catalog.getMeta(LAST_RECOVERY_META);
+    const catalogStatus = () => ({
+      recoveredAtThisMount: recovery !== null,
+      lastRecovery: lastRecovery ? (JSON.parse(lastRecovery) as RecoveryReport) : null,
+      backup: backups ? { ...backups.status(), intervalMs: cfg.catalog.backup.interval } : null,
+    });
     const health = () => ({
       tasks: [...tasks, background.task].map((t) => t.status()),
       unhandledRejections: guard?.unhandledRejections ?? 0,
@@ -235,6 +283,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
     });
     const api = new AdminApi({
       catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
+      catalogStatus, backupNow: backups && (() => backups.take({ force: true })),
       metrics: metricsStatus, history, onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
@@ -243,8 +292,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes,
     });
-    // Probes and the history's first points at once: status and history begin at the mount.
-    for (const t of tasks) t.start({ now: t === probe || t === observeTask });
+    // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
+    // Probes and the history's first points at once too: status and history begin at the mount.
+    const atOnce = new Set<BackgroundTask>([manifestTask, probe, observeTask, ...(backupTask && recovery !== null ? [backupTask] : [])]);
+    for (const t of tasks) t.start({ now: atOnce.has(t) });
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
 
@@ -266,7 +317,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string): Promise<R
         log.info({ mountpoint }, 'unmounted');
       })());
     guard = guardProcess(stop);
-    return { mountpoint, reconcile: report, closed: session.closed, stop };
+    return { mountpoint, reconcile: report, recovery, closed: session.closed, stop };
   } catch (err) {
     admin?.close();
     await http?.close();

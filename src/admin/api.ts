@@ -18,6 +18,17 @@ import { measurePlacement, type TierEffectiveness } from '../policy/effectivenes
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
 import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
+import type { RecoveryReport } from '../recovery/rebuild-catalog.js';
+import type { CatalogBackupStatus } from '../recovery/catalog-backups.js';
+import type { BackupEntry } from '../recovery/backup-store.js';
+
+/** The catalog's protection: its last rebuild and its backups. */
+export interface CatalogStatus {
+  recoveredAtThisMount: boolean;
+  lastRecovery: RecoveryReport | null;
+  /** null when backups are off */
+  backup: (CatalogBackupStatus & { intervalMs: number }) | null;
+}
 
 export interface TierStatus {
   name: string;
@@ -34,6 +45,8 @@ export interface TierStatus {
   survivesBackendLosses?: number;
   /** local tiers: why use and capacity could not be read (a volume gone) */
   error?: string;
+  /** what capacity pressure does on this tier now (relief under way, or why its files wait) */
+  pressure: string | null;
 }
 
 /** The daemon's background work: each periodic task's failures, and rejections nobody handled. */
@@ -71,6 +84,9 @@ export interface Status {
   queue: { length: number; heldBack: string | null };
   background: BackgroundHealth;
   metrics: MetricsStatus | null;
+  catalog: CatalogStatus | null;
+  /** set when every local tier is above its high watermark: new files then go where there is space */
+  admission: string | null;
 }
 
 export interface Where {
@@ -92,6 +108,8 @@ export interface Where {
   placement: (Decision & { hold: string | null }) | null;
   /** the decision as last stored, with the inputs of when its outcome last changed */
   lastDecision: { time: string; target: string | null; rule: string; reason: string; inputs: unknown } | null;
+  /** what capacity does to the file: the watermark that demoted it, or why it stays ("held: …") */
+  capacity: string | null;
   /** a move waiting in the queue */
   queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
@@ -123,6 +141,9 @@ export interface AdminDeps {
   history?: MetricsHistory;
   /** told of each file a scrub went over (metrics) */
   onScrubbed?: (file: { ino: number; tier: string; fileId: string }, report: ScrubReport) => void;
+  catalogStatus?: () => CatalogStatus;
+  /** take a catalog backup now (undefined when backups are off) */
+  backupNow?: () => Promise<BackupEntry | null>;
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
@@ -162,10 +183,26 @@ export class AdminApi {
     this.metrics = deps.metrics;
     this.metricsHistory = deps.history;
     this.onScrubbed = deps.onScrubbed;
+    this.catalogStatus = deps.catalogStatus ?? (() => null);
+    this.backupNow = deps.backupNow;
+  }
+
+  private readonly catalogStatus: () => CatalogStatus | null;
+  private readonly backupNow: (() => Promise<BackupEntry | null>) | undefined;
+
+  /** A catalog backup now, through the same path as the scheduled ones. */
+  async backup(): Promise<BackupEntry> {
+    if (!this.backupNow) throw new FsError('EINVAL', 'catalog backups are off (catalog.backup.enabled: false)');
+    const entry = await this.backupNow();
+    if (!entry) throw new FsError('EIO', 'the backup was not taken');
+    return entry;
   }
 
   status(): Status {
     const usage = this.catalog.usageByTier();
+    const pressure = this.classifier.pressure;
+    const locals = this.tiers.locals.map((t) => ({ t, u: t.usage(usage.get(t.name)?.bytes ?? 0) }));
+    const allAbove = locals.length > 0 && locals.every(({ t, u }) => u.capacityBytes === 0 || u.usedBytes > u.capacityBytes * t.config.watermarks.high);
     return {
       mountpoint: this.mountpoint,
       fsid: this.catalog.fsid,
@@ -175,7 +212,14 @@ export class AdminApi {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = this.tiers.get(cfg.name);
         if (t.kind === 'local') {
-          const base = { name: cfg.name, kind: 'local', ...held, watermarks: cfg.watermarks, volumes: t.local.volumes };
+          const base = {
+            name: cfg.name,
+            kind: 'local',
+            ...held,
+            watermarks: cfg.watermarks,
+            volumes: t.local.volumes,
+            pressure: pressure.get(cfg.name) ?? null,
+          };
           try {
             return { ...base, ...t.local.usage(held.bytes) };
           } catch (err) {
@@ -194,6 +238,7 @@ export class AdminApi {
           watermarks: cfg.watermarks,
           volumes: cfg.kind === 'object' ? cfg.backends.map((b) => `${b.name ?? b.type} (${b.type})`) : [],
           survivesBackendLosses: t.object.survivableBackendLosses,
+          pressure: pressure.get(cfg.name) ?? null,
         };
       }),
       conflicts: this.catalog.conflicts(),
@@ -202,6 +247,8 @@ export class AdminApi {
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
       metrics: this.metrics?.() ?? null,
+      catalog: this.catalogStatus(),
+      admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,
     };
   }
 
@@ -345,6 +392,7 @@ export class AdminApi {
         ? { kind: layout.kind, k: layout.k, m: layout.m, stripes: layout.stripes.length, chunkSize: layout.chunkSize, fileId: layout.fileId }
         : null,
       placement: isReg(i.mode) ? (this.classifier.explain(ino) ?? null) : null,
+      capacity: isReg(i.mode) ? this.classifier.explainCapacity(ino) : null,
       lastDecision: stored
         ? { time: new Date(stored.timeMs).toISOString(), target: stored.target, rule: stored.rule, reason: stored.reason, inputs: JSON.parse(stored.inputs) }
         : null,

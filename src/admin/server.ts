@@ -47,6 +47,7 @@ export function adminRoutes(api: AdminApi, onFlush: () => void, pace: (bytes: nu
     'POST /v1/move': (_url, body) => api.move(strs(body.paths), str(body.to), body.wait !== false),
     'POST /v1/recall': (_url, body) => api.recall(strs(body.paths)),
     'POST /v1/pin': (_url, body) => api.pin(str(body.path), body.tier === null ? null : str(body.tier)),
+    'POST /v1/catalog/backup': () => api.backup(),
     'POST /v1/flush': () => {
       onFlush();
       return { ok: true };

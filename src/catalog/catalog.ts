@@ -76,13 +76,20 @@ export interface ClassificationRow {
   pin: string | null;
 }
 
-export interface ColdFile {
+/** A move waiting in the queue or running, with what it does to the usage of two tiers. */
+export interface PendingMove {
+  id: number;
   ino: number;
+  fromTier: string;
+  toTier: string;
   size: number;
+  /** heat decayed to now */
   heat: number;
-  tierSinceMs: number;
-  pin: string | null;
-  path: string;
+  priority: number;
+  requestedBy: string;
+  reason: string;
+  /** the move protocol has journaled its intent and not finished: it can no longer be taken back */
+  running: boolean;
 }
 
 export interface QueueEntry {
@@ -203,7 +210,8 @@ export class Catalog {
   fsid: string;
   private readonly s;
 
-  constructor(path: string) {
+  /** opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost); default a new one */
+  constructor(path: string, opts: { fsid?: string } = {}) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
@@ -211,7 +219,7 @@ export class Catalog {
     this.db.pragma('foreign_keys = OFF');
     this.migrate();
     this.s = this.prepare();
-    this.fsid = this.ensureMeta('fsid', randomUUID());
+    this.fsid = this.ensureMeta('fsid', opts.fsid ?? randomUUID());
     this.ensureRoot();
   }
 
@@ -244,6 +252,7 @@ export class Catalog {
     return {
       getMeta: d.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
       lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
@@ -353,12 +362,24 @@ export class Catalog {
            reason = excluded.reason, inputs = excluded.inputs`,
       ),
       getDecision: d.prepare('SELECT time_ms AS timeMs, target, rule, reason, inputs FROM decisions WHERE ino = ?'),
+      // Coldest first: heat, then the longest idle, then the largest (one move frees the
+      // most), then ino so that two calls agree on the order of equals.
       coldest: d.prepare(
-        `SELECT i.ino, i.size, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
-                i.tier_since_ms AS tierSinceMs, i.pin, coalesce(i.data_path, '') AS path
+        `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size, i.uid, i.tier, i.mtime_ns / 1000000 AS mtimeMs,
+                coalesce(a.last_ms, i.tier_since_ms) AS lastAccessMs,
+                coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat, @now AS heatMs,
+                i.tier_since_ms AS tierSinceMs, i.class, i.pin
          FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
          WHERE i.tier = @tier AND i.nlink > 0 AND (i.mode & 61440) = 32768
-         ORDER BY heat ASC, coalesce(a.last_ms, i.tier_since_ms) ASC`,
+         ORDER BY heat ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
+      ),
+      pendingMoves: d.prepare(
+        `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
+                coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
+                q.priority, q.requested_by AS requestedBy, q.reason,
+                EXISTS (SELECT 1 FROM moves m WHERE m.ino = q.ino AND m.state = 'intent') AS running
+         FROM move_queue q JOIN inodes i ON i.ino = q.ino LEFT JOIN access_stats a ON a.ino = q.ino
+         WHERE i.tier IS NOT NULL AND i.nlink > 0 AND i.tier <> q.to_tier`,
       ),
       enqueue: d.prepare(
         `INSERT INTO move_queue (ino, to_tier, priority, requested_by, reason, enqueued_ms)
@@ -367,16 +388,29 @@ export class Catalog {
            requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
          WHERE excluded.priority <= move_queue.priority`,
       ),
-      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, not_before_ms, id LIMIT ?`),
+      // In the order asked for within a priority: a move that waited (deferred) keeps its
+      // place, so a tier's relief still runs coldest first.
+      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, id LIMIT ?`),
       queuedOf: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE ino = ?`),
       queueRemoveIf: d.prepare('DELETE FROM move_queue WHERE id = ? AND to_tier = ? AND priority = ?'),
       queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),
       queueLength: d.prepare('SELECT count(*) FROM move_queue').pluck(),
       queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
-      queueRemoveAuto: d.prepare('DELETE FROM move_queue WHERE ino = ? AND priority > 0'),
+      queueRemoveAuto: d.prepare("DELETE FROM move_queue WHERE ino = ? AND priority > 0 AND requested_by NOT LIKE 'watermark:%'"),
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
+      changeCount: d.prepare('SELECT total_changes()').pluck(),
+      pendingManifestUpdates: d.prepare('SELECT ino, seq FROM manifest_updates ORDER BY ino LIMIT ?'),
+      manifestUpdateDone: d.prepare('DELETE FROM manifest_updates WHERE ino = ? AND seq = ?'),
+      xattrsOf: d.prepare('SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name'),
+      maxIno: d.prepare('SELECT coalesce(max(ino), 0) FROM inodes').pluck(),
+      missingFiles: d.prepare("SELECT coalesce(data_path, '') FROM inodes WHERE state = 'missing' AND nlink > 0 ORDER BY data_path").pluck(),
+      settleRestoredMoves: d.prepare(
+        `UPDATE moves SET state = 'aborted', finished_ms = @nowMs,
+           error = 'catalog restored from a backup taken during this move: nothing undone (the tiers decide where the file is)'
+         WHERE state IN ('intent', 'committed')`,
+      ),
     };
   }
 
@@ -385,6 +419,66 @@ export class Catalog {
     if (v !== undefined) return v;
     this.s.setMeta.run(key, fallback);
     return fallback;
+  }
+
+  /** A value kept with the catalog (the last recovery's report, …); undefined if never set. */
+  getMeta(key: string): string | undefined {
+    return this.s.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.s.setMeta.run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.s.deleteMeta.run(key);
+  }
+
+  /** Rows changed through this connection since it opened: unchanged means nothing to back up. */
+  changeCount(): number {
+    return this.s.changeCount.get() as number;
+  }
+
+  maxIno(): number {
+    return this.s.maxIno.get() as number;
+  }
+
+  /**
+   * A consistent copy of the catalog in a new file, taken online with SQLite's backup
+   * API a few pages at a time: the mount goes on between steps, and a write made through
+   * this connection meanwhile reaches the copy too.
+   */
+  async backupTo(path: string): Promise<void> {
+    await this.db.backup(path);
+  }
+
+  /**
+   * A catalog restored from a backup has the moves that ran when the backup was taken
+   * still open in its journal. Finishing them as a restart does (removing the target,
+   * or the source) would delete copies that later became the file: close them instead.
+   */
+  settleRestoredMoves(): number {
+    return this.s.settleRestoredMoves.run({ nowMs: Date.now() }).changes;
+  }
+
+  /** Cold files whose manifest must be written again (see migration 6), with the change they were last marked for. */
+  pendingManifestUpdates(limit = 1000): { ino: number; seq: number }[] {
+    return this.s.pendingManifestUpdates.all(limit) as { ino: number; seq: number }[];
+  }
+
+  /** The rewrite for change `seq` is done; a later change keeps the file marked. */
+  manifestUpdateDone(ino: number, seq: number): void {
+    this.s.manifestUpdateDone.run(ino, seq);
+  }
+
+  /** Every stored xattr of ino with its value. */
+  xattrsOf(ino: number): { name: string; value: Buffer }[] {
+    return this.s.xattrsOf.all(ino) as { name: string; value: Buffer }[];
+  }
+
+  /** Paths of files whose bytes were not found on their tier. */
+  missingFiles(): string[] {
+    return this.s.missingFiles.all() as string[];
   }
 
   /** Take over the id of the filesystem whose tiers a rebuild reads (fsck --rebuild). */
@@ -696,9 +790,20 @@ export class Catalog {
     return this.s.getDecision.get(ino) as StoredDecision | undefined;
   }
 
-  /** Files of a tier, coldest first (decayed heat, then oldest access). */
-  coldest(tier: string, nowMs: number, halfLifeMs: number): IterableIterator<ColdFile> {
-    return this.s.coldest.iterate({ tier, now: nowMs, halfLifeMs }) as IterableIterator<ColdFile>;
+  /**
+   * The `limit` coldest files of a tier: decayed heat, then idle time (longest first),
+   * then size (largest first). Heat in the rows is decayed to nowMs.
+   */
+  coldest(tier: string, nowMs: number, halfLifeMs: number, limit: number): ClassificationRow[] {
+    return this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as ClassificationRow[];
+  }
+
+  /** Every move queued or running, with the size and current tier of its file (capacity planning). */
+  pendingMoves(nowMs: number, halfLifeMs: number): PendingMove[] {
+    return (this.s.pendingMoves.all({ now: nowMs, halfLifeMs }) as (Omit<PendingMove, 'running'> & { running: number })[]).map((m) => ({
+      ...m,
+      running: m.running !== 0,
+    }));
   }
 
   /** The classifier should look at this file again at its next pass. */
@@ -747,7 +852,10 @@ export class Catalog {
     this.s.queueRemove.run(id);
   }
 
-  /** Drop an automatic pending move of ino (its file no longer needs it). */
+  /**
+   * Drop an automatic pending move of ino that a rule asked for (its file no longer needs
+   * it). Watermark moves stay: capacity planning keeps or drops those (dequeueIf).
+   */
   dropAutomaticMove(ino: number): void {
     this.s.queueRemoveAuto.run(ino);
   }

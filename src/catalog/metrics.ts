@@ -1,5 +1,5 @@
 // The catalog's statements for the metrics module: the points of the metrics history
-// (migration 6) and the totals that metrics read from the catalog. Kept apart from
+// (migration 7) and the totals that metrics read from the catalog. Kept apart from
 // catalog.ts because none of it is on the mount's path; it takes the catalog's database.
 import type Database from 'better-sqlite3';
 

@@ -202,7 +202,39 @@ export const MIGRATIONS: readonly string[] = [
   -- compares its copy with it, so a copy damaged after it was read is never committed.
   ALTER TABLE inodes ADD COLUMN sha256 TEXT;
   `,
-  // 6: the metrics history: points of the daemon's key series (docs/MONITORING.md)
+  // 6: manifests follow the files they describe
+  `
+  -- Cold files whose manifest must be written again: renamed (also by a directory above
+  -- them), chmod/chown/utimens-ed, pinned, an xattr changed, or a new copy. Filled by
+  -- triggers in the same transaction as the change, so a crash before the rewrite
+  -- leaves the row, and the next mount finishes it. seq grows with each change: a
+  -- rewrite done for an older one does not take the row away.
+  CREATE TABLE manifest_updates (ino INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+  CREATE TRIGGER manifest_update_inode AFTER UPDATE OF data_path, mode, uid, gid, mtime_ns, layout, pin ON inodes
+    WHEN NEW.layout IS NOT NULL
+  BEGIN
+    INSERT INTO manifest_updates (ino, seq) VALUES (NEW.ino, 1) ON CONFLICT (ino) DO UPDATE SET seq = seq + 1;
+  END;
+  CREATE TRIGGER manifest_update_xattr_set AFTER INSERT ON xattrs
+    WHEN (SELECT layout FROM inodes WHERE ino = NEW.ino) IS NOT NULL
+  BEGIN
+    INSERT INTO manifest_updates (ino, seq) VALUES (NEW.ino, 1) ON CONFLICT (ino) DO UPDATE SET seq = seq + 1;
+  END;
+  CREATE TRIGGER manifest_update_xattr_change AFTER UPDATE ON xattrs
+    WHEN (SELECT layout FROM inodes WHERE ino = NEW.ino) IS NOT NULL
+  BEGIN
+    INSERT INTO manifest_updates (ino, seq) VALUES (NEW.ino, 1) ON CONFLICT (ino) DO UPDATE SET seq = seq + 1;
+  END;
+  CREATE TRIGGER manifest_update_xattr_remove AFTER DELETE ON xattrs
+    WHEN (SELECT layout FROM inodes WHERE ino = OLD.ino) IS NOT NULL
+  BEGIN
+    INSERT INTO manifest_updates (ino, seq) VALUES (OLD.ino, 1) ON CONFLICT (ino) DO UPDATE SET seq = seq + 1;
+  END;
+  -- Manifests written before this version carry no xattrs or pin, and the name of the
+  -- day the file was moved: every cold file is checked once (a rewrite only where they differ).
+  INSERT INTO manifest_updates (ino, seq) SELECT ino, 1 FROM inodes WHERE layout IS NOT NULL AND nlink > 0;
+  `,
+  // 7: the metrics history: points of the daemon's key series (docs/MONITORING.md)
   `
   -- One row per point: the value of a series (a metric name, or NAME_pNN for a quantile)
   -- with one set of labels (JSON, keys sorted; {} for none), over the step that starts at

@@ -5,6 +5,7 @@ import type { Status, Where } from '../admin/api.js';
 import { adminJson, adminRequest, socketPathOf } from '../admin/client.js';
 import { mountOf, tierfsMounts, type TierfsMount } from './mounts.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
+import { describeRecovery } from '../recovery/rebuild-catalog.js';
 
 export function pickMount(mountpoint?: string): TierfsMount {
   const mounts = tierfsMounts();
@@ -49,6 +50,8 @@ export function registerInfoCommands(program: Command): void {
       ]);
       process.stdout.write(`tierfs on ${s.mountpoint} (pid ${s.pid}, since ${s.startedAt})\n\n`);
       process.stdout.write(`${table(['tier', 'kind', 'files', 'data', 'used', 'capacity', 'use', 'watermarks'], rows)}\n`);
+      for (const t of s.tiers.filter((x) => x.pressure)) process.stdout.write(`${t.name}: ${t.pressure}\n`);
+      if (s.admission) process.stdout.write(`warning: ${s.admission}\n`);
       for (const t of s.tiers.filter((x) => x.survivesBackendLosses !== undefined)) {
         process.stdout.write(`${t.name}: backends ${t.volumes.join(', ')}; survives the loss of ${t.survivesBackendLosses} whole backend(s)\n`);
       }
@@ -64,6 +67,14 @@ export function registerInfoCommands(program: Command): void {
       for (const t of s.tiers.filter((x) => x.error)) process.stdout.write(`tier ${t.name}: cannot read its volumes: ${t.error}\n`);
       for (const b of s.background.tasks.filter((x) => x.failing)) {
         process.stdout.write(`background task ${b.name} failing (${b.consecutiveFailures} runs in a row, ${b.failures} in all): ${b.lastError}\n`);
+      }
+      if (s.catalog?.backup) {
+        const b = s.catalog.backup;
+        process.stdout.write(`catalog backups: every ${b.intervalMs / 1000} s to ${b.where}, ${b.keep} kept; last ${b.last ? `${b.last.time} (${formatBytes(b.last.size)})` : 'none by this mount yet'}\n`);
+      } else if (s.catalog) process.stdout.write('catalog backups: off\n');
+      if (s.catalog?.recoveredAtThisMount && s.catalog.lastRecovery) {
+        process.stdout.write(`\nthe catalog was lost and rebuilt before this mount:\n`);
+        for (const line of describeRecovery(s.catalog.lastRecovery)) process.stdout.write(`  ${line}\n`);
       }
       if (s.conflicts.length > 0) {
         process.stdout.write(`\nproblems (${s.conflicts.length}):\n`);
@@ -99,6 +110,7 @@ export function registerInfoCommands(program: Command): void {
               ? `  placement: rule ${w.placement.rule} → ${w.placement.target ?? 'stay'} (${w.placement.reason})\n` +
                 (w.placement.hold ? `  not moved yet: ${w.placement.hold}\n` : '')
               : '') +
+            (w.capacity ? `  capacity: ${w.capacity}\n` : '') +
             (w.queued ? `  queued: move to ${w.queued.toTier}, asked by ${w.queued.requestedBy}${w.queued.lastError ? ` (last try: ${w.queued.lastError})` : ''}\n` : ''),
         );
       }

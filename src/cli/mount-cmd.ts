@@ -1,16 +1,18 @@
 // tierfs mount, tierfs umount
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { tierfsMounts } from './mounts.js';
+import { describeRecovery } from '../recovery/rebuild-catalog.js';
 import { CliError } from './output.js';
 
 interface MountFlags {
   config?: string;
   foreground?: boolean;
+  nonempty?: boolean;
 }
 
 /** --config, else ./tierfs.yaml, else the embedded default rooted at the current directory. */
@@ -25,14 +27,16 @@ export function registerMountCommands(program: Command): void {
     .argument('<mountpoint>', 'an empty directory to mount on')
     .option('-c, --config <file>', 'configuration file (default: ./tierfs.yaml, else the embedded default under ./tierfs-data)')
     .option('-f, --foreground', 'stay in the foreground and log to stderr')
+    .option('--nonempty', 'mount over a directory that has entries (they are hidden while mounted)')
     .description('mount tierfs; returns once the mount is ready (the daemon keeps running in the background)')
     .action(async (mountpoint: string, opts: MountFlags) => {
       const file = configFile(opts.config);
       const { config } = loadConfig(file); // a bad config is refused here, before anything is mounted
-      checkMountpoint(mountpoint);
+      checkMountpoint(mountpoint, Boolean(opts.nonempty));
       if (opts.foreground) {
-        const daemon = await startDaemon(config, mountpoint);
+        const daemon = await startDaemon(config, mountpoint, { configFile: file === undefined ? undefined : resolve(file) });
         process.send?.({ ready: true });
+        for (const line of daemon.recovery ? describeRecovery(daemon.recovery) : []) process.stderr.write(`tierfs: ${line}\n`);
         process.stderr.write(`tierfs: mounted ${daemon.mountpoint} (imported ${daemon.reconcile.imported} entries)\n`);
         // process.exit() keeps an exit status set earlier (1 after an uncaught exception).
         const stop = () =>
@@ -43,13 +47,16 @@ export function registerMountCommands(program: Command): void {
               process.exit(1);
             },
           );
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        process.once('SIGHUP', stop);
+        // `on`, not `once`: the FUSE session re-raises a signal that finds no listener left
+        // once it has unmounted, and that would kill the process before the catalog is
+        // closed and the access records flushed. stop() runs once however often it is called.
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.on('SIGHUP', stop);
         void daemon.closed.then(stop); // unmounted from outside (fusermount3 -u)
         return;
       }
-      await mountInBackground(mountpoint, file, config.dataDir);
+      await mountInBackground(mountpoint, file, config.dataDir, Boolean(opts.nonempty));
       process.stdout.write(`tierfs mounted on ${resolve(mountpoint)} (data in ${config.dataDir}; log ${join(config.dataDir, 'tierfs.log')})\n`);
     });
 
@@ -99,11 +106,25 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A directory, or a stale mount left by a crashed daemon (the daemon detaches it). */
-function checkMountpoint(mountpoint: string): void {
+/**
+ * A directory, or a stale mount left by a crashed daemon (the daemon detaches it). A
+ * directory with entries is refused unless asked for: mounting over it hides its files,
+ * which then look lost.
+ */
+function checkMountpoint(mountpoint: string, nonempty: boolean): void {
   try {
-    if (statSync(mountpoint).isDirectory()) return;
+    if (statSync(mountpoint).isDirectory()) {
+      const entries = readdirSync(mountpoint);
+      if (entries.length > 0 && !nonempty) {
+        throw new CliError(
+          `mountpoint ${mountpoint} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]}): ` +
+            'they would be hidden while tierfs is mounted; use --nonempty to mount over them anyway',
+        );
+      }
+      return;
+    }
   } catch (err) {
+    if (err instanceof CliError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') return;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`mountpoint ${mountpoint}: ${(err as Error).message}`);
   }
@@ -111,17 +132,29 @@ function checkMountpoint(mountpoint: string): void {
 }
 
 /** Start `tierfs mount --foreground` detached, logging to the data directory, and wait until it is mounted. */
-async function mountInBackground(mountpoint: string, file: string | undefined, dataDir: string): Promise<void> {
+async function mountInBackground(mountpoint: string, file: string | undefined, dataDir: string, nonempty: boolean): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const logPath = join(dataDir, 'tierfs.log');
   const logFd = openSync(logPath, 'a');
-  const args = [...process.execArgv, process.argv[1]!, 'mount', '--foreground', ...(file ? ['--config', file] : []), mountpoint];
+  const logStart = fstatSync(logFd).size; // earlier runs' lines are not this failure's story
+  const args = [
+    ...process.execArgv,
+    process.argv[1]!,
+    'mount',
+    '--foreground',
+    ...(file ? ['--config', file] : []),
+    ...(nonempty ? ['--nonempty'] : []),
+    mountpoint,
+  ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'ipc'] });
   await new Promise<void>((resolveReady, reject) => {
     child.once('message', () => resolveReady());
     child.once('exit', (code) => {
-      const tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
-      reject(new CliError(`tierfs daemon exited (${code}) before mounting:\n${tail}`));
+      const lines = readFileSync(logPath).subarray(logStart).toString('utf8').split('\n').filter(Boolean);
+      // The daemon ends with "tierfs: REASON" (see main.ts); the JSON log lines stay in the log.
+      const reason = lines.filter((l) => l.startsWith('tierfs: ')).map((l) => l.slice('tierfs: '.length));
+      const told = reason.length ? reason.join('\n') : lines.slice(-5).join('\n');
+      reject(new CliError(`could not mount ${mountpoint}: ${told || `the daemon exited with status ${code}`}\n(details in ${logPath})`));
     });
   });
   child.removeAllListeners('exit');

@@ -4,10 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScrubProgress } from '../admin/api.js';
 import { adminLines, socketPathOf } from '../admin/client.js';
+import { resolve } from 'node:path';
 import { Catalog } from '../catalog/catalog.js';
+import { catalogPathOf, inspectCatalog, moveCatalogAside, setOrphanWalAside } from '../catalog/health.js';
 import { loadConfig } from '../config/load.js';
-import type { ObjectTierConfig } from '../config/schema.js';
-import { createObjectStore } from '../objectstore/index.js';
+import { completeCatalog, describeRecovery, rebuildCatalog, type RecoveryReport } from '../recovery/rebuild-catalog.js';
 import { defaultCacheDir, openObjectTier } from '../tiers/object/index.js';
 import { fsck } from '../vfs/rebuild.js';
 import { pickMount } from './info-cmd.js';
@@ -47,60 +48,70 @@ export function registerRepairCommands(program: Command): void {
   program
     .command('fsck')
     .option('-c, --config <file>', 'configuration file (default: ./tierfs.yaml, else the embedded default)')
-    .option('--rebuild', 'add to the catalog every file found on an object tier that it lacks')
+    .option('--rebuild', 'rebuild the catalog: from the newest good backup (when it is missing, empty or damaged), then the manifests and local tiers')
+    .option('--fsid <id>', 'the filesystem to rebuild when the tiers hold several')
+    .option('--no-backup', 'rebuild from the tiers alone, without a catalog backup')
     .option('--json', 'print the report as JSON')
-    .description('check the catalog against the manifests on the object tiers, or rebuild it from them (the filesystem must be unmounted)')
-    .action(async (opts: { config?: string; rebuild?: boolean; json?: boolean }) => {
+    .description('check the catalog against the manifests on the object tiers, or rebuild it (the filesystem must be unmounted)')
+    .action(async (opts: { config?: string; rebuild?: boolean; fsid?: string; backup: boolean; json?: boolean }) => {
       const file = opts.config ?? (existsSync('tierfs.yaml') ? 'tierfs.yaml' : undefined);
       const { config } = loadConfig(file);
-      const pidFile = join(config.dataDir, 'daemon.pid');
-      if (existsSync(pidFile)) {
-        const pid = Number(readFileSync(pidFile, 'utf8'));
-        try {
-          process.kill(pid, 0);
-          throw new CliError(`tierfs is mounted from ${config.dataDir} (pid ${pid}): unmount it first`);
-        } catch (err) {
-          if (err instanceof CliError) throw err;
+      refuseIfMounted(config.dataDir);
+      const path = catalogPathOf(config.dataDir);
+      setOrphanWalAside(path);
+      const health = inspectCatalog(path);
+      if (opts.rebuild) {
+        let report: RecoveryReport;
+        if (health.state === 'ok' && (opts.fsid === undefined || opts.fsid.toLowerCase() === health.fsid)) {
+          report = await completeCatalog(config, 'asked: fsck --rebuild');
+        } else {
+          const keptAs = moveCatalogAside(path, health.state === 'ok' ? 'replaced' : health.state) ?? null;
+          report = await rebuildCatalog(config, {
+            why: `asked: fsck --rebuild (catalog ${health.state === 'corrupt' ? `damaged: ${health.detail}` : health.state})`,
+            fsid: opts.fsid,
+            backup: opts.backup ? 'newest' : 'none',
+            catalogKeptAs: keptAs,
+          });
         }
+        if (opts.json) return printJson(report);
+        for (const line of describeRecovery(report)) process.stdout.write(`${line}\n`);
+        return;
       }
-      const catalog = new Catalog(join(config.dataDir, 'catalog.db'));
+      if (health.state !== 'ok') {
+        const state = health.state === 'corrupt' ? `damaged (${health.detail})` : health.state;
+        if (opts.json) printJson({ catalog: health.state, detail: health.state === 'corrupt' ? health.detail : null });
+        else process.stdout.write(`the catalog ${path} is ${state}; rebuild it with: tierfs fsck --rebuild${file ? ` --config ${resolve(file)}` : ''}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const catalog = new Catalog(path);
       try {
-        const objectTiers = config.tiers.filter((t) => t.kind === 'object');
-        // A new catalog has a new filesystem id; the manifests carry the old one.
-        const adopted = opts.rebuild ? await adoptFsid(catalog, objectTiers) : undefined;
         const tiers = [];
-        for (const t of objectTiers) tiers.push(await openObjectTier(t, catalog.fsid, defaultCacheDir(config.dataDir, t.name), { diskCacheBytes: 0 }));
-        const report = await fsck(catalog, tiers, Boolean(opts.rebuild));
+        for (const t of config.tiers) {
+          if (t.kind === 'object') tiers.push(await openObjectTier(t, catalog.fsid, defaultCacheDir(config.dataDir, t.name), { diskCacheBytes: 0 }));
+        }
+        const report = await fsck(catalog, tiers, false);
         await Promise.all(tiers.map((t) => t.close()));
-        if (opts.json) return printJson({ ...report, adoptedFsid: adopted ?? null });
+        if (opts.json) return printJson(report);
         process.stdout.write(`${report.manifests} manifests, ${report.consistent} cold files consistent\n`);
         for (const p of report.missingManifest) process.stdout.write(`missing manifest: ${p}\n`);
         for (const p of report.unknownManifests) process.stdout.write(`not in the catalog: ${p}\n`);
-        for (const p of report.restored) process.stdout.write(`restored: ${p}\n`);
-        for (const p of report.skipped) process.stdout.write(`skipped: ${p}\n`);
-        if (!opts.rebuild && (report.missingManifest.length || report.unknownManifests.length)) process.exitCode = 1;
+        if (report.missingManifest.length || report.unknownManifests.length) process.exitCode = 1;
       } finally {
         catalog.close();
       }
     });
 }
 
-/**
- * An empty catalog (lost, or deleted) is new and so has a new filesystem id. When it
- * holds no files yet and the object tiers hold manifests of exactly one filesystem,
- * it takes that id so the rebuild finds them. Keys start with the fsid (tiers/object/keys.ts).
- */
-async function adoptFsid(catalog: Catalog, tiers: ObjectTierConfig[]): Promise<string | undefined> {
-  if (catalog.inodeCount() > 1) return undefined;
-  const ids = new Set<string>();
-  for (const t of tiers) {
-    for (const backend of t.backends) {
-      const store = createObjectStore(backend);
-      for await (const e of store.list('')) if (e.key.endsWith('/manifest')) ids.add(e.key.slice(0, e.key.indexOf('/')));
-    }
+/** Commands that rewrite the catalog run only while no daemon holds it. */
+export function refuseIfMounted(dataDir: string): void {
+  const pidFile = join(dataDir, 'daemon.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // a stale pid file: its daemon is gone
   }
-  if (ids.size !== 1) return undefined;
-  const [fsid] = ids;
-  catalog.setFsid(fsid!);
-  return fsid;
+  throw new CliError(`tierfs is mounted from ${dataDir} (pid ${pid}): unmount it first`);
 }

@@ -9,30 +9,51 @@ const size = () => bytes().describe('a size: a number of bytes or "8MiB", "100MB
 
 const MiB = 2 ** 20;
 
+// Durations default through prefault, in words, so the generated docs show them.
 const retry = z
   .strictObject({
     maxAttempts: z.number().int().min(1).max(100).default(5).describe('attempts in all, the first included'),
-    baseDelay: duration().default(100).describe('first backoff cap; doubles with each retry, with random jitter'),
-    maxDelay: duration().default(5000).describe('largest wait between attempts'),
-    deadline: duration().default(60_000).describe('no retry starts this long after the first attempt'),
+    baseDelay: duration().prefault('100ms').describe('first backoff cap; doubles with each retry, with random jitter'),
+    maxDelay: duration().prefault('5s').describe('largest wait between attempts'),
+    deadline: duration().prefault('60s').describe('no retry starts this long after the first attempt'),
   })
   .prefault({})
   .describe('retries of Transient and Throttled failures; the SDKs’ own retries are off');
 
+const timeouts = z
+  .strictObject({
+    connect: duration().prefault('10s').describe('a connection (TCP and TLS) must open within this'),
+    firstByte: duration()
+      .prefault('30s')
+      .describe('after a request is sent (and its connection opened) its answer must start within this'),
+    idle: duration().prefault('30s').describe('a body, going up or coming down, may not stand still longer than this'),
+  })
+  .prefault({})
+  .describe('per-request timeouts: a request that passes one fails as Transient and is retried; a stalled connection never hangs a read');
+
 const common = {
   name: z.string().min(1).optional().describe('a name for logs and metrics; default: the type'),
   multipartThreshold: size().default(8 * MiB).describe('bodies above this size are uploaded in parts'),
-  partSize: size().default(8 * MiB).describe('bytes per part of a multipart upload (S3: at least 5MiB; GCS: a multiple of 256KiB)'),
+  partSize: size()
+    .default(8 * MiB)
+    .describe('bytes per part of a multipart upload, doubled every 1/16 of the store’s part limit so long uploads fit (S3: at least 5MiB; GCS: a multiple of 256KiB, fixed)'),
   partConcurrency: z.number().int().min(1).max(64).default(4).describe('parts of one upload in flight at once (S3, Azure)'),
   listPageSize: z.number().int().min(1).max(1000).default(1000).describe('entries per listing request'),
   retry,
 };
 
+/** What only the network backends have. */
+const network = { ...common, timeouts };
+
 const s3 = z
   .strictObject({
     type: z.literal('s3'),
     bucket: z.string().min(1),
-    region: z.string().default('us-east-1'),
+    region: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('omit to take the AWS SDK’s (AWS_REGION, the profile), else us-east-1; with an endpoint, us-east-1'),
     endpoint: z.url().optional().describe('for MinIO, Ceph, GCS interoperability (https://storage.googleapis.com), tests'),
     forcePathStyle: z.boolean().default(false).describe('http://host/bucket/key instead of http://bucket.host/key (MinIO, Ceph, s3rver)'),
     checksums: z
@@ -42,7 +63,7 @@ const s3 = z
     accessKeyId: z.string().min(1).optional().describe('omit to use the AWS SDK’s default credential chain'),
     secretAccessKey: z.string().min(1).optional(),
     sessionToken: z.string().min(1).optional(),
-    ...common,
+    ...network,
   })
   .refine((c) => (c.accessKeyId === undefined) === (c.secretAccessKey === undefined), {
     message: 'give accessKeyId and secretAccessKey together, or neither',
@@ -57,7 +78,7 @@ const azure = z
     accountUrl: z.url().optional().describe('https://ACCOUNT.blob.core.windows.net, with a SAS query or with accountName + accountKey'),
     accountName: z.string().min(1).optional(),
     accountKey: z.string().min(1).optional(),
-    ...common,
+    ...network,
   })
   .refine((c) => c.connectionString !== undefined || c.accountUrl !== undefined, {
     message: 'azure needs connectionString or accountUrl',
@@ -70,7 +91,7 @@ const gcs = z
     projectId: z.string().min(1).optional(),
     endpoint: z.url().optional().describe('a JSON-API endpoint other than Google’s, e.g. a test server'),
     keyFilename: z.string().min(1).optional().describe('service-account key file; omit for Application Default Credentials'),
-    ...common,
+    ...network,
   })
   .refine((c) => c.partSize % (256 * 2 ** 10) === 0, { message: 'GCS upload chunks must be a multiple of 256KiB', path: ['partSize'] });
 

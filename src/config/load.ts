@@ -2,7 +2,7 @@
 // with every problem found, each naming the key path, the line and what was expected.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { DEFAULT_CONFIG_YAML } from './template.js';
@@ -66,13 +66,25 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounte
     const node = depth === 0 ? doc.contents : doc.getIn(issue.path.slice(0, depth) as unknown[], true);
     if (isNode(node) && node.range) offset = node.range[0];
   }
-  const pos = offset === undefined ? undefined : lines.linePos(offset);
+  let path = issue.path;
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    // Point at the (first) unknown key itself, not at the map that holds it.
+    const key = keyNode(issue.path.length === 0 ? doc.contents : doc.getIn(issue.path as unknown[], true), issue.keys[0]!);
+    if (key?.range) [offset, path] = [key.range[0], [...issue.path, issue.keys[0]!]];
+  }
+  const pos = offset === undefined ? undefined : lines.linePos(offset);
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
     message = 'expected kind: local or object';
   }
-  return { key: formatKey(issue.path), line: pos?.line, column: pos?.col, message };
+  return { key: formatKey(path), line: pos?.line, column: pos?.col, message };
+}
+
+function keyNode(map: unknown, key: string) {
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return pair && isScalar(pair.key) ? pair.key : undefined;
 }
 
 function resolvePaths(cfg: Config, baseDir: string): Config {
@@ -80,6 +92,7 @@ function resolvePaths(cfg: Config, baseDir: string): Config {
   return {
     ...cfg,
     dataDir: abs(cfg.dataDir),
+    catalog: { ...cfg.catalog, backup: { ...cfg.catalog.backup, dir: cfg.catalog.backup.dir === undefined ? undefined : abs(cfg.catalog.backup.dir) } },
     tiers: cfg.tiers.map((t) =>
       t.kind === 'local'
         ? { ...t, volumes: t.volumes.map((v) => ({ ...v, path: abs(v.path) })) }

@@ -5,6 +5,7 @@ import { bytes, duration, ratio } from './fields.js';
 import { backendConfigSchema } from './backends.js';
 import { moverSchema, policySchema } from './policy.js';
 import { metricsSchema } from './metrics.js';
+import { catalogSchema } from './catalog.js';
 
 const tierName = z
   .string()
@@ -86,6 +87,7 @@ export const configSchema = z
       .describe('decoded cells of cold files, kept so repeated reads do not fetch again'),
     policy: policySchema,
     mover: moverSchema,
+    catalog: catalogSchema.describe('backups of the catalog, and how a mount recovers a lost one'),
     metrics: metricsSchema,
   })
   .superRefine((cfg, ctx) => {
@@ -115,6 +117,10 @@ export const configSchema = z
           'mount.defaultPermissions: false with mount.allowOther: true would let every user act as root ' +
           '(tierfs leaves permission checks to the kernel): keep defaultPermissions true, or allowOther false',
       });
+    }
+    const backupTier = cfg.catalog.backup.tier;
+    if (backupTier !== undefined && !cfg.tiers.some((t) => t.name === backupTier && t.kind === 'object')) {
+      ctx.addIssue({ code: 'custom', path: ['catalog', 'backup', 'tier'], message: `no object tier named "${backupTier}"` });
     }
     if (!cfg.tiers.some((t) => t.kind === 'local')) {
       ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'at least one tier must be local: new files are written there' });

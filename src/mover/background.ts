@@ -119,14 +119,23 @@ export class BackgroundMover {
   private async runOne(e: QueueEntry): Promise<void> {
     let outcome: MoveOutcome & { error?: string };
     let permanent = false;
+    let noRoom = false;
     try {
       outcome = await this.d.protocol.move(e.ino, e.toTier, e.requestedBy);
     } catch (err) {
       outcome = { id: 0, state: 'aborted', bytes: 0, error: (err as Error).message };
-      permanent = PERMANENT.has((err as { code?: string }).code ?? '');
+      const code = (err as { code?: string }).code ?? '';
+      permanent = PERMANENT.has(code);
+      noRoom = code === 'ENOSPC';
     }
     const retry = outcome.state === 'aborted' && !permanent && e.priority !== 0;
-    if (retry && e.attempts < MAX_ATTEMPTS) {
+    if (retry && noRoom) {
+      // The classifier counted this move into room that moves queued ahead of it are
+      // making (they may still run); it drops the move itself if that room never comes.
+      // Dropping it here after a few tries would let the files that made the room take
+      // it back, and the next pass make it again.
+      this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay, outcome.error ?? 'no room yet');
+    } else if (retry && e.attempts < MAX_ATTEMPTS) {
       // Busy or changed: the file is in use, which is a reason to wait, not to give up.
       this.d.catalog.deferMove(e.id, Date.now() + this.d.config.retryDelay * 2 ** e.attempts, outcome.reason ?? outcome.error ?? 'aborted');
     } else if (!this.d.catalog.dequeueIf(e)) {

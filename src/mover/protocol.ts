@@ -15,7 +15,9 @@
 //              transaction
 //        no  → drop the copy, journal ABORTED (the caller may retry later)
 //   5 delete the old copy once nothing reads it, journal DONE. Never before the commit
-//     is on disk: the source is the only copy a rolled-back catalog knows.
+//     is on disk: the source is the only copy a rolled-back catalog knows. A local old
+//     copy goes at once, still inside 4: a later directory rename would carry it away
+//     from the names recorded.
 // One move per file at a time, whoever asks (mover, copy-up, CLI): a second request
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
@@ -43,6 +45,8 @@ export type MoveStep = 'intent' | 'copied' | 'verified' | 'committed';
 export interface MoveOptions {
   /** tests: stop at this step until the marker file `<dir>/paused-<step>` is removed */
   pauseAt?: { step: MoveStep; dir: string };
+  /** tests: awaited at every step, before pauseAt (random short pauses: see testRandomPauses in daemon.ts) */
+  atStep?: (step: MoveStep) => Promise<void>;
   /** tests: damage one byte of what the source returned, as failing memory or a buggy reader would */
   corruptSourceRead?: boolean;
   /** awaited before each piece of data is copied (the mover's bandwidth limit) */
@@ -116,6 +120,7 @@ export class MoveProtocol {
   }
 
   private async pause(step: MoveStep): Promise<void> {
+    await this.opts.atStep?.(step);
     const p = this.opts.pauseAt;
     if (!p || p.step !== step) return;
     const marker = join(p.dir, `paused-${step}`);
@@ -179,11 +184,10 @@ export class MoveProtocol {
     await this.pause('intent');
     this.progress.set(id, { bytes: 0, total: i.size });
     const onProgress = (bytes: number) => this.progress.set(id, { bytes, total: i.size });
-    let verdict: Verdict;
     try {
       const sha256 = await this.copy(i, path, from, dest, { onProgress, throttle });
       await this.pause('verified');
-      verdict = this.commit(id, ino, i.generation, dest, sha256);
+      const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
         await this.dropCopy(dest);
         this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: verdict.reason });
@@ -285,9 +289,31 @@ export class MoveProtocol {
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
     });
-    if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
-    this.vfs.relocated(ino);
+    // Committed: what follows tidies up and must not fail the move (the caller would abort it).
+    try {
+      if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
+      if (old.kind === 'local') this.removeOldLocalCopy(old);
+      this.vfs.relocated(ino);
+    } catch (err) {
+      log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
+    }
     return { ok: true };
+  }
+
+  /**
+   * Step 5 for a local old copy, at once and still inside the commit's synchronous
+   * section: its names are the ones just recorded. Later, a rename of a directory above
+   * it (which renames on every volume) could carry it away from them, and it would stay
+   * behind — for the next mount to import as a file. Its garbage entry stays: should this
+   * fail, or the daemon die first, step 5 finishes it.
+   */
+  private removeOldLocalCopy(old: Extract<CopyLocation, { kind: 'local' }>): void {
+    try {
+      const tier = this.tiers.local(old.tier);
+      for (const p of old.paths) this.removeLocalName(tier, old.volume, p);
+    } catch (err) {
+      log.warn({ err, tier: old.tier, paths: old.paths }, 'old copy not deleted yet; garbage collection will retry');
+    }
   }
 
   /**

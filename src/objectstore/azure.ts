@@ -1,16 +1,20 @@
 // The Azure Blob backend (block blobs). Large bodies are staged as blocks, several in
 // flight, and committed with one block list, which also carries metadata known only
-// after a streamed body. Retries are left to the retry wrapper: the client tries once.
+// after a streamed body. Retries are left to the retry wrapper: the client tries once,
+// and a download that breaks off is not resumed behind our back. Each request runs
+// under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
 import {
   BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlockBlobClient,
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, parts } from './body.js';
-import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
+import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
+import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -28,6 +32,7 @@ export interface AzureStoreOptions extends AzureClientOptions {
   partSize: number;
   partConcurrency: number;
   listPageSize: number;
+  timeouts?: RequestTimeouts;
 }
 
 const ARCHIVE = 'Archive';
@@ -62,9 +67,11 @@ export class AzureStore implements ObjectStore {
     parallelParts: true,
   };
   readonly container: ContainerClient;
+  private readonly timeouts: RequestTimeouts;
 
   constructor(private readonly opts: AzureStoreOptions) {
     this.container = createAzureContainerClient(opts);
+    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -81,35 +88,36 @@ export class AzureStore implements ObjectStore {
     const metadata = () => ({ ...opts.metadata, ...opts.metadataAfterBody?.() });
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
-        const out = await blob.upload(body, body.length, { ...common, metadata: metadata() });
-        return { etag: out.etag ?? '', size: body.length };
+        return await this.uploadWhole(blob, body, { ...common, metadata: metadata() }, opts.signal);
       }
-      return await this.putBlocks(blob, body, common, metadata);
+      return await this.putBlocks(blob, body, common, metadata, opts.signal);
     } catch (err) {
       throw this.error(err, `put ${key}`, key);
     }
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedBytes(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedStream(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
-  async head(key: string): Promise<ObjectMeta> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
     checkKey(key);
     try {
-      const p = await this.container.getBlockBlobClient(key).getProperties();
+      const p = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).getProperties({ abortSignal }));
+      const archive = azureArchiveState(p);
       return {
         key,
         size: p.contentLength ?? 0,
         etag: p.etag ?? '',
         lastModified: p.lastModified ?? new Date(0),
         storageClass: p.accessTier,
-        // A blob being rehydrated stays in Archive (archiveStatus "rehydrate-pending-to-…") until done.
-        archived: p.accessTier === ARCHIVE,
+        archived: archive !== undefined,
+        ...(archive ? { archive } : {}),
         metadata: p.metadata ?? {},
       };
     } catch (err) {
@@ -117,21 +125,26 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.container.getBlockBlobClient(key).deleteIfExists();
+      await watched(this.timeouts, `delete ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).deleteIfExists({ abortSignal }));
     } catch (err) {
       throw this.error(err, `delete ${key}`, key);
     }
   }
 
   async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {
-    const pages = this.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: opts.pageSize ?? this.opts.listPageSize });
+    // The pager takes one signal for all its requests; each page's watch aborts it.
+    const listing = new AbortController();
+    const pages = this.container
+      .listBlobsFlat({ prefix, abortSignal: listing.signal })
+      .byPage({ maxPageSize: opts.pageSize ?? this.opts.listPageSize });
     for (;;) {
       let page;
       try {
-        page = await pages.next();
+        page = await watched(this.timeouts, `list ${prefix}`, opts.signal, (signal) => forwardAbort(signal, listing, () => pages.next()));
       } catch (err) {
         throw this.error(err, `list ${prefix}`, prefix);
       }
@@ -142,17 +155,35 @@ export class AzureStore implements ObjectStore {
     }
   }
 
+  /** Starts the rehydration of an archived blob; nothing to do for one that is readable or being rehydrated. */
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
-    const meta = await this.head(key);
-    if (!meta.archived) return;
+    const meta = await this.head(key, opts);
+    if (meta.archive?.state !== 'archived') return;
     try {
-      await this.container.getBlockBlobClient(key).setAccessTier(opts.targetClass ?? 'Hot', {
-        rehydratePriority: opts.priority === 'High' ? 'High' : 'Standard',
-      });
+      await watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
+        this.container.getBlockBlobClient(key).setAccessTier(opts.targetClass ?? 'Hot', {
+          rehydratePriority: opts.priority === 'High' ? 'High' : 'Standard',
+          abortSignal,
+        }));
     } catch (err) {
-      // Asking again while a rehydration runs is refused with 409; the restore is under way.
-      if (err instanceof RestError && err.statusCode === 409) return;
-      throw this.error(err, `restore ${key}`, key);
+      const e = this.error(err, `restore ${key}`, key);
+      // A rehydration started since the head: under way, as asked. Any other refusal is the caller's to see.
+      if (e instanceof RestoringError) return;
+      throw e;
+    }
+  }
+
+  /** One request with the whole body; the SDK reports its upload, so a stall is timed like a missing answer. */
+  private async uploadWhole(blob: BlockBlobClient, data: Buffer, options: object, signal: AbortSignal | undefined): Promise<PutResult> {
+    const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
+    try {
+      const out = await watch.response(
+        (abortSignal) => blob.upload(data, data.length, { ...options, abortSignal, onProgress: () => watch.progress() }),
+        { upload: 'reported' },
+      );
+      return { etag: out.etag ?? '', size: data.length };
+    } finally {
+      watch.done();
     }
   }
 
@@ -161,53 +192,75 @@ export class AzureStore implements ObjectStore {
     body: Buffer | Readable,
     common: object,
     metadata: () => Record<string, string>,
+    signal: AbortSignal | undefined,
   ): Promise<PutResult> {
     // Look one part ahead: a stream that fits in one part goes up in one request,
     // because Azure refuses an empty staged block and one request is cheaper anyway.
-    const source = parts(body, this.opts.partSize)[Symbol.asyncIterator]();
+    const source = parts(body, growingPartSize(this.opts.partSize, this.limits))[Symbol.asyncIterator]();
     const first = await source.next();
     const second = await source.next();
     if (second.done) {
-      const only = first.value as Buffer;
-      const out = await blob.upload(only, only.length, { ...common, metadata: metadata() });
-      return { etag: out.etag ?? '', size: only.length };
+      return this.uploadWhole(blob, first.value as Buffer, { ...common, metadata: metadata() }, signal);
     }
     async function* all(): AsyncGenerator<Buffer> {
-      yield first.value as Buffer;
-      yield second.value as Buffer;
-      for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+      try {
+        yield first.value as Buffer;
+        yield second.value as Buffer;
+        for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+      } finally {
+        await source.return(undefined); // stops reading a stream once a block failed
+      }
     }
     const ids: string[] = [];
     let size = 0;
-    await forEachBounded(all(), this.opts.partConcurrency, async (part, index) => {
+    await forEachBounded(all(), this.opts.partConcurrency, async (part, index, siblings) => {
       // Block ids must all have the same length within a blob.
       const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
       ids[index] = id;
       size += part.length;
-      await blob.stageBlock(id, part, part.length);
+      // Ends with the caller's signal, or at once when another block failed.
+      const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal ? AbortSignal.any([signal, siblings]) : siblings);
+      try {
+        await watch.response(
+          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, onProgress: () => watch.progress() }),
+          { upload: 'reported' },
+        );
+      } finally {
+        watch.done();
+      }
     });
-    const out = await blob.commitBlockList(ids, { ...common, metadata: metadata() });
+    const out = await watched(this.timeouts, `put ${blob.name}`, signal, (abortSignal) =>
+      blob.commitBlockList(ids, { ...common, metadata: metadata(), abortSignal }));
     return { etag: out.etag ?? '', size };
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
+  private async fetch(key: string, opts: GetOptions): Promise<Fetched> {
+    const asked = opts.range;
     checkKey(key);
     checkRange(asked);
     if (asked && asked.length === 0) {
-      const meta = await this.head(key);
+      const meta = await this.head(key, opts);
+      if (meta.archive?.state === 'restoring') throw new RestoringError(key, meta.archive.expectedBy ? { expectedBy: meta.archive.expectedBy } : {});
       if (meta.archived) throw new ArchivedError(key);
       return { meta, range: clipRange(asked, meta.size) };
     }
+    const watch = new RequestWatch(this.timeouts, `get ${key}`, opts.signal);
     let out: BlobDownloadResponseParsed;
     try {
-      out = await this.container.getBlockBlobClient(key).download(asked?.offset ?? 0, asked?.length);
+      out = await watch.response((abortSignal) =>
+        // maxRetryRequests 0: the SDK would otherwise re-request a body that broke off, up to 5 times, untimed.
+        this.container.getBlockBlobClient(key).download(asked?.offset ?? 0, asked?.length, { abortSignal, maxRetryRequests: 0 }));
     } catch (err) {
+      watch.done();
       // A range that starts at or past the end: Azure answers 416, object_store answers with nothing.
       if (err instanceof RestError && err.statusCode === 416) {
-        const meta = await this.head(key);
+        const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
-      throw this.error(err, `get ${key}`, key);
+      const e = this.error(err, `get ${key}`, key);
+      // BlobArchived does not say whether a rehydration is under way; the head does.
+      if (e instanceof ArchivedError) throw await archivedState(e, key, () => this.head(key, opts));
+      throw e;
     }
     const total = out.contentRange ? Number(out.contentRange.split('/')[1]) : (out.contentLength ?? 0);
     const meta: ObjectMeta = {
@@ -217,22 +270,45 @@ export class AzureStore implements ObjectStore {
       lastModified: out.lastModified ?? new Date(0),
       metadata: out.metadata ?? {},
     };
-    return { body: out.readableStreamBody as Readable | undefined, meta, range: clipRange(asked, total) };
+    const body = out.readableStreamBody ? watch.body(out.readableStreamBody as Readable) : undefined;
+    if (!body) watch.done();
+    return { ...(body ? { body } : {}), meta, range: clipRange(asked, total) };
   }
 
-  private error(err: unknown, what: string, key: string): ObjectStoreError {
-    if (err instanceof ObjectStoreError) return err;
-    if (err instanceof RestError) {
-      if (err.code === 'BlobNotFound' || (err.statusCode === 404 && err.code !== 'ContainerNotFound')) {
-        return new NotFoundError(key, { cause: err });
-      }
-      if (err.code === 'BlobArchived') return new ArchivedError(key, { cause: err });
-      // Redact: RestError carries the request, whose URL may hold a SAS token.
-      const safe = Object.assign(new Error(`${err.code ?? 'error'} (HTTP ${err.statusCode ?? '-'}): ${err.message.split('\n')[0]}`), {
-        code: err.code,
-      });
-      return errorFromStatus(err.statusCode, what, safe);
-    }
-    return errorFromStatus(undefined, what, err);
+  private error(err: unknown, what: string, key: string): Error {
+    if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
+    const e = err as {
+      statusCode?: number; code?: unknown; name?: string; message?: string; response?: { headers?: { get?: (h: string) => string | undefined } };
+    };
+    // A HEAD answer has no body: its code is only in the x-ms-error-code header.
+    const code = typeof e.code === 'string' ? e.code : (e.response?.headers?.get?.('x-ms-error-code') ?? e.name);
+    const facts: ErrorFacts = {
+      ...(typeof e.statusCode === 'number' ? { status: e.statusCode } : {}),
+      ...(code ? { code } : {}),
+      message: (e.message ?? String(err)).split('\n')[0]!,
+    };
+    // Not the RestError itself as the cause: it carries the request, whose URL may hold a SAS token.
+    const cause = err instanceof RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
+    return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
+
+}
+
+/** Azure's documented rehydration times: up to 15 hours at Standard priority, under an hour at High (for blobs under 10 GiB). */
+const REHYDRATION_HOURS = { Standard: 15, High: 1 };
+
+/**
+ * The archive state of a blob's properties: in the Archive tier, or being rehydrated
+ * out of it (archiveStatus "rehydrate-pending-to-…", the tier still Archive), with
+ * the documented bound of its priority from when the tier change was asked.
+ */
+export function azureArchiveState(p: {
+  accessTier?: string; archiveStatus?: string; rehydratePriority?: string; accessTierChangedOn?: Date;
+}): ArchiveState | undefined {
+  if (p.archiveStatus?.startsWith('rehydrate-pending-to-')) {
+    const hours = REHYDRATION_HOURS[p.rehydratePriority === 'High' ? 'High' : 'Standard'];
+    const since = p.accessTierChangedOn;
+    return { state: 'restoring', ...(since ? { expectedBy: new Date(since.getTime() + hours * 3_600_000) } : {}) };
+  }
+  return p.accessTier === ARCHIVE ? { state: 'archived' } : undefined;
 }

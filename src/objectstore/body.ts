@@ -13,29 +13,50 @@ export async function collect(stream: NodeJS.ReadableStream | Readable): Promise
 }
 
 /**
- * The body cut into parts of `partSize` bytes (the last may be shorter; an empty body
- * gives one empty part). A stream is read only as fast as parts are taken, so memory
- * stays at about one part plus what the consumer holds.
+ * The size of part `index` (from 0) of an upload whose length is not known up front:
+ * `base`, doubled every sixteenth of the store's part limit, up to its largest part.
+ * A store's part limit then never cuts an upload short (S3: 10,000 parts of 5 MiB
+ * doubling every 625 parts hold 18 TiB, past S3's largest object), while objects of
+ * a few GiB keep the configured size.
  */
-export async function* parts(body: Buffer | Readable, partSize: number): AsyncGenerator<Buffer> {
+export function growingPartSize(base: number, limits: { maxParts: number; maxPartSize: number }): (index: number) => number {
+  const step = Math.max(1, Math.floor(limits.maxParts / 16));
+  return (index) => Math.min(limits.maxPartSize, base * 2 ** Math.floor(index / step));
+}
+
+/**
+ * The body cut into parts of `partSize` bytes, or of `partSize(index)` bytes for part
+ * `index` (the last may be shorter; an empty body gives one empty part). A stream is
+ * read only as fast as parts are taken, so memory stays at about one part plus what
+ * the consumer holds.
+ */
+export async function* parts(body: Buffer | Readable, partSize: number | ((index: number) => number)): AsyncGenerator<Buffer> {
+  const sizeOf = typeof partSize === 'number' ? () => partSize : partSize;
+  let index = 0;
   if (Buffer.isBuffer(body)) {
     if (body.length === 0) yield body;
-    for (let at = 0; at < body.length; at += partSize) yield body.subarray(at, at + partSize);
+    for (let at = 0; at < body.length; ) {
+      const size = sizeOf(index++);
+      yield body.subarray(at, at + size);
+      at += size;
+    }
     return;
   }
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let yielded = false;
+  let size = sizeOf(index);
   for await (const chunk of body as AsyncIterable<Buffer>) {
     let rest = chunk;
-    while (pendingBytes + rest.length >= partSize) {
-      const take = partSize - pendingBytes;
+    while (pendingBytes + rest.length >= size) {
+      const take = size - pendingBytes;
       pending.push(rest.subarray(0, take));
       rest = rest.subarray(take);
-      yield Buffer.concat(pending, partSize);
+      yield Buffer.concat(pending, size);
       yielded = true;
       pending = [];
       pendingBytes = 0;
+      size = sizeOf(++index);
     }
     if (rest.length > 0) {
       pending.push(rest);
@@ -47,22 +68,29 @@ export async function* parts(body: Buffer | Readable, partSize: number): AsyncGe
 
 /**
  * Runs `work` on each item of `items` with at most `limit` in flight, in order of
- * arrival; the first failure stops taking new items and is thrown once the ones in
- * flight settle.
+ * arrival; the first failure stops taking new items, aborts the signal the others got
+ * (so parts in flight end at once instead of being sent in vain) and is thrown once
+ * they settle.
  */
 export async function forEachBounded<T>(
   items: AsyncIterable<T>,
   limit: number,
-  work: (item: T, index: number) => Promise<void>,
+  work: (item: T, index: number, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
+  const siblings = new AbortController();
   let failure: { err: unknown } | undefined;
   let index = 0;
   for await (const item of items) {
     if (failure) break;
-    const p: Promise<void> = work(item, index++).then(
+    const p: Promise<void> = work(item, index++, siblings.signal).then(
       () => { inFlight.delete(p); },
-      (err: unknown) => { inFlight.delete(p); failure ??= { err }; },
+      (err: unknown) => {
+        inFlight.delete(p);
+        if (failure) return;
+        failure = { err };
+        siblings.abort(new Error('another part of this upload failed'));
+      },
     );
     inFlight.add(p);
     if (inFlight.size >= limit) await Promise.race(inFlight);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { through } from './body.js';
 import { ThrottledError, TransientError } from './errors.js';
 import type {
-  GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp, PutOptions,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp, PutOptions,
   PutResult, RestoreOptions,
 } from './types.js';
 
@@ -82,12 +82,12 @@ export class FaultyStore implements ObjectStore {
     return { ...result, stream: this.damageStream(this.failingStream(result.stream)) };
   }
 
-  head(key: string): Promise<ObjectMeta> {
-    return this.call('head', () => this.inner.head(key));
+  head(key: string, opts?: CallOptions): Promise<ObjectMeta> {
+    return this.call('head', () => this.inner.head(key, opts));
   }
 
-  delete(key: string): Promise<void> {
-    return this.call('delete', () => this.inner.delete(key));
+  delete(key: string, opts?: CallOptions): Promise<void> {
+    return this.call('delete', () => this.inner.delete(key, opts));
   }
 
   restore(key: string, opts?: RestoreOptions): Promise<void> {

@@ -1,15 +1,20 @@
 // The Google Cloud Storage backend, through the JSON API. Small bodies go up in one
 // multipart request, large ones as a resumable upload in chunks (GCS takes the chunks
 // of one session in order, so parts do not travel in parallel). Retries are left to
-// the retry wrapper: the client's own are off.
+// the retry wrapper: the client's own are off. Each request runs under a RequestWatch
+// (timeouts.ts); the client takes no abort signal for its JSON calls, so the watch's
+// race is what ends those, and the client's own timeout (connect + firstByte) closes
+// their sockets soon after.
 import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { collect, emptyStream, mapStreamErrors, tap, through } from './body.js';
-import { FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { BucketProbe, GCS_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { FatalError, NotFoundError, ObjectStoreError } from './errors.js';
+import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, StoreLimits,
 } from './types.js';
 
@@ -19,6 +24,7 @@ export interface GcsClientOptions {
   projectId?: string;
   /** A service-account key file; omitted: Application Default Credentials. */
   keyFilename?: string;
+  timeouts?: RequestTimeouts;
 }
 
 export interface GcsStoreOptions extends GcsClientOptions {
@@ -36,6 +42,8 @@ export function createGcsClient(opts: GcsClientOptions): Storage {
     ...(opts.projectId ? { projectId: opts.projectId } : {}),
     ...(opts.keyFilename ? { keyFilename: opts.keyFilename } : {}),
     retryOptions: { autoRetry: false },
+    // Per request, until its answer starts (the client's default is 60 s).
+    timeout: (opts.timeouts ?? DEFAULT_TIMEOUTS).connect + (opts.timeouts ?? DEFAULT_TIMEOUTS).firstByte,
   });
 }
 
@@ -55,10 +63,18 @@ export class GcsStore implements ObjectStore {
   };
   readonly storage: Storage;
   private readonly bucketName: string;
+  private readonly timeouts: RequestTimeouts;
+  private readonly bucketProbe: BucketProbe;
 
   constructor(private readonly opts: GcsStoreOptions) {
     this.storage = createGcsClient(opts);
     this.bucketName = opts.bucket;
+    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    this.bucketProbe = new BucketProbe(async () => {
+      const [exists] = await watched(this.timeouts, `head bucket ${this.bucketName}`, undefined, () =>
+        this.storage.bucket(this.bucketName).exists());
+      return exists;
+    });
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -76,17 +92,26 @@ export class GcsStore implements ObjectStore {
     const resumable = !Buffer.isBuffer(body) || body.length > this.opts.multipartThreshold;
     let size = Buffer.isBuffer(body) ? body.length : 0;
     try {
-      if (Buffer.isBuffer(body) && !resumable) {
-        await file.save(body, { resumable: false, metadata, validation: false });
-      } else {
-        const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
-        const sink = file.createWriteStream({ resumable: true, chunkSize: this.opts.partSize, metadata, validation: false });
-        await pipeline(Buffer.isBuffer(source) ? [source] : source, sink);
+      const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
+      const sink = file.createWriteStream({
+        resumable, metadata, validation: false, ...(resumable ? { chunkSize: this.opts.partSize } : {}),
+      });
+      // The client reports its upload, so a stall is timed like a missing answer; the
+      // pipeline's signal destroys the upload when the watch gives up on it.
+      const watch = new RequestWatch(this.timeouts, `put ${key}`, opts.signal);
+      sink.on('progress', () => watch.progress());
+      try {
+        await watch.response(
+          (signal) => pipeline(Buffer.isBuffer(source) ? [source] : source, sink, { signal }),
+          { upload: 'reported' },
+        );
+      } finally {
+        watch.done();
       }
       const after = opts.metadataAfterBody?.();
       if (after && Object.keys(after).length > 0) {
         checkMetadata(after);
-        await file.setMetadata({ metadata: { ...opts.metadata, ...after } });
+        await watched(this.timeouts, `put ${key} metadata`, opts.signal, () => file.setMetadata({ metadata: { ...opts.metadata, ...after } }));
       }
       return { etag: String(file.metadata.generation ?? ''), size };
     } catch (err) {
@@ -101,7 +126,7 @@ export class GcsStore implements ObjectStore {
     // metadata and the bytes are two requests; they run side by side, and the media
     // response's generation must match the metadata's, else an overwrite came between.
     for (let attempt = 1; ; attempt++) {
-      const metaRequest = this.head(key);
+      const metaRequest = this.head(key, opts);
       if (opts.range?.length === 0) {
         const meta = await metaRequest;
         return { data: Buffer.alloc(0), meta, range: clipRange(opts.range, meta.size) };
@@ -113,7 +138,8 @@ export class GcsStore implements ObjectStore {
         ...(opts.range ? { start: opts.range.offset, end: opts.range.offset + opts.range.length - 1 } : {}),
       }) as Readable;
       media.once('response', (res: { headers?: Record<string, string> }) => { generation = res.headers?.['x-goog-generation']; });
-      const [metaResult, dataResult] = await Promise.allSettled([metaRequest, collect(media)]);
+      const body = new RequestWatch(this.timeouts, `get ${key}`, opts.signal).body(media, { awaitingAnswer: true });
+      const [metaResult, dataResult] = await Promise.allSettled([metaRequest, collect(body)]);
       if (metaResult.status === 'rejected') throw metaResult.reason;
       const meta = metaResult.value;
       const range = clipRange(opts.range, meta.size);
@@ -130,24 +156,28 @@ export class GcsStore implements ObjectStore {
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    const { read, meta, range } = await this.open(key, opts.range);
-    return { stream: read ? mapStreamErrors(read(), (err) => this.error(err, `get ${key}`, key)) : emptyStream(), meta, range };
+    const { read, meta, range } = await this.open(key, opts);
+    if (!read) return { stream: emptyStream(), meta, range };
+    const body = new RequestWatch(this.timeouts, `get ${key}`, opts.signal).body(read(), { awaitingAnswer: true });
+    return { stream: mapStreamErrors(body, (err) => this.error(err, `get ${key}`, key)), meta, range };
   }
 
-  async head(key: string): Promise<ObjectMeta> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
     checkKey(key);
     try {
-      const [md] = await this.file(key).getMetadata();
+      const [md] = await watched(this.timeouts, `head ${key}`, opts.signal, () => this.file(key).getMetadata());
       return toMeta(key, md);
     } catch (err) {
-      throw this.error(err, `head ${key}`, key);
+      const e = this.error(err, `head ${key}`, key);
+      // GCS answers "notFound" for a missing object and a missing bucket alike.
+      throw e instanceof NotFoundError ? await this.bucketProbe.notFound(e, this.bucketName) : e;
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.file(key).delete({ ignoreNotFound: true });
+      await watched(this.timeouts, `delete ${key}`, opts.signal, () => this.file(key).delete({ ignoreNotFound: true }));
     } catch (err) {
       throw this.error(err, `delete ${key}`, key);
     }
@@ -158,9 +188,10 @@ export class GcsStore implements ObjectStore {
     do {
       let response: { items?: FileMetadata[]; nextPageToken?: string };
       try {
-        const [, , raw] = await this.storage.bucket(this.bucketName).getFiles({
-          prefix, maxResults: opts.pageSize ?? this.opts.listPageSize, autoPaginate: false, ...(pageToken ? { pageToken } : {}),
-        });
+        const [, , raw] = await watched(this.timeouts, `list ${prefix}`, opts.signal, () =>
+          this.storage.bucket(this.bucketName).getFiles({
+            prefix, maxResults: opts.pageSize ?? this.opts.listPageSize, autoPaginate: false, ...(pageToken ? { pageToken } : {}),
+          }));
         response = (raw ?? {}) as typeof response;
       } catch (err) {
         throw this.error(err, `list ${prefix}`, prefix);
@@ -172,14 +203,15 @@ export class GcsStore implements ObjectStore {
     } while (pageToken);
   }
 
-  async restore(key: string): Promise<void> {
-    await this.head(key); // every GCS class is readable at once; only the existence check remains
+  async restore(key: string, opts: CallOptions = {}): Promise<void> {
+    await this.head(key, opts); // every GCS class is readable at once; only the existence check remains
   }
 
   /** For streams: metadata first (size, generation, our metadata); the media read is pinned to that generation. */
-  private async open(key: string, asked: ByteRange | undefined) {
+  private async open(key: string, opts: GetOptions) {
+    const asked: ByteRange | undefined = opts.range;
     checkRange(asked);
-    const meta = await this.head(key);
+    const meta = await this.head(key, opts);
     const range = clipRange(asked, meta.size);
     if (range.length === 0) return { meta, range };
     const file = this.storage.bucket(this.bucketName).file(key, { generation: meta.etag });
@@ -197,13 +229,12 @@ export class GcsStore implements ObjectStore {
     return this.storage.bucket(this.bucketName).file(key);
   }
 
-  private error(err: unknown, what: string, key: string): ObjectStoreError {
-    if (err instanceof ObjectStoreError) return err;
-    const code = (err as { code?: unknown }).code;
-    const status = typeof code === 'number' ? code : undefined;
-    if (status === 404 && !/bucket/i.test((err as Error).message ?? '')) return new NotFoundError(key, { cause: err });
-    return errorFromStatus(status, what, err);
+  private error(err: unknown, what: string, key: string): Error {
+    if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
+    const facts = gcsFacts(err);
+    return typedError(classify(GCS_ERRORS, facts), facts, what, key, this.bucketName, err);
   }
+
 }
 
 function toMeta(key: string, md: FileMetadata): ObjectMeta {
@@ -220,4 +251,23 @@ function toMeta(key: string, md: FileMetadata): ObjectMeta {
     archived: false,
     metadata,
   };
+}
+
+/**
+ * What a GCS client error says: JSON calls fail with an ApiError (code: the HTTP
+ * status, errors[0].reason), resumable uploads with a GaxiosError (status), node-fetch
+ * with a FetchError (type, and a Node code for socket errors).
+ */
+function gcsFacts(err: unknown): ErrorFacts {
+  const e = err as {
+    code?: unknown; status?: unknown; response?: { status?: number }; errors?: { reason?: string }[]; type?: string;
+    name?: string; message?: string;
+  };
+  const status = typeof e.code === 'number' ? e.code : typeof e.status === 'number' ? e.status : e.response?.status;
+  const code =
+    e.errors?.[0]?.reason ??
+    (typeof e.code === 'string' && !/^\d+$/.test(e.code) ? e.code : undefined) ??
+    (e.type === 'request-timeout' ? e.type : undefined) ??
+    e.name;
+  return { ...(status !== undefined ? { status } : {}), ...(code ? { code } : {}), message: (e.message ?? String(err)).split('\n')[0]! };
 }

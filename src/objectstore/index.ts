@@ -49,10 +49,11 @@ export function createAdapter(config: BackendConfig): ObjectStore {
       return new S3Store({
         ...sizes,
         bucket: config.bucket,
-        region: config.region,
+        ...(config.region ? { region: config.region } : {}),
         endpoint: config.endpoint,
         forcePathStyle: config.forcePathStyle,
         checksums: config.checksums,
+        timeouts: config.timeouts,
         credentials:
           config.accessKeyId && config.secretAccessKey
             ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, sessionToken: config.sessionToken }
@@ -66,10 +67,12 @@ export function createAdapter(config: BackendConfig): ObjectStore {
         accountUrl: config.accountUrl,
         accountName: config.accountName,
         accountKey: config.accountKey,
+        timeouts: config.timeouts,
       });
     case 'gcs':
       return new GcsStore({
         ...sizes, bucket: config.bucket, endpoint: config.endpoint, projectId: config.projectId, keyFilename: config.keyFilename,
+        timeouts: config.timeouts,
       });
     case 'fs':
       return new FsStore({ root: config.root, fsync: config.fsync });

@@ -15,7 +15,7 @@ import { tap, through } from './body.js';
 import { CorruptDataError } from './errors.js';
 import { clipRange } from './keys.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions,
 } from './types.js';
 
@@ -91,12 +91,12 @@ export class VerifyingStore implements ObjectStore {
     return { ...result, stream: through(result.stream, checked) };
   }
 
-  head(key: string): Promise<ObjectMeta> {
-    return this.inner.head(key);
+  head(key: string, opts?: CallOptions): Promise<ObjectMeta> {
+    return this.inner.head(key, opts);
   }
 
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
+  delete(key: string, opts?: CallOptions): Promise<void> {
+    return this.inner.delete(key, opts);
   }
 
   list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry> {

@@ -57,6 +57,7 @@ export class MemoryStore implements ObjectStore {
         key, size: data.length, etag, lastModified: new Date(), metadata,
         storageClass: opts.storageClass ?? 'STANDARD',
         archived: opts.storageClass === ARCHIVE,
+        ...(opts.storageClass === ARCHIVE ? { archive: { state: 'archived' as const } } : {}),
       },
     });
     return { etag, size: data.length };
@@ -108,7 +109,9 @@ export class MemoryStore implements ObjectStore {
     checkKey(key);
     const obj = this.objects.get(key);
     if (!obj) throw new NotFoundError(key);
+    // Restored at once, for good (like an Intelligent-Tiering object).
     obj.meta.archived = false;
+    delete obj.meta.archive;
   }
 
   private readable(key: string, opts: GetOptions): StoredObject {

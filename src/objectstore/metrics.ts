@@ -7,7 +7,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { tap, through } from './body.js';
 import { ObjectStoreError } from './errors.js';
 import type {
-  GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp, PutOptions,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp, PutOptions,
   PutResult, RestoreOptions,
 } from './types.js';
 
@@ -109,12 +109,12 @@ export class MeteredStore implements ObjectStore {
     return { ...result, stream: counted };
   }
 
-  head(key: string): Promise<ObjectMeta> {
-    return this.measure('head', () => this.inner.head(key), () => 0);
+  head(key: string, opts?: CallOptions): Promise<ObjectMeta> {
+    return this.measure('head', () => this.inner.head(key, opts), () => 0);
   }
 
-  delete(key: string): Promise<void> {
-    return this.measure('delete', () => this.inner.delete(key), () => 0);
+  delete(key: string, opts?: CallOptions): Promise<void> {
+    return this.measure('delete', () => this.inner.delete(key, opts), () => 0);
   }
 
   restore(key: string, opts?: RestoreOptions): Promise<void> {
@@ -163,7 +163,8 @@ export class MeteredStore implements ObjectStore {
   }
 
   private countError(op: ObjectStoreOp, err: unknown): void {
-    const code = err instanceof ObjectStoreError ? err.code : 'Fatal';
+    // A call its caller aborted failed no one: counted apart from the store's failures.
+    const code = err instanceof ObjectStoreError ? err.code : (err as Error)?.name === 'AbortError' ? 'Aborted' : 'Fatal';
     this.metrics.errors.inc({ ...this.labelsOf(op), code });
   }
 }

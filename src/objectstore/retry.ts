@@ -4,14 +4,19 @@
 // put of a stream is tried once, since its body is consumed by the first attempt; a
 // streamed get is retried until it opens, not once it has delivered bytes; a listing
 // that fails midway resumes after the last key it yielded.
+//
+// The deadline is also a signal: each call's attempts get one that aborts when the
+// deadline passes (with the caller's own signal folded in), so an attempt that waits
+// for an answer past the deadline ends there instead of after its own timeouts. A
+// transfer that is making progress is not cut by it; the idle timeout bounds that.
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRetryable, ObjectStoreError } from './errors.js';
+import { DeadlineExceededError, isRetryable, ObjectStoreError } from './errors.js';
 import { compareKeys } from './keys.js';
 import { moduleLogger } from '../log.js';
 import type {
-  GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp, PutOptions,
-  PutResult, RestoreOptions,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, ObjectStoreOp,
+  PutOptions, PutResult, RestoreOptions,
 } from './types.js';
 
 export interface RetryPolicy {
@@ -28,7 +33,7 @@ export interface RetryHooks {
   onRetry?: (op: ObjectStoreOp, err: ObjectStoreError, attempt: number, delayMs: number) => void;
   /** A source of [0, 1) numbers; tests pass a seeded one. */
   random?: () => number;
-  sleep?: (ms: number) => Promise<unknown>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 60_000 };
@@ -49,7 +54,7 @@ export class RetryingStore implements ObjectStore {
   readonly backend: string;
   readonly limits: ObjectStore['limits'];
   private readonly random: () => number;
-  private readonly sleep: (ms: number) => Promise<unknown>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<unknown>;
 
   constructor(
     private readonly inner: ObjectStore,
@@ -59,73 +64,119 @@ export class RetryingStore implements ObjectStore {
     this.backend = inner.backend;
     this.limits = inner.limits;
     this.random = hooks.random ?? Math.random;
-    this.sleep = hooks.sleep ?? sleep;
+    this.sleep = hooks.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
   }
 
-  put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<PutResult> {
+  put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
     if (!Buffer.isBuffer(body)) return this.inner.put(key, body, opts);
-    return this.withRetries('put', key, () => this.inner.put(key, body, opts));
+    return this.withRetries('put', key, opts.signal, (signal) => this.inner.put(key, body, { ...opts, signal }));
   }
 
-  get(key: string, opts?: GetOptions): Promise<GetResult> {
-    return this.withRetries('get', key, () => this.inner.get(key, opts));
+  get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    return this.withRetries('get', key, opts.signal, (signal) => this.inner.get(key, { ...opts, signal }));
   }
 
-  getStream(key: string, opts?: GetOptions): Promise<GetStreamResult> {
-    return this.withRetries('get', key, () => this.inner.getStream(key, opts));
+  /** The deadline covers the opening; the stream itself answers only to the caller's signal and the idle timeout. */
+  getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
+    return this.withRetries('get', key, opts.signal, (signal) => this.inner.getStream(key, { ...opts, signal }));
   }
 
-  head(key: string): Promise<ObjectMeta> {
-    return this.withRetries('head', key, () => this.inner.head(key));
+  head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
+    return this.withRetries('head', key, opts.signal, (signal) => this.inner.head(key, { ...opts, signal }));
   }
 
-  delete(key: string): Promise<void> {
-    return this.withRetries('delete', key, () => this.inner.delete(key));
+  delete(key: string, opts: CallOptions = {}): Promise<void> {
+    return this.withRetries('delete', key, opts.signal, (signal) => this.inner.delete(key, { ...opts, signal }));
   }
 
-  restore(key: string, opts?: RestoreOptions): Promise<void> {
-    return this.withRetries('restore', key, () => this.inner.restore(key, opts));
+  restore(key: string, opts: RestoreOptions = {}): Promise<void> {
+    return this.withRetries('restore', key, opts.signal, (signal) => this.inner.restore(key, { ...opts, signal }));
   }
 
-  async *list(prefix = '', opts?: ListOptions): AsyncIterable<ListEntry> {
+  async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {
     let last: string | undefined;
     let attempt = 1;
-    let started = Date.now();
-    for (;;) {
-      try {
-        for await (const entry of this.inner.list(prefix, opts)) {
-          if (last !== undefined && compareKeys(entry.key, last) <= 0) continue; // yielded before the failure
-          last = entry.key;
-          attempt = 1; // progress: a later failure starts a fresh series
-          started = Date.now();
-          yield entry;
+    const deadline = new Deadline(this.policy.deadlineMs, opts.signal);
+    try {
+      for (;;) {
+        try {
+          for await (const entry of this.inner.list(prefix, { ...opts, signal: deadline.signal })) {
+            if (last !== undefined && compareKeys(entry.key, last) <= 0) continue; // yielded before the failure
+            last = entry.key;
+            attempt = 1; // progress: a later failure starts a fresh series, with a fresh deadline
+            deadline.clear(); // the time our reader takes is not the store's
+            yield entry;
+            deadline.restart();
+          }
+          return;
+        } catch (err) {
+          await this.waitOrThrow('list', prefix, err, attempt++, deadline);
         }
-        return;
-      } catch (err) {
-        await this.waitOrThrow('list', prefix, err, attempt++, started);
       }
+    } finally {
+      deadline.clear();
     }
   }
 
-  private async withRetries<T>(op: ObjectStoreOp, key: string, call: () => Promise<T>): Promise<T> {
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        await this.waitOrThrow(op, key, err, attempt, started);
+  private async withRetries<T>(op: ObjectStoreOp, key: string, caller: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new Deadline(this.policy.deadlineMs, caller);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call(deadline.signal);
+        } catch (err) {
+          await this.waitOrThrow(op, key, err, attempt, deadline);
+        }
       }
+    } finally {
+      deadline.clear();
     }
   }
 
   /** Waits before the next attempt, or throws `err` when it must not or may no longer be retried. */
-  private async waitOrThrow(op: ObjectStoreOp, key: string, err: unknown, attempt: number, started: number): Promise<void> {
-    if (!isRetryable(err) || attempt >= this.policy.maxAttempts) throw err;
+  private async waitOrThrow(op: ObjectStoreOp, key: string, err: unknown, attempt: number, deadline: Deadline): Promise<void> {
+    if (!isRetryable(err) || attempt >= this.policy.maxAttempts || deadline.caller?.aborted) throw err;
     const e = err as ObjectStoreError;
     const delay = backoffDelay(this.policy, attempt, e.code === 'Throttled', this.random);
-    if (Date.now() - started + delay > this.policy.deadlineMs) throw err;
+    if (deadline.elapsed() + delay > this.policy.deadlineMs) throw err;
     this.hooks.onRetry?.(op, e, attempt, delay);
     log.debug({ backend: this.backend, op, key, code: e.code, attempt, delayMs: Math.round(delay) }, 'retrying object-store call');
-    await this.sleep(delay);
+    try {
+      await this.sleep(delay, deadline.caller);
+    } catch {
+      throw deadline.caller?.aborted ? deadline.caller.reason : err;
+    }
+  }
+}
+
+/** A call's deadline as a signal, with the caller's signal folded in. */
+class Deadline {
+  readonly signal: AbortSignal;
+  private readonly own = new AbortController();
+  private started = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    readonly caller: AbortSignal | undefined,
+  ) {
+    this.signal = caller ? AbortSignal.any([caller, this.own.signal]) : this.own.signal;
+    this.restart();
+  }
+
+  elapsed(): number {
+    return Date.now() - this.started;
+  }
+
+  /** A fresh deadline from now, on the same signal (unless it already fired). */
+  restart(): void {
+    this.clear();
+    this.started = Date.now();
+    this.timer = setTimeout(() => this.own.abort(new DeadlineExceededError(this.ms)), this.ms);
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

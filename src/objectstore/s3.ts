@@ -1,16 +1,20 @@
 // The S3 backend (AWS, MinIO, Ceph RGW, GCS's XML interoperability API, s3rver in
-// tests). Retries are left to the retry wrapper: the client makes one attempt.
+// tests). Retries are left to the retry wrapper: the client makes one attempt. Each
+// request runs under a RequestWatch (timeouts.ts); the client's own connection and
+// socket timeouts bound the requests the watch cannot time, those that carry a body.
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream, tap, through } from './body.js';
-import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, errorFromStatus } from './errors.js';
+import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
+import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
+import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
+import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
+import { uploadInParts } from './s3-multipart.js';
 import type {
-  ByteRange, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
+  ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
 
@@ -26,6 +30,7 @@ export interface S3ClientOptions {
   checksums?: 'when_supported' | 'when_required';
   /** Omitted: the SDK's default chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  timeouts?: RequestTimeouts;
 }
 
 export interface S3StoreOptions extends S3ClientOptions {
@@ -38,17 +43,39 @@ export interface S3StoreOptions extends S3ClientOptions {
 
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 
+/**
+ * The region the SDK's own chain finds (AWS_REGION, the profile's), or us-east-1 when
+ * it finds none; a bucket elsewhere is then found by following S3's region redirect.
+ */
+async function sdkRegion(): Promise<string> {
+  try {
+    return await new S3Client({}).config.region();
+  } catch {
+    return 'us-east-1';
+  }
+}
+
 /** The client the store uses; exported so a benchmark can call the SDK directly with the same settings. */
 export function createS3Client(opts: S3ClientOptions): S3Client {
   const checksums = opts.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+  let found: Promise<string> | undefined;
   return new S3Client({
-    region: opts.region ?? 'us-east-1',
+    // The SDK's default has no timeout at all. Its socket timeout fails a request whose
+    // socket stands still that long in any phase: sending, waiting, receiving.
+    requestHandler: {
+      connectionTimeout: timeouts.connect,
+      socketTimeout: Math.max(timeouts.firstByte, timeouts.idle),
+    },
+    region: opts.region ?? (opts.endpoint ? 'us-east-1' : () => (found ??= sdkRegion())),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     forcePathStyle: opts.forcePathStyle ?? false,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     maxAttempts: 1,
+    // A bucket in another region than configured answers 301 with its region: ask there.
+    followRegionRedirects: true,
   });
 }
 
@@ -65,10 +92,23 @@ export class S3Store implements ObjectStore {
   };
   readonly client: S3Client;
   private readonly bucket: string;
+  private readonly timeouts: RequestTimeouts;
+  private readonly bucketProbe: BucketProbe;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.client = createS3Client(opts);
     this.bucket = opts.bucket;
+    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    this.bucketProbe = new BucketProbe(async () => {
+      try {
+        await watched(this.timeouts, `head bucket ${this.bucket}`, undefined, (abortSignal) =>
+          this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+        return true;
+      } catch (err) {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        throw err;
+      }
+    });
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -84,61 +124,69 @@ export class S3Store implements ObjectStore {
     };
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
-        const out = await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+        const out = await watched(
+          this.timeouts, `put ${key}`, opts.signal,
+          (abortSignal) => this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), { abortSignal }),
+          { upload: 'unreported' }, // the client's socket timeout bounds a stall
+        );
         return { etag: out.ETag ?? '', size: body.length };
       }
-      let size = Buffer.isBuffer(body) ? body.length : 0;
-      const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
-      const upload = new Upload({
+      return await uploadInParts({
         client: this.client,
-        params: { ...params, Body: source },
+        params,
         partSize: this.opts.partSize,
-        queueSize: this.opts.partConcurrency,
-        leavePartsOnError: false,
-      });
-      const out = await upload.done();
-      return { etag: out.ETag ?? '', size };
+        partConcurrency: this.opts.partConcurrency,
+        limits: this.limits,
+        checksums: this.opts.checksums !== 'when_required',
+        timeouts: this.timeouts,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        mapError: (err, what) => this.error(err, what, key),
+      }, body);
     } catch (err) {
       throw this.error(err, `put ${key}`, key);
     }
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    return fetchedBytes(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedBytes(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
-    return fetchedStream(await this.fetch(key, opts.range), (err) => this.error(err, `get ${key}`, key));
+    return fetchedStream(await this.fetch(key, opts), (err) => this.error(err, `get ${key}`, key));
   }
 
-  async head(key: string): Promise<ObjectMeta> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectMeta> {
     checkKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
       const storageClass = out.StorageClass ?? 'STANDARD';
-      // A Glacier object is readable while a finished restore's copy lasts.
-      const restored = out.Restore?.includes('ongoing-request="false"') ?? false;
+      const archive = s3ArchiveState(storageClass, out.ArchiveStatus, out.Restore);
       return {
         key,
         size: out.ContentLength ?? 0,
         etag: out.ETag ?? '',
         lastModified: out.LastModified ?? new Date(0),
         storageClass,
-        archived: ARCHIVE_CLASSES.includes(storageClass) && !restored,
+        archived: archive !== undefined && archive.state !== 'restored',
+        ...(archive ? { archive } : {}),
         metadata: out.Metadata ?? {},
       };
     } catch (err) {
-      throw this.error(err, `head ${key}`, key);
+      const e = this.error(err, `head ${key}`, key);
+      // A HEAD answer has no body: its 404 does not say whether the key or the bucket is missing.
+      throw e instanceof NotFoundError ? await this.bucketProbe.notFound(e, this.bucket) : e;
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     checkKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await watched(this.timeouts, `delete ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
     } catch (err) {
       const e = this.error(err, `delete ${key}`, key);
-      if (e.code !== 'NotFound') throw e;
+      if (!(e instanceof NotFoundError)) throw e;
     }
   }
 
@@ -147,11 +195,13 @@ export class S3Store implements ObjectStore {
     do {
       let out;
       try {
-        out = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
-          }),
-        );
+        out = await watched(this.timeouts, `list ${prefix}`, opts.signal, (abortSignal) =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
+            }),
+            { abortSignal },
+          ));
       } catch (err) {
         throw this.error(err, `list ${prefix}`, prefix);
       }
@@ -162,52 +212,78 @@ export class S3Store implements ObjectStore {
     } while (token);
   }
 
+  /**
+   * Starts the restore of an archived object; nothing to do for one that is readable
+   * or being restored. Objects in Intelligent-Tiering's archive access tiers take no
+   * `Days` (S3 refuses a restore that names them: they return to the frequent access
+   * tier for good). An Expedited restore that S3 has no capacity for falls back to
+   * Standard.
+   */
   async restore(key: string, opts: RestoreOptions = {}): Promise<void> {
-    checkKey(key);
+    const meta = await this.head(key, opts);
+    if (meta.archive?.state !== 'archived') return;
+    const intelligentTiering = meta.storageClass === 'INTELLIGENT_TIERING';
+    const send = (tier: string) =>
+      watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
+        this.client.send(
+          new RestoreObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            RestoreRequest: {
+              ...(intelligentTiering ? {} : { Days: opts.days ?? 7 }),
+              GlacierJobParameters: { Tier: tier as Tier },
+            },
+          }),
+          { abortSignal },
+        ));
+    const tier = opts.priority ?? 'Standard';
     try {
-      await this.client.send(
-        new RestoreObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: (opts.priority ?? 'Standard') as Tier } },
-        }),
-      );
+      try {
+        await send(tier);
+      } catch (err) {
+        if (tier !== 'Expedited' || (err as { name?: string }).name !== 'GlacierExpeditedRetrievalNotAvailable') throw err;
+        await send('Standard');
+      }
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'RestoreAlreadyInProgress') return;
-      // S3 refuses a restore of an object that is not archived: it is readable already.
-      if (name === 'InvalidObjectState') {
-        await this.head(key);
-        return;
-      }
+      // Restored (or moved out of the archive) since the head: readable already.
+      if (name === 'InvalidObjectState') return;
       throw this.error(err, `restore ${key}`, key);
     }
   }
 
-  private async fetch(key: string, asked: ByteRange | undefined): Promise<Fetched> {
+  private async fetch(key: string, opts: GetOptions): Promise<Fetched> {
+    const asked = opts.range;
     checkKey(key);
     checkRange(asked);
     // S3 cannot express an empty range; the answer only needs the object's metadata.
     if (asked && asked.length === 0) {
-      const meta = await this.head(key);
+      const meta = await this.head(key, opts);
       return { meta, range: clipRange(asked, meta.size) };
     }
+    const watch = new RequestWatch(this.timeouts, `get ${key}`, opts.signal);
     let out: GetObjectCommandOutput;
     try {
-      out = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
-        }),
-      );
+      out = await watch.response((abortSignal) =>
+        this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
+          }),
+          { abortSignal },
+        ));
     } catch (err) {
+      watch.done();
       const e = this.error(err, `get ${key}`, key);
       // A range that starts at or past the end: S3 answers 416, object_store answers with nothing.
       if ((err as { name?: string }).name === 'InvalidRange') {
-        const meta = await this.head(key);
+        const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
+      // InvalidObjectState does not say whether a restore is under way; the head does.
+      if (e instanceof ArchivedError) throw await archivedState(e, key, () => this.head(key, opts));
       throw e;
     }
     const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : (out.ContentLength ?? 0);
@@ -219,7 +295,9 @@ export class S3Store implements ObjectStore {
       storageClass: out.StorageClass ?? 'STANDARD',
       metadata: out.Metadata ?? {},
     };
-    return { body: out.Body as Readable, meta, range: clipRange(asked, total) };
+    const body = out.Body ? watch.body(out.Body as Readable) : undefined;
+    if (!body) watch.done();
+    return { ...(body ? { body } : {}), meta, range: clipRange(asked, total) };
   }
 
   private checkClass(storageClass: string | undefined): void {
@@ -228,14 +306,34 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private error(err: unknown, what: string, key: string): ObjectStoreError {
-    if (err instanceof ObjectStoreError) return err;
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.name === 'NotFound') return new NotFoundError(key, { cause: err });
-    if (e.name === 'InvalidObjectState') return new ArchivedError(key, { cause: err });
-    if (e.name === 'SlowDown' || e.name === 'Throttling' || e.name === 'RequestLimitExceeded') {
-      return errorFromStatus(503, what, err);
-    }
-    return errorFromStatus(e.$metadata?.httpStatusCode, what, err);
+  private error(err: unknown, what: string, key: string): Error {
+    if (err instanceof ObjectStoreError || isCallerAbort(err)) return err as Error;
+    const facts = s3Facts(err);
+    return typedError(classify(S3_ERRORS, facts), facts, what, key, this.bucket, err);
   }
+}
+
+/** What an S3 client error says: service errors carry the status and S3's code, socket errors a Node code. */
+function s3Facts(err: unknown): ErrorFacts {
+  const e = err as { name?: string; Code?: string; code?: unknown; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const code = status !== undefined ? (e.Code ?? e.name) : typeof e.code === 'string' ? e.code : e.name;
+  return { ...(status !== undefined ? { status } : {}), ...(code ? { code } : {}), message: e.message?.split('\n')[0] ?? String(err) };
+}
+
+/**
+ * The archive state S3's head reports: Glacier and Deep Archive objects by their class
+ * and x-amz-restore (a restore's copy is readable until its expiry date);
+ * Intelligent-Tiering objects by x-amz-archive-status, set while they sit in an
+ * archive access tier. Undefined for an object that needs no restore.
+ */
+export function s3ArchiveState(storageClass: string, archiveStatus: string | undefined, restore: string | undefined): ArchiveState | undefined {
+  const inArchive = ARCHIVE_CLASSES.includes(storageClass) || (storageClass === 'INTELLIGENT_TIERING' && archiveStatus !== undefined);
+  if (restore?.includes('ongoing-request="true"')) return { state: 'restoring' };
+  if (restore?.includes('ongoing-request="false"')) {
+    const expiry = /expiry-date="([^"]+)"/.exec(restore)?.[1];
+    const until = expiry ? new Date(expiry) : undefined;
+    return { state: 'restored', ...(until && !Number.isNaN(until.getTime()) ? { until } : {}) };
+  }
+  return inArchive ? { state: 'archived' } : undefined;
 }

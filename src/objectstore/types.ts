@@ -22,11 +22,23 @@ export interface ObjectMeta {
   lastModified: Date;
   /** The backend's own name for the storage class or access tier, when it has one. */
   storageClass?: string;
-  /** True while the object sits in an archive class and must be restored before a get. */
+  /** True while the object sits in an archive class and must be restored before a get (state archived or restoring). */
   archived?: boolean;
+  /** For objects in an archive class or tier: where their restore stands. */
+  archive?: ArchiveState;
   /** User metadata recorded at put. Keys are lower-case letters and digits (see checkMetadata). */
   metadata: Record<string, string>;
 }
+
+/**
+ * Where an archived object stands: archived (a restore must be started), restoring
+ * (started; `expectedBy` when the cloud documents how long it takes), or restored (a
+ * readable copy, until `until` when the cloud keeps it only for a while).
+ */
+export type ArchiveState =
+  | { state: 'archived' }
+  | { state: 'restoring'; expectedBy?: Date }
+  | { state: 'restored'; until?: Date };
 
 /** One entry of a listing. */
 export interface ListEntry {
@@ -36,7 +48,16 @@ export interface ListEntry {
   lastModified: Date;
 }
 
-export interface PutOptions {
+/**
+ * What every call takes. A call whose signal aborts ends at once, also in the middle of
+ * a request or a body, and rejects with the signal's reason (an AbortError unless the
+ * caller gave another); the store does not retry it.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface PutOptions extends CallOptions {
   /** Backend-specific class or tier, one of `limits.storageClasses` (S3 "GLACIER", Azure "Cool", GCS "NEARLINE"). */
   storageClass?: string;
   /** User metadata known before the body is sent. */
@@ -55,7 +76,7 @@ export interface PutResult {
   size: number;
 }
 
-export interface GetOptions {
+export interface GetOptions extends CallOptions {
   range?: ByteRange;
 }
 
@@ -73,15 +94,18 @@ export interface GetStreamResult {
   range: ByteRange;
 }
 
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   /** Entries per request to the backend; small values make paging testable. */
   pageSize?: number;
 }
 
-export interface RestoreOptions {
+export interface RestoreOptions extends CallOptions {
   /** Days a restored copy stays readable (S3); ignored elsewhere. */
   days?: number;
-  /** "Standard" | "Bulk" | "Expedited" on S3, "Standard" | "High" on Azure. */
+  /**
+   * "Standard" | "Bulk" | "Expedited" on S3, "Standard" | "High" on Azure. S3 falls back
+   * to Standard when Expedited capacity is not available.
+   */
   priority?: string;
   /** Azure: the tier to rehydrate to (default "Hot"). */
   targetClass?: string;
@@ -118,9 +142,9 @@ export interface ObjectStore {
   get(key: string, opts?: GetOptions): Promise<GetResult>;
   /** The whole object or a range of it as a stream; integrity errors surface as a stream error. */
   getStream(key: string, opts?: GetOptions): Promise<GetStreamResult>;
-  head(key: string): Promise<ObjectMeta>;
+  head(key: string, opts?: CallOptions): Promise<ObjectMeta>;
   /** Removes the object; a missing key is not an error. */
-  delete(key: string): Promise<void>;
+  delete(key: string, opts?: CallOptions): Promise<void>;
   /** Every object whose key starts with `prefix`, in ascending byte order of keys, fetched page by page. */
   list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   /**

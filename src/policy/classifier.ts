@@ -3,14 +3,14 @@
 // heat or bytes changed (the dirty set) and files whose idle or age crossed a rule's
 // threshold since the last pass — not the size of the tree. A full pass (heat decays
 // with time, not with events) runs less often.
-import type { Catalog, ClassificationRow } from '../catalog/catalog.js';
+import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
 import type { TierSet } from '../tiers/tier-set.js';
-import type { TierUsage } from '../tiers/local/local-tier.js';
+import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
-import { mustShed, planDemotions, type DemotionCandidate, type TierLoad } from './watermarks.js';
+import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type TierRoom } from './watermarks.js';
 
 /** Files classified per transaction in a full pass. */
 const PAGE = 5000;
@@ -25,15 +25,13 @@ function pinOf(ino: number, path: string, pins: Pins): string | null {
   return pins.files.get(ino) ?? pins.dirs.find(([prefix]) => path.startsWith(prefix))?.[1] ?? null;
 }
 
-/**
- * How long an incremental pass may reuse the tiers' usage: summing it reads every
- * inode, which would make each incremental pass cost the size of the tree. Full
- * passes always read it afresh; watermarks react within this time.
- */
-const USAGE_TTL_MS = 5 * 60_000;
+/** Coldest files read per query when capacity planning walks a tier (doubled as it needs more). */
+const COLDEST_PAGE = 64;
 
-/** Automatic moves queue behind manual ones (priority 0). */
-export const AUTO_PRIORITY = 10;
+/** Promotions that wait for room, examined per pass (hottest first). */
+const MAX_REQUESTS = 1000;
+
+export { AUTO_PRIORITY } from './watermarks.js';
 
 export interface PassReport {
   full: boolean;
@@ -53,6 +51,15 @@ export interface ClassifierDeps {
 
 /** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
 type Hold = string | null;
+
+/** A promotion that found no plain room, with the decision that asked for it. */
+interface Request extends PromotionRequest {
+  decision: Decision;
+}
+
+const toFlow = (m: PendingMove): PendingFlow => ({ ...m, from: m.fromTier, to: m.toTier });
+/** A queued move as rule moves count it: the room made for a promotion is that promotion's. */
+const counted = (f: PendingFlow): PendingFlow & { reserved: boolean } => ({ ...f, reserved: !f.running && f.requestedBy === roomTag(f.from) });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -85,12 +92,14 @@ class SavedOutcomes {
 export class Classifier {
   private lastPassMs = 0;
   private inFlight: Promise<PassReport> | undefined;
-  /** local tiers that passed their high watermark and are not yet down to their low one */
-  private readonly draining = new Set<string>();
   private readonly saved = new SavedOutcomes();
-  private usageCache: { atMs: number; usage: Map<string, { bytes: number }> } | undefined;
+  private readonly order: string[];
+  /** per tier, what capacity pressure does there, as of the last pass (status) */
+  pressure = new Map<string, string>();
 
-  constructor(private readonly d: ClassifierDeps) {}
+  constructor(private readonly d: ClassifierDeps) {
+    this.order = d.tierConfigs.map((t) => t.name).filter((n) => d.tiers.has(n));
+  }
 
   /** Pinned directories' paths (with '/') and pinned files by ino, for one pass. */
   private pins(): Pins {
@@ -109,13 +118,62 @@ export class Classifier {
     return { ...r, heat: heatAt(r.heat, r.heatMs, nowMs, this.d.policy.halfLife), pin: pinOf(r.ino, r.path, pins) };
   }
 
-  /** Bytes per tier from the catalog: fresh for a full pass, at most USAGE_TTL_MS old otherwise. */
-  private usage(full: boolean, nowMs: number): Map<string, { bytes: number }> {
-    const c = this.usageCache;
-    if (full || !c || nowMs - c.atMs > USAGE_TTL_MS || nowMs < c.atMs) {
-      this.usageCache = { atMs: nowMs, usage: this.d.catalog.usageByTier() };
+  /**
+   * Each tier's capacity and use now. The catalog keeps bytes per tier in one row each
+   * (triggers), so this is cheap enough for every pass — and must be fresh: planning on
+   * an old figure demoted again what had already left.
+   */
+  private rooms(): TierRoom[] {
+    const usage = this.d.catalog.usageByTier();
+    return this.d.tierConfigs
+      .filter((cfg) => this.d.tiers.has(cfg.name))
+      .map((cfg): TierRoom => {
+        const t = this.d.tiers.get(cfg.name);
+        const bytes = usage.get(cfg.name)?.bytes ?? 0;
+        const { high, low } = cfg.watermarks;
+        if (t.kind === 'local') return { name: cfg.name, kind: 'local', ...t.local.usage(bytes), high, low };
+        return { name: cfg.name, kind: 'object', capacityBytes: cfg.capacity ?? 0, usedBytes: bytes, freeBytes: Infinity, high, low };
+      });
+  }
+
+  /** The tiers' projected use: now, plus every move queued or running. */
+  private projection(nowMs: number): { proj: Projection; pending: Map<number, PendingFlow> } {
+    const proj = new Projection(this.rooms());
+    const pending = new Map<number, PendingFlow>();
+    for (const m of this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife)) {
+      const f = toFlow(m);
+      pending.set(f.ino, f);
+      proj.add(counted(f));
     }
-    return this.usageCache!.usage;
+    return { proj, pending };
+  }
+
+  /** Where a promotion to `target` may go: the target, else the tiers between it and the file's tier. */
+  private targetsFor(from: string, target: string): string[] {
+    const [t, f] = [this.order.indexOf(target), this.order.indexOf(from)];
+    return t >= 0 && f > t ? this.order.slice(t, f) : [target];
+  }
+
+  /** A tier's files coldest first, as capacity planning sees them; read a page at a time. */
+  private *candidates(tier: string, nowMs: number, pins: Pins): Generator<Candidate> {
+    for (let limit = COLDEST_PAGE, from = 0; ; limit *= 2) {
+      const rows = this.d.catalog.coldest(tier, nowMs, this.d.policy.halfLife, limit);
+      for (const r of rows.slice(from)) {
+        const f: FileFacts = { ...r, pin: pinOf(r.ino, r.path, pins) };
+        const d = decide(f, this.d.policy, nowMs);
+        const keeps = d.target !== null && d.rule !== 'pin' && this.order.indexOf(d.target) >= 0 && this.order.indexOf(d.target) <= this.order.indexOf(tier);
+        yield {
+          ino: r.ino,
+          size: r.size,
+          heat: r.heat,
+          stuck: f.pin ? `pinned to ${f.pin}` : this.d.isOpenForWrite(r.ino) ? 'open for writing' : null,
+          keptBy: keeps ? d.rule : null,
+          young: residencyLeft(f, this.d.policy, nowMs) > 0,
+        };
+      }
+      if (rows.length < limit) return;
+      from = rows.length;
+    }
   }
 
   /** The files an incremental pass must look at. */
@@ -171,20 +229,18 @@ export class Classifier {
     let examined = 0;
     let enqueued = 0;
     full ||= this.lastPassMs === 0;
-    const usage = this.usage(full, nowMs);
-    const room = new RoomTracker(this.d.tiers, usage);
-    // A full pass reads the automatic moves already queued once, and then writes to
-    // the queue only what changes in it (it would otherwise rewrite it file by file);
-    // an incremental pass looks at few files and just writes.
-    const queued = full ? new Map<number, string>() : null;
-    if (queued) for (const e of this.d.catalog.queuedMoves(Number.MAX_SAFE_INTEGER)) if (e.priority > 0) queued.set(e.ino, e.toTier);
+    // Rule moves find room against the tiers' projected use: what they hold, and what the
+    // moves already queued or running take out and bring in. The queue is read once; the
+    // pass writes to it only what changes.
+    const { proj, pending } = this.projection(nowMs);
+    const requests: Request[] = [];
     const classify = (rows: ClassificationRow[]) =>
       this.d.catalog.tx(() => {
         for (const r of rows) {
           examined++;
           const f = this.facts(r, nowMs, pins);
           const decision = decide(f, this.d.policy, nowMs);
-          const hold = this.act(f, decision, nowMs, room, queued);
+          const hold = this.act(f, decision, nowMs, proj, pending, requests);
           if (hold === null && decision.target && decision.target !== f.tier) enqueued++;
           if (!this.saved.changed(r.ino, decision.target, decision.rule, hold)) continue;
           const reason = hold ? `${decision.reason}; not moved yet: ${hold}` : decision.reason;
@@ -201,28 +257,54 @@ export class Classifier {
     } else {
       classify([...this.changed(nowMs)].flatMap((ino) => this.d.catalog.classificationRow(ino) ?? []));
     }
-    const demotions = this.watermarks(nowMs, pins, usage);
+    const { demotions, promotions } = this.capacity(nowMs, pins, requests);
     this.lastPassMs = nowMs;
-    return { full, examined, enqueued: enqueued + demotions, demotions, ms: performance.now() - t0 };
+    return { full, examined, enqueued: enqueued + demotions + promotions, demotions, ms: performance.now() - t0 };
   }
 
   /**
    * Queue the move a decision asks for when it may happen now (returns null), else say
-   * what holds it back; a file that belongs where it is loses any automatic move queued.
+   * what holds it back; a file that belongs where it is loses any rule move queued
+   * (watermark moves are capacity planning's to keep or drop).
    */
-  private act(f: FileFacts, d: Decision, nowMs: number, room: RoomTracker, queued: Map<number, string> | null): Hold {
+  private act(f: FileFacts, d: Decision, nowMs: number, proj: Projection, pending: Map<number, PendingFlow>, requests: Request[]): Hold {
+    const p = pending.get(f.ino);
+    const mayDrop = p !== undefined && !p.running && p.priority > 0;
     if (!d.target || d.target === f.tier || !this.d.tiers.has(d.target)) {
-      if (queued === null || queued.delete(f.ino)) this.d.catalog.dropAutomaticMove(f.ino);
+      if (mayDrop && !isWatermarkTag(p.requestedBy)) {
+        this.d.catalog.dropAutomaticMove(f.ino);
+        proj.remove(f.ino);
+        pending.delete(f.ino);
+      }
       return d.target && !this.d.tiers.has(d.target) ? `no tier named ${d.target}` : null;
     }
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
     if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
-    if (!room.take(d.target, f.size)) return `tier ${d.target} has no room below its low watermark`;
-    if (queued?.get(f.ino) === d.target) return null; // queued by an earlier pass, still wanted
-    this.d.catalog.enqueueMove({ ino: f.ino, toTier: d.target, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason: d.reason });
-    queued?.set(f.ino, d.target);
-    return null;
+    if (p && !mayDrop) return null; // running, or asked for by a person: that move goes first
+    const requestedBy = `rule:${d.rule}`;
+    if (p) proj.remove(f.ino); // decided again here
+    const targets = this.targetsFor(f.tier, d.target);
+    const to = targets.find((t) => proj.room(t, f.size));
+    if (to !== undefined) {
+      proj.add({ ino: f.ino, from: f.tier, to, size: f.size, priority: AUTO_PRIORITY });
+      if (p?.to !== to || p.requestedBy !== requestedBy) {
+        const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
+        this.d.catalog.enqueueMove({ ino: f.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy, reason });
+        pending.set(f.ino, { id: 0, ino: f.ino, from: f.tier, to, size: f.size, heat: f.heat, priority: AUTO_PRIORITY, requestedBy, running: false });
+      }
+      return null;
+    }
+    if (p && isWatermarkTag(p.requestedBy)) proj.add(counted(p)); // capacity planning decides on it
+    else if (p) {
+      this.d.catalog.dropAutomaticMove(f.ino);
+      pending.delete(f.ino);
+    }
+    const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
+    if (promotion && requests.length < MAX_REQUESTS) requests.push({ ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
+    return promotion
+      ? `tier ${d.target} has no room below its high watermark, and no file there is clearly colder (beyond the hysteresis) to make room`
+      : `tier ${d.target} has no room below its high watermark`;
   }
 
   /**
@@ -244,83 +326,74 @@ export class Classifier {
     return { ...decision, hold };
   }
 
-  /** Local tiers above their high watermark shed their coldest files to the next tier. */
-  private watermarks(nowMs: number, pins: Pins, usage: Map<string, { bytes: number }>): number {
-    let queued = 0;
-    const order = this.d.tierConfigs.filter((t) => this.d.tiers.has(t.name));
-    order.forEach((cfg, idx) => {
-      const next = order[idx + 1];
-      const t = this.d.tiers.get(cfg.name);
-      if (!next || t.kind !== 'local') return;
-      const u = t.local.usage(usage.get(cfg.name)?.bytes ?? 0);
-      const load: TierLoad = {
-        name: cfg.name,
-        capacityBytes: u.capacityBytes,
-        usedBytes: u.usedBytes,
-        high: cfg.watermarks.high,
-        low: cfg.watermarks.low,
-        draining: this.draining.has(cfg.name),
-      };
-      if (!mustShed(load)) {
-        this.draining.delete(cfg.name);
-        return;
-      }
-      this.draining.add(cfg.name);
-      // Read the coldest files first (enough to reach the low watermark), then queue: no
-      // statement may run on the catalog while its cursor is open.
-      const candidates: DemotionCandidate[] = [];
-      let freed = 0;
-      for (const c of this.d.catalog.coldest(cfg.name, nowMs, this.d.policy.halfLife)) {
-        const movable = pinOf(c.ino, c.path, pins) === null && c.tierSinceMs + this.d.policy.minResidency <= nowMs && !this.d.isOpenForWrite(c.ino);
-        candidates.push({ ino: c.ino, size: c.size, heat: c.heat, movable });
-        if (movable) freed += c.size;
-        if (load.usedBytes - freed <= load.capacityBytes * load.low) break;
-      }
-      const heatOf = new Map(candidates.map((c) => [c.ino, c.heat]));
-      this.d.catalog.tx(() => {
-        for (const m of planDemotions(load, candidates, next.name)) {
-          const rule = `watermark:${cfg.name}`;
-          this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: AUTO_PRIORITY, requestedBy: rule, reason: m.reason });
-          // The watermark overrules the file's rule for now: say so where tierfs where looks.
-          const inputs = { tier: cfg.name, heat: Number(heatOf.get(m.ino)!.toFixed(4)), usedBytes: load.usedBytes, capacityBytes: load.capacityBytes };
-          this.d.catalog.saveDecision(m.ino, { target: m.to, rule, reason: m.reason, inputs: JSON.stringify(inputs) }, nowMs);
-          this.saved.forget(m.ino); // the rules' next outcome for it must be written again
-          queued++;
-        }
+  /**
+   * Capacity: relieve tiers above their high watermark, make room for promotions that
+   * wait for it, and drop queued watermark moves that are no longer needed — all against
+   * the projected use read afresh (the mover may have run moves during the pass).
+   */
+  private capacity(nowMs: number, pins: Pins, requests: Request[]): { demotions: number; promotions: number } {
+    let demotions = 0;
+    let promotions = 0;
+    this.d.catalog.tx(() => {
+      const pending = this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife).map(toFlow);
+      const byIno = new Map(pending.map((f) => [f.ino, f]));
+      const plan = planCapacity({
+        tiers: this.rooms(),
+        pending,
+        coldest: (tier) => this.candidates(tier, nowMs, pins),
+        hysteresis: this.d.policy.hysteresis,
+        requests: requests.filter((r) => !byIno.has(r.ino)),
       });
+      for (const f of plan.drop) {
+        this.d.catalog.dequeueIf({ id: f.id, toTier: f.to, priority: f.priority });
+        this.saved.forget(f.ino); // the rules' outcome for it must be written again
+      }
+      for (const m of plan.moves) {
+        const before = byIno.get(m.ino);
+        if (before?.to === m.to && before.requestedBy === m.requestedBy && before.priority === m.priority) continue; // still wanted, as queued
+        this.d.catalog.enqueueMove({ ino: m.ino, toTier: m.to, priority: m.priority, requestedBy: m.requestedBy, reason: m.reason });
+        // The watermark overrules the file's rule: say so where tierfs where looks. It
+        // stays the stored decision until the rules' outcome for the file changes.
+        const inputs = { tier: m.from, size: m.size, usedBytes: plan.projection.tier(m.from)?.usedBytes ?? 0, capacityBytes: plan.projection.tier(m.from)?.capacityBytes ?? 0 };
+        this.d.catalog.saveDecision(m.ino, { target: m.to, rule: m.requestedBy, reason: m.reason, inputs: JSON.stringify(inputs) }, nowMs);
+        demotions++;
+      }
+      for (const r of requests) {
+        const to = plan.admitted.get(r.ino);
+        if (to === undefined) continue;
+        const d = r.decision;
+        const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
+        this.d.catalog.enqueueMove({ ino: r.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason });
+        if (this.saved.changed(r.ino, d.target, d.rule, null)) this.d.catalog.saveDecision(r.ino, { ...d, reason, inputs: JSON.stringify(d.inputs) }, nowMs);
+        promotions++;
+      }
+      this.pressure = plan.notes;
     });
-    return queued;
+    return { demotions, promotions };
   }
-}
 
-/**
- * Room on local tiers during one pass: usage at the start plus what this pass has
- * already queued into each tier, so one pass cannot promote more than a tier holds.
- * Automatic moves fill a tier only up to its low watermark: were they allowed up to
- * the high one, the watermark would push the coldest back out and the two would take
- * turns moving the same files.
- */
-class RoomTracker {
-  private readonly planned = new Map<string, number>();
-  /** each local tier's use at the start of the pass (statfs once, not once per file) */
-  private readonly start = new Map<string, TierUsage>();
-
-  constructor(
-    private readonly tiers: TierSet,
-    private readonly usage: Map<string, { bytes: number }>,
-  ) {}
-
-  /** Reserve room for `size` bytes on `tier`; false when it would pass the low watermark. */
-  take(tier: string, size: number): boolean {
-    const t = this.tiers.get(tier);
-    const planned = this.planned.get(tier) ?? 0;
-    if (t.kind === 'local') {
-      let u = this.start.get(tier);
-      if (!u) this.start.set(tier, (u = t.local.usage(this.usage.get(tier)?.bytes ?? 0)));
-      const low = u.capacityBytes * t.local.config.watermarks.low;
-      if (!(u.capacityBytes > 0 && u.usedBytes + planned + size <= low && u.freeBytes - planned > size)) return false;
+  /**
+   * What capacity does to a file, live (tierfs where): the watermark move that took or
+   * takes it off its tier, or why it stays where it is.
+   */
+  explainCapacity(ino: number, nowMs = Date.now()): string | null {
+    const r = this.d.catalog.classificationRow(ino);
+    if (!r) return null;
+    const { proj, pending } = this.projection(nowMs);
+    const p = pending.get(ino);
+    if (p && isWatermarkTag(p.requestedBy)) return this.d.catalog.queuedMoveOf(ino)?.reason ?? null;
+    const stored = this.d.catalog.decision(ino);
+    if (stored && isWatermarkTag(stored.rule) && stored.target === r.tier) return stored.reason;
+    const t = proj.tier(r.tier);
+    if (!t || t.capacityBytes === 0) return null;
+    const pin = pinOf(ino, r.path, this.pins());
+    const where = `${r.tier} at ${pct(proj.used(r.tier), t.capacityBytes)}`;
+    if (pin) return `held: pinned to ${pin}`;
+    if ([...pending.values()].some((f) => f.requestedBy === reliefTag(r.tier))) {
+      return `held: colder files leave ${r.tier} first (${where} once they are gone; low watermark ${proj.lowMark(r.tier)})`;
     }
-    this.planned.set(tier, planned + size);
-    return true;
+    if (proj.used(r.tier) <= t.capacityBytes * t.low) return `held: the tier is below its low watermark (${where}, low ${proj.lowMark(r.tier)})`;
+    if (!proj.aboveHigh(r.tier)) return `held: the tier is below its high watermark (${where}, high ${proj.highMark(r.tier)})`;
+    return `held: ${where}, above its high watermark ${proj.highMark(r.tier)}${this.pressure.has(r.tier) ? `: ${this.pressure.get(r.tier)}` : ''}`;
   }
 }

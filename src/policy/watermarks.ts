@@ -1,61 +1,193 @@
-// Capacity watermarks: above `high`, a tier sheds its coldest files to the next tier
-// until it would be below `low`. Pure: the classifier supplies the candidates, coldest
-// first, and carries out the plan.
+// Capacity watermarks: what a tier will hold once the moves already decided have run,
+// and when pressure relief stops. Pure: the classifier supplies usage and the queue.
+//
+// Every decision about room is made against the *projected* use of a tier — the bytes
+// it holds, minus what queued and running moves take out, plus what they bring in — so
+// that a pass which runs while the moves of the last one are still waiting does not
+// decide the same thing again (which drained tiers: each pass demoted another batch).
 
-export interface TierLoad {
+export interface TierRoom {
   name: string;
+  kind: 'local' | 'object';
+  /** bytes the tier may hold; 0: no limit (an object tier without a configured capacity) */
   capacityBytes: number;
+  /** bytes it holds now */
   usedBytes: number;
+  /** physical space left on its volumes (local); Infinity where only the capacity limits */
+  freeBytes: number;
   high: number;
   low: number;
-  /**
-   * The tier passed its high watermark and has not yet come down to its low one. It
-   * keeps shedding meanwhile: the band between the watermarks is what stops a tier
-   * from flapping around one level, and a full pass that re-decides a queued file
-   * must not end the demotions at the high mark.
-   */
-  draining?: boolean;
 }
 
-export interface DemotionCandidate {
-  ino: number;
-  size: number;
-  heat: number;
-  /** files still inside their minimum residency, pinned files and open files are skipped */
-  movable: boolean;
-}
+/** Automatic moves queue behind manual ones (priority 0): rule moves at this priority. */
+export const AUTO_PRIORITY = 10;
 
-export interface Demotion {
+/**
+ * Watermark moves run before rule moves, and those of slower tiers first: a promotion
+ * may be counted into room that a watermark move is making. (A move counts only room
+ * made by moves that run before it — running, or of a lower priority number — so no two
+ * moves can each wait for the other; watermark moves count only running ones.)
+ */
+export const watermarkPriority = (tierIndex: number) => Math.max(1, AUTO_PRIORITY - 1 - tierIndex);
+
+/** A move that changes where bytes are: queued, running, or planned in this pass. */
+export interface Flow {
   ino: number;
+  from: string;
   to: string;
-  reason: string;
+  size: number;
+  priority: number;
+  running?: boolean;
+  /**
+   * The room this move makes is kept for the promotion it was made for: no other move
+   * may count it (else the files that made room could take it back, and be moved out
+   * again to make it once more).
+   */
+  reserved?: boolean;
 }
 
-export function overHigh(t: TierLoad): boolean {
-  return t.capacityBytes > 0 && t.usedBytes > t.capacityBytes * t.high;
-}
+/** Who asked for a move, as written in the queue and the journal. */
+export const reliefTag = (tier: string) => `watermark:${tier}`;
+/** Colder files that leave a tier so that a hotter one can come in. */
+export const roomTag = (tier: string) => `watermark:${tier}:room`;
+export const isWatermarkTag = (requestedBy: string) => requestedBy.startsWith('watermark:');
 
-/** Must the tier shed files now? Above high, or still draining down to low. */
-export function mustShed(t: TierLoad): boolean {
-  return overHigh(t) || (t.draining === true && t.capacityBytes > 0 && t.usedBytes > t.capacityBytes * t.low);
-}
+export const pct = (bytes: number, capacity: number) => `${((100 * bytes) / capacity).toFixed(1)}%`;
+const mark = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
-/** Which files leave `tier` for `next`, coldest first, to bring it below its low watermark. */
-export function planDemotions(tier: TierLoad, coldestFirst: Iterable<DemotionCandidate>, next: string): Demotion[] {
-  if (!mustShed(tier)) return [];
-  const goal = tier.capacityBytes * tier.low;
-  const pct = (b: number) => `${((100 * b) / tier.capacityBytes).toFixed(1)}%`;
-  let used = tier.usedBytes;
-  const out: Demotion[] = [];
-  for (const c of coldestFirst) {
-    if (used <= goal) break;
-    if (!c.movable || c.size === 0) continue;
-    out.push({
-      ino: c.ino,
-      to: next,
-      reason: `tier ${tier.name} at ${pct(tier.usedBytes)} is ${overHigh(tier) ? `above its high watermark ${pct(tier.capacityBytes * tier.high)}` : `draining to its low watermark ${pct(goal)}`}; among the coldest (heat ${c.heat.toFixed(2)})`,
-    });
-    used -= c.size;
+const RUNNING = -1;
+const RESERVED = Infinity;
+
+/** Bytes per tier once the moves counted here have run. */
+export class Projection {
+  private readonly byName: Map<string, TierRoom>;
+  private flows = new Map<number, Flow>();
+  private ins = new Map<string, number>();
+  /** per tier, bytes leaving by the priority of their move (RUNNING: already under way) */
+  private outs = new Map<string, Map<number, number>>();
+
+  constructor(readonly tiers: TierRoom[]) {
+    this.byName = new Map(tiers.map((t) => [t.name, t]));
   }
-  return out;
+
+  tier(name: string): TierRoom | undefined {
+    return this.byName.get(name);
+  }
+
+  flow(ino: number): Flow | undefined {
+    return this.flows.get(ino);
+  }
+
+  private bump(f: Flow, sign: 1 | -1): void {
+    const key = f.running ? RUNNING : f.reserved ? RESERVED : f.priority;
+    let out = this.outs.get(f.from);
+    if (!out) this.outs.set(f.from, (out = new Map()));
+    out.set(key, (out.get(key) ?? 0) + sign * f.size);
+    this.ins.set(f.to, (this.ins.get(f.to) ?? 0) + sign * f.size);
+  }
+
+  /** Count a move (replacing any other counted for the same file). */
+  add(f: Flow): void {
+    this.remove(f.ino);
+    this.flows.set(f.ino, f);
+    this.bump(f, 1);
+  }
+
+  remove(ino: number): void {
+    const f = this.flows.get(ino);
+    if (!f) return;
+    this.flows.delete(ino);
+    this.bump(f, -1);
+  }
+
+  /** Bytes leaving the tier by moves that run before one of `priority` (all but reserved ones by default). */
+  private leaving(tier: string, priority = RESERVED): number {
+    let sum = 0;
+    for (const [key, bytes] of this.outs.get(tier) ?? []) if (key < priority) sum += bytes;
+    return sum;
+  }
+
+  /** What the tier holds of its own once what leaves it has gone (arrivals not counted). */
+  staying(tier: string): number {
+    return (this.byName.get(tier)?.usedBytes ?? 0) - this.leaving(tier);
+  }
+
+  incoming(tier: string): number {
+    return this.ins.get(tier) ?? 0;
+  }
+
+  /** Projected use: held − out + in. */
+  used(tier: string): number {
+    return this.staying(tier) + this.incoming(tier);
+  }
+
+  /** Is the tier, as projected, above its high watermark? */
+  aboveHigh(tier: string): boolean {
+    const t = this.byName.get(tier);
+    return t !== undefined && t.capacityBytes > 0 && this.used(tier) > t.capacityBytes * t.high;
+  }
+
+  /**
+   * Can a move of `priority` bring `size` more bytes in without passing the high
+   * watermark or the space left, counting every arrival but only the departures that
+   * run before it? A local tier of unknown size takes nothing; an object tier without
+   * a capacity takes all.
+   */
+  room(tier: string, size: number, priority = AUTO_PRIORITY): boolean {
+    const t = this.byName.get(tier);
+    if (!t) return false;
+    const net = this.incoming(tier) - this.leaving(tier, priority);
+    if (t.freeBytes - net <= size) return false;
+    if (t.capacityBytes === 0) return t.kind === 'object';
+    return t.usedBytes + net + size <= t.capacityBytes * t.high;
+  }
+
+  snapshot(): () => void {
+    const flows = new Map(this.flows);
+    const ins = new Map(this.ins);
+    const outs = new Map([...this.outs].map(([k, v]) => [k, new Map(v)]));
+    return () => {
+      this.flows = flows;
+      this.ins = ins;
+      this.outs = outs;
+    };
+  }
+
+  /** "hot at 95.4%" */
+  describe(tier: string): string {
+    const t = this.byName.get(tier)!;
+    return t.capacityBytes > 0 ? `${tier} at ${pct(this.used(tier), t.capacityBytes)}` : `${tier} (no capacity limit)`;
+  }
+
+  highMark(tier: string): string {
+    return mark(this.byName.get(tier)!.high);
+  }
+
+  lowMark(tier: string): string {
+    return mark(this.byName.get(tier)!.low);
+  }
+}
+
+/**
+ * Must pressure relieve the tier? When what stays of its own is above the high
+ * watermark, or a relief started earlier is still under way (the band between the
+ * watermarks is what keeps a tier from flapping around one level).
+ */
+export function needsRelief(p: Projection, tier: string, relieving: boolean): boolean {
+  const t = p.tier(tier);
+  if (!t || t.capacityBytes === 0) return false;
+  return p.staying(tier) > t.capacityBytes * t.high || (relieving && p.used(tier) > t.capacityBytes * t.low);
+}
+
+/**
+ * Should relief take one more file of `size` off the tier? It stops at the low
+ * watermark within one file: a file leaves while the tier stays at or above low
+ * without it — or, while the tier is above its high watermark, whatever it leaves.
+ */
+export function reliefTakes(p: Projection, tier: string, size: number): boolean {
+  const t = p.tier(tier)!;
+  const used = p.used(tier);
+  const low = t.capacityBytes * t.low;
+  if (used <= low) return false;
+  return used - size >= low || used > t.capacityBytes * t.high;
 }

@@ -7,10 +7,18 @@
 // copy on cold and one on archive after a move between them. The rebuild takes the
 // newest copy whose cells are all there, and never one the catalog has already handed
 // to garbage collection.
-import type { Catalog } from '../catalog/catalog.js';
+//
+// A catalog restored from a backup knows files whose copies have gone since (a file
+// moved from hot to cold after the backup: its hot copy was deleted, its cold copy is
+// not in the backup). Such a file is "dead" where the catalog says it is: the newest
+// intact copy found for its path becomes its location (relocated), on an object tier
+// from the manifests, else on a local tier at its path.
+import { lstatSync } from 'node:fs';
+import type { Catalog, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
+import type { LocalTier } from '../tiers/local/local-tier.js';
 import type { ManifestInfo, ObjectLayout, ObjectTierStore } from '../tiers/object/types.js';
-import { isDir, S_IFDIR } from './vfs.js';
+import { CLASS_XATTR, isDir, isReg, S_IFDIR } from './vfs.js';
 
 export interface FsckReport {
   manifests: number;
@@ -24,6 +32,15 @@ export interface FsckReport {
   restored: string[];
   /** manifests not restored because the path is taken, with why */
   skipped: string[];
+  /** files the catalog had whose copy was gone, now pointing at a copy found on the tiers (rebuild only) */
+  relocated: string[];
+  /** files whose bytes were found nowhere: marked missing (rebuild only) */
+  lost: string[];
+}
+
+export interface RebuildOptions {
+  /** local tiers, to find a file's bytes at its path when its object copy is gone */
+  locals?: LocalTier[];
 }
 
 interface Found {
@@ -94,9 +111,46 @@ function ensureDirs(catalog: Catalog, dirs: string[], info: ManifestInfo): numbe
   return ino;
 }
 
-export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: boolean): Promise<FsckReport> {
+/** The inode at a path, without creating anything. */
+function lookupPath(catalog: Catalog, path: string): Inode | undefined {
+  let cur = catalog.getInode(ROOT_INO);
+  for (const name of path.split('/')) {
+    if (!cur || !isDir(cur.mode)) return undefined;
+    cur = catalog.lookup(cur.ino, name);
+  }
+  return cur;
+}
+
+/** A regular file of the catalog with one name whose bytes are not where the catalog says. */
+async function isDead(i: Inode, found: Map<string, Found>, tiers: ObjectTierStore[], locals: LocalTier[]): Promise<boolean> {
+  if (!isReg(i.mode) || i.nlink !== 1) return false;
+  if (i.layout) {
+    const layout = JSON.parse(i.layout) as ObjectLayout;
+    if (found.has(layout.fileId)) return false;
+    const tier = tiers.find((t) => t.name === layout.tier);
+    // A copy whose manifest is lost but whose cells are all there still reads.
+    return !tier || (await tier.incompleteStripe(layout)) !== null;
+  }
+  if (i.tier === null || i.volume === null || i.dataPath === null) return false;
+  const local = locals.find((t) => t.name === i.tier);
+  return local !== undefined && localFileAt(local, i.volume, i.dataPath) === undefined;
+}
+
+/** Whether a regular file is at path on a volume (no symlink followed); undefined if not. */
+function localFileAt(tier: LocalTier, volume: string, path: string): true | undefined {
+  try {
+    return tier.withName(volume, path, (p) => lstatSync(p, { throwIfNoEntry: false })?.isFile()) ? true : undefined;
+  } catch {
+    return undefined; // a directory above it is missing, or is not a directory
+  }
+}
+
+export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: boolean, opts: RebuildOptions = {}): Promise<FsckReport> {
   const found = await collect(catalog, tiers);
-  const report: FsckReport = { manifests: found.size, consistent: 0, missingManifest: [], unknownManifests: [], restored: [], skipped: [] };
+  const locals = opts.locals ?? [];
+  const report: FsckReport = {
+    manifests: found.size, consistent: 0, missingManifest: [], unknownManifests: [], restored: [], skipped: [], relocated: [], lost: [],
+  };
   const known = new Set<string>();
   for (const f of catalog.filesWithLayout()) {
     const layout = JSON.parse(f.layout!) as ObjectLayout;
@@ -130,8 +184,23 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
     }
   }
 
+  // What the catalog has at each chosen path, and whether its bytes are still there:
+  // asked before the transaction (listing the stores is slow).
+  const dead = new Map<string, Inode>();
+  for (const path of chosen.keys()) {
+    const existing = lookupPath(catalog, path);
+    if (existing && (await isDead(existing, found, tiers, locals))) dead.set(path, existing);
+  }
+
   catalog.tx(() => {
     for (const [path, m] of chosen) {
+      const stale = dead.get(path);
+      if (stale) {
+        relocate(catalog, stale, m);
+        catalog.clearConflict(path, 'missing');
+        report.relocated.push(`${path}: its copy on tier ${stale.tier} was gone; now copy ${m.layout.fileId} on ${m.layout.tier}`);
+        continue;
+      }
       const parts = path.split('/');
       const name = parts.pop()!;
       const parent = ensureDirs(catalog, parts, m.info);
@@ -139,7 +208,7 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
         report.skipped.push(`${path}: the catalog already has something at this path`);
         continue;
       }
-      catalog.createInode(
+      const ino = catalog.createInode(
         {
           mode: m.info.mode,
           uid: m.info.uid,
@@ -159,8 +228,63 @@ export async function fsck(catalog: Catalog, tiers: ObjectTierStore[], rebuild: 
         parent,
         name,
       );
+      restoreXattrs(catalog, ino, m.info);
       report.restored.push(path);
     }
   });
+
+  // Object copies still gone: the bytes may be back on a local tier at the file's path
+  // (moved there after a backup); else the file is lost, and says so.
+  for (const f of catalog.filesWithLayout()) {
+    if (!(await isDead(f, found, tiers, locals))) continue;
+    const path = f.dataPath ?? catalog.pathOf(f.ino) ?? `inode ${f.ino}`;
+    const local = f.dataPath === null ? undefined : findLocal(locals, f.dataPath);
+    catalog.tx(() => {
+      if (local) {
+        catalog.setLocation(f.ino, { tier: local.tier.name, volume: local.volume, layout: null });
+        catalog.setState(f.ino, 'ok');
+        // reconcile saw this file where the catalog had a cold one: no longer a duplicate
+        catalog.clearConflict(path, 'duplicate');
+        report.relocated.push(`${path}: its copy on tier ${f.tier} was gone; now the file on tier ${local.tier.name} (${local.volume})`);
+      } else {
+        catalog.setState(f.ino, 'missing');
+        catalog.reportConflict(path, 'missing', `its copy on tier ${f.tier} is gone and no other copy was found`);
+        report.lost.push(path);
+      }
+    });
+  }
   return report;
+}
+
+function findLocal(locals: LocalTier[], path: string): { tier: LocalTier; volume: string } | undefined {
+  for (const tier of locals) for (const volume of tier.volumes) if (localFileAt(tier, volume, path)) return { tier, volume };
+  return undefined;
+}
+
+/** The xattrs and pin a manifest carries (manifests written before they did carry none: the catalog's stay). */
+function restoreXattrs(catalog: Catalog, ino: number, info: ManifestInfo): void {
+  if (info.xattrs !== undefined) {
+    for (const name of catalog.listXattrs(ino)) catalog.removeXattr(ino, name);
+    for (const [name, value] of Object.entries(info.xattrs)) catalog.setXattr(ino, name, Buffer.from(value, 'base64'));
+    const cls = info.xattrs[CLASS_XATTR];
+    catalog.setClass(ino, cls === undefined ? null : Buffer.from(cls, 'base64').toString('utf8'));
+  }
+  if (info.pin !== undefined) catalog.setPin(ino, info.pin);
+}
+
+/** Point a file whose copy is gone at a copy found on an object tier, with the attributes that copy was written with. */
+function relocate(catalog: Catalog, stale: Inode, m: Found): void {
+  catalog.setLocation(stale.ino, { tier: m.layout.tier, volume: null, layout: JSON.stringify(m.layout) });
+  catalog.setState(stale.ino, 'ok');
+  catalog.updateAttrs({
+    ino: stale.ino,
+    mode: m.info.mode,
+    uid: m.info.uid,
+    gid: m.info.gid,
+    size: m.layout.size,
+    atimeNs: BigInt(m.info.atimeNs),
+    mtimeNs: BigInt(m.info.mtimeNs),
+    ctimeNs: BigInt(m.info.ctimeNs),
+  });
+  restoreXattrs(catalog, stale.ino, m.info);
 }

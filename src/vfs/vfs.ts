@@ -13,6 +13,8 @@ import type { LocalTier } from '../tiers/local/local-tier.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
+import { NamespaceMirror } from './namespace-mirror.js';
+import { admit } from '../policy/admission.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('vfs');
@@ -25,6 +27,7 @@ const S_ISGID = 0o2000;
 
 export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
 export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
+export const isSymlink = (mode: number) => (mode & S_IFMT) === S_IFLNK;
 
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
@@ -138,7 +141,11 @@ export class Vfs {
     private readonly recorder: AccessRecorder,
   ) {
     this.tiers = tierSet.locals;
+    this.mirror = new NamespaceMirror(this.tiers, this.dirAttrsAt);
   }
+
+  /** directories and symlinks, also on the first local tier (so a rebuild finds them) */
+  private readonly mirror: NamespaceMirror;
 
   // ── helpers ────────────────────────────────────────────────────────────────
 
@@ -239,14 +246,22 @@ export class Vfs {
     return { uid: caller.uid, gid: caller.gid, mode };
   }
 
-  /** The first local tier with room under its high watermark, and a volume on it. */
+  /**
+   * The first local tier with room under its high watermark, and a volume on it; when
+   * every one is above it, the first with space left (pressure demotion makes room).
+   */
   private place(size = 0): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
-    for (const tier of this.tiers) {
-      if (tier.hasRoom(usage.get(tier.name)?.bytes ?? 0, size)) return { tier, volume: tier.pickVolume() };
+    const at = admit(this.tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
+    if (!at) throw new FsError('ENOSPC', 'every local tier is full');
+    const tier = this.tiers[at.index]!;
+    if (at.aboveHigh && Date.now() - this.warnedAboveHigh > 60_000) {
+      this.warnedAboveHigh = Date.now();
+      log.warn({ tier: tier.name }, 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room');
     }
-    throw new FsError('ENOSPC', 'every tier is above its high watermark');
+    return { tier, volume: tier.pickVolume() };
   }
+  private warnedAboveHigh = 0;
 
   private touchParent(parent: number, t = nowNs()): void {
     this.catalog.touchDir(parent, t);
@@ -297,6 +312,7 @@ export class Vfs {
       this.touchParent(parent, t);
       return ino;
     });
+    this.mirror.directory(childPath(this.dirPath(parent), name));
     return this.inode(ino);
   }
 
@@ -341,6 +357,7 @@ export class Vfs {
       this.touchParent(parent, t);
       return ino;
     });
+    this.mirror.symlink(childPath(this.dirPath(parent), name), target, { ...owner, atimeNs: t, mtimeNs: t });
     return this.inode(ino);
   }
 
@@ -368,7 +385,10 @@ export class Vfs {
     });
     let ino: number;
     try {
+      // The backing file's mode is the catalog's exactly: open(2) applied the daemon's
+      // umask, and chown clears setuid/setgid — so chmod comes after chown.
       fs.fchownSync(fd, owner.uid, owner.gid);
+      fs.fchmodSync(fd, owner.mode & 0o7777);
       const t = nowNs();
       ino = this.catalog.tx(() => {
         const ino = this.catalog.createInode(
@@ -435,6 +455,7 @@ export class Vfs {
   private removeName(parent: number, name: string, i: Inode, path: string): void {
     this.moveDataPathOff(i, parent, name, path);
     if (this.isLocalFile(i)) this.unlinkBacking(i.tier!, i.volume!, path);
+    else if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     const t = nowNs();
     this.catalog.tx(() => {
       this.catalog.removeName(parent, name);
@@ -517,6 +538,8 @@ export class Vfs {
           tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
         }
       }
+    } else if (isSymlink(i.mode)) {
+      this.mirror.renameSymlink(from, to);
     }
   }
 
@@ -593,7 +616,10 @@ export class Vfs {
       // A replaced file on another volume (or tier) keeps its backing name until the catalog
       // has let go of it: a crash before this leaves a duplicate that the next mount
       // reports, never a loss.
-      const sameBacking = this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier;
+      const sameBacking =
+        (this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier) ||
+        // a symlink renamed over the file on its volume: the file's name there is the symlink now
+        (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
       if (this.isLocalFile(dst) && !sameBacking) {
         try {
           this.unlinkBacking(dst.tier!, dst.volume!, toPath);
@@ -601,6 +627,7 @@ export class Vfs {
           log.warn({ err, path: toPath, volume: dst.volume }, 'could not remove the backing file of a replaced file');
         }
       }
+      if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
   }
@@ -663,6 +690,7 @@ export class Vfs {
     }
     if (regular) this.mirrorAttrs(i, next, set);
     else if (isDir(i.mode) && (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined)) this.mirrorDirAttrs(ino, next, set);
+    else if (isSymlink(i.mode) && this.catalog.pathOf(ino)) this.mirror.symlinkAttrs(this.catalog.pathOf(ino)!, next);
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
       if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);

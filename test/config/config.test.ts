@@ -70,8 +70,12 @@ describe('configuration', () => {
   it('names an unknown key', () => {
     const p = problems(base + '    volumez: [./x]\n');
     expect(p[0]!.message).toMatch(/unknown key "volumez"/);
-    expect(p[0]!.key).toBe('tiers[0]');
-    expect(p[0]!.line).toBe(4);
+    expect(p[0]!.key).toBe('tiers[0].volumez');
+    expect(p[0]!.line).toBe(7); // its own line, not its map's
+    const top = problems('colour: blue\n' + base);
+    expect([top[0]!.key, top[0]!.line]).toEqual(['colour', 1]);
+    const late = problems(base + 'mover:\n  bandwith: 10MiB\n');
+    expect([late[0]!.key, late[0]!.line, late[0]!.message]).toEqual(['mover.bandwith', 8, 'unknown key "bandwith"']);
   });
 
   it('reports a missing required key at its parent', () => {
@@ -129,5 +133,34 @@ describe('configuration', () => {
 
   it('refuses a file it cannot read', () => {
     expect(() => loadConfig('/nonexistent/tierfs.yaml')).toThrow(/cannot read/);
+  });
+});
+
+describe('catalog backups and recovery', () => {
+  const withCold = `${base}  - name: cold
+    kind: object
+    backends: [{ name: a, type: memory }]
+`;
+
+  it('defaults: a backup every hour, 24 kept, to the first object tier; a lost catalog is rebuilt at mount', () => {
+    const cfg = parseConfig(withCold, 'f', '/b');
+    expect(cfg.catalog).toEqual({ recovery: 'auto', backup: { enabled: true, interval: 3_600_000, keep: 24, tier: undefined, dir: undefined } });
+  });
+
+  it('resolves the backup directory against the file', () => {
+    expect(parseConfig(`${base}catalog:\n  backup: { dir: ../backups, interval: 10m, keep: 3 }\n`, 'f', '/etc/tierfs').catalog.backup).toMatchObject({
+      dir: '/etc/backups',
+      interval: 600_000,
+      keep: 3,
+    });
+  });
+
+  it('refuses a backup tier that is not an object tier, a tier and a directory together, and nonsense', () => {
+    const notObject = problems(`${withCold}catalog:\n  backup: { tier: hot }\n`);
+    expect(notObject).toEqual([expect.objectContaining({ key: 'catalog.backup.tier', message: 'no object tier named "hot"' })]);
+    expect(problems(`${withCold}catalog:\n  backup: { tier: cold, dir: /x }\n`)[0]!.message).toMatch(/not both/);
+    expect(problems(`${base}catalog:\n  backup: { keep: 0 }\n`)[0]!.key).toBe('catalog.backup.keep');
+    expect(problems(`${base}catalog:\n  backup: { interval: 10ms }\n`)[0]!.message).toMatch(/at least 100ms/);
+    expect(problems(`${base}catalog:\n  recovery: maybe\n`)[0]!.key).toBe('catalog.recovery');
   });
 });

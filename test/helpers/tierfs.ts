@@ -37,6 +37,8 @@ export interface TierfsOptions {
   extraYaml?: string;
   /** capacity of the hot tier, e.g. "1MiB", to exercise fallback */
   hotCapacity?: string;
+  /** capacity of the warm tier (default: its volume's filesystem) */
+  warmCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
@@ -80,7 +82,7 @@ tiers:
 ${opts.hotCapacity ? `    capacity: ${opts.hotCapacity}\n` : ''}  - name: warm
     kind: local
     volumes: [./data/warm]
-${opts.moreTiers ?? ''}mount:
+${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTiers ?? ''}mount:
   attrTimeout: ${opts.cacheTimeout ?? '0s'}
   entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}

@@ -1,8 +1,9 @@
 // The command line a user meets first: init, bad configs refused before mounting, help.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/tierfs.js';
+import { spawnSync } from 'node:child_process';
+import { TIERFS_BIN, runCli } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { isMounted } from '../helpers/mount.js';
 
@@ -24,7 +25,7 @@ describe('tierfs CLI', () => {
 
   it.each([
     ['a bad size', 'capacity: 12 parsecs', /tiers\[0\]\.capacity: expected a size/, 6],
-    ['an unknown key', 'volumez: [x]', /tiers\[0\]: unknown key "volumez"/, 3],
+    ['an unknown key', 'volumez: [x]', /tiers\[0\]\.volumez: unknown key "volumez"/, 6],
     ['a bad watermark', 'watermarks: { high: 150%, low: 10% }', /tiers\[0\]\.watermarks\.high: expected a percentage/, 6],
   ])('refuses %s with key and line, and mounts nothing', async (_what, line, message, lineNo) => {
     const file = join(dir.path, 'bad.yaml');
@@ -48,5 +49,54 @@ describe('tierfs CLI', () => {
     const r = await runCli(['config', 'docs']);
     expect(r.stdout).toMatch(/tiers\[\]\(kind=local\)\.watermarks\.high/);
     expect(r.stdout).toMatch(/mount\.fastPath/);
+  });
+
+  it('ends quietly when the reader of its output goes away (| head, | true)', () => {
+    // `true` exits without reading: every write after that meets a closed pipe (EPIPE).
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${TIERFS_BIN}" config docs | true; echo "status=\${PIPESTATUS[0]}"`], {
+      env: { ...process.env, TIERFS_FROM_SOURCE: '1' },
+      encoding: 'utf8',
+    });
+    expect(r.stdout.trim()).toBe('status=0');
+    expect(r.stderr).toBe('');
+  });
+
+  it('answers --json with a JSON error object when it fails', async () => {
+    const file = join(dir.path, 'bad-json.yaml');
+    writeFileSync(file, 'dataDir: ./d\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./h]\n    capacity: lots\n');
+    const r = await runCli(['config', 'validate', '--json', file]);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.error.code).toBe('EINVALIDCONFIG');
+    expect(out.error.problems).toEqual([expect.objectContaining({ key: 'tiers[0].capacity', line: 6 })]);
+    const notMounted = await runCli(['where', '--json', dir.path]);
+    expect(notMounted.code).toBe(1);
+    expect(JSON.parse(notMounted.stdout).error.message).toMatch(/not inside a tierfs mount/);
+  });
+
+  it('refuses to hide a non-empty directory by mounting over it', async () => {
+    const mnt = join(dir.path, 'full');
+    mkdirSync(mnt);
+    writeFileSync(join(mnt, 'precious.txt'), 'x');
+    writeFileSync(join(dir.path, 'ok.yaml'), 'dataDir: ./d1\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./h1]\n');
+    const r = await runCli(['mount', '--config', join(dir.path, 'ok.yaml'), mnt]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not empty \(1 entry, e\.g\. precious\.txt\).*--nonempty/);
+    expect(isMounted(mnt)).toBe(false);
+  });
+
+  it("a failed mount says why in one line, not with the log's history", async () => {
+    const d = join(dir.path, 'd2');
+    mkdirSync(join(d, 'mnt'), { recursive: true });
+    writeFileSync(join(d, 'tierfs.log'), '{"level":30,"msg":"an old run"}\n'.repeat(40));
+    // A volume inside the mountpoint: the daemon refuses the layout (it would read its own mount).
+    writeFileSync(join(dir.path, 'inside.yaml'), `dataDir: ${d}\ntiers:\n  - name: hot\n    kind: local\n    volumes: [${d}/mnt/h]\n`);
+    const r = await runCli(['mount', '--config', join(dir.path, 'inside.yaml'), join(d, 'mnt')]);
+    if (isMounted(join(d, 'mnt'))) await runCli(['umount', join(d, 'mnt')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/an old run/);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length, r.stderr).toBeLessThanOrEqual(2);
+    expect(lines[0]).toMatch(/could not mount .*: .*inside the mountpoint/);
   });
 });

@@ -62,6 +62,16 @@ describe('backing directories', () => {
   });
 });
 
+describe('backing files', () => {
+  it("are created with the mode the mount's file has, whatever the daemon's umask", async () => {
+    const made = await asNobody(`umask 002 && touch ${m('shared', 'group-writable')}`);
+    expect(made.code).toBe(0);
+    expect(mode(m('shared', 'group-writable'))).toBe(0o664);
+    const backing = join(t.hot, 'shared', 'group-writable');
+    expect([mode(backing), statSync(backing).uid]).toEqual([0o664, NOBODY]);
+  });
+});
+
 describe('symlinks in backing paths', () => {
   /** A root-only file outside the volumes, as /etc/shadow is. */
   function outsideFile(name: string, content: string): string {

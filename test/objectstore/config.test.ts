@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { backendConfigSchema } from '../../src/config/backends.js';
 import { createObjectStore } from '../../src/objectstore/index.js';
+import { createS3Client } from '../../src/objectstore/s3.js';
 
 describe('backendConfigSchema', () => {
   it('reads sizes and durations in human units and fills defaults', () => {
@@ -10,10 +11,15 @@ describe('backendConfigSchema', () => {
       type: 's3', bucket: 'b', partSize: '16MiB', multipartThreshold: '32 MB', retry: { baseDelay: '250ms', deadline: '2m' },
     });
     expect(c).toMatchObject({
-      type: 's3', region: 'us-east-1', forcePathStyle: false, checksums: 'when_supported',
+      type: 's3', forcePathStyle: false, checksums: 'when_supported',
       partSize: 16 * 2 ** 20, multipartThreshold: 32e6, partConcurrency: 4, listPageSize: 1000,
       retry: { maxAttempts: 5, baseDelay: 250, maxDelay: 5000, deadline: 120_000 },
+      timeouts: { connect: 10_000, firstByte: 30_000, idle: 30_000 },
     });
+    const azure = backendConfigSchema.parse({
+      type: 'azure', container: 'tierfs', connectionString: 'UseDevelopmentStorage=true', timeouts: { firstByte: '2m', idle: 5 },
+    });
+    expect(azure).toMatchObject({ timeouts: { connect: 10_000, firstByte: 120_000, idle: 5000 } });
   });
 
   it.each([
@@ -24,10 +30,26 @@ describe('backendConfigSchema', () => {
     ['Azure without credentials', { type: 'azure', container: 'tierfs' }, /connectionString/],
     ['an unknown option', { type: 'fs', root: '/x', fsnyc: false }, /fsnyc/],
     ['a size without a unit it knows', { type: 'memory', partSize: '8 MiBs' }, /size/],
+    ['request timeouts on a local backend', { type: 'fs', root: '/x', timeouts: { idle: '1s' } }, /timeouts/],
   ])('refuses %s', (_what, input, message) => {
     const result = backendConfigSchema.safeParse(input);
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toMatch(message);
+  });
+});
+
+describe('the S3 region', () => {
+  it("is the configured one, else the SDK's chain (AWS_REGION, the profile), else us-east-1; with an endpoint, us-east-1", async () => {
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'ap-southeast-2';
+    try {
+      expect(await createS3Client({ region: 'eu-central-1' }).config.region()).toBe('eu-central-1');
+      expect(await createS3Client({}).config.region()).toBe('ap-southeast-2');
+      expect(await createS3Client({ endpoint: 'http://127.0.0.1:9000' }).config.region()).toBe('us-east-1');
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
   });
 });
 

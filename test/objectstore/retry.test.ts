@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  ArchivedError, FatalError, MemoryStore, NotFoundError, ThrottledError, TransientError, type ObjectStore,
-  type ObjectStoreError,
+  ArchivedError, DeadlineExceededError, FatalError, MemoryStore, NotFoundError, ThrottledError, TransientError, type ObjectStore,
+  type GetOptions, type GetResult, type ObjectStoreError,
 } from '../../src/objectstore/index.js';
 import { RetryingStore, backoffDelay, type RetryPolicy } from '../../src/objectstore/retry.js';
 import { seededRandom } from '../../src/objectstore/faults.js';
@@ -136,6 +136,29 @@ describe('RetryingStore', () => {
     for await (const e of store.list('')) seen.push(e.key);
     expect(seen).toEqual(keys);
     expect(retried).toEqual(['list:Transient']);
+  });
+
+  it("gives each attempt a signal that the deadline aborts, and passes the caller's abort through unretried", async () => {
+    /** A get that answers only when its signal aborts, with the reason. */
+    class HangingStore extends MemoryStore {
+      calls = 0;
+      override get(_key: string, opts: GetOptions = {}): Promise<GetResult> {
+        this.calls++;
+        return new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)));
+      }
+    }
+    const inner = new HangingStore();
+    const store = new RetryingStore(inner, { ...policy, deadlineMs: 100 });
+    const started = Date.now();
+    await expect(store.get('k')).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(inner.calls).toBe(1);
+
+    const caller = new AbortController();
+    const call = new RetryingStore(inner, policy).get('k', { signal: caller.signal });
+    caller.abort(new Error('interrupted'));
+    await expect(call).rejects.toThrow('interrupted');
+    expect(inner.calls).toBe(2);
   });
 
   it('passes a Fatal listing error through', async () => {

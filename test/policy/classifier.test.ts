@@ -111,16 +111,37 @@ describe('classifier', () => {
     expect(f.queued().get(cool)).toBe('warm');
   });
 
-  it('promotions fill a tier only up to its low watermark, counting what the pass already queued', () => {
+  // Promotions used to stop at the low watermark, counting only what the same pass had
+  // queued: a file a rule wanted on a tier between its watermarks never got there even
+  // past colder files, and a later pass queued promotions again on top of the earlier
+  // ones. Now they fill up to the high watermark, counting every queued move, and past
+  // it a clearly colder file leaves to make room.
+  it('promotions fill a tier up to its high watermark, counting every queued move; past it, clearly colder files make room', () => {
     const t0 = Date.now();
-    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.9, low: 0.5 }, policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
-    f.file('resident', 300);
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.6, low: 0.5 }, policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    const resident = f.file('resident', 300); // never opened: colder than every busy file
     const busy = Array.from({ length: 4 }, (_, i) => f!.file(`w${i}`, 100, 'warm'));
     f.open(busy, t0, 5);
-    expect(f.classifier.pass(true, t0 + MIN)).toMatchObject({ enqueued: 2 }); // 300 + 2 × 100 = 500 = low
-    expect(f.queued().size).toBe(2);
-    const held = busy.filter((ino) => !f!.queued().has(ino));
-    expect(f.catalog.decision(held[0]!)!.reason).toMatch(/not moved yet: tier hot has no room below its low watermark/);
+    // 300 + 3 × 100 = 600 = high; the fourth comes in because the resident file leaves.
+    expect(f.classifier.pass(true, t0 + MIN)).toMatchObject({ enqueued: 5, demotions: 1 });
+    expect(f.queued()).toEqual(new Map([...busy.map((ino) => [ino, 'hot'] as const), [resident, 'warm']]));
+    const room = f.catalog.queuedMoveOf(resident)!;
+    expect(room.requestedBy).toBe('watermark:hot:room');
+    expect(room.reason).toMatch(/^demoted by the hot watermark to make room for a hotter file: the coldest file on hot/);
+
+    // Nothing changed: a later pass queues nothing again and keeps what is queued.
+    expect(f.classifier.pass(false, t0 + 2 * MIN)).toMatchObject({ enqueued: 0 });
+    expect(f.queued().size).toBe(5);
+
+    // Three more: hot will hold 4 × 100 of 600 once the queue has run, so two fit; the
+    // third finds no room and nothing clearly colder.
+    const more = Array.from({ length: 3 }, (_, i) => f!.file(`x${i}`, 100, 'warm'));
+    f.open(more, t0 + 2 * MIN, 5);
+    f.classifier.pass(false, t0 + 3 * MIN);
+    expect(more.filter((ino) => f!.queued().get(ino) === 'hot')).toHaveLength(2);
+    const held = more.find((ino) => !f!.queued().has(ino))!;
+    expect(f.catalog.decision(held)!.reason).toMatch(/not moved yet: tier hot has no room below its high watermark, and no file there is clearly colder/);
+    expect(f.queued().get(resident)).toBe('warm');
   });
 
   it('above the high watermark, demotes the coldest movable files down to low, and keeps draining', () => {

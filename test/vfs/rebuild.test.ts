@@ -85,7 +85,7 @@ function deleteCatalog(m: TierfsMount): void {
 async function rebuild(m: TierfsMount): Promise<{ restored: string[]; skipped: string[] }> {
   const r = await m.cli(['fsck', '--config', m.configFile, '--rebuild', '--json']);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout).manifests;
 }
 
 describe('fsck --rebuild with several copies of a path', () => {

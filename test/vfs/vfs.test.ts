@@ -211,7 +211,8 @@ describe('vfs over local tiers', () => {
     const src = await v2.create(caller, ROOT_INO, 's', 0o644, O_RDWR);
     v2.release(src.fh);
     expect(v2.getattr(src.ino).tier).toBe('hot');
-    // The source's volume cannot get the directory the new name needs.
+    // The source's volume cannot get the directory the new name needs (mkdir made it there: replace it).
+    fs.rmdirSync(join(dir.path, 'hot', 'd'));
     fs.writeFileSync(join(dir.path, 'hot', 'd'), 'in the way');
     expect(() => v2.rename(ROOT_INO, 's', d.ino, 't', 0)).toThrow();
     expect(v2.lookup(d.ino, 't').ino).toBe(target.ino);

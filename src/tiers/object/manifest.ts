@@ -4,7 +4,7 @@
 import { crc32 } from 'node:zlib';
 import { moduleLogger } from '../../log.js';
 import { ObjectStoreError } from '../../objectstore/index.js';
-import type { TierContext } from './cell-io.js';
+import { storeOf, type TierContext } from './cell-io.js';
 import { fileIdOfManifestKey } from './keys.js';
 import type { ManifestInfo, ObjectLayout } from './types.js';
 
@@ -58,6 +58,34 @@ export function decodeManifest(bytes: Buffer): { info: ManifestInfo; layout: Obj
   if (!doc.info || !doc.layout || !Array.isArray(doc.layout.stripes)) throw new ManifestFormatError('manifest lacks info or layout');
   if (doc.crc !== crcOf(doc as ManifestDocument)) throw new ManifestFormatError(`manifest checksum ${String(doc.crc)} does not match its content`);
   return { info: doc.info, layout: doc.layout };
+}
+
+/** The fields of a manifest that describe the file (what a rewrite may change). */
+const described = (i: ManifestInfo) =>
+  JSON.stringify([i.path, i.mode, i.uid, i.gid, i.atimeNs, i.mtimeNs, i.ctimeNs, i.generation, i.ino, i.xattrs ?? null, i.pin ?? null]);
+
+/**
+ * Put the manifest of a copy again with new file information, keeping its write
+ * sequence (the copy's bytes are as old as they were). The current manifest is read
+ * from the first backend that has a readable one; none anywhere means the copy is gone
+ * (collected), and nothing is written: a manifest must never outlive its cells.
+ */
+export async function rewriteManifest(ctx: TierContext, layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean> {
+  let current: ManifestInfo | undefined;
+  for (const ref of layout.manifest) {
+    try {
+      current = decodeManifest((await storeOf(ctx, ref).get(ref.key)).data).info;
+      break;
+    } catch (err) {
+      if (!(err instanceof ObjectStoreError || err instanceof ManifestFormatError)) throw err;
+    }
+  }
+  if (!current) return false;
+  const next: ManifestInfo = { ...info, writeSequence: current.writeSequence };
+  if (described(next) === described(current)) return true;
+  const body = encodeManifest(next, layout);
+  for (const ref of layout.manifest) await storeOf(ctx, ref).put(ref.key, body, { contentType: 'application/json' });
+  return true;
 }
 
 /**

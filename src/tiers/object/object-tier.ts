@@ -14,7 +14,7 @@ import { DiskCache } from './disk-cache.js';
 import { filePrefix, manifestKey } from './keys.js';
 import { survivableBackendLosses } from './layout.js';
 import { mapLimit } from './limit.js';
-import { listManifests } from './manifest.js';
+import { listManifests, rewriteManifest } from './manifest.js';
 import { incompleteStripe } from './presence.js';
 import { RecallCache } from './recall-cache.js';
 import { StripeReader } from './reader.js';
@@ -174,6 +174,10 @@ export class ObjectTier implements ObjectTierStore {
 
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
     return scrubFile(this.ctx, this.codecs, layout, repair);
+  }
+
+  rewriteManifest(layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean> {
+    return rewriteManifest(this.ctx, layout, info);
   }
 
   manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }> {

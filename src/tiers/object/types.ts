@@ -61,6 +61,12 @@ export interface ManifestInfo {
    * Absent from manifests written before it existed.
    */
   writeSequence?: number;
+  /**
+   * The file's extended attributes (name → value, base64) and its own pin: what else a
+   * rebuild from the tiers alone needs. Absent from manifests written before they were kept.
+   */
+  xattrs?: Record<string, string>;
+  pin?: string | null;
 }
 
 /** A source of bytes to copy onto the tier. */
@@ -119,6 +125,12 @@ export interface ObjectTierStore {
   /** Delete whatever an interrupted write under fileId left behind (its layout is unknown). */
   removePartial(fileId: string): Promise<void>;
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport>;
+  /**
+   * Write a copy's manifest again with the file's current name and attributes (rename,
+   * chmod, xattrs changed); the copy and its write sequence stay. False when the copy
+   * has no manifest left to update (it is gone). A manifest already saying this is not written.
+   */
+  rewriteManifest(layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean>;
   /** Every manifest on the tier, for `tierfs fsck --rebuild`. */
   manifests(): AsyncIterable<{ info: ManifestInfo; layout: ObjectLayout }>;
   /**

@@ -1,0 +1,46 @@
+// The catalog's protection, as configured in tierfs.yaml: automatic backups, and what a
+// mount does when it finds the catalog missing, empty or damaged while the tiers hold
+// a filesystem's data.
+import { z } from 'zod';
+import { duration } from './fields.js';
+
+export const catalogBackupSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    interval: duration()
+      .refine((ms) => ms >= 100, 'interval must be at least 100ms')
+      .default(3_600_000)
+      .describe('how often a consistent copy of the catalog is taken (online, compressed); only if it changed since the last'),
+    keep: z.number().int().min(1).max(10_000).default(24).describe('backups kept; older ones are deleted'),
+    tier: z
+      .string()
+      .optional()
+      .describe('an object tier whose first backend holds the backups, under <fsid>/_catalog/; default: the first object tier'),
+    dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'a directory for the backups instead of an object tier (put it on another disk than dataDir); ' +
+          'default when there is no object tier: dataDir/backups. Relative to the config file',
+      ),
+  })
+  .refine((b) => b.tier === undefined || b.dir === undefined, { message: 'give catalog.backup.tier or catalog.backup.dir, not both' })
+  .prefault({});
+
+export const catalogSchema = z
+  .strictObject({
+    recovery: z
+      .enum(['auto', 'refuse'])
+      .default('auto')
+      .describe(
+        'a mount that finds the catalog missing, empty or damaged while the tiers hold a filesystem: ' +
+          '"auto" rebuilds it (newest good backup, then manifests and local tiers) before mounting; ' +
+          '"refuse" stops and prints the command to run. Never a new, empty filesystem',
+      ),
+    backup: catalogBackupSchema,
+  })
+  .prefault({});
+
+export type CatalogConfig = z.output<typeof catalogSchema>;
+export type CatalogBackupConfig = z.output<typeof catalogBackupSchema>;

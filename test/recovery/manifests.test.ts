@@ -1,0 +1,84 @@
+// Manifests follow their files (issue 18, point 1): a cold file renamed (itself or by a
+// directory above it), chmod/chown-ed, given xattrs, a class or a pin, has a manifest
+// that says so — also when the daemon is killed between the change and the rewrite —
+// so a rebuild without the catalog and without a backup brings the file back as it is.
+import { afterEach, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { diffTrees, snapshotTree } from '../helpers/tree.js';
+import { createObjectStore } from '../../src/objectstore/index.js';
+import { backendConfigSchema } from '../../src/config/backends.js';
+import { decodeManifest } from '../../src/tiers/object/manifest.js';
+import type { ManifestInfo } from '../../src/tiers/object/types.js';
+import { deleteCatalog, mountWithCold, moveTo, setXattr, type ColdMount } from './fixture.js';
+
+let c: ColdMount | undefined;
+afterEach(async () => {
+  await c?.dispose();
+  c = undefined;
+});
+
+/** Every manifest on backend "a" of the cold tier, by the path it names. */
+async function manifests(cm: ColdMount): Promise<Map<string, ManifestInfo>> {
+  const store = createObjectStore(backendConfigSchema.parse({ type: 'fs', root: join(cm.coldRoot, 'a') }), { bodyChecksums: false });
+  const out = new Map<string, ManifestInfo>();
+  for await (const e of store.list('')) {
+    if (!e.key.endsWith('/manifest')) continue;
+    const { info } = decodeManifest((await store.get(e.key)).data);
+    out.set(info.path, info);
+  }
+  return out;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+it('a kill -9 between a cold file’s rename and its manifest rewrite: the next mount finishes it, and a rebuild gives the new name', async () => {
+  c = mountWithCold('catalog: { backup: { enabled: false } }\n');
+  const { t } = c;
+  const m = (p: string) => join(t.mnt, p);
+  await t.start({ TIERFS_TEST_HOLD_MANIFEST_SYNC: '1' });
+  await fs.mkdir(m('d'));
+  await fs.mkdir(m('e'));
+  await fs.mkdir(m('dir1'));
+  await fs.writeFile(m('d/f'), randomBytes(150_000));
+  await fs.writeFile(m('dir1/x'), randomBytes(2000));
+  setXattr(m('d/f'), 'user.color', 'red');
+  await moveTo(t, 'd/f', 'cold');
+  await moveTo(t, 'dir1/x', 'cold');
+
+  await fs.rename(m('d/f'), m('e/g'));
+  await fs.chmod(m('e/g'), 0o600);
+  await fs.chown(m('e/g'), 5, 6);
+  setXattr(m('e/g'), 'user.color', 'green');
+  setXattr(m('e/g'), 'user.tierfs.class', 'critical');
+  setXattr(m('e/g'), 'user.tierfs.pin', 'cold');
+  await fs.rename(m('dir1'), m('dir2'));
+  const before = await snapshotTree(t.mnt);
+  await t.kill9();
+
+  // The window: the catalog has the new name, the manifests the old ones.
+  expect([...(await manifests(c)).keys()].sort()).toEqual(['d/f', 'dir1/x']);
+
+  await t.start();
+  let now = new Map<string, ManifestInfo>();
+  for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    now = await manifests(c);
+    if (now.has('e/g') && now.has('dir2/x')) break;
+  }
+  expect([...now.keys()].sort()).toEqual(['dir2/x', 'e/g']);
+  expect(now.get('e/g')).toMatchObject({
+    mode: 0o100600,
+    uid: 5,
+    gid: 6,
+    pin: 'cold',
+    xattrs: { 'user.color': b64('green'), 'user.tierfs.class': b64('critical') },
+  });
+  await t.stop();
+
+  deleteCatalog(t);
+  await t.start();
+  expect(diffTrees(before, await snapshotTree(t.mnt), { ignore: ['dir.mtime'] })).toEqual([]);
+  expect(execFileSync('getfattr', ['--only-values', '-n', 'user.tierfs.pin', m('e/g')]).toString()).toBe('cold');
+});
