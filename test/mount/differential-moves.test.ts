@@ -21,9 +21,13 @@
 //   TIERFS_DIFF_SEED=123 npx vitest run test/mount/differential-moves.test.ts
 // Knobs: TIERFS_DIFF_OPS (default 5000), TIERFS_DIFF_CHECK_EVERY (ops between checkpoints,
 // default 1000), TIERFS_DIFF_REMOUNT_EVERY (ops between restarts, default: only at the end),
-// TIERFS_DIFF_MOVE_MAX (largest file the mover picks, default 1 MiB: a sparse 5 GiB file
-// would be copied densely, gigabytes per move). Long runs before a release:
+// TIERFS_DIFF_MOVERS (moves in flight, default 2). The files that grow sparse to 5 GiB have
+// names of their own (test/helpers/differential.ts) that the mover leaves alone: a move
+// copies holes too, gigabytes each; TIERFS_DIFF_MOVE_SPARSE=1 moves them as well (with
+// TIERFS_DIFF_MOVE_MAX, the largest file the mover takes, default 1 MiB, raised).
+// Long runs before a release (scripts/soak.ts):
 //   npm run soak -- --ops 1000000
+//   npm run soak -- --ops 20000 --runs 100
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
