@@ -159,7 +159,8 @@ class Planner {
   }
 
   run(): CapacityPlan {
-    // Slowest first: a tier's own relief makes room there before faster tiers look for it.
+    // Slowest first. (The order matters little: demotions go only into room there is
+    // now, not into room a relief planned in this pass will make.)
     for (const t of [...this.input.tiers].reverse()) {
       if (t.capacityBytes === 0) continue;
       if (needsRelief(this.proj, t.name, this.relieving.has(t.name))) this.relieve(t.name);
