@@ -2,7 +2,9 @@
 // catalog with indexed queries, so an incremental pass costs what changed — files whose
 // heat or bytes changed (the dirty set) and files whose idle or age crossed a rule's
 // threshold since the last pass — not the size of the tree. A full pass (heat decays
-// with time, not with events) runs less often.
+// with time, not with events) runs less often. Every pass ends with capacity planning
+// (capacity.ts): relief of tiers under pressure and room for promotions, against what
+// the tiers will hold once the queue has run.
 import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
