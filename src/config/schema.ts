@@ -13,8 +13,8 @@ const tierName = z
 
 const watermarks = z
   .strictObject({
-    high: ratio().default(0.9).describe('above this share of capacity, the tier takes no new files and demotes its coldest'),
-    low: ratio().default(0.75).describe('demotion stops below this share'),
+    high: ratio().default(0.9).describe('above this share of capacity, the tier demotes its coldest files, and takes new files only when every local tier is above its own'),
+    low: ratio().default(0.75).describe('demotion stops at this share (within one file)'),
   })
   .refine((w) => w.low <= w.high, { message: 'watermarks.low must not be above watermarks.high' });
 

@@ -159,7 +159,8 @@ class Planner {
   }
 
   run(): CapacityPlan {
-    // Slowest first: a tier's own relief makes room there before faster tiers look for it.
+    // Slowest first. (The order matters little: demotions go only into room there is
+    // now, not into room a relief planned in this pass will make.)
     for (const t of [...this.input.tiers].reverse()) {
       if (t.capacityBytes === 0) continue;
       if (needsRelief(this.proj, t.name, this.relieving.has(t.name))) this.relieve(t.name);
@@ -207,7 +208,7 @@ class Planner {
       if (!reliefTakes(this.proj, tier, c.size)) break;
       const to = this.placeBelow(c, tier);
       if (!to) {
-        this.waits.set(tier, `its coldest file waits: no tier below has room for ${c.size} bytes`);
+        this.wait(tier, `its coldest file waits: no tier below has room for ${c.size} bytes`);
         waiting = true;
         break;
       }
@@ -220,15 +221,21 @@ class Planner {
       if (!this.proj.aboveHigh(tier)) break;
       const to = this.placeBelow(c, tier);
       if (!to) {
-        this.waits.set(tier, `its coldest file waits: no tier below has room for ${c.size} bytes`);
+        this.wait(tier, `its coldest file waits: no tier below has room for ${c.size} bytes`);
         break;
       }
       this.take(c, tier, to, reliefTag(tier), reason(c, `; rule ${c.keptBy} keeps it on ${tier}, but every file no rule keeps is gone and ${tier} is still above ${high}`));
       wentFirst++;
     }
     if (t.capacityBytes > 0 && this.proj.aboveHigh(tier) && !this.waits.has(tier)) {
-      this.waits.set(tier, 'nothing more can leave: the rest is pinned, open for writing or on its way out');
+      this.wait(tier, 'nothing more can leave: the rest is pinned, open for writing or on its way out');
     }
+  }
+
+  /** Why relief of a tier stops short, as the tier stands now (status). */
+  private wait(tier: string, why: string): void {
+    const state = this.proj.aboveHigh(tier) ? `above its high watermark ${this.proj.highMark(tier)}` : `relieving down to its low watermark ${this.proj.lowMark(tier)}`;
+    this.waits.set(tier, `${this.proj.describe(tier)}, ${state}: ${why}`);
   }
 
   /**
@@ -296,7 +303,7 @@ class Planner {
         parts.push(`relieving pressure: ${plural(out.length + running, 'file')} leaving (${bytes} bytes queued), ${t.name} will be at ${pct(this.proj.used(t.name), t.capacityBytes)}`);
       }
       const wait = this.waits.get(t.name);
-      if (wait) parts.push(`${this.proj.describe(t.name)}, above its high watermark ${this.proj.highMark(t.name)}: ${wait}`);
+      if (wait) parts.push(wait);
       if (parts.length) notes.set(t.name, parts.join('; '));
     }
     return notes;

@@ -2,7 +2,9 @@
 // catalog with indexed queries, so an incremental pass costs what changed — files whose
 // heat or bytes changed (the dirty set) and files whose idle or age crossed a rule's
 // threshold since the last pass — not the size of the tree. A full pass (heat decays
-// with time, not with events) runs less often.
+// with time, not with events) runs less often. Every pass ends with capacity planning
+// (capacity.ts): relief of tiers under pressure and room for promotions, against what
+// the tiers will hold once the queue has run.
 import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
@@ -281,7 +283,9 @@ export class Classifier {
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
     if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
-    if (p && !mayDrop) return null; // running, or asked for by a person: that move goes first
+    // Running, asked for by a person, or a watermark move (capacity planning keeps or
+    // drops those): that move goes first, and the rules decide again afterwards.
+    if (p && (!mayDrop || isWatermarkTag(p.requestedBy))) return null;
     const requestedBy = `rule:${d.rule}`;
     if (p) proj.remove(f.ino); // decided again here
     const targets = this.targetsFor(f.tier, d.target);
@@ -295,8 +299,13 @@ export class Classifier {
       }
       return null;
     }
-    if (p && isWatermarkTag(p.requestedBy)) proj.add(counted(p)); // capacity planning decides on it
-    else if (p) {
+    if (p && targets.includes(p.to)) {
+      // Queued before, into room made for it (which no other move may count): capacity
+      // planning lets it in again or drops it.
+      proj.add(p);
+      return null;
+    }
+    if (p) {
       this.d.catalog.dropAutomaticMove(f.ino);
       pending.delete(f.ino);
     }

@@ -113,7 +113,7 @@ describe('capacity pressure through a mount', () => {
     expect(w.get('f7')!.capacity).toBe('held: the tier is below its high watermark (hot at 76.3%, high 90%)');
     const text = (await t.cli(['where', join(t.mnt, 'f8')])).stdout;
     expect(text).toMatch(/capacity: held: the tier is below its high watermark/);
-  });
+  }, 240_000); // a CLI run per poll: slow on a busy machine
 
   it('a burst of writes into a full hot tier: no ENOSPC while a tier has space, and the coldest files leave first', async () => {
     t = await mount('4MiB', '8MiB', 'policy:\n  minResidency: 1d\n  interval: 1s\n').start();
@@ -143,7 +143,6 @@ describe('capacity pressure through a mount', () => {
     const coolestKept = Math.min(...onHot.map((f) => f.placement.inputs.heat));
     for (const d of demoted) expect(d.placement.inputs.heat, `${d.p} left hot while a colder file stayed`).toBeLessThanOrEqual(coolestKept);
     for (let i = 6; i < 12; i++) expect(facts.find((f) => f.p === `p${i}`)!.tier, `p${i}`).toBe('hot');
-    // Every file reads back (some on cold now).
     expect(facts.some((f) => f.tier === 'cold')).toBe(true);
-  });
+  }, 240_000);
 });

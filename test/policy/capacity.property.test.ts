@@ -1,5 +1,6 @@
 // Capacity pressure as a property, over random workloads: file sizes, heats, tier
-// capacities, watermarks, hysteresis, residency, pins and a promotion rule, many seeds.
+// capacities, watermarks, hysteresis, residency, pins, a promotion rule and a rule that
+// sends large files to the object tier, many seeds.
 // Files are admitted as the mount admits them, then the real classifier (real catalog)
 // and a simulated mover — which starts a few queued moves, lets the classifier run while
 // they are in flight, then commits them, checking room as the move protocol does — run
@@ -74,7 +75,11 @@ function workload(seed: number): Workload {
     policy: {
       minResidency: r() < 0.25 ? '1h' : 0,
       hysteresis: between(0.05, 0.35),
-      rules: r() < 0.7 ? [{ name: 'busy', match: { heatAbove: threshold }, target: 'hot' }] : [],
+      rules: [
+        // a rule that sends large files to the object tier, whose capacity it must respect
+        ...(r() < 0.3 ? [{ name: 'big', match: { sizeAbove: 1000 * Math.floor(between(10, 30)) }, target: 'cold' }] : []),
+        ...(r() < 0.7 ? [{ name: 'busy', match: { heatAbove: threshold }, target: 'hot' }] : []),
+      ],
     },
   };
   return { config: configSchema.parse(raw), files };

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTO_PRIORITY } from '../../src/policy/classifier.js';
 import { DAY, HOUR } from './facts.js';
-import { fixture, type Fixture } from './fixture.js';
+import { fixture, fixtureWithCold, type Fixture } from './fixture.js';
 
 const MIN = 60_000;
 let f: Fixture | undefined;
@@ -169,6 +169,66 @@ describe('classifier', () => {
     // Down to low: no more demotions.
     for (const ino of [inos[4]!, inos[5]!]) f.catalog.setLocation(ino, { tier: 'warm', volume: 'v', layout: null });
     expect(f.classifier.pass(true, t0 + 3 * MIN).demotions).toBe(0);
+  });
+
+  it('explains capacity: which watermark demoted a file and how many colder ones went first, or why a file stays', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.9, low: 0.6 }, policy: { minResidency: 0 } });
+    const inos = Array.from({ length: 10 }, (_, i) => f!.file(`f${i}`, 100));
+    inos.forEach((ino, i) => i > 0 && f!.open([ino], t0, i));
+    f.classifier.pass(true, t0 + MIN);
+    const why = (i: number) => f!.classifier.explainCapacity(inos[i]!, t0 + MIN);
+    expect(why(0)).toBe('demoted by the hot watermark: the coldest file on hot (hot at 100.0%, above its high watermark 90%; heat 0.00)');
+    expect(why(3)).toMatch(/^demoted by the hot watermark: 3 colder files went first \(hot at 70\.0%, relieving down to its low watermark 60%/);
+    expect(why(9)).toBe('held: colder files leave hot first (hot at 60.0% once they are gone; low watermark 60%)');
+    expect(f.classifier.pressure.get('hot')).toMatch(/^relieving pressure: 4 files leaving \(400 bytes queued\), hot will be at 60\.0%/);
+    // The mover has run them: the demoted files say why they are where they are.
+    for (const e of f.catalog.queuedMoves()) {
+      f.catalog.setLocation(e.ino, { tier: e.toTier, volume: 'v', layout: null });
+      f.catalog.dequeue(e.id);
+    }
+    f.classifier.pass(false, t0 + 2 * MIN);
+    expect(why(0)).toMatch(/^demoted by the hot watermark: the coldest file on hot/);
+    expect(why(9)).toBe('held: the tier is below its low watermark (hot at 60.0%, low 60%)');
+    expect(f.classifier.pressure.size).toBe(0);
+  });
+
+  it('minimum residency does not hold relief back (and says so); promotions still wait for it', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.9, low: 0.75 }, policy: { minResidency: '1d', rules: [{ name: 'busy', match: { heatAbove: 2 }, target: 'hot' }] } });
+    const young = Array.from({ length: 10 }, (_, i) => f!.file(`h${i}`, 100)); // 100%, all arrived just now
+    const busy = f.file('w', 100, 'warm');
+    f.open([busy], t0, 10);
+    f.classifier.pass(true, t0 + MIN);
+    const queued = f.queued();
+    expect([...queued.keys()].filter((ino) => young.includes(ino))).toHaveLength(2); // 100% → 80%
+    expect(f.catalog.queuedMoveOf(young[0]!)!.reason).toMatch(/minimum residency waived: relieving pressure on hot$/);
+    expect(queued.has(busy)).toBe(false);
+    expect(f.catalog.decision(busy)!.reason).toMatch(/not moved yet: minimum residency on warm until/);
+  });
+
+  it("respects an object tier's capacity: rule moves stop at its high watermark, relief finds no room and status says why", async () => {
+    const t0 = Date.now();
+    f = await fixtureWithCold({
+      hotCapacity: 1000,
+      warmCapacity: 1000,
+      coldCapacity: 1000,
+      watermarks: { high: 0.9, low: 0.6 },
+      policy: { minResidency: 0, rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'cold' }] },
+    });
+    const isos = Array.from({ length: 12 }, (_, i) => f!.file(`d${i}.iso`, 50, 'warm'));
+    for (let i = 0; i < 9; i++) f.file(`w${i}`, 100, 'warm'); // warm: 600 + 900 = 150%, at or above high whatever leaves
+    for (let i = 0; i < 10; i++) f.file(`h${i}`, 100); // hot: 100%
+    f.classifier.pass(true, t0 + MIN);
+    const toCold = [...f.queued()].filter(([, to]) => to === 'cold').map(([ino]) => ino);
+    expect(toCold.filter((ino) => isos.includes(ino))).toHaveLength(12); // 12 × 50 = 600 fits under 900
+    // Once the isos are gone warm is at its high watermark: no room for hot's coldest
+    // there. Cold takes three of them (900); the fourth waits, and status says why.
+    expect(toCold.length).toBe(15);
+    expect(f.classifier.pressure.get('hot')).toMatch(
+      /^relieving pressure: 3 files leaving \(300 bytes queued\), hot will be at 70\.0%; hot at 70\.0%, relieving down to its low watermark 60%: its coldest file waits: no tier below has room for 100 bytes$/,
+    );
+    expect(f.classifier.pressure.has('warm')).toBe(false);
   });
 
   it('a settled tree costs a full pass reads, not writes; explain() gives live figures', () => {

@@ -1,11 +1,13 @@
 // A catalog in a temp directory with two local tiers (hot, warm) and a classifier
 // over them: files are created through the Catalog API, time is passed explicitly.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Catalog, ROOT_INO, type AccessEvent } from '../../src/catalog/catalog.js';
-import type { TierConfig } from '../../src/config/schema.js';
+import { configSchema, type ObjectTierConfig, type TierConfig } from '../../src/config/schema.js';
 import { Classifier } from '../../src/policy/classifier.js';
 import { LocalTier } from '../../src/tiers/local/local-tier.js';
-import { TierSet } from '../../src/tiers/tier-set.js';
+import { openObjectTier } from '../../src/tiers/object/index.js';
+import { TierSet, type AnyTier } from '../../src/tiers/tier-set.js';
 import { tempDir } from '../helpers/tmp.js';
 import { policy } from './facts.js';
 
@@ -27,15 +29,46 @@ export interface Fixture {
   dispose(): void;
 }
 
-export function fixture(opts: { policy?: Record<string, unknown>; hotCapacity?: number; watermarks?: { high: number; low: number } } = {}): Fixture {
+interface FixtureOptions {
+  policy?: Record<string, unknown>;
+  hotCapacity?: number;
+  warmCapacity?: number;
+  watermarks?: { high: number; low: number };
+}
+
+/** The fixture with a third tier, cold: an object tier on a memory store, of `capacity` bytes (none: no limit). */
+export async function fixtureWithCold(opts: FixtureOptions & { coldCapacity?: number }): Promise<Fixture> {
+  const watermarks = opts.watermarks ?? { high: 0.9, low: 0.75 };
+  const config = configSchema.parse({
+    dataDir: '/unused',
+    tiers: [
+      { name: 'hot', kind: 'local', volumes: ['/unused'] },
+      { name: 'cold', kind: 'object', backends: [{ type: 'memory' }], capacity: opts.coldCapacity, watermarks },
+    ],
+  }).tiers[1] as ObjectTierConfig;
+  const dir = tempDir();
+  const object = await openObjectTier(config, randomUUID(), dir.path, { memoryCacheBytes: 0, diskCacheBytes: 0 });
+  const f = fixture(opts, { config, tier: { kind: 'object', name: 'cold', object } });
+  return {
+    ...f,
+    dispose() {
+      f.dispose();
+      void object.close().finally(() => dir.remove());
+    },
+  };
+}
+
+export function fixture(opts: FixtureOptions = {}, slower?: { config: TierConfig; tier: AnyTier }): Fixture {
   const dir = tempDir();
   const catalog = new Catalog(join(dir.path, 'catalog.db'));
   const watermarks = opts.watermarks ?? { high: 0.9, low: 0.75 };
   const tierConfigs: TierConfig[] = [
     { name: 'hot', kind: 'local', volumes: [{ path: join(dir.path, 'hot') }], capacity: opts.hotCapacity ?? 1e12, watermarks },
-    { name: 'warm', kind: 'local', volumes: [{ path: join(dir.path, 'warm') }], capacity: 1e12, watermarks },
+    { name: 'warm', kind: 'local', volumes: [{ path: join(dir.path, 'warm') }], capacity: opts.warmCapacity ?? 1e12, watermarks },
   ];
-  const tiers = new TierSet(tierConfigs.map((c) => ({ kind: 'local' as const, name: c.name, local: new LocalTier(c as Extract<TierConfig, { kind: 'local' }>) })));
+  const locals: AnyTier[] = tierConfigs.map((c) => ({ kind: 'local' as const, name: c.name, local: new LocalTier(c as Extract<TierConfig, { kind: 'local' }>) }));
+  if (slower) tierConfigs.push(slower.config);
+  const tiers = new TierSet(slower ? [...locals, slower.tier] : locals);
   const openForWrite = new Set<number>();
   const p = policy(opts.policy ?? {});
   const classifier = new Classifier({ catalog, tiers, tierConfigs, policy: p, isOpenForWrite: (ino) => openForWrite.has(ino) });
@@ -56,7 +89,8 @@ export function fixture(opts: { policy?: Record<string, unknown>; hotCapacity?: 
     tierConfigs,
     openForWrite,
     file(path, size, tier = 'hot') {
-      const volume = tiers.local(tier).volumes[0]!;
+      const t = tiers.get(tier);
+      const volume = t.kind === 'local' ? t.local.volumes[0]! : null;
       const name = path.split('/').at(-1)!;
       const mtimeNs = BigInt(Date.now()) * 1_000_000n;
       return catalog.createInode({ ...attrs, mtimeNs, ctimeNs: mtimeNs, mode: S_IFREG | 0o644, nlink: 1, size, tier, volume, dataPath: path }, dirOf(path), name);
