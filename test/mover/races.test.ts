@@ -54,7 +54,7 @@ const journalOf = async (p: string) =>
 async function pausedMove(path: string, to: string, step: string) {
   const marker = join(t!.dataDir, `paused-${step}`);
   const result: Promise<CliResult> = t!.cli(['move', '--json', m(path), '--to', to]);
-  await waitFor(() => existsSync(marker), 30_000, () => `the move never reached ${step}\n${t!.output}`);
+  await waitFor(() => existsSync(marker), 90_000, () => `the move never reached ${step}\n${t!.output}`);
   return {
     resume: () => rmSync(marker, { force: true }),
     outcome: async () => {
@@ -71,7 +71,7 @@ function onWarm(tm: TierfsMount, path: string, data: Buffer): void {
   writeFileSync(join(tm.warm, path), data);
 }
 
-describe('a move and the namespace changing under it', () => {
+describe('a move and the namespace changing under it', { timeout: 240_000 }, () => {
   it('a rename of the file during its move: the copy lands under the new name, the only good copy survives', async () => {
     t = new TierfsMount();
     const data = randomBytes(1024 * 1024 + 7);
@@ -138,7 +138,7 @@ describe('a move and the namespace changing under it', () => {
 
 // Requests that go through the move queue (CLI, rules, drains) are one per file already;
 // a copy-up is the one that calls the protocol directly.
-describe('one move per file', () => {
+describe('one move per file', { timeout: 240_000 }, () => {
   it("a writer's copy-up during a recall waits for it; the write survives", async () => {
     t = withCold();
     const data = randomBytes(700_000);
@@ -189,7 +189,7 @@ describe('one move per file', () => {
   });
 });
 
-describe('what a move trusts', () => {
+describe('what a move trusts', { timeout: 240_000 }, () => {
   it('a copy damaged after it was read is caught by the recorded SHA-256 and not committed', async () => {
     t = withCold();
     const local = randomBytes(400_000);
@@ -223,7 +223,7 @@ describe('what a move trusts', () => {
   });
 });
 
-describe('durability order', () => {
+describe('durability order', { timeout: 240_000 }, () => {
   it('the copy, its directories and the catalog commit are on disk before the source is deleted', async () => {
     t = withCold();
     await t.start();
