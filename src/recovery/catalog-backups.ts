@@ -40,7 +40,10 @@ export class CatalogBackups {
     private readonly catalog: Catalog,
     readonly store: BackupStore,
     private readonly opts: CatalogBackupsOptions,
-  ) {}
+  ) {
+    // Copies left by a backup that a crash cut short: nothing else lives there.
+    rmSync(opts.workDir, { recursive: true, force: true });
+  }
 
   /**
    * Take a backup unless nothing changed since the last one (force: take it anyway).

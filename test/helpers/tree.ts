@@ -17,7 +17,7 @@ export interface TreeEntry {
   gid: number;
   /** files: bytes; others: 0 */
   size: number;
-  /** nanoseconds, as a string (compared to within a microsecond: see MTIME_SLACK_NS) */
+  /** nanoseconds, as a string (compared to within 2 µs: see MTIME_SLACK_NS) */
   mtime: string;
   sha256: string | null;
   target: string | null;
@@ -30,11 +30,11 @@ export interface TreeEntry {
 export type Tree = Map<string, TreeEntry>;
 
 /**
- * A copy between local tiers sets its backing file's times through utimes, whose
- * seconds-as-a-double is a few hundred nanoseconds off (vfs/reconcile.ts allows the
- * same): times this close are equal.
+ * A copy between local tiers sets its backing file's times through utimes: seconds as a
+ * double, set with microsecond precision, up to about 1.2 µs off (vfs/reconcile.ts
+ * allows the same): times this close are equal.
  */
-const MTIME_SLACK_NS = 1000n;
+const MTIME_SLACK_NS = 2000n;
 
 const VIRTUAL_XATTRS = new Set(['user.tierfs.tier']);
 

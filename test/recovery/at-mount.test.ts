@@ -9,6 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { diffTrees, snapshotTree } from '../helpers/tree.js';
 import { damageCatalogPage, deleteCatalog, mountWithCold, tierOf, truncateCatalog, writeFiles, type ColdMount } from './fixture.js';
 
+
+/** Several mounts, moves and CLI runs each: minutes on a loaded two-core machine. */
+const HEAVY = 360_000;
 let c: ColdMount | undefined;
 afterEach(async () => {
   await c?.dispose();
@@ -47,7 +50,7 @@ describe('a mount whose catalog is lost while the tiers hold the filesystem', ()
     expect(t.output).toContain('catalog rebuilt');
     const text = await t.cli(['status', t.mnt]);
     expect(text.stdout).toContain('the catalog was lost and rebuilt before this mount');
-  });
+  }, HEAVY);
 
   it('with catalog.recovery: refuse, the mount stops and prints the command; that command brings everything back', async () => {
     c = mountWithCold('catalog: { recovery: refuse, backup: { enabled: false } }\n');
@@ -69,7 +72,7 @@ describe('a mount whose catalog is lost while the tiers hold the filesystem', ()
     expect(r.stdout).toContain('catalog rebuilt');
     await t.start();
     expect(diffTrees(before, await snapshotTree(t.mnt), SAME_FILES)).toEqual([]);
-  });
+  }, HEAVY);
 
   it.each([
     ['a damaged page', damageCatalogPage],
@@ -92,7 +95,7 @@ describe('a mount whose catalog is lost while the tiers hold the filesystem', ()
     const s = await status(c);
     expect(s.catalog.lastRecovery.why).toMatch(/^catalog damaged \(SQLITE_CORRUPT|^catalog damaged \(quick_check/);
     expect(s.catalog.lastRecovery.catalogKeptAs).toBe(join(t.dataDir, aside[0]!));
-  });
+  }, HEAVY);
 
   it('the tiers hold two filesystems: the mount refuses and names both, with the command for each', async () => {
     c = mountWithCold('catalog: { backup: { enabled: false } }\n');
@@ -108,7 +111,7 @@ describe('a mount whose catalog is lost while the tiers hold the filesystem', ()
     deleteCatalog(t);
     await expect(t.start()).rejects.toThrow(/several filesystems/);
     for (const id of [fsid, other]) expect(t.output).toContain(`tierfs fsck --rebuild --config ${t.configFile} --fsid ${id}`);
-  });
+  }, HEAVY);
 
   it('a new filesystem over empty tiers is just mounted: nothing to recover', async () => {
     c = mountWithCold();
@@ -116,5 +119,5 @@ describe('a mount whose catalog is lost while the tiers hold the filesystem', ()
     const s = await status(c);
     expect(s.catalog.recoveredAtThisMount).toBe(false);
     expect(s.catalog.lastRecovery).toBeNull();
-  });
+  }, HEAVY);
 });

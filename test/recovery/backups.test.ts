@@ -16,6 +16,9 @@ import { createObjectStore } from '../../src/objectstore/index.js';
 import { backendConfigSchema } from '../../src/config/backends.js';
 import { deleteCatalog, mountWithCold, moveTo, setXattr, tierOf, writeFiles, type ColdMount } from './fixture.js';
 
+
+/** Several mounts, moves and CLI runs each: minutes on a loaded two-core machine. */
+const HEAVY = 360_000;
 let c: ColdMount | undefined;
 let plain: TierfsMount | undefined;
 afterEach(async () => {
@@ -98,7 +101,7 @@ describe('automatic catalog backups', () => {
     expect(s.catalog.backup.where).toBe('tier cold (backend a)');
     expect(s.catalog.backup.last.key).toBe(listed[0]!.key);
     expect(s.background.tasks.find((x: { name: string }) => x.name === 'catalog-backup').failures).toBe(0);
-  });
+  }, HEAVY);
 
   it('without an object tier go to dataDir/backups; `tierfs catalog backup` takes one now', async () => {
     plain = new TierfsMount({ extraYaml: 'catalog: { backup: { interval: 1h } }\n' });
@@ -109,7 +112,7 @@ describe('automatic catalog backups', () => {
     expect(readdirSync(join(plain.dataDir, 'backups', await fsidOf(plain), '_catalog'))).toEqual([`${b.key.split('/')[2]}~`]);
     const listed = await json(plain, ['catalog', 'backups', '--config', plain.configFile, '--json']);
     expect(listed.map((x: { key: string }) => x.key)).toEqual([b.key]);
-  });
+  }, HEAVY);
 });
 
 /**
@@ -182,7 +185,7 @@ describe('the one way back: the newest good backup, then the tiers', () => {
     expect(await tierOf(t, 'docs/deep/striped.bin')).toBe('hot');
     const s = await json(t, ['status', '--json', t.mnt]);
     expect(s.conflicts).toEqual([expect.objectContaining({ path: 'docs/gone-after', kind: 'missing' })]);
-  });
+  }, HEAVY);
 
   it('passes over a damaged newer backup to the good one before it, and says why', async () => {
     c = mountWithCold('catalog: { backup: { interval: 1h } }\n');
@@ -207,7 +210,7 @@ describe('the one way back: the newest good backup, then the tiers', () => {
     await t.start();
     // What the damaged backup had beyond the good one comes back from the tiers.
     expect(diffTrees(before, await snapshotTree(t.mnt), SAME_FILES)).toEqual([]);
-  });
+  }, HEAVY);
 
   it('catalog restore is refused while mounted, and keeps the catalog it replaces aside', async () => {
     c = mountWithCold('catalog: { backup: { interval: 1h } }\n');
@@ -228,5 +231,5 @@ describe('the one way back: the newest good backup, then the tiers', () => {
     // 'two' is not in the backup: the hot tier brings it back.
     expect(await fs.readFile(join(t.mnt, 'two'), 'utf8')).toBe('2');
     rmSync(report.catalogKeptAs);
-  });
+  }, HEAVY);
 });

@@ -14,6 +14,9 @@ import { decodeManifest } from '../../src/tiers/object/manifest.js';
 import type { ManifestInfo } from '../../src/tiers/object/types.js';
 import { deleteCatalog, mountWithCold, moveTo, setXattr, type ColdMount } from './fixture.js';
 
+
+/** Several mounts, moves and CLI runs each: minutes on a loaded two-core machine. */
+const HEAVY = 360_000;
 let c: ColdMount | undefined;
 afterEach(async () => {
   await c?.dispose();
@@ -81,4 +84,4 @@ it('a kill -9 between a cold file’s rename and its manifest rewrite: the next 
   await t.start();
   expect(diffTrees(before, await snapshotTree(t.mnt), { ignore: ['dir.mtime'] })).toEqual([]);
   expect(execFileSync('getfattr', ['--only-values', '-n', 'user.tierfs.pin', m('e/g')]).toString()).toBe('cold');
-});
+}, HEAVY);
