@@ -8,11 +8,12 @@
 //   4 one synchronous critical section (no other request of the mount runs inside it):
 //      unchanged since 1, not open for writing, and the copy's hash equals the file's
 //      recorded SHA-256 (when one is known)?
-//        yes → local target: link the copy under the names the file has *now* (link
-//              never replaces: a name already there aborts the move), fsync those
-//              directories up to the volume; then switch the location, record the
-//              hash, journal COMMITTED, old copy onto the garbage list — in a durable
-//              transaction
+//        yes → local target: give the copy the owner, mode and times the file has
+//              *now* (a chmod during the copy changes no data), link it under the
+//              names the file has now (link never replaces: a name already there
+//              aborts the move), fsync those directories up to the volume; then
+//              switch the location, record the hash, journal COMMITTED, old copy
+//              onto the garbage list — in a durable transaction
 //        no  → drop the copy, journal ABORTED (the caller may retry later)
 //   5 delete the old copy once nothing reads it, journal DONE. Never before the commit
 //     is on disk: the source is the only copy a rolled-back catalog knows. A local old
@@ -28,7 +29,7 @@ import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { copyToTemp, fdSource, hashFile, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
+import { copyToTemp, fdSource, hashFile, matchAttrsSync, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
 import { moduleLogger } from '../log.js';
@@ -272,6 +273,7 @@ export class MoveProtocol {
     const recorded = cur.sha256 ?? (old.kind === 'object' && old.layout?.sha256 ? old.layout.sha256 : null);
     if (recorded && recorded !== sha256) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
     if (dest.kind === 'local') {
+      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur);
       dest.paths = this.namesNow(ino);
       // Journaled before the names appear, so recovery knows which names to take back.
       this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));

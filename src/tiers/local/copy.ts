@@ -2,7 +2,7 @@
 // volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
 // back, so the caller can compare with the source before anything is switched.
 import { createHash } from 'node:crypto';
-import { closeSync, constants as C, fstatSync, fsyncSync, openSync, promises as fsp, read } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
 
@@ -115,6 +115,29 @@ export async function copyToTemp(
     await fh.close();
   }
   return { path, sha256: h.digest('hex') };
+}
+
+/**
+ * Give a finished copy the owner, mode and times the file has now, where they differ
+ * from what the copy got: they may change while the bytes are copied (a chmod is no
+ * change of the data, so the move goes on). Synchronous, for the commit's critical
+ * section; chown before chmod, as in copyToTemp.
+ */
+export function matchAttrsSync(path: string, a: CopyAttrs): void {
+  const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const near = (x: bigint, y: bigint) => (x > y ? x - y : y - x) < 1000n; // utimes goes through a double
+    const owner = Number(st.uid) !== a.uid || Number(st.gid) !== a.gid;
+    const mode = owner || (Number(st.mode) & 0o7777) !== (a.mode & 0o7777);
+    const times = !near(st.mtimeNs, a.mtimeNs) || !near(st.atimeNs, a.atimeNs);
+    if (owner) fchownSync(fd, a.uid, a.gid);
+    if (mode) fchmodSync(fd, a.mode & 0o7777);
+    if (times) futimesSync(fd, utimeSeconds(a.atimeNs), utimeSeconds(a.mtimeNs));
+    if (owner || mode || times) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

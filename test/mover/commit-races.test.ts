@@ -1,10 +1,15 @@
-// The old copy of a moved file, between the commit and its removal (step 5 of the move
-// protocol). Found by the differential test with moves (seed 5): a directory renamed in
-// that window took the old local copy along on its volume, so the removal, looking at the
-// path recorded at the commit, missed it — and the next mount imported it back.
+// What a move's commit must take into account of what happened while the file was
+// copied, and what may happen between the commit and the removal of the old copy. Both
+// found by the differential test with moves (test/mount/differential-moves.test.ts):
+// - seed 5: a directory renamed between the commit and step 5 took the old local copy
+//   along on its volume, so the removal, looking at the path recorded at the commit,
+//   missed it — and the next mount imported it back;
+// - seed 30: a chmod during the copy left the new copy with the mode of before (the
+//   catalog was right, the backing file not: what a user sees on the volume, and what a
+//   rebuilt catalog would take).
 import { afterEach, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount, type CliResult } from '../helpers/tierfs.js';
@@ -54,4 +59,30 @@ it('a directory renamed after the commit, before the old copy is removed: the ol
   expect(await fs.readdir(m('e'))).toEqual([]);
   const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
   expect(status.conflicts).toEqual([]);
+});
+
+it("owner, mode and times changed during the copy are the new copy's too", async () => {
+  t = new TierfsMount();
+  mkdirSync(join(t.warm, 'd'), { recursive: true });
+  writeFileSync(join(t.warm, 'd/x'), randomBytes(300_000));
+  await t.start({ TIERFS_TEST_PAUSE_AT: 'verified' });
+  const move = await pausedMove('d/x', 'hot', 'verified');
+  await fs.chown(m('d/x'), 1000, 1000);
+  await fs.chmod(m('d/x'), 0o600);
+  const mtime = new Date('2020-02-02T02:02:02.5Z');
+  await fs.utimes(m('d/x'), mtime, mtime);
+  move.resume();
+  expect(await move.outcome()).toMatchObject({ state: 'done' }); // no change of the bytes: nothing to abort for
+  const backing = statSync(join(t.hot, 'd/x'));
+  expect({ uid: backing.uid, gid: backing.gid, mode: (backing.mode & 0o7777).toString(8), mtimeMs: backing.mtimeMs }).toEqual({
+    uid: 1000,
+    gid: 1000,
+    mode: '600',
+    mtimeMs: mtime.getTime(),
+  });
+  // The next mount reads the volume: the file must look as it did.
+  await t.stop();
+  await t.start();
+  const st = await fs.stat(m('d/x'));
+  expect({ mode: (st.mode & 0o7777).toString(8), mtimeMs: st.mtimeMs }).toEqual({ mode: '600', mtimeMs: mtime.getTime() });
 });
