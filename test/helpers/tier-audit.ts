@@ -31,6 +31,9 @@ interface Row {
   mode: number;
   nlink: number;
   size: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
   tier: string | null;
   volume: string | null;
   dataPath: string | null;
@@ -54,7 +57,15 @@ export function auditTiers(t: AuditedTiers): string[] {
   let dirents: { parent: number; name: string; ino: number }[];
   try {
     db.exec('BEGIN'); // one consistent view
-    rows = db.prepare('SELECT ino, mode, nlink, size, tier, volume, data_path AS dataPath, layout, state FROM inodes').all() as Row[];
+    rows = db
+      .prepare('SELECT ino, mode, nlink, size, uid, gid, mtime_ns AS mtimeNs, tier, volume, data_path AS dataPath, layout, state FROM inodes')
+      .safeIntegers(true)
+      .all()
+      .map((r) => {
+        const row = r as Record<string, unknown>;
+        const n = (k: string) => (row[k] === null ? null : Number(row[k]));
+        return { ...row, ino: n('ino'), mode: n('mode'), nlink: n('nlink'), size: n('size'), uid: n('uid'), gid: n('gid') } as Row;
+      });
     dirents = db.prepare('SELECT parent, name, ino FROM dirents').all() as typeof dirents;
     const open = db.prepare("SELECT id, path, from_tier AS f, to_tier AS t, state FROM moves WHERE state IN ('intent', 'committed')").all();
     for (const m of open) problems.push(`move not finished: ${JSON.stringify(m)}`);
@@ -113,21 +124,25 @@ export function auditTiers(t: AuditedTiers): string[] {
         continue;
       }
       if (!r.dataPath || !names.includes(r.dataPath)) problems.push(`catalog: ${what}: data path ${r.dataPath} is not one of its names`);
-      let first: { ino: number; name: string } | undefined;
+      let first: { ino: bigint; name: string } | undefined;
       for (const name of names) {
         claimed.add(`${r.volume}\0${name}`);
-        const st = lstatSync(join(r.volume, name), { throwIfNoEntry: false });
+        const st = lstatSync(join(r.volume, name), { throwIfNoEntry: false, bigint: true });
         if (!st || !st.isFile()) {
           problems.push(`missing backing file: ${what}: nothing at ${name} on ${r.volume}${st ? ' but a non-file' : ''}`);
           continue;
         }
         if (first && st.ino !== first.ino) problems.push(`broken hard link: ${what}: ${name} and ${first.name} are different files on the volume`);
         first ??= { ino: st.ino, name };
-        if (st.nlink !== names.length) problems.push(`backing link count: ${what}: ${name} has ${st.nlink} links on the volume, the file ${names.length}`);
-        if (st.size !== r.size) problems.push(`backing size: ${what}: ${name} is ${st.size} bytes on the volume, ${r.size} in the catalog`);
-        if ((st.mode & 0o7777) !== (r.mode & 0o7777)) {
-          problems.push(`backing mode: ${what}: ${name} is ${(st.mode & 0o7777).toString(8)} on the volume, ${(r.mode & 0o7777).toString(8)} in the catalog`);
-        }
+        if (Number(st.nlink) !== names.length) problems.push(`backing link count: ${what}: ${name} has ${st.nlink} links on the volume, the file ${names.length}`);
+        if (Number(st.size) !== r.size) problems.push(`backing size: ${what}: ${name} is ${st.size} bytes on the volume, ${r.size} in the catalog`);
+        const mode = Number(st.mode) & 0o7777;
+        if (mode !== (r.mode & 0o7777)) problems.push(`backing mode: ${what}: ${name} is ${mode.toString(8)} on the volume, ${(r.mode & 0o7777).toString(8)} in the catalog`);
+        if (Number(st.uid) !== r.uid || Number(st.gid) !== r.gid) problems.push(`backing owner: ${what}: ${name} is ${st.uid}:${st.gid} on the volume, ${r.uid}:${r.gid} in the catalog`);
+        // The next mount takes a backing file whose mtime differs as changed behind its back
+        // (utimes passes through a double: a few hundred ns are no difference).
+        const drift = st.mtimeNs > r.mtimeNs ? st.mtimeNs - r.mtimeNs : r.mtimeNs - st.mtimeNs;
+        if (drift >= 1000n) problems.push(`backing mtime: ${what}: ${name} has mtime ${st.mtimeNs} ns on the volume, ${r.mtimeNs} in the catalog`);
       }
       continue;
     }

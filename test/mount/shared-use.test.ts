@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { TierfsMount } from '../helpers/tierfs.js';
 import { run } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
+import { adminJson, socketPathOf } from '../../src/admin/client.js';
 
 let t: TierfsMount | undefined;
 let coldRoot: ReturnType<typeof tempDir> | undefined;
@@ -48,12 +49,11 @@ function tiered(chunkSize = '256KiB'): TierfsMount {
 }
 
 const m = (p: string) => join(t!.mnt, p);
-const where = async (p: string) => JSON.parse((await t!.cli(['where', '--json', m(p)])).stdout)[0];
-const moveNow = async (p: string, to: string) => {
-  const r = await t!.cli(['move', '--json', m(p), '--to', to]);
-  expect(r.code, r.stderr + r.stdout).toBe(0);
-  return JSON.parse(r.stdout)[0];
-};
+// Straight to the admin API that `tierfs where` and `tierfs move` call: the CLI takes
+// seconds to start from source, and these tests ask often.
+const admin = <T>(method: 'GET' | 'POST', path: string, body?: unknown) => adminJson<T>(socketPathOf(t!.dataDir), method, path, body);
+const where = (p: string) => admin<{ tier: string; state: string; size: number }>('GET', `/v1/where?path=${encodeURIComponent(p)}`);
+const moveNow = async (p: string, to: string) => (await admin<{ results: { state: string }[] }>('POST', '/v1/move', { paths: [p], to, wait: true })).results[0];
 
 async function python(script: string, args: string[], timeoutMs = 120_000): Promise<string> {
   const r = await run('python3', ['-c', script, ...args], { timeoutMs });
