@@ -55,6 +55,13 @@ async function statusOf(t: TierfsMount) {
   return JSON.parse(r.stdout);
 }
 
+/** GET /api/v1/… of the listener: the JSON the CLI prints, without starting a CLI. */
+async function api<T>(metricsUrl: string, path: string): Promise<T> {
+  const res = await fetch(metricsUrl.replace(/\/metrics$/, `/api/v1/${path}`));
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
 async function scrape(url: string, token?: string): Promise<Exposition> {
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   expect(res.status).toBe(200);
@@ -174,7 +181,7 @@ describe('/metrics of a mount', () => {
 
     // A lost cell: the read is degraded, a scrub finds the stripe at risk, a repair cures it.
     await ok(t, ['move', m('b.bin'), '--to', 'cold']);
-    const where = JSON.parse((await ok(t, ['where', '--json', m('b.bin')])).stdout)[0];
+    const where = await api<{ layout: { fileId: string } }>(url, 'where?path=b.bin');
     const cell0 = ['a', 'b', 'c']
       .map((s) => join(cold, s, status.fsid, where.layout.fileId, 's0', 'c0~'))
       .filter((p) => statSync(p, { throwIfNoEntry: false }));
@@ -198,7 +205,7 @@ describe('/metrics of a mount', () => {
     expect(x.value('tierfs_stripes_at_risk', { tier: 'cold' })).toBe(0);
 
     // The same numbers as tierfs status: one source.
-    const s = await statusOf(t);
+    const s = await api<{ tiers: { name: string; files: number; usedBytes: number; capacityBytes: number }[]; queue: { length: number } }>(url, 'status');
     for (const tier of s.tiers) {
       expect(x.value('tierfs_tier_files', { tier: tier.name })).toBe(tier.files);
       expect(x.value('tierfs_tier_capacity_bytes', { tier: tier.name })).toBe(tier.capacityBytes);
@@ -207,7 +214,7 @@ describe('/metrics of a mount', () => {
       else expect(Math.abs(x.value('tierfs_tier_used_bytes', { tier: 'warm' })! - tier.usedBytes)).toBeLessThan(0.01 * tier.capacityBytes);
     }
     expect(x.value('tierfs_move_queue_length')).toBe(s.queue.length);
-  });
+  }, 300_000);
 
   it('exposes a well-formed exposition: every line parses, no series twice, every tierfs metric defined once in the table', async () => {
     const { t } = coldMount();
@@ -228,19 +235,18 @@ describe('/metrics of a mount', () => {
   it('keeps history from the mount on: tierfs history reads the first points', async () => {
     const { t } = coldMount();
     await t.start();
-    let h: { points: { labels: Record<string, string>; values: [number, number][] }[]; stepMs: number } | undefined;
-    // The first sample is taken at the mount; poll the CLI until it shows.
-    for (let i = 0; i < 100; i++) {
-      const r = await t.cli(['history', 'tier_capacity_bytes', t.mnt, '--since', '1h', '--json']);
-      expect(r.code, r.stderr).toBe(0);
-      h = JSON.parse(r.stdout);
-      if (h!.points.length > 0) break;
-      await new Promise((res) => setTimeout(res, 100));
+    const url = (await statusOf(t)).metrics.url;
+    type Answer = { points: { labels: Record<string, string>; values: [number, number][] }[]; stepMs: number };
+    let h: Answer | undefined;
+    // The first sample is taken at the mount; ask (through the listener's API) until it shows.
+    for (let i = 0; i < 100 && !h?.points.length; i++) {
+      if (i > 0) await new Promise((res) => setTimeout(res, 100));
+      h = await api<Answer>(url, 'history?series=tier_capacity_bytes&since=3600000');
     }
     expect(h!.stepMs).toBe(60_000);
     const hot = h!.points.find((p) => p.labels.tier === 'hot');
     expect(hot?.values[0]?.[1]).toBe(GiB);
-    const text = await t.cli(['history', 'tierfs_tier_capacity_bytes', t.mnt]);
+    const text = await t.cli(['history', 'tierfs_tier_capacity_bytes', t.mnt, '--since', '1h', '--step', '1m']);
     expect(text.stdout).toContain('1.00 GiB');
     const unknown = await t.cli(['history', 'no_such_series', t.mnt]);
     expect(unknown.code).not.toBe(0);
