@@ -170,18 +170,27 @@ export class MoveProtocol {
       dest = { kind: 'object', tier: to, fileId: randomUUID() };
     }
 
-    const id = this.catalog.durableTx(() =>
-      this.catalog.journalIntent({
-        ino,
-        path,
-        fromTier: i.tier!,
-        toTier: to,
-        generation: i.generation,
-        source: JSON.stringify(from),
-        target: JSON.stringify(dest),
-        requestedBy,
-      }),
-    );
+    // A file deleted during the move puts its object copy on the garbage list: the copy
+    // must stay until this move has read it (the commit then sees the deletion).
+    const release = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
+    let id: number;
+    try {
+      id = this.catalog.durableTx(() =>
+        this.catalog.journalIntent({
+          ino,
+          path,
+          fromTier: i.tier!,
+          toTier: to,
+          generation: i.generation,
+          source: JSON.stringify(from),
+          target: JSON.stringify(dest),
+          requestedBy,
+        }),
+      );
+    } catch (err) {
+      release();
+      throw err;
+    }
     await this.pause('intent');
     this.progress.set(id, { bytes: 0, total: i.size });
     const onProgress = (bytes: number) => this.progress.set(id, { bytes, total: i.size });
@@ -200,6 +209,7 @@ export class MoveProtocol {
       throw err;
     } finally {
       this.progress.delete(id);
+      release();
     }
     // Committed: the new copy is the file now, and nothing below may touch it.
     await this.pause('committed');

@@ -205,8 +205,8 @@ function checkKnownFile(
 
 /**
  * Times set through utimes (a moved copy, touch -d) pass through a double of seconds,
- * and libuv sets them with microsecond precision, cutting the rest: they come back up
- * to about 1.2 µs off (seen here), which is not a change of the data.
+ * which libuv then truncates to whole microseconds: they come back up to about 1.25 µs
+ * off (1580608922.002 s lands at …001999000 ns). That is not a change of the data.
  */
 function sameTime(a: bigint, b: bigint): boolean {
   return (a > b ? a - b : b - a) < 2000n;

@@ -13,7 +13,7 @@
 // sizes, link counts, hard-link groups, xattrs — and the catalog is consistent with the
 // tiers (test/helpers/tier-audit.ts: no orphan objects, no missing or duplicate backing
 // files). At the end the daemon is restarted: its recovery and reconciliation must find
-// no conflict (`tierfs status --json`) and the same tree.
+// no conflict (`tierfs status --json`), the same tree, and every mtime unchanged.
 //
 // Every run prints its seed. Replay a failure with one command (the operations and move
 // requests are the same; their timing against each other is as close as a machine allows,
@@ -224,7 +224,9 @@ class Mover {
       // Group the outcomes by kind for the summary: without paths, tiers and numbers.
       const kind = `${r.state}${why ? `: ${why.replace(/\S*\/\S*|"[^"]*"/g, '…').replace(/\b(hot|warm|wide|cold|frozen)\b/g, 'T').replace(/\d+/g, 'N')}` : ''}`;
       this.outcomes.set(kind, (this.outcomes.get(kind) ?? 0) + 1);
-      if (r.state !== 'done' && r.state !== 'committed' && !BENIGN.test(why)) this.unexpected.push(`${r.path} → ${to}: ${r.state} (${why})`);
+      if (r.state !== 'done' && r.state !== 'committed' && !BENIGN.test(why)) {
+        this.unexpected.push(`${r.path} → ${to}: ${r.state} (${why})\n    what came before:\n    ${recent.slice(-40).join('\n    ')}`);
+      }
     }
   }
 }
@@ -279,9 +281,23 @@ async function checkpoint(after: number, salt: string): Promise<void> {
   expect(auditTiers(audited), `catalog and tiers disagree — ${context()}`).toEqual([]);
 }
 
+/** Every entry's mtime on the mount, to the nanosecond (these must survive a restart). */
+async function mtimes(rel = '', out = new Map<string, bigint>()): Promise<Map<string, bigint>> {
+  for (const name of await fs.readdir(join(t.mnt, rel))) {
+    const p = rel ? `${rel}/${name}` : name;
+    const st = await fs.lstat(join(t.mnt, p), { bigint: true });
+    out.set(p, st.mtimeNs);
+    if (st.isDirectory()) await mtimes(p, out);
+  }
+  return out;
+}
+
 async function restartAndCheck(after: number): Promise<void> {
+  const before = await mtimes();
   await t.stop();
   await t.start({ TIERFS_TEST_PAUSE_RANDOM: `${SEED + after},20` });
+  const changed = [...(await mtimes())].filter(([p, ns]) => before.get(p) !== ns).map(([p, ns]) => `${p}: ${before.get(p)} → ${ns}`);
+  expect(changed, `seed ${SEED}: mtimes changed by a restart at op ${after}; replay: ${REPLAY}`).toEqual([]);
   // What `tierfs status --json` prints (the CLI itself once, at the end: it takes seconds to start).
   let conflicts: unknown[];
   if (after === OPS) {

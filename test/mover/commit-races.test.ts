@@ -6,20 +6,61 @@
 //   missed it — and the next mount imported it back;
 // - seed 30: a chmod during the copy left the new copy with the mode of before (the
 //   catalog was right, the backing file not: what a user sees on the volume, and what a
-//   rebuilt catalog would take).
+//   rebuilt catalog would take);
+// - seed 37: a file on an object tier deleted while a move read it: its objects went to
+//   the garbage list and were collected from under the copy, which then failed with
+//   "0 readable cells" — a report of data loss where there was none;
+// - seed 34: a copy's mtime, set through utimes (a double of seconds, which libuv then
+//   truncates to microseconds), lands up to about 1.25 µs off; the next mount took any
+//   difference of 1 µs or more as a change behind its back (new mtime, hash dropped).
 import { afterEach, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount, type CliResult } from '../helpers/tierfs.js';
 import { waitFor } from '../helpers/mount.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let t: TierfsMount | undefined;
+let coldRoot: ReturnType<typeof tempDir> | undefined;
 afterEach(async () => {
   await t?.dispose();
-  t = undefined;
+  coldRoot?.remove();
+  t = coldRoot = undefined;
 });
+
+/** hot and warm, and a cold object tier on a local-filesystem store. */
+function withCold(): TierfsMount {
+  coldRoot = tempDir('tierfs-commit-races-cold-');
+  return new TierfsMount({
+    moreTiers: `  - name: cold
+    kind: object
+    scheme: { k: 2, m: 1 }
+    chunkSize: 64KiB
+    smallFileThreshold: 4KiB
+    backends:
+      - { name: a, type: fs, root: ${coldRoot.path}/a }
+      - { name: b, type: fs, root: ${coldRoot.path}/b }
+      - { name: c, type: fs, root: ${coldRoot.path}/c }
+`,
+    extraYaml: 'cache: { memory: 0, disk: 0 }\n',
+  });
+}
+
+/** Object files in the cold tier's stores. */
+function coldObjects(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('~')) out.push(join(dir, e.name));
+    }
+  };
+  walk(coldRoot!.path);
+  return out;
+}
 
 const m = (p: string) => join(t!.mnt, p);
 
@@ -85,4 +126,40 @@ it("owner, mode and times changed during the copy are the new copy's too", async
   await t.start();
   const st = await fs.stat(m('d/x'));
   expect({ mode: (st.mode & 0o7777).toString(8), mtimeMs: st.mtimeMs }).toEqual({ mode: '600', mtimeMs: mtime.getTime() });
+});
+
+it("a moved file's mtime is the same after the next mount, to the nanosecond", async () => {
+  t = new TierfsMount();
+  mkdirSync(join(t.warm, 'd'), { recursive: true });
+  writeFileSync(join(t.warm, 'd/x'), randomBytes(100_000));
+  await t.start();
+  // A time whose copy lands 1 µs early: 1580608922.002 s comes back as …001999000 ns.
+  const when = new Date(1580608922002);
+  await fs.utimes(m('d/x'), when, when);
+  const before = (await fs.stat(m('d/x'), { bigint: true })).mtimeNs;
+  const r = await t.cli(['move', '--json', m('d/x'), '--to', 'hot']);
+  expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'done' });
+  await t.stop();
+  await t.start();
+  expect((await fs.stat(m('d/x'), { bigint: true })).mtimeNs).toBe(before);
+});
+
+it('a file on an object tier deleted while a move copies it: the move says so, and its objects go only after', async () => {
+  t = withCold();
+  await t.start();
+  await fs.writeFile(m('f'), randomBytes(500_000));
+  const r = await t.cli(['move', '--json', m('f'), '--to', 'cold']);
+  expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'done' });
+  const objects = coldObjects();
+  expect(objects.length).toBeGreaterThan(0);
+  await t.stop();
+  await t.start({ TIERFS_TEST_PAUSE_AT: 'intent' });
+  const move = await pausedMove('f', 'hot', 'intent');
+  await fs.unlink(m('f'));
+  // Garbage collection runs every 5 s: give it the chance to take the objects now.
+  await new Promise((r) => setTimeout(r, 6000));
+  expect(coldObjects(), 'collected while a move still had to read them').toEqual(objects);
+  move.resume();
+  expect(await move.outcome()).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });
+  await waitFor(() => coldObjects().length === 0, 20_000, () => `objects left: ${coldObjects().join(', ')}`);
 });
