@@ -94,7 +94,7 @@ describe('fsck', () => {
     for (const f of readdirSync(t.dataDir)) if (f.startsWith('catalog.db')) rmSync(join(t.dataDir, f));
     const rebuilt = await t.cli(['fsck', '--config', t.configFile, '--rebuild', '--json']);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    expect(JSON.parse(rebuilt.stdout).restored.sort()).toEqual(['projects/b.txt', 'projects/old/a.bin']);
+    expect(JSON.parse(rebuilt.stdout).manifests.restored.sort()).toEqual(['projects/b.txt', 'projects/old/a.bin']); // the report is per kind now
     await t.start();
     expect((await fs.readFile(join(t.mnt, 'projects', 'old', 'a.bin'))).equals(a)).toBe(true);
     expect((await fs.readFile(join(t.mnt, 'projects', 'b.txt'))).equals(b)).toBe(true);
