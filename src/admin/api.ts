@@ -6,6 +6,7 @@ import { FsError } from '../errors.js';
 import type { TierConfig } from '../config/schema.js';
 import type { MoveRecord, QueueEntry } from '../catalog/catalog.js';
 import type { TierSet } from '../tiers/tier-set.js';
+import type { LocalTier } from '../tiers/local/local-tier.js';
 import type { ScrubReport } from '../tiers/object/types.js';
 import { isDir, isReg, S_IFLNK, S_IFMT } from '../vfs/vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
@@ -201,8 +202,11 @@ export class AdminApi {
   status(): Status {
     const usage = this.catalog.usageByTier();
     const pressure = this.classifier.pressure;
-    const locals = this.tiers.locals.map((t) => ({ t, u: t.usage(usage.get(t.name)?.bytes ?? 0) }));
-    const allAbove = locals.length > 0 && locals.every(({ t, u }) => u.capacityBytes === 0 || u.usedBytes > u.capacityBytes * t.config.watermarks.high);
+    const aboveHigh = (t: LocalTier): boolean => {
+      const u = t.usage(usage.get(t.name)?.bytes ?? 0);
+      return u.capacityBytes === 0 || u.usedBytes > u.capacityBytes * t.config.watermarks.high;
+    };
+    const allAbove = this.tiers.locals.length > 0 && this.tiers.locals.every(aboveHigh);
     return {
       mountpoint: this.mountpoint,
       fsid: this.catalog.fsid,
@@ -220,12 +224,10 @@ export class AdminApi {
             volumes: t.local.volumes,
             pressure: pressure.get(cfg.name) ?? null,
           };
-          try {
-            return { ...base, ...t.local.usage(held.bytes) };
-          } catch (err) {
-            // A volume that is gone must not hide the rest of the status (which says why).
-            return { ...base, capacityBytes: 0, usedBytes: 0, freeBytes: 0, error: (err as Error).message };
-          }
+          const { unreachable, ...u } = t.local.usage(held.bytes);
+          // A volume that is gone counts as full; the status says which and why.
+          const error = unreachable?.map((v) => `${v.path}: ${v.error}`).join('; ');
+          return { ...base, ...u, ...(error ? { error } : {}) };
         }
         const capacityBytes = cfg.capacity ?? 0;
         return {

@@ -99,14 +99,10 @@ export class DaemonMetrics {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = tiers.get(cfg.name);
         if (t.kind === 'object') return [{ tier: cfg.name, capacityBytes: cfg.capacity ?? 0, usedBytes: held.bytes, files: held.files }];
-        try {
-          const u = t.local.usage(held.bytes);
-          return [{ tier: cfg.name, capacityBytes: u.capacityBytes, usedBytes: u.usedBytes, files: held.files }];
-        } catch (err) {
-          // A volume gone: no figures for this tier rather than wrong ones (tierfs status says why).
-          log.debug({ tier: cfg.name, err: (err as Error).message }, 'tier usage unreadable');
-          return [];
-        }
+        const u = t.local.usage(held.bytes);
+        // A volume gone: no figures for this tier rather than wrong ones (tierfs status says why).
+        if (u.unreachable) return [];
+        return [{ tier: cfg.name, capacityBytes: u.capacityBytes, usedBytes: u.usedBytes, files: held.files }];
       });
     };
     const perTier = (pick: (f: TierFigures) => number) => () => figures().map((f) => ({ labels: { tier: f.tier }, value: pick(f) }));

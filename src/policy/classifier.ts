@@ -133,7 +133,13 @@ export class Classifier {
         const t = this.d.tiers.get(cfg.name);
         const bytes = usage.get(cfg.name)?.bytes ?? 0;
         const { high, low } = cfg.watermarks;
-        if (t.kind === 'local') return { name: cfg.name, kind: 'local', ...t.local.usage(bytes), high, low };
+        if (t.kind === 'local') {
+          const u = t.local.usage(bytes);
+          // Planning with a volume missing would move files on figures that are wrong;
+          // the pass fails (and is retried) until the volume is back.
+          if (u.unreachable) throw new Error(`tier ${cfg.name}: volume ${u.unreachable[0]!.path} unreachable: ${u.unreachable[0]!.error}`);
+          return { name: cfg.name, kind: 'local', ...u, high, low };
+        }
         return { name: cfg.name, kind: 'object', capacityBytes: cfg.capacity ?? 0, usedBytes: bytes, freeBytes: Infinity, high, low };
       });
   }

@@ -15,12 +15,16 @@ export interface VolumeUsage {
   path: string;
   totalBytes: number;
   freeBytes: number;
+  /** Why the volume could not be measured (gone, unmounted): it then counts as full. */
+  error?: string;
 }
 
 export interface TierUsage {
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
+  /** Volumes that could not be measured, with why: the figures above leave them out. */
+  unreachable?: { path: string; error: string }[];
 }
 
 export class LocalTier {
@@ -91,9 +95,15 @@ export class LocalTier {
   volumeUsage(): VolumeUsage[] {
     const now = Date.now();
     if (!this.statfsCache || now - this.statfsCache.atMs > STATFS_TTL_MS) {
-      const usage = this.volumes.map((path) => {
-        const s = statfsSync(path);
-        return { path, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+      const usage = this.volumes.map((path): VolumeUsage => {
+        try {
+          const s = statfsSync(path);
+          return { path, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+        } catch (err) {
+          // A disk unplugged or a directory moved away: nothing is placed there, and
+          // whoever plans on these figures (the classifier) is told.
+          return { path, totalBytes: 0, freeBytes: 0, error: (err as Error).message };
+        }
       });
       this.statfsCache = { atMs: now, usage };
     }
@@ -107,12 +117,14 @@ export class LocalTier {
   usage(catalogBytes: number): TierUsage {
     const vols = this.volumeUsage();
     const fsFree = vols.reduce((a, v) => a + v.freeBytes, 0);
+    const gone = vols.filter((v) => v.error !== undefined).map((v) => ({ path: v.path, error: v.error! }));
+    const unreachable = gone.length > 0 ? { unreachable: gone } : {};
     if (this.config.capacity !== undefined) {
       const capacityBytes = this.config.capacity;
-      return { capacityBytes, usedBytes: catalogBytes, freeBytes: Math.max(0, Math.min(fsFree, capacityBytes - catalogBytes)) };
+      return { capacityBytes, usedBytes: catalogBytes, freeBytes: Math.max(0, Math.min(fsFree, capacityBytes - catalogBytes)), ...unreachable };
     }
     const capacityBytes = vols.reduce((a, v) => a + v.totalBytes, 0);
-    return { capacityBytes, usedBytes: capacityBytes - fsFree, freeBytes: fsFree };
+    return { capacityBytes, usedBytes: capacityBytes - fsFree, freeBytes: fsFree, ...unreachable };
   }
 
   /** Room for one more file of `size` bytes below the high watermark. */
@@ -127,7 +139,7 @@ export class LocalTier {
     let best = this.volumes[0]!;
     let bestFree = -1;
     for (const v of this.volumeUsage()) {
-      if (v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
+      if (v.error === undefined && v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
     }
     return best;
   }
