@@ -11,13 +11,14 @@
 // leftover temp copy, no object of a copy that is not some file's current layout, no
 // move left half done, no garbage left uncollected.
 import Database from 'better-sqlite3';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT_INO = 1;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
 
 export interface AuditedTiers {
   catalog: string;
@@ -39,6 +40,7 @@ interface Row {
   dataPath: string | null;
   layout: string | null;
   state: string;
+  target: string | null;
 }
 
 interface Layout {
@@ -58,7 +60,7 @@ export function auditTiers(t: AuditedTiers): string[] {
   try {
     db.exec('BEGIN'); // one consistent view
     rows = db
-      .prepare('SELECT ino, mode, nlink, size, uid, gid, mtime_ns AS mtimeNs, tier, volume, data_path AS dataPath, layout, state FROM inodes')
+      .prepare('SELECT ino, mode, nlink, size, uid, gid, mtime_ns AS mtimeNs, tier, volume, data_path AS dataPath, layout, state, target FROM inodes')
       .safeIntegers(true)
       .all()
       .map((r) => {
@@ -112,6 +114,18 @@ export function auditTiers(t: AuditedTiers): string[] {
       continue;
     }
     if ((r.mode & S_IFMT) === S_IFDIR) continue;
+    if ((r.mode & S_IFMT) === S_IFLNK) {
+      // Symlinks are mirrored on the first local tier's volumes, at every name.
+      for (const volume of t.locals[0]?.volumes ?? []) {
+        for (const name of names) {
+          claimed.add(`${volume}\0${name}`);
+          const st = lstatSync(join(volume, name), { throwIfNoEntry: false });
+          if (!st?.isSymbolicLink()) problems.push(`missing mirrored symlink: ${name} on ${volume}${st ? ' but a non-symlink' : ''}`);
+          else if (readlinkSync(join(volume, name)) !== r.target) problems.push(`mirrored symlink ${name} on ${volume} points to ${readlinkSync(join(volume, name))}, the catalog's to ${r.target}`);
+        }
+      }
+      continue;
+    }
     if ((r.mode & S_IFMT) !== S_IFREG) continue;
     const what = `${names.join(' = ')} (ino ${r.ino}, on ${r.tier}${r.volume ? ` ${r.volume}` : ''})`;
     if (names.length !== r.nlink) problems.push(`catalog: ${what} has nlink ${r.nlink} but ${names.length} names`);
