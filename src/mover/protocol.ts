@@ -283,7 +283,7 @@ export class MoveProtocol {
     const recorded = cur.sha256 ?? (old.kind === 'object' && old.layout?.sha256 ? old.layout.sha256 : null);
     if (recorded && recorded !== sha256) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
     if (dest.kind === 'local') {
-      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur);
+      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur, this.vfs.xattrsToMirror(cur));
       dest.paths = this.namesNow(ino);
       // Journaled before the names appear, so recovery knows which names to take back.
       this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));

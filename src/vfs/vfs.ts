@@ -10,6 +10,7 @@ import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
+import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -1044,6 +1045,7 @@ export class Vfs {
       this.catalog.touchCtime(ino, nowNs());
       if (name === CLASS_XATTR) this.catalog.setClass(ino, value.toString('utf8'));
     });
+    this.mirrorXattrs(ino);
   }
 
   listxattr(ino: number): string[] {
@@ -1060,11 +1062,13 @@ export class Vfs {
     if (name === PIN_XATTR) {
       if (!i.pin) throw new FsError('ENODATA');
       this.checkMayPin(caller, i);
-      return this.catalog.setPin(ino, null);
+      this.catalog.setPin(ino, null);
+      return this.mirrorXattrs(ino);
     }
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
     this.catalog.touchCtime(ino, nowNs());
     if (name === CLASS_XATTR) this.catalog.setClass(ino, null);
+    this.mirrorXattrs(ino);
   }
 
   /** Pin a file or directory (and what is below it) to a tier; every move honours it. */
@@ -1072,6 +1076,41 @@ export class Vfs {
     if (tier !== null && !this.tierSet.has(tier)) throw new FsError('EINVAL', `no tier named "${tier}"`);
     this.inode(ino);
     this.catalog.setPin(ino, tier);
+    this.mirrorXattrs(ino);
+  }
+
+  /** What a backing file or directory carries as xattrs: the catalog's user.* ones, and the pin. */
+  xattrsToMirror(i: Inode): Xattr[] {
+    const stored = this.catalog.xattrsOf(i.ino);
+    return i.pin ? [...stored, { name: PIN_XATTR, value: Buffer.from(i.pin) }] : stored;
+  }
+
+  /**
+   * A file's or directory's xattrs to its backing entry (a local file's backing file, a
+   * directory's on the first local tier), so the tiers alone keep them (reconcile.ts reads
+   * them back). Best effort, as the other mirrors: the catalog is what the mount serves.
+   */
+  private mirrorXattrs(ino: number): void {
+    const i = this.inode(ino);
+    const want = this.xattrsToMirror(i);
+    const onFd = (open: () => number, where: object) => {
+      let fd: number | undefined;
+      try {
+        fd = open();
+        matchXattrs(fd, want);
+      } catch (err) {
+        if (err instanceof FsError) throw err;
+        if (errCode(err) !== 'ENOENT') log.warn({ err, ino, ...where }, 'could not mirror xattrs to the backing entry');
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    };
+    if (this.isLocalFile(i)) onFd(() => this.openBacking(i, C.O_RDONLY), { volume: i.volume });
+    else if (isDir(i.mode) && ino !== ROOT_INO) {
+      const path = this.catalog.pathOf(ino);
+      const first = this.tiers[0];
+      if (path && first) for (const volume of first.volumes) onFd(() => first.openDir(volume, path), { path, volume });
+    }
   }
 
   /** Close every handle (unmount). */
