@@ -57,6 +57,12 @@ export interface MoveOptions {
 export interface MoveRequest {
   /** a copy-up must bring a file pinned to an object tier back all the same */
   ignorePin?: boolean;
+  /**
+   * The caller admitted the file to this tier as a new file is admitted (vfs.place): it
+   * may take the tier past its high watermark, while there is space (a copy-up, which an
+   * application waits for in open()).
+   */
+  admitted?: boolean;
   unthrottled?: boolean;
   /** a copy-up: nothing to do if the file is no longer on an object tier (a move that ran first brought it back) */
   onlyIfCold?: boolean;
@@ -162,7 +168,9 @@ export class MoveProtocol {
     let dest: CopyLocation;
     if (target.kind === 'local') {
       const usage = this.catalog.usageByTier().get(to)?.bytes ?? 0;
-      if (!target.local.hasRoom(usage, i.size)) throw new FsError('ENOSPC', `tier ${to} has no room below its high watermark`);
+      if (req.admitted ? !target.local.hasSpace(usage, i.size) : !target.local.hasRoom(usage, i.size)) {
+        throw new FsError('ENOSPC', req.admitted ? `tier ${to} has no space left` : `tier ${to} has no room below its high watermark`);
+      }
       // The names are taken again at the commit (a rename may come meanwhile); these are
       // journaled so that `tierfs moves` can say what is moving.
       dest = { kind: 'local', tier: to, volume: target.local.pickVolume(), paths: this.namesNow(ino), temp: `move-${ino}-${randomUUID()}` };

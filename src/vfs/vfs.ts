@@ -251,7 +251,7 @@ export class Vfs {
    * The first local tier with room under its high watermark, and a volume on it; when
    * every one is above it, the first with space left (pressure demotion makes room).
    */
-  private place(size = 0): { tier: LocalTier; volume: string } {
+  place(size = 0): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
     const at = admit(this.tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
     if (!at) throw new FsError('ENOSPC', 'every local tier is full');

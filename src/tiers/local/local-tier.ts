@@ -133,6 +133,12 @@ export class LocalTier {
     return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * this.config.watermarks.high && u.freeBytes > size;
   }
 
+  /** Space for one more file of `size` bytes, past the high watermark if need be. */
+  hasSpace(catalogBytes: number, size = 0): boolean {
+    const u = this.usage(catalogBytes);
+    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes && u.freeBytes > size;
+  }
+
   /** The volume with the most free space (mergerfs's "mfs"), for a new file. */
   pickVolume(): string {
     if (this.volumes.length === 1) return this.volumes[0]!;
