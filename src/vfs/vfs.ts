@@ -433,6 +433,9 @@ export class Vfs {
       this.catalog.setNlink(ino, i.nlink + 1, t);
       this.touchParent(newParent, t);
     });
+    // A symlink's new name is a symlink on the tier too (a copy: an import makes each
+    // name its own symlink, which reads the same).
+    if (isSymlink(i.mode) && i.target !== null) this.mirror.symlink(childPath(this.dirPath(newParent), newName), i.target, i);
     return this.attrs(this.inode(ino));
   }
 

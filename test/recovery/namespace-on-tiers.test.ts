@@ -29,6 +29,7 @@ it('empty directories and symlinks survive the loss of the catalog with no backu
   await fs.lchown(m('a/lnk'), 1234, 5678);
   await fs.rename(m('a/lnk'), m('a/b/lnk2'));
   await fs.symlink('/nowhere', m('dangling'));
+  await fs.link(m('dangling'), m('a/dangling-too')); // a hard link of the symlink itself
   await fs.symlink('gone', m('gone'));
   await fs.unlink(m('gone'));
   // A symlink renamed over a file, and a file renamed over a symlink.
@@ -48,6 +49,7 @@ it('empty directories and symlinks survive the loss of the catalog with no backu
   expect(readlinkSync(join(t.hot, 'a2/b/lnk2'))).toBe('../x');
   expect(lstatSync(join(t.hot, 'a2/b/lnk2'))).toMatchObject({ uid: 1234, gid: 5678 });
   expect(readlinkSync(join(t.hot, 'victim'))).toBe('victim-was-here');
+  expect(readlinkSync(join(t.hot, 'a2/dangling-too'))).toBe('/nowhere');
   expect(lstatSync(join(t.hot, 's2')).isFile()).toBe(true);
   expect(statSync(join(t.hot, 'empty'))).toMatchObject({ uid: 7, gid: 8 });
   expect(statSync(join(t.hot, 'empty')).mode & 0o7777).toBe(0o700);
