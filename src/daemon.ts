@@ -137,7 +137,8 @@ async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Pro
         diskCacheBytes: cfg.cache.disk,
         ...metrics.objectTierOptions,
       });
-      tiers.push({ kind: 'object', name: t.name, object });
+      const capacity = t.capacity === undefined ? {} : { capacity: { bytes: t.capacity, high: t.watermarks.high } };
+      tiers.push({ kind: 'object', name: t.name, object, ...capacity });
     }
   }
   return new TierSet(tiers);

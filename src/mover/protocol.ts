@@ -175,6 +175,11 @@ export class MoveProtocol {
       // journaled so that `tierfs moves` can say what is moving.
       dest = { kind: 'local', tier: to, volume: target.local.pickVolume(), paths: this.namesNow(ino), temp: `move-${ino}-${randomUUID()}` };
     } else {
+      // A capped object tier (capacity: in its config) takes no move past its high
+      // watermark; the classifier plans within it, a manual move is told here.
+      const cap = target.capacity;
+      const held = this.catalog.usageByTier().get(to)?.bytes ?? 0;
+      if (cap && held + i.size > cap.bytes * cap.high) throw new FsError('ENOSPC', `tier ${to} has no room below its high watermark`);
       dest = { kind: 'object', tier: to, fileId: randomUUID() };
     }
 

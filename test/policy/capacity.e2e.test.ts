@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** hot and warm with the given capacities (watermarks 75–90%, the defaults), and a cold object tier. */
-function mount(hot: string, warm: string, policy: string): TierfsMount {
+function mount(hot: string, warm: string, policy: string, coldCapacity?: string): TierfsMount {
   coldRoot = tempDir('tierfs-capacity-cold-');
   return new TierfsMount({
     hotCapacity: hot,
@@ -30,7 +30,7 @@ function mount(hot: string, warm: string, policy: string): TierfsMount {
     scheme: { k: 2, m: 1 }
     chunkSize: 256KiB
     smallFileThreshold: 4KiB
-    backends:
+${coldCapacity ? `    capacity: ${coldCapacity}\n` : ''}    backends:
       - { name: a, type: fs, root: ${coldRoot.path}/a }
       - { name: b, type: fs, root: ${coldRoot.path}/b }
       - { name: c, type: fs, root: ${coldRoot.path}/c }
@@ -169,5 +169,17 @@ describe('capacity pressure through a mount', () => {
     const back = await fs.readFile(m('c.bin'));
     expect(back.subarray(0, 7).toString()).toBe('changed');
     expect(back.subarray(7).equals(cold.subarray(7))).toBe(true);
+  }, 120_000);
+
+  it('a manual move into a capped object tier stops at its high watermark, and says so', async () => {
+    t = await mount('4MiB', '4MiB', '', '1MiB').start();
+    const m = (p: string) => join(t!.mnt, p);
+    await fs.writeFile(m('fits'), randomBytes(600 * KiB));
+    await fs.writeFile(m('too-much'), randomBytes(400 * KiB));
+    expect((await t.cli(['move', m('fits'), '--to', 'cold'])).code).toBe(0);
+    // 600 + 400 KiB is past 90% of 1 MiB.
+    const r = await t.cli(['move', '--json', m('too-much'), '--to', 'cold']);
+    expect(r.stdout + r.stderr).toMatch(/tier cold has no room below its high watermark/);
+    expect((await where('fits', 'too-much'))).toEqual(new Map([['fits', expect.objectContaining({ tier: 'cold' })], ['too-much', expect.objectContaining({ tier: 'hot' })]]));
   }, 120_000);
 });
