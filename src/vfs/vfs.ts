@@ -9,7 +9,7 @@ import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
-import type { LocalTier } from '../tiers/local/local-tier.js';
+import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
@@ -977,24 +977,49 @@ export class Vfs {
 
   // ── filesystem ─────────────────────────────────────────────────────────────
 
+  /**
+   * df's view: each filesystem under the local tiers once (two tiers on one disk share
+   * it), a tier with a configured capacity as that capacity, object tiers with one as
+   * theirs (without one an object store adds nothing: it has no size to give). Free
+   * inodes are the filesystems'.
+   */
   statfs(): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namemax: number } {
     const bsize = 4096;
+    const usage = this.catalog.usageByTier();
+    const held = (name: string) => usage.get(name)?.bytes ?? 0;
+    // Per filesystem: its own figures if any uncapped tier is on it, else its capped tiers' (never more than it has).
+    const byDev = new Map<number, { fs: VolumeUsage; uncapped: boolean; capTotal: number; capFree: number }>();
+    for (const tier of this.tiers) {
+      const capped = tier.config.capacity !== undefined;
+      const u = tier.usage(held(tier.name));
+      const vols = distinctFilesystems(tier.volumeUsage()).filter((v) => v.error === undefined);
+      vols.forEach((v, k) => {
+        const d = byDev.get(v.dev) ?? { fs: v, uncapped: false, capTotal: 0, capFree: 0 };
+        if (!capped) d.uncapped = true;
+        else if (k === 0) [d.capTotal, d.capFree] = [d.capTotal + u.capacityBytes, d.capFree + u.freeBytes]; // a capped tier's figures once
+        byDev.set(v.dev, d);
+      });
+    }
     let total = 0;
     let free = 0;
-    const usage = this.catalog.usageByTier();
-    for (const tier of this.tiers) {
-      const u = tier.usage(usage.get(tier.name)?.bytes ?? 0);
-      total += u.capacityBytes;
-      free += u.freeBytes;
+    let ffree = 0;
+    for (const d of byDev.values()) {
+      total += d.uncapped ? d.fs.totalBytes : Math.min(d.fs.totalBytes, d.capTotal);
+      free += Math.min(d.fs.freeBytes, d.uncapped ? d.fs.freeBytes : d.capFree);
+      ffree += d.fs.freeInodes;
     }
-    const files = this.catalog.inodeCount();
+    for (const t of this.tierSet.ordered) {
+      if (t.kind !== 'object' || !t.capacity) continue;
+      total += t.capacity.bytes;
+      free += Math.max(0, t.capacity.bytes - held(t.name));
+    }
     return {
       bsize,
       blocks: Math.floor(total / bsize),
       bfree: Math.floor(free / bsize),
       bavail: Math.floor(free / bsize),
-      files: files + 1_000_000_000,
-      ffree: 1_000_000_000,
+      files: this.catalog.inodeCount() + ffree,
+      ffree,
       namemax: 255,
     };
   }
