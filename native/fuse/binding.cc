@@ -9,7 +9,7 @@
 
 #include "replies.h"
 #include "session.h"
-#include "xattrs.h"
+#include "fs-calls.h"
 
 namespace tierfs {
 namespace {
@@ -544,7 +544,7 @@ static Napi::Object initModule(Napi::Env env, Napi::Object exports) {
   Napi::Object codes = Napi::Object::New(env);
   for (int op = 1; op < static_cast<int>(Op::Count_); op++) codes.Set(opName(static_cast<Op>(op)), op);
   exports.Set("opcodes", codes);
-  defineXattrs(env, exports);
+  defineFsCalls(env, exports);
   return exports;
 }
 

@@ -113,6 +113,8 @@ interface NativeModule {
   xattrGet(fd: number, name: string): Buffer | undefined;
   xattrSet(fd: number, name: string, value: Buffer): void;
   xattrRemove(fd: number, name: string): void;
+  /** fallocate(2) with the kernel's FALLOC_FL_* mode bits. */
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
 }
 
 let loaded: NativeModule | undefined;

@@ -11,6 +11,7 @@ import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
 import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
+import { nativeBinding } from '../fuse/native.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -852,6 +853,19 @@ export class Vfs {
     );
     this.recordIo(h.ino, 'write', offset, bytesWritten, 1);
     return bytesWritten;
+  }
+
+  /**
+   * fallocate(2) on the backing file, in whatever mode its filesystem supports (else its
+   * errno): a handle open for writing always has one, a cold file having come back to a
+   * local tier when it was opened. Size and times reach the catalog at release, as a
+   * write's do.
+   */
+  fallocate(fh: number, mode: number, offset: number, length: number): void {
+    const h = this.handle(fh);
+    if (!h.writable || h.fd < 0) throw new FsError('EBADF');
+    nativeBinding().fallocate(h.fd, mode, offset, length);
+    this.recordIo(h.ino, 'write', offset, 0, 1);
   }
 
   /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */

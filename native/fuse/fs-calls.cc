@@ -1,8 +1,9 @@
-// Extended attributes of backing files and directories (the tiers carry the namespace:
-// a lost catalog must not cost a file's xattrs). Node has no xattr calls, so the binding
-// gives four, on descriptors (f*xattr): the caller opens the file or directory as it
-// opens every backing name, beneath the volume with no symlink followed. Errors are
-// thrown with the errno's name as `code`, as Node's fs does.
+// File calls Node does not have, on descriptors of backing files and directories (the
+// caller opens them as it opens every backing name: beneath the volume, no symlink
+// followed). Errors are thrown with the errno's name as `code`, as Node's fs does.
+// - f*xattr: the tiers carry the namespace, so a lost catalog must not cost a file's
+//   xattrs; they are kept on the backing file or directory too.
+// - fallocate: databases, torrent clients and VM images preallocate and punch holes.
 #include <napi.h>
 #include <sys/xattr.h>
 #include <cerrno>
@@ -10,7 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "xattrs.h"
+#include <fcntl.h>
+
+#include "fs-calls.h"
 
 namespace tierfs {
 namespace {
@@ -32,6 +35,9 @@ const char* errnoName(int e) {
     case EBADF: return "EBADF";
     case EINVAL: return "EINVAL";
     case EROFS: return "EROFS";
+    case EFBIG: return "EFBIG";
+    case ENODEV: return "ENODEV";
+    case ESPIPE: return "ESPIPE";
     default: return "EIO";
   }
 }
@@ -104,9 +110,22 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// fallocate(fd, mode, offset, length): the mode bits are the kernel's (FALLOC_FL_*), as
+// the FUSE request carries them.
+Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int mode = info[1].As<Napi::Number>().Int32Value();
+  off_t offset = static_cast<off_t>(info[2].As<Napi::Number>().Int64Value());
+  off_t length = static_cast<off_t>(info[3].As<Napi::Number>().Int64Value());
+  if (::fallocate(fd, mode, offset, length) != 0) return fail(env, "fallocate", errno);
+  return env.Undefined();
+}
+
 }  // namespace
 
-void defineXattrs(Napi::Env env, Napi::Object exports) {
+void defineFsCalls(Napi::Env env, Napi::Object exports) {
+  exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("xattrList", Napi::Function::New(env, List));
   exports.Set("xattrGet", Napi::Function::New(env, Get));
   exports.Set("xattrSet", Napi::Function::New(env, Set));
