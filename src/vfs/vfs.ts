@@ -36,6 +36,7 @@ export const RENAME_EXCHANGE = 2;
 const O_ACCMODE = 3;
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
+const SEEK_DATA = 3;
 /** Virtual, read-only: the tier that holds a file. */
 export const TIER_XATTR = 'user.tierfs.tier';
 /** Virtual: the tier a file or directory is pinned to (set with tierfs pin, or here). */
@@ -866,6 +867,19 @@ export class Vfs {
     if (!h.writable || h.fd < 0) throw new FsError('EBADF');
     nativeBinding().fallocate(h.fd, mode, offset, length);
     this.recordIo(h.ino, 'write', offset, 0, 1);
+  }
+
+  /**
+   * SEEK_DATA / SEEK_HOLE for a handle JavaScript serves: a local backing file answers
+   * for itself (lseek on its descriptor); a file read from an object tier is all data,
+   * with the hole at its end (the layout records no holes).
+   */
+  seekData(fh: number, offset: number, whence: number): number {
+    const h = this.handle(fh);
+    if (h.fd >= 0) return nativeBinding().seek(h.fd, offset, whence);
+    const size = this.inode(h.ino).size;
+    if (offset >= size) throw new FsError('ENXIO');
+    return whence === SEEK_DATA ? offset : size;
   }
 
   /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */

@@ -1,13 +1,16 @@
-// fallocate through the mount, side by side with a plain directory on the same
-// filesystem: every mode the kernel passes to a FUSE filesystem gives the same file
-// (size and bytes) as it does there; the modes FUSE itself does not pass on fail as the
-// kernel makes them fail, and harm nothing.
+// Preallocation and holes through the mount, side by side with a plain directory on the
+// same filesystem: every fallocate mode the kernel passes to a FUSE filesystem gives the
+// same file (size and bytes) as it does there, and the modes FUSE itself does not pass
+// on fail as the kernel makes them fail, harming nothing; SEEK_DATA and SEEK_HOLE find
+// the same holes, whether the binding or JavaScript serves the file, and a file on an
+// object tier is all data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let t: TierfsMount;
 let plain: string;
@@ -72,5 +75,64 @@ describe('fallocate', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(f).equals(want.bytes)).toBe(true);
     expect(readFileSync(join(t.warm, 'moved')).equals(want.bytes)).toBe(true);
+  });
+});
+
+/** Where SEEK_DATA and SEEK_HOLE land from each offset of a sparse file (python's os.lseek). */
+const SEEKS = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for off in [0, 4096, 8192, 1 << 20, (1 << 20) + 4096, (2 << 20) + 8192]:
+    for name, whence in (('data', os.SEEK_DATA), ('hole', os.SEEK_HOLE)):
+        try:
+            print(name, off, os.lseek(fd, off, whence))
+        except OSError as e:
+            print(name, off, e.strerror)
+`;
+const seeks = (path: string) => spawnSync('python3', ['-c', SEEKS, path], { encoding: 'utf8' }).stdout;
+
+/** 4 KiB of data, a hole to 1 MiB, 4 KiB of data, a hole to 2 MiB + 4 KiB. */
+function writeSparse(path: string): void {
+  writeFileSync(path, randomBytes(4096));
+  const r = spawnSync('bash', ['-c', `dd if=/dev/urandom of="${path}" bs=4096 count=1 seek=256 conv=notrunc status=none && truncate -s $((2*1024*1024+4096)) "${path}"`]);
+  expect(r.status, String(r.stderr)).toBe(0);
+}
+
+describe('SEEK_DATA and SEEK_HOLE', () => {
+  it('find the holes a plain directory finds, served by the binding', () => {
+    writeSparse(join(plain, 'sparse'));
+    writeSparse(join(t.mnt, 'sparse'));
+    const want = seeks(join(plain, 'sparse'));
+    expect(want).toMatch(/hole 0 4096/); // the filesystem under the test keeps holes
+    expect(seeks(join(t.mnt, 'sparse'))).toBe(want);
+  });
+
+  it('served by JavaScript too, and a file on an object tier is all data', async () => {
+    const cold = tempDir('tierfs-sparse-cold-');
+    const js = new TierfsMount({
+      fastPath: false,
+      moreTiers: `  - name: cold
+    kind: object
+    scheme: { k: 2, m: 1 }
+    backends:
+      - { name: a, type: fs, root: ${cold.path}/a }
+      - { name: b, type: fs, root: ${cold.path}/b }
+      - { name: c, type: fs, root: ${cold.path}/c }
+`,
+    });
+    try {
+      await js.start();
+      writeSparse(join(js.mnt, 'sparse'));
+      expect(seeks(join(js.mnt, 'sparse'))).toBe(seeks(join(plain, 'sparse')));
+      expect((await js.cli(['move', join(js.mnt, 'sparse'), '--to', 'cold'])).code).toBe(0);
+      const size = 2 * 1024 * 1024 + 4096;
+      const allData = [0, 4096, 8192, 1 << 20, (1 << 20) + 4096, (2 << 20) + 8192]
+        .map((off) => (off < size ? `data ${off} ${off}\nhole ${off} ${size}\n` : `data ${off} No such device or address\nhole ${off} No such device or address\n`))
+        .join('');
+      expect(seeks(join(js.mnt, 'sparse'))).toBe(allData);
+    } finally {
+      await js.dispose();
+      cold.remove();
+    }
   });
 });
