@@ -251,4 +251,9 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX metric_points_age ON metric_points (step_ms, time_ms);
   `,
+  // 8: what a local file's backing file takes on disk (st_blocks, 512-byte units): du and
+  // sparse-aware tools read it. NULL: not measured (object tiers), the size stands in.
+  `
+  ALTER TABLE inodes ADD COLUMN blocks INTEGER;
+  `,
 ];

@@ -21,7 +21,7 @@ export function toAttr(i: Inode): Attr {
     gid: i.gid,
     rdev: i.rdev,
     size: i.size,
-    blocks: Math.ceil(i.size / 512),
+    blocks: i.blocks ?? Math.ceil(i.size / 512),
     blksize: 4096,
     atimeNs: i.atimeNs,
     mtimeNs: i.mtimeNs,

@@ -678,15 +678,19 @@ export class Vfs {
     if (set.atimeNs !== undefined) next.atimeNs = set.atimeNs === 'now' ? t : set.atimeNs;
     if (set.mtimeNs !== undefined) next.mtimeNs = set.mtimeNs === 'now' ? t : set.mtimeNs;
     const regular = this.isLocalFile(i);
+    let blocks: number | undefined; // of the backing file, after a truncate
     if (set.size !== undefined) {
       if (isDir(i.mode)) throw new FsError('EISDIR');
       if (!isReg(i.mode)) throw new FsError('EINVAL');
       const h = set.fh !== undefined ? this.handles.get(set.fh) : undefined;
-      if (h && h.fd >= 0) fs.ftruncateSync(h.fd, set.size);
-      else {
+      if (h && h.fd >= 0) {
+        fs.ftruncateSync(h.fd, set.size);
+        blocks = fs.fstatSync(h.fd).blocks;
+      } else {
         const fd = this.openBacking(i, C.O_WRONLY);
         try {
           fs.ftruncateSync(fd, set.size);
+          blocks = fs.fstatSync(fd).blocks;
         } finally {
           fs.closeSync(fd);
         }
@@ -700,6 +704,7 @@ export class Vfs {
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
       if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
+      if (blocks !== undefined) this.catalog.setBlocks(ino, blocks);
     });
     return next;
   }
@@ -866,6 +871,7 @@ export class Vfs {
     const h = this.handle(fh);
     if (!h.writable || h.fd < 0) throw new FsError('EBADF');
     nativeBinding().fallocate(h.fd, mode, offset, length);
+    this.catalog.setBlocks(h.ino, fs.fstatSync(h.fd).blocks);
     this.recordIo(h.ino, 'write', offset, 0, 1);
   }
 
@@ -908,6 +914,7 @@ export class Vfs {
       if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
         this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
       }
+      if (Number(st.blocks) !== i.blocks) this.catalog.setBlocks(h.ino, Number(st.blocks));
       // Closing a writer can free the file to move: the classifier looks at it again.
       if (release) this.catalog.markDirty(h.ino);
     });

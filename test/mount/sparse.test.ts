@@ -98,6 +98,26 @@ function writeSparse(path: string): void {
   expect(r.status, String(r.stderr)).toBe(0);
 }
 
+describe('du', () => {
+  it('a sparse file takes on the mount what its backing file takes: truncate -s 10G, dd into a hole, a punched hole', async () => {
+    const blocks = (p: string) => statSync(p).blocks;
+    for (const dir of [plain, t.mnt]) {
+      spawnSync('truncate', ['-s', '10G', join(dir, 'big')]);
+      writeSparse(join(dir, 'holey'));
+      writeFileSync(join(dir, 'punched'), randomBytes(256 * 1024));
+      spawnSync('fallocate', ['-p', '-o', '65536', '-l', '131072', join(dir, 'punched')]);
+    }
+    for (const f of ['big', 'holey', 'punched']) expect(blocks(join(t.mnt, f)), f).toBe(blocks(join(plain, f)));
+    expect(blocks(join(t.mnt, 'big'))).toBeLessThan(1024); // not 10 GiB
+    // Across a restart (the catalog keeps it) and a move (the new copy's).
+    await t.stop();
+    await t.start();
+    expect(blocks(join(t.mnt, 'holey'))).toBe(blocks(join(plain, 'holey')));
+    expect((await t.cli(['move', join(t.mnt, 'holey'), '--to', 'warm'])).code).toBe(0);
+    expect(blocks(join(t.mnt, 'holey'))).toBe(statSync(join(t.warm, 'holey')).blocks);
+  });
+});
+
 describe('SEEK_DATA and SEEK_HOLE', () => {
   it('find the holes a plain directory finds, served by the binding', () => {
     writeSparse(join(plain, 'sparse'));
