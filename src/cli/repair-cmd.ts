@@ -82,8 +82,9 @@ export function registerRepairCommands(program: Command): void {
       }
       if (health.state !== 'ok') {
         const state = health.state === 'corrupt' ? `damaged (${health.detail})` : health.state;
-        if (opts.json) printJson({ catalog: health.state, detail: health.state === 'corrupt' ? health.detail : null });
-        else process.stdout.write(`the catalog ${path} is ${state}; rebuild it with: tierfs fsck --rebuild${file ? ` --config ${resolve(file)}` : ''}\n`);
+        const command = `tierfs fsck --rebuild${file ? ` --config ${resolve(file)}` : ''}`;
+        if (opts.json) printJson({ catalog: health.state, detail: health.state === 'corrupt' ? health.detail : null, path, command });
+        else process.stdout.write(`the catalog ${path} is ${state}: nothing to check the tiers against; rebuild it with: ${command}\n`);
         process.exitCode = 1;
         return;
       }
