@@ -51,9 +51,15 @@ it('scrub --repair after a backend is wiped restores its cells and manifests; a 
   const moved = await t.cli(['move', join(t.mnt, 'striped'), join(t.mnt, 'small'), '--to', 'cold']);
   expect(moved.code, moved.stderr).toBe(0);
 
-  // The move marks the manifests to be written again with the file's final attributes
-  // (manifest-sync, every second), which would put back a wiped copy before the scrub runs.
-  await new Promise((r) => setTimeout(r, 2500));
+  // The move may mark the manifests to be written again with the file's final attributes
+  // (manifest-sync, every second), which would put back a wiped copy before the scrub
+  // runs: wait for two runs of it to finish, so one began after the move.
+  const syncRuns = async () => {
+    const s = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { background: { tasks: { name: string; runs: number }[] } };
+    return s.background.tasks.find((x) => x.name === 'manifest-sync')!.runs;
+  };
+  const runsAfterMove = await syncRuns();
+  while ((await syncRuns()) < runsAfterMove + 2) await new Promise((r) => setTimeout(r, 500));
   const wiped = backends[1]!.path;
   const before = objects(wiped);
   expect(before.length).toBeGreaterThan(2); // cells of both files and their manifests
