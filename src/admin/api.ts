@@ -344,7 +344,7 @@ export class AdminApi {
   async *scrub(tier: string | undefined, repair: boolean, pace: (bytes: number) => Promise<void>): AsyncGenerator<ScrubProgress> {
     if (tier !== undefined && this.tiers.get(tier).kind !== 'object') throw new FsError('EINVAL', `tier ${tier} is not an object tier`);
     const files = this.catalog.filesWithLayout().filter((f) => tier === undefined || f.tier === tier);
-    const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0 };
+    const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, manifestsChecked: 0, manifestsBad: 0, manifestsRepaired: 0 };
     let done = 0;
     for (const f of files) {
       await pace(f.size);
@@ -359,7 +359,7 @@ export class AdminApi {
       } finally {
         release();
       }
-      for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost'] as const) total[k] += r[k];
+      for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost', 'manifestsChecked', 'manifestsBad', 'manifestsRepaired'] as const) total[k] = (total[k] ?? 0) + (r[k] ?? 0);
       this.onScrubbed?.({ ino: f.ino, tier: layout.tier, fileId: layout.fileId }, r);
       done++;
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };

@@ -64,6 +64,13 @@ export function registerInfoCommands(program: Command): void {
         process.stdout.write(`\nautomatic placement (misplaced: demoted, then used again within the residency time):\n`);
         process.stdout.write(`${table(['tier', 'day: in', 'out', 'misplaced', 'week: in', 'out', 'misplaced'], rows)}\n`);
       }
+      // Moves people asked for (and recalls, copy-ups): apart, they are not the policy's.
+      const manual = s.placement.filter((p) => p.week.manualIn + p.week.manualOut > 0);
+      if (manual.length > 0) {
+        const rows = manual.map((p) => [p.tier, p.day.manualIn, p.day.manualOut, p.week.manualIn, p.week.manualOut]);
+        process.stdout.write(`\nother moves (tierfs move, recall, copy-up):\n`);
+        process.stdout.write(`${table(['tier', 'day: in', 'out', 'week: in', 'out'], rows)}\n`);
+      }
       for (const t of s.tiers.filter((x) => x.error)) process.stdout.write(`tier ${t.name}: cannot read its volumes: ${t.error}\n`);
       for (const b of s.background.tasks.filter((x) => x.failing)) {
         process.stdout.write(`background task ${b.name} failing (${b.consecutiveFailures} runs in a row, ${b.failures} in all): ${b.lastError}\n`);

@@ -1,4 +1,4 @@
-// The move protocol (DESIGN.md): a file changes tier without any crash point, power
+// The move protocol (docs/ARCHITECTURE.md): a file changes tier without any crash point, power
 // cut or concurrent change losing it.
 //
 //   1 journal INTENT (ino, from, to, generation, where the copy will go) — durable
