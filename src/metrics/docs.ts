@@ -3,7 +3,7 @@
 import { DEFINITIONS, type Group } from './definitions.js';
 import { historySeries } from './history.js';
 
-const GROUPS: Group[] = ['tiers', 'mount', 'moves', 'placement', 'recall', 'object stores', 'durability', 'process'];
+const GROUPS: Group[] = ['tiers', 'mount', 'moves', 'placement', 'recall', 'object stores', 'durability', 'alerts', 'process'];
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
