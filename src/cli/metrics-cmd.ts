@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { adminJson, socketPathOf } from '../admin/client.js';
 import { parseDuration } from '../config/units.js';
 import { METRICS } from '../metrics/definitions.js';
-import { metricsMarkdown } from '../metrics/docs.js';
+import { alertsMarkdown, metricsMarkdown } from '../metrics/docs.js';
 import { historySeries, type HistoryAnswer, type SeriesInfo } from '../metrics/history.js';
 import { pickMount } from './info-cmd.js';
 import { configFile } from './mount-cmd.js';
@@ -53,8 +53,10 @@ export function registerMetricsCommands(program: Command): void {
   metrics
     .command('rules')
     .option('-c, --config <file>', 'configuration file whose alerts section applies (default: ./tierfs.yaml, else the defaults)')
+    .option('--markdown', 'print the rule reference of docs/MONITORING.md (the defaults) instead')
     .description('the built-in alert rules as a Prometheus rule file (YAML), for an existing Prometheus')
-    .action((opts: { config?: string }) => {
+    .action((opts: { config?: string; markdown?: boolean }) => {
+      if (opts.markdown) return void process.stdout.write(alertsMarkdown());
       const { config } = loadConfig(configFile(opts.config));
       process.stdout.write(prometheusRulesYaml(config.alerts));
     });

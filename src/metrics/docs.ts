@@ -2,6 +2,8 @@
 // (`tierfs metrics list --markdown`); a test keeps the document equal to it.
 import { DEFINITIONS, type Group } from './definitions.js';
 import { historySeries } from './history.js';
+import { promDuration, toPromQL } from '../alerts/expr.js';
+import { effectiveRules } from '../alerts/rules.js';
 
 const GROUPS: Group[] = ['tiers', 'mount', 'moves', 'placement', 'recall', 'object stores', 'durability', 'alerts', 'process'];
 
@@ -24,6 +26,18 @@ export function metricsMarkdown(): string {
   for (const s of historySeries()) {
     const kept = { gauge: 'value', increase: 'increase over the step', quantile: 'quantile over the step', ratio: 'ratio, computed when read' }[s.kind];
     out.push(`| \`${s.name}\` | ${kept} | ${s.labels.map((l) => `\`${l}\``).join(', ') || '–'} | ${s.kind === 'ratio' ? '–' : s.downsample} |`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The alert rules of docs/MONITORING.md, generated from src/alerts/rules.ts with their default settings. */
+export function alertsMarkdown(): string {
+  const out: string[] = [];
+  out.push('| rule | severity | for | threshold (default) | condition (PromQL) | what to do |', '|---|---|---|---|---|---|');
+  for (const r of effectiveRules()) {
+    const th = r.def.threshold;
+    const threshold = !th ? '–' : th.unit === 'ratio' ? `${th.value * 100}%: ${th.what}` : th.unit === 'duration' ? `${promDuration(th.value)}: ${th.what}` : `${th.value}s: ${th.what}`;
+    out.push(`| \`${r.name}\` | ${r.severity} | ${promDuration(r.forMs)} | ${cell(threshold)} | \`${cell(toPromQL(r.expr))}\` | ${cell(r.def.runbook)} |`);
   }
   return `${out.join('\n')}\n`;
 }
