@@ -27,9 +27,10 @@ function ruleOverride(def: (typeof ALERT_RULES)[number]) {
     for: duration().optional().describe('how long the condition must hold before the alert fires'),
     ...(threshold ? { threshold: thresholdOf(threshold.unit).optional().describe(threshold.what) } : {}),
   });
+  // `off` is short for { enabled: false }; anything else is checked as the object, so its problems name their key.
   return z
-    .union([z.literal(false), z.literal('off'), object])
-    .transform((v): { enabled?: boolean; for?: number; threshold?: number } => (v === false || v === 'off' ? { enabled: false } : (v as { enabled?: boolean; for?: number; threshold?: number })))
+    .preprocess((v) => (v === false || v === 'off' ? { enabled: false } : v), object)
+    .transform((v) => v as { enabled?: boolean; for?: number; threshold?: number })
     .optional();
 }
 
