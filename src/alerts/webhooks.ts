@@ -90,6 +90,7 @@ class WebhookQueue {
   private async deliver(n: AlertNotification): Promise<boolean> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && !this.closed; attempt++) {
       const error = await this.post(n);
+      if (this.closed) return false; // cut off by close(): no failure of the receiver's
       if (error === undefined) {
         if (this.failing > 0) log.info({ webhook: this.name, failedAttempts: this.failing }, 'alert webhook answers again');
         this.failing = 0;
