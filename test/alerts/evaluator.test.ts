@@ -210,7 +210,9 @@ describe('the webhook sender', () => {
     sender.send(note('A'));
     sender.send(note('B', 'pending')); // not asked for
     sender.send(note('C', 'resolved'));
-    for (const end = Date.now() + 5000; got.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+    // (the receiver keeps a notification before it answers: wait for the sender to have heard the answer)
+    const sent = () => value(m.notifications, { webhook: 'h', result: 'sent' });
+    for (const end = Date.now() + 5000; (await sent()) < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
     expect(got.map((n) => `${n.alert}:${n.state}`)).toEqual(['A:firing', 'C:resolved']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(15); // 5 ms, then 10 ms
     expect(await value(m.failures, { webhook: 'h' })).toBe(2);
@@ -219,7 +221,7 @@ describe('the webhook sender', () => {
     statuses = new Array<number>(MAX_ATTEMPTS).fill(503);
     sender.send(note('D'));
     sender.send(note('E'));
-    for (const end = Date.now() + 10_000; got.length < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+    for (const end = Date.now() + 10_000; (await sent()) < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
     expect(got.map((n) => n.alert)).toEqual(['A', 'C', 'E']);
     expect(await value(m.notifications, { webhook: 'h', result: 'gave_up' })).toBe(1);
     expect(await value(m.failures, { webhook: 'h' })).toBe(2 + MAX_ATTEMPTS);
