@@ -89,6 +89,8 @@ export interface Status {
   catalog: CatalogStatus | null;
   /** set when every local tier is above its high watermark: new files then go where there is space */
   admission: string | null;
+  /** the alerts firing now, and how many are pending (null when alerts are off) */
+  alerts: { firing: AlertsAnswer['active']; pending: number } | null;
 }
 
 export interface Where {
@@ -195,6 +197,11 @@ export class AdminApi {
   private readonly catalogStatus: () => CatalogStatus | null;
   private readonly alertsOf: AdminDeps['alerts'];
 
+  private alertsSummary(): Status['alerts'] {
+    const active = this.alertsOf?.(1).active;
+    return active ? { firing: active.filter((a) => a.state === 'firing'), pending: active.filter((a) => a.state === 'pending').length } : null;
+  }
+
   /** Alert rules, the alerts pending or firing, and the latest changes. */
   alerts(recentLimit = 50): AlertsAnswer {
     if (!this.alertsOf) throw new FsError('ENOTSUP', 'alerts are off (alerts.enabled is false)');
@@ -260,6 +267,7 @@ export class AdminApi {
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
+      alerts: this.alertsSummary(),
       metrics: this.metrics?.() ?? null,
       catalog: this.catalogStatus(),
       admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,

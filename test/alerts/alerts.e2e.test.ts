@@ -165,6 +165,9 @@ describe('built-in alerts through a mount', () => {
     expect(a.active.find((x) => x.rule === 'TierfsTierAlmostFull')!.value).toBeCloseTo(1000 / 1024, 6);
     expect(states(await at(T0 + 2 * HOUR + 10 * MINUTE))).toEqual(['firing', 'pending', 'pending', 'firing']);
     expect(states(await at(T0 + 2 * HOUR + 30 * MINUTE))).toEqual(['firing', 'firing', 'firing', 'firing']);
+    const status = (await (await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/status'))).json()) as { alerts: { firing: { rule: string }[]; pending: number } };
+    expect(status.alerts.firing.map((f) => f.rule).sort()).toEqual([...RULES].sort());
+    expect(status.alerts.pending).toBe(0);
     // Emptied: every guard fails, every alert resolves.
     writeFileSync(join(t.root, 'clock'), String(T0 + 3 * HOUR));
     rmSync(file);
