@@ -270,7 +270,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
     const probe = new BackgroundTask('probe-backends', () => metrics.probeBackends(10_000), { intervalMs: cfg.metrics.probeInterval });
-    const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, now: testClock() });
+    const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, history: cfg.metrics.history.enabled, now: testClock() });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       new BackgroundTask('classify', classify, { intervalMs: cfg.policy.interval }),

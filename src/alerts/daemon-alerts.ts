@@ -9,6 +9,8 @@ import type { MetricsRegistry } from '../metrics/registry.js';
 import { AlertEvaluator } from './evaluator.js';
 import { effectiveRules } from './rules.js';
 import { WebhookSender } from './webhooks.js';
+import { historySeed } from './seed.js';
+import { MetricsHistoryStore } from '../catalog/metrics.js';
 
 export interface Alerting {
   evaluator: AlertEvaluator;
@@ -17,7 +19,7 @@ export interface Alerting {
   close(): Promise<void>;
 }
 
-export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; registry: MetricsRegistry; mountpoint: string; now?: () => number }): Alerting | undefined {
+export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; registry: MetricsRegistry; mountpoint: string; history: boolean; now?: () => number }): Alerting | undefined {
   if (!cfg.enabled) return undefined;
   const { registry } = deps;
   const sender = new WebhookSender(cfg.webhooks, {
@@ -30,6 +32,8 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
     rules: effectiveRules(cfg.rules),
     sender,
     mountpoint: deps.mountpoint,
+    // After a restart, ranges begin with the history's points (when it is kept).
+    seed: deps.history ? historySeed(new MetricsHistoryStore(deps.db)) : undefined,
     now: deps.now,
   });
   registry.feed('tierfs_alerts_firing', () => evaluator.firingByRule().map((r) => ({ labels: { alert: r.rule, severity: r.severity }, value: r.firing })));

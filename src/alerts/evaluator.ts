@@ -12,6 +12,7 @@ import { evaluate, lookbackOf, metricsOf, toPromQL, type EvalSource, type Labels
 import { renderTemplate, type EffectiveRule } from './rules.js';
 import { AlertStates, labelsKey, type Transition } from './state.js';
 import { HOST, type AlertNotification, type WebhookSender } from './webhooks.js';
+import type { SeedSource } from './seed.js';
 
 const defaultLog = moduleLogger('alerts');
 
@@ -28,6 +29,8 @@ export interface AlertEvaluatorDeps {
   rules: readonly EffectiveRule[];
   sender?: WebhookSender;
   mountpoint: string;
+  /** past samples for the windows at the first evaluation (the metrics history) */
+  seed?: SeedSource;
   now?: () => number;
   log?: Logger;
 }
@@ -109,6 +112,7 @@ export class AlertEvaluator {
   /** One evaluation of every enabled rule; returns the changes it made. */
   async evaluate(): Promise<Transition[]> {
     const now = this.now();
+    if (this.evaluations === 0) this.seed(now);
     for (const name of this.keepMs.keys()) this.record(name, await this.deps.source.read(name as MetricName), now);
     const src: EvalSource = {
       now,
@@ -168,6 +172,24 @@ export class AlertEvaluator {
       expr: toPromQL(rule.expr),
     };
     this.deps.sender?.send(n);
+  }
+
+  /** Windows begin with what the history kept of their range (samples before now only). */
+  private seed(now: number): void {
+    if (!this.deps.seed) return;
+    for (const [name, keep] of this.keepMs) {
+      if (keep === 0) continue;
+      let series = this.windows.get(name);
+      if (!series) this.windows.set(name, (series = new Map()));
+      try {
+        for (const s of this.deps.seed(name, now - keep, now)) {
+          const samples = s.samples.filter((x) => x.t < now);
+          if (samples.length > 0) series.set(labelsKey(s.labels), { labels: s.labels, samples: [...samples] });
+        }
+      } catch (err) {
+        this.log.warn({ metric: name, err }, 'cannot read the metrics history for the alert rules; their ranges start empty');
+      }
+    }
   }
 
   /** The reading of a metric becomes the newest sample of each of its series; samples past the rules' ranges go. */

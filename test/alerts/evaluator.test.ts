@@ -19,6 +19,9 @@ import { MAX_ATTEMPTS, WebhookSender, type AlertNotification } from '../../src/a
 import { definitionOf, type MetricName } from '../../src/metrics/definitions.js';
 import type { Reading, Sample } from '../../src/metrics/registry.js';
 import { tempDir } from '../helpers/tmp.js';
+import { MetricsHistoryStore } from '../../src/catalog/metrics.js';
+import { MetricsHistory } from '../../src/metrics/history.js';
+import { historySeed } from '../../src/alerts/seed.js';
 
 const MIN = 60_000;
 
@@ -165,6 +168,52 @@ describe('the evaluator', () => {
     const recent = store.recent(100);
     expect(recent).toHaveLength(10);
     expect(recent[0]!.timeMs).toBe(now);
+  });
+});
+
+describe('the evaluator after a restart', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let catalog: Catalog;
+  beforeEach(() => {
+    dir = tempDir('tierfs-alerts-seed-');
+    catalog = new Catalog(join(dir.path, 'catalog.db'));
+  });
+  afterEach(() => {
+    catalog.close();
+    dir.remove();
+  });
+
+  it('begins its ranges with the metrics history: a firing forecast stays firing, instead of resolving for want of samples', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const values = new Map<string, Sample[]>();
+    const reader = {
+      async read(name: MetricName): Promise<Reading> {
+        const def = definitionOf(name)!;
+        return def.type === 'histogram' ? { type: 'histogram', bounds: def.buckets ?? [], samples: [] } : { type: def.type, samples: values.get(name) ?? [] };
+      },
+    };
+    const history = new MetricsHistory(new MetricsHistoryStore(catalog.db), reader, { now: () => now });
+    const store = new AlertStore(catalog.db);
+    const only = { TierfsTierAboveHighWatermark: { enabled: false }, TierfsTierAlmostFull: { enabled: false }, TierfsTierFillingUpFast: { enabled: false } };
+    const evaluator = (seeded: boolean) =>
+      new AlertEvaluator({ source: reader, store, rules: effectiveRules(only), mountpoint: '/m', now: () => now, seed: seeded ? historySeed(new MetricsHistoryStore(catalog.db)) : undefined });
+    values.set('tierfs_tier_capacity_bytes', [{ labels: { tier: 'hot' }, value: 1000 }]);
+    // Two hours of a tier filling from 50% by 2.5 bytes a minute (300 an hour: full within a day), sampled and evaluated each minute.
+    const first = evaluator(true);
+    const seen: string[] = [];
+    for (let m = 0; m <= 120; m++) {
+      values.set('tierfs_tier_used_bytes', [{ labels: { tier: 'hot' }, value: 500 + 2.5 * m }]);
+      await history.sample();
+      seen.push(...(await first.evaluate()).map((t) => `${m}:${t.state}`));
+      now += MIN;
+    }
+    expect(seen).toEqual(['41:pending', '101:firing']); // past the 60% guard at minute 41, an hour later firing
+    // The daemon restarts a minute later: the history gives the new evaluator its 6 hours.
+    now += MIN;
+    expect(await evaluator(true).evaluate()).toEqual([]);
+    expect(store.active().map((a) => [a.rule, a.state])).toEqual([['TierfsTierFillingUp', 'firing']]);
+    // Without the history, the forecast has one sample and cannot hold: the alert would resolve.
+    expect((await evaluator(false).evaluate()).map((t) => t.state)).toEqual(['resolved']);
   });
 });
 
