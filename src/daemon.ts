@@ -86,12 +86,15 @@ function testRandomPauses(): MoveOptions['atStep'] {
 function testClock(): (() => number) | undefined {
   const file = process.env.TIERFS_TEST_CLOCK;
   if (!file) return undefined;
+  let last = Date.now();
   return () => {
     try {
-      return Number(readFileSync(file, 'utf8')) || Date.now();
+      // A file caught between truncation and write reads empty: the clock stays where it was.
+      last = Number(readFileSync(file, 'utf8')) || last;
     } catch {
-      return Date.now();
+      // no file yet: as before
     }
+    return last;
   };
 }
 
