@@ -339,7 +339,8 @@ describe('built-in alerts through a mount', () => {
     rmSync(join(t.mnt, 'half.bin')); // resolved: another notification, queued behind the hanging one
 
     const during = Math.min(timedWrite('w3.bin'), timedWrite('w4.bin'));
-    expect(during, `write took ${during} ms with the webhook hanging, ${baseline} ms before`).toBeLessThan(baseline * 3 + 250);
+    // A daemon that waited for the webhook would never finish (it holds the request for an hour); the margin is for a loaded machine.
+    expect(during, `write took ${during} ms with the webhook hanging, ${baseline} ms before`).toBeLessThan(baseline * 5 + 2000);
     // The evaluator goes on too, and nothing reached the receiver but the one request it holds.
     const evaluations = (await alerts()).evaluations;
     await new Promise((r) => setTimeout(r, 300));
