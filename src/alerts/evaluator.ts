@@ -150,7 +150,7 @@ export class AlertEvaluator {
 
   /** One log line per change, and a notification to the webhooks. */
   private announce(rule: EffectiveRule, t: Transition): void {
-    const summary = renderTemplate(rule.def.summary, t.labels, t.value);
+    const summary = renderTemplate(rule.summary, t.labels, t.value);
     const fields = { alert: t.rule, state: t.state, severity: t.severity, labels: t.labels, value: t.value, activeSince: new Date(t.activeSince).toISOString() };
     const level = t.state === 'firing' ? (t.severity === 'critical' ? 'error' : 'warn') : 'info';
     this.log[level](fields, `alert ${t.rule} ${t.state}: ${summary}`);
@@ -167,8 +167,8 @@ export class AlertEvaluator {
       activeSince: new Date(t.activeSince).toISOString(),
       time: new Date(t.timeMs).toISOString(),
       summary,
-      description: renderTemplate(rule.def.description, t.labels, t.value),
-      runbook: renderTemplate(rule.def.runbook, t.labels, t.value),
+      description: renderTemplate(rule.description, t.labels, t.value),
+      runbook: renderTemplate(rule.runbook, t.labels, t.value),
       expr: toPromQL(rule.expr),
     };
     this.deps.sender?.send(n);
@@ -230,8 +230,8 @@ export class AlertEvaluator {
       forMs: r.forMs,
       threshold: r.threshold ?? null,
       expr: toPromQL(r.expr),
-      summary: r.def.summary,
-      runbook: r.def.runbook,
+      summary: r.summary,
+      runbook: r.runbook,
       pending: active.filter((a) => a.rule === r.name && a.state === 'pending').length,
       firing: active.filter((a) => a.rule === r.name && a.state === 'firing').length,
     }));
@@ -244,7 +244,7 @@ export class AlertEvaluator {
         const labels = JSON.parse(a.labels) as Labels;
         return {
           rule: a.rule, labels, severity: a.severity, state: a.state, value: a.value, activeSince: a.activeSince, firedAt: a.firedAt,
-          summary: renderTemplate(ruleOf.get(a.rule)?.def.summary ?? '', labels, a.value),
+          summary: renderTemplate(ruleOf.get(a.rule)?.summary ?? '', labels, a.value),
         };
       }),
       recent: this.deps.store.recent(recentLimit).map((e) => ({ ...e, labels: JSON.parse(e.labels) as Labels })),

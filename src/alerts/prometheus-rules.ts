@@ -24,7 +24,7 @@ export function prometheusRules(cfg: Pick<AlertsConfig, 'rules'>): PrometheusRul
             expr: toPromQL(r.expr),
             for: promDuration(r.forMs),
             labels: { severity: r.severity },
-            annotations: { summary: r.def.summary, description: r.def.description, runbook: r.def.runbook },
+            annotations: { summary: r.summary, description: r.description, runbook: r.runbook },
           })),
       },
     ],

@@ -3,7 +3,7 @@
 // `tierfs metrics rules` renders them as a Prometheus rule file, so both always agree.
 // As in the Prometheus mixins, a forecast goes with a level guard (a tier that grows
 // fast but is nearly empty is no emergency), and each rule has a runbook line.
-import { bin, HOST_LABELS, histogramQuantile, increase, metric, minOverTime, num, predictLinear, rate, sumBy, type Expr } from './expr.js';
+import { bin, HOST_LABELS, promDuration, histogramQuantile, increase, metric, minOverTime, num, predictLinear, rate, sumBy, type Expr } from './expr.js';
 
 export type Severity = 'warning' | 'critical';
 
@@ -18,7 +18,10 @@ export interface AlertRuleDefinition {
   threshold?: { value: number; unit: ThresholdUnit; what: string };
   /** the condition, given the threshold (ratio: 0–1; duration: ms; seconds: s) */
   expr: (threshold: number) => Expr;
-  /** templates: {{ $labels.NAME }}, {{ $value }} with | humanizePercentage, humanize1024 or humanizeDuration */
+  /**
+   * templates: {{ $labels.NAME }}, {{ $value }} with | humanizePercentage, humanize1024 or humanizeDuration
+   * (as Prometheus has them); %threshold% is the configured threshold, written in when the rule is made
+   */
   summary: string;
   description: string;
   runbook: string;
@@ -72,7 +75,7 @@ export const ALERT_RULES = [
     forMs: HOUR,
     threshold: { value: DAY, unit: 'duration', what: 'fills within this time at the rate of the last 6h' },
     expr: fillsWithin(0.6),
-    summary: 'Tier {{ $labels.tier }} will be full within a day at the rate of the last 6 hours',
+    summary: 'Tier {{ $labels.tier }} will be full within %threshold% at the rate of the last 6 hours',
     description: 'The forecast is a straight line through the tier\'s use over 6 hours, so it is net of what the mover drains; the tier is over 60% full.',
     runbook: 'tierfs history tierfs_tier_used_bytes --since 1d shows the trend; tierfs history tierfs_move_bytes_total what the mover drains. Lower the watermarks, raise the mover\'s bandwidth, or add capacity.',
   },
@@ -82,7 +85,7 @@ export const ALERT_RULES = [
     forMs: 30 * MINUTE,
     threshold: { value: 4 * HOUR, unit: 'duration', what: 'fills within this time at the rate of the last 6h' },
     expr: fillsWithin(0.8),
-    summary: 'Tier {{ $labels.tier }} will be full within 4 hours at the rate of the last 6 hours',
+    summary: 'Tier {{ $labels.tier }} will be full within %threshold% at the rate of the last 6 hours',
     description: 'The tier is over 80% full and grows faster than the mover drains it.',
     runbook: 'Act now: find what writes (tierfs history tierfs_write_bytes_total), move data off (tierfs move), or add capacity.',
   },
@@ -111,7 +114,7 @@ export const ALERT_RULES = [
     forMs: 15 * MINUTE,
     threshold: { value: 5, unit: 'seconds', what: 'p99 of the time to the first byte of a cold read' },
     expr: (t) => bin('>', histogramQuantile(0.99, 'tierfs_recall_first_byte_seconds', host, 10 * MINUTE), num(t)),
-    summary: 'Cold reads wait {{ $value | humanizeDuration }} for their first byte (p99)',
+    summary: 'Cold reads wait {{ $value | humanizeDuration }} for their first byte (p99, above %threshold%)',
     description: 'Applications reading files on object tiers stall this long.',
     runbook: 'Look at tierfs_objectstore_request_duration_seconds and retries by code (throttling), and at the recall cache hit ratio: a larger cache.memory or cache.disk, or a rule that keeps such files on a local tier.',
   },
@@ -126,7 +129,7 @@ export const ALERT_RULES = [
         bin('>', metric('tierfs_move_queue_length'), num(0)),
         bin('>=', minOverTime('tierfs_move_queue_length', t), metric('tierfs_move_queue_length', undefined, t)),
       ),
-    summary: 'The move queue has not shrunk for 6 hours ({{ $value }} moves waiting)',
+    summary: 'The move queue has not shrunk for %threshold% ({{ $value }} moves waiting)',
     description: 'The mover is held back (schedule windows, bandwidth, files in use) or its moves fail.',
     runbook: 'tierfs moves shows what waits and why; tierfs status the mover\'s background task and whether automatic moves are held back.',
   },
@@ -165,6 +168,17 @@ export interface EffectiveRule {
   threshold: number | undefined;
   enabled: boolean;
   expr: Expr;
+  /** the annotations, with the threshold written in */
+  summary: string;
+  description: string;
+  runbook: string;
+}
+
+/** A threshold as people write it: 95%, 1d, 5s. */
+export function formatThreshold(value: number, unit: ThresholdUnit): string {
+  if (unit === 'ratio') return `${Number((value * 100).toPrecision(4))}%`;
+  if (unit === 'duration') return promDuration(value);
+  return `${value}s`;
 }
 
 export interface RuleOverride {
@@ -178,6 +192,7 @@ export function effectiveRules(overrides: Partial<Record<string, RuleOverride>> 
   return RULES.map((def) => {
     const o = overrides[def.name] ?? {};
     const threshold = o.threshold ?? def.threshold?.value;
+    const fill = (text: string) => (def.threshold && threshold !== undefined ? text.replaceAll('%threshold%', formatThreshold(threshold, def.threshold.unit)) : text);
     return {
       def,
       name: def.name,
@@ -186,6 +201,9 @@ export function effectiveRules(overrides: Partial<Record<string, RuleOverride>> 
       threshold,
       enabled: o.enabled ?? true,
       expr: def.expr(threshold ?? 0),
+      summary: fill(def.summary),
+      description: fill(def.description),
+      runbook: fill(def.runbook),
     };
   });
 }

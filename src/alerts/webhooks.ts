@@ -70,7 +70,9 @@ class WebhookQueue {
   }
 
   push(n: AlertNotification): void {
-    if (this.closed || !this.hook.send.includes(n.state as never)) return;
+    // A webhook that hears of pending alerts also hears when one ends without firing (inactive).
+    const kind = n.state === 'inactive' ? 'pending' : n.state;
+    if (this.closed || !this.hook.send.includes(kind)) return;
     if (this.queue.length >= this.opts.queueLimit) {
       this.queue.shift();
       this.metrics.notifications.inc({ webhook: this.name, result: 'dropped' });

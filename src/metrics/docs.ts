@@ -3,7 +3,7 @@
 import { DEFINITIONS, type Group } from './definitions.js';
 import { historySeries } from './history.js';
 import { promDuration, toPromQL } from '../alerts/expr.js';
-import { effectiveRules } from '../alerts/rules.js';
+import { effectiveRules, formatThreshold } from '../alerts/rules.js';
 
 const GROUPS: Group[] = ['tiers', 'mount', 'moves', 'placement', 'recall', 'object stores', 'durability', 'alerts', 'process'];
 
@@ -36,8 +36,8 @@ export function alertsMarkdown(): string {
   out.push('| rule | severity | for | threshold (default) | condition (PromQL) | what to do |', '|---|---|---|---|---|---|');
   for (const r of effectiveRules()) {
     const th = r.def.threshold;
-    const threshold = !th ? '–' : th.unit === 'ratio' ? `${th.value * 100}%: ${th.what}` : th.unit === 'duration' ? `${promDuration(th.value)}: ${th.what}` : `${th.value}s: ${th.what}`;
-    out.push(`| \`${r.name}\` | ${r.severity} | ${promDuration(r.forMs)} | ${cell(threshold)} | \`${cell(toPromQL(r.expr))}\` | ${cell(r.def.runbook)} |`);
+    const threshold = th ? `${formatThreshold(th.value, th.unit)}: ${th.what}` : '–';
+    out.push(`| \`${r.name}\` | ${r.severity} | ${promDuration(r.forMs)} | ${cell(threshold)} | \`${cell(toPromQL(r.expr))}\` | ${cell(r.runbook)} |`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -157,7 +157,7 @@ describe('built-in alerts through a mount', () => {
     await hotUsed(700 * KiB);
     let a = await at(T0 + HOUR);
     expect(states(a)).toEqual(['pending', 'none', 'none', 'none']);
-    expect(a.active.find((x) => x.rule === 'TierfsTierFillingUp')!.summary).toBe('Tier hot will be full within a day at the rate of the last 6 hours');
+    expect(a.active.find((x) => x.rule === 'TierfsTierFillingUp')!.summary).toBe('Tier hot will be full within 1d at the rate of the last 6 hours');
     // 59 minutes on: the forecast has not held for its hour yet.
     expect(states(await at(T0 + HOUR + 59 * MINUTE))).toEqual(['pending', 'none', 'none', 'none']);
     // Two hours in, 1000 KiB: 97.7%, above the watermark (90%) and the 95% guard, filling within 4 h.

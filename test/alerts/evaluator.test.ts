@@ -258,6 +258,7 @@ describe('the webhook sender', () => {
     const started = Date.now();
     sender.send(note('A'));
     sender.send(note('B', 'pending')); // not asked for
+    sender.send(note('B', 'inactive')); // nor is its end, which only who hears of pending alerts hears
     sender.send(note('C', 'resolved'));
     // (the receiver keeps a notification before it answers: wait for the sender to have heard the answer)
     const sent = () => value(m.notifications, { webhook: 'h', result: 'sent' });
