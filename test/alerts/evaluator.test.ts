@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
+import { pino } from 'pino';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { AlertStore } from '../../src/catalog/alerts.js';
 import {
@@ -24,6 +25,8 @@ import { MetricsHistory } from '../../src/metrics/history.js';
 import { historySeed } from '../../src/alerts/seed.js';
 
 const MIN = 60_000;
+/** the evaluator's log lines are not what these tests look at */
+const quiet = pino({ level: 'silent' });
 
 /** An evaluation source from series written out by hand. */
 function source(now: number, series: Record<string, SeriesSamples[]>, bounds: readonly number[] = []): EvalSource {
@@ -141,7 +144,7 @@ describe('the evaluator', () => {
     values.set('tierfs_stripes_at_risk', [{ labels: { tier: 'cold' }, value: 3 }]);
     values.set('tierfs_backend_up', [{ labels: { tier: 'cold', backend: 'a' }, value: 0 }]);
     const store = new AlertStore(catalog.db, 10);
-    const make = (overrides = {}) => new AlertEvaluator({ source: reader, store, rules: effectiveRules(overrides), mountpoint: '/m', now: () => now });
+    const make = (overrides = {}) => new AlertEvaluator({ source: reader, store, rules: effectiveRules(overrides), mountpoint: '/m', now: () => now, log: quiet });
     const first = make();
     expect((await first.evaluate()).map((t) => `${t.rule}:${t.state}`)).toEqual(['TierfsBackendDown:pending', 'TierfsStripesAtRisk:firing']);
     now += 5 * MIN;
@@ -196,7 +199,7 @@ describe('the evaluator after a restart', () => {
     const store = new AlertStore(catalog.db);
     const only = { TierfsTierAboveHighWatermark: { enabled: false }, TierfsTierAlmostFull: { enabled: false }, TierfsTierFillingUpFast: { enabled: false } };
     const evaluator = (seeded: boolean) =>
-      new AlertEvaluator({ source: reader, store, rules: effectiveRules(only), mountpoint: '/m', now: () => now, seed: seeded ? historySeed(new MetricsHistoryStore(catalog.db)) : undefined });
+      new AlertEvaluator({ source: reader, store, rules: effectiveRules(only), mountpoint: '/m', now: () => now, log: quiet, seed: seeded ? historySeed(new MetricsHistoryStore(catalog.db)) : undefined });
     values.set('tierfs_tier_capacity_bytes', [{ labels: { tier: 'hot' }, value: 1000 }]);
     // Two hours of a tier filling from 50% by 2.5 bytes a minute (300 an hour: full within a day), sampled and evaluated each minute.
     const first = evaluator(true);
