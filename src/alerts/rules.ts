@@ -155,7 +155,6 @@ export const ALERT_RULES = [
 ] as const satisfies readonly AlertRuleDefinition[];
 
 export type AlertRuleName = (typeof ALERT_RULES)[number]['name'];
-export const ALERT_RULE_NAMES = ALERT_RULES.map((r) => r.name) as [AlertRuleName, ...AlertRuleName[]];
 
 export const RULES: readonly AlertRuleDefinition[] = ALERT_RULES;
 

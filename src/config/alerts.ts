@@ -2,7 +2,7 @@
 // of them run and with what threshold and `for:`, and the webhooks told of each change.
 // The rules themselves are src/alerts/rules.ts; only their names and units are read here.
 import { z } from 'zod';
-import { ALERT_RULES } from '../alerts/rules.js';
+import { ALERT_RULES, type AlertRuleName } from '../alerts/rules.js';
 import { duration } from './fields.js';
 import { parseDuration, parseRatio } from './units.js';
 
@@ -35,7 +35,7 @@ function ruleOverride(def: (typeof ALERT_RULES)[number]) {
 }
 
 const rules = z
-  .strictObject(Object.fromEntries(ALERT_RULES.map((r) => [r.name, ruleOverride(r)])) as Record<(typeof ALERT_RULES)[number]['name'], ReturnType<typeof ruleOverride>>)
+  .strictObject(Object.fromEntries(ALERT_RULES.map((r) => [r.name, ruleOverride(r)])) as Record<AlertRuleName, ReturnType<typeof ruleOverride>>)
   .prefault({})
   .describe('overrides of the built-in rules, by name (tierfs alerts lists them): off, or { enabled, for, threshold }');
 
