@@ -58,6 +58,11 @@ export function registerInfoCommands(program: Command): void {
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
       process.stdout.write(`move queue: ${s.queue.length} waiting${s.queue.heldBack ? ` (automatic moves held back: ${s.queue.heldBack})` : ''}\n`);
       if (s.metrics) process.stdout.write(`${metricsLine(s.metrics)}\n`);
+      if (s.alerts) {
+        const { firing, pending } = s.alerts;
+        process.stdout.write(`alerts: ${firing.length} firing, ${pending} pending${firing.length + pending > 0 ? ' (tierfs alerts)' : ''}\n`);
+        for (const a of firing) process.stdout.write(`  ${a.severity}: ${a.rule}: ${a.summary}\n`);
+      }
       const moved = s.placement.filter((p) => p.week.promotions + p.week.demotions > 0);
       if (moved.length > 0) {
         const rows = moved.map((p) => [p.tier, p.day.promotions, p.day.demotions, p.day.misplacements, p.week.promotions, p.week.demotions, p.week.misplacements]);
