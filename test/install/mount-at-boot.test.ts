@@ -14,7 +14,7 @@ const dir = tempDir('tierfs-install-');
 const SBIN_LINKS = ['/sbin/mount.fuse.tierfs', '/sbin/mount.tierfs'];
 /** What the links were before the test (another checkout's install, or nothing), to put back. */
 const before = new Map<string, string | null>();
-const env = { ...process.env, TIERFS_FROM_SOURCE: '1' };
+const env = process.env;
 
 function writeConfig(name: string): { config: string; mnt: string; hot: string; dataDir: string } {
   const root = join(dir.path, name);
