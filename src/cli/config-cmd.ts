@@ -1,12 +1,12 @@
 // tierfs init, tierfs config validate|show|docs
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, writeFileSync, mkdirSync, statfsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { configSchema } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { describeKeys, renderKeyDocsMarkdown, renderKeyDocsText } from '../config/docs.js';
-import { DEFAULT_CONFIG_YAML } from '../config/template.js';
+import { starterConfig } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
 
@@ -20,7 +20,8 @@ export function registerConfigCommands(program: Command): void {
       mkdirSync(dir, { recursive: true });
       const file = join(resolve(dir), 'tierfs.yaml');
       if (existsSync(file) && !opts.force) throw new CliError(`${file} exists; use --force to overwrite it`);
-      writeFileSync(file, DEFAULT_CONFIG_YAML);
+      const fs = statfsSync(dirname(file));
+      writeFileSync(file, starterConfig({ totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize }));
       process.stdout.write(`wrote ${file}\nnext: tierfs mount --config ${file} MOUNTPOINT\n`);
     });
 

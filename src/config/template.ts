@@ -19,6 +19,7 @@ tiers:
   - name: warm
     kind: local
     volumes: [./tierfs-data/warm]     # e.g. on HDDs
+    # capacity: 1TiB
     watermarks: { high: 90%, low: 75% }
   - name: cold
     kind: object
@@ -73,3 +74,27 @@ metrics:
   listen: 127.0.0.1:9750              # "off" disables the listener
   history: { enabled: true, minutes: 2d, hours: 90d, days: 730d }
 `;
+
+/** A size in the largest binary unit that keeps it whole enough to read (e.g. "12GiB"). */
+function roundSize(bytes: number): string {
+  const GiB = 2 ** 30;
+  return bytes >= 10 * GiB ? `${Math.floor(bytes / GiB)}GiB` : `${Math.max(1, Math.floor(bytes / 2 ** 20))}MiB`;
+}
+
+/**
+ * What \`tierfs init\` writes: the default, with capacities for hot and warm when they
+ * share a filesystem (the starter's volumes are side by side under one directory).
+ * Without a capacity each would measure the whole filesystem: the other's files and
+ * everything else on the disk would count as its own use, and a watermark below the
+ * disk's fill would refuse new files with space free.
+ */
+export function starterConfig(disk: { totalBytes: number; freeBytes: number } | null): string {
+  if (!disk) return DEFAULT_CONFIG_YAML;
+  const note = `    # hot and warm share one filesystem here (${roundSize(disk.totalBytes)}, ${roundSize(disk.freeBytes)} free when this
+    # file was written): each has a capacity of its own (a third and half of the free space),
+    # or each would count the other's files and all else on the disk as its own use.\n`;
+  return DEFAULT_CONFIG_YAML.replace(
+    '    # capacity: 100GiB                # default: the size of the volumes\' filesystem\n',
+    `${note}    capacity: ${roundSize(disk.freeBytes / 3)}\n`,
+  ).replace('    # capacity: 1TiB\n', `    capacity: ${roundSize(disk.freeBytes / 2)}\n`);
+}

@@ -1,6 +1,6 @@
 // The command line a user meets first: init, bad configs refused before mounting, help.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { TIERFS_BIN, runCli } from '../helpers/tierfs.js';
@@ -16,6 +16,12 @@ describe('tierfs CLI', () => {
     expect(r.code).toBe(0);
     const text = readFileSync(join(dir.path, 'tierfs.yaml'), 'utf8');
     expect(text).toMatch(/^# tierfs configuration/);
+    // hot and warm are side by side on one filesystem: each has a capacity, and the file says why.
+    expect(text).toMatch(/# hot and warm share one filesystem here/);
+    const caps = [...text.matchAll(/^ {4}capacity: (\d+)(MiB|GiB)$/gm)].map((m) => Number(m[1]) * (m[2] === 'GiB' ? 2 ** 30 : 2 ** 20));
+    expect(caps).toHaveLength(2);
+    const free = statfsSync(dir.path).bavail * statfsSync(dir.path).bsize;
+    expect(caps[0]! + caps[1]!).toBeLessThanOrEqual(free);
     expect((await runCli(['init', dir.path])).code).not.toBe(0); // no silent overwrite
     const v = await runCli(['config', 'validate', join(dir.path, 'tierfs.yaml')]);
     expect(v.code).toBe(0);
