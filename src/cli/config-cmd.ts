@@ -1,4 +1,5 @@
-// tierfs init, tierfs config validate|show|docs
+// tierfs init, tierfs config validate|show|docs|schema (and, on a running mount,
+// apply|set|history|diff|rollback: config-live-cmd.ts)
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -8,6 +9,12 @@ import { loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_YAML } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
+import { registerConfigLiveCommands, showVersion } from './config-live-cmd.js';
+
+/** The JSON Schema of tierfs.yaml, as committed in docs/tierfs.schema.json (editors complete and check with it). */
+export function configJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), title: 'tierfs.yaml' };
+}
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -47,18 +54,27 @@ export function registerConfigCommands(program: Command): void {
     });
   config
     .command('show')
-    .argument('[file]', 'configuration file (default: the embedded default)')
-    .description('print the effective configuration, defaults filled in, as JSON')
-    .action((file: string | undefined) => printJson(loadConfig(file).config));
+    .argument('[file|version]', 'a configuration file (default: the embedded default), or a version number (or "current") of the running mount')
+    .option('--json', 'a version: print it as JSON (with who, when, why)')
+    .option('--mount <mountpoint>', 'a version: of which mount (default: the only one)')
+    .description('a file: print its effective configuration, defaults filled in, as JSON; a version: print its YAML text')
+    .action((arg: string | undefined, opts: { json?: boolean; mount?: string }) =>
+      arg !== undefined && /^(\d+|current)$/.test(arg) ? showVersion(arg, opts) : printJson(loadConfig(arg).config),
+    );
+  config
+    .command('schema')
+    .description('print the JSON Schema of tierfs.yaml (committed as docs/tierfs.schema.json; see the README for editors)')
+    .action(() => printJson(configJsonSchema()));
   config
     .command('docs')
     .option('--json-schema', 'print the JSON Schema instead of the key reference')
     .description('the reference of every configuration key, generated from the schema')
     .action((opts: { jsonSchema?: boolean }) => {
-      const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+      const schema = configJsonSchema();
       if (opts.jsonSchema) return printJson(schema);
       process.stdout.write(renderDocs(schema as JsonSchema));
     });
+  registerConfigLiveCommands(config);
 }
 
 interface JsonSchema {
