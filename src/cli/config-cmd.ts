@@ -10,11 +10,7 @@ import { DEFAULT_CONFIG_YAML } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
 import { registerConfigLiveCommands, showVersion } from './config-live-cmd.js';
-
-/** The JSON Schema of tierfs.yaml, as committed in docs/tierfs.schema.json (editors complete and check with it). */
-export function configJsonSchema(): Record<string, unknown> {
-  return { ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), title: 'tierfs.yaml' };
-}
+import { configJsonSchema } from '../config/json-schema.js';
 
 export function registerConfigCommands(program: Command): void {
   program
