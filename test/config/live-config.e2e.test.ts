@@ -222,4 +222,24 @@ describe('tierfs config apply / history / rollback on a running mount', () => {
       [3, 'the config file was changed outside tierfs (found at mount)'],
     ]);
   }, 60_000);
+
+  it('config set changes one key through the same path: validated, a version, written to the file', async () => {
+    t = await new TierfsMount({ extraYaml: POLICY }).start();
+    const original = readFileSync(t.configFile, 'utf8');
+    const bad = await cfg(t, ['set', 'mover.bandwidth', 'fast', '--yes']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/:\d+:\d+: mover\.bandwidth: expected a size/);
+    expect(readFileSync(t.configFile, 'utf8')).toBe(original);
+
+    const set = json<Answer>(await cfg(t, ['set', 'mover.bandwidth', '20MiB', '--yes', '--json']));
+    expect(set.lines).toEqual(['mover: (not set) → {"bandwidth":"20MiB"}']);
+    expect(set.version).toMatchObject({ version: 2, message: 'set mover.bandwidth 20MiB' });
+    const again = json<Answer>(await cfg(t, ['set', 'policy.rules[0].target', 'warm', '--yes', '--json']));
+    expect(again.lines).toEqual(['policy.rules[0].target: hot → warm']);
+    const file = readFileSync(t.configFile, 'utf8');
+    expect(file).toContain('bandwidth: 20MiB');
+    expect(file).toContain('target: warm');
+    expect((await cfg(t, ['show', 'current'])).stdout).toBe(file);
+    expect(json<History>(await cfg(t, ['history', '--json'])).current).toBe(3);
+  }, 60_000);
 });
