@@ -48,7 +48,7 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
       const h = holding(t.name);
       if (/^tiers\[\d+\]\.scheme/.test(c.key) && h.files > 0) {
         reasons.push(
-          `${c.key}: the k+m of tier ${t.name} cannot change while it holds ${h.files} files (their stripes are encoded k+m): ` +
+          `tiers[${i}].scheme: the k+m of tier ${t.name} cannot change while it holds ${h.files} files (their stripes are encoded k+m): ` +
             `that needs a re-encode — move its files to another tier (tierfs tier drain ${t.name}), change the scheme, and move them back`,
         );
         continue;

@@ -84,8 +84,22 @@ export class ConfigVersions {
     return this.s.list.all().map(fromRow);
   }
 
-  /** Record the next version, child of the newest, and drop those beyond `keep`. */
+  /**
+   * Record the next version, child of the newest, and drop those beyond `keep`. Synced
+   * to disk before it returns (synchronous = FULL for this transaction): the config file
+   * is written only after, so even a power cut cannot leave a file ahead of the catalog.
+   */
   add(v: NewVersion, timeMs = Date.now()): ConfigVersion {
+    const before = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.addNow(v, timeMs);
+    } finally {
+      this.db.pragma(`synchronous = ${before}`);
+    }
+  }
+
+  private addNow(v: NewVersion, timeMs: number): ConfigVersion {
     return this.db.transaction(() => {
       const parent = this.latest()?.version ?? null;
       const version = (parent ?? 0) + 1;
