@@ -129,18 +129,22 @@ export class ConfigManager {
     const base = this.current();
     const source = req.source ?? this.d.file ?? '<text>';
     const who = { user: req.caller?.user ?? null, uid: req.caller?.uid ?? null, source };
+    if (this.d.file === undefined) {
+      // Nothing would keep the change: the next mount starts from the embedded default again.
+      throw new ConfigRefused(['this mount runs the embedded default configuration, with no file to keep a change in: write it out (tierfs init), mount with --config FILE, then change it live']);
+    }
     if (req.expectVersion !== undefined && req.expectVersion !== base.version) {
       throw new ConfigRefused([`the configuration changed meanwhile (now version ${base.version}, not ${req.expectVersion}): look at it again`]);
     }
     let next: Config;
     try {
       // Relative paths in the text are the config file's: it is written there.
-      next = parseConfig(req.text, source, this.d.file ? dirname(this.d.file) : process.cwd());
+      next = parseConfig(req.text, source, dirname(this.d.file));
     } catch (err) {
       if (err instanceof ConfigError) log.warn({ ...who, problems: err.problems }, 'configuration refused: invalid');
       throw err;
     }
-    const refused = refusedChanges(this.d.running.config, next, (t) => this.d.holding(t), this.d.file ?? 'tierfs.yaml');
+    const refused = refusedChanges(this.d.running.config, next, (t) => this.d.holding(t), this.d.file);
     if (refused.length > 0) {
       log.warn({ ...who, reasons: refused }, 'configuration refused: not a live change');
       throw new ConfigRefused(refused);
@@ -156,20 +160,18 @@ export class ConfigManager {
       message: req.message ?? '',
       text: req.text,
       restoredFrom: req.restoredFrom ?? null,
-      fileWritten: this.d.file === undefined,
+      fileWritten: false,
     });
     this.d.crashAfterRecord?.();
-    if (this.d.file !== undefined) {
-      try {
-        writeConfigFile(this.d.file, req.text);
-      } catch (err) {
-        // Never a version the file does not hold: take it back, change nothing.
-        this.d.versions.remove(v.version);
-        log.error({ ...who, err, file: this.d.file }, 'configuration refused: the config file could not be written');
-        throw err;
-      }
-      this.d.versions.markWritten(v.version);
+    try {
+      writeConfigFile(this.d.file, req.text);
+    } catch (err) {
+      // Never a version the file does not hold: take it back, change nothing.
+      this.d.versions.remove(v.version);
+      log.error({ ...who, err, file: this.d.file }, 'configuration refused: the config file could not be written');
+      throw err;
     }
+    this.d.versions.markWritten(v.version);
     this.d.versions.keep = next.catalog.configVersions;
     this.d.applyLive(next);
     this.d.running.config = next;

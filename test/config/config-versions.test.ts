@@ -34,8 +34,8 @@ policy:
       target: cold
 `;
 const parse = (text: string) => parseConfig(text, 'tierfs.yaml', '/base');
-const empty = () => ({ files: 0, bytes: 0 });
-const refused = (text: string, holding = empty) => refusedChanges(parse(BASE), parse(text), holding, 'tierfs.yaml');
+const empty = (_tier?: string) => ({ files: 0, bytes: 0 });
+const refused = (text: string, holding: (tier: string) => { files: number; bytes: number } = empty) => refusedChanges(parse(BASE), parse(text), holding, 'tierfs.yaml');
 
 describe('what a mounted tierfs takes live', () => {
   it('takes policy, mover, recording, watermark and probe changes', () => {
