@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     include: ['test/**/*.test.ts'],
+    // Compiles src/ to dist/ when stale: the tests start the CLI and daemon from there.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // 2 cores: two test files at a time keeps mounts and servers from starving each other.

@@ -143,7 +143,8 @@ async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Pro
         diskCacheBytes: cfg.cache.disk,
         ...metrics.objectTierOptions,
       });
-      tiers.push({ kind: 'object', name: t.name, object });
+      const capacity = t.capacity === undefined ? {} : { capacity: { bytes: t.capacity, high: t.watermarks.high } };
+      tiers.push({ kind: 'object', name: t.name, object, ...capacity });
     }
   }
   return new TierSet(tiers);
@@ -206,12 +207,11 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     await protocol.recover();
     const report = reconcile(catalog, tierSet.locals);
     vfs.copyUp = async (ino) => {
-      const size = vfs.inode(ino).size;
-      const usage = catalog.usageByTier();
-      const to = tiers.locals.find((t) => t.hasRoom(usage.get(t.name)?.bytes ?? 0, size));
-      if (!to) throw new FsError('ENOSPC', 'no local tier has room to bring this file back for writing');
+      // Admitted as a new file of its size is (ENOSPC only when no local tier has space):
+      // every tier above its high watermark still takes it while pressure makes room.
+      const to = vfs.place(vfs.inode(ino).size).tier;
       // The application waits in open(): no bandwidth limit, no queue.
-      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true, onlyIfCold: true });
+      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true, onlyIfCold: true, admitted: true });
       if (r.state === 'aborted') throw new FsError('EBUSY', `could not bring the file back: ${r.reason}`);
     };
     const background = new BackgroundMover({

@@ -9,6 +9,7 @@
 
 #include "replies.h"
 #include "session.h"
+#include "fs-calls.h"
 
 namespace tierfs {
 namespace {
@@ -543,6 +544,7 @@ static Napi::Object initModule(Napi::Env env, Napi::Object exports) {
   Napi::Object codes = Napi::Object::New(env);
   for (int op = 1; op < static_cast<int>(Op::Count_); op++) codes.Set(opName(static_cast<Op>(op)), op);
   exports.Set("opcodes", codes);
+  defineFsCalls(env, exports);
   return exports;
 }
 

@@ -497,10 +497,25 @@ export class Catalog {
   durableTx<T>(fn: () => T): T {
     this.db.pragma('synchronous = FULL');
     try {
-      return this.tx(fn);
+      const result = this.tx(fn);
+      this.snapshotForTests();
+      return result;
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  private durableSnapshots = 0;
+
+  /**
+   * Tests of power loss (test/mover/power-cut.test.ts): TIERFS_TEST_DURABLE_SNAPSHOTS=DIR
+   * copies the catalog as each durable transaction left it to DIR/durable-N.db, so that a
+   * test can put together what a disk held at any point of a move.
+   */
+  private snapshotForTests(): void {
+    const dir = process.env.TIERFS_TEST_DURABLE_SNAPSHOTS;
+    if (!dir) return;
+    this.db.prepare('VACUUM INTO ?').run(`${dir}/durable-${++this.durableSnapshots}.db`);
   }
 
   tx<T>(fn: () => T): T {

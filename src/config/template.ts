@@ -27,6 +27,32 @@ tiers:
     scheme: { k: 4, m: 2 }            # Reed-Solomon: survives the loss of any 2 cells of 6
     chunkSize: 8MiB
 
+# Where files belong. Rules are checked in order; the first whose conditions all hold
+# decides, and \`tierfs where FILE\` says which one did and why. A file moves at most once
+# per minResidency, and only when it passes a heat threshold by the hysteresis share, so
+# nothing bounces between tiers. Capacity pressure (the watermarks) demotes the coldest
+# files whatever the rules say.
+policy:
+  halfLife: 7d                        # heat: opens, each counting half as much a week later
+  minResidency: 1d
+  rules:
+    # Busy files stay fast: about one open a day for the past week keeps a file hot.
+    - name: busy
+      match: { heatAbove: 5 }
+      target: hot
+    # Written or opened in the last two weeks: still part of current work.
+    - name: recent
+      match: { idleBelow: 14d }
+      target: hot
+    # Untouched for three months and at least 128 KiB (object stores bill small objects
+    # as if they were that large, and recall costs a round trip): the object store.
+    - name: dormant
+      match: { idleAbove: 90d, sizeAbove: 128KiB }
+      target: cold
+    # Everything else: idle for two weeks or more, or too small to be worth the cloud.
+    - name: idle
+      target: warm
+
 mount:
   maxWrite: 1MiB
   attrTimeout: 1s

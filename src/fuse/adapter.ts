@@ -91,6 +91,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async release(_ctx, _ino, fh) {
       vfs.release(fh);
     },
+    async fallocate(_ctx, _ino, fh, mode, offset, length) {
+      vfs.fallocate(fh, mode, offset, length);
+    },
     async fsync(_ctx, _ino, fh, datasync) {
       await vfs.fsync(fh, datasync);
     },

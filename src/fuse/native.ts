@@ -108,6 +108,13 @@ export type OpName =
 interface NativeModule {
   Session: new (opts: NativeSessionOptions, dispatch: (req: NativeRequest) => void) => NativeSession;
   opcodes: Record<OpName, number>;
+  /** f*xattr on a descriptor; errors carry `code` like fs's. */
+  xattrList(fd: number): string[];
+  xattrGet(fd: number, name: string): Buffer | undefined;
+  xattrSet(fd: number, name: string, value: Buffer): void;
+  xattrRemove(fd: number, name: string): void;
+  /** fallocate(2) with the kernel's FALLOC_FL_* mode bits. */
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
 }
 
 let loaded: NativeModule | undefined;

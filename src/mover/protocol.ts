@@ -57,6 +57,12 @@ export interface MoveOptions {
 export interface MoveRequest {
   /** a copy-up must bring a file pinned to an object tier back all the same */
   ignorePin?: boolean;
+  /**
+   * The caller admitted the file to this tier as a new file is admitted (vfs.place): it
+   * may take the tier past its high watermark, while there is space (a copy-up, which an
+   * application waits for in open()).
+   */
+  admitted?: boolean;
   unthrottled?: boolean;
   /** a copy-up: nothing to do if the file is no longer on an object tier (a move that ran first brought it back) */
   onlyIfCold?: boolean;
@@ -162,11 +168,18 @@ export class MoveProtocol {
     let dest: CopyLocation;
     if (target.kind === 'local') {
       const usage = this.catalog.usageByTier().get(to)?.bytes ?? 0;
-      if (!target.local.hasRoom(usage, i.size)) throw new FsError('ENOSPC', `tier ${to} has no room below its high watermark`);
+      if (req.admitted ? !target.local.hasSpace(usage, i.size) : !target.local.hasRoom(usage, i.size)) {
+        throw new FsError('ENOSPC', req.admitted ? `tier ${to} has no space left` : `tier ${to} has no room below its high watermark`);
+      }
       // The names are taken again at the commit (a rename may come meanwhile); these are
       // journaled so that `tierfs moves` can say what is moving.
       dest = { kind: 'local', tier: to, volume: target.local.pickVolume(), paths: this.namesNow(ino), temp: `move-${ino}-${randomUUID()}` };
     } else {
+      // A capped object tier (capacity: in its config) takes no move past its high
+      // watermark; the classifier plans within it, a manual move is told here.
+      const cap = target.capacity;
+      const held = this.catalog.usageByTier().get(to)?.bytes ?? 0;
+      if (cap && held + i.size > cap.bytes * cap.high) throw new FsError('ENOSPC', `tier ${to} has no room below its high watermark`);
       dest = { kind: 'object', tier: to, fileId: randomUUID() };
     }
 
@@ -283,7 +296,7 @@ export class MoveProtocol {
     const recorded = cur.sha256 ?? (old.kind === 'object' && old.layout?.sha256 ? old.layout.sha256 : null);
     if (recorded && recorded !== sha256) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
     if (dest.kind === 'local') {
-      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur);
+      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur, this.vfs.xattrsToMirror(cur));
       dest.paths = this.namesNow(ino);
       // Journaled before the names appear, so recovery knows which names to take back.
       this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));

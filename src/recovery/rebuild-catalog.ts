@@ -183,7 +183,7 @@ async function applyTiers(
     }
     // Local tiers first: directories there carry their real modes and owners, which the
     // directories a manifest's path needs would otherwise have to guess.
-    const fromLocal = reconcile(catalog, locals);
+    const fromLocal = reconcile(catalog, locals, { xattrsOfKnown: true });
     const fromManifests = await fsck(catalog, objects, true, { locals });
     const { backup } = from;
     const report: RecoveryReport = {

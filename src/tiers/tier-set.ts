@@ -4,7 +4,10 @@ import { FsError } from '../errors.js';
 import type { LocalTier } from './local/local-tier.js';
 import type { ObjectTierStore } from './object/types.js';
 
-export type AnyTier = { kind: 'local'; name: string; local: LocalTier } | { kind: 'object'; name: string; object: ObjectTierStore };
+export type AnyTier =
+  | { kind: 'local'; name: string; local: LocalTier }
+  /** capacity: the configured bytes the tier may hold, and its high watermark (unset: no limit) */
+  | { kind: 'object'; name: string; object: ObjectTierStore; capacity?: { bytes: number; high: number } };
 
 export class TierSet {
   private readonly byName: Map<string, AnyTier>;

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Catalog, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { isDir, isReg, S_IFDIR, S_IFLNK, S_IFREG } from './vfs.js';
+import { userXattrsOf } from '../tiers/local/xattrs.js';
+import { CLASS_XATTR, isDir, isReg, PIN_XATTR, S_IFDIR, S_IFLNK, S_IFREG, TIER_XATTR } from './vfs.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('reconcile');
@@ -49,7 +50,12 @@ function escapeName(bytes: Buffer): string {
   return out;
 }
 
-export function reconcile(catalog: Catalog, tiers: LocalTier[]): ReconcileReport {
+/**
+ * xattrsOfKnown: also take the xattrs of entries the catalog knows from their backing
+ * files and directories (a catalog restored from a backup is older than they are). New
+ * entries always bring theirs.
+ */
+export function reconcile(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOfKnown?: boolean } = {}): ReconcileReport {
   const report: ReconcileReport = { imported: 0, updated: 0, duplicates: 0, missing: 0, orphansRemoved: 0, invalidNames: 0 };
   // Found again below if still there; gone if renamed or removed since the last mount.
   for (const c of catalog.conflicts()) if (c.kind === INVALID_NAME) catalog.clearConflict(c.path, c.kind);
@@ -63,7 +69,7 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[]): ReconcileReport
     for (const volume of tier.volumes) {
       // (device, inode) of backing files seen on this volume: hard links become one inode.
       const links = new Map<bigint, number>();
-      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, links, report));
+      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, links, report, { xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name }));
     }
   }
 
@@ -109,7 +115,9 @@ function walk(
   parentIno: number,
   links: Map<bigint, number>,
   report: ReconcileReport,
+  how: { xattrsOfKnown: boolean; firstTier: string },
 ): void {
+  const { xattrsOfKnown, firstTier } = how;
   const abs = rel === '' ? volume : tier.pathOf(volume, rel);
   let raw: Buffer[];
   try {
@@ -143,10 +151,13 @@ function walk(
         catalog.setNlink(parentIno, parent.nlink + 1, parent.ctimeNs);
         report.imported++;
       }
-      walk(catalog, tier, volume, path, dirIno!, links, report);
+      // Directories are on every volume; their xattrs are kept on the first tier's.
+      if ((!existing || xattrsOfKnown) && tier.name === firstTier) importXattrs(catalog, dirIno!, tier, volume, path, 'dir');
+      walk(catalog, tier, volume, path, dirIno!, links, report, how);
     } else if ((mode & 0o170000) === S_IFREG) {
       if (existing) {
         checkKnownFile(catalog, existing, tier, volume, path, st, links, report);
+        if (xattrsOfKnown && existing.tier === tier.name && existing.volume === volume) importXattrs(catalog, existing.ino, tier, volume, path, 'file');
         continue;
       }
       const linked = st.nlink > 1n ? links.get(st.ino) : undefined;
@@ -157,6 +168,7 @@ function walk(
       } else {
         const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
         links.set(st.ino, ino);
+        importXattrs(catalog, ino, tier, volume, path, 'file');
       }
       report.imported++;
     } else if ((mode & 0o170000) === S_IFLNK && !existing) {
@@ -168,6 +180,36 @@ function walk(
       catalog.createInode({ ...attrsOf(st), nlink: 1, tier: null, volume: null, dataPath: null, target }, parentIno, name);
       report.imported++;
     }
+  }
+}
+
+/**
+ * The user.* xattrs of a backing file or directory into the catalog: the pin as the
+ * entry's pin, a class as its class too; the tier xattr is virtual and never stored. A
+ * volume without xattr support has none to give: nothing is lost that was there.
+ */
+function importXattrs(catalog: Catalog, ino: number, tier: LocalTier, volume: string, path: string, kind: 'file' | 'dir'): void {
+  let fd: number;
+  try {
+    fd = kind === 'dir' ? tier.openDir(volume, path) : tier.openFile(volume, path, fs.constants.O_RDONLY);
+  } catch (err) {
+    log.warn({ err, path, volume }, 'cannot open a backing entry to read its xattrs');
+    return;
+  }
+  try {
+    for (const { name, value } of userXattrsOf(fd)) {
+      if (name === TIER_XATTR) continue;
+      if (name === PIN_XATTR) {
+        catalog.setPin(ino, value.toString('utf8'));
+        continue;
+      }
+      if (!catalog.getXattr(ino, name)?.equals(value)) catalog.setXattr(ino, name, value);
+      if (name === CLASS_XATTR) catalog.setClass(ino, value.toString('utf8'));
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTSUP') log.warn({ err, path, volume }, 'cannot read the xattrs of a backing entry');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

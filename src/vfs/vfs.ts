@@ -9,7 +9,9 @@ import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
-import type { LocalTier } from '../tiers/local/local-tier.js';
+import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
+import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
+import { nativeBinding } from '../fuse/native.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -250,7 +252,7 @@ export class Vfs {
    * The first local tier with room under its high watermark, and a volume on it; when
    * every one is above it, the first with space left (pressure demotion makes room).
    */
-  private place(size = 0): { tier: LocalTier; volume: string } {
+  place(size = 0): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
     const at = admit(this.tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
     if (!at) throw new FsError('ENOSPC', 'every local tier is full');
@@ -432,6 +434,9 @@ export class Vfs {
       this.catalog.setNlink(ino, i.nlink + 1, t);
       this.touchParent(newParent, t);
     });
+    // A symlink's new name is a symlink on the tier too (a copy: an import makes each
+    // name its own symlink, which reads the same).
+    if (isSymlink(i.mode) && i.target !== null) this.mirror.symlink(childPath(this.dirPath(newParent), newName), i.target, i);
     return this.attrs(this.inode(ino));
   }
 
@@ -850,6 +855,19 @@ export class Vfs {
     return bytesWritten;
   }
 
+  /**
+   * fallocate(2) on the backing file, in whatever mode its filesystem supports (else its
+   * errno): a handle open for writing always has one, a cold file having come back to a
+   * local tier when it was opened. Size and times reach the catalog at release, as a
+   * write's do.
+   */
+  fallocate(fh: number, mode: number, offset: number, length: number): void {
+    const h = this.handle(fh);
+    if (!h.writable || h.fd < 0) throw new FsError('EBADF');
+    nativeBinding().fallocate(h.fd, mode, offset, length);
+    this.recordIo(h.ino, 'write', offset, 0, 1);
+  }
+
   /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */
   recordIo(ino: number, op: 'read' | 'write', offset: number, length: number, count: number): void {
     const i = this.catalog.getInode(ino);
@@ -973,24 +991,49 @@ export class Vfs {
 
   // ── filesystem ─────────────────────────────────────────────────────────────
 
+  /**
+   * df's view: each filesystem under the local tiers once (two tiers on one disk share
+   * it), a tier with a configured capacity as that capacity, object tiers with one as
+   * theirs (without one an object store adds nothing: it has no size to give). Free
+   * inodes are the filesystems'.
+   */
   statfs(): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namemax: number } {
     const bsize = 4096;
+    const usage = this.catalog.usageByTier();
+    const held = (name: string) => usage.get(name)?.bytes ?? 0;
+    // Per filesystem: its own figures if any uncapped tier is on it, else its capped tiers' (never more than it has).
+    const byDev = new Map<number, { fs: VolumeUsage; uncapped: boolean; capTotal: number; capFree: number }>();
+    for (const tier of this.tiers) {
+      const capped = tier.config.capacity !== undefined;
+      const u = tier.usage(held(tier.name));
+      const vols = distinctFilesystems(tier.volumeUsage()).filter((v) => v.error === undefined);
+      vols.forEach((v, k) => {
+        const d = byDev.get(v.dev) ?? { fs: v, uncapped: false, capTotal: 0, capFree: 0 };
+        if (!capped) d.uncapped = true;
+        else if (k === 0) [d.capTotal, d.capFree] = [d.capTotal + u.capacityBytes, d.capFree + u.freeBytes]; // a capped tier's figures once
+        byDev.set(v.dev, d);
+      });
+    }
     let total = 0;
     let free = 0;
-    const usage = this.catalog.usageByTier();
-    for (const tier of this.tiers) {
-      const u = tier.usage(usage.get(tier.name)?.bytes ?? 0);
-      total += u.capacityBytes;
-      free += u.freeBytes;
+    let ffree = 0;
+    for (const d of byDev.values()) {
+      total += d.uncapped ? d.fs.totalBytes : Math.min(d.fs.totalBytes, d.capTotal);
+      free += Math.min(d.fs.freeBytes, d.uncapped ? d.fs.freeBytes : d.capFree);
+      ffree += d.fs.freeInodes;
     }
-    const files = this.catalog.inodeCount();
+    for (const t of this.tierSet.ordered) {
+      if (t.kind !== 'object' || !t.capacity) continue;
+      total += t.capacity.bytes;
+      free += Math.max(0, t.capacity.bytes - held(t.name));
+    }
     return {
       bsize,
       blocks: Math.floor(total / bsize),
       bfree: Math.floor(free / bsize),
       bavail: Math.floor(free / bsize),
-      files: files + 1_000_000_000,
-      ffree: 1_000_000_000,
+      files: this.catalog.inodeCount() + ffree,
+      ffree,
       namemax: 255,
     };
   }
@@ -1044,6 +1087,7 @@ export class Vfs {
       this.catalog.touchCtime(ino, nowNs());
       if (name === CLASS_XATTR) this.catalog.setClass(ino, value.toString('utf8'));
     });
+    this.mirrorXattrs(ino);
   }
 
   listxattr(ino: number): string[] {
@@ -1060,11 +1104,13 @@ export class Vfs {
     if (name === PIN_XATTR) {
       if (!i.pin) throw new FsError('ENODATA');
       this.checkMayPin(caller, i);
-      return this.catalog.setPin(ino, null);
+      this.catalog.setPin(ino, null);
+      return this.mirrorXattrs(ino);
     }
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
     this.catalog.touchCtime(ino, nowNs());
     if (name === CLASS_XATTR) this.catalog.setClass(ino, null);
+    this.mirrorXattrs(ino);
   }
 
   /** Pin a file or directory (and what is below it) to a tier; every move honours it. */
@@ -1072,6 +1118,41 @@ export class Vfs {
     if (tier !== null && !this.tierSet.has(tier)) throw new FsError('EINVAL', `no tier named "${tier}"`);
     this.inode(ino);
     this.catalog.setPin(ino, tier);
+    this.mirrorXattrs(ino);
+  }
+
+  /** What a backing file or directory carries as xattrs: the catalog's user.* ones, and the pin. */
+  xattrsToMirror(i: Inode): Xattr[] {
+    const stored = this.catalog.xattrsOf(i.ino);
+    return i.pin ? [...stored, { name: PIN_XATTR, value: Buffer.from(i.pin) }] : stored;
+  }
+
+  /**
+   * A file's or directory's xattrs to its backing entry (a local file's backing file, a
+   * directory's on the first local tier), so the tiers alone keep them (reconcile.ts reads
+   * them back). Best effort, as the other mirrors: the catalog is what the mount serves.
+   */
+  private mirrorXattrs(ino: number): void {
+    const i = this.inode(ino);
+    const want = this.xattrsToMirror(i);
+    const onFd = (open: () => number, where: object) => {
+      let fd: number | undefined;
+      try {
+        fd = open();
+        matchXattrs(fd, want);
+      } catch (err) {
+        if (err instanceof FsError) throw err;
+        if (errCode(err) !== 'ENOENT') log.warn({ err, ino, ...where }, 'could not mirror xattrs to the backing entry');
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    };
+    if (this.isLocalFile(i)) onFd(() => this.openBacking(i, C.O_RDONLY), { volume: i.volume });
+    else if (isDir(i.mode) && ino !== ROOT_INO) {
+      const path = this.catalog.pathOf(ino);
+      const first = this.tiers[0];
+      if (path && first) for (const volume of first.volumes) onFd(() => first.openDir(volume, path), { path, volume });
+    }
   }
 
   /** Close every handle (unmount). */

@@ -22,7 +22,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [TIERFS_BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, TIERFS_FROM_SOURCE: '1', ...opts.env },
+      env: { ...process.env, ...opts.env },
     });
     let stdout = '';
     let stderr = '';
@@ -98,7 +98,7 @@ ${opts.extraYaml ?? ''}`,
   async start(env: NodeJS.ProcessEnv = {}): Promise<this> {
     this.log = '';
     const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
-      env: { ...process.env, TIERFS_FROM_SOURCE: '1', TIERFS_LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, TIERFS_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -56,7 +56,7 @@ describe('moves between local tiers', () => {
   it('moves --watch in a pipe prints one line per finished move', async () => {
     t = await new TierfsMount().start();
     await fs.writeFile(join(t.mnt, 'watched'), randomBytes(64 * 1024));
-    const watcher = spawn(process.execPath, [TIERFS_BIN, 'moves', '--watch', t.mnt], { env: { ...process.env, TIERFS_FROM_SOURCE: '1' } });
+    const watcher = spawn(process.execPath, [TIERFS_BIN, 'moves', '--watch', t.mnt], { env: process.env });
     let out = '';
     watcher.stdout.on('data', (d) => (out += d));
     try {

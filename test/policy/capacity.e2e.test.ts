@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** hot and warm with the given capacities (watermarks 75–90%, the defaults), and a cold object tier. */
-function mount(hot: string, warm: string, policy: string): TierfsMount {
+function mount(hot: string, warm: string, policy: string, coldCapacity?: string): TierfsMount {
   coldRoot = tempDir('tierfs-capacity-cold-');
   return new TierfsMount({
     hotCapacity: hot,
@@ -30,7 +30,7 @@ function mount(hot: string, warm: string, policy: string): TierfsMount {
     scheme: { k: 2, m: 1 }
     chunkSize: 256KiB
     smallFileThreshold: 4KiB
-    backends:
+${coldCapacity ? `    capacity: ${coldCapacity}\n` : ''}    backends:
       - { name: a, type: fs, root: ${coldRoot.path}/a }
       - { name: b, type: fs, root: ${coldRoot.path}/b }
       - { name: c, type: fs, root: ${coldRoot.path}/c }
@@ -38,7 +38,7 @@ function mount(hot: string, warm: string, policy: string): TierfsMount {
     extraYaml: `cache: { memory: 0, disk: 0 }
 ${policy}mover:
   retryDelay: 1s
-`,
+${policy ? '' : '  enabled: false\n'}`,
   });
 }
 
@@ -145,4 +145,41 @@ describe('capacity pressure through a mount', () => {
     for (let i = 6; i < 12; i++) expect(facts.find((f) => f.p === `p${i}`)!.tier, `p${i}`).toBe('hot');
     expect(facts.some((f) => f.tier === 'cold')).toBe(true);
   }, 240_000);
+
+  it('a cold file opened for writing while every local tier is above its high watermark comes back where there is space', async () => {
+    // No automatic moves: nothing makes room while the file is opened.
+    t = await mount('1MiB', '1MiB', '').start();
+    const m = (p: string) => join(t!.mnt, p);
+    const cold = randomBytes(50_000);
+    await fs.writeFile(m('c.bin'), cold);
+    expect((await t.cli(['move', m('c.bin'), '--to', 'cold'])).code).toBe(0);
+    // 8 × 240 KiB: hot and warm each end with 960 KiB of 1 MiB, above the 90% high watermark.
+    for (let i = 0; i < 8; i++) await fs.writeFile(m(`f${i}`), randomBytes(240 * KiB));
+    const s = await status();
+    expect(share(s, 'hot')).toBeGreaterThan(0.9);
+    expect(share(s, 'warm')).toBeGreaterThan(0.9);
+    // 50 kB still fit on hot (64 KiB left): the write goes through, no ENOSPC.
+    const fh = await fs.open(m('c.bin'), 'r+');
+    try {
+      await fh.write(Buffer.from('changed'), 0);
+    } finally {
+      await fh.close();
+    }
+    expect((await where('c.bin')).get('c.bin')!.tier).toBe('hot');
+    const back = await fs.readFile(m('c.bin'));
+    expect(back.subarray(0, 7).toString()).toBe('changed');
+    expect(back.subarray(7).equals(cold.subarray(7))).toBe(true);
+  }, 120_000);
+
+  it('a manual move into a capped object tier stops at its high watermark, and says so', async () => {
+    t = await mount('4MiB', '4MiB', '', '1MiB').start();
+    const m = (p: string) => join(t!.mnt, p);
+    await fs.writeFile(m('fits'), randomBytes(600 * KiB));
+    await fs.writeFile(m('too-much'), randomBytes(400 * KiB));
+    expect((await t.cli(['move', m('fits'), '--to', 'cold'])).code).toBe(0);
+    // 600 + 400 KiB is past 90% of 1 MiB.
+    const r = await t.cli(['move', '--json', m('too-much'), '--to', 'cold']);
+    expect(r.stdout + r.stderr).toMatch(/tier cold has no room below its high watermark/);
+    expect((await where('fits', 'too-much'))).toEqual(new Map([['fits', expect.objectContaining({ tier: 'cold' })], ['too-much', expect.objectContaining({ tier: 'hot' })]]));
+  }, 120_000);
 });

@@ -2,6 +2,8 @@
 // and hysteresis keeping a file near a threshold from bouncing between tiers.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/policy/rules.js';
+import { parseConfig } from '../../src/config/load.js';
+import { DEFAULT_CONFIG_YAML } from '../../src/config/template.js';
 import { DAY, HOUR, NOW, file, policy } from './facts.js';
 
 /** The rule that decides for `f` under a one-rule policy (or 'default'). */
@@ -145,5 +147,22 @@ describe('hysteresis', () => {
     const d = decide(file({ tier: 'hot', heat: 3.5 }), policy({ hysteresis: 0.25, rules: hotFirst }), NOW);
     expect(d.rule).toBe('hot');
     expect(d.reason).toBe('heat 3.50 > 3.00 (hysteresis: easier to stay)');
+  });
+});
+
+describe('the starter policy of tierfs init', () => {
+  const starter = parseConfig(DEFAULT_CONFIG_YAML, '<default>', '/srv/x').policy;
+  const placed = (over: Parameters<typeof file>[0]) => {
+    const d = decide(file({ tier: 'hot', ...over }), { ...starter, hysteresis: 0 }, NOW);
+    return `${d.rule} → ${d.target}`;
+  };
+  it.each([
+    ['a busy file, whatever its age', { heat: 6, lastAccessMs: NOW - 100 * DAY, size: 2 ** 30 }, 'busy → hot'],
+    ['a file opened this week', { lastAccessMs: NOW - 3 * DAY }, 'recent → hot'],
+    ['idle for a month', { lastAccessMs: NOW - 30 * DAY, size: 2 ** 20 }, 'idle → warm'],
+    ['idle for months, large', { lastAccessMs: NOW - 100 * DAY, size: 2 ** 20 }, 'dormant → cold'],
+    ['idle for months, but smaller than an object store bills', { lastAccessMs: NOW - 100 * DAY, size: 4096 }, 'idle → warm'],
+  ])('%s', (_what, over, expected) => {
+    expect(placed(over)).toBe(expected);
   });
 });

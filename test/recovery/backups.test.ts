@@ -144,6 +144,8 @@ async function workloadAroundABackup(t: TierfsMount): Promise<string> {
   await moveTo(t, 'docs/deep/striped.bin', 'hot'); // its cold copy goes
   await fs.writeFile(m('docs/changed-after'), 'after, and longer');
   await fs.unlink(m('docs/gone-after'));
+  setXattr(m('docs/hot.txt'), 'user.color', 'changed after the backup'); // the backing file has it
+  setXattr(m('after'), 'user.tierfs.pin', 'hot'); // so does the backing directory
   return backup;
 }
 

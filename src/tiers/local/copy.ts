@@ -2,6 +2,7 @@
 // volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
 // back, so the caller can compare with the source before anything is switched.
 import { createHash } from 'node:crypto';
+import { matchXattrs, type Xattr } from './xattrs.js';
 import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
@@ -118,12 +119,12 @@ export async function copyToTemp(
 }
 
 /**
- * Give a finished copy the owner, mode and times the file has now, where they differ
- * from what the copy got: they may change while the bytes are copied (a chmod is no
- * change of the data, so the move goes on). Synchronous, for the commit's critical
+ * Give a finished copy the owner, mode, times and xattrs the file has now, where they
+ * differ from what the copy got: they may change while the bytes are copied (a chmod is
+ * no change of the data, so the move goes on). Synchronous, for the commit's critical
  * section; chown before chmod, as in copyToTemp.
  */
-export function matchAttrsSync(path: string, a: CopyAttrs): void {
+export function matchAttrsSync(path: string, a: CopyAttrs, xattrs: Xattr[]): void {
   const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
   try {
     const st = fstatSync(fd, { bigint: true });
@@ -136,7 +137,8 @@ export function matchAttrsSync(path: string, a: CopyAttrs): void {
     if (owner) fchownSync(fd, a.uid, a.gid);
     if (mode) fchmodSync(fd, a.mode & 0o7777);
     if (times) futimesSync(fd, utimeSeconds(a.atimeNs), utimeSeconds(a.mtimeNs));
-    if (owner || mode || times) fsyncSync(fd);
+    matchXattrs(fd, xattrs);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -13,8 +13,11 @@ const STATFS_TTL_MS = 500;
 
 export interface VolumeUsage {
   path: string;
+  /** the filesystem the volume is on (st_dev): two volumes on one disk share its space */
+  dev: number;
   totalBytes: number;
   freeBytes: number;
+  freeInodes: number;
   /** Why the volume could not be measured (gone, unmounted): it then counts as full. */
   error?: string;
 }
@@ -98,11 +101,11 @@ export class LocalTier {
       const usage = this.volumes.map((path): VolumeUsage => {
         try {
           const s = statfsSync(path);
-          return { path, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+          return { path, dev: statSync(path).dev, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, freeInodes: s.ffree };
         } catch (err) {
           // A disk unplugged or a directory moved away: nothing is placed there, and
           // whoever plans on these figures (the classifier) is told.
-          return { path, totalBytes: 0, freeBytes: 0, error: (err as Error).message };
+          return { path, dev: -1, totalBytes: 0, freeBytes: 0, freeInodes: 0, error: (err as Error).message };
         }
       });
       this.statfsCache = { atMs: now, usage };
@@ -115,7 +118,7 @@ export class LocalTier {
    * tier holds (catalogBytes); without one, the volumes' filesystems are the measure.
    */
   usage(catalogBytes: number): TierUsage {
-    const vols = this.volumeUsage();
+    const vols = distinctFilesystems(this.volumeUsage());
     const fsFree = vols.reduce((a, v) => a + v.freeBytes, 0);
     const gone = vols.filter((v) => v.error !== undefined).map((v) => ({ path: v.path, error: v.error! }));
     const unreachable = gone.length > 0 ? { unreachable: gone } : {};
@@ -133,6 +136,12 @@ export class LocalTier {
     return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * this.config.watermarks.high && u.freeBytes > size;
   }
 
+  /** Space for one more file of `size` bytes, past the high watermark if need be. */
+  hasSpace(catalogBytes: number, size = 0): boolean {
+    const u = this.usage(catalogBytes);
+    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes && u.freeBytes > size;
+  }
+
   /** The volume with the most free space (mergerfs's "mfs"), for a new file. */
   pickVolume(): string {
     if (this.volumes.length === 1) return this.volumes[0]!;
@@ -143,6 +152,12 @@ export class LocalTier {
     }
     return best;
   }
+}
+
+/** One entry per filesystem: volumes on one disk share its size and free space. */
+export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
+  const seen = new Set<number>();
+  return vols.filter((v) => v.error !== undefined || (!seen.has(v.dev) && seen.add(v.dev)));
 }
 
 /**
