@@ -43,6 +43,7 @@ import { configAtMount } from './config/at-mount.js';
 import { ConfigManager } from './config/manager.js';
 import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
+import { drainRoutes } from './admin/drain.js';
 import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
@@ -333,7 +334,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       });
     // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), configManager ? { ...routes, ...configRoutes(configManager) } : routes);
+    const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes,

@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_YAML } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
-import { registerConfigLiveCommands, showVersion } from './config-live-cmd.js';
+import { registerConfigLiveCommands, registerTierCommands, showVersion } from './config-live-cmd.js';
 import { configJsonSchema } from '../config/json-schema.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -71,6 +71,7 @@ export function registerConfigCommands(program: Command): void {
       process.stdout.write(renderDocs(schema as JsonSchema));
     });
   registerConfigLiveCommands(config);
+  registerTierCommands(program);
 }
 
 interface JsonSchema {

@@ -1,5 +1,6 @@
 // tierfs config apply|set|history|diff|rollback: the configuration of a running mount,
-// changed without a remount, each change a version (src/config/manager.ts).
+// changed without a remount, each change a version (src/config/manager.ts); and
+// tierfs tier drain, which empties a tier so that a new version can drop it.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { parseDocument } from 'yaml';
 import { adminJson, AdminError, socketPathOf } from '../admin/client.js';
 import type { ApplyAnswer, VersionSummary } from '../config/manager.js';
 import type { ConfigVersion } from '../config/versions.js';
+import type { DrainAnswer } from '../admin/drain.js';
 import { parseConfig } from '../config/load.js';
 import { pickMount } from './info-cmd.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
@@ -191,4 +193,25 @@ export async function showVersion(version: string, opts: { json?: boolean; mount
   const v = await adminJson<ConfigVersion>(socketOf(opts.mount), 'GET', `/v1/config/version${q}`);
   if (opts.json) return printJson(v);
   process.stdout.write(v.text.endsWith('\n') ? v.text : `${v.text}\n`);
+}
+
+export function registerTierCommands(program: Command): void {
+  const tier = program.command('tier').description('manage the tiers of a running mount');
+  tier
+    .command('drain')
+    .argument('<name>', 'the tier to empty')
+    .option('--to <tier>', 'where its files go (default: the next tier down, or the one above for the last)')
+    .option('--no-wait', 'queue the moves and return at once')
+    .option('--json', 'print the result as JSON')
+    .option('--mount <mountpoint>', 'which mount (default: the only one)')
+    .description('move every file off a tier through the mover (refused while a rule or a pin would send files back); then it can be removed from tierfs.yaml')
+    .action(async (name: string, opts: { to?: string; wait: boolean; json?: boolean; mount?: string }) => {
+      const d = await adminJson<DrainAnswer>(socketOf(opts.mount), 'POST', '/v1/tier/drain', { tier: name, to: opts.to, wait: opts.wait });
+      if (opts.json) printJson(d);
+      else {
+        process.stdout.write(`${d.tier} → ${d.to}: ${files(d.queued)} (${formatBytes(d.bytes)}) ${opts.wait ? 'moved' : 'queued'}; ${files(d.left)} left on ${d.tier}\n`);
+        for (const f of d.failed) process.stdout.write(`  not moved: ${f.path}: ${f.error}\n`);
+      }
+      if (d.failed.length > 0) process.exitCode = 1;
+    });
 }

@@ -31,7 +31,7 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
       const h = holding(t.name);
       reasons.push(
         h.files > 0
-          ? `tier ${t.name} holds ${h.files} files (${h.bytes} bytes): it cannot be removed; move everything off it first (tierfs move --to OTHER, or tierfs tier drain ${t.name}), then remove it and remount`
+          ? `tier ${t.name} holds ${h.files} files (${h.bytes} bytes): it cannot be removed while it does: drain it first (tierfs tier drain ${t.name}), then remove it and remount`
           : `removing tier ${t.name} needs a remount: ${remount}`,
       );
     }
@@ -49,7 +49,7 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
       if (/^tiers\[\d+\]\.scheme/.test(c.key) && h.files > 0) {
         reasons.push(
           `tiers[${i}].scheme: the k+m of tier ${t.name} cannot change while it holds ${h.files} files (their stripes are encoded k+m): ` +
-            `that needs a re-encode — move its files to another tier (tierfs tier drain ${t.name}), change the scheme, and move them back`,
+            `that needs a re-encode: drain it (tierfs tier drain ${t.name}), change the scheme and remount, then let the policy bring files back`,
         );
         continue;
       }

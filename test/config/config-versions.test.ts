@@ -56,7 +56,7 @@ describe('what a mounted tierfs takes live', () => {
     const holding = (t: string) => (t === 'cold' ? { files: 3, bytes: 300 } : empty());
     const withoutCold = BASE.replace(/ {2}- name: cold\n.*\n.*\n/, '').replace('target: cold', 'target: warm');
     expect(refused(withoutCold, holding)).toEqual([
-      'tier cold holds 3 files (300 bytes): it cannot be removed; move everything off it first (tierfs move --to OTHER, or tierfs tier drain cold), then remove it and remount',
+      'tier cold holds 3 files (300 bytes): it cannot be removed while it does: drain it first (tierfs tier drain cold), then remove it and remount',
     ]);
     expect(refused(withoutCold)).toEqual(['removing tier cold needs a remount: change it in tierfs.yaml and remount']);
     const k3 = BASE.replace('backends: [{ type: fs, root: ./cold }]', 'backends: [{ type: fs, root: ./cold }]\n    scheme: { k: 3, m: 1 }');
