@@ -27,3 +27,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 else
   npm run --silent build
 fi
+
+# The command on every PATH and the mount helper mount(8) runs for fstab lines of type
+# fuse.tierfs (links into this checkout; docs/OPERATIONS.md). Only root may write there.
+if [ "$(id -u)" = 0 ]; then
+  ./scripts/install.sh
+else
+  echo "setup: not root, so tierfs is not installed system-wide: run scripts/install.sh as root" >&2
+fi

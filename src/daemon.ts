@@ -31,6 +31,7 @@ import { MetricsHistory } from './metrics/history.js';
 import { MeteredMoveProtocol, meteredThrottle } from './metrics/moves.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
+import { startAlerting } from './alerts/daemon-alerts.js';
 import { guardProcess, type ProcessGuard } from './process-guard.js';
 import { catalogPathOf } from './catalog/health.js';
 import { prepareCatalog } from './recovery/at-mount.js';
@@ -82,6 +83,25 @@ function testRandomPauses(): MoveOptions['atStep'] {
   const rand = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
   return async () => {
     if (rand() < 0.5) await new Promise((r) => setTimeout(r, rand() * (maxMs || 20)));
+  };
+}
+
+/**
+ * Tests of alerts run hours in seconds: TIERFS_TEST_CLOCK=<file> makes the alert
+ * evaluator's clock the number of ms since the epoch written in that file.
+ */
+function testClock(): (() => number) | undefined {
+  const file = process.env.TIERFS_TEST_CLOCK;
+  if (!file) return undefined;
+  let last = Date.now();
+  return () => {
+    try {
+      // A file caught between truncation and write reads empty: the clock stays where it was.
+      last = Number(readFileSync(file, 'utf8')) || last;
+    } catch {
+      // no file yet: as before
+    }
+    return last;
   };
 }
 
@@ -271,11 +291,13 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const [classifyEvery, probeEvery] = [{ intervalMs: cfg.policy.interval }, { intervalMs: cfg.metrics.probeInterval }];
     const probe = new BackgroundTask('probe-backends', () => metrics.probeBackends(10_000), probeEvery);
     const classifyTask = new BackgroundTask('classify', classify, classifyEvery);
+    const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, history: cfg.metrics.history.enabled, now: testClock() });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),
+      ...(alerting ? [alerting.task] : []),
     ];
     const backupStore = configuredBackupStore(cfg);
     const backups = backupStore && new CatalogBackups(catalog, backupStore, { keep: cfg.catalog.backup.keep, workDir: join(cfg.dataDir, 'backup-work') });
@@ -302,7 +324,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const api = new AdminApi({
       catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
       catalogStatus, backupNow: backups && (() => backups.take({ force: true })),
-      metrics: metricsStatus, history, onScrubbed: (file, report) => metrics.scrubbed(file, report),
+      metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
     const running = cfg;
@@ -342,7 +364,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
     // Probes and the history's first points at once too: status and history begin at the mount.
-    const atOnce = new Set<BackgroundTask>([manifestTask, probe, observeTask, ...(backupTask && recovery !== null ? [backupTask] : [])]);
+    const atOnce = new Set<BackgroundTask>([manifestTask, probe, observeTask, ...(alerting ? [alerting.task] : []), ...(backupTask && recovery !== null ? [backupTask] : [])]);
     for (const t of tasks) t.start({ now: atOnce.has(t) });
     background.start();
     log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
@@ -352,6 +374,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       (stopping ??= (async () => {
         await Promise.all(tasks.map((t) => t.stop()));
         await background.stop();
+        await alerting?.close();
         admin?.close();
         await http?.close();
         await session?.unmount();

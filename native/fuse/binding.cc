@@ -247,6 +247,10 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
       o.Set("offset", static_cast<double>(r.offset));
       o.Set("length", static_cast<double>(r.size));
       break;
+    case Op::Lseek:
+      o.Set("offset", static_cast<double>(r.offset));
+      o.Set("whence", r.mask);
+      break;
     case Op::CopyFileRange:
       o.Set("offset", static_cast<double>(r.offset));
       o.Set("inoOut", static_cast<double>(r.ino2));
@@ -283,6 +287,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("replyOpen", &SessionWrap::replyOpen),
                            InstanceMethod("replyCreate", &SessionWrap::replyCreate),
                            InstanceMethod("replyWrite", &SessionWrap::replyWrite),
+                           InstanceMethod("replyLseek", &SessionWrap::replyLseek),
                            InstanceMethod("replyData", &SessionWrap::replyData),
                            InstanceMethod("replyStatfs", &SessionWrap::replyStatfs),
                            InstanceMethod("replyXattr", &SessionWrap::replyXattr),
@@ -461,6 +466,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value replyWrite(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyWrite(id, count)")) return info.Env().Undefined();
     return done(info, replier_->write(idOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())));
+  }
+
+  Napi::Value replyLseek(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyLseek(id, offset)")) return info.Env().Undefined();
+    return done(info, replier_->lseek(idOf(info), static_cast<off_t>(info[1].As<Napi::Number>().Int64Value())));
   }
 
   Napi::Value replyData(const Napi::CallbackInfo& info) {

@@ -4,6 +4,7 @@
 // - f*xattr: the tiers carry the namespace, so a lost catalog must not cost a file's
 //   xattrs; they are kept on the backing file or directory too.
 // - fallocate: databases, torrent clients and VM images preallocate and punch holes.
+// - lseek with SEEK_DATA/SEEK_HOLE: the holes of a sparse file, for cp --sparse and tar -S.
 #include <napi.h>
 #include <sys/xattr.h>
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "fs-calls.h"
 
@@ -38,6 +40,7 @@ const char* errnoName(int e) {
     case EFBIG: return "EFBIG";
     case ENODEV: return "ENODEV";
     case ESPIPE: return "ESPIPE";
+    case ENXIO: return "ENXIO";
     default: return "EIO";
   }
 }
@@ -122,9 +125,21 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// seek(fd, offset, whence) → the new offset: SEEK_DATA and SEEK_HOLE, which Node lacks.
+Napi::Value Seek(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  off_t offset = static_cast<off_t>(info[1].As<Napi::Number>().Int64Value());
+  int whence = info[2].As<Napi::Number>().Int32Value();
+  off_t at = ::lseek(fd, offset, whence);
+  if (at < 0) return fail(env, "lseek", errno);
+  return Napi::Number::New(env, static_cast<double>(at));
+}
+
 }  // namespace
 
 void defineFsCalls(Napi::Env env, Napi::Object exports) {
+  exports.Set("seek", Napi::Function::New(env, Seek));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("xattrList", Napi::Function::New(env, List));
   exports.Set("xattrGet", Napi::Function::New(env, Get));

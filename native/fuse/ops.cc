@@ -2,6 +2,7 @@
 // serves the request natively (fast-path I/O, forget) or packages it for
 // JavaScript and returns at once.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -377,6 +378,31 @@ void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
   s->submit(r);
 }
 
+// SEEK_DATA and SEEK_HOLE (cp --sparse, tar -S, backup tools skip holes with them):
+// the backing file answers where the binding serves I/O itself; JavaScript otherwise
+// (a file read from an object tier is all data). Never ENOSYS: the kernel would stop
+// asking for the whole mount.
+void opLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info* fi) {
+  FileHandle* h = handleOf(req, fi);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  if (h->fd >= 0) {
+    off_t at = ::lseek(h->fd, off, whence);
+    if (at < 0) fuse_reply_err(req, errno);
+    else fuse_reply_lseek(req, at);
+    return;
+  }
+  Session* s = sessionOf(req);
+  Request* r = s->newRequest(req, Op::Lseek, ino);
+  r->fh = h->jsFh;
+  r->hasFh = true;
+  r->offset = off;
+  r->mask = whence;
+  s->submit(r);
+}
+
 void opCopyFileRange(fuse_req_t req, fuse_ino_t inoIn, off_t offIn, struct fuse_file_info* fiIn, fuse_ino_t inoOut,
                      off_t offOut, struct fuse_file_info* fiOut, size_t len, int flags) {
   Session* s = sessionOf(req);
@@ -441,6 +467,7 @@ struct fuse_lowlevel_ops makeOps() {
   ops.create = opCreate;
   ops.fallocate = opFallocate;
   ops.copy_file_range = opCopyFileRange;
+  ops.lseek = opLseek;
   return ops;
 }
 

@@ -88,6 +88,11 @@ bool Replier::write(uint64_t id, size_t count) {
   return r && fuse_reply_write(r->req, count) == 0;
 }
 
+bool Replier::lseek(uint64_t id, off_t offset) {
+  auto r = claim(id);
+  return r && fuse_reply_lseek(r->req, offset) == 0;
+}
+
 bool Replier::data(uint64_t id, const char* bytes, size_t len) {
   auto r = claim(id);
   if (!r) return false;

@@ -43,6 +43,7 @@ class Replier {
   bool open(uint64_t id, const OpenReply& o);  // open and opendir
   bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o);
   bool write(uint64_t id, size_t count);
+  bool lseek(uint64_t id, off_t offset);
   bool data(uint64_t id, const char* bytes, size_t len);  // read: at most the size asked
   bool statfs(uint64_t id, const struct statvfs& st);
   // getxattr/listxattr: a size-0 probe gets the length, a short buffer ERANGE.

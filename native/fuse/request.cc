@@ -12,7 +12,7 @@ static const char* const kOpNames[] = {
     "rename",   "link",    "open",       "read",        "write",    "flush",
     "release",  "fsync",   "opendir",    "readdir",     "releasedir", "fsyncdir",
     "statfs",   "setxattr", "getxattr",  "listxattr",   "removexattr", "access",
-    "create",   "fallocate", "copyFileRange", "log", "exited",
+    "create",   "fallocate", "copyFileRange", "lseek", "log", "exited",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<size_t>(Op::Count_),
               "kOpNames must name every Op");

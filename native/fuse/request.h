@@ -52,6 +52,7 @@ enum class Op : uint8_t {
   Create,
   Fallocate,
   CopyFileRange,
+  Lseek,
   Log,     // notification: a libfuse log line
   Exited,  // notification: the session loop ended
   Count_

@@ -3,6 +3,8 @@
 //
 //   npm run bench -- ec [--json] [--rounds N] [--ram-mib N] [--kernels a,b] [--codes 10+4,12+4]
 //                       [--shards 65536,1048576] [--modes warm,ram]
+//   (defaults: --rounds 7, --ram-mib 512, every kernel this CPU has, --codes 4+2,8+3,10+4,12+4,
+//    --shards 65536,1048576, --modes warm,ram)
 //
 // GB/s counts data bytes (k x shard) per second, one thread. "warm" codes one
 // stripe over and over for 20 ms (in cache); "ram" walks >= 512 MiB of

@@ -9,6 +9,9 @@
 //
 //   npm run bench -- fuse-binding [--json] [--size-mib 1024] [--rand-seconds 8] [--dir DIR]
 //                                 [--read-ahead-kb N] [--no-splice] [--only TARGET]
+//   --dir is where the test files go (default .tmp/bench-fuse-binding); --read-ahead-kb the
+//   mount's read-ahead (default: the kernel's); --no-splice turns splice off; --only runs
+//   one target beside direct ("tierfs fast path", "tierfs JS path", mergerfs, fuse-native).
 import { execFile } from 'node:child_process';
 import {
   closeSync, constants as fsc, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync,

@@ -1,4 +1,5 @@
 // npm run bench -- fuse [--size-mib N] [--files N] [--rounds N] [--json]
+//   (defaults: --size-mib 1024, --files 10000, --rounds 1)
 //
 // One table, measured in the same run: sequential write and read of a large file (MB/s)
 // and creating + stat-ing many small files (ops/s) on

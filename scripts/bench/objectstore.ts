@@ -1,5 +1,6 @@
 // Put/get throughput of the object-store layer against each SDK called directly, on the
-// same local servers in the same run: `npm run bench -- objectstore [--json] [--backends s3,azure]`.
+// same local servers in the same run: `npm run bench -- objectstore [--json] [--backends s3,azure]`
+// (default: every backend: memory, fs, s3, azure, gcs).
 // The layer is the full stack callers get from createObjectStore (integrity checks,
 // metrics, retries); the SDK side does what an SDK user would write for the same job
 // (one request below the multipart threshold, the SDK's own multipart helper above it).

@@ -1,4 +1,5 @@
 // npm run bench -- recall [--size-mib N] [--reads N] [--rounds N] [--scheme K+M] [--json]
+//   (defaults: --size-mib 256, --reads 200, --rounds 3, --scheme 4+2)
 //
 // Cold data on S3 (s3rver on 127.0.0.1), one table, measured in the same run:
 //   1. the first sequential read of a cold file (MB/s, time to first byte), page cache

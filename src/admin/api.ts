@@ -20,6 +20,7 @@ import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
 import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
 import type { RecoveryReport } from '../recovery/rebuild-catalog.js';
+import type { AlertsAnswer } from '../alerts/evaluator.js';
 import type { CatalogBackupStatus } from '../recovery/catalog-backups.js';
 import type { BackupEntry } from '../recovery/backup-store.js';
 
@@ -88,6 +89,8 @@ export interface Status {
   catalog: CatalogStatus | null;
   /** set when every local tier is above its high watermark: new files then go where there is space */
   admission: string | null;
+  /** the alerts firing now, and how many are pending (null when alerts are off) */
+  alerts: { firing: AlertsAnswer['active']; pending: number } | null;
 }
 
 export interface Where {
@@ -140,6 +143,8 @@ export interface AdminDeps {
   metrics?: () => MetricsStatus;
   /** the metrics history, when it is kept */
   history?: MetricsHistory;
+  /** the alert rules, their state and latest changes (undefined when alerts are off) */
+  alerts?: (recentLimit: number) => AlertsAnswer;
   /** told of each file a scrub went over (metrics) */
   onScrubbed?: (file: { ino: number; tier: string; fileId: string }, report: ScrubReport) => void;
   catalogStatus?: () => CatalogStatus;
@@ -183,12 +188,26 @@ export class AdminApi {
     this.health = deps.health ?? (() => ({ tasks: [], unhandledRejections: 0 }));
     this.metrics = deps.metrics;
     this.metricsHistory = deps.history;
+    this.alertsOf = deps.alerts;
     this.onScrubbed = deps.onScrubbed;
     this.catalogStatus = deps.catalogStatus ?? (() => null);
     this.backupNow = deps.backupNow;
   }
 
   private readonly catalogStatus: () => CatalogStatus | null;
+  private readonly alertsOf: AdminDeps['alerts'];
+
+  private alertsSummary(): Status['alerts'] {
+    const active = this.alertsOf?.(1).active;
+    return active ? { firing: active.filter((a) => a.state === 'firing'), pending: active.filter((a) => a.state === 'pending').length } : null;
+  }
+
+  /** Alert rules, the alerts pending or firing, and the latest changes. */
+  alerts(recentLimit = 50): AlertsAnswer {
+    if (!this.alertsOf) throw new FsError('ENOTSUP', 'alerts are off (alerts.enabled is false)');
+    if (!(Number.isInteger(recentLimit) && recentLimit > 0)) throw new FsError('EINVAL', 'limit must be a positive whole number');
+    return this.alertsOf(recentLimit);
+  }
   private readonly backupNow: (() => Promise<BackupEntry | null>) | undefined;
 
   /** A catalog backup now, through the same path as the scheduled ones. */
@@ -248,6 +267,7 @@ export class AdminApi {
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
+      alerts: this.alertsSummary(),
       metrics: this.metrics?.() ?? null,
       catalog: this.catalogStatus(),
       admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,
@@ -344,7 +364,7 @@ export class AdminApi {
   async *scrub(tier: string | undefined, repair: boolean, pace: (bytes: number) => Promise<void>): AsyncGenerator<ScrubProgress> {
     if (tier !== undefined && this.tiers.get(tier).kind !== 'object') throw new FsError('EINVAL', `tier ${tier} is not an object tier`);
     const files = this.catalog.filesWithLayout().filter((f) => tier === undefined || f.tier === tier);
-    const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0 };
+    const total: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, manifestsChecked: 0, manifestsBad: 0, manifestsRepaired: 0 };
     let done = 0;
     for (const f of files) {
       await pace(f.size);
@@ -359,7 +379,7 @@ export class AdminApi {
       } finally {
         release();
       }
-      for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost'] as const) total[k] += r[k];
+      for (const k of ['cellsChecked', 'cellsBad', 'cellsRepaired', 'stripesLost', 'manifestsChecked', 'manifestsBad', 'manifestsRepaired'] as const) total[k] = (total[k] ?? 0) + (r[k] ?? 0);
       this.onScrubbed?.({ ino: f.ino, tier: layout.tier, fileId: layout.fileId }, r);
       done++;
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };

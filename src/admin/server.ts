@@ -42,6 +42,7 @@ export function adminRoutes(api: AdminApi, onFlush: () => void, pace: (bytes: nu
       if (!series) return { series: api.historySeries() };
       return api.history(series, numberParam(url, 'since'), numberParam(url, 'step'));
     },
+    'GET /v1/alerts': (url) => api.alerts(numberParam(url, 'limit')),
     'GET /v1/where': (url) => api.where(url.searchParams.get('path') ?? ''),
     'GET /v1/moves': (url) => api.moves(Number(url.searchParams.get('limit') ?? 50)),
     'POST /v1/move': (_url, body) => api.move(strs(body.paths), str(body.to), body.wait !== false),

@@ -29,9 +29,11 @@ export interface Inode {
   pin: string | null;
   /** SHA-256 of the bytes at this generation, once a move has read them all */
   sha256: string | null;
+  /** 512-byte blocks the backing file takes (holes take none); null: not measured */
+  blocks: number | null;
 }
 
-export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state' | 'layout' | 'pin' | 'sha256'> & { state?: string; layout?: string | null };
+export type NewInode = Omit<Inode, 'ino' | 'generation' | 'state' | 'layout' | 'pin' | 'sha256' | 'blocks'> & { state?: string; layout?: string | null };
 
 export type MoveState = 'intent' | 'committed' | 'done' | 'aborted';
 
@@ -185,6 +187,7 @@ function toInode(r: Row): Inode {
     layout: (r.layout as string | null) ?? null,
     pin: (r.pin as string | null) ?? null,
     sha256: (r.sha256 as string | null) ?? null,
+    blocks: r.blocks === null || r.blocks === undefined ? null : num(r.blocks),
   };
 }
 
@@ -280,6 +283,7 @@ export class Catalog {
            sha256 = CASE WHEN @changed = 0 THEN sha256 END WHERE ino = @ino`,
       ),
       setNlink: d.prepare('UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE ino = ?'),
+      setBlocks: d.prepare('UPDATE inodes SET blocks = ? WHERE ino = ?'),
       setCtime: d.prepare('UPDATE inodes SET ctime_ns = ? WHERE ino = ?'),
       setMtimeCtime: d.prepare('UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE ino = ?'),
       setDataPath: d.prepare('UPDATE inodes SET data_path = ? WHERE ino = ?'),
@@ -612,6 +616,11 @@ export class Catalog {
   }
 
   /** New size and mtime after the data changed; bumps the generation when changed is true. */
+  /** What the backing file takes on disk, as fstat said (null: the size stands in). */
+  setBlocks(ino: number, blocks: number | null): void {
+    this.s.setBlocks.run(blocks, ino);
+  }
+
   updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
     this.s.updateData.run({ size, mtimeNs, ctimeNs, changed: changed ? 1 : 0, ino });
   }

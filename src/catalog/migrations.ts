@@ -251,7 +251,40 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX metric_points_age ON metric_points (step_ms, time_ms);
   `,
-  // 8: configuration versions (tierfs config history|apply|rollback; src/config/versions.ts)
+  // 8: alerts: the state of each alert now, and the history of their changes
+  `
+  -- An alert is a rule's instance for one set of labels (JSON, keys sorted). A row here is
+  -- pending or firing; it leaves when the alert resolves, so a restarted daemon goes on
+  -- from the same state and does not announce a firing alert again. Times are ms.
+  CREATE TABLE alerts (
+    rule         TEXT NOT NULL,
+    labels       TEXT NOT NULL,
+    severity     TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'firing')),
+    active_since INTEGER NOT NULL,
+    fired_at     INTEGER,
+    value        REAL NOT NULL,
+    PRIMARY KEY (rule, labels)
+  ) WITHOUT ROWID;
+  -- Every change (pending, firing, resolved, or inactive: pending that ended unfired),
+  -- with the value that caused it; bounded to alerts.keepHistory rows.
+  CREATE TABLE alert_events (
+    id           INTEGER PRIMARY KEY,
+    time_ms      INTEGER NOT NULL,
+    rule         TEXT NOT NULL,
+    labels       TEXT NOT NULL,
+    severity     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    value        REAL NOT NULL,
+    active_since INTEGER NOT NULL
+  );
+  `,
+  // 9: what a local file's backing file takes on disk (st_blocks, 512-byte units): du and
+  // sparse-aware tools read it. NULL: not measured (object tiers), the size stands in.
+  `
+  ALTER TABLE inodes ADD COLUMN blocks INTEGER;
+  `,
+  // 10: configuration versions (tierfs config history|apply|rollback; src/config/versions.ts)
   `
   -- Every configuration the daemon has run, newest last. text is the YAML as written to
   -- the config file, hash its SHA-256 (hex). parent is the version it replaced,

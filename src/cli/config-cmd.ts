@@ -3,9 +3,9 @@
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { configSchema } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
+import { describeKeys, renderKeyDocsMarkdown, renderKeyDocsText } from '../config/docs.js';
 import { DEFAULT_CONFIG_YAML } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
@@ -64,45 +64,16 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('docs')
     .option('--json-schema', 'print the JSON Schema instead of the key reference')
-    .description('the reference of every configuration key, generated from the schema')
-    .action((opts: { jsonSchema?: boolean }) => {
-      const schema = configJsonSchema();
-      if (opts.jsonSchema) return printJson(schema);
-      process.stdout.write(renderDocs(schema as JsonSchema));
+    .option('--markdown', 'print the key reference as Markdown (a table)')
+    .option('--json', 'print the key reference as JSON (key, type, default, syntax, meaning)')
+    .description('the reference of every configuration key (type, default, units, meaning), generated from the schema')
+    .action((opts: { jsonSchema?: boolean; markdown?: boolean; json?: boolean }) => {
+      // The same schema as docs/tierfs.schema.json (tierfs config schema).
+      if (opts.jsonSchema) return printJson(configJsonSchema());
+      const keys = describeKeys(configSchema);
+      if (opts.json) return printJson(keys);
+      process.stdout.write(opts.markdown ? renderKeyDocsMarkdown(keys) : renderKeyDocsText(keys));
     });
   registerConfigLiveCommands(config);
   registerTierCommands(program);
-}
-
-interface JsonSchema {
-  type?: string | string[];
-  description?: string;
-  default?: unknown;
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  enum?: unknown[];
-  const?: unknown;
-}
-
-function renderDocs(root: JsonSchema): string {
-  const lines: string[] = ['tierfs.yaml keys', ''];
-  const visit = (s: JsonSchema, key: string) => {
-    const alts = s.anyOf ?? s.oneOf;
-    const objects = alts?.filter((a) => a.properties) ?? [];
-    if (key) {
-      const kind = s.enum ? s.enum.map((e) => JSON.stringify(e)).join(' | ') : s.const !== undefined ? JSON.stringify(s.const) : (alts ? alts.map((a) => a.type ?? (a.const !== undefined ? JSON.stringify(a.const) : 'object')).join(' | ') : s.type) ?? '';
-      const def = s.default !== undefined && typeof s.default !== 'object' ? ` (default ${JSON.stringify(s.default)})` : '';
-      lines.push(`${key}  ${kind}${def}${s.description ? `\n    ${s.description}` : ''}`);
-    }
-    for (const [k, v] of Object.entries(s.properties ?? {})) visit(v, key ? `${key}.${k}` : k);
-    if (s.items) visit(s.items, `${key}[]`);
-    for (const o of objects) {
-      const tag = Object.entries(o.properties ?? {}).find(([, v]) => v.const !== undefined);
-      for (const [k, v] of Object.entries(o.properties ?? {})) visit(v, `${key}${tag ? `(${tag[0]}=${String(tag[1].const)})` : ''}.${k}`);
-    }
-  };
-  visit(root, '');
-  return `${lines.join('\n')}\n`;
 }

@@ -58,11 +58,23 @@ export function registerInfoCommands(program: Command): void {
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
       process.stdout.write(`move queue: ${s.queue.length} waiting${s.queue.heldBack ? ` (automatic moves held back: ${s.queue.heldBack})` : ''}\n`);
       if (s.metrics) process.stdout.write(`${metricsLine(s.metrics)}\n`);
+      if (s.alerts) {
+        const { firing, pending } = s.alerts;
+        process.stdout.write(`alerts: ${firing.length} firing, ${pending} pending${firing.length + pending > 0 ? ' (tierfs alerts)' : ''}\n`);
+        for (const a of firing) process.stdout.write(`  ${a.severity}: ${a.rule}: ${a.summary}\n`);
+      }
       const moved = s.placement.filter((p) => p.week.promotions + p.week.demotions > 0);
       if (moved.length > 0) {
         const rows = moved.map((p) => [p.tier, p.day.promotions, p.day.demotions, p.day.misplacements, p.week.promotions, p.week.demotions, p.week.misplacements]);
         process.stdout.write(`\nautomatic placement (misplaced: demoted, then used again within the residency time):\n`);
         process.stdout.write(`${table(['tier', 'day: in', 'out', 'misplaced', 'week: in', 'out', 'misplaced'], rows)}\n`);
+      }
+      // Moves people asked for (and recalls, copy-ups): apart, they are not the policy's.
+      const manual = s.placement.filter((p) => p.week.manualIn + p.week.manualOut > 0);
+      if (manual.length > 0) {
+        const rows = manual.map((p) => [p.tier, p.day.manualIn, p.day.manualOut, p.week.manualIn, p.week.manualOut]);
+        process.stdout.write(`\nother moves (tierfs move, recall, copy-up):\n`);
+        process.stdout.write(`${table(['tier', 'day: in', 'out', 'week: in', 'out'], rows)}\n`);
       }
       for (const t of s.tiers.filter((x) => x.error)) process.stdout.write(`tier ${t.name}: cannot read its volumes: ${t.error}\n`);
       for (const b of s.background.tasks.filter((x) => x.failing)) {

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { AdminError } from '../admin/client.js';
+import { registerAlertsCommands } from './alerts-cmd.js';
 import { registerCatalogCommands } from './catalog-cmd.js';
 import { registerConfigCommands } from './config-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
@@ -35,6 +36,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerRepairCommands(program);
   registerCatalogCommands(program);
   registerMetricsCommands(program);
+  registerAlertsCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -3,9 +3,13 @@ import type { Command } from 'commander';
 import { adminJson, socketPathOf } from '../admin/client.js';
 import { parseDuration } from '../config/units.js';
 import { METRICS } from '../metrics/definitions.js';
-import { metricsMarkdown } from '../metrics/docs.js';
+import { alertsMarkdown, metricsMarkdown } from '../metrics/docs.js';
 import { historySeries, type HistoryAnswer, type SeriesInfo } from '../metrics/history.js';
 import { pickMount } from './info-cmd.js';
+import { configFile } from './mount-cmd.js';
+import { loadConfig } from '../config/load.js';
+import { prometheusRulesYaml } from '../alerts/prometheus-rules.js';
+import { grafanaDashboard } from '../metrics/grafana.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
 
 function durationFlag(flag: string, value: string | undefined): number | undefined {
@@ -44,6 +48,22 @@ export function registerMetricsCommands(program: Command): void {
       const rows = METRICS.map((m) => [m.name, m.type, m.labels.join(',') || '–', m.help]);
       process.stdout.write(`${table(['metric', 'type', 'labels', 'what it is'], rows)}\n`);
     });
+
+  // Both need only the configuration (the alerts section's overrides), never a mount.
+  metrics
+    .command('rules')
+    .option('-c, --config <file>', 'configuration file whose alerts section applies (default: ./tierfs.yaml, else the defaults)')
+    .option('--markdown', 'print the rule reference of docs/MONITORING.md (the defaults) instead')
+    .description('the built-in alert rules as a Prometheus rule file (YAML), for an existing Prometheus')
+    .action((opts: { config?: string; markdown?: boolean }) => {
+      if (opts.markdown) return void process.stdout.write(alertsMarkdown());
+      const { config } = loadConfig(configFile(opts.config));
+      process.stdout.write(prometheusRulesYaml(config.alerts));
+    });
+  metrics
+    .command('grafana')
+    .description('a Grafana dashboard (JSON) over the metrics of every tierfs host an existing Prometheus scrapes')
+    .action(() => printJson(grafanaDashboard()));
 
   program
     .command('history')

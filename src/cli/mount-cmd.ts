@@ -16,7 +16,7 @@ interface MountFlags {
 }
 
 /** --config, else ./tierfs.yaml, else the embedded default rooted at the current directory. */
-function configFile(flag: string | undefined): string | undefined {
+export function configFile(flag: string | undefined): string | undefined {
   if (flag) return flag;
   return existsSync('tierfs.yaml') ? 'tierfs.yaml' : undefined;
 }

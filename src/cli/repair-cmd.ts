@@ -30,7 +30,9 @@ export function registerRepairCommands(program: Command): void {
       const damaged: string[] = [];
       await adminLines(socketPathOf(m.dataDir), '/v1/scrub', { tier: opts.tier, repair: Boolean(opts.repair) }, (v) => {
         last = v as ScrubProgress;
-        if (last.report.cellsBad > 0) damaged.push(`${last.path}: ${last.report.cellsBad} bad cells, ${last.report.cellsRepaired} repaired${last.report.stripesLost ? `, ${last.report.stripesLost} stripes LOST` : ''}`);
+        const r = last.report;
+        if (r.cellsBad > 0) damaged.push(`${last.path}: ${r.cellsBad} bad cells, ${r.cellsRepaired} repaired${r.stripesLost ? `, ${r.stripesLost} stripes LOST` : ''}`);
+        if (r.manifestsBad) damaged.push(`${last.path}: ${r.manifestsBad} missing or bad manifest copies, ${r.manifestsRepaired ?? 0} written again`);
         bar.update(last.done, last.files, last.path);
       });
       bar.done();
@@ -39,10 +41,11 @@ export function registerRepairCommands(program: Command): void {
       else {
         for (const d of damaged) process.stdout.write(`${d}\n`);
         process.stdout.write(
-          `scrubbed ${last?.done ?? 0} files: ${total.cellsChecked} cells checked, ${total.cellsBad} bad, ${total.cellsRepaired} repaired, ${total.stripesLost} stripes lost\n`,
+          `scrubbed ${last?.done ?? 0} files: ${total.cellsChecked} cells checked, ${total.cellsBad} bad, ${total.cellsRepaired} repaired, ${total.stripesLost} stripes lost; ` +
+            `${total.manifestsChecked ?? 0} manifest copies checked, ${total.manifestsBad ?? 0} bad, ${total.manifestsRepaired ?? 0} repaired\n`,
         );
       }
-      if (total.stripesLost > 0 || total.cellsBad > total.cellsRepaired) process.exitCode = 1;
+      if (total.stripesLost > 0 || total.cellsBad > total.cellsRepaired || (total.manifestsBad ?? 0) > (total.manifestsRepaired ?? 0)) process.exitCode = 1;
     });
 
   program
@@ -79,8 +82,9 @@ export function registerRepairCommands(program: Command): void {
       }
       if (health.state !== 'ok') {
         const state = health.state === 'corrupt' ? `damaged (${health.detail})` : health.state;
-        if (opts.json) printJson({ catalog: health.state, detail: health.state === 'corrupt' ? health.detail : null });
-        else process.stdout.write(`the catalog ${path} is ${state}; rebuild it with: tierfs fsck --rebuild${file ? ` --config ${resolve(file)}` : ''}\n`);
+        const command = `tierfs fsck --rebuild${file ? ` --config ${resolve(file)}` : ''}`;
+        if (opts.json) printJson({ catalog: health.state, detail: health.state === 'corrupt' ? health.detail : null, path, command });
+        else process.stdout.write(`the catalog ${path} is ${state}: nothing to check the tiers against; rebuild it with: ${command}\n`);
         process.exitCode = 1;
         return;
       }

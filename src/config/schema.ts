@@ -6,6 +6,7 @@ import { backendConfigSchema } from './backends.js';
 import { moverSchema, policySchema } from './policy.js';
 import { metricsSchema } from './metrics.js';
 import { catalogSchema } from './catalog.js';
+import { alertsSchema } from './alerts.js';
 
 const tierName = z
   .string()
@@ -89,6 +90,7 @@ export const configSchema = z
     mover: moverSchema,
     catalog: catalogSchema.describe('backups of the catalog, and how a mount recovers a lost one'),
     metrics: metricsSchema,
+    alerts: alertsSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -21,7 +21,7 @@ export function toAttr(i: Inode): Attr {
     gid: i.gid,
     rdev: i.rdev,
     size: i.size,
-    blocks: Math.ceil(i.size / 512),
+    blocks: i.blocks ?? Math.ceil(i.size / 512),
     blksize: 4096,
     atimeNs: i.atimeNs,
     mtimeNs: i.mtimeNs,
@@ -90,6 +90,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     // so the kernel is told (ENOSYS) to spare every close that round trip.
     async release(_ctx, _ino, fh) {
       vfs.release(fh);
+    },
+    async lseek(_ctx, _ino, fh, offset, whence) {
+      return vfs.seekData(fh, offset, whence);
     },
     async fallocate(_ctx, _ino, fh, mode, offset, length) {
       vfs.fallocate(fh, mode, offset, length);

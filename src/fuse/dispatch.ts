@@ -260,6 +260,12 @@ export class RequestDispatcher {
         await ops.fallocate(c, r.ino, r.fh!, r.mode ?? 0, r.offset!, r.length!);
         this.ok(r);
       },
+      lseek: async (r, c) => {
+        // Never ENOSYS (the kernel would stop asking for the whole mount): without a
+        // handler the file is all data, as the kernel's own answer would have it.
+        if (!ops.lseek) return void nat.replyErr(r.id, EOPNOTSUPP);
+        nat.replyLseek(r.id, await ops.lseek(c, r.ino, r.fh!, r.offset!, r.whence!));
+      },
       copyFileRange: async (r, c) => {
         // EOPNOTSUPP, not ENOSYS: the kernel then copies this one by read and
         // write but keeps asking, so handles with fds still get the native copy.

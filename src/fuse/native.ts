@@ -31,6 +31,8 @@ export interface NativeRequest {
   newName?: string;
   size?: number;
   offset?: number;
+  /** lseek: SEEK_DATA (3) or SEEK_HOLE (4) */
+  whence?: number;
   data?: Buffer;
   datasync?: boolean;
   plus?: boolean;
@@ -91,6 +93,7 @@ export interface NativeSession {
   replyOpen(id: number, open: OpenResult): boolean;
   replyCreate(id: number, entry: Entry, open: OpenResult): boolean;
   replyWrite(id: number, count: number): boolean;
+  replyLseek(id: number, offset: number): boolean;
   replyData(id: number, data: Uint8Array): boolean;
   replyStatfs(id: number, st: StatFs): boolean;
   replyXattr(id: number, data: Uint8Array): boolean;
@@ -103,7 +106,7 @@ export type OpName =
   | 'unlink' | 'rmdir' | 'symlink' | 'rename' | 'link' | 'open' | 'read' | 'write' | 'flush'
   | 'release' | 'fsync' | 'opendir' | 'readdir' | 'releasedir' | 'fsyncdir' | 'statfs'
   | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' | 'access' | 'create' | 'fallocate'
-  | 'copyFileRange' | 'log' | 'exited';
+  | 'copyFileRange' | 'lseek' | 'log' | 'exited';
 
 interface NativeModule {
   Session: new (opts: NativeSessionOptions, dispatch: (req: NativeRequest) => void) => NativeSession;
@@ -115,6 +118,8 @@ interface NativeModule {
   xattrRemove(fd: number, name: string): void;
   /** fallocate(2) with the kernel's FALLOC_FL_* mode bits. */
   fallocate(fd: number, mode: number, offset: number, length: number): void;
+  /** lseek(2), for SEEK_DATA and SEEK_HOLE. */
+  seek(fd: number, offset: number, whence: number): number;
 }
 
 let loaded: NativeModule | undefined;

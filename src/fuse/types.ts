@@ -158,6 +158,8 @@ export interface FuseOps {
   access?(ctx: RequestContext, ino: Ino, mask: number): Promise<void>;
   create(ctx: RequestContext, parent: Ino, name: string, mode: number, flags: number): Promise<Entry & OpenResult>;
   fallocate?(ctx: RequestContext, ino: Ino, fh: number, mode: number, offset: number, length: number): Promise<void>;
+  /** SEEK_DATA / SEEK_HOLE of a handle JavaScript serves (the binding answers the others). */
+  lseek?(ctx: RequestContext, ino: Ino, fh: number, offset: number, whence: number): Promise<number>;
   copyFileRange?(
     ctx: RequestContext,
     inoIn: Ino, fhIn: number, offIn: number,

@@ -109,6 +109,7 @@ export class DaemonMetrics {
     r.feed('tierfs_tier_capacity_bytes', perTier((f) => f.capacityBytes));
     r.feed('tierfs_tier_used_bytes', perTier((f) => f.usedBytes));
     r.feed('tierfs_tier_files', perTier((f) => f.files));
+    r.feed('tierfs_tier_high_watermark_ratio', () => configs.map((c) => ({ labels: { tier: c.name }, value: c.watermarks.high })));
     r.feed('tierfs_tier_stored_bytes', this.storedBytes(catalog, totals, objectTiers));
 
     r.feed('tierfs_read_bytes_total', () => [...this.io].map(([tier, t]) => ({ labels: { tier }, value: t.read })));

@@ -6,9 +6,9 @@
 import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
 
-export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'process';
+export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'alerts' | 'process';
 
 /** What the history keeps of a metric. */
 export interface HistoryRule {
@@ -63,6 +63,11 @@ export const METRICS = [
     help: 'Object tiers: bytes of cell objects in the stores (parity and cell headers included; manifests not), old copies awaiting deletion included',
     healthy: 'About used bytes × (k+m)/k; much more means old copies are not being deleted (look at tierfs_objectstore_errors_total{op="delete"}).',
     history: {},
+  },
+  {
+    name: 'tierfs_tier_high_watermark_ratio', type: 'gauge', unit: 'ratio', group: 'tiers', labels: ['tier'],
+    help: 'The tier\'s high watermark (watermarks.high), as a share of its capacity: above it the mover demotes',
+    healthy: 'Constant; the TierfsTierAboveHighWatermark alert compares use with it.',
   },
   // ── the mount ──────────────────────────────────────────────────────────────
   {
@@ -234,6 +239,24 @@ export const METRICS = [
     help: 'Stripes with fewer than m spare cells (a cell missing or damaged, not repaired), as the last scrub of each file since start found them',
     healthy: '0. Above 0: one more lost cell may lose data; run tierfs scrub --repair.',
     history: { downsample: 'max' },
+  },
+  // ── alerts ─────────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_alerts_firing', type: 'gauge', unit: 'alerts', group: 'alerts', labels: ['alert', 'severity'],
+    help: 'Alerts of each built-in rule firing now (one per tier or backend they concern); 0 for rules that are quiet',
+    healthy: '0. Above 0: tierfs alerts says what and why, and each rule\'s runbook what to do.',
+    history: { by: ['alert'], downsample: 'max' },
+  },
+  {
+    name: 'tierfs_alert_notifications_total', type: 'counter', unit: 'notifications', group: 'alerts', labels: ['webhook', 'result'],
+    help: 'Alert changes sent to webhooks, by result: sent, gave_up (every attempt failed), dropped (its queue was full), abandoned (the daemon stopped)',
+    healthy: 'result="sent" only.',
+  },
+  {
+    name: 'tierfs_alert_webhook_failures_total', type: 'counter', unit: 'errors', group: 'alerts', labels: ['webhook'],
+    help: 'Requests to a webhook that failed (no answer, a timeout, or a status other than 2xx); each is retried with back-off',
+    healthy: '0. A rise: the receiver is down or refuses the request; the log says why, once per episode.',
+    history: {},
   },
   // ── the process ────────────────────────────────────────────────────────────
   {

@@ -1,4 +1,4 @@
-// The move protocol (DESIGN.md): a file changes tier without any crash point, power
+// The move protocol (docs/ARCHITECTURE.md): a file changes tier without any crash point, power
 // cut or concurrent change losing it.
 //
 //   1 journal INTENT (ino, from, to, generation, where the copy will go) — durable
@@ -311,6 +311,8 @@ export class MoveProtocol {
           : { tier: dest.tier, volume: null, layout: JSON.stringify(dest.layout) },
       );
       this.catalog.recordHash(ino, generation, sha256);
+      // du of a local copy is what its blocks are; an object tier's, the size.
+      this.catalog.setBlocks(ino, dest.kind === 'local' ? statSync(tempPathOf(dest.volume, dest.temp!)).blocks : null);
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
     });

@@ -143,7 +143,12 @@ class Planner {
    * would let hotter files of the same relief go first, and the colder one would stay.
    */
   private placeBelow(c: Candidate, from: string): string | null {
-    for (const t of this.input.tiers.slice(this.index(from) + 1)) if (this.proj.room(t.name, c.size, 0)) return t.name;
+    const measuredBy = this.input.tiers[this.index(from)]?.measuredBy ?? [];
+    for (const t of this.input.tiers.slice(this.index(from) + 1)) {
+      // Two tiers measured by one disk: a move between them leaves the disk as full.
+      if (t.filesystems?.some((fs) => measuredBy.includes(fs))) continue;
+      if (this.proj.room(t.name, c.size, 0)) return t.name;
+    }
     return null;
   }
 

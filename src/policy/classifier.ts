@@ -9,6 +9,7 @@ import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
 import type { TierSet } from '../tiers/tier-set.js';
+import { distinctFilesystems } from '../tiers/local/local-tier.js';
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
@@ -139,7 +140,9 @@ export class Classifier {
           // Planning with a volume missing would move files on figures that are wrong;
           // the pass fails (and is retried) until the volume is back.
           if (u.unreachable) throw new Error(`tier ${cfg.name}: volume ${u.unreachable[0]!.path} unreachable: ${u.unreachable[0]!.error}`);
-          return { name: cfg.name, kind: 'local', ...u, high, low };
+          const filesystems = distinctFilesystems(t.local.volumeUsage()).map((v) => v.dev);
+          const measuredBy = cfg.kind === 'local' && cfg.capacity === undefined ? { measuredBy: filesystems } : {};
+          return { name: cfg.name, kind: 'local', ...u, high, low, filesystems, ...measuredBy };
         }
         return { name: cfg.name, kind: 'object', capacityBytes: cfg.capacity ?? 0, usedBytes: bytes, freeBytes: Infinity, high, low };
       });

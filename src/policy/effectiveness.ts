@@ -1,8 +1,9 @@
 // How well placement works, per tier, over the last day and week: promotions (files
-// that came to the tier from a slower one), demotions (files that left it for a slower
-// one) and misplacements — automatic demotions whose file was used again within the
+// the policy brought to the tier from a slower one), demotions (files the policy sent
+// from it to a slower one) and misplacements — automatic demotions whose file was used again within the
 // minimum residency: it was moved away while still in use, and could not come back
-// before the residency ended.
+// before the residency ended. Moves the policy did not make (`tierfs move`, recall,
+// copy-ups) are counted apart: they say nothing of how right the policy is.
 import type { FinishedMove } from '../catalog/stats.js';
 import { PlacementStats } from '../catalog/stats.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -11,9 +12,13 @@ export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
 
 export interface PlacementCounts {
+  /** automatic moves (rules, watermarks) only */
   promotions: number;
   demotions: number;
   misplacements: number;
+  /** moves the policy did not make (people, recalls, copy-ups), to this tier and from it */
+  manualIn: number;
+  manualOut: number;
 }
 
 export interface TierEffectiveness {
@@ -40,7 +45,7 @@ export function countPlacement(
   opts: { nowMs: number; residencyMs: number },
 ): TierEffectiveness[] {
   const rank = new Map(tiers.map((t, i) => [t, i]));
-  const zero = (): PlacementCounts => ({ promotions: 0, demotions: 0, misplacements: 0 });
+  const zero = (): PlacementCounts => ({ promotions: 0, demotions: 0, misplacements: 0, manualIn: 0, manualOut: 0 });
   const out = new Map(tiers.map((tier) => [tier, { tier, day: zero(), week: zero() }]));
   for (const m of moves) {
     const [from, to] = [rank.get(m.fromTier), rank.get(m.toTier)];
@@ -48,12 +53,19 @@ export function countPlacement(
     const age = opts.nowMs - m.finishedMs;
     if (age > WEEK_MS) continue;
     const windows = age <= DAY_MS ? (['day', 'week'] as const) : (['week'] as const);
+    if (!isAutomatic(m)) {
+      for (const w of windows) {
+        out.get(m.toTier)![w].manualIn++;
+        out.get(m.fromTier)![w].manualOut++;
+      }
+      continue;
+    }
     for (const w of windows) {
       if (to < from) out.get(m.toTier)![w].promotions++;
       else {
         const counts = out.get(m.fromTier)![w];
         counts.demotions++;
-        if (isAutomatic(m) && opts.residencyMs > 0 && usedBetween(m.ino, m.finishedMs, m.finishedMs + opts.residencyMs)) counts.misplacements++;
+        if (opts.residencyMs > 0 && usedBetween(m.ino, m.finishedMs, m.finishedMs + opts.residencyMs)) counts.misplacements++;
       }
     }
   }

@@ -17,6 +17,13 @@ export interface TierRoom {
   freeBytes: number;
   high: number;
   low: number;
+  /**
+   * Local tiers without a configured capacity: the filesystems (st_dev) whose use is
+   * theirs. A move to a tier on one of them frees nothing there.
+   */
+  measuredBy?: number[];
+  /** local tiers: the filesystems their volumes are on */
+  filesystems?: number[];
 }
 
 /** Automatic moves queue behind manual ones (priority 0): rule moves at this priority. */

@@ -167,6 +167,7 @@ function walk(
         catalog.setNlink(linked, i.nlink + 1, i.ctimeNs);
       } else {
         const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
+        catalog.setBlocks(ino, Number(st.blocks));
         links.set(st.ino, ino);
         importXattrs(catalog, ino, tier, volume, path, 'file');
       }
@@ -238,6 +239,7 @@ function checkKnownFile(
     return;
   }
   links.set(st.ino, existing.ino);
+  if (existing.blocks !== Number(st.blocks)) catalog.setBlocks(existing.ino, Number(st.blocks));
   if (Number(st.size) !== existing.size || !sameTime(st.mtimeNs, existing.mtimeNs)) {
     // The bytes changed after the catalog last heard of them: a crash during writes.
     catalog.updateData(existing.ino, Number(st.size), st.mtimeNs, st.ctimeNs, true);

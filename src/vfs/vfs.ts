@@ -36,6 +36,7 @@ export const RENAME_EXCHANGE = 2;
 const O_ACCMODE = 3;
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
+const SEEK_DATA = 3;
 /** Virtual, read-only: the tier that holds a file. */
 export const TIER_XATTR = 'user.tierfs.tier';
 /** Virtual: the tier a file or directory is pinned to (set with tierfs pin, or here). */
@@ -677,15 +678,19 @@ export class Vfs {
     if (set.atimeNs !== undefined) next.atimeNs = set.atimeNs === 'now' ? t : set.atimeNs;
     if (set.mtimeNs !== undefined) next.mtimeNs = set.mtimeNs === 'now' ? t : set.mtimeNs;
     const regular = this.isLocalFile(i);
+    let blocks: number | undefined; // of the backing file, after a truncate
     if (set.size !== undefined) {
       if (isDir(i.mode)) throw new FsError('EISDIR');
       if (!isReg(i.mode)) throw new FsError('EINVAL');
       const h = set.fh !== undefined ? this.handles.get(set.fh) : undefined;
-      if (h && h.fd >= 0) fs.ftruncateSync(h.fd, set.size);
-      else {
+      if (h && h.fd >= 0) {
+        fs.ftruncateSync(h.fd, set.size);
+        blocks = fs.fstatSync(h.fd).blocks;
+      } else {
         const fd = this.openBacking(i, C.O_WRONLY);
         try {
           fs.ftruncateSync(fd, set.size);
+          blocks = fs.fstatSync(fd).blocks;
         } finally {
           fs.closeSync(fd);
         }
@@ -699,6 +704,7 @@ export class Vfs {
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
       if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
+      if (blocks !== undefined) this.catalog.setBlocks(ino, blocks);
     });
     return next;
   }
@@ -865,7 +871,21 @@ export class Vfs {
     const h = this.handle(fh);
     if (!h.writable || h.fd < 0) throw new FsError('EBADF');
     nativeBinding().fallocate(h.fd, mode, offset, length);
+    this.catalog.setBlocks(h.ino, fs.fstatSync(h.fd).blocks);
     this.recordIo(h.ino, 'write', offset, 0, 1);
+  }
+
+  /**
+   * SEEK_DATA / SEEK_HOLE for a handle JavaScript serves: a local backing file answers
+   * for itself (lseek on its descriptor); a file read from an object tier is all data,
+   * with the hole at its end (the layout records no holes).
+   */
+  seekData(fh: number, offset: number, whence: number): number {
+    const h = this.handle(fh);
+    if (h.fd >= 0) return nativeBinding().seek(h.fd, offset, whence);
+    const size = this.inode(h.ino).size;
+    if (offset >= size) throw new FsError('ENXIO');
+    return whence === SEEK_DATA ? offset : size;
   }
 
   /** Account I/O that happened on a handle (JavaScript reads, or counts from the native fast path). */
@@ -894,6 +914,7 @@ export class Vfs {
       if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
         this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
       }
+      if (Number(st.blocks) !== i.blocks) this.catalog.setBlocks(h.ino, Number(st.blocks));
       // Closing a writer can free the file to move: the classifier looks at it again.
       if (release) this.catalog.markDirty(h.ino);
     });

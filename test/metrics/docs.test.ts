@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { DEFINITIONS as METRICS } from '../../src/metrics/definitions.js';
-import { metricsMarkdown } from '../../src/metrics/docs.js';
+import { alertsMarkdown, metricsMarkdown } from '../../src/metrics/docs.js';
 import { historySeries } from '../../src/metrics/history.js';
 
 const doc = readFileSync(new URL('../../docs/MONITORING.md', import.meta.url), 'utf8');
@@ -13,6 +13,13 @@ describe('docs/MONITORING.md', () => {
     const block = /<!-- metrics:begin -->\n([\s\S]*)<!-- metrics:end -->/.exec(doc)?.[1];
     expect(block, 'the metrics:begin/end markers').toBeDefined();
     expect(block).toBe(metricsMarkdown());
+  });
+
+  it('holds the alert rules generated from their definitions (tierfs metrics rules --markdown), and the webhook payload', () => {
+    const block = /<!-- alerts:begin -->\n([\s\S]*)<!-- alerts:end -->/.exec(doc)?.[1];
+    expect(block, 'the alerts:begin/end markers').toBeDefined();
+    expect(block).toBe(alertsMarkdown());
+    for (const key of ['"alert"', '"state"', '"labels"', '"value"', '"activeSince"', '"runbook"']) expect(doc).toContain(key);
   });
 
   it('names every metric and every history series, each with what a healthy value looks like', () => {

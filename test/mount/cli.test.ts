@@ -47,7 +47,7 @@ describe('tierfs CLI', () => {
 
   it('generates the key reference from the schema', async () => {
     const r = await runCli(['config', 'docs']);
-    expect(r.stdout).toMatch(/tiers\[\]\(kind=local\)\.watermarks\.high/);
+    expect(r.stdout).toMatch(/tiers\[kind=local\]\.watermarks\.high  ratio = 90%/);
     expect(r.stdout).toMatch(/mount\.fastPath/);
   });
 

@@ -25,10 +25,12 @@ describe('countPlacement', () => {
       never,
       { nowMs: NOW, residencyMs: DAY },
     );
+    // 3 was moved by a person: counted apart, not as the policy's promotion.
+    const counts = (promotions: number, demotions: number, manualIn = 0, manualOut = 0) => ({ promotions, demotions, misplacements: 0, manualIn, manualOut });
     expect(r).toEqual([
-      { tier: 'hot', day: { promotions: 1, demotions: 1, misplacements: 0 }, week: { promotions: 1, demotions: 2, misplacements: 0 } },
-      { tier: 'warm', day: { promotions: 0, demotions: 0, misplacements: 0 }, week: { promotions: 0, demotions: 0, misplacements: 0 } },
-      { tier: 'cold', day: { promotions: 0, demotions: 0, misplacements: 0 }, week: { promotions: 0, demotions: 0, misplacements: 0 } },
+      { tier: 'hot', day: counts(0, 1, 1), week: counts(0, 2, 1) },
+      { tier: 'warm', day: counts(0, 0), week: counts(0, 0) },
+      { tier: 'cold', day: counts(0, 0, 0, 1), week: counts(0, 0, 0, 1) },
     ]);
   });
 
@@ -43,7 +45,11 @@ describe('countPlacement', () => {
       nowMs: NOW,
       residencyMs: DAY,
     });
-    expect(r[0]).toEqual({ tier: 'hot', day: { promotions: 0, demotions: 2, misplacements: 1 }, week: { promotions: 0, demotions: 3, misplacements: 1 } });
+    expect(r[0]).toEqual({
+      tier: 'hot',
+      day: { promotions: 0, demotions: 1, misplacements: 1, manualIn: 0, manualOut: 1 },
+      week: { promotions: 0, demotions: 2, misplacements: 1, manualIn: 0, manualOut: 1 },
+    });
   });
 });
 
@@ -69,7 +75,7 @@ describe('measurePlacement', () => {
     const ev = (timeMs: number) => ({ timeMs, ino: a!, path: 'a', op: 'read' as const, offset: 0, length: 1, size: 10, count: 1 });
     f.catalog.recordAccessBatch([ev(t + 1000), ev(t + 2 * DAY)], 100);
     const r = measurePlacement(f.catalog, ['hot', 'warm'], DAY, t + 2 * DAY + 1);
-    expect(r[0]).toEqual({ tier: 'hot', day: { promotions: 0, demotions: 0, misplacements: 0 }, week: { promotions: 0, demotions: 2, misplacements: 1 } });
+    expect(r[0]).toEqual({ tier: 'hot', day: { promotions: 0, demotions: 0, misplacements: 0, manualIn: 0, manualOut: 0 }, week: { promotions: 0, demotions: 2, misplacements: 1, manualIn: 0, manualOut: 0 } });
     // With no raw log kept (logMaxRows 0), the last use still tells.
     const noLog = fixture();
     try {

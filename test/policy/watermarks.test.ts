@@ -113,6 +113,18 @@ describe('relief', () => {
     expect(p.notes.get('hot')).toMatch(/^relieving pressure: 2 files leaving/);
   });
 
+  it('a tier measured by its disk demotes only to a tier on another disk (a move within one disk frees nothing)', () => {
+    // hot and warm share disk 7, measured by it (no capacity set); cold is an object tier.
+    const tiers = [tier('hot', 950, { filesystems: [7], measuredBy: [7] }), tier('warm', 0, { filesystems: [7], measuredBy: [7] }), tier('cold', 0, { kind: 'object' })];
+    expect([...plan(tiers, { hot: coldestFirst }).to.values()]).toEqual(['cold', 'cold']);
+    // With a capacity, hot's use is what it holds: moving to warm relieves it.
+    const capped = [tier('hot', 950, { filesystems: [7] }), tier('warm', 0, { filesystems: [7], measuredBy: [7] }), tier('cold', 0, { kind: 'object' })];
+    expect([...plan(capped, { hot: coldestFirst }).to.values()]).toEqual(['warm', 'warm']);
+    // Warm on another disk takes them.
+    const apart = [tier('hot', 950, { filesystems: [7], measuredBy: [7] }), tier('warm', 0, { filesystems: [8], measuredBy: [8] }), tier('cold', 0, { kind: 'object' })];
+    expect([...plan(apart, { hot: coldestFirst }).to.values()]).toEqual(['warm', 'warm']);
+  });
+
   it('skips pinned, open and empty files; takes young ones and says so', () => {
     const files = [cand(1, 100, 0, { stuck: 'pinned to hot' }), cand(2, 0, 0), cand(3, 200, 0.1, { young: true }), cand(4, 100, 0.2, { stuck: 'open for writing' }), cand(5, 100, 0.3)];
     const p = plan([tier('hot', 950), tier('warm', 0)], { hot: files });

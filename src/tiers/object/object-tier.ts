@@ -18,6 +18,7 @@ import { listManifests, rewriteManifest } from './manifest.js';
 import { incompleteStripe } from './presence.js';
 import { RecallCache } from './recall-cache.js';
 import { StripeReader } from './reader.js';
+import { BackendEpisodes } from './backend-episodes.js';
 import { scrubFile } from './scrub.js';
 import type { BackendProbe, ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStats, ObjectTierStore, ScrubReport } from './types.js';
 import { writeFile } from './writer.js';
@@ -58,6 +59,8 @@ export class ObjectTier implements ObjectTierStore {
   private readonly concurrency: number;
   /** The disk cache opens asynchronously; every read waits for it (once). */
   private readonly opened: Promise<{ reader: StripeReader; cache: RecallCache }>;
+  /** backends failing now, each logged once per episode */
+  private readonly episodes: BackendEpisodes;
 
   constructor(
     private readonly config: ObjectTierSettings,
@@ -73,6 +76,7 @@ export class ObjectTier implements ObjectTierStore {
     this.concurrency = options.concurrency ?? 16;
     this.survivableBackendLosses = survivableBackendLosses(config.scheme.k, config.scheme.m, stores.length);
     this.backendNames = options.backendNames ?? stores.map((_, i) => `b${i}`);
+    this.episodes = new BackendEpisodes(config.name, this.backendNames);
     // Fail now, not at the first write, if the scheme cannot be coded.
     this.codecs.get(config.scheme.k, config.scheme.m);
     this.opened = this.open();
@@ -98,6 +102,7 @@ export class ObjectTier implements ObjectTierStore {
       readAheadConcurrency: Math.min(this.concurrency, 4),
       restoreRetryMs: 15 * 60_000,
       onRecall: this.options.onRecall,
+      episodes: this.episodes,
     });
     return { reader, cache };
   }
@@ -212,11 +217,15 @@ export class ObjectTier implements ObjectTierStore {
         const late = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         });
+        const up = (): BackendProbe => {
+          this.episodes.succeeded(i);
+          return { backend: this.backendNames[i]!, up: true };
+        };
         try {
           await Promise.race([store.head(key), late]);
-          return { backend: this.backendNames[i]!, up: true };
+          return up();
         } catch (err) {
-          if (err instanceof ObjectStoreError && (err.code === 'NotFound' || err.code === 'Throttled')) return { backend: this.backendNames[i]!, up: true };
+          if (err instanceof ObjectStoreError && (err.code === 'NotFound' || err.code === 'Throttled')) return up();
           return { backend: this.backendNames[i]!, up: false, error: (err as Error).message };
         } finally {
           clearTimeout(timer);

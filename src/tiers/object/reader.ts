@@ -23,6 +23,7 @@ import { cellSize, clipToFile, dataCellLength, slicesForRange } from './layout.j
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
+import { isBackendFailure, type BackendEpisodes } from './backend-episodes.js';
 import type { ObjectLayout } from './types.js';
 
 const log = moduleLogger('object-tier');
@@ -36,6 +37,8 @@ export interface ReaderSettings {
   restoreRetryMs: number;
   /** told how long each read that had to wait for object storage took, in seconds */
   onRecall?: (seconds: number) => void;
+  /** told of each fetch's outcome per backend: a failing backend is logged once per episode */
+  episodes?: BackendEpisodes;
 }
 
 export interface ReadCounters {
@@ -196,7 +199,10 @@ export class StripeReader {
       if (isArchived(err)) throw this.archived(layout, err);
       if (!isLostCell(err)) throw err;
       this.counters.lostCells++;
-      log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, backend: ref.backend, err: (err as Error).message }, 'cell lost; rebuilding its stripe from parity');
+      // A failing backend is logged once per episode (fetch), not for each of its cells.
+      if (!isBackendFailure(err)) {
+        log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, backend: ref.backend, err: (err as Error).message }, 'cell lost; rebuilding its stripe from parity');
+      }
       const cells = await this.rebuildStripe(layout, stripe, cell);
       return { data: cells[cell]!, fromDisk: false };
     }
@@ -225,7 +231,15 @@ export class StripeReader {
   }
 
   private async fetch(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
-    const payload = await fetchCell(this.ctx, layout, stripe, cell);
+    const { backend } = cellRef(layout, stripe, cell);
+    let payload: Buffer;
+    try {
+      payload = await fetchCell(this.ctx, layout, stripe, cell);
+    } catch (err) {
+      this.settings.episodes?.failed(backend, err);
+      throw err;
+    }
+    this.settings.episodes?.succeeded(backend);
     this.counters.cellsFetched++;
     this.counters.bytesFetched += headerLength(layout.fileId) + payload.length;
     return payload;

@@ -2,13 +2,18 @@
 // good path) is fetched whole and checked, header and checksum. With repair, the bad
 // cells of a stripe that still has k good ones are rebuilt, written back where the
 // layout says they live, and read back to prove it. A stripe with more than m bad
-// cells is reported lost; nothing can bring it back.
+// cells is reported lost; nothing can bring it back. The copy's manifest, kept on every
+// backend so the catalog can be rebuilt from the tiers, is checked too, and with repair a
+// lost copy of it is written again from a good one: a wiped backend is whole again only
+// when it has its manifests back as well as its cells.
 import { moduleLogger } from '../../log.js';
 import { crcHex } from './cell.js';
-import { cellRef, fetchCell, isArchived, isLostCell, putCell, type TierContext } from './cell-io.js';
+import { cellRef, fetchCell, isArchived, isLostCell, putCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellSize, dataCellLength } from './layout.js';
 import { mapLimit } from './limit.js';
+import { decodeManifest, ManifestFormatError } from './manifest.js';
+import { ObjectStoreError } from '../../objectstore/index.js';
 import type { ObjectLayout, ScrubReport } from './types.js';
 
 const log = moduleLogger('object-tier');
@@ -17,7 +22,10 @@ const log = moduleLogger('object-tier');
 const STRIPES_IN_FLIGHT = 2;
 
 export async function scrubFile(ctx: TierContext, codecs: CodecCache, layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {
-  const report: ScrubReport = { cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, cellsArchived: 0, stripesAtRisk: 0 };
+  const report: ScrubReport = {
+    cellsChecked: 0, cellsBad: 0, cellsRepaired: 0, stripesLost: 0, cellsArchived: 0, stripesAtRisk: 0,
+    manifestsChecked: 0, manifestsBad: 0, manifestsRepaired: 0,
+  };
   await mapLimit(layout.stripes, STRIPES_IN_FLIGHT, async (stripe) => {
     const cells = await Promise.all(
       stripe.cells.map(async (_, c) => {
@@ -73,7 +81,44 @@ export async function scrubFile(ctx: TierContext, codecs: CodecCache, layout: Ob
     }
     atRiskUnlessRepaired();
   });
+  await scrubManifests(ctx, layout, repair, report);
   return report;
+}
+
+/**
+ * Every copy of the manifest must read, check itself and name this copy of the file.
+ * With repair, a missing or bad one is written again with the bytes of a good one
+ * (they are alike: every rewrite puts the same body on every backend) and read back.
+ */
+async function scrubManifests(ctx: TierContext, layout: ObjectLayout, repair: boolean, report: ScrubReport): Promise<void> {
+  const copies = await Promise.all(
+    layout.manifest.map(async (ref) => {
+      try {
+        const { data } = await storeOf(ctx, ref).get(ref.key);
+        if (decodeManifest(data).layout.fileId !== layout.fileId) return { ref, problem: 'names another file' };
+        return { ref, data };
+      } catch (err) {
+        if (!(err instanceof ManifestFormatError || (err instanceof ObjectStoreError && err.code !== 'Archived'))) throw err;
+        return { ref, problem: err.message };
+      }
+    }),
+  );
+  const good = copies.find((c) => c.data)?.data;
+  for (const c of copies) {
+    report.manifestsChecked!++;
+    if (c.data) continue;
+    report.manifestsBad!++;
+    log.warn({ tier: ctx.name, fileId: layout.fileId, backend: c.ref.backend, key: c.ref.key, problem: c.problem }, 'scrub: bad manifest');
+    if (!repair || !good) continue;
+    try {
+      await storeOf(ctx, c.ref).put(c.ref.key, good, { contentType: 'application/json' });
+      decodeManifest((await storeOf(ctx, c.ref).get(c.ref.key)).data);
+      report.manifestsRepaired!++;
+    } catch (err) {
+      if (!(err instanceof ObjectStoreError || err instanceof ManifestFormatError)) throw err;
+      log.warn({ tier: ctx.name, fileId: layout.fileId, backend: c.ref.backend, err: err.message }, 'scrub: could not write back a manifest');
+    }
+  }
 }
 
 /** The payloads of the bad cells (data or parity) of a stripe, rebuilt from its good ones. */

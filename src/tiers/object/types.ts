@@ -85,6 +85,10 @@ export interface ScrubReport {
   cellsArchived?: number;
   /** stripes left with fewer than m cells to spare: a bad cell not repaired (lost stripes included) */
   stripesAtRisk?: number;
+  /** copies of the file's manifest (one per backend) checked, missing or bad, and written again */
+  manifestsChecked?: number;
+  manifestsBad?: number;
+  manifestsRepaired?: number;
 }
 
 export interface IncompleteStripe {

@@ -1,0 +1,42 @@
+// The alerting part of a daemon, put together from tierfs.yaml's alerts section: the
+// rules as configured, the evaluator over the daemon's registry, the webhooks, the
+// state kept in the catalog, and tierfs_alerts_firing.
+import type Database from 'better-sqlite3';
+import { BackgroundTask } from '../background-task.js';
+import { AlertStore } from '../catalog/alerts.js';
+import type { AlertsConfig } from '../config/alerts.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import { AlertEvaluator } from './evaluator.js';
+import { effectiveRules } from './rules.js';
+import { WebhookSender } from './webhooks.js';
+import { historySeed } from './seed.js';
+import { MetricsHistoryStore } from '../catalog/metrics.js';
+
+export interface Alerting {
+  evaluator: AlertEvaluator;
+  task: BackgroundTask;
+  /** lets queued notifications go out for a moment, then stops */
+  close(): Promise<void>;
+}
+
+export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; registry: MetricsRegistry; mountpoint: string; history: boolean; now?: () => number }): Alerting | undefined {
+  if (!cfg.enabled) return undefined;
+  const { registry } = deps;
+  const sender = new WebhookSender(cfg.webhooks, {
+    failures: registry.counter('tierfs_alert_webhook_failures_total'),
+    notifications: registry.counter('tierfs_alert_notifications_total'),
+  });
+  const evaluator = new AlertEvaluator({
+    source: registry,
+    store: new AlertStore(deps.db, cfg.keepHistory),
+    rules: effectiveRules(cfg.rules),
+    sender,
+    mountpoint: deps.mountpoint,
+    // After a restart, ranges begin with the history's points (when it is kept).
+    seed: deps.history ? historySeed(new MetricsHistoryStore(deps.db)) : undefined,
+    now: deps.now,
+  });
+  registry.feed('tierfs_alerts_firing', () => evaluator.firingByRule().map((r) => ({ labels: { alert: r.rule, severity: r.severity }, value: r.firing })));
+  const task = new BackgroundTask('alerts', () => evaluator.evaluate(), { intervalMs: cfg.interval });
+  return { evaluator, task, close: () => sender.close() };
+}

@@ -1,0 +1,166 @@
+// Alert changes sent to webhooks: one JSON POST per change, in order, per webhook. Each
+// webhook has its own bounded queue and one request in flight, so a receiver that is
+// down or hangs holds back only its own notifications: the evaluator only enqueues, and
+// the mount never waits. A failed request is retried with exponential back-off; after
+// MAX_ATTEMPTS the notification is given up. Failures are counted (metrics) and logged
+// once per episode (the first failure, then the recovery), not once per attempt.
+import { hostname } from 'node:os';
+import type { Counter } from 'prom-client';
+import type { WebhookConfig } from '../config/alerts.js';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('alerts');
+
+/** What a webhook receives (docs/MONITORING.md#webhooks). */
+export interface AlertNotification {
+  version: 1;
+  source: 'tierfs';
+  host: string;
+  mountpoint: string;
+  alert: string;
+  state: 'pending' | 'firing' | 'resolved' | 'inactive';
+  severity: string;
+  labels: Record<string, string>;
+  value: number;
+  /** ISO times: when the condition began to hold, and of this change */
+  activeSince: string;
+  time: string;
+  summary: string;
+  description: string;
+  runbook: string;
+  /** the rule's condition in PromQL */
+  expr: string;
+}
+
+export const MAX_ATTEMPTS = 8;
+export const QUEUE_LIMIT = 1000;
+
+export interface WebhookMetrics {
+  /** failed attempts */
+  failures: Counter<string>;
+  /** notifications by result: sent, gave_up (out of attempts), dropped (queue full) */
+  notifications: Counter<string>;
+}
+
+export interface WebhookOptions {
+  /** the first retry's wait; it doubles with each attempt (default 1 s) */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  queueLimit?: number;
+}
+
+/** A webhook's name in logs and metrics: its own, else the URL's host (never the URL: it may hold a secret). */
+export const webhookName = (w: Pick<WebhookConfig, 'name' | 'url'>) => w.name ?? new URL(w.url).host;
+
+class WebhookQueue {
+  readonly name: string;
+  private readonly queue: AlertNotification[] = [];
+  private draining: Promise<void> | undefined;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  /** failed attempts since the last success: a failure episode */
+  private failing = 0;
+
+  constructor(
+    private readonly hook: WebhookConfig,
+    private readonly metrics: WebhookMetrics,
+    private readonly opts: Required<WebhookOptions>,
+  ) {
+    this.name = webhookName(hook);
+  }
+
+  push(n: AlertNotification): void {
+    // A webhook that hears of pending alerts also hears when one ends without firing (inactive).
+    const kind = n.state === 'inactive' ? 'pending' : n.state;
+    if (this.closed || !this.hook.send.includes(kind)) return;
+    if (this.queue.length >= this.opts.queueLimit) {
+      this.queue.shift();
+      this.metrics.notifications.inc({ webhook: this.name, result: 'dropped' });
+    }
+    this.queue.push(n);
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const sent = await this.deliver(this.queue[0]!);
+      this.queue.shift();
+      this.metrics.notifications.inc({ webhook: this.name, result: sent ? 'sent' : this.closed ? 'abandoned' : 'gave_up' });
+    }
+  }
+
+  private async deliver(n: AlertNotification): Promise<boolean> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS && !this.closed; attempt++) {
+      const error = await this.post(n);
+      if (this.closed) return false; // cut off by close(): no failure of the receiver's
+      if (error === undefined) {
+        if (this.failing > 0) log.info({ webhook: this.name, failedAttempts: this.failing }, 'alert webhook answers again');
+        this.failing = 0;
+        return true;
+      }
+      this.metrics.failures.inc({ webhook: this.name });
+      if (this.failing++ === 0) log.warn({ webhook: this.name, err: error, alert: n.alert, state: n.state }, 'alert webhook failing; retrying with back-off');
+      if (attempt < MAX_ATTEMPTS) await this.sleep(Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1)));
+    }
+    if (!this.closed) log.debug({ webhook: this.name, alert: n.alert, state: n.state }, 'alert notification given up');
+    return false;
+  }
+
+  /** undefined on a 2xx answer, else why not. */
+  private async post(n: AlertNotification): Promise<string | undefined> {
+    try {
+      const res = await fetch(this.hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'tierfs', ...this.hook.headers },
+        body: JSON.stringify(n),
+        signal: AbortSignal.timeout(this.hook.timeout),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      return res.ok ? undefined : `HTTP ${res.status}`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Waits up to graceMs for what is queued, then gives the rest up. */
+  async close(graceMs: number): Promise<void> {
+    if (this.draining) await Promise.race([this.draining, new Promise((r) => setTimeout(r, graceMs).unref())]);
+    this.closed = true;
+    this.wake?.();
+  }
+}
+
+export class WebhookSender {
+  private readonly queues: WebhookQueue[];
+
+  constructor(hooks: readonly WebhookConfig[], metrics: WebhookMetrics, opts: WebhookOptions = {}) {
+    const o = { baseDelayMs: 1000, maxDelayMs: 5 * 60_000, queueLimit: QUEUE_LIMIT, ...opts };
+    this.queues = hooks.map((h) => new WebhookQueue(h, metrics, o));
+  }
+
+  get names(): string[] {
+    return this.queues.map((q) => q.name);
+  }
+
+  /** Queues a notification for every webhook that wants its kind of change; returns at once. */
+  send(n: AlertNotification): void {
+    for (const q of this.queues) q.push(n);
+  }
+
+  async close(graceMs = 2000): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close(graceMs)));
+  }
+}
+
+export const HOST = hostname();
