@@ -335,6 +335,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       Object.assign(running.mover, next.mover);
       Object.assign(running.recording, next.recording);
       running.tiers.forEach((t, i) => (t.watermarks = next.tiers[i]!.watermarks));
+      // An object tier's capacity for manual moves was copied at open: its high watermark too.
+      for (const t of tiers.ordered) if (t.kind === 'object' && t.capacity) t.capacity.high = next.tiers.find((c) => c.name === t.name)!.watermarks.high;
       running.metrics.probeInterval = next.metrics.probeInterval;
       running.catalog.configVersions = next.catalog.configVersions;
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
