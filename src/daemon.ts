@@ -39,6 +39,13 @@ import { configuredBackupStore } from './recovery/backup-store.js';
 import { CatalogBackups } from './recovery/catalog-backups.js';
 import { LAST_RECOVERY_META, type RecoveryReport } from './recovery/rebuild-catalog.js';
 import { syncManifests } from './recovery/manifest-sync.js';
+import { ConfigVersions } from './config/versions.js';
+import { configAtMount } from './config/at-mount.js';
+import { ConfigManager } from './config/manager.js';
+import { parseConfig } from './config/load.js';
+import { configRoutes } from './admin/config-routes.js';
+import { drainRoutes } from './admin/drain.js';
+import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
 
@@ -164,7 +171,8 @@ async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Pro
   return new TierSet(tiers);
 }
 
-export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string } = {}): Promise<RunningDaemon> {
+/** configText: the text cfg was parsed from, kept as a configuration version (tierfs config history). */
+export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string; configText?: string } = {}): Promise<RunningDaemon> {
   const mountpoint = resolve(mountpointArg);
   checkLayout(cfg, mountpoint);
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -184,16 +192,22 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   let tierSet: TierSet | undefined;
   let guard: ProcessGuard | undefined;
   try {
+    // The configuration the mount runs is a version; a crash while one was applied is finished here.
+    const versions = new ConfigVersions(catalog.db, cfg.catalog.configVersions);
+    const configText = opts.configText ?? (opts.configFile ? readFileSync(opts.configFile, 'utf8') : undefined);
+    const atMount = configText === undefined ? undefined : configAtMount(versions, opts.configFile, configText);
+    if (atMount?.repairedText !== undefined && opts.configFile) cfg = parseConfig(atMount.repairedText, opts.configFile, dirname(opts.configFile));
     const metrics = new DaemonMetrics({ processMetrics: true });
     // The data path is metered only when something reads the numbers.
     const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;
     const tiers = (tierSet = await openTiers(cfg, catalog.fsid, metrics));
-    const recorder = new AccessRecorder(catalog, {
+    const recording = {
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
       logMaxRows: cfg.recording.logMaxRows,
       halfLifeMs: cfg.policy.halfLife,
-    });
+    };
+    const recorder = new AccessRecorder(catalog, recording);
     const vfs = new Vfs(catalog, tierSet, recorder);
     if (observed) vfs.onIo = metrics.countIo;
     const bandwidth = new TokenBucket(cfg.mover.bandwidth);
@@ -205,7 +219,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         pauseAt: testPauseHook(cfg.dataDir),
         atStep: testRandomPauses(),
         corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
-        throttle: bandwidth.unlimited ? undefined : meteredThrottle((n) => bandwidth.take(n), metrics.registry),
+        // Always, even unlimited: a bandwidth set while mounted (config apply) reaches running moves.
+        throttle: meteredThrottle((n) => bandwidth.take(n), metrics.registry),
       },
       metrics.registry,
     );
@@ -272,11 +287,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       await history?.sample();
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
-    const probe = new BackgroundTask('probe-backends', () => metrics.probeBackends(10_000), { intervalMs: cfg.metrics.probeInterval });
+    // The tasks read their interval from these at each run: config apply changes them.
+    const [classifyEvery, probeEvery] = [{ intervalMs: cfg.policy.interval }, { intervalMs: cfg.metrics.probeInterval }];
+    const probe = new BackgroundTask('probe-backends', () => metrics.probeBackends(10_000), probeEvery);
+    const classifyTask = new BackgroundTask('classify', classify, classifyEvery);
     const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, history: cfg.metrics.history.enabled, now: testClock() });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
-      new BackgroundTask('classify', classify, { intervalMs: cfg.policy.interval }),
+      classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),
       ...(alerting ? [alerting.task] : []),
@@ -309,7 +327,39 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), routes);
+    const running = cfg;
+    const applyLive = (next: Config) => {
+      // The classifier, the mover, the admin API and the local tiers hold sections of this
+      // one configuration object: updated in place, each of them follows at once.
+      Object.assign(running.policy, next.policy);
+      Object.assign(running.mover, next.mover);
+      Object.assign(running.recording, next.recording);
+      running.tiers.forEach((t, i) => (t.watermarks = next.tiers[i]!.watermarks));
+      // An object tier's capacity for manual moves was copied at open: its high watermark too.
+      for (const t of tiers.ordered) if (t.kind === 'object' && t.capacity) t.capacity.high = next.tiers.find((c) => c.name === t.name)!.watermarks.high;
+      running.metrics.probeInterval = next.metrics.probeInterval;
+      running.catalog.configVersions = next.catalog.configVersions;
+      Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
+      [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
+      bandwidth.setRate(next.mover.bandwidth);
+      lastFull = 0; // every file, under the new rules
+      classifyTask.kick();
+      background.kick();
+    };
+    const configManager =
+      atMount &&
+      new ConfigManager({
+        versions,
+        file: opts.configFile,
+        running: { config: cfg, text: atMount.repairedText ?? configText! },
+        preview: (next) => classifier.preview(next.policy, new Map(next.tiers.map((t) => [t.name, t.watermarks.high]))),
+        holding: (tier) => catalog.usageByTier().get(tier) ?? { files: 0, bytes: 0 },
+        applyLive,
+        crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
+      });
+    // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
+    const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes,

@@ -284,4 +284,24 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE inodes ADD COLUMN blocks INTEGER;
   `,
+  // 10: configuration versions (tierfs config history|apply|rollback; src/config/versions.ts)
+  `
+  -- Every configuration the daemon has run, newest last. text is the YAML as written to
+  -- the config file, hash its SHA-256 (hex). parent is the version it replaced,
+  -- restored_from the version a rollback copied. file_written is 0 from the moment the
+  -- version is recorded until the config file holds its text: a mount that finds a 0
+  -- finishes the write (the catalog is the source of truth).
+  CREATE TABLE config_versions (
+    version       INTEGER PRIMARY KEY,
+    parent        INTEGER,
+    time_ms       INTEGER NOT NULL,
+    uid           INTEGER,
+    user          TEXT,
+    message       TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    hash          TEXT NOT NULL,
+    restored_from INTEGER,
+    file_written  INTEGER NOT NULL DEFAULT 1
+  );
+  `,
 ];

@@ -1,14 +1,16 @@
-// tierfs init, tierfs config validate|show|docs
+// tierfs init, tierfs config validate|show|docs|schema (and, on a running mount,
+// apply|set|history|diff|rollback: config-live-cmd.ts)
 import { existsSync, writeFileSync, mkdirSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { configSchema } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { describeKeys, renderKeyDocsMarkdown, renderKeyDocsText } from '../config/docs.js';
 import { starterConfig } from '../config/template.js';
 import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
+import { registerConfigLiveCommands, registerTierCommands, showVersion } from './config-live-cmd.js';
+import { configJsonSchema } from '../config/json-schema.js';
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -49,9 +51,17 @@ export function registerConfigCommands(program: Command): void {
     });
   config
     .command('show')
-    .argument('[file]', 'configuration file (default: the embedded default)')
-    .description('print the effective configuration, defaults filled in, as JSON')
-    .action((file: string | undefined) => printJson(loadConfig(file).config));
+    .argument('[file|version]', 'a configuration file (default: the embedded default), or a version number (or "current") of the running mount')
+    .option('--json', 'a version: print it as JSON (with who, when, why)')
+    .option('--mount <mountpoint>', 'a version: of which mount (default: the only one)')
+    .description('a file: print its effective configuration, defaults filled in, as JSON; a version: print its YAML text')
+    .action((arg: string | undefined, opts: { json?: boolean; mount?: string }) =>
+      arg !== undefined && /^(\d+|current)$/.test(arg) ? showVersion(arg, opts) : printJson(loadConfig(arg).config),
+    );
+  config
+    .command('schema')
+    .description('print the JSON Schema of tierfs.yaml (committed as docs/tierfs.schema.json; see the README for editors)')
+    .action(() => printJson(configJsonSchema()));
   config
     .command('docs')
     .option('--json-schema', 'print the JSON Schema instead of the key reference')
@@ -59,9 +69,12 @@ export function registerConfigCommands(program: Command): void {
     .option('--json', 'print the key reference as JSON (key, type, default, syntax, meaning)')
     .description('the reference of every configuration key (type, default, units, meaning), generated from the schema')
     .action((opts: { jsonSchema?: boolean; markdown?: boolean; json?: boolean }) => {
-      if (opts.jsonSchema) return printJson(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }));
+      // The same schema as docs/tierfs.schema.json (tierfs config schema).
+      if (opts.jsonSchema) return printJson(configJsonSchema());
       const keys = describeKeys(configSchema);
       if (opts.json) return printJson(keys);
       process.stdout.write(opts.markdown ? renderKeyDocsMarkdown(keys) : renderKeyDocsText(keys));
     });
+  registerConfigLiveCommands(config);
+  registerTierCommands(program);
 }

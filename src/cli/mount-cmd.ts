@@ -31,10 +31,10 @@ export function registerMountCommands(program: Command): void {
     .description('mount tierfs; returns once the mount is ready (the daemon keeps running in the background)')
     .action(async (mountpoint: string, opts: MountFlags) => {
       const file = configFile(opts.config);
-      const { config } = loadConfig(file); // a bad config is refused here, before anything is mounted
+      const { config, text } = loadConfig(file); // a bad config is refused here, before anything is mounted
       checkMountpoint(mountpoint, Boolean(opts.nonempty));
       if (opts.foreground) {
-        const daemon = await startDaemon(config, mountpoint, { configFile: file === undefined ? undefined : resolve(file) });
+        const daemon = await startDaemon(config, mountpoint, { configFile: file === undefined ? undefined : resolve(file), configText: text });
         process.send?.({ ready: true });
         for (const line of daemon.recovery ? describeRecovery(daemon.recovery) : []) process.stderr.write(`tierfs: ${line}\n`);
         process.stderr.write(`tierfs: mounted ${daemon.mountpoint} (imported ${daemon.reconcile.imported} entries)\n`);

@@ -39,6 +39,12 @@ export const catalogSchema = z
           '"refuse" stops and prints the command to run. Never a new, empty filesystem',
       ),
     backup: catalogBackupSchema,
+    configVersions: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe('configuration versions kept in the catalog (tierfs config history); older ones are deleted'),
   })
   .prefault({});
 

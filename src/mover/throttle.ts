@@ -5,6 +5,9 @@
 //
 // The burst is 100 ms worth: a move that starts after the mover was idle runs at its
 // rate from the first second instead of a full second ahead of it.
+//
+// The rate can change while moves run (tierfs config apply): a taker waiting off its
+// debt is woken and waits again at the new rate, so running moves follow at once.
 
 const BURST_SECONDS = 0.1;
 
@@ -12,11 +15,28 @@ export class TokenBucket {
   private tokens: number;
   private last = performance.now();
   private queue: Promise<void> = Promise.resolve();
-  private readonly capacity: number;
+  private capacity: number;
+  /** wakes the taker that waits off its debt (a new rate) */
+  private wake: (() => void) | undefined;
 
-  constructor(private readonly bytesPerSecond: number) {
+  constructor(private bytesPerSecond: number) {
     this.capacity = bytesPerSecond * BURST_SECONDS;
     this.tokens = this.capacity;
+  }
+
+  get rate(): number {
+    return this.bytesPerSecond;
+  }
+
+  /** A new rate, from now on; 0 = unlimited. The debt so far was run up at the old rate. */
+  setRate(bytesPerSecond: number): void {
+    if (!this.unlimited) this.refill();
+    else this.last = performance.now();
+    this.bytesPerSecond = bytesPerSecond;
+    this.capacity = bytesPerSecond * BURST_SECONDS;
+    if (this.unlimited) this.tokens = 0;
+    this.tokens = Math.min(this.tokens, this.capacity);
+    this.wake?.();
   }
 
   /** bytesPerSecond 0 means unlimited */
@@ -42,9 +62,16 @@ export class TokenBucket {
     this.refill();
     this.tokens -= n;
     // Timers fire late but never early; a late wake-up is credited at the next refill.
-    while (this.tokens < 0) {
-      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil((-this.tokens / this.bytesPerSecond) * 1000))));
-      this.refill();
+    while (this.tokens < 0 && !this.unlimited) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, Math.max(1, Math.ceil((-this.tokens / this.bytesPerSecond) * 1000)));
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      this.wake = undefined;
+      if (!this.unlimited) this.refill();
     }
   }
 }

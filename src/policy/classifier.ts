@@ -13,6 +13,7 @@ import { distinctFilesystems } from '../tiers/local/local-tier.js';
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
+import { ImpactTally, type PolicyImpact } from './preview.js';
 import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type TierRoom } from './watermarks.js';
 
 /** Files classified per transaction in a full pass. */
@@ -185,6 +186,22 @@ export class Classifier {
       if (rows.length < limit) return;
       from = rows.length;
     }
+  }
+
+  /**
+   * What `next` would move that the running policy does not (tierfs config apply
+   * --dry-run), over every file, a page at a time with the event loop given back in
+   * between; nothing is queued or stored. Watermarks are the new ones for the projection.
+   */
+  async preview(next: PolicyConfig, watermarks: Map<string, number>, nowMs = Date.now()): Promise<PolicyImpact> {
+    const pins = this.pins();
+    const tally = new ImpactTally(this.d.policy, next, new Set(this.order), nowMs);
+    for (let after = 0, page; (page = this.d.catalog.classificationPage(after, PAGE)).length > 0; after = page.at(-1)!.ino) {
+      for (const r of page) tally.add((halfLife) => ({ ...r, heat: heatAt(r.heat, r.heatMs, nowMs, halfLife), pin: pinOf(r.ino, r.path, pins) }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Use as watermarks see it: the catalog's bytes under a configured capacity, else the volumes' use.
+    return tally.result(this.rooms().map((t) => ({ tier: t.name, bytesNow: t.usedBytes, capacityBytes: t.capacityBytes, high: watermarks.get(t.name) ?? t.high })));
   }
 
   /** The files an incremental pass must look at. */
