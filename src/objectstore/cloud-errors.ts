@@ -2,7 +2,8 @@
 // error codes (HTTP status + code), plus the failures below HTTP that every client
 // meets. The class decides what happens next: Transient and Throttled failures are
 // retried (a throttled store after a longer wait), Corrupt is a Transient read that
-// gave bad bytes, NotFound and Archived/Restoring are answers, BucketMissing and
+// gave bad bytes, Conflict a Transient call whose conditional step found the object
+// changed by another writer, NotFound and Archived/Restoring are answers, BucketMissing and
 // Fatal are configuration or programming errors that no retry cures.
 //
 // Sources: S3 "Error responses" (List of error codes); Azure "Blob Storage error
@@ -11,11 +12,11 @@
 // matching row of the cloud's table wins, then the common rows, then the status
 // class (5xx Transient, anything else Fatal).
 import {
-  ArchivedError, BucketMissingError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
+  ArchivedError, BucketMissingError, ConcurrentChangeError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
   TransientError,
 } from './errors.js';
 
-export type ErrorKind = 'Transient' | 'Throttled' | 'Corrupt' | 'NotFound' | 'BucketMissing' | 'Archived' | 'Restoring' | 'Fatal';
+export type ErrorKind = 'Transient' | 'Throttled' | 'Corrupt' | 'Conflict' | 'NotFound' | 'BucketMissing' | 'Archived' | 'Restoring' | 'Fatal';
 
 export interface ErrorRule {
   status?: number;
@@ -85,6 +86,7 @@ export const GCS_ERRORS: readonly ErrorRule[] = [
   { status: 408, kind: 'Transient', why: 'request timeout' },
   { status: 410, kind: 'Transient', why: 'the resumable upload session is gone: a repeat starts a fresh one' },
   { status: 429, kind: 'Throttled', why: 'rate limit exceeded' },
+  { status: 412, kind: 'Conflict', why: 'the object changed since the generation this request was made conditional on (another writer): nothing was changed' },
   { status: 403, code: 'rateLimitExceeded', kind: 'Throttled', why: 'rate limit exceeded (older answers use 403)' },
   { status: 403, code: 'userRateLimitExceeded', kind: 'Throttled', why: 'rate limit exceeded (older answers use 403)' },
   { status: 500, kind: 'Transient', why: 'backend error: documented as retryable' },
@@ -143,6 +145,8 @@ export function typedError(rule: ErrorRule, facts: ErrorFacts, what: string, key
       return new RestoringError(key, {}, { cause });
     case 'Corrupt':
       return new CorruptDataError(detail, { cause });
+    case 'Conflict':
+      return new ConcurrentChangeError(detail, { cause });
     case 'Throttled':
       return new ThrottledError(detail, { cause });
     case 'Transient':

@@ -111,7 +111,12 @@ export class GcsStore implements ObjectStore {
       const after = opts.metadataAfterBody?.();
       if (after && Object.keys(after).length > 0) {
         checkMetadata(after);
-        await watched(this.timeouts, `put ${key} metadata`, opts.signal, () => file.setMetadata({ metadata: { ...opts.metadata, ...after } }));
+        // Only onto the bytes this upload wrote: another writer's object that replaced
+        // them meanwhile (or patched their metadata) must not get this body's checksum.
+        // GCS then answers 412, a ConcurrentChangeError, and changes nothing.
+        const written = { ifGenerationMatch: file.metadata.generation, ifMetagenerationMatch: file.metadata.metageneration };
+        await watched(this.timeouts, `put ${key} metadata`, opts.signal, () =>
+          file.setMetadata({ metadata: { ...opts.metadata, ...after } }, written));
       }
       return { etag: String(file.metadata.generation ?? ''), size };
     } catch (err) {

@@ -36,6 +36,7 @@ describe('the error tables', () => {
     ['azure', { status: 404, code: 'ContainerNotFound' }, 'BucketMissing'],
     ['azure', { code: 'Error', message: 'Data corruption failure: received less data than required and reached maxRetires limitation.' }, 'Corrupt'],
     ['gcs', { status: 410, code: 'gone' }, 'Transient'],
+    ['gcs', { status: 412, code: 'conditionNotMet' }, 'Conflict'],
     ['gcs', { status: 429, code: 'rateLimitExceeded' }, 'Throttled'],
     ['gcs', { status: 404, code: 'notFound', message: 'No such object: my-bucket/k' }, 'NotFound'],
     ['gcs', { status: 501, code: 'notImplemented' }, 'Fatal'],
