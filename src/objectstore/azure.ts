@@ -8,6 +8,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
+import { DefaultCredential, describeCredential } from './azure-credentials.js';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
@@ -25,6 +26,8 @@ export interface AzureClientOptions {
   accountUrl?: string;
   accountName?: string;
   accountKey?: string;
+  /** "default": Microsoft Entra ID through DefaultAzureCredential, with a plain accountUrl. */
+  auth?: 'default';
 }
 
 export interface AzureStoreOptions extends AzureClientOptions {
@@ -41,7 +44,10 @@ const ARCHIVE = 'Archive';
 export function createAzureContainerClient(opts: AzureClientOptions): ContainerClient {
   const clientOptions = { retryOptions: { maxTries: 1 } };
   let service: BlobServiceClient;
-  if (opts.connectionString) {
+  if (opts.auth === 'default') {
+    if (!opts.accountUrl) throw new FatalError('azure auth "default" needs accountUrl (https://ACCOUNT.blob.core.windows.net)');
+    service = new BlobServiceClient(opts.accountUrl, new DefaultCredential(), clientOptions);
+  } else if (opts.connectionString) {
     service = BlobServiceClient.fromConnectionString(opts.connectionString, clientOptions);
   } else if (opts.accountUrl && opts.accountName && opts.accountKey) {
     service = new BlobServiceClient(
@@ -287,6 +293,10 @@ export class AzureStore implements ObjectStore {
       ...(code ? { code } : {}),
       message: (e.message ?? String(err)).split('\n')[0]!,
     };
+    // A refusal names the credential that was refused, and when a SAS ran out.
+    if (facts.status === 403 || facts.status === 401 || /Credential|AuthenticationError/.test(facts.code ?? '')) {
+      facts.message = `${facts.message ?? ''} [credential: ${describeCredential(this.opts)}]`;
+    }
     // Not the RestError itself as the cause: it carries the request, whose URL may hold a SAS token.
     const cause = err instanceof RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);

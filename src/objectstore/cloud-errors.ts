@@ -71,6 +71,12 @@ export const AZURE_ERRORS: readonly ErrorRule[] = [
   { status: 400, code: 'Md5Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
   { status: 400, code: 'Crc64Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
   { status: 403, code: 'AuthenticationFailed', kind: 'Fatal', why: 'the key or SAS is wrong or expired (a SAS has an end time): renew it' },
+  { status: 403, code: 'AuthorizationFailure', kind: 'Fatal', why: 'the credential may not do this: a SAS without the permission or past its end time, a role missing, a network rule' },
+  { status: 403, code: 'AuthorizationPermissionMismatch', kind: 'Fatal', why: 'the credential lacks the permission (a SAS or role without it)' },
+  // Raised by @azure/identity when no Entra ID token can be had.
+  { code: 'CredentialUnavailableError', kind: 'Fatal', why: 'no credential of the chain is set up here: configure one (environment, managed identity, az login)' },
+  { code: 'AggregateAuthenticationError', kind: 'Fatal', why: 'every credential of the chain failed: configure one (environment, managed identity, az login)' },
+  { code: 'AuthenticationRequiredError', kind: 'Fatal', why: 'the credential needs an interactive sign-in' },
   { status: 501, kind: 'Fatal', why: 'not implemented by this store: repeating cannot help' },
   // Raised by the SDK itself, with no HTTP answer behind them.
   { code: 'REQUEST_SEND_ERROR', kind: 'Transient', why: 'the request could not be sent (a socket error without a code)' },
