@@ -4,9 +4,10 @@
 // and a download that breaks off is not resumed behind our back. Each request runs
 // under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
 import {
-  BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlockBlobClient,
+  BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlobHTTPHeaders, type BlockBlobClient,
   type ContainerClient,
 } from '@azure/storage-blob';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DefaultCredential, describeCredential } from './azure-credentials.js';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
@@ -179,12 +180,20 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  /** One request with the whole body; the SDK reports its upload, so a stall is timed like a missing answer. */
-  private async uploadWhole(blob: BlockBlobClient, data: Buffer, options: object, signal: AbortSignal | undefined): Promise<PutResult> {
+  /**
+   * One request with the whole body; the SDK reports its upload, so a stall is timed
+   * like a missing answer. The body's MD5 goes with it: the service checks the bytes
+   * that arrived against it (a body damaged on the way is refused, Corrupt, not
+   * stored) and keeps it as the blob's Content-MD5.
+   */
+  private async uploadWhole(
+    blob: BlockBlobClient, data: Buffer, options: { blobHTTPHeaders?: BlobHTTPHeaders; metadata?: Record<string, string>; tier?: string }, signal: AbortSignal | undefined,
+  ): Promise<PutResult> {
     const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
+    const blobHTTPHeaders = { ...options.blobHTTPHeaders, blobContentMD5: md5(data) };
     try {
       const out = await watch.response(
-        (abortSignal) => blob.upload(data, data.length, { ...options, abortSignal, onProgress: () => watch.progress() }),
+        (abortSignal) => blob.upload(data, data.length, { ...options, blobHTTPHeaders, abortSignal, onProgress: () => watch.progress() }),
         { upload: 'reported' },
       );
       return { etag: out.etag ?? '', size: data.length };
@@ -196,7 +205,7 @@ export class AzureStore implements ObjectStore {
   private async putBlocks(
     blob: BlockBlobClient,
     body: Buffer | Readable,
-    common: object,
+    common: { blobHTTPHeaders?: BlobHTTPHeaders },
     metadata: () => Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<PutResult> {
@@ -228,7 +237,8 @@ export class AzureStore implements ObjectStore {
       const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal ? AbortSignal.any([signal, siblings]) : siblings);
       try {
         await watch.response(
-          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, onProgress: () => watch.progress() }),
+          // The block's MD5: the service refuses a block damaged on the way (Corrupt) instead of committing it.
+          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, transactionalContentMD5: md5(part), onProgress: () => watch.progress() }),
           { upload: 'reported' },
         );
       } finally {
@@ -302,6 +312,10 @@ export class AzureStore implements ObjectStore {
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
 
+}
+
+function md5(data: Buffer): Buffer {
+  return createHash('md5').update(data).digest();
 }
 
 /** Azure's documented rehydration times: up to 15 hours at Standard priority, under an hour at High (for blobs under 10 GiB). */

@@ -42,8 +42,8 @@ export const S3_ERRORS: readonly ErrorRule[] = [
   { status: 400, code: 'RequestTimeout', kind: 'Transient', why: 'the socket was idle too long before the request was read whole' },
   { status: 403, code: 'RequestTimeTooSkewed', kind: 'Transient', why: 'the client corrected its clock offset from this answer; the repeat is signed right' },
   { status: 400, code: 'IncompleteBody', kind: 'Transient', why: 'fewer bytes arrived than announced: the upload broke off' },
-  { status: 400, code: 'BadDigest', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
-  { status: 400, code: 'XAmzContentSHA256Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'BadDigest', kind: 'Corrupt', why: 'the body was damaged on the way up (its checksum does not match); send it again' },
+  { status: 400, code: 'XAmzContentSHA256Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
   { status: 400, code: 'TokenRefreshRequired', kind: 'Transient', why: 'the SDK refreshes the token before the repeat' },
   { status: 409, code: 'OperationAborted', kind: 'Transient', why: 'a conflicting operation is in progress; documented as "try again"' },
   { status: 500, code: 'InternalError', kind: 'Transient', why: 'documented as "try again"' },
@@ -68,8 +68,10 @@ export const AZURE_ERRORS: readonly ErrorRule[] = [
   { status: 503, code: 'ServerBusy', kind: 'Throttled', why: 'account or partition over its limits' },
   { status: 500, code: 'InternalError', kind: 'Transient', why: 'documented as "retry"' },
   { status: 500, code: 'OperationTimedOut', kind: 'Transient', why: 'the server-side timeout passed; documented as "retry"' },
-  { status: 400, code: 'Md5Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
-  { status: 400, code: 'Crc64Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'Md5Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'Crc64Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
+  // Azurite's answer to the same check (Azure's own code is Md5Mismatch).
+  { status: 400, code: 'InvalidOperation', message: /contentMD5 doesn't match/, kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
   { status: 403, code: 'AuthenticationFailed', kind: 'Fatal', why: 'the key or SAS is wrong or expired (a SAS has an end time): renew it' },
   { status: 403, code: 'AuthorizationFailure', kind: 'Fatal', why: 'the credential may not do this: a SAS without the permission or past its end time, a role missing, a network rule' },
   { status: 403, code: 'AuthorizationPermissionMismatch', kind: 'Fatal', why: 'the credential lacks the permission (a SAS or role without it)' },
@@ -100,6 +102,9 @@ export const GCS_ERRORS: readonly ErrorRule[] = [
   { status: 502, kind: 'Transient', why: 'documented as retryable' },
   { status: 503, kind: 'Throttled', why: 'documented as retryable; often load, so back off' },
   { status: 504, kind: 'Transient', why: 'documented as retryable' },
+  { status: 400, message: /doesn't match calculated (CRC32C|MD5)/, kind: 'Corrupt', why: 'the upload was damaged on the way: its X-Goog-Hash does not match the bytes that arrived' },
+  { code: 'FILE_NO_UPLOAD', kind: 'Corrupt', why: "the stored object's hash differs from the one computed while sending (the client deleted it): send it again" },
+  { code: 'FILE_NO_UPLOAD_DELETE', kind: 'Corrupt', why: "the stored object's hash differs from the one computed while sending, and deleting it failed: send it again" },
   // The JSON calls go through node-fetch, whose timeout is a FetchError.
   { code: 'request-timeout', kind: 'Transient', why: "the client's own request timeout" },
 ];
