@@ -12,7 +12,9 @@
 //                (an archive state the test server cannot reach)
 //   reset        close the connection without an answer
 //   corrupt      pass the request on with one byte of its body flipped (at `at`, from
-//                the start of this request's body): damage in transit on the way up
+//                the start of this request's body): damage in transit on the way up;
+//                with side "response", a byte of the answer's body instead (and
+//                `headers` added to it: a checksum a test server does not send)
 //   respond      a given status, headers and body
 // Requests are matched in arrival order against the rules; a rule is used `times`
 // times (default once).
@@ -47,7 +49,7 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number }
   | { kind: 'amend'; headers: Record<string, string> }
   | { kind: 'reset' }
-  | { kind: 'corrupt'; at: number }
+  | { kind: 'corrupt'; at: number; side?: 'request' | 'response'; headers?: Record<string, string> }
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer };
 
 export interface FaultRule {
@@ -137,11 +139,12 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         const headers = { ...up.headers };
         // Absolute URLs the upstream hands out (GCS resumable sessions) must lead back here.
         if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, origin);
-        if (fault?.kind === 'amend') for (const [k, v] of Object.entries(fault.headers)) headers[k.toLowerCase()] = v;
+        if (fault?.kind === 'amend' || fault?.kind === 'corrupt') for (const [k, v] of Object.entries(fault.headers ?? {})) headers[k.toLowerCase()] = v;
         res.writeHead(up.statusCode ?? 502, headers);
         if (!fault || fault.kind === 'amend' || fault.kind === 'corrupt') {
           if (opts.cloud === 's3') keepLedger(seen, up);
-          up.pipe(res);
+          if (fault?.kind === 'corrupt' && fault.side === 'response') up.pipe(flipByte(fault.at)).pipe(res);
+          else up.pipe(res);
           return;
         }
         let sent = 0;
@@ -165,7 +168,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
       },
     );
     out.on('error', () => res.socket?.destroy());
-    if (fault?.kind === 'corrupt') req.pipe(flipByte(fault.at)).pipe(out);
+    if (fault?.kind === 'corrupt' && fault.side !== 'response') req.pipe(flipByte(fault.at)).pipe(out);
     else req.pipe(out);
   }
 

@@ -119,5 +119,19 @@ describe('S3: a multipart upload', () => {
     expect(complete.headers['x-amz-checksum-type']).toBe('FULL_OBJECT');
     expect(s3.fault.openUploads.size).toBe(0);
     expect((await store.get('d/big')).data.equals(data)).toBe(true);
+
+    // S3 returns that checksum with the object (s3rver keeps none: the fault server
+    // adds the one the upload sent), and the client checks the whole body against it:
+    // a byte damaged on the way down is corrupt data, and the read is repeated.
+    s3.fault.reset();
+    s3.fault.inject({
+      match: s3.isGet('d/big'),
+      fault: {
+        kind: 'corrupt', side: 'response', at: 7 * 2 ** 20,
+        headers: { 'x-amz-checksum-crc32': whole.toString('base64'), 'x-amz-checksum-type': 'FULL_OBJECT' },
+      },
+    });
+    expect((await store.get('d/big')).data.equals(data)).toBe(true);
+    expect(s3.fault.count(s3.isGet('d/big'))).toBe(2);
   });
 });
