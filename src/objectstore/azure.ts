@@ -182,18 +182,20 @@ export class AzureStore implements ObjectStore {
 
   /**
    * One request with the whole body; the SDK reports its upload, so a stall is timed
-   * like a missing answer. The body's MD5 goes with it: the service checks the bytes
-   * that arrived against it (a body damaged on the way is refused, Corrupt, not
-   * stored) and keeps it as the blob's Content-MD5.
+   * like a missing answer. The body's MD5 goes with it as the request's Content-MD5
+   * (transactional: the service checks the bytes that arrived against it and refuses
+   * a damaged body, Corrupt, instead of storing it; the blob's own Content-MD5
+   * property would only be stored, never checked).
    */
   private async uploadWhole(
     blob: BlockBlobClient, data: Buffer, options: { blobHTTPHeaders?: BlobHTTPHeaders; metadata?: Record<string, string>; tier?: string }, signal: AbortSignal | undefined,
   ): Promise<PutResult> {
     const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
-    const blobHTTPHeaders = { ...options.blobHTTPHeaders, blobContentMD5: md5(data) };
+    // upload() passes transactionalContentMD5 on (as stageBlock does), though its options type omits it.
+    const checked = { ...options, transactionalContentMD5: md5(data) };
     try {
       const out = await watch.response(
-        (abortSignal) => blob.upload(data, data.length, { ...options, blobHTTPHeaders, abortSignal, onProgress: () => watch.progress() }),
+        (abortSignal) => blob.upload(data, data.length, { ...checked, abortSignal, onProgress: () => watch.progress() }),
         { upload: 'reported' },
       );
       return { etag: out.etag ?? '', size: data.length };

@@ -6,6 +6,7 @@
 // refuses a mismatch. GCS: the client hashes the body on the way and compares the
 // stored object's hash. S3: multipart uploads carry the whole object's CRC-32 as a
 // FULL_OBJECT checksum (s3rver checks none, so that is checked on the wire).
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendConfigSchema } from '../../src/config/backends.js';
@@ -44,7 +45,10 @@ describe('Azure: a body damaged on the way up', () => {
     azure.fault.inject({ match: isPutBlob('d/whole'), fault: { kind: 'corrupt', at: 5_000 } });
     await store.put('d/whole', data);
     expect(azure.fault.count(isPutBlob('d/whole'))).toBe(2);
-    expect(azure.fault.requests.filter(isPutBlob('d/whole'))[0]!.status).toBe(400);
+    const [damaged] = azure.fault.requests.filter(isPutBlob('d/whole'));
+    expect(damaged!.status).toBe(400);
+    // Transactional: the request's Content-MD5, which Azure checks (a blob's stored Content-MD5 it does not).
+    expect(damaged!.headers['content-md5']).toBe(createHash('md5').update(data).digest('base64'));
     expect((await store.get('d/whole')).data.equals(data)).toBe(true);
   });
 
