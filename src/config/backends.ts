@@ -78,10 +78,18 @@ const azure = z
     accountUrl: z.url().optional().describe('https://ACCOUNT.blob.core.windows.net, with a SAS query or with accountName + accountKey'),
     accountName: z.string().min(1).optional(),
     accountKey: z.string().min(1).optional(),
+    auth: z
+      .enum(['default'])
+      .optional()
+      .describe('"default": Microsoft Entra ID through DefaultAzureCredential (environment, workload or managed identity, Azure CLI), with a plain accountUrl; omit for the key or SAS given'),
     ...network,
   })
   .refine((c) => c.connectionString !== undefined || c.accountUrl !== undefined, {
     message: 'azure needs connectionString or accountUrl',
+  })
+  .refine((c) => c.auth !== 'default' || (c.accountUrl !== undefined && c.connectionString === undefined && c.accountKey === undefined), {
+    message: 'auth "default" takes accountUrl alone (no connectionString, no accountKey)',
+    path: ['auth'],
   });
 
 const gcs = z

@@ -4,10 +4,12 @@
 // and a download that breaks off is not resumed behind our back. Each request runs
 // under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
 import {
-  BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlockBlobClient,
+  BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlobHTTPHeaders, type BlockBlobClient,
   type ContainerClient,
 } from '@azure/storage-blob';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { DefaultCredential, describeCredential } from './azure-credentials.js';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
@@ -25,6 +27,8 @@ export interface AzureClientOptions {
   accountUrl?: string;
   accountName?: string;
   accountKey?: string;
+  /** "default": Microsoft Entra ID through DefaultAzureCredential, with a plain accountUrl. */
+  auth?: 'default';
 }
 
 export interface AzureStoreOptions extends AzureClientOptions {
@@ -41,7 +45,10 @@ const ARCHIVE = 'Archive';
 export function createAzureContainerClient(opts: AzureClientOptions): ContainerClient {
   const clientOptions = { retryOptions: { maxTries: 1 } };
   let service: BlobServiceClient;
-  if (opts.connectionString) {
+  if (opts.auth === 'default') {
+    if (!opts.accountUrl) throw new FatalError('azure auth "default" needs accountUrl (https://ACCOUNT.blob.core.windows.net)');
+    service = new BlobServiceClient(opts.accountUrl, new DefaultCredential(), clientOptions);
+  } else if (opts.connectionString) {
     service = BlobServiceClient.fromConnectionString(opts.connectionString, clientOptions);
   } else if (opts.accountUrl && opts.accountName && opts.accountKey) {
     service = new BlobServiceClient(
@@ -173,12 +180,22 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  /** One request with the whole body; the SDK reports its upload, so a stall is timed like a missing answer. */
-  private async uploadWhole(blob: BlockBlobClient, data: Buffer, options: object, signal: AbortSignal | undefined): Promise<PutResult> {
+  /**
+   * One request with the whole body; the SDK reports its upload, so a stall is timed
+   * like a missing answer. The body's MD5 goes with it as the request's Content-MD5
+   * (transactional: the service checks the bytes that arrived against it and refuses
+   * a damaged body, Corrupt, instead of storing it; the blob's own Content-MD5
+   * property would only be stored, never checked).
+   */
+  private async uploadWhole(
+    blob: BlockBlobClient, data: Buffer, options: { blobHTTPHeaders?: BlobHTTPHeaders; metadata?: Record<string, string>; tier?: string }, signal: AbortSignal | undefined,
+  ): Promise<PutResult> {
     const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
+    // upload() passes transactionalContentMD5 on (as stageBlock does), though its options type omits it.
+    const checked = { ...options, transactionalContentMD5: md5(data) };
     try {
       const out = await watch.response(
-        (abortSignal) => blob.upload(data, data.length, { ...options, abortSignal, onProgress: () => watch.progress() }),
+        (abortSignal) => blob.upload(data, data.length, { ...checked, abortSignal, onProgress: () => watch.progress() }),
         { upload: 'reported' },
       );
       return { etag: out.etag ?? '', size: data.length };
@@ -190,7 +207,7 @@ export class AzureStore implements ObjectStore {
   private async putBlocks(
     blob: BlockBlobClient,
     body: Buffer | Readable,
-    common: object,
+    common: { blobHTTPHeaders?: BlobHTTPHeaders },
     metadata: () => Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<PutResult> {
@@ -222,7 +239,8 @@ export class AzureStore implements ObjectStore {
       const watch = new RequestWatch(this.timeouts, `put ${blob.name} block ${index}`, signal ? AbortSignal.any([signal, siblings]) : siblings);
       try {
         await watch.response(
-          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, onProgress: () => watch.progress() }),
+          // The block's MD5: the service refuses a block damaged on the way (Corrupt) instead of committing it.
+          (abortSignal) => blob.stageBlock(id, part, part.length, { abortSignal, transactionalContentMD5: md5(part), onProgress: () => watch.progress() }),
           { upload: 'reported' },
         );
       } finally {
@@ -287,11 +305,19 @@ export class AzureStore implements ObjectStore {
       ...(code ? { code } : {}),
       message: (e.message ?? String(err)).split('\n')[0]!,
     };
+    // A refusal names the credential that was refused, and when a SAS ran out.
+    if (facts.status === 403 || facts.status === 401 || /Credential|AuthenticationError/.test(facts.code ?? '')) {
+      facts.message = `${facts.message ?? ''} [credential: ${describeCredential(this.opts)}]`;
+    }
     // Not the RestError itself as the cause: it carries the request, whose URL may hold a SAS token.
     const cause = err instanceof RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
 
+}
+
+function md5(data: Buffer): Buffer {
+  return createHash('md5').update(data).digest();
 }
 
 /** Azure's documented rehydration times: up to 15 hours at Standard priority, under an hour at High (for blobs under 10 GiB). */

@@ -2,7 +2,8 @@
 // error codes (HTTP status + code), plus the failures below HTTP that every client
 // meets. The class decides what happens next: Transient and Throttled failures are
 // retried (a throttled store after a longer wait), Corrupt is a Transient read that
-// gave bad bytes, NotFound and Archived/Restoring are answers, BucketMissing and
+// gave bad bytes, Conflict a Transient call whose conditional step found the object
+// changed by another writer, NotFound and Archived/Restoring are answers, BucketMissing and
 // Fatal are configuration or programming errors that no retry cures.
 //
 // Sources: S3 "Error responses" (List of error codes); Azure "Blob Storage error
@@ -11,11 +12,11 @@
 // matching row of the cloud's table wins, then the common rows, then the status
 // class (5xx Transient, anything else Fatal).
 import {
-  ArchivedError, BucketMissingError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
+  ArchivedError, BucketMissingError, ConcurrentChangeError, CorruptDataError, FatalError, NotFoundError, ObjectStoreError, RestoringError, ThrottledError,
   TransientError,
 } from './errors.js';
 
-export type ErrorKind = 'Transient' | 'Throttled' | 'Corrupt' | 'NotFound' | 'BucketMissing' | 'Archived' | 'Restoring' | 'Fatal';
+export type ErrorKind = 'Transient' | 'Throttled' | 'Corrupt' | 'Conflict' | 'NotFound' | 'BucketMissing' | 'Archived' | 'Restoring' | 'Fatal';
 
 export interface ErrorRule {
   status?: number;
@@ -41,8 +42,8 @@ export const S3_ERRORS: readonly ErrorRule[] = [
   { status: 400, code: 'RequestTimeout', kind: 'Transient', why: 'the socket was idle too long before the request was read whole' },
   { status: 403, code: 'RequestTimeTooSkewed', kind: 'Transient', why: 'the client corrected its clock offset from this answer; the repeat is signed right' },
   { status: 400, code: 'IncompleteBody', kind: 'Transient', why: 'fewer bytes arrived than announced: the upload broke off' },
-  { status: 400, code: 'BadDigest', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
-  { status: 400, code: 'XAmzContentSHA256Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'BadDigest', kind: 'Corrupt', why: 'the body was damaged on the way up (its checksum does not match); send it again' },
+  { status: 400, code: 'XAmzContentSHA256Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
   { status: 400, code: 'TokenRefreshRequired', kind: 'Transient', why: 'the SDK refreshes the token before the repeat' },
   { status: 409, code: 'OperationAborted', kind: 'Transient', why: 'a conflicting operation is in progress; documented as "try again"' },
   { status: 500, code: 'InternalError', kind: 'Transient', why: 'documented as "try again"' },
@@ -67,9 +68,17 @@ export const AZURE_ERRORS: readonly ErrorRule[] = [
   { status: 503, code: 'ServerBusy', kind: 'Throttled', why: 'account or partition over its limits' },
   { status: 500, code: 'InternalError', kind: 'Transient', why: 'documented as "retry"' },
   { status: 500, code: 'OperationTimedOut', kind: 'Transient', why: 'the server-side timeout passed; documented as "retry"' },
-  { status: 400, code: 'Md5Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
-  { status: 400, code: 'Crc64Mismatch', kind: 'Transient', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'Md5Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
+  { status: 400, code: 'Crc64Mismatch', kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
+  // Azurite's answer to the same check (Azure's own code is Md5Mismatch).
+  { status: 400, code: 'InvalidOperation', message: /contentMD5 doesn't match/, kind: 'Corrupt', why: 'the body was damaged on the way up; send it again' },
   { status: 403, code: 'AuthenticationFailed', kind: 'Fatal', why: 'the key or SAS is wrong or expired (a SAS has an end time): renew it' },
+  { status: 403, code: 'AuthorizationFailure', kind: 'Fatal', why: 'the credential may not do this: a SAS without the permission or past its end time, a role missing, a network rule' },
+  { status: 403, code: 'AuthorizationPermissionMismatch', kind: 'Fatal', why: 'the credential lacks the permission (a SAS or role without it)' },
+  // Raised by @azure/identity when no Entra ID token can be had.
+  { code: 'CredentialUnavailableError', kind: 'Fatal', why: 'no credential of the chain is set up here: configure one (environment, managed identity, az login)' },
+  { code: 'AggregateAuthenticationError', kind: 'Fatal', why: 'every credential of the chain failed: configure one (environment, managed identity, az login)' },
+  { code: 'AuthenticationRequiredError', kind: 'Fatal', why: 'the credential needs an interactive sign-in' },
   { status: 501, kind: 'Fatal', why: 'not implemented by this store: repeating cannot help' },
   // Raised by the SDK itself, with no HTTP answer behind them.
   { code: 'REQUEST_SEND_ERROR', kind: 'Transient', why: 'the request could not be sent (a socket error without a code)' },
@@ -85,6 +94,7 @@ export const GCS_ERRORS: readonly ErrorRule[] = [
   { status: 408, kind: 'Transient', why: 'request timeout' },
   { status: 410, kind: 'Transient', why: 'the resumable upload session is gone: a repeat starts a fresh one' },
   { status: 429, kind: 'Throttled', why: 'rate limit exceeded' },
+  { status: 412, kind: 'Conflict', why: 'the object changed since the generation this request was made conditional on (another writer): nothing was changed' },
   { status: 403, code: 'rateLimitExceeded', kind: 'Throttled', why: 'rate limit exceeded (older answers use 403)' },
   { status: 403, code: 'userRateLimitExceeded', kind: 'Throttled', why: 'rate limit exceeded (older answers use 403)' },
   { status: 500, kind: 'Transient', why: 'backend error: documented as retryable' },
@@ -92,6 +102,9 @@ export const GCS_ERRORS: readonly ErrorRule[] = [
   { status: 502, kind: 'Transient', why: 'documented as retryable' },
   { status: 503, kind: 'Throttled', why: 'documented as retryable; often load, so back off' },
   { status: 504, kind: 'Transient', why: 'documented as retryable' },
+  { status: 400, message: /doesn't match calculated (CRC32C|MD5)/, kind: 'Corrupt', why: 'the upload was damaged on the way: its X-Goog-Hash does not match the bytes that arrived' },
+  { code: 'FILE_NO_UPLOAD', kind: 'Corrupt', why: "the stored object's hash differs from the one computed while sending (the client deleted it): send it again" },
+  { code: 'FILE_NO_UPLOAD_DELETE', kind: 'Corrupt', why: "the stored object's hash differs from the one computed while sending, and deleting it failed: send it again" },
   // The JSON calls go through node-fetch, whose timeout is a FetchError.
   { code: 'request-timeout', kind: 'Transient', why: "the client's own request timeout" },
 ];
@@ -143,6 +156,8 @@ export function typedError(rule: ErrorRule, facts: ErrorFacts, what: string, key
       return new RestoringError(key, {}, { cause });
     case 'Corrupt':
       return new CorruptDataError(detail, { cause });
+    case 'Conflict':
+      return new ConcurrentChangeError(detail, { cause });
     case 'Throttled':
       return new ThrottledError(detail, { cause });
     case 'Transient':

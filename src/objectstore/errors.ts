@@ -74,6 +74,19 @@ export class CorruptDataError extends TransientError {
 }
 
 /**
+ * The object changed under a call that had made a later step conditional on the state
+ * it left (GCS answers 412 to ifGenerationMatch): the step changed nothing, so no
+ * writer's metadata lands on another writer's bytes. Transient: the whole call,
+ * repeated, acts on the object as it is now.
+ */
+export class ConcurrentChangeError extends TransientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConcurrentChangeError';
+  }
+}
+
+/**
  * The object sits in an archive class; `restore()` it first. Not lost: a reader
  * answers "try again later" (EAGAIN), scrub leaves it alone. `state` says whether a
  * restore is already under way (see RestoringError).

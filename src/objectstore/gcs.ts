@@ -93,8 +93,12 @@ export class GcsStore implements ObjectStore {
     let size = Buffer.isBuffer(body) ? body.length : 0;
     try {
       const source = Buffer.isBuffer(body) ? body : through(body, tap((chunk) => { size += chunk.length; }));
+      // validation "md5": the client hashes the body on the way and compares the stored
+      // object's md5Hash once the upload ends; a body damaged on the way is deleted and
+      // the put fails as Corrupt. MD5 and not CRC32C: the client's CRC32C is plain
+      // JavaScript, about 50 MB/s here against MD5's 450, and would cap every upload.
       const sink = file.createWriteStream({
-        resumable, metadata, validation: false, ...(resumable ? { chunkSize: this.opts.partSize } : {}),
+        resumable, metadata, validation: 'md5', ...(resumable ? { chunkSize: this.opts.partSize } : {}),
       });
       // The client reports its upload, so a stall is timed like a missing answer; the
       // pipeline's signal destroys the upload when the watch gives up on it.
@@ -111,7 +115,12 @@ export class GcsStore implements ObjectStore {
       const after = opts.metadataAfterBody?.();
       if (after && Object.keys(after).length > 0) {
         checkMetadata(after);
-        await watched(this.timeouts, `put ${key} metadata`, opts.signal, () => file.setMetadata({ metadata: { ...opts.metadata, ...after } }));
+        // Only onto the bytes this upload wrote: another writer's object that replaced
+        // them meanwhile (or patched their metadata) must not get this body's checksum.
+        // GCS then answers 412, a ConcurrentChangeError, and changes nothing.
+        const written = { ifGenerationMatch: file.metadata.generation, ifMetagenerationMatch: file.metadata.metageneration };
+        await watched(this.timeouts, `put ${key} metadata`, opts.signal, () =>
+          file.setMetadata({ metadata: { ...opts.metadata, ...after } }, written));
       }
       return { etag: String(file.metadata.generation ?? ''), size };
     } catch (err) {

@@ -67,6 +67,7 @@ export function createAdapter(config: BackendConfig): ObjectStore {
         accountUrl: config.accountUrl,
         accountName: config.accountName,
         accountKey: config.accountKey,
+        ...(config.auth ? { auth: config.auth } : {}),
         timeouts: config.timeouts,
       });
     case 'gcs':

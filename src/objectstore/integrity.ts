@@ -6,9 +6,13 @@
 // about 0.7 GB/s, which would cost more than the 5% this layer may add to the SDK.
 //
 // Streamed puts carry the CRC only on stores that take metadata after the body
-// (limits.metadataAfterBody: fs, memory, Azure, GCS); on S3 such objects are checked
-// by length only. Ranged gets are checked by length only; the object tier's cells
-// carry their own checksums for that.
+// (limits.metadataAfterBody: fs, memory, Azure, GCS). On S3 a streamed multipart
+// upload carries the whole object's CRC-32 as S3's own FULL_OBJECT checksum instead
+// (s3-multipart.ts), which the client verifies on a whole GET; with checksums
+// "when_required" (stores that refuse them) such objects are checked by length only.
+// Damage on the way up is caught by the adapters before an object is kept (Azure's
+// MD5 per request, GCS's hash check, S3's part checksums). Ranged gets are checked by
+// length only; the object tier's cells carry their own checksums for that.
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { tap, through } from './body.js';

@@ -11,6 +11,7 @@ import {
   UploadPartCommand, type CompletedPart, type PutObjectCommandInput, type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachBounded, growingPartSize, parts } from './body.js';
 import { isRetryable, NotFoundError } from './errors.js';
@@ -25,7 +26,13 @@ export interface MultipartUpload {
   partSize: number;
   partConcurrency: number;
   limits: Pick<StoreLimits, 'maxParts' | 'maxPartSize'>;
-  /** Record a CRC32 per part (the client's "when_supported" checksums); S3 then checks the whole. */
+  /**
+   * Send CRC-32s (the client's "when_supported" checksums): one per part, and the
+   * whole object's, computed on the way, as a FULL_OBJECT checksum. S3 checks each
+   * part and the whole as it assembles them, and a GET of the object returns that
+   * checksum, which the client verifies (a multipart upload's default, COMPOSITE
+   * checksum is skipped on GET).
+   */
   checksums: boolean;
   timeouts: RequestTimeouts;
   signal?: AbortSignal;
@@ -57,7 +64,9 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
   let created;
   try {
     created = await watched(u.timeouts, `put ${key} create`, u.signal, (abortSignal) =>
-      u.client.send(new CreateMultipartUploadCommand({ ...u.params, ...(u.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}) }), { abortSignal }));
+      u.client.send(new CreateMultipartUploadCommand({
+        ...u.params, ...(u.checksums ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
+      }), { abortSignal }));
   } catch (err) {
     await source.return(undefined);
     throw u.mapError(err, `put ${key}`);
@@ -65,12 +74,17 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
   const uploadId = created.UploadId!;
   const done: CompletedPart[] = [];
   let size = 0;
+  let wholeCrc = 0; // parts are taken in order, so the running CRC is the whole body's
   try {
     async function* all(): AsyncGenerator<Buffer> {
+      const counted = (part: Buffer) => {
+        if (u.checksums) wholeCrc = crc32(part, wholeCrc);
+        return part;
+      };
       try {
-        yield first.value as Buffer;
-        yield second.value as Buffer;
-        for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+        yield counted(first.value as Buffer);
+        yield counted(second.value as Buffer);
+        for (let next = await source.next(); !next.done; next = await source.next()) yield counted(next.value);
       } finally {
         await source.return(undefined); // stops reading a stream once a part failed
       }
@@ -82,6 +96,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
       const out = await watched(u.timeouts, `put ${key} part ${index + 1}`, signal, (abortSignal) =>
         u.client.send(new UploadPartCommand({
           Bucket: u.params.Bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: part, ContentLength: part.length,
+          ...(u.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
         }), { abortSignal }),
       { upload: 'unreported' });
       done.push({ PartNumber: index + 1, ETag: out.ETag!, ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}) });
@@ -90,6 +105,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
     const out = await watched(u.timeouts, `put ${key} complete`, u.signal, (abortSignal) =>
       u.client.send(new CompleteMultipartUploadCommand({
         Bucket: u.params.Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done },
+        ...(u.checksums ? { ChecksumCRC32: crc32Base64(wholeCrc), ChecksumType: 'FULL_OBJECT' as const } : {}),
       }), { abortSignal }));
     return { etag: out.ETag ?? '', size };
   } catch (err) {
@@ -101,6 +117,13 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
     else await cleanup;
     throw failure;
   }
+}
+
+/** A CRC-32 as S3 writes it: the big-endian value in base64. */
+export function crc32Base64(crc: number): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc >>> 0);
+  return out.toString('base64');
 }
 
 /** Aborts an upload, retried with backoff; never throws (a failure is logged with the upload's id). */

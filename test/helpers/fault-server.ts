@@ -11,6 +11,10 @@
 //   amend        pass the upstream's answer on with some headers added or replaced
 //                (an archive state the test server cannot reach)
 //   reset        close the connection without an answer
+//   corrupt      pass the request on with one byte of its body flipped (at `at`, from
+//                the start of this request's body): damage in transit on the way up;
+//                with side "response", a byte of the answer's body instead (and
+//                `headers` added to it: a checksum a test server does not send)
 //   respond      a given status, headers and body
 // Requests are matched in arrival order against the rules; a rule is used `times`
 // times (default once).
@@ -21,6 +25,7 @@
 // sign for the proxy's address, and the upstream checks what it receives.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 export type Cloud = 's3' | 'azure' | 'gcs';
 
@@ -44,6 +49,7 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number }
   | { kind: 'amend'; headers: Record<string, string> }
   | { kind: 'reset' }
+  | { kind: 'corrupt'; at: number; side?: 'request' | 'response'; headers?: Record<string, string> }
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer };
 
 export interface FaultRule {
@@ -96,7 +102,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
       res.writeHead(204).end();
       return;
     }
-    if (!fault || fault.kind === 'stall' || fault.kind === 'drop' || fault.kind === 'amend') {
+    if (!fault || fault.kind === 'stall' || fault.kind === 'drop' || fault.kind === 'amend' || fault.kind === 'corrupt') {
       forward(req, res, seen, fault);
       return;
     }
@@ -125,7 +131,7 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
     socket.once('close', () => sockets.delete(socket));
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, fault: Extract<Fault, { kind: 'stall' | 'drop' | 'amend' }> | undefined) {
+  function forward(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, fault: Extract<Fault, { kind: 'stall' | 'drop' | 'amend' | 'corrupt' }> | undefined) {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -133,11 +139,12 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         const headers = { ...up.headers };
         // Absolute URLs the upstream hands out (GCS resumable sessions) must lead back here.
         if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, origin);
-        if (fault?.kind === 'amend') for (const [k, v] of Object.entries(fault.headers)) headers[k.toLowerCase()] = v;
+        if (fault?.kind === 'amend' || fault?.kind === 'corrupt') for (const [k, v] of Object.entries(fault.headers ?? {})) headers[k.toLowerCase()] = v;
         res.writeHead(up.statusCode ?? 502, headers);
-        if (!fault || fault.kind === 'amend') {
+        if (!fault || fault.kind === 'amend' || fault.kind === 'corrupt') {
           if (opts.cloud === 's3') keepLedger(seen, up);
-          up.pipe(res);
+          if (fault?.kind === 'corrupt' && fault.side === 'response') up.pipe(flipByte(fault.at)).pipe(res);
+          else up.pipe(res);
           return;
         }
         let sent = 0;
@@ -161,7 +168,8 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
       },
     );
     out.on('error', () => res.socket?.destroy());
-    req.pipe(out);
+    if (fault?.kind === 'corrupt' && fault.side !== 'response') req.pipe(flipByte(fault.at)).pipe(out);
+    else req.pipe(out);
   }
 
   function keepLedger(seen: SeenRequest, up: IncomingMessage) {
@@ -202,6 +210,21 @@ export async function startFaultServer(opts: { cloud: Cloud; upstream: string })
         server.close(() => resolve());
       }),
   };
+}
+
+/** A pass-through that inverts the bits of the byte at offset `at`. */
+function flipByte(at: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (at >= seen && at < seen + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[at - seen] = chunk[at - seen]! ^ 0xff;
+      }
+      seen += chunk.length;
+      done(null, chunk);
+    },
+  });
 }
 
 function keepBody(req: IncomingMessage, seen: SeenRequest) {

@@ -6,6 +6,8 @@
 //     only whole 256 KiB units of a non-final chunk are kept, as Google does)
 //   objects get: metadata, or alt=media with Range (206, 416), pinned by ?generation
 //   objects patch (metadata), delete, list with prefix and maxResults/pageToken paging
+//   preconditions ifGenerationMatch / ifGenerationNotMatch / ifMetagenerationMatch /
+//     ifMetagenerationNotMatch on get, patch and delete (412 conditionNotMet)
 //   errors as Google formats them: {"error": {"code", "message", "errors": [{reason}]}}
 // It keeps objects in memory and computes md5Hash and crc32c like GCS does.
 import { createHash, randomUUID } from 'node:crypto';
@@ -40,6 +42,11 @@ export interface GcsServer {
   port: number;
   /** Requests seen, by "METHOD kind" (e.g. "PUT resumable-chunk"); tests check which protocol ran. */
   requests: Map<string, number>;
+  /**
+   * Runs `work` once, before the next request of that "METHOD kind" is handled (e.g.
+   * "PATCH metadata"): a concurrent writer that slips in between two requests of a call.
+   */
+  beforeNext(what: string, work: () => Promise<void>): void;
   stop(): Promise<void>;
 }
 
@@ -58,7 +65,13 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
   let lastGeneration = 0;
   let origin = '';
 
-  const count = (what: string) => requests.set(what, (requests.get(what) ?? 0) + 1);
+  const hooks = new Map<string, () => Promise<void>>();
+  const count = async (what: string) => {
+    requests.set(what, (requests.get(what) ?? 0) + 1);
+    const hook = hooks.get(what);
+    hooks.delete(what);
+    await hook?.();
+  };
   const bucketOf = (name: string) => {
     const b = buckets.get(name);
     if (!b) throw new HttpError(404, 'notFound', 'The specified bucket does not exist.');
@@ -70,6 +83,20 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
       throw new HttpError(404, 'notFound', `No such object: ${bucket}/${name}`);
     }
     return obj;
+  };
+  /** The JSON API's preconditions: a mismatch answers 412 and changes nothing. */
+  const checkPreconditions = (o: StoredObject, q: URLSearchParams) => {
+    const fails: [string, (v: string) => boolean][] = [
+      ['ifGenerationMatch', (v) => v !== o.generation],
+      ['ifGenerationNotMatch', (v) => v === o.generation],
+      ['ifMetagenerationMatch', (v) => v !== String(o.metageneration)],
+      ['ifMetagenerationNotMatch', (v) => v === String(o.metageneration)],
+    ];
+    for (const [name, failed] of fails) {
+      const v = q.get(name);
+      if (v !== null && failed(v)) throw new HttpError(412, 'conditionNotMet', `At least one of the pre-conditions you specified did not hold. (${name}=${v})`);
+    }
+    return o;
   };
 
   function resource(bucket: string, o: StoredObject) {
@@ -212,7 +239,7 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
       }
       if (start > session.received) throw new HttpError(400, 'invalid', `chunk starts at ${start}, expected ${session.received}`);
     }
-    count(isStatusQuery(header) ? 'PUT resumable-query' : 'PUT resumable-chunk');
+    await count(isStatusQuery(header) ? 'PUT resumable-query' : 'PUT resumable-chunk');
     const fresh = body.subarray(session.received - start); // bytes already kept are sent again after a lost reply
     session.chunks.push(fresh);
     session.received += fresh.length;
@@ -256,7 +283,7 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
       }
       if (method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${method} not allowed`);
       const type = q.get('uploadType');
-      count(`POST ${type}`);
+      await count(`POST ${type}`);
       const body = await readBody(req);
       if (type === 'media') {
         return sendJson(res, 200, store(bucket, q.get('name') ?? '', body, {}, req.headers['content-type'], q));
@@ -287,16 +314,16 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
       const bucket = decodeURIComponent(m[1]!);
       const name = decodeURIComponent(m[2]!);
       if (method === 'GET' && (q.get('alt') === 'media' || path.startsWith('/download/'))) {
-        count('GET media');
-        return sendMedia(req, res, objectOf(bucket, name, q.get('generation')));
+        await count('GET media');
+        return sendMedia(req, res, checkPreconditions(objectOf(bucket, name, q.get('generation')), q));
       }
       if (method === 'GET') {
-        count('GET metadata');
-        return sendJson(res, 200, resource(bucket, objectOf(bucket, name, q.get('generation'))));
+        await count('GET metadata');
+        return sendJson(res, 200, resource(bucket, checkPreconditions(objectOf(bucket, name, q.get('generation')), q)));
       }
       if (method === 'PATCH' || method === 'PUT') {
-        count(`${method} metadata`);
-        const o = objectOf(bucket, name, q.get('generation'));
+        await count(`${method} metadata`);
+        const o = checkPreconditions(objectOf(bucket, name, q.get('generation')), q);
         const patch = JSON.parse((await readBody(req)).toString() || '{}') as Record<string, unknown>;
         if (patch.metadata !== undefined) {
           const next = method === 'PUT' ? {} : { ...o.metadata };
@@ -312,8 +339,8 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
         return sendJson(res, 200, resource(bucket, o));
       }
       if (method === 'DELETE') {
-        count('DELETE object');
-        objectOf(bucket, name, q.get('generation'));
+        await count('DELETE object');
+        checkPreconditions(objectOf(bucket, name, q.get('generation')), q);
         bucketOf(bucket).delete(name);
         res.writeHead(204).end();
         return;
@@ -321,7 +348,7 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
     }
 
     if ((m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)) && method === 'GET') {
-      count('GET list');
+      await count('GET list');
       return sendJson(res, 200, list(decodeURIComponent(m[1]!), q));
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(path)) && method === 'GET') {
@@ -356,6 +383,7 @@ export async function startGcsServer(opts: { buckets: string[]; port?: number })
     endpoint: origin,
     port,
     requests,
+    beforeNext: (what, work) => { hooks.set(what, work); },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
