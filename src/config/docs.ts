@@ -3,6 +3,7 @@
 // the file ("30d", "8MiB", "90%", never milliseconds or bytes), the syntax its unit
 // accepts and what it means. Walks Zod's own definitions: the JSON Schema loses the
 // defaults of fields that transform their input (sizes, durations, ratios).
+import { changesLive } from './live-changes.js';
 import type { z } from 'zod';
 import { unitKindOf, type UnitKind } from './fields.js';
 
@@ -248,9 +249,13 @@ export function renderKeyDocsMarkdown(keys: KeyDoc[]): string {
     '',
     '## Keys',
     '',
-    '| key | type | default | meaning |',
-    '| --- | --- | --- | --- |',
-    ...keys.map((k) => `| \`${cell(k.key)}\` | ${cell(k.type)} | ${k.default !== undefined ? `\`${cell(k.default)}\`` : ''} | ${cell(k.meaning)} |`),
+    'Live: changes on a mounted tierfs with `tierfs config apply` (or `config set`); the rest is read at mount.',
+    '',
+    '| key | type | default | live | meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...keys.map(
+      (k) => `| \`${cell(k.key)}\` | ${cell(k.type)} | ${k.default !== undefined ? `\`${cell(k.default)}\`` : ''} | ${changesLive(k.key) ? 'yes' : ''} | ${cell(k.meaning)} |`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

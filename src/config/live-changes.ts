@@ -10,6 +10,12 @@ import { diffValues } from './diff.js';
 /** Keys (dotted, as diffValues names them) that apply live: a key matches when it starts with one. */
 const LIVE = [/^policy(\.|\[|$)/, /^mover(\.|\[|$)/, /^recording(\.|$)/, /^tiers\[\d+\]\.watermarks(\.|$)/, /^metrics\.probeInterval$/, /^catalog\.configVersions$/];
 
+/** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
+export function changesLive(docKey: string): boolean {
+  const key = docKey.replace(/^tiers\[[^\]]*\]/, 'tiers[0]').replace(/\[\]/g, '[0]');
+  return LIVE.some((re) => re.test(key));
+}
+
 export interface TierHolding {
   files: number;
   bytes: number;

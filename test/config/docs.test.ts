@@ -3,7 +3,9 @@
 // meaning; `--markdown` gives the same as a table.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/tierfs.js';
-import { formatDuration, formatSize } from '../../src/config/docs.js';
+import { describeKeys, formatDuration, formatSize, renderKeyDocsMarkdown } from '../../src/config/docs.js';
+import { configSchema } from '../../src/config/schema.js';
+import { readFileSync } from 'node:fs';
 import { parseBytes, parseDuration } from '../../src/config/units.js';
 
 const lineOf = (text: string, key: string) => text.split('\n').find((l) => l.startsWith(`${key}  `));
@@ -35,7 +37,7 @@ describe('tierfs config docs', () => {
     const r = await runCli(['config', 'docs', '--markdown']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^# tierfs.yaml keys$/m);
-    expect(r.stdout).toContain('| `policy.minResidency` | duration | `1d` | a file stays this long on a tier before an automatic move |');
+    expect(r.stdout).toContain('| `policy.minResidency` | duration | `1d` | yes | a file stays this long on a tier before an automatic move |');
     expect(r.stdout).toContain('| `mount.maxRead` | size | `1MiB` |');
   });
 
@@ -48,5 +50,21 @@ describe('tierfs config docs', () => {
       expect(formatSize(n)).toBe(text);
       expect(parseBytes(text)).toBe(n);
     }
+  });
+});
+
+describe('docs/CONFIG.md', () => {
+  it('is what `tierfs config docs --markdown` generates (regenerate it after changing the schema)', () => {
+    const committed = readFileSync(new URL('../../docs/CONFIG.md', import.meta.url), 'utf8');
+    expect(committed).toBe(renderKeyDocsMarkdown(describeKeys(configSchema)));
+  });
+
+  it('says which keys change live: the policy, the mover and watermarks do, mount options do not', () => {
+    const row = (key: string) => renderKeyDocsMarkdown(describeKeys(configSchema)).split('\n').find((l) => l.startsWith(`| \`${key}\` |`))!;
+    expect(row('mover.bandwidth')).toMatch(/\| yes \|/);
+    expect(row('policy.halfLife')).toMatch(/\| yes \|/);
+    expect(row('tiers[kind=local].watermarks.high')).toMatch(/\| yes \|/);
+    expect(row('mount.maxWrite')).not.toMatch(/\| yes \|/);
+    expect(row('tiers[kind=object].scheme.k')).not.toMatch(/\| yes \|/);
   });
 });
