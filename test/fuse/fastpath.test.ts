@@ -94,9 +94,28 @@ describe('fast path with direct I/O (every byte reaches the binding)', () => {
     const { m } = await serveBacked({ pageCache: 'none' });
     const fh = await fs.open(join(m.mountpoint, 'open.bin'), 'w+');
     await fh.write(Buffer.alloc(100_000, 7), 0, 100_000, 0);
-    await new Promise((r) => setTimeout(r, 600));
-    const during = await m.command<Batches>('batches');
-    expect(Object.values(during.totals)).toContainEqual({ reads: 0, readBytes: 0, writes: 1, writeBytes: 100_000 });
+    // Reported while the handle stays open (polled: no release flushes it here).
+    const openTotals = async () => Object.values((await m.command<Batches>('batches')).totals);
+    let during = await openTotals();
+    for (const end = Date.now() + 5000; during.length === 0 && Date.now() < end; during = await openTotals()) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(during).toEqual([{ reads: 0, readBytes: 0, writes: 1, writeBytes: 100_000 }]);
+    // Sampled over a second of steady writes: a batch each ~200 ms, so about five —
+    // not one per write (50), nor one at the end. Rewrites of byte 0 keep the bytes.
+    const before = (await m.command<Batches>('batches')).batches;
+    const t0 = Date.now();
+    let rewrites = 0;
+    while (Date.now() - t0 < 1000) {
+      await fh.write(Buffer.alloc(1, 7), 0, 1, 0);
+      rewrites++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const elapsed = Date.now() - t0;
+    const batches = (await m.command<Batches>('batches')).batches - before;
+    expect(rewrites).toBeGreaterThan(20);
+    expect(batches).toBeGreaterThanOrEqual(Math.floor(elapsed / 200) - 2);
+    expect(batches).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 1);
     await fh.close();
 
     const copied = await run('/usr/bin/python3', [
