@@ -3,10 +3,12 @@
 // and once space is freed the mount takes writes again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
+import { waitFor } from '../helpers/mount.js';
 
 let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
@@ -19,7 +21,9 @@ beforeAll(async () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tierfs-test', volume]);
     mounted.push(volume);
   }
-  await t.start();
+  // Moves stop at their first step until told to go on (the second test fills the
+  // target meanwhile); the user writes of the first test start no move.
+  await t.start({ TIERFS_TEST_PAUSE_AT: 'intent' });
 });
 
 afterAll(async () => {
@@ -55,4 +59,25 @@ it('a write that fills the volume fails with ENOSPC; the mount stays whole and u
   const again = Buffer.alloc(512 * 1024, 9);
   await fs.writeFile(m('again'), again);
   expect((await fs.readFile(m('again'))).equals(again)).toBe(true);
+});
+
+it('a move whose target fills up during the copy is aborted, its partial copy removed, the source intact', async () => {
+  for (const name of ['small', 'again']) await fs.unlink(m(name));
+  const data = randomBytes(700 * 1024);
+  await fs.writeFile(m('moving'), data);
+  const move = t.cli(['move', '--json', m('moving'), '--to', 'warm']);
+  const marker = join(t.dataDir, 'paused-intent');
+  await waitFor(() => existsSync(marker), 20_000, () => `the move never started\n${t.output}`);
+  // Room for the file when the move chose warm; gone before the copy runs.
+  writeFileSync(join(t.warm, 'filler'), Buffer.alloc(600 * 1024, 1));
+  rmSync(marker);
+  const r = await move;
+  const outcome = JSON.parse(r.stdout)[0];
+  // The volume's own error, not a copy that reads back different (a short write unnoticed).
+  expect(outcome).toMatchObject({ state: 'aborted', error: expect.stringMatching(/^ENOSPC/) });
+  expect((await fs.readFile(m('moving'))).equals(data)).toBe(true);
+  const w = JSON.parse((await t.cli(['where', '--json', m('moving')])).stdout)[0];
+  expect(w.tier).toBe('hot');
+  expect(existsSync(join(t.warm, 'moving'))).toBe(false);
+  expect(readdirSync(join(t.warm, '.tierfs-tmp'))).toEqual([]);
 });

@@ -101,7 +101,7 @@ export async function copyToTemp(
       const buf = await src.read(off, want);
       if (buf.length !== want) throw new Error(`source ended early at ${off + buf.length} of ${src.size} bytes`);
       h.update(buf);
-      for (const [from, to] of dataRuns(buf)) await fh.write(buf, from, to - from, off + from);
+      for (const [from, to] of dataRuns(buf)) await writeAll(fh, buf.subarray(from, to), off + from);
       off += buf.length;
       opts.onProgress?.(off);
     }
@@ -118,6 +118,19 @@ export async function copyToTemp(
     await fh.close();
   }
   return { path, sha256: h.digest('hex') };
+}
+
+/**
+ * All of buf at pos: a write that meets the end of the volume's space is short, and
+ * the next one fails with ENOSPC, which is what the move must report (not a copy that
+ * later reads back different).
+ */
+async function writeAll(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, pos + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
 }
 
 const BLOCK = 4096;
