@@ -8,7 +8,7 @@ import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
 import { TierSet, type AnyTier } from './tiers/tier-set.js';
-import type { MoveOptions, MoveStep } from './mover/protocol.js';
+import type { CrashPoint, MoveOptions, MoveStep } from './mover/protocol.js';
 import { BackgroundMover } from './mover/background.js';
 import { TokenBucket } from './mover/throttle.js';
 import { Classifier } from './policy/classifier.js';
@@ -218,6 +218,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       {
         pauseAt: testPauseHook(cfg.dataDir),
         atStep: testRandomPauses(),
+        crashAt: process.env.TIERFS_TEST_CRASH_AT as CrashPoint | undefined,
         corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
         // Always, even unlimited: a bandwidth set while mounted (config apply) reaches running moves.
         throttle: meteredThrottle((n) => bandwidth.take(n), metrics.registry),

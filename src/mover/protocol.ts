@@ -23,7 +23,7 @@
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
 import { randomUUID } from 'node:crypto';
-import { constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
@@ -42,12 +42,19 @@ export type CopyLocation =
   | { kind: 'object'; tier: string; fileId: string; layout?: ObjectLayout };
 
 export type MoveStep = 'intent' | 'copied' | 'verified' | 'committed';
+export type CrashPoint = 'copying' | 'placed';
 
 export interface MoveOptions {
   /** tests: stop at this step until the marker file `<dir>/paused-<step>` is removed */
   pauseAt?: { step: MoveStep; dir: string };
   /** tests: awaited at every step, before pauseAt (random short pauses: see testRandomPauses in daemon.ts) */
   atStep?: (step: MoveStep) => Promise<void>;
+  /**
+   * tests: the daemon kills itself (SIGKILL) at this point of a move, where no pause
+   * can stop it: 'copying' once part of the data is copied, 'placed' once a local
+   * copy's names are in place and the commit has not been written.
+   */
+  crashAt?: CrashPoint;
   /** tests: damage one byte of what the source returned, as failing memory or a buggy reader would */
   corruptSourceRead?: boolean;
   /** awaited before each piece of data is copied (the mover's bandwidth limit) */
@@ -124,6 +131,13 @@ export class MoveProtocol {
         return buf;
       },
     };
+  }
+
+  /** The crashAt hook: dies at once, as a power cut would, saying where on stderr first. */
+  private crashHere(point: CrashPoint): void {
+    if (this.opts.crashAt !== point) return;
+    writeSync(2, `test hook: crashing at ${point}\n`);
+    process.kill(process.pid, 'SIGKILL');
   }
 
   private async pause(step: MoveStep): Promise<void> {
@@ -206,7 +220,10 @@ export class MoveProtocol {
     }
     await this.pause('intent');
     this.progress.set(id, { bytes: 0, total: i.size });
-    const onProgress = (bytes: number) => this.progress.set(id, { bytes, total: i.size });
+    const onProgress = (bytes: number) => {
+      this.progress.set(id, { bytes, total: i.size });
+      if (bytes < i.size) this.crashHere('copying');
+    };
     try {
       const sha256 = await this.copy(i, path, from, dest, { onProgress, throttle });
       await this.pause('verified');
@@ -302,6 +319,7 @@ export class MoveProtocol {
       this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));
       const placed = this.placeLocal(this.tiers.local(dest.tier), dest);
       if (!placed.ok) return placed;
+      this.crashHere('placed');
     }
     this.catalog.durableTx(() => {
       this.catalog.setLocation(

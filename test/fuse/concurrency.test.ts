@@ -10,7 +10,7 @@ const SLOW_MS = 2000;
 let m: ServedMount;
 const p = (name: string) => join(m.mountpoint, name);
 
-interface Stats { maxConcurrentReads: number; inflight: number; slowMkdirs: number }
+interface Stats { maxConcurrentReads: number; readsInProgress: number; inflight: number; slowMkdirs: number }
 
 beforeAll(async () => {
   m = await serveMount(SERVER, { args: [JSON.stringify({ memfs: { slowReadMs: SLOW_MS, slowMkdirMs: SLOW_MS } })] });
@@ -54,13 +54,21 @@ describe('interrupts', () => {
     const dd = run('dd', [`if=${p('slow-1')}`, 'of=/dev/null', 'bs=4k', 'count=1'], {
       onSpawn: (c) => (pid = c.pid!),
     });
-    await new Promise((r) => setTimeout(r, 400));
+    // Kill only once the read is in flight: JavaScript has started serving it (a
+    // kill before that would end dd without any request to interrupt).
+    let reading = 0;
+    for (const end = Date.now() + 5000; reading === 0 && Date.now() < end; ) {
+      reading = (await m.command<Stats>('stats')).readsInProgress;
+    }
+    expect(reading).toBe(1);
     // SIGKILL leaves the reader in uninterruptible sleep until the request is answered.
     process.kill(pid, 'SIGKILL');
     const killedAt = Date.now();
     const res = await dd;
     expect(res.signal).toBe('SIGKILL');
-    // Well before the slow reply (due ~1.6 s after the kill), with slack for a busy machine.
+    // The interrupt answered it: dd is gone while JavaScript still sleeps in that read
+    // (its own reply would come only after it), and well before the slow reply is due.
+    expect((await m.command<Stats>('stats')).readsInProgress).toBe(1);
     expect(Date.now() - killedAt).toBeLessThan(1200);
     expect(Date.now() - t0).toBeLessThan(SLOW_MS);
 

@@ -1,6 +1,7 @@
 // The native fast path: reads and writes of handles opened with a backing fd
 // are served by the binding itself, byte-exact, and counted to accessBatch.
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,6 +44,29 @@ async function settledStats(m: ServedMount): Promise<Stats> {
 afterAll(async () => {
   await stopAllMounts();
 });
+
+/**
+ * Records the splice(2) calls of every thread of a running process (strace -f -y:
+ * each fd shown with what it is) until stop().
+ */
+async function traceSplices(pid: number): Promise<{ stop(): Promise<string[]> }> {
+  const out = join(tempDir('tierfs-strace'), 'trace');
+  const child = spawn('strace', ['-f', '-y', '-e', 'trace=splice', '-e', 'signal=none', '-o', out, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // strace says so on stderr once it has attached to each thread.
+  for (const end = Date.now() + 10_000; !/attached/.test(stderr) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  expect(stderr).toMatch(/attached/);
+  await new Promise((r) => setTimeout(r, 200)); // the last threads' attach lines follow the first
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => child.on('close', r));
+      child.kill('SIGINT');
+      await exited;
+      return readFileSync(out, 'utf8').split('\n').filter((l) => /splice\(/.test(l));
+    },
+  };
+}
 
 describe('fast path with direct I/O (every byte reaches the binding)', () => {
   it('writes and reads at random offsets byte-exact, and accessBatch counts exactly the bytes moved', async () => {
@@ -94,9 +118,28 @@ describe('fast path with direct I/O (every byte reaches the binding)', () => {
     const { m } = await serveBacked({ pageCache: 'none' });
     const fh = await fs.open(join(m.mountpoint, 'open.bin'), 'w+');
     await fh.write(Buffer.alloc(100_000, 7), 0, 100_000, 0);
-    await new Promise((r) => setTimeout(r, 600));
-    const during = await m.command<Batches>('batches');
-    expect(Object.values(during.totals)).toContainEqual({ reads: 0, readBytes: 0, writes: 1, writeBytes: 100_000 });
+    // Reported while the handle stays open (polled: no release flushes it here).
+    const openTotals = async () => Object.values((await m.command<Batches>('batches')).totals);
+    let during = await openTotals();
+    for (const end = Date.now() + 5000; during.length === 0 && Date.now() < end; during = await openTotals()) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(during).toEqual([{ reads: 0, readBytes: 0, writes: 1, writeBytes: 100_000 }]);
+    // Sampled over a second of steady writes: a batch each ~200 ms, so about five —
+    // not one per write (50), nor one at the end. Rewrites of byte 0 keep the bytes.
+    const before = (await m.command<Batches>('batches')).batches;
+    const t0 = Date.now();
+    let rewrites = 0;
+    while (Date.now() - t0 < 1000) {
+      await fh.write(Buffer.alloc(1, 7), 0, 1, 0);
+      rewrites++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const elapsed = Date.now() - t0;
+    const batches = (await m.command<Batches>('batches')).batches - before;
+    expect(rewrites).toBeGreaterThan(20);
+    expect(batches).toBeGreaterThanOrEqual(Math.floor(elapsed / 200) - 2);
+    expect(batches).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 1);
     await fh.close();
 
     const copied = await run('/usr/bin/python3', [
@@ -121,10 +164,14 @@ print(os.copy_file_range(i, o, 100000, 0, 0))`,
 });
 
 describe('fast path through the page cache, spliced both ways', () => {
-  it('serves cached reads and writes byte-exact', async () => {
-    const { m } = await serveBacked({ pageCache: 'auto', splice: true, spliceRequests: true });
+  it('serves cached reads and writes byte-exact, moving the data by splice(2) both ways', async () => {
+    // maxWrite 128 KiB: libfuse receives by splice only when a pipe holds a whole
+    // request, and a pipe grows to /proc/sys/fs/pipe-max-size (1 MiB) at most, less
+    // than a request of the default 1 MiB maxWrite plus its header.
+    const { m } = await serveBacked({ pageCache: 'auto', splice: true, spliceRequests: true, maxWrite: 128 << 10 });
     const file = join(m.mountpoint, 'cached.bin');
     const data = randomBytes(16 << 20);
+    const traced = await traceSplices(m.child.pid!);
     await fs.writeFile(file, data);
     expect((await fs.readFile(file)).equals(data)).toBe(true);
     // drop the mount's pages so that reads go through the binding again
@@ -139,6 +186,17 @@ describe('fast path through the page cache, spliced both ways', () => {
       expect(buf.equals(data.subarray(off, off + len))).toBe(true);
     }
     await fh.close();
+    const splices = await traced.stop();
+    // Requests come in by splice and write payloads go on to the backing file from
+    // the pipe; read data goes from the backing file into a pipe and on to /dev/fuse.
+    const count = (re: RegExp) => splices.filter((l) => re.test(l)).length;
+    const FILE = `</.*tierfs-backing-[^>]*>`;
+    expect({
+      requestsIn: count(/splice\(\d+<\/dev\/fuse>, NULL, \d+<pipe:/) > 0,
+      writesToFile: count(new RegExp(`splice\\(\\d+<pipe:[^>]*>, NULL, \\d+${FILE}`)) > 0,
+      readsFromFile: count(new RegExp(`splice\\(\\d+${FILE}, \\[\\d+\\], \\d+<pipe:`)) > 0,
+      repliesOut: count(/splice\(\d+<pipe:[^>]*>, NULL, \d+<\/dev\/fuse>/) > 0,
+    }).toEqual({ requestsIn: true, writesToFile: true, readsFromFile: true, repliesOut: true });
     const stats = await settledStats(m);
     expect([stats.jsReads, stats.jsWrites]).toEqual([0, 0]);
     const { totals } = await m.command<Batches>('batches');

@@ -1,11 +1,11 @@
 // Mounting and unmounting: signals, crashes, busy mounts, bad mountpoints.
-import { writeFileSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mount } from '../../src/fuse/session.js';
 import { MemFs } from '../helpers/memfs.js';
-import { isMounted, run, serveMount, stopAllMounts, tempDir } from '../helpers/mount.js';
+import { isMounted, run, serveMount, stopAllMounts, tempDir, waitFor } from '../helpers/mount.js';
 
 const SERVER = new URL('./fixtures/serve-memfs.ts', import.meta.url).pathname;
 
@@ -47,7 +47,9 @@ describe('unmounting', () => {
     await fs.writeFile(file, 'open');
     let holder = 0;
     const held = run('sh', ['-c', `exec sleep 30 < ${file}`], { onSpawn: (c) => (holder = c.pid!) });
-    await new Promise((r) => setTimeout(r, 200));
+    // Until the holder has the file open (its stdin), not for a guessed while.
+    const holds = () => { try { return readlinkSync(`/proc/${holder}/fd/0`) === file; } catch { return false; } };
+    await waitFor(holds, 10_000, () => 'the holder never opened the file');
     const t0 = Date.now();
     m.child.kill('SIGTERM');
     await m.exited;

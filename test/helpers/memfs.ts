@@ -93,7 +93,8 @@ export class MemFs implements FuseOps {
   private readonly handles = new Map<number, Handle>();
   /** inodes the kernel may hold a reference to (the session keeps exact counts and calls forget) */
   private readonly lookups = new Set<Ino>();
-  private concurrentReads = 0;
+  /** Reads JavaScript is serving right now (a slow one sleeps here). */
+  concurrentReads = 0;
 
   constructor(private readonly opts: MemFsOptions = {}) {
     const t = nowNs();

@@ -95,8 +95,12 @@ describe('access recording', () => {
     }
     // dd with iflag=direct goes past the page cache, so the daemon sees every byte.
     await new Promise((r) => spawn('dd', [`if=${join(t!.mnt, 'rec')}`, 'of=/dev/null', 'bs=128k', 'iflag=direct'], { stdio: 'ignore' }).once('exit', r));
-    await new Promise((r) => setTimeout(r, 400));
-    const [w] = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'rec')])).stdout);
+    // Counts reach the catalog in batches: wait until dd's reads are in, then count exactly.
+    const where = async () => JSON.parse((await t!.cli(['where', '--json', join(t!.mnt, 'rec')])).stdout)[0];
+    let w = await where();
+    for (const end = Date.now() + 10_000; (w.access.opens < 5 || w.access.readBytes < data.length) && Date.now() < end; w = await where()) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(w.access.opens).toBe(5); // 1 write + 3 reads + dd
     expect(w.access.readBytes).toBeGreaterThanOrEqual(data.length);
     expect(w.access.writeBytes).toBe(data.length);

@@ -156,8 +156,19 @@ it('a file on an object tier deleted while a move copies it: the move says so, a
   await t.start({ TIERFS_TEST_PAUSE_AT: 'intent' });
   const move = await pausedMove('f', 'hot', 'intent');
   await fs.unlink(m('f'));
-  // Garbage collection runs every 5 s: give it the chance to take the objects now.
-  await new Promise((r) => setTimeout(r, 6000));
+  // Wait for two rounds of garbage collection to finish (every 5 s): the second one
+  // began after the unlink, when the objects were on the garbage list already.
+  const gcRuns = async (): Promise<number> => {
+    const status = JSON.parse((await t!.cli(['status', '--json', t!.mnt])).stdout);
+    return status.background.tasks.find((x: { name: string }) => x.name === 'collect-garbage').runs;
+  };
+  const runsAtUnlink = await gcRuns();
+  let runs = runsAtUnlink;
+  for (const end = Date.now() + 20_000; runs < runsAtUnlink + 2 && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    runs = await gcRuns();
+  }
+  expect(runs - runsAtUnlink, 'rounds of garbage collection since the unlink').toBeGreaterThanOrEqual(2);
   expect(coldObjects(), 'collected while a move still had to read them').toEqual(objects);
   move.resume();
   expect(await move.outcome()).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });

@@ -3,7 +3,7 @@
 // any step loses nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TIERFS_BIN, TierfsMount, runCli, type CliResult } from '../helpers/tierfs.js';
@@ -84,16 +84,31 @@ describe('moves between local tiers', () => {
     expect(readdirSync(join(t.warm, '.tierfs-tmp'))).toEqual([]);
   });
 
-  for (const step of ['intent', 'copied', 'verified', 'committed'] as const) {
+  // Paused at a step and killed there, or killed by the daemon itself where no pause
+  // can stop it: halfway through the copy (1 of 2 MiB on the target), and with the
+  // copy's names placed on warm but the commit not written.
+  const points: { step: string; env: Record<string, string> }[] = [
+    ...(['intent', 'copied', 'verified', 'committed'] as const).map((step) => ({ step, env: { TIERFS_TEST_PAUSE_AT: step } })),
+    ...(['copying', 'placed'] as const).map((step) => ({ step, env: { TIERFS_TEST_CRASH_AT: step } })),
+  ];
+  for (const { step, env } of points) {
     it(`loses nothing when the daemon is killed at step "${step}"`, async () => {
-      t = await new TierfsMount().start({ TIERFS_TEST_PAUSE_AT: step });
+      t = await new TierfsMount().start(env);
       const data = randomBytes(2 * 1024 * 1024);
       await fs.writeFile(join(t.mnt, 'precious'), data);
       const moving: Promise<CliResult> = t.cli(['move', join(t.mnt, 'precious'), '--to', 'warm']);
-      await waitFor(() => existsSync(join(t!.dataDir, `paused-${step}`)), 20_000, () => `move never paused\n${t!.output}`);
+      if (env.TIERFS_TEST_PAUSE_AT) {
+        await waitFor(() => existsSync(join(t!.dataDir, `paused-${step}`)), 20_000, () => `move never paused\n${t!.output}`);
+      } else {
+        await waitFor(() => t!.output.includes(`test hook: crashing at ${step}`), 20_000, () => `move never crashed\n${t!.output}`);
+        await moving;
+        // What the crash left on warm: half a copy in the temp area, or the placed name.
+        if (step === 'copying') expect(readdirSync(join(t.warm, '.tierfs-tmp')).map((n) => statSync(join(t!.warm, '.tierfs-tmp', n)).size)).toEqual([1024 * 1024]);
+        else expect(readFileSync(join(t.warm, 'precious')).equals(data)).toBe(true);
+      }
       await t.kill9();
       await moving;
-      rmSync(join(t.dataDir, `paused-${step}`));
+      rmSync(join(t.dataDir, `paused-${step}`), { force: true });
       await t.start();
       // The queue is persistent: the interrupted request runs again after the restart.
       await t.drainQueue();

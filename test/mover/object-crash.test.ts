@@ -47,27 +47,43 @@ function coldObjects(m: TierfsMount): string[] {
 }
 
 describe('crash during a move to an object tier', () => {
-  for (const step of ['intent', 'copied', 'verified', 'committed'] as const) {
+  // Paused at a step and killed there, or killed by the daemon itself halfway through
+  // the copy, where no pause can stop it: the tier stores stripes in batches of 16 MiB
+  // and reports progress after each, so that file is one stripe more than a batch.
+  const points: { step: string; env: Record<string, string> }[] = [
+    ...(['intent', 'copied', 'verified', 'committed'] as const).map((step) => ({ step, env: { TIERFS_TEST_PAUSE_AT: step } })),
+    { step: 'copying', env: { TIERFS_TEST_CRASH_AT: 'copying' } },
+  ];
+  for (const { step, env } of points) {
     it(`at step "${step}": the file reads back exactly and no orphan object remains`, async () => {
-      t = await mountWithColdTier().start({ TIERFS_TEST_PAUSE_AT: step });
-      const data = randomBytes(3 * CHUNK + 100);
+      t = await mountWithColdTier().start(env);
+      const BATCH = 16 * 1024 * 1024;
+      const data = randomBytes(step === 'copying' ? BATCH + 100 : 3 * CHUNK + 100);
+      const stripes = Math.ceil(data.length / CHUNK);
       await fs.writeFile(join(t.mnt, 'f'), data);
       const moving: Promise<CliResult> = t.cli(['move', join(t.mnt, 'f'), '--to', 'cold']);
-      await waitFor(() => existsSync(join(t!.dataDir, `paused-${step}`)), 30_000, () => `move never paused\n${t!.output}`);
+      if (env.TIERFS_TEST_PAUSE_AT) {
+        await waitFor(() => existsSync(join(t!.dataDir, `paused-${step}`)), 30_000, () => `move never paused\n${t!.output}`);
+      } else {
+        await waitFor(() => t!.output.includes(`test hook: crashing at ${step}`), 30_000, () => `move never crashed\n${t!.output}`);
+        await moving;
+        // The first batch's cells are stored (5 per stripe), no manifest yet: the orphans recovery must find.
+        expect(coldObjects(t)).toHaveLength((BATCH / CHUNK) * 5);
+      }
       await t.kill9();
       await moving;
-      rmSync(join(t.dataDir, `paused-${step}`));
+      rmSync(join(t.dataDir, `paused-${step}`), { force: true });
       await t.start();
       await t.drainQueue(); // the queued request runs again
       expect((await fs.readFile(join(t.mnt, 'f'))).equals(data)).toBe(true);
       const w = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'f')])).stdout)[0];
       expect(w.tier).toBe('cold');
       expect(existsSync(join(t.hot, 'f'))).toBe(false);
-      // Exactly one copy's objects: 4 stripes × 5 cells + a manifest on each backend.
+      // Exactly one copy's objects: 5 cells a stripe + a manifest on each backend.
       const objects = coldObjects(t);
       const fileIds = new Set(objects.map((k) => k.split('/')[1]));
       expect(fileIds.size, objects.join('\n')).toBe(1);
-      expect(objects).toHaveLength(4 * 5 + 2);
+      expect(objects).toHaveLength(stripes * 5 + 2);
     });
   }
 });

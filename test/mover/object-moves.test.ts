@@ -89,6 +89,14 @@ const sizes: [string, number][] = [
   ['many-chunks', 3 * CHUNK + 12_345],
 ];
 
+// The random read ranges come from a seed, told in any failure and replayable with
+// TIERFS_TEST_SEED=<seed> npx vitest run test/mover/object-moves.test.ts.
+const SEED = Number(process.env.TIERFS_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
 describe('files on object tiers', () => {
   it.each(sizes)('%s (%i bytes): hot → cold → archive (re-encoded) → hot, byte-exact all the way', async (name, size) => {
     const data = randomBytes(size);
@@ -102,13 +110,15 @@ describe('files on object tiers', () => {
     // random ranges and concurrent readers
     if (size > 0) {
       const fh = await fs.open(join(t.mnt, name), 'r');
+      const random = seeded(SEED + size);
       for (let i = 0; i < 10; i++) {
-        const off = Math.floor(Math.random() * size);
-        const len = Math.min(size - off, 1 + Math.floor(Math.random() * 70 * KiB));
+        const off = Math.floor(random() * size);
+        const len = Math.min(size - off, 1 + Math.floor(random() * 70 * KiB));
         const buf = Buffer.alloc(len);
         const { bytesRead } = await fh.read(buf, 0, len, off);
-        expect(bytesRead).toBe(len);
-        expect(buf.equals(data.subarray(off, off + len))).toBe(true);
+        const range = `bytes ${off}..${off + len} (TIERFS_TEST_SEED=${SEED})`;
+        expect(bytesRead, range).toBe(len);
+        expect(buf.equals(data.subarray(off, off + len)), range).toBe(true);
       }
       await fh.close();
       const all = await Promise.all(Array.from({ length: 8 }, () => fs.readFile(join(t.mnt, name))));

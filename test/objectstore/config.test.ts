@@ -78,12 +78,18 @@ describe('createObjectStore', () => {
   });
 
   it('reports an unreachable server as Transient, retried and then passed up', async () => {
+    const registry = new Registry();
     const store = createObjectStore(
       backendConfigSchema.parse({
-        type: 's3', bucket: 'b', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, checksums: 'when_required',
+        type: 's3', name: 'down', bucket: 'b', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, checksums: 'when_required',
         accessKeyId: 'k', secretAccessKey: 's', retry: { maxAttempts: 3, baseDelay: '1ms', maxDelay: '2ms' },
       }),
+      { registry },
     );
     await expect(store.get('k')).rejects.toMatchObject({ code: 'Transient' });
+    // Three attempts: two retries counted, each for the error that caused it.
+    const text = await registry.metrics();
+    expect(text).toMatch(/tierfs_objectstore_retries_total\{[^}]*backend="down",op="get",code="Transient"\} 2\n/);
+    expect(text).toMatch(/tierfs_objectstore_errors_total\{[^}]*backend="down",op="get",code="Transient"\} 3\n/);
   });
 });

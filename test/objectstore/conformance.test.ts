@@ -316,8 +316,13 @@ describe.each(BACKENDS)('ObjectStore conformance: $name', (backend) => {
       expect(meta.archived).toBe(true);
       expect(await codeOf(store.get('archive/obj'))).toBe('Archived');
       await store.restore('archive/obj');
-      await store.restore('archive/obj'); // asking again while it runs is fine
-      if (backend.name === 'memory') expect((await store.get('archive/obj')).data.toString()).toBe('cold');
+      await store.restore('archive/obj'); // asking twice is fine
+      // Both test servers finish a restore at once (Azurite moves the blob out of
+      // Archive as the tier is set): readable again, with its bytes, no longer archived.
+      expect(await store.head('archive/obj')).toMatchObject({ archived: false, size: 4 });
+      expect((await store.get('archive/obj')).data.toString()).toBe('cold');
+      await store.restore('archive/obj'); // a restore of a readable object changes nothing
+      expect((await store.get('archive/obj')).data.toString()).toBe('cold');
     });
   }
 

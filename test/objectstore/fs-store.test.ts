@@ -68,7 +68,7 @@ describe('fs writes', () => {
         this.destroy(new Error('source broke'));
       },
     });
-    await expect(store.put('w/broken', failing)).rejects.toThrow();
+    await expect(store.put('w/broken', failing)).rejects.toThrow('put w/broken: source broke');
     const names = await readdir(join(root, 'w')).catch(() => [] as string[]);
     expect(names.filter((n) => n.includes('~tmp'))).toEqual([]);
     await expect(store.head('w/broken')).rejects.toMatchObject({ code: 'NotFound' });

@@ -101,10 +101,12 @@ export async function copyToTemp(
       const buf = await src.read(off, want);
       if (buf.length !== want) throw new Error(`source ended early at ${off + buf.length} of ${src.size} bytes`);
       h.update(buf);
-      await fh.write(buf, 0, buf.length, off);
+      for (const [from, to] of dataRuns(buf)) await writeAll(fh, buf.subarray(from, to), off + from);
       off += buf.length;
       opts.onProgress?.(off);
     }
+    // Zeros were not written, so that holes stay holes: the length comes from here.
+    await fh.truncate(src.size);
     const a = opts.attrs;
     if (a) {
       await fh.chown(a.uid, a.gid);
@@ -116,6 +118,39 @@ export async function copyToTemp(
     await fh.close();
   }
   return { path, sha256: h.digest('hex') };
+}
+
+/**
+ * All of buf at pos: a write that meets the end of the volume's space is short, and
+ * the next one fails with ENOSPC, which is what the move must report (not a copy that
+ * later reads back different).
+ */
+async function writeAll(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, pos + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
+const BLOCK = 4096;
+const ZEROS = Buffer.alloc(BLOCK);
+
+/**
+ * The [from, to) runs of buf that hold anything but zeros, in 4 KiB blocks: what a copy
+ * must write. The blocks left out become holes, as they were in a sparse source (and a
+ * block of zeros a source had written costs no space on the copy either).
+ */
+function dataRuns(buf: Buffer): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let at = 0; at < buf.length; at += BLOCK) {
+    const end = Math.min(at + BLOCK, buf.length);
+    if (buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) continue;
+    const last = runs.at(-1);
+    if (last && last[1] === at) last[1] = end;
+    else runs.push([at, end]);
+  }
+  return runs;
 }
 
 /**
