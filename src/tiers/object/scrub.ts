@@ -98,13 +98,16 @@ async function scrubManifests(ctx: TierContext, layout: ObjectLayout, repair: bo
         if (decodeManifest(data).layout.fileId !== layout.fileId) return { ref, problem: 'names another file' };
         return { ref, data };
       } catch (err) {
-        if (!(err instanceof ManifestFormatError || (err instanceof ObjectStoreError && err.code !== 'Archived'))) throw err;
+        // Archived or being restored, as the cells are: not read now, not taken for bad.
+        if (isArchived(err)) return { ref, archived: true };
+        if (!(err instanceof ManifestFormatError || err instanceof ObjectStoreError)) throw err;
         return { ref, problem: err.message };
       }
     }),
   );
   const good = copies.find((c) => c.data)?.data;
   for (const c of copies) {
+    if ('archived' in c) continue;
     report.manifestsChecked!++;
     if (c.data) continue;
     report.manifestsBad!++;
