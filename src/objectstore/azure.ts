@@ -3,10 +3,9 @@
 // after a streamed body. Retries are left to the retry wrapper: the client tries once,
 // and a download that breaks off is not resumed behind our back. Each request runs
 // under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
-import {
-  BlobServiceClient, RestError, StorageSharedKeyCredential, type BlobDownloadResponseParsed, type BlobHTTPHeaders, type BlockBlobClient,
-  type ContainerClient,
-} from '@azure/storage-blob';
+import type * as AzureSdk from '@azure/storage-blob';
+import type { BlobDownloadResponseParsed, BlobHTTPHeaders, BlockBlobClient, ContainerClient, BlobServiceClient, RestError } from '@azure/storage-blob';
+import { lazyModule } from './lazy-sdk.js';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DefaultCredential, describeCredential } from './azure-credentials.js';
@@ -19,6 +18,9 @@ import type {
   ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
+
+/** @azure/storage-blob, loaded when the first store of this kind is made (lazy-sdk.ts). */
+const azureSdk = lazyModule<typeof AzureSdk>('@azure/storage-blob');
 
 export interface AzureClientOptions {
   container: string;
@@ -47,15 +49,15 @@ export function createAzureContainerClient(opts: AzureClientOptions): ContainerC
   let service: BlobServiceClient;
   if (opts.auth === 'default') {
     if (!opts.accountUrl) throw new FatalError('azure auth "default" needs accountUrl (https://ACCOUNT.blob.core.windows.net)');
-    service = new BlobServiceClient(opts.accountUrl, new DefaultCredential(), clientOptions);
+    service = new (azureSdk().BlobServiceClient)(opts.accountUrl, new DefaultCredential(), clientOptions);
   } else if (opts.connectionString) {
-    service = BlobServiceClient.fromConnectionString(opts.connectionString, clientOptions);
+    service = azureSdk().BlobServiceClient.fromConnectionString(opts.connectionString, clientOptions);
   } else if (opts.accountUrl && opts.accountName && opts.accountKey) {
-    service = new BlobServiceClient(
-      opts.accountUrl, new StorageSharedKeyCredential(opts.accountName, opts.accountKey), clientOptions,
+    service = new (azureSdk().BlobServiceClient)(
+      opts.accountUrl, new (azureSdk().StorageSharedKeyCredential)(opts.accountName, opts.accountKey), clientOptions,
     );
   } else if (opts.accountUrl) {
-    service = new BlobServiceClient(opts.accountUrl, undefined, clientOptions); // SAS in the URL
+    service = new (azureSdk().BlobServiceClient)(opts.accountUrl, undefined, clientOptions); // SAS in the URL
   } else {
     throw new FatalError('azure backend needs connectionString, or accountUrl (with accountName and accountKey, or a SAS)');
   }
@@ -271,7 +273,7 @@ export class AzureStore implements ObjectStore {
     } catch (err) {
       watch.done();
       // A range that starts at or past the end: Azure answers 416, object_store answers with nothing.
-      if (err instanceof RestError && err.statusCode === 416) {
+      if (err instanceof azureSdk().RestError && err.statusCode === 416) {
         const meta = await this.head(key, opts);
         return { meta, range: clipRange(asked, meta.size) };
       }
@@ -310,7 +312,7 @@ export class AzureStore implements ObjectStore {
       facts.message = `${facts.message ?? ''} [credential: ${describeCredential(this.opts)}]`;
     }
     // Not the RestError itself as the cause: it carries the request, whose URL may hold a SAS token.
-    const cause = err instanceof RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
+    const cause = err instanceof azureSdk().RestError ? Object.assign(new Error(facts.message), { code: facts.code, statusCode: facts.status }) : err;
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
 

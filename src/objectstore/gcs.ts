@@ -5,7 +5,9 @@
 // (timeouts.ts); the client takes no abort signal for its JSON calls, so the watch's
 // race is what ends those, and the client's own timeout (connect + firstByte) closes
 // their sockets soon after.
-import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
+import type * as GcsSdk from '@google-cloud/storage';
+import type { File, FileMetadata, Storage } from '@google-cloud/storage';
+import { lazyModule } from './lazy-sdk.js';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { collect, emptyStream, mapStreamErrors, tap, through } from './body.js';
@@ -17,6 +19,9 @@ import type {
   ByteRange, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, StoreLimits,
 } from './types.js';
+
+/** @google-cloud/storage, loaded when the first store of this kind is made (lazy-sdk.ts). */
+const gcsSdk = lazyModule<typeof GcsSdk>('@google-cloud/storage');
 
 export interface GcsClientOptions {
   /** e.g. http://127.0.0.1:4443 for a test server; default: Google's. */
@@ -37,7 +42,7 @@ export interface GcsStoreOptions extends GcsClientOptions {
 
 /** The client the store uses; exported so a benchmark can call the SDK directly with the same settings. */
 export function createGcsClient(opts: GcsClientOptions): Storage {
-  return new Storage({
+  return new (gcsSdk().Storage)({
     ...(opts.endpoint ? { apiEndpoint: opts.endpoint } : {}),
     ...(opts.projectId ? { projectId: opts.projectId } : {}),
     ...(opts.keyFilename ? { keyFilename: opts.keyFilename } : {}),

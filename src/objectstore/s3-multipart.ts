@@ -6,10 +6,9 @@
 // the upload is retried with backoff (a missing upload counts as aborted), and part
 // sizes grow with the body (growingPartSize). Whatever still escapes (a crash
 // mid-upload) is for the bucket's lifecycle rule: see docs/OPERATIONS.md.
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand,
-  UploadPartCommand, type CompletedPart, type PutObjectCommandInput, type S3Client,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { CompletedPart, PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +17,9 @@ import { isRetryable, NotFoundError } from './errors.js';
 import { watched, type RequestTimeouts } from './timeouts.js';
 import { moduleLogger } from '../log.js';
 import type { PutResult, StoreLimits } from './types.js';
+
+/** @aws-sdk/client-s3, loaded when the first store of this kind is made (lazy-sdk.ts). */
+const s3Sdk = lazyModule<typeof S3Sdk>('@aws-sdk/client-s3');
 
 export interface MultipartUpload {
   client: S3Client;
@@ -56,7 +58,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
   if (second.done) {
     const only = first.value as Buffer;
     const out = await watched(u.timeouts, `put ${key}`, u.signal, (abortSignal) =>
-      u.client.send(new PutObjectCommand({ ...u.params, Body: only, ContentLength: only.length }), { abortSignal }),
+      u.client.send(new (s3Sdk().PutObjectCommand)({ ...u.params, Body: only, ContentLength: only.length }), { abortSignal }),
     { upload: 'unreported' }).catch((err: unknown) => { throw u.mapError(err, `put ${key}`); });
     return { etag: out.ETag ?? '', size: only.length };
   }
@@ -64,7 +66,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
   let created;
   try {
     created = await watched(u.timeouts, `put ${key} create`, u.signal, (abortSignal) =>
-      u.client.send(new CreateMultipartUploadCommand({
+      u.client.send(new (s3Sdk().CreateMultipartUploadCommand)({
         ...u.params, ...(u.checksums ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
       }), { abortSignal }));
   } catch (err) {
@@ -94,7 +96,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
       size += part.length;
       const signal = u.signal ? AbortSignal.any([u.signal, siblings]) : siblings;
       const out = await watched(u.timeouts, `put ${key} part ${index + 1}`, signal, (abortSignal) =>
-        u.client.send(new UploadPartCommand({
+        u.client.send(new (s3Sdk().UploadPartCommand)({
           Bucket: u.params.Bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: part, ContentLength: part.length,
           ...(u.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
         }), { abortSignal }),
@@ -103,7 +105,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
     });
     done.sort((a, b) => a.PartNumber! - b.PartNumber!);
     const out = await watched(u.timeouts, `put ${key} complete`, u.signal, (abortSignal) =>
-      u.client.send(new CompleteMultipartUploadCommand({
+      u.client.send(new (s3Sdk().CompleteMultipartUploadCommand)({
         Bucket: u.params.Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done },
         ...(u.checksums ? { ChecksumCRC32: crc32Base64(wholeCrc), ChecksumType: 'FULL_OBJECT' as const } : {}),
       }), { abortSignal }));
@@ -132,7 +134,7 @@ export async function abortUpload(u: Pick<MultipartUpload, 'client' | 'params' |
   for (let attempt = 1; ; attempt++) {
     try {
       await watched(u.timeouts, `abort upload of ${key}`, undefined, (abortSignal) =>
-        u.client.send(new AbortMultipartUploadCommand({ Bucket: u.params.Bucket, Key: key, UploadId: uploadId }), { abortSignal }));
+        u.client.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: u.params.Bucket, Key: key, UploadId: uploadId }), { abortSignal }));
       return;
     } catch (err) {
       const e = u.mapError(err, `abort upload of ${key}`);

@@ -2,10 +2,9 @@
 // tests). Retries are left to the retry wrapper: the client makes one attempt. Each
 // request runs under a RequestWatch (timeouts.ts); the client's own connection and
 // socket timeouts bound the requests the watch cannot time, those that carry a body.
-import {
-  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-  RestoreObjectCommand, S3Client, type GetObjectCommandOutput, type StorageClass, type Tier,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, StorageClass, Tier, S3Client } from '@aws-sdk/client-s3';
+import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
 import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
@@ -17,6 +16,9 @@ import type {
   ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
 } from './types.js';
+
+/** @aws-sdk/client-s3, loaded when the first store of this kind is made (lazy-sdk.ts). */
+const s3Sdk = lazyModule<typeof S3Sdk>('@aws-sdk/client-s3');
 
 export interface S3ClientOptions {
   region?: string;
@@ -49,7 +51,7 @@ const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
  */
 async function sdkRegion(): Promise<string> {
   try {
-    return await new S3Client({}).config.region();
+    return await new (s3Sdk().S3Client)({}).config.region();
   } catch {
     return 'us-east-1';
   }
@@ -60,7 +62,7 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
   const checksums = opts.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   let found: Promise<string> | undefined;
-  return new S3Client({
+  return new (s3Sdk().S3Client)({
     // The SDK's default has no timeout at all. Its socket timeout fails a request whose
     // socket stands still that long in any phase: sending, waiting, receiving.
     requestHandler: {
@@ -102,7 +104,7 @@ export class S3Store implements ObjectStore {
     this.bucketProbe = new BucketProbe(async () => {
       try {
         await watched(this.timeouts, `head bucket ${this.bucket}`, undefined, (abortSignal) =>
-          this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+          this.client.send(new (s3Sdk().HeadBucketCommand)({ Bucket: this.bucket }), { abortSignal }));
         return true;
       } catch (err) {
         if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
@@ -126,7 +128,7 @@ export class S3Store implements ObjectStore {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
         const out = await watched(
           this.timeouts, `put ${key}`, opts.signal,
-          (abortSignal) => this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), { abortSignal }),
+          (abortSignal) => this.client.send(new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }), { abortSignal }),
           { upload: 'unreported' }, // the client's socket timeout bounds a stall
         );
         return { etag: out.ETag ?? '', size: body.length };
@@ -159,7 +161,7 @@ export class S3Store implements ObjectStore {
     checkKey(key);
     try {
       const out = await watched(this.timeouts, `head ${key}`, opts.signal, (abortSignal) =>
-        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+        this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: this.bucket, Key: key }), { abortSignal }));
       const storageClass = out.StorageClass ?? 'STANDARD';
       const archive = s3ArchiveState(storageClass, out.ArchiveStatus, out.Restore);
       return {
@@ -183,7 +185,7 @@ export class S3Store implements ObjectStore {
     checkKey(key);
     try {
       await watched(this.timeouts, `delete ${key}`, opts.signal, (abortSignal) =>
-        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+        this.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: key }), { abortSignal }));
     } catch (err) {
       const e = this.error(err, `delete ${key}`, key);
       if (!(e instanceof NotFoundError)) throw e;
@@ -197,7 +199,7 @@ export class S3Store implements ObjectStore {
       try {
         out = await watched(this.timeouts, `list ${prefix}`, opts.signal, (abortSignal) =>
           this.client.send(
-            new ListObjectsV2Command({
+            new (s3Sdk().ListObjectsV2Command)({
               Bucket: this.bucket, Prefix: prefix, MaxKeys: opts.pageSize ?? this.opts.listPageSize, ContinuationToken: token,
             }),
             { abortSignal },
@@ -226,7 +228,7 @@ export class S3Store implements ObjectStore {
     const send = (tier: string) =>
       watched(this.timeouts, `restore ${key}`, opts.signal, (abortSignal) =>
         this.client.send(
-          new RestoreObjectCommand({
+          new (s3Sdk().RestoreObjectCommand)({
             Bucket: this.bucket,
             Key: key,
             RestoreRequest: {
@@ -267,7 +269,7 @@ export class S3Store implements ObjectStore {
     try {
       out = await watch.response((abortSignal) =>
         this.client.send(
-          new GetObjectCommand({
+          new (s3Sdk().GetObjectCommand)({
             Bucket: this.bucket,
             Key: key,
             ...(asked ? { Range: `bytes=${asked.offset}-${asked.offset + asked.length - 1}` } : {}),
