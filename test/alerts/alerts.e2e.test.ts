@@ -269,9 +269,21 @@ describe('built-in alerts through a mount', () => {
     };
     await probed(0);
     await at(T0); // the failures' first samples
+    /** Failed calls of the backend so far (probes included). */
+    const failures = async () =>
+      parseExposition(await (await fetch(metricsUrl)).text())
+        .series('tierfs_objectstore_errors_total')
+        .filter((x) => x.labels.backend === 's3a')
+        .reduce((sum, x) => sum + x.value, 0);
+    /** Waits for one more failed call (a probe), so every test minute has samples, however loaded the machine. */
+    const anotherFailure = async () => {
+      const before = await failures();
+      for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if ((await failures()) > before) return;
+      throw new Error('no call of the backend failed within 10 s');
+    };
     const seen: string[][] = [];
     for (let m = 1; m <= 12; m++) {
-      await new Promise((r) => setTimeout(r, 150)); // a probe or two in each minute
+      await anotherFailure(); // a probe or more in each minute
       a = await at(T0 + m * MINUTE);
       seen.push(states(a));
     }

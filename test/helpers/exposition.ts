@@ -25,7 +25,8 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 function parseValue(s: string, line: string): number {
   if (s === '+Inf') return Infinity;
   if (s === '-Inf') return -Infinity;
-  if (s === 'NaN') return NaN;
+  // Prometheus reads NaN in any case (Go's ParseFloat); prom-client writes "Nan" for a gauge with no sample yet.
+  if (s.toLowerCase() === 'nan') return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`not a number: ${s} in ${JSON.stringify(line)}`);
   return Number(s);
 }
