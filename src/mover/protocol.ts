@@ -32,6 +32,7 @@ import type { LocalTier } from '../tiers/local/local-tier.js';
 import { copyToTemp, fdSource, hashFile, matchAttrsSync, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
+import { manifestInfoOf } from '../recovery/manifest-sync.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('mover');
@@ -272,7 +273,7 @@ export class MoveProtocol {
       }
       const throttle = how.throttle;
       const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
-      dest.layout = await this.tiers.object(dest.tier).write(throttled, this.manifestInfo(i, path), dest.fileId, how.onProgress);
+      dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
       await this.pause('copied');
       // The store read every cell and the manifest back before it returned; layout.sha256
       // is the hash of what it read from the source, checked at the commit.
@@ -282,20 +283,6 @@ export class MoveProtocol {
     }
   }
 
-  private manifestInfo(i: Inode, path: string) {
-    return {
-      fsid: this.catalog.fsid,
-      ino: i.ino,
-      generation: i.generation,
-      path,
-      mode: i.mode,
-      uid: i.uid,
-      gid: i.gid,
-      atimeNs: String(i.atimeNs),
-      mtimeNs: String(i.mtimeNs),
-      ctimeNs: String(i.ctimeNs),
-    };
-  }
 
   /**
    * Step 4. Synchronous from the first check to the last write, so no request of the
