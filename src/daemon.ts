@@ -326,6 +326,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
       catalogStatus, backupNow: backups && (() => backups.take({ force: true })),
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
+      waitingRequests: observed ? () => metrics.fuse.unanswered() : undefined,
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
     const running = cfg;
