@@ -344,6 +344,12 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
       [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
       bandwidth.setRate(next.mover.bandwidth);
+      Object.assign(running.cache, next.cache);
+      for (const t of tiers.ordered) {
+        if (t.kind === 'object') t.object.resizeCaches(next.cache.memory, next.cache.disk).catch((err: Error) => log.warn({ err, tier: t.name }, 'cannot resize the recall cache'));
+      }
+      running.alerts = next.alerts;
+      alerting?.apply(next.alerts);
       lastFull = 0; // every file, under the new rules
       classifyTask.kick();
       background.kick();
