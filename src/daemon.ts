@@ -225,7 +225,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       },
       metrics.registry,
     );
-    // Interrupted moves first: their partial copies must not be imported as files.
+    // Renames the daemon died in, then interrupted moves: neither may leave names or
+    // partial copies for reconcile to import as files.
+    vfs.finishRenames();
     await protocol.recover();
     const report = reconcile(catalog, tierSet.locals);
     vfs.copyUp = async (ino) => {

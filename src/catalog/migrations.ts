@@ -304,4 +304,16 @@ export const MIGRATIONS: readonly string[] = [
     file_written  INTEGER NOT NULL DEFAULT 1
   );
   `,
+  // 11: renames under way (src/vfs/vfs.ts): a row is written before a rename changes
+  // backing names and deleted in the transaction that renames in the catalog. A row found
+  // at mount is a rename the daemon died in the middle of: it is finished (Vfs.finishRenames).
+  `
+  CREATE TABLE renames (
+    id         INTEGER PRIMARY KEY,
+    parent     INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    new_parent INTEGER NOT NULL,
+    new_name   TEXT NOT NULL
+  );
+  `,
 ];

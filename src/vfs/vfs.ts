@@ -86,6 +86,14 @@ const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() %
  */
 const NOT_FOUND = new FsError('ENOENT', 'no such name');
 
+/** Tests kill the daemon at a named point of a namespace change (TIERFS_TEST_CRASH_AT=renamed-backing). */
+const CRASH_AT = process.env.TIERFS_TEST_CRASH_AT;
+function crashForTests(point: string): void {
+  if (CRASH_AT !== point) return;
+  fs.writeSync(2, `test hook: crashing at ${point}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
 function childPath(parentPath: string, name: string): string {
   return parentPath === '' ? name : `${parentPath}/${name}`;
 }
@@ -527,17 +535,20 @@ export class Vfs {
    * Move the backing of `from` to `to` on every volume that holds something there.
    * replacing: `to` names an (empty) directory being replaced; its backing goes too.
    */
-  private renameBacking(i: Inode, from: string, to: string, replacing = false): void {
+  private renameBacking(i: Inode, from: string, to: string, replacing = false, redo = false): void {
     if (isReg(i.mode)) {
       if (!this.isLocalFile(i)) return;
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
+      // Finishing a rename the daemon died in: where `from` is gone, it was renamed already.
+      if (redo && this.backingKind(tier, volume, from) === undefined) return;
       tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
     } else if (isDir(i.mode)) {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
           if (this.backingKind(tier, volume, from) !== 'dir') {
-            if (replacing) tier.removeTree(volume, to);
+            // Redone, `to` on this volume may be the directory renamed before the crash.
+            if (replacing && !redo) tier.removeTree(volume, to);
             continue;
           }
           tier.removeTree(volume, to);
@@ -550,6 +561,33 @@ export class Vfs {
   }
 
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): void {
+    this.renameEntry(parent, name, newParent, newName, flags);
+  }
+
+  /**
+   * Finishes the renames the daemon died in the middle of (at mount, before reconcile):
+   * the backing names may have changed on some volumes and not on others, the catalog
+   * not at all. Each is done again, skipping what was done; the outcome is as if the
+   * rename had returned. One that cannot be finished is logged, and reconcile reports
+   * what it left.
+   */
+  finishRenames(): number {
+    let finished = 0;
+    for (const r of this.catalog.pendingRenames()) {
+      try {
+        this.renameEntry(r.parent, r.name, r.newParent, r.newName, 0, r.id);
+        finished++;
+        log.warn({ parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'finished a rename the daemon had died in');
+      } catch (err) {
+        this.catalog.endRename(r.id);
+        log.error({ err, parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'could not finish a rename the daemon had died in');
+      }
+    }
+    return finished;
+  }
+
+  /** resumed: the id of the pending rename being finished (finishRenames). */
+  private renameEntry(parent: number, name: string, newParent: number, newName: string, flags: number, resumed?: number): void {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
@@ -598,8 +636,18 @@ export class Vfs {
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while
     // making a directory, EIO), the replaced file is still whole, under its name and on
     // its volume. On one volume the rename itself replaces the target's backing name.
-    this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode));
+    // A row in the catalog says the rename is under way until the names have changed
+    // there too: a daemon that dies between the two finishes it at the next mount.
+    const pending = resumed ?? this.catalog.beginRename({ parent, name, newParent, newName });
+    try {
+      this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode), resumed !== undefined);
+    } catch (err) {
+      this.catalog.endRename(pending);
+      throw err;
+    }
+    crashForTests('renamed-backing');
     this.catalog.tx(() => {
+      this.catalog.endRename(pending);
       if (dst) {
         this.catalog.removeName(newParent, newName);
         if (isDir(dst.mode)) {
