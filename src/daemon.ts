@@ -121,6 +121,7 @@ function mountOptions(cfg: Config): MountOptions {
     pageCache: m.pageCache,
     writebackCache: m.writebackCache,
     defaultPermissions: m.defaultPermissions,
+    posixAcl: m.posixAcl,
     allowOther: m.allowOther,
     fastPath: m.fastPath,
   };
