@@ -236,7 +236,11 @@ export class MoveProtocol {
       }
     } catch (err) {
       await this.dropCopy(dest).catch((e) => log.error({ err: e, id }, 'could not remove a failed copy'));
-      this.catalog.journalState(id, 'aborted', { error: (err as Error).message });
+      // A copy that failed because the file went or changed meanwhile (its name now
+      // another file's or a symlink, its bytes gone) lost that race, and says so.
+      const race = this.lostRace(ino, i.generation);
+      this.catalog.journalState(id, 'aborted', { error: race ?? (err as Error).message });
+      if (race) return { id, state: 'aborted', bytes: 0, reason: race };
       throw err;
     } finally {
       this.progress.delete(id);
@@ -284,15 +288,23 @@ export class MoveProtocol {
   }
 
 
+  /** Why the file is no longer the one the move set out to copy, or null. */
+  private lostRace(ino: number, generation: number): string | null {
+    const cur = this.catalog.getInode(ino);
+    if (!cur || cur.nlink === 0) return 'file was deleted during the move';
+    if (cur.generation !== generation) return 'file changed during the move';
+    return null;
+  }
+
   /**
    * Step 4. Synchronous from the first check to the last write, so no request of the
    * mount (rename, unlink, create, open) can come between what is checked and what is
    * switched.
    */
   private commit(id: number, ino: number, generation: number, dest: CopyLocation, sha256: string): Verdict {
-    const cur = this.catalog.getInode(ino);
-    if (!cur || cur.nlink === 0) return refuse('file was deleted during the move');
-    if (cur.generation !== generation) return refuse('file changed during the move');
+    const race = this.lostRace(ino, generation);
+    if (race) return refuse(race);
+    const cur = this.catalog.getInode(ino)!;
     if (this.vfs.isOpenForWrite(ino)) return refuse('file is open for writing');
     const old = this.currentLocation(cur);
     // End to end: the hash recorded by an earlier move (or kept in the source copy's
