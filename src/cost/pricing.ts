@@ -21,9 +21,9 @@ export interface PricedTier {
   cacheBytes?: number;
 }
 
-const specOf = (c: Partial<PriceClass> & { class: PriceSpec['class'] }): PriceSpec => {
+const specOf = (c: Partial<PriceClass> & { class?: PriceSpec['class'] }): PriceSpec => {
   const { backends: _b, ...rest } = c as typeof c & { backends?: unknown };
-  return rest as PriceSpec;
+  return { ...rest, class: rest.class ?? 'local' } as PriceSpec;
 };
 
 export function priceTiers(cfg: Pick<Config, 'tiers' | 'cost' | 'cache'>): PricedTier[] {
