@@ -83,3 +83,34 @@ describe('capacity forecast', () => {
     expect(theilSen(pts)!.perDay).toBeCloseTo(1, 6);
   });
 });
+
+describe('tierfs report capacity, from the history in a catalog', () => {
+  it('reads daily used bytes and files per tier and forecasts from them', async () => {
+    const { costFixture } = await import('./fixture.js');
+    const f = costFixture();
+    try {
+      // hot (100 GiB, high watermark 90%): 50 GiB growing 1 GiB and 10 files a day for 28 days
+      for (let d = 0; d < 28; d++) {
+        f.point('tierfs_tier_used_bytes', { tier: 'hot' }, T0 + d * DAY_MS, 50 * GB + d * GB, DAY_MS);
+        f.point('tierfs_tier_files', { tier: 'hot' }, T0 + d * DAY_MS, 1000 + 10 * d, DAY_MS);
+        f.point('tierfs_tier_used_bytes', { tier: 'cold' }, T0 + d * DAY_MS, 5 * GB, DAY_MS);
+      }
+      const { capacityReport } = await import('../../src/cost/report.js');
+      const r = capacityReport({ db: f.catalog.db, config: f.config, nowMs: T0 + 27 * DAY_MS + 3_600_000 });
+      const hot = r.tiers.find((t) => t.tier === 'hot')!;
+      expect(hot).toMatchObject({ capacityBytes: 100 * GB, usedBytesNow: 77 * GB, historyDays: 28, status: 'filling' });
+      expect(hot.growthBytesPerDay! / GB).toBeCloseTo(1, 9);
+      expect(hot.growthBytesPerWeek! / GB).toBeCloseTo(7, 9);
+      expect(hot.growthFilesPerDay).toBeCloseTo(10, 9);
+      expect(hot.daysToHighWatermark!.estimate).toBeCloseTo(13, 6); // (90 - 77) / 1
+      expect(hot.daysToFull!.estimate).toBeCloseTo(23, 6);
+      expect(hot.daily[0]).toMatchObject({ date: '2026-11-01', usedBytes: 50 * GB, files: 1000 });
+      // cold has no capacity configured: unbounded, its trend still given
+      const cold = r.tiers.find((t) => t.tier === 'cold')!;
+      expect(cold.status).toBe('unbounded');
+      expect(cold.growthBytesPerDay).toBe(0);
+    } finally {
+      f.dispose();
+    }
+  });
+});
