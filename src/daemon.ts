@@ -46,6 +46,7 @@ import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
 import { drainRoutes } from './admin/drain.js';
 import { reportRoutes } from './admin/report-routes.js';
+import { CostQueries } from './catalog/cost.js';
 import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
@@ -284,9 +285,11 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const history = cfg.metrics.history.enabled
       ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, { retention: { minuteMs: minutes, hourMs: hours, dayMs: days } })
       : undefined;
+    const removals = new CostQueries(catalog.db);
     const observe = async () => {
       metrics.checkPlacement();
       await history?.sample();
+      removals.pruneRemovals(Date.now() - days); // kept as long as the history's daily points
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
     // The tasks read their interval from these at each run: config apply changes them.

@@ -161,5 +161,18 @@ cost:
     expect(advice.tooShort.map((s) => s.kind)).toContain('idle-on-fastest-tier');
     const bad = await fetch(`${api}/api/report/cost?month=2026-13`);
     expect(bad.status).toBe(400);
+
+    // Unmounted, the report reads the catalog: what the daemon recorded is still there.
+    await t.stop();
+    const offline = await t.cli(['report', 'cost', '--by', 'backend', '--json', '--from-config', t.configFile]);
+    expect(offline.code, offline.stderr).toBe(0);
+    const off = JSON.parse(offline.stdout) as CostReport;
+    for (const r of rows.filter((x) => x.tier === 'cold')) {
+      const o = (off.rows as CostRow[]).find((x) => x.tier === r.tier && x.backend === r.backend)!;
+      expect(o.requests.writes).toBeGreaterThanOrEqual(r.requests.writes);
+      expect(o.requests.reads).toBeGreaterThanOrEqual(r.requests.reads);
+      expect(o.readBytes).toBe(r.readBytes);
+      expect(o.monthToDate.earlyDeletionUsd).toBeCloseTo(r.monthToDate.earlyDeletionUsd, 15);
+    }
   });
 });
