@@ -2,7 +2,7 @@
 // bytes it concerns, and what it would save per month at the configured prices. Pure:
 // the facts are gathered elsewhere (report.ts). A kind whose window of history has not
 // been recorded yet says so instead of guessing.
-import type { FileReads, ObjectRemoval } from '../catalog/cost.js';
+import type { CostlyObjects, FileReads, ObjectRemoval } from '../catalog/cost.js';
 import { DAY_MS, earlyDeletionUsd } from './model.js';
 import { GB, type ResolvedPrice } from './prices.js';
 import type { PricedTier } from './pricing.js';
@@ -47,8 +47,8 @@ export interface AdviceFacts {
   recallWeek: Record<string, { getBytes: number; getRequests: number; workingSetBytes: number; files: number }>;
   /** per object tier and backend: objects below the backend's minimum billable size, and what they lack of it */
   smallObjects: Record<string, Record<string, { objects: number; paddingBytes: number }>>;
-  /** per object tier: files whose objects cost more to write than to keep a month */
-  requestHeavy: Record<string, { files: number; bytes: number; objects: number }>;
+  /** per object tier: files with objects below the minimum billable size or costing more to write than to keep a month */
+  costlyObjects: Record<string, CostlyObjects>;
   /** copies removed from object tiers over the last 30 days */
   removals: ObjectRemoval[];
   minResidencyMs: number;
@@ -131,15 +131,15 @@ export function advise(f: AdviceFacts): AdviceReport {
     const small = Object.entries(f.smallObjects[t.tier] ?? {});
     const paddingUsd = small.reduce((s, [backend, o]) => s + (o.paddingBytes / GB) * (t.backends.find((b) => b.backend === backend)?.price.storagePerGBMonth ?? 0), 0);
     const objects = small.reduce((s, [, o]) => s + o.objects, 0);
-    const heavy = f.requestHeavy[t.tier] ?? { files: 0, bytes: 0, objects: 0 };
-    if (objects === 0 && heavy.files === 0) continue;
+    const costly = f.costlyObjects[t.tier] ?? { files: 0, bytes: 0, heavyFiles: 0, heavyBytes: 0, heavyObjects: 0 };
+    if (objects === 0 && costly.heavyFiles === 0) continue;
     const min = Math.max(...t.backends.map((b) => b.price.minBillableBytes));
     const parts = [
       objects > 0 ? `${objects} objects are below the ${min / 1024} KiB billed at least (${gib(small.reduce((s, [, o]) => s + o.paddingBytes, 0))} billed but not stored)` : '',
-      heavy.files > 0 ? `${heavy.files} files (${gib(heavy.bytes)}) cost more in write requests (${heavy.objects} objects) than a month of their storage` : '',
+      costly.heavyFiles > 0 ? `${costly.heavyFiles} files (${gib(costly.heavyBytes)}) cost more in write requests (${costly.heavyObjects} objects) than a month of their storage` : '',
     ].filter(Boolean);
     advice.push({
-      kind: 'small-objects', tier: t.tier, files: heavy.files, bytes: heavy.bytes, estSavingsUsdPerMonth: paddingUsd,
+      kind: 'small-objects', tier: t.tier, files: costly.files, bytes: costly.bytes, estSavingsUsdPerMonth: paddingUsd,
       reason: `on ${t.tier}: ${parts.join('; ')}`,
       action: `raise ${t.tier}'s smallFileThreshold, or keep small files local (a rule with sizeBelow targeting ${local?.tier ?? 'a local tier'})`,
     });

@@ -62,6 +62,11 @@ describe('advice', () => {
     // two objects (one per backend) billed 64 KiB more each, at $0.0125
     expect(a.estSavingsUsdPerMonth).toBeCloseTo(((2 * 64 * KiB) / GiB) * 0.0125, 12);
     expect(a.reason).toMatch(/2 objects are below the 128 KiB/);
+    expect(a).toMatchObject({ files: 1, bytes: 64 * KiB });
+    // a file of many small objects also costs more to write than to keep: 64 objects of 16 KiB on each backend,
+    // 128 writes × $0.00001 = $0.00128 against 128 × 128 KiB billed × $0.0125/GB = $0.000195 a month
+    const heavy = catalog((f) => f.file('many/a', MiB, 'cold', T0, { perBackend: 64, cellBytes: 16 * KiB }));
+    expect(one(heavy, 'small-objects')!.reason).toMatch(/1 files \(0\.001 GiB\) cost more in write requests \(128 objects\)/);
     const big = catalog((f) => f.file('big/a', 8 * MiB, 'cold', T0, { perBackend: 1, cellBytes: 8 * MiB }));
     expect(kinds(big)).not.toContain('small-objects');
   });
