@@ -286,9 +286,12 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, { retention: { minuteMs: minutes, hourMs: hours, dayMs: days } })
       : undefined;
     const removals = new CostQueries(catalog.db);
+    // One sample at a time (the minute's, or a report's): each counts from the totals the last one saw.
+    let sampling: Promise<unknown> = Promise.resolve();
+    const sampleHistory = () => (sampling = sampling.catch(() => undefined).then(() => history?.sample()));
     const observe = async () => {
       metrics.checkPlacement();
-      await history?.sample();
+      await sampleHistory();
       removals.pruneRemovals(Date.now() - days); // kept as long as the history's daily points
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
@@ -332,7 +335,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
-    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: async () => history?.sample() });
+    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: sampleHistory });
     const running = cfg;
     const applyLive = (next: Config) => {
       // The classifier, the mover, the admin API and the local tiers hold sections of this
