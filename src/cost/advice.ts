@@ -5,9 +5,10 @@
 import type { CostlyObjects, FileReads, ObjectRemoval } from '../catalog/cost.js';
 import { DAY_MS, earlyDeletionUsd } from './model.js';
 import { GB, type ResolvedPrice } from './prices.js';
+import { survivableBackendLosses } from '../tiers/object/layout.js';
 import type { PricedTier } from './pricing.js';
 
-export type AdviceKind = 'idle-on-fastest-tier' | 'reread-from-object-tier' | 'small-objects' | 'early-deletion' | 'recall-cache-too-small';
+export type AdviceKind = 'idle-on-fastest-tier' | 'reread-from-object-tier' | 'small-objects' | 'early-deletion' | 'recall-cache-too-small' | 'scheme-overhead';
 
 /** How much recorded history each kind needs, in days. */
 export const ADVICE_WINDOW_DAYS: Record<AdviceKind, number> = {
@@ -16,6 +17,7 @@ export const ADVICE_WINDOW_DAYS: Record<AdviceKind, number> = {
   'small-objects': 0,
   'early-deletion': 30,
   'recall-cache-too-small': 7,
+  'scheme-overhead': 0,
 };
 
 export interface Advice {
@@ -52,6 +54,8 @@ export interface AdviceFacts {
   /** copies removed from object tiers over the last 30 days */
   removals: ObjectRemoval[];
   minResidencyMs: number;
+  /** files and bytes of files on each tier now */
+  tierUsage: Record<string, { files: number; bytes: number }>;
 }
 
 export interface AdviceReport {
@@ -180,6 +184,34 @@ export function advise(f: AdviceFacts): AdviceReport {
         kind: 'recall-cache-too-small', tier: t.tier, files: w.files, bytes: w.workingSetBytes, estSavingsUsdPerMonth: (weekly * 30) / 7,
         reason: `in 7 days ${t.tier}'s stores sent ${gib(w.getBytes)} for ${gib(w.workingSetBytes)} of distinct files read: the recall cache (${gib(cache)}) is smaller than the re-read working set`,
         action: `raise cache.disk so memory + disk hold at least ${gib(w.workingSetBytes)}`,
+      });
+    }
+  }
+  // Parity against whole backends lost: none bought (a backend holds more than m cells of a
+  // stripe), or more than the backends can use (fewer parity cells would survive as many losses).
+  for (const t of objectTiers) {
+    if (!t.scheme || t.scheme.m === 0) continue;
+    const { k, m } = t.scheme;
+    const backends = t.backends.length;
+    const use = f.tierUsage[t.tier] ?? { files: 0, bytes: 0 };
+    if (use.files === 0) continue;
+    const survives = survivableBackendLosses(k, m, backends);
+    const parityUsd = (m / k) * (use.bytes / GB) * (t.backends.reduce((s, b) => s + b.price.storagePerGBMonth, 0) / backends);
+    if (survives === 0 && backends > 1) {
+      advice.push({
+        kind: 'scheme-overhead', tier: t.tier, files: use.files, bytes: use.bytes, estSavingsUsdPerMonth: 0,
+        reason: `${t.tier} stores ${k}+${m} over ${backends} backends: one backend holds more than ${m} cells of a stripe, so the parity (${usd(parityUsd)}/month) survives lost cells but not one lost backend`,
+        action: `use at least ${k + m} backends, or a scheme whose k+m cells put at most m on each of the ${backends}`,
+      });
+      continue;
+    }
+    let fewer = m;
+    while (fewer > 1 && survivableBackendLosses(k, fewer - 1, backends) >= survives) fewer--;
+    if (fewer < m) {
+      advice.push({
+        kind: 'scheme-overhead', tier: t.tier, files: use.files, bytes: use.bytes, estSavingsUsdPerMonth: (parityUsd * (m - fewer)) / m,
+        reason: `${t.tier} stores ${k}+${m} over ${backends} backends and survives the loss of ${survives}; ${k}+${fewer} would survive as many`,
+        action: `a new ${t.tier} tier with scheme { k: ${k}, m: ${fewer} } (a scheme is fixed per tier: drain the old one into it)`,
       });
     }
   }

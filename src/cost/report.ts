@@ -295,6 +295,7 @@ export function gatherAdviceFacts(ctx: ReportContext): AdviceFacts {
     ),
     removals: q.removals(month, ctx.nowMs + 1),
     minResidencyMs: ctx.config.policy.minResidency,
+    tierUsage: Object.fromEntries((ctx.db.prepare('SELECT tier, files, bytes FROM tier_usage').all() as { tier: string; files: number; bytes: number }[]).map((r) => [r.tier, { files: r.files, bytes: r.bytes }])),
   };
 }
 
