@@ -123,6 +123,7 @@ function mountOptions(cfg: Config): MountOptions {
     pageCache: m.pageCache,
     writebackCache: m.writebackCache,
     defaultPermissions: m.defaultPermissions,
+    posixAcl: m.posixAcl,
     allowOther: m.allowOther,
     fastPath: m.fastPath,
   };
@@ -227,7 +228,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       },
       metrics.registry,
     );
-    // Interrupted moves first: their partial copies must not be imported as files.
+    // Renames the daemon died in, then interrupted moves: neither may leave names or
+    // partial copies for reconcile to import as files.
+    vfs.finishRenames();
     await protocol.recover();
     const report = reconcile(catalog, tierSet.locals);
     vfs.copyUp = async (ino) => {
@@ -333,6 +336,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, vfs, recorder, protocol, background, classifier, mountpoint, health,
       catalogStatus, backupNow: backups && (() => backups.take({ force: true })),
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
+      waitingRequests: observed ? () => metrics.fuse.unanswered() : undefined,
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
     const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: sampleHistory });
@@ -352,6 +356,12 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
       [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
       bandwidth.setRate(next.mover.bandwidth);
+      Object.assign(running.cache, next.cache);
+      for (const t of tiers.ordered) {
+        if (t.kind === 'object') t.object.resizeCaches(next.cache.memory, next.cache.disk).catch((err: Error) => log.warn({ err, tier: t.name }, 'cannot resize the recall cache'));
+      }
+      running.alerts = next.alerts;
+      alerting?.apply(next.alerts);
       lastFull = 0; // every file, under the new rules
       classifyTask.kick();
       background.kick();

@@ -109,6 +109,7 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.pageCache = pc == "keep" ? PageCache::Keep : pc == "none" ? PageCache::None : PageCache::Auto;
   s.writebackCache = boolOr(o, "writebackCache", s.writebackCache);
   s.defaultPermissions = boolOr(o, "defaultPermissions", s.defaultPermissions);
+  s.posixAcl = boolOr(o, "posixAcl", s.posixAcl);
   s.allowOther = boolOr(o, "allowOther", s.allowOther);
   s.fastPath = boolOr(o, "fastPath", s.fastPath);
   s.maxThreads = static_cast<int>(numberOr(o, "maxThreads", s.maxThreads));

@@ -331,6 +331,10 @@ void Session::onInit(struct fuse_conn_info* conn) {
   want(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO, true);
   want(FUSE_CAP_ASYNC_DIO, true);
   want(FUSE_CAP_CACHE_SYMLINKS, true);
+  // POSIX ACLs: the kernel enforces them; we store them, keep the mode in step and apply
+  // a directory's default ACL to new entries, so the umask is ours to apply (DONT_MASK).
+  want(FUSE_CAP_POSIX_ACL, opts_.posixAcl);
+  want(FUSE_CAP_DONT_MASK, opts_.posixAcl);
   // The kernel clears setuid bits on write and chown itself; natively served
   // writes could not do it.
   want(FUSE_CAP_HANDLE_KILLPRIV, false);

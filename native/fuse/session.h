@@ -30,6 +30,7 @@ struct SessionOptions {
   PageCache pageCache = PageCache::Auto;
   bool writebackCache = false;
   bool defaultPermissions = true;
+  bool posixAcl = false;  // the kernel enforces POSIX ACLs that we store (FUSE_POSIX_ACL)
   bool allowOther = false;
   bool fastPath = true;
   int maxThreads = 8;

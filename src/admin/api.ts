@@ -23,6 +23,7 @@ import type { RecoveryReport } from '../recovery/rebuild-catalog.js';
 import type { AlertsAnswer } from '../alerts/evaluator.js';
 import type { CatalogBackupStatus } from '../recovery/catalog-backups.js';
 import type { BackupEntry } from '../recovery/backup-store.js';
+import type { WaitingRequest } from '../metrics/fuse.js';
 
 /** The catalog's protection: its last rebuild and its backups. */
 export interface CatalogStatus {
@@ -91,6 +92,8 @@ export interface Status {
   admission: string | null;
   /** the alerts firing now, and how many are pending (null when alerts are off) */
   alerts: { firing: AlertsAnswer['active']; pending: number } | null;
+  /** FUSE requests not answered yet, the oldest first (null when the mount is not metered) */
+  waitingRequests: WaitingRequest[] | null;
 }
 
 export interface Where {
@@ -150,6 +153,8 @@ export interface AdminDeps {
   catalogStatus?: () => CatalogStatus;
   /** take a catalog backup now (undefined when backups are off) */
   backupNow?: () => Promise<BackupEntry | null>;
+  /** the FUSE requests not answered yet (undefined when the mount is not metered) */
+  waitingRequests?: () => WaitingRequest[];
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
@@ -192,7 +197,10 @@ export class AdminApi {
     this.onScrubbed = deps.onScrubbed;
     this.catalogStatus = deps.catalogStatus ?? (() => null);
     this.backupNow = deps.backupNow;
+    this.waitingRequests = deps.waitingRequests;
   }
+
+  private readonly waitingRequests: AdminDeps['waitingRequests'];
 
   private readonly catalogStatus: () => CatalogStatus | null;
   private readonly alertsOf: AdminDeps['alerts'];
@@ -268,6 +276,7 @@ export class AdminApi {
       queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
       background: this.health(),
       alerts: this.alertsSummary(),
+      waitingRequests: this.waitingRequests?.() ?? null,
       metrics: this.metrics?.() ?? null,
       catalog: this.catalogStatus(),
       admission: allAbove ? 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room' : null,

@@ -15,6 +15,8 @@ import { MetricsHistoryStore } from '../catalog/metrics.js';
 export interface Alerting {
   evaluator: AlertEvaluator;
   task: BackgroundTask;
+  /** the alerts section of a configuration applied while mounted (all of it but enabled) */
+  apply(cfg: AlertsConfig): void;
   /** lets queued notifications go out for a moment, then stops */
   close(): Promise<void>;
 }
@@ -26,9 +28,10 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
     failures: registry.counter('tierfs_alert_webhook_failures_total'),
     notifications: registry.counter('tierfs_alert_notifications_total'),
   });
+  const store = new AlertStore(deps.db, cfg.keepHistory);
   const evaluator = new AlertEvaluator({
     source: registry,
-    store: new AlertStore(deps.db, cfg.keepHistory),
+    store,
     rules: effectiveRules(cfg.rules),
     sender,
     mountpoint: deps.mountpoint,
@@ -37,6 +40,15 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
     now: deps.now,
   });
   registry.feed('tierfs_alerts_firing', () => evaluator.firingByRule().map((r) => ({ labels: { alert: r.rule, severity: r.severity }, value: r.firing })));
-  const task = new BackgroundTask('alerts', () => evaluator.evaluate(), { intervalMs: cfg.interval });
-  return { evaluator, task, close: () => sender.close() };
+  // The task reads its interval from this object at each tick: apply() changes it in place.
+  const every = { intervalMs: cfg.interval };
+  const task = new BackgroundTask('alerts', () => evaluator.evaluate(), every);
+  const apply = (next: AlertsConfig) => {
+    evaluator.setRules(effectiveRules(next.rules));
+    sender.setHooks(next.webhooks);
+    store.keepEvents = next.keepHistory;
+    every.intervalMs = next.interval;
+    task.kick(); // evaluate under the new rules now, not at the end of the old interval
+  };
+  return { evaluator, task, apply, close: () => sender.close() };
 }

@@ -79,7 +79,8 @@ interface Window {
 
 export class AlertEvaluator {
   private readonly states: AlertStates;
-  private readonly enabled: EffectiveRule[];
+  private rules: readonly EffectiveRule[] = [];
+  private enabled: EffectiveRule[] = [];
   private readonly now: () => number;
   private readonly log: Logger;
   /** metric → how far back its samples are kept */
@@ -92,15 +93,31 @@ export class AlertEvaluator {
   constructor(private readonly deps: AlertEvaluatorDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.log ?? defaultLog;
-    this.enabled = deps.rules.filter((r) => r.enabled);
+    this.states = new AlertStates(deps.store.active());
+    this.setRules(deps.rules);
+  }
+
+  /**
+   * The rules to evaluate from now on (at mount, and when a configuration is applied).
+   * Alerts of rules turned off are no longer watched: they are forgotten. A rule's
+   * samples are kept across the change; a metric that no rule named before starts
+   * with what the history holds of its range.
+   */
+  setRules(rules: readonly EffectiveRule[]): void {
+    this.rules = rules;
+    this.enabled = rules.filter((r) => r.enabled);
+    const named = new Set(this.keepMs.keys());
+    this.keepMs.clear();
     for (const r of this.enabled) {
       for (const m of metricsOf(r.expr)) this.keepMs.set(m, Math.max(this.keepMs.get(m) ?? 0, lookbackOf(r.expr)));
     }
-    // Alerts of rules turned off since the last mount are no longer watched: forget them.
+    for (const m of this.windows.keys()) if (!this.keepMs.has(m)) this.windows.delete(m);
+    if (this.evaluations > 0) this.seed(this.now(), [...this.keepMs.keys()].filter((m) => !named.has(m)));
     const on = new Set(this.enabled.map((r) => r.name));
-    const saved = deps.store.active();
-    for (const rule of new Set(saved.filter((a) => !on.has(a.rule)).map((a) => a.rule))) deps.store.forgetRule(rule);
-    this.states = new AlertStates(saved.filter((a) => on.has(a.rule)));
+    for (const rule of new Set(this.states.active().filter((a) => !on.has(a.rule)).map((a) => a.rule))) {
+      this.deps.store.forgetRule(rule);
+      this.states.forgetRule(rule);
+    }
   }
 
   /** Firing alerts per enabled rule (tierfs_alerts_firing). */
@@ -175,9 +192,10 @@ export class AlertEvaluator {
   }
 
   /** Windows begin with what the history kept of their range (samples before now only). */
-  private seed(now: number): void {
+  private seed(now: number, metrics: readonly string[] = [...this.keepMs.keys()]): void {
     if (!this.deps.seed) return;
-    for (const [name, keep] of this.keepMs) {
+    for (const name of metrics) {
+      const keep = this.keepMs.get(name) ?? 0;
       if (keep === 0) continue;
       let series = this.windows.get(name);
       if (!series) this.windows.set(name, (series = new Map()));
@@ -223,7 +241,7 @@ export class AlertEvaluator {
   /** Rules, the alerts active now, and the latest changes (tierfs alerts). */
   status(recentLimit = 50): AlertsAnswer {
     const active = this.states.active();
-    const rules: RuleInfo[] = this.deps.rules.map((r) => ({
+    const rules: RuleInfo[] = this.rules.map((r) => ({
       name: r.name,
       severity: r.severity,
       enabled: r.enabled,
@@ -235,7 +253,7 @@ export class AlertEvaluator {
       pending: active.filter((a) => a.rule === r.name && a.state === 'pending').length,
       firing: active.filter((a) => a.rule === r.name && a.state === 'firing').length,
     }));
-    const ruleOf = new Map(this.deps.rules.map((r) => [r.name, r]));
+    const ruleOf = new Map(this.rules.map((r) => [r.name, r]));
     return {
       evaluatedAt: this.evaluatedAt,
       evaluations: this.evaluations,

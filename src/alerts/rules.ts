@@ -119,6 +119,16 @@ export const ALERT_RULES = [
     runbook: 'Look at tierfs_objectstore_request_duration_seconds and retries by code (throttling), and at the recall cache hit ratio: a larger cache.memory or cache.disk, or a rule that keeps such files on a local tier.',
   },
   {
+    name: 'TierfsRequestsHang',
+    severity: 'critical',
+    forMs: MINUTE,
+    threshold: { value: 60, unit: 'seconds', what: 'the age of the oldest FUSE request not answered' },
+    expr: (t) => bin('>', metric('tierfs_fuse_oldest_request_seconds'), num(t)),
+    summary: 'A FUSE request has waited {{ $value | humanizeDuration }} for its answer (above %threshold%)',
+    description: 'A process using the mount is blocked in that request, and may be for good.',
+    runbook: 'tierfs status --json lists the requests waiting (operation, inode, age); tierfs where on the inode\'s path and tierfs moves show whether a move or a cold read holds it. Save the daemon log before a restart.',
+  },
+  {
     name: 'TierfsMoveQueueStuck',
     severity: 'warning',
     forMs: 5 * MINUTE,

@@ -41,6 +41,11 @@ export class AlertStates {
     return m;
   }
 
+  /** A rule turned off: its alerts are no longer watched. */
+  forgetRule(rule: string): void {
+    this.alerts.delete(rule);
+  }
+
   /** Every alert pending or firing. */
   active(): StoredAlert[] {
     return [...this.alerts.values()].flatMap((m) => [...m.values()]);

@@ -69,6 +69,11 @@ class WebhookQueue {
     this.name = webhookName(hook);
   }
 
+  /** Identifies the configuration this queue delivers to. */
+  get key(): string {
+    return JSON.stringify(this.hook);
+  }
+
   push(n: AlertNotification): void {
     // A webhook that hears of pending alerts also hears when one ends without firing (inactive).
     const kind = n.state === 'inactive' ? 'pending' : n.state;
@@ -142,11 +147,31 @@ class WebhookQueue {
 }
 
 export class WebhookSender {
-  private readonly queues: WebhookQueue[];
+  private queues: WebhookQueue[] = [];
+  private readonly opts: Required<WebhookOptions>;
 
-  constructor(hooks: readonly WebhookConfig[], metrics: WebhookMetrics, opts: WebhookOptions = {}) {
-    const o = { baseDelayMs: 1000, maxDelayMs: 5 * 60_000, queueLimit: QUEUE_LIMIT, ...opts };
-    this.queues = hooks.map((h) => new WebhookQueue(h, metrics, o));
+  constructor(
+    hooks: readonly WebhookConfig[],
+    private readonly metrics: WebhookMetrics,
+    opts: WebhookOptions = {},
+  ) {
+    this.opts = { baseDelayMs: 1000, maxDelayMs: 5 * 60_000, queueLimit: QUEUE_LIMIT, ...opts };
+    this.setHooks(hooks);
+  }
+
+  /**
+   * The webhooks from now on. A webhook configured as before keeps its queue; one that is
+   * gone or changed delivers what it has queued (within close's grace) and takes no more.
+   */
+  setHooks(hooks: readonly WebhookConfig[]): void {
+    const old = new Map(this.queues.map((q) => [q.key, q]));
+    this.queues = hooks.map((h) => {
+      const key = JSON.stringify(h);
+      const kept = old.get(key);
+      old.delete(key);
+      return kept ?? new WebhookQueue(h, this.metrics, this.opts);
+    });
+    for (const q of old.values()) void q.close(this.opts.maxDelayMs);
   }
 
   get names(): string[] {

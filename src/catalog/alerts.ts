@@ -33,7 +33,7 @@ export class AlertStore {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly keepEvents = 10_000,
+    public keepEvents = 10_000,
   ) {
     this.s = {
       active: db.prepare(

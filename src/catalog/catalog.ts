@@ -6,6 +6,14 @@ import { MIGRATIONS } from './migrations.js';
 
 export const ROOT_INO = 1;
 
+/** A rename by names: what Vfs.rename was asked. */
+export interface PendingRename {
+  parent: number;
+  name: string;
+  newParent: number;
+  newName: string;
+}
+
 export interface Inode {
   ino: number;
   mode: number;
@@ -604,6 +612,24 @@ export class Catalog {
   /** Move a name; the caller has removed any name at the destination. */
   moveName(parent: number, name: string, newParent: number, newName: string): void {
     this.s.moveDirent.run(newParent, newName, parent, name);
+  }
+
+  /**
+   * A rename about to change backing names; endRename(id) goes in the transaction that
+   * renames in the catalog. A plain transaction suffices: what it guards against is the
+   * daemon dying between the two, and the WAL has the row once it returns.
+   */
+  beginRename(r: PendingRename): number {
+    return Number(this.db.prepare('INSERT INTO renames (parent, name, new_parent, new_name) VALUES (?, ?, ?, ?)').run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
+  }
+
+  endRename(id: number): void {
+    this.db.prepare('DELETE FROM renames WHERE id = ?').run(id);
+  }
+
+  /** Renames a daemon died in the middle of, oldest first. */
+  pendingRenames(): (PendingRename & { id: number })[] {
+    return this.db.prepare('SELECT id, parent, name, new_parent AS newParent, new_name AS newName FROM renames ORDER BY id').all() as (PendingRename & { id: number })[];
   }
 
   /** Point an existing name at another inode (rename over, exchange). */

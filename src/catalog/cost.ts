@@ -1,5 +1,5 @@
 // The catalog's statements for cost reports and advice (src/cost): copies removed from
-// object tiers (migration 11), what the objects of a tier weigh, bytes per directory,
+// object tiers (migration 12), what the objects of a tier weigh, bytes per directory,
 // idle and re-read files. Reads only, apart from pruning old removals; none of it is on
 // the mount's path.
 import type Database from 'better-sqlite3';

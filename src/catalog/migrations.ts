@@ -304,7 +304,19 @@ export const MIGRATIONS: readonly string[] = [
     file_written  INTEGER NOT NULL DEFAULT 1
   );
   `,
-  // 11: object copies leaving their tier, for the cost of minimum storage durations (src/cost)
+  // 11: renames under way (src/vfs/vfs.ts): a row is written before a rename changes
+  // backing names and deleted in the transaction that renames in the catalog. A row found
+  // at mount is a rename the daemon died in the middle of: it is finished (Vfs.finishRenames).
+  `
+  CREATE TABLE renames (
+    id         INTEGER PRIMARY KEY,
+    parent     INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    new_parent INTEGER NOT NULL,
+    new_name   TEXT NOT NULL
+  );
+  `,
+  // 12: object copies leaving their tier, for the cost of minimum storage durations (src/cost)
   `
   -- One row each time a file's copy on an object tier goes (the file deleted, moved to
   -- another tier, or rewritten): when it was written there (tier_since_ms) and the payload

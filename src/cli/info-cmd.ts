@@ -52,6 +52,12 @@ export function registerInfoCommands(program: Command): void {
       process.stdout.write(`${table(['tier', 'kind', 'files', 'data', 'used', 'capacity', 'use', 'watermarks'], rows)}\n`);
       for (const t of s.tiers.filter((x) => x.pressure)) process.stdout.write(`${t.name}: ${t.pressure}\n`);
       if (s.admission) process.stdout.write(`warning: ${s.admission}\n`);
+      // A request waiting this long has a process blocked in it: say which.
+      const hanging = (s.waitingRequests ?? []).filter((r) => r.seconds >= 5);
+      if (hanging.length > 0) {
+        const list = hanging.map((r) => `${r.op}${r.ino !== undefined ? ` of inode ${r.ino}` : ''} (${r.seconds.toFixed(0)} s)`).join(', ');
+        process.stdout.write(`warning: ${hanging.length} FUSE request(s) waiting for an answer: ${list}\n`);
+      }
       for (const t of s.tiers.filter((x) => x.survivesBackendLosses !== undefined)) {
         process.stdout.write(`${t.name}: backends ${t.volumes.join(', ')}; survives the loss of ${t.survivesBackendLosses} whole backend(s)\n`);
       }

@@ -1,14 +1,26 @@
 // Which configuration changes a mounted tierfs takes without a remount, and why the
 // others are refused. Live: the policy (rules, heat half-life, residency, hysteresis,
 // intervals), the mover (bandwidth, concurrency, windows, ...), access recording,
-// tier watermarks, the backend probe interval and how many versions are kept. The rest — the tier set and each
-// tier's layout, mount options, caches, the catalog's backups, the metrics listener —
-// is read once at mount; a change there is refused with what to do instead.
+// tier watermarks, the backend probe interval, how many versions are kept, the recall
+// caches' sizes, the alerts (rules, webhooks, interval, history kept) and the prices (cost). The rest — the
+// tier set and each tier's layout, mount options, turning a cache or alerting on or off,
+// the catalog's backups, the metrics listener — is read once at mount; a change there is
+// refused with what to do instead.
 import type { Config, TierConfig } from './schema.js';
 import { diffValues } from './diff.js';
 
 /** Keys (dotted, as diffValues names them) that apply live: a key matches when it starts with one. */
-const LIVE = [/^policy(\.|\[|$)/, /^mover(\.|\[|$)/, /^recording(\.|$)/, /^tiers\[\d+\]\.watermarks(\.|$)/, /^metrics\.probeInterval$/, /^catalog\.configVersions$/, /^cost(\.|$)/];
+const LIVE = [
+  /^policy(\.|\[|$)/,
+  /^mover(\.|\[|$)/,
+  /^recording(\.|$)/,
+  /^tiers\[\d+\]\.watermarks(\.|$)/,
+  /^metrics\.probeInterval$/,
+  /^catalog\.configVersions$/,
+  /^cache\.(memory|disk)$/,
+  /^alerts\.(rules|webhooks|interval|keepHistory)(\.|\[|$)/,
+  /^cost(\.|$)/,
+];
 
 /** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
 export function changesLive(docKey: string): boolean {
@@ -46,6 +58,11 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
     if (reasons.length === 0) reasons.push(`the order or kind of the tiers cannot change while mounted: ${remount}`);
   }
   for (const c of diffValues(running, next)) {
+    // A cache that is off was never opened (nor read-ahead planned for it): on or off needs a remount.
+    if (/^cache\.(memory|disk)$/.test(c.key) && (c.from === 0) !== (c.to === 0)) {
+      reasons.push(`${c.key}: turning a recall cache ${c.to === 0 ? 'off' : 'on'} needs a remount (a new size applies live): ${remount}`);
+      continue;
+    }
     if (LIVE.some((re) => re.test(c.key))) continue;
     if (c.key.startsWith('tiers')) {
       if (!tiersAlike) continue; // said above, per tier

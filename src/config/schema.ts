@@ -69,6 +69,7 @@ export const configSchema = z
         pageCache: z.enum(['keep', 'auto', 'none']).default('auto'),
         writebackCache: z.boolean().default(false),
         defaultPermissions: z.boolean().default(true).describe('the kernel checks permissions against the attributes'),
+        posixAcl: z.boolean().default(true).describe('POSIX ACLs (setfacl): stored, carried across moves, enforced by the kernel'),
         allowOther: z.boolean().default(false).describe('let users other than the mounting one in (non-root needs user_allow_other)'),
         fastPath: z.boolean().default(true).describe('serve reads and writes of local files natively, without JavaScript'),
       })

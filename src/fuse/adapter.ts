@@ -40,6 +40,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
   const opened = (h: { fh: number; fd: number }): OpenResult => (opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd } : { fh: h.fh });
 
   return {
+    init(granted) {
+      vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
+    },
     async lookup(_ctx, parent, name) {
       return entry(vfs.lookup(parent, name));
     },

@@ -7,6 +7,8 @@ import { opNames, type NativeRequest, type NativeSession, type OpName } from './
 import type { Entry, FuseOps, RequestContext, SetAttr } from './types.js';
 
 const ENOSYS = 38;
+const FUSE_CAP_DONT_MASK = 1 << 6;
+const FUSE_CAP_POSIX_ACL = 1 << 19;
 const EOPNOTSUPP = 95;
 const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
@@ -128,7 +130,9 @@ export class RequestDispatcher {
     const nat = this.native;
     return {
       init: (r) => {
-        ops.init?.();
+        // the capabilities wanted and granted (libfuse FUSE_CAP_*)
+        const flags = r.capabilities ?? 0;
+        ops.init?.({ posixAcl: (flags & FUSE_CAP_POSIX_ACL) !== 0, dontMask: (flags & FUSE_CAP_DONT_MASK) !== 0 });
         this.events.init(r);
       },
       exited: () => this.events.exited(),

@@ -64,6 +64,7 @@ export interface NativeSessionOptions {
   entryTimeout: number;
   pageCache: 'keep' | 'auto' | 'none';
   writebackCache: boolean;
+  posixAcl: boolean;
   defaultPermissions: boolean;
   allowOther: boolean;
   fastPath: boolean;

@@ -60,6 +60,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     pageCache: o.pageCache ?? 'auto',
     writebackCache: o.writebackCache ?? false,
     defaultPermissions: o.defaultPermissions ?? true,
+    posixAcl: o.posixAcl ?? false,
     allowOther: o.allowOther ?? false,
     fastPath: o.fastPath ?? true,
     maxThreads: o.maxThreads ?? 8,

@@ -114,7 +114,8 @@ export const ROOT_INO: Ino = 1;
 
 export interface FuseOps {
   /** Called once the kernel connection is up. */
-  init?(): void;
+  /** the session is up; `granted` says what the kernel agreed to */
+  init?(granted: { posixAcl: boolean; dontMask: boolean }): void;
   lookup(ctx: RequestContext, parent: Ino, name: string): Promise<Entry>;
   /** The kernel dropped its last reference to ino (the session keeps the counts). */
   forget?(ino: Ino): void;
@@ -192,6 +193,8 @@ export interface MountOptions {
   /** 'keep' keeps cached pages across opens; 'auto' drops them when mtime changes; 'none' is direct I/O */
   pageCache?: 'keep' | 'auto' | 'none';
   writebackCache?: boolean;
+  /** the kernel enforces POSIX ACLs the filesystem stores (system.posix_acl_* xattrs) */
+  posixAcl?: boolean;
   defaultPermissions?: boolean;
   allowOther?: boolean;
   /** serve read/write of handles that registered an fd natively (default true) */

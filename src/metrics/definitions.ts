@@ -90,6 +90,18 @@ export const METRICS = [
     history: { by: ['op', 'errno'] },
   },
   {
+    name: 'tierfs_fuse_requests_waiting', type: 'gauge', unit: 'requests', group: 'mount', labels: [],
+    help: 'FUSE requests JavaScript is still working on (each one\'s caller waits in the kernel)',
+    healthy: 'A handful; more while cold files are read or the mover copies up files being written.',
+    history: { downsample: 'max' },
+  },
+  {
+    name: 'tierfs_fuse_oldest_request_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
+    help: 'Age of the oldest FUSE request not answered yet; 0 when none waits',
+    healthy: 'Below a second; a cold read may wait for object storage. Minutes mean a caller hangs: tierfs status --json lists the requests waiting.',
+    history: { downsample: 'max' },
+  },
+  {
     name: 'tierfs_read_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
     help: 'Bytes read through the mount, by the tier that held them',
     healthy: 'Follows the workload; reads from object tiers should be rare next to local ones.',

@@ -38,9 +38,54 @@ class OpTally {
   }
 }
 
+/** A request JavaScript has not answered yet: what it is and since when. */
+interface Waiting {
+  op: string;
+  ino: number | undefined;
+  since: number;
+}
+
+/** A request still unanswered, as the admin API reports it. */
+export interface WaitingRequest {
+  op: string;
+  ino?: number;
+  seconds: number;
+}
+
 export class FuseRequestTally {
   private readonly ops = new Map<string, OpTally>();
   private readonly bounds = definitionOf('tierfs_fuse_request_seconds')!.buckets!;
+  /**
+   * Requests whose handler has not settled. The caller of each one is blocked in the
+   * kernel: one that waits for ever is a hang a user sees, so its age is a metric.
+   */
+  private readonly waiting = new Set<Waiting>();
+
+  /** A request whose answer will come later; pass what this returns to settled(). */
+  began(op: string, ino: number | undefined): Waiting {
+    const w = { op, ino, since: performance.now() };
+    this.waiting.add(w);
+    return w;
+  }
+
+  settled(w: Waiting): void {
+    this.waiting.delete(w);
+  }
+
+  /** The unanswered requests, the oldest first (at most `limit`). */
+  unanswered(limit = 20): WaitingRequest[] {
+    const now = performance.now();
+    return [...this.waiting]
+      .sort((a, b) => a.since - b.since)
+      .slice(0, limit)
+      .map((w) => ({ op: w.op, ...(w.ino !== undefined ? { ino: w.ino } : {}), seconds: (now - w.since) / 1000 }));
+  }
+
+  private oldestSeconds(): number {
+    let oldest = Infinity;
+    for (const w of this.waiting) oldest = Math.min(oldest, w.since);
+    return oldest === Infinity ? 0 : (performance.now() - oldest) / 1000;
+  }
 
   private op(name: string): OpTally {
     let t = this.ops.get(name);
@@ -87,6 +132,8 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_requests_total', () => this.requests());
     registry.feed('tierfs_fuse_errors_total', () => this.errors());
     registry.feedHistogram('tierfs_fuse_request_seconds', () => this.latency());
+    registry.feed('tierfs_fuse_requests_waiting', () => [{ labels: {}, value: this.waiting.size }]);
+    registry.feed('tierfs_fuse_oldest_request_seconds', () => [{ labels: {}, value: this.oldestSeconds() }]);
   }
 }
 
@@ -118,12 +165,16 @@ export function meterFuseOps(ops: FuseOps, tally: FuseRequestTally): FuseOps {
         tally.answered(name, (performance.now() - start) / 1000);
         return result;
       }
+      // args: (ctx, ino, …) for every request that names an inode
+      const waiting = tally.began(name, typeof args[1] === 'number' ? args[1] : undefined);
       return result.then(
         (value: unknown) => {
+          tally.settled(waiting);
           tally.answered(name, (performance.now() - start) / 1000);
           return value;
         },
         (err: unknown) => {
+          tally.settled(waiting);
           tally.answered(name, (performance.now() - start) / 1000, err);
           throw err;
         },

@@ -17,6 +17,7 @@ import type { ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
 import { NamespaceMirror } from './namespace-mirror.js';
 import { admit } from '../policy/admission.js';
+import { ACL_ACCESS, ACL_DEFAULT, aclWithMode, inheritAcl, modeOfAcl, parseAcl, serializeAcl } from './posix-acl.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('vfs');
@@ -48,6 +49,8 @@ export interface Caller {
   uid: number;
   gid: number;
   pid: number;
+  /** the caller's umask, which the kernel leaves to us when we apply default ACLs */
+  umask?: number;
 }
 
 export interface OpenFile {
@@ -85,6 +88,14 @@ const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() %
  * name up first): one error, made once, spares building a stack trace each time.
  */
 const NOT_FOUND = new FsError('ENOENT', 'no such name');
+
+/** Tests kill the daemon at a named point of a namespace change (TIERFS_TEST_CRASH_AT=renamed-backing). */
+const CRASH_AT = process.env.TIERFS_TEST_CRASH_AT;
+function crashForTests(point: string): void {
+  if (CRASH_AT !== point) return;
+  fs.writeSync(2, `test hook: crashing at ${point}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
 
 function childPath(parentPath: string, name: string): string {
   return parentPath === '' ? name : `${parentPath}/${name}`;
@@ -243,10 +254,35 @@ export class Vfs {
     return JSON.parse(i.layout) as ObjectLayout;
   }
 
-  private newOwner(caller: Caller, parent: Inode, mode: number): { uid: number; gid: number; mode: number } {
+  /**
+   * What the kernel agreed to at mount: whether it enforces the POSIX ACLs we store, and
+   * whether it left the umask to us (it does when ACLs are on: a default ACL replaces it).
+   */
+  acls = { enforced: false, umaskIsOurs: false };
+
+  /**
+   * Owner, group and mode of a new entry in parent, and the ACLs it starts with: its
+   * directory's default ACL (a new directory inherits that too), else the caller's umask.
+   */
+  private newOwner(caller: Caller, parent: Inode, mode: number): { uid: number; gid: number; mode: number; acls: Xattr[] } {
+    const acls: Xattr[] = [];
+    const defaults = this.acls.enforced && !isSymlink(mode) ? this.catalog.getXattr(parent.ino, ACL_DEFAULT) : undefined;
+    if (defaults) {
+      const inherited = inheritAcl(parseAcl(defaults), mode);
+      mode = inherited.mode;
+      if (inherited.access) acls.push({ name: ACL_ACCESS, value: serializeAcl(inherited.access) });
+      if (isDir(mode)) acls.push({ name: ACL_DEFAULT, value: defaults });
+    } else if (this.acls.umaskIsOurs && !isSymlink(mode)) {
+      mode &= ~(caller.umask ?? 0o022);
+    }
     // BSD group semantics under a setgid directory, as ext4 does.
-    if (parent.mode & S_ISGID) return { uid: caller.uid, gid: parent.gid, mode: isDir(mode) ? mode | S_ISGID : mode };
-    return { uid: caller.uid, gid: caller.gid, mode };
+    if (parent.mode & S_ISGID) return { uid: caller.uid, gid: parent.gid, mode: isDir(mode) ? mode | S_ISGID : mode, acls };
+    return { uid: caller.uid, gid: caller.gid, mode, acls };
+  }
+
+  /** The ACLs a new entry starts with, into the catalog (inside its creating transaction). */
+  private storeAcls(ino: number, acls: Xattr[]): void {
+    for (const x of acls) this.catalog.setXattr(ino, x.name, x.value);
   }
 
   /**
@@ -303,7 +339,7 @@ export class Vfs {
     validNewName(parent, name);
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
-    const owner = this.newOwner(caller, p, S_IFDIR | (mode & 0o7777));
+    const { acls, ...owner } = this.newOwner(caller, p, S_IFDIR | (mode & 0o7777));
     const t = nowNs();
     const ino = this.catalog.tx(() => {
       const ino = this.catalog.createInode(
@@ -311,11 +347,13 @@ export class Vfs {
         parent,
         name,
       );
+      this.storeAcls(ino, acls);
       this.catalog.setNlink(parent, p.nlink + 1, t);
       this.touchParent(parent, t);
       return ino;
     });
     this.mirror.directory(childPath(this.dirPath(parent), name));
+    if (acls.length > 0) this.mirrorXattrs(ino);
     return this.inode(ino);
   }
 
@@ -330,7 +368,7 @@ export class Vfs {
     validNewName(parent, name);
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
-    const owner = this.newOwner(caller, p, mode);
+    const { acls, ...owner } = this.newOwner(caller, p, mode);
     const t = nowNs();
     const ino = this.catalog.tx(() => {
       const ino = this.catalog.createInode(
@@ -338,6 +376,7 @@ export class Vfs {
         parent,
         name,
       );
+      this.storeAcls(ino, acls);
       this.touchParent(parent, t);
       return ino;
     });
@@ -349,7 +388,7 @@ export class Vfs {
     const p = this.dir(parent);
     if (this.catalog.lookupIno(parent, name) !== undefined) throw new FsError('EEXIST');
     if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
-    const owner = this.newOwner(caller, p, S_IFLNK | 0o777);
+    const { acls: _none, ...owner } = this.newOwner(caller, p, S_IFLNK | 0o777);
     const t = nowNs();
     const ino = this.catalog.tx(() => {
       const ino = this.catalog.createInode(
@@ -380,7 +419,7 @@ export class Vfs {
     }
     const dataPath = childPath(this.dirPath(parent), name);
     const { tier, volume } = this.place();
-    const owner = this.newOwner(caller, p, S_IFREG | (mode & 0o7777));
+    const { acls, ...owner } = this.newOwner(caller, p, S_IFREG | (mode & 0o7777));
     // O_TRUNC: a stray backing file (left by a crash before its catalog entry) is replaced.
     const fd = tier.openFile(volume, dataPath, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, {
       mode: owner.mode & 0o777,
@@ -399,6 +438,7 @@ export class Vfs {
           parent,
           name,
         );
+        this.storeAcls(ino, acls);
         this.touchParent(parent, t);
         return ino;
       });
@@ -412,6 +452,7 @@ export class Vfs {
       }
       throw err;
     }
+    if (acls.length > 0) this.mirrorXattrs(ino);
     this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
     return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
   }
@@ -527,17 +568,20 @@ export class Vfs {
    * Move the backing of `from` to `to` on every volume that holds something there.
    * replacing: `to` names an (empty) directory being replaced; its backing goes too.
    */
-  private renameBacking(i: Inode, from: string, to: string, replacing = false): void {
+  private renameBacking(i: Inode, from: string, to: string, replacing = false, redo = false): void {
     if (isReg(i.mode)) {
       if (!this.isLocalFile(i)) return;
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
+      // Finishing a rename the daemon died in: where `from` is gone, it was renamed already.
+      if (redo && this.backingKind(tier, volume, from) === undefined) return;
       tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
     } else if (isDir(i.mode)) {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
           if (this.backingKind(tier, volume, from) !== 'dir') {
-            if (replacing) tier.removeTree(volume, to);
+            // Redone, `to` on this volume may be the directory renamed before the crash.
+            if (replacing && !redo) tier.removeTree(volume, to);
             continue;
           }
           tier.removeTree(volume, to);
@@ -550,6 +594,33 @@ export class Vfs {
   }
 
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): void {
+    this.renameEntry(parent, name, newParent, newName, flags);
+  }
+
+  /**
+   * Finishes the renames the daemon died in the middle of (at mount, before reconcile):
+   * the backing names may have changed on some volumes and not on others, the catalog
+   * not at all. Each is done again, skipping what was done; the outcome is as if the
+   * rename had returned. One that cannot be finished is logged, and reconcile reports
+   * what it left.
+   */
+  finishRenames(): number {
+    let finished = 0;
+    for (const r of this.catalog.pendingRenames()) {
+      try {
+        this.renameEntry(r.parent, r.name, r.newParent, r.newName, 0, r.id);
+        finished++;
+        log.warn({ parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'finished a rename the daemon had died in');
+      } catch (err) {
+        this.catalog.endRename(r.id);
+        log.error({ err, parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'could not finish a rename the daemon had died in');
+      }
+    }
+    return finished;
+  }
+
+  /** resumed: the id of the pending rename being finished (finishRenames). */
+  private renameEntry(parent: number, name: string, newParent: number, newName: string, flags: number, resumed?: number): void {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
@@ -598,8 +669,18 @@ export class Vfs {
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while
     // making a directory, EIO), the replaced file is still whole, under its name and on
     // its volume. On one volume the rename itself replaces the target's backing name.
-    this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode));
+    // A row in the catalog says the rename is under way until the names have changed
+    // there too: a daemon that dies between the two finishes it at the next mount.
+    const pending = resumed ?? this.catalog.beginRename({ parent, name, newParent, newName });
+    try {
+      this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode), resumed !== undefined);
+    } catch (err) {
+      this.catalog.endRename(pending);
+      throw err;
+    }
+    crashForTests('renamed-backing');
     this.catalog.tx(() => {
+      this.catalog.endRename(pending);
       if (dst) {
         this.catalog.removeName(newParent, newName);
         if (isDir(dst.mode)) {
@@ -701,11 +782,16 @@ export class Vfs {
     if (regular) this.mirrorAttrs(i, next, set);
     else if (isDir(i.mode) && (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined)) this.mirrorDirAttrs(ino, next, set);
     else if (isSymlink(i.mode) && this.catalog.pathOf(ino)) this.mirror.symlinkAttrs(this.catalog.pathOf(ino)!, next);
+    // A chmod of an entry with an access ACL changes its owner, mask and other entries (the
+    // backing file's, changed by the chmod above, stay the same as this one).
+    const acl = set.mode !== undefined ? this.catalog.getXattr(ino, ACL_ACCESS) : undefined;
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
       if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
       if (blocks !== undefined) this.catalog.setBlocks(ino, blocks);
+      if (acl) this.catalog.setXattr(ino, ACL_ACCESS, serializeAcl(aclWithMode(parseAcl(acl), next.mode)));
     });
+    if (acl) this.mirrorXattrs(ino);
     return next;
   }
 
@@ -1061,10 +1147,49 @@ export class Vfs {
 
   // ── extended attributes ────────────────────────────────────────────────────
 
+  /**
+   * The names stored: user.*, trusted.* and security.* (the kernel has checked who may
+   * set them), and POSIX ACLs when the kernel enforces them. system.* is otherwise the
+   * kernel's own, as on ext4.
+   */
   private checkXattrName(name: string): void {
     if (name.length === 0) throw new FsError('EINVAL');
     if (Buffer.byteLength(name) > 255) throw new FsError('ERANGE');
-    if (!name.startsWith('user.')) throw new FsError('EOPNOTSUPP', 'only user.* extended attributes are stored');
+    if (!this.isStoredXattr(name)) throw new FsError('EOPNOTSUPP', `extended attributes named ${name.split('.')[0]}.* are not stored`);
+  }
+
+  private isStoredXattr(name: string): boolean {
+    if (name === ACL_ACCESS || name === ACL_DEFAULT) return this.acls.enforced;
+    return name.startsWith('user.') || name.startsWith('trusted.') || name.startsWith('security.');
+  }
+
+  /**
+   * An ACL set (setfacl): only the owner or root. An access ACL is the mode's permission
+   * bits too: the mode changes with it, and one that says no more than the mode is not
+   * kept (ext4 does the same). A default ACL belongs on directories only.
+   */
+  private setAcl(caller: Caller, i: Inode, name: string, value: Buffer): void {
+    if (caller.uid !== 0 && caller.uid !== i.uid) throw new FsError('EPERM');
+    const entries = parseAcl(value);
+    const t = nowNs();
+    if (name === ACL_DEFAULT) {
+      if (!isDir(i.mode)) throw new FsError('EACCES', 'a default ACL belongs on a directory');
+      this.catalog.tx(() => {
+        this.catalog.setXattr(i.ino, name, serializeAcl(entries));
+        this.catalog.touchCtime(i.ino, t);
+      });
+    } else {
+      const { perms, equivalent } = modeOfAcl(entries);
+      const next = { ...i, mode: (i.mode & ~0o777) | perms, ctimeNs: t };
+      if (this.isLocalFile(i)) this.mirrorAttrs(i, next, { mode: next.mode });
+      else if (isDir(i.mode)) this.mirrorDirAttrs(i.ino, next, { mode: next.mode });
+      this.catalog.tx(() => {
+        this.catalog.updateAttrs(next);
+        if (equivalent) this.catalog.removeXattr(i.ino, name);
+        else this.catalog.setXattr(i.ino, name, serializeAcl(entries));
+      });
+    }
+    this.mirrorXattrs(i.ino);
   }
 
   getxattr(ino: number, name: string): Buffer {
@@ -1075,7 +1200,7 @@ export class Vfs {
       if (!pin) throw new FsError('ENODATA');
       return Buffer.from(pin.tier);
     }
-    if (!name.startsWith('user.')) throw new FsError('ENODATA');
+    if (!this.isStoredXattr(name)) throw new FsError(name.startsWith('system.') ? 'EOPNOTSUPP' : 'ENODATA');
     const v = this.catalog.getXattr(ino, name);
     if (v === undefined) throw new FsError('ENODATA');
     return v;
@@ -1098,6 +1223,7 @@ export class Vfs {
       this.checkMayPin(caller, i);
       return this.pin(ino, value.toString('utf8'));
     }
+    if (name === ACL_ACCESS || name === ACL_DEFAULT) return this.setAcl(caller, i, name, value);
     if (!isReg(i.mode) && !isDir(i.mode)) throw new FsError('EPERM');
     if (value.length > 65536) throw new FsError('E2BIG');
     const exists = this.catalog.getXattr(ino, name) !== undefined;
@@ -1128,6 +1254,7 @@ export class Vfs {
       this.catalog.setPin(ino, null);
       return this.mirrorXattrs(ino);
     }
+    if ((name === ACL_ACCESS || name === ACL_DEFAULT) && caller.uid !== 0 && caller.uid !== i.uid) throw new FsError('EPERM');
     if (!this.catalog.removeXattr(ino, name)) throw new FsError('ENODATA');
     this.catalog.touchCtime(ino, nowNs());
     if (name === CLASS_XATTR) this.catalog.setClass(ino, null);

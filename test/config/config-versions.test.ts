@@ -44,9 +44,15 @@ describe('what a mounted tierfs takes live', () => {
     expect(refused(BASE.replace('volumes: [./warm]', 'volumes: [./warm]\n    watermarks: { high: 80%, low: 60% }'))).toEqual([]);
   });
 
+  it('takes new cache sizes and alert rules, webhooks and interval; not a cache or alerting turned on or off', () => {
+    expect(refused(`${BASE}cache: { memory: 1GiB, disk: 1GiB }\n`)).toEqual([]);
+    expect(refused(`${BASE}alerts: { interval: 5s, keepHistory: 100, rules: { TierfsTierAlmostFull: { threshold: 90% }, TierfsStripesAtRisk: off }, webhooks: [{ url: "http://127.0.0.1:1/" }] }\n`)).toEqual([]);
+    expect(refused(`${BASE}cache: { memory: 0 }\n`)).toEqual(['cache.memory: turning a recall cache off needs a remount (a new size applies live): change it in tierfs.yaml and remount']);
+    expect(refused(`${BASE}alerts: { enabled: false }\n`)[0]).toMatch(/^alerts\.enabled cannot change while mounted/);
+  });
+
   it('refuses what is read once at mount, saying what to do', () => {
     expect(refused(`${BASE}mount: { maxRead: 64KiB }\n`)).toEqual(['mount.maxRead cannot change while mounted (it is read once at mount): change it in tierfs.yaml and remount']);
-    expect(refused(`${BASE}cache: { memory: 1GiB }\n`)[0]).toMatch(/^cache\.memory cannot change while mounted/);
     expect(refused(BASE.replace('volumes: [./warm]', 'volumes: [./warm2]'))).toEqual([
       'tiers[1].volumes[0].path cannot change while mounted (tier warm is opened with it): change it in tierfs.yaml and remount',
     ]);

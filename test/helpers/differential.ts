@@ -35,7 +35,8 @@ export const WINDOWS = [
 export const DIRS = ['a', 'b', 'a/c', 'b/d'];
 /**
  * Two pools of file names. Files named from the sparse pool may grow to 5 GiB; renames
- * and links stay within a pool, so no file ever has a name in both. A mover that picks
+ * and links stay within a pool or go from movable to a directory's name to sparse, never
+ * back, so no sparse file and no directory ever has a movable name. A mover that picks
  * from MOVABLE_FILES never meets a file it would have to copy gigabytes of.
  */
 export const NAMES = ['f1', 'f2', 'f3', 'g', 'h'];
@@ -47,42 +48,65 @@ export const SPARSE_FILES = inEveryDir(SPARSE_NAMES);
 export type Op = { name: string; run: (root: string) => Promise<string | void> };
 
 /**
- * Node has no xattr calls; a process per call (setfattr) costs 40 ms here. One Python
- * process serves them all, a JSON line per request, answering '' or the errno's name.
+ * Node has no xattr or fallocate calls; a process per call (setfattr) costs 40 ms here. One
+ * Python process serves them all, a JSON line per request, answering '' or the errno's name.
  */
-const XATTR_SERVER = `
-import errno, json, os, sys
-for line in sys.stdin:
-    op, path, name, value = json.loads(line)
+const SYSCALL_SERVER = `
+import ctypes, errno, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+def fallocate(path, mode, off, length):
+    fd = os.open(path, os.O_WRONLY)
     try:
-        if op == 'set': os.setxattr(path, name, bytes.fromhex(value))
-        else: os.removexattr(path, name)
+        if libc.fallocate(fd, mode, off, length) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+    finally:
+        os.close(fd)
+for line in sys.stdin:
+    op, path, a, b = json.loads(line)
+    try:
+        if op == 'set': os.setxattr(path, a, bytes.fromhex(b))
+        elif op == 'remove': os.removexattr(path, a)
+        else: fallocate(path, int(a), *map(int, b.split(':')))
         print('', flush=True)
     except OSError as e:
         print(errno.errorcode.get(e.errno, str(e.errno)), flush=True)
 `;
-let xattrServer: { child: ChildProcess; waiting: ((answer: string) => void)[] } | undefined;
+let syscallServer: { child: ChildProcess; waiting: ((answer: string) => void)[] } | undefined;
 
-function xattrCall(op: 'set' | 'remove', path: string, name: string, value = ''): Promise<void> {
-  if (!xattrServer) {
-    const child = spawn('python3', ['-u', '-c', XATTR_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const server = (xattrServer = { child, waiting: [] as ((answer: string) => void)[] });
+/** set/remove: a is the xattr's name, b its value in hex; fallocate: a is the mode, b "offset:length". */
+function syscall(op: 'set' | 'remove' | 'fallocate', path: string, a: string, b = ''): Promise<void> {
+  if (!syscallServer) {
+    const child = spawn('python3', ['-u', '-c', SYSCALL_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const server = (syscallServer = { child, waiting: [] as ((answer: string) => void)[] });
     createInterface({ input: child.stdout! }).on('line', (line) => server.waiting.shift()?.(line));
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
     (child.stdout as unknown as { unref?: () => void }).unref?.();
   }
-  const server = xattrServer;
+  const server = syscallServer;
   return new Promise((resolve, reject) => {
-    server.waiting.push((code) => (code ? reject(Object.assign(new Error(`${op}xattr ${path} ${name}: ${code}`), { code })) : resolve()));
-    server.child.stdin!.write(`${JSON.stringify([op, path, name, value])}\n`);
+    server.waiting.push((code) => (code ? reject(Object.assign(new Error(`${op} ${path} ${a}: ${code}`), { code })) : resolve()));
+    server.child.stdin!.write(`${JSON.stringify([op, path, a, b])}\n`);
   });
 }
 
-/** Ends the xattr helper process (tests call it when done). */
+/** fallocate(2) modes: plain, keep-size, punch-hole, zero-range (with and without keep-size), collapse and insert range. */
+const FALLOCATE_MODES = [
+  { name: 'allocate', flags: 0 },
+  { name: 'keep-size', flags: 0x01 },
+  { name: 'punch-hole', flags: 0x03 },
+  { name: 'zero-range', flags: 0x10 },
+  { name: 'zero-range-keep-size', flags: 0x11 },
+  { name: 'collapse', flags: 0x08 },
+  { name: 'insert', flags: 0x20 },
+];
+
+/** Ends the syscall helper process (tests call it when done). */
 export function stopXattrHelper(): void {
-  xattrServer?.child.kill();
-  xattrServer = undefined;
+  syscallServer?.child.kill();
+  syscallServer = undefined;
 }
 
 /** The next random operation. Only rand decides what it is, so a seed replays the same sequence. */
@@ -139,10 +163,12 @@ export function nextOp(rand: () => number): Op {
     return { name: `truncate ${p} ${len}`, run: (r) => fs.truncate(join(r, p), len) };
   }
   if (k < 50) {
-    // Files, directories, and the one onto the other (movable names only: a sparse file
-    // that took a directory's name could come back under a movable one).
+    // Files, directories, and the one onto the other. Names only ever flow movable →
+    // directory → sparse: a sparse file never comes back under a movable name, and a
+    // directory never takes one (else the mover, asking for a movable path, would move
+    // a whole directory, sparse files of 5 GiB included; seed 739595 did).
     const m = rand();
-    const [a, b] = m < 0.5 ? pair() : m < 0.75 ? [dirPath(), dirPath()] : rand() < 0.5 ? [pick(MOVABLE_FILES), dirPath()] : [dirPath(), pick(MOVABLE_FILES)];
+    const [a, b] = m < 0.5 ? pair() : m < 0.75 ? [dirPath(), dirPath()] : rand() < 0.5 ? [pick(MOVABLE_FILES), dirPath()] : [dirPath(), sparse()];
     return { name: `rename ${a} ${b}`, run: (r) => fs.rename(join(r, a), join(r, b)) };
   }
   if (k < 54) {
@@ -197,16 +223,24 @@ export function nextOp(rand: () => number): Op {
     const mode = pick([0o600, 0o644, 0o755, 0o700, 0o444, 0o640]);
     return { name: `chmod ${p} ${mode.toString(8)}`, run: (r) => fs.chmod(join(r, p), mode) };
   }
-  if (k < 94) {
+  if (k < 92) {
     const p = rand() < 0.85 ? path() : dirPath();
     // Values stay small: ext4 (where the plain directory may be) holds all of a file's
     // xattrs in one 4 KiB block and says ENOSPC beyond.
     const [name, value] = [`user.k${int(4)}`, bytes(1 + int(rand() < 0.1 ? 600 : 40))];
-    return { name: `setxattr ${p} ${name} ${value.length}B`, run: (r) => xattrCall('set', join(r, p), name, value.toString('hex')) };
+    return { name: `setxattr ${p} ${name} ${value.length}B`, run: (r) => syscall('set', join(r, p), name, value.toString('hex')) };
+  }
+  if (k < 94) {
+    // Every mode, at small offsets; collapse and insert want 4 KiB-aligned ranges on ext4
+    // (unaligned ones fail alike on both trees).
+    const [p, mode] = [path(), pick(FALLOCATE_MODES)];
+    const aligned = rand() < 0.7;
+    const [off, len] = aligned ? [4096 * int(3), 4096 * (1 + int(2))] : [int(9000), 1 + int(12_000)];
+    return { name: `fallocate ${mode.name} ${p} @${off} ${len}`, run: (r) => syscall('fallocate', join(r, p), String(mode.flags), `${off}:${len}`) };
   }
   if (k < 96) {
     const [p, name] = [rand() < 0.85 ? path() : dirPath(), `user.k${int(4)}`];
-    return { name: `removexattr ${p} ${name}`, run: (r) => xattrCall('remove', join(r, p), name) };
+    return { name: `removexattr ${p} ${name}`, run: (r) => syscall('remove', join(r, p), name) };
   }
   // A read: what comes back is part of the outcome.
   const [p, far] = [path(), rand() < 0.2];

@@ -32,6 +32,22 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   });
 }
 
+/**
+ * An object tier named `name` over fs backends a, b, c… under `root` (k + m of them), as
+ * YAML for TierfsOptions.moreTiers.
+ */
+export function fsObjectTier(root: string, opts: { name?: string; k?: number; m?: number; chunkSize?: string; smallFileThreshold?: string } = {}): string {
+  const { name = 'cold', k = 2, m = 1, chunkSize = '64KiB', smallFileThreshold = '4KiB' } = opts;
+  const backends = Array.from({ length: k + m }, (_, i) => String.fromCharCode(97 + i));
+  return `  - name: ${name}
+    kind: object
+    scheme: { k: ${k}, m: ${m} }
+    chunkSize: ${chunkSize}
+    smallFileThreshold: ${smallFileThreshold}
+    backends:
+${backends.map((b) => `      - { name: ${b}, type: fs, root: ${root}/${b} }\n`).join('')}`;
+}
+
 export interface TierfsOptions {
   /** extra YAML appended at the top level (e.g. an admin: block) */
   extraYaml?: string;

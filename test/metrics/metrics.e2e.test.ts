@@ -8,7 +8,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { TierfsMount } from '../helpers/tierfs.js';
+import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseExposition, type Exposition } from '../helpers/exposition.js';
 import { FsStore } from '../../src/objectstore/fs.js';
@@ -33,16 +33,7 @@ function coldMount(extraYaml = ''): { t: TierfsMount; cold: string } {
   const t = new TierfsMount({
     hotCapacity: '1GiB',
     pageCache: 'none', // every read reaches the daemon: bytes read are exact
-    moreTiers: `  - name: cold
-    kind: object
-    scheme: { k: 2, m: 1 }
-    chunkSize: 256KiB
-    smallFileThreshold: 4KiB
-    backends:
-      - { name: a, type: fs, root: ${cold.path}/a }
-      - { name: b, type: fs, root: ${cold.path}/b }
-      - { name: c, type: fs, root: ${cold.path}/c }
-`,
+    moreTiers: fsObjectTier(cold.path, { chunkSize: '256KiB' }),
     extraYaml: `cache: { memory: 64MiB, disk: 0 }\n${extraYaml}`,
   });
   mounts.push(t);

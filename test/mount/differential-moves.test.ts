@@ -259,8 +259,14 @@ async function notStuck<T>(what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const stuck = new Promise<never>((_, reject) => {
     timer = setTimeout(async () => {
+      // The admin socket needs no thread of libuv's pool, which hung calls into the mount may hold.
       const moves = await adminJson(socketPathOf(t.dataDir), 'GET', '/v1/moves?limit=20').catch((e: Error) => e.message);
-      reject(new Error(`seed ${SEED}: ${what} is stuck (${STUCK_MS / 1000} s); replay: ${REPLAY}\nmoves: ${JSON.stringify(moves, null, 1)}\nrecent:\n${recent.join('\n')}\ndaemon log (end):\n${t.output.slice(-4000)}`));
+      const waiting = await adminJson<{ waitingRequests: unknown }>(socketPathOf(t.dataDir), 'GET', '/v1/status').then((st) => st.waitingRequests, (e: Error) => e.message);
+      reject(
+        new Error(
+          `seed ${SEED}: ${what} is stuck (${STUCK_MS / 1000} s); replay: ${REPLAY}\nFUSE requests waiting: ${JSON.stringify(waiting)}\nmoves: ${JSON.stringify(moves, null, 1)}\nrecent:\n${recent.join('\n')}\ndaemon log (end):\n${t.output.slice(-4000)}`,
+        ),
+      );
     }, STUCK_MS);
   });
   try {
@@ -271,10 +277,10 @@ async function notStuck<T>(what: string, p: Promise<T>): Promise<T> {
 }
 
 async function checkpoint(after: number, salt: string): Promise<void> {
-  await quiesce();
+  await notStuck(`settling at op ${after}`, quiesce());
   const context = () => `seed ${SEED}, checkpoint after op ${after}; replay: ${REPLAY}\nrecent:\n${recent.join('\n')}`;
   const want = await snapshot(plain.path, salt);
-  const got = await snapshot(t.mnt, salt).catch((err: Error) => {
+  const got = await notStuck(`reading the mount at op ${after}`, snapshot(t.mnt, salt)).catch((err: Error) => {
     throw new Error(`reading the mount failed: ${err.message} — ${context()}`);
   });
   expect(got, `the mount differs from the plain directory — ${context()}`).toEqual(want);
@@ -293,10 +299,10 @@ async function mtimes(rel = '', out = new Map<string, bigint>()): Promise<Map<st
 }
 
 async function restartAndCheck(after: number): Promise<void> {
-  const before = await mtimes();
+  const before = await notStuck(`reading mtimes before the restart at op ${after}`, mtimes());
   await t.stop();
   await t.start({ TIERFS_TEST_PAUSE_RANDOM: `${SEED + after},20` });
-  const changed = [...(await mtimes())].filter(([p, ns]) => before.get(p) !== ns).map(([p, ns]) => `${p}: ${before.get(p)} → ${ns}`);
+  const changed = [...(await notStuck(`reading mtimes after the restart at op ${after}`, mtimes()))].filter(([p, ns]) => before.get(p) !== ns).map(([p, ns]) => `${p}: ${before.get(p)} → ${ns}`);
   expect(changed, `seed ${SEED}: mtimes changed by a restart at op ${after}; replay: ${REPLAY}`).toEqual([]);
   // What `tierfs status --json` prints (the CLI itself once, at the end: it takes seconds to start).
   let conflicts: unknown[];
@@ -335,9 +341,12 @@ it(`moves during ${OPS} random operations change nothing a user sees, and leave 
       }
       if (i % 10_000 === 9_999) console.log(`seed ${SEED}: ${i + 1} operations, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
-  } finally {
-    await mover.stop();
+  } catch (err) {
+    // The mover's moves may be what is stuck: its stop must not hide this error behind a timeout.
+    await notStuck('stopping the mover', mover.stop()).catch(() => undefined);
+    throw err;
   }
+  await notStuck('stopping the mover', mover.stop());
   await restartAndCheck(OPS);
 
   const pairs = movesDone();

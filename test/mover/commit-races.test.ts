@@ -18,7 +18,7 @@ import * as fs from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TierfsMount, type CliResult } from '../helpers/tierfs.js';
+import { TierfsMount, type CliResult, fsObjectTier } from '../helpers/tierfs.js';
 import { waitFor } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -34,16 +34,7 @@ afterEach(async () => {
 function withCold(): TierfsMount {
   coldRoot = tempDir('tierfs-commit-races-cold-');
   return new TierfsMount({
-    moreTiers: `  - name: cold
-    kind: object
-    scheme: { k: 2, m: 1 }
-    chunkSize: 64KiB
-    smallFileThreshold: 4KiB
-    backends:
-      - { name: a, type: fs, root: ${coldRoot.path}/a }
-      - { name: b, type: fs, root: ${coldRoot.path}/b }
-      - { name: c, type: fs, root: ${coldRoot.path}/c }
-`,
+    moreTiers: fsObjectTier(coldRoot.path),
     extraYaml: 'cache: { memory: 0, disk: 0 }\n',
   });
 }

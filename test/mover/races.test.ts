@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TierfsMount, type CliResult } from '../helpers/tierfs.js';
+import { TierfsMount, type CliResult, fsObjectTier } from '../helpers/tierfs.js';
 import { waitFor } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -26,16 +26,7 @@ afterEach(async () => {
 function withCold(): TierfsMount {
   coldRoot = tempDir('tierfs-races-cold-');
   return new TierfsMount({
-    moreTiers: `  - name: cold
-    kind: object
-    scheme: { k: 2, m: 1 }
-    chunkSize: 256KiB
-    smallFileThreshold: 4KiB
-    backends:
-      - { name: a, type: fs, root: ${coldRoot.path}/a }
-      - { name: b, type: fs, root: ${coldRoot.path}/b }
-      - { name: c, type: fs, root: ${coldRoot.path}/c }
-`,
+    moreTiers: fsObjectTier(coldRoot.path, { chunkSize: '256KiB' }),
     extraYaml: 'cache: { memory: 0, disk: 0 }\n',
   });
 }

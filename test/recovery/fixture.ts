@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { openSync, closeSync, readdirSync, rmSync, statSync, writeSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TierfsMount } from '../helpers/tierfs.js';
+import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export interface ColdMount {
@@ -19,16 +19,7 @@ export interface ColdMount {
 export function mountWithCold(extraYaml = ''): ColdMount {
   const cold = tempDir('tierfs-recovery-cold-');
   const t = new TierfsMount({
-    moreTiers: `  - name: cold
-    kind: object
-    scheme: { k: 2, m: 1 }
-    chunkSize: 64KiB
-    smallFileThreshold: 4KiB
-    backends:
-      - { name: a, type: fs, root: ${cold.path}/a }
-      - { name: b, type: fs, root: ${cold.path}/b }
-      - { name: c, type: fs, root: ${cold.path}/c }
-`,
+    moreTiers: fsObjectTier(cold.path),
     extraYaml: `cache: { memory: 0, disk: 0 }\n${extraYaml}`,
   });
   return {

@@ -11,15 +11,21 @@ export interface Xattr {
   value: Buffer;
 }
 
-/** Only user.* names are stored (the mount refuses the rest), and only those are copied. */
-const isUser = (name: string) => name.startsWith('user.');
+/**
+ * The names the mount stores (vfs.ts checkXattrName) are the names carried: user.*,
+ * trusted.*, security.* and POSIX ACLs. A security module's own labels on the backing
+ * entry (SELinux, SMACK, AppArmor, IMA/EVM) belong to the volume, never to the file.
+ */
+const LSM_LABELS = /^security\.(selinux|SMACK64|apparmor|ima|evm)/;
+const isCarried = (name: string) =>
+  name.startsWith('user.') || name.startsWith('trusted.') || (name.startsWith('security.') && !LSM_LABELS.test(name)) || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
 
-/** The user.* xattrs of an open file or directory, by name. */
+/** The carried xattrs of an open file or directory, by name. */
 export function userXattrsOf(fd: number): Xattr[] {
   const n = nativeBinding();
   return n
     .xattrList(fd)
-    .filter(isUser)
+    .filter(isCarried)
     .sort()
     .flatMap((name) => {
       const value = n.xattrGet(fd, name);
@@ -27,7 +33,7 @@ export function userXattrsOf(fd: number): Xattr[] {
     });
 }
 
-/** Make the user.* xattrs of an open file or directory exactly `want`: set what differs, remove the rest. */
+/** Make the carried xattrs of an open file or directory exactly `want`: set what differs, remove the rest. */
 export function matchXattrs(fd: number, want: Xattr[]): void {
   const n = nativeBinding();
   const have = new Map(userXattrsOf(fd).map((x) => [x.name, x.value]));

@@ -22,8 +22,18 @@ export class DiskCache {
 
   private constructor(
     readonly dir: string,
-    readonly budget: number,
+    private budgetBytes: number,
   ) {}
+
+  get budget(): number {
+    return this.budgetBytes;
+  }
+
+  /** A new byte budget (a configuration applied while mounted); a smaller one evicts the least recent at once. */
+  resize(bytes: number): void {
+    this.budgetBytes = bytes;
+    this.evict();
+  }
 
   static async open(dir: string, budget: number): Promise<DiskCache> {
     await mkdir(dir, { recursive: true });

@@ -193,6 +193,17 @@ export class ObjectTier implements ObjectTierStore {
     return incompleteStripe(this.ctx, layout);
   }
 
+  /**
+   * New budgets for this tier's recall caches (cache.memory and cache.disk applied while
+   * mounted). A cache that was off at open stays off until a remount; the configuration
+   * refuses that change (config/live-changes.ts).
+   */
+  async resizeCaches(memoryBytes: number, diskBytes: number): Promise<void> {
+    const { cache } = await this.opened;
+    cache.resizeMemory(memoryBytes);
+    if (diskBytes > 0) cache.disk?.resize(diskBytes);
+  }
+
   /** Counters of reads and caches, for metrics and tests. */
   async stats(): Promise<ObjectTierStats> {
     const { reader, cache } = await this.opened;

@@ -17,15 +17,31 @@ export interface CacheCounters {
   diskRejected: number;
 }
 
+function newMemory(maxSize: number): LRUCache<string, Buffer> {
+  return new LRUCache<string, Buffer>({ maxSize, sizeCalculation: (b) => Math.max(1, b.length) });
+}
+
 export class RecallCache {
-  private readonly memory: LRUCache<string, Buffer> | undefined;
+  private memory: LRUCache<string, Buffer> | undefined;
   readonly counters: CacheCounters = { memoryHits: 0, diskHits: 0, diskRejected: 0 };
 
   constructor(
     memoryBytes: number,
     readonly disk: DiskCache | undefined,
   ) {
-    this.memory = memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+    this.memory = memoryBytes > 0 ? newMemory(memoryBytes) : undefined;
+  }
+
+  /**
+   * A new budget for the memory cache (a configuration applied while mounted). Entries
+   * are kept, most recently used last in, so a smaller budget drops the least recent.
+   * A cache that is off stays off: read-ahead was decided at open (a remount turns it on).
+   */
+  resizeMemory(bytes: number): void {
+    if (!this.memory || bytes <= 0) return;
+    const old = this.memory;
+    this.memory = newMemory(bytes);
+    for (const [key, value] of old.rentries() as Generator<[string, Buffer]>) this.memory.set(key, value);
   }
 
   get memoryBytes(): number {

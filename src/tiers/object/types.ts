@@ -143,6 +143,8 @@ export interface ObjectTierStore {
    */
   incompleteStripe(layout: ObjectLayout): Promise<IncompleteStripe | null>;
   /** Counters of reads and of the recall cache. */
+  /** new recall cache budgets, applied while mounted (a cache that is off stays off) */
+  resizeCaches(memoryBytes: number, diskBytes: number): Promise<void>;
   stats(): Promise<ObjectTierStats>;
   /** Whether each backend answers (within timeoutMs). */
   probe(timeoutMs: number): Promise<BackendProbe[]>;

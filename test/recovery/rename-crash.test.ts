@@ -1,0 +1,79 @@
+// A rename changes backing names on the tiers first and the catalog after. The daemon is
+// killed between the two (TIERFS_TEST_CRASH_AT=renamed-backing): the next mount must
+// finish the rename — the new name holds the bytes, the old one is gone, nothing is
+// reported missing or imported twice — for a file, for a file renamed over another, and
+// for a directory whose backing was renamed on one volume and not yet on another.
+import { afterEach, expect, it } from 'vitest';
+import { existsSync, renameSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { waitFor } from '../helpers/mount.js';
+
+let t: TierfsMount | undefined;
+afterEach(async () => {
+  await t?.dispose();
+  t = undefined;
+});
+
+/** Runs `rename` in a child process: the daemon dies while it waits, so it fails with ENOTCONN or EIO. */
+async function renameAndCrash(m: TierfsMount, from: string, to: string): Promise<void> {
+  await fs.rename(join(m.mnt, from), join(m.mnt, to)).catch(() => undefined);
+  await waitFor(() => m.output.includes('test hook: crashing at renamed-backing'), 20_000, () => `no crash:\n${m.output}`);
+  await m.kill9();
+}
+
+async function restartClean(m: TierfsMount): Promise<void> {
+  await m.start();
+  expect(m.output).toContain('finished a rename the daemon had died in');
+  const status = JSON.parse((await m.cli(['status', '--json', m.mnt])).stdout);
+  expect(status.conflicts).toEqual([]);
+}
+
+it('finishes a file rename into another directory', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing' });
+  const data = randomBytes(100_000);
+  await fs.mkdir(join(t.mnt, 'a'));
+  await fs.mkdir(join(t.mnt, 'b'));
+  await fs.writeFile(join(t.mnt, 'a', 'f'), data);
+  await renameAndCrash(t, 'a/f', 'b/g');
+  expect(existsSync(join(t.hot, 'b', 'g'))).toBe(true); // the crash came after the backing rename
+
+  await restartClean(t);
+  expect((await fs.readFile(join(t.mnt, 'b', 'g'))).equals(data)).toBe(true);
+  expect(await fs.readdir(join(t.mnt, 'a'))).toEqual([]);
+  expect(await fs.readdir(join(t.mnt, 'b'))).toEqual(['g']);
+});
+
+it('finishes a rename over another file: the replaced file is gone, its name holds the new bytes', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing' });
+  const data = randomBytes(50_000);
+  await fs.writeFile(join(t.mnt, 'new'), data);
+  await fs.writeFile(join(t.mnt, 'old'), 'the replaced file');
+  await renameAndCrash(t, 'new', 'old');
+
+  await restartClean(t);
+  expect(await fs.readdir(t.mnt)).toEqual(['old']);
+  expect((await fs.readFile(join(t.mnt, 'old'))).equals(data)).toBe(true);
+  const st = await fs.stat(join(t.mnt, 'old'));
+  expect(st.nlink).toBe(1);
+});
+
+it('finishes a directory rename that reached one volume and not the other', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing' });
+  const files = { 'd/on-hot': randomBytes(10_000), 'd/sub/on-warm': randomBytes(20_000) };
+  await fs.mkdir(join(t.mnt, 'd', 'sub'), { recursive: true });
+  for (const [p, data] of Object.entries(files)) await fs.writeFile(join(t.mnt, p), data);
+  const moved = await t.cli(['move', join(t.mnt, 'd', 'sub', 'on-warm'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  await renameAndCrash(t, 'd', 'e');
+  // As if the daemon had died between the two volumes: warm's backing not renamed yet.
+  renameSync(join(t.warm, 'e'), join(t.warm, 'd'));
+
+  await restartClean(t);
+  expect(await fs.readdir(t.mnt)).toEqual(['e']);
+  for (const [p, data] of Object.entries(files)) expect((await fs.readFile(join(t.mnt, p.replace(/^d\//, 'e/')))).equals(data)).toBe(true);
+  expect(existsSync(join(t.warm, 'd'))).toBe(false);
+  expect(existsSync(join(t.warm, 'e', 'sub', 'on-warm'))).toBe(true);
+});
