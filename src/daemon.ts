@@ -45,6 +45,8 @@ import { ConfigManager } from './config/manager.js';
 import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
 import { drainRoutes } from './admin/drain.js';
+import { reportRoutes } from './admin/report-routes.js';
+import { CostQueries } from './catalog/cost.js';
 import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
@@ -286,9 +288,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const history = cfg.metrics.history.enabled
       ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, { retention: { minuteMs: minutes, hourMs: hours, dayMs: days } })
       : undefined;
+    const removals = new CostQueries(catalog.db);
+    // One sample at a time (the minute's, or a report's): each counts from the totals the last one saw.
+    let sampling: Promise<unknown> = Promise.resolve();
+    const sampleHistory = () => (sampling = sampling.catch(() => undefined).then(() => history?.sample()));
     const observe = async () => {
       metrics.checkPlacement();
-      await history?.sample();
+      await sampleHistory();
+      removals.pruneRemovals(Date.now() - days); // kept as long as the history's daily points
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
     // The tasks read their interval from these at each run: config apply changes them.
@@ -332,6 +339,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       waitingRequests: observed ? () => metrics.fuse.unanswered() : undefined,
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
+    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: sampleHistory });
     const running = cfg;
     const applyLive = (next: Config) => {
       // The classifier, the mover, the admin API and the local tiers hold sections of this
@@ -344,6 +352,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       for (const t of tiers.ordered) if (t.kind === 'object' && t.capacity) t.capacity.high = next.tiers.find((c) => c.name === t.name)!.watermarks.high;
       running.metrics.probeInterval = next.metrics.probeInterval;
       running.catalog.configVersions = next.catalog.configVersions;
+      running.cost = next.cost; // prices: the next report uses them
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
       [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
       bandwidth.setRate(next.mover.bandwidth);
@@ -370,10 +379,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       });
     // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...reports, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
-      routes,
+      routes: { ...routes, ...reports },
     });
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
     // Probes and the history's first points at once too: status and history begin at the mount.

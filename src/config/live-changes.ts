@@ -2,7 +2,7 @@
 // others are refused. Live: the policy (rules, heat half-life, residency, hysteresis,
 // intervals), the mover (bandwidth, concurrency, windows, ...), access recording,
 // tier watermarks, the backend probe interval, how many versions are kept, the recall
-// caches' sizes and the alerts (rules, webhooks, interval, history kept). The rest — the
+// caches' sizes, the alerts (rules, webhooks, interval, history kept) and the prices (cost). The rest — the
 // tier set and each tier's layout, mount options, turning a cache or alerting on or off,
 // the catalog's backups, the metrics listener — is read once at mount; a change there is
 // refused with what to do instead.
@@ -19,6 +19,7 @@ const LIVE = [
   /^catalog\.configVersions$/,
   /^cache\.(memory|disk)$/,
   /^alerts\.(rules|webhooks|interval|keepHistory)(\.|\[|$)/,
+  /^cost(\.|$)/,
 ];
 
 /** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
