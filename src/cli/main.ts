@@ -10,6 +10,7 @@ import { registerMetricsCommands } from './metrics-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
 import { registerMoveCommands } from './move-cmd.js';
 import { registerRepairCommands } from './repair-cmd.js';
+import { registerSimCommands } from './sim-cmd.js';
 import { CliError } from './output.js';
 
 /** The reader of our output went away (`tierfs status | head -1`): that ends the command, quietly. */
@@ -37,6 +38,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerCatalogCommands(program);
   registerMetricsCommands(program);
   registerAlertsCommands(program);
+  registerSimCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
