@@ -122,6 +122,11 @@ export class PolicySimulation implements Simulation {
     if (this.batch.length >= 10_000) this.flush();
   }
 
+  /** Let simulated time run on to timeMs with no more accesses (passes and moves go on). */
+  runUntil(timeMs: number): void {
+    if (this.started) this.advanceTo(timeMs);
+  }
+
   finish(): PolicyResult {
     this.flush();
     return this.tally.result(this.name, this.setup.cost, {
