@@ -55,7 +55,9 @@ class ScoreHeap {
     }
   }
   private swap(i: number, j: number): void {
-    [this.a[i], this.a[j]] = [this.a[j]!, this.a[i]!];
+    const t = this.a[i]!;
+    this.a[i] = this.a[j]!;
+    this.a[j] = t;
     this.at.set(this.a[i]!, i);
     this.at.set(this.a[j]!, j);
   }
@@ -143,7 +145,8 @@ export class BaselineSimulation implements Simulation {
   private heat(f: File, now: number): void {
     // log2(2^score + 2^(now/halfLife)): one more open, in time-invariant units
     const add = now / this.halfLife;
-    const [hi, lo] = f.score > add ? [f.score, add] : [add, f.score];
+    const hi = f.score > add ? f.score : add;
+    const lo = f.score > add ? add : f.score;
     f.score = hi + Math.log2(1 + 2 ** (lo - hi));
   }
 
@@ -158,7 +161,7 @@ export class BaselineSimulation implements Simulation {
     this.files.set(path, f);
     this.used[tier]! += f.size;
     this.recency[tier]!.set(f, true);
-    this.heaps[tier]!.push(f);
+    if (this.kind === 'lfu') this.heaps[tier]!.push(f);
     this.tally.grow(now, this.tiers[tier]!.name, f.size, true);
     return f;
   }
@@ -168,11 +171,11 @@ export class BaselineSimulation implements Simulation {
     this.tally.moved(now, f.path, this.tiers[f.tier]!.name, this.tiers[to]!.name, f.size);
     this.used[f.tier]! -= f.size;
     this.recency[f.tier]!.delete(f);
-    this.heaps[f.tier]!.remove(f);
+    if (this.kind === 'lfu') this.heaps[f.tier]!.remove(f);
     f.tier = to;
     this.used[to]! += f.size;
     this.recency[to]!.set(f, true);
-    this.heaps[to]!.push(f);
+    if (this.kind === 'lfu') this.heaps[to]!.push(f);
   }
 
   /** Full tiers send files one tier down: least recently used (lru, idle-age) or coldest (lfu). */

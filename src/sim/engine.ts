@@ -40,7 +40,8 @@ interface RunningMove {
 
 const ns = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
 
-export const normalPath = (p: string) => p.replace(/^\/+/, '').replace(/\/+$/, '') || 'index';
+/** A trace's path as a path below the mount root ('/a/b/' → 'a/b'); most need no change. */
+export const normalPath = (p: string) => (p.length > 0 && p.charCodeAt(0) !== 47 && p.charCodeAt(p.length - 1) !== 47 ? p : p.replace(/^\/+/, '').replace(/\/+$/, '') || 'index');
 
 export class PolicySimulation implements Simulation {
   readonly name: string;

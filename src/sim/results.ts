@@ -175,7 +175,8 @@ export class Tally {
   moved(timeMs: number, path: string, from: string, to: string, size: number): void {
     this.at(timeMs);
     this.bucket(timeMs);
-    const [a, b] = [this.tierIndex(from), this.tierIndex(to)];
+    const a = this.tierIndex(from);
+    const b = this.tierIndex(to);
     if (a === b) return;
     this.used[a]! -= size;
     this.used[b]! += size;
