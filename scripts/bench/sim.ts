@@ -1,11 +1,12 @@
-// npm run bench -- sim [--events N] [--files N] [--days N] [--pass-interval DURATION] [--json]
-//   (defaults: --events 10000000 --files 100000 --days 30 --pass-interval 1h)
+// npm run bench -- sim [--events N] [--policy-events N] [--files N] [--days N] [--pass-interval DURATION] [--json]
+//   (defaults: --events 10000000 --policy-events 100000 --files 100000 --days 30 --pass-interval 1h)
 //
 // Events per second of the policy simulator on a generated Zipf workload, one row per
 // simulation fed alone: the generator and the trace reader (a generic CSV written to
 // a temporary file, then read back), each baseline, the offline bound, and the daemon's
 // policy (the real classifier on an in-memory catalog; its cost is per classification
-// pass and per file, so --pass-interval and --files weigh on it more than --events).
+// pass and per file, so --pass-interval and --files weigh on it more than --events; it
+// runs on the first --policy-events events, over the same span of days).
 // Target: 10 M events in under a minute for the readers and baselines.
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +30,13 @@ const events = Number(opt('--events', '10000000'));
 const files = Number(opt('--files', '100000'));
 const days = Number(opt('--days', '30'));
 const passIntervalMs = parseDuration(opt('--pass-interval', '1h'));
+const policyEvents = Number(opt('--policy-events', '100000'));
 
 const { config } = loadConfig(undefined, tmpdir());
 const policy = { ...config, policy: { ...config.policy, fullPassInterval: Math.max(config.policy.fullPassInterval, passIntervalMs) } };
 const tiers = simTiers(policy, new Map([['hot', files * 2 ** 20 * 0.2]]));
 const setup = { config: policy, tiers, misplacementWindowMs: 7 * 86_400_000, passIntervalMs };
-const workload = () => generate('zipf', { events, files, days, seed: 1 });
+const workload = (n = events) => generate('zipf', { events: n, files, days, seed: 1 });
 
 const rows: { what: string; events: number; seconds: number; perSecond: number; rssMiB: number }[] = [];
 async function measure(what: string, run: () => Promise<number> | number): Promise<void> {
@@ -70,15 +72,15 @@ try {
     for await (const _ of readTrace(file)) n++;
     return n;
   });
-  const feed = (sim: Simulation) => () => {
+  const feed = (sim: Simulation, count = events) => () => {
     let n = 0;
-    for (const e of workload()) (sim.event(e), n++);
+    for (const e of workload(count)) (sim.event(e), n++);
     sim.finish();
     return n;
   };
   for (const b of ['lru', 'lfu', 'idle-age'] as const) await measure(b, feed(new BaselineSimulation(b, setup)));
   await measure('offline-bound', feed(new OfflineBound(tiers)));
-  await measure(`tierfs policy (passes every ${opt('--pass-interval', '1h')})`, feed(new PolicySimulation(setup)));
+  await measure(`tierfs policy (passes every ${opt('--pass-interval', '1h')})`, feed(new PolicySimulation(setup), policyEvents));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

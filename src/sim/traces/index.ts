@@ -22,39 +22,54 @@ export function detectFormat(firstLine: string): TraceFormat {
 
 /** Events of a trace file (plain or gzip'd), and its stats once read to the end. */
 export async function* readTrace(file: string, opts: TraceOptions = {}, stats = new TraceStats()): AsyncGenerator<SimEvent> {
-  yield* parseLines(readLines(file), opts, stats);
+  const parser = new LineParser(opts, stats);
+  for await (const batch of readLines(file)) yield* parser.lines(batch);
 }
 
-export async function* parseLines(lines: AsyncIterable<string> | Iterable<string>, opts: TraceOptions = {}, stats = new TraceStats()): AsyncGenerator<SimEvent> {
-  let format = opts.format;
-  const sizes = new Map<string, number>();
-  const extent = opts.extentBytes ?? 1 << 20;
-  for await (const line of lines) {
-    const n = ++stats.lines;
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    if (format === undefined) format = detectFormat(line);
-    // A header line is not an event.
-    if (format === 'tierfs' && line.replace(/\s/g, '') === TIERFS_HEADER) continue;
-    if (format === 'generic' && isGenericHeader(line)) continue;
-    switch (format) {
-      case 'tierfs': {
-        const e = parseTierfsLine(line, n, stats);
-        if (e) (stats.events++, yield e);
-        break;
+/** Lines to events, the format told from the first line that is not empty. */
+export class LineParser {
+  private format: TraceFormat | undefined;
+  private readonly sizes = new Map<string, number>();
+  private readonly extent: number;
+
+  constructor(
+    opts: TraceOptions,
+    readonly stats: TraceStats,
+  ) {
+    this.format = opts.format;
+    this.extent = opts.extentBytes ?? 1 << 20;
+  }
+
+  *lines(batch: Iterable<string>): Generator<SimEvent> {
+    const { stats, sizes, extent } = this;
+    for (const line of batch) {
+      const n = ++stats.lines;
+      if (line.trim() === '' || line.startsWith('#')) continue;
+      if (this.format === undefined) this.format = detectFormat(line);
+      const format = this.format;
+      // A header line is not an event.
+      if (format === 'tierfs' && line.startsWith('time,') && line.replace(/\s/g, '') === TIERFS_HEADER) continue;
+      if (format === 'generic' && line.startsWith('time') && isGenericHeader(line)) continue;
+      switch (format) {
+        case 'tierfs': {
+          const e = parseTierfsLine(line, n, stats);
+          if (e) (stats.events++, yield e);
+          break;
+        }
+        case 'generic': {
+          const e = parseGenericLine(line, n, stats);
+          if (e) (stats.events++, yield e);
+          break;
+        }
+        case 'clf': {
+          const e = parseClfLine(line, n, stats, sizes);
+          if (e) (stats.events++, yield e);
+          break;
+        }
+        case 'msr':
+          for (const e of parseMsrLine(line, n, stats, extent)) (stats.events++, yield e);
+          break;
       }
-      case 'generic': {
-        const e = parseGenericLine(line, n, stats);
-        if (e) (stats.events++, yield e);
-        break;
-      }
-      case 'clf': {
-        const e = parseClfLine(line, n, stats, sizes);
-        if (e) (stats.events++, yield e);
-        break;
-      }
-      case 'msr':
-        for (const e of parseMsrLine(line, n, stats, extent)) (stats.events++, yield e);
-        break;
     }
   }
 }
