@@ -220,9 +220,12 @@ export class Catalog {
   /** this filesystem's id: the first part of every object key, in every manifest */
   fsid: string;
   private readonly s;
+  /** the clock of the times this module writes itself (the policy simulator runs a catalog in simulated time) */
+  private readonly now: () => number;
 
   /** opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost); default a new one */
-  constructor(path: string, opts: { fsid?: string } = {}) {
+  constructor(path: string, opts: { fsid?: string; now?: () => number } = {}) {
+    this.now = opts.now ?? Date.now;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
@@ -390,8 +393,10 @@ export class Catalog {
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
                 q.priority, q.requested_by AS requestedBy, q.reason,
                 EXISTS (SELECT 1 FROM moves m WHERE m.ino = q.ino AND m.state = 'intent') AS running
-         FROM move_queue q JOIN inodes i ON i.ino = q.ino LEFT JOIN access_stats a ON a.ino = q.ino
+         FROM move_queue q CROSS JOIN inodes i ON i.ino = q.ino LEFT JOIN access_stats a ON a.ino = q.ino
          WHERE i.tier IS NOT NULL AND i.nlink > 0 AND i.tier <> q.to_tier`,
+      // CROSS JOIN keeps the queue the outer loop: left to itself, SQLite walked every
+      // file (by inodes_tier_since) twice a pass to find the few in the queue.
       ),
       enqueue: d.prepare(
         `INSERT INTO move_queue (ino, to_tier, priority, requested_by, reason, enqueued_ms)
@@ -594,7 +599,7 @@ export class Catalog {
   /** Create an inode and, when parent is given, its first name. Returns the new ino. */
   createInode(inode: NewInode, parent?: number, name?: string, ino?: number): number {
     return this.tx(() => {
-      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null, tierSinceMs: Date.now() });
+      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null, tierSinceMs: this.now() });
       const newIno = Number(info.lastInsertRowid);
       if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno);
       return newIno;
@@ -744,7 +749,7 @@ export class Catalog {
   // ── moves: journal, location switch, deferred deletion ─────────────────────
 
   journalIntent(m: Pick<MoveRecord, 'ino' | 'path' | 'fromTier' | 'toTier' | 'generation' | 'source' | 'target' | 'requestedBy'>): number {
-    return Number(this.s.journalIntent.run({ ...m, startedMs: Date.now() }).lastInsertRowid);
+    return Number(this.s.journalIntent.run({ ...m, startedMs: this.now() }).lastInsertRowid);
   }
 
   journalState(id: number, state: MoveState, detail: { bytes?: number; verified?: boolean; error?: string; target?: string } = {}): void {
@@ -755,7 +760,7 @@ export class Catalog {
       verified: detail.verified ? 1 : 0,
       error: detail.error ?? null,
       target: detail.target ?? null,
-      finishedMs: state === 'intent' ? null : Date.now(),
+      finishedMs: state === 'intent' ? null : this.now(),
     });
   }
 
@@ -779,7 +784,7 @@ export class Catalog {
 
   /** Point a file at its new copy. */
   setLocation(ino: number, loc: DataLocation): void {
-    this.s.setLocation.run({ ino, ...loc, nowMs: Date.now() });
+    this.s.setLocation.run({ ino, ...loc, nowMs: this.now() });
   }
 
   addGarbage(ino: number, tier: string, location: string): void {
@@ -871,7 +876,7 @@ export class Catalog {
 
   /** Queue a move; an entry of the same file is replaced only by one at least as urgent (lower priority number). */
   enqueueMove(e: { ino: number; toTier: string; priority: number; requestedBy: string; reason: string }): void {
-    this.s.enqueue.run({ ...e, nowMs: Date.now() });
+    this.s.enqueue.run({ ...e, nowMs: this.now() });
   }
 
   runnableMoves(nowMs: number, limit = 1000): QueueEntry[] {

@@ -8,8 +8,7 @@
 import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
-import type { TierSet } from '../tiers/tier-set.js';
-import { distinctFilesystems } from '../tiers/local/local-tier.js';
+import { distinctFilesystems, type LocalTier } from '../tiers/local/local-tier.js';
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
@@ -45,9 +44,18 @@ export interface PassReport {
   ms: number;
 }
 
+/**
+ * What the classifier asks of the tiers: which exist, and a local tier's use. The
+ * daemon's TierSet; the policy simulator (src/sim) gives tiers of simulated size.
+ */
+export interface ClassifierTiers {
+  has(name: string): boolean;
+  get(name: string): { kind: 'local'; local: Pick<LocalTier, 'usage' | 'volumeUsage'> } | { kind: 'object' };
+}
+
 export interface ClassifierDeps {
   catalog: Catalog;
-  tiers: TierSet;
+  tiers: ClassifierTiers;
   tierConfigs: TierConfig[];
   policy: PolicyConfig;
   isOpenForWrite(ino: number): boolean;
