@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { parseBytes, parseDuration } from '../config/units.js';
+import { simulatedCost } from '../sim/cost.js';
 import { generate, genericLine, GENERATE_DEFAULTS, KINDS, type WorkloadKind } from '../sim/generate.js';
 import { lineChart } from '../sim/plot-svg.js';
 import type { PolicyResult, TierLatency } from '../sim/results.js';
@@ -75,8 +76,8 @@ async function simulate(o: SimOpts, axes: SweepAxis[], baselines = o.baselines) 
     misplacementWindowMs: o.misplacementWindow ? parseDuration(o.misplacementWindow) : DEFAULT_MISPLACEMENT_WINDOW,
     passIntervalMs: o.passInterval ? parseDuration(o.passInterval) : undefined,
     pins: new Map(pairs(o.pin, '--pin').map(([p, t]) => [p.replace(/^\/+|\/+$/g, ''), t])),
-    // The price model (src/cost, another branch) plugs in here as a CostHook; without one, cost is null.
-    cost: undefined,
+    // The configuration's price model (cost:); without one, cost is null.
+    cost: simulatedCost(config),
   });
   return { config, results, stats, seconds: (performance.now() - t0) / 1000 };
 }

@@ -76,7 +76,9 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounte
   }
   const pos = offset === undefined ? undefined : lines.linePos(offset);
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    message = 'expected kind: local or object';
+    // "tiers[0].kind: expected local or object", "…backends[0].type: expected s3, azure, …"
+    const options = 'options' in issue && Array.isArray(issue.options) ? issue.options.map(String) : [];
+    message = options.length ? `expected ${options.slice(0, -1).join(', ')}${options.length > 1 ? ' or ' : ''}${options.at(-1)}` : message;
   }
   return { key: formatKey(path), line: pos?.line, column: pos?.col, message };
 }

@@ -66,10 +66,7 @@ export interface PolicyResult {
   note?: string;
 }
 
-/**
- * The hook for a price model: src/cost (being written on another branch) plugs in
- * here; until it lands `tierfs sim` passes none and cost stays null.
- */
+/** The price of a result over a span of ms (src/sim/cost.ts, from the configuration's cost: section). */
 export type CostHook = (r: Omit<PolicyResult, 'cost'>, spanMs: number) => number | null;
 
 const MAX_POINTS = 400;

@@ -88,7 +88,12 @@ describe('configuration', () => {
     const p = problems(base.replace('kind: local', 'kind: tape'));
     expect(p[0]!.key).toBe('tiers[0].kind');
     expect(p[0]!.line).toBe(5);
-    expect(p[0]!.message).toMatch(/local|object/);
+    expect(p[0]!.message).toBe('expected local or object');
+  });
+
+  it('names the backend types when a backend has none of them', () => {
+    const p = problems('dataDir: d\ntiers:\n  - { name: hot, kind: local, volumes: [./h] }\n  - { name: cold, kind: object, backends: [{ kind: memory }] }\n');
+    expect(p[0]).toMatchObject({ key: 'tiers[1].backends[0].type', line: 4, message: 'expected s3, azure, gcs, fs or memory' });
   });
 
   it('rejects inverted watermarks, duplicate names and no local tier', () => {
