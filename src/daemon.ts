@@ -44,6 +44,7 @@ import { configAtMount } from './config/at-mount.js';
 import { ConfigManager } from './config/manager.js';
 import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
+import { dashboardActionRoutes } from './dashboard/actions.js';
 import { drainRoutes } from './admin/drain.js';
 import { dirname } from 'node:path';
 
@@ -360,10 +361,17 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       });
     // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
+    const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
+    const login = { 'POST /v1/dashboard/login': () => http!.login() };
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes,
+      // The dashboard reads what the CLI reads; its configuration routes need a credential.
+      dashboard: {
+        routes: { ...routes, ...actions, ...(configManager ? configRoutes(configManager) : {}) },
+        snapshots: { status: () => api.status(), moves: () => ({ ...api.moves(50), paused: background.paused }) },
+      },
     });
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
     // Probes and the history's first points at once too: status and history begin at the mount.

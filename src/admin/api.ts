@@ -119,6 +119,27 @@ export interface Where {
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
 }
 
+export interface DirEntry {
+  name: string;
+  /** relative to the mount root */
+  path: string;
+  type: Where['type'];
+  size: number;
+  tier: string | null;
+  /** opens, halving every policy.halfLife (files only) */
+  heat: number | null;
+  lastAccess: string | null;
+  pin: string | null;
+  class: string | null;
+}
+
+export interface DirListing {
+  path: string;
+  entries: DirEntry[];
+  /** every file at or below the directory, bytes per tier */
+  bytesByTier: Record<string, number>;
+}
+
 export interface ScrubProgress {
   path: string;
   done: number;
@@ -385,6 +406,37 @@ export class AdminApi {
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };
     }
     if (files.length === 0) yield { path: '', done: 0, files: 0, report: total, total };
+  }
+
+  /**
+   * A directory as a file manager shows it: each entry's tier, size, heat (decayed to
+   * now), last access, pin and class; and the bytes below it per tier.
+   */
+  ls(path: string): DirListing {
+    this.recorder.flush();
+    const ino = this.resolve(path);
+    if (!isDir(this.vfs.inode(ino).mode)) throw new FsError('ENOTDIR', `not a directory: ${path}`);
+    const now = Date.now();
+    const entries = this.catalog.listDir(ino).map((e): DirEntry => {
+      const row = isReg(e.mode) ? this.catalog.classificationRow(e.ino) : undefined;
+      return {
+        name: e.name,
+        path: path ? `${path}/${e.name}` : e.name,
+        type: isReg(e.mode) ? 'file' : isDir(e.mode) ? 'directory' : (e.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
+        size: e.size,
+        tier: e.tier,
+        heat: row ? row.heat * 2 ** (-Math.max(0, now - row.heatMs) / this.policy.halfLife) : null,
+        lastAccess: row ? new Date(row.lastAccessMs).toISOString() : null,
+        pin: this.catalog.effectivePin(e.ino)?.tier ?? null,
+        class: row?.class ?? null,
+      };
+    });
+    const bytesByTier: Record<string, number> = {};
+    for (const f of this.filesAt(path)) {
+      const i = this.vfs.inode(f.ino);
+      if (i.tier) bytesByTier[i.tier] = (bytesByTier[i.tier] ?? 0) + i.size;
+    }
+    return { path, entries, bytesByTier };
   }
 
   /** Where a path (relative to the mount root) lives and how it has been used. */
