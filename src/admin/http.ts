@@ -70,7 +70,8 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
 export async function startHttpListener(
   at: ListenAddress,
   token: string | undefined,
-  handlers: Omit<HttpHandlers, 'dashboard'> & { dashboard?: Dashboard },
+  handlers: Omit<HttpHandlers, 'dashboard'>,
+  dashboard?: Dashboard,
 ): Promise<HttpListener> {
   const tokenRequired = !isLoopback(at.host);
   if (tokenRequired && !token) throw new Error(`metrics.listen ${formatAddress(at.host, at.port)} is not loopback: a token is required`);
@@ -78,9 +79,9 @@ export async function startHttpListener(
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://tierfs');
     // The dashboard checks its own credentials (the token, or its session cookie).
-    if (handlers.dashboard && url.pathname !== '/metrics') return handlers.dashboard.handle(req, res, url, tokenRequired);
+    if (dashboard && url.pathname !== '/metrics') return dashboard.handle(req, res, url, tokenRequired);
     // The dashboard's Object stores page reads /metrics with its session.
-    if (tokenRequired && !handlers.dashboard?.auth.credential(req)) {
+    if (tokenRequired && !dashboard?.auth.credential(req)) {
       const auth = req.headers.authorization ?? '';
       const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
       if (!given || !sameToken(given, token!)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
@@ -123,7 +124,7 @@ export async function startHttpListener(
       tokenRequired,
       close: () =>
         new Promise<void>((resolve) => {
-          handlers.dashboard?.close();
+          dashboard?.close();
           server.close(() => resolve());
           server.closeAllConnections();
         }),
@@ -156,7 +157,7 @@ export async function serveMetrics(
       // The dashboard's changes need a token on loopback too.
       if (!token && (!isLoopback(listen.host) || handlers.dashboard)) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
       dashboard = handlers.dashboard && new Dashboard({ ...handlers.dashboard, token: token! });
-      listener = await startHttpListener(listen, token, { ...handlers, dashboard });
+      listener = await startHttpListener(listen, token, handlers, dashboard);
       log.info({ listen: formatAddress(listener.host, listener.port), tokenRequired: listener.tokenRequired }, 'metrics served');
     } catch (err) {
       error = (err as Error).message;
