@@ -63,4 +63,6 @@ addEventListener('keydown', (e) => {
   }
 });
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the placeholder shown while the modules load
+render(html`<${App} />`, root);
