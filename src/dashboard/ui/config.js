@@ -22,7 +22,7 @@ function Editor({ text, onInput, problems }) {
   const lines = text.split('\n').length;
   const bad = new Set(problems.map((p) => p.line).filter(Boolean));
   return html`<div class="editor">
-    <pre class="gutter" ref=${gutter} aria-hidden="true">${Array.from({ length: lines }, (_, i) => html`<span class=${bad.has(i + 1) ? 'bad' : ''}>${i + 1}</span>\n`)}</pre>
+    <pre class="gutter" ref=${gutter} aria-hidden="true">${Array.from({ length: lines }, (_, i) => html`<span class=${bad.has(i + 1) ? 'bad' : ''}>${i + 1}</span>`)}</pre>
     <textarea spellcheck="false" aria-label="configuration (YAML)" data-testid="yaml" value=${text}
       onInput=${(e) => onInput(e.target.value)} onScroll=${(e) => gutter.current && (gutter.current.scrollTop = e.target.scrollTop)}></textarea>
   </div>`;

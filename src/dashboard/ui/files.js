@@ -79,7 +79,7 @@ export function Files({ params, status, canChange }) {
     <div class="row">
       <label>glob <input value=${glob} onInput=${(e) => setGlob(e.target.value)} placeholder="*.log" size="12" aria-label="filter by glob" /></label>
       <span class="muted">${selected.size} selected</span>
-      <label>tier <select value=${tier} onChange=${(e) => setTier(e.target.value)} aria-label="target tier">${tiers.map((t) => html`<option value=${t}>${t}</option>`)}</select></label>
+      <label>tier <select value=${tier || tiers[0]} onChange=${(e) => setTier(e.target.value)} aria-label="target tier">${tiers.map((t) => html`<option value=${t}>${t}</option>`)}</select></label>
       <button disabled=${!canChange || selected.size === 0} onClick=${() => act('move')}>move selected</button>
       <button disabled=${!canChange || selected.size === 0} onClick=${() => act('pin')}>pin selected</button>
       <button disabled=${!canChange || selected.size === 0} onClick=${() => act('unpin')}>unpin</button>
