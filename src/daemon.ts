@@ -21,7 +21,7 @@ import { createFuseOps } from './fuse/adapter.js';
 import { mount, type FuseSession } from './fuse/session.js';
 import type { MountOptions } from './fuse/types.js';
 import { AdminApi, type MetricsStatus } from './admin/api.js';
-import { adminRoutes, startAdminServer } from './admin/server.js';
+import { adminRoutes, startAdminServer, type Routes } from './admin/server.js';
 import { socketPathOf } from './admin/client.js';
 import { serveMetrics } from './admin/http.js';
 import { MetricsHistoryStore } from './catalog/metrics.js';
@@ -362,7 +362,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
     const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
-    const login = { 'POST /v1/dashboard/login': () => http!.login() };
+    const login: Routes = { 'POST /v1/dashboard/login': (_url, body) => http!.login(body.link === true) };
     admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),

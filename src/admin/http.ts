@@ -146,7 +146,7 @@ export async function serveMetrics(
   configuredToken: string | undefined,
   dataDir: string,
   handlers: HttpHandlers,
-): Promise<{ status(): ListenerStatus; close(): Promise<void>; login(): DashboardLogin }> {
+): Promise<{ status(): ListenerStatus; close(): Promise<void>; login(withLink: boolean): DashboardLogin }> {
   let listener: HttpListener | undefined;
   let dashboard: Dashboard | undefined;
   let tokenFile: string | null = null;
@@ -177,10 +177,11 @@ export async function serveMetrics(
       };
     },
     close: async () => listener?.close(),
-    login: () => {
+    login: (withLink) => {
       if (!listener || !dashboard) throw Object.assign(new Error(`the dashboard is not served: ${error ?? 'metrics.listen is off'}`), { code: 'ENOTSUP' });
-      const { code, expiresMs } = dashboard.auth.issueLogin();
       const url = `http://${formatAddress(reachableHost(listener.host), listener.port)}/`;
+      if (!withLink) return { url, loginUrl: null, expiresAt: null, tokenRequired: listener.tokenRequired };
+      const { code, expiresMs } = dashboard.auth.issueLogin();
       return { url, loginUrl: `${url}login?code=${code}`, expiresAt: new Date(expiresMs).toISOString(), tokenRequired: listener.tokenRequired };
     },
   };
@@ -189,8 +190,9 @@ export async function serveMetrics(
 /** What `tierfs dashboard` prints: the address, and a login link valid once for a few minutes. */
 export interface DashboardLogin {
   url: string;
-  loginUrl: string;
-  expiresAt: string;
+  /** null unless a login link was asked for */
+  loginUrl: string | null;
+  expiresAt: string | null;
   tokenRequired: boolean;
 }
 

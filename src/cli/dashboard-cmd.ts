@@ -23,12 +23,12 @@ export function registerDashboardCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .description('the address of the web dashboard; --open: a login link that allows changes (moves, pins, configuration)')
     .action(async (mountpoint: string | undefined, opts: { open?: boolean; json?: boolean }) => {
-      const m = await adminJson<DashboardLogin>(socketPathOf(pickMount(mountpoint).dataDir), 'POST', '/v1/dashboard/login');
-      if (opts.json) return printJson(opts.open ? m : { url: m.url, tokenRequired: m.tokenRequired });
+      const m = await adminJson<DashboardLogin>(socketPathOf(pickMount(mountpoint).dataDir), 'POST', '/v1/dashboard/login', { link: opts.open === true });
+      if (opts.json) return printJson(m);
       const lines = [`dashboard: ${m.url}`];
       if (opts.open) {
         lines.push(`login (once, until ${m.expiresAt}): ${m.loginUrl}`);
-        openInBrowser(m.loginUrl);
+        openInBrowser(m.loginUrl!);
       } else {
         lines.push(m.tokenRequired ? 'off loopback: run tierfs dashboard --open for a login link' : 'read-only until you log in: tierfs dashboard --open');
       }

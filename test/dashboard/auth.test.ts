@@ -58,6 +58,11 @@ describe('dashboard access', () => {
 
   it('on loopback: reads need nothing, changes and the configuration need a credential; another Host name is refused', async () => {
     m = await dashboardMount();
+    // Only --open makes a login link.
+    const plain = JSON.parse((await m.t.cli(['dashboard', '--json', m.t.mnt])).stdout) as { url: string; loginUrl: string | null };
+    expect(plain).toMatchObject({ url: m.url, loginUrl: null });
+    const text = await m.t.cli(['dashboard', '--open', m.t.mnt]);
+    expect(text.stdout).toMatch(new RegExp(`^dashboard: ${m.url}\nlogin \\(once, until .*\\): ${m.url}login\\?code=\\S+\n$`));
     expect((await fetch(new URL('/api/v1/status', m.url))).status).toBe(200);
     expect((await fetch(m.url)).status).toBe(200);
     expect((await pin(m.url, { origin: m.url.replace(/\/$/, '') })).status).toBe(401);
