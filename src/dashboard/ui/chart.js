@@ -40,7 +40,7 @@ export function Chart({ title, lines, format = (v) => String(v), testid }) {
         height: 180,
         legend: { show: true },
         series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, value: (_u, v) => (v === null ? '–' : format(v)) }))],
-        axes: [axis, { ...axis, size: 70, values: (_u, vals) => vals.map(format) }],
+        axes: [axis, { ...axis, size: 88, values: (_u, vals) => vals.map(format) }],
       },
       data,
       el,

@@ -25,7 +25,7 @@ const SERIES = [
   'tierfs_recall_cache_misses_total',
   'tierfs_recall_cache_hits_total',
   'tierfs_moves_total',
-  'tierfs_tier_stored_bytes',
+  'tierfs_tier_used_bytes',
 ];
 
 function useHistory(rangeMs, status) {
@@ -48,7 +48,7 @@ function useHistory(rangeMs, status) {
   return { h, error };
 }
 
-/** Growth per day of a tier's stored bytes over the range, and days until its high watermark. */
+/** Growth per day of a tier's used bytes over the range, and days until its high watermark. */
 function growthOf(answer, tier) {
   const pts = (answer?.points ?? []).find((p) => p.labels.tier === tier.name)?.values ?? [];
   if (pts.length < 2) return { perDay: null, daysToFull: null };
@@ -94,7 +94,7 @@ export function Overview({ status }) {
     values: l.values.map(([t, v]) => [t, (v * 3_600_000) / (h.tierfs_moves_total?.stepMs ?? 60_000)]),
   }));
   return html`
-    <div class="grid">${status.tiers.map((t) => html`<${TierCard} key=${t.name} t=${t} growth=${growthOf(h.tierfs_tier_stored_bytes, t)} />`)}</div>
+    <div class="grid">${status.tiers.map((t) => html`<${TierCard} key=${t.name} t=${t} growth=${growthOf(h.tierfs_tier_used_bytes, t)} />`)}</div>
     <section class="card" style="margin-top:1rem" aria-label="alerts">
       <h2>Alerts</h2>
       ${status.alerts === null ? html`<p class="muted">alerts are off</p>`
