@@ -16,6 +16,7 @@ import type { BackgroundMover } from '../mover/background.js';
 import type { Classifier } from '../policy/classifier.js';
 import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
+import { checkGlob, globMatch } from '../policy/glob.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
 import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
@@ -416,27 +417,39 @@ export class AdminApi {
     this.recorder.flush();
     const ino = this.resolve(path);
     if (!isDir(this.vfs.inode(ino).mode)) throw new FsError('ENOTDIR', `not a directory: ${path}`);
-    const now = Date.now();
-    const entries = this.catalog.listDir(ino).map((e): DirEntry => {
-      const row = isReg(e.mode) ? this.catalog.classificationRow(e.ino) : undefined;
-      return {
-        name: e.name,
-        path: path ? `${path}/${e.name}` : e.name,
-        type: isReg(e.mode) ? 'file' : isDir(e.mode) ? 'directory' : (e.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
-        size: e.size,
-        tier: e.tier,
-        heat: row ? row.heat * 2 ** (-Math.max(0, now - row.heatMs) / this.policy.halfLife) : null,
-        lastAccess: row ? new Date(row.lastAccessMs).toISOString() : null,
-        pin: this.catalog.effectivePin(e.ino)?.tier ?? null,
-        class: row?.class ?? null,
-      };
-    });
+    const entries = this.catalog.listDir(ino).map((e) => this.entryOf(e.ino, e.name, path ? `${path}/${e.name}` : e.name));
     const bytesByTier: Record<string, number> = {};
     for (const f of this.filesAt(path)) {
       const i = this.vfs.inode(f.ino);
       if (i.tier) bytesByTier[i.tier] = (bytesByTier[i.tier] ?? 0) + i.size;
     }
     return { path, entries, bytesByTier };
+  }
+
+  /** The files at or below `under` whose path matches a glob (the policy's syntax), at most `limit`. */
+  find(glob: string, under: string, limit = 500): { glob: string; entries: DirEntry[]; truncated: boolean } {
+    if (!glob) throw new FsError('EINVAL', 'a glob is required');
+    checkGlob(glob);
+    this.recorder.flush();
+    const found = this.filesAt(under).filter((f) => globMatch(glob, f.path));
+    const entries = found.slice(0, limit).map((f) => this.entryOf(f.ino, f.path.split('/').at(-1) ?? f.path, f.path));
+    return { glob, entries, truncated: found.length > limit };
+  }
+
+  private entryOf(ino: number, name: string, path: string): DirEntry {
+    const i = this.vfs.inode(ino);
+    const row = isReg(i.mode) ? this.catalog.classificationRow(ino) : undefined;
+    return {
+      name,
+      path,
+      type: isReg(i.mode) ? 'file' : isDir(i.mode) ? 'directory' : (i.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
+      size: i.size,
+      tier: i.tier,
+      heat: row ? row.heat * 2 ** (-Math.max(0, Date.now() - row.heatMs) / this.policy.halfLife) : null,
+      lastAccess: row ? new Date(row.lastAccessMs).toISOString() : null,
+      pin: this.catalog.effectivePin(ino)?.tier ?? null,
+      class: row?.class ?? null,
+    };
   }
 
   /** Where a path (relative to the mount root) lives and how it has been used. */

@@ -1,5 +1,5 @@
 // What the dashboard may do beyond the CLI's routes: pause or resume the mover, cancel a
-// queued move, and check a configuration text as it is typed (the same parser and schema
+// queued move or put it first, and check a configuration text as it is typed (the same parser and schema
 // as a mount and `tierfs config apply`: problems at key and line).
 import { dirname } from 'node:path';
 import type { Routes } from '../admin/server.js';
@@ -21,6 +21,7 @@ export function dashboardActionRoutes(d: ActionDeps): Routes {
       return { paused: d.background.paused };
     },
     'POST /v1/queue/cancel': (_url, body) => ({ id: Number(body.id), ...d.background.cancel(Number(body.id)) }),
+    'POST /v1/queue/first': (_url, body) => ({ id: Number(body.id), ...d.background.runFirst(Number(body.id)) }),
     'POST /v1/config/validate': (_url, body) => {
       const text = typeof body.text === 'string' ? body.text : '';
       const file = d.configFile ?? 'tierfs.yaml';

@@ -16,6 +16,7 @@ const CHANGES = new Set([
   'POST /v1/pin',
   'POST /v1/mover/pause',
   'POST /v1/queue/cancel',
+  'POST /v1/queue/first',
   'POST /v1/config/validate',
   'POST /v1/config/apply',
   'POST /v1/config/rollback',

@@ -90,6 +90,15 @@ export class BackgroundMover {
     return { ino: entry.ino };
   }
 
+  /** Run a queued move next: it becomes a manual one (priority 0: ahead of automatic moves, any time). */
+  runFirst(id: number): { ino: number; toTier: string } {
+    const entry = this.d.catalog.queuedMoves(1_000_000).find((e) => e.id === id);
+    if (!entry) throw new FsError('ENOENT', `no queued move ${id}`);
+    this.d.catalog.enqueueMove({ ino: entry.ino, toTier: entry.toTier, priority: 0, requestedBy: 'dashboard', reason: `put first by an operator (${entry.reason})` });
+    this.kick();
+    return { ino: entry.ino, toTier: entry.toTier };
+  }
+
   private tick(): void {
     const now = Date.now();
     if (this.paused) {

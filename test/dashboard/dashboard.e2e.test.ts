@@ -177,6 +177,48 @@ describe('the dashboard in a browser', () => {
     await shot('config');
   });
 
+  it('pauses the mover, cancels a queued move, puts an automatic one first, resumes; Files searches by glob', async () => {
+    await open('Moves');
+    await page.getByRole('button', { name: 'pause the mover' }).click();
+    await page.getByRole('button', { name: 'resume the mover' }).waitFor();
+    for (const [path, to] of [['a.log', 'warm'], ['sub/b.bin', 'cold']]) {
+      const r = await m.t.cli(['move', '--no-wait', '--to', to!, join(m.t.mnt, path!)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const queued = page.getByTestId('queued-move');
+    const rowOf = async (ino: number) => queued.filter({ has: page.locator(`td:nth-child(2):text-is("${ino}")`) });
+    const inoOf = async (p: string) => (JSON.parse((await m.t.cli(['where', '--json', join(m.t.mnt, p)])).stdout) as { ino: number }[])[0]!.ino;
+    const [aLog, big] = await Promise.all([inoOf('a.log'), inoOf('big.bin')]);
+    const aRow = await rowOf(aLog);
+    await aRow.waitFor();
+    await shot('moves-paused');
+    await aRow.getByRole('button', { name: /^cancel move/ }).click();
+    await expect.poll(() => aRow.count()).toBe(0);
+
+    // The rule "rest" wants big.bin back on hot: an automatic entry (the mover takes none while disabled).
+    const bigRow = await rowOf(big);
+    await expect.poll(() => bigRow.locator('td').nth(3).textContent(), { timeout: 10_000 }).not.toBe('0');
+    await bigRow.getByRole('button', { name: /run move \d+ first/ }).click();
+    await expect.poll(() => bigRow.locator('td').nth(4).textContent()).toBe('dashboard');
+    expect(await bigRow.locator('td').nth(3).textContent()).toBe('0');
+
+    await page.getByRole('button', { name: 'resume the mover' }).click();
+    const done = (p: string, to: string) => page.locator(`[data-testid="audit-row"][data-path="${p}"][data-to="${to}"][data-state="done"]`);
+    await done('sub/b.bin', 'cold').first().waitFor({ timeout: 30_000 });
+    await done('big.bin', 'hot').first().waitFor({ timeout: 30_000 });
+    expect(await done('a.log', 'warm').count()).toBe(0);
+    const tierOf = async (p: string) => (JSON.parse((await m.t.cli(['where', '--json', join(m.t.mnt, p)])).stdout) as { tier: string }[])[0]!.tier;
+    expect(await tierOf('a.log')).toBe('hot');
+
+    await open('Files');
+    await page.getByRole('button', { name: '/', exact: true }).click();
+    await page.getByLabel('search by glob').fill('*.bin');
+    const rows = page.getByTestId('file-row');
+    await expect.poll(async () => (await rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-path')))).sort()).toEqual(['big.bin', 'sub/b.bin']);
+    expect(await page.locator('[data-testid="file-row"][data-path="sub/b.bin"]').getAttribute('data-tier')).toBe('cold');
+    await page.getByLabel('search by glob').fill('');
+  });
+
   it('the cost and capacity page renders the numbers of tierfs report --json (or says the reports are not available), and no page logged an error', async () => {
     await open('Cost & capacity');
     const served = (await fetch(new URL('/api/report/cost', m.url))).status !== 404;

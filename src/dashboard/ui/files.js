@@ -3,12 +3,6 @@
 // placement explanation (tierfs where) of a file; select entries and move or pin them.
 import { api, bytes, html, int, useApi, useEffect, useLive, useState, when } from './lib.js';
 
-/** A shell glob (*, ?, **) as a RegExp over paths relative to the directory shown. */
-function globRe(glob) {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*');
-  return new RegExp(`^${re}$`);
-}
-
 function Where({ path }) {
   const w = useApi(`v1/where?path=${encodeURIComponent(path)}`);
   if (w.error) return html`<p class="error">${w.error.message}</p>`;
@@ -47,11 +41,14 @@ export function Files({ params, status, canChange }) {
   const tiers = status?.tiers.map((t) => t.name) ?? [];
   const go = (p) => (location.hash = `#/files?path=${encodeURIComponent(p)}`);
   const parts = dir.split('/').filter(Boolean);
-  let entries = ls.data?.entries ?? [];
-  if (glob) {
-    const re = globRe(glob);
-    entries = entries.filter((e) => re.test(e.name));
-  }
+  // A glob searches every file below the directory shown (the policy's glob syntax).
+  const [query, setQuery] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => setQuery(glob.trim()), 300);
+    return () => clearTimeout(t);
+  }, [glob]);
+  const found = useApi(query ? `v1/find?glob=${encodeURIComponent(query)}&path=${encodeURIComponent(dir)}` : null, [query, dir, latest?.id, latest?.state]);
+  const entries = (query ? found.data?.entries : ls.data?.entries) ?? [];
   const toggle = (p) => {
     const s = new Set(selected);
     s.has(p) ? s.delete(p) : s.add(p);
@@ -76,8 +73,10 @@ export function Files({ params, status, canChange }) {
     </div>
     ${ls.data ? html`<p class="muted" data-testid="dir-bytes">below here: ${Object.entries(ls.data.bytesByTier).map(([t, b]) => `${t} ${bytes(b)}`).join(' · ') || 'nothing'}</p>` : null}
     ${ls.error ? html`<p class="error">${ls.error.message}</p>` : null}
+    ${query && found.error ? html`<p class="error">${found.error.message}</p>` : null}
+    ${query && found.data?.truncated ? html`<p class="muted">the first ${found.data.entries.length} matches</p>` : null}
     <div class="row">
-      <label>glob <input value=${glob} onInput=${(e) => setGlob(e.target.value)} placeholder="*.log" size="12" aria-label="filter by glob" /></label>
+      <label>glob <input value=${glob} onInput=${(e) => setGlob(e.target.value)} placeholder="**/*.log" size="14" aria-label="search by glob" /></label>
       <span class="muted">${selected.size} selected</span>
       <label>tier <select value=${tier || tiers[0]} onChange=${(e) => setTier(e.target.value)} aria-label="target tier">${tiers.map((t) => html`<option value=${t}>${t}</option>`)}</select></label>
       <button disabled=${!canChange || selected.size === 0} onClick=${() => act('move')}>move selected</button>
@@ -93,13 +92,13 @@ export function Files({ params, status, canChange }) {
             <td><input type="checkbox" checked=${selected.has(e.path)} onChange=${() => toggle(e.path)} aria-label=${`select ${e.name}`} /></td>
             <td>${e.type === 'directory'
               ? html`<button class="link" onClick=${() => go(e.path)}>${e.name}/</button>`
-              : html`<button class="link" onClick=${() => setShown(e.path)} aria-label=${`explain ${e.name}`}>${e.name}</button>`}</td>
+              : html`<button class="link" onClick=${() => setShown(e.path)} aria-label=${`explain ${e.name}`}>${query ? e.path.slice(dir ? dir.length + 1 : 0) : e.name}</button>`}</td>
             <td data-testid="tier">${e.tier ?? '–'}</td><td class="num">${e.type === 'file' ? bytes(e.size) : ''}</td>
             <td class="num">${e.heat === null ? '' : e.heat.toFixed(2)}</td><td>${when(e.lastAccess)}</td>
             <td>${[e.pin && `pinned ${e.pin}`, e.class].filter(Boolean).join(' · ')}</td>
           </tr>`)}</tbody>
         </table>
-        ${ls.data && entries.length === 0 ? html`<p class="muted">empty</p>` : null}
+        ${(query ? found.data : ls.data) && entries.length === 0 ? html`<p class="muted">${query ? 'no match' : 'empty'}</p>` : null}
       </div>
       <div>${shown ? html`<${Where} key=${shown + (latest?.id ?? '')} path=${shown} />` : html`<p class="muted">choose a file to see where it lives and why</p>`}</div>
     </div>`;

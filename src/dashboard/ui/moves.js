@@ -1,5 +1,5 @@
-// Moves: the running moves with progress and rate, the queue (cancel an entry, pause or
-// resume the mover), the audit log with filters, and a form for a manual move, recall or pin.
+// Moves: the running moves with progress and rate, the queue (put an entry first, cancel
+// it, pause or resume the mover), the audit log with filters, and a form for a manual move, recall or pin.
 import { api, bytes, html, int, useEffect, useLive, useRef, useState } from './lib.js';
 
 /** Bytes per second of each running move, from the change between two snapshots. */
@@ -113,7 +113,9 @@ export function Moves({ status, canChange }) {
         <tbody>${moves.queued.map((q) => html`<tr data-testid="queued-move">
           <td>${q.id}</td><td>${q.ino}</td><td>${q.toTier}</td><td class="num">${q.priority}</td><td>${q.requestedBy}</td>
           <td>${q.reason}${q.lastError ? html`<div class="bad">${q.lastError}</div>` : null}</td><td class="num">${q.attempts}</td>
-          <td><button disabled=${!canChange} onClick=${() => act(() => api('v1/queue/cancel', { method: 'POST', body: { id: q.id } }))} aria-label=${`cancel move ${q.id}`}>cancel</button></td>
+          <td><button disabled=${!canChange || q.priority === 0} onClick=${() => act(() => api('v1/queue/first', { method: 'POST', body: { id: q.id } }))}
+              aria-label=${`run move ${q.id} first`} title="run it next, as a manual move">first</button>
+            <button disabled=${!canChange} onClick=${() => act(() => api('v1/queue/cancel', { method: 'POST', body: { id: q.id } }))} aria-label=${`cancel move ${q.id}`}>cancel</button></td>
         </tr>`)}</tbody>
       </table></div>
     </section>
