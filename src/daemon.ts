@@ -46,6 +46,7 @@ import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
 import { dashboardActionRoutes } from './dashboard/actions.js';
 import { drainRoutes } from './admin/drain.js';
+import { reportRoutes } from './admin/report-routes.js';
 import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
@@ -329,6 +330,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
+    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: async () => history?.sample() });
     const running = cfg;
     const applyLive = (next: Config) => {
       // The classifier, the mover, the admin API and the local tiers hold sections of this
@@ -341,6 +343,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       for (const t of tiers.ordered) if (t.kind === 'object' && t.capacity) t.capacity.high = next.tiers.find((c) => c.name === t.name)!.watermarks.high;
       running.metrics.probeInterval = next.metrics.probeInterval;
       running.catalog.configVersions = next.catalog.configVersions;
+      running.cost = next.cost; // prices: the next report uses them
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
       [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
       bandwidth.setRate(next.mover.bandwidth);
@@ -363,13 +366,13 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
     const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
     const login: Routes = { 'POST /v1/dashboard/login': (_url, body) => http!.login(body.link === true) };
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...reports, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
-      routes,
+      routes: { ...routes, ...reports },
       // The dashboard reads what the CLI reads; its configuration routes need a credential.
       dashboard: {
-        routes: { ...routes, ...actions, ...(configManager ? configRoutes(configManager) : {}) },
+        routes: { ...routes, ...reports, ...actions, ...(configManager ? configRoutes(configManager) : {}) },
         snapshots: { status: () => api.status(), moves: () => ({ ...api.moves(50), paused: background.paused }) },
       },
     });

@@ -92,6 +92,8 @@ export async function startHttpListener(
       res.writeHead(200, { 'content-type': m.contentType });
       return res.end(req.method === 'HEAD' ? undefined : m.body);
     }
+    // The dashboard's report routes: /api/report/… is /api/v1/report/….
+    if (url.pathname.startsWith('/api/report/')) return answer(handlers.routes, 'GET', `/v1${url.pathname.slice('/api'.length)}`, url, req, res);
     if (url.pathname.startsWith('/api/v1/')) {
       return answer(handlers.routes, 'GET', url.pathname.slice('/api'.length), url, req, res);
     }

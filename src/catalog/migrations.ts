@@ -304,4 +304,41 @@ export const MIGRATIONS: readonly string[] = [
     file_written  INTEGER NOT NULL DEFAULT 1
   );
   `,
+  // 11: object copies leaving their tier, for the cost of minimum storage durations (src/cost)
+  `
+  -- One row each time a file's copy on an object tier goes (the file deleted, moved to
+  -- another tier, or rewritten): when it was written there (tier_since_ms) and the payload
+  -- bytes of its objects per backend index (JSON {"0": bytes, ...}). Kept by triggers, so
+  -- every path that drops a copy is counted; bounded by age in src/catalog/cost.ts.
+  CREATE TABLE object_removals (
+    id         INTEGER PRIMARY KEY,
+    time_ms    INTEGER NOT NULL,
+    ino        INTEGER NOT NULL,
+    tier       TEXT NOT NULL,
+    cause      TEXT NOT NULL,       -- deleted | moved
+    written_ms INTEGER NOT NULL,
+    size       INTEGER NOT NULL,
+    objects    INTEGER NOT NULL,
+    backend_bytes TEXT NOT NULL
+  );
+  CREATE INDEX object_removals_time ON object_removals (time_ms);
+  CREATE TRIGGER object_removal_delete AFTER DELETE ON inodes WHEN OLD.layout IS NOT NULL AND OLD.tier IS NOT NULL
+  BEGIN
+    INSERT INTO object_removals (time_ms, ino, tier, cause, written_ms, size, objects, backend_bytes)
+    SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), OLD.ino, OLD.tier, 'deleted', OLD.tier_since_ms, OLD.size,
+           coalesce(sum(n), 0), coalesce(json_group_object(b, bytes), '{}')
+    FROM (SELECT json_extract(c.value, '$.backend') AS b, count(*) AS n, sum(json_extract(c.value, '$.length')) AS bytes
+          FROM json_each(OLD.layout, '$.stripes') AS s, json_each(s.value, '$.cells') AS c GROUP BY b);
+  END;
+  CREATE TRIGGER object_removal_move AFTER UPDATE OF layout ON inodes
+    WHEN OLD.layout IS NOT NULL AND OLD.tier IS NOT NULL
+     AND (NEW.layout IS NULL OR json_extract(NEW.layout, '$.fileId') IS NOT json_extract(OLD.layout, '$.fileId'))
+  BEGIN
+    INSERT INTO object_removals (time_ms, ino, tier, cause, written_ms, size, objects, backend_bytes)
+    SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), OLD.ino, OLD.tier, 'moved', OLD.tier_since_ms, OLD.size,
+           coalesce(sum(n), 0), coalesce(json_group_object(b, bytes), '{}')
+    FROM (SELECT json_extract(c.value, '$.backend') AS b, count(*) AS n, sum(json_extract(c.value, '$.length')) AS bytes
+          FROM json_each(OLD.layout, '$.stripes') AS s, json_each(s.value, '$.cells') AS c GROUP BY b);
+  END;
+  `,
 ];

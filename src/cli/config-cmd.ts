@@ -11,6 +11,7 @@ import { CliError, printJson } from './output.js';
 import { survivableBackendLosses } from '../tiers/object/index.js';
 import { registerConfigLiveCommands, registerTierCommands, showVersion } from './config-live-cmd.js';
 import { configJsonSchema } from '../config/json-schema.js';
+import { describePricing, priceTiers } from '../cost/pricing.js';
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -40,7 +41,8 @@ export function registerConfigCommands(program: Command): void {
           ? [{ tier: t.name, k: t.scheme.k, m: t.scheme.m, backends: t.backends.length, survivesBackendLosses: survivableBackendLosses(t.scheme.k, t.scheme.m, t.backends.length) }]
           : [],
       );
-      if (opts.json) return printJson({ valid: true, file: path, durability, config: cfg });
+      const prices = priceTiers(cfg);
+      if (opts.json) return printJson({ valid: true, file: path, durability, prices, config: cfg });
       process.stdout.write(`${path}: valid (${cfg.tiers.length} tiers: ${cfg.tiers.map((t) => t.name).join(', ')})\n`);
       for (const d of durability) {
         process.stdout.write(
@@ -48,6 +50,7 @@ export function registerConfigCommands(program: Command): void {
             `survives the loss of ${d.survivesBackendLosses} whole backend${d.survivesBackendLosses === 1 ? '' : 's'}\n`,
         );
       }
+      process.stdout.write(`prices (tierfs report cost):\n${describePricing(prices).map((l) => `  ${l}\n`).join('')}`);
     });
   config
     .command('show')

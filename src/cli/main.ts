@@ -11,6 +11,7 @@ import { registerMetricsCommands } from './metrics-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
 import { registerMoveCommands } from './move-cmd.js';
 import { registerRepairCommands } from './repair-cmd.js';
+import { registerReportCommands } from './report-cmd.js';
 import { CliError } from './output.js';
 
 /** The reader of our output went away (`tierfs status | head -1`): that ends the command, quietly. */
@@ -39,6 +40,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerMetricsCommands(program);
   registerAlertsCommands(program);
   registerDashboardCommands(program);
+  registerReportCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

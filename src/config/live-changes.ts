@@ -8,7 +8,7 @@ import type { Config, TierConfig } from './schema.js';
 import { diffValues } from './diff.js';
 
 /** Keys (dotted, as diffValues names them) that apply live: a key matches when it starts with one. */
-const LIVE = [/^policy(\.|\[|$)/, /^mover(\.|\[|$)/, /^recording(\.|$)/, /^tiers\[\d+\]\.watermarks(\.|$)/, /^metrics\.probeInterval$/, /^catalog\.configVersions$/];
+const LIVE = [/^policy(\.|\[|$)/, /^mover(\.|\[|$)/, /^recording(\.|$)/, /^tiers\[\d+\]\.watermarks(\.|$)/, /^metrics\.probeInterval$/, /^catalog\.configVersions$/, /^cost(\.|$)/];
 
 /** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
 export function changesLive(docKey: string): boolean {

@@ -7,6 +7,7 @@ import { moverSchema, policySchema } from './policy.js';
 import { metricsSchema } from './metrics.js';
 import { catalogSchema } from './catalog.js';
 import { alertsSchema } from './alerts.js';
+import { costProblems, costSchema } from './cost.js';
 
 const tierName = z
   .string()
@@ -91,6 +92,7 @@ export const configSchema = z
     catalog: catalogSchema.describe('backups of the catalog, and how a mount recovers a lost one'),
     metrics: metricsSchema,
     alerts: alertsSchema,
+    cost: costSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
@@ -124,6 +126,7 @@ export const configSchema = z
     if (backupTier !== undefined && !cfg.tiers.some((t) => t.name === backupTier && t.kind === 'object')) {
       ctx.addIssue({ code: 'custom', path: ['catalog', 'backup', 'tier'], message: `no object tier named "${backupTier}"` });
     }
+    for (const p of costProblems(cfg.cost, [...seen])) ctx.addIssue({ code: 'custom', ...p });
     if (!cfg.tiers.some((t) => t.kind === 'local')) {
       ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'at least one tier must be local: new files are written there' });
     }
