@@ -4,7 +4,8 @@
 // configuration editor validates, previews, applies and rolls back. Each page is
 // screenshotted to .tmp/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -31,6 +32,7 @@ const LOGS_RULE = `    - name: logs
 `;
 
 let m: DashboardMount;
+let clockFile: string;
 let browser: Browser;
 let page: Page;
 const errors: string[] = [];
@@ -52,7 +54,9 @@ async function shot(name: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  m = await dashboardMount({ extraYaml: POLICY });
+  // The reports' "now" (TIERFS_TEST_CLOCK): the page and the CLI must price the same moment.
+  clockFile = join(tmpdir(), `tierfs-dashboard-clock-${process.pid}`);
+  m = await dashboardMount({ extraYaml: POLICY, env: { TIERFS_TEST_CLOCK: clockFile } });
   await fs.mkdir(join(m.t.mnt, 'sub'), { recursive: true });
   await fs.writeFile(join(m.t.mnt, 'a.log'), Buffer.alloc(3000, 1));
   await fs.writeFile(join(m.t.mnt, 'sub', 'b.bin'), Buffer.alloc(200_000, 2));
@@ -70,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await m?.dispose();
+  rmSync(clockFile, { force: true });
 });
 
 describe('the dashboard in a browser', () => {
@@ -220,22 +225,37 @@ describe('the dashboard in a browser', () => {
   });
 
   it('the cost and capacity page renders the numbers of tierfs report --json (or says the reports are not available), and no page logged an error', async () => {
-    await open('Cost & capacity');
+    // A moment two minutes back: both readers see the same, completed history.
+    writeFileSync(clockFile, String(Date.now() - 120_000));
     const served = (await fetch(new URL('/api/report/cost', m.url))).status !== 404;
-    for (const name of ['cost', 'capacity', 'advice']) {
-      const card = page.getByTestId(`report-${name}`);
-      if (!served) {
-        await expect.poll(() => card.getByTestId('unavailable').textContent()).toBe('reports not available from this daemon');
-        continue;
+    await open('Cost & capacity');
+    if (!served) {
+      for (const name of ['cost', 'capacity', 'advice']) {
+        await expect.poll(() => page.getByTestId(`report-${name}`).getByTestId('unavailable').textContent()).toBe('reports not available from this daemon');
       }
-      const r = await m.t.cli(['report', name, '--json', m.t.mnt]);
-      expect(r.code, r.stderr).toBe(0);
-      const report = JSON.parse(r.stdout) as Record<string, unknown>;
-      // Every top-level number of the CLI's JSON, as the page shows it.
-      for (const [key, value] of Object.entries(report)) {
-        if (typeof value !== 'number') continue;
-        await expect.poll(() => card.locator(`tr[data-key="${key}"] > td`).first().textContent()).toBe(String(value));
+    } else {
+      const report = async <T>(name: string): Promise<T> => {
+        const r = await m.t.cli(['report', name, '--json', m.t.mnt]);
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as T;
+      };
+      const usd = (n: number) => `$${Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(4)}`;
+      type Charges = { totalUsd: number };
+      const cost = await report<{ monthToDate: Charges; projectedMonth: Charges; rows: { tier: string; projectedMonth: Charges }[] }>('cost');
+      const card = page.getByTestId('report-cost');
+      await expect.poll(() => card.getByTestId('cost-mtd').textContent()).toBe(usd(cost.monthToDate.totalUsd));
+      expect(await card.getByTestId('cost-projected').textContent()).toBe(usd(cost.projectedMonth.totalUsd));
+      expect(cost.rows.map((r) => r.tier).sort()).toEqual(['cold', 'hot', 'warm']);
+      for (const row of cost.rows) {
+        expect(await card.locator(`[data-testid="cost-row"][data-tier="${row.tier}"] [data-testid="row-projected"]`).textContent()).toBe(usd(row.projectedMonth.totalUsd));
       }
+      const capacity = await report<{ tiers: { tier: string; usedBytesNow: number }[] }>('capacity');
+      for (const t of capacity.tiers) {
+        await expect.poll(() => page.locator(`[data-testid="capacity-row"][data-tier="${t.tier}"] [data-testid="used"]`).textContent()).toBe(t.usedBytesNow.toLocaleString('en'));
+      }
+      const advice = await report<{ totalEstSavingsUsdPerMonth: number; advice: unknown[] }>('advice');
+      await expect.poll(() => page.getByTestId('advice-total').textContent()).toBe(usd(advice.totalEstSavingsUsdPerMonth));
+      expect(await page.getByTestId('advice-row').count()).toBe(advice.advice.length);
     }
     await shot('cost');
     await open('Overview');

@@ -11,7 +11,7 @@ export interface DashboardMount {
   dispose(): Promise<void>;
 }
 
-export async function dashboardMount(opts: { listen?: string; extraYaml?: string } = {}): Promise<DashboardMount> {
+export async function dashboardMount(opts: { listen?: string; extraYaml?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DashboardMount> {
   const cold = tempDir('tierfs-dashboard-cold-');
   const t = new TierfsMount({
     hotCapacity: '1GiB',
@@ -32,7 +32,7 @@ export async function dashboardMount(opts: { listen?: string; extraYaml?: string
     cold.remove();
   };
   try {
-    await t.start();
+    await t.start(opts.env);
     const r = await t.cli(['dashboard', '--json', t.mnt]);
     if (r.code !== 0) throw new Error(`tierfs dashboard failed: ${r.stderr}`);
     return { t, url: (JSON.parse(r.stdout) as { url: string }).url, dispose };
