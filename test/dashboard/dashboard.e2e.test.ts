@@ -25,7 +25,12 @@ const POLICY = `policy:
 mover:
   enabled: false
   bandwidth: 2MiB
+cost:
+  tiers:
+    hot: { storagePerGBMonth: 1000 }
+    cold: { class: s3-standard, writesPer1000: 500 }
 `;
+// (Prices so high that a few MiB for a few minutes cost more than a rounding error.)
 const LOGS_RULE = `    - name: logs
       match: { path: ["*.log"] }
       target: warm
@@ -225,8 +230,8 @@ describe('the dashboard in a browser', () => {
   });
 
   it('the cost and capacity page renders the numbers of tierfs report --json (or says the reports are not available), and no page logged an error', async () => {
-    // A moment two minutes back: both readers see the same, completed history.
-    writeFileSync(clockFile, String(Date.now() - 120_000));
+    // One moment for both readers: the page and the CLI price the same one.
+    writeFileSync(clockFile, String(Date.now()));
     const served = (await fetch(new URL('/api/report/cost', m.url))).status !== 404;
     await open('Cost & capacity');
     if (!served) {

@@ -15,6 +15,7 @@ export async function dashboardMount(opts: { listen?: string; extraYaml?: string
   const cold = tempDir('tierfs-dashboard-cold-');
   const t = new TierfsMount({
     hotCapacity: '1GiB',
+    warmCapacity: '1GiB', // use is the catalog's count, not a shared disk's (other processes write there)
     moreTiers: `  - name: cold
     kind: object
     scheme: { k: 2, m: 1 }

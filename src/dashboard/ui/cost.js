@@ -71,7 +71,7 @@ function forecastLines(t) {
 function CapacityCard() {
   const r = useApi('report/capacity', []);
   const c = r.data;
-  return html`<section class="card" data-testid="report-capacity" aria-label="capacity">
+  return html`<section class="card wide" data-testid="report-capacity" aria-label="capacity">
     <h2>Capacity forecast ${c ? html`<span class="muted">(${c.method}, last ${c.windowDays} days)</span>` : null}</h2>
     ${r.error ? unavailable(r) : !c ? html`<p class="muted">…</p>` : html`
       <div class="scroll"><table><thead><tr><th>tier</th><th>status</th><th class="num">used</th><th class="num">growth / day</th><th>to high watermark</th><th>to full</th></tr></thead>
@@ -82,7 +82,7 @@ function CapacityCard() {
           <td>${t.daysToFull ? `${days(t.daysToFull.estimate)} (${days(t.daysToFull.earliest)}…${days(t.daysToFull.latest)})` : '–'}</td>
         </tr>`)}</tbody></table></div>`}
   </section>
-  ${c ? c.tiers.filter((t) => t.daily.length > 0).map((t) => html`<${Chart} key=${t.tier} title=${`${t.tier}: used bytes and forecast`} testid=${`forecast-${t.tier}`} lines=${forecastLines(t)} format=${bytes} />`) : null}`;
+  ${c ? c.tiers.filter((t) => t.daily.length > 1).map((t) => html`<${Chart} key=${t.tier} title=${`${t.tier}: used bytes and forecast`} testid=${`forecast-${t.tier}`} lines=${forecastLines(t)} format=${bytes} />`) : null}`;
 }
 
 function AdviceCard() {
