@@ -112,6 +112,8 @@ export function Overview({ status }) {
       <${Chart} title="recall cache hit ratio (by count)" testid="chart-hit" lines=${linesOf(h.tierfs_recall_cache_hit_ratio, () => 'hit ratio')} format=${pct} />
       <${Chart} title="recall cache: cells hit and missed" testid="chart-hit-bytes"
         lines=${[...(hits ? [{ ...hits, label: 'cells hit' }] : []), ...(misses ? [{ ...misses, label: 'cells missed' }] : [])]} format=${int} />
+      <${Chart} title="recall cache: bytes served from the cache" testid="chart-hit-bytes-served"
+        lines=${linesOf(h.tierfs_recall_cache_hit_bytes_total, () => 'bytes/s', true)} format=${(v) => `${bytes(v)}/s`} />
       <${Chart} title="moves per hour" testid="chart-moves" lines=${moves} format=${(v) => v.toFixed(0)} />
     </div>`;
 }
