@@ -63,6 +63,7 @@ describe('dashboard access', () => {
     expect(plain).toMatchObject({ url: m.url, loginUrl: null });
     const text = await m.t.cli(['dashboard', '--open', m.t.mnt]);
     expect(text.stdout).toMatch(new RegExp(`^dashboard: ${m.url}\nlogin \\(once, until .*\\): ${m.url}login\\?code=\\S+\n$`));
+    expect((await m.t.cli(['status', m.t.mnt])).stdout).toContain(`dashboard: ${m.url} `);
     expect((await fetch(new URL('/api/v1/status', m.url))).status).toBe(200);
     expect((await fetch(m.url)).status).toBe(200);
     expect((await pin(m.url, { origin: m.url.replace(/\/$/, '') })).status).toBe(401);
