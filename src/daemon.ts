@@ -47,6 +47,7 @@ import { configRoutes } from './admin/config-routes.js';
 import { dashboardActionRoutes } from './dashboard/actions.js';
 import { drainRoutes } from './admin/drain.js';
 import { reportRoutes } from './admin/report-routes.js';
+import { CostQueries } from './catalog/cost.js';
 import { dirname } from 'node:path';
 
 const log = moduleLogger('daemon');
@@ -285,9 +286,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const history = cfg.metrics.history.enabled
       ? new MetricsHistory(new MetricsHistoryStore(catalog.db), metrics.registry, { retention: { minuteMs: minutes, hourMs: hours, dayMs: days } })
       : undefined;
+    const removals = new CostQueries(catalog.db);
+    // One sample at a time (the minute's, or a report's): each counts from the totals the last one saw.
+    let sampling: Promise<unknown> = Promise.resolve();
+    const sampleHistory = () => (sampling = sampling.catch(() => undefined).then(() => history?.sample()));
     const observe = async () => {
       metrics.checkPlacement();
-      await history?.sample();
+      await sampleHistory();
+      removals.pruneRemovals(Date.now() - days); // kept as long as the history's daily points
     };
     const observeTask = new BackgroundTask('metrics', observe, { intervalMs: 60_000 });
     // The tasks read their interval from these at each run: config apply changes them.
@@ -330,7 +336,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       metrics: metricsStatus, history, alerts: alerting && ((limit) => alerting.evaluator.status(limit)), onScrubbed: (file, report) => metrics.scrubbed(file, report),
     });
     const routes = adminRoutes(api, () => recorder.flush(), (n) => bandwidth.take(n));
-    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: async () => history?.sample() });
+    const reports = reportRoutes({ db: catalog.db, config: () => cfg, now: testClock() ?? Date.now, sample: sampleHistory });
     const running = cfg;
     const applyLive = (next: Config) => {
       // The classifier, the mover, the admin API and the local tiers hold sections of this

@@ -25,6 +25,17 @@ export interface BackendObjects {
   paddingBytes: number;
 }
 
+/** Files on a tier whose objects cost more than their bytes say. */
+export interface CostlyObjects {
+  /** with an object below the minimum billable size, or request-heavy */
+  files: number;
+  bytes: number;
+  /** whose objects cost more to write than to keep a month */
+  heavyFiles: number;
+  heavyBytes: number;
+  heavyObjects: number;
+}
+
 export interface DirUsage {
   /** the first component of the path ('' for files in the root) */
   dir: string;
@@ -62,12 +73,15 @@ export class CostQueries {
          FROM inodes i, ${cells}
          WHERE i.tier = @tier AND i.layout IS NOT NULL AND i.nlink > 0 AND json_extract(c.value, '$.backend') = @backend`,
       ),
-      // Files whose objects cost more to write than to keep for a month: objects × $/write > billable GB × $/GB-month.
-      requestHeavy: db.prepare(
-        `SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes, coalesce(sum(objs), 0) AS objects, coalesce(sum(billable), 0) AS billableBytes FROM (
-           SELECT i.size, count(*) AS objs, sum(max(${len}, @min) + @overhead) AS billable
-           FROM inodes i, ${cells} WHERE i.tier = @tier AND i.layout IS NOT NULL AND i.nlink > 0 GROUP BY i.ino
-           HAVING count(*) * @usdPerWrite > sum(max(${len}, @min) + @overhead) * @usdPerByteMonth)`,
+      // Files with an object below the minimum billable size, or whose objects cost more to write than
+      // to keep for a month (objects × $/write > billable GB × $/GB-month): both, and the second apart.
+      costlyObjects: db.prepare(
+        `SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes,
+                coalesce(sum(heavy), 0) AS heavyFiles, coalesce(sum(heavy * size), 0) AS heavyBytes, coalesce(sum(heavy * objs), 0) AS heavyObjects FROM (
+           SELECT i.size, count(*) AS objs, min(${len}) < @min AS small,
+                  count(*) * @usdPerWrite > sum(max(${len}, @min) + @overhead) * @usdPerByteMonth AS heavy
+           FROM inodes i, ${cells} WHERE i.tier = @tier AND i.layout IS NOT NULL AND i.nlink > 0 GROUP BY i.ino)
+         WHERE small OR heavy`,
       ),
       byDir: db.prepare(
         `SELECT CASE WHEN instr(data_path, '/') > 0 THEN substr(data_path, 1, instr(data_path, '/') - 1) ELSE '' END AS dir,
@@ -105,10 +119,8 @@ export class CostQueries {
     return this.s.objects.get({ tier, backend, min: minBytes }) as BackendObjects;
   }
 
-  requestHeavy(tier: string, p: { minBytes: number; overheadBytes: number; usdPerWrite: number; usdPerByteMonth: number }): { files: number; bytes: number; objects: number; billableBytes: number } {
-    return this.s.requestHeavy.get({ tier, min: p.minBytes, overhead: p.overheadBytes, usdPerWrite: p.usdPerWrite, usdPerByteMonth: p.usdPerByteMonth }) as {
-      files: number; bytes: number; objects: number; billableBytes: number;
-    };
+  costlyObjects(tier: string, p: { minBytes: number; overheadBytes: number; usdPerWrite: number; usdPerByteMonth: number }): CostlyObjects {
+    return this.s.costlyObjects.get({ tier, min: p.minBytes, overhead: p.overheadBytes, usdPerWrite: p.usdPerWrite, usdPerByteMonth: p.usdPerByteMonth }) as CostlyObjects;
   }
 
   byDir(): DirUsage[] {

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { CostQueries, type BackendObjects, type DirUsage, type ObjectRemoval } from '../catalog/cost.js';
 import { MetricsHistoryStore } from '../catalog/metrics.js';
-import { DAY_MS, HOUR_MS, MetricsHistory, type HistoryPoints } from '../metrics/history.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, MetricsHistory, type HistoryPoints } from '../metrics/history.js';
 import {
   addCharges, earlyDeletionUsd, egressUsd, integrate, monitoringUsd, noCharges, objectSizeUsd, requestClass, requestsUsd, retrievalUsd,
   scaleCharges, storageUsd, type Charges,
@@ -73,21 +73,36 @@ export interface CostFacts {
 /** Reads the history and the catalog; `db` is the catalog's database. */
 export class CostSource {
   private readonly history: MetricsHistory;
+  private readonly store: MetricsHistoryStore;
   readonly queries: CostQueries;
 
   constructor(
     readonly db: Database.Database,
     readonly nowMs: number,
-    private readonly hourRetentionMs = 90 * DAY_MS,
   ) {
-    this.history = new MetricsHistory(new MetricsHistoryStore(db), { read: () => Promise.reject(new Error('reading only')) }, { now: () => nowMs });
+    this.store = new MetricsHistoryStore(db);
+    this.history = new MetricsHistory(this.store, { read: () => Promise.reject(new Error('reading only')) }, { now: () => nowMs });
     this.queries = new CostQueries(db);
   }
 
-  /** Points of a series since `sinceMs`, hourly while the history keeps hours, else daily. */
+  /**
+   * Points of a series since `sinceMs` at the finest step kept for each stretch (days, then
+   * hours, then the minutes not rolled up yet), not bucketed: a value counts from the
+   * minute it was sampled, not from the start of its hour.
+   */
   series(name: string, sinceMs: number): HistoryPoints[] {
-    const stepMs = sinceMs >= this.nowMs - this.hourRetentionMs + HOUR_MS ? HOUR_MS : DAY_MS;
-    return this.history.query(name, { sinceMs, stepMs }).points;
+    const groups = new Map<string, [number, number][]>();
+    let cursor = sinceMs;
+    for (const step of [DAY_MS, HOUR_MS, MINUTE_MS]) {
+      const got = this.store.points(name, step, step === DAY_MS ? Math.floor(cursor / DAY_MS) * DAY_MS : cursor, this.nowMs + 1);
+      for (const p of got) {
+        const values = groups.get(p.labels) ?? [];
+        groups.set(p.labels, values);
+        values.push([p.timeMs, p.value]);
+      }
+      if (got.length > 0) cursor = Math.max(cursor, got[got.length - 1]!.timeMs + step);
+    }
+    return [...groups].map(([labels, values]) => ({ labels: JSON.parse(labels) as HistoryPoints['labels'], values: values.sort((a, b) => a[0] - b[0]) }));
   }
 
   /** Daily points of a series since `sinceMs`. */

@@ -2,12 +2,13 @@
 // bytes it concerns, and what it would save per month at the configured prices. Pure:
 // the facts are gathered elsewhere (report.ts). A kind whose window of history has not
 // been recorded yet says so instead of guessing.
-import type { FileReads, ObjectRemoval } from '../catalog/cost.js';
+import type { CostlyObjects, FileReads, ObjectRemoval } from '../catalog/cost.js';
 import { DAY_MS, earlyDeletionUsd } from './model.js';
 import { GB, type ResolvedPrice } from './prices.js';
+import { survivableBackendLosses } from '../tiers/object/layout.js';
 import type { PricedTier } from './pricing.js';
 
-export type AdviceKind = 'idle-on-fastest-tier' | 'reread-from-object-tier' | 'small-objects' | 'early-deletion' | 'recall-cache-too-small';
+export type AdviceKind = 'idle-on-fastest-tier' | 'reread-from-object-tier' | 'small-objects' | 'early-deletion' | 'recall-cache-too-small' | 'scheme-overhead';
 
 /** How much recorded history each kind needs, in days. */
 export const ADVICE_WINDOW_DAYS: Record<AdviceKind, number> = {
@@ -16,6 +17,7 @@ export const ADVICE_WINDOW_DAYS: Record<AdviceKind, number> = {
   'small-objects': 0,
   'early-deletion': 30,
   'recall-cache-too-small': 7,
+  'scheme-overhead': 0,
 };
 
 export interface Advice {
@@ -47,11 +49,13 @@ export interface AdviceFacts {
   recallWeek: Record<string, { getBytes: number; getRequests: number; workingSetBytes: number; files: number }>;
   /** per object tier and backend: objects below the backend's minimum billable size, and what they lack of it */
   smallObjects: Record<string, Record<string, { objects: number; paddingBytes: number }>>;
-  /** per object tier: files whose objects cost more to write than to keep a month */
-  requestHeavy: Record<string, { files: number; bytes: number; objects: number }>;
+  /** per object tier: files with objects below the minimum billable size or costing more to write than to keep a month */
+  costlyObjects: Record<string, CostlyObjects>;
   /** copies removed from object tiers over the last 30 days */
   removals: ObjectRemoval[];
   minResidencyMs: number;
+  /** files and bytes of files on each tier now */
+  tierUsage: Record<string, { files: number; bytes: number }>;
 }
 
 export interface AdviceReport {
@@ -131,15 +135,15 @@ export function advise(f: AdviceFacts): AdviceReport {
     const small = Object.entries(f.smallObjects[t.tier] ?? {});
     const paddingUsd = small.reduce((s, [backend, o]) => s + (o.paddingBytes / GB) * (t.backends.find((b) => b.backend === backend)?.price.storagePerGBMonth ?? 0), 0);
     const objects = small.reduce((s, [, o]) => s + o.objects, 0);
-    const heavy = f.requestHeavy[t.tier] ?? { files: 0, bytes: 0, objects: 0 };
-    if (objects === 0 && heavy.files === 0) continue;
+    const costly = f.costlyObjects[t.tier] ?? { files: 0, bytes: 0, heavyFiles: 0, heavyBytes: 0, heavyObjects: 0 };
+    if (objects === 0 && costly.heavyFiles === 0) continue;
     const min = Math.max(...t.backends.map((b) => b.price.minBillableBytes));
     const parts = [
       objects > 0 ? `${objects} objects are below the ${min / 1024} KiB billed at least (${gib(small.reduce((s, [, o]) => s + o.paddingBytes, 0))} billed but not stored)` : '',
-      heavy.files > 0 ? `${heavy.files} files (${gib(heavy.bytes)}) cost more in write requests (${heavy.objects} objects) than a month of their storage` : '',
+      costly.heavyFiles > 0 ? `${costly.heavyFiles} files (${gib(costly.heavyBytes)}) cost more in write requests (${costly.heavyObjects} objects) than a month of their storage` : '',
     ].filter(Boolean);
     advice.push({
-      kind: 'small-objects', tier: t.tier, files: heavy.files, bytes: heavy.bytes, estSavingsUsdPerMonth: paddingUsd,
+      kind: 'small-objects', tier: t.tier, files: costly.files, bytes: costly.bytes, estSavingsUsdPerMonth: paddingUsd,
       reason: `on ${t.tier}: ${parts.join('; ')}`,
       action: `raise ${t.tier}'s smallFileThreshold, or keep small files local (a rule with sizeBelow targeting ${local?.tier ?? 'a local tier'})`,
     });
@@ -180,6 +184,34 @@ export function advise(f: AdviceFacts): AdviceReport {
         kind: 'recall-cache-too-small', tier: t.tier, files: w.files, bytes: w.workingSetBytes, estSavingsUsdPerMonth: (weekly * 30) / 7,
         reason: `in 7 days ${t.tier}'s stores sent ${gib(w.getBytes)} for ${gib(w.workingSetBytes)} of distinct files read: the recall cache (${gib(cache)}) is smaller than the re-read working set`,
         action: `raise cache.disk so memory + disk hold at least ${gib(w.workingSetBytes)}`,
+      });
+    }
+  }
+  // Parity against whole backends lost: none bought (a backend holds more than m cells of a
+  // stripe), or more than the backends can use (fewer parity cells would survive as many losses).
+  for (const t of objectTiers) {
+    if (!t.scheme || t.scheme.m === 0) continue;
+    const { k, m } = t.scheme;
+    const backends = t.backends.length;
+    const use = f.tierUsage[t.tier] ?? { files: 0, bytes: 0 };
+    if (use.files === 0) continue;
+    const survives = survivableBackendLosses(k, m, backends);
+    const parityUsd = (m / k) * (use.bytes / GB) * (t.backends.reduce((s, b) => s + b.price.storagePerGBMonth, 0) / backends);
+    if (survives === 0 && backends > 1) {
+      advice.push({
+        kind: 'scheme-overhead', tier: t.tier, files: use.files, bytes: use.bytes, estSavingsUsdPerMonth: 0,
+        reason: `${t.tier} stores ${k}+${m} over ${backends} backends: one backend holds more than ${m} cells of a stripe, so the parity (${usd(parityUsd)}/month) survives lost cells but not one lost backend`,
+        action: `use at least ${k + m} backends, or a scheme whose k+m cells put at most m on each of the ${backends}`,
+      });
+      continue;
+    }
+    let fewer = m;
+    while (fewer > 1 && survivableBackendLosses(k, fewer - 1, backends) >= survives) fewer--;
+    if (fewer < m) {
+      advice.push({
+        kind: 'scheme-overhead', tier: t.tier, files: use.files, bytes: use.bytes, estSavingsUsdPerMonth: (parityUsd * (m - fewer)) / m,
+        reason: `${t.tier} stores ${k}+${m} over ${backends} backends and survives the loss of ${survives}; ${k}+${fewer} would survive as many`,
+        action: `a new ${t.tier} tier with scheme { k: ${k}, m: ${fewer} } (a scheme is fixed per tier: drain the old one into it)`,
       });
     }
   }

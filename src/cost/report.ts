@@ -287,14 +287,15 @@ export function gatherAdviceFacts(ctx: ReportContext): AdviceFacts {
         ),
       ]),
     ),
-    requestHeavy: Object.fromEntries(
+    costlyObjects: Object.fromEntries(
       objectTiers.map((t) => {
         const p = t.backends[0]!.price;
-        return [t.tier, q.requestHeavy(t.tier, { minBytes: p.minBillableBytes, overheadBytes: p.objectOverheadBytes, usdPerWrite: p.writesPer1000 / 1000, usdPerByteMonth: p.storagePerGBMonth / GB })];
+        return [t.tier, q.costlyObjects(t.tier, { minBytes: p.minBillableBytes, overheadBytes: p.objectOverheadBytes, usdPerWrite: p.writesPer1000 / 1000, usdPerByteMonth: p.storagePerGBMonth / GB })];
       }),
     ),
     removals: q.removals(month, ctx.nowMs + 1),
     minResidencyMs: ctx.config.policy.minResidency,
+    tierUsage: Object.fromEntries((ctx.db.prepare('SELECT tier, files, bytes FROM tier_usage').all() as { tier: string; files: number; bytes: number }[]).map((r) => [r.tier, { files: r.files, bytes: r.bytes }])),
   };
 }
 

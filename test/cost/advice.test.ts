@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { adviceReport } from '../../src/cost/report.js';
 import type { AdviceKind } from '../../src/cost/advice.js';
+import type { ObjectTierConfig } from '../../src/config/schema.js';
 import { costFixture, DAY, GiB, HOUR, type CostFixture } from './fixture.js';
 
 const KiB = 1024;
@@ -62,6 +63,11 @@ describe('advice', () => {
     // two objects (one per backend) billed 64 KiB more each, at $0.0125
     expect(a.estSavingsUsdPerMonth).toBeCloseTo(((2 * 64 * KiB) / GiB) * 0.0125, 12);
     expect(a.reason).toMatch(/2 objects are below the 128 KiB/);
+    expect(a).toMatchObject({ files: 1, bytes: 64 * KiB });
+    // a file of many small objects also costs more to write than to keep: 64 objects of 16 KiB on each backend,
+    // 128 writes × $0.00001 = $0.00128 against 128 × 128 KiB billed × $0.0125/GB = $0.000195 a month
+    const heavy = catalog((f) => f.file('many/a', MiB, 'cold', T0, { perBackend: 64, cellBytes: 16 * KiB }));
+    expect(one(heavy, 'small-objects')!.reason).toMatch(/1 files \(0\.001 GiB\) cost more in write requests \(128 objects\)/);
     const big = catalog((f) => f.file('big/a', 8 * MiB, 'cold', T0, { perBackend: 1, cellBytes: 8 * MiB }));
     expect(kinds(big)).not.toContain('small-objects');
   });
@@ -92,6 +98,25 @@ describe('advice', () => {
     expect(a.estSavingsUsdPerMonth).toBeCloseTo((((90 * MiB) / GiB) * 0.01 + 0.09 * 0.001) * (30 / 7), 12);
     const bigCache = catalog(trace, { cache: { memory: '1MiB', disk: '1GiB' } });
     expect(kinds(bigCache)).not.toContain('recall-cache-too-small');
+  });
+
+  it('parity that buys no protection against a lost backend, or more than the backends can use', () => {
+    const withScheme = (k: number, m: number) =>
+      catalog((f) => {
+        (f.config.tiers[1] as ObjectTierConfig).scheme = { k, m };
+        f.file('c/x', 10 * GiB, 'cold', T0, { perBackend: 1, cellBytes: 8 * MiB });
+      });
+    // 4+2 over two backends: three cells on each, one more than the parity covers
+    const none = one(withScheme(4, 2), 'scheme-overhead')!;
+    expect(none).toMatchObject({ tier: 'cold', files: 1, bytes: 10 * GiB, estSavingsUsdPerMonth: 0 });
+    expect(none.reason).toMatch(/not one lost backend/);
+    // 2+3 over two backends survives one loss, as 2+2 would: one parity cell of 2 data cells is spare,
+    // 10 GiB × 1/2 × $0.0125
+    const spare = one(withScheme(2, 3), 'scheme-overhead')!;
+    expect(spare.action).toMatch(/scheme \{ k: 2, m: 2 \}/);
+    expect(spare.estSavingsUsdPerMonth).toBeCloseTo(10 * 0.5 * 0.0125, 12);
+    // 1+1 over two backends: every parity cell counts
+    expect(kinds(withScheme(1, 1))).not.toContain('scheme-overhead');
   });
 
   it('a quiet catalog gets no advice; a young one is told its history is too short', () => {

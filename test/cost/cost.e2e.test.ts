@@ -5,7 +5,7 @@
 // API's JSON, and a what-if under a colder class moves cost from storage to retrieval.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -69,7 +69,16 @@ cost:
     cold: { class: s3-standard-ia }
 `,
     });
-    await t.start();
+    // The report's clock (TIERFS_TEST_CLOCK): real time until the report, then five days on,
+    // so a month's storage is days of bytes, not the seconds the test lasts.
+    const clockFile = join(t.root, 'clock');
+    const setClock = (ms: number) => {
+      writeFileSync(`${clockFile}.new`, String(ms));
+      renameSync(`${clockFile}.new`, clockFile);
+    };
+    setClock(Date.now());
+    const mountedAt = Date.now();
+    await t.start({ TIERFS_TEST_CLOCK: clockFile });
     const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
     const metricsUrl: string = status.metrics.url;
     const api = metricsUrl.replace(/\/metrics$/, '');
@@ -93,9 +102,18 @@ cost:
     // old copies are deleted (garbage every 5 s); until then, try again.
     let report!: CostReport;
     let x!: Exposition;
+    // The month is the real one (the requests were made in it); the clock goes five days on, or to its last millisecond.
+    const realStart = Date.now();
+    const month = new Date(realStart).toISOString().slice(0, 7);
+    const monthStart = Date.UTC(new Date(realStart).getUTCFullYear(), new Date(realStart).getUTCMonth(), 1);
+    const monthEnd = Date.UTC(new Date(realStart).getUTCFullYear(), new Date(realStart).getUTCMonth() + 1, 1);
+    const clock = Math.min(realStart + 5 * 86_400_000, monthEnd - 1);
+    setClock(clock);
+    let askedAt = 0;
     for (let i = 0; i < 40; i++) {
       const before = await scrape(metricsUrl);
-      report = await get<CostReport>(`${api}/api/report/cost?by=backend`);
+      askedAt = Date.now();
+      report = await get<CostReport>(`${api}/api/report/cost?by=backend&month=${month}`);
       x = await scrape(metricsUrl);
       if (['a', 'b', 'c'].every((bk) => JSON.stringify(counted(before, bk)) === JSON.stringify(counted(x, bk)) && counted(x, bk).requests.free >= 1)) break;
       await new Promise((r) => setTimeout(r, 500));
@@ -122,6 +140,20 @@ cost:
       early += row.monthToDate.earlyDeletionUsd;
       perObject += row.projectedMonth.objectSizeUsd;
     }
+    // Storage: the cells the tier holds (/metrics' stored bytes, headers included) from the report's
+    // sample, at real time, to the report's clock (or the month's end), at $0.0125 per GB-month.
+    expect(report.period.nowMs).toBe(clock);
+    const stored = x.value('tierfs_tier_stored_bytes', { tier: 'cold' })!;
+    const coldRows = rows.filter((r) => r.tier === 'cold');
+    expect(Math.abs(coldRows.reduce((s, r) => s + r.storedBytesNow, 0) - stored)).toBeLessThanOrEqual(2);
+    const perByteMs = IA.storage / GiB / (monthEnd - monthStart);
+    const storage = coldRows.reduce((s, r) => s + r.monthToDate.storageUsd, 0);
+    // at least the bytes held now since the report's sample, at most a's and b's cells since the mount
+    expect(storage).toBeGreaterThanOrEqual(stored * perByteMs * (clock - askedAt) * 0.999);
+    expect(storage).toBeLessThanOrEqual(((3 * (128 + 22 + 50)) * KiB + 9 * 1024) * perByteMs * (clock - Math.max(mountedAt - 60_000, monthStart)));
+    // and, over days (not at the month's last minutes), the bytes now for that time: what was stored
+    // before the report's sample, a minute or two, is within the tolerance
+    if (clock - askedAt > 86_400_000) expect(Math.abs(storage - stored * perByteMs * (clock - askedAt)) / storage).toBeLessThan(2e-3);
     // b's three 50 KiB cells left 30 days early (less the seconds they were kept)
     const earlyExpected = ((3 * 50 * KiB) / GiB) * IA.storage * (IA.minDays / 30);
     expect(Math.abs(early - earlyExpected) / earlyExpected).toBeLessThan(1e-4);
@@ -161,5 +193,18 @@ cost:
     expect(advice.tooShort.map((s) => s.kind)).toContain('idle-on-fastest-tier');
     const bad = await fetch(`${api}/api/report/cost?month=2026-13`);
     expect(bad.status).toBe(400);
+
+    // Unmounted, the report reads the catalog: what the daemon recorded is still there.
+    await t.stop();
+    const offline = await t.cli(['report', 'cost', '--by', 'backend', '--json', '--from-config', t.configFile]);
+    expect(offline.code, offline.stderr).toBe(0);
+    const off = JSON.parse(offline.stdout) as CostReport;
+    for (const r of rows.filter((x) => x.tier === 'cold')) {
+      const o = (off.rows as CostRow[]).find((x) => x.tier === r.tier && x.backend === r.backend)!;
+      expect(o.requests.writes).toBeGreaterThanOrEqual(r.requests.writes);
+      expect(o.requests.reads).toBeGreaterThanOrEqual(r.requests.reads);
+      expect(o.readBytes).toBe(r.readBytes);
+      expect(o.monthToDate.earlyDeletionUsd).toBeCloseTo(r.monthToDate.earlyDeletionUsd, 15);
+    }
   });
 });
