@@ -44,7 +44,7 @@ import { configAtMount } from './config/at-mount.js';
 import { ConfigManager } from './config/manager.js';
 import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
-import { dashboardActionRoutes } from './dashboard/actions.js';
+import { dashboardActionRoutes, movesSnapshot } from './dashboard/actions.js';
 import { drainRoutes } from './admin/drain.js';
 import { reportRoutes } from './admin/report-routes.js';
 import { CostQueries } from './catalog/cost.js';
@@ -379,7 +379,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       // The dashboard reads what the CLI reads; its configuration routes need a credential.
       dashboard: {
         routes: { ...routes, ...reports, ...actions, ...(configManager ? configRoutes(configManager) : {}) },
-        snapshots: { status: () => api.status(), moves: () => ({ ...api.moves(50), paused: background.paused }) },
+        snapshots: { status: () => api.status(), moves: () => movesSnapshot(api, catalog, background) },
       },
     });
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.

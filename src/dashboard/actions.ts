@@ -5,6 +5,14 @@ import { dirname } from 'node:path';
 import type { Routes } from '../admin/server.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { BackgroundMover } from '../mover/background.js';
+import type { AdminApi } from '../admin/api.js';
+import type { Catalog } from '../catalog/catalog.js';
+
+/** The Moves page's snapshot: tierfs moves --json, each queued entry with its path, and whether the mover is paused. */
+export function movesSnapshot(api: AdminApi, catalog: Catalog, background: BackgroundMover) {
+  const m = api.moves(50);
+  return { ...m, queued: m.queued.map((q) => ({ ...q, path: catalog.pathOf(q.ino) ?? null })), paused: background.paused };
+}
 
 export interface ActionDeps {
   background: BackgroundMover;

@@ -196,17 +196,15 @@ describe('the dashboard in a browser', () => {
       expect(r.code, r.stderr).toBe(0);
     }
     const queued = page.getByTestId('queued-move');
-    const rowOf = async (ino: number) => queued.filter({ has: page.locator(`td:nth-child(2):text-is("${ino}")`) });
-    const inoOf = async (p: string) => (JSON.parse((await m.t.cli(['where', '--json', join(m.t.mnt, p)])).stdout) as { ino: number }[])[0]!.ino;
-    const [aLog, big] = await Promise.all([inoOf('a.log'), inoOf('big.bin')]);
-    const aRow = await rowOf(aLog);
+    const rowOf = (path: string) => queued.filter({ has: page.locator(`td:nth-child(2):text-is("${path}")`) });
+    const aRow = rowOf('a.log');
     await aRow.waitFor();
     await shot('moves-paused');
     await aRow.getByRole('button', { name: /^cancel move/ }).click();
     await expect.poll(() => aRow.count()).toBe(0);
 
     // The rule "rest" wants big.bin back on hot: an automatic entry (the mover takes none while disabled).
-    const bigRow = await rowOf(big);
+    const bigRow = rowOf('big.bin');
     await expect.poll(() => bigRow.locator('td').nth(3).textContent(), { timeout: 10_000 }).not.toBe('0');
     await bigRow.getByRole('button', { name: /run move \d+ first/ }).click();
     await expect.poll(() => bigRow.locator('td').nth(4).textContent()).toBe('dashboard');

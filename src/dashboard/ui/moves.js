@@ -109,9 +109,9 @@ export function Moves({ status, canChange }) {
     <section class="card" style="margin-top:1rem" aria-label="queue">
       <h2>Queue (${int(moves.queueLength)})</h2>
       <div class="scroll"><table>
-        <thead><tr><th>id</th><th>inode</th><th>to</th><th class="num">priority</th><th>asked by</th><th>reason</th><th class="num">attempts</th><th></th></tr></thead>
+        <thead><tr><th>id</th><th>file</th><th>to</th><th class="num">priority</th><th>asked by</th><th>reason</th><th class="num">attempts</th><th></th></tr></thead>
         <tbody>${moves.queued.map((q) => html`<tr data-testid="queued-move">
-          <td>${q.id}</td><td>${q.ino}</td><td>${q.toTier}</td><td class="num">${q.priority}</td><td>${q.requestedBy}</td>
+          <td>${q.id}</td><td data-ino=${q.ino}>${q.path ?? `inode ${q.ino}`}</td><td>${q.toTier}</td><td class="num">${q.priority}</td><td>${q.requestedBy}</td>
           <td>${q.reason}${q.lastError ? html`<div class="bad">${q.lastError}</div>` : null}</td><td class="num">${q.attempts}</td>
           <td><button disabled=${!canChange || q.priority === 0} onClick=${() => act(() => api('v1/queue/first', { method: 'POST', body: { id: q.id } }))}
               aria-label=${`run move ${q.id} first`} title="run it next, as a manual move">first</button>
