@@ -21,7 +21,7 @@ import { createFuseOps } from './fuse/adapter.js';
 import { mount, type FuseSession } from './fuse/session.js';
 import type { MountOptions } from './fuse/types.js';
 import { AdminApi, type MetricsStatus } from './admin/api.js';
-import { adminRoutes, startAdminServer } from './admin/server.js';
+import { adminRoutes, startAdminServer, type Routes } from './admin/server.js';
 import { socketPathOf } from './admin/client.js';
 import { serveMetrics } from './admin/http.js';
 import { MetricsHistoryStore } from './catalog/metrics.js';
@@ -44,6 +44,7 @@ import { configAtMount } from './config/at-mount.js';
 import { ConfigManager } from './config/manager.js';
 import { parseConfig } from './config/load.js';
 import { configRoutes } from './admin/config-routes.js';
+import { dashboardActionRoutes, movesSnapshot } from './dashboard/actions.js';
 import { drainRoutes } from './admin/drain.js';
 import { reportRoutes } from './admin/report-routes.js';
 import { CostQueries } from './catalog/cost.js';
@@ -379,10 +380,17 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       });
     // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
-    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...reports, ...drain, ...(configManager ? configRoutes(configManager) : {}) });
+    const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
+    const login: Routes = { 'POST /v1/dashboard/login': (_url, body) => http!.login(body.link === true) };
+    admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...reports, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
     http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes: { ...routes, ...reports },
+      // The dashboard reads what the CLI reads; its configuration routes need a credential.
+      dashboard: {
+        routes: { ...routes, ...reports, ...actions, ...(configManager ? configRoutes(configManager) : {}) },
+        snapshots: { status: () => api.status(), moves: () => movesSnapshot(api, catalog, background) },
+      },
     });
     // A rebuilt catalog is backed up at once: the next loss must not start from the tiers again.
     // Probes and the history's first points at once too: status and history begin at the mount.

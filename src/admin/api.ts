@@ -16,6 +16,7 @@ import type { BackgroundMover } from '../mover/background.js';
 import type { Classifier } from '../policy/classifier.js';
 import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
+import { checkGlob, globMatch } from '../policy/glob.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
 import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
@@ -120,6 +121,27 @@ export interface Where {
   /** a move waiting in the queue */
   queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
   access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
+}
+
+export interface DirEntry {
+  name: string;
+  /** relative to the mount root */
+  path: string;
+  type: Where['type'];
+  size: number;
+  tier: string | null;
+  /** opens, halving every policy.halfLife (files only) */
+  heat: number | null;
+  lastAccess: string | null;
+  pin: string | null;
+  class: string | null;
+}
+
+export interface DirListing {
+  path: string;
+  entries: DirEntry[];
+  /** every file at or below the directory, bytes per tier */
+  bytesByTier: Record<string, number>;
 }
 
 export interface ScrubProgress {
@@ -394,6 +416,49 @@ export class AdminApi {
       yield { path: f.dataPath ?? '', done, files: files.length, report: r, total };
     }
     if (files.length === 0) yield { path: '', done: 0, files: 0, report: total, total };
+  }
+
+  /**
+   * A directory as a file manager shows it: each entry's tier, size, heat (decayed to
+   * now), last access, pin and class; and the bytes below it per tier.
+   */
+  ls(path: string): DirListing {
+    this.recorder.flush();
+    const ino = this.resolve(path);
+    if (!isDir(this.vfs.inode(ino).mode)) throw new FsError('ENOTDIR', `not a directory: ${path}`);
+    const entries = this.catalog.listDir(ino).map((e) => this.entryOf(e.ino, e.name, path ? `${path}/${e.name}` : e.name));
+    const bytesByTier: Record<string, number> = {};
+    for (const f of this.filesAt(path)) {
+      const i = this.vfs.inode(f.ino);
+      if (i.tier) bytesByTier[i.tier] = (bytesByTier[i.tier] ?? 0) + i.size;
+    }
+    return { path, entries, bytesByTier };
+  }
+
+  /** The files at or below `under` whose path matches a glob (the policy's syntax), at most `limit`. */
+  find(glob: string, under: string, limit = 500): { glob: string; entries: DirEntry[]; truncated: boolean } {
+    if (!glob) throw new FsError('EINVAL', 'a glob is required');
+    checkGlob(glob);
+    this.recorder.flush();
+    const found = this.filesAt(under).filter((f) => globMatch(glob, f.path));
+    const entries = found.slice(0, limit).map((f) => this.entryOf(f.ino, f.path.split('/').at(-1) ?? f.path, f.path));
+    return { glob, entries, truncated: found.length > limit };
+  }
+
+  private entryOf(ino: number, name: string, path: string): DirEntry {
+    const i = this.vfs.inode(ino);
+    const row = isReg(i.mode) ? this.catalog.classificationRow(ino) : undefined;
+    return {
+      name,
+      path,
+      type: isReg(i.mode) ? 'file' : isDir(i.mode) ? 'directory' : (i.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
+      size: i.size,
+      tier: i.tier,
+      heat: row ? row.heat * 2 ** (-Math.max(0, Date.now() - row.heatMs) / this.policy.halfLife) : null,
+      lastAccess: row ? new Date(row.lastAccessMs).toISOString() : null,
+      pin: this.catalog.effectivePin(ino)?.tier ?? null,
+      class: row?.class ?? null,
+    };
   }
 
   /** Where a path (relative to the mount root) lives and how it has been used. */

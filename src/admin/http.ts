@@ -5,11 +5,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { isLoopback, type ListenAddress } from '../config/metrics.js';
 import { moduleLogger } from '../log.js';
 import type { MetricsStatus } from './api.js';
 import { answer, type Routes } from './server.js';
 import { loadOrCreateToken } from './token.js';
+import { Dashboard, type DashboardDeps } from '../dashboard/dashboard.js';
 
 const log = moduleLogger('admin-http');
 
@@ -19,8 +21,10 @@ const PORTS_TO_TRY = 32;
 export interface HttpHandlers {
   /** the exposition and its content type */
   metrics(): Promise<{ contentType: string; body: string }>;
-  /** the admin routes; only GET ones are served here */
+  /** the admin routes; only GET ones are served here (the dashboard's, when there is one) */
   routes: Routes;
+  /** the web dashboard at / and /api/… (it needs a token for changes, even on loopback) */
+  dashboard?: Omit<DashboardDeps, 'token'>;
 }
 
 export interface HttpListener {
@@ -63,18 +67,26 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
  * Listens on `at` (or, while that port is taken, on the next ones). A listener on
  * anything but loopback needs `token`: every request must carry it as a bearer token.
  */
-export async function startHttpListener(at: ListenAddress, token: string | undefined, handlers: HttpHandlers): Promise<HttpListener> {
+export async function startHttpListener(
+  at: ListenAddress,
+  token: string | undefined,
+  handlers: Omit<HttpHandlers, 'dashboard'>,
+  dashboard?: Dashboard,
+): Promise<HttpListener> {
   const tokenRequired = !isLoopback(at.host);
   if (tokenRequired && !token) throw new Error(`metrics.listen ${formatAddress(at.host, at.port)} is not loopback: a token is required`);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (tokenRequired) {
+    const url = new URL(req.url ?? '/', 'http://tierfs');
+    // The dashboard checks its own credentials (the token, or its session cookie).
+    if (dashboard && url.pathname !== '/metrics') return dashboard.handle(req, res, url, tokenRequired);
+    // The dashboard's Object stores page reads /metrics with its session.
+    if (tokenRequired && !dashboard?.auth.credential(req)) {
       const auth = req.headers.authorization ?? '';
       const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
       if (!given || !sameToken(given, token!)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'only GET\n', { allow: 'GET, HEAD' });
-    const url = new URL(req.url ?? '/', 'http://tierfs');
     if (url.pathname === '/metrics') {
       const m = await handlers.metrics();
       res.writeHead(200, { 'content-type': m.contentType });
@@ -114,6 +126,7 @@ export async function startHttpListener(at: ListenAddress, token: string | undef
       tokenRequired,
       close: () =>
         new Promise<void>((resolve) => {
+          dashboard?.close();
           server.close(() => resolve());
           server.closeAllConnections();
         }),
@@ -135,15 +148,18 @@ export async function serveMetrics(
   configuredToken: string | undefined,
   dataDir: string,
   handlers: HttpHandlers,
-): Promise<{ status(): ListenerStatus; close(): Promise<void> }> {
+): Promise<{ status(): ListenerStatus; close(): Promise<void>; login(withLink: boolean): DashboardLogin }> {
   let listener: HttpListener | undefined;
+  let dashboard: Dashboard | undefined;
   let tokenFile: string | null = null;
   let error: string | null = null;
   if (listen) {
     try {
       let token = configuredToken;
-      if (!token && !isLoopback(listen.host)) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
-      listener = await startHttpListener(listen, token, handlers);
+      // The dashboard's changes need a token on loopback too.
+      if (!token && (!isLoopback(listen.host) || handlers.dashboard)) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
+      dashboard = handlers.dashboard && new Dashboard({ ...handlers.dashboard, token: token! });
+      listener = await startHttpListener(listen, token, handlers, dashboard);
       log.info({ listen: formatAddress(listener.host, listener.port), tokenRequired: listener.tokenRequired }, 'metrics served');
     } catch (err) {
       error = (err as Error).message;
@@ -163,5 +179,28 @@ export async function serveMetrics(
       };
     },
     close: async () => listener?.close(),
+    login: (withLink) => {
+      if (!listener || !dashboard) throw Object.assign(new Error(`the dashboard is not served: ${error ?? 'metrics.listen is off'}`), { code: 'ENOTSUP' });
+      const url = `http://${formatAddress(reachableHost(listener.host), listener.port)}/`;
+      if (!withLink) return { url, loginUrl: null, expiresAt: null, tokenRequired: listener.tokenRequired };
+      const { code, expiresMs } = dashboard.auth.issueLogin();
+      return { url, loginUrl: `${url}login?code=${code}`, expiresAt: new Date(expiresMs).toISOString(), tokenRequired: listener.tokenRequired };
+    },
   };
+}
+
+/** What `tierfs dashboard` prints: the address, and a login link valid once for a few minutes. */
+export interface DashboardLogin {
+  url: string;
+  /** null unless a login link was asked for */
+  loginUrl: string | null;
+  expiresAt: string | null;
+  tokenRequired: boolean;
+}
+
+/** A host a browser can open: a listener on every interface is reached at this host's first address. */
+function reachableHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host;
+  const v4 = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  return v4?.address ?? '127.0.0.1';
 }

@@ -44,6 +44,8 @@ export function adminRoutes(api: AdminApi, onFlush: () => void, pace: (bytes: nu
     },
     'GET /v1/alerts': (url) => api.alerts(numberParam(url, 'limit')),
     'GET /v1/where': (url) => api.where(url.searchParams.get('path') ?? ''),
+    'GET /v1/ls': (url) => api.ls(url.searchParams.get('path') ?? ''),
+    'GET /v1/find': (url) => api.find(url.searchParams.get('glob') ?? '', url.searchParams.get('path') ?? '', numberParam(url, 'limit')),
     'GET /v1/moves': (url) => api.moves(Number(url.searchParams.get('limit') ?? 50)),
     'POST /v1/move': (_url, body) => api.move(strs(body.paths), str(body.to), body.wait !== false),
     'POST /v1/recall': (_url, body) => api.recall(strs(body.paths)),

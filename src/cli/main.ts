@@ -5,6 +5,7 @@ import { AdminError } from '../admin/client.js';
 import { registerAlertsCommands } from './alerts-cmd.js';
 import { registerCatalogCommands } from './catalog-cmd.js';
 import { registerConfigCommands } from './config-cmd.js';
+import { registerDashboardCommands } from './dashboard-cmd.js';
 import { registerInfoCommands } from './info-cmd.js';
 import { registerMetricsCommands } from './metrics-cmd.js';
 import { registerMountCommands } from './mount-cmd.js';
@@ -39,6 +40,7 @@ export async function main(argv = process.argv): Promise<void> {
   registerCatalogCommands(program);
   registerMetricsCommands(program);
   registerAlertsCommands(program);
+  registerDashboardCommands(program);
   registerReportCommands(program);
   registerSimCommands(program);
   try {

@@ -7,6 +7,7 @@ import { BackgroundTask } from '../background-task.js';
 import type { Catalog, QueueEntry } from '../catalog/catalog.js';
 import type { MoverConfig } from '../config/policy.js';
 import { moduleLogger } from '../log.js';
+import { FsError } from '../errors.js';
 import type { MoveOutcome, MoveProtocol } from './protocol.js';
 import { inWindow } from './windows.js';
 
@@ -39,6 +40,8 @@ export class BackgroundMover {
   private readonly waiters = new Map<number, Waiter[]>(); // by ino
   /** why automatic moves are held back right now, for status */
   heldBack: string | null = null;
+  /** an operator paused the mover (the dashboard): nothing new starts, moves in flight finish */
+  paused = false;
   /**
    * The look at the queue, every second and whenever kicked: a catalog that fails (a
    * full disk) is counted and retried with back-off instead of ending the loop.
@@ -74,8 +77,34 @@ export class BackgroundMover {
     this.task.kick();
   }
 
+  /**
+   * Take a queued move off the queue before it starts; whoever waits for it hears it was
+   * cancelled. One that runs has journaled its intent: it finishes (or is undone) as usual.
+   */
+  cancel(id: number): { ino: number } {
+    if (this.running.has(id)) throw new FsError('EBUSY', `move ${id} is running: it can no longer be cancelled`);
+    const entry = this.d.catalog.queuedMoves(1_000_000).find((e) => e.id === id);
+    if (!entry) throw new FsError('ENOENT', `no queued move ${id}`);
+    this.d.catalog.dequeue(id);
+    this.settle(entry.ino, { id: 0, state: 'aborted', bytes: 0, error: 'cancelled by an operator' });
+    return { ino: entry.ino };
+  }
+
+  /** Run a queued move next: it becomes a manual one (priority 0: ahead of automatic moves, any time). */
+  runFirst(id: number): { ino: number; toTier: string } {
+    const entry = this.d.catalog.queuedMoves(1_000_000).find((e) => e.id === id);
+    if (!entry) throw new FsError('ENOENT', `no queued move ${id}`);
+    this.d.catalog.enqueueMove({ ino: entry.ino, toTier: entry.toTier, priority: 0, requestedBy: 'dashboard', reason: `put first by an operator (${entry.reason})` });
+    this.kick();
+    return { ino: entry.ino, toTier: entry.toTier };
+  }
+
   private tick(): void {
     const now = Date.now();
+    if (this.paused) {
+      this.heldBack = 'the mover is paused (tierfs dashboard: resume it)';
+      return;
+    }
     const busy = this.d.foregroundRate() > this.d.config.busyOpsPerSecond && this.d.config.busyOpsPerSecond > 0;
     this.heldBack = null;
     const inFlightInos = new Set(this.running.values());
