@@ -2,10 +2,11 @@
 // through the FUSE binding, answer the admin socket and the metrics listener; on
 // SIGINT/SIGTERM unmount cleanly, flush the access recorder and close the catalog.
 import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Server } from 'node:http';
 import { Catalog } from './catalog/catalog.js';
-import type { Config } from './config/schema.js';
+import type { Config, TierConfig } from './config/schema.js';
 import { LocalTier } from './tiers/local/local-tier.js';
 import { TierSet, type AnyTier } from './tiers/tier-set.js';
 import type { CrashPoint, MoveOptions, MoveStep } from './mover/protocol.js';
@@ -13,7 +14,8 @@ import { BackgroundMover } from './mover/background.js';
 import { TokenBucket } from './mover/throttle.js';
 import { Classifier } from './policy/classifier.js';
 import { FsError } from './errors.js';
-import { defaultCacheDir, openObjectTier } from './tiers/object/index.js';
+import { defaultCacheDir, openObjectTier, tierStore } from './tiers/object/index.js';
+import { stageTierChanges } from './tiers/live-tiers.js';
 import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
@@ -130,14 +132,29 @@ function mountOptions(cfg: Config): MountOptions {
   };
 }
 
-/** Refuse layouts that would make the daemon read its own mount (a deadlock). */
-function checkLayout(cfg: Config, mountpoint: string): void {
+/** The directories a configuration puts data in: the data dir, local volumes, fs stores' roots. */
+function dataDirs(dataDir: string | undefined, tiers: TierConfig[]): string[] {
+  const ofTier = (t: TierConfig) => (t.kind === 'local' ? t.volumes.map((v) => v.path) : t.backends.flatMap((b) => (b.type === 'fs' ? [b.root] : [])));
+  return [...(dataDir === undefined ? [] : [dataDir]), ...tiers.flatMap(ofTier)];
+}
+
+const inMount = (d: string, mountpoint: string) => new DaemonError(`${d} is inside the mountpoint ${mountpoint}: tierfs would read its own mount`);
+
+/** Refuse layouts that would make the daemon read its own mount (a deadlock). Returns the mountpoint's real path. */
+function checkLayout(cfg: Config, mountpoint: string): string {
   const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
   const mp = real(mountpoint);
-  const dirs = [cfg.dataDir, ...cfg.tiers.flatMap((t) => (t.kind === 'local' ? t.volumes.map((v) => v.path) : []))];
-  for (const d of dirs) {
-    if (within(real(d), mp)) throw new DaemonError(`${d} is inside the mountpoint ${mountpoint}: tierfs would read its own mount`);
-  }
+  for (const d of dataDirs(cfg.dataDir, cfg.tiers)) if (within(real(d), mp)) throw inMount(d, mountpoint);
+  return mp;
+}
+
+/**
+ * The same for a tier added while mounted. Asynchronously: a synchronous look at a path
+ * inside the mount would wait for this very thread to answer it.
+ */
+async function checkLayoutMounted(tier: TierConfig, realMountpoint: string): Promise<void> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  for (const d of dataDirs(undefined, [tier])) if (within(await real(d), realMountpoint)) throw inMount(d, realMountpoint);
 }
 
 /** One daemon per data directory: a pid file that names a live process blocks a second mount. */
@@ -157,28 +174,29 @@ function takePidFile(dataDir: string): string {
   return path;
 }
 
-/** Open every configured tier, fastest first; object tiers report to the daemon's metrics. */
+/** Open one configured tier; an object tier reports to the daemon's metrics. */
+async function openTier(cfg: Config, t: TierConfig, fsid: string, metrics: DaemonMetrics): Promise<AnyTier> {
+  if (t.kind === 'local') return { kind: 'local', name: t.name, local: new LocalTier(t) };
+  const object = await openObjectTier(t, fsid, defaultCacheDir(cfg.dataDir, t.name), {
+    memoryCacheBytes: cfg.cache.memory,
+    diskCacheBytes: cfg.cache.disk,
+    ...metrics.objectTierOptions,
+  });
+  const capacity = t.capacity === undefined ? {} : { capacity: { bytes: t.capacity, high: t.watermarks.high } };
+  return { kind: 'object', name: t.name, object, ...capacity };
+}
+
+/** Open every configured tier, fastest first. */
 async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Promise<TierSet> {
   const tiers: AnyTier[] = [];
-  for (const t of cfg.tiers) {
-    if (t.kind === 'local') tiers.push({ kind: 'local', name: t.name, local: new LocalTier(t) });
-    else {
-      const object = await openObjectTier(t, fsid, defaultCacheDir(cfg.dataDir, t.name), {
-        memoryCacheBytes: cfg.cache.memory,
-        diskCacheBytes: cfg.cache.disk,
-        ...metrics.objectTierOptions,
-      });
-      const capacity = t.capacity === undefined ? {} : { capacity: { bytes: t.capacity, high: t.watermarks.high } };
-      tiers.push({ kind: 'object', name: t.name, object, ...capacity });
-    }
-  }
+  for (const t of cfg.tiers) tiers.push(await openTier(cfg, t, fsid, metrics));
   return new TierSet(tiers);
 }
 
 /** configText: the text cfg was parsed from, kept as a configuration version (tierfs config history). */
 export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string; configText?: string } = {}): Promise<RunningDaemon> {
   const mountpoint = resolve(mountpointArg);
-  checkLayout(cfg, mountpoint);
+  const realMountpoint = checkLayout(cfg, mountpoint);
   mkdirSync(cfg.dataDir, { recursive: true });
   const pidFile = takePidFile(cfg.dataDir);
   // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.
@@ -348,7 +366,18 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       Object.assign(running.policy, next.policy);
       Object.assign(running.mover, next.mover);
       Object.assign(running.recording, next.recording);
-      running.tiers.forEach((t, i) => (t.watermarks = next.tiers[i]!.watermarks));
+      // Tiers added after the last one (stage's commit opened them), and backends reconnected.
+      running.tiers.push(...next.tiers.slice(running.tiers.length));
+      running.tiers.forEach((t, i) => {
+        const n = next.tiers[i]!;
+        t.watermarks = n.watermarks;
+        if (t.kind === 'object' && n.kind === 'object') t.backends = n.backends;
+      });
+      classifier.tiersChanged();
+      if (tiers.objects.length > 0 && !tasks.includes(probe)) {
+        tasks.push(probe);
+        probe.start({ now: true });
+      }
       // An object tier's capacity for manual moves was copied at open: its high watermark too.
       for (const t of tiers.ordered) if (t.kind === 'object' && t.capacity) t.capacity.high = next.tiers.find((c) => c.name === t.name)!.watermarks.high;
       running.metrics.probeInterval = next.metrics.probeInterval;
@@ -375,6 +404,18 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         running: { config: cfg, text: atMount.repairedText ?? configText! },
         preview: (next) => classifier.preview(next.policy, new Map(next.tiers.map((t) => [t.name, t.watermarks.high]))),
         holding: (tier) => catalog.usageByTier().get(tier) ?? { files: 0, bytes: 0 },
+        stage: (changes) =>
+          stageTierChanges(changes, {
+            tiers,
+            fsid: catalog.fsid,
+            open: async (t) => {
+              await checkLayoutMounted(t, realMountpoint);
+              return openTier(cfg, t, catalog.fsid, metrics);
+            },
+            store: (t, i) => tierStore(t, i, metrics.objectTierOptions.store),
+            someLayoutOn: (tier) => catalog.someLayoutOn(tier),
+            timeoutMs: 30_000,
+          }),
         applyLive,
         crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       });

@@ -711,6 +711,12 @@ export class Catalog {
     return r && toInode(r);
   }
 
+  /** The layout (JSON) of some one file on `tier`: a new connection to its stores must find its objects. */
+  someLayoutOn(tier: string): string | undefined {
+    const row = this.db.prepare('SELECT layout FROM inodes WHERE tier = ? AND layout IS NOT NULL AND nlink > 0 LIMIT 1').get(tier) as { layout: string } | undefined;
+    return row?.layout;
+  }
+
   usageByTier(): Map<string, { files: number; bytes: number }> {
     const rows = this.s.usageByTier.all() as { tier: string; files: number; bytes: number }[];
     return new Map(rows.map((r) => [r.tier, { files: r.files, bytes: r.bytes }]));

@@ -249,7 +249,9 @@ export function renderKeyDocsMarkdown(keys: KeyDoc[]): string {
     '',
     '## Keys',
     '',
-    'Live: changes on a mounted tierfs with `tierfs config apply` (or `config set`); the rest is read at mount.',
+    'Live: changes on a mounted tierfs with `tierfs config apply` (or `config set`); the rest is read at mount. ' +
+      "A backend's connection changes live once a test object has been written, read back and removed through the new one, and one of the tier's objects found there. " +
+      'A new tier can be added live after the last one; removing or reordering tiers needs a remount (`tierfs tier drain` first for a tier that holds files).',
     '',
     '| key | type | default | live | meaning |',
     '| --- | --- | --- | --- | --- |',

@@ -2,11 +2,13 @@
 // others are refused. Live: the policy (rules, heat half-life, residency, hysteresis,
 // intervals), the mover (bandwidth, concurrency, windows, ...), access recording,
 // tier watermarks, the backend probe interval, how many versions are kept, the recall
-// caches' sizes, the alerts (rules, webhooks, interval, history kept) and the prices (cost). The rest — the
-// tier set and each tier's layout, mount options, turning a cache or alerting on or off,
-// the catalog's backups, the metrics listener — is read once at mount; a change there is
-// refused with what to do instead.
-import type { Config, TierConfig } from './schema.js';
+// caches' sizes, the alerts (rules, webhooks, interval, history kept) and the prices (cost);
+// new tiers after the last one, and a backend's connection (endpoint, credentials, bucket,
+// timeouts, …) once the daemon has checked the new one (liveTierChanges says which). The
+// rest — removing or reordering tiers, a tier's layout, the number of a tier's backends,
+// mount options, turning a cache or alerting on or off, the catalog's backups, the
+// metrics listener — is read once at mount; a change there is refused with what to do instead.
+import type { Config, ObjectTierConfig, TierConfig } from './schema.js';
 import { diffValues } from './diff.js';
 
 /** Keys (dotted, as diffValues names them) that apply live: a key matches when it starts with one. */
@@ -25,7 +27,34 @@ const LIVE = [
 /** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
 export function changesLive(docKey: string): boolean {
   const key = docKey.replace(/^tiers\[[^\]]*\]/, 'tiers[0]').replace(/\[\]/g, '[0]');
-  return LIVE.some((re) => re.test(key));
+  // A backend's connection: after a test write and read through the new one.
+  return LIVE.some((re) => re.test(key)) || (/^tiers\[0\]\.backends\[[^\]]*\]\./.test(key) && !key.endsWith('.name'));
+}
+
+/** The tier changes that apply live but need the daemon to open or check something first. */
+export interface LiveTierChanges {
+  /** tiers after the running ones, to open */
+  added: TierConfig[];
+  /** backends of running object tiers whose connection changed, to check and swap */
+  backends: { tier: ObjectTierConfig; index: number }[];
+}
+
+const BACKEND_KEY = /^tiers\[(\d+)\]\.backends\[(\d+)\]\.(.+)$/;
+
+/** Running tiers are a prefix of next's, each of the same name and kind. */
+function appendsTiers(running: Config, next: Config): boolean {
+  return running.tiers.length <= next.tiers.length && running.tiers.every((t, i) => next.tiers[i]!.name === t.name && next.tiers[i]!.kind === t.kind);
+}
+
+/** What refusedChanges lets through that the daemon must act on (call it once that list is empty). */
+export function liveTierChanges(running: Config, next: Config): LiveTierChanges {
+  const backends = new Map<string, { tier: ObjectTierConfig; index: number }>();
+  for (const c of diffValues(running.tiers, next.tiers, ['tiers'])) {
+    const m = BACKEND_KEY.exec(c.key);
+    const tier = m && next.tiers[Number(m[1])];
+    if (tier?.kind === 'object' && Number(m![1]) < running.tiers.length) backends.set(`${m![1]}/${m![2]}`, { tier, index: Number(m![2]) });
+  }
+  return { added: next.tiers.slice(running.tiers.length), backends: [...backends.values()] };
 }
 
 export interface TierHolding {
@@ -42,7 +71,8 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
   const remount = `change it in ${file} and remount`;
   const reasons: string[] = [];
   const shape = (tiers: TierConfig[]) => tiers.map((t) => `${t.name}:${t.kind}`).join(',');
-  const tiersAlike = shape(running.tiers) === shape(next.tiers);
+  const appended = appendsTiers(running, next);
+  const tiersAlike = appended || shape(running.tiers) === shape(next.tiers);
   if (!tiersAlike) {
     const names = new Set(next.tiers.map((t) => t.name));
     for (const t of running.tiers.filter((x) => !names.has(x.name))) {
@@ -54,7 +84,7 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
       );
     }
     const old = new Set(running.tiers.map((t) => t.name));
-    for (const t of next.tiers.filter((x) => !old.has(x.name))) reasons.push(`adding tier ${t.name} needs a remount: ${remount}`);
+    for (const t of next.tiers.filter((x) => !old.has(x.name))) reasons.push(`adding tier ${t.name} anywhere but after the last tier needs a remount: ${remount}`);
     if (reasons.length === 0) reasons.push(`the order or kind of the tiers cannot change while mounted: ${remount}`);
   }
   for (const c of diffValues(running, next)) {
@@ -67,7 +97,18 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
     if (c.key.startsWith('tiers')) {
       if (!tiersAlike) continue; // said above, per tier
       const i = Number(/^tiers\[(\d+)\]/.exec(c.key)?.[1]);
+      if (i >= running.tiers.length) continue; // a new tier: the daemon opens it
       const t = running.tiers[i]!;
+      const backend = BACKEND_KEY.exec(c.key);
+      if (backend && t.kind === 'object') {
+        // Stripes name their backends by place: a backend can be reconnected, not added, removed or renamed.
+        if (backend[3] === 'name') reasons.push(`${c.key}: a backend's name labels its metrics and history: ${remount}`);
+        continue;
+      }
+      if (/^tiers\[\d+\]\.backends\[\d+\]$/.test(c.key)) {
+        reasons.push(`tiers[${i}].backends: tier ${t.name}'s stripes are placed over its backends by their place in the list: adding or removing one needs a remount (and a re-encode while it holds files: drain it first)`);
+        continue;
+      }
       const h = holding(t.name);
       if (/^tiers\[\d+\]\.scheme/.test(c.key) && h.files > 0) {
         reasons.push(

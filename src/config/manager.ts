@@ -11,7 +11,7 @@ import type { PolicyImpact } from '../policy/preview.js';
 import { writeConfigFile } from './config-file.js';
 import { diffTexts, formatChange, type Change } from './diff.js';
 import { ConfigError, parseConfig } from './load.js';
-import { refusedChanges, type TierHolding } from './live-changes.js';
+import { liveTierChanges, refusedChanges, type LiveTierChanges, type TierHolding } from './live-changes.js';
 import type { Config } from './schema.js';
 import { hashText, type ConfigVersion, type ConfigVersions } from './versions.js';
 
@@ -66,7 +66,12 @@ export interface ConfigManagerDeps {
   /** what the new configuration's policy would move (the classifier, dry) */
   preview(next: Config): Promise<PolicyImpact>;
   holding(tier: string): TierHolding;
-  /** make the running daemon follow `next` (only live keys differ: refusedChanges saw to it) */
+  /**
+   * Open new tiers and make backends' new connections, checking each (src/tiers/live-tiers.ts);
+   * problems refuse the change. Called for dry runs too: bad credentials are found there.
+   */
+  stage(changes: LiveTierChanges): Promise<{ problems: string[]; commit(): void; discard(): Promise<void> }>;
+  /** make the running daemon follow `next` (only live keys differ: refusedChanges saw to it; stage's commit has run) */
   applyLive(next: Config): void;
   /** tests: die between the catalog and the file (TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD) */
   crashAfterRecord?: () => void;
@@ -129,7 +134,8 @@ export class ConfigManager {
     const base = this.current();
     const source = req.source ?? this.d.file ?? '<text>';
     const who = { user: req.caller?.user ?? null, uid: req.caller?.uid ?? null, source };
-    if (this.d.file === undefined) {
+    const file = this.d.file;
+    if (file === undefined) {
       // Nothing would keep the change: the next mount starts from the embedded default again.
       throw new ConfigRefused(['this mount runs the embedded default configuration, with no file to keep a change in: write it out (tierfs init), mount with --config FILE, then change it live']);
     }
@@ -139,16 +145,42 @@ export class ConfigManager {
     let next: Config;
     try {
       // Relative paths in the text are the config file's: it is written there.
-      next = parseConfig(req.text, source, dirname(this.d.file));
+      next = parseConfig(req.text, source, dirname(file));
     } catch (err) {
       if (err instanceof ConfigError) log.warn({ ...who, problems: err.problems }, 'configuration refused: invalid');
       throw err;
     }
-    const refused = refusedChanges(this.d.running.config, next, (t) => this.d.holding(t), this.d.file);
+    const refused = refusedChanges(this.d.running.config, next, (t) => this.d.holding(t), file);
     if (refused.length > 0) {
       log.warn({ ...who, reasons: refused }, 'configuration refused: not a live change');
       throw new ConfigRefused(refused);
     }
+    const staged = await this.d.stage(liveTierChanges(this.d.running.config, next));
+    if (staged.problems.length > 0) {
+      await staged.discard();
+      log.warn({ ...who, reasons: staged.problems }, 'configuration refused: a new tier or connection failed its check');
+      throw new ConfigRefused(staged.problems);
+    }
+    let committed = false;
+    try {
+      const answer = await this.record(req, base, next, file, who);
+      if (answer.applied) {
+        staged.commit();
+        committed = true;
+        this.d.applyLive(next);
+        this.d.running.config = next;
+        this.d.running.text = req.text;
+        const v = answer.version!;
+        log.info({ ...who, version: v.version, restoredFrom: v.restoredFrom, message: v.message, changes: answer.lines }, 'configuration applied');
+      }
+      return answer;
+    } finally {
+      if (!committed) await staged.discard();
+    }
+  }
+
+  /** Preview, then (unless a dry run or no change) record the version and write the file. */
+  private async record(req: ApplyRequest, base: ConfigVersion, next: Config, file: string, who: Caller & { source: string }): Promise<ApplyAnswer> {
     const changes = diffTexts(base.text, req.text);
     const impact = await this.d.preview(next);
     const answer = { dryRun: req.dryRun === true, base: base.version, changes, lines: changes.map(formatChange), impact };
@@ -164,19 +196,15 @@ export class ConfigManager {
     });
     this.d.crashAfterRecord?.();
     try {
-      writeConfigFile(this.d.file, req.text);
+      writeConfigFile(file, req.text);
     } catch (err) {
       // Never a version the file does not hold: take it back, change nothing.
       this.d.versions.remove(v.version);
-      log.error({ ...who, err, file: this.d.file }, 'configuration refused: the config file could not be written');
+      log.error({ ...who, err, file }, 'configuration refused: the config file could not be written');
       throw err;
     }
     this.d.versions.markWritten(v.version);
     this.d.versions.keep = next.catalog.configVersions;
-    this.d.applyLive(next);
-    this.d.running.config = next;
-    this.d.running.text = req.text;
-    log.info({ ...who, version: v.version, restoredFrom: v.restoredFrom, message: v.message, changes: answer.lines }, 'configuration applied');
     return { ...answer, applied: true, version: summary({ ...v, fileWritten: true }) };
   }
 }

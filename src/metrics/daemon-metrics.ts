@@ -84,10 +84,11 @@ export class DaemonMetrics {
   attach(deps: DaemonMetricsDeps, startedMs = Date.now()): void {
     this.deps = deps;
     const { catalog, tiers } = deps;
-    const configs = deps.tierConfigs.filter((c) => tiers.has(c.name));
-    const objectTiers = configs.filter((c) => c.kind === 'object').map((c) => c.name);
-    for (const c of configs) this.io.set(c.name, { read: 0, write: 0 });
-    this.misplacements = new MisplacementWatch(catalog, configs.map((c) => c.name), deps.minResidencyMs, startedMs);
+    // Read at each scrape: a tier added by tierfs config apply is in the next one.
+    const configs = () => deps.tierConfigs.filter((c) => tiers.has(c.name));
+    const objectTiers = () => configs().filter((c) => c.kind === 'object').map((c) => c.name);
+    for (const c of configs()) this.io.set(c.name, { read: 0, write: 0 });
+    this.misplacements = new MisplacementWatch(catalog, () => configs().map((c) => c.name), deps.minResidencyMs, startedMs);
     const totals = new CatalogTotals(catalog.db);
     const r = this.registry;
 
@@ -95,7 +96,7 @@ export class DaemonMetrics {
     // statfs the local tier caches, counters kept in memory), and a scrape sees now.
     const figures = (): TierFigures[] => {
       const usage = catalog.usageByTier();
-      return configs.flatMap((cfg): TierFigures[] => {
+      return configs().flatMap((cfg): TierFigures[] => {
         const held = usage.get(cfg.name) ?? { files: 0, bytes: 0 };
         const t = tiers.get(cfg.name);
         if (t.kind === 'object') return [{ tier: cfg.name, capacityBytes: cfg.capacity ?? 0, usedBytes: held.bytes, files: held.files }];
@@ -109,7 +110,7 @@ export class DaemonMetrics {
     r.feed('tierfs_tier_capacity_bytes', perTier((f) => f.capacityBytes));
     r.feed('tierfs_tier_used_bytes', perTier((f) => f.usedBytes));
     r.feed('tierfs_tier_files', perTier((f) => f.files));
-    r.feed('tierfs_tier_high_watermark_ratio', () => configs.map((c) => ({ labels: { tier: c.name }, value: c.watermarks.high })));
+    r.feed('tierfs_tier_high_watermark_ratio', () => configs().map((c) => ({ labels: { tier: c.name }, value: c.watermarks.high })));
     r.feed('tierfs_tier_stored_bytes', this.storedBytes(catalog, totals, objectTiers));
 
     r.feed('tierfs_read_bytes_total', () => [...this.io].map(([tier, t]) => ({ labels: { tier }, value: t.read })));
@@ -144,12 +145,12 @@ export class DaemonMetrics {
    * Cell objects in the stores, per object tier, computed in SQLite from the layouts; done
    * again only when the tier's files, bytes or old copies have changed since.
    */
-  private storedBytes(catalog: Catalog, totals: CatalogTotals, objectTiers: string[]): () => Sample[] {
+  private storedBytes(catalog: Catalog, totals: CatalogTotals, objectTiers: () => string[]): () => Sample[] {
     const cache = new Map<string, { key: string; bytes: number }>();
     const headerBytes = headerLength(''); // a cell header without its file id
     return () => {
       const usage = catalog.usageByTier();
-      return objectTiers.map((tier) => {
+      return objectTiers().map((tier) => {
         const held = usage.get(tier) ?? { files: 0, bytes: 0 };
         const key = `${held.files}/${held.bytes}/${totals.garbageCount(tier)}`;
         let hit = cache.get(tier);
@@ -164,8 +165,8 @@ export class DaemonMetrics {
   }
 
   /** Stripes at risk per object tier, from the files whose last scrub found them; files moved or deleted since drop out. */
-  private stripesAtRisk(catalog: Catalog, objectTiers: string[]): Sample[] {
-    const perTier = new Map(objectTiers.map((t) => [t, 0]));
+  private stripesAtRisk(catalog: Catalog, objectTiers: () => string[]): Sample[] {
+    const perTier = new Map(objectTiers().map((t) => [t, 0]));
     for (const [ino, f] of this.atRisk) {
       const layout = catalog.getInode(ino)?.layout;
       if (!layout || (JSON.parse(layout) as { fileId: string }).fileId !== f.fileId) {

@@ -17,23 +17,25 @@ export class MisplacementWatch {
   /** demotions counted, by ino and time, with when their window closes */
   private readonly counted = new Map<string, number>();
   private readonly stats: PlacementStats;
-  private readonly rank: Map<string, number>;
 
+  /** tiers: fastest first, asked at each check (a tier can be added while mounted) */
   constructor(
     catalog: Catalog,
-    tiers: string[],
+    private readonly tiers: () => string[],
     private readonly residencyMs: number,
     private readonly startedMs: number,
   ) {
     this.stats = new PlacementStats(catalog.db);
-    this.rank = new Map(tiers.map((t, i) => [t, i]));
-    for (const t of tiers) this.totals.set(t, 0);
+    for (const t of tiers()) this.totals.set(t, 0);
   }
 
   check(nowMs: number): void {
     if (this.residencyMs <= 0) return;
+    const order = this.tiers();
+    const rank = new Map(order.map((t, i) => [t, i]));
+    for (const t of order) if (!this.totals.has(t)) this.totals.set(t, 0);
     for (const m of this.stats.finishedMovesSince(Math.max(this.startedMs, nowMs - this.residencyMs - SLACK_MS))) {
-      const [from, to] = [this.rank.get(m.fromTier), this.rank.get(m.toTier)];
+      const [from, to] = [rank.get(m.fromTier), rank.get(m.toTier)];
       if (from === undefined || to === undefined || to <= from || !isAutomatic(m)) continue;
       const key = `${m.ino}@${m.finishedMs}`;
       if (this.counted.has(key)) continue;

@@ -105,12 +105,17 @@ export class Classifier {
   private lastPassMs = 0;
   private inFlight: Promise<PassReport> | undefined;
   private readonly saved = new SavedOutcomes();
-  private readonly order: string[];
+  private order: string[] = [];
   /** per tier, what capacity pressure does there, as of the last pass (status) */
   pressure = new Map<string, string>();
 
   constructor(private readonly d: ClassifierDeps) {
-    this.order = d.tierConfigs.map((t) => t.name).filter((n) => d.tiers.has(n));
+    this.tiersChanged();
+  }
+
+  /** The tier list grew (tierfs config apply): plan over every tier from the next pass on. */
+  tiersChanged(): void {
+    this.order = this.d.tierConfigs.map((t) => t.name).filter((n) => this.d.tiers.has(n));
   }
 
   /** Pinned directories' paths (with '/') and pinned files by ino, for one pass. */
@@ -203,13 +208,16 @@ export class Classifier {
    */
   async preview(next: PolicyConfig, watermarks: Map<string, number>, nowMs = Date.now()): Promise<PolicyImpact> {
     const pins = this.pins();
-    const tally = new ImpactTally(this.d.policy, next, new Set(this.order), nowMs);
+    // The new configuration's tiers: those it adds after the running ones can be targets too.
+    const tally = new ImpactTally(this.d.policy, next, new Set([...this.order, ...watermarks.keys()]), nowMs);
     for (let after = 0, page; (page = this.d.catalog.classificationPage(after, PAGE)).length > 0; after = page.at(-1)!.ino) {
       for (const r of page) tally.add((halfLife) => ({ ...r, heat: heatAt(r.heat, r.heatMs, nowMs, halfLife), pin: pinOf(r.ino, r.path, pins) }));
       await new Promise((resolve) => setImmediate(resolve));
     }
     // Use as watermarks see it: the catalog's bytes under a configured capacity, else the volumes' use.
-    return tally.result(this.rooms().map((t) => ({ tier: t.name, bytesNow: t.usedBytes, capacityBytes: t.capacityBytes, high: watermarks.get(t.name) ?? t.high })));
+    const rows = this.rooms().map((t) => ({ tier: t.name, bytesNow: t.usedBytes, capacityBytes: t.capacityBytes, high: watermarks.get(t.name) ?? t.high }));
+    for (const [tier, high] of watermarks) if (!this.order.includes(tier)) rows.push({ tier, bytesNow: 0, capacityBytes: 0, high });
+    return tally.result(rows);
   }
 
   /** The files an incremental pass must look at. */

@@ -16,6 +16,13 @@ export class TierSet {
     this.byName = new Map(ordered.map((t) => [t.name, t]));
   }
 
+  /** A tier after the slowest one (tierfs config apply adds tiers while mounted). */
+  add(tier: AnyTier): void {
+    if (this.byName.has(tier.name)) throw new RangeError(`tier ${tier.name} exists`);
+    this.ordered.push(tier);
+    this.byName.set(tier.name, tier);
+  }
+
   get locals(): LocalTier[] {
     return this.ordered.flatMap((t) => (t.kind === 'local' ? [t.local] : []));
   }

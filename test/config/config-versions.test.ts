@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { configAtMount } from '../../src/config/at-mount.js';
 import { diffTexts, formatChange } from '../../src/config/diff.js';
-import { refusedChanges } from '../../src/config/live-changes.js';
+import { liveTierChanges, refusedChanges } from '../../src/config/live-changes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigVersions } from '../../src/config/versions.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -68,8 +68,28 @@ describe('what a mounted tierfs takes live', () => {
     const k3 = BASE.replace('backends: [{ type: fs, root: ./cold }]', 'backends: [{ type: fs, root: ./cold }]\n    scheme: { k: 3, m: 1 }');
     expect(refused(k3, holding)).toHaveLength(1);
     expect(refused(k3, holding)[0]).toMatch(/^tiers\[2\]\.scheme: the k\+m of tier cold cannot change while it holds 3 files .* re-encode/);
+  });
+
+  it('takes tiers added after the last one, for the daemon to open; not one added in between', () => {
     const added = BASE.replace('policy:', '  - name: archive\n    kind: local\n    volumes: [./archive]\npolicy:');
-    expect(refused(added)).toEqual(['adding tier archive needs a remount: change it in tierfs.yaml and remount']);
+    expect(refused(added)).toEqual([]);
+    expect(liveTierChanges(parse(BASE), parse(added))).toEqual({ added: [parse(added).tiers[3]], backends: [] });
+    const between = BASE.replace('  - name: cold', '  - name: archive\n    kind: local\n    volumes: [./archive]\n  - name: cold');
+    expect(refused(between)).toEqual([
+      'adding tier archive anywhere but after the last tier needs a remount: change it in tierfs.yaml and remount',
+    ]);
+  });
+
+  it("takes a backend's new connection, for the daemon to check; not a backend added, removed or renamed", () => {
+    const moved = BASE.replace('root: ./cold }', 'root: ./cold2, retry: { maxAttempts: 2 } }');
+    expect(refused(moved)).toEqual([]);
+    expect(liveTierChanges(parse(BASE), parse(moved)).backends).toEqual([{ tier: parse(moved).tiers[2], index: 0 }]);
+    expect(refused(BASE.replace('root: ./cold }', 'root: ./cold, name: c0 }'))).toEqual([
+      "tiers[2].backends[0].name: a backend's name labels its metrics and history: change it in tierfs.yaml and remount",
+    ]);
+    expect(refused(BASE.replace('root: ./cold }', 'root: ./cold }, { type: fs, root: ./cold2 }'))[0]).toMatch(
+      /^tiers\[2\]\.backends: tier cold's stripes are placed over its backends by their place in the list/,
+    );
   });
 });
 

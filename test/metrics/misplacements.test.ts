@@ -35,7 +35,7 @@ function used(ino: number, timeMs: number): void {
 describe('misplacements', () => {
   it('counts an automatic demotion whose file is used within the residency, once, for the tier it left', () => {
     const start = Date.UTC(2026, 5, 1);
-    const watch = new MisplacementWatch(catalog, TIERS, HOUR, start);
+    const watch = new MisplacementWatch(catalog, () => TIERS, HOUR, start);
     moved(1, 'hot', 'warm', 'rule:old-logs', start + 1000); // used again after 10 min: misplaced
     moved(2, 'warm', 'cold', 'watermark:warm', start + 2000); // used after 2 h: fine
     moved(3, 'hot', 'warm', 'cli', start + 3000); // asked for by a person: not the policy's mistake

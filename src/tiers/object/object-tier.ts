@@ -19,6 +19,7 @@ import { incompleteStripe } from './presence.js';
 import { RecallCache } from './recall-cache.js';
 import { StripeReader } from './reader.js';
 import { BackendEpisodes } from './backend-episodes.js';
+import { checkBackend } from './backend-check.js';
 import { scrubFile } from './scrub.js';
 import type { BackendProbe, ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStats, ObjectTierStore, ScrubReport } from './types.js';
 import { writeFile } from './writer.js';
@@ -245,6 +246,22 @@ export class ObjectTier implements ObjectTierStore {
     );
   }
 
+  /**
+   * Why each backend cannot serve this tier (backend-check.ts), empty when all can:
+   * a test object written, read and removed, and `held(i)` found when given.
+   */
+  async checkStores(timeoutMs: number, held?: (backend: number) => string | undefined): Promise<string[]> {
+    const problems = await Promise.all(this.ctx.stores.map((store, i) => checkBackend(store, this.ctx.fsid, held?.(i), timeoutMs)));
+    return problems.flatMap((p, i) => (p === null ? [] : [`backend ${this.backendNames[i]}: ${p}`]));
+  }
+
+  /** Serve backend `index` through `store` from now on: a new connection to the same objects, checked first. */
+  replaceStore(index: number, store: ObjectStore): void {
+    if (!(index >= 0 && index < this.ctx.stores.length)) throw new RangeError(`tier ${this.name} has no backend ${index}`);
+    this.ctx.stores[index] = store;
+    this.episodes.succeeded(index);
+  }
+
   /** Waits for background work: read-ahead, restores asked for, disk cache writes. */
   async idle(): Promise<void> {
     const { reader, cache } = await this.opened;
@@ -278,14 +295,17 @@ export async function openObjectTier(
   cacheDir: string,
   options: Partial<ObjectTierOptions> & { store?: CreateObjectStoreOptions } = {},
 ): Promise<ObjectTier> {
-  // Cells and manifests carry their own checksums (cell.ts, manifest.ts): the store's is one too many.
-  const backendNames = backendLabels(config.backends);
-  const stores = config.backends.map((b, i) =>
-    createObjectStore(b, { bodyChecksums: false, labels: { tier: config.name, backend: backendNames[i]! }, ...options.store }),
-  );
-  const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, backendNames, ...options, cacheDir });
+  const stores = config.backends.map((_, i) => tierStore(config, i, options.store));
+  const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, backendNames: backendLabels(config.backends), ...options, cacheDir });
   await tier.ready();
   return tier;
+}
+
+/** The store of backend `index` of a tier, as openObjectTier makes it (tierfs config apply reconnects one). */
+export function tierStore(config: ObjectTierConfig, index: number, options?: CreateObjectStoreOptions): ObjectStore {
+  // Cells and manifests carry their own checksums (cell.ts, manifest.ts): the store's is one too many.
+  const labels = { tier: config.name, backend: backendLabels(config.backends)[index]! };
+  return createObjectStore(config.backends[index]!, { bodyChecksums: false, labels, ...options });
 }
 
 /**

@@ -3,6 +3,7 @@
 // see only this interface and the layout, which the catalog stores as JSON.
 import type { ReadCounters } from './reader.js';
 import type { CacheCounters } from './recall-cache.js';
+import type { ObjectStore } from '../../objectstore/types.js';
 
 /** Where one cell of a stripe is stored. */
 export interface CellRef {
@@ -148,5 +149,9 @@ export interface ObjectTierStore {
   stats(): Promise<ObjectTierStats>;
   /** Whether each backend answers (within timeoutMs). */
   probe(timeoutMs: number): Promise<BackendProbe[]>;
+  /** Why each backend cannot serve the tier (a test write, read and removal; `held(i)` found): empty when all can. */
+  checkStores(timeoutMs: number, held?: (backend: number) => string | undefined): Promise<string[]>;
+  /** Serve backend `index` through `store` from now on (a checked new connection to the same objects). */
+  replaceStore(index: number, store: ObjectStore): void;
   close(): Promise<void>;
 }
