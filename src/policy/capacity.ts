@@ -107,7 +107,9 @@ class Planner {
   private readonly revocable = new Map<number, PendingFlow>();
   /** files already leaving their tier for good (running, asked for by a rule or a person) */
   private readonly leaving = new Set<number>();
-  private planned = new Map<number, PlannedMove>();
+  private readonly planned = new Map<number, PlannedMove>();
+  /** the moves planned while a promotion is tried (admit), to take back if it fails */
+  private tentativelyPlanned: number[] | undefined;
   /** tiers with a relief under way (a relief move queued or running) */
   private readonly relieving = new Set<string>();
   private readonly cursors = new Map<string, Cursor>();
@@ -156,6 +158,7 @@ class Planner {
     const m: PlannedMove = { ino: c.ino, from, to, size: c.size, priority: watermarkPriority(this.index(from)), requestedBy, reason };
     this.proj.add(m);
     this.planned.set(c.ino, m);
+    this.tentativelyPlanned?.push(c.ino);
   }
 
   /** Is the file free to leave now (not leaving already, not planned, not stuck)? */
@@ -286,14 +289,21 @@ class Planner {
       this.proj.add(flow);
       return true;
     }
-    const restore = this.proj.snapshot();
-    const planned = new Map(this.planned);
-    this.proj.add(flow);
-    this.evictColder(to, r.heat, priority);
-    if (this.proj.room(to, 0, priority)) return true;
-    restore();
-    this.planned = planned;
-    return false;
+    const attempt = this.proj.tentative();
+    const planned: number[] = (this.tentativelyPlanned = []);
+    try {
+      this.proj.add(flow);
+      this.evictColder(to, r.heat, priority);
+      if (this.proj.room(to, 0, priority)) {
+        attempt.keep();
+        return true;
+      }
+      attempt.undo();
+      for (const ino of planned) this.planned.delete(ino);
+      return false;
+    } finally {
+      this.tentativelyPlanned = undefined;
+    }
   }
 
   private notes(): Map<string, string> {

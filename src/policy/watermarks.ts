@@ -68,10 +68,12 @@ const RESERVED = Infinity;
 /** Bytes per tier once the moves counted here have run. */
 export class Projection {
   private readonly byName: Map<string, TierRoom>;
-  private flows = new Map<number, Flow>();
-  private ins = new Map<string, number>();
+  private readonly flows = new Map<number, Flow>();
+  private readonly ins = new Map<string, number>();
   /** per tier, bytes leaving by the priority of their move (RUNNING: already under way) */
-  private outs = new Map<string, Map<number, number>>();
+  private readonly outs = new Map<string, Map<number, number>>();
+  /** flows counted (true) and taken out (false) since tentative() began, to undo */
+  private log: [Flow, boolean][] | undefined;
 
   constructor(readonly tiers: TierRoom[]) {
     this.byName = new Map(tiers.map((t) => [t.name, t]));
@@ -98,6 +100,7 @@ export class Projection {
     this.remove(f.ino);
     this.flows.set(f.ino, f);
     this.bump(f, 1);
+    this.log?.push([f, true]);
   }
 
   remove(ino: number): void {
@@ -105,6 +108,7 @@ export class Projection {
     if (!f) return;
     this.flows.delete(ino);
     this.bump(f, -1);
+    this.log?.push([f, false]);
   }
 
   /** Bytes leaving the tier by moves that run before one of `priority` (all but reserved ones by default). */
@@ -149,14 +153,27 @@ export class Projection {
     return t.usedBytes + net + size <= t.capacityBytes * t.high;
   }
 
-  snapshot(): () => void {
-    const flows = new Map(this.flows);
-    const ins = new Map(this.ins);
-    const outs = new Map([...this.outs].map(([k, v]) => [k, new Map(v)]));
-    return () => {
-      this.flows = flows;
-      this.ins = ins;
-      this.outs = outs;
+  /**
+   * Count moves tentatively: undo() takes back every add and remove since, keep() keeps
+   * them. A log of the changes rather than a copy of the maps: a pass tries a promotion
+   * for each of thousands of requests against tens of thousands of queued moves.
+   */
+  tentative(): { undo(): void; keep(): void } {
+    if (this.log) throw new Error('Projection.tentative() does not nest');
+    const log: [Flow, boolean][] = (this.log = []);
+    return {
+      undo: () => {
+        this.log = undefined;
+        for (let c = log.pop(); c; c = log.pop()) {
+          const [f, added] = c;
+          if (added) this.flows.delete(f.ino);
+          else this.flows.set(f.ino, f);
+          this.bump(f, added ? -1 : 1);
+        }
+      },
+      keep: () => {
+        this.log = undefined;
+      },
     };
   }
 

@@ -64,11 +64,20 @@ describe('projection', () => {
     expect(p.used('hot')).toBe(700);
     expect(p.room('hot', 200)).toBe(true);
     expect(p.room('hot', 201)).toBe(false);
-    const undo = p.snapshot();
+    const attempt = p.tentative();
     p.remove(1);
+    p.add({ ino: 3, from: 'warm', to: 'hot', size: 25, priority: 10 });
+    p.add({ ino: 2, from: 'warm', to: 'hot', size: 70, priority: 10, running: true });
+    expect([p.used('hot'), p.used('warm')]).toEqual([1045, 5]);
+    attempt.undo();
+    expect([p.used('hot'), p.staying('hot'), p.used('warm')]).toEqual([700, 650, 350]);
+    expect(p.flow(3)).toBeUndefined();
+    expect(p.flow(2)).toEqual({ ino: 2, from: 'warm', to: 'hot', size: 50, priority: 10 });
+    // Kept: what was counted stays, and a later change is not taken back by anything.
+    const kept = p.tentative();
+    p.remove(1);
+    kept.keep();
     expect(p.used('hot')).toBe(1000);
-    undo();
-    expect(p.used('hot')).toBe(700);
   });
 
   it('a move counts as room only what leaves before it runs, so no two moves wait for each other', () => {
