@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseExposition } from '../helpers/exposition.js';
+import { eventually } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 let cold: ReturnType<typeof tempDir> | undefined;
@@ -30,11 +31,6 @@ const apply = async (m: TierfsMount, text: string) => {
   return m.cli(['config', 'apply', file, '--yes', '--json', '--mount', m.mnt]);
 };
 
-async function eventually(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: () => string): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await pred()); await new Promise((r) => setTimeout(r, 200))) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-  }
-}
 
 interface AlertsJson {
   rules: { name: string; enabled: boolean; forMs: number; threshold: number | null }[];

@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { adminJson, socketPathOf } from '../../src/admin/client.js';
 import { TierfsMount } from '../helpers/tierfs.js';
+import { eventually } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -28,13 +29,6 @@ const history = (m: TierfsMount) => adminJson<History>(socketPathOf(m.dataDir), 
 const runningText = async (m: TierfsMount) => (await adminJson<{ text: string }>(socketPathOf(m.dataDir), 'GET', '/v1/config/version')).text;
 const tierOf = (m: TierfsMount, path: string) => (existsSync(join(m.hot, path)) ? 'hot' : existsSync(join(m.warm, path)) ? 'warm' : 'none');
 
-async function eventually(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // Everything on hot; the new version sends *.log to warm first.
 const POLICY = `policy:

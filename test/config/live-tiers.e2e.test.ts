@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { eventually } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 let dirs: ReturnType<typeof tempDir>[] = [];
@@ -37,11 +38,6 @@ const apply = async (m: TierfsMount, text: string) => {
 
 const where = async (m: TierfsMount, p: string) => JSON.parse((await m.cli(['where', '--json', join(m.mnt, p)])).stdout)[0] as { tier: string };
 
-async function eventually(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: () => string): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await pred()); await new Promise((r) => setTimeout(r, 200))) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-  }
-}
 
 const files = (root: string): string[] =>
   existsSync(root) ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : [];

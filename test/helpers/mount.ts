@@ -21,6 +21,13 @@ export async function waitFor(pred: () => boolean, timeoutMs: number, message: (
   }
 }
 
+/** Polls `pred` (sync or async) every 200 ms until it holds; rejects with `what()` after timeoutMs. */
+export async function eventually(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: () => string): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !(await pred()); await new Promise((r) => setTimeout(r, 200))) {
+    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
+  }
+}
+
 /** The canonical path without touching the last component (it may be a dead mount). */
 function canonical(path: string): string {
   const abs = resolve(path);

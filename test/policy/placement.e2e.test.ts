@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
 import { waitFor } from '../helpers/mount.js';
+import { eventually } from '../helpers/mount.js';
 
 const MiB = 1 << 20;
 
@@ -28,13 +29,6 @@ const moves = async (m: TierfsMount): Promise<MovesReply> => JSON.parse((await m
 const tierOf = (m: TierfsMount, path: string) => (existsSync(join(m.hot, path)) ? 'hot' : existsSync(join(m.warm, path)) ? 'warm' : 'none');
 
 /** Poll until `pred` holds, asynchronously (the CLI is a child process). */
-async function eventually(pred: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** A policy block: classify every second, no residency, the given rules and mover settings. */
 function yaml(rules: string, mover = ''): string {

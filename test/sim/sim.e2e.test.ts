@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { PolicySimulation } from '../../src/sim/engine.js';
 import { simTiers } from '../../src/sim/setup.js';
 import { readTrace } from '../../src/sim/traces/index.js';
+import { eventually } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -35,13 +36,6 @@ mover:
   retryDelay: 1s
 `;
 
-async function eventually(pred: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Files f0..f7; file i opened and read i+1 times after it was written. */
 async function workload(m: TierfsMount): Promise<string[]> {
