@@ -283,7 +283,11 @@ describe('built-in alerts through a mount', () => {
     };
     const seen: string[][] = [];
     for (let m = 1; m <= 12; m++) {
-      await anotherFailure(); // a probe or more in each minute
+      // The minute's sample is the last reading taken at its time: a failure must come after
+      // the clock moved (one before it lands in the previous minute's sample, and the error
+      // ratio of an idle minute is 0/0 — seen on a loaded CI machine).
+      await at(T0 + m * MINUTE);
+      await anotherFailure();
       a = await at(T0 + m * MINUTE);
       seen.push(states(a));
     }
