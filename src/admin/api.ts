@@ -346,7 +346,15 @@ export class AdminApi {
    */
   async move(paths: string[], to: string, wait: boolean): Promise<{ results: MoveResult[] }> {
     this.tiers.get(to); // an unknown tier is refused before anything starts
-    return this.enqueue(paths.flatMap((p) => this.filesAt(p)).map((f) => ({ ...f, to })), 'cli', wait);
+    // A symbolic link (or a device, a fifo) named itself has nothing to move: said, not skipped in silence.
+    const nothing = paths.flatMap((p): MoveResult[] => {
+      const i = this.vfs.inode(this.resolve(p));
+      if (isReg(i.mode) || isDir(i.mode)) return [];
+      const what = (i.mode & S_IFMT) === S_IFLNK ? 'a symbolic link' : 'not a regular file';
+      return [{ id: 0, state: 'aborted', bytes: 0, path: p, reason: `${what}: only files move between tiers (name the file a link points to)` }];
+    });
+    const moved = await this.enqueue(paths.flatMap((p) => this.filesAt(p)).map((f) => ({ ...f, to })), 'cli', wait);
+    return { results: [...nothing, ...moved.results] };
   }
 
   /** Bring files back from object tiers to the first local tier with room, and wait. */

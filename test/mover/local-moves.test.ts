@@ -53,6 +53,16 @@ describe('moves between local tiers', () => {
     expect(JSON.parse((await t.cli(['move', join(t.mnt, 'd', 'f'), '--to', 'hot', '--json'])).stdout)[0].state).toBe('done');
   });
 
+  it('says that a symbolic link is not moved, and moves nothing it points to', async () => {
+    t = await new TierfsMount().start();
+    await fs.writeFile(join(t.mnt, 'f'), 'data');
+    await fs.symlink('f', join(t.mnt, 'link'));
+    const r = await t.cli(['move', join(t.mnt, 'link'), '--to', 'warm']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/link.*not moved: a symbolic link: only files move between tiers \(name the file a link points to\)/);
+    expect(await where(t, 'f')).toMatchObject({ tier: 'hot' });
+  });
+
   it('moves --watch in a pipe prints one line per finished move', async () => {
     t = await new TierfsMount().start();
     await fs.writeFile(join(t.mnt, 'watched'), randomBytes(64 * 1024));
