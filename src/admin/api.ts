@@ -17,6 +17,7 @@ import type { Classifier } from '../policy/classifier.js';
 import type { Decision } from '../policy/rules.js';
 import { measurePlacement, type TierEffectiveness } from '../policy/effectiveness.js';
 import { checkGlob, globMatch } from '../policy/glob.js';
+import { heatAt } from '../policy/heat.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { BackgroundTaskStatus } from '../background-task.js';
 import { historySeries, type HistoryAnswer, type MetricsHistory, type SeriesInfo } from '../metrics/history.js';
@@ -180,6 +181,10 @@ export interface AdminDeps {
 }
 
 type MoveResult = MoveOutcome & { path: string; error?: string };
+
+/** What an entry is, as `where`, the file browser and `move` name it. */
+const typeOf = (mode: number): 'file' | 'directory' | 'symlink' | 'other' =>
+  isReg(mode) ? 'file' : isDir(mode) ? 'directory' : (mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other';
 
 export class AdminApi {
   readonly startedAt = new Date();
@@ -348,9 +353,9 @@ export class AdminApi {
     this.tiers.get(to); // an unknown tier is refused before anything starts
     // A symbolic link (or a device, a fifo) named itself has nothing to move: said, not skipped in silence.
     const nothing = paths.flatMap((p): MoveResult[] => {
-      const i = this.vfs.inode(this.resolve(p));
-      if (isReg(i.mode) || isDir(i.mode)) return [];
-      const what = (i.mode & S_IFMT) === S_IFLNK ? 'a symbolic link' : 'not a regular file';
+      const type = typeOf(this.vfs.inode(this.resolve(p)).mode);
+      if (type === 'file' || type === 'directory') return [];
+      const what = type === 'symlink' ? 'a symbolic link' : 'not a regular file';
       return [{ id: 0, state: 'aborted', bytes: 0, path: p, reason: `${what}: only files move between tiers (name the file a link points to)` }];
     });
     const moved = await this.enqueue(paths.flatMap((p) => this.filesAt(p)).map((f) => ({ ...f, to })), 'cli', wait);
@@ -459,10 +464,10 @@ export class AdminApi {
     return {
       name,
       path,
-      type: isReg(i.mode) ? 'file' : isDir(i.mode) ? 'directory' : (i.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
+      type: typeOf(i.mode),
       size: i.size,
       tier: i.tier,
-      heat: row ? row.heat * 2 ** (-Math.max(0, Date.now() - row.heatMs) / this.policy.halfLife) : null,
+      heat: row ? heatAt(row.heat, row.heatMs, Date.now(), this.policy.halfLife) : null,
       lastAccess: row ? new Date(row.lastAccessMs).toISOString() : null,
       pin: this.catalog.effectivePin(ino)?.tier ?? null,
       class: row?.class ?? null,
@@ -483,7 +488,7 @@ export class AdminApi {
     return {
       path,
       ino,
-      type: isReg(i.mode) ? 'file' : isDir(i.mode) ? 'directory' : (i.mode & S_IFMT) === S_IFLNK ? 'symlink' : 'other',
+      type: typeOf(i.mode),
       size: i.size,
       tier: i.tier,
       volume: i.volume,

@@ -22,13 +22,15 @@ const LIVE = [
   /^cache\.(memory|disk)$/,
   /^alerts\.(rules|webhooks|interval|keepHistory)(\.|\[|$)/,
   /^cost(\.|$)/,
+  // A backend's connection, once the daemon has checked the new one (src/tiers/live-tiers.ts);
+  // not its name, which labels its metrics (refusedChanges says so).
+  /^tiers\[\d+\]\.backends\[[^\]]*\]\.(?!name$)/,
 ];
 
 /** Whether a key of the reference (docs.ts: `tiers[kind=local].watermarks.high`) changes live. */
 export function changesLive(docKey: string): boolean {
   const key = docKey.replace(/^tiers\[[^\]]*\]/, 'tiers[0]').replace(/\[\]/g, '[0]');
-  // A backend's connection: after a test write and read through the new one.
-  return LIVE.some((re) => re.test(key)) || (/^tiers\[0\]\.backends\[[^\]]*\]\./.test(key) && !key.endsWith('.name'));
+  return LIVE.some((re) => re.test(key));
 }
 
 /** The tier changes that apply live but need the daemon to open or check something first. */
@@ -99,10 +101,9 @@ export function refusedChanges(running: Config, next: Config, holding: (tier: st
       const i = Number(/^tiers\[(\d+)\]/.exec(c.key)?.[1]);
       if (i >= running.tiers.length) continue; // a new tier: the daemon opens it
       const t = running.tiers[i]!;
-      const backend = BACKEND_KEY.exec(c.key);
-      if (backend && t.kind === 'object') {
-        // Stripes name their backends by place: a backend can be reconnected, not added, removed or renamed.
-        if (backend[3] === 'name') reasons.push(`${c.key}: a backend's name labels its metrics and history: ${remount}`);
+      // Stripes name their backends by place: a backend can be reconnected (LIVE), not renamed, added or removed.
+      if (BACKEND_KEY.exec(c.key)?.[3] === 'name') {
+        reasons.push(`${c.key}: a backend's name labels its metrics and history: ${remount}`);
         continue;
       }
       if (/^tiers\[\d+\]\.backends\[\d+\]$/.test(c.key)) {

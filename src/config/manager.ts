@@ -7,6 +7,7 @@
 // they were, and is logged.
 import { dirname } from 'node:path';
 import { moduleLogger } from '../log.js';
+import type { StagedTiers } from '../tiers/live-tiers.js';
 import type { PolicyImpact } from '../policy/preview.js';
 import { writeConfigFile } from './config-file.js';
 import { diffTexts, formatChange, type Change } from './diff.js';
@@ -70,7 +71,7 @@ export interface ConfigManagerDeps {
    * Open new tiers and make backends' new connections, checking each (src/tiers/live-tiers.ts);
    * problems refuse the change. Called for dry runs too: bad credentials are found there.
    */
-  stage(changes: LiveTierChanges): Promise<{ problems: string[]; commit(): void; discard(): Promise<void> }>;
+  stage(changes: LiveTierChanges): Promise<StagedTiers>;
   /** make the running daemon follow `next` (only live keys differ: refusedChanges saw to it; stage's commit has run) */
   applyLive(next: Config): void;
   /** tests: die between the catalog and the file (TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD) */

@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { adminJson, socketPathOf } from '../../src/admin/client.js';
-import { TierfsMount } from '../helpers/tierfs.js';
+import { ALL_ON_HOT, TierfsMount } from '../helpers/tierfs.js';
 import { eventually } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
@@ -31,13 +31,7 @@ const tierOf = (m: TierfsMount, path: string) => (existsSync(join(m.hot, path)) 
 
 
 // Everything on hot; the new version sends *.log to warm first.
-const POLICY = `policy:
-  interval: 1s
-  minResidency: 0s
-  rules:
-    - name: rest
-      target: hot
-`;
+const POLICY = ALL_ON_HOT;
 const LOGS_RULE = `    - name: logs
       match: { path: ["*.log"] }
       target: warm

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import * as fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
+import { ALL_ON_HOT, TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { eventually } from '../helpers/mount.js';
@@ -42,13 +42,7 @@ const where = async (m: TierfsMount, p: string) => JSON.parse((await m.cli(['whe
 const files = (root: string): string[] =>
   existsSync(root) ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : [];
 
-const POLICY = `policy:
-  interval: 1s
-  minResidency: 0s
-  rules:
-    - name: rest
-      target: hot
-`;
+const POLICY = ALL_ON_HOT;
 
 it('a cold tier added after the last one is opened, shown and used by a new rule without a remount', { timeout: 120_000 }, async () => {
   const cold = dir();

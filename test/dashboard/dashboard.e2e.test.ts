@@ -9,20 +9,14 @@ import { tmpdir } from 'node:os';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO } from '../helpers/tierfs.js';
+import { ALL_ON_HOT, REPO } from '../helpers/tierfs.js';
 import { dashboardMount, loginLink, type DashboardMount } from './setup.js';
 
 const SHOTS = join(REPO, '.tmp', 'screenshots');
 const MiB = 1024 * 1024;
 
 // No automatic moves (the mover takes only manual ones): every move is the test's.
-const POLICY = `policy:
-  interval: 1s
-  minResidency: 0s
-  rules:
-    - name: rest
-      target: hot
-mover:
+const POLICY = `${ALL_ON_HOT}mover:
   enabled: false
   bandwidth: 2MiB
 cost:

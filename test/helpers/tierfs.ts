@@ -48,6 +48,15 @@ export function fsObjectTier(root: string, opts: { name?: string; k?: number; m?
 ${backends.map((b) => `      - { name: ${b}, type: fs, root: ${root}/${b} }\n`).join('')}`;
 }
 
+/** A policy that keeps every file on hot, classified every second, with no residency: a test's rules go before `rest`. */
+export const ALL_ON_HOT = `policy:
+  interval: 1s
+  minResidency: 0s
+  rules:
+    - name: rest
+      target: hot
+`;
+
 export interface TierfsOptions {
   /** extra YAML appended at the top level (e.g. an admin: block) */
   extraYaml?: string;

@@ -21,13 +21,16 @@ export async function checkBackend(store: ObjectStore, fsid: string, heldKey: st
   const key = checkKey(fsid);
   const body = randomBytes(1024);
   let step = 'write a test object';
+  let leftBehind = false;
   try {
     await store.put(key, body, { signal });
+    leftBehind = true;
     step = 'read the test object back';
     const got = await store.get(key, { signal });
     if (!got.data.equals(body)) return `the test object read back differs from what was written (${got.data.length} bytes)`;
     step = 'remove the test object';
     await store.delete(key, { signal });
+    leftBehind = false;
     if (heldKey !== undefined) {
       step = `find ${heldKey}, which the tier holds`;
       await store.head(heldKey, { signal });
@@ -39,6 +42,6 @@ export async function checkBackend(store: ObjectStore, fsid: string, heldKey: st
     return `cannot ${step}: ${why}`;
   } finally {
     // Never leave the test object behind, whatever failed after the write.
-    if (step === 'read the test object back' || step === 'remove the test object') await store.delete(key).catch(() => undefined);
+    if (leftBehind) await store.delete(key).catch(() => undefined);
   }
 }
