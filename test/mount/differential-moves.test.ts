@@ -113,10 +113,36 @@ afterAll(async () => {
 
 /** What happened recently, operations and moves interleaved, for a failure's message. */
 const recent: string[] = [];
+/** Everything since the last checkpoint, for the evidence a failure leaves (keepEvidence). */
+const sinceCheckpoint: string[] = [];
 const note = (line: string) => {
   recent.push(line);
+  sinceCheckpoint.push(line);
   if (recent.length > 80) recent.shift();
 };
+
+/**
+ * A failed checkpoint leaves what it takes to find the cause in .tmp/differential-SEED/:
+ * every operation and move since the last checkpoint, the daemon's log, the catalog, and
+ * both copies of each file whose bytes differ.
+ */
+async function keepEvidence(got: string[], want: string[]): Promise<string> {
+  const dir = join(process.cwd(), '.tmp', `differential-${SEED}`);
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(join(dir, 'history.txt'), sinceCheckpoint.join('\n') + '\n');
+  await fs.writeFile(join(dir, 'daemon.log'), t.output);
+  await fs.copyFile(audited.catalog, join(dir, 'catalog.db')).catch(() => undefined);
+  const wanted = new Set(want);
+  for (const line of got.filter((l) => l.startsWith('f ') && !wanted.has(l))) {
+    const [, path, , , size] = line.split(' ');
+    if (Number(size!.slice('size='.length)) > 1 << 20) continue;
+    const name = path!.replaceAll('/', '_');
+    await fs.copyFile(join(t.mnt, path!), join(dir, `${name}.mount`)).catch(() => undefined);
+    await fs.copyFile(join(plain.path, path!), join(dir, `${name}.plain`)).catch(() => undefined);
+  }
+  return dir;
+}
 
 /**
  * Why a move may rightly not happen here: the file changed, was deleted, was open for
@@ -283,8 +309,13 @@ async function checkpoint(after: number, salt: string): Promise<void> {
   const got = await notStuck(`reading the mount at op ${after}`, snapshot(t.mnt, salt)).catch((err: Error) => {
     throw new Error(`reading the mount failed: ${err.message} — ${context()}`);
   });
-  expect(got, `the mount differs from the plain directory — ${context()}`).toEqual(want);
-  expect(auditTiers(audited), `catalog and tiers disagree — ${context()}`).toEqual([]);
+  const problems = auditTiers(audited);
+  if (JSON.stringify(got) !== JSON.stringify(want) || problems.length) {
+    const evidence = await keepEvidence(got, want).catch((err: Error) => `(not kept: ${err.message})`);
+    expect(got, `the mount differs from the plain directory — ${context()}\nevidence: ${evidence}`).toEqual(want);
+    expect(problems, `catalog and tiers disagree — ${context()}\nevidence: ${evidence}`).toEqual([]);
+  }
+  sinceCheckpoint.length = 0;
 }
 
 /** Every entry's mtime on the mount, to the nanosecond (these must survive a restart). */
