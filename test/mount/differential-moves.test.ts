@@ -360,7 +360,8 @@ it(`moves during ${OPS} random operations change nothing a user sees, and leave 
       const got = await notStuck(`op ${i} (${op.name})`, outcome(op, t.mnt));
       note(`${i}: ${op.name} → ${want}`);
       if (want !== got) {
-        throw new Error(`seed ${SEED}: op ${i} (${op.name}) gave ${got} on tierfs, ${want} on a plain directory; replay: ${REPLAY}\n${recent.join('\n')}`);
+        const evidence = await keepEvidence([], []).catch((err: Error) => `(not kept: ${err.message})`);
+        throw new Error(`seed ${SEED}: op ${i} (${op.name}) gave ${got} on tierfs, ${want} on a plain directory; replay: ${REPLAY}\nevidence: ${evidence}\n${recent.join('\n')}`);
       }
       const last = i === OPS - 1;
       const remount = REMOUNT_EVERY > 0 && (i + 1) % REMOUNT_EVERY === 0 && !last;
