@@ -1,7 +1,9 @@
 // The move protocol (docs/ARCHITECTURE.md): a file changes tier without any crash point, power
 // cut or concurrent change losing it.
 //
-//   1 journal INTENT (ino, from, to, generation, where the copy will go) — durable
+//   1 open the source (synchronously with the look at the file's names: one renamed over
+//     later must not make the move copy another file); journal INTENT (ino, from, to,
+//     generation, where the copy will go) — durable
 //   2 copy to the target (local: private temp file, owner and mode, fsync; object:
 //     cells + manifest, each read back)
 //   3 verify: the copy read back equals what was read from the source (SHA-256)
@@ -118,7 +120,7 @@ export class MoveProtocol {
     });
   }
 
-  private async source(loc: CopyLocation, size: number): Promise<ByteSource & { close(): Promise<void> }> {
+  private source(loc: CopyLocation, size: number): ByteSource & { close(): Promise<void> } {
     const src: ByteSource & { close(): Promise<void> } =
       loc.kind === 'local'
         ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
@@ -198,9 +200,18 @@ export class MoveProtocol {
       dest = { kind: 'object', tier: to, fileId: randomUUID() };
     }
 
+    // Opened now, in the same synchronous stretch as the catalog's look at the file's
+    // names: from the next await on, a name may be renamed over by another file (an
+    // editor's save with a backup: x → x~, new → x), and the copy must read this file's
+    // bytes whatever its names have become. (The commit checks the file, not its names.)
+    const src = this.source(from, i.size);
     // A file deleted during the move puts its object copy on the garbage list: the copy
     // must stay until this move has read it (the commit then sees the deletion).
-    const release = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
+    const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
+    const release = () => {
+      unhold();
+      void src.close();
+    };
     let id: number;
     try {
       id = this.catalog.durableTx(() =>
@@ -226,7 +237,7 @@ export class MoveProtocol {
       if (bytes < i.size) this.crashHere('copying');
     };
     try {
-      const sha256 = await this.copy(i, path, from, dest, { onProgress, throttle });
+      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle });
       await this.pause('verified');
       const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
@@ -261,30 +272,25 @@ export class MoveProtocol {
   private async copy(
     i: Inode,
     path: string,
-    from: CopyLocation,
+    src: ByteSource,
     dest: CopyLocation,
     how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> },
   ): Promise<string> {
-    const src = await this.source(from, i.size);
-    try {
-      if (dest.kind === 'local') {
-        const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
-        const copy = await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how });
-        await this.pause('copied');
-        // The bytes on the target disk, read back, must be the ones read from the source.
-        if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');
-        return copy.sha256;
-      }
-      const throttle = how.throttle;
-      const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
-      dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
+    if (dest.kind === 'local') {
+      const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
+      const copy = await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how });
       await this.pause('copied');
-      // The store read every cell and the manifest back before it returned; layout.sha256
-      // is the hash of what it read from the source, checked at the commit.
-      return dest.layout.sha256;
-    } finally {
-      await src.close();
+      // The bytes on the target disk, read back, must be the ones read from the source.
+      if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');
+      return copy.sha256;
     }
+    const throttle = how.throttle;
+    const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
+    dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
+    await this.pause('copied');
+    // The store read every cell and the manifest back before it returned; layout.sha256
+    // is the hash of what it read from the source, checked at the commit.
+    return dest.layout.sha256;
   }
 
 

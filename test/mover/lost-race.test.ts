@@ -1,7 +1,8 @@
 // A move whose file is replaced while the move waits to copy it: here a symlink is renamed
-// over the file's name, so the move finds a symlink where it would open the file's bytes.
-// The move must end as a lost race ("file was deleted during the move"), not as an error
-// about the backing path; the symlink and everything else stay as the user left them.
+// over the file's name. The move already holds the file's bytes open (it opens them with
+// its look at the names), copies them, and must end as a lost race ("file was deleted
+// during the move"), not as an error about the backing path; the symlink and everything
+// else stay as the user left them.
 // (Seen first by the differential test with moves, seed 931676.)
 import { afterEach, expect, it } from 'vitest';
 import { existsSync, rmSync } from 'node:fs';

@@ -109,6 +109,26 @@ describe('a move and the namespace changing under it', { timeout: 240_000 }, () 
     expect((await fs.stat(m('d/x'))).size).toBe('the new version'.length);
   });
 
+  it("a file's name taken by another file before the move reads it (an editor's backup): the move copies the file it set out to move", async () => {
+    t = new TierfsMount();
+    const mine = randomBytes(100_000);
+    const other = randomBytes(200_000);
+    onWarm(t, 'd/x', mine);
+    onWarm(t, 'd/new', other);
+    await t.start({ TIERFS_TEST_PAUSE_AT: 'intent' });
+    const move = await pausedMove('d/x', 'hot', 'intent');
+    // vim's save with a backup: the file goes to x~, the new version takes its name (here
+    // on the same volume, where the move would look for the file's bytes by name).
+    await fs.rename(m('d/x'), m('d/x~'));
+    await fs.rename(m('d/new'), m('d/x'));
+    move.resume();
+    expect(await move.outcome()).toMatchObject({ state: 'done' });
+    expect((await fs.readFile(m('d/x~'))).equals(mine)).toBe(true);
+    expect((await fs.readFile(m('d/x'))).equals(other)).toBe(true);
+    expect(await where('d/x~')).toMatchObject({ tier: 'hot' });
+    expect(await where('d/x')).toMatchObject({ tier: 'warm' });
+  });
+
   it('a name already taken on the target is never replaced: the move aborts and both files stay', async () => {
     t = new TierfsMount();
     const data = randomBytes(100_000);
