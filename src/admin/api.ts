@@ -1,7 +1,6 @@
 // The admin API's answers, computed from the catalog and the tiers. Pure reads:
 // the HTTP server (server.ts) only routes to these.
 import type { Catalog } from '../catalog/catalog.js';
-import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierConfig } from '../config/schema.js';
 import type { MoveRecord, QueueEntry } from '../catalog/catalog.js';
@@ -324,12 +323,8 @@ export class AdminApi {
 
   /** The inode at a path relative to the mount root. */
   private resolve(path: string): number {
-    let ino = ROOT_INO;
-    for (const part of path.split('/').filter((p) => p !== '' && p !== '.')) {
-      const next = this.catalog.lookupIno(ino, part);
-      if (next === undefined) throw new FsError('ENOENT', `no such file in the mount: ${path}`);
-      ino = next;
-    }
+    const ino = this.catalog.inoAtPath(path);
+    if (ino === undefined) throw new FsError('ENOENT', `no such file in the mount: ${path}`);
     return ino;
   }
 

@@ -559,6 +559,17 @@ export class Catalog {
     return this.s.lookupIno.get(parent, name) as number | undefined;
   }
 
+  /** The inode at a path relative to the mount root ("a/b/c"; empty and "." parts skipped), or undefined. */
+  inoAtPath(path: string): number | undefined {
+    let ino: number | undefined = ROOT_INO;
+    for (const name of path.split('/')) {
+      if (name === '' || name === '.') continue;
+      ino = this.lookupIno(ino, name);
+      if (ino === undefined) return undefined;
+    }
+    return ino;
+  }
+
   listDir(parent: number): DirRow[] {
     return (this.s.listDir.all(parent) as Row[]).map((r) => ({ ...toInode(r), name: r.name as string }));
   }

@@ -428,11 +428,19 @@ export class MoveProtocol {
     this.onName(tier, volume, path, (name) => rmSync(name, { force: true }));
   }
 
-  /** Remove one name on a volume unless it is the file's current location there. */
+  /**
+   * Remove one name of an old copy on a volume, unless it is somebody else's there by now:
+   * between the commit and step 5 (or a crash and recovery) the file may be renamed away
+   * and its old name taken by a symlink (kept on the first tier), a directory, or a link
+   * of a file on this volume. Only a plain file that no entry of the mount owns goes.
+   */
   private removeLocalName(tier: LocalTier, volume: string, path: string): void {
     const owner = this.catalog.byDataPath(path);
     if (owner && owner.tier === tier.name && owner.volume === volume) return;
-    this.removeName(tier, volume, path);
+    const ino = this.catalog.inoAtPath(path);
+    const entry = ino === undefined ? undefined : this.catalog.getInode(ino);
+    if (entry && (!isReg(entry.mode) || (entry.tier === tier.name && entry.volume === volume))) return;
+    this.onName(tier, volume, path, (name) => lstatSync(name, { throwIfNoEntry: false })?.isFile() && rmSync(name));
   }
 
   /**
@@ -466,6 +474,7 @@ export class MoveProtocol {
         if ('kind' in loc && loc.kind === 'local') {
           if (!this.tiers.has(loc.tier)) continue;
           const tier = this.tiers.local(loc.tier);
+          // The commit removed these names already, unless it failed or the daemon died first.
           for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p);
         } else {
           const layout = loc.layout;

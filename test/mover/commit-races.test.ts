@@ -10,6 +10,9 @@
 // - seed 37: a file on an object tier deleted while a move read it: its objects went to
 //   the garbage list and were collected from under the copy, which then failed with
 //   "0 readable cells" — a report of data loss where there was none;
+// - seed 1129651: a file's old copy had its names removed at the commit; step 5, run
+//   after, removed them again by path — and by then one was a symlink's name (renamed
+//   over the file meanwhile) on the first tier, where symlinks are kept: it went;
 // - seed 34: a copy's mtime, set through utimes (a double of seconds, which libuv then
 //   truncates to microseconds), lands up to about 1.25 µs off; the next mount took any
 //   difference of 1 µs or more as a change behind its back (new mtime, hash dropped).
@@ -89,6 +92,32 @@ it('a directory renamed after the commit, before the old copy is removed: the ol
   await t.stop();
   await t.start();
   expect(await fs.readdir(m('e'))).toEqual([]);
+  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
+  expect(status.conflicts).toEqual([]);
+});
+
+it("the old copy's names taken by others between the commit and its removal stay theirs: a symlink, and another file's hard link", async () => {
+  t = new TierfsMount();
+  const mine = randomBytes(100_000);
+  const other = randomBytes(50_000);
+  await t.start({ TIERFS_TEST_PAUSE_AT: 'committed' });
+  await fs.writeFile(m('x'), mine); // new files are placed on hot, the first tier
+  await fs.writeFile(m('p'), other);
+  await fs.link(m('x'), m('y'));
+  const move = await pausedMove('x', 'warm', 'committed');
+  // Committed: the file is on warm, its names on hot are gone, and step 5 has yet to run
+  // with the names recorded at the commit (x and y). Both are somebody else's now.
+  await fs.rename(m('x'), m('z'));
+  await fs.unlink(m('y'));
+  await fs.symlink('target', m('x')); // a symlink's copy lives on hot
+  await fs.link(m('p'), m('y')); // p is on hot: its copy gets the name y there
+  move.resume();
+  expect(await move.outcome()).toMatchObject({ state: 'done' });
+  expect((await fs.readFile(m('z'))).equals(mine)).toBe(true);
+  expect(await fs.readlink(join(t.hot, 'x'))).toBe('target');
+  expect(statSync(join(t.hot, 'y')).ino).toBe(statSync(join(t.hot, 'p')).ino);
+  expect(existsSync(join(t.hot, 'z'))).toBe(false);
+  expect(readdirSync(t.warm).filter((n) => !n.startsWith('.')).sort()).toEqual(['z']);
   const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
   expect(status.conflicts).toEqual([]);
 });
