@@ -13,6 +13,7 @@ import { ALL_ON_HOT, TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { eventually } from '../helpers/mount.js';
+import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount | undefined;
 let dirs: ReturnType<typeof tempDir>[] = [];
@@ -72,6 +73,10 @@ it('a cold tier added after the last one is opened, shown and used by a new rule
   const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
   expect(status.tiers.map((x: { name: string }) => x.name)).toEqual(['hot', 'warm', 'cold']);
   expect(status.tiers[2]).toMatchObject({ name: 'cold', files: 1 });
+  // Prometheus sees the new tier as the CLI does (one source for both).
+  const metrics = parseExposition(await (await fetch(status.metrics.url)).text());
+  expect(metrics.value('tierfs_tier_files', { tier: 'cold' })).toBe(1);
+  expect(metrics.value('tierfs_tier_used_bytes', { tier: 'cold' })).toBe(300_000);
 });
 
 it("a backend's new root is taken once it holds the tier's objects; an empty or unwritable one is refused", { timeout: 120_000 }, async () => {
@@ -104,9 +109,13 @@ it("a backend's new root is taken once it holds the tier's objects; an empty or 
   rmSync(cold, { recursive: true });
   // No cache, no page cache: these bytes come from the new place.
   expect(await fs.readFile(join(t.mnt, 'f'))).toEqual(data);
-  await fs.writeFile(join(t.mnt, 'g'), randomBytes(200_000));
+  const g = randomBytes(200_000);
+  await fs.writeFile(join(t.mnt, 'g'), g);
+  const before = files(copy).length;
   expect((await t.cli(['move', '--to', 'cold', join(t.mnt, 'g')])).code).toBe(0);
   expect(existsSync(cold)).toBe(false);
+  expect(files(copy).length).toBeGreaterThan(before); // the move wrote to the new place
+  expect(await fs.readFile(join(t.mnt, 'g'))).toEqual(g);
   expect(readFileSync(t.configFile, 'utf8')).toBe(base.replaceAll(cold, copy));
 });
 
