@@ -7,7 +7,7 @@
 // line matching `readyLine` once mounted; every stdout line is kept, and lines
 // that are JSON objects can be awaited as replies to commands sent on stdin.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -56,6 +56,29 @@ export function mountsAt(path: string): string[] {
 
 export function isMounted(path: string): boolean {
   return mountsAt(path).length > 0;
+}
+
+/**
+ * Aborts every FUSE connection mounted at `path` (/sys/fs/fuse/connections/N/abort, N the
+ * mount's device minor, read from mountinfo: nothing here touches the mount). A daemon
+ * stuck in a request to its own mount (uninterruptible, SIGKILL waits) is freed by it, and
+ * every call waiting on the mount fails (ECONNABORTED; later ones ENOTCONN) instead of
+ * hanging the test run.
+ */
+export function abortFuseConnections(path: string): void {
+  const want = canonical(path);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right?.startsWith('fuse')) continue;
+    const fields = left.split(' ');
+    if (unescapeMountPath(fields[4]!) !== want) continue;
+    const minor = fields[2]!.split(':')[1];
+    try {
+      writeFileSync(`/sys/fs/fuse/connections/${minor}/abort`, '1');
+    } catch {
+      /* gone meanwhile, or no fusectl: the lazy unmount still detaches it */
+    }
+  }
 }
 
 /** Lazily unmounts everything at `path` (fusermount3 -uz, else umount -l). Synchronous; never reads the mount. */

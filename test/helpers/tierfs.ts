@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
-import { forceUnmount, isMounted, waitFor } from './mount.js';
+import { abortFuseConnections, forceUnmount, isMounted, waitFor } from './mount.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const TIERFS_BIN = join(REPO, 'bin', 'tierfs.js');
@@ -151,8 +151,15 @@ ${opts.extraYaml ?? ''}`,
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const gone = () => child.exitCode !== null || child.signalCode !== null;
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!gone()) child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
+      // Still there: stuck in a request to its own mount, where SIGKILL waits for ever.
+      if (!gone()) {
+        abortFuseConnections(this.mnt);
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      }
     }
     forceUnmount(this.mnt);
   }

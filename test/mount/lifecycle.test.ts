@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { isMounted } from '../helpers/mount.js';
+import { abortFuseConnections, isMounted } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -45,6 +45,33 @@ describe('restart and crash', () => {
     expect((await fs.readFile(join(t.mnt, 'inflight'))).equals(onDisk)).toBe(true);
     const where = JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'inflight')])).stdout);
     expect(where[0]).toMatchObject({ tier: 'hot', size: onDisk.length, state: 'ok' });
+  });
+});
+
+describe('a daemon that does not answer', () => {
+  // What test teardown does when a daemon is stuck (SIGKILL waits while it is inside a
+  // request to its own mount): aborting the FUSE connection frees every caller at once.
+  it('is cut off by aborting its FUSE connection: a caller waiting on the mount gets ECONNABORTED', async () => {
+    t = await new TierfsMount().start();
+    const daemon = t.pid!;
+    process.kill(daemon, 'SIGSTOP');
+    try {
+      // A lookup of a name never seen: no cache can answer it, so it waits for the daemon.
+      const waiting = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn('stat', [join(t!.mnt, 'never-seen')], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+      const early = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+      expect(early).toBe('still waiting');
+      abortFuseConnections(t.mnt);
+      const r = await waiting;
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/Software caused connection abort/); // ECONNABORTED: the request in flight was cut
+    } finally {
+      process.kill(daemon, 'SIGCONT');
+    }
   });
 });
 
