@@ -73,6 +73,9 @@ export function auditTiers(t: AuditedTiers): string[] {
     for (const m of open) problems.push(`move not finished: ${JSON.stringify(m)}`);
     const garbage = db.prepare('SELECT ino, tier, location FROM garbage').all();
     for (const g of garbage) problems.push(`garbage not collected: ${JSON.stringify(g)}`);
+    // A manifest still to be written again: its put (a temporary object at first) may be under way.
+    const manifests = db.prepare('SELECT ino FROM manifest_updates').pluck().all();
+    for (const ino of manifests) problems.push(`manifest not rewritten yet: inode ${ino}`);
     db.exec('COMMIT');
   } finally {
     db.close();

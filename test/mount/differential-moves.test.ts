@@ -290,10 +290,11 @@ function movesDone(): Map<string, number> {
 }
 
 async function quiesce(): Promise<void> {
-  // The moves the mover asked for are done; automatic ones and garbage collection may still run.
+  // The moves the mover asked for are done; automatic ones, garbage collection and the
+  // rewriting of cold files' manifests (every second) may still run.
   for (const end = Date.now() + 30_000; ; ) {
     const q = await adminJson<{ queueLength: number; active: unknown[] }>(socketPathOf(t.dataDir), 'GET', '/v1/moves?limit=1');
-    const problems = auditTiers(audited).filter((p) => p.startsWith('garbage not collected') || p.startsWith('move not finished'));
+    const problems = auditTiers(audited).filter((p) => /^(garbage not collected|move not finished|manifest not rewritten yet)/.test(p));
     if (q.queueLength === 0 && q.active.length === 0 && problems.length === 0) return;
     if (Date.now() > end) throw new Error(`seed ${SEED}: the mount did not settle: queue ${q.queueLength}, ${problems.join('; ')}`);
     await new Promise((r) => setTimeout(r, 100));
