@@ -279,7 +279,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
       fastPath: cfg.mount.fastPath,
     });
-    metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: cfg.policy.minResidency });
+    metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
 
     // Background work: classification (incremental often, full now and then), the move

@@ -19,8 +19,8 @@ export interface DaemonMetricsDeps {
   catalog: Catalog;
   tiers: TierSet;
   tierConfigs: TierConfig[];
-  /** policy.minResidency: what makes a demotion a misplacement */
-  minResidencyMs: number;
+  /** policy.minResidency (what makes a demotion a misplacement), read at each check: it changes live */
+  minResidencyMs: () => number;
 }
 
 interface TierFigures {

@@ -18,11 +18,14 @@ export class MisplacementWatch {
   private readonly counted = new Map<string, number>();
   private readonly stats: PlacementStats;
 
-  /** tiers: fastest first, asked at each check (a tier can be added while mounted) */
+  /**
+   * tiers: fastest first; residencyMs: the policy's minimum residency. Both are asked at
+   * each check: a tier can be added, and the policy changed, while mounted.
+   */
   constructor(
     catalog: Catalog,
     private readonly tiers: () => string[],
-    private readonly residencyMs: number,
+    private readonly residencyMs: () => number,
     private readonly startedMs: number,
   ) {
     this.stats = new PlacementStats(catalog.db);
@@ -30,18 +33,19 @@ export class MisplacementWatch {
   }
 
   check(nowMs: number): void {
-    if (this.residencyMs <= 0) return;
+    const residencyMs = this.residencyMs();
+    if (residencyMs <= 0) return;
     const order = this.tiers();
     const rank = new Map(order.map((t, i) => [t, i]));
     for (const t of order) if (!this.totals.has(t)) this.totals.set(t, 0);
-    for (const m of this.stats.finishedMovesSince(Math.max(this.startedMs, nowMs - this.residencyMs - SLACK_MS))) {
+    for (const m of this.stats.finishedMovesSince(Math.max(this.startedMs, nowMs - residencyMs - SLACK_MS))) {
       const [from, to] = [rank.get(m.fromTier), rank.get(m.toTier)];
       if (from === undefined || to === undefined || to <= from || !isAutomatic(m)) continue;
       const key = `${m.ino}@${m.finishedMs}`;
       if (this.counted.has(key)) continue;
       const last = this.stats.lastUse(m.ino);
-      if (last !== undefined && last > m.finishedMs && last <= m.finishedMs + this.residencyMs) {
-        this.counted.set(key, m.finishedMs + this.residencyMs);
+      if (last !== undefined && last > m.finishedMs && last <= m.finishedMs + residencyMs) {
+        this.counted.set(key, m.finishedMs + residencyMs);
         this.totals.set(m.fromTier, (this.totals.get(m.fromTier) ?? 0) + 1);
       }
     }

@@ -35,7 +35,7 @@ function used(ino: number, timeMs: number): void {
 describe('misplacements', () => {
   it('counts an automatic demotion whose file is used within the residency, once, for the tier it left', () => {
     const start = Date.UTC(2026, 5, 1);
-    const watch = new MisplacementWatch(catalog, () => TIERS, HOUR, start);
+    const watch = new MisplacementWatch(catalog, () => TIERS, () => HOUR, start);
     moved(1, 'hot', 'warm', 'rule:old-logs', start + 1000); // used again after 10 min: misplaced
     moved(2, 'warm', 'cold', 'watermark:warm', start + 2000); // used after 2 h: fine
     moved(3, 'hot', 'warm', 'cli', start + 3000); // asked for by a person: not the policy's mistake
@@ -60,5 +60,18 @@ describe('misplacements', () => {
     used(6, start + 3 * HOUR + 59 * 60_000);
     watch.check(start + 4 * HOUR);
     expect(watch.totals.get('warm')).toBe(1);
+  });
+
+  it('follows a minimum residency changed while mounted (tierfs config apply)', () => {
+    const start = Date.UTC(2026, 5, 1);
+    let residency = 10 * 60_000;
+    const watch = new MisplacementWatch(catalog, () => TIERS, () => residency, start);
+    moved(1, 'hot', 'warm', 'rule:old-logs', start + 1000);
+    used(1, start + 30 * 60_000); // 30 min after: outside a 10-minute residency
+    watch.check(start + 31 * 60_000);
+    expect(watch.totals.get('hot')).toBe(0);
+    residency = HOUR; // the policy now says an hour: the same use is inside it
+    watch.check(start + 32 * 60_000);
+    expect(watch.totals.get('hot')).toBe(1);
   });
 });
