@@ -90,6 +90,18 @@ describe('tierfs CLI', () => {
     expect(isMounted(mnt)).toBe(false);
   });
 
+  it("refuses an fs object store whose root is inside the mountpoint, naming it", async () => {
+    const d = join(dir.path, 'd3');
+    mkdirSync(join(d, 'mnt'), { recursive: true });
+    const yaml = `dataDir: ${d}/data\ntiers:\n  - name: hot\n    kind: local\n    volumes: [${d}/h]\n  - name: cold\n    kind: object\n    backends:\n      - { name: b, type: fs, root: ${d}/mnt/store }\n`;
+    writeFileSync(join(dir.path, 'store-inside.yaml'), yaml);
+    const r = await runCli(['mount', '--config', join(dir.path, 'store-inside.yaml'), join(d, 'mnt')]);
+    if (isMounted(join(d, 'mnt'))) await runCli(['umount', join(d, 'mnt')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${d}/mnt/store is inside the mountpoint`));
+    expect(isMounted(join(d, 'mnt'))).toBe(false);
+  });
+
   it("a failed mount says why in one line, not with the log's history", async () => {
     const d = join(dir.path, 'd2');
     mkdirSync(join(d, 'mnt'), { recursive: true });
