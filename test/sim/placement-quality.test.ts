@@ -26,16 +26,47 @@ function run(kind: WorkloadKind, o: Partial<GenerateOptions>, sims: Simulation[]
   return sims.map((s) => s.finish());
 }
 const hot = (r: PolicyResult) => r.tiers[0]!.byteHitRatio;
+
+/**
+ * The best *static* placement knowing the whole trace: hot filled with the files of most
+ * bytes read per byte stored (greedy knapsack), kept there from the start, never moved.
+ * Its share of the bytes read on hot is what a policy that learned every file's
+ * popularity perfectly, with no cost for learning, would reach without moving files as
+ * the future demands (which the offline bound does, for free).
+ */
+function staticOracle(kind: WorkloadKind, o: Partial<GenerateOptions>, hotBytes: number): number {
+  const files = new Map<string, { size: number; read: number }>();
+  let total = 0;
+  for (const e of generate(kind, { ...base, ...o })) {
+    const f = files.get(e.path) ?? { size: 0, read: 0 };
+    files.set(e.path, f);
+    f.size = Math.max(f.size, e.size);
+    if (e.op === 'read') (f.read += e.bytes), (total += e.bytes);
+  }
+  let used = 0;
+  let hit = 0;
+  for (const f of [...files.values()].sort((a, b) => b.read / b.size - a.read / a.size)) {
+    if (used + f.size <= hotBytes) (used += f.size), (hit += f.read);
+  }
+  return hit / total;
+}
 const moved = (r: PolicyResult) => r.promotions.bytes + r.demotions.bytes;
 
 describe('placement quality of the default policy', () => {
   // Reached: hot serves 68.4% of the bytes read, the bound 87.0%: 78.6% of the bound.
   // The aim of 90% is MISSED by the default policy (LFU by decayed heat, without
   // residency or hysteresis, reaches 69.7% moving 3.6 times the bytes; LRU 60.4%). Bytes moved: 1.37 GiB against
-  // LRU's 18.3 GiB, 13 times fewer.
-  it('stable Zipf: 78.6% of the offline bound (aim 90%: missed), LRU beaten, 13x fewer bytes moved than LRU', () => {
+  // LRU's 18.3 GiB, 13 times fewer. The aim may be out of reach of any online policy
+  // here: the best static placement, knowing the whole trace, reaches 73.4% (84% of the
+  // bound), and the default policy 93% of that. Sweeping halfLife (3d-14d), minResidency
+  // (1h-1d), hysteresis (10-25%), the busy threshold and the recent rule moved the
+  // default between 77.5% and 79.1% of the bound.
+  it('stable Zipf: 78.6% of the offline bound (aim 90%: missed), 93% of the best static placement, LRU beaten, 13x fewer bytes moved than LRU', () => {
     const [policy, lru, bound] = run('zipf', {}, [new PolicySimulation(setup), new BaselineSimulation('lru', setup), new OfflineBound(tiers)]);
     expect(hot(policy!) / hot(bound!)).toBeGreaterThanOrEqual(0.78);
+    const oracle = staticOracle('zipf', {}, 512 * 2 ** 20);
+    expect(oracle).toBeLessThan(hot(bound!)); // the bound may move files; a static placement does not
+    expect(hot(policy!) / oracle).toBeGreaterThanOrEqual(0.9);
     expect(hot(policy!)).toBeGreaterThan(hot(lru!));
     expect(moved(policy!) * 10).toBeLessThan(moved(lru!));
   }, 300_000);
