@@ -440,7 +440,9 @@ export class MoveProtocol {
     const ino = this.catalog.inoAtPath(path);
     const entry = ino === undefined ? undefined : this.catalog.getInode(ino);
     if (entry && (!isReg(entry.mode) || (entry.tier === tier.name && entry.volume === volume))) return;
-    this.onName(tier, volume, path, (name) => lstatSync(name, { throwIfNoEntry: false })?.isFile() && rmSync(name));
+    this.onName(tier, volume, path, (name) => {
+      if (lstatSync(name, { throwIfNoEntry: false })?.isFile()) rmSync(name);
+    });
   }
 
   /**
