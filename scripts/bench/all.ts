@@ -1,0 +1,124 @@
+// npm run bench -- all [--quick] [--only a,b] [--out FILE]
+//   (default: every bench at its own defaults, the report written to docs/PERFORMANCE.md)
+//
+// Runs every benchmark, one after another, and writes one report: the machine and kernel,
+// then each bench's own table — tierfs beside its peers, measured in the same run — with
+// what it measures, how long it took, and the lines where it skipped a peer that is not
+// installed. --quick runs each at small sizes (minutes, not the better part of an hour):
+// the ratios are indicative, the absolute figures are not. A bench that fails is reported
+// with the end of its output, and the others still run.
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const QUICK = args.includes('--quick');
+const dir = dirname(fileURLToPath(import.meta.url));
+const repo = join(dir, '..', '..');
+const OUT = opt('--out') ?? join(repo, 'docs', 'PERFORMANCE.md');
+
+/** Each bench and the arguments of a --quick run (its defaults otherwise). */
+const QUICK_ARGS: Record<string, string[]> = {
+  ec: ['--rounds', '3', '--ram-mib', '128'],
+  fuse: ['--size-mib', '256', '--files', '3000'],
+  'fuse-binding': ['--size-mib', '256', '--rand-seconds', '4'],
+  objectstore: [],
+  recall: ['--size-mib', '64', '--reads', '50', '--rounds', '1'],
+  placement: ['--files', '100000', '--read-seconds', '4'],
+  scale: ['--files', '50000', '--dirs', '100', '--sample', '2000'],
+  sim: ['--events', '1000000', '--policy-events', '20000'],
+};
+const ORDER = ['ec', 'fuse', 'fuse-binding', 'objectstore', 'recall', 'placement', 'scale', 'sim'];
+const present = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'all.ts').map((f) => f.slice(0, -3));
+const only = opt('--only')?.split(',');
+const benches = [...ORDER.filter((b) => present.includes(b)), ...present.filter((b) => !ORDER.includes(b)).sort()].filter((b) => !only || only.includes(b));
+
+/** The opening comment of a bench, up to its first blank line: what it measures. */
+function about(name: string): string {
+  const lines: string[] = [];
+  for (const line of readFileSync(join(dir, `${name}.ts`), 'utf8').split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  const body = lines.join('\n').split(/\n\s*\n/);
+  // The first paragraph is usually the usage line: the second says what is measured.
+  return (body[0]!.includes('npm run bench') && body[1] ? body[1] : body[0]!).trim();
+}
+
+function sh(cmd: string): string {
+  try {
+    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface Ran {
+  name: string;
+  args: string[];
+  code: number | null;
+  seconds: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(name: string, extra: string[]): Promise<Ran> {
+  const started = Date.now();
+  process.stderr.write(`── ${name} ${extra.join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'bench.ts'), name, ...extra], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
+    child.on('exit', (code) => resolve({ name, args: extra, code, seconds: (Date.now() - started) / 1000, stdout, stderr }));
+  });
+}
+
+/** What a bench said on the way that a reader of the report needs: peers skipped, warnings. */
+function notes(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /skip|not installed|warning|missing|cannot/i.test(l)).map((l) => l.trim());
+}
+
+const results: Ran[] = [];
+for (const name of benches) results.push(await run(name, QUICK ? (QUICK_ARGS[name] ?? []) : []));
+
+const machine = [
+  `- CPU: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores (${sh("grep -o -w 'avx2\\|avx512f\\|gfni' /proc/cpuinfo | sort -u | tr '\\n' ' '") || 'no AVX2'})`,
+  `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; kernel ${sh('uname -r')}; Node ${process.version}; libfuse ${sh("pkg-config --modversion fuse3 2>/dev/null || echo unknown")}`,
+  `- ${new Date().toISOString().slice(0, 10)}, commit ${sh('git -C ' + JSON.stringify(repo) + ' rev-parse --short HEAD')}; \`npm run bench -- all${QUICK ? ' --quick' : ''}\``,
+];
+const sections = results.map((r) => {
+  const head = `## ${r.name}\n\n${about(r.name)}\n\n\`npm run bench -- ${[r.name, ...r.args].join(' ')}\` — ${r.seconds.toFixed(0)} s`;
+  const said = notes(r.stderr);
+  const saidText = said.length ? `\n\nWhat it said on the way:\n\n${said.map((l) => `- ${l}`).join('\n')}` : '';
+  if (r.code !== 0) {
+    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-15).join('\n');
+    return `${head}\n\n**Failed** (exit ${r.code}); the end of its output:\n\n\`\`\`\n${tail}\n\`\`\`${saidText}`;
+  }
+  return `${head}\n\n\`\`\`\n${r.stdout.trimEnd()}\n\`\`\`${saidText}`;
+});
+const report = `# Performance
+
+Every benchmark of the repository, run one after another on one machine; each table puts
+tierfs beside its peers measured in the same run, so the **ratios** are what to read (a
+shared machine's absolute figures move from run to run).${QUICK ? ' This report was made with `--quick`: small sizes, so even the ratios are indicative only.' : ''}
+Written by \`npm run bench -- all\` (scripts/bench/all.ts); each bench's own \`--help\` says
+what it measures and its options.
+
+${machine.join('\n')}
+
+${sections.join('\n\n')}
+`;
+writeFileSync(OUT, report);
+process.stderr.write(`report written to ${relative(process.cwd(), OUT) || OUT}: ${results.filter((r) => r.code === 0).length} of ${results.length} benches ran\n`);
+if (results.some((r) => r.code !== 0)) process.exitCode = 1;
