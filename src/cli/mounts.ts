@@ -1,6 +1,6 @@
 // Finding running tierfs mounts: the kernel's mount table names each one, and its
 // fsname is the data directory, where the daemon's admin socket lives.
-import { realpathSync, existsSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { readMountInfo } from '../fuse/mountpoint.js';
 import { resolve, sep } from 'node:path';
 
@@ -15,12 +15,22 @@ export function tierfsMounts(): TierfsMount[] {
     .map((m) => ({ mountpoint: m.mountpoint, dataDir: m.source }));
 }
 
+/** parent with its symlinks resolved, or undefined when it is gone (also while being looked at: a rename). */
+function realParent(parent: string): string | undefined {
+  try {
+    return realpathSync(parent);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The tierfs mount that holds path, and path relative to its root. */
 export function mountOf(path: string): { mount: TierfsMount; relative: string } | undefined {
   const abs = resolve(path);
   // Resolve symlinks of the directories above (not of the file itself, which may be a symlink).
   const parent = abs.slice(0, abs.lastIndexOf(sep)) || sep;
-  const real = existsSync(parent) ? resolve(realpathSync(parent), abs.slice(abs.lastIndexOf(sep) + 1)) : abs;
+  const parentReal = realParent(parent);
+  const real = parentReal === undefined ? abs : resolve(parentReal, abs.slice(abs.lastIndexOf(sep) + 1));
   let best: TierfsMount | undefined;
   for (const m of tierfsMounts()) {
     const inside = real === m.mountpoint || real.startsWith(m.mountpoint === sep ? sep : m.mountpoint + sep);

@@ -213,10 +213,19 @@ export function auditTiers(t: AuditedTiers): string[] {
     const live = liveFileIds.get(o.name)!;
     o.roots.forEach((root, backend) => {
       const walk = (rel: string) => {
-        if (!existsSync(join(root, rel))) return;
-        for (const name of readdirSync(join(root, rel)).sort()) {
+        let names: string[];
+        try {
+          names = readdirSync(join(root, rel)).sort();
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // a copy's objects collected meanwhile
+          throw err;
+        }
+        for (const name of names) {
           const p = rel ? `${rel}/${name}` : name;
-          if (lstatSync(join(root, p)).isDirectory()) walk(p);
+          // An object put under way renames its temporary file meanwhile: what went is no finding.
+          const st = lstatSync(join(root, p), { throwIfNoEntry: false });
+          if (!st) continue;
+          if (st.isDirectory()) walk(p);
           else if (!name.endsWith('~')) problems.push(`stray file in the store of tier ${o.name}, backend ${backend}: ${p}`);
           else if (!live.has(p.split('/')[1]!)) problems.push(`orphan object on tier ${o.name}, backend ${backend}: ${p.slice(0, -1)}`);
         }
