@@ -8,7 +8,7 @@
 // the ratios are indicative, the absolute figures are not. A bench that fails is reported
 // with the end of its output, and the others still run.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,16 +39,11 @@ const present = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'all.t
 const only = opt('--only')?.split(',');
 const benches = [...ORDER.filter((b) => present.includes(b)), ...present.filter((b) => !ORDER.includes(b)).sort()].filter((b) => !only || only.includes(b));
 
-/** The opening comment of a bench, up to its first blank line: what it measures. */
+/** What a bench measures: the paragraph after its usage line in its own --help. */
 function about(name: string): string {
-  const lines: string[] = [];
-  for (const line of readFileSync(join(dir, `${name}.ts`), 'utf8').split('\n')) {
-    if (!line.startsWith('//')) break;
-    lines.push(line.replace(/^\/\/ ?/, ''));
-  }
-  const body = lines.join('\n').split(/\n\s*\n/);
-  // The first paragraph is usually the usage line: the second says what is measured.
-  return (body[0]!.includes('npm run bench') && body[1] ? body[1] : body[0]!).trim();
+  const help = execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'bench.ts'), name, '--help'], { cwd: repo, encoding: 'utf8' });
+  const paragraphs = help.split(/\n\s*\n/);
+  return (paragraphs[0]!.includes('npm run bench') && paragraphs[1] ? paragraphs[1] : paragraphs[0]!).trim();
 }
 
 function sh(cmd: string): string {

@@ -7,10 +7,11 @@
 // line matching `readyLine` once mounted; every stdout line is kept, and lines
 // that are JSON objects can be awaited as replies to commands sent on stdin.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
+import { readMountInfo } from '../../src/fuse/mountpoint.js';
 
 /** Polls `pred` every 20 ms until it holds; rejects with `message()` after timeoutMs. */
 export async function waitFor(pred: () => boolean, timeoutMs: number, message: () => string = () => 'timed out'): Promise<void> {
@@ -38,20 +39,10 @@ function canonical(path: string): string {
   }
 }
 
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
 /** The filesystem types mounted at `path`, oldest first (read from /proc/self/mountinfo). */
 export function mountsAt(path: string): string[] {
   const want = canonical(path);
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    if (unescapeMountPath(left.split(' ')[4]!) === want) out.push(right.split(' ')[0]!);
-  }
-  return out;
+  return readMountInfo().filter((m) => m.mountpoint === want).map((m) => m.fstype);
 }
 
 export function isMounted(path: string): boolean {
@@ -67,14 +58,10 @@ export function isMounted(path: string): boolean {
  */
 export function abortFuseConnections(path: string): void {
   const want = canonical(path);
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right?.startsWith('fuse')) continue;
-    const fields = left.split(' ');
-    if (unescapeMountPath(fields[4]!) !== want) continue;
-    const minor = fields[2]!.split(':')[1];
+  for (const m of readMountInfo()) {
+    if (m.mountpoint !== want || !m.fstype.startsWith('fuse')) continue;
     try {
-      writeFileSync(`/sys/fs/fuse/connections/${minor}/abort`, '1');
+      writeFileSync(`/sys/fs/fuse/connections/${m.device.split(':')[1]}/abort`, '1');
     } catch {
       /* gone meanwhile, or no fusectl: the lazy unmount still detaches it */
     }

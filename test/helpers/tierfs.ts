@@ -149,16 +149,16 @@ ${opts.extraYaml ?? ''}`,
     const child = this.child;
     this.child = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise<true>((r) => child.once('exit', () => r(true)));
+      const exitsWithin = (ms: number) => Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), ms))]);
       child.kill('SIGTERM');
-      const gone = () => child.exitCode !== null || child.signalCode !== null;
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (!gone()) child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
-      // Still there: stuck in a request to its own mount, where SIGKILL waits for ever.
-      if (!gone()) {
-        abortFuseConnections(this.mnt);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (!(await exitsWithin(10_000))) {
+        child.kill('SIGKILL');
+        // Still there: stuck in a request to its own mount, where SIGKILL waits for ever.
+        if (!(await exitsWithin(2_000))) {
+          abortFuseConnections(this.mnt);
+          await exitsWithin(5_000);
+        }
       }
     }
     forceUnmount(this.mnt);
