@@ -286,18 +286,21 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     // queue, and deletion of old copies whose last reader has closed. Each is a
     // BackgroundTask: a failure (a volume gone, a full disk under the catalog) is caught,
     // counted for status and retried with back-off; it never takes the mount down.
+    // When the last full pass started; 0: the next pass is full. Set as a full pass starts,
+    // so that a config apply during it (which sets 0) still gets a full pass of its own.
     let lastFull = 0;
     const classify = async () => {
       const passTime = metrics.registry.histogram('tierfs_classifier_pass_seconds').startTimer();
       recorder.flush();
-      const full = Date.now() - lastFull >= cfg.policy.fullPassInterval;
+      const startedMs = Date.now();
+      const full = startedMs - lastFull >= cfg.policy.fullPassInterval;
+      if (full) lastFull = startedMs;
       // In steps: a pass over a large catalog yields to the mount between pages. A pass
       // that fails has taken the changed files off the catalog's list: the next is full.
       const r = await classifier.passInSteps(full).catch((err: unknown) => {
         lastFull = 0;
         throw err;
       });
-      if (full) lastFull = Date.now();
       passTime();
       if (r.enqueued > 0) background.kick();
       log.debug(r, 'classification pass');

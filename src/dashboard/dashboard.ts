@@ -97,7 +97,8 @@ export class Dashboard {
       if (!credential) return json(res, 401, { error: 'changes need the token or a login (tierfs dashboard --open)' });
       const crossSite = crossSiteReason(req, credential);
       if (crossSite) return json(res, 403, { error: `refused: ${crossSite}` });
-      return answer(this.d.routes, method, path, url, req, res);
+      await answer(this.d.routes, method, path, url, req, res);
+      return this.events.push();
     }
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'only GET\n', { allow: 'GET, HEAD' });
     const file = this.files.get(url.pathname);

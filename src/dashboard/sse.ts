@@ -56,6 +56,14 @@ export class EventStream {
     return out;
   }
 
+  /**
+   * Send what changed now, not at the next second: after an action from the page (a
+   * cancelled move, a paused mover) the person who clicked sees its result at once.
+   */
+  push(): void {
+    if (this.clients.size > 0) this.tick();
+  }
+
   private tick(): void {
     let sent = false;
     for (const [name, data] of this.compute()) {
