@@ -374,7 +374,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       running.tiers.forEach((t, i) => {
         const n = next.tiers[i]!;
         t.watermarks = n.watermarks;
-        if (t.kind === 'object' && n.kind === 'object') t.backends = n.backends;
+        if (t.kind === 'object' && n.kind === 'object') Object.assign(t, { backends: n.backends, verifyWrites: n.verifyWrites });
       });
       classifier.tiersChanged();
       if (tiers.objects.length > 0 && !tasks.includes(probe)) {

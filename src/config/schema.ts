@@ -47,6 +47,14 @@ const objectTier = z.strictObject({
     .describe('Reed-Solomon k+m: a stripe survives the loss of any m cells'),
   chunkSize: bytes().default(8 * 2 ** 20).describe('bytes of file data per stripe'),
   smallFileThreshold: bytes().default(256 * 2 ** 10).describe('files below this are stored as one object, not striped'),
+  verifyWrites: z
+    .enum(['checksums', 'read-back'])
+    .default('checksums')
+    .describe(
+      'how a copy written here is checked before the file’s other copy may go. checksums: every object is sent with a checksum the store checks as it arrives ' +
+        '(S3’s CRC-32 or Content-MD5, Azure’s and GCS’s MD5), so a damaged body is refused, and a HEAD then finds each object at its size. ' +
+        'read-back: every object is also fetched back whole and checked: twice the traffic, and it catches a store that keeps other bytes than it acknowledged',
+    ),
   capacity: bytes().optional(),
   watermarks: watermarks.default({ high: 0.9, low: 0.75 }),
 });

@@ -5,8 +5,10 @@
 //     later must not make the move copy another file); journal INTENT (ino, from, to,
 //     generation, where the copy will go) — durable
 //   2 copy to the target (local: private temp file, owner and mode, fsync; object:
-//     cells + manifest, each read back)
-//   3 verify: the copy read back equals what was read from the source (SHA-256)
+//     cells + manifest, each put with a checksum its store checks, then found at its
+//     size or read back whole: the tier's verifyWrites)
+//   3 verify: local, the copy read back equals what was read from the source (SHA-256);
+//     object, the SHA-256 of what was read from the source and coded
 //   4 one synchronous critical section (no other request of the mount runs inside it):
 //      unchanged since 1, not open for writing, and the copy's hash equals the file's
 //      recorded SHA-256 (when one is known)?
@@ -288,8 +290,8 @@ export class MoveProtocol {
     const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
     dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
     await this.pause('copied');
-    // The store read every cell and the manifest back before it returned; layout.sha256
-    // is the hash of what it read from the source, checked at the commit.
+    // The tier checked every cell and manifest before it returned (verifyWrites);
+    // layout.sha256 is the hash of what it read from the source, checked at the commit.
     return dest.layout.sha256;
   }
 

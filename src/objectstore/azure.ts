@@ -6,10 +6,9 @@
 import type * as AzureSdk from '@azure/storage-blob';
 import type { BlobDownloadResponseParsed, BlobHTTPHeaders, BlockBlobClient, ContainerClient, BlobServiceClient, RestError } from '@azure/storage-blob';
 import { lazyModule } from './lazy-sdk.js';
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DefaultCredential, describeCredential } from './azure-credentials.js';
-import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, parts } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, md5, parts } from './body.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
@@ -316,10 +315,6 @@ export class AzureStore implements ObjectStore {
     return typedError(classify(AZURE_ERRORS, facts), facts, what, key, this.opts.container, cause);
   }
 
-}
-
-function md5(data: Buffer): Buffer {
-  return createHash('md5').update(data).digest();
 }
 
 /** Azure's documented rehydration times: up to 15 hours at Standard priority, under an hour at High (for blobs under 10 GiB). */

@@ -1,7 +1,13 @@
 // Helpers for bodies that are either a Buffer or a stream: collecting, cutting into
 // parts, counting. Shared by the adapters so each stays a thin translation of its SDK.
+import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { ByteRange, GetResult, GetStreamResult, ObjectMeta } from './types.js';
+
+/** The body's MD5, for the stores that check a request's body against one (Azure's transactional MD5, S3's Content-MD5). */
+export function md5(data: Uint8Array): Buffer {
+  return createHash('md5').update(data).digest();
+}
 
 /** Reads a whole stream into one Buffer. */
 export async function collect(stream: NodeJS.ReadableStream | Readable): Promise<Buffer> {

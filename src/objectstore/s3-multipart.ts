@@ -12,7 +12,7 @@ import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachBounded, growingPartSize, parts } from './body.js';
+import { forEachBounded, growingPartSize, md5, parts } from './body.js';
 import { isRetryable, NotFoundError } from './errors.js';
 import { watched, type RequestTimeouts } from './timeouts.js';
 import { moduleLogger } from '../log.js';
@@ -33,7 +33,8 @@ export interface MultipartUpload {
    * whole object's, computed on the way, as a FULL_OBJECT checksum. S3 checks each
    * part and the whole as it assembles them, and a GET of the object returns that
    * checksum, which the client verifies (a multipart upload's default, COMPOSITE
-   * checksum is skipped on GET).
+   * checksum is skipped on GET). Without them, each part's MD5 (Content-MD5), which S3
+   * checks as the part arrives.
    */
   checksums: boolean;
   timeouts: RequestTimeouts;
@@ -98,7 +99,7 @@ export async function uploadInParts(u: MultipartUpload, body: Buffer | Readable)
       const out = await watched(u.timeouts, `put ${key} part ${index + 1}`, signal, (abortSignal) =>
         u.client.send(new (s3Sdk().UploadPartCommand)({
           Bucket: u.params.Bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: part, ContentLength: part.length,
-          ...(u.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+          ...(u.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : { ContentMD5: md5(part).toString('base64') }),
         }), { abortSignal }),
       { upload: 'unreported' });
       done.push({ PartNumber: index + 1, ETag: out.ETag!, ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}) });

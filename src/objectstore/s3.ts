@@ -6,7 +6,7 @@ import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, StorageClass, Tier, S3Client } from '@aws-sdk/client-s3';
 import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream, md5 } from './body.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
@@ -126,9 +126,11 @@ export class S3Store implements ObjectStore {
     };
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
+        // Without the client's CRC, the body's MD5: S3 refuses (BadDigest) a body damaged on the way.
+        const digest = this.opts.checksums === 'when_required' ? { ContentMD5: md5(body).toString('base64') } : {};
         const out = await watched(
           this.timeouts, `put ${key}`, opts.signal,
-          (abortSignal) => this.client.send(new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }), { abortSignal }),
+          (abortSignal) => this.client.send(new (s3Sdk().PutObjectCommand)({ ...params, ...digest, Body: body, ContentLength: body.length }), { abortSignal }),
           { upload: 'unreported' }, // the client's socket timeout bounds a stall
         );
         return { etag: out.ETag ?? '', size: body.length };

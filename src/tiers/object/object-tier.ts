@@ -49,7 +49,7 @@ export interface ObjectTierOptions {
 export const DEFAULT_CACHE = { memoryCacheBytes: 256 * MiB, diskCacheBytes: 4096 * MiB } as const;
 
 /** What the tier needs of its configuration: the scheme and sizes (backends come as stores). */
-export type ObjectTierSettings = Pick<ObjectTierConfig, 'name' | 'scheme' | 'chunkSize' | 'smallFileThreshold'>;
+export type ObjectTierSettings = Pick<ObjectTierConfig, 'name' | 'scheme' | 'chunkSize' | 'smallFileThreshold'> & Partial<Pick<ObjectTierConfig, 'verifyWrites'>>;
 
 export class ObjectTier implements ObjectTierStore {
   readonly name: string;
@@ -117,7 +117,7 @@ export class ObjectTier implements ObjectTierStore {
     const { k, m } = this.config.scheme;
     const settings = {
       k, m, chunkSize: this.config.chunkSize, smallFileThreshold: this.config.smallFileThreshold,
-      batchBytes: this.options.batchBytes ?? 16 * MiB, concurrency: this.concurrency,
+      batchBytes: this.options.batchBytes ?? 16 * MiB, concurrency: this.concurrency, verify: this.config.verifyWrites ?? 'checksums',
     };
     return writeFile(this.ctx, this.codecs, settings, src, info, fileId, onProgress);
   }

@@ -1,14 +1,19 @@
 // Writing one copy of a file onto the tier: chunk by chunk into stripes (k data cells
 // coded into m parity cells, several stripes per trip to the codec's thread pool),
 // cells put in parallel with a bound, then the manifest on every backend, then every
-// object read back and checked before the layout is handed to the mover. Reading the
-// next batch from the source overlaps the upload of the previous one; at most two
-// batches are held in memory.
+// object checked before the layout is handed to the mover. Reading the next batch from
+// the source overlaps the upload of the previous one; at most two batches are held in
+// memory.
+//
+// The check (verifyWrites): each put already carried a checksum its store checked on
+// arrival (the adapters see to it), so by default a HEAD of each object confirms it is
+// there at the size written; "read-back" fetches every object whole and checks it
+// against its own checksum, for stores that might keep other bytes than they took.
 import { createHash, type Hash } from 'node:crypto';
 import { allocateShards } from '../../ec/index.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { checkFileId, crcHex, encodeCell, type CellKind } from './cell.js';
+import { checkFileId, crcHex, encodeCell, headerLength, type CellKind } from './cell.js';
 import { fetchCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellKey, manifestKey } from './keys.js';
@@ -28,8 +33,10 @@ export interface WriteSettings {
   smallFileThreshold: number;
   /** file bytes coded per call to the codec's thread pool (whole stripes; at least one) */
   batchBytes: number;
-  /** object puts and verifying gets in flight at once */
+  /** object puts and verifying requests in flight at once */
   concurrency: number;
+  /** how every object is checked once written: a HEAD (its store checked its checksum on arrival), or read back whole */
+  verify: 'checksums' | 'read-back';
 }
 
 /** A cell ready to put: where it goes and its payload (header added at put). */
@@ -98,7 +105,7 @@ export async function writeFile(
   layout.sha256 = hash.digest('hex');
   const manifest = encodeManifest(stamped, layout);
   await mapLimit(layout.manifest, settings.concurrency, (ref) => storeOf(ctx, ref).put(ref.key, manifest, { contentType: 'application/json' }));
-  await verifyCopy(ctx, layout, settings.concurrency);
+  await (settings.verify === 'read-back' ? readBack(ctx, layout, settings.concurrency) : checkSizes(ctx, layout, manifest.length, settings.concurrency));
   log.debug({ tier: ctx.name, fileId, size: src.size, kind: layout.kind, stripes: layout.stripes.length }, 'copy written and verified');
   return layout;
 }
@@ -170,8 +177,25 @@ async function writeStripes(
   if (count === 0) onProgress?.(0);
 }
 
+/** Finds every cell and manifest at the size written (a HEAD each); throws EIO on the first that is not. */
+async function checkSizes(ctx: TierContext, layout: ObjectLayout, manifestSize: number, concurrency: number): Promise<void> {
+  const objects = [
+    ...layout.stripes.flatMap((s) => s.cells.map((ref, cell) => ({ ref, size: headerLength(layout.fileId) + ref.length, what: `cell ${s.index}/${cell}` }))),
+    ...layout.manifest.map((ref) => ({ ref, size: manifestSize, what: 'manifest' })),
+  ];
+  await mapLimit(objects, concurrency, async ({ ref, size, what }) => {
+    let found: number;
+    try {
+      found = (await storeOf(ctx, ref).head(ref.key)).size;
+    } catch (err) {
+      throw new FsError('EIO', `tier ${ctx.name}: ${what} of ${layout.fileId} (${ref.key} on backend ${ref.backend}) is not there after its put: ${(err as Error).message}`);
+    }
+    if (found !== size) throw new FsError('EIO', `tier ${ctx.name}: ${what} of ${layout.fileId} (${ref.key} on backend ${ref.backend}) holds ${found} bytes after a put of ${size}`);
+  });
+}
+
 /** Reads back every cell (header, length, checksum) and every manifest; throws EIO on the first that is wrong. */
-async function verifyCopy(ctx: TierContext, layout: ObjectLayout, concurrency: number): Promise<void> {
+async function readBack(ctx: TierContext, layout: ObjectLayout, concurrency: number): Promise<void> {
   const cells = layout.stripes.flatMap((s) => s.cells.map((_, cell) => ({ stripe: s.index, cell })));
   await mapLimit(cells, concurrency, async ({ stripe, cell }) => {
     try {

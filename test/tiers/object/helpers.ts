@@ -18,9 +18,13 @@ export interface TierShape {
   smallFileThreshold: number;
 }
 
-export function makeTier(shape: TierShape, stores: ObjectStore[], opts: Partial<ObjectTierOptions> & { fsid?: string; name?: string } = {}): ObjectTier {
+export function makeTier(
+  shape: TierShape,
+  stores: ObjectStore[],
+  opts: Partial<ObjectTierOptions> & { fsid?: string; name?: string; verifyWrites?: 'checksums' | 'read-back' } = {},
+): ObjectTier {
   return new ObjectTier(
-    { name: opts.name ?? 'cold', scheme: { k: shape.k, m: shape.m }, chunkSize: shape.chunkSize, smallFileThreshold: shape.smallFileThreshold },
+    { name: opts.name ?? 'cold', scheme: { k: shape.k, m: shape.m }, chunkSize: shape.chunkSize, smallFileThreshold: shape.smallFileThreshold, verifyWrites: opts.verifyWrites },
     stores,
     opts.fsid ?? FSID,
     { memoryCacheBytes: 64 * MiB, diskCacheBytes: 0, ...opts },
@@ -63,6 +67,7 @@ export class CountingStore implements ObjectStore {
   gets = 0;
   getBytes = 0;
   puts = 0;
+  heads = 0;
   readonly getKeys: string[] = [];
 
   constructor(readonly inner: ObjectStore) {
@@ -74,6 +79,7 @@ export class CountingStore implements ObjectStore {
     this.gets = 0;
     this.getBytes = 0;
     this.puts = 0;
+    this.heads = 0;
     this.getKeys.length = 0;
   }
 
@@ -94,6 +100,7 @@ export class CountingStore implements ObjectStore {
     return this.inner.getStream(key, opts);
   }
   head(key: string) {
+    this.heads++;
     return this.inner.head(key);
   }
   delete(key: string) {

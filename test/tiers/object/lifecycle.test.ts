@@ -8,7 +8,7 @@ import { FaultyStore, MemoryStore, TransientError } from '../../../src/objectsto
 import type { ObjectStore, PutOptions } from '../../../src/objectstore/index.js';
 import { openObjectTier } from '../../../src/tiers/object/index.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { body, CountingStore, FSID, infoFor, KiB, makeTier, memoryStores, newFileId, sourceOf } from './helpers.js';
+import { body, counting, CountingStore, FSID, infoFor, KiB, makeTier, memoryStores, newFileId, sourceOf } from './helpers.js';
 
 const shape = { k: 4, m: 2, chunkSize: 64 * KiB, smallFileThreshold: 16 * KiB };
 
@@ -33,16 +33,48 @@ class LyingStore extends CountingStore {
   }
 }
 
+/** Acknowledges a put of a matching key and keeps nothing, or keeps it cut short. */
+class ForgetfulStore extends CountingStore {
+  constructor(inner: ObjectStore, private readonly victim: RegExp, private readonly keep: 'nothing' | 'half') {
+    super(inner);
+  }
+  override async put(key: string, body: Buffer | Readable, opts?: PutOptions) {
+    if (!this.victim.test(key) || !Buffer.isBuffer(body)) return super.put(key, body, opts);
+    if (this.keep === 'half') await super.put(key, body.subarray(0, body.length >> 1), opts);
+    return { etag: 'forgotten', size: body.length };
+  }
+}
+
 describe('write', () => {
-  it('reads every cell back before returning, and refuses a copy a backend stored wrong', async () => {
+  it('with verifyWrites: read-back, reads every cell back before returning, and refuses a copy a backend stored wrong', async () => {
     const stores: ObjectStore[] = memoryStores(6);
     stores[2] = new LyingStore(stores[2]!, /\/s1\//);
-    const tier = makeTier(shape, stores);
+    const tier = makeTier(shape, stores, { verifyWrites: 'read-back' });
     const fileId = newFileId();
     await expect(tier.write(sourceOf(body(4 * 64 * KiB, 41)), infoFor('w'), fileId)).rejects.toMatchObject({
       code: 'EIO', message: expect.stringMatching(/did not read back.*checksum/),
     });
     await tier.close();
+  });
+
+  it('by default checks each object with a HEAD, no GET, and refuses a copy whose object a backend lost or cut short', async () => {
+    const good = counting(memoryStores(6));
+    const tier = makeTier(shape, good);
+    const data = body(5 * 64 * KiB + 123, 46);
+    const layout = await tier.write(sourceOf(data), infoFor('ok'), newFileId());
+    const objects = layout.stripes.reduce((n, s) => n + s.cells.length, 0) + layout.manifest.length;
+    expect(good.reduce((n, s) => n + s.heads, 0)).toBe(objects);
+    expect(good.reduce((n, s) => n + s.gets, 0)).toBe(0);
+    expect((await tier.read(layout, 0, data.length)).equals(data)).toBe(true);
+    await tier.close();
+
+    for (const [keep, message] of [['nothing', /cell 1\/\d of .* is not there after its put/], ['half', /cell 1\/\d of .* holds \d+ bytes after a put of \d+/]] as const) {
+      const stores: ObjectStore[] = memoryStores(6);
+      stores[3] = new ForgetfulStore(stores[3]!, /\/s1\//, keep);
+      const bad = makeTier(shape, stores);
+      await expect(bad.write(sourceOf(body(4 * 64 * KiB, 47)), infoFor('w'), newFileId())).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(message) });
+      await bad.close();
+    }
   });
 
   it('writes a manifest on every backend', async () => {
