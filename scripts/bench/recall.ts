@@ -263,7 +263,7 @@ async function tierfs(s3: S3Server, src: string): Promise<Target> {
     row: {
       target: `tierfs (k=${where.layout.k} m=${where.layout.m})`,
       writeMBps: SIZE / 1e6 / (moveMs / 1000),
-      note: `write: tierfs move, ${(moveMs / 1000).toFixed(1)} s from the journal (puts ${where.layout.k + where.layout.m} cells/stripe, then reads every cell back)`,
+      note: `write: tierfs move, ${(moveMs / 1000).toFixed(1)} s from the journal (puts ${where.layout.k + where.layout.m} cells/stripe, each checked by the store on arrival, then a HEAD of each: verifyWrites checksums)`,
     },
     seq: async () => {
       await coldRestart();

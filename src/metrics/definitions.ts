@@ -172,8 +172,14 @@ export const METRICS = [
   },
   {
     name: 'tierfs_recall_cache_misses_total', type: 'counter', unit: 'cells', group: 'recall', labels: [],
-    help: 'Cells that reads of object tiers had to wait for from object storage',
+    help: 'Reads of object tiers that had to wait for object storage: a whole cell, or the blocks of one (ranged reads)',
     healthy: 'Low next to hits once a working set is warm.',
+    history: {},
+  },
+  {
+    name: 'tierfs_recall_ranged_reads_total', type: 'counter', unit: 'reads', group: 'recall', labels: [],
+    help: 'Small reads of object tiers that fetched only the 64 KiB blocks they cover with one ranged get, not whole cells (also counted as misses)',
+    healthy: 'Follows random reads of cold files; sequential readers fetch whole cells and read ahead.',
     history: {},
   },
   {

@@ -34,6 +34,24 @@ export function payloadLength(dataLength: number, k: number, cell: number): numb
   return cell < k ? dataCellLength(dataLength, k, cell) : cellSize(dataLength, k);
 }
 
+/**
+ * A data cell's checksummed blocks: small enough that a 4 KiB read fetches little more
+ * than it needs, large enough that a big file's layout stays a few bytes per 64 KiB.
+ */
+export const BLOCK_SIZE = 64 * 1024;
+
+/** The CRC-32 of each blockSize bytes of a payload, hex, concatenated (CellRef.blocks). */
+export function blockCrcs(payload: Uint8Array, blockSize: number): string {
+  let out = '';
+  for (let at = 0; at < payload.length; at += blockSize) out += crc32(payload.subarray(at, at + blockSize)).toString(16).padStart(8, '0');
+  return out;
+}
+
+/** The checksum of block `index` in CellRef.blocks. */
+export function blockCrc(blocks: string, index: number): string {
+  return blocks.slice(index * 8, index * 8 + 8);
+}
+
 /** One piece of a read: `length` bytes at `offsetInCell` of a data cell, landing at `outOffset` of the result. */
 export interface CellSlice {
   stripe: number;

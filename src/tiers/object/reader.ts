@@ -1,10 +1,11 @@
 // Reading a file range from the tier, fetching only what the range needs.
 //
 // Good path: the data cells that cover the range, each fetched whole and checked (its
-// header and checksum), no decoding: the code is systematic. Whole cells, not ranged
-// gets of the bytes asked for, because only a whole cell can be checked against its
-// checksum; a cell is chunkSize/k (1-2 MiB), and the rest of it is what a sequential
-// reader asks for next, kept in the recall cache.
+// header and checksum), no decoding: the code is systematic. Whole cells, because a
+// cell is chunkSize/k (1-2 MiB) and the rest of it is what a sequential reader asks for
+// next, kept in the recall cache. A small read that continues no run, inside one cell
+// not cached, fetches only the 64 KiB blocks it covers with one ranged get, each checked
+// against its CRC in the layout (copies written before blocks had CRCs: whole cells).
 //
 // A cell that is missing, damaged or on a backend that keeps failing is rebuilt with
 // its stripe from any k good cells (data cells first, then parity, fetched only as
@@ -19,7 +20,7 @@ import { moduleLogger } from '../../log.js';
 import { cellRef, fetchCell, isArchived, isLostCell, storeOf, type TierContext } from './cell-io.js';
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
-import { cellSize, clipToFile, dataCellLength, slicesForRange } from './layout.js';
+import { blockCrc, cellSize, clipToFile, dataCellLength, slicesForRange, type CellSlice } from './layout.js';
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
@@ -61,6 +62,8 @@ export interface ReadCounters {
   cacheMisses: number;
   /** bytes of what reads returned that came from cells found in the cache */
   cacheHitBytes: number;
+  /** reads answered from the blocks they cover, fetched with one ranged get (counted in cacheMisses too) */
+  rangedReads: number;
 }
 
 /** A data cell's payload and whether the disk cache had it. */
@@ -72,7 +75,7 @@ interface Loaded {
 export class StripeReader {
   readonly counters: ReadCounters = {
     cellsFetched: 0, bytesFetched: 0, degradedReads: 0, lostCells: 0, readAheadCells: 0, restoresStarted: 0,
-    cacheHitsMemory: 0, cacheHitsDisk: 0, cacheMisses: 0, cacheHitBytes: 0,
+    cacheHitsMemory: 0, cacheHitsDisk: 0, cacheMisses: 0, cacheHitBytes: 0, rangedReads: 0,
   };
   /** single flight: cache key → the fetch (or rebuild) of that data cell under way */
   private readonly cellFetches = new Map<string, Promise<Loaded>>();
@@ -112,8 +115,11 @@ export class StripeReader {
     const slices = slicesForRange(layout, range.offset, range.length);
     if (slices.length === 1) {
       const s = slices[0]!;
+      if (!this.noteSequential(layout, range, s)) {
+        const blocks = await this.fromBlocks(layout, s, trace);
+        if (blocks) return blocks;
+      }
       const data = await this.cellForRead(layout, s.stripe, s.cell, s.length, trace);
-      this.noteSequential(layout, range, s);
       return data.subarray(s.offsetInCell, s.offsetInCell + s.length);
     }
     const out = Buffer.allocUnsafe(range.length);
@@ -134,11 +140,61 @@ export class StripeReader {
     return out;
   }
 
-  /** A sequential reader gets the cells after `last` fetched ahead. */
-  private noteSequential(layout: ObjectLayout, range: { offset: number; length: number }, last: { stripe: number; cell: number }): void {
-    if (this.sequential.note(layout.fileId, range.offset, range.length) > 0 && this.settings.readAheadStripes > 0) {
-      this.readAhead(layout, last.stripe, last.cell);
+  /** Whether the read continues a sequential run; such a reader gets the cells after `last` fetched ahead. */
+  private noteSequential(layout: ObjectLayout, range: { offset: number; length: number }, last: { stripe: number; cell: number }): boolean {
+    const sequential = this.sequential.note(layout.fileId, range.offset, range.length) > 0;
+    if (sequential && this.settings.readAheadStripes > 0) this.readAhead(layout, last.stripe, last.cell);
+    return sequential;
+  }
+
+  /**
+   * A small read of a cell that is not cached nor on its way: only the blocks it covers,
+   * from the memory cache or with one ranged get, each checked against its CRC. Undefined
+   * means "read the whole cell": no block CRCs in this layout, a read too large to gain
+   * from it, or a get that failed or a block that failed its CRC — the whole cell's read
+   * then retries, or finds the damage and rebuilds the stripe from parity.
+   */
+  private async fromBlocks(layout: ObjectLayout, s: CellSlice, trace: { missed: boolean }): Promise<Buffer | undefined> {
+    const size = layout.blockSize;
+    const ref = cellRef(layout, s.stripe, s.cell);
+    if (!size || !ref.blocks || s.length > ref.length / 4) return undefined;
+    const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
+    if (this.cache.has(key) || this.cellFetches.has(key)) return undefined;
+    const first = Math.floor(s.offsetInCell / size);
+    const last = Math.floor((s.offsetInCell + s.length - 1) / size);
+    const blockKeys = Array.from({ length: last - first + 1 }, (_, i) => `${key}.b${first + i}`);
+    let data: Buffer;
+    if (blockKeys.every((k) => this.cache.inMemory(k))) {
+      const parts = blockKeys.map((k) => this.cache.fromMemory(k)!);
+      data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      this.counters.cacheHitsMemory++;
+      this.counters.cacheHitBytes += s.length;
+    } else {
+      const start = first * size;
+      const length = Math.min((last + 1) * size, ref.length) - start;
+      try {
+        data = (await storeOf(this.ctx, ref).get(ref.key, { range: { offset: headerLength(layout.fileId) + start, length } })).data;
+      } catch (err) {
+        log.debug({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, err: (err as Error).message }, 'ranged get failed; reading the whole cell');
+        return undefined;
+      }
+      if (data.length !== length) return undefined;
+      for (let b = first; b <= last; b++) {
+        const block = data.subarray((b - first) * size, (b - first + 1) * size);
+        if (crcHex(block) !== blockCrc(ref.blocks, b)) {
+          log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: b }, 'block fails its checksum; reading the whole cell');
+          return undefined;
+        }
+      }
+      // Kept only once all are good: a bad block must not leave its neighbours half cached.
+      for (let b = first; b <= last; b++) this.cache.putMemory(blockKeys[b - first]!, data.subarray((b - first) * size, (b - first + 1) * size));
+      this.counters.rangedReads++;
+      this.counters.cacheMisses++;
+      this.counters.bytesFetched += length;
+      trace.missed = true;
     }
+    const at = s.offsetInCell - first * size;
+    return data.subarray(at, at + s.length);
   }
 
   /** Resolves when read-ahead under way has finished (for close() and tests). */

@@ -69,6 +69,16 @@ export class RecallCache {
     return data;
   }
 
+  /** Whether the memory tier holds key (no hit counted). */
+  inMemory(key: string): boolean {
+    return this.memory?.has(key) ?? false;
+  }
+
+  /** Into memory only: pieces of cells (a ranged read's blocks), which the disk cache does not keep. */
+  putMemory(key: string, data: Buffer): void {
+    if (data.length > 0) this.memory?.set(key, data);
+  }
+
   has(key: string): boolean {
     return (this.memory?.has(key) ?? false) || (this.disk?.has(key) ?? false);
   }

@@ -14,6 +14,12 @@ export interface CellRef {
   length: number;
   /** checksum of the payload, hex: CRC-32 (zlib's polynomial; see cell.ts for why not CRC-32C) */
   crc: string;
+  /**
+   * Data cells of more than one block (ObjectLayout.blockSize): the CRC-32 of each block of
+   * the payload, 8 hex digits each, one after the other, so that a small read can fetch and
+   * check only the blocks it needs. Absent from parity cells and older copies.
+   */
+  blocks?: string;
 }
 
 export interface StripeRef {
@@ -37,6 +43,8 @@ export interface ObjectLayout {
   k: number;
   m: number;
   chunkSize: number;
+  /** bytes per checksummed block of a data cell (CellRef.blocks); absent: whole cells only */
+  blockSize?: number;
   /** SHA-256 of the whole file, hex: verified after every copy */
   sha256: string;
   stripes: StripeRef[];

@@ -18,11 +18,11 @@ import { fetchCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellKey, manifestKey } from './keys.js';
 import {
-  cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
+  BLOCK_SIZE, blockCrcs, cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
 } from './layout.js';
 import { decodeManifest, encodeManifest, nextWriteSequence } from './manifest.js';
 import { mapLimit } from './limit.js';
-import type { ByteSource, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
+import type { ByteSource, CellRef, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
 
 const log = moduleLogger('object-tier');
 
@@ -73,6 +73,7 @@ export async function writeFile(
     k: single ? 1 : settings.k,
     m: single ? copies - 1 : settings.m,
     chunkSize: settings.chunkSize,
+    ...(single ? {} : { blockSize: BLOCK_SIZE }),
     sha256: '',
     stripes: [],
     manifest: ctx.stores.map((_, backend) => ({ backend, key: manifestKey(ctx.fsid, fileId) })),
@@ -153,7 +154,9 @@ async function writeStripes(
         const stripe: StripeRef = { index, dataLength, cells: [] };
         for (const [cell, shard] of shardsOf[i]!.entries()) {
           const payload = cell < k ? shard.subarray(0, dataCellLength(dataLength, k, cell)) : shard;
-          stripe.cells.push({ backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHex(payload) });
+          const ref: CellRef = { backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHex(payload) };
+          if (cell < k && payload.length > BLOCK_SIZE) ref.blocks = blockCrcs(payload, BLOCK_SIZE);
+          stripe.cells.push(ref);
           pending.push({ stripe: index, cell, payload });
         }
         layout.stripes.push(stripe);

@@ -7,7 +7,8 @@ import { createObjectStore, FaultyStore, MemoryStore } from '../../../src/object
 import type { ObjectStore } from '../../../src/objectstore/index.js';
 import type { ObjectLayout } from '../../../src/tiers/object/types.js';
 import { subsets } from '../../ec/random.js';
-import { body, counting, infoFor, KiB, makeTier, memoryStores, newFileId, sourceOf } from './helpers.js';
+import { headerLength } from '../../../src/tiers/object/cell.js';
+import { body, counting, infoFor, KiB, makeTier, memoryStores, MiB, newFileId, sourceOf, totals } from './helpers.js';
 
 const shape = { k: 4, m: 2, chunkSize: 64 * KiB, smallFileThreshold: 16 * KiB };
 
@@ -126,6 +127,29 @@ describe('damaged cells', () => {
     const { data: rewritten } = await stores[victim.ref.backend]!.get(victim.ref.key);
     expect(rewritten.equals(victim.data)).toBe(true);
     expect(await tier.scrub(layout, false)).toMatchObject({ cellsChecked: 24, cellsBad: 0 });
+    await tier.close();
+  });
+
+  it('a flipped byte inside one block of a cell: a ranged read of that block finds it and answers from parity; a read of another block of the cell still fetches only its block', async () => {
+    const stores = counting(memoryStores(6));
+    const big = { k: 2, m: 1, chunkSize: 1 * MiB, smallFileThreshold: 16 * KiB }; // cells of 512 KiB: 8 blocks
+    const tier = makeTier(big, stores);
+    const data = body(3 * MiB, 12);
+    const layout = await tier.write(sourceOf(data), infoFor('blocks'), newFileId());
+    const victim = await saveCell(stores, layout, 1, 0);
+    const bad = Buffer.from(victim.data);
+    bad[headerLength(layout.fileId) + 7 * 64 * KiB + 777]! ^= 0xff; // in block 7
+    await stores[victim.ref.backend]!.put(victim.ref.key, bad);
+    stores.forEach((s) => s.reset());
+
+    const at = MiB + 64 * KiB + 5; // stripe 1, cell 0, block 1: intact
+    expect((await tier.read(layout, at, 4 * KiB)).equals(data.subarray(at, at + 4 * KiB))).toBe(true);
+    expect(totals(stores)).toMatchObject({ gets: 1, getBytes: 64 * KiB });
+    expect((await tier.stats()).degradedReads).toBe(0);
+
+    const damaged = MiB + 7 * 64 * KiB + 100; // block 7 (too far on to count as sequential): its CRC fails, the whole cell's too; the stripe is rebuilt
+    expect((await tier.read(layout, damaged, 4 * KiB)).equals(data.subarray(damaged, damaged + 4 * KiB))).toBe(true);
+    expect(await tier.stats()).toMatchObject({ degradedReads: 1, lostCells: 1 });
     await tier.close();
   });
 

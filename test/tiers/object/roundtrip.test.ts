@@ -48,25 +48,36 @@ describe.each([
 });
 
 describe('what a read fetches', () => {
-  it('a 4 KiB read in the middle of a 64 MiB file fetches one cell, not the stripe', async () => {
+  it('a 4 KiB read in the middle of a 64 MiB file fetches the one 64 KiB block that holds it; a sequential reader whole cells', async () => {
     const stores = counting(memoryStores(6));
     const tier = makeTier({ k: 4, m: 2, chunkSize: 8 * MiB, smallFileThreshold: 256 * KiB }, stores);
     const data = body(64 * MiB, 9);
     const layout = await tier.write(sourceOf(data), infoFor('big'), newFileId());
     expect(layout.stripes).toHaveLength(8);
+    expect(layout.blockSize).toBe(64 * KiB);
     stores.forEach((s) => s.reset());
-    const offset = 37 * MiB + 123;
-    expect((await tier.read(layout, offset, 4 * KiB)).equals(data.subarray(offset, offset + 4 * KiB))).toBe(true);
-    const t = totals(stores);
-    expect(t.gets).toBe(1);
-    expect(t.getBytes).toBeLessThan(2 * MiB + 1024); // one 2 MiB cell and its header
-    expect(t.getBytes).toBeGreaterThan(2 * MiB);
-    // The same cell again, further back (not sequential): from the cache, nothing fetched.
-    await tier.read(layout, offset - 64 * KiB, 4 * KiB);
-    await tier.idle();
+    const read = async (offset: number, length = 4 * KiB) => expect((await tier.read(layout, offset, length)).equals(data.subarray(offset, offset + length))).toBe(true);
+    const offset = 37 * MiB + 123; // stripe 4, cell 2, 1 MiB + 123 into it: block 16
+    await read(offset);
+    expect(totals(stores)).toMatchObject({ gets: 1, getBytes: 64 * KiB });
+    // The same block again, a little before (not sequential): from memory, nothing fetched.
+    await read(offset - 100);
     expect(totals(stores).gets).toBe(1);
-    const stats = await tier.stats();
-    expect(stats.degradedReads).toBe(0);
+    // Another block of the same cell: one more ranged get of 64 KiB.
+    await read(offset - 512 * KiB);
+    expect(totals(stores)).toMatchObject({ gets: 2, getBytes: 128 * KiB });
+    expect(await tier.stats()).toMatchObject({ rangedReads: 2, cacheMisses: 2, cacheHitsMemory: 1, degradedReads: 0 });
+
+    // Reads that follow each other: the first one its two blocks, then whole cells (2 MiB
+    // and a header each), with more ahead of them.
+    stores.forEach((s) => s.reset());
+    await read(10 * MiB, 128 * KiB);
+    expect(totals(stores)).toMatchObject({ gets: 1, getBytes: 128 * KiB });
+    await read(10 * MiB + 128 * KiB, 128 * KiB);
+    await tier.idle();
+    const t = totals(stores);
+    expect(t.gets).toBeGreaterThan(2);
+    expect(t.getBytes).toBeGreaterThan(128 * KiB + (t.gets - 1) * 2 * MiB);
     await tier.close();
   });
 
