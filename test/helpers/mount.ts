@@ -54,18 +54,21 @@ export function isMounted(path: string): boolean {
  * mount's device minor, read from mountinfo: nothing here touches the mount). A daemon
  * stuck in a request to its own mount (uninterruptible, SIGKILL waits) is freed by it, and
  * every call waiting on the mount fails (ECONNABORTED; later ones ENOTCONN) instead of
- * hanging the test run.
+ * hanging the test run. Returns how many connections it aborted.
  */
-export function abortFuseConnections(path: string): void {
+export function abortFuseConnections(path: string): number {
   const want = canonical(path);
+  let aborted = 0;
   for (const m of readMountInfo()) {
     if (m.mountpoint !== want || !m.fstype.startsWith('fuse')) continue;
     try {
       writeFileSync(`/sys/fs/fuse/connections/${m.device.split(':')[1]}/abort`, '1');
+      aborted++;
     } catch {
       /* gone meanwhile, or no fusectl: the lazy unmount still detaches it */
     }
   }
+  return aborted;
 }
 
 /** Lazily unmounts everything at `path` (fusermount3 -uz, else umount -l). Synchronous; never reads the mount. */

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { abortFuseConnections, isMounted } from '../helpers/mount.js';
+import { abortFuseConnections, isMounted, waitFor } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -57,16 +57,27 @@ describe('a daemon that does not answer', () => {
     process.kill(daemon, 'SIGSTOP');
     try {
       // A lookup of a name never seen: no cache can answer it, so it waits for the daemon.
+      const child = spawn('stat', [join(t!.mnt, 'never-seen')], { stdio: ['ignore', 'ignore', 'pipe'] });
       const waiting = new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn('stat', [join(t!.mnt, 'never-seen')], { stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         child.once('exit', (code) => resolve({ code, stderr }));
       });
-      const early = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
-      expect(early).toBe('still waiting');
-      abortFuseConnections(t.mnt);
-      const r = await waiting;
+      // Until the kernel holds its request (a loaded machine may take a while to start stat).
+      const inFuse = () => {
+        try {
+          return /fuse|request_wait/.test(readFileSync(`/proc/${child.pid}/wchan`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      await waitFor(inFuse, 20_000, () => 'stat never got to wait on the mount');
+      expect(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 300))])).toBe('still waiting');
+      expect(abortFuseConnections(t.mnt)).toBe(1);
+      const freed = await Promise.race([waiting, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
+      // Not a hang of the whole run: say where stat still waits.
+      if (!freed) throw new Error(`stat still waits 20 s after the abort, in ${readFileSync(`/proc/${child.pid}/wchan`, 'utf8')}`);
+      const r = freed;
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/Software caused connection abort/); // ECONNABORTED: the request in flight was cut
     } finally {
