@@ -231,6 +231,11 @@ function coldTier(servers: S3Server[]): string {
 ${servers.map(backend).join('')}`;
 }
 
+/** The daemon's log lines at warning level and above (pino JSON: level 40 and up), the last few. */
+function daemonProblems(log: string): string {
+  return log.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-8).join('\n') || '(none)';
+}
+
 /** Copies the source in, moves it to cold (the mover row), and returns the read target. */
 async function tierfs(servers: S3Server[], src: string): Promise<Target> {
   const t = new TierfsMount({ moreTiers: coldTier(servers), recording: true });
@@ -273,7 +278,9 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
     },
     seq: async () => {
       await coldRestart();
-      return seqRead(file, warmup);
+      return seqRead(file, warmup).catch((err: Error) => {
+        throw new Error(`${err.message}\nthe daemon's last warnings and errors:\n${daemonProblems(t.output)}`);
+      });
     },
     rand: async () => {
       await coldRestart();
