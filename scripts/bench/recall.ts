@@ -5,8 +5,8 @@
 //   1. the first sequential read of a cold file (MB/s, time to first byte), page cache
 //      dropped and recall cache empty, through
 //        tierfs       the file moved to a cold tier whose only backend is the s3rver bucket
-//                     (and again on a tier with a backend on each of two s3rvers: a stripe's
-//                     cells are fetched from both at once)
+//                     (and again on a tier with a backend on each of two other s3rvers: a
+//                     stripe's cells are fetched from both at once)
 //        SDK direct   @aws-sdk/client-s3 GetObject of a plain object with the same bytes,
 //                     uploaded to the same bucket (one stream; and 8 MiB ranges, 4 in flight)
 //        rclone       `rclone mount --vfs-cache-mode full` of the bucket, reading the plain object
@@ -490,9 +490,10 @@ const rows: Row[] = [];
 async function main(): Promise<void> {
   const s3 = await startS3Server(BUCKET);
   cleanups.push(() => s3.stop());
-  // A second server for the tier spread over two stores (its cells fetched from both at once).
-  const s3b = await startS3Server(BUCKET);
-  cleanups.push(() => s3b.stop());
+  // Two more for the tier spread over two stores (its cells fetched from both at once): a
+  // filesystem of its own needs buckets of its own (one mount per filesystem).
+  const spread = [await startS3Server(BUCKET), await startS3Server(BUCKET)];
+  for (const s of spread) cleanups.push(() => s.stop());
   const work = tempDir('bench-recall-');
   cleanups.push(() => work.remove());
   const src = makeSource(work.path);
@@ -503,7 +504,7 @@ async function main(): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: WARMUP_KEY, Body: readFileSync(join(work.path, 'warmup.bin')) }));
   client.destroy();
 
-  const targets: Target[] = [await tierfs([s3], src), await tierfs([s3, s3b], src), ...sdk(s3)];
+  const targets: Target[] = [await tierfs([s3], src), await tierfs(spread, src), ...sdk(s3)];
   for (const [name, fn] of [['rclone', rclone], ['s3fs', s3fs]] as const) {
     try {
       const t = await fn(s3, src);
