@@ -491,7 +491,7 @@ async function main(): Promise<void> {
   const s3 = await startS3Server(BUCKET);
   cleanups.push(() => s3.stop());
   // Two more for the tier spread over two stores (its cells fetched from both at once): a
-  // filesystem of its own needs buckets of its own (one mount per filesystem).
+  // filesystem of its own needs buckets of its own (docs/OPERATIONS.md).
   const spread = [await startS3Server(BUCKET), await startS3Server(BUCKET)];
   for (const s of spread) cleanups.push(() => s.stop());
   const work = tempDir('bench-recall-');

@@ -8,7 +8,6 @@ import type { Config } from '../config/schema.js';
 import { createObjectStore } from '../objectstore/index.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
 import { BackupStore, backupStoreOf, parseBackupKey, type BackupEntry } from './backup-store.js';
-import { isHeartbeatKey } from './mount-heartbeat.js';
 
 const FSID_PREFIX = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//i;
 
@@ -72,7 +71,7 @@ export async function traceTiers(cfg: Config): Promise<TierTraces> {
           continue;
         }
         const m = FSID_PREFIX.exec(e.key);
-        if (!m || isHeartbeatKey(e.key)) continue;
+        if (!m) continue;
         if (e.key.endsWith('/manifest')) of(m[1]!).manifests++;
         else of(m[1]!).objects++;
       }
