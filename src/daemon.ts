@@ -39,7 +39,8 @@ import { catalogPathOf } from './catalog/health.js';
 import { prepareCatalog } from './recovery/at-mount.js';
 import { configuredBackupStore } from './recovery/backup-store.js';
 import { CatalogBackups } from './recovery/catalog-backups.js';
-import { LAST_RECOVERY_META, type RecoveryReport } from './recovery/rebuild-catalog.js';
+import { LAST_RECOVERY_META, RecoveryError, type RecoveryReport } from './recovery/rebuild-catalog.js';
+import { HEARTBEAT_INTERVAL_MS, heldElsewhere, MountHeartbeat, otherLiveMounts, thisHost } from './recovery/mount-heartbeat.js';
 import { syncManifests } from './recovery/manifest-sync.js';
 import { ConfigVersions } from './config/versions.js';
 import { configAtMount } from './config/at-mount.js';
@@ -213,6 +214,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   let http: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let tierSet: TierSet | undefined;
   let guard: ProcessGuard | undefined;
+  let heartbeat: MountHeartbeat | undefined;
   try {
     // The configuration the mount runs is a version; a crash while one was applied is finished here.
     const versions = new ConfigVersions(catalog.db, cfg.catalog.configVersions);
@@ -223,6 +225,12 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     // The data path is metered only when something reads the numbers.
     const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;
     const tiers = (tierSet = await openTiers(cfg, catalog.fsid, metrics));
+    // One mount of a filesystem at a time (recovery/mount-heartbeat.ts).
+    const heartbeatStores = cfg.tiers.flatMap((t) => (t.kind === 'object' ? t.backends.map((_, i) => tierStore(t, i)) : []));
+    const holders = await otherLiveMounts(heartbeatStores, catalog.fsid, thisHost(cfg.dataDir));
+    if (holders.length > 0) throw new RecoveryError(heldElsewhere(catalog.fsid, holders));
+    heartbeat = new MountHeartbeat(heartbeatStores, catalog.fsid, { ...thisHost(cfg.dataDir), mountpoint, pid: process.pid });
+    await heartbeat.beat().catch((err: Error) => log.warn({ err: err.message }, 'cannot write the mount heartbeat to the object tiers'));
     const recording = {
       enabled: cfg.recording.enabled,
       flushIntervalMs: cfg.recording.flushInterval,
@@ -327,6 +335,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, history: cfg.metrics.history.enabled, now: testClock() });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
+      ...(heartbeatStores.length > 0 ? [new BackgroundTask('mount-heartbeat', () => heartbeat!.beat(), { intervalMs: HEARTBEAT_INTERVAL_MS })] : []),
       classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),
@@ -456,6 +465,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         recorder.flush();
         await Promise.all(tierSet!.objects.map((o) => o.close()));
         catalog.close();
+        await heartbeat?.end(); // after the unmount: the filesystem is free for another mount
         rmSync(pidFile, { force: true });
         rmSync(socketPathOf(cfg.dataDir), { force: true });
         guard?.uninstall();
@@ -469,6 +479,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     await session?.unmount().catch(() => undefined);
     await Promise.all((tierSet?.objects ?? []).map((o) => o.close().catch(() => undefined)));
     catalog.close();
+    await heartbeat?.end();
     rmSync(pidFile, { force: true });
     throw err;
   }

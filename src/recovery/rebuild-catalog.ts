@@ -22,6 +22,8 @@ import { fsck } from '../vfs/rebuild.js';
 import { reconcile } from '../vfs/reconcile.js';
 import type { BackupEntry } from './backup-store.js';
 import { traceTiers, type FilesystemTraces, type TierTraces } from './traces.js';
+import { heldElsewhere, otherLiveMounts, thisHost } from './mount-heartbeat.js';
+import { createObjectStore } from '../objectstore/index.js';
 
 const log = moduleLogger('recovery');
 
@@ -132,6 +134,12 @@ export async function rebuildCatalog(cfg: Config, req: RebuildRequest): Promise<
   if (existsSync(path)) throw new RecoveryError(`${path} exists: keep it aside before rebuilding`);
   const traces = req.traces ?? (await traceTiers(cfg));
   const fsid = pickFsid(traces, req.fsid);
+  if (fsid !== undefined) {
+    // Rebuilding a filesystem another daemon has mounted would make two of it.
+    const stores = cfg.tiers.flatMap((t) => (t.kind === 'object' ? t.backends.map((b) => createObjectStore(b)) : []));
+    const holders = await otherLiveMounts(stores, fsid, thisHost(cfg.dataDir));
+    if (holders.length > 0) throw new RecoveryError(heldElsewhere(fsid, holders));
+  }
   let backups = traces.filesystems.find((f) => f.fsid === fsid)?.backups ?? [];
   if (req.backup === 'none') backups = [];
   else if (typeof req.backup === 'object') {

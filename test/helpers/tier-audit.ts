@@ -221,6 +221,7 @@ export function auditTiers(t: AuditedTiers): string[] {
           throw err;
         }
         for (const name of names) {
+          if (!rel && name === '.tierfs') continue; // the mounts' heartbeats (recovery/mount-heartbeat.ts): no file's data
           const p = rel ? `${rel}/${name}` : name;
           // An object put under way renames its temporary file meanwhile: what went is no finding.
           const st = lstatSync(join(root, p), { throwIfNoEntry: false });

@@ -82,7 +82,8 @@ async function ok(t: TierfsMount, args: string[]) {
 /** Bytes of the objects of an fs store that are cells (manifests left out), as the store reports them. */
 async function cellObjectBytes(root: string): Promise<number> {
   let n = 0;
-  for await (const e of new FsStore({ root, fsync: false }).list('')) if (!e.key.endsWith('/manifest')) n += e.size;
+  // Cells only: not manifests, nor the mounts' heartbeats under .tierfs/.
+  for await (const e of new FsStore({ root, fsync: false }).list('')) if (!e.key.endsWith('/manifest') && !e.key.startsWith('.tierfs/')) n += e.size;
   return n;
 }
 

@@ -48,6 +48,7 @@ function coldObjects(): string[] {
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
       if (e.isDirectory()) walk(join(dir, e.name));
       else if (e.name.endsWith('~')) out.push(join(dir, e.name));
     }

@@ -36,7 +36,7 @@ function coldObjects(m: TierfsMount): string[] {
   const walk = (d: string, rel: string) => {
     if (!existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name.startsWith('.')) continue; // the store's own temporary files
+      if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
       if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
       else out.push(`${rel}${e.name}`);
     }

@@ -40,6 +40,7 @@ function objectsOf(m: TierfsMount): Map<string, string[]> {
   const walk = (store: string, dir: string, rel: string[]) => {
     if (!existsSync(dir)) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
       if (e.isDirectory()) walk(store, join(dir, e.name), [...rel, e.name]);
       else if (rel.length >= 2) byCopy.set(rel[1]!, [...(byCopy.get(rel[1]!) ?? []), join(store, ...rel, e.name)]);
     }

@@ -18,6 +18,7 @@ function objects(root: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else out.push(relative(root, p));
