@@ -1,8 +1,9 @@
 // Which configuration changes a mounted tierfs takes without a remount, and why the
 // others are refused. Live: the policy (rules, heat half-life, residency, hysteresis,
 // intervals), the mover (bandwidth, concurrency, windows, ...), access recording,
-// tier watermarks and how an object tier checks its writes, the backend probe interval, how many versions are kept, the recall
-// caches' sizes, the alerts (rules, webhooks, interval, history kept) and the prices (cost);
+// tier watermarks and how an object tier checks its writes, the backend probe interval,
+// how many versions are kept, the recall caches' sizes, the alerts (rules, webhooks,
+// interval, history kept) and the prices (cost);
 // new tiers after the last one, and a backend's connection (endpoint, credentials, bucket,
 // timeouts, …) once the daemon has checked the new one (liveTierChanges says which). The
 // rest — removing or reordering tiers, a tier's layout, the number of a tier's backends,

@@ -74,8 +74,6 @@ export interface TierfsOptions {
   recording?: boolean;
   /** the kernel page cache policy ('none' is direct I/O) */
   pageCache?: 'keep' | 'auto' | 'none';
-  /** flags for the daemon's node (a benchmark's --cpu-prof) */
-  nodeArgs?: string[];
 }
 
 export class TierfsMount {
@@ -88,10 +86,8 @@ export class TierfsMount {
   private child: ChildProcess | undefined;
   private log = '';
   private readonly dir: ReturnType<typeof tempDir>;
-  private readonly nodeArgs: string[];
 
   constructor(opts: TierfsOptions = {}) {
-    this.nodeArgs = opts.nodeArgs ?? [];
     this.dir = tempDir('tierfs-mount-');
     this.root = this.dir.path;
     this.mnt = join(this.root, 'mnt');
@@ -126,7 +122,7 @@ ${opts.extraYaml ?? ''}`,
   /** Start the daemon and wait until the kernel shows the mount. */
   async start(env: NodeJS.ProcessEnv = {}): Promise<this> {
     this.log = '';
-    const child = spawn(process.execPath, [...this.nodeArgs, TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
+    const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
       env: { ...process.env, TIERFS_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,7 @@
 // each cell lives. Nothing here does I/O; the writer records its answers in the
 // ObjectLayout, so a later change of these rules never breaks files already written.
 import { crc32 } from 'node:zlib';
+import { crcHex } from './cell.js';
 import type { ObjectLayout } from './types.js';
 
 export function stripeCount(size: number, chunkSize: number): number {
@@ -43,7 +44,7 @@ export const BLOCK_SIZE = 64 * 1024;
 /** The CRC-32 of each blockSize bytes of a payload, hex, concatenated (CellRef.blocks). */
 export function blockCrcs(payload: Uint8Array, blockSize: number): string {
   let out = '';
-  for (let at = 0; at < payload.length; at += blockSize) out += crc32(payload.subarray(at, at + blockSize)).toString(16).padStart(8, '0');
+  for (let at = 0; at < payload.length; at += blockSize) out += crcHex(payload.subarray(at, at + blockSize));
   return out;
 }
 

@@ -179,15 +179,14 @@ export class StripeReader {
         return undefined;
       }
       if (data.length !== length) return undefined;
-      for (let b = first; b <= last; b++) {
-        const block = data.subarray((b - first) * size, (b - first + 1) * size);
-        if (crcHex(block) !== blockCrc(ref.blocks, b)) {
-          log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: b }, 'block fails its checksum; reading the whole cell');
-          return undefined;
-        }
+      const blocks = blockKeys.map((_, i) => data.subarray(i * size, (i + 1) * size));
+      const bad = blocks.findIndex((block, i) => crcHex(block) !== blockCrc(ref.blocks!, first + i));
+      if (bad >= 0) {
+        log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: first + bad }, 'block fails its checksum; reading the whole cell');
+        return undefined;
       }
       // Kept only once all are good: a bad block must not leave its neighbours half cached.
-      for (let b = first; b <= last; b++) this.cache.putMemory(blockKeys[b - first]!, data.subarray((b - first) * size, (b - first + 1) * size));
+      blocks.forEach((block, i) => this.cache.putMemory(blockKeys[i]!, block));
       this.counters.rangedReads++;
       this.counters.cacheMisses++;
       this.counters.bytesFetched += length;
