@@ -344,6 +344,10 @@ export class Catalog {
       namesOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? ORDER BY parent, name'),
       setLocation: d.prepare('UPDATE inodes SET tier = @tier, volume = @volume, layout = @layout, tier_since_ms = @nowMs WHERE ino = @ino'),
       setPin: d.prepare('UPDATE inodes SET pin = ? WHERE ino = ?'),
+      markSubtreeDirty: d.prepare(
+        `WITH RECURSIVE below(ino) AS (SELECT ? UNION SELECT d.ino FROM dirents d JOIN below b ON d.parent = b.ino)
+         INSERT OR IGNORE INTO dirty (ino) SELECT ino FROM below`,
+      ),
       recordHash: d.prepare('UPDATE inodes SET sha256 = ? WHERE ino = ? AND generation = ?'),
       journalIntent: d.prepare(
         `INSERT INTO moves (ino, path, from_tier, to_tier, generation, state, source, target, requested_by, started_ms)
@@ -742,8 +746,12 @@ export class Catalog {
     return this.s.namesOf.all(ino) as { parent: number; name: string }[];
   }
 
+  /** Pin (or unpin) a file or directory; the classifier looks again at it and at everything below. */
   setPin(ino: number, tier: string | null): void {
-    this.s.setPin.run(tier, ino);
+    this.tx(() => {
+      this.s.setPin.run(tier, ino);
+      this.s.markSubtreeDirty.run(ino);
+    });
   }
 
   /**

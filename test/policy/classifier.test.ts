@@ -91,6 +91,30 @@ describe('classifier', () => {
     expect(f.queued().has(young)).toBe(false);
   });
 
+  it('a pin or unpin set after a pass reaches the next incremental pass, for a file and for every file below a directory', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, rules: [] } });
+    const file = f.file('f', 10);
+    const dir = f.dir('d');
+    f.dir('d/e');
+    const deep = f.file('d/e/g', 10);
+    const outside = f.file('h', 10);
+    expect(f.classifier.pass(true, t0 + MIN)).toMatchObject({ enqueued: 0 });
+    expect(f.classifier.pass(false, t0 + 2 * MIN)).toMatchObject({ examined: 0 });
+
+    f.catalog.setPin(file, 'warm');
+    f.catalog.setPin(dir, 'warm');
+    const r = f.classifier.pass(false, t0 + 3 * MIN);
+    expect(r).toMatchObject({ full: false, enqueued: 2 });
+    expect(f.queued()).toEqual(new Map([[file, 'warm'], [deep, 'warm']]));
+    expect(f.queued().has(outside)).toBe(false);
+
+    // Unpinned before the mover got to it: the queued move is dropped at the next pass.
+    f.catalog.setPin(file, null);
+    f.classifier.pass(false, t0 + 4 * MIN);
+    expect(f.queued()).toEqual(new Map([[deep, 'warm']]));
+  });
+
   it('a file open for writing is not queued, and a queued move the file no longer needs is dropped', () => {
     const t0 = Date.now();
     f = fixture({ policy: { minResidency: 0, hysteresis: 0, rules: [{ name: 'cool', match: { heatBelow: 1 }, target: 'warm' }] } });
