@@ -324,14 +324,19 @@ export class Catalog {
       // heat decays by half every halfLifeMs; each open counts 1 (reads and writes of an
       // open file are the same use, and counting them would favour small read sizes).
       addAccess: d.prepare(
-        `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms, heat, heat_ms)
-         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs, @opens, @timeMs)
+        `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms, heat, heat_ms, cool_ms)
+         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs, @opens, @timeMs, @timeMs + @halfLifeMs * log2(@opens))
          ON CONFLICT (ino) DO UPDATE SET opens = opens + excluded.opens, reads = reads + excluded.reads,
            read_bytes = read_bytes + excluded.read_bytes, writes = writes + excluded.writes,
            write_bytes = write_bytes + excluded.write_bytes, last_ms = max(last_ms, excluded.last_ms),
            heat = heat * pow(2, -max(0, excluded.heat_ms - heat_ms) / @halfLifeMs) + excluded.heat,
-           heat_ms = max(heat_ms, excluded.heat_ms)`,
+           heat_ms = max(heat_ms, excluded.heat_ms),
+           cool_ms = max(heat_ms, excluded.heat_ms)
+             + @halfLifeMs * log2(heat * pow(2, -max(0, excluded.heat_ms - heat_ms) / @halfLifeMs) + excluded.heat)`,
       ),
+      // cool_ms: when heat decays to 1 (log2 of 0 is NULL: a file never opened crosses nothing)
+      recomputeCool: d.prepare('UPDATE access_stats SET cool_ms = heat_ms + @halfLifeMs * log2(heat)'),
+      cooledBetween: d.prepare('SELECT ino FROM access_stats WHERE cool_ms >= @from AND cool_ms < @to').pluck(),
       markDirty: d.prepare('INSERT OR IGNORE INTO dirty (ino) VALUES (?)'),
       logAccess: d.prepare(
         'INSERT INTO access_log (time_ms, ino, path, op, offset, length, size) VALUES (@timeMs, @ino, @path, @op, @offset, @length, @size)',
@@ -527,6 +532,8 @@ export class Catalog {
   }
 
   private durableSnapshots = 0;
+  /** the half-life access_stats.cool_ms was computed with (kept in meta; undefined until first needed) */
+  private coolHalfLifeMs: number | undefined;
 
   /**
    * Tests of power loss (test/mover/power-cut.test.ts): TIERFS_TEST_DURABLE_SNAPSHOTS=DIR
@@ -854,6 +861,29 @@ export class Catalog {
     return this.s.arrivedBetween.all({ from: fromMs, to: toMs }) as number[];
   }
 
+  /**
+   * Files whose heat fell below `threshold` in [fromMs, toMs), heat halving every
+   * halfLifeMs. Heat only rises with use (which marks the file anyway), so between uses
+   * it crosses each threshold once: at cool_ms − halfLife × log2(threshold).
+   */
+  cooledBetween(threshold: number, fromMs: number, toMs: number, halfLifeMs: number): number[] {
+    this.coolFor(halfLifeMs);
+    const shift = halfLifeMs * Math.log2(threshold);
+    return this.s.cooledBetween.all({ from: fromMs + shift, to: toMs + shift }) as number[];
+  }
+
+  /** cool_ms as of halfLifeMs: computed again for every file when the half-life changed (a configuration apply). */
+  private coolFor(halfLifeMs: number): void {
+    if (this.coolHalfLifeMs === halfLifeMs) return;
+    this.coolHalfLifeMs ??= Number(this.s.getMeta.get('cool_half_life_ms') ?? NaN);
+    if (this.coolHalfLifeMs === halfLifeMs) return;
+    this.tx(() => {
+      this.s.recomputeCool.run({ halfLifeMs });
+      this.s.setMeta.run('cool_half_life_ms', String(halfLifeMs));
+    });
+    this.coolHalfLifeMs = halfLifeMs;
+  }
+
   changedBetween(fromMs: number, toMs: number): number[] {
     return this.s.crossedAge.all(BigInt(Math.floor(fromMs)) * 1_000_000n, BigInt(Math.floor(toMs)) * 1_000_000n) as number[];
   }
@@ -985,6 +1015,7 @@ export class Catalog {
   recordAccessBatch(events: AccessEvent[], maxLogRows: number, halfLifeMs = 7 * 86_400_000): void {
     if (events.length === 0) return;
     this.tx(() => {
+      this.coolFor(halfLifeMs);
       for (const e of events) {
         this.s.markDirty.run(e.ino);
         this.s.addAccess.run({

@@ -353,4 +353,11 @@ export const MIGRATIONS: readonly string[] = [
           FROM json_each(OLD.layout, '$.stripes') AS s, json_each(s.value, '$.cells') AS c GROUP BY b);
   END;
   `,
+  // 13: when each file's heat decays to 1 (heat_ms + halfLife × log2 heat), so that an
+  // incremental pass finds the files whose heat crossed a rule's threshold since the last
+  // one with an index range (see Catalog.cooledBetween), instead of waiting for a full pass
+  `
+  ALTER TABLE access_stats ADD COLUMN cool_ms REAL;
+  CREATE INDEX access_stats_cool ON access_stats (cool_ms) WHERE cool_ms IS NOT NULL;
+  `,
 ];

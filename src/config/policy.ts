@@ -45,8 +45,8 @@ export const policySchema = z
     interval: duration()
       .refine((ms) => ms >= 100, 'interval must be at least 100ms')
       .default(30_000)
-      .describe('how often changed files are classified'),
-    fullPassInterval: duration().default(3_600_000).describe('how often every file is classified (heat decays with time, not events)'),
+      .describe('how often changed files are classified: those used, written, pinned, or whose idle time, age, residency or decayed heat crossed a rule since'),
+    fullPassInterval: duration().default(3_600_000).describe('how often every file is classified: what renamed directories bring under a path rule, and a safety net'),
     rules: z
       .array(ruleSchema)
       .default([])

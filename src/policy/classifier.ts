@@ -232,9 +232,26 @@ export class Classifier {
         if (age !== undefined) for (const ino of this.d.catalog.changedBetween(since - age, nowMs - age)) inos.add(ino);
       }
     }
+    // Heat decays with time: files whose heat fell past a rule's threshold (as hysteresis
+    // leans it either way) since the last pass.
+    for (const threshold of this.heatThresholds()) {
+      for (const ino of this.d.catalog.cooledBetween(threshold, since, nowMs, this.d.policy.halfLife)) inos.add(ino);
+    }
     // Files whose minimum residency ended since the last pass may move now.
     for (const ino of this.d.catalog.arrivedBetween(since - this.d.policy.minResidency, nowMs - this.d.policy.minResidency)) inos.add(ino);
     return inos;
+  }
+
+  /** Every heat a rule compares with: its heatAbove and heatBelow, and each leaned by hysteresis. */
+  private heatThresholds(): Set<number> {
+    const h = this.d.policy.hysteresis;
+    const out = new Set<number>();
+    for (const { match } of this.d.policy.rules) {
+      for (const t of [match.heatAbove, match.heatBelow]) {
+        if (t !== undefined) for (const leaned of [t, t * (1 - h), t * (1 + h)]) if (leaned > 0) out.add(leaned);
+      }
+    }
+    return out;
   }
 
   /** One pass, start to end, on the caller's stack (tests, benchmarks, tools). */

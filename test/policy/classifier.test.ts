@@ -91,6 +91,45 @@ describe('classifier', () => {
     expect(f.queued().has(young)).toBe(false);
   });
 
+  it('heat that decays past a rule threshold (as hysteresis leans it) is found by the next incremental pass', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, halfLife: '1h', hysteresis: 0.1, rules: [{ name: 'cool', match: { heatBelow: 0.5 }, target: 'warm' }] } });
+    const used = f.file('used', 10);
+    const busier = f.file('busier', 10);
+    const never = f.file('never', 10);
+    f.open([used], t0, 2); // heat 2
+    f.open([busier], t0, 8); // heat 8
+    // Never opened: heat 0, below the threshold from the first pass on.
+    expect(f.classifier.pass(true, t0 + MIN)).toMatchObject({ enqueued: 1 });
+    expect([...f.queued().keys()]).toEqual([never]);
+    // Thresholds 0.55, 0.5 and 0.45 (0.5 leaned either way by 10%): heat 2 crosses the first
+    // after log2(2 / 0.55) = 1.86 half-lives, and the one that moves it (harder to leave
+    // hot) after log2(2 / 0.45) = 2.15.
+    expect(f.classifier.pass(false, t0 + 1.8 * HOUR)).toMatchObject({ full: false, examined: 0, enqueued: 0 });
+    const r = f.classifier.pass(false, t0 + 2.2 * HOUR);
+    expect(r).toMatchObject({ full: false, examined: 1, enqueued: 1 });
+    expect(f.queued().get(used)).toBe('warm');
+    expect(f.catalog.decision(used)!.reason).toMatch(/^heat 0\.4\d < 0\.45/);
+    // 8 crosses 0.55 after 3.86 half-lives, 0.45 after 4.15.
+    expect(f.classifier.pass(false, t0 + 3.8 * HOUR)).toMatchObject({ examined: 0 });
+    expect(f.classifier.pass(false, t0 + 4.2 * HOUR)).toMatchObject({ examined: 1, enqueued: 1 });
+    expect(f.queued().get(busier)).toBe('warm');
+  });
+
+  it('the heat crossings follow a new half-life', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, halfLife: '1h', hysteresis: 0, rules: [{ name: 'cool', match: { heatBelow: 0.5 }, target: 'warm' }] } });
+    const used = f.file('used', 10);
+    f.open([used], t0, 4); // heat 4: below 0.5 after 3 half-lives
+    f.classifier.pass(true, t0 + MIN);
+    // A 2 h half-life from now on (a configuration apply): 6 h, not 3 h.
+    f.policy.halfLife = 2 * HOUR;
+    f.classifier.pass(true, t0 + 2 * MIN);
+    expect(f.classifier.pass(false, t0 + 5.9 * HOUR)).toMatchObject({ examined: 0, enqueued: 0 });
+    expect(f.classifier.pass(false, t0 + 6.1 * HOUR)).toMatchObject({ examined: 1, enqueued: 1 });
+    expect(f.queued().get(used)).toBe('warm');
+  });
+
   it('a pin or unpin set after a pass reaches the next incremental pass, for a file and for every file below a directory', () => {
     const t0 = Date.now();
     f = fixture({ policy: { minResidency: 0, rules: [] } });

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Catalog, ROOT_INO, type AccessEvent } from '../../src/catalog/catalog.js';
 import { configSchema, type ObjectTierConfig, type TierConfig } from '../../src/config/schema.js';
+import type { PolicyConfig } from '../../src/config/policy.js';
 import { Classifier } from '../../src/policy/classifier.js';
 import { LocalTier } from '../../src/tiers/local/local-tier.js';
 import { openObjectTier } from '../../src/tiers/object/index.js';
@@ -17,6 +18,8 @@ export const S_IFDIR = 0o040000;
 export interface Fixture {
   catalog: Catalog;
   classifier: Classifier;
+  /** the policy the classifier runs with; a configuration apply changes it in place, as here */
+  policy: PolicyConfig;
   tierConfigs: TierConfig[];
   openForWrite: Set<number>;
   /** a file of `size` bytes at `path` (parents created), on `tier` */
@@ -86,6 +89,7 @@ export function fixture(opts: FixtureOptions = {}, slower?: { config: TierConfig
   return {
     catalog,
     classifier,
+    policy: p,
     tierConfigs,
     openForWrite,
     file(path, size, tier = 'hot') {
