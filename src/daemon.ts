@@ -285,6 +285,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
+      negativeTimeoutS: cfg.mount.negativeTimeout / 1000,
       fastPath: cfg.mount.fastPath,
     });
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });

@@ -74,6 +74,9 @@ export const configSchema = z
         readAhead: bytes().default(2 ** 20).describe('kernel read-ahead on the mount: larger means fewer, larger reads of cold files'),
         attrTimeout: duration().default(1000).describe('how long the kernel may cache attributes'),
         entryTimeout: duration().default(1000).describe('how long the kernel may cache names'),
+        negativeTimeout: duration()
+          .default(1000)
+          .describe('how long the kernel may remember that a name does not exist (0: ask every time); names appear only through the mount, which updates the kernel at once'),
         pageCache: z.enum(['keep', 'auto', 'none']).default('auto'),
         writebackCache: z.boolean().default(false),
         defaultPermissions: z.boolean().default(true).describe('the kernel checks permissions against the attributes'),

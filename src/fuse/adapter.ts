@@ -2,15 +2,21 @@
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
 import type { Inode } from '../catalog/catalog.js';
+import type { FsError } from '../errors.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
 
 export interface AdapterOptions {
   attrTimeoutS: number;
   entryTimeoutS: number;
+  /** how long the kernel keeps a lookup's "no such name" (0: not at all) */
+  negativeTimeoutS: number;
   /** hand the backing fd to the binding so it serves reads and writes natively */
   fastPath: boolean;
 }
+
+/** Inode 0 in a lookup's reply: the name does not exist. */
+const NO_INODE: Attr = { ino: 0, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
 
 export function toAttr(i: Inode): Attr {
   return {
@@ -44,7 +50,15 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
     },
     async lookup(_ctx, parent, name) {
-      return entry(vfs.lookup(parent, name));
+      try {
+        return entry(vfs.lookup(parent, name));
+      } catch (err) {
+        // A negative entry: the kernel answers the next lookups of this name itself (a
+        // search path probed again, a build looking for its outputs). Names appear only
+        // through the kernel (create, mkdir, link, rename…), which then drops it.
+        if (opts.negativeTimeoutS > 0 && (err as FsError).code === 'ENOENT') return { attr: { ...NO_INODE }, entryTimeout: opts.negativeTimeoutS };
+        throw err;
+      }
     },
     async getattr(_ctx, ino) {
       return toAttr(vfs.getattr(ino));

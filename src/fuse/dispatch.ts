@@ -100,9 +100,9 @@ export class RequestDispatcher {
     }
   }
 
-  /** Replies with an entry and, if the kernel took it, counts its reference. */
+  /** Replies with an entry and, if the kernel took it, counts its reference (a negative entry, inode 0, holds none). */
   private entry(r: NativeRequest, e: Entry): void {
-    if (this.native.replyEntry(r.id, e)) this.counts.add(e.attr.ino);
+    if (this.native.replyEntry(r.id, e) && e.attr.ino !== 0) this.counts.add(e.attr.ino);
   }
 
   private ok(r: NativeRequest): void {
