@@ -8,10 +8,15 @@ import { native } from './native.js';
 
 const LINE = 64;
 
-/** count zero-filled buffers of size bytes each, cut from one allocation. */
-export function allocateShards(count: number, size: number): Buffer[] {
-  const stride = Math.ceil(size / LINE) * LINE + LINE;
+/**
+ * count zero-filled buffers of size bytes each, cut from one allocation. With headroom,
+ * each keeps at least that many bytes of the slab free right before it, for whoever
+ * wants to prefix it without a copy (a cell's header: see encodeCellInPlace).
+ */
+export function allocateShards(count: number, size: number, headroom = 0): Buffer[] {
+  const room = Math.ceil(headroom / LINE) * LINE;
+  const stride = room + Math.ceil(size / LINE) * LINE + LINE;
   const slab = new ArrayBuffer(count * stride + LINE);
-  const start = native.alignOffset(slab);
+  const start = native.alignOffset(slab) + room;
   return Array.from({ length: count }, (_, i) => Buffer.from(slab, start + i * stride, size));
 }

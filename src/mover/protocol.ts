@@ -287,7 +287,7 @@ export class MoveProtocol {
       return copy.sha256;
     }
     const throttle = how.throttle;
-    const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l) => (await throttle(l), src.read(o, l)) } : src;
+    const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l, into) => (await throttle(l), src.read(o, l, into)) } : src;
     dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
     await this.pause('copied');
     // The tier checked every cell and manifest before it returned (verifyWrites);

@@ -20,9 +20,9 @@ export function tempPathOf(volume: string, name: string): string {
 export function fdSource(fd: number): ByteSource & { close(): Promise<void> } {
   return {
     size: fstatSync(fd).size,
-    read: (offset, length) =>
+    read: (offset, length, into) =>
       new Promise((resolve, reject) => {
-        const buf = Buffer.allocUnsafe(length);
+        const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
         read(fd, buf, 0, length, offset, (err, n) => (err ? reject(err) : resolve(buf.subarray(0, n))));
       }),
     close: async () => closeSync(fd),

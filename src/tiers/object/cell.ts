@@ -114,6 +114,19 @@ export function encodeCell(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload
   return Buffer.concat([encodeHeader(h, payload), payload]);
 }
 
+/**
+ * The same cell object without copying the payload: the header is written into the
+ * bytes right before it, which the caller keeps free for it (allocateShards' headroom
+ * of at least headerLength(fileId)).
+ */
+export function encodeCellInPlace(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Buffer): Buffer {
+  const header = encodeHeader(h, payload);
+  if (payload.byteOffset < header.length) throw new RangeError(`no room for a ${header.length}-byte header before the payload`);
+  const cell = Buffer.from(payload.buffer, payload.byteOffset - header.length, header.length + payload.length);
+  header.copy(cell);
+  return cell;
+}
+
 /** Parses and checks the header (magic, version, its own checksum); throws CellFormatError. */
 export function decodeHeader(bytes: Buffer): CellHeader {
   if (bytes.length < FIXED_HEADER + 4) throw new CellFormatError(`cell of ${bytes.length} bytes is shorter than a header`);

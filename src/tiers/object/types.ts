@@ -81,7 +81,12 @@ export interface ManifestInfo {
 /** A source of bytes to copy onto the tier. */
 export interface ByteSource {
   size: number;
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Bytes at offset (fewer only at the end of the source). With `into`, a source may
+   * read straight into it and return a view of it; one that does not returns its own
+   * buffer, and the caller copies.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
 }
 
 export interface ScrubReport {

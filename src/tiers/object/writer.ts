@@ -13,7 +13,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { allocateShards } from '../../ec/index.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { checkFileId, crcHex, encodeCell, headerLength, type CellKind } from './cell.js';
+import { checkFileId, crcHex, encodeCell, encodeCellInPlace, headerLength, type CellKind } from './cell.js';
 import { fetchCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellKey, manifestKey } from './keys.js';
@@ -39,11 +39,12 @@ export interface WriteSettings {
   verify: 'checksums' | 'read-back';
 }
 
-/** A cell ready to put: where it goes and its payload (header added at put). */
+/** A cell ready to put: where it goes and its payload (header added at put: in place when its shard kept room for it). */
 interface PendingCell {
   stripe: number;
   cell: number;
-  payload: Uint8Array;
+  payload: Buffer;
+  inPlace?: boolean;
 }
 
 export async function writeFile(
@@ -84,7 +85,7 @@ export async function writeFile(
       const ref = layout.stripes[c.stripe]!.cells[c.cell]!;
       const kind: CellKind = single ? 'replica' : 'stripe';
       const header = { fsid: ctx.fsid, fileId, stripe: c.stripe, cell: c.cell, k: layout.k, m: layout.m, kind, stripeDataLength: layout.stripes[c.stripe]!.dataLength };
-      await storeOf(ctx, ref).put(ref.key, encodeCell(header, c.payload));
+      await storeOf(ctx, ref).put(ref.key, c.inPlace ? encodeCellInPlace(header, c.payload) : encodeCell(header, c.payload));
     });
 
   if (single) {
@@ -131,18 +132,21 @@ async function writeStripes(
   const perBatch = Math.max(1, Math.floor(settings.batchBytes / chunkSize));
   let uploading: Promise<unknown> = Promise.resolve();
   let stored = 0;
+  // The shards of full stripes whose upload has finished, for the next ones: a big file
+  // goes through two batches' worth of memory, not fresh pages for every stripe. Each
+  // shard keeps room before it for its cell's header, so a cell is put without a copy.
+  const fullSize = cellSize(chunkSize, k);
+  const spare: Buffer[][] = [];
+  const room = headerLength(layout.fileId);
   try {
     for (let first = 0; first < count; first += perBatch) {
       const indices = Array.from({ length: Math.min(perBatch, count - first) }, (_, i) => first + i);
       const shardsOf: Buffer[][] = [];
       for (const index of indices) {
         const dataLength = stripeDataLength(src.size, chunkSize, index);
-        const data = await readExactly(src, index * chunkSize, dataLength);
-        hash.update(data);
         const size = cellSize(dataLength, k);
-        // Zero-filled, so the short tail of the last data cells is the padding coding needs.
-        const shards = allocateShards(k + m, size);
-        for (let c = 0; c < k && c * size < dataLength; c++) data.copy(shards[c]!, 0, c * size, Math.min(dataLength, (c + 1) * size));
+        const shards = (size === fullSize && spare.pop()) || allocateShards(k + m, size, room);
+        await readStripe(src, index * chunkSize, dataLength, shards.slice(0, k), hash);
         shardsOf.push(shards);
       }
       await codec.encodeBatch(shardsOf.map((s) => ({ data: s.slice(0, k), parity: s.slice(k) })));
@@ -157,7 +161,7 @@ async function writeStripes(
           const ref: CellRef = { backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHex(payload) };
           if (cell < k && payload.length > BLOCK_SIZE) ref.blocks = blockCrcs(payload, BLOCK_SIZE);
           stripe.cells.push(ref);
-          pending.push({ stripe: index, cell, payload });
+          pending.push({ stripe: index, cell, payload, inPlace: true });
         }
         layout.stripes.push(stripe);
         batchBytes += dataLength;
@@ -166,6 +170,8 @@ async function writeStripes(
       uploading = put(pending).then(() => {
         stored += batchBytes;
         onProgress?.(stored);
+        // Every put of the batch has settled: its shards are nobody's now.
+        spare.push(...shardsOf.filter((s) => s[0]!.length === fullSize));
       });
       // Keep a failed upload from being reported as unhandled while the next batch is read.
       uploading.catch(() => undefined);
@@ -217,8 +223,29 @@ async function readBack(ctx: TierContext, layout: ObjectLayout, concurrency: num
   });
 }
 
-async function readExactly(src: ByteSource, offset: number, length: number): Promise<Buffer> {
-  const data = await src.read(offset, length);
+/**
+ * A stripe's data read straight into its data shards, in parallel, then hashed in
+ * order; what the data leaves of a shard is zeroed (the padding coding needs: shards
+ * are reused, not fresh).
+ */
+async function readStripe(src: ByteSource, offset: number, dataLength: number, dataShards: Buffer[], hash: Hash): Promise<void> {
+  const size = dataShards[0]!.length;
+  const views = dataShards.map((shard, c) => shard.subarray(0, Math.max(0, Math.min(size, dataLength - c * size))));
+  await Promise.all(
+    views.map(async (view, c) => {
+      if (view.length === 0) return;
+      const got = await readExactly(src, offset + c * size, view.length, view);
+      if (got.buffer !== view.buffer || got.byteOffset !== view.byteOffset) got.copy(view);
+    }),
+  );
+  for (const [c, view] of views.entries()) {
+    if (view.length > 0) hash.update(view);
+    dataShards[c]!.fill(0, view.length);
+  }
+}
+
+async function readExactly(src: ByteSource, offset: number, length: number, into?: Buffer): Promise<Buffer> {
+  const data = await src.read(offset, length, into);
   if (data.length !== length) {
     throw new FsError('EIO', `source gave ${data.length} bytes at offset ${offset}, expected ${length}: did it change during the copy?`);
   }
