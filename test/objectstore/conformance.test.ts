@@ -107,6 +107,14 @@ describe.each(BACKENDS)('ObjectStore conformance: $name', (backend) => {
       }
     });
 
+    it.each([1000, PART_SIZE + 1])('%i bytes in a Buffer that is a view inside a larger one (an erasure-coded cell is)', async (size) => {
+      const slab = body(size + 300, size);
+      const view = slab.subarray(123, 123 + size);
+      await store.put(`rt/view-${size}`, view);
+      expect((await store.get(`rt/view-${size}`)).data.equals(view)).toBe(true);
+      expect((await store.head(`rt/view-${size}`)).size).toBe(size);
+    });
+
     it('100 MiB in parts', { timeout: 120_000 }, async () => {
       const data = body(100 * MiB, 7);
       const put = await store.put('rt/100MiB', data);
