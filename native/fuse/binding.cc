@@ -91,6 +91,7 @@ OpenReply toOpen(const Napi::Object& o) {
   r.directIo = tristate(o, "directIo");
   r.keepCache = tristate(o, "keepCache");
   r.nonseekable = boolOr(o, "nonseekable", false);
+  r.created = boolOr(o, "created", false);
   return r;
 }
 

@@ -77,6 +77,9 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   struct fuse_file_info fi;
   // r->ino is the parent here; the handle belongs to the new inode.
   s_.noteMode(e.ino, e.attr.st_mode);
+  // A new file has no security.capability (only setxattr gives one, and that clears
+  // this): the kernel's check before its first write is answered here, not in JavaScript.
+  if (o.created) s_.setCapabilityKnown(e.ino, true);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
   if (fuse_reply_create(r->req, &e, &fi) == 0) return true;
   dropHandle(h);

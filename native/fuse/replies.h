@@ -21,6 +21,7 @@ struct OpenReply {
   int directIo = -1;    // -1: the mount's page-cache policy decides
   int keepCache = -1;
   bool nonseekable = false;
+  bool created = false;  // create made a new inode (not an open of one that appeared meanwhile)
 };
 
 struct DirEntryIn {

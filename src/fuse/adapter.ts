@@ -95,7 +95,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     },
     async create(ctx: RequestContext, parent, name, mode, flags) {
       const h = await vfs.create(ctx, parent, name, mode, flags);
-      return { ...entry(h.created ? vfs.inode(h.ino) : vfs.getattr(h.ino)), ...opened(h) };
+      return { ...entry(h.created ? vfs.inode(h.ino) : vfs.getattr(h.ino)), ...opened(h), created: h.created };
     },
     async read(_ctx, _ino, fh, size, offset) {
       return vfs.read(fh, size, offset);

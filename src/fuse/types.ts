@@ -68,6 +68,8 @@ export interface OpenResult {
   directIo?: boolean;
   keepCache?: boolean;
   nonseekable?: boolean;
+  /** create made a new inode (not an open of one that appeared meanwhile): it has no security.capability */
+  created?: boolean;
 }
 
 export interface DirEntry {
