@@ -534,6 +534,7 @@ export class Catalog {
   private durableSnapshots = 0;
   /** the half-life access_stats.cool_ms was computed with (kept in meta; undefined until first needed) */
   private coolHalfLifeMs: number | undefined;
+  private directoryRenamed = false;
 
   /**
    * Tests of power loss (test/mover/power-cut.test.ts): TIERFS_TEST_DURABLE_SNAPSHOTS=DIR
@@ -919,6 +920,22 @@ export class Catalog {
   /** The classifier should look at this file again at its next pass. */
   markDirty(ino: number): void {
     this.s.markDirty.run(ino);
+  }
+
+  /**
+   * A directory was renamed: every path below it changed. Kept in memory, not marked per
+   * file (a tree of a million files would hold up the rename): the classifier's next pass
+   * is a full one when path rules could see the difference (a restart's first pass is full anyway).
+   */
+  noteDirectoryRenamed(): void {
+    this.directoryRenamed = true;
+  }
+
+  /** Whether a directory was renamed since the last call. */
+  takeDirectoryRenamed(): boolean {
+    const renamed = this.directoryRenamed;
+    this.directoryRenamed = false;
+    return renamed;
   }
 
   /** Importance class (user.tierfs.class); the classifier looks at the file again. */

@@ -45,8 +45,8 @@ export const policySchema = z
     interval: duration()
       .refine((ms) => ms >= 100, 'interval must be at least 100ms')
       .default(30_000)
-      .describe('how often changed files are classified: those used, written, pinned, or whose idle time, age, residency or decayed heat crossed a rule since'),
-    fullPassInterval: duration().default(3_600_000).describe('how often every file is classified: what renamed directories bring under a path rule, and a safety net'),
+      .describe('how often changed files are classified: those used, written, renamed, pinned, or whose idle time, age, residency or decayed heat crossed a rule since (all files after a directory rename, when a rule matches paths)'),
+    fullPassInterval: duration().default(3_600_000).describe('how often every file is classified all the same: a safety net, and moves held back for want of room are tried again'),
     rules: z
       .array(ruleSchema)
       .default([])

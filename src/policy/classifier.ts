@@ -289,7 +289,9 @@ export class Classifier {
     const pins = this.pins();
     let examined = 0;
     let enqueued = 0;
-    full ||= this.lastPassMs === 0;
+    // A directory renamed since the last pass: paths below it changed, which only a path rule sees.
+    const renamed = this.d.catalog.takeDirectoryRenamed() && this.d.policy.rules.some((r) => r.match.path !== undefined);
+    full ||= this.lastPassMs === 0 || renamed;
     // Rule moves find room against the tiers' projected use: what they hold, and what the
     // moves already queued or running take out and bring in. The queue is read once; the
     // pass writes to it only what changes.

@@ -730,9 +730,15 @@ export class Vfs {
   }
 
   /** Catalog side of a rename: data paths follow the name; ctime moves. */
+  /** A new path can meet another path rule: the classifier looks at the file, or at every file (a directory moved). */
   private afterRename(i: Inode, from: string, to: string, t: bigint): void {
-    if (isDir(i.mode)) this.catalog.renameDataPaths(from, to);
-    else if (i.dataPath === from) this.catalog.setDataPath(i.ino, to);
+    if (isDir(i.mode)) {
+      this.catalog.renameDataPaths(from, to);
+      this.catalog.noteDirectoryRenamed();
+    } else {
+      if (i.dataPath === from) this.catalog.setDataPath(i.ino, to);
+      this.catalog.markDirty(i.ino);
+    }
     this.catalog.touchCtime(i.ino, t);
   }
 
