@@ -225,9 +225,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     // The data path is metered only when something reads the numbers.
     const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;
     const tiers = (tierSet = await openTiers(cfg, catalog.fsid, metrics));
-    // One mount of a filesystem at a time (recovery/mount-heartbeat.ts).
-    const heartbeatStores = cfg.tiers.flatMap((t) => (t.kind === 'object' ? t.backends.map((_, i) => tierStore(t, i)) : []));
-    const holders = await otherLiveMounts(heartbeatStores, catalog.fsid, thisHost(cfg.dataDir));
+    // One mount of a filesystem at a time (recovery/mount-heartbeat.ts), said through the tiers' own stores.
+    const heartbeatStores = () => tiers.objects.flatMap((o) => o.stores);
+    const holders = await otherLiveMounts(heartbeatStores(), catalog.fsid, thisHost(cfg.dataDir));
     if (holders.length > 0) throw new RecoveryError(heldElsewhere(catalog.fsid, holders));
     heartbeat = new MountHeartbeat(heartbeatStores, catalog.fsid, { ...thisHost(cfg.dataDir), mountpoint, pid: process.pid });
     await heartbeat.beat().catch((err: Error) => log.warn({ err: err.message }, 'cannot write the mount heartbeat to the object tiers'));
@@ -336,7 +336,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const alerting = startAlerting(cfg.alerts, { db: catalog.db, registry: metrics.registry, mountpoint, history: cfg.metrics.history.enabled, now: testClock() });
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
-      ...(heartbeatStores.length > 0 ? [new BackgroundTask('mount-heartbeat', () => heartbeat!.beat(), { intervalMs: HEARTBEAT_INTERVAL_MS })] : []),
+      new BackgroundTask('mount-heartbeat', () => heartbeat!.beat(), { intervalMs: HEARTBEAT_INTERVAL_MS }),
       classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),

@@ -875,7 +875,6 @@ export class Catalog {
 
   /** cool_ms as of halfLifeMs: computed again for every file when the half-life changed (a configuration apply). */
   private coolFor(halfLifeMs: number): void {
-    if (this.coolHalfLifeMs === halfLifeMs) return;
     this.coolHalfLifeMs ??= Number(this.s.getMeta.get('cool_half_life_ms') ?? NaN);
     if (this.coolHalfLifeMs === halfLifeMs) return;
     this.tx(() => {

@@ -56,7 +56,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
         // A negative entry: the kernel answers the next lookups of this name itself (a
         // search path probed again, a build looking for its outputs). Names appear only
         // through the kernel (create, mkdir, link, rename…), which then drops it.
-        if (opts.negativeTimeoutS > 0 && (err as FsError).code === 'ENOENT') return { attr: { ...NO_INODE }, entryTimeout: opts.negativeTimeoutS };
+        if (opts.negativeTimeoutS > 0 && (err as FsError).code === 'ENOENT') return { attr: NO_INODE, entryTimeout: opts.negativeTimeoutS };
         throw err;
       }
     },

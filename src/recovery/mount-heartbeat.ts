@@ -42,8 +42,9 @@ export class MountHeartbeat {
   private readonly key: string;
   private readonly startedAt: string;
 
+  /** stores: every backend of the object tiers as they are now (a live change may replace or add some) */
   constructor(
-    private readonly stores: ObjectStore[],
+    private readonly stores: () => readonly ObjectStore[],
     fsid: string,
     private readonly me: Omit<MountHolder, 'startedAt' | 'seenAt'>,
     private readonly now: () => number = Date.now,
@@ -55,19 +56,19 @@ export class MountHeartbeat {
   /** Says "still here" on every backend; fails only when no backend took it. */
   async beat(): Promise<void> {
     const body = Buffer.from(JSON.stringify({ ...this.me, startedAt: this.startedAt, seenAt: new Date(this.now()).toISOString() }));
-    const results = await Promise.allSettled(this.stores.map((s) => s.put(this.key, body, { contentType: 'application/json' })));
+    const results = await Promise.allSettled(this.stores().map((s) => s.put(this.key, body, { contentType: 'application/json' })));
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length === results.length && failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
   }
 
   /** At a clean unmount: the filesystem is free for another mount at once. */
   async end(): Promise<void> {
-    await Promise.allSettled(this.stores.map((s) => s.delete(this.key)));
+    await Promise.allSettled(this.stores().map((s) => s.delete(this.key)));
   }
 }
 
 /** The mounts other than `me` whose heartbeat for fsid is fresh, on any of the stores. */
-export async function otherLiveMounts(stores: ObjectStore[], fsid: string, me: MountIdentity, nowMs = Date.now()): Promise<MountHolder[]> {
+export async function otherLiveMounts(stores: readonly ObjectStore[], fsid: string, me: MountIdentity, nowMs = Date.now()): Promise<MountHolder[]> {
   const found = new Map<string, MountHolder>();
   for (const store of stores) {
     let keys: string[];

@@ -256,6 +256,10 @@ export class ObjectTier implements ObjectTierStore {
   }
 
   /** Serve backend `index` through `store` from now on: a new connection to the same objects, checked first. */
+  get stores(): readonly ObjectStore[] {
+    return this.ctx.stores;
+  }
+
   replaceStore(index: number, store: ObjectStore): void {
     if (!(index >= 0 && index < this.ctx.stores.length)) throw new RangeError(`tier ${this.name} has no backend ${index}`);
     this.ctx.stores[index] = store;

@@ -131,6 +131,8 @@ export interface ObjectTierStore {
   readonly survivableBackendLosses: number;
   /** the backends' names in metrics, in configuration order */
   readonly backendNames: readonly string[];
+  /** the backends' stores as the tier uses them now (replaceStore changes them), in configuration order */
+  readonly stores: readonly ObjectStore[];
   /**
    * Write cells and manifest under fileId (a fresh id per copy), read them back and
    * verify; returns the layout.
@@ -156,9 +158,9 @@ export interface ObjectTierStore {
    * read), or null when every stripe has enough: only then is the copy worth restoring.
    */
   incompleteStripe(layout: ObjectLayout): Promise<IncompleteStripe | null>;
-  /** Counters of reads and of the recall cache. */
   /** new recall cache budgets, applied while mounted (a cache that is off stays off) */
   resizeCaches(memoryBytes: number, diskBytes: number): Promise<void>;
+  /** Counters of reads and of the recall cache. */
   stats(): Promise<ObjectTierStats>;
   /** Whether each backend answers (within timeoutMs). */
   probe(timeoutMs: number): Promise<BackendProbe[]>;
