@@ -130,6 +130,7 @@ function mountOptions(cfg: Config): MountOptions {
     posixAcl: m.posixAcl,
     allowOther: m.allowOther,
     fastPath: m.fastPath,
+    passthrough: m.passthrough === 'auto' && m.fastPath && !m.writebackCache,
   };
 }
 
@@ -290,6 +291,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
+    metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
+    vfs.kernelCopies = { retire: (ino) => session?.retirePassthrough(ino), retired: (ino) => session?.passthroughRetired(ino) ?? false };
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed. Each is a

@@ -92,6 +92,7 @@ OpenReply toOpen(const Napi::Object& o) {
   r.keepCache = tristate(o, "keepCache");
   r.nonseekable = boolOr(o, "nonseekable", false);
   r.created = boolOr(o, "created", false);
+  r.privileged = boolOr(o, "privileged", false);
   return r;
 }
 
@@ -113,6 +114,7 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.posixAcl = boolOr(o, "posixAcl", s.posixAcl);
   s.allowOther = boolOr(o, "allowOther", s.allowOther);
   s.fastPath = boolOr(o, "fastPath", s.fastPath);
+  s.passthrough = boolOr(o, "passthrough", s.passthrough);
   s.maxThreads = static_cast<int>(numberOr(o, "maxThreads", s.maxThreads));
   s.debug = boolOr(o, "debug", s.debug);
   return s;
@@ -175,6 +177,7 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
       o.Set("maxWrite", static_cast<double>(r.size));
       o.Set("maxReadahead", static_cast<double>(r.offset));
       o.Set("capabilities", static_cast<double>(static_cast<uint32_t>(r.flags)));
+      o.Set("passthrough", r.passthrough);
       break;
     case Op::Forget: {
       Napi::Array list = Napi::Array::New(env, r.forgets.size() * 2);
@@ -282,6 +285,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("takeAccessCounts", &SessionWrap::takeAccessCounts),
                            InstanceMethod("inflight", &SessionWrap::inflight),
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
+                           InstanceMethod("retirePassthrough", &SessionWrap::retirePassthrough),
+                           InstanceMethod("passthroughRetired", &SessionWrap::passthroughRetired),
+                           InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
@@ -404,6 +410,25 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (!check(info, info[0].IsNumber(), "privilegesKilled(ino)")) return info.Env().Undefined();
     if (tsfnLive_) session_->privilegesKilled(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
     return info.Env().Undefined();
+  }
+
+  Napi::Value retirePassthrough(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber(), "retirePassthrough(ino)")) return info.Env().Undefined();
+    session_->backingFiles().retire(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value passthroughRetired(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber(), "passthroughRetired(ino)")) return info.Env().Undefined();
+    const auto ino = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    return Napi::Boolean::New(info.Env(), session_->backingFiles().retired(ino));
+  }
+
+  Napi::Value passthroughCounts(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("opens", static_cast<double>(session_->backingFiles().passthroughOpens()));
+    o.Set("refused", static_cast<double>(session_->backingFiles().refused()));
+    return o;
   }
 
   // A malformed answer throws a TypeError before the request is claimed, so the

@@ -21,6 +21,10 @@ struct FileHandle {
   const uint64_t ino;
   // The backing file, borrowed from JavaScript; -1 when JavaScript serves I/O.
   const int fd;
+  // How the kernel was told to open it (set before the reply, read at release):
+  // in passthrough, or page-cached/direct; `counted` when BackingFiles counted it.
+  bool passthrough = false;
+  bool counted = false;
 
   std::atomic<uint64_t> reads{0}, readBytes{0}, writes{0}, writeBytes{0};
   std::atomic<int64_t> firstReadOffset{-1};

@@ -1,5 +1,7 @@
 #include "replies.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -60,14 +62,43 @@ void Replier::dropHandle(FileHandle* h) {
   delete h;
 }
 
+void Replier::dropHandle(FileHandle* h, uint64_t ino) {
+  if (h->counted) s_.backingFiles().release(ino, h->passthrough);
+  dropHandle(h);
+}
+
+// Opens of regular files when the kernel agreed to passthrough: the handle is
+// counted by BackingFiles, and a passthrough reply is written here (libfuse's
+// cannot carry it). Returns -1 when answered that way (0 when the kernel took
+// it), or 1 when the caller must answer through libfuse as usual.
+int Replier::answerPassthrough(Request& r, FileHandle* h, uint64_t ino, const OpenReply& o,
+                               const struct fuse_entry_param* e) {
+  if (!s_.passthrough() || r.unique == 0) return 1;
+  const bool writing = (r.flags & O_ACCMODE) != O_RDONLY || (r.flags & O_TRUNC);
+  BackingFiles::Choice c = s_.backingFiles().acquire(ino, h->fd, writing, o.privileged);
+  if (c.error) {
+    fuse_reply_err(r.req, c.error);
+    return -1;
+  }
+  h->counted = true;
+  if (c.backingId == 0) return 1;
+  h->passthrough = true;
+  const int fd = s_.deviceFd();
+  int res = e ? replyCreatePassthrough(fd, r.unique, *e, h->asFh(), o.nonseekable, c.backingId)
+              : replyOpenPassthrough(fd, r.unique, h->asFh(), o.nonseekable, c.backingId);
+  fuse_reply_none(r.req);  // frees libfuse's request; the reply is written
+  return res == 0 ? 0 : -1;
+}
+
 bool Replier::open(uint64_t id, const OpenReply& o) {
   auto r = claim(id);
   if (!r) return false;
   struct fuse_file_info fi;
   FileHandle* h = makeHandle(*r, r->ino, o, fi);
+  int how = r->op == Op::Open ? answerPassthrough(*r, h, r->ino, o, nullptr) : 1;
   // -ENOENT: the opener was interrupted and the kernel will never release.
-  if (fuse_reply_open(r->req, &fi) == 0) return true;
-  dropHandle(h);
+  if (how == 0 || (how == 1 && fuse_reply_open(r->req, &fi) == 0)) return true;
+  dropHandle(h, r->ino);
   return false;
 }
 
@@ -81,8 +112,9 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   // this): the kernel's check before its first write is answered here, not in JavaScript.
   if (o.created) s_.setCapabilityKnown(e.ino, true);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
-  if (fuse_reply_create(r->req, &e, &fi) == 0) return true;
-  dropHandle(h);
+  int how = answerPassthrough(*r, h, e.ino, o, &e);
+  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) return true;
+  dropHandle(h, e.ino);
   return false;
 }
 

@@ -22,6 +22,7 @@ struct OpenReply {
   int keepCache = -1;
   bool nonseekable = false;
   bool created = false;  // create made a new inode (not an open of one that appeared meanwhile)
+  bool privileged = false;  // writes must clear setuid/setgid/capability: never in passthrough
 };
 
 struct DirEntryIn {
@@ -57,6 +58,9 @@ class Replier {
   std::unique_ptr<Request> claim(uint64_t id);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
+  void dropHandle(FileHandle* h, uint64_t ino);  // and uncount it (BackingFiles)
+  int answerPassthrough(Request& r, FileHandle* h, uint64_t ino, const OpenReply& o,
+                        const struct fuse_entry_param* e);
 
   Session& s_;
 };

@@ -82,6 +82,7 @@ struct Request {
   uint64_t id = 0;
   Op op = Op::Init;
   fuse_req_t req = nullptr;  // null for notifications
+  uint64_t unique = 0;       // the kernel's request id, when our own loop read it
   std::atomic<int> state{Pending};
 
   // the caller, from fuse_req_ctx
@@ -103,6 +104,7 @@ struct Request {
   // The caller is not privileged and the file may have setuid/setgid: the
   // kernel's rule for a write or truncate is to clear them (see killsPrivileges).
   bool killPrivileges = false;
+  bool passthrough = false;  // Init: the kernel agreed to passthrough
   struct stat attr {};
 
   // payload (write data, xattr value): malloc'd, handed to JavaScript without a copy

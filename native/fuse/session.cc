@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -176,13 +177,36 @@ bool Session::start(std::string& error) {
   return true;
 }
 
+// The request our own loop is dispatching on this thread (see runOwnLoop).
+static thread_local uint64_t tlUnique = 0;
+
 void Session::runLoop() {
-  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(cfg, 1);
-  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
-  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
-  fuse_session_loop_mt(se_, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  if (opts_.passthrough) {
+    // INIT first, here, so that its reply can ask for passthrough.
+    std::string error;
+    bool agreed = false;
+    negotiating_ = true;
+    bool answered = negotiateInit(se_, opts_.fastPath, agreed, error);
+    negotiating_ = false;
+    passthrough_ = answered && agreed;
+    if (passthrough_) backing_.setDevice(fuse_session_fd(se_));
+    if (Request* note = initNote_) {
+      initNote_ = nullptr;
+      note->passthrough = passthrough_;
+      notify(note);
+    }
+    if (!answered) fprintf(stderr, "tierfs: %s\n", error.c_str());
+  }
+  if (passthrough_) {
+    runOwnLoop();
+  } else {
+    struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(cfg, 1);
+    fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
+    fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(opts_.maxThreads));
+    fuse_session_loop_mt(se_, cfg);
+    fuse_loop_cfg_destroy(cfg);
+  }
   {
     std::lock_guard<std::mutex> lock(gLogMu);
     if (gLogSink == dispatcher_) gLogSink = nullptr;
@@ -191,6 +215,33 @@ void Session::runLoop() {
   Request* r = new Request();
   r->op = Op::Exited;
   dispatcher_->deliver(r);
+}
+
+// libfuse's multithreaded loop reads requests on descriptors of its own
+// (clone_fd) and keeps each request's header to itself; replies that carry a
+// backing id must name the request and go to the descriptor it came from. So
+// with passthrough, a fixed set of threads reads the session's one descriptor.
+void Session::runOwnLoop() {
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(1, opts_.maxThreads); i++) workers.emplace_back(&Session::serveRequests, this);
+  for (auto& t : workers) t.join();
+}
+
+void Session::serveRequests() {
+  struct fuse_buf buf;
+  memset(&buf, 0, sizeof buf);
+  while (!fuse_session_exited(se_)) {
+    int res = fuse_session_receive_buf(se_, &buf);
+    if (res == -EINTR) continue;
+    if (res <= 0) break;  // 0: the kernel let go (unmount or abort)
+    tlUnique = (buf.flags & FUSE_BUF_IS_FD) || buf.size < sizeof(uint64_t) * 2
+                   ? 0
+                   : *reinterpret_cast<const uint64_t*>(static_cast<const char*>(buf.mem) + 8);
+    fuse_session_process_buf(se_, &buf);
+    tlUnique = 0;
+  }
+  fuse_session_exit(se_);  // the other threads stop at their next request, or ENODEV
+  free(buf.mem);
 }
 
 void Session::detach() {
@@ -285,6 +336,7 @@ Request* Session::newRequest(fuse_req_t req, Op op, uint64_t ino) {
   r->op = op;
   r->req = req;
   r->ino = ino;
+  r->unique = tlUnique;
   const struct fuse_ctx* ctx = fuse_req_ctx(req);
   r->uid = ctx->uid;
   r->gid = ctx->gid;
@@ -349,7 +401,8 @@ void Session::onInit(struct fuse_conn_info* conn) {
   r->size = conn->max_write;
   r->offset = conn->max_readahead;
   r->flags = static_cast<int32_t>(conn->want);
-  notify(r);
+  if (negotiating_) initNote_ = r;  // runLoop adds whether passthrough was agreed
+  else notify(r);
 }
 
 }  // namespace tierfs

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "handle.h"
+#include "passthrough.h"
 #include "request.h"
 
 namespace tierfs {
@@ -33,6 +34,9 @@ struct SessionOptions {
   bool posixAcl = false;  // the kernel enforces POSIX ACLs that we store (FUSE_POSIX_ACL)
   bool allowOther = false;
   bool fastPath = true;
+  // Local files' reads and writes go kernel → backing file (Linux 6.9+), when
+  // the kernel offers it; needs the fast path (JavaScript's descriptors).
+  bool passthrough = false;
   int maxThreads = 8;
   bool debug = false;
 };
@@ -86,6 +90,10 @@ class Session {
   // its attributes again (it still caches the old mode, which exec trusts).
   void privilegesKilled(uint64_t ino);
   uint64_t device() const { return dev_; }
+  // Whether the kernel agreed to passthrough at INIT.
+  bool passthrough() const { return passthrough_; }
+  BackingFiles& backingFiles() { return backing_; }
+  int deviceFd() const { return se_ ? fuse_session_fd(se_) : -1; }
   InflightTable& inflight() { return inflight_; }
   HandleRegistry& handles() { return handles_; }
 
@@ -97,6 +105,10 @@ class Session {
 
  private:
   void runLoop();
+  // With passthrough: our own threads on the one session descriptor, so that
+  // each request's header (its unique) is seen before libfuse dispatches it.
+  void runOwnLoop();
+  void serveRequests();
 
   SessionOptions opts_;
   Dispatcher* dispatcher_;
@@ -106,6 +118,10 @@ class Session {
   std::atomic<uint64_t> nextId_{1};
   uint64_t dev_ = 0;  // st_dev of the mount, names its fusectl directory
   bool mounted_ = false;
+  bool passthrough_ = false;
+  bool negotiating_ = false;         // INIT is being answered (runLoop)
+  Request* initNote_ = nullptr;      // held until passthrough's outcome is known
+  BackingFiles backing_;
   InflightTable inflight_;
   HandleRegistry handles_;
   std::mutex capMu_;

@@ -83,6 +83,12 @@ export const configSchema = z
         posixAcl: z.boolean().default(true).describe('POSIX ACLs (setfacl): stored, carried across moves, enforced by the kernel'),
         allowOther: z.boolean().default(false).describe('let users other than the mounting one in (non-root needs user_allow_other)'),
         fastPath: z.boolean().default(true).describe('serve reads and writes of local files natively, without JavaScript'),
+        passthrough: z
+          .enum(['auto', 'off'])
+          .default('auto')
+          .describe(
+            "local files' reads, writes and mmap go from the kernel straight to the backing file (FUSE passthrough, Linux 6.9+, as root; needs fastPath and no writebackCache); auto falls back to fastPath where the kernel does not offer it. Per-read counts of such files are not seen, only opens and closes",
+          ),
       })
       .prefault({}),
     recording: z

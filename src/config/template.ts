@@ -62,6 +62,7 @@ mount:
   defaultPermissions: true
   allowOther: false
   fastPath: true                      # local files are read and written natively
+  passthrough: auto                   # auto | off: the kernel reads and writes local files itself
 
 recording:
   enabled: true

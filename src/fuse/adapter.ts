@@ -43,7 +43,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     entryTimeout: opts.entryTimeoutS,
   });
   // Files on object tiers (fd < 0) are read through JavaScript; local ones natively.
-  const opened = (h: { fh: number; fd: number }): OpenResult => (opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd } : { fh: h.fh });
+  const opened = (h: { fh: number; fd: number; ino: number }): OpenResult =>
+    opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd, privileged: vfs.writesClearPrivileges(h.ino) } : { fh: h.fh };
 
   return {
     init(granted) {

@@ -132,7 +132,7 @@ export class RequestDispatcher {
       init: (r) => {
         // the capabilities wanted and granted (libfuse FUSE_CAP_*)
         const flags = r.capabilities ?? 0;
-        ops.init?.({ posixAcl: (flags & FUSE_CAP_POSIX_ACL) !== 0, dontMask: (flags & FUSE_CAP_DONT_MASK) !== 0 });
+        ops.init?.({ posixAcl: (flags & FUSE_CAP_POSIX_ACL) !== 0, dontMask: (flags & FUSE_CAP_DONT_MASK) !== 0, passthrough: r.passthrough === true });
         this.events.init(r);
       },
       exited: () => this.events.exited(),

@@ -50,6 +50,8 @@ export interface NativeRequest {
   maxWrite?: number;
   maxReadahead?: number;
   capabilities?: number;
+  /** init: the kernel agreed to FUSE passthrough */
+  passthrough?: boolean;
 }
 
 export interface NativeSessionOptions {
@@ -68,6 +70,7 @@ export interface NativeSessionOptions {
   defaultPermissions: boolean;
   allowOther: boolean;
   fastPath: boolean;
+  passthrough: boolean;
   maxThreads: number;
   debug: boolean;
 }
@@ -87,6 +90,12 @@ export interface NativeSession {
   inflight(): number;
   /** JavaScript cleared setuid/setgid of ino: the binding stops routing its writes here and invalidates the kernel's attributes. */
   privilegesKilled(ino: number): void;
+  /** A committed move took ino's bytes from the copy its passthrough opens use (see Vfs.kernelCopies). */
+  retirePassthrough(ino: number): void;
+  /** Whether ino's passthrough opens still use a copy a move retired. */
+  passthroughRetired(ino: number): boolean;
+  /** Opens answered in passthrough, and opens refused because a retired copy was still in use. */
+  passthroughCounts(): { opens: number; refused: number };
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;

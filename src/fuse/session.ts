@@ -44,6 +44,12 @@ export interface FuseSession {
   lookupCount(ino: Ino): number;
   /** Requests handed to JavaScript and not answered yet. */
   inflight(): number;
+  /** The kernel agreed to FUSE passthrough: local files' reads and writes bypass the daemon. */
+  readonly passthrough: boolean;
+  /** See NativeSession: a committed move retires the copy passthrough opens use. */
+  retirePassthrough(ino: Ino): void;
+  passthroughRetired(ino: Ino): boolean;
+  passthroughCounts(): { opens: number; refused: number };
 }
 
 function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOptions {
@@ -63,6 +69,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     posixAcl: o.posixAcl ?? false,
     allowOther: o.allowOther ?? false,
     fastPath: o.fastPath ?? true,
+    passthrough: o.passthrough ?? false,
     maxThreads: o.maxThreads ?? 8,
     debug: o.debug ?? false,
   };
@@ -80,6 +87,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
 
 class Session implements FuseSession {
   device = 0;
+  passthrough = false;
   readonly closed: Promise<void>;
   private readonly counts = new LookupCounts();
   private readonly native: NativeSession;
@@ -104,7 +112,8 @@ class Session implements FuseSession {
     this.native = new binding.Session(nativeOptions(mountpoint, opts), (r) => dispatch(r));
     this.dispatcher = new RequestDispatcher(this.native, ops, this.counts, log, {
       init: (r) => {
-        log.info({ mountpoint, maxWrite: r.maxWrite, maxReadahead: r.maxReadahead }, 'mounted');
+        this.passthrough = r.passthrough === true;
+        log.info({ mountpoint, maxWrite: r.maxWrite, maxReadahead: r.maxReadahead, passthrough: this.passthrough }, 'mounted');
         this.markInitialized();
       },
       exited: () => this.onLoopExited(),
@@ -139,6 +148,18 @@ class Session implements FuseSession {
 
   inflight(): number {
     return this.joined ? 0 : this.native.inflight();
+  }
+
+  retirePassthrough(ino: Ino): void {
+    if (this.passthrough && !this.joined) this.native.retirePassthrough(ino);
+  }
+
+  passthroughRetired(ino: Ino): boolean {
+    return this.passthrough && !this.joined && this.native.passthroughRetired(ino);
+  }
+
+  passthroughCounts(): { opens: number; refused: number } {
+    return this.joined ? { opens: 0, refused: 0 } : this.native.passthroughCounts();
   }
 
   private flushCounts(): void {

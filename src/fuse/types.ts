@@ -70,6 +70,11 @@ export interface OpenResult {
   nonseekable?: boolean;
   /** create made a new inode (not an open of one that appeared meanwhile): it has no security.capability */
   created?: boolean;
+  /**
+   * A write must clear setuid/setgid or a file capability: never opened in passthrough,
+   * whose writes go beneath the kernel's check (see MountOptions.passthrough).
+   */
+  privileged?: boolean;
 }
 
 export interface DirEntry {
@@ -117,7 +122,7 @@ export const ROOT_INO: Ino = 1;
 export interface FuseOps {
   /** Called once the kernel connection is up. */
   /** the session is up; `granted` says what the kernel agreed to */
-  init?(granted: { posixAcl: boolean; dontMask: boolean }): void;
+  init?(granted: { posixAcl: boolean; dontMask: boolean; passthrough: boolean }): void;
   lookup(ctx: RequestContext, parent: Ino, name: string): Promise<Entry>;
   /** The kernel dropped its last reference to ino (the session keeps the counts). */
   forget?(ino: Ino): void;
@@ -201,6 +206,11 @@ export interface MountOptions {
   allowOther?: boolean;
   /** serve read/write of handles that registered an fd natively (default true) */
   fastPath?: boolean;
+  /**
+   * local files' reads, writes and mmap go from the kernel to the backing file (FUSE
+   * passthrough, Linux 6.9+), when the kernel offers it; needs fastPath (default false)
+   */
+  passthrough?: boolean;
   /** FUSE worker threads upper bound (default 8; they never wait for JavaScript) */
   maxThreads?: number;
   /** raise the kernel's read-ahead for this mount (KiB; the kernel starts FUSE at 128) */

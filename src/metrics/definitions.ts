@@ -96,6 +96,24 @@ export const METRICS = [
     history: { downsample: 'max' },
   },
   {
+    name: 'tierfs_fuse_passthrough_enabled', type: 'gauge', unit: 'boolean', group: 'mount', labels: [],
+    help: "1 when the kernel agreed to FUSE passthrough: local files' reads and writes go to their backing files without the daemon (per-read counts of those files are not seen)",
+    healthy: '1 with mount.passthrough: auto on Linux 6.9+ as root; 0 means the native fast path serves them (mount.passthrough: off, or the kernel does not offer it).',
+    history: { downsample: 'max' },
+  },
+  {
+    name: 'tierfs_fuse_passthrough_opens_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Opens of local files answered in passthrough',
+    healthy: 'Most opens of local files while passthrough is enabled; files with setuid, setgid or a capability, and files open from an object tier, are served natively.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_passthrough_refused_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Opens for writing (and truncates) refused ETXTBSY because readers in passthrough still use a copy a move replaced',
+    healthy: '0; a few mean files are written while long-lived readers hold them across a move.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_oldest_request_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
     help: 'Age of the oldest FUSE request not answered yet; 0 when none waits',
     healthy: 'Below a second; a cold read may wait for object storage. Minutes mean a caller hangs: tierfs status --json lists the requests waiting.',

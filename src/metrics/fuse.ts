@@ -127,8 +127,14 @@ export class FuseRequestTally {
     return [...this.ops].filter(([, t]) => t.timed > 0).map(([op, t]) => ({ labels: { op }, counts: [...t.counts], sum: t.seconds, count: t.timed }));
   }
 
-  /** The registry reads its three FUSE metrics from this tally. */
+  /** The session's passthrough state (set once mounted). */
+  passthrough: () => { enabled: boolean; opens: number; refused: number } = () => ({ enabled: false, opens: 0, refused: 0 });
+
+  /** The registry reads its FUSE metrics from this tally. */
   feed(registry: MetricsRegistry): void {
+    registry.feed('tierfs_fuse_passthrough_enabled', () => [{ labels: {}, value: this.passthrough().enabled ? 1 : 0 }]);
+    registry.feed('tierfs_fuse_passthrough_opens_total', () => [{ labels: {}, value: this.passthrough().opens }]);
+    registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_requests_total', () => this.requests());
     registry.feed('tierfs_fuse_errors_total', () => this.errors());
     registry.feedHistogram('tierfs_fuse_request_seconds', () => this.latency());

@@ -343,9 +343,9 @@ export class MoveProtocol {
     });
     // Committed: what follows tidies up and must not fail the move (the caller would abort it).
     try {
+      this.vfs.relocated(ino);
       if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
       if (old.kind === 'local') this.removeOldLocalCopy(old);
-      this.vfs.relocated(ino);
     } catch (err) {
       log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
     }

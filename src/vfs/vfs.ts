@@ -27,6 +27,8 @@ export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 const S_ISGID = 0o2000;
+const S_ISUID = 0o4000;
+const S_IXGRP = 0o010;
 
 export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
 export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
@@ -259,6 +261,14 @@ export class Vfs {
    * whether it left the umask to us (it does when ACLs are on: a default ACL replaces it).
    */
   acls = { enforced: false, umaskIsOurs: false };
+
+  /**
+   * The copies the kernel reads and writes itself (FUSE passthrough), as the mount's
+   * binding keeps them. A committed move retires the one its open readers use; while it
+   * lasts, new readers share it (same bytes) and a truncate, which those readers and the
+   * kernel would not see, is refused ETXTBSY — as are writers, by the binding.
+   */
+  kernelCopies: { retire(ino: number): void; retired(ino: number): boolean } = { retire() {}, retired: () => false };
 
   /**
    * Owner, group and mode of a new entry in parent, and the ACLs it starts with: its
@@ -754,6 +764,9 @@ export class Vfs {
     ino: number,
     set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint | 'now'; mtimeNs?: bigint | 'now'; fh?: number },
   ): Promise<Inode> {
+    if (set.size !== undefined && this.kernelCopies.retired(ino)) {
+      throw new FsError('ETXTBSY', `inode ${ino} moved while open in passthrough; truncate once its readers close`);
+    }
     // Truncating a cold file changes its bytes: bring it to a local tier first.
     if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino);
     const i = this.attrs(this.inode(ino));
@@ -1024,6 +1037,18 @@ export class Vfs {
     }
   }
 
+  /**
+   * Whether a write to ino must clear something: setuid, setgid with group execute, or a
+   * file capability. The kernel does so only for writes it sends to the filesystem; FUSE
+   * passthrough writes go beneath that check, so such files are never opened that way.
+   */
+  writesClearPrivileges(ino: number): boolean {
+    const i = this.catalog.getInode(ino);
+    if (!i) return false;
+    if (i.mode & S_ISUID || (i.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) return true;
+    return this.catalog.getXattr(ino, 'security.capability') !== undefined;
+  }
+
   isOpenForWrite(ino: number): boolean {
     return (this.openCount.get(ino)?.writers.size ?? 0) > 0;
   }
@@ -1052,6 +1077,7 @@ export class Vfs {
    * are the same, and the reader keeps its copy until it closes.)
    */
   relocated(ino: number): void {
+    this.kernelCopies.retire(ino);
     const i = this.catalog.getInode(ino);
     if (!i || !this.isLocalFile(i)) return;
     for (const h of this.handles.values()) {

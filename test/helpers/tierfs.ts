@@ -66,6 +66,8 @@ export interface TierfsOptions {
   warmCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
+  /** FUSE passthrough for local files (default: the config's default, auto) */
+  passthrough?: 'auto' | 'off';
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
   cacheTimeout?: string;
   /** more tiers after hot and warm, as YAML list items indented by two spaces */
@@ -112,7 +114,7 @@ ${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTie
   entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
-${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
+${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
   enabled: ${opts.recording ?? true}
   flushInterval: 50ms
 ${opts.extraYaml ?? ''}`,
