@@ -274,14 +274,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       protocol,
       config: cfg.mover,
       foregroundRate: () => recorder.opsPerSecond(),
-      isOpenForWrite: (ino) => vfs.isOpenForWrite(ino),
+      openHold: (ino) => vfs.openHold(ino),
     });
     const classifier = new Classifier({
       catalog,
       tiers: tierSet,
       tierConfigs: cfg.tiers,
       policy: cfg.policy,
-      isOpenForWrite: (ino) => vfs.isOpenForWrite(ino),
+      openHold: (ino) => vfs.openHold(ino),
     });
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
@@ -292,7 +292,6 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
-    vfs.kernelCopies = { retire: (ino) => session?.retirePassthrough(ino), retired: (ino) => session?.passthroughRetired(ino) ?? false };
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed. Each is a

@@ -285,8 +285,6 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("takeAccessCounts", &SessionWrap::takeAccessCounts),
                            InstanceMethod("inflight", &SessionWrap::inflight),
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
-                           InstanceMethod("retirePassthrough", &SessionWrap::retirePassthrough),
-                           InstanceMethod("passthroughRetired", &SessionWrap::passthroughRetired),
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
@@ -410,18 +408,6 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (!check(info, info[0].IsNumber(), "privilegesKilled(ino)")) return info.Env().Undefined();
     if (tsfnLive_) session_->privilegesKilled(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
     return info.Env().Undefined();
-  }
-
-  Napi::Value retirePassthrough(const Napi::CallbackInfo& info) {
-    if (!check(info, info[0].IsNumber(), "retirePassthrough(ino)")) return info.Env().Undefined();
-    session_->backingFiles().retire(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value passthroughRetired(const Napi::CallbackInfo& info) {
-    if (!check(info, info[0].IsNumber(), "passthroughRetired(ino)")) return info.Env().Undefined();
-    const auto ino = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-    return Napi::Boolean::New(info.Env(), session_->backingFiles().retired(ino));
   }
 
   Napi::Value passthroughCounts(const Napi::CallbackInfo& info) {

@@ -181,10 +181,7 @@ int BackingFiles::registerBacking(int fd, Inode& in) {
   // register one open for both (JavaScript's may be read-only).
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  int own = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  bool writable = own >= 0;
-  if (own < 0) own = open(path, O_RDONLY | O_CLOEXEC);
-  if (own < 0) own = dup(fd);
+  int own = open(path, O_RDWR | O_CLOEXEC);
   if (own < 0) return -errno;
   BackingMap map{own, 0, 0};
   int id = ioctl(fuseFd_, TIERFS_DEV_IOC_BACKING_OPEN, &map);
@@ -194,8 +191,6 @@ int BackingFiles::registerBacking(int fd, Inode& in) {
   in.backingId = id;
   in.dev = st.st_dev;
   in.fileIno = st.st_ino;
-  in.writable = writable;
-  in.retired = false;
   return id;
 }
 
@@ -206,7 +201,7 @@ BackingFiles::Choice BackingFiles::acquire(uint64_t ino, int fd, bool writing, b
   if (in.backingId > 0) {
     struct stat st;
     const bool same = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == in.dev && st.st_ino == in.fileIno;
-    if (writing ? (same && !in.retired && in.writable && !privileged) : (same || in.retired)) {
+    if (same && !(writing && privileged)) {
       in.passthroughOpens++;
       passthroughOpensTotal_++;
       c.backingId = in.backingId;
@@ -250,24 +245,11 @@ void BackingFiles::release(uint64_t ino, bool passthrough) {
       uint32_t id = static_cast<uint32_t>(in.backingId);
       ioctl(fuseFd_, TIERFS_DEV_IOC_BACKING_CLOSE, &id);
       in.backingId = 0;
-      in.retired = false;
     }
   } else if (in.cachedOpens > 0) {
     in.cachedOpens--;
   }
   if (in.passthroughOpens == 0 && in.cachedOpens == 0) inodes_.erase(it);
-}
-
-void BackingFiles::retire(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = inodes_.find(ino);
-  if (it != inodes_.end() && it->second.backingId > 0) it->second.retired = true;
-}
-
-bool BackingFiles::retired(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = inodes_.find(ino);
-  return it != inodes_.end() && it->second.retired;
 }
 
 uint64_t BackingFiles::passthroughOpens() const {

@@ -36,10 +36,9 @@ int replyCreatePassthrough(int fuseFd, uint64_t unique, const struct fuse_entry_
 //  - no open yet, local file: passthrough, with a backing id registered now;
 //  - page-cached opens exist (a cold file, or one that came back while open):
 //    page-cached like them;
-//  - passthrough opens exist: the same backing id; if the file has since moved
-//    (retired), only readers may join (its bytes are those the move copied, and
-//    nothing could write since), and a writer or truncate is refused ETXTBSY
-//    until the last passthrough open of the old copy ends.
+//  - passthrough opens exist: the same backing id. The daemon does not move a
+//    local file while it is open (Vfs.openHold), so the file is the same; if it
+//    were not, the open is refused ETXTBSY rather than given other bytes.
 class BackingFiles {
  public:
   struct Choice {
@@ -57,10 +56,6 @@ class BackingFiles {
   // unless it is refused; undo with release() if the reply does not reach the kernel.
   Choice acquire(uint64_t ino, int fd, bool writing, bool privileged);
   void release(uint64_t ino, bool passthrough);
-  // The file's bytes moved elsewhere (a committed move): see above.
-  void retire(uint64_t ino);
-  // A truncate must be refused: passthrough opens still use an older copy.
-  bool retired(uint64_t ino);
 
   uint64_t passthroughOpens() const;
   uint64_t refused() const;
@@ -70,8 +65,6 @@ class BackingFiles {
     int backingId = 0;
     dev_t dev = 0;
     ino_t fileIno = 0;
-    bool writable = false;
-    bool retired = false;
     uint32_t passthroughOpens = 0;
     uint32_t cachedOpens = 0;
   };

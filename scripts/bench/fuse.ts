@@ -1,12 +1,14 @@
 // npm run bench -- fuse [--size-mib N] [--files N] [--rounds N] [--json]
 //   (defaults: --size-mib 1024, --files 10000, --rounds 1)
 //
-// One table, measured in the same run: sequential write and read of a large file (MB/s)
+// One table, measured in the same run: sequential write and read of a large file (MB/s),
+// 4 KiB random reads with O_DIRECT (IOPS, fio; the column is empty without fio),
 // creating + stat-ing many small files and looking up missing names (ops/s) on
 //   direct     the hot directory itself
-//   tierfs     a tierfs mount over it: as configured by default (access recording,
-//              metrics and their history on, /metrics scraped every second), with
-//              metrics and history off, and with access recording off
+//   tierfs     a tierfs mount over it: as configured by default (passthrough where the
+//              kernel offers it, access recording, metrics and their history on,
+//              /metrics scraped every second), with passthrough off (the binding's
+//              native fast path), with metrics and history off, and with access recording off
 //   mergerfs   a mergerfs mount of the same directory
 // Page cache is dropped before every read so reads reach the filesystem under test.
 // With --rounds N the tierfs rows run N times, interleaved, and each keeps its best
@@ -36,6 +38,7 @@ interface Row {
   target: string;
   writeMBps: number;
   readMBps: number;
+  randReadIops: number;
   smallFilesOps: number;
   missingOps: number;
 }
@@ -60,6 +63,19 @@ function seq(dir: string): { writeMBps: number; readMBps: number } {
   const readS = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(file);
   return { writeMBps: (SIZE_MIB * 1.048576) / writeS, readMBps: (SIZE_MIB * 1.048576) / readS };
+}
+
+const haveFio = spawnSync('which', ['fio']).status === 0;
+if (!haveFio) process.stderr.write('fio is not installed (apt-get install -y fio): the random-read column is skipped\n');
+
+/** 4 KiB random reads, O_DIRECT, one at a time, for 5 s over a 256 MiB file: IOPS (NaN without fio). */
+function randRead(dir: string): number {
+  if (!haveFio) return NaN;
+  const file = join(dir, 'rand.bin');
+  execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=256', 'conv=fsync'], { stdio: 'ignore' });
+  const out = execFileSync('fio', ['--name=rand', `--filename=${file}`, '--rw=randread', '--bs=4k', '--direct=1', '--ioengine=psync', '--time_based', '--runtime=5', '--output-format=json'], { encoding: 'utf8' });
+  rmSync(file);
+  return (JSON.parse(out) as { jobs: { read: { iops: number } }[] }).jobs[0]!.read.iops;
 }
 
 /** Create FILES small files, then stat each: ops/s over both phases. */
@@ -89,7 +105,7 @@ function missingNames(dir: string): number {
 
 function measure(target: string, dir: string): Row {
   const s = seq(dir);
-  return { target, ...s, smallFilesOps: smallFiles(dir), missingOps: missingNames(dir) };
+  return { target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), missingOps: missingNames(dir) };
 }
 
 /**
@@ -101,9 +117,10 @@ function scrapeEverySecond(url: string): () => void {
   return () => child.kill();
 }
 
-async function withTierfs(opts: { recording: boolean; metrics: boolean }, fn: (mnt: string) => Row): Promise<Row> {
+async function withTierfs(opts: { recording: boolean; metrics: boolean; passthrough?: 'off' }, fn: (mnt: string) => Row): Promise<Row> {
   const t = new TierfsMount({
     recording: opts.recording,
+    passthrough: opts.passthrough,
     cacheTimeout: '1s', // the defaults of a real mount
     extraYaml: opts.metrics ? '' : 'metrics: { listen: off, history: { enabled: false } }\n',
   });
@@ -151,6 +168,7 @@ try {
 }
 const variants = [
   { target: 'tierfs', recording: true, metrics: true },
+  { target: 'tierfs (passthrough off)', recording: true, metrics: true, passthrough: 'off' as const },
   { target: 'tierfs (no metrics)', recording: true, metrics: false },
   { target: 'tierfs (no recording)', recording: false, metrics: true },
 ];
@@ -159,7 +177,8 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {
     const r = await withTierfs(v, (mnt) => measure(v.target, mnt));
     const b = best.get(v.target);
-    best.set(v.target, b ? { target: v.target, writeMBps: Math.max(b.writeMBps, r.writeMBps), readMBps: Math.max(b.readMBps, r.readMBps), smallFilesOps: Math.max(b.smallFilesOps, r.smallFilesOps), missingOps: Math.max(b.missingOps, r.missingOps) } : r);
+    const most = (k: 'writeMBps' | 'readMBps' | 'randReadIops' | 'smallFilesOps' | 'missingOps') => Math.max(b![k], r[k]);
+    best.set(v.target, b ? { target: v.target, writeMBps: most('writeMBps'), readMBps: most('readMBps'), randReadIops: most('randReadIops'), smallFilesOps: most('smallFilesOps'), missingOps: most('missingOps') } : r);
   }
 }
 rows.push(...variants.map((v) => best.get(v.target)!));
@@ -188,19 +207,19 @@ if (json) {
 } else {
   const d = rows[0]!;
   const mf = merger;
-  const f = (n: number) => n.toFixed(0);
-  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
+  const f = (n: number) => (Number.isNaN(n) ? '–' : n.toFixed(0));
+  const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a / b) ? `${(a / b).toFixed(2)}×` : '–');
   process.stdout.write(
     `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed, ${Math.floor(FILES / 10)} missing names looked up 10 times each\n\n`,
   );
   process.stdout.write(
-    `${'target'.padEnd(24)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'small ops/s'.padStart(13)}${'missing ops/s'.padStart(15)}` +
-      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'small/mergerfs'.padStart(16)}${'missing/mergerfs'.padStart(18)}\n`,
+    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'missing ops/s'.padStart(15)}` +
+      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'missing/mergerfs'.padStart(18)}\n`,
   );
   for (const r of rows) {
     process.stdout.write(
-      `${r.target.padEnd(24)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.smallFilesOps).padStart(13)}${f(r.missingOps).padStart(15)}` +
-        `${ratio(r.writeMBps, d.writeMBps).padStart(14)}${ratio(r.readMBps, d.readMBps).padStart(13)}${ratio(r.smallFilesOps, mf?.smallFilesOps).padStart(16)}` +
+      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.missingOps).padStart(15)}` +
+        `${ratio(r.writeMBps, d.writeMBps).padStart(14)}${ratio(r.readMBps, d.readMBps).padStart(13)}${ratio(r.randReadIops, d.randReadIops).padStart(11)}${ratio(r.smallFilesOps, mf?.smallFilesOps).padStart(16)}` +
         `${ratio(r.missingOps, mf?.missingOps).padStart(18)}\n`,
     );
   }

@@ -131,7 +131,7 @@ function classificationRows(n: number): void {
     const t0 = performance.now();
     const inos = buildCatalog(catalog, n, Date.now());
     process.stderr.write(`built a catalog of ${n} files in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const classifier = new Classifier({ catalog, tiers, tierConfigs: configs, policy: POLICY, isOpenForWrite: () => false });
+    const classifier = new Classifier({ catalog, tiers, tierConfigs: configs, policy: POLICY, openHold: () => null });
     // The first pass writes every decision and queues every move; later ones write what changed.
     const first = classifier.pass(true, nowMs);
     rows.push({ case: 'full pass, first', files: n, examined: first.examined, enqueued: first.enqueued, ms: first.ms, target: '', ok: true });

@@ -122,7 +122,7 @@ function classify(t: TierfsMount): { fullMs: number; incrementalMs: number } {
   const tiers = new TierSet(configs.map((c) => ({ kind: 'local' as const, name: c.name, local: new LocalTier(c as Extract<TierConfig, { kind: 'local' }>) })));
   const catalog = new Catalog(join(t.dataDir, 'catalog.db'));
   try {
-    const classifier = new Classifier({ catalog, tiers, tierConfigs: configs, policy: config.policy, isOpenForWrite: () => false });
+    const classifier = new Classifier({ catalog, tiers, tierConfigs: configs, policy: config.policy, openHold: () => null });
     const now = Date.now();
     classifier.pass(true, now); // the first pass writes every decision
     const full = classifier.pass(true, now + 1000);

@@ -120,7 +120,17 @@ export interface Where {
   capacity: string | null;
   /** a move waiting in the queue */
   queued: { toTier: string; requestedBy: string; reason: string; attempts: number; lastError: string | null } | null;
-  access: { opens: number; reads: number; readBytes: number; writes: number; writeBytes: number; firstAccess: string | null; lastAccess: string | null };
+  access: {
+    opens: number;
+    reads: number;
+    readBytes: number;
+    writes: number;
+    writeBytes: number;
+    firstAccess: string | null;
+    lastAccess: string | null;
+    /** false while the kernel reads and writes this local file itself (passthrough): only opens are counted */
+    readsSeen: boolean;
+  };
 }
 
 export interface DirEntry {
@@ -511,6 +521,7 @@ export class AdminApi {
         writeBytes: stats?.writeBytes ?? 0,
         firstAccess: iso(stats?.firstMs),
         lastAccess: iso(stats?.lastMs),
+        readsSeen: !(this.vfs.passthrough && this.vfs.isLocalFile(i)),
       },
     };
   }

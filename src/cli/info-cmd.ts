@@ -123,6 +123,7 @@ export function registerInfoCommands(program: Command): void {
             (w.state !== 'ok' ? ` [${w.state}]` : '') +
             `\n  opens ${w.access.opens}, reads ${w.access.reads} (${formatBytes(w.access.readBytes)}), writes ${w.access.writes} (${formatBytes(w.access.writeBytes)})` +
             (w.access.lastAccess ? `, last access ${w.access.lastAccess}` : '') +
+            (w.access.readsSeen ? '' : '\n  (the kernel reads and writes this local file directly — passthrough — so only its opens are counted)') +
             '\n' +
             (w.pin ? `  pinned to ${w.pin.tier} (on ${w.pin.on || '/'})\n` : '') +
             (w.placement

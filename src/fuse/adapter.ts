@@ -49,6 +49,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
   return {
     init(granted) {
       vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
+      vfs.passthrough = granted.passthrough;
     },
     async lookup(_ctx, parent, name) {
       try {

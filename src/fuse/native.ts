@@ -90,11 +90,7 @@ export interface NativeSession {
   inflight(): number;
   /** JavaScript cleared setuid/setgid of ino: the binding stops routing its writes here and invalidates the kernel's attributes. */
   privilegesKilled(ino: number): void;
-  /** A committed move took ino's bytes from the copy its passthrough opens use (see Vfs.kernelCopies). */
-  retirePassthrough(ino: number): void;
-  /** Whether ino's passthrough opens still use a copy a move retired. */
-  passthroughRetired(ino: number): boolean;
-  /** Opens answered in passthrough, and opens refused because a retired copy was still in use. */
+  /** Opens answered in passthrough, and opens refused because the kernel's backing file of the inode is another file. */
   passthroughCounts(): { opens: number; refused: number };
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;

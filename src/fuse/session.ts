@@ -46,9 +46,7 @@ export interface FuseSession {
   inflight(): number;
   /** The kernel agreed to FUSE passthrough: local files' reads and writes bypass the daemon. */
   readonly passthrough: boolean;
-  /** See NativeSession: a committed move retires the copy passthrough opens use. */
-  retirePassthrough(ino: Ino): void;
-  passthroughRetired(ino: Ino): boolean;
+  /** Opens answered in passthrough, and opens refused (see NativeSession). */
   passthroughCounts(): { opens: number; refused: number };
 }
 
@@ -148,14 +146,6 @@ class Session implements FuseSession {
 
   inflight(): number {
     return this.joined ? 0 : this.native.inflight();
-  }
-
-  retirePassthrough(ino: Ino): void {
-    if (this.passthrough && !this.joined) this.native.retirePassthrough(ino);
-  }
-
-  passthroughRetired(ino: Ino): boolean {
-    return this.passthrough && !this.joined && this.native.passthroughRetired(ino);
   }
 
   passthroughCounts(): { opens: number; refused: number } {

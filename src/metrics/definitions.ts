@@ -109,8 +109,8 @@ export const METRICS = [
   },
   {
     name: 'tierfs_fuse_passthrough_refused_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
-    help: 'Opens for writing (and truncates) refused ETXTBSY because readers in passthrough still use a copy a move replaced',
-    healthy: '0; a few mean files are written while long-lived readers hold them across a move.',
+    help: "Opens refused ETXTBSY because the kernel's backing file for the inode is not the file the daemon would open, or a writer of a file that gained setuid/setgid or a capability while open in passthrough",
+    healthy: '0: local files do not move while open in passthrough.',
     history: {},
   },
   {
@@ -121,13 +121,13 @@ export const METRICS = [
   },
   {
     name: 'tierfs_read_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
-    help: 'Bytes read through the mount, by the tier that held them',
+    help: 'Bytes read through the mount, by the tier that held them (not those the kernel reads from local files itself, in passthrough: see tierfs_fuse_passthrough_enabled)',
     healthy: 'Follows the workload; reads from object tiers should be rare next to local ones.',
     history: {},
   },
   {
     name: 'tierfs_write_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
-    help: 'Bytes written through the mount, by the tier that holds the file',
+    help: 'Bytes written through the mount, by the tier that holds the file (not those the kernel writes to local files itself, in passthrough)',
     healthy: 'Follows the workload.',
     history: {},
   },

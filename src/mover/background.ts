@@ -30,7 +30,8 @@ export interface BackgroundMoverDeps {
   config: MoverConfig;
   /** foreground operations per second on the mount, now */
   foregroundRate(): number;
-  isOpenForWrite(ino: number): boolean;
+  /** Why an open file cannot move now, or null (Vfs.openHold). */
+  openHold(ino: number): string | null;
 }
 
 type Waiter = (r: MoveOutcome & { error?: string }) => void;
@@ -121,8 +122,9 @@ export class BackgroundMover {
         this.heldBack = `outside the schedule window for ${e.toTier}`;
         continue;
       }
-      if (this.d.isOpenForWrite(e.ino)) {
-        this.d.catalog.deferMove(e.id, now + this.d.config.retryDelay, 'open for writing');
+      const open = this.d.openHold(e.ino);
+      if (open) {
+        this.d.catalog.deferMove(e.id, now + this.d.config.retryDelay, open);
         continue;
       }
       this.run(e);

@@ -313,7 +313,8 @@ export class MoveProtocol {
     const race = this.lostRace(ino, generation);
     if (race) return refuse(race);
     const cur = this.catalog.getInode(ino)!;
-    if (this.vfs.isOpenForWrite(ino)) return refuse('file is open for writing');
+    const open = this.vfs.openHold(ino);
+    if (open) return refuse(`file is ${open}`);
     const old = this.currentLocation(cur);
     // End to end: the hash recorded by an earlier move (or kept in the source copy's
     // layout) catches a copy damaged after it was read, which the copy's own check cannot.
@@ -343,9 +344,9 @@ export class MoveProtocol {
     });
     // Committed: what follows tidies up and must not fail the move (the caller would abort it).
     try {
-      this.vfs.relocated(ino);
       if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
       if (old.kind === 'local') this.removeOldLocalCopy(old);
+      this.vfs.relocated(ino);
     } catch (err) {
       log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
     }

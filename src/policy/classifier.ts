@@ -58,7 +58,8 @@ export interface ClassifierDeps {
   tiers: ClassifierTiers;
   tierConfigs: TierConfig[];
   policy: PolicyConfig;
-  isOpenForWrite(ino: number): boolean;
+  /** Why an open file cannot move now ('open for writing'…), or null (Vfs.openHold). */
+  openHold(ino: number): string | null;
 }
 
 /** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
@@ -191,7 +192,7 @@ export class Classifier {
           ino: r.ino,
           size: r.size,
           heat: r.heat,
-          stuck: f.pin ? `pinned to ${f.pin}` : this.d.isOpenForWrite(r.ino) ? 'open for writing' : null,
+          stuck: f.pin ? `pinned to ${f.pin}` : this.d.openHold(r.ino),
           keptBy: keeps ? d.rule : null,
           young: residencyLeft(f, this.d.policy, nowMs) > 0,
         };
@@ -343,7 +344,8 @@ export class Classifier {
     }
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
-    if (this.d.isOpenForWrite(f.ino)) return 'open for writing'; // the mover would skip it anyway; next pass
+    const open = this.d.openHold(f.ino);
+    if (open) return open; // the mover would skip it anyway; next pass
     // Running, asked for by a person, or a watermark move (capacity planning keeps or
     // drops those): that move goes first, and the rules decide again afterwards.
     if (p && (!mayDrop || isWatermarkTag(p.requestedBy))) return null;
@@ -391,7 +393,7 @@ export class Classifier {
       const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
       if (!this.d.tiers.has(decision.target)) hold = `no tier named ${decision.target}`;
       else if (wait > 0) hold = `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
-      else if (this.d.isOpenForWrite(ino)) hold = 'open for writing';
+      else hold = this.d.openHold(ino);
     }
     return { ...decision, hold };
   }

@@ -89,7 +89,7 @@ export class PolicySimulation implements Simulation {
         return { kind: 'local', local: { usage: (bytes: number) => ({ capacityBytes: cap, usedBytes: bytes, freeBytes: Math.max(0, cap - bytes) }), volumeUsage: () => [] } };
       },
     };
-    this.classifier = new Classifier({ catalog: this.catalog, tiers, tierConfigs: this.config.tiers, policy: this.config.policy, isOpenForWrite: () => false });
+    this.classifier = new Classifier({ catalog: this.catalog, tiers, tierConfigs: this.config.tiers, policy: this.config.policy, openHold: () => null });
   }
 
   /** The tier a file is on now (tests compare it with a mount's). */

@@ -263,12 +263,11 @@ export class Vfs {
   acls = { enforced: false, umaskIsOurs: false };
 
   /**
-   * The copies the kernel reads and writes itself (FUSE passthrough), as the mount's
-   * binding keeps them. A committed move retires the one its open readers use; while it
-   * lasts, new readers share it (same bytes) and a truncate, which those readers and the
-   * kernel would not see, is refused ETXTBSY — as are writers, by the binding.
+   * The kernel reads and writes local files itself (FUSE passthrough): it keeps one
+   * backing file per open inode and cannot be told of another, so a local file that is
+   * open in any way does not move until it is closed (see openHold).
    */
-  kernelCopies: { retire(ino: number): void; retired(ino: number): boolean } = { retire() {}, retired: () => false };
+  passthrough = false;
 
   /**
    * Owner, group and mode of a new entry in parent, and the ACLs it starts with: its
@@ -764,9 +763,6 @@ export class Vfs {
     ino: number,
     set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint | 'now'; mtimeNs?: bigint | 'now'; fh?: number },
   ): Promise<Inode> {
-    if (set.size !== undefined && this.kernelCopies.retired(ino)) {
-      throw new FsError('ETXTBSY', `inode ${ino} moved while open in passthrough; truncate once its readers close`);
-    }
     // Truncating a cold file changes its bytes: bring it to a local tier first.
     if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino);
     const i = this.attrs(this.inode(ino));
@@ -1039,8 +1035,10 @@ export class Vfs {
 
   /**
    * Whether a write to ino must clear something: setuid, setgid with group execute, or a
-   * file capability. The kernel does so only for writes it sends to the filesystem; FUSE
-   * passthrough writes go beneath that check, so such files are never opened that way.
+   * file capability. Such files are never opened in FUSE passthrough: Linux 6.18 still
+   * clears them on a passthrough write (it asks the daemon, as the kill-privileges tests
+   * show), but passthrough is new, and a kernel whose passthrough write skipped that would
+   * leave a setuid file writable by others without losing its bit.
    */
   writesClearPrivileges(ino: number): boolean {
     const i = this.catalog.getInode(ino);
@@ -1051,6 +1049,20 @@ export class Vfs {
 
   isOpenForWrite(ino: number): boolean {
     return (this.openCount.get(ino)?.writers.size ?? 0) > 0;
+  }
+
+  /**
+   * Why ino cannot move now, or null. A file open for writing would change under the
+   * copy. With passthrough, a local file open at all waits too: its openers read the
+   * backing file through the kernel, which would refuse new opens of the moved copy
+   * while they last (one backing file per inode). Opens of a file on an object tier
+   * are JavaScript's, which follows a move (relocated).
+   */
+  openHold(ino: number): string | null {
+    if (this.isOpenForWrite(ino)) return 'open for writing';
+    if (!this.passthrough || !this.openCount.has(ino)) return null;
+    for (const h of this.handles.values()) if (h.ino === ino && h.fd >= 0) return 'open (read by the kernel directly: moves once closed)';
+    return null;
   }
 
   /** True while some handle (or a scrub) still reads the object-tier copy fileId (its objects must stay). */
@@ -1077,7 +1089,6 @@ export class Vfs {
    * are the same, and the reader keeps its copy until it closes.)
    */
   relocated(ino: number): void {
-    this.kernelCopies.retire(ino);
     const i = this.catalog.getInode(ino);
     if (!i || !this.isLocalFile(i)) return;
     for (const h of this.handles.values()) {

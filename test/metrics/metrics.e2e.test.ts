@@ -33,6 +33,7 @@ function coldMount(extraYaml = ''): { t: TierfsMount; cold: string } {
   const t = new TierfsMount({
     hotCapacity: '1GiB',
     pageCache: 'none', // every read reaches the daemon: bytes read are exact
+    passthrough: 'off', // … and the bytes of local files too
     moreTiers: fsObjectTier(cold.path, { chunkSize: '256KiB' }),
     extraYaml: `cache: { memory: 64MiB, disk: 0 }\n${extraYaml}`,
   });

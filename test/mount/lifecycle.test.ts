@@ -121,8 +121,8 @@ describe('adoption of existing data and placement', () => {
 });
 
 describe('access recording', () => {
-  it('counts opens and bytes read, and exports the log as a CSV trace', async () => {
-    t = await new TierfsMount().start();
+  it('counts opens and bytes read, and exports the log as a CSV trace (passthrough off)', async () => {
+    t = await new TierfsMount({ passthrough: 'off' }).start();
     const data = Buffer.alloc(1 << 20, 1);
     await fs.writeFile(join(t.mnt, 'rec'), data);
     for (let i = 0; i < 3; i++) {
@@ -148,6 +148,23 @@ describe('access recording', () => {
     expect(rows.filter((r) => r[2] === 'open')).toHaveLength(5);
     expect(rows.filter((r) => r[2] === 'read').reduce((a, r) => a + Number(r[4]), 0)).toBe(w.access.readBytes);
     expect(rows.every((r) => r[1] === 'rec' && !Number.isNaN(Date.parse(r[0]!)))).toBe(true);
+    expect(w.access.readsSeen).toBe(true);
+  });
+
+  it('with passthrough, counts the opens of a local file and says its reads are not seen', async () => {
+    t = await new TierfsMount().start();
+    const data = Buffer.alloc(1 << 20, 1);
+    await fs.writeFile(join(t.mnt, 'rec'), data);
+    for (let i = 0; i < 3; i++) expect((await fs.readFile(join(t.mnt, 'rec'))).equals(data)).toBe(true);
+    const where = async () => JSON.parse((await t!.cli(['where', '--json', join(t!.mnt, 'rec')])).stdout)[0];
+    let w = await where();
+    for (const end = Date.now() + 10_000; w.access.opens < 4 && Date.now() < end; w = await where()) await new Promise((r) => setTimeout(r, 50));
+    expect(w.access.opens).toBe(4); // 1 write + 3 reads
+    // The kernel read and wrote the backing file itself: no byte passed the daemon.
+    expect(w.access.readBytes).toBe(0);
+    expect(w.access.writeBytes).toBe(0);
+    expect(w.access.readsSeen).toBe(false);
+    expect((await t.cli(['where', join(t.mnt, 'rec')])).stdout).toContain('only its opens are counted');
   });
 });
 

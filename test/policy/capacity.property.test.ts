@@ -118,7 +118,7 @@ async function simulate(seed: number) {
     catalog.close();
     dir.remove();
   };
-  const classifier = new Classifier({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, isOpenForWrite: () => false });
+  const classifier = new Classifier({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, openHold: () => null });
   const order = cfg.tiers.map((t) => t.name);
   const capOf = (name: string) => cfg.tiers.find((t) => t.name === name)!.capacity ?? 0;
   const marksOf = (name: string) => cfg.tiers.find((t) => t.name === name)!.watermarks;

@@ -74,7 +74,7 @@ export function fixture(opts: FixtureOptions = {}, slower?: { config: TierConfig
   const tiers = new TierSet(slower ? [...locals, slower.tier] : locals);
   const openForWrite = new Set<number>();
   const p = policy(opts.policy ?? {});
-  const classifier = new Classifier({ catalog, tiers, tierConfigs, policy: p, isOpenForWrite: (ino) => openForWrite.has(ino) });
+  const classifier = new Classifier({ catalog, tiers, tierConfigs, policy: p, openHold: (ino) => (openForWrite.has(ino) ? 'open for writing' : null) });
   const attrs = { uid: 1000, gid: 1000, rdev: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, target: null };
 
   const dirOf = (path: string): number => {
