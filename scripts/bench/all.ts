@@ -26,7 +26,7 @@ const OUT = opt('--out') ?? join(repo, 'docs', 'PERFORMANCE.md');
 /** Each bench and the arguments of a --quick run (its defaults otherwise). */
 const QUICK_ARGS: Record<string, string[]> = {
   ec: ['--rounds', '3', '--ram-mib', '128'],
-  fuse: ['--size-mib', '256', '--files', '3000'],
+  fuse: ['--size-mib', '256', '--files', '3000', '--rounds', '3'],
   'fuse-binding': ['--size-mib', '256', '--rand-seconds', '4'],
   objectstore: [],
   recall: ['--size-mib', '64', '--reads', '50', '--rounds', '1'],
