@@ -291,6 +291,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
+    if (cfg.mount.passthrough === 'auto' && !session.passthrough) {
+      log.info('passthrough unavailable (Linux before 6.9, mount.fastPath off or mount.writebackCache on, or the kernel did not agree): local files are served by the native fast path');
+    }
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
 
     // Background work: classification (incremental often, full now and then), the move

@@ -211,7 +211,7 @@ BackingFiles::Choice BackingFiles::acquire(uint64_t ino, int fd, bool writing, b
     }
     return c;
   }
-  if (in.cachedOpens > 0 || fd < 0 || privileged) {
+  if (in.cachedOpens > 0 || fd < 0 || privileged || unavailable_) {
     in.cachedOpens++;
     return c;
   }
@@ -219,9 +219,11 @@ BackingFiles::Choice BackingFiles::acquire(uint64_t ino, int fd, bool writing, b
   if (id < 0) {
     // ELOOP (stacked too deep), EPERM (needs CAP_SYS_ADMIN)…: this file is served
     // as without passthrough; said once.
+    // Without CAP_SYS_ADMIN no file ever will be: stop asking.
+    if (id == -EPERM) unavailable_ = true;
     if (!warned_) {
-      fprintf(stderr, "tierfs: passthrough unavailable for a backing file (%s); serving it natively\n",
-              strerror(-id));
+      fprintf(stderr, "tierfs: passthrough unavailable for a backing file (%s); serving %s natively\n",
+              strerror(-id), unavailable_ ? "every file" : "it");
       warned_ = true;
     }
     in.cachedOpens++;

@@ -76,6 +76,7 @@ class BackingFiles {
   uint64_t passthroughOpensTotal_ = 0;
   uint64_t refusedTotal_ = 0;
   bool warned_ = false;
+  bool unavailable_ = false;  // the kernel refused a backing file for lack of privilege
 };
 
 }  // namespace tierfs
