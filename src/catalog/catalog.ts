@@ -393,9 +393,11 @@ export class Catalog {
                 coalesce(a.last_ms, i.tier_since_ms) AS lastAccessMs,
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat, @now AS heatMs,
                 i.tier_since_ms AS tierSinceMs, i.class, i.pin
-         FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
+         FROM inodes i INDEXED BY inodes_tier_cool LEFT JOIN access_stats a ON a.ino = i.ino
          WHERE i.tier = @tier AND i.nlink > 0 AND (i.mode & 61440) = 32768
-         ORDER BY heat ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
+         ORDER BY i.cool_ms ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
+      // i.cool_ms orders by heat now (see migration 14): the index gives the order, and
+      // only files of equal heat (never opened, mostly) are sorted among themselves.
       ),
       pendingMoves: d.prepare(
         `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
@@ -905,6 +907,7 @@ export class Catalog {
    * then size (largest first). Heat in the rows is decayed to nowMs.
    */
   coldest(tier: string, nowMs: number, halfLifeMs: number, limit: number): ClassificationRow[] {
+    this.coolFor(halfLifeMs);
     return this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as ClassificationRow[];
   }
 
