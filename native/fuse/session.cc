@@ -181,7 +181,9 @@ bool Session::start(std::string& error) {
 static thread_local uint64_t tlUnique = 0;
 
 void Session::runLoop() {
-  if (opts_.passthrough) {
+  // Requests received by splice may arrive with their header in a pipe, where the
+  // loop cannot read the unique that a passthrough reply must name.
+  if (opts_.passthrough && !opts_.spliceRequests) {
     // INIT first, here, so that its reply can ask for passthrough.
     std::string error;
     bool agreed = false;
@@ -190,14 +192,22 @@ void Session::runLoop() {
     negotiating_ = false;
     passthrough_ = answered && agreed;
     if (passthrough_) backing_.setDevice(fuse_session_fd(se_));
-    if (Request* note = initNote_) {
-      initNote_ = nullptr;
+    Request* note = initNote_;
+    initNote_ = nullptr;
+    if (!answered) {
+      // The kernel has no answer to INIT and would wait for one for ever: no loop, and
+      // no "initialised" for JavaScript, whose start() then fails with this session.
+      fprintf(stderr, "tierfs: %s\n", error.c_str());
+      delete note;
+      fuse_session_exit(se_);
+    } else if (note) {
       note->passthrough = passthrough_;
       notify(note);
     }
-    if (!answered) fprintf(stderr, "tierfs: %s\n", error.c_str());
   }
-  if (passthrough_) {
+  if (fuse_session_exited(se_)) {
+    // INIT could not be answered (above)
+  } else if (passthrough_) {
     runOwnLoop();
   } else {
     struct fuse_loop_config* cfg = fuse_loop_cfg_create();
