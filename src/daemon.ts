@@ -276,6 +276,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       foregroundRate: () => recorder.opsPerSecond(),
       openHold: (ino) => vfs.openHold(ino),
     });
+    // A move that waited for its file to close runs as soon as it does, not a retryDelay later.
+    vfs.onHoldEnded = (ino) => {
+      if (catalog.retryClosedMove(ino)) background.kick();
+    };
     const classifier = new Classifier({
       catalog,
       tiers: tierSet,

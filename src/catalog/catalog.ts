@@ -426,6 +426,10 @@ export class Catalog {
       queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
       queueRemoveAuto: d.prepare("DELETE FROM move_queue WHERE ino = ? AND priority > 0 AND requested_by NOT LIKE 'watermark:%'"),
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
+      // the reasons Vfs.openHold gives, as the mover records them (deferred, or refused at commit)
+      queueRetryClosed: d.prepare(
+        "UPDATE move_queue SET not_before_ms = 0 WHERE ino = ? AND not_before_ms > 0 AND (last_error LIKE 'open %' OR last_error LIKE 'file is open %')",
+      ),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
       changeCount: d.prepare('SELECT total_changes()').pluck(),
@@ -991,6 +995,11 @@ export class Catalog {
 
   deferMove(id: number, notBeforeMs: number, error: string): void {
     this.s.queueDefer.run(notBeforeMs, error, id);
+  }
+
+  /** A move of ino waiting because its file was open may run now (it closed); true when there was one. */
+  retryClosedMove(ino: number): boolean {
+    return this.s.queueRetryClosed.run(ino).changes > 0;
   }
 
   // ── extended attributes ────────────────────────────────────────────────────

@@ -141,8 +141,8 @@ export class Vfs {
   private readonly dirHandles = new Map<number, number>();
   /** object-tier copies held by readers other than handles (scrub), by fileId */
   private readonly heldCopies = new Map<string, number>();
-  /** open handles per inode: an unlinked file lives until its last one closes */
-  private readonly openCount = new Map<number, { all: number; writers: Set<number> }>();
+  /** open handles per inode (an unlinked file lives until its last one closes): all, writers, and those on a local copy */
+  private readonly openCount = new Map<number, { all: number; writers: Set<number>; local: number }>();
   private nextFh = 1;
   private readonly tiers: LocalTier[];
   copyUp: CopyUp = async () => {
@@ -877,19 +877,23 @@ export class Vfs {
     const h: OpenFile = { fh, ino, fd, writable, layout, path };
     this.handles.set(fh, h);
     let open = this.openCount.get(ino);
-    if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set() }));
+    if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set(), local: 0 }));
     open.all++;
     if (writable) open.writers.add(fh);
+    if (fd >= 0) open.local++;
     return h;
   }
 
   /** Undo addHandle: the handle goes, its descriptor is closed, and an unlinked file goes with its last handle. */
   private forgetHandle(h: OpenFile, known?: Inode): void {
+    const held = this.openHold(h.ino) !== null;
     this.handles.delete(h.fh);
     if (h.fd >= 0) fs.closeSync(h.fd);
     const open = this.openCount.get(h.ino)!;
     open.all--;
     open.writers.delete(h.fh);
+    if (h.fd >= 0) open.local--;
+    if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
     if (open.all === 0) {
       this.openCount.delete(h.ino);
       // An unlinked file (nlink 0) goes with its last handle.
@@ -1059,11 +1063,14 @@ export class Vfs {
    * are JavaScript's, which follows a move (relocated).
    */
   openHold(ino: number): string | null {
-    if (this.isOpenForWrite(ino)) return 'open for writing';
-    if (!this.passthrough || !this.openCount.has(ino)) return null;
-    for (const h of this.handles.values()) if (h.ino === ino && h.fd >= 0) return 'open (read by the kernel directly: moves once closed)';
-    return null;
+    const open = this.openCount.get(ino);
+    if (!open) return null;
+    if (open.writers.size > 0) return 'open for writing';
+    return this.passthrough && open.local > 0 ? 'open (read by the kernel directly: moves once closed)' : null;
   }
+
+  /** Called when the last open that held ino from moving closes (see openHold). */
+  onHoldEnded: (ino: number) => void = () => {};
 
   /** True while some handle (or a scrub) still reads the object-tier copy fileId (its objects must stay). */
   isReadingCopy(fileId: string): boolean {
@@ -1095,6 +1102,7 @@ export class Vfs {
       if (h.ino !== ino || !h.layout) continue;
       h.fd = this.openBacking(i, C.O_RDONLY);
       h.layout = undefined;
+      this.openCount.get(ino)!.local++;
     }
   }
 

@@ -21,7 +21,7 @@ afterEach(async () => {
   t = cold = undefined;
 });
 
-function mount(passthrough?: 'off'): TierfsMount {
+function mount(passthrough?: 'off', retryDelay = '200ms'): TierfsMount {
   cold = tempDir('tierfs-passthrough-cold-');
   return new TierfsMount({
     passthrough,
@@ -34,7 +34,7 @@ function mount(passthrough?: 'off'): TierfsMount {
       - { name: b, type: fs, root: ${cold.path}/b, fsync: false }
       - { name: c, type: fs, root: ${cold.path}/c, fsync: false }
 `,
-    extraYaml: 'metrics:\n  listen: 127.0.0.1:0\nmover:\n  retryDelay: 200ms\ncache: { memory: 0, disk: 0 }\n',
+    extraYaml: `metrics:\n  listen: 127.0.0.1:0\nmover:\n  retryDelay: ${retryDelay}\ncache: { memory: 0, disk: 0 }\n`,
   });
 }
 
@@ -100,7 +100,8 @@ for (const mode of ['auto', 'off'] as const) {
 }
 
 it('a file open in passthrough moves once closed; its reader and later readers read the same bytes', async () => {
-  t = await mount().start();
+  // A retry delay longer than the test: the move must go at the close, not at a retry.
+  t = await mount(undefined, '10m').start();
   const data = randomBytes(2 << 20);
   await fs.writeFile(m('f'), data);
   const reader = await fs.open(m('f'), 'r');
@@ -123,8 +124,10 @@ it('a file open in passthrough moves once closed; its reader and later readers r
   const expected = Buffer.from(data);
   expected.write('joined', 0);
   expect((await fs.readFile(m('f'))).equals(expected)).toBe(true);
+  const closedAt = Date.now();
   await reader.close();
   expect(await moved).toMatchObject({ state: 'done' });
+  expect(Date.now() - closedAt).toBeLessThan(20_000);
   expect((await where('f')).tier).toBe('cold');
   expect((await fs.readFile(m('f'))).equals(expected)).toBe(true);
 });
@@ -183,7 +186,7 @@ it('readers opening and closing a file while it moves between local and object t
   const tiers = ['cold', 'warm', 'cold', 'hot'];
   const outcomes: string[] = [];
   try {
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; (i < 12 || reads < 50) && i < 60; i++) {
       const deadline = new Promise<string>((r) => setTimeout(() => r('still waiting after 20 s'), 20_000));
       outcomes.push(await Promise.race([move('f', tiers[i % tiers.length]!).then((o) => o.state), deadline]));
     }
@@ -192,7 +195,7 @@ it('readers opening and closing a file while it moves between local and object t
     await Promise.all(readers);
   }
   expect(failures).toEqual([]);
-  expect(reads).toBeGreaterThan(50);
+  expect(reads).toBeGreaterThanOrEqual(50);
   expect(outcomes.filter((s) => s === 'done').length, outcomes.join(', ')).toBeGreaterThanOrEqual(6);
   expect(await metric('tierfs_fuse_passthrough_refused_total')).toBe(0);
   expect((await fs.readFile(m('f'))).equals(data)).toBe(true);
