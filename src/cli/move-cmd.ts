@@ -42,8 +42,14 @@ export function registerMoveCommands(program: Command): void {
     .action(async (paths: string[], opts: { to: string; wait: boolean; json?: boolean }) => {
       const results: Result[] = [];
       for (const { mount, relative } of byMount(paths).values()) {
-        const r = await adminJson<{ results: Result[] }>(socketPathOf(mount.dataDir), 'POST', '/v1/move', { paths: relative, to: opts.to, wait: opts.wait });
-        results.push(...r.results);
+        const socket = socketPathOf(mount.dataDir);
+        const stopSaying = opts.wait ? sayWhyWaiting(socket, relative) : () => {};
+        try {
+          const r = await adminJson<{ results: Result[] }>(socket, 'POST', '/v1/move', { paths: relative, to: opts.to, wait: opts.wait });
+          results.push(...r.results);
+        } finally {
+          stopSaying();
+        }
       }
       if (!opts.wait && !opts.json) process.stdout.write('queued; follow with: tierfs moves\n');
       report(results, Boolean(opts.json));
@@ -119,6 +125,30 @@ interface MovesView {
   queueLength: number;
   heldBack: string | null;
   recent: MoveRecord[];
+}
+
+/**
+ * While a move waits (its file open for writing, or open at all with passthrough; a
+ * backend failing), say why on stderr — once per reason, every few seconds a look.
+ * Only for a few named paths: a directory's files are followed with tierfs moves.
+ */
+function sayWhyWaiting(socket: string, paths: string[]): () => void {
+  if (paths.length > 20) return () => {};
+  const said = new Map<string, string>();
+  const timer = setInterval(() => {
+    for (const path of paths) {
+      adminJson<{ queued: { lastError: string | null } | null }>(socket, 'GET', `/v1/where?path=${encodeURIComponent(path)}`)
+        .then((w) => {
+          const why = w.queued?.lastError;
+          if (why && said.get(path) !== why) {
+            said.set(path, why);
+            process.stderr.write(`${path || '/'}: waiting: ${why}\n`);
+          }
+        })
+        .catch(() => {}); // a directory, or gone: the move's own result says
+    }
+  }, 3000);
+  return () => clearInterval(timer);
 }
 
 function bar(done: number, total: number, width = 24): string {

@@ -200,3 +200,16 @@ it('readers opening and closing a file while it moves between local and object t
   expect(await metric('tierfs_fuse_passthrough_refused_total')).toBe(0);
   expect((await fs.readFile(m('f'))).equals(data)).toBe(true);
 }, 300_000);
+
+it('tierfs move of a file held open says what it waits for, then moves it at the close', async () => {
+  t = await mount(undefined, '10m').start();
+  await fs.writeFile(m('held'), randomBytes(100_000));
+  const reader = await fs.open(m('held'), 'r');
+  const moving = t.cli(['move', m('held'), '--to', 'cold']);
+  await new Promise((r) => setTimeout(r, 5000)); // the command looks every 3 s
+  await reader.close();
+  const r = await moving;
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain('held: waiting: open (read by the kernel directly: moves once closed)');
+  expect((await where('held')).tier).toBe('cold');
+});
