@@ -126,6 +126,8 @@ interface NativeModule {
   fallocate(fd: number, mode: number, offset: number, length: number): void;
   /** lseek(2), for SEEK_DATA and SEEK_HOLE. */
   seek(fd: number, offset: number, whence: number): number;
+  /** openat2(2) of rel below root, no symlink followed, no way out: a descriptor, or -errno. */
+  openBeneath(root: string, rel: string, flags: number, mode: number): number;
 }
 
 let loaded: NativeModule | undefined;

@@ -7,9 +7,13 @@
 // O_DIRECTORY relative to the descriptor of the one above, and the last step happens
 // relative to the descriptor of its directory. Node has no openat(); a path through
 // /proc/self/fd/N resolves the descriptor itself (a swap of the path behind it changes
-// nothing), which makes `${at(fd, name)}` behave as the *at() calls do.
+// nothing), which makes `${at(fd, name)}` behave as the *at() calls do. Opening a file
+// tries openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) first, which gives the same
+// guarantee in one call; the walk remains for everything else and for every failure, so
+// that errors (a symlink refused, directories to create, a name missing) are its own.
 import * as fs from 'node:fs';
 import { FsError } from '../../errors.js';
+import { nativeBinding } from '../../fuse/native.js';
 import { moduleLogger } from '../../log.js';
 
 const log = moduleLogger('local-tier');
@@ -133,16 +137,18 @@ export function withNameBeneath<T>(root: string, rel: string, fn: (path: string)
  */
 export function openFileBeneath(root: string, rel: string, flags: number, opts: { mode?: number; create?: DirAttrsOf } = {}): number {
   const { dir, name } = split(rel);
-  const dirFd = openDirBeneath(root, dir, opts.create);
-  let fd: number;
-  try {
-    fd = fs.openSync(at(dirFd, name), flags | C.O_NOFOLLOW | C.O_NONBLOCK, opts.mode);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || (code === 'ENOTDIR' && isSymlinkAt(dirFd, name))) throw refused(root, rel);
-    throw err;
-  } finally {
-    fs.closeSync(dirFd);
+  let fd = openat2Beneath(root, rel, flags | C.O_NOFOLLOW | C.O_NONBLOCK, opts.mode ?? 0o666);
+  if (fd < 0) {
+    const dirFd = openDirBeneath(root, dir, opts.create);
+    try {
+      fd = fs.openSync(at(dirFd, name), flags | C.O_NOFOLLOW | C.O_NONBLOCK, opts.mode);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP' || (code === 'ENOTDIR' && isSymlinkAt(dirFd, name))) throw refused(root, rel);
+      throw err;
+    } finally {
+      fs.closeSync(dirFd);
+    }
   }
   if (!fs.fstatSync(fd).isFile()) {
     fs.closeSync(fd);
@@ -150,6 +156,16 @@ export function openFileBeneath(root: string, rel: string, flags: number, opts: 
     throw new FsError('EIO', `the backing file ${rel} on ${root} is not a regular file`);
   }
   return fd;
+}
+
+let haveOpenat2 = true;
+
+/** openat2 of rel below root (see the top of this file); -1 when it failed or the kernel lacks it. */
+function openat2Beneath(root: string, rel: string, flags: number, mode: number): number {
+  if (!haveOpenat2) return -1;
+  const fd = nativeBinding().openBeneath(root, rel, flags, mode);
+  if (fd === -38 /* ENOSYS */ || fd === -1 /* EPERM: a seccomp filter that refuses it */) haveOpenat2 = false;
+  return fd >= 0 ? fd : -1;
 }
 
 /** Remove `name` inside the directory open as dirFd, and everything below it, without following symlinks. */
