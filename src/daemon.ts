@@ -278,7 +278,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     // A move that waited for its file to close runs as soon as it does, not a retryDelay later.
     vfs.onHoldEnded = (ino) => {
-      if (catalog.retryClosedMove(ino)) background.kick();
+      if (catalog.moveDueNow(ino)) background.kick();
     };
     const classifier = new Classifier({
       catalog,

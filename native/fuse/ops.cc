@@ -237,7 +237,7 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   r->hasFh = true;
   r->flags = fi->flags;
   if (h->fd >= 0) r->hasCounts = h->takeCounts(r->counts);
-  if (h->counted) s->backingFiles().release(ino, h->passthrough);
+  if (h->counted) s->backingFiles().release(h->ino, h->passthrough);
   delete h;
   s->submit(r);
 }

@@ -47,7 +47,6 @@ class BackingFiles {
   };
 
   void setDevice(int fuseFd) { fuseFd_ = fuseFd; }
-  bool enabled() const { return fuseFd_ >= 0; }
 
   // An open of regular file `ino` that JavaScript answered with local
   // descriptor `fd` (-1: JavaScript serves its bytes). A `privileged` file (its

@@ -57,25 +57,21 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
   return h;
 }
 
+// A handle the kernel never got: gone, and uncounted where BackingFiles counted it.
 void Replier::dropHandle(FileHandle* h) {
+  if (h->counted) s_.backingFiles().release(h->ino, h->passthrough);
   s_.handles().remove(h);
   delete h;
-}
-
-void Replier::dropHandle(FileHandle* h, uint64_t ino) {
-  if (h->counted) s_.backingFiles().release(ino, h->passthrough);
-  dropHandle(h);
 }
 
 // Opens of regular files when the kernel agreed to passthrough: the handle is
 // counted by BackingFiles, and a passthrough reply is written here (libfuse's
 // cannot carry it). Returns -1 when answered that way (0 when the kernel took
 // it), or 1 when the caller must answer through libfuse as usual.
-int Replier::answerPassthrough(Request& r, FileHandle* h, uint64_t ino, const OpenReply& o,
-                               const struct fuse_entry_param* e) {
+int Replier::answerPassthrough(Request& r, FileHandle* h, const OpenReply& o, const struct fuse_entry_param* e) {
   if (!s_.passthrough() || r.unique == 0) return 1;
   const bool writing = (r.flags & O_ACCMODE) != O_RDONLY || (r.flags & O_TRUNC);
-  BackingFiles::Choice c = s_.backingFiles().acquire(ino, h->fd, writing, o.privileged);
+  BackingFiles::Choice c = s_.backingFiles().acquire(h->ino, h->fd, writing, o.privileged);
   if (c.error) {
     fuse_reply_err(r.req, c.error);
     return -1;
@@ -95,10 +91,10 @@ bool Replier::open(uint64_t id, const OpenReply& o) {
   if (!r) return false;
   struct fuse_file_info fi;
   FileHandle* h = makeHandle(*r, r->ino, o, fi);
-  int how = r->op == Op::Open ? answerPassthrough(*r, h, r->ino, o, nullptr) : 1;
+  int how = r->op == Op::Open ? answerPassthrough(*r, h, o, nullptr) : 1;
   // -ENOENT: the opener was interrupted and the kernel will never release.
   if (how == 0 || (how == 1 && fuse_reply_open(r->req, &fi) == 0)) return true;
-  dropHandle(h, r->ino);
+  dropHandle(h);
   return false;
 }
 
@@ -112,9 +108,9 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   // this): the kernel's check before its first write is answered here, not in JavaScript.
   if (o.created) s_.setCapabilityKnown(e.ino, true);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
-  int how = answerPassthrough(*r, h, e.ino, o, &e);
+  int how = answerPassthrough(*r, h, o, &e);
   if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) return true;
-  dropHandle(h, e.ino);
+  dropHandle(h);
   return false;
 }
 

@@ -58,9 +58,7 @@ class Replier {
   std::unique_ptr<Request> claim(uint64_t id);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
-  void dropHandle(FileHandle* h, uint64_t ino);  // and uncount it (BackingFiles)
-  int answerPassthrough(Request& r, FileHandle* h, uint64_t ino, const OpenReply& o,
-                        const struct fuse_entry_param* e);
+  int answerPassthrough(Request& r, FileHandle* h, const OpenReply& o, const struct fuse_entry_param* e);
 
   Session& s_;
 };

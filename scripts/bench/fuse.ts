@@ -26,6 +26,7 @@ import { FuseRequestTally, meterFuseOps } from '../../src/metrics/fuse.js';
 import type { FuseOps } from '../../src/fuse/types.js';
 import { forceUnmount, waitFor, isMounted } from '../../test/helpers/mount.js';
 import { tempDir } from '../../test/helpers/tmp.js';
+import { fioRandRead, haveFio } from './lib/fio.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -68,17 +69,17 @@ function seq(dir: string): { writeMBps: number; readMBps: number } {
   return { writeMBps: (SIZE_MIB * 1.048576) / writeS, readMBps: (SIZE_MIB * 1.048576) / readS };
 }
 
-const haveFio = spawnSync('which', ['fio']).status === 0;
-if (!haveFio) process.stderr.write('fio is not installed (apt-get install -y fio): the random-read column is skipped\n');
+const withFio = haveFio();
+if (!withFio) process.stderr.write('fio is not installed (apt-get install -y fio): the random-read column is skipped\n');
 
 /** 4 KiB random reads, O_DIRECT, one at a time, for 5 s over a 256 MiB file: IOPS (NaN without fio). */
 function randRead(dir: string): number {
-  if (!haveFio) return NaN;
+  if (!withFio) return NaN;
   const file = join(dir, 'rand.bin');
   execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=256', 'conv=fsync'], { stdio: 'ignore' });
-  const out = execFileSync('fio', ['--name=rand', `--filename=${file}`, '--rw=randread', '--bs=4k', '--direct=1', '--ioengine=psync', '--time_based', '--runtime=5', '--output-format=json'], { encoding: 'utf8' });
+  const { iops } = fioRandRead(file, 5);
   rmSync(file);
-  return (JSON.parse(out) as { jobs: { read: { iops: number } }[] }).jobs[0]!.read.iops;
+  return iops;
 }
 
 /** Create FILES small files, then stat each: ops/s over both phases. */

@@ -11,7 +11,7 @@
 //             read reaches the daemon (what the mover's work on its thread costs them),
 //             and with passthrough, where the kernel passes O_DIRECT on to the backing
 //             file: those reads reach the disk, and share it with the mover
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,7 @@ import { LocalTier } from '../../src/tiers/local/local-tier.js';
 import { TierSet } from '../../src/tiers/tier-set.js';
 import { TierfsMount } from '../../test/helpers/tierfs.js';
 import { tempDir } from '../../test/helpers/tmp.js';
+import { fioRandRead, haveFio } from './lib/fio.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -152,22 +153,6 @@ function classificationRows(n: number): void {
   }
 }
 
-interface FioResult {
-  p50us: number;
-  p99us: number;
-}
-
-/** fio in its own process: 4 KiB random reads with O_DIRECT for `seconds`. */
-function fioRandRead(file: string, seconds: number): FioResult {
-  const out = execFileSync(
-    'fio',
-    ['--name=randread', `--filename=${file}`, '--rw=randread', '--bs=4k', '--direct=1', '--ioengine=psync', `--runtime=${seconds}`, '--time_based', '--output-format=json'],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
-  const clat = JSON.parse(out).jobs[0].read.clat_ns.percentile as Record<string, number>;
-  return { p50us: clat['50.000000']! / 1000, p99us: clat['99.000000']! / 1000 };
-}
-
 async function readLatencyRows(how: 'daemon' | 'passthrough'): Promise<void> {
   const bandwidthMiB = 32;
   const t = new TierfsMount({
@@ -190,7 +175,7 @@ async function readLatencyRows(how: 'daemon' | 'passthrough'): Promise<void> {
     execFileSync('sync');
 
     const idle = fioRandRead(target, READ_SECONDS);
-    rows.push({ case: `reads (${how}), mover idle`, ...idle, target: '', ok: true });
+    rows.push({ case: `reads (${how}), mover idle`, p50us: idle.p50us, p99us: idle.p99us, target: '', ok: true });
 
     const started = await t.cli(['move', '--no-wait', join(t.mnt, 'bulk'), '--to', 'warm']);
     if (started.code !== 0) throw new Error(`tierfs move failed: ${started.stderr}`);
@@ -201,7 +186,8 @@ async function readLatencyRows(how: 'daemon' | 'passthrough'): Promise<void> {
     const moving = moves.recent.some((m) => m.state !== 'done') || doneBytes < bulkFiles * (16 << 20);
     rows.push({
       case: `reads (${how}), mover at ${bandwidthMiB} MiB/s`,
-      ...busy,
+      p50us: busy.p50us,
+      p99us: busy.p99us,
       movedMiBps: doneBytes / (1 << 20) / READ_SECONDS,
       target: 'p99 < +20%',
       ok: busy.p99us < idle.p99us * 1.2 && moving,
@@ -213,7 +199,7 @@ async function readLatencyRows(how: 'daemon' | 'passthrough'): Promise<void> {
 
 for (const n of SIZES) classificationRows(n);
 // The read rows need fio; without it they are skipped with a line, not a stack trace.
-if (spawnSync('which', ['fio']).status === 0) {
+if (haveFio()) {
   await readLatencyRows('daemon');
   await readLatencyRows('passthrough');
 }

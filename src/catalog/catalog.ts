@@ -426,10 +426,7 @@ export class Catalog {
       queueRemove: d.prepare('DELETE FROM move_queue WHERE id = ?'),
       queueRemoveAuto: d.prepare("DELETE FROM move_queue WHERE ino = ? AND priority > 0 AND requested_by NOT LIKE 'watermark:%'"),
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
-      // the reasons Vfs.openHold gives, as the mover records them (deferred, or refused at commit)
-      queueRetryClosed: d.prepare(
-        "UPDATE move_queue SET not_before_ms = 0 WHERE ino = ? AND not_before_ms > 0 AND (last_error LIKE 'open %' OR last_error LIKE 'file is open %')",
-      ),
+      queueDueNow: d.prepare('UPDATE move_queue SET not_before_ms = 0 WHERE ino = ? AND not_before_ms > 0'),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
       trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
       changeCount: d.prepare('SELECT total_changes()').pluck(),
@@ -997,9 +994,13 @@ export class Catalog {
     this.s.queueDefer.run(notBeforeMs, error, id);
   }
 
-  /** A move of ino waiting because its file was open may run now (it closed); true when there was one. */
-  retryClosedMove(ino: number): boolean {
-    return this.s.queueRetryClosed.run(ino).changes > 0;
+  /**
+   * A queued move of ino that was put off may run now (its file closed); true when there
+   * was one. Whatever put it off, one try more is harmless; deciding by its last error's
+   * wording would tie this to every message that says "open".
+   */
+  moveDueNow(ino: number): boolean {
+    return this.s.queueDueNow.run(ino).changes > 0;
   }
 
   // ── extended attributes ────────────────────────────────────────────────────

@@ -42,9 +42,10 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     attrTimeout: opts.attrTimeoutS,
     entryTimeout: opts.entryTimeoutS,
   });
-  // Files on object tiers (fd < 0) are read through JavaScript; local ones natively.
+  // Files on object tiers (fd < 0) are read through JavaScript; local ones natively, or by
+  // the kernel itself in passthrough (which alone needs to know of privileges).
   const opened = (h: { fh: number; fd: number; ino: number }): OpenResult =>
-    opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd, privileged: vfs.writesClearPrivileges(h.ino) } : { fh: h.fh };
+    opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd, privileged: vfs.passthrough && vfs.writesClearPrivileges(h.ino) } : { fh: h.fh };
 
   return {
     init(granted) {

@@ -5,14 +5,12 @@ import { errnoOf } from '../errors.js';
 import type { LookupCounts } from './lookup-counts.js';
 import { opNames, type NativeRequest, type NativeSession, type OpName } from './native.js';
 import type { Entry, FuseOps, RequestContext, SetAttr } from './types.js';
+import { withoutPrivileges } from '../vfs/modes.js';
 
 const ENOSYS = 38;
 const FUSE_CAP_DONT_MASK = 1 << 6;
 const FUSE_CAP_POSIX_ACL = 1 << 19;
 const EOPNOTSUPP = 95;
-const S_ISUID = 0o4000;
-const S_ISGID = 0o2000;
-const S_IXGRP = 0o0010;
 
 type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
 
@@ -29,17 +27,6 @@ function logAt(log: Logger, level: number, msg: string): void {
   if (level <= 3) log.error({ src: 'libfuse' }, msg);
   else if (level <= 5) log.warn({ src: 'libfuse' }, msg);
   else log.debug({ src: 'libfuse' }, msg);
-}
-
-/**
- * The mode a write or truncate by an unprivileged caller leaves, by the kernel's
- * rule for local filesystems: no setuid; no setgid where group execute makes it
- * mean "run as the group" (without S_IXGRP it marks mandatory locking and stays).
- */
-export function withoutPrivileges(mode: number): number {
-  let m = mode & ~S_ISUID;
-  if ((m & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) m &= ~S_ISGID;
-  return m;
 }
 
 function isDot(name: string): boolean {

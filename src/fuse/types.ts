@@ -120,8 +120,7 @@ export type Ino = number;
 export const ROOT_INO: Ino = 1;
 
 export interface FuseOps {
-  /** Called once the kernel connection is up. */
-  /** the session is up; `granted` says what the kernel agreed to */
+  /** Called once the kernel connection is up; `granted` says what the kernel agreed to. */
   init?(granted: { posixAcl: boolean; dontMask: boolean; passthrough: boolean }): void;
   lookup(ctx: RequestContext, parent: Ino, name: string): Promise<Entry>;
   /** The kernel dropped its last reference to ino (the session keeps the counts). */

@@ -19,6 +19,7 @@ import { NamespaceMirror } from './namespace-mirror.js';
 import { admit } from '../policy/admission.js';
 import { ACL_ACCESS, ACL_DEFAULT, aclWithMode, inheritAcl, modeOfAcl, parseAcl, serializeAcl } from './posix-acl.js';
 import { moduleLogger } from '../log.js';
+import { withoutPrivileges } from './modes.js';
 
 const log = moduleLogger('vfs');
 
@@ -27,8 +28,6 @@ export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 const S_ISGID = 0o2000;
-const S_ISUID = 0o4000;
-const S_IXGRP = 0o010;
 
 export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
 export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
@@ -738,8 +737,10 @@ export class Vfs {
     }
   }
 
-  /** Catalog side of a rename: data paths follow the name; ctime moves. */
-  /** A new path can meet another path rule: the classifier looks at the file, or at every file (a directory moved). */
+  /**
+   * Catalog side of a rename: data paths follow the name; ctime moves. A new path can meet
+   * another path rule: the classifier looks at the file, or at every file (a directory moved).
+   */
   private afterRename(i: Inode, from: string, to: string, t: bigint): void {
     if (isDir(i.mode)) {
       this.catalog.renameDataPaths(from, to);
@@ -1047,7 +1048,7 @@ export class Vfs {
   writesClearPrivileges(ino: number): boolean {
     const i = this.catalog.getInode(ino);
     if (!i) return false;
-    if (i.mode & S_ISUID || (i.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) return true;
+    if (withoutPrivileges(i.mode) !== i.mode) return true;
     return this.catalog.getXattr(ino, 'security.capability') !== undefined;
   }
 

@@ -213,3 +213,24 @@ it('tierfs move of a file held open says what it waits for, then moves it at the
   expect(r.stderr).toContain('held: waiting: open (read by the kernel directly: moves once closed)');
   expect((await where('held')).tier).toBe('cold');
 });
+
+it('files whose writes must clear setuid, setgid or a capability are never opened in passthrough', async () => {
+  t = await mount().start();
+  await fs.writeFile(m('plain'), 'x');
+  await fs.writeFile(m('setuid'), 'x');
+  await fs.chmod(m('setuid'), 0o4755);
+  await fs.writeFile(m('setgid'), 'x');
+  await fs.chmod(m('setgid'), 0o2775);
+  await fs.writeFile(m('cap'), 'x');
+  // cap_net_raw, permitted and effective (a version 2 vfs_cap_data)
+  await run('setfattr', ['-n', 'security.capability', '-v', '0x0100000200200000000000000000000000000000', m('cap')]);
+  const opens = async (name: string) => {
+    const before = await metric('tierfs_fuse_passthrough_opens_total');
+    await (await fs.open(m(name), 'r+')).close();
+    return (await metric('tierfs_fuse_passthrough_opens_total')) - before;
+  };
+  expect(await opens('plain')).toBe(1); // the test can fail
+  expect(await opens('setuid')).toBe(0);
+  expect(await opens('setgid')).toBe(0);
+  expect(await opens('cap')).toBe(0);
+});

@@ -12,6 +12,7 @@
 // guarantee in one call; the walk remains for everything else and for every failure, so
 // that errors (a symlink refused, directories to create, a name missing) are its own.
 import * as fs from 'node:fs';
+import { constants as os } from 'node:os';
 import { FsError } from '../../errors.js';
 import { nativeBinding } from '../../fuse/native.js';
 import { moduleLogger } from '../../log.js';
@@ -164,7 +165,8 @@ let haveOpenat2 = true;
 function openat2Beneath(root: string, rel: string, flags: number, mode: number): number {
   if (!haveOpenat2) return -1;
   const fd = nativeBinding().openBeneath(root, rel, flags, mode);
-  if (fd === -38 /* ENOSYS */ || fd === -1 /* EPERM: a seccomp filter that refuses it */) haveOpenat2 = false;
+  // ENOSYS: before Linux 5.6; EPERM: a seccomp filter (containers) that refuses it
+  if (fd === -os.errno.ENOSYS || fd === -os.errno.EPERM) haveOpenat2 = false;
   return fd >= 0 ? fd : -1;
 }
 

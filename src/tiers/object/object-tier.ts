@@ -255,11 +255,11 @@ export class ObjectTier implements ObjectTierStore {
     return problems.flatMap((p, i) => (p === null ? [] : [`backend ${this.backendNames[i]}: ${p}`]));
   }
 
-  /** Serve backend `index` through `store` from now on: a new connection to the same objects, checked first. */
   get stores(): readonly ObjectStore[] {
     return this.ctx.stores;
   }
 
+  /** Serve backend `index` through `store` from now on: a new connection to the same objects, checked first. */
   replaceStore(index: number, store: ObjectStore): void {
     if (!(index >= 0 && index < this.ctx.stores.length)) throw new RangeError(`tier ${this.name} has no backend ${index}`);
     this.ctx.stores[index] = store;
