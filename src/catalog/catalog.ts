@@ -418,7 +418,10 @@ export class Catalog {
       ),
       // In the order asked for within a priority: a move that waited (deferred) keeps its
       // place, so a tier's relief still runs coldest first.
-      runnable: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE not_before_ms <= ? ORDER BY priority, id LIMIT ?`),
+      runnable: d.prepare(
+        `SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE (priority, id) > (@priority, @id) AND not_before_ms <= @nowMs
+         ORDER BY priority, id LIMIT @limit`,
+      ),
       queuedOf: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue WHERE ino = ?`),
       queueRemoveIf: d.prepare('DELETE FROM move_queue WHERE id = ? AND to_tier = ? AND priority = ?'),
       queued: d.prepare(`SELECT ${QUEUE_COLUMNS} FROM move_queue ORDER BY priority, not_before_ms, id LIMIT ?`),
@@ -954,8 +957,20 @@ export class Catalog {
     this.s.enqueue.run({ ...e, nowMs: this.now() });
   }
 
-  runnableMoves(nowMs: number, limit = 1000): QueueEntry[] {
-    return this.s.runnable.all(nowMs, limit) as QueueEntry[];
+  /**
+   * The moves due by nowMs, in the order they run (priority, then age), read in pages
+   * that double as the caller goes on: a mover with one free slot reads a few rows, not
+   * the whole queue (it asks at every move's end). The caller may write to the catalog
+   * between entries (no statement stays open).
+   */
+  *runnableMoves(nowMs: number): Generator<QueueEntry> {
+    let after = { priority: -1, id: 0 }; // priorities are 0 and up
+    for (let limit = 4; ; limit = Math.min(limit * 2, 1024)) {
+      const page = this.s.runnable.all({ ...after, nowMs, limit }) as QueueEntry[];
+      yield* page;
+      if (page.length < limit) return;
+      after = page[page.length - 1]!;
+    }
   }
 
   queuedMoveOf(ino: number): QueueEntry | undefined {

@@ -265,7 +265,7 @@ export class PolicySimulation implements Simulation {
     const busy = m.busyOpsPerSecond > 0 && this.opsLastSecond > m.busyOpsPerSecond;
     if (busy) return;
     const inFlight = new Set(this.running.map((r) => r.file.ino));
-    for (const e of this.catalog.runnableMoves(this.now, 100)) {
+    for (const e of this.catalog.runnableMoves(this.now)) {
       if (this.running.length >= m.concurrency) break;
       if (inFlight.has(e.ino)) continue;
       if (!inWindow(m.windows, e.toTier, new Date(this.now))) continue;

@@ -177,7 +177,7 @@ async function simulate(seed: number) {
     const idle = catalog.queueLength() === 0;
     // Settled: with nothing queued, a full pass (every file looked at) queues nothing.
     const report = classifier.pass(idle || round % 4 === 0, Date.now());
-    const queue = catalog.runnableMoves(Date.now());
+    const queue = [...catalog.runnableMoves(Date.now())];
     // DEBUG_SEED=N prints the tiers and the queue after each pass of seed N.
     if (process.env.DEBUG_SEED === String(seed)) {
       const u = used();
