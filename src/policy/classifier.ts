@@ -109,6 +109,17 @@ export class Classifier {
   private order: string[] = [];
   /** per tier, what capacity pressure does there, as of the last pass (status) */
   pressure = new Map<string, string>();
+  /**
+   * Moves a pass held back for room, by file: the tiers that would take it and its heat
+   * then. Nothing about such a file changes when room appears (a delete, a truncation,
+   * a move dropped), so incremental passes look at them again when a tier's headroom
+   * grew — not only the hourly full pass.
+   */
+  private readonly heldForRoom = new Map<number, { targets: string[]; heat: number; atMs: number }>();
+  /** Moves held back because the file was open: looked at again by the next pass. */
+  private readonly heldOpen = new Set<number>();
+  /** each tier's projected headroom as the last pass left it */
+  private readonly headroom = new Map<string, number>();
 
   constructor(private readonly d: ClassifierDeps) {
     this.tiersChanged();
@@ -222,8 +233,8 @@ export class Classifier {
   }
 
   /** The files an incremental pass must look at. */
-  private changed(nowMs: number): Set<number> {
-    const inos = new Set(this.d.catalog.takeDirty());
+  private changed(nowMs: number, proj: Projection): Set<number> {
+    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj)]);
     const since = this.lastPassMs;
     for (const rule of this.d.policy.rules) {
       for (const idle of [rule.match.idleAbove, rule.match.idleBelow]) {
@@ -241,6 +252,27 @@ export class Classifier {
     // Files whose minimum residency ended since the last pass may move now.
     for (const ino of this.d.catalog.arrivedBetween(since - this.d.policy.minResidency, nowMs - this.d.policy.minResidency)) inos.add(ino);
     return inos;
+  }
+
+  /**
+   * Files whose move waited for room on a tier that has more of it than the last pass
+   * left: the hottest first, as many as capacity planning weighs in one pass.
+   */
+  private roomAppeared(nowMs: number, proj: Projection): number[] {
+    const grown = new Set(this.order.filter((t) => proj.headroom(t) > (this.headroom.get(t) ?? Infinity)));
+    if (grown.size === 0) return [];
+    const halfLife = this.d.policy.halfLife;
+    return [...this.heldForRoom]
+      .filter(([, h]) => h.targets.some((t) => grown.has(t)))
+      .map(([ino, h]) => [ino, heatAt(h.heat, h.atMs, nowMs, halfLife)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, MAX_REQUESTS)
+      .map(([ino]) => ino);
+  }
+
+  private forgetHeld(ino: number): void {
+    this.heldForRoom.delete(ino);
+    this.heldOpen.delete(ino);
   }
 
   /** Every heat a rule compares with: its heatAbove and heatBelow, and each leaned by hysteresis. */
@@ -313,13 +345,22 @@ export class Classifier {
       });
     if (full) {
       this.d.catalog.takeDirty();
+      // every file is looked at: what is still held is held again below
+      this.heldForRoom.clear();
+      this.heldOpen.clear();
       // A page per transaction: between pages the mount's own writes get the catalog.
       for (let after = 0, page; (page = this.d.catalog.classificationPage(after, PAGE)).length > 0; after = page.at(-1)!.ino) {
         classify(page);
         yield;
       }
     } else {
-      classify([...this.changed(nowMs)].flatMap((ino) => this.d.catalog.classificationRow(ino) ?? []));
+      classify(
+        [...this.changed(nowMs, proj)].flatMap((ino) => {
+          const row = this.d.catalog.classificationRow(ino);
+          if (!row) this.forgetHeld(ino); // gone
+          return row ?? [];
+        }),
+      );
     }
     const { demotions, promotions } = this.capacity(nowMs, pins, requests);
     this.lastPassMs = nowMs;
@@ -332,6 +373,7 @@ export class Classifier {
    * (watermark moves are capacity planning's to keep or drop).
    */
   private act(f: FileFacts, d: Decision, nowMs: number, proj: Projection, pending: Map<number, PendingFlow>, requests: Request[]): Hold {
+    this.forgetHeld(f.ino); // decided again here
     const p = pending.get(f.ino);
     const mayDrop = p !== undefined && !p.running && p.priority > 0;
     if (!d.target || d.target === f.tier || !this.d.tiers.has(d.target)) {
@@ -345,7 +387,10 @@ export class Classifier {
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
     if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
     const open = this.d.openHold(f.ino);
-    if (open) return open; // the mover would skip it anyway; next pass
+    if (open) {
+      this.heldOpen.add(f.ino); // the mover would skip it anyway; next pass
+      return open;
+    }
     // Running, asked for by a person, or a watermark move (capacity planning keeps or
     // drops those): that move goes first, and the rules decide again afterwards.
     if (p && (!mayDrop || isWatermarkTag(p.requestedBy))) return null;
@@ -372,6 +417,7 @@ export class Classifier {
       this.d.catalog.dropAutomaticMove(f.ino);
       pending.delete(f.ino);
     }
+    this.heldForRoom.set(f.ino, { targets, heat: f.heat, atMs: nowMs });
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
     if (promotion && requests.length < MAX_REQUESTS) requests.push({ ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
     return promotion
@@ -433,6 +479,7 @@ export class Classifier {
       for (const r of requests) {
         const to = plan.admitted.get(r.ino);
         if (to === undefined) continue;
+        this.heldForRoom.delete(r.ino);
         const d = r.decision;
         const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
         this.d.catalog.enqueueMove({ ino: r.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason });
@@ -440,6 +487,7 @@ export class Classifier {
         promotions++;
       }
       this.pressure = plan.notes;
+      for (const t of this.order) this.headroom.set(t, plan.projection.headroom(t));
     });
     return { demotions, promotions };
   }

@@ -132,6 +132,18 @@ export class Projection {
     return this.staying(tier) + this.incoming(tier);
   }
 
+  /**
+   * Bytes the tier could still take, as projected: up to its high watermark (a tier
+   * without a capacity: its free space). The classifier compares it between passes to
+   * tell when room appeared for the moves it held back.
+   */
+  headroom(tier: string): number {
+    const t = this.byName.get(tier);
+    if (!t) return 0;
+    if (t.capacityBytes === 0) return t.kind === 'object' ? Infinity : t.freeBytes - (this.used(tier) - t.usedBytes);
+    return t.capacityBytes * t.high - this.used(tier);
+  }
+
   /** Is the tier, as projected, above its high watermark? */
   aboveHigh(tier: string): boolean {
     const t = this.byName.get(tier);

@@ -1,6 +1,7 @@
 // The classifier against a real catalog: which files a pass examines, what it
 // stores and queues, and what holds a move back (residency, pins, open files, room).
 import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT_INO } from '../../src/catalog/catalog.js';
 import { AUTO_PRIORITY } from '../../src/policy/classifier.js';
 import { DAY, HOUR } from './facts.js';
 import { fixture, fixtureWithCold, type Fixture } from './fixture.js';
@@ -205,6 +206,45 @@ describe('classifier', () => {
     const held = more.find((ino) => !f!.queued().has(ino))!;
     expect(f.catalog.decision(held)!.reason).toMatch(/not moved yet: tier hot has no room below its high watermark, and no file there is clearly colder/);
     expect(f.queued().get(resident)).toBe('warm');
+  });
+
+  // A promotion held back for room was looked at again only by the next full pass (an
+  // hour by default) or when its file was used again: room that a delete, a truncation
+  // or a finished demotion made stayed unused meanwhile. Found by the policy simulator:
+  // with full passes a month apart it moved twice the bytes for a lower hit ratio.
+  it('a promotion held back for room is queued by the first incremental pass after room appears', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.6, low: 0.5 }, policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    const residents = Array.from({ length: 6 }, (_, i) => f!.file(`r${i}`, 100)); // hot at its high watermark
+    f.open(residents, t0, 5);
+    const waiting = f.file('waiting', 100, 'warm');
+    f.open([waiting], t0, 5); // as hot as the residents: none of them leaves for it
+    f.classifier.pass(true, t0 + MIN);
+    expect(f.queued().has(waiting)).toBe(false);
+    expect(f.catalog.decision(waiting)!.reason).toMatch(/not moved yet: tier hot has no room below its high watermark/);
+    // Nothing changed: the held promotion stays held, without a look at every file.
+    expect(f.classifier.pass(false, t0 + 2 * MIN)).toMatchObject({ enqueued: 0 });
+    expect(f.queued().has(waiting)).toBe(false);
+
+    f.catalog.removeName(ROOT_INO, 'r0');
+    f.catalog.deleteInode(residents[0]!);
+    expect(f.classifier.pass(false, t0 + 3 * MIN)).toMatchObject({ full: false, enqueued: 1 });
+    expect(f.queued().get(waiting)).toBe('hot');
+  });
+
+  it('a move held back because the file was open is queued by the first pass after it closes', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'warm' }] } });
+    const iso = f.file('disk.iso', 4000);
+    f.openForWrite.add(iso);
+    f.classifier.pass(true, t0 + MIN);
+    expect(f.queued().has(iso)).toBe(false);
+    expect(f.catalog.decision(iso)!.reason).toMatch(/not moved yet: open for writing/);
+    expect(f.classifier.pass(false, t0 + 2 * MIN)).toMatchObject({ examined: 1, enqueued: 0 }); // still open
+    f.openForWrite.delete(iso);
+    expect(f.classifier.pass(false, t0 + 3 * MIN)).toMatchObject({ full: false, examined: 1, enqueued: 1 });
+    expect(f.queued().get(iso)).toBe('warm');
+    expect(f.classifier.pass(false, t0 + 4 * MIN)).toMatchObject({ examined: 0 });
   });
 
   it('above the high watermark, demotes the coldest movable files down to low, and keeps draining', () => {
