@@ -139,6 +139,14 @@ export interface DirPageRow extends DirRow {
   cookie: number;
 }
 
+/** A directory entry as a plain readdir gives it: no attributes. */
+export interface DirNameRow {
+  cookie: number;
+  name: string;
+  ino: number;
+  mode: number;
+}
+
 export interface AccessStats {
   opens: number;
   reads: number;
@@ -273,6 +281,11 @@ export class Catalog {
       listDir: big(d.prepare('SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')),
       listDirPage: big(
         d.prepare('SELECT d.cookie, d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?'),
+      ),
+      // names, inode numbers and types only, as plain numbers: a tenth of the cost of
+      // listDirPage's whole rows (find over a tree asks for nothing more)
+      listDirNames: d.prepare(
+        'SELECT d.cookie, d.name, d.ino, i.mode FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?',
       ),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
@@ -602,6 +615,10 @@ export class Catalog {
       name: r.name as string,
       cookie: num(r.cookie),
     }));
+  }
+
+  listDirNames(parent: number, afterCookie: number, limit: number): DirNameRow[] {
+    return this.s.listDirNames.all(parent, afterCookie, limit) as DirNameRow[];
   }
 
   hasChildren(dir: number): boolean {

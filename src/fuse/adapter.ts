@@ -127,13 +127,13 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
       // with attributes): it asks again from the last cookie packed. Attributes are read
       // now, not at opendir: the kernel takes them as fresh for attrTimeout.
-      const page = vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1);
-      return page.map(({ name, inode, cookie }): DirEntry => ({
+      const page = vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1, plus);
+      return page.map(({ name, ino, mode, inode, cookie }): DirEntry => ({
         name,
-        ino: inode.ino,
-        mode: inode.mode,
+        ino,
+        mode,
         offset: cookie,
-        entry: plus && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined,
+        entry: inode && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined,
       }));
     },
     async releasedir(_ctx, _ino, fh) {

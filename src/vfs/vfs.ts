@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, Inode } from '../catalog/catalog.js';
+import type { Catalog, DirPageRow, Inode } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -71,11 +71,13 @@ export interface OpenFile {
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
 export type CopyUp = (ino: number) => Promise<void>;
 
-/** One entry of a directory page: readdir continues after `cookie`. */
+/** One entry of a directory page: readdir continues after `cookie`; `inode` when asked for. */
 export interface DirListing {
   name: string;
-  inode: Inode;
+  ino: number;
+  mode: number;
   cookie: number;
+  inode?: Inode;
 }
 
 /** Cookies of '.' and '..'; an entry's cookie is its catalog position plus DOTDOT_COOKIE. */
@@ -1124,22 +1126,26 @@ export class Vfs {
    * twice or not at all (its position does not change). Any cookie given out may be
    * returned to (seekdir).
    */
-  readdir(ino: number, fh: number, offset: number, limit: number): DirListing[] {
+  /** A page of a directory from `offset` on; each entry with its inode when `withInodes` (readdirplus). */
+  readdir(ino: number, fh: number, offset: number, limit: number, withInodes: boolean): DirListing[] {
     if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
     const self = this.catalog.getInode(ino);
     if (!self) return []; // removed while open: nothing left to list
     const out: DirListing[] = [];
-    if (offset < DOT_COOKIE) out.push({ name: '.', inode: self, cookie: DOT_COOKIE });
+    const listed = (name: string, inode: Inode, cookie: number): DirListing => ({ name, ino: inode.ino, mode: inode.mode, cookie, ...(withInodes ? { inode } : {}) });
+    if (offset < DOT_COOKIE) out.push(listed('.', self, DOT_COOKIE));
     if (offset < DOTDOT_COOKIE) {
       const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
-      out.push({ name: '..', inode: this.catalog.getInode(parentIno) ?? self, cookie: DOTDOT_COOKIE });
+      out.push(listed('..', this.catalog.getInode(parentIno) ?? self, DOTDOT_COOKIE));
     }
     const after = Math.max(0, offset - DOTDOT_COOKIE);
     // One more than wanted: a reserved name skipped must not make a page look like the end.
-    for (const r of this.catalog.listDirPage(ino, after, Math.max(1, limit - out.length) + 1)) {
+    const want = Math.max(1, limit - out.length) + 1;
+    const rows = withInodes ? this.catalog.listDirPage(ino, after, want) : this.catalog.listDirNames(ino, after, want);
+    for (const r of rows) {
       if (out.length >= limit) break;
       if (isReserved(ino, r.name)) continue;
-      out.push({ name: r.name, inode: r, cookie: r.cookie + DOTDOT_COOKIE });
+      out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE, ...(withInodes ? { inode: r as DirPageRow } : {}) });
     }
     return out;
   }

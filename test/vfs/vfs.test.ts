@@ -140,21 +140,25 @@ describe('vfs over local tiers', () => {
     const d = vfs.mkdir(caller, ROOT_INO, 'd', 0o755);
     for (let k = 0; k < 20; k++) await writeFile(d.ino, `f${k}`, '');
     const fh = vfs.opendir(d.ino);
-    const first = vfs.readdir(d.ino, fh, 0, 7);
+    const first = vfs.readdir(d.ino, fh, 0, 7, true);
     expect(first.map((e) => e.name).slice(0, 2)).toEqual(['.', '..']);
     expect(first).toHaveLength(7);
     // Attributes as of each call, not of opendir.
     const f0 = vfs.lookup(d.ino, 'f0');
     await vfs.setattr(f0.ino, { mode: 0o600 });
-    const again = vfs.readdir(d.ino, fh, 0, 7);
-    expect(again.find((e) => e.name === 'f0')!.inode.mode & 0o777).toBe(0o600);
+    const again = vfs.readdir(d.ino, fh, 0, 7, true);
+    expect(again.find((e) => e.name === 'f0')!.inode!.mode & 0o777).toBe(0o600);
+    // A plain readdir: names, numbers and types, the same page, no attributes.
+    const plain = vfs.readdir(d.ino, fh, 0, 7, false);
+    expect(plain.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie }))).toEqual(again.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie })));
+    expect(plain.find((e) => e.name === 'f0')).toEqual({ name: 'f0', ino: f0.ino, mode: 0o100600, cookie: expect.any(Number) });
     // Changes between pages: removed entries go, new ones may come, the rest appear once.
     const cookie = first.at(-1)!.cookie;
     vfs.unlink(d.ino, 'f10');
     await writeFile(d.ino, 'late', '');
     const rest: string[] = [];
     for (let c = cookie; ; ) {
-      const page = vfs.readdir(d.ino, fh, c, 4);
+      const page = vfs.readdir(d.ino, fh, c, 4, false);
       if (page.length === 0) break;
       rest.push(...page.map((e) => e.name));
       c = page.at(-1)!.cookie;
@@ -165,9 +169,9 @@ describe('vfs over local tiers', () => {
       Array.from({ length: 20 }, (_, k) => `f${k}`).filter((n) => n !== 'f10').sort(),
     );
     // Returning to a cookie given out earlier gives the same entries from there.
-    expect(vfs.readdir(d.ino, fh, first[3]!.cookie, 3).map((e) => e.name)).toEqual(first.slice(4, 7).map((e) => e.name));
+    expect(vfs.readdir(d.ino, fh, first[3]!.cookie, 3, false).map((e) => e.name)).toEqual(first.slice(4, 7).map((e) => e.name));
     vfs.releasedir(fh);
-    expect(() => vfs.readdir(d.ino, fh, 0, 5)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => vfs.readdir(d.ino, fh, 0, 5, false)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 
   it('lets only the owner (or root) pin or unpin', async () => {
