@@ -139,6 +139,18 @@ export interface DirPageRow extends DirRow {
   cookie: number;
 }
 
+/** A directory entry as reconcile compares it with its backing file. */
+export interface ReconcileRow {
+  name: string;
+  ino: number;
+  mode: number;
+  tier: string | null;
+  volume: string | null;
+  size: number;
+  blocks: number | null;
+  mtimeMs: number;
+}
+
 /** A directory entry as a plain readdir gives it: no attributes. */
 export interface DirNameRow {
   cookie: number;
@@ -287,6 +299,10 @@ export class Catalog {
       listDirNames: d.prepare(
         'SELECT d.cookie, d.name, d.ino, i.mode FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?',
       ),
+      reconcileListing: d.prepare(
+        `SELECT d.name, i.ino, i.mode, i.tier, i.volume, i.size, i.blocks, i.mtime_ns / 1e6 AS mtimeMs
+         FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?`,
+      ),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
@@ -319,7 +335,9 @@ export class Catalog {
       deleteXattrsOf: d.prepare('DELETE FROM xattrs WHERE ino = ?'),
       deleteStatsOf: d.prepare('DELETE FROM access_stats WHERE ino = ?'),
       orphans: d.prepare('SELECT ino FROM inodes WHERE nlink = 0').pluck(),
-      filesOnLocal: big(d.prepare("SELECT * FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768")),
+      filesOnLocal: d.prepare(
+        "SELECT ino, tier, volume, data_path AS dataPath, state FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768",
+      ),
       filesWithLayout: big(d.prepare('SELECT * FROM inodes WHERE layout IS NOT NULL AND nlink > 0 ORDER BY ino')),
       byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
       usageByTier: d.prepare('SELECT tier, files, bytes FROM tier_usage'),
@@ -621,6 +639,11 @@ export class Catalog {
     return this.s.listDirNames.all(parent, afterCookie, limit) as DirNameRow[];
   }
 
+  /** A directory's entries with what reconcile compares with the disk, as plain values (mtime in milliseconds, a double). */
+  reconcileListing(parent: number): ReconcileRow[] {
+    return this.s.reconcileListing.all(parent) as ReconcileRow[];
+  }
+
   hasChildren(dir: number): boolean {
     return this.s.hasChildren.get(dir) !== undefined;
   }
@@ -743,8 +766,9 @@ export class Catalog {
     return this.s.orphans.all() as number[];
   }
 
-  filesWithData(): Inode[] {
-    return (this.s.filesOnLocal.all() as Row[]).map(toInode);
+  /** Where every file on a local tier keeps its bytes (reconcile): the columns it needs only, as plain values. */
+  filesWithData(): Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[] {
+    return this.s.filesOnLocal.all() as Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[];
   }
 
   /** Files on object tiers. */
