@@ -1,7 +1,7 @@
 // FUSE operations → vfs calls. Only conversion lives here: attributes to the
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
-import type { Inode } from '../catalog/catalog.js';
+import type { InodeAttrs } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
@@ -18,7 +18,7 @@ export interface AdapterOptions {
 /** Inode 0 in a lookup's reply: the name does not exist. */
 const NO_INODE: Attr = { ino: 0, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
 
-export function toAttr(i: Inode): Attr {
+export function toAttr(i: InodeAttrs): Attr {
   return {
     ino: i.ino,
     mode: i.mode,
@@ -36,7 +36,7 @@ export function toAttr(i: Inode): Attr {
 }
 
 export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
-  const entry = (i: Inode): Entry => ({
+  const entry = (i: InodeAttrs): Entry => ({
     attr: toAttr(i),
     generation: 0,
     attrTimeout: opts.attrTimeoutS,

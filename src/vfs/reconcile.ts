@@ -12,7 +12,7 @@ import type { Catalog, ReconcileRow } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
 import { userXattrsOf } from '../tiers/local/xattrs.js';
-import { CLASS_XATTR, isDir, isReg, PIN_XATTR, S_IFDIR, S_IFLNK, S_IFREG, TIER_XATTR } from './vfs.js';
+import { CLASS_XATTR, isDir, isReg, PIN_XATTR, TIER_XATTR } from './vfs.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('reconcile');

@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirPageRow, Inode } from '../catalog/catalog.js';
+import type { Catalog, DirAttrsRow, Inode, InodeAttrs } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -71,13 +71,13 @@ export interface OpenFile {
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
 export type CopyUp = (ino: number) => Promise<void>;
 
-/** One entry of a directory page: readdir continues after `cookie`; `inode` when asked for. */
+/** One entry of a directory page: readdir continues after `cookie`; its attributes when asked for. */
 export interface DirListing {
   name: string;
   ino: number;
   mode: number;
   cookie: number;
-  inode?: Inode;
+  inode?: InodeAttrs;
 }
 
 /** Cookies of '.' and '..'; an entry's cookie is its catalog position plus DOTDOT_COOKIE. */
@@ -317,7 +317,7 @@ export class Vfs {
   }
 
   /** Current attributes; a file open for writing reports its backing file's size and times. */
-  attrs(i: Inode): Inode {
+  attrs<T extends InodeAttrs>(i: T): T {
     const open = this.openCount.get(i.ino);
     if (open && open.writers.size > 0) {
       const fh = open.writers.values().next().value as number;
@@ -1141,11 +1141,11 @@ export class Vfs {
     const after = Math.max(0, offset - DOTDOT_COOKIE);
     // One more than wanted: a reserved name skipped must not make a page look like the end.
     const want = Math.max(1, limit - out.length) + 1;
-    const rows = withInodes ? this.catalog.listDirPage(ino, after, want) : this.catalog.listDirNames(ino, after, want);
+    const rows = withInodes ? this.catalog.listDirAttrs(ino, after, want) : this.catalog.listDirNames(ino, after, want);
     for (const r of rows) {
       if (out.length >= limit) break;
       if (isReserved(ino, r.name)) continue;
-      out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE, ...(withInodes ? { inode: r as DirPageRow } : {}) });
+      out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE, ...(withInodes ? { inode: r as DirAttrsRow } : {}) });
     }
     return out;
   }

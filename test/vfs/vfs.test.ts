@@ -146,8 +146,12 @@ describe('vfs over local tiers', () => {
     // Attributes as of each call, not of opendir.
     const f0 = vfs.lookup(d.ino, 'f0');
     await vfs.setattr(f0.ino, { mode: 0o600 });
+    // Times to the nanosecond, one of them before 1970 (readdirplus reads them in two parts).
+    await vfs.setattr(f0.ino, { atimeNs: -1_500_000_001n, mtimeNs: 1_764_600_000_123_456_789n });
     const again = vfs.readdir(d.ino, fh, 0, 7, true);
     expect(again.find((e) => e.name === 'f0')!.inode!.mode & 0o777).toBe(0o600);
+    const g = vfs.getattr(f0.ino);
+    expect(again.find((e) => e.name === 'f0')!.inode).toEqual({ ino: g.ino, mode: g.mode, nlink: g.nlink, uid: g.uid, gid: g.gid, rdev: g.rdev, size: g.size, blocks: g.blocks, atimeNs: -1_500_000_001n, mtimeNs: 1_764_600_000_123_456_789n, ctimeNs: g.ctimeNs, name: 'f0', cookie: expect.any(Number) });
     // A plain readdir: names, numbers and types, the same page, no attributes.
     const plain = vfs.readdir(d.ino, fh, 0, 7, false);
     expect(plain.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie }))).toEqual(again.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie })));
