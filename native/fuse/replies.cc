@@ -53,6 +53,12 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
     fi.direct_io = o.directIo >= 0 ? o.directIo : opts.pageCache == PageCache::None;
     fi.keep_cache = o.keepCache >= 0 ? o.keepCache : opts.pageCache == PageCache::Keep;
     fi.nonseekable = o.nonseekable;
+  } else {
+    // The kernel keeps a directory's listing and answers the next opendir from it. Every
+    // change of the namespace comes through the kernel (the daemon changes none on its
+    // own while mounted), and each one makes the kernel drop that directory's listing.
+    fi.cache_readdir = 1;
+    fi.keep_cache = 1;
   }
   return h;
 }
