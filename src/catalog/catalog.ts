@@ -142,6 +142,8 @@ export interface ReconcileRow {
   mode: number;
   tier: string | null;
   volume: string | null;
+  dataPath: string | null;
+  state: string;
   size: number;
   blocks: number | null;
   mtimeMs: number;
@@ -302,7 +304,7 @@ export class Catalog {
         'SELECT d.cookie, d.name, d.ino, i.mode FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?',
       ),
       reconcileListing: d.prepare(
-        `SELECT d.name, i.ino, i.mode, i.tier, i.volume, i.size, i.blocks, i.mtime_ns / 1e6 AS mtimeMs
+        `SELECT d.name, i.ino, i.mode, i.tier, i.volume, i.data_path AS dataPath, i.state, i.size, i.blocks, i.mtime_ns / 1e6 AS mtimeMs
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?`,
       ),
       // readdirplus: the attributes only, times split in seconds and nanoseconds so that no
@@ -345,6 +347,7 @@ export class Catalog {
       deleteXattrsOf: d.prepare('DELETE FROM xattrs WHERE ino = ?'),
       deleteStatsOf: d.prepare('DELETE FROM access_stats WHERE ino = ?'),
       orphans: d.prepare('SELECT ino FROM inodes WHERE nlink = 0').pluck(),
+      filesOnLocalCount: d.prepare("SELECT count(*) FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768").pluck(),
       filesOnLocal: d.prepare(
         "SELECT ino, tier, volume, data_path AS dataPath, state FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768",
       ),
@@ -780,6 +783,10 @@ export class Catalog {
   }
 
   /** Where every file on a local tier keeps its bytes (reconcile): the columns it needs only, as plain values. */
+  filesWithDataCount(): number {
+    return this.s.filesOnLocalCount.get() as number;
+  }
+
   filesWithData(): Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[] {
     return this.s.filesOnLocal.all() as Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[];
   }

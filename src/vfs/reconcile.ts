@@ -65,7 +65,8 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOf
     report.orphansRemoved++;
   }
 
-  // Files the walk found where the catalog keeps their bytes: no second look below.
+  // Files the walk found at the very path where the catalog keeps their bytes: no second
+  // look below (and none at all when every file was found so).
   const found = new Set<number>();
   for (const tier of tiers) {
     for (const volume of tier.volumes) {
@@ -75,25 +76,36 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOf
     }
   }
 
-  catalog.tx(() => {
-    for (const f of catalog.filesWithData()) {
-      const tier = tiers.find((t) => t.name === f.tier);
-      if (!tier || !f.volume || f.dataPath === null) continue;
-      const exists = found.has(f.ino) || fs.existsSync(tier.pathOf(f.volume, f.dataPath));
-      if (!exists && f.state !== 'missing') {
-        catalog.setState(f.ino, 'missing');
-        catalog.reportConflict(f.dataPath, 'missing', `bytes not found on tier ${f.tier} (${f.volume})`);
-        report.missing++;
-      } else if (exists && f.state === 'missing') {
-        catalog.setState(f.ino, 'ok');
-        catalog.clearConflict(f.dataPath, 'missing');
-      }
-    }
-  });
+  if (found.size < catalog.filesWithDataCount()) {
+    catalog.tx(() => checkNotFound(catalog, tiers, found, report));
+  }
   if (report.imported || report.duplicates || report.missing || report.updated || report.invalidNames) {
     log.info(report, 'reconciled catalog with tiers');
   }
   return report;
+}
+
+/** The files the walk did not find where the catalog keeps their bytes: there after all, or missing. */
+function checkNotFound(catalog: Catalog, tiers: LocalTier[], found: Set<number>, report: ReconcileReport): void {
+  for (const f of catalog.filesWithData()) {
+    if (found.has(f.ino)) continue;
+    const tier = tiers.find((t) => t.name === f.tier);
+    if (!tier || !f.volume || f.dataPath === null) continue;
+    const exists = fs.existsSync(tier.pathOf(f.volume, f.dataPath));
+    if (!exists && f.state !== 'missing') {
+      catalog.setState(f.ino, 'missing');
+      catalog.reportConflict(f.dataPath, 'missing', `bytes not found on tier ${f.tier} (${f.volume})`);
+      report.missing++;
+    } else if (exists && f.state === 'missing') {
+      unmissing(catalog, f.ino, f.dataPath);
+    }
+  }
+}
+
+/** A file marked missing whose bytes are back where the catalog keeps them. */
+function unmissing(catalog: Catalog, ino: number, dataPath: string): void {
+  catalog.setState(ino, 'ok');
+  catalog.clearConflict(dataPath, 'missing');
 }
 
 function attrsOf(st: fs.BigIntStats) {
@@ -165,7 +177,10 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
       walk(catalog, tier, volume, path, dirIno!, w);
     } else if (dirent.isFile()) {
       if (existing) {
-        if (checkKnownFile(catalog, existing, tier, volume, path, full, links, report)) found.add(existing.ino);
+        if (checkKnownFile(catalog, existing, tier, volume, path, full, links, report) && existing.dataPath === path) {
+          found.add(existing.ino);
+          if (existing.state === 'missing') unmissing(catalog, existing.ino, path);
+        }
         if (xattrsOfKnown && existing.tier === tier.name && existing.volume === volume) importXattrs(catalog, existing.ino, tier, volume, path, 'file');
         continue;
       }

@@ -315,6 +315,11 @@ describe('reconcile', () => {
     expect(r2).toMatchObject({ imported: 0, updated: 1, missing: 1 });
     expect(vfs.lookup(p.ino, 'b').size).toBe(4);
     expect(vfs.getattr(a.ino).state).toBe('missing');
+    // Its bytes back where the catalog keeps them: no longer missing, the report cleared.
+    fs.writeFileSync(join(hotDir, catalog.getInode(a.ino)!.dataPath!), 'A');
+    expect(reconcile(catalog, tiers)).toMatchObject({ missing: 0 });
+    expect(vfs.getattr(a.ino).state).toBe('ok');
+    expect(catalog.conflicts().filter((c) => c.kind === 'missing')).toEqual([]);
     catalog.close();
   });
 });
