@@ -134,7 +134,6 @@ export interface DirRow extends Inode {
   name: string;
 }
 
-/** An entry of a directory page: its position (cookie) and the child as it is now. */
 /** A directory entry as reconcile compares it with its backing file. */
 export interface ReconcileRow {
   name: string;
@@ -234,6 +233,9 @@ const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size
 
 const QUEUE_COLUMNS = `id, ino, to_tier AS toTier, priority, requested_by AS requestedBy, reason, enqueued_ms AS enqueuedMs,
   not_before_ms AS notBeforeMs, attempts, last_error AS lastError`;
+
+/** Regular files whose bytes are on a local tier. */
+const ON_LOCAL = 'tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768';
 
 const MOVE_COLUMNS = `id, ino, path, from_tier AS fromTier, to_tier AS toTier, generation, state, source, target,
   requested_by AS requestedBy, bytes, verified, error, started_ms AS startedMs, finished_ms AS finishedMs`;
@@ -347,10 +349,8 @@ export class Catalog {
       deleteXattrsOf: d.prepare('DELETE FROM xattrs WHERE ino = ?'),
       deleteStatsOf: d.prepare('DELETE FROM access_stats WHERE ino = ?'),
       orphans: d.prepare('SELECT ino FROM inodes WHERE nlink = 0').pluck(),
-      filesOnLocalCount: d.prepare("SELECT count(*) FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768").pluck(),
-      filesOnLocal: d.prepare(
-        "SELECT ino, tier, volume, data_path AS dataPath, state FROM inodes WHERE tier IS NOT NULL AND data_path IS NOT NULL AND (mode & 61440) = 32768",
-      ),
+      filesOnLocalCount: d.prepare(`SELECT count(*) FROM inodes WHERE ${ON_LOCAL}`).pluck(),
+      filesOnLocal: d.prepare(`SELECT ino, tier, volume, data_path AS dataPath, state FROM inodes WHERE ${ON_LOCAL}`),
       filesWithLayout: big(d.prepare('SELECT * FROM inodes WHERE layout IS NOT NULL AND nlink > 0 ORDER BY ino')),
       byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
       usageByTier: d.prepare('SELECT tier, files, bytes FROM tier_usage'),
@@ -782,11 +782,12 @@ export class Catalog {
     return this.s.orphans.all() as number[];
   }
 
-  /** Where every file on a local tier keeps its bytes (reconcile): the columns it needs only, as plain values. */
+  /** How many files are on local tiers. */
   filesWithDataCount(): number {
     return this.s.filesOnLocalCount.get() as number;
   }
 
+  /** Where every file on a local tier keeps its bytes (reconcile): the columns it needs only, as plain values. */
   filesWithData(): Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[] {
     return this.s.filesOnLocal.all() as Pick<Inode, 'ino' | 'tier' | 'volume' | 'dataPath' | 'state'>[];
   }

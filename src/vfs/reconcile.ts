@@ -266,13 +266,16 @@ function checkKnownFile(
     return false;
   }
   const st = fs.lstatSync(full);
-  // Only a file with other names can be met again under one the catalog does not know.
-  if (st.nlink > 1) links.set(fs.lstatSync(full, { bigint: true }).ino, existing.ino);
+  const changed = st.size !== existing.size || !sameTime(st.mtimeMs, existing.mtimeMs);
+  // In nanoseconds (and the inode number exactly) only where it is needed: a file with
+  // other names can be met again under one the catalog does not know; a changed one
+  // takes the disk's times.
+  const exact = st.nlink > 1 || changed ? fs.lstatSync(full, { bigint: true }) : undefined;
+  if (st.nlink > 1) links.set(exact!.ino, existing.ino);
   if (existing.blocks !== st.blocks) catalog.setBlocks(existing.ino, st.blocks);
-  if (st.size !== existing.size || !sameTime(st.mtimeMs, existing.mtimeMs)) {
+  if (changed) {
     // The bytes changed after the catalog last heard of them: a crash during writes.
-    const exact = fs.lstatSync(full, { bigint: true });
-    catalog.updateData(existing.ino, Number(exact.size), exact.mtimeNs, exact.ctimeNs, true);
+    catalog.updateData(existing.ino, Number(exact!.size), exact!.mtimeNs, exact!.ctimeNs, true);
     report.updated++;
   }
   return true;

@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirAttrsRow, Inode, InodeAttrs } from '../catalog/catalog.js';
+import type { Catalog, DirNameRow, Inode, InodeAttrs } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -1124,15 +1124,21 @@ export class Vfs {
    * is kept per handle, so an open handle costs nothing however large the directory, and
    * entries created or removed meanwhile never make one that exists throughout appear
    * twice or not at all (its position does not change). Any cookie given out may be
-   * returned to (seekdir).
+   * returned to (seekdir). Attributes (`inode`) only when `withInodes` (readdirplus): a
+   * plain readdir reads names, numbers and types alone.
    */
-  /** A page of a directory from `offset` on; each entry with its inode when `withInodes` (readdirplus). */
   readdir(ino: number, fh: number, offset: number, limit: number, withInodes: boolean): DirListing[] {
     if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
     const self = this.catalog.getInode(ino);
     if (!self) return []; // removed while open: nothing left to list
     const out: DirListing[] = [];
-    const listed = (name: string, inode: Inode, cookie: number): DirListing => ({ name, ino: inode.ino, mode: inode.mode, cookie, ...(withInodes ? { inode } : {}) });
+    const listed = (name: string, i: InodeAttrs | DirNameRow, cookie: number): DirListing => ({
+      name,
+      ino: i.ino,
+      mode: i.mode,
+      cookie,
+      inode: withInodes ? (i as InodeAttrs) : undefined,
+    });
     if (offset < DOT_COOKIE) out.push(listed('.', self, DOT_COOKIE));
     if (offset < DOTDOT_COOKIE) {
       const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
@@ -1145,7 +1151,7 @@ export class Vfs {
     for (const r of rows) {
       if (out.length >= limit) break;
       if (isReserved(ino, r.name)) continue;
-      out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE, ...(withInodes ? { inode: r as DirAttrsRow } : {}) });
+      out.push(listed(r.name, r, r.cookie + DOTDOT_COOKIE));
     }
     return out;
   }
