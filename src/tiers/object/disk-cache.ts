@@ -1,8 +1,10 @@
 // The recall cache on local disk: one file per cached cell payload in a directory of
 // its own, kept under a byte budget, least recently used out first. It outlives the
 // daemon: at start the index is rebuilt by scanning the directory, ordered by each
-// file's mtime, which is set on every hit (atime cannot be trusted: noatime and
-// relatime mounts). Files are written to a temporary name and renamed, so a crash
+// file's mtime, which the cache sets itself on every write and hit from one clock
+// that never repeats a value (atime cannot be trusted: noatime and relatime mounts;
+// and the time the kernel gives a written file is coarse, a jiffy behind a precise
+// utimes, so a file written just after a hit could look older than it). Files are written to a temporary name and renamed, so a crash
 // leaves either a whole entry or a temporary file, which the next scan deletes.
 // Entries are checked against the layout's checksum by the caller on every hit.
 import { randomBytes } from 'node:crypto';
@@ -19,6 +21,8 @@ export class DiskCache {
   private bytes = 0;
   /** writes, deletions and touches under way, so close() and tests can wait for them */
   private readonly pending = new Set<Promise<unknown>>();
+  /** the last recency stamp given, in ms; each new one is later, so the order survives a restart */
+  private lastStamp = 0;
 
   private constructor(
     readonly dir: string,
@@ -53,6 +57,7 @@ export class DiskCache {
       }
     }
     found.sort((a, b) => a.mtime - b.mtime);
+    cache.lastStamp = found.at(-1)?.mtime ?? 0;
     for (const f of found) {
       cache.index.set(f.name, f.size);
       cache.bytes += f.size;
@@ -82,8 +87,8 @@ export class DiskCache {
     this.index.set(name, size);
     try {
       const data = await readFile(join(this.dir, name));
-      const now = new Date();
-      this.track(utimes(join(this.dir, name), now, now));
+      const stamp = this.stamp();
+      this.track(utimes(join(this.dir, name), stamp, stamp));
       return data;
     } catch {
       this.forget(name);
@@ -100,8 +105,10 @@ export class DiskCache {
     this.evict();
     const path = join(this.dir, name);
     const temp = `${path}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
+    const stamp = this.stamp();
     this.track(
       writeFile(temp, data)
+        .then(() => utimes(temp, stamp, stamp))
         .then(() => rename(temp, path))
         .then(() => {
           // Evicted while it was being written: the rename brought it back, so delete it now.
@@ -131,6 +138,12 @@ export class DiskCache {
   /** Resolves when every background write and deletion has finished. */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** A recency stamp (seconds, as utimes takes them) later than every one given before. */
+  private stamp(): number {
+    this.lastStamp = Math.max(Date.now(), Math.floor(this.lastStamp) + 1);
+    return this.lastStamp / 1000;
   }
 
   private evict(): void {

@@ -85,6 +85,20 @@ describe('the disk cache across restarts', () => {
     await second.close();
   });
 
+  it('keeps the order of writes and hits made within one clock tick across a restart', async () => {
+    // No pauses: the file times the kernel would give these writes are equal (coarse),
+    // so only the cache's own stamps can tell their order.
+    dir = tempDir();
+    const a = await DiskCache.open(dir.path, 1000);
+    for (const name of ['e', 'd', 'c', 'b', 'a']) a.put(name, Buffer.alloc(100, name));
+    await a.idle();
+    await a.get('d');
+    await a.idle();
+    const b = await DiskCache.open(dir.path, 200); // keeps the two most recent
+    await b.idle();
+    expect(readdirSync(dir.path).sort()).toEqual(['a', 'd']);
+  });
+
   it('keeps least-recently-used order and drops temporary files when reopened', async () => {
     dir = tempDir();
     const a = await DiskCache.open(dir.path, 300);
