@@ -2,6 +2,7 @@
 // tierfs lives in this module, named for what it does; callers never see SQL.
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { GroupCommit } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 
 export const ROOT_INO = 1;
@@ -246,6 +247,8 @@ function toMove(r: MoveRecord & { verified: unknown }): MoveRecord {
 
 export class Catalog {
   readonly db: Database.Database;
+  /** the requests of one turn of the event loop commit together (group-commit.ts) */
+  readonly group: GroupCommit;
   /** this filesystem's id: the first part of every object key, in every manifest */
   fsid: string;
   private readonly s;
@@ -256,6 +259,7 @@ export class Catalog {
   constructor(path: string, opts: { fsid?: string; now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
     this.db = new Database(path);
+    this.group = new GroupCommit(this.db);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
     this.db.pragma('synchronous = NORMAL');
@@ -525,7 +529,7 @@ export class Catalog {
    * this connection meanwhile reaches the copy too.
    */
   async backupTo(path: string): Promise<void> {
-    await this.db.backup(path);
+    await this.group.withoutGroups(() => this.db.backup(path));
   }
 
   /**
@@ -563,7 +567,6 @@ export class Catalog {
     this.fsid = fsid;
   }
 
-  /** Run fn in one transaction (nested calls join the outer one). */
   /**
    * A transaction that is on disk when it returns, not only visible: the move protocol
    * deletes a file's old copy right after its commit, and a power cut must not roll the
@@ -571,6 +574,7 @@ export class Catalog {
    * the WAL only at checkpoints.)
    */
   durableTx<T>(fn: () => T): T {
+    this.group.commit();
     this.db.pragma('synchronous = FULL');
     try {
       const result = this.tx(fn);
@@ -597,11 +601,13 @@ export class Catalog {
     this.db.prepare('VACUUM INTO ?').run(`${dir}/durable-${++this.durableSnapshots}.db`);
   }
 
+  /** Run fn in one transaction (nested calls, and calls inside an open group, join the outer one). */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 
   close(): void {
+    this.group.commit();
     this.db.close();
   }
 
@@ -707,9 +713,11 @@ export class Catalog {
   /**
    * A rename about to change backing names; endRename(id) goes in the transaction that
    * renames in the catalog. A plain transaction suffices: what it guards against is the
-   * daemon dying between the two, and the WAL has the row once it returns.
+   * daemon dying between the two, and the WAL has the row once it returns (the open
+   * group, if any, is committed first: the backing renames follow at once).
    */
   beginRename(r: PendingRename): number {
+    this.group.commit();
     return Number(this.db.prepare('INSERT INTO renames (parent, name, new_parent, new_name) VALUES (?, ?, ?, ?)').run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
   }
 

@@ -47,7 +47,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
   const opened = (h: { fh: number; fd: number; ino: number }): OpenResult =>
     opts.fastPath && h.fd >= 0 ? { fh: h.fh, fd: h.fd, privileged: vfs.passthrough && vfs.writesClearPrivileges(h.ino) } : { fh: h.fh };
 
-  return {
+  const ops: FuseOps = {
     init(granted) {
       vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
       vfs.passthrough = granted.passthrough;
@@ -140,7 +140,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       vfs.releasedir(fh);
     },
     async fsyncdir() {
-      // Directory changes are catalog transactions, durable when they return.
+      // Directory changes are catalog transactions: answered once their group commits (below).
     },
     async statfs(): Promise<StatFs> {
       const s = vfs.statfs();
@@ -165,5 +165,40 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       }
     },
   };
+  return answeredAfterCommit(ops, vfs);
 }
 
+type AsyncOp = (...args: never[]) => Promise<unknown>;
+
+/**
+ * Changes whose result the backing tier holds too (a new file, directory or symlink, a
+ * file's bytes and size): should the daemon die before their group commits, the next
+ * mount's reconcile finds them there. These requests are answered at once.
+ */
+const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'open', 'write', 'release', 'fallocate', 'copyFileRange'] as const;
+/** Changes only the catalog holds (a rename, an unlink, attributes, xattrs, a device node): answered once committed. */
+const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'rename', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
+
+/**
+ * The catalog changes of requests join the group of their turn of the event loop
+ * (catalog/group-commit.ts); what a caller is told is either committed or found again at
+ * the next mount. Requests that change nothing are left as they are.
+ */
+function answeredAfterCommit(ops: FuseOps, vfs: Vfs): FuseOps {
+  const group = vfs.catalog.group;
+  const grouped = (op: AsyncOp, waits: boolean): AsyncOp =>
+    async (...args) => {
+      group.open();
+      try {
+        return await op(...args);
+      } finally {
+        // An error waits too: it may say what an uncommitted change did (EEXIST, ENOTEMPTY).
+        if (waits) await group.settled();
+      }
+    };
+  const wrapped: Record<string, unknown> = { ...ops };
+  const all = ops as unknown as Record<string, AsyncOp | undefined>;
+  for (const name of REPAIRED_AT_MOUNT) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
+  for (const name of COMMITTED_FIRST) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), true);
+  return wrapped as unknown as FuseOps;
+}

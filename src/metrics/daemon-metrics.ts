@@ -116,6 +116,9 @@ export class DaemonMetrics {
     r.feed('tierfs_read_bytes_total', () => [...this.io].map(([tier, t]) => ({ labels: { tier }, value: t.read })));
     r.feed('tierfs_write_bytes_total', () => [...this.io].map(([tier, t]) => ({ labels: { tier }, value: t.write })));
 
+    r.feed('tierfs_catalog_group_commits_total', () => [{ labels: {}, value: catalog.group.commits }]);
+    r.feed('tierfs_catalog_group_commit_failures_total', () => [{ labels: {}, value: catalog.group.failures }]);
+
     r.feed('tierfs_move_queue_length', () => [{ labels: {}, value: totals.queue().length }]);
     r.feed('tierfs_move_queue_bytes', () => [{ labels: {}, value: totals.queue().bytes }]);
     r.feed('tierfs_misplacements_total', () => [...(this.misplacements?.totals ?? [])].map(([tier, value]) => ({ labels: { tier }, value })));

@@ -6,7 +6,7 @@
 import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
 
 export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'alerts' | 'process';
 
@@ -129,6 +129,18 @@ export const METRICS = [
     name: 'tierfs_write_bytes_total', type: 'counter', unit: 'bytes', group: 'mount', labels: ['tier'],
     help: 'Bytes written through the mount, by the tier that holds the file (not those the kernel writes to local files itself, in passthrough)',
     healthy: 'Follows the workload.',
+    history: {},
+  },
+  {
+    name: 'tierfs_catalog_group_commits_total', type: 'counter', unit: 'transactions', group: 'mount', labels: [],
+    help: 'Catalog transactions that committed the changes of the requests handled in one turn of the event loop together (group commit)',
+    healthy: 'Grows with changes through the mount; fewer commits than changing requests means bursts share their writes.',
+    history: {},
+  },
+  {
+    name: 'tierfs_catalog_group_commit_failures_total', type: 'counter', unit: 'errors', group: 'mount', labels: [],
+    help: 'Groups of catalog changes that could not be committed (the catalog\'s disk full or failing): their requests failed with EIO, or, for creates and writes answered before, are found again on the tier at the next mount',
+    healthy: '0. Any rise: free space on the disk that holds the catalog (dataDir), read the daemon\'s log, and remount.',
     history: {},
   },
   // ── moves ──────────────────────────────────────────────────────────────────

@@ -473,6 +473,9 @@ export class MoveProtocol {
 
   private async collectOnce(): Promise<Set<number>> {
     const finished = new Set<number>();
+    // Only deletions on disk: a daemon killed before the group of an unlink commits
+    // brings the name back, and it must still have its bytes.
+    this.catalog.group.commit();
     for (const g of this.catalog.garbage()) {
       const loc = JSON.parse(g.location) as (CopyLocation & { moveId?: number }) | { layout: ObjectLayout; moveId?: undefined };
       try {

@@ -1,0 +1,90 @@
+// Group commit: the catalog changes of every request handled in one turn of the event
+// loop go into one transaction, committed when the turn's I/O callbacks are done
+// (setImmediate runs after them), so a burst of creates writes the WAL once instead of
+// once per request. Whoever answers a request waits for settled() first: nothing is
+// acknowledged before it is in the WAL, so a killed daemon loses no change it reported,
+// exactly as with a transaction per request. Timers (the mover, the classifier, metrics)
+// never run inside a group: it opens in the poll phase and commits in the check phase of
+// the same turn.
+import type Database from 'better-sqlite3';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('catalog');
+const COMMITTED = Promise.resolve();
+
+interface OpenGroup {
+  done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class GroupCommit {
+  private group: OpenGroup | undefined;
+  /** online backups under way: each of their steps must find no write transaction open */
+  private held = 0;
+  /** transactions committed by groups, and groups that failed to commit (rolled back) */
+  commits = 0;
+  failures = 0;
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Starts the turn's transaction unless one is open; what follows in this turn joins it. */
+  open(): void {
+    if (this.group || this.held > 0 || this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Handled here, so a failure nobody waits for is logged rather than crashing the daemon.
+    done.catch(() => undefined);
+    this.group = { done, resolve, reject };
+    setImmediate(() => this.commit());
+  }
+
+  /**
+   * Runs work during which no group opens (changes commit one by one, as without groups):
+   * an online backup's steps run between turns, and a step that finds the connection
+   * writing copies nothing (SQLITE_LOCKED) — the first one would end the backup empty.
+   */
+  async withoutGroups<T>(work: () => Promise<T>): Promise<T> {
+    this.commit();
+    this.held++;
+    try {
+      return await work();
+    } finally {
+      this.held--;
+    }
+  }
+
+  /** Resolves once the changes made so far are committed; rejects when their group could not be. */
+  settled(): Promise<void> {
+    return this.group?.done ?? COMMITTED;
+  }
+
+  /**
+   * Commits the open group now: before a change that must be on disk when it returns
+   * (the move protocol's durable steps, a rename's intent) and at close. Never call it
+   * inside a transaction of your own.
+   */
+  commit(): void {
+    const g = this.group;
+    if (!g) return;
+    this.group = undefined;
+    try {
+      // A statement that failed with SQLITE_FULL or an I/O error may have rolled the whole
+      // transaction back already; then none of the group's changes are there to commit.
+      if (!this.db.inTransaction) throw new Error('the catalog rolled the transaction back after an error');
+      this.db.exec('COMMIT');
+      this.commits++;
+      g.resolve();
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.failures++;
+      log.error({ err }, 'could not commit a group of catalog changes: the requests waiting for it fail with EIO; creates and writes already answered are found on their tier at the next mount');
+      g.reject(err);
+    }
+  }
+}
