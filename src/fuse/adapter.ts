@@ -165,7 +165,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       }
     },
   };
-  return answeredAfterCommit(ops, vfs);
+  return withGroupCommit(ops, vfs);
 }
 
 type AsyncOp = (...args: never[]) => Promise<unknown>;
@@ -184,7 +184,7 @@ const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'rename', 'link'
  * (catalog/group-commit.ts); what a caller is told is either committed or found again at
  * the next mount. Requests that change nothing are left as they are.
  */
-function answeredAfterCommit(ops: FuseOps, vfs: Vfs): FuseOps {
+function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const group = vfs.catalog.group;
   const grouped = (op: AsyncOp, waits: boolean): AsyncOp =>
     async (...args) => {
