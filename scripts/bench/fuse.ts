@@ -3,7 +3,8 @@
 //
 // One table, measured in the same run: sequential write and read of a large file (MB/s),
 // 4 KiB random reads with O_DIRECT (IOPS, fio; the column is empty without fio),
-// creating + stat-ing many small files and looking up missing names (ops/s) on
+// creating + stat-ing many small files, by one writer and by 8 at once, and looking up
+// missing names (ops/s) on
 //   direct     the hot directory itself
 //   tierfs     a tierfs mount over it: as configured by default (passthrough where the
 //              kernel offers it, access recording, metrics and their history on,
@@ -20,6 +21,7 @@
 // JavaScript answers (the natively served ones get no work per request at all).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../../test/helpers/tierfs.js';
 import { FuseRequestTally, meterFuseOps } from '../../src/metrics/fuse.js';
@@ -44,6 +46,8 @@ interface Row {
   readMBps: number;
   randReadIops: number;
   smallFilesOps: number;
+  /** the same with 8 writers at once (what shares a catalog commit) */
+  smallParallelOps: number;
   missingOps: number;
 }
 
@@ -94,6 +98,25 @@ function smallFiles(dir: string): number {
   return (2 * FILES) / s;
 }
 
+/** The same work by 8 writers at once, each on its own files: ops/s over both phases. */
+async function smallFilesParallel(dir: string): Promise<number> {
+  const d = join(dir, 'small8');
+  mkdirSync(d);
+  const t0 = process.hrtime.bigint();
+  const each = async (work: (i: number) => Promise<unknown>) => {
+    let next = 0;
+    const writer = async () => {
+      for (let i = next++; i < FILES; i = next++) await work(i);
+    };
+    await Promise.all(Array.from({ length: 8 }, writer));
+  };
+  await each((i) => fsp.writeFile(join(d, `f${i}`), 'x'));
+  await each((i) => fsp.stat(join(d, `f${i}`)));
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  rmSync(d, { recursive: true });
+  return (2 * FILES) / s;
+}
+
 /**
  * Names that do not exist, each looked up 10 times (a search path or a build's outputs
  * probed again and again): lookups/s. The kernel may answer repeats from a negative entry.
@@ -107,9 +130,9 @@ function missingNames(dir: string): number {
   return (10 * names) / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-function measure(target: string, dir: string): Row {
+async function measure(target: string, dir: string): Promise<Row> {
   const s = seq(dir);
-  return { target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), missingOps: missingNames(dir) };
+  return { target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), smallParallelOps: await smallFilesParallel(dir), missingOps: missingNames(dir) };
 }
 
 /**
@@ -121,7 +144,7 @@ function scrapeEverySecond(url: string): () => void {
   return () => child.kill();
 }
 
-async function withTierfs(opts: { recording: boolean; metrics: boolean; passthrough?: 'off' }, fn: (mnt: string) => Row): Promise<Row> {
+async function withTierfs(opts: { recording: boolean; metrics: boolean; passthrough?: 'off' }, fn: (mnt: string) => Promise<Row>): Promise<Row> {
   const t = new TierfsMount({
     recording: opts.recording,
     passthrough: opts.passthrough,
@@ -136,14 +159,14 @@ async function withTierfs(opts: { recording: boolean; metrics: boolean; passthro
       if (!status.metrics?.url) throw new Error(`the metrics listener did not start: ${JSON.stringify(status.metrics)}`);
       stopScraping = scrapeEverySecond(status.metrics.url);
     }
-    return fn(t.mnt);
+    return await fn(t.mnt);
   } finally {
     stopScraping();
     await t.dispose();
   }
 }
 
-async function withMergerfs(fn: (mnt: string) => Row): Promise<Row | undefined> {
+async function withMergerfs(fn: (mnt: string) => Promise<Row>): Promise<Row | undefined> {
   if (spawnSync('which', ['mergerfs']).status !== 0) {
     process.stderr.write('mergerfs is not installed (apt-get install -y mergerfs): its row is skipped\n');
     return undefined;
@@ -156,7 +179,7 @@ async function withMergerfs(fn: (mnt: string) => Row): Promise<Row | undefined> 
   try {
     execFileSync('mergerfs', ['-o', 'cache.files=partial,dropcacheonclose=true,category.create=mfs', branch, mnt]);
     await waitFor(() => isMounted(mnt), 10_000, () => 'mergerfs did not mount');
-    return fn(mnt);
+    return await fn(mnt);
   } finally {
     forceUnmount(mnt);
     dir.remove();
@@ -166,15 +189,23 @@ async function withMergerfs(fn: (mnt: string) => Row): Promise<Row | undefined> 
 /** Each figure the better of two rows of one target. */
 const better = (b: Row | undefined, r: Row): Row => {
   if (!b) return r;
-  const most = (k: 'writeMBps' | 'readMBps' | 'randReadIops' | 'smallFilesOps' | 'missingOps') => Math.max(b[k], r[k]);
-  return { target: r.target, writeMBps: most('writeMBps'), readMBps: most('readMBps'), randReadIops: most('randReadIops'), smallFilesOps: most('smallFilesOps'), missingOps: most('missingOps') };
+  const most = (k: Exclude<keyof Row, 'target'>) => Math.max(b[k], r[k]);
+  return {
+    target: r.target,
+    writeMBps: most('writeMBps'),
+    readMBps: most('readMBps'),
+    randReadIops: most('randReadIops'),
+    smallFilesOps: most('smallFilesOps'),
+    smallParallelOps: most('smallParallelOps'),
+    missingOps: most('missingOps'),
+  };
 };
 
 const direct = tempDir('bench-direct-');
 const rows: Row[] = [];
 try {
   let best: Row | undefined;
-  for (let round = 0; round < ROUNDS; round++) best = better(best, measure('direct', direct.path));
+  for (let round = 0; round < ROUNDS; round++) best = better(best, await measure('direct', direct.path));
   rows.push(best!);
 } finally {
   direct.remove();
@@ -224,16 +255,17 @@ if (json) {
   const f = (n: number) => (Number.isNaN(n) ? '–' : n.toFixed(0));
   const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a / b) ? `${(a / b).toFixed(2)}×` : '–');
   process.stdout.write(
-    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed, ${Math.floor(FILES / 10)} missing names looked up 10 times each\n\n`,
+    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed (by one writer, then by 8 at once), ${Math.floor(FILES / 10)} missing names looked up 10 times each\n\n`,
   );
   process.stdout.write(
-    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'missing ops/s'.padStart(15)}` +
-      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'missing/mergerfs'.padStart(18)}\n`,
+    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'small×8 ops/s'.padStart(15)}${'missing ops/s'.padStart(15)}` +
+      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'small×8/mergerfs'.padStart(18)}${'missing/mergerfs'.padStart(18)}\n`,
   );
   for (const r of rows) {
     process.stdout.write(
-      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.missingOps).padStart(15)}` +
+      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.smallParallelOps).padStart(15)}${f(r.missingOps).padStart(15)}` +
         `${ratio(r.writeMBps, d.writeMBps).padStart(14)}${ratio(r.readMBps, d.readMBps).padStart(13)}${ratio(r.randReadIops, d.randReadIops).padStart(11)}${ratio(r.smallFilesOps, mf?.smallFilesOps).padStart(16)}` +
+        `${ratio(r.smallParallelOps, mf?.smallParallelOps).padStart(18)}` +
         `${ratio(r.missingOps, mf?.missingOps).padStart(18)}\n`,
     );
   }
