@@ -1,11 +1,12 @@
 // Group commit: the catalog changes of every request handled in one turn of the event
 // loop go into one transaction, committed when the turn's I/O callbacks are done
 // (setImmediate runs after them), so a burst of creates writes the WAL once instead of
-// once per request. Whoever answers a request waits for settled() first: nothing is
-// acknowledged before it is in the WAL, so a killed daemon loses no change it reported,
-// exactly as with a transaction per request. Timers (the mover, the classifier, metrics)
-// never run inside a group: it opens in the poll phase and commits in the check phase of
-// the same turn.
+// once per request. Who answers a request decides whether to wait for settled() first
+// (fuse/adapter.ts): a change only the catalog holds is answered once committed; one the
+// tier holds too (a new file, its bytes) at once, since the next mount's reconcile finds
+// it there should the daemon die before the commit. Timers (the mover, the classifier,
+// metrics) never run inside a group: it opens in the poll phase and commits in the check
+// phase of the same turn.
 import type Database from 'better-sqlite3';
 import { moduleLogger } from '../log.js';
 
@@ -38,7 +39,7 @@ export class GroupCommit {
       resolve = res;
       reject = rej;
     });
-    // Handled here, so a failure nobody waits for is logged rather than crashing the daemon.
+    // A failure nobody waits for is no unhandled rejection (commit() logs it).
     done.catch(() => undefined);
     this.group = { done, resolve, reject };
     setImmediate(() => this.commit());
