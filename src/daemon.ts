@@ -210,6 +210,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     throw err;
   }
   const catalog = new Catalog(catalogPathOf(cfg.dataDir));
+  // See GroupCommit.onFailure: an uncaught exception stops the daemon (process-guard.ts).
+  catalog.group.onFailure = (err) => {
+    throw err;
+  };
   let session: FuseSession | undefined;
   let admin: Server | undefined;
   let http: Awaited<ReturnType<typeof serveMetrics>> | undefined;
@@ -218,7 +222,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   let heartbeat: MountHeartbeat | undefined;
   try {
     // The configuration the mount runs is a version; a crash while one was applied is finished here.
-    const versions = new ConfigVersions(catalog.db, cfg.catalog.configVersions);
+    const versions = new ConfigVersions(catalog.db, cfg.catalog.configVersions, () => catalog.group.commit());
     const configText = opts.configText ?? (opts.configFile ? readFileSync(opts.configFile, 'utf8') : undefined);
     const atMount = configText === undefined ? undefined : configAtMount(versions, opts.configFile, configText);
     if (atMount?.repairedText !== undefined && opts.configFile) cfg = parseConfig(atMount.repairedText, opts.configFile, dirname(opts.configFile));

@@ -607,8 +607,11 @@ export class Catalog {
   }
 
   close(): void {
-    this.group.commit();
-    this.db.close();
+    try {
+      this.group.commit();
+    } finally {
+      this.db.close();
+    }
   }
 
   // ── namespace ──────────────────────────────────────────────────────────────

@@ -4,9 +4,11 @@
 // once per request. Who answers a request decides whether to wait for settled() first
 // (fuse/adapter.ts): a change only the catalog holds is answered once committed; one the
 // tier holds too (a new file, its bytes) at once, since the next mount's reconcile finds
-// it there should the daemon die before the commit. Timers (the mover, the classifier,
-// metrics) never run inside a group: it opens in the poll phase and commits in the check
-// phase of the same turn.
+// it there should the daemon die before the commit. A group opens in the poll phase and
+// commits in the check phase of the same turn, so no timer callback runs inside one; but
+// async work resumed by I/O in that phase (the mover after a copy, manifest sync) may join
+// one, so what must be on disk before an effect outside the catalog commits first
+// (durableTx, beginRename, garbage collection, manifest sync, config versions).
 import type Database from 'better-sqlite3';
 import { moduleLogger } from '../log.js';
 
@@ -23,16 +25,29 @@ export class GroupCommit {
   private group: OpenGroup | undefined;
   /** online backups under way: each of their steps must find no write transaction open */
   private held = 0;
-  /** transactions committed by groups, and groups that failed to commit (rolled back) */
+  /** groups committed that changed something, and groups that failed to commit (rolled back) */
   commits = 0;
   failures = 0;
+  /** total_changes() when the open group began: an unchanged count at commit means an empty group */
+  private changesAtOpen = 0;
+  private readonly totalChanges;
+  /**
+   * Told when a group the end of a turn commits fails (after its waiters were told). The
+   * daemon rethrows: answered creates are then missing from the catalog while the kernel
+   * knows them, so it stops as after any unexplained failure (process-guard.ts) and the
+   * next mount's reconcile finds them on their tiers. By default the failure is only logged.
+   */
+  onFailure: (err: unknown) => void = () => undefined;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.totalChanges = db.prepare('SELECT total_changes()').pluck();
+  }
 
   /** Starts the turn's transaction unless one is open; what follows in this turn joins it. */
   open(): void {
     if (this.group || this.held > 0 || this.db.inTransaction) return;
     this.db.exec('BEGIN');
+    this.changesAtOpen = this.totalChanges.get() as number;
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -42,7 +57,13 @@ export class GroupCommit {
     // A failure nobody waits for is no unhandled rejection (commit() logs it).
     done.catch(() => undefined);
     this.group = { done, resolve, reject };
-    setImmediate(() => this.commit());
+    setImmediate(() => {
+      try {
+        this.commit();
+      } catch (err) {
+        this.onFailure(err);
+      }
+    });
   }
 
   /**
@@ -68,7 +89,8 @@ export class GroupCommit {
   /**
    * Commits the open group now: before a change that must be on disk when it returns
    * (the move protocol's durable steps, a rename's intent) and at close. Never call it
-   * inside a transaction of your own.
+   * inside a transaction of your own. Throws when the group could not be committed (its
+   * waiters are told too), so that nothing goes on from a state that was rolled back.
    */
   commit(): void {
     const g = this.group;
@@ -78,14 +100,16 @@ export class GroupCommit {
       // A statement that failed with SQLITE_FULL or an I/O error may have rolled the whole
       // transaction back already; then none of the group's changes are there to commit.
       if (!this.db.inTransaction) throw new Error('the catalog rolled the transaction back after an error');
+      const changed = this.totalChanges.get() !== this.changesAtOpen;
       this.db.exec('COMMIT');
-      this.commits++;
+      if (changed) this.commits++;
       g.resolve();
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.failures++;
       log.error({ err }, 'could not commit a group of catalog changes: the requests waiting for it fail with EIO; creates and writes already answered are found on their tier at the next mount');
       g.reject(err);
+      throw err;
     }
   }
 }

@@ -55,6 +55,8 @@ export class ConfigVersions {
     private readonly db: Database.Database,
     /** versions kept; older ones are deleted as new ones come */
     public keep = 100,
+    /** commits what the connection's owner has pending (the catalog's open group): add() syncs on its own */
+    private readonly commitPending: () => void = () => undefined,
   ) {
     this.s = {
       latest: db.prepare<[], Row>('SELECT * FROM config_versions ORDER BY version DESC LIMIT 1'),
@@ -90,6 +92,7 @@ export class ConfigVersions {
    * is written only after, so even a power cut cannot leave a file ahead of the catalog.
    */
   add(v: NewVersion, timeMs = Date.now()): ConfigVersion {
+    this.commitPending(); // the safety level cannot change inside a transaction
     const before = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('synchronous = FULL');
     try {

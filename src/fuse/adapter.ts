@@ -175,7 +175,7 @@ type AsyncOp = (...args: never[]) => Promise<unknown>;
  * file's bytes and size): should the daemon die before their group commits, the next
  * mount's reconcile finds them there. These requests are answered at once.
  */
-const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'open', 'write', 'release', 'fallocate', 'copyFileRange'] as const;
+const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'open', 'write', 'release', 'fallocate'] as const;
 /** Changes only the catalog holds (a rename, an unlink, attributes, xattrs, a device node): answered once committed. */
 const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'rename', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
 

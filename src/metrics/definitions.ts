@@ -139,8 +139,8 @@ export const METRICS = [
   },
   {
     name: 'tierfs_catalog_group_commit_failures_total', type: 'counter', unit: 'errors', group: 'mount', labels: [],
-    help: 'Groups of catalog changes that could not be committed (the catalog\'s disk full or failing): their requests failed with EIO, or, for creates and writes answered before, are found again on the tier at the next mount',
-    healthy: '0. Any rise: free space on the disk that holds the catalog (dataDir), read the daemon\'s log, and remount.',
+    help: 'Groups of catalog changes that could not be committed (the catalog\'s disk full or failing): requests waiting for them failed with EIO and the daemon stopped; creates and writes it had answered are found on their tier at the next mount',
+    healthy: '0. Any rise: free space on the disk that holds the catalog (dataDir), read the daemon\'s log, and mount again.',
     history: {},
   },
   // ── moves ──────────────────────────────────────────────────────────────────

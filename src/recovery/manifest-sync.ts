@@ -45,6 +45,9 @@ export async function syncManifests({ catalog, tiers, holdCopy }: ManifestSyncDe
   let written = 0;
   const failures: string[] = [];
   for (const { ino, seq } of catalog.pendingManifestUpdates()) {
+    // A manifest describes the file as committed: a change still in an open group could
+    // be lost with the daemon, and nothing would mark the manifest to be written again.
+    catalog.group.commit();
     const i = catalog.getInode(ino);
     const path = i && i.nlink > 0 ? (i.dataPath ?? catalog.pathOf(ino)) : undefined;
     if (!i?.layout || path === undefined) {

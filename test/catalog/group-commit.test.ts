@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
+import { ConfigVersions } from '../../src/config/versions.js';
 import { GroupCommit } from '../../src/catalog/group-commit.js';
 import { createFuseOps } from '../../src/fuse/adapter.js';
 import type { FuseOps } from '../../src/fuse/types.js';
@@ -54,6 +55,9 @@ describe('a group of changes', () => {
     await nextTurn();
     expect(group.commits).toBe(1); // nothing left open, nothing committed twice
     expect(db.inTransaction).toBe(false);
+    group.open(); // requests that changed nothing: committed, not counted
+    await group.settled();
+    expect(group.commits).toBe(1);
   });
 
   it('rolls back a group that cannot commit, and every waiter hears so', async () => {
@@ -63,16 +67,23 @@ describe('a group of changes', () => {
     group.open();
     db.prepare('INSERT INTO t VALUES (1)').run();
     db.prepare('INSERT INTO child VALUES (42)').run(); // fails only at COMMIT
+    const told: unknown[] = [];
+    group.onFailure = (err) => told.push(err);
     const waiters = [group.settled(), group.settled()];
     for (const w of waiters) await expect(w).rejects.toThrow(/FOREIGN KEY/);
     expect(group.failures).toBe(1);
+    expect(told).toHaveLength(1);
     expect(db.inTransaction).toBe(false);
     expect(seen()).toEqual([]);
-    // The next group starts afresh.
+    // The next group starts afresh; one committed by hand throws to its caller too.
     group.open();
     db.prepare('INSERT INTO t VALUES (3)').run();
     await group.settled();
     expect(seen()).toEqual([3]);
+    group.open();
+    db.prepare('INSERT INTO child VALUES (43)').run();
+    expect(() => group.commit()).toThrow(/FOREIGN KEY/);
+    expect(group.failures).toBe(2);
   });
 });
 
@@ -95,6 +106,14 @@ describe('the catalog inside a group', () => {
       catalog.durableTx(() => catalog.setMeta('durable', 'z'));
       expect(meta('group-test-2')).toBeDefined();
       expect(meta('durable')).toBeDefined();
+
+      // A configuration version is synced before the file is written: inside a group too.
+      const versions = new ConfigVersions(catalog.db, 100, () => catalog.group.commit());
+      catalog.group.open();
+      catalog.setMeta('group-test-3', 'w');
+      versions.add({ uid: 0, user: 'root', message: 'm', text: 'dataDir: ./d\n', restoredFrom: null, fileWritten: false });
+      expect(meta('group-test-3')).toBeDefined();
+      expect((other.prepare('SELECT count(*) AS n FROM config_versions').get() as { n: number }).n).toBe(1);
     } finally {
       other.close();
       catalog.close();
@@ -116,15 +135,18 @@ describe('the catalog inside a group', () => {
           catalog.setMeta(`z${n++}`, 'y');
         }
       })();
-      for (let i = 0; i < 10; i++) {
-        const copy = join(dir.path, `copy${i}.db`);
-        await catalog.backupTo(copy);
-        const db = new Database(copy, { readonly: true });
-        expect((db.prepare("SELECT count(*) AS n FROM meta WHERE key LIKE 'k%'").get() as { n: number }).n).toBe(500);
-        db.close();
+      try {
+        for (let i = 0; i < 10; i++) {
+          const copy = join(dir.path, `copy${i}.db`);
+          await catalog.backupTo(copy);
+          const db = new Database(copy, { readonly: true });
+          expect((db.prepare("SELECT count(*) AS n FROM meta WHERE key LIKE 'k%'").get() as { n: number }).n).toBe(500);
+          db.close();
+        }
+      } finally {
+        stop = true;
+        await requests;
       }
-      stop = true;
-      await requests;
       expect(n).toBeGreaterThan(0);
     } finally {
       catalog.close();
@@ -174,7 +196,7 @@ describe('requests answered before or after their commit', () => {
     await ops.release(caller, created.attr.ino, created.fh, 0);
   });
 
-  it('a rename, an unlink and a chmod are answered only once committed', async () => {
+  it('an unlink and a chmod are answered only once committed (a rename commits its intent first anyway)', async () => {
     for (const name of ['a', 'b']) {
       const h = await ops.create(caller, ROOT_INO, name, 0o644, fs.constants.O_RDWR);
       await ops.release(caller, h.attr.ino, h.fh, 0);
