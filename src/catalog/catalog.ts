@@ -899,6 +899,15 @@ export class Catalog {
     this.s.setLocation.run({ ino, ...loc, nowMs: this.now() });
   }
 
+  /** Deletes an inode no name leads to any more; a cold one's objects go to the garbage list. */
+  dropInode(ino: number): void {
+    this.tx(() => {
+      const i = this.getInode(ino);
+      if (i?.layout && i.tier) this.addGarbage(ino, i.tier, JSON.stringify({ layout: JSON.parse(i.layout) }));
+      this.deleteInode(ino);
+    });
+  }
+
   addGarbage(ino: number, tier: string, location: string): void {
     this.s.addGarbage.run(ino, tier, location, Date.now());
   }

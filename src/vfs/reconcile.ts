@@ -60,8 +60,10 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOf
   // Found again below if still there; gone if renamed or removed since the last mount.
   for (const c of catalog.conflicts()) if (c.kind === INVALID_NAME) catalog.clearConflict(c.path, c.kind);
 
+  // Unlinked while open, and the daemon died before the last close: what that close would
+  // have done (a cold file's objects to the garbage list, or they would be stored for ever).
   for (const ino of catalog.orphans()) {
-    catalog.deleteInode(ino);
+    catalog.dropInode(ino);
     report.orphansRemoved++;
   }
 

@@ -525,11 +525,7 @@ export class Vfs {
   /** An inode with no name left goes with its last handle; its objects, if cold, go to the garbage list. */
   private dropIfUnused(ino: number): void {
     if (this.openCount.has(ino)) return;
-    this.catalog.tx(() => {
-      const i = this.catalog.getInode(ino);
-      if (i?.layout && i.tier) this.catalog.addGarbage(ino, i.tier, JSON.stringify({ layout: JSON.parse(i.layout) }));
-      this.catalog.deleteInode(ino);
-    });
+    this.catalog.dropInode(ino);
   }
 
   rmdir(parent: number, name: string): void {

@@ -322,4 +322,20 @@ describe('reconcile', () => {
     expect(catalog.conflicts().filter((c) => c.kind === 'missing')).toEqual([]);
     catalog.close();
   });
+
+  it('drops a file unlinked while open whose daemon died before the last close; a cold one\'s objects go to the garbage list', () => {
+    const catalog = new Catalog(join(dir.path, 'c.db'));
+    const t = 1_000_000_000n;
+    const attrs = { mode: 0o100644, uid: 0, gid: 0, nlink: 0, rdev: 0, size: 5, atimeNs: t, mtimeNs: t, ctimeNs: t, volume: null, dataPath: null, target: null };
+    const layout = JSON.stringify({ tier: 'cold', fileId: 'f1', size: 5 });
+    const cold = catalog.createInode({ ...attrs, tier: 'cold', layout });
+    const local = catalog.createInode({ ...attrs, tier: 'hot', volume: join(dir.path, 'hot') });
+    expect(reconcile(catalog, [tier('hot', join(dir.path, 'hot'))]).orphansRemoved).toBe(2);
+    expect(catalog.getInode(cold)).toBeUndefined();
+    expect(catalog.getInode(local)).toBeUndefined();
+    expect(catalog.garbage().map((g) => ({ ino: g.ino, tier: g.tier, location: JSON.parse(g.location) }))).toEqual([
+      { ino: cold, tier: 'cold', location: { layout: JSON.parse(layout) } },
+    ]);
+    catalog.close();
+  });
 });
