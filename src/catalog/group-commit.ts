@@ -32,7 +32,7 @@ export class GroupCommit {
   private changesAtOpen = 0;
   private readonly totalChanges;
   /**
-   * Told when a group the end of a turn commits fails (after its waiters were told). The
+   * Told when the commit at the end of a turn fails (after the waiters were told). The
    * daemon rethrows: answered creates are then missing from the catalog while the kernel
    * knows them, so it stops as after any unexplained failure (process-guard.ts) and the
    * next mount's reconcile finds them on their tiers. By default the failure is only logged.
