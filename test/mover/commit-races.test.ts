@@ -46,8 +46,15 @@ function withCold(): TierfsMount {
 function coldObjects(): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      // Removed while we look (the collector prunes emptied directories): no objects there.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
       if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
       if (e.isDirectory()) walk(join(dir, e.name));
       else if (e.name.endsWith('~')) out.push(join(dir, e.name));
