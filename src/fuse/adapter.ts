@@ -3,7 +3,7 @@
 // Errors pass through; the session turns them into errno.
 import type { InodeAttrs } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
-import type { Vfs } from '../vfs/vfs.js';
+import { opensToChange, type Vfs } from '../vfs/vfs.js';
 import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
 
 export interface AdapterOptions {
@@ -172,10 +172,10 @@ type AsyncOp = (...args: never[]) => Promise<unknown>;
 
 /**
  * Changes whose result the backing tier holds too (a new file, directory or symlink, a
- * file's bytes and size): should the daemon die before their group commits, the next
+ * file's bytes and size; opens and closes of handles that change a file, below): should the daemon die before their group commits, the next
  * mount's reconcile finds them there. These requests are answered at once.
  */
-const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'open', 'write', 'release', 'fallocate'] as const;
+const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'write', 'fallocate'] as const;
 /** Changes only the catalog holds (a rename, an unlink, attributes, xattrs, a device node): answered once committed. */
 const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'rename', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
 
@@ -200,5 +200,12 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const all = ops as unknown as Record<string, AsyncOp | undefined>;
   for (const name of REPAIRED_AT_MOUNT) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
   for (const name of COMMITTED_FIRST) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), true);
+  // Opens and closes are on every read's path: only those of handles that may change the
+  // file (written, truncated) join a group; the others change nothing to share a commit with.
+  const open = grouped(ops.open.bind(ops) as AsyncOp, false) as FuseOps['open'];
+  const release = grouped(ops.release.bind(ops) as AsyncOp, false) as FuseOps['release'];
+  wrapped.open = ((ctx, ino, flags) => (opensToChange(flags) ? open(ctx, ino, flags) : ops.open(ctx, ino, flags))) satisfies FuseOps['open'];
+  wrapped.release = ((ctx, ino, fh, flags) =>
+    opensToChange(flags) ? release(ctx, ino, fh, flags) : ops.release(ctx, ino, fh, flags)) satisfies FuseOps['release'];
   return wrapped as unknown as FuseOps;
 }

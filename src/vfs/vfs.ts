@@ -36,6 +36,11 @@ export const isSymlink = (mode: number) => (mode & S_IFMT) === S_IFLNK;
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 const O_ACCMODE = 3;
+
+/** Whether an open with these flags may change the file (written to, or truncated). */
+export function opensToChange(flags: number): boolean {
+  return (flags & O_ACCMODE) !== C.O_RDONLY || (flags & C.O_TRUNC) !== 0;
+}
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
 const SEEK_DATA = 3;
@@ -915,7 +920,7 @@ export class Vfs {
     let i = this.inode(ino);
     if (isDir(i.mode)) throw new FsError('EISDIR');
     if (!isReg(i.mode)) throw new FsError('ENXIO');
-    const writing = (flags & O_ACCMODE) !== C.O_RDONLY || (flags & C.O_TRUNC) !== 0;
+    const writing = opensToChange(flags);
     if (this.isColdFile(i) && writing) {
       await this.copyUp(ino);
       i = this.inode(ino);
