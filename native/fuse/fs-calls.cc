@@ -6,13 +6,20 @@
 // - fallocate: databases, torrent clients and VM images preallocate and punch holes.
 // - lseek with SEEK_DATA/SEEK_HOLE: the holes of a sparse file, for cp --sparse and tar -S.
 // - openat2 with RESOLVE_NO_SYMLINKS: a backing file opened beneath its volume in one call.
+// - scanDirStart/Finish: a directory's entries with an lstat of each, on threads while
+//   JavaScript goes on: the mount's reconciliation stats every backing file, a million of
+//   them at 1M files.
+#include <dirent.h>
 #include <linux/openat2.h>
 #include <napi.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -162,10 +169,147 @@ Napi::Value OpenBeneath(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd < 0 ? -e : static_cast<double>(fd));
 }
 
+// Per entry of a scan's `stats` (doubles): what reconciliation compares and imports.
+enum ScanField { kMode, kUid, kGid, kSize, kBlocks, kNlink, kMtimeMs, kErrno, kScanFields };
+// Per entry of a scan's `exact` (64-bit integers): times in nanoseconds and the inode number.
+enum ScanExact { kAtimeNs, kMtimeNs, kCtimeNs, kIno, kScanExact };
+
+// Entries from this many on are stat-ed on more than one thread.
+constexpr size_t kParallelFrom = 512;
+
+// A directory's entries (no "." or ".."), each name followed by a NUL, and an lstat of
+// each (fstatat with AT_SYMLINK_NOFOLLOW). An entry gone between the listing and its stat
+// has mode 0 and its errno. `call` and `err` name a failure to list at all.
+struct DirScan {
+  std::string names;
+  std::vector<size_t> starts;
+  std::vector<double> stats;
+  std::vector<int64_t> exact;
+  const char* call = nullptr;
+  int err = 0;
+};
+
+// Scan the directory open at fd, and close fd.
+void scanInto(int fd, DirScan& out) {
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    out.call = "fdopendir";
+    out.err = errno;
+    ::close(fd);
+    return;
+  }
+  ::rewinddir(dir);
+  errno = 0;
+  while (struct dirent* d = ::readdir(dir)) {
+    if (d->d_name[0] == '.' && (d->d_name[1] == 0 || (d->d_name[1] == '.' && d->d_name[2] == 0))) continue;
+    out.starts.push_back(out.names.size());
+    out.names.append(d->d_name);
+    out.names.push_back('\0');
+  }
+  if (errno != 0) {
+    out.call = "readdir";
+    out.err = errno;
+    ::closedir(dir);
+    return;
+  }
+  const size_t n = out.starts.size();
+  out.stats.assign(n * kScanFields, 0.0);
+  out.exact.assign(n * kScanExact, 0);
+  auto statRange = [&out, fd](size_t from, size_t to) {
+    struct stat st;
+    for (size_t i = from; i < to; i++) {
+      double* s = out.stats.data() + i * kScanFields;
+      int64_t* x = out.exact.data() + i * kScanExact;
+      if (::fstatat(fd, out.names.c_str() + out.starts[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        s[kErrno] = errno;
+        continue;
+      }
+      s[kMode] = st.st_mode;
+      s[kUid] = st.st_uid;
+      s[kGid] = st.st_gid;
+      s[kSize] = static_cast<double>(st.st_size);
+      s[kBlocks] = static_cast<double>(st.st_blocks);
+      s[kNlink] = static_cast<double>(st.st_nlink);
+      s[kMtimeMs] = st.st_mtim.tv_sec * 1e3 + st.st_mtim.tv_nsec / 1e6;
+      x[kAtimeNs] = st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec;
+      x[kMtimeNs] = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+      x[kCtimeNs] = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+      x[kIno] = static_cast<int64_t>(st.st_ino);
+    }
+  };
+  // fstatat is the kernel's work, not ours: the threads share nothing but the directory.
+  size_t threads = n < kParallelFrom ? 1 : std::min<size_t>(4, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; t++) pool.emplace_back(statRange, n * t / threads, n * (t + 1) / threads);
+  statRange(0, n / threads);
+  for (auto& th : pool) th.join();
+  ::closedir(dir);
+}
+
+// { names, stats, exact } for JavaScript (src/tiers/local/scan-dir.ts reads it).
+Napi::Value toJs(Napi::Env env, const DirScan& scan) {
+  if (scan.err != 0) return fail(env, scan.call, scan.err);
+  const size_t n = scan.starts.size();
+  Napi::ArrayBuffer statBuf = Napi::ArrayBuffer::New(env, std::max<size_t>(1, n) * kScanFields * sizeof(double));
+  Napi::ArrayBuffer exactBuf = Napi::ArrayBuffer::New(env, std::max<size_t>(1, n) * kScanExact * sizeof(int64_t));
+  std::copy(scan.stats.begin(), scan.stats.end(), static_cast<double*>(statBuf.Data()));
+  std::copy(scan.exact.begin(), scan.exact.end(), static_cast<int64_t*>(exactBuf.Data()));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("names", Napi::Buffer<char>::Copy(env, scan.names.data(), scan.names.size()));
+  out.Set("stats", Napi::Float64Array::New(env, n * kScanFields, statBuf, 0));
+  out.Set("exact", Napi::TypedArrayOf<int64_t>::New(env, n * kScanExact, exactBuf, 0, napi_bigint64_array));
+  return out;
+}
+
+// A descriptor of our own for the directory open at the caller's fd, or -1 with errno.
+int dupDir(int fd) {
+  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+// A scan running on a thread of its own while JavaScript goes on (the next directory of
+// a walk, read while the current one is compared with the catalog).
+struct PendingScan {
+  DirScan scan;
+  std::thread thread;
+  bool taken = false;
+};
+
+// scanDirStart(fd) → a handle: the scan of the directory open at fd, begun on a thread.
+// The caller's fd stays open (and may be closed at once).
+Napi::Value ScanDirStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int own = dupDir(info[0].As<Napi::Number>().Int32Value());
+  if (own < 0) return fail(env, "fcntl", errno);
+  auto* pending = new PendingScan();
+  pending->thread = std::thread([pending, own] { scanInto(own, pending->scan); });
+  // A handle dropped without scanDirFinish still waits for its thread before it is freed.
+  return Napi::External<PendingScan>::New(env, pending, [](Napi::Env, PendingScan* p) {
+    if (p->thread.joinable()) p->thread.join();
+    delete p;
+  });
+}
+
+// scanDirFinish(handle) → { names, stats, exact }, once the scan's thread is done.
+Napi::Value ScanDirFinish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PendingScan* p = info[0].As<Napi::External<PendingScan>>().Data();
+  if (p->taken) {
+    Napi::Error::New(env, "scanDirFinish: this scan was taken already").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (p->thread.joinable()) p->thread.join();
+  p->taken = true;
+  Napi::Value out = toJs(env, p->scan);
+  p->scan = DirScan();  // its memory goes now, not when the handle is collected
+  return out;
+}
+
 }  // namespace
 
 void defineFsCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("openBeneath", Napi::Function::New(env, OpenBeneath));
+  exports.Set("scanDirStart", Napi::Function::New(env, ScanDirStart));
+  exports.Set("scanDirFinish", Napi::Function::New(env, ScanDirFinish));
   exports.Set("seek", Napi::Function::New(env, Seek));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("xattrList", Napi::Function::New(env, List));

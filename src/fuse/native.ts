@@ -2,6 +2,7 @@
 // its shape. This file and src/fuse/ sit two levels below the repository root,
 // as do their compiled copies in dist/fuse/, so one relative path serves both.
 import { createRequire } from 'node:module';
+import type { RawScan } from '../tiers/local/scan-dir.js';
 import type { AccessCount, Attr, DirEntry, Entry, OpenResult, StatFs } from './types.js';
 
 /** A request as the binding hands it over; which fields are set depends on `op`. */
@@ -128,6 +129,10 @@ interface NativeModule {
   seek(fd: number, offset: number, whence: number): number;
   /** openat2(2) of rel below root, no symlink followed, no way out: a descriptor, or -errno. */
   openBeneath(root: string, rel: string, flags: number, mode: number): number;
+  /** The entries of the directory open at fd, each lstat-ed, begun on a thread: a handle for scanDirFinish. */
+  scanDirStart(fd: number): object;
+  /** Waits for the scan; src/tiers/local/scan-dir.ts reads what it returns. */
+  scanDirFinish(handle: object): RawScan;
 }
 
 let loaded: NativeModule | undefined;

@@ -7,10 +7,10 @@
 // reported: names are strings here, and decoding would turn `caf\xe8` and
 // `caf\xe9` into the same name and merge the two files.
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import type { Catalog, ReconcileRow } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
+import { startScan, type PendingScan, type ScannedEntry } from '../tiers/local/scan-dir.js';
 import { userXattrsOf } from '../tiers/local/xattrs.js';
 import { CLASS_XATTR, isDir, isReg, PIN_XATTR, TIER_XATTR } from './vfs.js';
 import { moduleLogger } from '../log.js';
@@ -110,17 +110,8 @@ function unmissing(catalog: Catalog, ino: number, dataPath: string): void {
   catalog.clearConflict(dataPath, 'missing');
 }
 
-function attrsOf(st: fs.BigIntStats) {
-  return {
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    rdev: 0,
-    size: Number(st.size),
-    atimeNs: st.atimeNs,
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-  };
+function attrsOf(st: ScannedEntry) {
+  return { mode: st.mode, uid: st.uid, gid: st.gid, rdev: 0, size: st.size, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
 
 interface Walk {
@@ -132,83 +123,110 @@ interface Walk {
 }
 
 /**
- * One backing directory and everything below it. A stat per file the catalog knows
- * (its size and time tell a crash mid-write), in numbers, not BigInts: on a tree of
- * 50,000 files the BigInt stats and their garbage were half of the mount's time. New
- * entries and changed files are stat-ed again in nanoseconds, as the catalog keeps
- * times. Directories the catalog knows are not stat-ed at all: readdir gave their type.
+ * One backing directory and everything below it, each directory listed and lstat-ed by a
+ * native thread (scan-dir.ts), the next one while this one is compared with the catalog:
+ * a stat per file tells a crash mid-write by its size and time. Times are compared as
+ * doubles of milliseconds; nanoseconds are read only where they are stored (new entries,
+ * changed files). `scan`: this directory's, begun by the caller.
  */
-function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, parentIno: number, w: Walk): void {
+function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, parentIno: number, w: Walk, scan?: PendingScan): void {
   const { links, found, report, xattrsOfKnown, firstTier } = w;
-  const abs = rel === '' ? volume : tier.pathOf(volume, rel);
-  let raw: fs.Dirent<Buffer>[];
+  let scanned: ScannedEntry[];
   try {
-    raw = fs.readdirSync(abs, { encoding: 'buffer', withFileTypes: true });
+    scanned = (scan ?? beginScan(tier, volume, rel)).finish();
   } catch (err) {
-    log.warn({ err, path: abs }, 'cannot read backing directory');
+    log.warn({ err, path: rel === '' ? volume : tier.pathOf(volume, rel) }, 'cannot read backing directory');
     return;
   }
-  const entries: { name: string; dirent: fs.Dirent<Buffer> }[] = [];
-  for (const dirent of raw) {
-    const name = decodeName(dirent.name);
-    if (name === undefined) invalidName(catalog, tier, volume, rel, dirent.name, 'its name', report);
-    else entries.push({ name, dirent });
+  const entries: { name: string; st: ScannedEntry }[] = [];
+  for (const st of scanned) {
+    if (st.mode === 0) continue; // gone since it was listed
+    const name = decodeName(st.bytes);
+    if (name === undefined) invalidName(catalog, tier, volume, rel, st.bytes, 'its name', report);
+    else entries.push({ name, st });
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const known = new Map(catalog.reconcileListing(parentIno).map((e) => [e.name, e]));
-  for (const { name, dirent } of entries) {
+  const subdirs: { path: string; ino: number }[] = [];
+  for (const { name, st } of entries) {
     if (isOwnTemp(name)) continue;
     const path = rel === '' ? name : `${rel}/${name}`;
-    const full = join(abs, name);
     const existing = known.get(name);
 
-    if (dirent.isDirectory()) {
+    const type = st.mode & fs.constants.S_IFMT;
+    if (type === fs.constants.S_IFDIR) {
       let dirIno = existing?.ino;
       if (existing && !isDir(existing.mode)) {
         conflict(catalog, path, 'type', `a directory on tier ${tier.name} (${volume}) where the catalog has a file`, report);
         continue;
       }
       if (!existing) {
-        dirIno = catalog.createInode({ ...attrsOf(fs.lstatSync(full, { bigint: true })), size: 0, nlink: 2, tier: null, volume: null, dataPath: null, target: null }, parentIno, name);
+        dirIno = catalog.createInode({ ...attrsOf(st), size: 0, nlink: 2, tier: null, volume: null, dataPath: null, target: null }, parentIno, name);
         const parent = catalog.getInode(parentIno)!;
         catalog.setNlink(parentIno, parent.nlink + 1, parent.ctimeNs);
         report.imported++;
       }
       // Directories are on every volume; their xattrs are kept on the first tier's.
       if ((!existing || xattrsOfKnown) && tier.name === firstTier) importXattrs(catalog, dirIno!, tier, volume, path, 'dir');
-      walk(catalog, tier, volume, path, dirIno!, w);
-    } else if (dirent.isFile()) {
+      subdirs.push({ path, ino: dirIno! });
+    } else if (type === fs.constants.S_IFREG) {
       if (existing) {
-        if (checkKnownFile(catalog, existing, tier, volume, path, full, links, report) && existing.dataPath === path) {
+        if (checkKnownFile(catalog, existing, tier, volume, path, st, links, report) && existing.dataPath === path) {
           found.add(existing.ino);
           if (existing.state === 'missing') unmissing(catalog, existing.ino, path);
         }
         if (xattrsOfKnown && existing.tier === tier.name && existing.volume === volume) importXattrs(catalog, existing.ino, tier, volume, path, 'file');
         continue;
       }
-      const st = fs.lstatSync(full, { bigint: true });
-      const linked = st.nlink > 1n ? links.get(st.ino) : undefined;
+      const linked = st.nlink > 1 ? links.get(st.ino) : undefined;
       if (linked !== undefined) {
         const i = catalog.getInode(linked)!;
         catalog.addName(parentIno, name, linked);
         catalog.setNlink(linked, i.nlink + 1, i.ctimeNs);
       } else {
         const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
-        catalog.setBlocks(ino, Number(st.blocks));
+        catalog.setBlocks(ino, st.blocks);
         links.set(st.ino, ino);
         found.add(ino);
         importXattrs(catalog, ino, tier, volume, path, 'file');
       }
       report.imported++;
-    } else if (dirent.isSymbolicLink() && !existing) {
-      const target = decodeName(fs.readlinkSync(full, { encoding: 'buffer' }));
+    } else if (type === fs.constants.S_IFLNK && !existing) {
+      const target = decodeName(fs.readlinkSync(tier.pathOf(volume, path), { encoding: 'buffer' }));
       if (target === undefined) {
         invalidName(catalog, tier, volume, rel, Buffer.from(name), 'the target of this symlink', report);
         continue;
       }
-      catalog.createInode({ ...attrsOf(fs.lstatSync(full, { bigint: true })), nlink: 1, tier: null, volume: null, dataPath: null, target }, parentIno, name);
+      catalog.createInode({ ...attrsOf(st), nlink: 1, tier: null, volume: null, dataPath: null, target }, parentIno, name);
       report.imported++;
     }
+  }
+  // Each subdirectory is scanned on a thread while the one before it is compared with
+  // the catalog: the stats of the disk and the work of the catalog overlap.
+  let next = subdirs.length > 0 ? beginScan(tier, volume, subdirs[0]!.path) : undefined;
+  for (let k = 0; k < subdirs.length; k++) {
+    const current = next;
+    next = k + 1 < subdirs.length ? beginScan(tier, volume, subdirs[k + 1]!.path) : undefined;
+    walk(catalog, tier, volume, subdirs[k]!.path, subdirs[k]!.ino, w, current);
+  }
+}
+
+/** The scan of a backing directory, begun; a failure to open it is thrown by finish(). */
+function beginScan(tier: LocalTier, volume: string, rel: string): PendingScan {
+  let fd: number;
+  try {
+    fd = tier.openDir(volume, rel);
+  } catch (err) {
+    return {
+      finish: () => {
+        throw err;
+      },
+    };
+  }
+  try {
+    return startScan(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -249,7 +267,7 @@ function checkKnownFile(
   tier: LocalTier,
   volume: string,
   path: string,
-  full: string,
+  st: ScannedEntry,
   links: Map<bigint, number>,
   report: ReconcileReport,
 ): boolean {
@@ -267,17 +285,13 @@ function checkKnownFile(
     );
     return false;
   }
-  const st = fs.lstatSync(full);
   const changed = st.size !== existing.size || !sameTime(st.mtimeMs, existing.mtimeMs);
-  // In nanoseconds (and the inode number exactly) only where it is needed: a file with
-  // other names can be met again under one the catalog does not know; a changed one
-  // takes the disk's times.
-  const exact = st.nlink > 1 || changed ? fs.lstatSync(full, { bigint: true }) : undefined;
-  if (st.nlink > 1) links.set(exact!.ino, existing.ino);
+  // A file with other names can be met again under one the catalog does not know.
+  if (st.nlink > 1) links.set(st.ino, existing.ino);
   if (existing.blocks !== st.blocks) catalog.setBlocks(existing.ino, st.blocks);
   if (changed) {
     // The bytes changed after the catalog last heard of them: a crash during writes.
-    catalog.updateData(existing.ino, Number(exact!.size), exact!.mtimeNs, exact!.ctimeNs, true);
+    catalog.updateData(existing.ino, st.size, st.mtimeNs, st.ctimeNs, true);
     report.updated++;
   }
   return true;
