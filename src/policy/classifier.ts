@@ -31,8 +31,24 @@ function pinOf(ino: number, path: string, pins: Pins): string | null {
 /** Coldest files read per query when capacity planning walks a tier (doubled as it needs more). */
 const COLDEST_PAGE = 64;
 
-/** Promotions that wait for room, examined per pass (hottest first). */
+/** Promotions that wait for room, examined per pass: the hottest of them. */
 const MAX_REQUESTS = 1000;
+
+/**
+ * Offer a promotion waiting for room to this pass's capacity planning, which weighs the
+ * hottest MAX_REQUESTS. (Taking the first ones met let a full pass, which meets files in
+ * inode order, weigh the oldest files only, however cold.)
+ */
+function offer(requests: Request[], r: Request): void {
+  requests.push(r);
+  if (requests.length >= 2 * MAX_REQUESTS) keepHottest(requests);
+}
+
+function keepHottest(requests: Request[]): Request[] {
+  requests.sort((a, b) => b.heat - a.heat);
+  if (requests.length > MAX_REQUESTS) requests.length = MAX_REQUESTS;
+  return requests;
+}
 
 export { AUTO_PRIORITY } from './watermarks.js';
 
@@ -419,7 +435,7 @@ export class Classifier {
     }
     this.heldForRoom.set(f.ino, { targets, heat: f.heat, atMs: nowMs });
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
-    if (promotion && requests.length < MAX_REQUESTS) requests.push({ ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
+    if (promotion) offer(requests, { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
     return promotion
       ? `tier ${d.target} has no room below its high watermark, and no file there is clearly colder (beyond the hysteresis) to make room`
       : `tier ${d.target} has no room below its high watermark`;
@@ -460,7 +476,7 @@ export class Classifier {
         pending,
         coldest: (tier) => this.candidates(tier, nowMs, pins),
         hysteresis: this.d.policy.hysteresis,
-        requests: requests.filter((r) => !byIno.has(r.ino)),
+        requests: keepHottest(requests.filter((r) => !byIno.has(r.ino))),
       });
       for (const f of plan.drop) {
         this.d.catalog.dequeueIf({ id: f.id, toTier: f.to, priority: f.priority });

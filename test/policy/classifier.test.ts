@@ -232,6 +232,23 @@ describe('classifier', () => {
     expect(f.queued().get(waiting)).toBe('hot');
   });
 
+  // Capacity planning weighs 1,000 promotions waiting for room per pass. A full pass meets
+  // files in inode order and offered the first 1,000 it met: the oldest files, however
+  // lukewarm, while the hottest, created later, waited for their next use.
+  it('a full pass offers capacity planning the hottest promotions waiting for room, not the first ones it meets', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.6, low: 0.5 }, policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    Array.from({ length: 600 }, (_, i) => f!.file(`r${i}`, 1)); // hot at its high watermark, never opened
+    const lukewarm = Array.from({ length: 1200 }, (_, i) => f!.file(`l${i}`, 1, 'warm'));
+    const hottest = Array.from({ length: 300 }, (_, i) => f!.file(`h${i}`, 1, 'warm'));
+    f.open(lukewarm, t0, 2);
+    f.open(hottest, t0, 20);
+    f.classifier.pass(true, t0 + MIN);
+    const queued = f.queued();
+    expect(hottest.filter((ino) => queued.get(ino) === 'hot')).toHaveLength(300);
+    expect(lukewarm.filter((ino) => queued.get(ino) === 'hot')).toHaveLength(300); // the room left
+  });
+
   it('a move held back because the file was open is queued by the first pass after it closes', () => {
     const t0 = Date.now();
     f = fixture({ policy: { minResidency: 0, rules: [{ name: 'isos', match: { path: ['*.iso'] }, target: 'warm' }] } });
