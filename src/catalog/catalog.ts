@@ -232,6 +232,17 @@ const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size
   FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
   WHERE i.tier IS NOT NULL AND i.nlink > 0 AND (i.mode & 61440) = 32768`;
 
+/** A row of CLASSIFY_SELECT (or of the coldest files) as an array, in its column order. */
+type RawClassificationRow = [number, string, number, number, string, number, number, number, number, number, string | null, string | null];
+
+/**
+ * Rows that every file passes through (a full pass, capacity planning) are read as arrays
+ * and made objects here: better-sqlite3's own row objects cost three times as much.
+ */
+function classificationRow([ino, path, size, uid, tier, mtimeMs, lastAccessMs, heat, heatMs, tierSinceMs, cls, pin]: RawClassificationRow): ClassificationRow {
+  return { ino, path, size, uid, tier, mtimeMs, lastAccessMs, heat, heatMs, tierSinceMs, class: cls, pin };
+}
+
 const QUEUE_COLUMNS = `id, ino, to_tier AS toTier, priority, requested_by AS requestedBy, reason, enqueued_ms AS enqueuedMs,
   not_before_ms AS notBeforeMs, attempts, last_error AS lastError`;
 
@@ -243,6 +254,45 @@ const MOVE_COLUMNS = `id, ino, path, from_tier AS fromTier, to_tier AS toTier, g
 
 function toMove(r: MoveRecord & { verified: unknown }): MoveRecord {
   return { ...r, verified: Boolean(r.verified) };
+}
+
+/** A batch's accesses of one file, folded: what access_stats adds in one upsert. */
+interface FileAccesses {
+  ino: number;
+  firstMs: number;
+  /** the last access */
+  timeMs: number;
+  opens: number;
+  reads: number;
+  readBytes: number;
+  writes: number;
+  writeBytes: number;
+  /** the opens' heat as of timeMs */
+  heat: number;
+}
+
+/**
+ * A batch's events folded per file, in the order files first appear: one upsert per file
+ * instead of one per event (a file read in a loop is thousands of events a second). The
+ * heat folds as the upsert decays it, event after event, so the result is the same.
+ */
+function perFile(events: AccessEvent[], halfLifeMs: number): IterableIterator<FileAccesses> {
+  const byIno = new Map<number, FileAccesses>();
+  for (const e of events) {
+    const opens = e.op === 'open' ? e.count : 0;
+    let a = byIno.get(e.ino);
+    if (!a) {
+      a = { ino: e.ino, firstMs: e.timeMs, timeMs: e.timeMs, opens: 0, reads: 0, readBytes: 0, writes: 0, writeBytes: 0, heat: 0 };
+      byIno.set(e.ino, a);
+    }
+    a.heat = a.heat * 2 ** (-Math.max(0, e.timeMs - a.timeMs) / halfLifeMs) + opens;
+    a.firstMs = Math.min(a.firstMs, e.timeMs);
+    a.timeMs = Math.max(a.timeMs, e.timeMs);
+    a.opens += opens;
+    if (e.op === 'read') (a.reads += e.count), (a.readBytes += e.length);
+    if (e.op === 'write') (a.writes += e.count), (a.writeBytes += e.length);
+  }
+  return byIno.values();
 }
 
 export class Catalog {
@@ -373,7 +423,7 @@ export class Catalog {
       // open file are the same use, and counting them would favour small read sizes).
       addAccess: d.prepare(
         `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms, heat, heat_ms, cool_ms)
-         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @timeMs, @timeMs, @opens, @timeMs, @timeMs + @halfLifeMs * log2(@opens))
+         VALUES (@ino, @opens, @reads, @readBytes, @writes, @writeBytes, @firstMs, @timeMs, @heat, @timeMs, @timeMs + @halfLifeMs * log2(@heat))
          ON CONFLICT (ino) DO UPDATE SET opens = opens + excluded.opens, reads = reads + excluded.reads,
            read_bytes = read_bytes + excluded.read_bytes, writes = writes + excluded.writes,
            write_bytes = write_bytes + excluded.write_bytes, last_ms = max(last_ms, excluded.last_ms),
@@ -415,8 +465,8 @@ export class Catalog {
       addGarbage: d.prepare('INSERT INTO garbage (ino, tier, location, added_ms) VALUES (?, ?, ?, ?)'),
       listGarbage: d.prepare('SELECT id, ino, tier, location FROM garbage ORDER BY id'),
       removeGarbage: d.prepare('DELETE FROM garbage WHERE id = ?'),
-      classifyPage: d.prepare(`${CLASSIFY_SELECT} AND i.ino > ? ORDER BY i.ino LIMIT ?`),
-      classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`),
+      classifyPage: d.prepare(`${CLASSIFY_SELECT} AND i.ino > ? ORDER BY i.ino LIMIT ?`).raw(true),
+      classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`).raw(true),
       dirty: d.prepare('SELECT ino FROM dirty').pluck(),
       clearDirty: d.prepare('DELETE FROM dirty'),
       // last use in the window: opened then, or (never opened) arrived then
@@ -446,7 +496,7 @@ export class Catalog {
          ORDER BY i.cool_ms ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
       // i.cool_ms orders by heat now (see migration 14): the index gives the order, and
       // only files of equal heat (never opened, mostly) are sorted among themselves.
-      ),
+      ).raw(true),
       pendingMoves: d.prepare(
         `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
@@ -938,11 +988,12 @@ export class Catalog {
 
   /** Files in ino order after `afterIno`, a page at a time (so callers may write between pages). */
   classificationPage(afterIno: number, limit: number): ClassificationRow[] {
-    return this.s.classifyPage.all(afterIno, limit) as ClassificationRow[];
+    return (this.s.classifyPage.all(afterIno, limit) as RawClassificationRow[]).map(classificationRow);
   }
 
   classificationRow(ino: number): ClassificationRow | undefined {
-    return this.s.classifyOne.get(ino) as ClassificationRow | undefined;
+    const r = this.s.classifyOne.get(ino) as RawClassificationRow | undefined;
+    return r && classificationRow(r);
   }
 
   /** Files marked since the last call (their heat or bytes changed), and the marks cleared. */
@@ -1008,7 +1059,7 @@ export class Catalog {
    */
   coldest(tier: string, nowMs: number, halfLifeMs: number, limit: number): ClassificationRow[] {
     this.coolFor(halfLifeMs);
-    return this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as ClassificationRow[];
+    return (this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as RawClassificationRow[]).map(classificationRow);
   }
 
   /** Every move queued or running, with the size and current tier of its file (capacity planning). */
@@ -1156,20 +1207,11 @@ export class Catalog {
     if (events.length === 0) return;
     this.tx(() => {
       this.coolFor(halfLifeMs);
-      for (const e of events) {
-        this.s.markDirty.run(e.ino);
-        this.s.addAccess.run({
-          halfLifeMs,
-          ino: e.ino,
-          timeMs: e.timeMs,
-          opens: e.op === 'open' ? e.count : 0,
-          reads: e.op === 'read' ? e.count : 0,
-          readBytes: e.op === 'read' ? e.length : 0,
-          writes: e.op === 'write' ? e.count : 0,
-          writeBytes: e.op === 'write' ? e.length : 0,
-        });
-        if (maxLogRows > 0) this.s.logAccess.run(e);
+      for (const a of perFile(events, halfLifeMs)) {
+        this.s.markDirty.run(a.ino);
+        this.s.addAccess.run({ ...a, halfLifeMs });
       }
+      if (maxLogRows > 0) for (const e of events) this.s.logAccess.run(e);
       this.s.trimAccessLog.run(maxLogRows);
     });
   }

@@ -48,4 +48,40 @@ describe('heat in the catalog', () => {
     const expected = [t0, t0 + HOUR, t0 + 2 * HOUR].reduce((h, t) => h + heatAt(1, t, t0 + 5 * HOUR, HOUR), 0);
     expect(heatAt(row.heat, row.heatMs, t0 + 5 * HOUR, HOUR)).toBeCloseTo(expected, 10);
   });
+
+  // A batch is folded per file before it is written (one upsert per file): the result
+  // must be the one the events give written one by one.
+  it('a batch of many accesses of a few files gives each file the heat, counts and times of the same events written one by one', () => {
+    const mk = () =>
+      Array.from({ length: 3 }, (_, i) =>
+        catalog.createInode(
+          { mode: 0o100644, uid: 0, gid: 0, nlink: 1, rdev: 0, size: 1, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, tier: 'hot', volume: 'v', dataPath: `f${i}`, target: null },
+          ROOT_INO,
+          `f${i}-${Math.random()}`,
+        ),
+      );
+    const [folded, oneByOne] = [mk(), mk()];
+    const t0 = 1_000_000_000_000;
+    const events = (inos: number[]): AccessEvent[] =>
+      Array.from({ length: 40 }, (_, k) => ({
+        ...open(inos[k % 3]!, t0 + k * 7 * 60_000),
+        op: (['open', 'read', 'write', 'open'] as const)[k % 4]!,
+        length: 100 * k,
+        count: 1 + (k % 5),
+      }));
+    // an earlier batch each: the rest is added to stored heat (the upsert's update path)
+    for (const inos of [folded, oneByOne]) catalog.recordAccessBatch(events(inos).slice(0, 5), 0, HOUR);
+    catalog.recordAccessBatch(events(folded).slice(5), 0, HOUR);
+    for (const e of events(oneByOne).slice(5)) catalog.recordAccessBatch([e], 0, HOUR);
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = [catalog.classificationRow(folded[i]!)!, catalog.classificationRow(oneByOne[i]!)!];
+      expect(a.heat).toBeCloseTo(b.heat, 9);
+      expect(a.heat).toBeGreaterThan(0);
+      expect([a.heatMs, a.lastAccessMs]).toEqual([b.heatMs, b.lastAccessMs]);
+      expect(catalog.accessStats(folded[i]!)).toEqual(catalog.accessStats(oneByOne[i]!));
+      // the crossing of heat 1 is found at the same time for both
+      const cooled = catalog.cooledBetween(1, t0, t0 + 30 * HOUR, HOUR);
+      expect(cooled.includes(folded[i]!)).toBe(cooled.includes(oneByOne[i]!));
+    }
+  });
 });
