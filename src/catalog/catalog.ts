@@ -232,17 +232,6 @@ const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size
   FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
   WHERE i.tier IS NOT NULL AND i.nlink > 0 AND (i.mode & 61440) = 32768`;
 
-/** A row of CLASSIFY_SELECT (or of the coldest files) as an array, in its column order. */
-type RawClassificationRow = [number, string, number, number, string, number, number, number, number, number, string | null, string | null];
-
-/**
- * Rows that every file passes through (a full pass, capacity planning) are read as arrays
- * and made objects here: better-sqlite3's own row objects cost three times as much.
- */
-function classificationRow([ino, path, size, uid, tier, mtimeMs, lastAccessMs, heat, heatMs, tierSinceMs, cls, pin]: RawClassificationRow): ClassificationRow {
-  return { ino, path, size, uid, tier, mtimeMs, lastAccessMs, heat, heatMs, tierSinceMs, class: cls, pin };
-}
-
 const QUEUE_COLUMNS = `id, ino, to_tier AS toTier, priority, requested_by AS requestedBy, reason, enqueued_ms AS enqueuedMs,
   not_before_ms AS notBeforeMs, attempts, last_error AS lastError`;
 
@@ -465,8 +454,8 @@ export class Catalog {
       addGarbage: d.prepare('INSERT INTO garbage (ino, tier, location, added_ms) VALUES (?, ?, ?, ?)'),
       listGarbage: d.prepare('SELECT id, ino, tier, location FROM garbage ORDER BY id'),
       removeGarbage: d.prepare('DELETE FROM garbage WHERE id = ?'),
-      classifyPage: d.prepare(`${CLASSIFY_SELECT} AND i.ino > ? ORDER BY i.ino LIMIT ?`).raw(true),
-      classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`).raw(true),
+      classifyPage: d.prepare(`${CLASSIFY_SELECT} AND i.ino > ? ORDER BY i.ino LIMIT ?`),
+      classifyOne: d.prepare(`${CLASSIFY_SELECT} AND i.ino = ?`),
       dirty: d.prepare('SELECT ino FROM dirty').pluck(),
       clearDirty: d.prepare('DELETE FROM dirty'),
       // last use in the window: opened then, or (never opened) arrived then
@@ -496,7 +485,7 @@ export class Catalog {
          ORDER BY i.cool_ms ASC, lastAccessMs ASC, i.size DESC, i.ino ASC LIMIT @limit`,
       // i.cool_ms orders by heat now (see migration 14): the index gives the order, and
       // only files of equal heat (never opened, mostly) are sorted among themselves.
-      ).raw(true),
+      ),
       pendingMoves: d.prepare(
         `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
@@ -988,12 +977,11 @@ export class Catalog {
 
   /** Files in ino order after `afterIno`, a page at a time (so callers may write between pages). */
   classificationPage(afterIno: number, limit: number): ClassificationRow[] {
-    return (this.s.classifyPage.all(afterIno, limit) as RawClassificationRow[]).map(classificationRow);
+    return this.s.classifyPage.all(afterIno, limit) as ClassificationRow[];
   }
 
   classificationRow(ino: number): ClassificationRow | undefined {
-    const r = this.s.classifyOne.get(ino) as RawClassificationRow | undefined;
-    return r && classificationRow(r);
+    return this.s.classifyOne.get(ino) as ClassificationRow | undefined;
   }
 
   /** Files marked since the last call (their heat or bytes changed), and the marks cleared. */
@@ -1059,7 +1047,7 @@ export class Catalog {
    */
   coldest(tier: string, nowMs: number, halfLifeMs: number, limit: number): ClassificationRow[] {
     this.coolFor(halfLifeMs);
-    return (this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as RawClassificationRow[]).map(classificationRow);
+    return this.s.coldest.all({ tier, now: nowMs, halfLifeMs, limit }) as ClassificationRow[];
   }
 
   /** Every move queued or running, with the size and current tier of its file (capacity planning). */
