@@ -323,6 +323,35 @@ describe('reconcile', () => {
     catalog.close();
   });
 
+  // Each directory is scanned on a native thread while the one before it is compared with
+  // the catalog (and a large one is stat-ed on several threads): every entry is still
+  // met once, under its own directory.
+  it('imports a tree of sibling and nested directories, a large one among them, and finds a change deep in it', () => {
+    const hotDir = join(dir.path, 'hot');
+    const expected = new Map<string, number>();
+    for (let d = 0; d < 4; d++) {
+      for (const sub of ['', '/x', '/x/y']) {
+        const rel = `d${d}${sub}`;
+        fs.mkdirSync(join(hotDir, rel), { recursive: true });
+        const count = d === 2 && sub === '/x' ? 1500 : 3;
+        for (let i = 0; i < count; i++) {
+          fs.writeFileSync(join(hotDir, rel, `f${i}`), 'z'.repeat((d + i) % 7));
+          expected.set(`${rel}/f${i}`, (d + i) % 7);
+        }
+      }
+    }
+    const catalog = new Catalog(join(dir.path, 'c.db'));
+    const tiers = [tier('hot', hotDir)];
+    const vfs = new Vfs(catalog, locals(...tiers), new AccessRecorder(catalog, { enabled: false, flushIntervalMs: 1, logMaxRows: 0 }));
+    expect(reconcile(catalog, tiers)).toMatchObject({ imported: expected.size + 12, duplicates: 0, missing: 0 });
+    const lookupPath = (path: string) => path.split('/').reduce((ino, name) => vfs.lookup(ino, name).ino, ROOT_INO);
+    for (const [path, size] of expected) expect(vfs.getattr(lookupPath(path))).toMatchObject({ size, tier: 'hot' });
+    fs.writeFileSync(join(hotDir, 'd3/x/y/f1'), 'longer than before');
+    expect(reconcile(catalog, tiers)).toMatchObject({ imported: 0, updated: 1, missing: 0 });
+    expect(vfs.getattr(lookupPath('d3/x/y/f1')).size).toBe(18);
+    catalog.close();
+  });
+
   it('drops a file unlinked while open whose daemon died before the last close; a cold one\'s objects go to the garbage list', () => {
     const catalog = new Catalog(join(dir.path, 'c.db'));
     const t = 1_000_000_000n;
