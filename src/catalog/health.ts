@@ -3,7 +3,7 @@
 // quietly replaced by a new filesystem while the tiers hold the old one's data, and a
 // damaged one is kept aside for a person to look at, never written over.
 import Database from 'better-sqlite3';
-import { existsSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** SQLite keeps these beside the catalog: they belong to it and move with it. */
@@ -39,6 +39,7 @@ export function inspectCatalog(path: string): CatalogHealth {
   if (!existsSync(path)) return { state: 'missing' };
   let db: Database.Database | undefined;
   try {
+    readThrough(path);
     db = new Database(path, { fileMustExist: true });
     const problems = (db.pragma('quick_check', { simple: false }) as { quick_check: string }[]).map((r) => r.quick_check);
     if (problems.length !== 1 || problems[0] !== 'ok') return { state: 'corrupt', detail: `quick_check: ${problems.slice(0, 5).join('; ')}` };
@@ -56,6 +57,22 @@ export function inspectCatalog(path: string): CatalogHealth {
     throw err;
   } finally {
     db?.close();
+  }
+}
+
+/**
+ * Read the file once from start to end, into the page cache: the quick check reads every
+ * page anyway, but in b-tree order, which a cold disk serves as random reads. At mount
+ * after a reboot (a 260 MB catalog of 1M files): 4.5 s checked cold, 0.7 s read + 0.65 s
+ * checked warm.
+ */
+function readThrough(path: string): void {
+  const fd = openSync(path, 'r');
+  const chunk = Buffer.allocUnsafe(4 << 20);
+  try {
+    while (readSync(fd, chunk, 0, chunk.length, null) > 0);
+  } finally {
+    closeSync(fd);
   }
 }
 
