@@ -261,11 +261,6 @@ Napi::Value toJs(Napi::Env env, const DirScan& scan) {
   return out;
 }
 
-// A descriptor of our own for the directory open at the caller's fd, or -1 with errno.
-int dupDir(int fd) {
-  return ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-}
-
 // A scan running on a thread of its own while JavaScript goes on (the next directory of
 // a walk, read while the current one is compared with the catalog).
 struct PendingScan {
@@ -278,7 +273,7 @@ struct PendingScan {
 // The caller's fd stays open (and may be closed at once).
 Napi::Value ScanDirStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int own = dupDir(info[0].As<Napi::Number>().Int32Value());
+  int own = ::fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);  // the scan's own
   if (own < 0) return fail(env, "fcntl", errno);
   auto* pending = new PendingScan();
   pending->thread = std::thread([pending, own] { scanInto(own, pending->scan); });

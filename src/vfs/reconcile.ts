@@ -74,7 +74,7 @@ export function reconcile(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOf
     for (const volume of tier.volumes) {
       // (device, inode) of backing files seen on this volume: hard links become one inode.
       const links = new Map<bigint, number>();
-      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, { links, found, report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name }));
+      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, { links, found, report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name }, beginScan(tier, volume, '')));
     }
   }
 
@@ -127,13 +127,13 @@ interface Walk {
  * native thread (scan-dir.ts), the next one while this one is compared with the catalog:
  * a stat per file tells a crash mid-write by its size and time. Times are compared as
  * doubles of milliseconds; nanoseconds are read only where they are stored (new entries,
- * changed files). `scan`: this directory's, begun by the caller.
+ * changed files). `scan`: this directory's, begun by the caller (beginScan).
  */
-function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, parentIno: number, w: Walk, scan?: PendingScan): void {
+function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, parentIno: number, w: Walk, scan: PendingScan): void {
   const { links, found, report, xattrsOfKnown, firstTier } = w;
   let scanned: ScannedEntry[];
   try {
-    scanned = (scan ?? beginScan(tier, volume, rel)).finish();
+    scanned = scan.finish();
   } catch (err) {
     log.warn({ err, path: rel === '' ? volume : tier.pathOf(volume, rel) }, 'cannot read backing directory');
     return;
@@ -205,7 +205,7 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
   // the catalog: the stats of the disk and the work of the catalog overlap.
   let next = subdirs.length > 0 ? beginScan(tier, volume, subdirs[0]!.path) : undefined;
   for (let k = 0; k < subdirs.length; k++) {
-    const current = next;
+    const current = next!;
     next = k + 1 < subdirs.length ? beginScan(tier, volume, subdirs[k + 1]!.path) : undefined;
     walk(catalog, tier, volume, subdirs[k]!.path, subdirs[k]!.ino, w, current);
   }

@@ -7,10 +7,10 @@
 // O_DIRECTORY relative to the descriptor of the one above, and the last step happens
 // relative to the descriptor of its directory. Node has no openat(); a path through
 // /proc/self/fd/N resolves the descriptor itself (a swap of the path behind it changes
-// nothing), which makes `${at(fd, name)}` behave as the *at() calls do. Opening a file
-// tries openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) first, which gives the same
-// guarantee in one call; the walk remains for everything else and for every failure, so
-// that errors (a symlink refused, directories to create, a name missing) are its own.
+// nothing), which makes `${at(fd, name)}` behave as the *at() calls do. Opening a file or
+// a directory tries openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) first, which gives the
+// same guarantee in one call; the walk remains for everything else and for every failure,
+// so that errors (a symlink refused, directories to create, a name missing) are its own.
 import * as fs from 'node:fs';
 import { constants as os } from 'node:os';
 import { FsError } from '../../errors.js';
@@ -82,9 +82,13 @@ function makeDir(parentFd: number, name: string, attrs: DirAttrs): void {
  * are made, each with the attributes create gives for its path.
  */
 export function openDirBeneath(root: string, dir: string, create?: DirAttrsOf): number {
+  const parts = components(dir);
+  if (parts.length > 0) {
+    const fast = openat2Beneath(root, parts.join('/'), DIR_FLAGS, 0);
+    if (fast >= 0) return fast;
+  }
   // The volume root is the administrator's: its own path may go through symlinks.
   let fd = fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY);
-  const parts = components(dir);
   try {
     for (let k = 0; k < parts.length; k++) {
       const name = parts[k]!;

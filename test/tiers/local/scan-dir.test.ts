@@ -2,8 +2,7 @@
 // through: each entry's lstat as Node's own (nanoseconds, inode numbers exact), names as
 // bytes, and failures thrown as fs errors.
 import { execFileSync } from 'node:child_process';
-import { closeSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:fs';
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScan, type ScannedEntry } from '../../../src/tiers/local/scan-dir.js';
