@@ -45,7 +45,8 @@ const METADATA = new Set(['create', 'mkdir', 'unlink', 'rmdir', 'link', 'rename'
 /**
  * The events of an strace -f -y log, in the order the calls returned. Paths are made
  * absolute: the daemon reaches names as /proc/self/fd/N/NAME (no symlink followed),
- * and -y shows what each descriptor it got back is.
+ * and -y shows what each descriptor it got back is (from openat, or openat2, with which
+ * backing files and directories are opened beneath their volume).
  */
 function parseTrace(text: string): Event[] {
   const fds = new Map<string, string>();
@@ -73,7 +74,7 @@ function parseTrace(text: string): Event[] {
     if (retPath !== undefined) fds.set(ret, retPath);
     const strings = [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((s) => abs(s[1]!));
     const fdPath = /^\d+<([^>]*)>/.exec(args)?.[1];
-    if (name === 'openat' && /O_CREAT/.test(args)) {
+    if ((name === 'openat' || name === 'openat2') && /O_CREAT/.test(args)) {
       if (/durable-\d+\.db$/.test(retPath ?? '')) events.push({ kind: 'catalog', snapshot: retPath! });
       else if (retPath) events.push({ kind: 'create', path: retPath });
     } else if (name === 'mkdir' || name === 'mkdirat') events.push({ kind: 'mkdir', path: strings[0]! });
@@ -149,7 +150,7 @@ it('a power cut at any point of a local move loses nothing: every state the disk
   const out = join(t.root, 'strace.out');
   const tracer = spawn(
     'strace',
-    ['-f', '-qq', '-y', '-o', out, '-e', 'trace=openat,mkdir,mkdirat,link,linkat,unlink,unlinkat,rename,renameat,renameat2,fsync,fdatasync', '-p', String(t.pid)],
+    ['-f', '-qq', '-y', '-o', out, '-e', 'trace=openat,openat2,mkdir,mkdirat,link,linkat,unlink,unlinkat,rename,renameat,renameat2,fsync,fdatasync', '-p', String(t.pid)],
     { stdio: 'ignore' },
   );
   try {
