@@ -131,6 +131,7 @@ function mountOptions(cfg: Config): MountOptions {
     allowOther: m.allowOther,
     fastPath: m.fastPath,
     passthrough: m.passthrough === 'auto' && m.fastPath && !m.writebackCache,
+    readdirplus: m.readdirplus,
   };
 }
 

@@ -70,13 +70,17 @@ void toStat(const Napi::Object& a, struct stat& st) {
   st.st_ctim = toTimespec(nanos(a.Get("ctimeNs")));
 }
 
-void toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOptions& opts) {
+int tristate(const Napi::Object& o, const char* key);
+
+// Returns what the entry says of the inode's stored xattrs (-1 nothing, 0 none, 1 some).
+int toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOptions& opts) {
   memset(&p, 0, sizeof p);
   toStat(e.Get("attr").As<Napi::Object>(), p.attr);
   p.ino = p.attr.st_ino;
   p.generation = static_cast<uint64_t>(numberOr(e, "generation", 0));
   p.attr_timeout = numberOr(e, "attrTimeout", opts.attrTimeout);
   p.entry_timeout = numberOr(e, "entryTimeout", opts.entryTimeout);
+  return tristate(e, "storedXattrs");
 }
 
 int tristate(const Napi::Object& o, const char* key) {
@@ -115,6 +119,8 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.allowOther = boolOr(o, "allowOther", s.allowOther);
   s.fastPath = boolOr(o, "fastPath", s.fastPath);
   s.passthrough = boolOr(o, "passthrough", s.passthrough);
+  std::string rdp = stringOr(o, "readdirplus", "auto");
+  s.readdirplus = rdp == "always" ? ReaddirPlus::Always : rdp == "off" ? ReaddirPlus::Off : ReaddirPlus::Auto;
   s.maxThreads = static_cast<int>(numberOr(o, "maxThreads", s.maxThreads));
   s.debug = boolOr(o, "debug", s.debug);
   return s;
@@ -446,8 +452,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value replyEntry(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && isEntry(info[1]), "replyEntry(id, {attr})")) return info.Env().Undefined();
     struct fuse_entry_param e;
-    toEntry(info[1].As<Napi::Object>(), e, session_->options());
-    return done(info, replier_->entry(idOf(info), e));
+    int storedXattrs = toEntry(info[1].As<Napi::Object>(), e, session_->options());
+    return done(info, replier_->entry(idOf(info), e, storedXattrs));
   }
 
   Napi::Value replyAttr(const Napi::CallbackInfo& info) {
@@ -472,8 +478,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value replyCreate(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && isEntry(info[1]) && info[2].IsObject(), "replyCreate(id, entry, open)")) return info.Env().Undefined();
     struct fuse_entry_param e;
-    toEntry(info[1].As<Napi::Object>(), e, session_->options());
-    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>())));
+    int storedXattrs = toEntry(info[1].As<Napi::Object>(), e, session_->options());
+    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>()), storedXattrs));
   }
 
   Napi::Value replyWrite(const Napi::CallbackInfo& info) {
@@ -536,7 +542,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       if (entry.IsObject()) {
         if (!check(info, isEntry(entry), "dir entry: entry needs attr")) return env.Undefined();
         e.hasEntry = true;
-        toEntry(entry.As<Napi::Object>(), e.entry, session_->options());
+        e.storedXattrs = toEntry(entry.As<Napi::Object>(), e.entry, session_->options());
       }
     }
     return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries));

@@ -75,7 +75,7 @@ void notifyForgets(Session* s, std::vector<fuse_forget_data> forgets) {
 void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Session* s = sessionOf(req);
   fuse_reply_none(req);
-  s->setCapabilityKnown(ino, false);
+  s->forgetXattrs(ino);
   notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
@@ -83,7 +83,7 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   Session* s = sessionOf(req);
   std::vector<fuse_forget_data> copy(forgets, forgets + count);
   fuse_reply_none(req);
-  for (const auto& f : copy) s->setCapabilityKnown(f.ino, false);
+  for (const auto& f : copy) s->forgetXattrs(f.ino);
   notifyForgets(s, std::move(copy));
 }
 
@@ -312,7 +312,7 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
     return;
   }
   memcpy(copy, value, size);
-  if (strcmp(name, kCapabilityXattr) == 0) s->setCapabilityKnown(ino, false);
+  s->forgetXattrs(ino);
   Request* r = s->newRequest(req, Op::Setxattr, ino);
   r->name = name;
   r->data = copy;
@@ -324,7 +324,7 @@ void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
-  if (strcmp(name, kCapabilityXattr) == 0 && s->knownWithoutCapability(ino)) {
+  if (s->answersAbsentXattr(ino, name)) {
     fuse_reply_err(req, ENODATA);
     return;
   }
@@ -343,7 +343,7 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   if (refuseName(req, name)) return;
-  if (strcmp(name, kCapabilityXattr) == 0) sessionOf(req)->setCapabilityKnown(ino, false);
+  sessionOf(req)->forgetXattrs(ino);
   submitSimple(req, Op::Removexattr, ino, name);
 }
 

@@ -16,16 +16,19 @@ std::unique_ptr<Request> Replier::claim(uint64_t id) {
 bool Replier::err(uint64_t id, int errnum) {
   auto r = claim(id);
   if (!r) return false;
-  if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.setCapabilityKnown(r->ino, true);
+  if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.learnNoCapability(r->ino);
+  if (r->op == Op::Setxattr || r->op == Op::Removexattr) s_.forgetXattrs(r->ino);
   return fuse_reply_err(r->req, errnum) == 0;
 }
 
 // Every mode the kernel is told passes through here first (see Session::noteMode).
-bool Replier::entry(uint64_t id, const struct fuse_entry_param& e) {
+bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs) {
   auto r = claim(id);
   if (!r) return false;
   s_.noteMode(e.ino, e.attr.st_mode);
-  return fuse_reply_entry(r->req, &e) == 0;
+  if (fuse_reply_entry(r->req, &e) != 0) return false;
+  s_.learnStoredXattrs(e.ino, storedXattrs);
+  return true;
 }
 
 bool Replier::attr(uint64_t id, const struct stat& st, double timeout) {
@@ -104,7 +107,7 @@ bool Replier::open(uint64_t id, const OpenReply& o) {
   return false;
 }
 
-bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o) {
+bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs) {
   auto r = claim(id);
   if (!r) return false;
   struct fuse_file_info fi;
@@ -112,10 +115,13 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   s_.noteMode(e.ino, e.attr.st_mode);
   // A new file has no security.capability (only setxattr gives one, and that clears
   // this): the kernel's check before its first write is answered here, not in JavaScript.
-  if (o.created) s_.setCapabilityKnown(e.ino, true);
+  if (o.created) s_.learnNoCapability(e.ino);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
   int how = answerPassthrough(*r, h, o, &e);
-  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) return true;
+  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) {
+    s_.learnStoredXattrs(e.ino, storedXattrs);
+    return true;
+  }
   dropHandle(h);
   return false;
 }
@@ -183,7 +189,13 @@ int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
     used += need;
     packed++;
   }
-  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? packed : -1;
+  if (fuse_reply_buf(r->req, buf.data(), used) != 0) return -1;
+  if (plus) {
+    for (int i = 0; i < packed; i++) {
+      if (entries[i].hasEntry) s_.learnStoredXattrs(entries[i].entry.ino, entries[i].storedXattrs);
+    }
+  }
+  return packed;
 }
 
 }  // namespace tierfs

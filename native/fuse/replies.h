@@ -32,6 +32,7 @@ struct DirEntryIn {
   int64_t nextOffset = 0;
   bool hasEntry = false;  // readdirplus: attributes and a lookup reference
   struct fuse_entry_param entry {};
+  int storedXattrs = -1;  // see Replier::entry
 };
 
 class Replier {
@@ -39,11 +40,13 @@ class Replier {
   explicit Replier(Session& s) : s_(s) {}
 
   bool err(uint64_t id, int errnum);  // errnum 0 is success for ops without data
-  bool entry(uint64_t id, const struct fuse_entry_param& e);
+  // storedXattrs: what JavaScript said of the inode's stored xattrs (-1 nothing,
+  // 0 none, 1 some), which lets the binding answer getxattr of them (Session).
+  bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs);
   bool attr(uint64_t id, const struct stat& st, double timeout);
   bool readlink(uint64_t id, const std::string& target);
   bool open(uint64_t id, const OpenReply& o);  // open and opendir
-  bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o);
+  bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs);
   bool write(uint64_t id, size_t count);
   bool lseek(uint64_t id, off_t offset);
   bool data(uint64_t id, const char* bytes, size_t len);  // read: at most the size asked

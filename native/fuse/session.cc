@@ -298,15 +298,51 @@ void Session::join() {
   mounted_ = false;
 }
 
-bool Session::knownWithoutCapability(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(capMu_);
-  return withoutCapability_.count(ino) != 0;
+namespace {
+constexpr uint8_t kNoCapability = 1;
+constexpr uint8_t kNoneStored = 2;
+
+// The names JavaScript answers from the catalog's stored xattrs alone (vfs getxattr).
+bool isStoredXattrName(const char* name, bool acls) {
+  if (strncmp(name, "user.", 5) == 0) return strncmp(name, "user.tierfs.", 12) != 0;
+  if (strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0) return true;
+  return acls && (strcmp(name, "system.posix_acl_access") == 0 || strcmp(name, "system.posix_acl_default") == 0);
+}
+}  // namespace
+
+bool Session::answersAbsentXattr(uint64_t ino, const char* name) {
+  uint8_t absent;
+  {
+    std::lock_guard<std::mutex> lock(xattrMu_);
+    auto it = xattrsAbsent_.find(ino);
+    if (it == xattrsAbsent_.end()) return false;
+    absent = it->second;
+  }
+  if ((absent & kNoneStored) && isStoredXattrName(name, aclsGranted_)) return true;
+  return (absent & kNoCapability) && strcmp(name, kCapabilityXattr) == 0;
 }
 
-void Session::setCapabilityKnown(uint64_t ino, bool absent) {
-  std::lock_guard<std::mutex> lock(capMu_);
-  if (absent) withoutCapability_.insert(ino);
-  else withoutCapability_.erase(ino);
+void Session::learnNoCapability(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(xattrMu_);
+  xattrsAbsent_[ino] |= kNoCapability;
+}
+
+void Session::learnStoredXattrs(uint64_t ino, int storedXattrs) {
+  if (storedXattrs < 0) return;
+  std::lock_guard<std::mutex> lock(xattrMu_);
+  if (storedXattrs == 0) {
+    xattrsAbsent_[ino] = kNoCapability | kNoneStored;
+    return;
+  }
+  auto it = xattrsAbsent_.find(ino);
+  if (it == xattrsAbsent_.end()) return;
+  it->second &= ~kNoneStored;
+  if (it->second == 0) xattrsAbsent_.erase(it);
+}
+
+void Session::forgetXattrs(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(xattrMu_);
+  xattrsAbsent_.erase(ino);
 }
 
 static bool hasPrivilegeBits(uint32_t mode) {
@@ -390,13 +426,15 @@ void Session::onInit(struct fuse_conn_info* conn) {
   want(FUSE_CAP_WRITEBACK_CACHE, opts_.writebackCache);
   want(FUSE_CAP_ASYNC_READ, true);
   want(FUSE_CAP_PARALLEL_DIROPS, true);
-  want(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO, true);
+  want(FUSE_CAP_READDIRPLUS, opts_.readdirplus != ReaddirPlus::Off);
+  want(FUSE_CAP_READDIRPLUS_AUTO, opts_.readdirplus == ReaddirPlus::Auto);
   want(FUSE_CAP_ASYNC_DIO, true);
   want(FUSE_CAP_CACHE_SYMLINKS, true);
   // POSIX ACLs: the kernel enforces them; we store them, keep the mode in step and apply
   // a directory's default ACL to new entries, so the umask is ours to apply (DONT_MASK).
   want(FUSE_CAP_POSIX_ACL, opts_.posixAcl);
   want(FUSE_CAP_DONT_MASK, opts_.posixAcl);
+  aclsGranted_ = (conn->want & FUSE_CAP_POSIX_ACL) != 0;
   // The kernel clears setuid bits on write and chown itself; natively served
   // writes could not do it.
   want(FUSE_CAP_HANDLE_KILLPRIV, false);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "handle.h"
@@ -17,6 +18,7 @@
 namespace tierfs {
 
 enum class PageCache { Keep, Auto, None };
+enum class ReaddirPlus { Always, Auto, Off };
 
 struct SessionOptions {
   std::string mountpoint;
@@ -37,6 +39,10 @@ struct SessionOptions {
   // Local files' reads and writes go kernel → backing file (Linux 6.9+), when
   // the kernel offers it; needs the fast path (JavaScript's descriptors).
   bool passthrough = false;
+  // Whether listings carry every entry's attributes (READDIRPLUS): always, as the
+  // kernel decides per directory (auto), or never. They save a lookup per entry
+  // to whatever stats what it lists, and cost a walk that reads names only.
+  ReaddirPlus readdirplus = ReaddirPlus::Auto;
   int maxThreads = 8;
   bool debug = false;
 };
@@ -73,11 +79,19 @@ class Session {
 
   const SessionOptions& options() const { return opts_; }
 
-  // The kernel asks for security.capability before every write(2) (to clear
-  // file capabilities); inodes whose answer was "none" are answered natively
-  // until a setxattr/removexattr of that name or a forget passes by.
-  bool knownWithoutCapability(uint64_t ino);
-  void setCapabilityKnown(uint64_t ino, bool absent);
+  // Extended attributes answered here (ENODATA), without JavaScript, for inodes
+  // the kernel holds: security.capability, which the kernel asks for before
+  // every write(2), once JavaScript said the inode has none; and every stored
+  // name (all but the computed user.tierfs.* and system.* other than ACLs) once
+  // an entry reply said the inode has none stored — `ls -l` asks for two of
+  // them of every file it lists. What is known goes at a setxattr or
+  // removexattr of the inode, when it arrives and again when it is answered (a
+  // reply computed before the change may be sent after it), and at forget.
+  bool answersAbsentXattr(uint64_t ino, const char* name);
+  void learnNoCapability(uint64_t ino);
+  // An entry reply's word on the inode's stored xattrs: -1 none given, 0 none stored, 1 some.
+  void learnStoredXattrs(uint64_t ino, int storedXattrs);
+  void forgetXattrs(uint64_t ino);
 
   // setuid/setgid. The kernel leaves clearing them on a write to the
   // filesystem (direct I/O sends a kill flag that libfuse 3.14 drops), so the
@@ -124,8 +138,9 @@ class Session {
   BackingFiles backing_;
   InflightTable inflight_;
   HandleRegistry handles_;
-  std::mutex capMu_;
-  std::unordered_set<uint64_t> withoutCapability_;
+  bool aclsGranted_ = false;  // the kernel enforces POSIX ACLs: their xattrs are stored names
+  std::mutex xattrMu_;
+  std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
   std::mutex privMu_;
   std::unordered_set<uint64_t> privileged_;
   std::atomic<size_t> privilegedCount_{0};  // lets the common case skip the lock

@@ -152,8 +152,13 @@ export interface ReconcileRow {
 /** What the kernel is told of a file's attributes (stat), and nothing more. */
 export type InodeAttrs = Pick<Inode, 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>;
 
+/** Whether an inode has extended attributes stored (the binding answers for those that have none). */
+export interface XattrsStored {
+  storedXattrs: boolean;
+}
+
 /** A directory entry as readdirplus gives it: name, position and attributes. */
-export interface DirAttrsRow extends InodeAttrs {
+export interface DirAttrsRow extends InodeAttrs, XattrsStored {
   cookie: number;
   name: string;
 }
@@ -225,6 +230,9 @@ function toInode(r: Row): Inode {
     blocks: r.blocks === null || r.blocks === undefined ? null : num(r.blocks),
   };
 }
+
+/** Whether inode i has extended attributes stored: one seek into the xattrs key. */
+const STORED_XATTRS = 'EXISTS (SELECT 1 FROM xattrs x WHERE x.ino = i.ino)';
 
 const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size, i.uid, i.tier, i.mtime_ns / 1000000 AS mtimeMs,
     coalesce(a.last_ms, i.tier_since_ms) AS lastAccessMs, coalesce(a.heat, 0) AS heat, coalesce(a.heat_ms, 0) AS heatMs,
@@ -341,6 +349,9 @@ export class Catalog {
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
+      lookupEntry: big(
+        d.prepare(`SELECT i.*, ${STORED_XATTRS} AS stored_xattrs FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?`),
+      ),
       lookupIno: d.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').pluck(),
       listDir: big(d.prepare('SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')),
       // names, inode numbers and types only, as plain numbers: a tenth of the cost of whole
@@ -357,7 +368,8 @@ export class Catalog {
       listDirAttrs: d.prepare(
         `SELECT d.cookie, d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size, i.blocks,
                 i.atime_ns / 1000000000 AS a_s, i.atime_ns % 1000000000 AS a_n, i.mtime_ns / 1000000000 AS m_s,
-                i.mtime_ns % 1000000000 AS m_n, i.ctime_ns / 1000000000 AS c_s, i.ctime_ns % 1000000000 AS c_n
+                i.mtime_ns % 1000000000 AS m_n, i.ctime_ns / 1000000000 AS c_s, i.ctime_ns % 1000000000 AS c_n,
+                ${STORED_XATTRS} AS x
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?`,
       ),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
@@ -399,6 +411,7 @@ export class Catalog {
       usageByTier: d.prepare('SELECT tier, files, bytes FROM tier_usage'),
       inodeCount: d.prepare('SELECT count(*) FROM inodes').pluck(),
       getXattr: d.prepare('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
+      hasXattrs: d.prepare('SELECT EXISTS (SELECT 1 FROM xattrs WHERE ino = ?)').pluck(),
       setXattr: d.prepare('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value'),
       listXattrs: d.prepare('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').pluck(),
       removeXattr: d.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?'),
@@ -665,6 +678,12 @@ export class Catalog {
     return r && toInode(r);
   }
 
+  /** lookup for the kernel: the inode with whether it has extended attributes stored. */
+  lookupEntry(parent: number, name: string): (Inode & XattrsStored) | undefined {
+    const r = this.s.lookupEntry.get(parent, name) as Row | undefined;
+    return r && { ...toInode(r), storedXattrs: r.stored_xattrs === 1n };
+  }
+
   lookupIno(parent: number, name: string): number | undefined {
     return this.s.lookupIno.get(parent, name) as number | undefined;
   }
@@ -690,12 +709,13 @@ export class Catalog {
    */
   listDirAttrs(parent: number, afterCookie: number, limit: number): DirAttrsRow[] {
     const ns = (sec: number, nsec: number) => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-    type Row = Omit<DirAttrsRow, 'atimeNs' | 'mtimeNs' | 'ctimeNs'> & Record<'a_s' | 'a_n' | 'm_s' | 'm_n' | 'c_s' | 'c_n', number>;
-    return (this.s.listDirAttrs.all(parent, afterCookie, limit) as Row[]).map(({ a_s, a_n, m_s, m_n, c_s, c_n, ...r }) => ({
+    type Row = Omit<DirAttrsRow, 'atimeNs' | 'mtimeNs' | 'ctimeNs' | 'storedXattrs'> & Record<'a_s' | 'a_n' | 'm_s' | 'm_n' | 'c_s' | 'c_n' | 'x', number>;
+    return (this.s.listDirAttrs.all(parent, afterCookie, limit) as Row[]).map(({ a_s, a_n, m_s, m_n, c_s, c_n, x, ...r }) => ({
       ...r,
       atimeNs: ns(a_s, a_n),
       mtimeNs: ns(m_s, m_n),
       ctimeNs: ns(c_s, c_n),
+      storedXattrs: x === 1,
     }));
   }
 
@@ -1148,6 +1168,10 @@ export class Catalog {
 
   getXattr(ino: number, name: string): Buffer | undefined {
     return this.s.getXattr.get(ino, name) as Buffer | undefined;
+  }
+
+  hasXattrs(ino: number): boolean {
+    return this.s.hasXattrs.get(ino) === 1;
   }
 
   setXattr(ino: number, name: string, value: Buffer): void {

@@ -89,6 +89,12 @@ export const configSchema = z
           .describe(
             "local files' reads, writes and mmap go from the kernel straight to the backing file (FUSE passthrough, Linux 6.9+, as root; needs fastPath and no writebackCache); auto falls back to fastPath where the kernel does not offer it. Per-read counts of such files are not seen, only opens and closes",
           ),
+        readdirplus: z
+          .enum(['always', 'auto', 'off'])
+          .default('auto')
+          .describe(
+            "whether a listing carries each entry's attributes (READDIRPLUS), which saves a lookup per entry to whatever stats what it lists (ls -l, du, find -size) and costs a walk that reads names alone (find, rsync's file list): always; auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up); or off",
+          ),
       })
       .prefault({}),
     recording: z

@@ -1,7 +1,7 @@
 // FUSE operations → vfs calls. Only conversion lives here: attributes to the
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
-import type { InodeAttrs } from '../catalog/catalog.js';
+import type { InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
 import { opensToChange, type Vfs } from '../vfs/vfs.js';
 import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
@@ -36,11 +36,12 @@ export function toAttr(i: InodeAttrs): Attr {
 }
 
 export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
-  const entry = (i: InodeAttrs): Entry => ({
+  const entry = (i: InodeAttrs & Partial<XattrsStored>): Entry => ({
     attr: toAttr(i),
     generation: 0,
     attrTimeout: opts.attrTimeoutS,
     entryTimeout: opts.entryTimeoutS,
+    storedXattrs: i.storedXattrs ?? vfs.hasStoredXattrs(i.ino),
   });
   // Files on object tiers (fd < 0) are read through JavaScript; local ones natively, or by
   // the kernel itself in passthrough (which alone needs to know of privileges).

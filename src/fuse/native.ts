@@ -72,6 +72,7 @@ export interface NativeSessionOptions {
   allowOther: boolean;
   fastPath: boolean;
   passthrough: boolean;
+  readdirplus: 'always' | 'auto' | 'off';
   maxThreads: number;
   debug: boolean;
 }

@@ -68,6 +68,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     allowOther: o.allowOther ?? false,
     fastPath: o.fastPath ?? true,
     passthrough: o.passthrough ?? false,
+    readdirplus: o.readdirplus ?? 'auto',
     maxThreads: o.maxThreads ?? 8,
     debug: o.debug ?? false,
   };

@@ -37,6 +37,12 @@ export interface Entry {
   /** seconds the kernel may cache the name → inode binding and the attributes */
   entryTimeout?: number;
   attrTimeout?: number;
+  /**
+   * Whether the inode has extended attributes stored. false lets the binding answer
+   * getxattr of every stored name itself (ENODATA: `ls -l` asks two of each file)
+   * until a setxattr, removexattr or forget of the inode; absent: no word.
+   */
+  storedXattrs?: boolean;
 }
 
 /** A setattr request: only the fields present are to be changed. */
@@ -210,6 +216,8 @@ export interface MountOptions {
    * passthrough, Linux 6.9+), when the kernel offers it; needs fastPath (default false)
    */
   passthrough?: boolean;
+  /** listings carry attributes (READDIRPLUS): always, as the kernel chooses per directory (auto, the default), or never */
+  readdirplus?: 'always' | 'auto' | 'off';
   /** FUSE worker threads upper bound (default 8; they never wait for JavaScript) */
   maxThreads?: number;
   /** raise the kernel's read-ahead for this mount (KiB; the kernel starts FUSE at 128) */

@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirNameRow, Inode, InodeAttrs } from '../catalog/catalog.js';
+import type { Catalog, DirNameRow, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -82,7 +82,7 @@ export interface DirListing {
   ino: number;
   mode: number;
   cookie: number;
-  inode?: InodeAttrs;
+  inode?: InodeAttrs & Partial<XattrsStored>;
 }
 
 /** Cookies of '.' and '..'; an entry's cookie is its catalog position plus DOTDOT_COOKIE. */
@@ -338,10 +338,10 @@ export class Vfs {
   // ── namespace ──────────────────────────────────────────────────────────────
 
   /** The kernel only looks names up in directories, so the parent is not checked again. */
-  lookup(parent: number, name: string): Inode {
+  lookup(parent: number, name: string): Inode & XattrsStored {
     if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
     if (isReserved(parent, name)) throw NOT_FOUND;
-    const i = this.catalog.lookup(parent, name);
+    const i = this.catalog.lookupEntry(parent, name);
     if (!i) throw NOT_FOUND;
     return this.attrs(i);
   }
@@ -1138,7 +1138,7 @@ export class Vfs {
       ino: i.ino,
       mode: i.mode,
       cookie,
-      inode: withInodes ? (i as InodeAttrs) : undefined,
+      inode: withInodes ? (i as InodeAttrs & Partial<XattrsStored>) : undefined,
     });
     if (offset < DOT_COOKIE) out.push(listed('.', self, DOT_COOKIE));
     if (offset < DOTDOT_COOKIE) {
@@ -1300,6 +1300,11 @@ export class Vfs {
       if (name === CLASS_XATTR) this.catalog.setClass(ino, value.toString('utf8'));
     });
     this.mirrorXattrs(ino);
+  }
+
+  /** Whether ino has extended attributes stored (not counting the computed user.tierfs.tier and .pin). */
+  hasStoredXattrs(ino: number): boolean {
+    return this.catalog.hasXattrs(ino);
   }
 
   listxattr(ino: number): string[] {

@@ -68,6 +68,8 @@ export interface TierfsOptions {
   fastPath?: boolean;
   /** FUSE passthrough for local files (default: the config's default, auto) */
   passthrough?: 'auto' | 'off';
+  /** whether listings carry attributes (default: the config's default, auto) */
+  readdirplus?: 'always' | 'auto' | 'off';
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
   cacheTimeout?: string;
   /** more tiers after hot and warm, as YAML list items indented by two spaces */
@@ -114,7 +116,7 @@ ${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTie
   entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
-${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
+${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.readdirplus ? `  readdirplus: ${opts.readdirplus}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
   enabled: ${opts.recording ?? true}
   flushInterval: 50ms
 ${opts.extraYaml ?? ''}`,

@@ -151,7 +151,13 @@ describe('vfs over local tiers', () => {
     const again = vfs.readdir(d.ino, fh, 0, 7, true);
     expect(again.find((e) => e.name === 'f0')!.inode!.mode & 0o777).toBe(0o600);
     const g = vfs.getattr(f0.ino);
-    expect(again.find((e) => e.name === 'f0')!.inode).toEqual({ ino: g.ino, mode: g.mode, nlink: g.nlink, uid: g.uid, gid: g.gid, rdev: g.rdev, size: g.size, blocks: g.blocks, atimeNs: -1_500_000_001n, mtimeNs: 1_764_600_000_123_456_789n, ctimeNs: g.ctimeNs, name: 'f0', cookie: expect.any(Number) });
+    expect(again.find((e) => e.name === 'f0')!.inode).toEqual({ ino: g.ino, mode: g.mode, nlink: g.nlink, uid: g.uid, gid: g.gid, rdev: g.rdev, size: g.size, blocks: g.blocks, atimeNs: -1_500_000_001n, mtimeNs: 1_764_600_000_123_456_789n, ctimeNs: g.ctimeNs, name: 'f0', cookie: expect.any(Number), storedXattrs: false });
+    // Whether an entry has xattrs stored goes with it (the binding answers getxattr for those without).
+    vfs.setxattr(caller, f0.ino, 'user.k', Buffer.from('v'), 0);
+    expect(vfs.readdir(d.ino, fh, 0, 7, true).find((e) => e.name === 'f0')!.inode!.storedXattrs).toBe(true);
+    expect([vfs.lookup(d.ino, 'f0').storedXattrs, vfs.lookup(d.ino, 'f1').storedXattrs]).toEqual([true, false]);
+    vfs.removexattr(caller, f0.ino, 'user.k');
+    expect(vfs.lookup(d.ino, 'f0').storedXattrs).toBe(false);
     // A plain readdir: names, numbers and types, the same page, no attributes.
     const plain = vfs.readdir(d.ino, fh, 0, 7, false);
     expect(plain.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie }))).toEqual(again.map(({ name, ino, mode, cookie }) => ({ name, ino, mode, cookie })));
