@@ -443,9 +443,12 @@ export class Vfs {
     let ino: number;
     try {
       // The backing file's mode is the catalog's exactly: open(2) applied the daemon's
-      // umask, and chown clears setuid/setgid — so chmod comes after chown.
-      fs.fchownSync(fd, owner.uid, owner.gid);
-      fs.fchmodSync(fd, owner.mode & 0o7777);
+      // umask, and chown clears setuid/setgid — so chmod comes after chown. Each is a
+      // journalled change of the inode: skipped when open(2) gave what is wanted already
+      // (a file created by root with no setuid/setgid bits).
+      const st = fs.fstatSync(fd);
+      if (st.uid !== owner.uid || st.gid !== owner.gid) fs.fchownSync(fd, owner.uid, owner.gid);
+      if ((st.mode & 0o7777) !== (owner.mode & 0o7777) || st.uid !== owner.uid || st.gid !== owner.gid) fs.fchmodSync(fd, owner.mode & 0o7777);
       const t = nowNs();
       ino = this.catalog.tx(() => {
         const ino = this.catalog.createInode(
