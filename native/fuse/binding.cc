@@ -72,6 +72,9 @@ void toStat(const Napi::Object& a, struct stat& st) {
 
 int tristate(const Napi::Object& o, const char* key);
 
+// Numbers per entry of replyDirPlus (DirPlus.fields in src/fuse/types.ts).
+constexpr size_t kDirPlusFields = 17;
+
 // Returns what the entry says of the inode's stored xattrs (-1 nothing, 0 none, 1 some).
 int toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOptions& opts) {
   memset(&p, 0, sizeof p);
@@ -304,6 +307,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("replyStatfs", &SessionWrap::replyStatfs),
                            InstanceMethod("replyXattr", &SessionWrap::replyXattr),
                            InstanceMethod("replyDir", &SessionWrap::replyDir),
+                           InstanceMethod("replyDirPlus", &SessionWrap::replyDirPlus),
                        });
   }
 
@@ -546,6 +550,50 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       }
     }
     return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries));
+  }
+
+  // replyDirPlus(id, names, numbers) → number packed, or -1. numbers: per entry
+  // kDirPlusFields doubles in the order of DirPlus (src/fuse/types.ts).
+  Napi::Value replyDirPlus(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const bool shaped = info[0].IsNumber() && info[1].IsArray() && info[2].IsTypedArray() &&
+                        info[2].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+    if (!check(info, shaped, "replyDirPlus(id, names[], Float64Array)")) return env.Undefined();
+    Napi::Array names = info[1].As<Napi::Array>();
+    Napi::Float64Array numbers = info[2].As<Napi::Float64Array>();
+    if (!check(info, numbers.ElementLength() == names.Length() * kDirPlusFields, "replyDirPlus: numbers do not match names")) return env.Undefined();
+    const SessionOptions& opts = session_->options();
+    std::vector<DirEntryIn> entries(names.Length());
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      const double* n = numbers.Data() + static_cast<size_t>(i) * kDirPlusFields;
+      DirEntryIn& e = entries[i];
+      e.name = names.Get(i).As<Napi::String>().Utf8Value();
+      e.nextOffset = static_cast<int64_t>(n[0]);
+      e.ino = static_cast<uint64_t>(n[1]);
+      e.mode = static_cast<uint32_t>(n[2]);
+      e.hasEntry = n[16] != 0;
+      if (!e.hasEntry) continue;
+      struct fuse_entry_param& p = e.entry;
+      memset(&p, 0, sizeof p);
+      struct stat& st = p.attr;
+      st.st_ino = e.ino;
+      st.st_mode = e.mode;
+      st.st_nlink = static_cast<nlink_t>(n[3]);
+      st.st_uid = static_cast<uid_t>(n[4]);
+      st.st_gid = static_cast<gid_t>(n[5]);
+      st.st_rdev = static_cast<dev_t>(n[6]);
+      st.st_size = static_cast<off_t>(n[7]);
+      st.st_blocks = static_cast<blkcnt_t>(n[8]);
+      st.st_blksize = 4096;
+      st.st_atim = toTimespec(static_cast<int64_t>(n[9]) * 1000000000LL + static_cast<int64_t>(n[10]));
+      st.st_mtim = toTimespec(static_cast<int64_t>(n[11]) * 1000000000LL + static_cast<int64_t>(n[12]));
+      st.st_ctim = toTimespec(static_cast<int64_t>(n[13]) * 1000000000LL + static_cast<int64_t>(n[14]));
+      p.ino = e.ino;
+      p.attr_timeout = opts.attrTimeout;
+      p.entry_timeout = opts.entryTimeout;
+      e.storedXattrs = static_cast<int>(n[15]);
+    }
+    return Napi::Number::New(env, replier_->dir(idOf(info), entries));
   }
 
   std::unique_ptr<Session> session_;

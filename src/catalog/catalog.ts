@@ -157,11 +157,32 @@ export interface XattrsStored {
   storedXattrs: boolean;
 }
 
-/** A directory entry as readdirplus gives it: name, position and attributes. */
-export interface DirAttrsRow extends InodeAttrs, XattrsStored {
-  cookie: number;
-  name: string;
-}
+/**
+ * A directory entry as readdirplus gives it — position, name, attributes and whether it
+ * has xattrs stored — as an array in this column order, not an object: a listing of a
+ * large tree reads millions (what find and ls -l cost the daemon is mostly this).
+ * Times in seconds and nanoseconds, so that no column is a BigInt; blocks null when
+ * not measured.
+ */
+export type DirAttrsTuple = [
+  cookie: number,
+  name: string,
+  ino: number,
+  mode: number,
+  nlink: number,
+  uid: number,
+  gid: number,
+  rdev: number,
+  size: number,
+  blocks: number | null,
+  atimeS: number,
+  atimeNsec: number,
+  mtimeS: number,
+  mtimeNsec: number,
+  ctimeS: number,
+  ctimeNsec: number,
+  storedXattrs: 0 | 1,
+];
 
 /** A directory entry as a plain readdir gives it: no attributes. */
 export interface DirNameRow {
@@ -363,15 +384,14 @@ export class Catalog {
         `SELECT d.name, i.ino, i.mode, i.tier, i.volume, i.data_path AS dataPath, i.state, i.size, i.blocks, i.mtime_ns / 1e6 AS mtimeMs
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?`,
       ).raw(true),
-      // readdirplus: the attributes only, times split in seconds and nanoseconds so that no
-      // column comes as a BigInt (a quarter of the cost of whole inode rows per page)
+      // readdirplus: the columns of DirAttrsTuple
       listDirAttrs: d.prepare(
         `SELECT d.cookie, d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size, i.blocks,
                 i.atime_ns / 1000000000 AS a_s, i.atime_ns % 1000000000 AS a_n, i.mtime_ns / 1000000000 AS m_s,
                 i.mtime_ns % 1000000000 AS m_n, i.ctime_ns / 1000000000 AS c_s, i.ctime_ns % 1000000000 AS c_n,
                 ${STORED_XATTRS} AS x
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?`,
-      ),
+      ).raw(true),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
@@ -707,16 +727,8 @@ export class Catalog {
    * Up to `limit` entries of a directory after position `afterCookie` (0: from the
    * start), in position order, each with the child's current attributes.
    */
-  listDirAttrs(parent: number, afterCookie: number, limit: number): DirAttrsRow[] {
-    const ns = (sec: number, nsec: number) => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-    type Row = Omit<DirAttrsRow, 'atimeNs' | 'mtimeNs' | 'ctimeNs' | 'storedXattrs'> & Record<'a_s' | 'a_n' | 'm_s' | 'm_n' | 'c_s' | 'c_n' | 'x', number>;
-    return (this.s.listDirAttrs.all(parent, afterCookie, limit) as Row[]).map(({ a_s, a_n, m_s, m_n, c_s, c_n, x, ...r }) => ({
-      ...r,
-      atimeNs: ns(a_s, a_n),
-      mtimeNs: ns(m_s, m_n),
-      ctimeNs: ns(c_s, c_n),
-      storedXattrs: x === 1,
-    }));
+  listDirAttrs(parent: number, afterCookie: number, limit: number): DirAttrsTuple[] {
+    return this.s.listDirAttrs.all(parent, afterCookie, limit) as DirAttrsTuple[];
   }
 
   listDirNames(parent: number, afterCookie: number, limit: number): DirNameRow[] {

@@ -1,10 +1,10 @@
 // FUSE operations → vfs calls. Only conversion lives here: attributes to the
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
-import type { InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
 import { opensToChange, type Vfs } from '../vfs/vfs.js';
-import type { AccessCount, Attr, DirEntry, Entry, FuseOps, OpenResult, RequestContext, StatFs } from './types.js';
+import { DirPlus, type AccessCount, type Attr, type DirEntry, type Entry, type FuseOps, type OpenResult, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
 export interface AdapterOptions {
   attrTimeoutS: number;
@@ -33,6 +33,22 @@ export function toAttr(i: InodeAttrs): Attr {
     mtimeNs: i.mtimeNs,
     ctimeNs: i.ctimeNs,
   };
+}
+
+/** Catalog rows of a readdirplus page into the binding's packed form ('.' and '..' without an entry). */
+function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
+  const names: string[] = new Array(rows.length);
+  const numbers = new Float64Array(rows.length * DirPlus.fields);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const at = k * DirPlus.fields;
+    names[k] = r[1];
+    numbers[at] = r[0];
+    for (let j = 2; j < r.length; j++) numbers[at + j - 1] = r[j] as number; // the tuple's order, less the name
+    if (r[9] === null) numbers[at + DirPlus.blocks] = Math.ceil(r[8] / 512);
+    numbers[at + DirPlus.hasEntry] = r[1] === '.' || r[1] === '..' ? 0 : 1;
+  }
+  return { names, numbers };
 }
 
 export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
@@ -128,14 +144,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
       // with attributes): it asks again from the last cookie packed. Attributes are read
       // now, not at opendir: the kernel takes them as fresh for attrTimeout.
-      const page = vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1, plus);
-      return page.map(({ name, ino, mode, inode, cookie }): DirEntry => ({
-        name,
-        ino,
-        mode,
-        offset: cookie,
-        entry: inode && name !== '.' && name !== '..' ? entry(vfs.attrs(inode)) : undefined,
-      }));
+      if (plus) return packDirPlus(vfs.readdirPlus(ino, fh, offset, Math.ceil(bufferBytes / 150) + 1));
+      return vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1).map(({ name, ino, mode, cookie }): DirEntry => ({ name, ino, mode, offset: cookie }));
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errnoOf } from '../errors.js';
 import type { LookupCounts } from './lookup-counts.js';
 import { opNames, type NativeRequest, type NativeSession, type OpName } from './native.js';
-import type { Entry, FuseOps, RequestContext, SetAttr } from './types.js';
+import { DirPlus, type Entry, type FuseOps, type RequestContext, type SetAttr } from './types.js';
 import { withoutPrivileges } from '../vfs/modes.js';
 
 const ENOSYS = 38;
@@ -199,11 +199,17 @@ export class RequestDispatcher {
       },
       readdir: async (r, c) => {
         const plus = r.plus ?? false;
-        const entries = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus, r.size!);
-        const packed = nat.replyDir(r.id, entries);
+        const page = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus, r.size!);
+        if (!Array.isArray(page)) {
+          const { names, numbers } = page;
+          const packed = nat.replyDirPlus(r.id, names, numbers);
+          for (let i = 0, at = 0; i < packed; i++, at += DirPlus.fields) if (numbers[at + DirPlus.hasEntry]) this.counts.add(numbers[at + DirPlus.ino]!);
+          return;
+        }
+        const packed = nat.replyDir(r.id, page);
         if (!plus) return;
         for (let i = 0; i < packed; i++) {
-          const d = entries[i]!;
+          const d = page[i]!;
           if (d.entry && !isDot(d.name)) this.counts.add(d.entry.attr.ino);
         }
       },

@@ -107,6 +107,8 @@ export interface NativeSession {
   replyXattr(id: number, data: Uint8Array): boolean;
   /** Returns how many entries (a prefix) were packed, or -1 when not delivered. */
   replyDir(id: number, entries: DirEntry[]): number;
+  /** readdirplus from a PackedDirPage: entries packed (a prefix), or -1 */
+  replyDirPlus(id: number, names: string[], numbers: Float64Array): number;
 }
 
 export type OpName =

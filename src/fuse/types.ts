@@ -94,6 +94,44 @@ export interface DirEntry {
   entry?: Entry;
 }
 
+/**
+ * A readdirplus page as the binding takes it: per entry a name, and DirPlus.fields numbers
+ * in `numbers` at DirPlus offsets. Listing a large tree is most of what find and ls -l cost
+ * the daemon; one typed array crosses into the binding instead of objects per entry.
+ */
+export interface PackedDirPage {
+  names: string[];
+  numbers: Float64Array;
+}
+
+/**
+ * The numbers of an entry of a PackedDirPage (native/fuse/binding.cc reads the same): the
+ * catalog's DirAttrsTuple without the name, then whether the entry is given.
+ */
+export const DirPlus = {
+  /** cookie of the next entry */
+  offset: 0,
+  ino: 1,
+  mode: 2,
+  nlink: 3,
+  uid: 4,
+  gid: 5,
+  rdev: 6,
+  size: 7,
+  blocks: 8,
+  atimeS: 9,
+  atimeNsec: 10,
+  mtimeS: 11,
+  mtimeNsec: 12,
+  ctimeS: 13,
+  ctimeNsec: 14,
+  /** Entry.storedXattrs: 0 none, 1 some */
+  storedXattrs: 15,
+  /** 1: the kernel gets the attributes and a lookup reference; 0: name and type only ('.', '..') */
+  hasEntry: 16,
+  fields: 17,
+} as const;
+
 export interface StatFs {
   bsize: number;
   frsize: number;
@@ -159,7 +197,8 @@ export interface FuseOps {
    * large directory may be answered a slice at a time. Returning fewer than fit is
    * fine; an empty list means the end.
    */
-  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[]>;
+  /** A page of entries; with plus, their attributes too (as entries or packed). */
+  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[] | PackedDirPage>;
   releasedir(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
   fsyncdir?(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   statfs(ctx: RequestContext, ino: Ino): Promise<StatFs>;

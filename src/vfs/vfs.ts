@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirNameRow, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -82,7 +82,16 @@ export interface DirListing {
   ino: number;
   mode: number;
   cookie: number;
-  inode?: InodeAttrs & Partial<XattrsStored>;
+}
+
+const NS_PER_S = 1_000_000_000n;
+/** Seconds and nanoseconds, as SQLite's integer division splits them (both negative before 1970). */
+function splitNs(ns: bigint): [number, number] {
+  return [Number(ns / NS_PER_S), Number(ns % NS_PER_S)];
+}
+
+function attrsTuple(cookie: number, name: string, i: Inode): DirAttrsTuple {
+  return [cookie, name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size, i.blocks, ...splitNs(i.atimeNs), ...splitNs(i.mtimeNs), ...splitNs(i.ctimeNs), 0];
 }
 
 /** Cookies of '.' and '..'; an entry's cookie is its catalog position plus DOTDOT_COOKIE. */
@@ -1128,34 +1137,51 @@ export class Vfs {
    * is kept per handle, so an open handle costs nothing however large the directory, and
    * entries created or removed meanwhile never make one that exists throughout appear
    * twice or not at all (its position does not change). Any cookie given out may be
-   * returned to (seekdir). Attributes (`inode`) only when `withInodes` (readdirplus): a
-   * plain readdir reads names, numbers and types alone.
+   * returned to (seekdir). Names, numbers and types alone: readdirPlus adds attributes.
    */
-  readdir(ino: number, fh: number, offset: number, limit: number, withInodes: boolean): DirListing[] {
+  readdir(ino: number, fh: number, offset: number, limit: number): DirListing[] {
+    const dots = this.dotsOf(ino, fh, offset);
+    if (!dots) return []; // removed while open: nothing left to list
+    const out: DirListing[] = dots.map(([cookie, name, ino, mode]) => ({ name, ino, mode, cookie }));
+    for (const r of this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - out.length) + 1)) {
+      if (out.length >= limit) break;
+      if (!isReserved(ino, r.name)) out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE });
+    }
+    return out;
+  }
+
+  /**
+   * readdir with each entry's attributes as they are now (those of a file open for writing
+   * from its backing file, as getattr gives them), as arrays (DirAttrsTuple) whose cookie
+   * is the one to give out. '.' and '..' come with their attributes too.
+   */
+  readdirPlus(ino: number, fh: number, offset: number, limit: number): DirAttrsTuple[] {
+    const out = this.dotsOf(ino, fh, offset);
+    if (!out) return [];
+    // One more than wanted: a reserved name skipped must not make a page look like the end.
+    for (const r of this.catalog.listDirAttrs(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - out.length) + 1)) {
+      if (out.length >= limit) break;
+      if (isReserved(ino, r[1])) continue;
+      r[0] += DOTDOT_COOKIE;
+      if (this.openCount.get(r[2])?.writers.size) {
+        const live = this.attrs(this.inode(r[2]));
+        [r[8], r[12], r[13], r[14], r[15]] = [live.size, ...splitNs(live.mtimeNs), ...splitNs(live.ctimeNs)];
+      }
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** '.' and '..' as a listing from `offset` has them (none past their cookies); undefined when the directory is gone. */
+  private dotsOf(ino: number, fh: number, offset: number): DirAttrsTuple[] | undefined {
     if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
     const self = this.catalog.getInode(ino);
-    if (!self) return []; // removed while open: nothing left to list
-    const out: DirListing[] = [];
-    const listed = (name: string, i: InodeAttrs | DirNameRow, cookie: number): DirListing => ({
-      name,
-      ino: i.ino,
-      mode: i.mode,
-      cookie,
-      inode: withInodes ? (i as InodeAttrs & Partial<XattrsStored>) : undefined,
-    });
-    if (offset < DOT_COOKIE) out.push(listed('.', self, DOT_COOKIE));
+    if (!self) return undefined;
+    const out: DirAttrsTuple[] = [];
+    if (offset < DOT_COOKIE) out.push(attrsTuple(DOT_COOKIE, '.', self));
     if (offset < DOTDOT_COOKIE) {
-      const parentIno = this.catalog.nameOf(ino)?.parent ?? ROOT_INO;
-      out.push(listed('..', this.catalog.getInode(parentIno) ?? self, DOTDOT_COOKIE));
-    }
-    const after = Math.max(0, offset - DOTDOT_COOKIE);
-    // One more than wanted: a reserved name skipped must not make a page look like the end.
-    const want = Math.max(1, limit - out.length) + 1;
-    const rows = withInodes ? this.catalog.listDirAttrs(ino, after, want) : this.catalog.listDirNames(ino, after, want);
-    for (const r of rows) {
-      if (out.length >= limit) break;
-      if (isReserved(ino, r.name)) continue;
-      out.push(listed(r.name, r, r.cookie + DOTDOT_COOKIE));
+      const parent = this.catalog.getInode(this.catalog.nameOf(ino)?.parent ?? ROOT_INO) ?? self;
+      out.push(attrsTuple(DOTDOT_COOKIE, '..', parent));
     }
     return out;
   }

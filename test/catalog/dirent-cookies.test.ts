@@ -34,24 +34,24 @@ describe('directory entry cookies', () => {
     db.close();
 
     const c = new Catalog(path);
-    const page = c.listDirAttrs(ROOT_INO, 0, 10);
+    const page = c.listDirNames(ROOT_INO, 0, 10);
     expect(page.map((r) => r.name)).toEqual(['alpha', 'mid', 'zeta']);
     expect(c.lookupIno(ROOT_INO, 'zeta')).toBe(10);
     // New entries come after the old ones; a page continues after any cookie.
     c.createInode(file, ROOT_INO, 'new');
-    expect(c.listDirAttrs(ROOT_INO, page[1]!.cookie, 10).map((r) => r.name)).toEqual(['zeta', 'new']);
+    expect(c.listDirNames(ROOT_INO, page[1]!.cookie, 10).map((r) => r.name)).toEqual(['zeta', 'new']);
     c.close();
   });
 
   it('keeps an entry’s cookie through a rename, so a listing in progress neither repeats nor skips it', () => {
     const c = new Catalog(join(dir.path, 'c.db'));
     for (const n of ['a', 'b', 'c']) c.createInode(file, ROOT_INO, n);
-    const [a, b] = c.listDirAttrs(ROOT_INO, 0, 2);
+    const [a, b] = c.listDirNames(ROOT_INO, 0, 2);
     c.moveName(ROOT_INO, 'a', ROOT_INO, 'renamed-a');
     c.moveName(ROOT_INO, 'c', ROOT_INO, 'renamed-c');
-    const rest = c.listDirAttrs(ROOT_INO, b!.cookie, 10);
+    const rest = c.listDirNames(ROOT_INO, b!.cookie, 10);
     expect(rest.map((r) => r.name)).toEqual(['renamed-c']);
-    expect(c.listDirAttrs(ROOT_INO, 0, 1)[0]).toMatchObject({ name: 'renamed-a', cookie: a!.cookie });
+    expect(c.listDirNames(ROOT_INO, 0, 1)[0]).toMatchObject({ name: 'renamed-a', cookie: a!.cookie });
     c.close();
   });
 });
