@@ -122,7 +122,7 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.allowOther = boolOr(o, "allowOther", s.allowOther);
   s.fastPath = boolOr(o, "fastPath", s.fastPath);
   s.passthrough = boolOr(o, "passthrough", s.passthrough);
-  std::string rdp = stringOr(o, "readdirplus", "auto");
+  std::string rdp = stringOr(o, "readdirplus", "always");
   s.readdirplus = rdp == "always" ? ReaddirPlus::Always : rdp == "off" ? ReaddirPlus::Off : ReaddirPlus::Auto;
   s.maxThreads = static_cast<int>(numberOr(o, "maxThreads", s.maxThreads));
   s.debug = boolOr(o, "debug", s.debug);

@@ -42,7 +42,7 @@ struct SessionOptions {
   // Whether listings carry every entry's attributes (READDIRPLUS): always, as the
   // kernel decides per directory (auto), or never. They save a lookup per entry
   // to whatever stats what it lists, and cost a walk that reads names only.
-  ReaddirPlus readdirplus = ReaddirPlus::Auto;
+  ReaddirPlus readdirplus = ReaddirPlus::Always;
   int maxThreads = 8;
   bool debug = false;
 };

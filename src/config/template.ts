@@ -63,7 +63,7 @@ mount:
   allowOther: false
   fastPath: true                      # local files are read and written natively
   passthrough: auto                   # auto | off: the kernel reads and writes local files itself
-  readdirplus: auto                   # always | auto | off: listings carry attributes (always: faster ls -l, du; off: faster find)
+  readdirplus: always                 # always | auto | off: listings carry attributes (du, ls -l need no lookups; off: faster find)
 
 recording:
   enabled: true

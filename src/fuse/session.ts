@@ -68,7 +68,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     allowOther: o.allowOther ?? false,
     fastPath: o.fastPath ?? true,
     passthrough: o.passthrough ?? false,
-    readdirplus: o.readdirplus ?? 'auto',
+    readdirplus: o.readdirplus ?? 'always',
     maxThreads: o.maxThreads ?? 8,
     debug: o.debug ?? false,
   };

@@ -255,7 +255,7 @@ export interface MountOptions {
    * passthrough, Linux 6.9+), when the kernel offers it; needs fastPath (default false)
    */
   passthrough?: boolean;
-  /** listings carry attributes (READDIRPLUS): always, as the kernel chooses per directory (auto, the default), or never */
+  /** listings carry attributes (READDIRPLUS): always (the default), as the kernel chooses per directory (auto), or never */
   readdirplus?: 'always' | 'auto' | 'off';
   /** FUSE worker threads upper bound (default 8; they never wait for JavaScript) */
   maxThreads?: number;

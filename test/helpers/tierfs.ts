@@ -68,7 +68,7 @@ export interface TierfsOptions {
   fastPath?: boolean;
   /** FUSE passthrough for local files (default: the config's default, auto) */
   passthrough?: 'auto' | 'off';
-  /** whether listings carry attributes (default: the config's default, auto) */
+  /** whether listings carry attributes (default: the config's default, always) */
   readdirplus?: 'always' | 'auto' | 'off';
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
   cacheTimeout?: string;
