@@ -304,6 +304,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       log.info('passthrough unavailable (Linux before 6.9, mount.fastPath off or mount.writebackCache on, or the kernel did not agree): local files are served by the native fast path');
     }
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
+    metrics.fuse.xattrsAnswered = () => session?.xattrsAnswered() ?? 0;
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed. Each is a

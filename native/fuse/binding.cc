@@ -295,6 +295,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("inflight", &SessionWrap::inflight),
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
+                           InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
@@ -425,6 +426,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     o.Set("opens", static_cast<double>(session_->backingFiles().passthroughOpens()));
     o.Set("refused", static_cast<double>(session_->backingFiles().refused()));
     return o;
+  }
+
+  Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->xattrsAnswered()));
   }
 
   // A malformed answer throws a TypeError before the request is claimed, so the

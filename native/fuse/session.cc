@@ -318,8 +318,10 @@ bool Session::answersAbsentXattr(uint64_t ino, const char* name) {
     if (it == xattrsAbsent_.end()) return false;
     absent = it->second;
   }
-  if ((absent & kNoneStored) && isStoredXattrName(name, aclsGranted_)) return true;
-  return (absent & kNoCapability) && strcmp(name, kCapabilityXattr) == 0;
+  const bool answered = ((absent & kNoneStored) && isStoredXattrName(name, aclsGranted_)) ||
+                        ((absent & kNoCapability) && strcmp(name, kCapabilityXattr) == 0);
+  if (answered) xattrsAnswered_.fetch_add(1, std::memory_order_relaxed);
+  return answered;
 }
 
 void Session::learnNoCapability(uint64_t ino) {

@@ -92,6 +92,7 @@ class Session {
   // An entry reply's word on the inode's stored xattrs: -1 none given, 0 none stored, 1 some.
   void learnStoredXattrs(uint64_t ino, int storedXattrs);
   void forgetXattrs(uint64_t ino);
+  uint64_t xattrsAnswered() const { return xattrsAnswered_.load(std::memory_order_relaxed); }
 
   // setuid/setgid. The kernel leaves clearing them on a write to the
   // filesystem (direct I/O sends a kill flag that libfuse 3.14 drops), so the
@@ -141,6 +142,7 @@ class Session {
   bool aclsGranted_ = false;  // the kernel enforces POSIX ACLs: their xattrs are stored names
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
+  std::atomic<uint64_t> xattrsAnswered_{0};              // getxattr answered by answersAbsentXattr
   std::mutex privMu_;
   std::unordered_set<uint64_t> privileged_;
   std::atomic<size_t> privilegedCount_{0};  // lets the common case skip the lock

@@ -94,6 +94,8 @@ export interface NativeSession {
   privilegesKilled(ino: number): void;
   /** Opens answered in passthrough, and opens refused because the kernel's backing file of the inode is another file. */
   passthroughCounts(): { opens: number; refused: number };
+  /** getxattr requests answered ENODATA by the binding itself (see Entry.storedXattrs). */
+  xattrsAnswered(): number;
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;

@@ -48,6 +48,8 @@ export interface FuseSession {
   readonly passthrough: boolean;
   /** Opens answered in passthrough, and opens refused (see NativeSession). */
   passthroughCounts(): { opens: number; refused: number };
+  /** getxattr requests the binding answered itself (no xattr stored: ENODATA). */
+  xattrsAnswered(): number;
 }
 
 function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOptions {
@@ -151,6 +153,10 @@ class Session implements FuseSession {
 
   passthroughCounts(): { opens: number; refused: number } {
     return this.joined ? { opens: 0, refused: 0 } : this.native.passthroughCounts();
+  }
+
+  xattrsAnswered(): number {
+    return this.joined ? 0 : this.native.xattrsAnswered();
   }
 
   private flushCounts(): void {

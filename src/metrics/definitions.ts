@@ -114,6 +114,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_xattrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'getxattr requests the binding answered itself (ENODATA), without JavaScript: names of files known to have no xattrs stored, and security.capability before writes',
+    healthy: 'Most getxattr requests (ls -l asks two of every file it lists, the kernel one before writes); tierfs_fuse_requests_total{op="getxattr"} counts the rest: files with xattrs, user.tierfs.*.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_oldest_request_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
     help: 'Age of the oldest FUSE request not answered yet; 0 when none waits',
     healthy: 'Below a second; a cold read may wait for object storage. Minutes mean a caller hangs: tierfs status --json lists the requests waiting.',

@@ -129,12 +129,15 @@ export class FuseRequestTally {
 
   /** The session's passthrough state (set once mounted). */
   passthrough: () => { enabled: boolean; opens: number; refused: number } = () => ({ enabled: false, opens: 0, refused: 0 });
+  /** getxattr requests the binding answered itself (set once mounted). */
+  xattrsAnswered: () => number = () => 0;
 
   /** The registry reads its FUSE metrics from this tally. */
   feed(registry: MetricsRegistry): void {
     registry.feed('tierfs_fuse_passthrough_enabled', () => [{ labels: {}, value: this.passthrough().enabled ? 1 : 0 }]);
     registry.feed('tierfs_fuse_passthrough_opens_total', () => [{ labels: {}, value: this.passthrough().opens }]);
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
+    registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_requests_total', () => this.requests());
     registry.feed('tierfs_fuse_errors_total', () => this.errors());
     registry.feedHistogram('tierfs_fuse_request_seconds', () => this.latency());
