@@ -210,7 +210,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     rmSync(pidFile, { force: true });
     throw err;
   }
-  const catalog = new Catalog(catalogPathOf(cfg.dataDir));
+  const catalog = new Catalog(catalogPathOf(cfg.dataDir), { cacheBytes: cfg.catalog.cacheSize });
   // See GroupCommit.onFailure: an uncaught exception stops the daemon (process-guard.ts).
   catalog.group.onFailure = (err) => {
     throw err;

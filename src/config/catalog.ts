@@ -2,7 +2,7 @@
 // mount does when it finds the catalog missing, empty or damaged while the tiers hold
 // a filesystem's data.
 import { z } from 'zod';
-import { duration } from './fields.js';
+import { bytes, duration } from './fields.js';
 
 export const catalogBackupSchema = z
   .strictObject({
@@ -39,6 +39,11 @@ export const catalogSchema = z
           '"refuse" stops and prints the command to run. Never a new, empty filesystem',
       ),
     backup: catalogBackupSchema,
+    cacheSize: bytes()
+      .default(64 * 2 ** 20)
+      .describe(
+        "memory the daemon keeps of the catalog's pages (SQLite's page cache): a lookup, stat or listing whose pages are there reads nothing, even after the kernel dropped its caches. The catalog takes about 550 bytes a file",
+      ),
     configVersions: z
       .number()
       .int()
