@@ -139,7 +139,7 @@ class Session {
   BackingFiles backing_;
   InflightTable inflight_;
   HandleRegistry handles_;
-  bool aclsGranted_ = false;  // the kernel enforces POSIX ACLs: their xattrs are stored names
+  std::atomic<bool> aclsGranted_{false};  // the kernel enforces POSIX ACLs: their xattrs are stored names (set at INIT)
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
   std::atomic<uint64_t> xattrsAnswered_{0};              // getxattr answered by answersAbsentXattr

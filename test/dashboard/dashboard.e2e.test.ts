@@ -195,7 +195,7 @@ describe('the dashboard in a browser', () => {
     await aRow.waitFor();
     await shot('moves-paused');
     await aRow.getByRole('button', { name: /^cancel move/ }).click();
-    await expect.poll(() => aRow.count()).toBe(0);
+    await expect.poll(() => aRow.count(), { timeout: 10_000 }).toBe(0); // gone at the next update of the page (live events), as the other waits here
 
     // The rule "rest" wants big.bin back on hot: an automatic entry (the mover takes none while disabled).
     const bigRow = rowOf('big.bin');
