@@ -572,7 +572,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     for (uint32_t i = 0; i < names.Length(); i++) {
       const double* n = numbers.Data() + static_cast<size_t>(i) * kDirPlusFields;
       DirEntryIn& e = entries[i];
-      e.name = names.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Value name = names.Get(i);
+      if (!check(info, name.IsString(), "replyDirPlus: a name is not a string")) return env.Undefined();
+      e.name = name.As<Napi::String>().Utf8Value();
       e.nextOffset = static_cast<int64_t>(n[0]);
       e.ino = static_cast<uint64_t>(n[1]);
       e.mode = static_cast<uint32_t>(n[2]);

@@ -26,9 +26,9 @@ bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXat
   auto r = claim(id);
   if (!r) return false;
   s_.noteMode(e.ino, e.attr.st_mode);
-  if (fuse_reply_entry(r->req, &e) != 0) return false;
+  // Before the reply: a forget of the inode can only follow it.
   s_.learnStoredXattrs(e.ino, storedXattrs);
-  return true;
+  return fuse_reply_entry(r->req, &e) == 0;
 }
 
 bool Replier::attr(uint64_t id, const struct stat& st, double timeout) {
@@ -116,12 +116,10 @@ bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenRe
   // A new file has no security.capability (only setxattr gives one, and that clears
   // this): the kernel's check before its first write is answered here, not in JavaScript.
   if (o.created) s_.learnNoCapability(e.ino);
+  s_.learnStoredXattrs(e.ino, storedXattrs);
   FileHandle* h = makeHandle(*r, e.ino, o, fi);
   int how = answerPassthrough(*r, h, o, &e);
-  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) {
-    s_.learnStoredXattrs(e.ino, storedXattrs);
-    return true;
-  }
+  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) return true;
   dropHandle(h);
   return false;
 }
@@ -189,13 +187,12 @@ int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
     used += need;
     packed++;
   }
-  if (fuse_reply_buf(r->req, buf.data(), used) != 0) return -1;
   if (plus) {
     for (int i = 0; i < packed; i++) {
       if (entries[i].hasEntry) s_.learnStoredXattrs(entries[i].entry.ino, entries[i].storedXattrs);
     }
   }
-  return packed;
+  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? packed : -1;
 }
 
 }  // namespace tierfs
