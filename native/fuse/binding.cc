@@ -530,7 +530,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     return done(info, replier_->xattr(idOf(info), reinterpret_cast<const char*>(buf.Data()), buf.ByteLength()));
   }
 
-  // replyDir(id, entries) → number packed, or -1
+  // replyDir(id, entries) → number packed, or -1: names and types (a readdirplus page
+  // answered so gives the kernel no attributes and no references; replyDirPlus does).
   Napi::Value replyDir(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!check(info, info[0].IsNumber() && info[1].IsArray(), "replyDir(id, entries[])")) return env.Undefined();
@@ -547,12 +548,6 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       e.ino = static_cast<uint64_t>(numberOr(d, "ino", 0));
       e.mode = static_cast<uint32_t>(numberOr(d, "mode", 0));
       e.nextOffset = static_cast<int64_t>(numberOr(d, "offset", 0));
-      Napi::Value entry = d.Get("entry");
-      if (entry.IsObject()) {
-        if (!check(info, isEntry(entry), "dir entry: entry needs attr")) return env.Undefined();
-        e.hasEntry = true;
-        e.storedXattrs = toEntry(entry.As<Napi::Object>(), e.entry, session_->options());
-      }
     }
     return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries));
   }

@@ -93,7 +93,7 @@ export const configSchema = z
           .enum(['always', 'auto', 'off'])
           .default('always')
           .describe(
-            "whether a listing carries each entry's attributes (READDIRPLUS): always, which spares a lookup per entry to whatever stats what it lists (du, find -size, ls -l, rsync: 5-6x faster than auto over 200,000 files) and costs a walk that reads names alone (find: 1.6x slower); auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off",
+            "whether a listing carries each entry's attributes (READDIRPLUS): always, which spares a lookup per entry to whatever stats what it lists (du, find -size, ls -l, rsync: several times faster than auto) and costs a walk that reads names alone (find: slower; docs/PERFORMANCE.md has the figures); auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off",
           ),
       })
       .prefault({}),

@@ -36,7 +36,7 @@ export function toAttr(i: InodeAttrs): Attr {
 }
 
 /** Catalog rows of a readdirplus page into the binding's packed form ('.' and '..' without an entry). */
-function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
+export function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
   const names: string[] = new Array(rows.length);
   const numbers = new Float64Array(rows.length * DirPlus.fields);
   for (let k = 0; k < rows.length; k++) {

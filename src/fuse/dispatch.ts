@@ -29,10 +29,6 @@ function logAt(log: Logger, level: number, msg: string): void {
   else log.debug({ src: 'libfuse' }, msg);
 }
 
-function isDot(name: string): boolean {
-  return name === '.' || name === '..';
-}
-
 export class RequestDispatcher {
   private readonly names = opNames();
   private readonly handlers: Record<OpName, Handler>;
@@ -198,20 +194,12 @@ export class RequestDispatcher {
         if (!nat.replyOpen(r.id, res)) this.releaseQuietly('releasedir', () => ops.releasedir(c, r.ino, res.fh));
       },
       readdir: async (r, c) => {
-        const plus = r.plus ?? false;
-        const page = await ops.readdir(c, r.ino, r.fh!, r.offset!, plus, r.size!);
-        if (!Array.isArray(page)) {
-          const { names, numbers } = page;
-          const packed = nat.replyDirPlus(r.id, names, numbers);
-          for (let i = 0, at = 0; i < packed; i++, at += DirPlus.fields) if (numbers[at + DirPlus.hasEntry]) this.counts.add(numbers[at + DirPlus.ino]!);
-          return;
-        }
-        const packed = nat.replyDir(r.id, page);
-        if (!plus) return;
-        for (let i = 0; i < packed; i++) {
-          const d = page[i]!;
-          if (d.entry && !isDot(d.name)) this.counts.add(d.entry.attr.ino);
-        }
+        const page = await ops.readdir(c, r.ino, r.fh!, r.offset!, r.plus ?? false, r.size!);
+        if (Array.isArray(page)) return void nat.replyDir(r.id, page);
+        // Each entry given with its attributes is a lookup reference the kernel now holds.
+        const { names, numbers } = page;
+        const packed = nat.replyDirPlus(r.id, names, numbers);
+        for (let i = 0, at = 0; i < packed; i++, at += DirPlus.fields) if (numbers[at + DirPlus.hasEntry]) this.counts.add(numbers[at + DirPlus.ino]!);
       },
       releasedir: async (r, c) => {
         await ops.releasedir(c, r.ino, r.fh!);

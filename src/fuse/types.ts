@@ -90,8 +90,6 @@ export interface DirEntry {
   mode: number;
   /** opaque cookie of the NEXT entry: readdir(offset = this) continues after it */
   offset: number;
-  /** needed for readdirplus; when present the kernel gets the attributes too */
-  entry?: Entry;
 }
 
 /**
@@ -197,7 +195,7 @@ export interface FuseOps {
    * large directory may be answered a slice at a time. Returning fewer than fit is
    * fine; an empty list means the end.
    */
-  /** A page of entries; with plus, their attributes too (as entries or packed). */
+  /** A page of entries: names and types, or with plus their attributes too (packed; names alone give the kernel no attributes). */
   readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[] | PackedDirPage>;
   releasedir(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
   fsyncdir?(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;

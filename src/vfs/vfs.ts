@@ -456,8 +456,9 @@ export class Vfs {
       // journalled change of the inode: skipped when open(2) gave what is wanted already
       // (a file created by root with no setuid/setgid bits).
       const st = fs.fstatSync(fd);
-      if (st.uid !== owner.uid || st.gid !== owner.gid) fs.fchownSync(fd, owner.uid, owner.gid);
-      if ((st.mode & 0o7777) !== (owner.mode & 0o7777) || st.uid !== owner.uid || st.gid !== owner.gid) fs.fchmodSync(fd, owner.mode & 0o7777);
+      const chown = st.uid !== owner.uid || st.gid !== owner.gid;
+      if (chown) fs.fchownSync(fd, owner.uid, owner.gid);
+      if (chown || (st.mode & 0o7777) !== (owner.mode & 0o7777)) fs.fchmodSync(fd, owner.mode & 0o7777);
       const t = nowNs();
       ino = this.catalog.tx(() => {
         const ino = this.catalog.createInode(

@@ -7,9 +7,12 @@ import {
   closeSync, constants as fsc, fstatSync, ftruncateSync, openSync, readSync, statSync, truncateSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { DirAttrsTuple } from '../../src/catalog/catalog.js';
 import { FsError } from '../../src/errors.js';
+import { packDirPlus } from '../../src/fuse/adapter.js';
+import { DirPlus } from '../../src/fuse/types.js';
 import type {
-  AccessCount, Attr, DirEntry, Entry, FuseOps, Ino, OpenResult, RequestContext, SetAttr, StatFs,
+  AccessCount, Attr, DirEntry, Entry, FuseOps, Ino, OpenResult, PackedDirPage, RequestContext, SetAttr, StatFs,
 } from '../../src/fuse/types.js';
 
 const S_IFMT = 0o170000;
@@ -432,7 +435,7 @@ export class MemFs implements FuseOps {
     return { fh };
   }
 
-  async readdir(_ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean): Promise<DirEntry[]> {
+  async readdir(_ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean): Promise<DirEntry[] | PackedDirPage> {
     const d = this.dir(ino);
     const h = this.handles.get(fh)!;
     if (offset === 0 || !h.listing) {
@@ -443,12 +446,20 @@ export class MemFs implements FuseOps {
     }
     const rest = h.listing.slice(offset);
     if (!plus) return rest;
-    return rest.map((e) => {
-      const n = this.nodes.get(e.ino);
-      if (!n || e.name === '.' || e.name === '..') return e;
-      this.lookups.add(n.ino);
-      return { ...e, entry: this.entry(n) };
-    });
+    // As tierfs's own listing packs them (its columns; xattrs said to be stored: the binding asks).
+    const split = (ns: bigint) => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)] as const;
+    const gone: number[] = [];
+    const page = packDirPlus(
+      rest.map((e, k): DirAttrsTuple => {
+        const n = this.nodes.get(e.ino);
+        if (!n) gone.push(k);
+        else if (e.name !== '.' && e.name !== '..') this.lookups.add(n.ino);
+        const a = n ? this.attr(n) : { ino: e.ino, mode: e.mode, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
+        return [e.offset, e.name, a.ino, a.mode, a.nlink, a.uid, a.gid, a.rdev, a.size, a.blocks, ...split(a.atimeNs), ...split(a.mtimeNs), ...split(a.ctimeNs), 1];
+      }),
+    );
+    for (const k of gone) page.numbers[k * DirPlus.fields + DirPlus.hasEntry] = 0; // removed since: name and type only
+    return page;
   }
 
   async releasedir(_ctx: RequestContext, _ino: Ino, fh: number): Promise<void> {
