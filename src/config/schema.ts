@@ -106,8 +106,14 @@ export const configSchema = z
       .prefault({}),
     cache: z
       .strictObject({
-        memory: bytes().default(256 * 2 ** 20).describe('recall cache in memory, per object tier'),
-        disk: bytes().default(4 * 2 ** 30).describe('recall cache on disk under dataDir/cache, per object tier; survives restarts'),
+        memory: bytes()
+          .default(256 * 2 ** 20)
+          .describe(
+            'recall cache in memory, per object tier: the blocks small random reads fetched alone, cells rebuilt from parity, and whole cells where the disk cache cannot serve them (disk 0, copies written before blocks had checksums)',
+          ),
+        disk: bytes()
+          .default(4 * 2 ** 30)
+          .describe('recall cache on disk under dataDir/cache, per object tier: whole cells, fetched straight into their files and read from them (through the page cache); survives restarts'),
       })
       .prefault({})
       .describe('decoded cells of cold files, kept so repeated reads do not fetch again'),

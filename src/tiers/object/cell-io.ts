@@ -2,9 +2,10 @@
 // fetched whole (a ranged get could not be checked against the payload's checksum),
 // its header must name this file, stripe and cell, and its payload must match the
 // checksum the layout recorded when it was written.
+import { crc32 } from 'node:zlib';
 import { ObjectStoreError } from '../../objectstore/index.js';
 import type { ObjectStore } from '../../objectstore/index.js';
-import { CellFormatError, encodeCell, openCell, type ExpectedCell } from './cell.js';
+import { CellFormatError, checkHeader, encodeCell, headerLength, openCell, type ExpectedCell } from './cell.js';
 import type { CellRef, ObjectLayout } from './types.js';
 
 /** What every part of the tier needs to reach its objects. */
@@ -47,6 +48,44 @@ export async function fetchCell(ctx: TierContext, layout: ObjectLayout, stripe: 
   const ref = cellRef(layout, stripe, cell);
   const { data } = await storeOf(ctx, ref).get(ref.key);
   return openCell(data, expectedCell(ctx.fsid, layout, stripe, cell));
+}
+
+/**
+ * The payload of a cell as it arrives, with the same checks as fetchCell: the header
+ * before any payload is given out, the payload's length and checksum at its end, where
+ * the iteration throws CellFormatError if they are not what the layout says. A consumer
+ * that keeps what it was given only once the iteration ends cleanly never keeps a bad cell.
+ */
+export async function* streamCell(ctx: TierContext, layout: ObjectLayout, stripe: number, cell: number): AsyncGenerator<Buffer> {
+  const ref = cellRef(layout, stripe, cell);
+  const expected = expectedCell(ctx.fsid, layout, stripe, cell);
+  const { stream } = await storeOf(ctx, ref).getStream(ref.key);
+  const headerBytes = headerLength(layout.fileId);
+  let head: Buffer[] = [];
+  let headLength = 0;
+  let payload = 0;
+  let crc = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let rest = chunk;
+    if (headLength < headerBytes) {
+      const take = Math.min(headerBytes - headLength, rest.length);
+      head.push(rest.subarray(0, take));
+      headLength += take;
+      rest = rest.subarray(take);
+      if (headLength < headerBytes) continue;
+      checkHeader(Buffer.concat(head), expected);
+      head = [];
+    }
+    if (rest.length === 0) continue;
+    payload += rest.length;
+    if (payload > ref.length) throw new CellFormatError(`cell payload is over ${ref.length} bytes, as its header says`);
+    crc = crc32(rest, crc);
+    yield rest;
+  }
+  if (headLength < headerBytes) throw new CellFormatError(`cell of ${headLength} bytes is shorter than a header`);
+  if (payload !== ref.length) throw new CellFormatError(`cell payload is ${payload} bytes, its header says ${ref.length}`);
+  const actual = crc.toString(16).padStart(8, '0');
+  if (actual !== ref.crc) throw new CellFormatError(`cell payload checksum ${actual} does not match ${ref.crc}`);
 }
 
 /** Writes a cell object (header + payload) where the layout says it lives. */

@@ -163,13 +163,7 @@ export type ExpectedCell = Omit<CellHeader, 'stripeDataLength'>;
  * (a view, no copy). Throws CellFormatError on any mismatch: header, length, checksum.
  */
 export function openCell(bytes: Buffer, expected: ExpectedCell): Buffer {
-  const h = decodeHeader(bytes);
-  const mismatch = (['fsid', 'fileId', 'stripe', 'cell', 'k', 'm', 'kind', 'payloadLength', 'crc'] as const).find(
-    (f) => h[f] !== (f === 'fsid' ? expected.fsid.toLowerCase() : expected[f]),
-  );
-  if (mismatch) {
-    throw new CellFormatError(`cell header says ${mismatch}=${String(h[mismatch])}, the layout expects ${String(expected[mismatch])}`);
-  }
+  const h = checkHeader(bytes, expected);
   const payload = bytes.subarray(headerLength(h.fileId));
   if (payload.length !== h.payloadLength) {
     throw new CellFormatError(`cell payload is ${payload.length} bytes, its header says ${h.payloadLength}`);
@@ -177,4 +171,16 @@ export function openCell(bytes: Buffer, expected: ExpectedCell): Buffer {
   const actual = crcHex(payload);
   if (actual !== h.crc) throw new CellFormatError(`cell payload checksum ${actual} does not match ${h.crc}`);
   return payload;
+}
+
+/** Checks a cell's header (the bytes may go on with its payload) against what the layout expects; throws CellFormatError. */
+export function checkHeader(bytes: Buffer, expected: ExpectedCell): CellHeader {
+  const h = decodeHeader(bytes);
+  const mismatch = (['fsid', 'fileId', 'stripe', 'cell', 'k', 'm', 'kind', 'payloadLength', 'crc'] as const).find(
+    (f) => h[f] !== (f === 'fsid' ? expected.fsid.toLowerCase() : expected[f]),
+  );
+  if (mismatch) {
+    throw new CellFormatError(`cell header says ${mismatch}=${String(h[mismatch])}, the layout expects ${String(expected[mismatch])}`);
+  }
+  return h;
 }

@@ -7,13 +7,31 @@
 // utimes, so a file written just after a hit could look older than it). Files are written to a temporary name and renamed, so a crash
 // leaves either a whole entry or a temporary file, which the next scan deletes.
 // Entries are checked against the layout's checksum by the caller on every hit.
+//
+// Besides whole entries (put, get), an entry can be written from a stream as it arrives
+// (store) and read by ranges (read): the reader serves a cell from its file that way, so
+// the cell's bytes pass through the page cache rather than through fresh process memory.
+// A few files stay open for those reads; an entry removed while a read uses its file
+// is closed once that read is done (its bytes stay valid: an entry's name never gets
+// other bytes).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { moduleLogger } from '../../log.js';
 
 const log = moduleLogger('object-tier');
 const TEMP_MARK = '.tmp-';
+/** Bytes a streamed entry gathers before each write. */
+const STORE_BATCH = 512 * 1024;
+/** Entry files kept open for ranged reads, most recently read last. */
+const OPEN_FILES = 16;
+
+interface OpenFile {
+  handle: Promise<FileHandle>;
+  readers: number;
+  /** closed once its readers are done: the entry went, or more files are open than OPEN_FILES */
+  retired: boolean;
+}
 
 export class DiskCache {
   /** name → size, oldest access first (a Map keeps insertion order; a hit re-inserts) */
@@ -23,6 +41,7 @@ export class DiskCache {
   private readonly pending = new Set<Promise<unknown>>();
   /** the last recency stamp given, in ms; each new one is later, so the order survives a restart */
   private lastStamp = 0;
+  private readonly files = new Map<string, OpenFile>();
 
   private constructor(
     readonly dir: string,
@@ -123,6 +142,115 @@ export class DiskCache {
     );
   }
 
+  /**
+   * Stores an entry from its bytes as they come, and resolves once it is in place. The
+   * chunks are written to a temporary file, renamed when the iterable ends; if it throws
+   * (the caller's checks of what arrived failed) or a write fails, nothing is kept and the
+   * error is passed on. The caller makes sure `size` fits the budget.
+   */
+  async store(name: string, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const path = join(this.dir, name);
+    const temp = `${path}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
+    const work = (async () => {
+      const file = await open(temp, 'wx');
+      try {
+        // Written in batches: each write is a hand-off to another thread, which costs more
+        // than the copy of a socket's chunk (on a virtual machine, a cross-CPU wake-up).
+        let batch: Uint8Array[] = [];
+        let batched = 0;
+        for await (const chunk of chunks) {
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched < STORE_BATCH) continue;
+          await file.writev(batch);
+          batch = [];
+          batched = 0;
+        }
+        if (batched > 0) await file.writev(batch);
+      } finally {
+        await file.close();
+      }
+      const stamp = this.stamp();
+      await utimes(temp, stamp, stamp);
+      await rename(temp, path);
+    })();
+    this.track(work);
+    try {
+      await work;
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    this.forget(name);
+    this.index.set(name, size);
+    this.bytes += size;
+    this.evict();
+  }
+
+  /**
+   * `length` bytes at `offset` of an entry (fewer at its end), or undefined when it is not
+   * cached or vanished. Marks the entry as recently used; its recency survives a restart
+   * from when its file was last opened, not from every read.
+   */
+  async read(name: string, offset: number, length: number): Promise<Buffer | undefined> {
+    const size = this.index.get(name);
+    if (size === undefined) return undefined;
+    this.index.delete(name);
+    this.index.set(name, size);
+    const file = this.openFile(name);
+    file.readers++;
+    try {
+      const handle = await file.handle;
+      const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - offset)));
+      const { bytesRead } = await handle.read(out, 0, out.length, offset);
+      return out.subarray(0, bytesRead);
+    } catch {
+      this.remove(name);
+      return undefined;
+    } finally {
+      file.readers--;
+      this.closeIfDone(file);
+    }
+  }
+
+  private openFile(name: string): OpenFile {
+    const known = this.files.get(name);
+    if (known) {
+      this.files.delete(name);
+      this.files.set(name, known);
+      return known;
+    }
+    const path = join(this.dir, name);
+    const file: OpenFile = { handle: open(path, 'r'), readers: 0, retired: false };
+    file.handle.catch(() => undefined);
+    const stamp = this.stamp();
+    this.track(utimes(path, stamp, stamp));
+    this.files.set(name, file);
+    for (const old of this.files.keys()) {
+      if (this.files.size <= OPEN_FILES) break;
+      this.retire(old);
+    }
+    return file;
+  }
+
+  private retire(name: string): void {
+    const file = this.files.get(name);
+    if (!file) return;
+    this.files.delete(name);
+    file.retired = true;
+    this.closeIfDone(file);
+  }
+
+  private closeIfDone(file: OpenFile): void {
+    if (file.retired && file.readers === 0) this.track(file.handle.then((h) => h.close()));
+  }
+
+  /** Closes the files kept open for reads (the tier closes). */
+  async close(): Promise<void> {
+    for (const name of [...this.files.keys()]) this.retire(name);
+    await this.idle();
+  }
+
   /** Drops one entry (a file found damaged). */
   delete(name: string): void {
     if (this.index.has(name)) this.remove(name);
@@ -155,6 +283,7 @@ export class DiskCache {
 
   private remove(name: string): void {
     this.forget(name);
+    this.retire(name);
     this.track(unlink(join(this.dir, name)).catch(() => undefined));
   }
 

@@ -4,7 +4,7 @@
 // ObjectLayout, so a later change of these rules never breaks files already written.
 import { crc32 } from 'node:zlib';
 import { crcHex } from './cell.js';
-import type { ObjectLayout } from './types.js';
+import type { CellRef, ObjectLayout } from './types.js';
 
 export function stripeCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
@@ -51,6 +51,25 @@ export function blockCrcs(payload: Uint8Array, blockSize: number): string {
 /** The checksum of block `index` in CellRef.blocks. */
 export function blockCrc(blocks: string, index: number): string {
   return blocks.slice(index * 8, index * 8 + 8);
+}
+
+/**
+ * The checksum of block `index` of a data cell, if its layout lets it be checked block by
+ * block: from CellRef.blocks, or, for a cell of one block, its own checksum. Undefined for
+ * copies written before blocks had checksums (ObjectLayout.blockSize absent).
+ */
+export function cellBlockCrc(ref: CellRef, blockSize: number | undefined, index: number): string | undefined {
+  if (!blockSize) return undefined;
+  if (ref.blocks) return blockCrc(ref.blocks, index);
+  return index === 0 && ref.length <= blockSize ? ref.crc : undefined;
+}
+
+/** The first of `data`'s blocks (block `first` of the cell onwards) whose checksum is not the layout's, or -1. */
+export function firstBadBlock(data: Uint8Array, ref: CellRef, blockSize: number, first: number): number {
+  for (let at = 0, i = first; at < data.length; at += blockSize, i++) {
+    if (crcHex(data.subarray(at, at + blockSize)) !== cellBlockCrc(ref, blockSize, i)) return i;
+  }
+  return -1;
 }
 
 /** One piece of a read: `length` bytes at `offsetInCell` of a data cell, landing at `outOffset` of the result. */

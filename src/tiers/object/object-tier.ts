@@ -96,8 +96,8 @@ export class ObjectTier implements ObjectTierStore {
     }
     const cache = new RecallCache(this.options.memoryCacheBytes, disk);
     const reader = new StripeReader(this.ctx, this.codecs, cache, {
-      // Read-ahead lands in the memory cache: without one, it would only fetch twice.
-      readAheadStripes: this.options.memoryCacheBytes > 0 ? (this.options.readAheadStripes ?? 2) : 0,
+      // Read-ahead lands in the recall cache: without one, it would only fetch twice.
+      readAheadStripes: this.options.memoryCacheBytes > 0 || disk ? (this.options.readAheadStripes ?? 2) : 0,
       // Few at a time, nearest first: the cell a sequential reader needs next must not
       // share the link with cells two stripes ahead.
       readAheadConcurrency: Math.min(this.concurrency, 4),
@@ -277,7 +277,7 @@ export class ObjectTier implements ObjectTierStore {
     const opened = await this.opened.catch(() => undefined);
     if (!opened) return;
     await opened.reader.idle();
-    await opened.cache.disk?.idle();
+    await opened.cache.disk?.close();
     opened.cache.clear();
   }
 

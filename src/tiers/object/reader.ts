@@ -12,15 +12,22 @@
 // needed). Fewer than k good cells: EIO for that stripe alone. Archived objects: a
 // restore is started and the read fails with EAGAIN.
 //
+// With a disk cache, a data cell whose blocks have checksums is fetched as a stream
+// straight into its cache file (checked as it arrives, kept only if whole and good)
+// and reads are served from that file, each checking the blocks it covers: the cell's
+// bytes go through the page cache, not through fresh process memory, whose first touch
+// was most of the cost of a cold read. Whole cells in memory remain for copies without
+// block checksums, for rebuilt cells and for tiers without a disk cache.
+//
 // Concurrent readers of one cell share one fetch; concurrent rebuilds of one stripe
 // share one rebuild. A reader whose reads follow each other gets the rest of the
 // stripe and the next stripes fetched ahead of it.
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { cellRef, fetchCell, isArchived, isLostCell, storeOf, type TierContext } from './cell-io.js';
+import { cellRef, fetchCell, isArchived, isLostCell, storeOf, streamCell, type TierContext } from './cell-io.js';
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
-import { blockCrc, cellSize, clipToFile, dataCellLength, slicesForRange, type CellSlice } from './layout.js';
+import { cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
@@ -79,6 +86,10 @@ export class StripeReader {
   };
   /** single flight: cache key → the fetch (or rebuild) of that data cell under way */
   private readonly cellFetches = new Map<string, Promise<Loaded>>();
+  /** single flight: cache key → the fetch of that data cell into its disk cache file under way (false: it failed) */
+  private readonly downloads = new Map<string, Promise<boolean>>();
+  /** read-ahead of these cells waits for a slot */
+  private readonly readAheadQueued = new Set<string>();
   /** single flight: fileId.stripe → the rebuild of that stripe's data cells under way */
   private readonly rebuilds = new Map<string, Promise<Buffer[]>>();
   private readonly sequential = new SequentialDetector();
@@ -108,10 +119,7 @@ export class StripeReader {
     const range = clipToFile(layout.size, offset, length);
     if (range.length === 0) return Buffer.alloc(0);
     // Cells are never changed once read, so a read inside one cell is a view of it, not a copy.
-    if (layout.kind === 'single') {
-      const data = await this.cellForRead(layout, 0, 0, range.length, trace);
-      return data.subarray(range.offset, range.offset + range.length);
-    }
+    if (layout.kind === 'single') return this.cellRange(layout, { stripe: 0, cell: 0, offsetInCell: range.offset, length: range.length }, trace);
     const slices = slicesForRange(layout, range.offset, range.length);
     if (slices.length === 1) {
       const s = slices[0]!;
@@ -119,23 +127,11 @@ export class StripeReader {
         const blocks = await this.fromBlocks(layout, s, trace);
         if (blocks) return blocks;
       }
-      const data = await this.cellForRead(layout, s.stripe, s.cell, s.length, trace);
-      return data.subarray(s.offsetInCell, s.offsetInCell + s.length);
+      return this.cellRange(layout, s, trace);
     }
+    // A contiguous range meets each cell once.
     const out = Buffer.allocUnsafe(range.length);
-    const byCell = new Map<string, typeof slices>();
-    for (const s of slices) {
-      const key = `${s.stripe}/${s.cell}`;
-      byCell.set(key, [...(byCell.get(key) ?? []), s]);
-    }
-    await Promise.all(
-      [...byCell.values()].map(async (group) => {
-        const { stripe, cell } = group[0]!;
-        const bytes = group.reduce((n, s) => n + s.length, 0);
-        const data = await this.cellForRead(layout, stripe, cell, bytes, trace);
-        for (const s of group) data.copy(out, s.outOffset, s.offsetInCell, s.offsetInCell + s.length);
-      }),
-    );
+    await Promise.all(slices.map(async (s) => (await this.cellRange(layout, s, trace)).copy(out, s.outOffset)));
     this.noteSequential(layout, range, slices[slices.length - 1]!);
     return out;
   }
@@ -159,7 +155,7 @@ export class StripeReader {
     const ref = cellRef(layout, s.stripe, s.cell);
     if (!size || !ref.blocks || s.length > ref.length / 4) return undefined;
     const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
-    if (this.cache.has(key) || this.cellFetches.has(key)) return undefined;
+    if (this.cache.has(key) || this.underway(key)) return undefined;
     const first = Math.floor(s.offsetInCell / size);
     const last = Math.floor((s.offsetInCell + s.length - 1) / size);
     const blockKeys = Array.from({ length: last - first + 1 }, (_, i) => `${key}.b${first + i}`);
@@ -179,12 +175,12 @@ export class StripeReader {
         return undefined;
       }
       if (data.length !== length) return undefined;
-      const blocks = blockKeys.map((_, i) => data.subarray(i * size, (i + 1) * size));
-      const bad = blocks.findIndex((block, i) => crcHex(block) !== blockCrc(ref.blocks!, first + i));
+      const bad = firstBadBlock(data, ref, size, first);
       if (bad >= 0) {
-        log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: first + bad }, 'block fails its checksum; reading the whole cell');
+        log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: bad }, 'block fails its checksum; reading the whole cell');
         return undefined;
       }
+      const blocks = blockKeys.map((_, i) => data.subarray(i * size, (i + 1) * size));
       // Kept only once all are good: a bad block must not leave its neighbours half cached.
       blocks.forEach((block, i) => this.cache.putMemory(blockKeys[i]!, block));
       this.counters.rangedReads++;
@@ -206,24 +202,100 @@ export class StripeReader {
     this.restores.delete(fileId);
   }
 
-  /** A data cell a read needs, counted as a cache hit (with the `bytes` of it the read returns) or a miss. */
-  private async cellForRead(layout: ObjectLayout, stripe: number, cell: number, bytes: number, trace: { missed: boolean }): Promise<Buffer> {
+  /** Bytes of a data cell a read needs, counted as a cache hit or a miss. */
+  private async cellRange(layout: ObjectLayout, s: Omit<CellSlice, 'outOffset'>, trace: { missed: boolean }): Promise<Buffer> {
+    const { stripe, cell, offsetInCell, length } = s;
     const key = cellCacheKey(layout.fileId, stripe, cell);
     const cached = this.cache.fromMemory(key);
     if (cached) {
       this.counters.cacheHitsMemory++;
-      this.counters.cacheHitBytes += bytes;
-      return cached;
+      this.counters.cacheHitBytes += length;
+      return cached.subarray(offsetInCell, offsetInCell + length);
+    }
+    if (this.servedFromFile(layout, stripe, cell)) {
+      const data = await this.fromCellFile(layout, s, key, trace);
+      if (data) return data;
     }
     const loaded = await this.load(layout, stripe, cell, key);
     if (loaded.fromDisk) {
       this.counters.cacheHitsDisk++;
-      this.counters.cacheHitBytes += bytes;
+      this.counters.cacheHitBytes += length;
     } else {
       this.counters.cacheMisses++;
       trace.missed = true;
     }
-    return loaded.data;
+    return loaded.data.subarray(offsetInCell, offsetInCell + length);
+  }
+
+  /** Whether reads of this data cell are served from its file in the disk cache (see the top of this file). */
+  private servedFromFile(layout: ObjectLayout, stripe: number, cell: number): boolean {
+    const disk = this.cache.disk;
+    if (!disk || layout.kind === 'single') return false;
+    const ref = cellRef(layout, stripe, cell);
+    return ref.length <= disk.budget && cellBlockCrc(ref, layout.blockSize, 0) !== undefined;
+  }
+
+  /**
+   * The bytes from the cell's file in the disk cache, fetched into it first if it is not
+   * there, each block they cover checked against the layout. Undefined: read the cell the
+   * whole-cell way — its fetch failed (that way retries, or finds the damage and rebuilds
+   * the stripe from parity), or its file failed the check (dropped, then fetched again).
+   */
+  private async fromCellFile(layout: ObjectLayout, s: Omit<CellSlice, 'outOffset'>, key: string, trace: { missed: boolean }): Promise<Buffer | undefined> {
+    const disk = this.cache.disk!;
+    const fetched = !disk.has(key);
+    if (fetched && !(await this.download(layout, s.stripe, s.cell, key))) return undefined;
+    const ref = cellRef(layout, s.stripe, s.cell);
+    const size = layout.blockSize!;
+    const first = Math.floor(s.offsetInCell / size);
+    const start = first * size;
+    const span = Math.min(Math.ceil((s.offsetInCell + s.length) / size) * size, ref.length) - start;
+    const data = await disk.read(key, start, span);
+    if (!data) return undefined;
+    const bad = data.length === span ? firstBadBlock(data, ref, size, first) : first;
+    if (bad >= 0) {
+      log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: bad }, 'cached cell fails its checksum; fetching it again');
+      this.cache.counters.diskRejected++;
+      disk.delete(key);
+      return undefined;
+    }
+    if (fetched) {
+      this.counters.cacheMisses++;
+      trace.missed = true;
+    } else {
+      this.counters.cacheHitsDisk++;
+      this.cache.counters.diskHits++;
+      this.counters.cacheHitBytes += s.length;
+    }
+    return data.subarray(s.offsetInCell - start, s.offsetInCell - start + s.length);
+  }
+
+  /** Fetches a data cell into its disk cache file, once at a time per cell; false if that failed. */
+  private download(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<boolean> {
+    const running = this.downloads.get(key);
+    if (running) return running;
+    if (this.cache.disk!.has(key)) return Promise.resolve(true);
+    const ref = cellRef(layout, stripe, cell);
+    const fetch = this.cache
+      .disk!.store(key, ref.length, streamCell(this.ctx, layout, stripe, cell))
+      .then(() => {
+        this.settings.episodes?.succeeded(ref.backend);
+        this.counters.cellsFetched++;
+        this.counters.bytesFetched += headerLength(layout.fileId) + ref.length;
+        return true;
+      })
+      .catch((err: unknown) => {
+        log.debug({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, err: (err as Error).message }, 'fetch into the disk cache failed; reading the whole cell');
+        return false;
+      })
+      .finally(() => this.downloads.delete(key));
+    this.downloads.set(key, fetch);
+    return fetch;
+  }
+
+  /** Whether the cell is being fetched, or waits for a read-ahead slot to be. */
+  private underway(key: string): boolean {
+    return this.cellFetches.has(key) || this.downloads.has(key) || this.readAheadQueued.has(key);
   }
 
   /** One data cell's checked payload: memory, then single flight, then disk, then the backend, then a rebuild. */
@@ -378,10 +450,14 @@ export class StripeReader {
       for (let c = s === stripe ? cell + 1 : 0; c < layout.k; c++) {
         if (dataCellLength(layout.stripes[s]!.dataLength, layout.k, c) === 0) continue;
         const key = cellCacheKey(layout.fileId, s, c);
-        if (this.cache.has(key) || this.cellFetches.has(key)) continue;
+        if (this.cache.has(key) || this.underway(key)) continue;
         this.counters.readAheadCells++;
+        this.readAheadQueued.add(key);
         const p = this.readAheadSlots
-          .run(() => this.dataCell(layout, s, c))
+          .run<unknown>(() => {
+            this.readAheadQueued.delete(key);
+            return this.servedFromFile(layout, s, c) ? this.download(layout, s, c, key) : this.dataCell(layout, s, c);
+          })
           .catch((err: unknown) => log.debug({ fileId: layout.fileId, stripe: s, cell: c, err: (err as Error).message }, 'read-ahead failed'))
           .finally(() => this.background.delete(p));
         this.background.add(p);

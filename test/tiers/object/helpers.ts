@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MemoryStore } from '../../../src/objectstore/index.js';
+import { tap, through } from '../../../src/objectstore/body.js';
 import type { GetOptions, GetResult, ObjectStore, PutOptions } from '../../../src/objectstore/index.js';
 import { ObjectTier, type ObjectTierOptions } from '../../../src/tiers/object/index.js';
 import type { ByteSource, ManifestInfo } from '../../../src/tiers/object/types.js';
@@ -96,8 +97,11 @@ export class CountingStore implements ObjectStore {
     return this.inner.put(key, body, opts);
   }
 
-  getStream(key: string, opts?: GetOptions) {
-    return this.inner.getStream(key, opts);
+  async getStream(key: string, opts?: GetOptions) {
+    this.gets++;
+    this.getKeys.push(key);
+    const r = await this.inner.getStream(key, opts);
+    return { ...r, stream: through(r.stream, tap((chunk) => (this.getBytes += chunk.length))) };
   }
   head(key: string) {
     this.heads++;
