@@ -85,7 +85,8 @@ export function headerLength(fileId: string): number {
   return FIXED_HEADER + Buffer.byteLength(fileId) + 4;
 }
 
-export function encodeHeader(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Uint8Array): Buffer {
+/** `payloadCrc`: the payload's CRC-32 (hex) when the caller has it already (the layout records it), else computed here. */
+export function encodeHeader(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Uint8Array, payloadCrc?: string): Buffer {
   checkFileId(h.fileId);
   const id = Buffer.from(h.fileId, 'ascii');
   const len = headerLength(h.fileId);
@@ -102,7 +103,7 @@ export function encodeHeader(h: Omit<CellHeader, 'crc' | 'payloadLength'>, paylo
   buf.writeUInt8(h.kind === 'replica' ? 1 : 0, 34);
   buf.writeUInt8(id.length, 35);
   buf.writeUInt32LE(payload.length, 36);
-  buf.writeUInt32LE(crc32(payload), 40);
+  buf.writeUInt32LE(payloadCrc === undefined ? crc32(payload) : Number.parseInt(payloadCrc, 16), 40);
   buf.writeUInt32LE(h.stripeDataLength, 44);
   id.copy(buf, FIXED_HEADER);
   buf.writeUInt32LE(crc32(buf.subarray(0, len - 4)), len - 4);
@@ -110,8 +111,8 @@ export function encodeHeader(h: Omit<CellHeader, 'crc' | 'payloadLength'>, paylo
 }
 
 /** A whole cell object: header then payload. */
-export function encodeCell(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Uint8Array): Buffer {
-  return Buffer.concat([encodeHeader(h, payload), payload]);
+export function encodeCell(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Uint8Array, payloadCrc?: string): Buffer {
+  return Buffer.concat([encodeHeader(h, payload, payloadCrc), payload]);
 }
 
 /**
@@ -119,8 +120,8 @@ export function encodeCell(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload
  * bytes right before it, which the caller keeps free for it (allocateShards' headroom
  * of at least headerLength(fileId)).
  */
-export function encodeCellInPlace(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Buffer): Buffer {
-  const header = encodeHeader(h, payload);
+export function encodeCellInPlace(h: Omit<CellHeader, 'crc' | 'payloadLength'>, payload: Buffer, payloadCrc?: string): Buffer {
+  const header = encodeHeader(h, payload, payloadCrc);
   if (payload.byteOffset < header.length) throw new RangeError(`no room for a ${header.length}-byte header before the payload`);
   const cell = Buffer.from(payload.buffer, payload.byteOffset - header.length, header.length + payload.length);
   header.copy(cell);

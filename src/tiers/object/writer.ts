@@ -85,7 +85,8 @@ export async function writeFile(
       const ref = layout.stripes[c.stripe]!.cells[c.cell]!;
       const kind: CellKind = single ? 'replica' : 'stripe';
       const header = { fsid: ctx.fsid, fileId, stripe: c.stripe, cell: c.cell, k: layout.k, m: layout.m, kind, stripeDataLength: layout.stripes[c.stripe]!.dataLength };
-      await storeOf(ctx, ref).put(ref.key, c.inPlace ? encodeCellInPlace(header, c.payload) : encodeCell(header, c.payload));
+      // The layout has the payload's checksum already: the header takes it rather than a second pass.
+      await storeOf(ctx, ref).put(ref.key, c.inPlace ? encodeCellInPlace(header, c.payload, ref.crc) : encodeCell(header, c.payload, ref.crc));
     });
 
   if (single) {
