@@ -35,8 +35,8 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
   const { size } = await fh.stat();
   return {
     size,
-    async read(offset, length) {
-      const buf = Buffer.allocUnsafe(length);
+    async read(offset, length, into) {
+      const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
       const { bytesRead } = await fh.read(buf, 0, length, offset);
       return buf.subarray(0, bytesRead);
     },
@@ -44,10 +44,46 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
   };
 }
 
-/** SHA-256 of everything a source yields, read in 1 MiB pieces. */
+/**
+ * Hands each 1 MiB piece of a source to `use`, in order, reading the next piece while
+ * `use` works on this one: the disk and the hashing overlap. Pieces are read into two
+ * buffers taken in turn, not into new memory each (whose first touch, and collection,
+ * cost more than the copy). `before` is awaited before each read (the mover's bandwidth
+ * limit). A source that ends early is an error.
+ */
+export async function eachPiece(
+  src: ByteSource,
+  use: (piece: Buffer, offset: number) => Promise<void> | void,
+  before?: (bytes: number) => Promise<void>,
+): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, src.size)), Buffer.allocUnsafe(Math.min(CHUNK, src.size))];
+  const readAt = (offset: number, turn: number) => {
+    const read = (async () => {
+      const want = Math.min(CHUNK, src.size - offset);
+      await before?.(want);
+      const piece = await src.read(offset, want, buffers[turn % 2]);
+      if (piece.length !== want) throw new Error(`source ended early at ${offset + piece.length} of ${src.size} bytes`);
+      return piece;
+    })();
+    // Awaited later, once `use` is done with the piece before: not an unhandled rejection meanwhile.
+    read.catch(() => undefined);
+    return read;
+  };
+  let next = src.size > 0 ? readAt(0, 0) : undefined;
+  for (let offset = 0, turn = 0; next; turn++) {
+    const piece = await next;
+    const after = offset + piece.length;
+    // The buffer this read fills held the piece before this one, which `use` is done with.
+    next = after < src.size ? readAt(after, turn + 1) : undefined;
+    await use(piece, offset);
+    offset = after;
+  }
+}
+
+/** SHA-256 of everything a source yields. */
 export async function hashSource(src: ByteSource): Promise<string> {
   const h = createHash('sha256');
-  for (let off = 0; off < src.size; off += CHUNK) h.update(await src.read(off, Math.min(CHUNK, src.size - off)));
+  await eachPiece(src, (piece) => void h.update(piece));
   return h.digest('hex');
 }
 
@@ -95,16 +131,15 @@ export async function copyToTemp(
   const fh = await fsp.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   const h = createHash('sha256');
   try {
-    for (let off = 0; off < src.size; ) {
-      const want = Math.min(CHUNK, src.size - off);
-      await opts.throttle?.(want);
-      const buf = await src.read(off, want);
-      if (buf.length !== want) throw new Error(`source ended early at ${off + buf.length} of ${src.size} bytes`);
-      h.update(buf);
-      for (const [from, to] of dataRuns(buf)) await writeAll(fh, buf.subarray(from, to), off + from);
-      off += buf.length;
-      opts.onProgress?.(off);
-    }
+    await eachPiece(
+      src,
+      async (piece, offset) => {
+        h.update(piece);
+        for (const [from, to] of dataRuns(piece)) await writeAll(fh, piece.subarray(from, to), offset + from);
+        opts.onProgress?.(offset + piece.length);
+      },
+      opts.throttle,
+    );
     // Zeros were not written, so that holes stay holes: the length comes from here.
     await fh.truncate(src.size);
     const a = opts.attrs;
