@@ -6,9 +6,11 @@
 // what it measures, how long it took, and the lines where it skipped a peer that is not
 // installed. --quick runs each at small sizes (minutes, not the better part of an hour):
 // the ratios are indicative, the absolute figures are not. A bench that fails is reported
-// with the end of its output, and the others still run.
+// with the end of its output, and the others still run. With --only, the named benches'
+// sections of an existing report are replaced and the others kept; each section says the
+// commit and day it was measured at.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,13 +89,15 @@ function notes(stderr: string): string[] {
 const results: Ran[] = [];
 for (const name of benches) results.push(await run(name, QUICK ? (QUICK_ARGS[name] ?? []) : []));
 
+const commit = sh('git -C ' + JSON.stringify(repo) + ' rev-parse --short HEAD');
+const day = new Date().toISOString().slice(0, 10);
 const machine = [
   `- CPU: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores (${sh("grep -o -w 'avx2\\|avx512f\\|gfni' /proc/cpuinfo | sort -u | tr '\\n' ' '") || 'no AVX2'})`,
   `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; kernel ${sh('uname -r')}; Node ${process.version}; libfuse ${sh("pkg-config --modversion fuse3 2>/dev/null || echo unknown")}`,
-  `- ${new Date().toISOString().slice(0, 10)}, commit ${sh('git -C ' + JSON.stringify(repo) + ' rev-parse --short HEAD')}; \`npm run bench -- all${QUICK ? ' --quick' : ''}\``,
+  `- ${day}, commit ${commit}; \`npm run bench -- all${QUICK ? ' --quick' : ''}\``,
 ];
 const sections = results.map((r) => {
-  const head = `## ${r.name}\n\n${about(r.name)}\n\n\`npm run bench -- ${[r.name, ...r.args].join(' ')}\` — ${r.seconds.toFixed(0)} s`;
+  const head = `## ${r.name}\n\n${about(r.name)}\n\n\`npm run bench -- ${[r.name, ...r.args].join(' ')}\` — ${r.seconds.toFixed(0)} s, commit ${commit}, ${day}`;
   const said = notes(r.stderr);
   const saidText = said.length ? `\n\nWhat it said on the way:\n\n${said.map((l) => `- ${l}`).join('\n')}` : '';
   if (r.code !== 0) {
@@ -114,6 +118,18 @@ ${machine.join('\n')}
 
 ${sections.join('\n\n')}
 `;
-writeFileSync(OUT, report);
+writeFileSync(OUT, only && existsSync(OUT) ? spliced(readFileSync(OUT, 'utf8'), sections) : report);
 process.stderr.write(`report written to ${relative(process.cwd(), OUT) || OUT}: ${results.filter((r) => r.code === 0).length} of ${results.length} benches ran\n`);
 if (results.some((r) => r.code !== 0)) process.exitCode = 1;
+
+/** An existing report with the sections of the benches just run put in place of theirs (or added at its end). */
+function spliced(existing: string, fresh: string[]): string {
+  const parts = existing.trimEnd().split(/\n(?=## )/);
+  for (const section of fresh) {
+    const name = section.slice(3, section.indexOf('\n'));
+    const at = parts.findIndex((p) => p.startsWith(`## ${name}\n`));
+    if (at >= 0) parts[at] = section;
+    else parts.push(section);
+  }
+  return `${parts.map((p) => p.trimEnd()).join('\n\n')}\n`;
+}
