@@ -30,13 +30,14 @@ const QUICK_ARGS: Record<string, string[]> = {
   ec: ['--rounds', '3', '--ram-mib', '128'],
   fuse: ['--size-mib', '256', '--files', '3000', '--rounds', '3'],
   'fuse-binding': ['--size-mib', '256', '--rand-seconds', '4'],
+  moves: ['--size-mib', '256', '--rounds', '3'],
   objectstore: [],
   recall: ['--size-mib', '64', '--reads', '50', '--rounds', '1'],
   placement: ['--files', '100000', '--read-seconds', '4'],
   scale: ['--files', '50000', '--dirs', '100', '--sample', '2000'],
   sim: ['--events', '1000000', '--policy-events', '20000'],
 };
-const ORDER = ['ec', 'fuse', 'fuse-binding', 'objectstore', 'recall', 'placement', 'scale', 'sim'];
+const ORDER = ['ec', 'fuse', 'fuse-binding', 'moves', 'objectstore', 'recall', 'placement', 'scale', 'sim'];
 const present = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'all.ts').map((f) => f.slice(0, -3));
 const only = opt('--only')?.split(',');
 const benches = [...ORDER.filter((b) => present.includes(b)), ...present.filter((b) => !ORDER.includes(b)).sort()].filter((b) => !only || only.includes(b));
