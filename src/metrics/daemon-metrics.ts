@@ -132,6 +132,7 @@ export class DaemonMetrics {
     ]);
     r.feed('tierfs_recall_cache_misses_total', async () => [{ labels: {}, value: await sum((s) => s.cacheMisses) }]);
     r.feed('tierfs_recall_ranged_reads_total', async () => [{ labels: {}, value: await sum((s) => s.rangedReads) }]);
+    r.feed('tierfs_recall_cache_rejected_total', async () => [{ labels: {}, value: await sum((s) => s.diskRejected) }]);
     r.feed('tierfs_recall_cache_hit_bytes_total', async () => [{ labels: {}, value: await sum((s) => s.cacheHitBytes) }]);
     r.feed('tierfs_recall_cache_bytes', async () => [
       { labels: { layer: 'memory' }, value: await sum((s) => s.memoryCacheBytes) },

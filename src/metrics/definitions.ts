@@ -213,6 +213,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_recall_cache_rejected_total', type: 'counter', unit: 'cells', group: 'recall', labels: [],
+    help: 'Cells found in the disk recall cache whose bytes failed their checksum (rot, or a change behind the daemon): dropped and fetched again, never served',
+    healthy: '0. A rising count points at the disk under dataDir/cache, or at something writing there.',
+    history: {},
+  },
+  {
     name: 'tierfs_recall_ranged_reads_total', type: 'counter', unit: 'reads', group: 'recall', labels: [],
     help: 'Small reads of object tiers that fetched only the 64 KiB blocks they cover with one ranged get, not whole cells (also counted as misses)',
     healthy: 'Follows random reads of cold files; sequential readers fetch whole cells and read ahead.',
