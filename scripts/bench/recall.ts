@@ -19,6 +19,8 @@
 //      (daemon cache empty, page cache dropped) and cached (a second pass after dropping
 //      the page cache, so the daemon's own cache answers). Reads run in a python child with
 //      POSIX_FADV_RANDOM (no kernel read-ahead), and each one is checked against the source.
+//      The same reads of the file while it was still on the hot tier (page cache dropped)
+//      make the "file on hot (local)" row: what a cached cold read is compared with.
 //   3. the mover: `tierfs move FILE --to cold` of the same file (MB/s of file bytes, from the
 //      move's started/finished in `tierfs moves --json`) beside `rclone copy` of it.
 // Everything started here (server, mounts) is stopped and unmounted on exit, also on failure.
@@ -247,6 +249,8 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
   if (cp.code !== 0) throw new Error(`cp into tierfs failed: ${cp.stderr}`);
   const mw = await t.cli(['move', warmup, '--to', 'cold']);
   if (mw.code !== 0) throw new Error(`tierfs move of the warm-up file failed: ${mw.stderr}${mw.stdout}`);
+  // The same random reads while the file is still on the hot tier: what a cached cold read is compared with.
+  if (servers.length === 1) localRead = await randReads(file, src);
 
   // 3. the mover, hot → cold, source not in the page cache
   dropCaches();
@@ -486,6 +490,8 @@ async function s3fs(s3: S3Server, src: string): Promise<Target | undefined> {
 
 // ---------------------------------------------------------------- main
 const rows: Row[] = [];
+/** 4 KiB random reads of the file on the hot tier (page cache dropped), before its move to cold */
+let localRead: Lat | undefined;
 
 async function main(): Promise<void> {
   const s3 = await startS3Server(BUCKET);
@@ -543,6 +549,9 @@ async function main(): Promise<void> {
     }
     rows.push(t.row);
   }
+  if (localRead) {
+    rows.push({ target: 'tierfs, file on hot (local)', randCachedP50: localRead.p50, randCachedP99: localRead.p99, note: 'random: the same reads before the move to cold, page cache dropped (as for the cached pass)' });
+  }
 }
 
 try {
@@ -563,6 +572,7 @@ if (interrupted) {
   const direct = rows.find((r) => r.target.startsWith('SDK GetObject'));
   const ranges = rows.find((r) => r.target.startsWith('SDK 8 MiB'));
   const rc = rows.find((r) => r.target.startsWith('rclone'));
+  const local = rows.find((r) => r.target.startsWith('tierfs, file on hot'));
   process.stdout.write(
     `cold ${SIZE_MIB} MiB file on s3rver (127.0.0.1); first sequential read (page cache dropped, daemon cache empty), 1 MiB reads after a 4 KiB first read (TTFB);\n` +
       `each round on a just-started mount (new SDK client) that first read a 4 MiB warm-up file: "TTFB fresh" is that file's, TTFB the big file's\n` +
@@ -594,6 +604,7 @@ if (interrupted) {
         target('first sequential read ≥ 0.8× the SDK\'s 8 MiB ranges ×4', t.seqMBps, ranges?.seqMBps, (x) => x >= 0.8) +
         target('2 servers above every single-server row', spread?.seqMBps, Math.max(...singles), (x) => x > 1) +
         target('4 KiB cold read p50 ≤ 2× one ranged GET of the SDK', t.randColdP50, direct?.randColdP50, (x) => x <= 2) +
+        target('4 KiB cached read p50 ≤ 1.2× a local-tier read', t.randCachedP50, local?.randCachedP50, (x) => x <= 1.2) +
         target('move to cold ≥ 1.0× rclone copyto', t.writeMBps, rc?.writeMBps, (x) => x >= 1),
     );
   }
