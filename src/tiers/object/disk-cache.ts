@@ -24,7 +24,7 @@ const TEMP_MARK = '.tmp-';
 /** Bytes a streamed entry gathers before each write. */
 const STORE_BATCH = 512 * 1024;
 /** Entry files kept open for ranged reads, most recently read last. */
-const OPEN_FILES = 16;
+const OPEN_FILES = 128;
 
 interface OpenFile {
   handle: Promise<FileHandle>;
