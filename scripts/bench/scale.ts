@@ -100,7 +100,7 @@ function findSeconds(root: string): number {
 function walkSeconds(command: string[], root: string): number {
   dropCaches();
   const t0 = process.hrtime.bigint();
-  execFileSync(command[0]!, [...command.slice(1), root], { stdio: 'ignore', maxBuffer: 2 ** 30 });
+  execFileSync(command[0]!, [...command.slice(1), root], { stdio: 'ignore' });
   return seconds(t0);
 }
 

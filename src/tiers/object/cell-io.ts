@@ -5,7 +5,7 @@
 import { crc32 } from 'node:zlib';
 import { ObjectStoreError } from '../../objectstore/index.js';
 import type { ObjectStore } from '../../objectstore/index.js';
-import { CellFormatError, checkHeader, encodeCell, headerLength, openCell, type ExpectedCell } from './cell.js';
+import { CellFormatError, checkHeader, checkPayload, encodeCell, headerLength, openCell, type ExpectedCell } from './cell.js';
 import type { CellRef, ObjectLayout } from './types.js';
 
 /** What every part of the tier needs to reach its objects. */
@@ -83,9 +83,7 @@ export async function* streamCell(ctx: TierContext, layout: ObjectLayout, stripe
     yield rest;
   }
   if (headLength < headerBytes) throw new CellFormatError(`cell of ${headLength} bytes is shorter than a header`);
-  if (payload !== ref.length) throw new CellFormatError(`cell payload is ${payload} bytes, its header says ${ref.length}`);
-  const actual = crc.toString(16).padStart(8, '0');
-  if (actual !== ref.crc) throw new CellFormatError(`cell payload checksum ${actual} does not match ${ref.crc}`);
+  checkPayload(payload, crc.toString(16).padStart(8, '0'), expected);
 }
 
 /** Writes a cell object (header + payload) where the layout says it lives. */

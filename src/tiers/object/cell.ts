@@ -166,12 +166,14 @@ export type ExpectedCell = Omit<CellHeader, 'stripeDataLength'>;
 export function openCell(bytes: Buffer, expected: ExpectedCell): Buffer {
   const h = checkHeader(bytes, expected);
   const payload = bytes.subarray(headerLength(h.fileId));
-  if (payload.length !== h.payloadLength) {
-    throw new CellFormatError(`cell payload is ${payload.length} bytes, its header says ${h.payloadLength}`);
-  }
-  const actual = crcHex(payload);
-  if (actual !== h.crc) throw new CellFormatError(`cell payload checksum ${actual} does not match ${h.crc}`);
+  checkPayload(payload.length, payload.length === h.payloadLength ? crcHex(payload) : '', h);
   return payload;
+}
+
+/** Checks a payload's length and CRC-32 (hex) against its header's; throws CellFormatError. */
+export function checkPayload(length: number, crc: string, header: Pick<CellHeader, 'payloadLength' | 'crc'>): void {
+  if (length !== header.payloadLength) throw new CellFormatError(`cell payload is ${length} bytes, its header says ${header.payloadLength}`);
+  if (crc !== header.crc) throw new CellFormatError(`cell payload checksum ${crc} does not match ${header.crc}`);
 }
 
 /** Checks a cell's header (the bytes may go on with its payload) against what the layout expects; throws CellFormatError. */

@@ -64,6 +64,14 @@ export function cellBlockCrc(ref: CellRef, blockSize: number | undefined, index:
   return index === 0 && ref.length <= blockSize ? ref.crc : undefined;
 }
 
+/** The whole blocks of a cell that hold [offsetInCell, offsetInCell+length): the first one, and their byte range in the cell. */
+export function blocksCovering(ref: CellRef, blockSize: number, offsetInCell: number, length: number): { first: number; count: number; start: number; length: number } {
+  const first = Math.floor(offsetInCell / blockSize);
+  const count = Math.floor((offsetInCell + length - 1) / blockSize) - first + 1;
+  const start = first * blockSize;
+  return { first, count, start, length: Math.min(start + count * blockSize, ref.length) - start };
+}
+
 /** The first of `data`'s blocks (block `first` of the cell onwards) whose checksum is not the layout's, or -1. */
 export function firstBadBlock(data: Uint8Array, ref: CellRef, blockSize: number, first: number): number {
   for (let at = 0, i = first; at < data.length; at += blockSize, i++) {

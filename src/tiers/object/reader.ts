@@ -27,7 +27,7 @@ import { moduleLogger } from '../../log.js';
 import { cellRef, fetchCell, isArchived, isLostCell, storeOf, streamCell, type TierContext } from './cell-io.js';
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
-import { cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
+import { blocksCovering, cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
@@ -156,9 +156,8 @@ export class StripeReader {
     if (!size || !ref.blocks || s.length > ref.length / 4) return undefined;
     const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
     if (this.cache.has(key) || this.underway(key)) return undefined;
-    const first = Math.floor(s.offsetInCell / size);
-    const last = Math.floor((s.offsetInCell + s.length - 1) / size);
-    const blockKeys = Array.from({ length: last - first + 1 }, (_, i) => `${key}.b${first + i}`);
+    const { first, count, start, length } = blocksCovering(ref, size, s.offsetInCell, s.length);
+    const blockKeys = Array.from({ length: count }, (_, i) => `${key}.b${first + i}`);
     let data: Buffer;
     if (blockKeys.every((k) => this.cache.inMemory(k))) {
       const parts = blockKeys.map((k) => this.cache.fromMemory(k)!);
@@ -166,8 +165,6 @@ export class StripeReader {
       this.counters.cacheHitsMemory++;
       this.counters.cacheHitBytes += s.length;
     } else {
-      const start = first * size;
-      const length = Math.min((last + 1) * size, ref.length) - start;
       try {
         data = (await storeOf(this.ctx, ref).get(ref.key, { range: { offset: headerLength(layout.fileId) + start, length } })).data;
       } catch (err) {
@@ -188,7 +185,7 @@ export class StripeReader {
       this.counters.bytesFetched += length;
       trace.missed = true;
     }
-    const at = s.offsetInCell - first * size;
+    const at = s.offsetInCell - start;
     return data.subarray(at, at + s.length);
   }
 
@@ -242,23 +239,10 @@ export class StripeReader {
    * the stripe from parity), or its file failed the check (dropped, then fetched again).
    */
   private async fromCellFile(layout: ObjectLayout, s: Omit<CellSlice, 'outOffset'>, key: string, trace: { missed: boolean }): Promise<Buffer | undefined> {
-    const disk = this.cache.disk!;
-    const fetched = !disk.has(key);
+    const fetched = !this.cache.disk!.has(key);
     if (fetched && !(await this.download(layout, s.stripe, s.cell, key))) return undefined;
-    const ref = cellRef(layout, s.stripe, s.cell);
-    const size = layout.blockSize!;
-    const first = Math.floor(s.offsetInCell / size);
-    const start = first * size;
-    const span = Math.min(Math.ceil((s.offsetInCell + s.length) / size) * size, ref.length) - start;
-    const data = await disk.read(key, start, span);
+    const data = await this.cache.rangeFromDisk(key, cellRef(layout, s.stripe, s.cell), layout.blockSize!, s.offsetInCell, s.length);
     if (!data) return undefined;
-    const bad = data.length === span ? firstBadBlock(data, ref, size, first) : first;
-    if (bad >= 0) {
-      log.warn({ tier: this.ctx.name, fileId: layout.fileId, stripe: s.stripe, cell: s.cell, block: bad }, 'cached cell fails its checksum; fetching it again');
-      this.cache.counters.diskRejected++;
-      disk.delete(key);
-      return undefined;
-    }
     if (fetched) {
       this.counters.cacheMisses++;
       trace.missed = true;
@@ -267,7 +251,7 @@ export class StripeReader {
       this.cache.counters.diskHits++;
       this.counters.cacheHitBytes += s.length;
     }
-    return data.subarray(s.offsetInCell - start, s.offsetInCell - start + s.length);
+    return data;
   }
 
   /** Fetches a data cell into its disk cache file, once at a time per cell; false if that failed. */

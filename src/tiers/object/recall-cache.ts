@@ -4,8 +4,13 @@
 // rot too. Entries are whole data cells, keyed by file copy, stripe and cell: the unit
 // a read fetches, so a 4 KiB read caches one cell, not a stripe.
 import { LRUCache } from 'lru-cache';
+import { moduleLogger } from '../../log.js';
 import { crcHex } from './cell.js';
 import type { DiskCache } from './disk-cache.js';
+import { blocksCovering, firstBadBlock } from './layout.js';
+import type { CellRef } from './types.js';
+
+const log = moduleLogger('object-tier');
 
 export function cellCacheKey(fileId: string, stripe: number, cell: number): string {
   return `${fileId}.s${stripe}.c${cell}`;
@@ -67,6 +72,28 @@ export class RecallCache {
     this.counters.diskHits++;
     this.memory?.set(key, data);
     return data;
+  }
+
+  /**
+   * `length` bytes at `offsetInCell` of a cell's file in the disk tier, read with the whole
+   * blocks around them and each block checked against the layout; a file that fails is
+   * dropped (the caller fetches the cell again). Not promoted to memory: the page cache
+   * holds the file's pages. A hit is the caller's to count: a read right after the fetch
+   * that wrote the file is none.
+   */
+  async rangeFromDisk(key: string, ref: CellRef, blockSize: number, offsetInCell: number, length: number): Promise<Buffer | undefined> {
+    const blocks = blocksCovering(ref, blockSize, offsetInCell, length);
+    const data = await this.disk?.read(key, blocks.start, blocks.length);
+    if (!data) return undefined;
+    const bad = data.length === blocks.length ? firstBadBlock(data, ref, blockSize, blocks.first) : blocks.first;
+    if (bad >= 0) {
+      log.warn({ key, block: bad }, 'cached cell fails its checksum; fetching it again');
+      this.counters.diskRejected++;
+      this.disk!.delete(key);
+      return undefined;
+    }
+    const at = offsetInCell - blocks.start;
+    return data.subarray(at, at + length);
   }
 
   /** Whether the memory tier holds key (no hit counted). */
