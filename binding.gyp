@@ -4,7 +4,7 @@
       "target_name": "tierfs_fuse",
       "sources": ["<!@(node -p \"require('fs').readdirSync('native/fuse').filter(f => /\\.(c|cc)$/.test(f)).map(f => 'native/fuse/' + f).join(' ')\")"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "/usr/include/fuse3"],
-      "libraries": ["-lfuse3", "-lpthread"],
+      "libraries": ["-lfuse3", "-lpthread", "-lz"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS", "FUSE_USE_VERSION=314", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-O2", "-Wall"],
       "cflags_cc": ["-O2", "-Wall", "-std=c++17"]

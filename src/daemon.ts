@@ -305,6 +305,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     }
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
     metrics.fuse.xattrsAnswered = () => session?.xattrsAnswered() ?? 0;
+    metrics.fuse.cellCounts = () => session?.cellCounts() ?? { reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 };
+    vfs.onHandleLeftCopy = (fh) => session?.dropCells(fh);
 
     // Background work: classification (incremental often, full now and then), the move
     // queue, and deletion of old copies whose last reader has closed. Each is a

@@ -91,6 +91,25 @@ int tristate(const Napi::Object& o, const char* key) {
   return v.IsBoolean() ? (v.As<Napi::Boolean>().Value() ? 1 : 0) : -1;
 }
 
+// A CellFileSet's cells (src/tiers/object/types.ts); false when one is malformed. A
+// cell without a CRC for every block could never be served: left out.
+bool toCells(uint32_t blockSize, const Napi::Array& list, std::vector<std::shared_ptr<CellFile>>& out) {
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsObject()) continue;
+    Napi::Object c = v.As<Napi::Object>();
+    Napi::Value crcs = c.Get("crcs");
+    if (!crcs.IsTypedArray() || crcs.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) return false;
+    auto words = crcs.As<Napi::Uint32Array>();
+    const uint64_t length = static_cast<uint64_t>(numberOr(c, "length", 0));
+    if (blockSize == 0 || length == 0 || words.ElementLength() != (length + blockSize - 1) / blockSize) continue;
+    out.push_back(std::make_shared<CellFile>(static_cast<uint64_t>(numberOr(c, "offset", 0)), length,
+                                             stringOr(c, "path", ""), blockSize,
+                                             std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength())));
+  }
+  return true;
+}
+
 OpenReply toOpen(const Napi::Object& o) {
   OpenReply r;
   r.fh = static_cast<uint64_t>(numberOr(o, "fh", 0));
@@ -100,6 +119,16 @@ OpenReply toOpen(const Napi::Object& o) {
   r.nonseekable = boolOr(o, "nonseekable", false);
   r.created = boolOr(o, "created", false);
   r.privileged = boolOr(o, "privileged", false);
+  Napi::Value cells = o.Get("cells");
+  if (cells.IsObject()) {
+    Napi::Object set = cells.As<Napi::Object>();
+    r.fileSize = static_cast<uint64_t>(numberOr(set, "fileSize", 0));
+    Napi::Value list = set.Get("cells");
+    // A malformed set only loses the chance: the handle's reads go to JavaScript.
+    if (list.IsArray() && !toCells(static_cast<uint32_t>(numberOr(set, "blockSize", 0)), list.As<Napi::Array>(), r.cells)) {
+      r.cells.clear();
+    }
+  }
   return r;
 }
 
@@ -296,6 +325,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
+                           InstanceMethod("serveCells", &SessionWrap::serveCells),
+                           InstanceMethod("dropCells", &SessionWrap::dropCells),
+                           InstanceMethod("cellCounts", &SessionWrap::cellCounts),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
@@ -430,6 +462,46 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
 
   Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->xattrsAnswered()));
+  }
+
+  // serveCells(fh, fileSize, blockSize, [{offset, length, path, crcs: Uint32Array}]):
+  // cells of a cold file's copy that reads of handle fh may be served from (cell-files.h).
+  // False when the kernel holds no such handle any more.
+  Napi::Value serveCells(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!check(info, info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber() && info[3].IsArray(),
+               "serveCells(fh, fileSize, blockSize, cells)")) {
+      return env.Undefined();
+    }
+    const uint64_t fileSize = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+    std::vector<std::shared_ptr<CellFile>> cells;
+    if (!toCells(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Array>(), cells)) {
+      Napi::TypeError::New(env, "serveCells: each cell's crcs must be a Uint32Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    bool held = session_->handles().withJsHandle(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                                                 [&](FileHandle* h) {
+                                                   for (auto& c : cells) h->cells.add(fileSize, c);
+                                                 });
+    return Napi::Boolean::New(env, held);
+  }
+
+  // dropCells(fh): reads of handle fh go to JavaScript again (its file left the copy).
+  Napi::Value dropCells(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber(), "dropCells(fh)")) return info.Env().Undefined();
+    session_->handles().withJsHandle(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                                     [](FileHandle* h) { h->cells.clear(); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value cellCounts(const Napi::CallbackInfo& info) {
+    const CellCounts& c = session_->cellCounts();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("reads", static_cast<double>(c.reads.load(std::memory_order_relaxed)));
+    o.Set("bytes", static_cast<double>(c.bytes.load(std::memory_order_relaxed)));
+    o.Set("blocksChecked", static_cast<double>(c.blocksChecked.load(std::memory_order_relaxed)));
+    o.Set("rejected", static_cast<double>(c.rejected.load(std::memory_order_relaxed)));
+    return o;
   }
 
   // A malformed answer throws a TypeError before the request is claimed, so the

@@ -65,11 +65,14 @@ bool FileHandle::takeCounts(AccessCounts& out) {
 void HandleRegistry::add(FileHandle* h) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   handles_.insert(h);
+  byJsFh_[h->jsFh] = h;
 }
 
 void HandleRegistry::remove(FileHandle* h) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   handles_.erase(h);
+  auto it = byJsFh_.find(h->jsFh);
+  if (it != byJsFh_.end() && it->second == h) byJsFh_.erase(it);
 }
 
 FileHandle* HandleRegistry::find(uint64_t fh) {
@@ -85,7 +88,7 @@ std::vector<AccessCounts> HandleRegistry::takeAll() {
   // Counts are atomics: a shared lock is enough to keep the handles alive.
   std::shared_lock<std::shared_mutex> lock(mu_);
   for (FileHandle* h : handles_) {
-    if (h->fd < 0) continue;  // JavaScript counts what it serves itself
+    // JavaScript counts what it serves itself; these are what the binding served.
     AccessCounts c;
     if (h->takeCounts(c)) out.push_back(c);
   }

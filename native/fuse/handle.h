@@ -7,9 +7,11 @@
 #include <atomic>
 #include <cstdint>
 #include <shared_mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "cell-files.h"
 #include "request.h"
 
 namespace tierfs {
@@ -29,6 +31,9 @@ struct FileHandle {
   std::atomic<uint64_t> reads{0}, readBytes{0}, writes{0}, writeBytes{0};
   std::atomic<int64_t> firstReadOffset{-1};
   std::atomic<int64_t> lastAtMs{0};
+  // A cold file's cells that the recall cache holds as files (fd is -1): reads that
+  // lie in them are served from those files rather than by JavaScript.
+  CellFiles cells;
   // Size of the backing file as last seen (-1: unknown). Lets a read count the
   // bytes it returns without a stat per read; refreshed when a read reaches it.
   std::atomic<int64_t> knownSize{-1};
@@ -54,12 +59,23 @@ class HandleRegistry {
   // without asking), and nothing else may be dereferenced either.
   FileHandle* find(uint64_t fh);
   std::vector<AccessCounts> takeAll();
+  // Runs fn on the handle JavaScript numbered jsFh, if the kernel still holds it; the
+  // handle stays alive while fn runs. False when there is none.
+  template <typename Fn>
+  bool withJsHandle(uint64_t jsFh, Fn fn) {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = byJsFh_.find(jsFh);
+    if (it == byJsFh_.end()) return false;
+    fn(it->second);
+    return true;
+  }
 
  private:
   // Shared by every read and write of the fast path; taken exclusively only by
   // open and release.
   std::shared_mutex mu_;
   std::unordered_set<FileHandle*> handles_;
+  std::unordered_map<uint64_t, FileHandle*> byJsFh_;
 };
 
 int64_t nowMs();

@@ -187,6 +187,10 @@ void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
     serveRead(req, h, size, off, s->options().splice);
     return;
   }
+  if (h->cells.serve(req, static_cast<uint64_t>(off), size, s->options().splice, s->cellCounts(),
+                     [h, off](uint64_t bytes) { h->countRead(off, bytes); })) {
+    return;
+  }
   Request* r = s->newRequest(req, Op::Read, ino);
   setFh(r, h);
   r->size = size;
@@ -236,7 +240,7 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   r->fh = h->jsFh;
   r->hasFh = true;
   r->flags = fi->flags;
-  if (h->fd >= 0) r->hasCounts = h->takeCounts(r->counts);
+  r->hasCounts = h->takeCounts(r->counts);
   if (h->counted) s->backingFiles().release(h->ino, h->passthrough);
   delete h;
   s->submit(r);

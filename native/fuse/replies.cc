@@ -48,6 +48,7 @@ FileHandle* Replier::makeHandle(Request& r, uint64_t ino, const OpenReply& o, st
   bool isDir = r.op == Op::Opendir;
   int fd = (!isDir && opts.fastPath && o.fd >= 0) ? o.fd : -1;
   auto* h = new FileHandle(o.fh, ino, fd);
+  for (const auto& c : o.cells) h->cells.add(o.fileSize, c);
   s_.handles().add(h);
   memset(&fi, 0, sizeof fi);
   fi.flags = r.flags;

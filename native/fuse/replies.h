@@ -23,6 +23,9 @@ struct OpenReply {
   bool nonseekable = false;
   bool created = false;  // create made a new inode (not an open of one that appeared meanwhile)
   bool privileged = false;  // writes must clear setuid/setgid/capability: never in passthrough
+  // A cold file's cached cells, which the handle serves reads from from its first read.
+  uint64_t fileSize = 0;
+  std::vector<std::shared_ptr<CellFile>> cells;
 };
 
 struct DirEntryIn {

@@ -111,6 +111,7 @@ class Session {
   int deviceFd() const { return se_ ? fuse_session_fd(se_) : -1; }
   InflightTable& inflight() { return inflight_; }
   HandleRegistry& handles() { return handles_; }
+  CellCounts& cellCounts() { return cellCounts_; }
 
   // Called by the op callbacks (ops.cc) on FUSE threads.
   Request* newRequest(fuse_req_t req, Op op, uint64_t ino);
@@ -139,6 +140,7 @@ class Session {
   BackingFiles backing_;
   InflightTable inflight_;
   HandleRegistry handles_;
+  CellCounts cellCounts_;
   std::atomic<bool> aclsGranted_{false};  // the kernel enforces POSIX ACLs: their xattrs are stored names (set at INIT)
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored

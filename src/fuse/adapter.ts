@@ -120,6 +120,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async read(_ctx, _ino, fh, size, offset) {
       return vfs.read(fh, size, offset);
     },
+    async cellFiles(fh, offset, size) {
+      return opts.fastPath ? vfs.cellFiles(fh, offset, size) : undefined;
+    },
     async write(_ctx, _ino, fh, data, offset) {
       return vfs.write(fh, data, offset);
     },

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errnoOf } from '../errors.js';
 import type { LookupCounts } from './lookup-counts.js';
 import { opNames, type NativeRequest, type NativeSession, type OpName } from './native.js';
-import { DirPlus, type Entry, type FuseOps, type RequestContext, type SetAttr } from './types.js';
+import { DirPlus, type CellFileSet, type Entry, type FuseOps, type RequestContext, type SetAttr } from './types.js';
 import { withoutPrivileges } from '../vfs/modes.js';
 
 const ENOSYS = 38;
@@ -41,6 +41,19 @@ export class RequestDispatcher {
     private readonly events: SessionEvents,
   ) {
     this.handlers = this.buildHandlers();
+  }
+
+  /** A cold handle's cells that the binding may serve reads from itself (FuseOps.cellFiles), if any. */
+  private async cellFiles(fh: number, offset?: number, size?: number): Promise<CellFileSet | undefined> {
+    if (!this.ops.cellFiles) return undefined;
+    try {
+      const set = await this.ops.cellFiles(fh, offset, size);
+      return set && set.cells.length > 0 ? set : undefined;
+    } catch (err) {
+      // Only a missed chance: JavaScript goes on serving these reads.
+      this.log.debug({ fh, err: (err as Error).message }, 'cannot hand cell files to the binding');
+      return undefined;
+    }
   }
 
   /** Called by the binding on the JavaScript thread; never throws. */
@@ -163,12 +176,18 @@ export class RequestDispatcher {
       open: async (r, c) => {
         if (r.killPrivileges) await this.killPrivileges(c, r.ino);
         const res = await ops.open(c, r.ino, r.flags ?? 0);
-        if (!nat.replyOpen(r.id, res)) {
+        // Given with the reply, so that the binding may answer the handle's first read.
+        const cells = res.fd === undefined ? await this.cellFiles(res.fh) : undefined;
+        if (!nat.replyOpen(r.id, cells ? { ...res, cells } : res)) {
           this.releaseQuietly('release', () => ops.release(c, r.ino, res.fh, r.flags ?? 0));
         }
       },
       read: async (r, c) => {
-        nat.replyData(r.id, await ops.read(c, r.ino, r.fh!, r.size!, r.offset!));
+        const data = await ops.read(c, r.ino, r.fh!, r.size!, r.offset!);
+        // Before the reply: the reader's next request may be answered by the binding.
+        const cells = await this.cellFiles(r.fh!, r.offset!, r.size!);
+        if (cells) nat.serveCells(r.fh!, cells.fileSize, cells.blockSize, cells.cells);
+        nat.replyData(r.id, data);
       },
       write: async (r, c) => {
         if (r.killPrivileges) await this.killPrivileges(c, r.ino);

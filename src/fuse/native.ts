@@ -3,7 +3,15 @@
 // as do their compiled copies in dist/fuse/, so one relative path serves both.
 import { createRequire } from 'node:module';
 import type { RawScan } from '../tiers/local/scan-dir.js';
-import type { AccessCount, Attr, DirEntry, Entry, OpenResult, StatFs } from './types.js';
+import type { AccessCount, Attr, CellFileRef, DirEntry, Entry, OpenResult, StatFs } from './types.js';
+
+/** Reads the binding answered from recall cache files, their bytes, the blocks it checked, and the cells it refused. */
+export interface CellCounts {
+  reads: number;
+  bytes: number;
+  blocksChecked: number;
+  rejected: number;
+}
 
 /** A request as the binding hands it over; which fields are set depends on `op`. */
 export interface NativeRequest {
@@ -96,6 +104,12 @@ export interface NativeSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests answered ENODATA by the binding itself (see Entry.storedXattrs). */
   xattrsAnswered(): number;
+  /** Reads of handle fh may be served from these cells (native/fuse/cell-files.h); false when the kernel no longer holds fh. */
+  serveCells(fh: number, fileSize: number, blockSize: number, cells: CellFileRef[]): boolean;
+  /** Reads of handle fh go to JavaScript again. */
+  dropCells(fh: number): void;
+  /** What the binding served from cell files. */
+  cellCounts(): CellCounts;
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;

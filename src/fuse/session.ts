@@ -14,7 +14,7 @@ import { moduleLogger } from '../log.js';
 import { RequestDispatcher } from './dispatch.js';
 import { LookupCounts } from './lookup-counts.js';
 import { prepareMountpoint } from './mountpoint.js';
-import { nativeBinding, type NativeSession, type NativeSessionOptions } from './native.js';
+import { nativeBinding, type CellCounts, type NativeSession, type NativeSessionOptions } from './native.js';
 import type { FuseOps, Ino, MountOptions } from './types.js';
 
 const log = moduleLogger('fuse');
@@ -50,6 +50,10 @@ export interface FuseSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests the binding answered itself (no xattr stored: ENODATA). */
   xattrsAnswered(): number;
+  /** Reads the binding answered from recall cache files (FuseOps.cellFiles). */
+  cellCounts(): CellCounts;
+  /** Reads of handle fh go to JavaScript again: its file left the copy the binding was told of. */
+  dropCells(fh: number): void;
 }
 
 function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOptions {
@@ -157,6 +161,14 @@ class Session implements FuseSession {
 
   xattrsAnswered(): number {
     return this.joined ? 0 : this.native.xattrsAnswered();
+  }
+
+  cellCounts(): CellCounts {
+    return this.joined ? { reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 } : this.native.cellCounts();
+  }
+
+  dropCells(fh: number): void {
+    if (!this.joined) this.native.dropCells(fh);
   }
 
   private flushCounts(): void {

@@ -59,8 +59,14 @@ export interface SetAttr {
   fh?: number;
 }
 
+// Cells of a cold file held as files on local disk (FuseOps.cellFiles): the object tier's answer.
+export type { CellFileRef, CellFileSet } from '../tiers/object/types.js';
+import type { CellFileSet } from '../tiers/object/types.js';
+
 export interface OpenResult {
   fh: number;
+  /** a cold file's cells the handle's reads may be served from by the binding (FuseOps.cellFiles) */
+  cells?: CellFileSet;
   /**
    * A file descriptor of the plain backing file. When given, the binding serves
    * read and write of this handle natively (no JavaScript on the path) and
@@ -182,6 +188,12 @@ export interface FuseOps {
   open(ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult>;
   /** Only for handles opened without an fd (or when the fast path is disabled). */
   read(ctx: RequestContext, ino: Ino, fh: number, size: number, offset: number): Promise<Buffer>;
+  /**
+   * Optional: for a handle read without an fd, the cells of its file (of [offset,
+   * offset+size), or all) that are files on local disk, which the binding may then serve
+   * reads from itself. Asked at open and after each read.
+   */
+  cellFiles?(fh: number, offset?: number, size?: number): Promise<CellFileSet | undefined>;
   write(ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number>;
   /** Optional: without it the kernel is told once (ENOSYS) and stops sending flush. */
   flush?(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;

@@ -6,7 +6,7 @@
 import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'blocks' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
 
 export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'alerts' | 'process';
 
@@ -117,6 +117,30 @@ export const METRICS = [
     name: 'tierfs_fuse_xattrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: 'getxattr requests the binding answered itself (ENODATA), without JavaScript: names of files known to have no xattrs stored, and security.capability before writes',
     healthy: 'Most getxattr requests (ls -l asks two of every file it lists, the kernel one before writes); tierfs_fuse_requests_total{op="getxattr"} counts the rest: files with xattrs, user.tierfs.*.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_cached_cell_reads_total', type: 'counter', unit: 'requests', group: 'recall', labels: [],
+    help: 'Reads of cold files the binding answered itself from the recall cache\'s cell files, without JavaScript; counted in tierfs_fuse_requests_total{op="read"} from the binding\'s batches, as reads of local files are, but not in the recall cache\'s hits',
+    healthy: 'Most reads of cold files whose cells are cached once the first read of each cell has gone through JavaScript; 0 with mount.fastPath off or no disk cache.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_cached_cell_read_bytes_total', type: 'counter', unit: 'bytes', group: 'recall', labels: [],
+    help: 'Bytes of the reads in tierfs_fuse_cached_cell_reads_total',
+    healthy: 'Follows the reads of cached cold files.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_cached_cell_blocks_checked_total', type: 'counter', unit: 'blocks', group: 'recall', labels: [],
+    help: 'Blocks of cell files the binding checked against their CRC before serving them: each block once per handle, and again after its file changed',
+    healthy: 'At most the cached cells\' blocks once per open; steady growth while the same handles read the same blocks means the files keep changing (something touches the cache directory).',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_cached_cell_rejected_total', type: 'counter', unit: 'cells', group: 'recall', labels: [],
+    help: 'Cell files the binding refused to serve from because a block failed its CRC or the file had the wrong size; the read went to JavaScript, which fetched the cell again',
+    healthy: '0. Any increase means the disk under the recall cache returns bytes other than were written: check it.',
     history: {},
   },
   {

@@ -4,6 +4,7 @@
 // only when it is scraped or sampled.
 import { constants } from 'node:os';
 import type { AccessCount, FuseOps } from '../fuse/types.js';
+import type { CellCounts } from '../fuse/native.js';
 import { definitionOf } from './definitions.js';
 import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
 
@@ -131,6 +132,8 @@ export class FuseRequestTally {
   passthrough: () => { enabled: boolean; opens: number; refused: number } = () => ({ enabled: false, opens: 0, refused: 0 });
   /** getxattr requests the binding answered itself (set once mounted). */
   xattrsAnswered: () => number = () => 0;
+  /** What the binding served from recall cache files (set once mounted). */
+  cellCounts: () => CellCounts = () => ({ reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 });
 
   /** The registry reads its FUSE metrics from this tally. */
   feed(registry: MetricsRegistry): void {
@@ -138,6 +141,10 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_opens_total', () => [{ labels: {}, value: this.passthrough().opens }]);
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
+    registry.feed('tierfs_fuse_cached_cell_reads_total', () => [{ labels: {}, value: this.cellCounts().reads }]);
+    registry.feed('tierfs_fuse_cached_cell_read_bytes_total', () => [{ labels: {}, value: this.cellCounts().bytes }]);
+    registry.feed('tierfs_fuse_cached_cell_blocks_checked_total', () => [{ labels: {}, value: this.cellCounts().blocksChecked }]);
+    registry.feed('tierfs_fuse_cached_cell_rejected_total', () => [{ labels: {}, value: this.cellCounts().rejected }]);
     registry.feed('tierfs_fuse_requests_total', () => this.requests());
     registry.feed('tierfs_fuse_errors_total', () => this.errors());
     registry.feedHistogram('tierfs_fuse_request_seconds', () => this.latency());
@@ -147,7 +154,7 @@ export class FuseRequestTally {
 }
 
 /** Not requests: the session's start and the binding's counts of what it served itself. */
-const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch']);
+const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles']);
 
 /**
  * The same operations, each call counted and timed in `tally`. Synchronous handlers stay

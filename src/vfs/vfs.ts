@@ -13,7 +13,7 @@ import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import { nativeBinding } from '../fuse/native.js';
 import type { TierSet } from '../tiers/tier-set.js';
-import type { ObjectLayout } from '../tiers/object/types.js';
+import type { CellFileSet, ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
 import { NamespaceMirror } from './namespace-mirror.js';
 import { admit } from '../policy/admission.js';
@@ -974,6 +974,17 @@ export class Vfs {
     return bytesRead === size ? buf : buf.subarray(0, bytesRead);
   }
 
+  /**
+   * The cells of a cold handle's copy (of a range, or all) that are files in its tier's
+   * disk cache: the FUSE binding serves reads that lie in them itself (without JavaScript,
+   * hence without a record per read: it counts them in batches, as for local files).
+   */
+  async cellFiles(fh: number, offset?: number, size?: number): Promise<CellFileSet | undefined> {
+    const h = this.handles.get(fh);
+    if (!h?.layout) return undefined;
+    return this.tierSet.object(h.layout.tier).cellFiles(h.layout, offset, size);
+  }
+
   async write(fh: number, data: Buffer, offset: number): Promise<number> {
     const h = this.handle(fh);
     const bytesWritten = await new Promise<number>((resolve, reject) =>
@@ -1086,6 +1097,9 @@ export class Vfs {
     return this.passthrough && open.local > 0 ? 'open (read by the kernel directly: moves once closed)' : null;
   }
 
+  /** Called when a handle stops reading an object-tier copy (relocated): what served it from that copy must stop. */
+  onHandleLeftCopy: (fh: number) => void = () => {};
+
   /** Called when the last open that held ino from moving closes (see openHold). */
   onHoldEnded: (ino: number) => void = () => {};
 
@@ -1119,6 +1133,7 @@ export class Vfs {
       if (h.ino !== ino || !h.layout) continue;
       h.fd = this.openBacking(i, C.O_RDONLY);
       h.layout = undefined;
+      this.onHandleLeftCopy(h.fh);
       this.openCount.get(ino)!.local++;
     }
   }

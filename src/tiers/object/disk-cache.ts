@@ -98,6 +98,11 @@ export class DiskCache {
     return this.index.has(name);
   }
 
+  /** Where an entry's file is (it holds the entry's bytes whole whenever it exists). */
+  pathOf(name: string): string {
+    return join(this.dir, name);
+  }
+
   /** The entry's bytes, or undefined when it is not cached (or vanished). */
   async get(name: string): Promise<Buffer | undefined> {
     const size = this.index.get(name);

@@ -64,6 +64,19 @@ export function cellBlockCrc(ref: CellRef, blockSize: number | undefined, index:
   return index === 0 && ref.length <= blockSize ? ref.crc : undefined;
 }
 
+/** The CRC-32 of every block of a data cell, as numbers; undefined when cellBlockCrc has none. */
+export function blockCrcValues(ref: CellRef, blockSize: number | undefined): Uint32Array | undefined {
+  if (!blockSize || ref.length === 0) return undefined;
+  const count = Math.ceil(ref.length / blockSize);
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const hex = cellBlockCrc(ref, blockSize, i);
+    if (hex === undefined) return undefined;
+    out[i] = parseInt(hex, 16);
+  }
+  return out;
+}
+
 /** The whole blocks of a cell that hold [offsetInCell, offsetInCell+length): the first one, and their byte range in the cell. */
 export function blocksCovering(ref: CellRef, blockSize: number, offsetInCell: number, length: number): { first: number; count: number; start: number; length: number } {
   const first = Math.floor(offsetInCell / blockSize);

@@ -21,7 +21,7 @@ import { StripeReader } from './reader.js';
 import { BackendEpisodes } from './backend-episodes.js';
 import { checkBackend } from './backend-check.js';
 import { scrubFile } from './scrub.js';
-import type { BackendProbe, ByteSource, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStats, ObjectTierStore, ScrubReport } from './types.js';
+import type { BackendProbe, ByteSource, CellFileSet, IncompleteStripe, ManifestInfo, ObjectLayout, ObjectTierStats, ObjectTierStore, ScrubReport } from './types.js';
 import { writeFile } from './writer.js';
 
 const log = moduleLogger('object-tier');
@@ -125,6 +125,11 @@ export class ObjectTier implements ObjectTierStore {
   async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
     const { reader } = await this.opened;
     return reader.read(layout, offset, length);
+  }
+
+  async cellFiles(layout: ObjectLayout, offset = 0, length = layout.size): Promise<CellFileSet | undefined> {
+    const { reader } = await this.opened;
+    return reader.cellFiles(layout, offset, length);
   }
 
   /**

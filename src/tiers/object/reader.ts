@@ -27,12 +27,12 @@ import { moduleLogger } from '../../log.js';
 import { cellRef, fetchCell, isArchived, isLostCell, storeOf, streamCell, type TierContext } from './cell-io.js';
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
-import { blocksCovering, cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
+import { blockCrcValues, blocksCovering, cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
 import { isBackendFailure, type BackendEpisodes } from './backend-episodes.js';
-import type { ObjectLayout } from './types.js';
+import type { CellFileSet, ObjectLayout } from './types.js';
 
 const log = moduleLogger('object-tier');
 
@@ -187,6 +187,28 @@ export class StripeReader {
     }
     const at = s.offsetInCell - start;
     return data.subarray(at, at + s.length);
+  }
+
+  /**
+   * The data cells of [offset, offset+length) that are whole, at rest, in their disk cache
+   * files, with their blocks' CRCs: a FUSE binding given them serves reads from those files
+   * itself, checking each block it serves (see native/fuse/cell-files.h).
+   */
+  cellFiles(layout: ObjectLayout, offset: number, length: number): CellFileSet | undefined {
+    const disk = this.cache.disk;
+    if (!disk || layout.kind === 'single' || !layout.blockSize) return undefined;
+    const cells: CellFileSet['cells'] = [];
+    for (const s of slicesForRange(layout, offset, length)) {
+      const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
+      if (!disk.has(key) || !this.servedFromFile(layout, s.stripe, s.cell)) continue;
+      const ref = cellRef(layout, s.stripe, s.cell);
+      const crcs = blockCrcValues(ref, layout.blockSize);
+      if (!crcs) continue;
+      const stripeStart = s.stripe * layout.chunkSize;
+      const cellStart = s.cell * cellSize(layout.stripes[s.stripe]!.dataLength, layout.k);
+      cells.push({ offset: stripeStart + cellStart, length: ref.length, path: disk.pathOf(key), crcs });
+    }
+    return { fileSize: layout.size, blockSize: layout.blockSize, cells };
   }
 
   /** Resolves when read-ahead under way has finished (for close() and tests). */

@@ -140,6 +140,8 @@ export interface ObjectTierStore {
   write(src: ByteSource, info: ManifestInfo, fileId: string, onProgress?: (bytes: number) => void): Promise<ObjectLayout>;
   /** Bytes [offset, offset+length) of a file, clipped to its size; degraded reads rebuild from parity. */
   read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer>;
+  /** The data cells of [offset, offset+length) (every one without a range) that are whole files in the disk cache. */
+  cellFiles(layout: ObjectLayout, offset?: number, length?: number): Promise<CellFileSet | undefined>;
   /** Delete a copy's cells and manifest; what is already gone is fine. */
   remove(layout: ObjectLayout): Promise<void>;
   /** Delete whatever an interrupted write under fileId left behind (its layout is unknown). */
@@ -169,4 +171,23 @@ export interface ObjectTierStore {
   /** Serve backend `index` through `store` from now on (a checked new connection to the same objects). */
   replaceStore(index: number, store: ObjectStore): void;
   close(): Promise<void>;
+}
+
+/** Cells of a cold file held as files on local disk (whose reads the FUSE binding can serve itself). */
+export interface CellFileSet {
+  /** the file's size: reads past it are short */
+  fileSize: number;
+  /** each cell's bytes are checked in blocks of this size */
+  blockSize: number;
+  cells: CellFileRef[];
+}
+
+export interface CellFileRef {
+  /** of the cell's first byte in the file */
+  offset: number;
+  length: number;
+  /** the file that holds exactly the cell's bytes */
+  path: string;
+  /** the CRC-32 of each block of the cell */
+  crcs: Uint32Array;
 }

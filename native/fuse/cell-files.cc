@@ -1,0 +1,162 @@
+#include "cell-files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace tierfs {
+namespace {
+
+bool sameTime(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// Reads exactly len bytes at pos, or fails.
+bool preadAll(int fd, char* into, size_t len, uint64_t pos) {
+  while (len > 0) {
+    ssize_t n = pread(fd, into, len, static_cast<off_t>(pos));
+    if (n <= 0) return false;
+    into += n;
+    len -= static_cast<size_t>(n);
+    pos += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs)
+    : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)) {}
+
+CellFile::~CellFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+CellFile::State CellFile::ready(uint64_t from, uint64_t len, int* fd, CellCounts& counts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  struct stat st;
+  if (fd_ < 0) {
+    fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return State::Gone;
+    checked_.assign(crcs_.size(), false);
+    if (fstat(fd_, &st) != 0) return State::Gone;
+    ctime_ = st.st_ctim;
+  } else {
+    if (fstat(fd_, &st) != 0) return State::Gone;
+    if (!sameTime(st.st_ctim, ctime_)) {
+      checked_.assign(crcs_.size(), false);
+      ctime_ = st.st_ctim;
+    }
+  }
+  if (static_cast<uint64_t>(st.st_size) != length) return State::Bad;
+  const size_t first = from / blockSize_;
+  const size_t last = (from + len - 1) / blockSize_;
+  for (size_t i = first; i <= last; i++) {
+    if (checked_[i]) continue;
+    if (!checkBlock(i, counts)) return State::Bad;
+    checked_[i] = true;
+  }
+  *fd = fd_;
+  return State::Ready;
+}
+
+bool CellFile::checkBlock(size_t index, CellCounts& counts) {
+  if (index >= crcs_.size()) return false;
+  const uint64_t start = static_cast<uint64_t>(index) * blockSize_;
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(blockSize_, length - start));
+  thread_local std::vector<char> block;
+  block.resize(blockSize_);
+  if (!preadAll(fd_, block.data(), len, start)) return false;
+  counts.blocksChecked.fetch_add(1, std::memory_order_relaxed);
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(len));
+  return static_cast<uint32_t>(crc) == crcs_[index];
+}
+
+void CellFiles::add(uint64_t fileSize, std::shared_ptr<CellFile> cell) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  size_ = fileSize;
+  cells_.emplace(cell->offset, std::move(cell));
+}
+
+void CellFiles::clear() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  cells_.clear();
+}
+
+void CellFiles::forget(const std::shared_ptr<CellFile>& cell) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  auto it = cells_.find(cell->offset);
+  if (it != cells_.end() && it->second == cell) cells_.erase(it);
+}
+
+bool CellFiles::serve(fuse_req_t req, uint64_t off, size_t size, bool splice, CellCounts& counts,
+                      const std::function<void(uint64_t bytes)>& served) {
+  // The cells that hold the range, each kept alive (its descriptor open) while it is read.
+  struct Piece {
+    std::shared_ptr<CellFile> cell;
+    uint64_t from, len;  // within the cell
+  };
+  std::vector<Piece> pieces;
+  uint64_t end;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (cells_.empty()) return false;
+    end = std::min<uint64_t>(off + size, size_);
+    for (uint64_t pos = off; pos < end;) {
+      auto it = cells_.upper_bound(pos);
+      if (it == cells_.begin()) return false;
+      const auto& cell = (--it)->second;
+      if (pos >= cell->offset + cell->length) return false;  // a cell not held here
+      uint64_t len = std::min(end, cell->offset + cell->length) - pos;
+      pieces.push_back({cell, pos - cell->offset, len});
+      pos += len;
+    }
+  }
+  std::vector<int> fds(pieces.size());
+  for (size_t i = 0; i < pieces.size(); i++) {
+    CellFile::State s = pieces[i].cell->ready(pieces[i].from, pieces[i].len, &fds[i], counts);
+    if (s == CellFile::State::Ready) continue;
+    if (s == CellFile::State::Bad) counts.rejected.fetch_add(1, std::memory_order_relaxed);
+    forget(pieces[i].cell);
+    return false;
+  }
+  const uint64_t total = end > off ? end - off : 0;
+  auto account = [&] {
+    counts.reads.fetch_add(1, std::memory_order_relaxed);
+    counts.bytes.fetch_add(total, std::memory_order_relaxed);
+    served(total);
+  };
+  if (pieces.size() == 1) {
+    // One cell: libfuse splices its file's pages on to the kernel when it can.
+    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(pieces[0].len);
+    buf.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    buf.buf[0].fd = fds[0];
+    buf.buf[0].pos = static_cast<off_t>(pieces[0].from);
+    account();
+    fuse_reply_data(req, &buf, splice ? static_cast<enum fuse_buf_copy_flags>(0) : FUSE_BUF_NO_SPLICE);
+  } else {
+    // Across cells (or nothing, at the end of the file): gathered into one buffer.
+    char* out = static_cast<char*>(malloc(total ? total : 1));
+    if (!out) return false;
+    uint64_t at = 0;
+    for (size_t i = 0; i < pieces.size(); i++) {
+      if (!preadAll(fds[i], out + at, pieces[i].len, pieces[i].from)) {
+        free(out);
+        forget(pieces[i].cell);
+        return false;
+      }
+      at += pieces[i].len;
+    }
+    account();
+    fuse_reply_buf(req, out, total);
+    free(out);
+  }
+  return true;
+}
+
+}  // namespace tierfs

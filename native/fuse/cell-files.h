@@ -1,0 +1,87 @@
+// Cells of a cold file that the recall cache holds as files on local disk, read by
+// the binding itself: a read of a handle whose whole range lies in such cells is
+// answered from their files on the FUSE thread, without a trip through JavaScript.
+//
+// JavaScript says which cells it has for a handle (where each starts in the file, its
+// length, its file's path, the CRC-32 of each block). The binding opens a cell's file
+// at its first read, and checks each block against its CRC the first time it serves
+// it and again after any change of the file's ctime (a write to it, a touch): bytes it
+// has not checked since the file last changed are never served. A cell whose file is
+// gone or fails a check is forgotten and the read goes to JavaScript, which fetches the
+// cell again or rebuilds it from parity.
+//
+// A cell file never gets other bytes under its name (the recall cache writes a new one
+// under a temporary name and renames it), and one evicted while a handle reads it stays
+// readable through the descriptor opened here until the handle closes.
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace tierfs {
+
+// What the binding served from cell files, for the daemon's metrics.
+struct CellCounts {
+  std::atomic<uint64_t> reads{0}, bytes{0}, blocksChecked{0}, rejected{0};
+};
+
+class CellFile {
+ public:
+  CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs);
+  ~CellFile();
+  CellFile(const CellFile&) = delete;
+  CellFile& operator=(const CellFile&) = delete;
+
+  const uint64_t offset;  // of the cell's first byte in the file
+  const uint64_t length;
+
+  enum class State { Ready, Gone, Bad };
+  // Makes sure every block that holds [from, from+len) of the cell was checked since
+  // the file last changed; on Ready, *fd is the descriptor to read them from.
+  State ready(uint64_t from, uint64_t len, int* fd, CellCounts& counts);
+
+ private:
+  bool checkBlock(size_t index, CellCounts& counts);
+
+  const std::string path_;
+  const uint32_t blockSize_;
+  const std::vector<uint32_t> crcs_;
+  std::mutex mu_;
+  int fd_ = -1;
+  struct timespec ctime_ {};
+  std::vector<bool> checked_;
+};
+
+// The cells one handle may be served from. Written by JavaScript's thread, read by
+// FUSE threads.
+class CellFiles {
+ public:
+  // The file's size (reads past it are short) and a cell; a cell at an offset that
+  // already has one is ignored.
+  void add(uint64_t fileSize, std::shared_ptr<CellFile> cell);
+  void clear();
+  // Answers a read whose whole range (clipped to the file) lies in cells; true when
+  // answered, false when JavaScript must. Just before the reply, served(bytes) is
+  // called: once the kernel has its data it may release the handle.
+  bool serve(fuse_req_t req, uint64_t off, size_t size, bool splice, CellCounts& counts,
+             const std::function<void(uint64_t bytes)>& served);
+
+ private:
+  void forget(const std::shared_ptr<CellFile>& cell);
+
+  std::shared_mutex mu_;
+  uint64_t size_ = 0;
+  std::map<uint64_t, std::shared_ptr<CellFile>> cells_;  // by offset in the file
+};
+
+}  // namespace tierfs
