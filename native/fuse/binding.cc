@@ -103,9 +103,12 @@ bool toCells(uint32_t blockSize, const Napi::Array& list, std::vector<std::share
     auto words = crcs.As<Napi::Uint32Array>();
     const uint64_t length = static_cast<uint64_t>(numberOr(c, "length", 0));
     if (blockSize == 0 || length == 0 || words.ElementLength() != (length + blockSize - 1) / blockSize) continue;
+    struct timespec checkedAt = {static_cast<time_t>(numberOr(c, "checkedCtimeSec", -1)),
+                                 static_cast<long>(numberOr(c, "checkedCtimeNsec", -1))};
     out.push_back(std::make_shared<CellFile>(static_cast<uint64_t>(numberOr(c, "offset", 0)), length,
                                              stringOr(c, "path", ""), blockSize,
-                                             std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength())));
+                                             std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength()),
+                                             checkedAt));
   }
   return true;
 }

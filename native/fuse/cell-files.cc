@@ -30,8 +30,10 @@ bool preadAll(int fd, char* into, size_t len, uint64_t pos) {
 
 }  // namespace
 
-CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs)
-    : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)) {}
+CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
+                   struct timespec checkedAt)
+    : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)),
+      checkedAt_(checkedAt) {}
 
 CellFile::~CellFile() {
   if (fd_ >= 0) close(fd_);
@@ -43,15 +45,14 @@ CellFile::State CellFile::ready(uint64_t from, uint64_t len, int* fd, CellCounts
   if (fd_ < 0) {
     fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return State::Gone;
-    checked_.assign(crcs_.size(), false);
     if (fstat(fd_, &st) != 0) return State::Gone;
-    ctime_ = st.st_ctim;
   } else {
     if (fstat(fd_, &st) != 0) return State::Gone;
-    if (!sameTime(st.st_ctim, ctime_)) {
-      checked_.assign(crcs_.size(), false);
-      ctime_ = st.st_ctim;
-    }
+  }
+  if (checked_.empty() || !sameTime(st.st_ctim, ctime_)) {
+    // Unchanged since JavaScript checked it whole: every block is good.
+    checked_.assign(crcs_.size(), sameTime(st.st_ctim, checkedAt_));
+    ctime_ = st.st_ctim;
   }
   if (static_cast<uint64_t>(st.st_size) != length) return State::Bad;
   const size_t first = from / blockSize_;

@@ -3,12 +3,13 @@
 // answered from their files on the FUSE thread, without a trip through JavaScript.
 //
 // JavaScript says which cells it has for a handle (where each starts in the file, its
-// length, its file's path, the CRC-32 of each block). The binding opens a cell's file
-// at its first read, and checks each block against its CRC the first time it serves
-// it and again after any change of the file's ctime (a write to it, a touch): bytes it
-// has not checked since the file last changed are never served. A cell whose file is
-// gone or fails a check is forgotten and the read goes to JavaScript, which fetches the
-// cell again or rebuilds it from parity.
+// length, its file's path, the CRC-32 of each block, and the file's ctime when its whole
+// content was last checked, if it knows one). The binding opens a cell's file at its
+// first read. A file whose ctime is still the one JavaScript checked it at is served as
+// it is, like a file on a local tier; otherwise each block is checked against its CRC
+// the first time it is served and again after any change of the file's ctime (a write
+// to it, a touch). A cell whose file is gone or fails a check is forgotten and the read
+// goes to JavaScript, which fetches the cell again or rebuilds it from parity.
 //
 // A cell file never gets other bytes under its name (the recall cache writes a new one
 // under a temporary name and renames it), and one evicted while a handle reads it stays
@@ -37,7 +38,9 @@ struct CellCounts {
 
 class CellFile {
  public:
-  CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs);
+  // checkedAt: the ctime at which the whole file was found good ({-1, -1}: not known).
+  CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
+           struct timespec checkedAt);
   ~CellFile();
   CellFile(const CellFile&) = delete;
   CellFile& operator=(const CellFile&) = delete;
@@ -58,6 +61,7 @@ class CellFile {
   const std::vector<uint32_t> crcs_;
   std::mutex mu_;
   int fd_ = -1;
+  const struct timespec checkedAt_;
   struct timespec ctime_ {};
   std::vector<bool> checked_;
 };

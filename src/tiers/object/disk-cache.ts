@@ -6,7 +6,9 @@
 // and the time the kernel gives a written file is coarse, a jiffy behind a precise
 // utimes, so a file written just after a hit could look older than it). Files are written to a temporary name and renamed, so a crash
 // leaves either a whole entry or a temporary file, which the next scan deletes.
-// Entries are checked against the layout's checksum by the caller on every hit.
+// Entries are checked against the layout's checksum by the caller on every hit. The cache
+// remembers the ctime of each file it wrote from checked bytes (and carries it over its own
+// touches): while a file's ctime is that one, nothing has written to it since.
 //
 // Besides whole entries (put, get), an entry can be written from a stream as it arrives
 // (store) and read by ranges (read): the reader serves a cell from its file that way, so
@@ -42,6 +44,8 @@ export class DiskCache {
   /** the last recency stamp given, in ms; each new one is later, so the order survives a restart */
   private lastStamp = 0;
   private readonly files = new Map<string, OpenFile>();
+  /** name → the file's ctime (ns) when it was written whole from checked bytes */
+  private readonly checked = new Map<string, bigint>();
 
   private constructor(
     readonly dir: string,
@@ -103,6 +107,32 @@ export class DiskCache {
     return join(this.dir, name);
   }
 
+  /** The entry file's ctime (ns) when it was written whole from checked bytes, if this process wrote it. */
+  checkedCtime(name: string): bigint | undefined {
+    return this.checked.get(name);
+  }
+
+  /** Notes the ctime of a file just written whole from checked bytes (see checkedCtime). */
+  private async noteChecked(name: string, path: string): Promise<void> {
+    this.checked.set(name, (await stat(path, { bigint: true })).ctimeNs);
+  }
+
+  /**
+   * Stamps the entry's recency into its mtime. A touch changes the file's ctime too: a
+   * checked ctime is carried over when the file had it just before the touch.
+   */
+  private touch(name: string, path: string): void {
+    const stamp = this.stamp();
+    this.track(
+      (async () => {
+        const before = this.checked.get(name);
+        if (before !== undefined && (await stat(path, { bigint: true })).ctimeNs !== before) this.checked.delete(name);
+        await utimes(path, stamp, stamp);
+        if (before !== undefined && this.checked.get(name) === before) await this.noteChecked(name, path);
+      })().catch(() => this.checked.delete(name)),
+    );
+  }
+
   /** The entry's bytes, or undefined when it is not cached (or vanished). */
   async get(name: string): Promise<Buffer | undefined> {
     const size = this.index.get(name);
@@ -111,8 +141,7 @@ export class DiskCache {
     this.index.set(name, size);
     try {
       const data = await readFile(join(this.dir, name));
-      const stamp = this.stamp();
-      this.track(utimes(join(this.dir, name), stamp, stamp));
+      this.touch(name, join(this.dir, name));
       return data;
     } catch {
       this.forget(name);
@@ -137,7 +166,7 @@ export class DiskCache {
         .then(() => {
           // Evicted while it was being written: the rename brought it back, so delete it now.
           if (!this.index.has(name)) return unlink(path).catch(() => undefined);
-          return undefined;
+          return this.noteChecked(name, path);
         })
         .catch((err: unknown) => {
           log.warn({ dir: this.dir, name, err: (err as Error).message }, 'could not write a disk cache entry');
@@ -190,6 +219,7 @@ export class DiskCache {
     this.index.set(name, size);
     this.bytes += size;
     this.evict();
+    if (this.index.has(name)) await this.noteChecked(name, path).catch(() => undefined);
   }
 
   /**
@@ -228,8 +258,7 @@ export class DiskCache {
     const path = join(this.dir, name);
     const file: OpenFile = { handle: open(path, 'r'), readers: 0, retired: false };
     file.handle.catch(() => undefined);
-    const stamp = this.stamp();
-    this.track(utimes(path, stamp, stamp));
+    this.touch(name, path);
     this.files.set(name, file);
     for (const old of this.files.keys()) {
       if (this.files.size <= OPEN_FILES) break;
@@ -293,6 +322,7 @@ export class DiskCache {
   }
 
   private forget(name: string): void {
+    this.checked.delete(name);
     const size = this.index.get(name);
     if (size === undefined) return;
     this.index.delete(name);

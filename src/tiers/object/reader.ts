@@ -206,7 +206,11 @@ export class StripeReader {
       if (!crcs) continue;
       const stripeStart = s.stripe * layout.chunkSize;
       const cellStart = s.cell * cellSize(layout.stripes[s.stripe]!.dataLength, layout.k);
-      cells.push({ offset: stripeStart + cellStart, length: ref.length, path: disk.pathOf(key), crcs });
+      const checked = disk.checkedCtime(key);
+      cells.push({
+        offset: stripeStart + cellStart, length: ref.length, path: disk.pathOf(key), crcs,
+        ...(checked !== undefined && { checkedCtimeSec: Number(checked / 1_000_000_000n), checkedCtimeNsec: Number(checked % 1_000_000_000n) }),
+      });
     }
     return { fileSize: layout.size, blockSize: layout.blockSize, cells };
   }

@@ -190,4 +190,7 @@ export interface CellFileRef {
   path: string;
   /** the CRC-32 of each block of the cell */
   crcs: Uint32Array;
+  /** the file's ctime when its whole content was last found good, if known: while it has not changed, it is served unchecked */
+  checkedCtimeSec?: number;
+  checkedCtimeNsec?: number;
 }
