@@ -133,8 +133,8 @@ export const METRICS = [
   },
   {
     name: 'tierfs_fuse_cached_cell_blocks_checked_total', type: 'counter', unit: 'blocks', group: 'recall', labels: [],
-    help: 'Blocks of cell files the binding checked against their CRC before serving them: each block once per handle, and again after its file changed',
-    healthy: 'At most the cached cells\' blocks once per open; steady growth while the same handles read the same blocks means the files keep changing (something touches the cache directory).',
+    help: 'Blocks of cell files the binding checked against their CRC before serving them: files not known unchanged since the recall cache wrote them whole, each block once per handle, and again after the file changed',
+    healthy: 'Low: cells the cache wrote in this run are served unchecked; after a restart each handle checks the blocks it reads once. Steady growth while the same handles read the same blocks means the files keep changing (something touches the cache directory).',
     history: {},
   },
   {

@@ -3,7 +3,7 @@
 // next read, never served, counted, and fetched again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -51,7 +51,7 @@ it('reads a cold file from the cells fetched into the disk cache, and again from
   expect(await metric('tierfs_recall_cache_rejected_total')).toBe(0);
 });
 
-it('serves reads of cached cells in the binding, without JavaScript, each block checked once', async () => {
+it('serves reads of cached cells in the binding, without JavaScript; a file changed since the cache wrote it is checked first', async () => {
   // Reads JavaScript answered are timed; the binding's are only counted.
   const jsReads = await metric('tierfs_fuse_request_seconds_count', { op: 'read' });
   const native = await metric('tierfs_fuse_cached_cell_reads_total');
@@ -61,8 +61,13 @@ it('serves reads of cached cells in the binding, without JavaScript, each block 
   expect(await metric('tierfs_fuse_request_seconds_count', { op: 'read' })).toBe(jsReads);
   expect(await metric('tierfs_fuse_cached_cell_reads_total')).toBeGreaterThan(native);
   expect(await metric('tierfs_fuse_cached_cell_read_bytes_total')).toBeGreaterThanOrEqual(data.length);
-  // Four cells of four 64 KiB blocks and two cells of one short block, each block checked once by this handle.
-  expect(await metric('tierfs_fuse_cached_cell_blocks_checked_total')).toBe(checked + 18);
+  // The cache wrote each file whole from checked bytes, and none has changed since: read as they are.
+  expect(await metric('tierfs_fuse_cached_cell_blocks_checked_total')).toBe(checked);
+  // A file whose ctime moved (its bytes the same) is checked block by block before it is served.
+  const touched = cellFiles()[0]!;
+  utimesSync(join(cacheDir(), touched), new Date(), new Date());
+  expect(readFileSync(join(t.mnt, 'f')).equals(data)).toBe(true);
+  expect(await metric('tierfs_fuse_cached_cell_blocks_checked_total')).toBe(checked + 4);
   // Random reads through one handle: the bytes asked for, and no block checked twice.
   const fd = openSync(join(t.mnt, 'f'), 'r');
   try {
@@ -76,7 +81,7 @@ it('serves reads of cached cells in the binding, without JavaScript, each block 
   } finally {
     closeSync(fd);
   }
-  expect(await metric('tierfs_fuse_cached_cell_blocks_checked_total')).toBeLessThanOrEqual(checked + 2 * 18);
+  expect(await metric('tierfs_fuse_cached_cell_blocks_checked_total')).toBeLessThanOrEqual(checked + 4 + 4);
   expect(await metric('tierfs_fuse_cached_cell_rejected_total')).toBe(0);
 });
 
