@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# fuse3/libfuse3-dev: our FUSE binding; libisal-dev: ISA-L, the erasure-coding
+# fuse3/libfuse3-dev: our FUSE binding; zlib1g-dev: its CRC-32 (checks of cached cells); libisal-dev: ISA-L, the erasure-coding
 # reference in tests and benchmarks; attr: setfattr/getfattr used by tests; strace: the
 # test that checks the order in which a move syncs and deletes; acl: setfacl/getfacl, the
 # POSIX ACL tests; chromium: the browser the dashboard's tests drive (playwright-core
 # cannot download one here).
-packages=(fuse3 libfuse3-dev libisal-dev attr acl strace build-essential python3 chromium)
+packages=(fuse3 libfuse3-dev zlib1g-dev libisal-dev attr acl strace build-essential python3 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -20,6 +20,7 @@ import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
 import { createFuseOps } from './fuse/adapter.js';
+import { NO_CELL_COUNTS } from './fuse/native.js';
 import { mount, type FuseSession } from './fuse/session.js';
 import type { MountOptions } from './fuse/types.js';
 import { AdminApi, type MetricsStatus } from './admin/api.js';
@@ -305,7 +306,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     }
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
     metrics.fuse.xattrsAnswered = () => session?.xattrsAnswered() ?? 0;
-    metrics.fuse.cellCounts = () => session?.cellCounts() ?? { reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 };
+    metrics.fuse.cellCounts = () => session?.cellCounts() ?? NO_CELL_COUNTS;
     vfs.onHandleLeftCopy = (fh) => session?.dropCells(fh);
 
     // Background work: classification (incremental often, full now and then), the move

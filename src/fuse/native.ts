@@ -13,6 +13,8 @@ export interface CellCounts {
   rejected: number;
 }
 
+export const NO_CELL_COUNTS: Readonly<CellCounts> = { reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 };
+
 /** A request as the binding hands it over; which fields are set depends on `op`. */
 export interface NativeRequest {
   id: number;

@@ -14,7 +14,7 @@ import { moduleLogger } from '../log.js';
 import { RequestDispatcher } from './dispatch.js';
 import { LookupCounts } from './lookup-counts.js';
 import { prepareMountpoint } from './mountpoint.js';
-import { nativeBinding, type CellCounts, type NativeSession, type NativeSessionOptions } from './native.js';
+import { NO_CELL_COUNTS, nativeBinding, type CellCounts, type NativeSession, type NativeSessionOptions } from './native.js';
 import type { FuseOps, Ino, MountOptions } from './types.js';
 
 const log = moduleLogger('fuse');
@@ -164,7 +164,7 @@ class Session implements FuseSession {
   }
 
   cellCounts(): CellCounts {
-    return this.joined ? { reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 } : this.native.cellCounts();
+    return this.joined ? NO_CELL_COUNTS : this.native.cellCounts();
   }
 
   dropCells(fh: number): void {

@@ -4,7 +4,7 @@
 // only when it is scraped or sampled.
 import { constants } from 'node:os';
 import type { AccessCount, FuseOps } from '../fuse/types.js';
-import type { CellCounts } from '../fuse/native.js';
+import { NO_CELL_COUNTS, type CellCounts } from '../fuse/native.js';
 import { definitionOf } from './definitions.js';
 import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
 
@@ -133,7 +133,7 @@ export class FuseRequestTally {
   /** getxattr requests the binding answered itself (set once mounted). */
   xattrsAnswered: () => number = () => 0;
   /** What the binding served from recall cache files (set once mounted). */
-  cellCounts: () => CellCounts = () => ({ reads: 0, bytes: 0, blocksChecked: 0, rejected: 0 });
+  cellCounts: () => CellCounts = () => NO_CELL_COUNTS;
 
   /** The registry reads its FUSE metrics from this tally. */
   feed(registry: MetricsRegistry): void {
