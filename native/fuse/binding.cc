@@ -331,6 +331,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("serveCells", &SessionWrap::serveCells),
                            InstanceMethod("dropCells", &SessionWrap::dropCells),
                            InstanceMethod("cellCounts", &SessionWrap::cellCounts),
+                           InstanceMethod("takeCellsRead", &SessionWrap::takeCellsRead),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
@@ -505,6 +506,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     o.Set("blocksChecked", static_cast<double>(c.blocksChecked.load(std::memory_order_relaxed)));
     o.Set("rejected", static_cast<double>(c.rejected.load(std::memory_order_relaxed)));
     return o;
+  }
+
+  Napi::Value takeCellsRead(const Napi::CallbackInfo& info) {
+    std::vector<std::string> paths = session_->cellCounts().takeRead();
+    Napi::Array out = Napi::Array::New(info.Env(), paths.size());
+    for (size_t i = 0; i < paths.size(); i++) out.Set(i, Napi::String::New(info.Env(), paths[i]));
+    return out;
   }
 
   // A malformed answer throws a TypeError before the request is claimed, so the

@@ -30,6 +30,26 @@ bool preadAll(int fd, char* into, size_t len, uint64_t pos) {
 
 }  // namespace
 
+void CellCounts::noteRead(const std::shared_ptr<CellFile>& cell) {
+  if (cell->listed.exchange(true, std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  read_.push_back(cell);
+}
+
+std::vector<std::string> CellCounts::takeRead() {
+  std::vector<std::shared_ptr<CellFile>> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    taken.swap(read_);
+  }
+  std::vector<std::string> paths;
+  for (const auto& cell : taken) {
+    cell->listed.store(false, std::memory_order_relaxed);
+    paths.push_back(cell->path());
+  }
+  return paths;
+}
+
 CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
                    struct timespec checkedAt)
     : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)),
@@ -128,6 +148,7 @@ bool CellFiles::serve(fuse_req_t req, uint64_t off, size_t size, bool splice, Ce
   }
   const uint64_t total = end > off ? end - off : 0;
   auto account = [&] {
+    for (const auto& p : pieces) counts.noteRead(p.cell);
     counts.reads.fetch_add(1, std::memory_order_relaxed);
     counts.bytes.fetch_add(total, std::memory_order_relaxed);
     served(total);

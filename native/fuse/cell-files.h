@@ -31,9 +31,21 @@
 
 namespace tierfs {
 
-// What the binding served from cell files, for the daemon's metrics.
+class CellFile;
+
+// What the binding served from cell files: counts for the daemon's metrics, and the
+// files read since JavaScript last asked, whose recency in the recall cache it keeps
+// (it sees none of these reads itself).
 struct CellCounts {
   std::atomic<uint64_t> reads{0}, bytes{0}, blocksChecked{0}, rejected{0};
+
+  void noteRead(const std::shared_ptr<CellFile>& cell);
+  // The paths of the files read since the last call.
+  std::vector<std::string> takeRead();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<CellFile>> read_;
 };
 
 class CellFile {
@@ -47,6 +59,9 @@ class CellFile {
 
   const uint64_t offset;  // of the cell's first byte in the file
   const uint64_t length;
+  const std::string& path() const { return path_; }
+  // Set when the cell is listed in CellCounts' reads, until they are taken.
+  std::atomic<bool> listed{false};
 
   enum class State { Ready, Gone, Bad };
   // Makes sure every block that holds [from, from+len) of the cell was checked since

@@ -123,6 +123,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async cellFiles(fh, offset, size) {
       return opts.fastPath ? vfs.cellFiles(fh, offset, size) : undefined;
     },
+    cellsRead(paths) {
+      vfs.cellsRead(paths);
+    },
     async write(_ctx, _ino, fh, data, offset) {
       return vfs.write(fh, data, offset);
     },

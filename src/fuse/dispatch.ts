@@ -284,6 +284,15 @@ export class RequestDispatcher {
   }
 
   /** Hands counts of natively served I/O to the filesystem; never throws. */
+  deliverCellsRead(paths: string[]): void {
+    if (!paths.length || !this.ops.cellsRead) return;
+    try {
+      this.ops.cellsRead(paths);
+    } catch (err) {
+      this.log.error({ err }, 'cellsRead handler failed');
+    }
+  }
+
   deliverCounts(counts: Parameters<NonNullable<FuseOps['accessBatch']>>[0]): void {
     if (!counts.length || !this.ops.accessBatch) return;
     try {

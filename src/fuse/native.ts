@@ -112,6 +112,8 @@ export interface NativeSession {
   dropCells(fh: number): void;
   /** What the binding served from cell files. */
   cellCounts(): CellCounts;
+  /** The paths of the cell files the binding read since the last call. */
+  takeCellsRead(): string[];
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;

@@ -172,7 +172,9 @@ class Session implements FuseSession {
   }
 
   private flushCounts(): void {
-    if (!this.joined) this.dispatcher.deliverCounts(this.native.takeAccessCounts());
+    if (this.joined) return;
+    this.dispatcher.deliverCounts(this.native.takeAccessCounts());
+    this.dispatcher.deliverCellsRead(this.native.takeCellsRead());
   }
 
   unmount(opts: UnmountOptions = {}): Promise<void> {

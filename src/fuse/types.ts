@@ -194,6 +194,8 @@ export interface FuseOps {
    * reads from itself. Asked at open and after each read.
    */
   cellFiles?(fh: number, offset?: number, size?: number): Promise<CellFileSet | undefined>;
+  /** Optional: the cell files the binding read since it last said, in batches (their recency in the cache). */
+  cellsRead?(paths: string[]): void;
   write(ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number>;
   /** Optional: without it the kernel is told once (ENOSYS) and stops sending flush. */
   flush?(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;

@@ -154,7 +154,7 @@ export class FuseRequestTally {
 }
 
 /** Not requests: the session's start and the binding's counts of what it served itself. */
-const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles']);
+const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles', 'cellsRead']);
 
 /**
  * The same operations, each call counted and timed in `tally`. Synchronous handlers stay

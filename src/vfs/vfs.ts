@@ -985,6 +985,11 @@ export class Vfs {
     return this.tierSet.object(h.layout.tier).cellFiles(h.layout, offset, size);
   }
 
+  /** Cell files the binding read (see cellFiles): recently used, for their tiers' disk caches. */
+  cellsRead(paths: string[]): void {
+    for (const tier of this.tierSet.objects) tier.noteCellsRead(paths);
+  }
+
   async write(fh: number, data: Buffer, offset: number): Promise<number> {
     const h = this.handle(fh);
     const bytesWritten = await new Promise<number>((resolve, reject) =>

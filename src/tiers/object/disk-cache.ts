@@ -18,7 +18,7 @@
 // other bytes).
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { moduleLogger } from '../../log.js';
 
 const log = moduleLogger('object-tier');
@@ -105,6 +105,22 @@ export class DiskCache {
   /** Where an entry's file is (it holds the entry's bytes whole whenever it exists). */
   pathOf(name: string): string {
     return join(this.dir, name);
+  }
+
+  /**
+   * Entries read by someone else (the FUSE binding reads cell files itself) are the most
+   * recently used now; paths outside this cache are ignored. Their files are not touched:
+   * a touch would change their ctime, and after a restart they rank from their last touch.
+   */
+  noteRead(paths: string[]): void {
+    for (const path of paths) {
+      const name = basename(path);
+      if (path !== this.pathOf(name)) continue;
+      const size = this.index.get(name);
+      if (size === undefined) continue;
+      this.index.delete(name);
+      this.index.set(name, size);
+    }
   }
 
   /** The entry file's ctime (ns) when it was written whole from checked bytes, if this process wrote it. */

@@ -132,6 +132,10 @@ export class ObjectTier implements ObjectTierStore {
     return reader.cellFiles(layout, offset, length);
   }
 
+  noteCellsRead(paths: string[]): void {
+    void this.opened.then(({ cache }) => cache.disk?.noteRead(paths)).catch(() => undefined);
+  }
+
   /**
    * Manifests first, then cells: a removal cut short leaves cells without a manifest
    * (leaked objects, found by listing) but never a manifest whose cells are gone,

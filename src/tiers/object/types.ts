@@ -142,6 +142,8 @@ export interface ObjectTierStore {
   read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer>;
   /** The data cells of [offset, offset+length) (every one without a range) that are whole files in the disk cache. */
   cellFiles(layout: ObjectLayout, offset?: number, length?: number): Promise<CellFileSet | undefined>;
+  /** Cell files (paths, of any tier) that were read without the tier seeing it: its disk cache's entries among them were used now. */
+  noteCellsRead(paths: string[]): void;
   /** Delete a copy's cells and manifest; what is already gone is fine. */
   remove(layout: ObjectLayout): Promise<void>;
   /** Delete whatever an interrupted write under fileId left behind (its layout is unknown). */
