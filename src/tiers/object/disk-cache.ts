@@ -46,6 +46,8 @@ export class DiskCache {
   private readonly files = new Map<string, OpenFile>();
   /** name → the file's ctime (ns) when it was written whole from checked bytes */
   private readonly checked = new Map<string, bigint>();
+  /** entries being stored (store): true once dropped meanwhile, so that they are not kept */
+  private readonly storing = new Map<string, boolean>();
 
   private constructor(
     readonly dir: string,
@@ -201,6 +203,7 @@ export class DiskCache {
   async store(name: string, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const path = join(this.dir, name);
     const temp = `${path}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
+    this.storing.set(name, false);
     const work = (async () => {
       const file = await open(temp, 'wx');
       try {
@@ -228,8 +231,16 @@ export class DiskCache {
     try {
       await work;
     } catch (err) {
+      this.storing.delete(name);
       await unlink(temp).catch(() => undefined);
       throw err;
+    }
+    const dropped = this.storing.get(name) === true;
+    this.storing.delete(name);
+    // Its copy went while it was being fetched (dropPrefix): nobody will read it again.
+    if (dropped) {
+      await unlink(path).catch(() => undefined);
+      return;
     }
     this.forget(name);
     this.index.set(name, size);
@@ -306,11 +317,12 @@ export class DiskCache {
     if (this.index.has(name)) this.remove(name);
   }
 
-  /** Drops every entry whose name starts with prefix (a removed copy's cells). */
+  /** Drops every entry whose name starts with prefix (a removed copy's cells), those being stored too. */
   dropPrefix(prefix: string): void {
     for (const name of [...this.index.keys()]) {
       if (name.startsWith(prefix)) this.remove(name);
     }
+    for (const name of this.storing.keys()) if (name.startsWith(prefix)) this.storing.set(name, true);
   }
 
   /** Resolves when every background write and deletion has finished. */

@@ -195,3 +195,46 @@ describe('cells served from their disk cache file', () => {
     await tier.close();
   });
 });
+
+describe('entries stored from a stream', () => {
+  async function* slowly(parts: Buffer[], pause: Promise<void>): AsyncIterable<Uint8Array> {
+    yield parts[0]!;
+    await pause;
+    for (const p of parts.slice(1)) yield p;
+  }
+
+  it('an entry whose copy is dropped while it arrives is not kept', async () => {
+    dir = tempDir();
+    const cache = await DiskCache.open(dir.path, 1 * MiB);
+    let go!: () => void;
+    const stored = cache.store('f1.s0.c0', 200, slowly([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], new Promise<void>((r) => (go = r))));
+    cache.dropPrefix('f1.');
+    go();
+    await stored;
+    await cache.idle();
+    expect(cache.has('f1.s0.c0')).toBe(false);
+    expect(cache.usedBytes).toBe(0);
+    expect(readdirSync(dir.path)).toEqual([]);
+  });
+
+  it('remembers the ctime of a file it wrote whole, carries it over its own touches, and forgets it on a change', async () => {
+    dir = tempDir();
+    const cache = await DiskCache.open(dir.path, 1 * MiB);
+    await cache.store('a', 100, slowly([Buffer.alloc(100, 7)], Promise.resolve()));
+    const path = cache.pathOf('a');
+    expect(cache.checkedCtime('a')).toBe(statSync(path, { bigint: true }).ctimeNs);
+    await sleep(20);
+    expect((await cache.read('a', 0, 10))?.length).toBe(10); // opens the file: a touch of its mtime
+    await cache.idle();
+    expect(cache.checkedCtime('a')).toBe(statSync(path, { bigint: true }).ctimeNs);
+    // Written behind the cache's back: the next touch finds another ctime and forgets it.
+    await sleep(20);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.from('x'), 0, 1, 5);
+    closeSync(fd);
+    await cache.close(); // the open file goes, so that the next read opens (and touches) it again
+    expect((await cache.read('a', 0, 10))?.length).toBe(10);
+    await cache.idle();
+    expect(cache.checkedCtime('a')).toBeUndefined();
+  });
+});
