@@ -3,7 +3,7 @@
 // local-filesystem store, all in one tier) and read back as if they never left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -48,7 +48,15 @@ function coldTiers(): string {
 function archiveCells(): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      // The background deletion removes a directory it emptied, maybe between its listing and this one.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (/\/s\d+\/c\d+/.test(p) || /c\d+$/.test(e.name)) out.push(p);
