@@ -243,7 +243,7 @@ function daemonProblems(log: string): string {
 
 /** Copies the source in, moves it to cold (the mover row), and returns the read target. */
 async function tierfs(servers: S3Server[], src: string): Promise<Target> {
-  const t = new TierfsMount({ moreTiers: coldTier(servers), recording: true });
+  const t = new TierfsMount({ moreTiers: coldTier(servers), recording: true, cacheTimeout: '1s' }); // a real mount's attribute and entry timeouts
   cleanups.push(() => t.dispose());
   await t.start();
   const file = join(t.mnt, 'data.bin');
