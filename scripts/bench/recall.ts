@@ -1,5 +1,5 @@
-// npm run bench -- recall [--size-mib N] [--reads N] [--rounds N] [--scheme K+M] [--json]
-//   (defaults: --size-mib 256, --reads 200, --rounds 3, --scheme 4+2)
+// npm run bench -- recall [--size-mib N] [--reads N] [--rounds N] [--scheme K+M] [--chunk-mib N] [--json]
+//   (defaults: --size-mib 256, --reads 200, --rounds 3, --scheme 4+2, --chunk-mib: the tier's default)
 //
 // Cold data on S3 (s3rver on 127.0.0.1), one table, measured in the same run:
 //   1. the first sequential read of a cold file (MB/s, time to first byte), page cache
@@ -51,6 +51,8 @@ const SIZE_MIB = Number(opt('--size-mib', '256'));
 const READS = Number(opt('--reads', '200'));
 const ROUNDS = Number(opt('--rounds', '3'));
 const [K, M] = opt('--scheme', '4+2').split('+').map(Number) as [number, number];
+/** the cold tier's chunkSize in MiB; 0: the configuration's default */
+const CHUNK_MIB = Number(opt('--chunk-mib', '0'));
 const SIZE = SIZE_MIB * MiB;
 const BUCKET = 'bench';
 const PLAIN_KEY = 'plain/data.bin';
@@ -232,7 +234,7 @@ function coldTier(servers: S3Server[]): string {
   return `  - name: cold
     kind: object
     scheme: { k: ${K}, m: ${M} }
-    backends:
+${CHUNK_MIB ? `    chunkSize: ${CHUNK_MIB}MiB\n` : ''}    backends:
 ${servers.map(backend).join('')}`;
 }
 
@@ -592,7 +594,7 @@ if (interrupted) {
     `cold ${SIZE_MIB} MiB file on s3rver (127.0.0.1); first sequential read (page cache dropped, daemon cache empty), 1 MiB reads after a 4 KiB first read (TTFB);\n` +
       `each round on a just-started mount (new SDK client) that first read a 4 MiB warm-up file: "TTFB fresh" is that file's, TTFB the big file's\n` +
       `median of ${ROUNDS} rounds, targets alternating; ${READS} random 4 KiB reads (ms; python pread, POSIX_FADV_RANDOM), cold = empty cache, cached = second pass\n` +
-      `tierfs: cold tier k=${K} m=${M}, chunkSize 8 MiB (cells of ${8 / K} MiB), one s3 backend (and, "2 servers", a backend on each of two s3rvers); SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
+      `tierfs: cold tier k=${K} m=${M}, chunkSize ${CHUNK_MIB || 8} MiB (cells of ${(CHUNK_MIB || 8) / K} MiB), one s3 backend (and, "2 servers", a backend on each of two s3rvers); SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
   );
   const head = ['target', 'seq MB/s', 'TTFB ms', 'TTFB fresh', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'tierfs/x seq', 'tierfs/x write'];
   const w = [32, 10, 9, 12, 15, 8, 17, 8, 12, 14, 16];

@@ -207,6 +207,7 @@ export class StripeReader {
       const stripeStart = s.stripe * layout.chunkSize;
       const cellStart = s.cell * cellSize(layout.stripes[s.stripe]!.dataLength, layout.k);
       const checked = disk.checkedCtime(key);
+      this.sequential.servedElsewhere(layout.fileId, stripeStart + cellStart, stripeStart + cellStart + ref.length);
       cells.push({
         offset: stripeStart + cellStart, length: ref.length, path: disk.pathOf(key), crcs,
         ...(checked !== undefined && { checkedCtimeSec: Number(checked / 1_000_000_000n), checkedCtimeNsec: Number(checked % 1_000_000_000n) }),

@@ -19,6 +19,15 @@ export class SequentialDetector {
     return run;
   }
 
+  /**
+   * Someone else serves [from, to) after the reads so far (the FUSE binding reads a cached
+   * cell's file itself): a read that follows it continues the run.
+   */
+  servedElsewhere(fileId: string, from: number, to: number): void {
+    const prev = this.lastRead.get(fileId);
+    if (prev && prev.end >= from && prev.end < to) prev.end = to;
+  }
+
   forget(fileId: string): void {
     this.lastRead.delete(fileId);
   }
