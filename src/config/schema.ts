@@ -45,7 +45,9 @@ const objectTier = z.strictObject({
     .refine((s) => s.k + s.m <= 255, { message: 'k + m must be at most 255' })
     .default({ k: 4, m: 2 })
     .describe('Reed-Solomon k+m: a stripe survives the loss of any m cells'),
-  chunkSize: bytes().default(8 * 2 ** 20).describe('bytes of file data per stripe'),
+  // 32 MiB: cells of 8 MiB with the default 4+2, the range size object stores serve best; with
+  // 2 MiB cells a cold sequential read over s3rver reached half the speed (PERFORMANCE.md, recall).
+  chunkSize: bytes().default(32 * 2 ** 20).describe('bytes of file data per stripe (each of its k data cells is one object: larger cells mean fewer requests for sequential reads and moves, more bytes fetched to rebuild a lost one)'),
   smallFileThreshold: bytes().default(256 * 2 ** 10).describe('files below this are stored as one object, not striped'),
   verifyWrites: z
     .enum(['checksums', 'read-back'])

@@ -26,7 +26,7 @@ tiers:
     backends:
       - { name: local, type: fs, root: ./tierfs-data/cold }
     scheme: { k: 4, m: 2 }            # Reed-Solomon: survives the loss of any 2 cells of 6
-    chunkSize: 8MiB
+    chunkSize: 32MiB
 
 # Where files belong. Rules are checked in order; the first whose conditions all hold
 # decides, and \`tierfs where FILE\` says which one did and why. A file moves at most once

@@ -19,7 +19,7 @@ describe('tierfs config docs', () => {
       'policy.halfLife  duration = 7d (ms s m h d w, e.g. 1h30m; a bare number is seconds)  — heat halves over this time without opens',
     );
     expect(lineOf(r.stdout, 'tiers[kind=object].chunkSize')).toBe(
-      'tiers[kind=object].chunkSize  size = 8MiB (B KB MB GB TB, KiB MiB GiB TiB; a bare number is bytes)  — bytes of file data per stripe',
+      'tiers[kind=object].chunkSize  size = 32MiB (B KB MB GB TB, KiB MiB GiB TiB; a bare number is bytes)  — bytes of file data per stripe (each of its k data cells is one object: larger cells mean fewer requests for sequential reads and moves, more bytes fetched to rebuild a lost one)',
     );
     // A default given in words (a prefault) is shown as written.
     expect(lineOf(r.stdout, 'tiers[kind=object].backends[type=s3].timeouts.idle')).toMatch(/^\S+  duration = 30s \(.*\)  — a body, going up or coming down/);
