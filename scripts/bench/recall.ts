@@ -35,6 +35,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from '../../src/objectstore/s3.js';
+import { DEFAULT_CHUNK_SIZE } from '../../src/config/schema.js';
 import { TierfsMount } from '../../test/helpers/tierfs.js';
 import { startS3Server, stopChild, type S3Server } from '../../test/helpers/s3-server.js';
 import { forceUnmount, isMounted, run, waitFor } from '../../test/helpers/mount.js';
@@ -53,6 +54,7 @@ const ROUNDS = Number(opt('--rounds', '3'));
 const [K, M] = opt('--scheme', '4+2').split('+').map(Number) as [number, number];
 /** the cold tier's chunkSize in MiB; 0: the configuration's default */
 const CHUNK_MIB = Number(opt('--chunk-mib', '0'));
+const chunkMiB = CHUNK_MIB || DEFAULT_CHUNK_SIZE / MiB;
 const SIZE = SIZE_MIB * MiB;
 const BUCKET = 'bench';
 const PLAIN_KEY = 'plain/data.bin';
@@ -594,7 +596,7 @@ if (interrupted) {
     `cold ${SIZE_MIB} MiB file on s3rver (127.0.0.1); first sequential read (page cache dropped, daemon cache empty), 1 MiB reads after a 4 KiB first read (TTFB);\n` +
       `each round on a just-started mount (new SDK client) that first read a 4 MiB warm-up file: "TTFB fresh" is that file's, TTFB the big file's\n` +
       `median of ${ROUNDS} rounds, targets alternating; ${READS} random 4 KiB reads (ms; python pread, POSIX_FADV_RANDOM), cold = empty cache, cached = second pass\n` +
-      `tierfs: cold tier k=${K} m=${M}, chunkSize ${CHUNK_MIB || 8} MiB (cells of ${(CHUNK_MIB || 8) / K} MiB), one s3 backend (and, "2 servers", a backend on each of two s3rvers); SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
+      `tierfs: cold tier k=${K} m=${M}, chunkSize ${chunkMiB} MiB (cells of ${chunkMiB / K} MiB), one s3 backend (and, "2 servers", a backend on each of two s3rvers); SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
   );
   const head = ['target', 'seq MB/s', 'TTFB ms', 'TTFB fresh', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'tierfs/x seq', 'tierfs/x write'];
   const w = [32, 10, 9, 12, 15, 8, 17, 8, 12, 14, 16];

@@ -9,6 +9,13 @@ import { catalogSchema } from './catalog.js';
 import { alertsSchema } from './alerts.js';
 import { costProblems, costSchema } from './cost.js';
 
+/**
+ * An object tier's default chunkSize: data cells of 8 MiB with the default 4+2, the range
+ * size object stores serve best; with 2 MiB cells a cold sequential read over s3rver
+ * reached half the speed (docs/TUNING.md).
+ */
+export const DEFAULT_CHUNK_SIZE = 32 * 2 ** 20;
+
 const tierName = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a tier name is lower case letters, digits, "-" or "_", starting with a letter');
@@ -45,9 +52,7 @@ const objectTier = z.strictObject({
     .refine((s) => s.k + s.m <= 255, { message: 'k + m must be at most 255' })
     .default({ k: 4, m: 2 })
     .describe('Reed-Solomon k+m: a stripe survives the loss of any m cells'),
-  // 32 MiB: cells of 8 MiB with the default 4+2, the range size object stores serve best; with
-  // 2 MiB cells a cold sequential read over s3rver reached half the speed (PERFORMANCE.md, recall).
-  chunkSize: bytes().default(32 * 2 ** 20).describe('bytes of file data per stripe (each of its k data cells is one object: larger cells mean fewer requests for sequential reads and moves, more bytes fetched to rebuild a lost one)'),
+  chunkSize: bytes().default(DEFAULT_CHUNK_SIZE).describe('bytes of file data per stripe (each of its k data cells is one object: larger cells mean fewer requests for sequential reads and moves, more bytes fetched to rebuild a lost one)'),
   smallFileThreshold: bytes().default(256 * 2 ** 10).describe('files below this are stored as one object, not striped'),
   verifyWrites: z
     .enum(['checksums', 'read-back'])
