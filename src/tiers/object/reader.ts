@@ -191,8 +191,10 @@ export class StripeReader {
 
   /**
    * The data cells of [offset, offset+length) that are whole, at rest, in their disk cache
-   * files, with their blocks' CRCs: a FUSE binding given them serves reads from those files
-   * itself, checking each block it serves (see native/fuse/cell-files.h).
+   * files, with their blocks' CRCs and, for a file the cache wrote from checked bytes, its
+   * ctime then: a FUSE binding given them serves reads from those files itself (see
+   * native/fuse/cell-files.h). The sequential detector learns that those cells' bytes are
+   * read elsewhere, so that the reader's next read here still continues its run.
    */
   cellFiles(layout: ObjectLayout, offset: number, length: number): CellFileSet | undefined {
     const disk = this.cache.disk;
