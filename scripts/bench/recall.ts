@@ -25,11 +25,13 @@
 //      read of the file, its cells are whole files in the disk cache, which the binding reads
 //      itself: a third pass after that read makes the "cells cached whole" row.
 //   3. the mover: `tierfs move FILE --to cold` of the same file (MB/s of file bytes, from the
-//      move's started/finished in `tierfs moves --json`) beside `rclone copy` of it.
+//      move's started/finished in `tierfs moves --json`) beside `rclone copyto` of it; and
+//      last, the recall: `tierfs move FILE --to hot` (recall cache wiped first) beside
+//      `rclone copyto` of the uploaded object back to a local file.
 // Everything started here (server, mounts) is stopped and unmounted on exit, also on failure.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -201,6 +203,8 @@ interface Row {
   randCachedP50?: number;
   randCachedP99?: number;
   writeMBps?: number;
+  /** cold → local: tierfs move --to hot, or rclone copyto of the object to a local file */
+  recallMBps?: number;
   note?: string;
 }
 
@@ -209,6 +213,8 @@ interface Target {
   row: Row;
   seq(): Promise<Seq>;
   rand?(): Promise<{ cold: Lat; cached: Lat; wholeCells?: Lat }>;
+  /** the file back to a local tier (run last), MB/s */
+  recall?(): Promise<number>;
 }
 
 const median = (xs: number[]) => {
@@ -261,15 +267,7 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
 
   // 3. the mover, hot → cold, source not in the page cache
   dropCaches();
-  const t0 = Date.now();
-  const mv = await t.cli(['move', '--json', file, '--to', 'cold']);
-  const wallMs = Date.now() - t0;
-  if (mv.code !== 0) throw new Error(`tierfs move failed: ${mv.stderr}${mv.stdout}`);
-  const moves = JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as {
-    recent: { path: string; toTier: string; state: string; startedMs: number; finishedMs: number | null }[];
-  };
-  const m = moves.recent.find((x) => x.path === 'data.bin' && x.toTier === 'cold' && x.state === 'done');
-  const moveMs = m?.finishedMs ? m.finishedMs - m.startedMs : wallMs;
+  const { ms: moveMs, wallMs } = await timedMove(t, file, 'cold');
   const where = JSON.parse((await t.cli(['where', '--json', file])).stdout)[0] as { tier: string; layout: { k: number; m: number } };
   if (where.tier !== 'cold') throw new Error(`after the move the file is on ${where.tier}`);
   const on = servers.length > 1 ? `, ${servers.length} servers` : '';
@@ -302,7 +300,27 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
       if (cat.code !== 0) throw new Error(`sequential read of ${file} failed: ${cat.stderr}`);
       return { cold, cached, wholeCells: await randReads(file, src) };
     },
+    recall: async () => {
+      await coldRestart();
+      dropCaches();
+      const back = await timedMove(t, file, 'hot');
+      note(`tierfs recall${on}: ${back.ms} ms in the journal, ${back.wallMs} ms wall (CLI included)`);
+      return SIZE / 1e6 / (back.ms / 1000);
+    },
   };
+}
+
+/** `tierfs move FILE --to TIER`: its time from the journal (started → finished), and the wall time with the CLI. */
+async function timedMove(t: TierfsMount, file: string, to: string): Promise<{ ms: number; wallMs: number }> {
+  const t0 = Date.now();
+  const mv = await t.cli(['move', '--json', file, '--to', to]);
+  const wallMs = Date.now() - t0;
+  if (mv.code !== 0) throw new Error(`tierfs move --to ${to} failed: ${mv.stderr}${mv.stdout}`);
+  const moves = JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as {
+    recent: { path: string; toTier: string; state: string; startedMs: number; finishedMs: number | null }[];
+  };
+  const m = moves.recent.find((x) => x.path === basename(file) && x.toTier === to && x.state === 'done');
+  return { ms: m?.finishedMs ? m.finishedMs - m.startedMs : wallMs, wallMs };
 }
 
 // ---------------------------------------------------------------- SDK direct
@@ -467,15 +485,24 @@ async function rclone(s3: S3Server, src: string): Promise<Target | undefined> {
   dropCaches();
   const cp = await run('rclone', ['copyto', src, `bench:${BUCKET}/rclone-copy/data.bin`], { env, timeoutMs: 600_000 });
   let writeMBps: number | undefined;
-  if (cp.code === 0) writeMBps = SIZE / 1e6 / (cp.ms / 1000);
-  else note(`rclone copyto failed (${cp.code}): ${cp.stderr.slice(-500)}`);
+  let recallMBps: number | undefined;
+  if (cp.code === 0) {
+    writeMBps = SIZE / 1e6 / (cp.ms / 1000);
+    // and back: the object to a local file, as a recall brings a file to a local tier
+    const back = join(dir.path, 'back.bin');
+    dropCaches();
+    const down = await run('rclone', ['copyto', `bench:${BUCKET}/rclone-copy/data.bin`, back], { env, timeoutMs: 600_000 });
+    if (down.code === 0) recallMBps = SIZE / 1e6 / (down.ms / 1000);
+    else note(`rclone copyto (download) failed (${down.code}): ${down.stderr.slice(-500)}`);
+    rmSync(back, { force: true });
+  } else note(`rclone copyto failed (${cp.code}): ${cp.stderr.slice(-500)}`);
   await run('rclone', ['deletefile', `bench:${BUCKET}/rclone-copy/data.bin`], { env });
 
   const target = mountPeer(
     'rclone mount (vfs full)',
     (mnt, cache) => childMount('rclone', ['mount', `bench:${BUCKET}`, mnt, '--vfs-cache-mode', 'full', '--cache-dir', cache], mnt, env),
     src,
-    { writeMBps, note: `write: rclone copyto (defaults), ${(cp.ms / 1000).toFixed(1)} s` },
+    { writeMBps, recallMBps, note: `write: rclone copyto (defaults), ${(cp.ms / 1000).toFixed(1)} s; recall: rclone copyto of the object to a local file` },
   );
   return target;
 }
@@ -564,6 +591,13 @@ async function main(): Promise<void> {
         note(`${t.row.target}: random reads failed: ${(err as Error).message.slice(0, 1500)}`);
       }
     }
+    if (t.recall) {
+      try {
+        t.row.recallMBps = await t.recall();
+      } catch (err) {
+        note(`${t.row.target}: recall failed: ${(err as Error).message.slice(0, 1500)}`);
+      }
+    }
     rows.push(t.row);
   }
   rows.push(...extra);
@@ -598,15 +632,15 @@ if (interrupted) {
       `median of ${ROUNDS} rounds, targets alternating; ${READS} random 4 KiB reads (ms; python pread, POSIX_FADV_RANDOM), cold = empty cache, cached = second pass\n` +
       `tierfs: cold tier k=${K} m=${M}, chunkSize ${chunkMiB} MiB (cells of ${chunkMiB / K} MiB), one s3 backend (and, "2 servers", a backend on each of two s3rvers); SDK/rclone/s3fs read a plain object with the same bytes\n\n`,
   );
-  const head = ['target', 'seq MB/s', 'TTFB ms', 'TTFB fresh', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'tierfs/x seq', 'tierfs/x write'];
-  const w = [32, 10, 9, 12, 15, 8, 17, 8, 12, 14, 16];
+  const head = ['target', 'seq MB/s', 'TTFB ms', 'TTFB fresh', 'rand cold p50', 'p99', 'rand cached p50', 'p99', 'write MB/s', 'recall MB/s', 'tierfs/x seq', 'tierfs/x write', 'tierfs/x recall'];
+  const w = [32, 10, 9, 12, 15, 8, 17, 8, 12, 13, 14, 16, 17];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('') + '\n';
   process.stdout.write(line(head));
   for (const r of rows) {
     process.stdout.write(
       line([
-        r.target, f(r.seqMBps), f(r.ttfbMs, 1), f(r.freshTtfbMs, 1), f(r.randColdP50, 2), f(r.randColdP99, 2), f(r.randCachedP50, 2), f(r.randCachedP99, 2), f(r.writeMBps),
-        r === t ? '' : ratio(t?.seqMBps, r.seqMBps), r === t ? '' : ratio(t?.writeMBps, r.writeMBps),
+        r.target, f(r.seqMBps), f(r.ttfbMs, 1), f(r.freshTtfbMs, 1), f(r.randColdP50, 2), f(r.randColdP99, 2), f(r.randCachedP50, 2), f(r.randCachedP99, 2), f(r.writeMBps), f(r.recallMBps),
+        r === t ? '' : ratio(t?.seqMBps, r.seqMBps), r === t ? '' : ratio(t?.writeMBps, r.writeMBps), r === t ? '' : ratio(t?.recallMBps, r.recallMBps),
       ]),
     );
   }
@@ -625,7 +659,8 @@ if (interrupted) {
         target('4 KiB cold read p50 ≤ 2× one ranged GET of the SDK', t.randColdP50, direct?.randColdP50, (x) => x <= 2) +
         target('4 KiB cached read p50 ≤ 1.2× a local-tier read', t.randCachedP50, local?.randCachedP50, (x) => x <= 1.2) +
         target('  the same, cells cached whole', whole?.randCachedP50, local?.randCachedP50, (x) => x <= 1.2) +
-        target('move to cold ≥ 1.0× rclone copyto', t.writeMBps, rc?.writeMBps, (x) => x >= 1),
+        target('move to cold ≥ 1.0× rclone copyto', t.writeMBps, rc?.writeMBps, (x) => x >= 1) +
+        target('recall (cold → hot) ≥ 1.0× rclone copyto the other way', t.recallMBps, rc?.recallMBps, (x) => x >= 1),
     );
   }
 }

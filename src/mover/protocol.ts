@@ -126,7 +126,7 @@ export class MoveProtocol {
     const src: ByteSource & { close(): Promise<void> } =
       loc.kind === 'local'
         ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
-        : { size, read: (off, len) => this.tiers.object(loc.tier).read(loc.layout!, off, len), close: async () => undefined };
+        : { ...this.tiers.object(loc.tier).copySource(loc.layout!), close: async () => undefined };
     if (!this.opts.corruptSourceRead) return src;
     return {
       ...src,

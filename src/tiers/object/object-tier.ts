@@ -18,6 +18,7 @@ import { listManifests, rewriteManifest } from './manifest.js';
 import { incompleteStripe } from './presence.js';
 import { RecallCache } from './recall-cache.js';
 import { StripeReader } from './reader.js';
+import { copySource } from './copy-source.js';
 import { BackendEpisodes } from './backend-episodes.js';
 import { checkBackend } from './backend-check.js';
 import { scrubFile } from './scrub.js';
@@ -125,6 +126,13 @@ export class ObjectTier implements ObjectTierStore {
   async read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer> {
     const { reader } = await this.opened;
     return reader.read(layout, offset, length);
+  }
+
+  copySource(layout: ObjectLayout): ByteSource {
+    if (layout.kind === 'single') return { size: layout.size, read: (offset, length) => this.read(layout, offset, length) };
+    const cellOf = async (stripe: number, cell: number) => (await this.opened).reader.cellForCopy(layout, stripe, cell);
+    // As many cells in flight as the reader's read-ahead would have.
+    return copySource(layout, cellOf, Math.min(this.concurrency, 4));
   }
 
   async cellFiles(layout: ObjectLayout, offset = 0, length = layout.size): Promise<CellFileSet | undefined> {

@@ -218,6 +218,24 @@ export class StripeReader {
     return { fileSize: layout.size, blockSize: layout.blockSize, cells };
   }
 
+  /**
+   * A data cell's checked payload for a copy of the whole file (a move to a local tier):
+   * from memory if there, else from its backend, and not kept in the recall cache; a lost
+   * cell is rebuilt from parity as for any read.
+   */
+  async cellForCopy(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+    const cached = this.cache.fromMemory(cellCacheKey(layout.fileId, stripe, cell));
+    if (cached) return cached;
+    try {
+      return await this.fetch(layout, stripe, cell);
+    } catch (err) {
+      if (isArchived(err)) throw this.archived(layout, err);
+      if (!isLostCell(err)) throw err;
+      this.counters.lostCells++;
+      return (await this.rebuildStripe(layout, stripe, cell))[cell]!;
+    }
+  }
+
   /** Resolves when read-ahead under way has finished (for close() and tests). */
   async idle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);

@@ -238,3 +238,34 @@ describe('entries stored from a stream', () => {
     expect(cache.checkedCtime('a')).toBeUndefined();
   });
 });
+
+describe('a copy read front to back for a move to a local tier', () => {
+  const big = { k: 4, m: 2, chunkSize: MiB, smallFileThreshold: 16 * KiB }; // cells of 256 KiB
+
+  it('is exact, fetches each data cell once and keeps none in the recall cache; a lost one is rebuilt', async () => {
+    dir = tempDir();
+    const stores = counting(memoryStores(6));
+    const tier = makeTier(big, stores, { memoryCacheBytes: 64 * MiB, cacheDir: dir.path, diskCacheBytes: 64 * MiB });
+    const data = body(3 * MiB - 1000, 43);
+    const layout = await tier.write(sourceOf(data), infoFor('f'), newFileId());
+    const copy = async () => {
+      const src = tier.copySource(layout);
+      const pieces: Buffer[] = [];
+      for (let off = 0; off < data.length; off += MiB) pieces.push(Buffer.from(await src.read(off, Math.min(MiB, data.length - off))));
+      await tier.idle();
+      return Buffer.concat(pieces);
+    };
+    stores.forEach((s) => s.reset());
+    expect((await copy()).equals(data)).toBe(true);
+    expect(totals(stores).gets).toBe(12); // 3 stripes × 4 data cells, each once
+    expect(readdirSync(dir.path)).toEqual([]);
+    // One data cell of the middle stripe is gone: that stripe is rebuilt from the others.
+    const lost = layout.stripes[1]!.cells[2]!;
+    await stores[lost.backend]!.delete(lost.key);
+    expect((await copy()).equals(data)).toBe(true);
+    expect((await tier.stats()).degradedReads).toBe(1);
+    // Only the cell rebuilt from parity is kept, as every rebuild keeps what it rebuilt.
+    expect(readdirSync(dir.path)).toHaveLength(1);
+    await tier.close();
+  });
+});

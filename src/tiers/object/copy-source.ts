@@ -1,0 +1,66 @@
+// A whole file copy read front to back, for a move from an object tier to a local one.
+// Its data cells are fetched whole, a few ahead of the reader, each checked, and none is
+// kept in the recall cache: the file is about to be local, and caching it would only
+// evict what readers of cold files use (and write every byte twice).
+import { dataCellLength, cellSize } from './layout.js';
+import type { ByteSource, ObjectLayout } from './types.js';
+
+/** One data cell in file order: where its bytes start in the file, and how many. */
+interface CellSpan {
+  stripe: number;
+  cell: number;
+  offset: number;
+  length: number;
+}
+
+function cellSpans(layout: ObjectLayout): CellSpan[] {
+  const spans: CellSpan[] = [];
+  for (const [stripe, s] of layout.stripes.entries()) {
+    const size = cellSize(s.dataLength, layout.k);
+    for (let cell = 0; cell < layout.k; cell++) {
+      const length = dataCellLength(s.dataLength, layout.k, cell);
+      if (length > 0) spans.push({ stripe, cell, offset: stripe * layout.chunkSize + cell * size, length });
+    }
+  }
+  return spans;
+}
+
+/**
+ * The copy's bytes as a ByteSource for reads in order (earlier cells are let go once a
+ * read has passed them). `cellOf` gives a data cell's checked payload; `ahead` cells
+ * after the one being read are fetched meanwhile.
+ */
+export function copySource(layout: ObjectLayout, cellOf: (stripe: number, cell: number) => Promise<Buffer>, ahead: number): ByteSource {
+  const spans = cellSpans(layout);
+  const fetched = new Map<number, Promise<Buffer>>();
+  const fetch = (i: number) => {
+    let p = fetched.get(i);
+    if (!p) {
+      p = cellOf(spans[i]!.stripe, spans[i]!.cell);
+      // Awaited when read; a failure of one fetched ahead must not go unhandled meanwhile.
+      p.catch(() => undefined);
+      fetched.set(i, p);
+    }
+    return p;
+  };
+  return {
+    size: layout.size,
+    async read(offset, length, into) {
+      const end = Math.min(layout.size, offset + length);
+      const out = into && into.length >= end - offset ? into.subarray(0, Math.max(0, end - offset)) : Buffer.allocUnsafe(Math.max(0, end - offset));
+      let first = spans.findIndex((s) => s.offset + s.length > offset);
+      if (first < 0) first = spans.length;
+      for (const i of fetched.keys()) if (i < first) fetched.delete(i);
+      for (let i = first; i < Math.min(spans.length, first + 1 + ahead); i++) void fetch(i);
+      for (let i = first, pos = offset; pos < end; i++) {
+        const span = spans[i]!;
+        const data = await fetch(i);
+        const from = pos - span.offset;
+        const n = Math.min(end, span.offset + span.length) - pos;
+        data.copy(out, pos - offset, from, from + n);
+        pos += n;
+      }
+      return out;
+    },
+  };
+}
