@@ -27,21 +27,35 @@ function cellSpans(layout: ObjectLayout): CellSpan[] {
 
 /**
  * The copy's bytes as a ByteSource for reads in order (earlier cells are let go once a
- * read has passed them). `cellOf` gives a data cell's checked payload; `ahead` cells
- * after the one being read are fetched meanwhile.
+ * read has passed them). `cellOf` gives a data cell's checked payload, written into the
+ * buffer it is given or its own; `ahead` cells after the one being read are fetched
+ * meanwhile, into `ahead + 1` buffers taken in turn.
  */
-export function copySource(layout: ObjectLayout, cellOf: (stripe: number, cell: number) => Promise<Buffer>, ahead: number): ByteSource {
+export function copySource(
+  layout: ObjectLayout,
+  cellOf: (stripe: number, cell: number, into: Buffer) => Promise<Buffer>,
+  ahead: number,
+): ByteSource {
   const spans = cellSpans(layout);
-  const fetched = new Map<number, Promise<Buffer>>();
+  const largest = Math.max(0, ...spans.map((s) => s.length));
+  const free: Buffer[] = [];
+  const fetched = new Map<number, { data: Promise<Buffer>; buffer: Buffer }>();
   const fetch = (i: number) => {
-    let p = fetched.get(i);
-    if (!p) {
-      p = cellOf(spans[i]!.stripe, spans[i]!.cell);
+    let f = fetched.get(i);
+    if (!f) {
+      const buffer = free.pop() ?? Buffer.allocUnsafe(largest);
+      const data = cellOf(spans[i]!.stripe, spans[i]!.cell, buffer);
       // Awaited when read; a failure of one fetched ahead must not go unhandled meanwhile.
-      p.catch(() => undefined);
-      fetched.set(i, p);
+      data.catch(() => undefined);
+      fetched.set(i, (f = { data, buffer }));
     }
-    return p;
+    return f.data;
+  };
+  // A cell's buffer is free again once its fetch has settled: a stream may still be writing.
+  const release = (i: number) => {
+    const f = fetched.get(i)!;
+    fetched.delete(i);
+    void f.data.catch(() => undefined).then(() => free.push(f.buffer));
   };
   return {
     size: layout.size,
@@ -50,7 +64,7 @@ export function copySource(layout: ObjectLayout, cellOf: (stripe: number, cell: 
       const out = into && into.length >= end - offset ? into.subarray(0, Math.max(0, end - offset)) : Buffer.allocUnsafe(Math.max(0, end - offset));
       let first = spans.findIndex((s) => s.offset + s.length > offset);
       if (first < 0) first = spans.length;
-      for (const i of fetched.keys()) if (i < first) fetched.delete(i);
+      for (const i of [...fetched.keys()]) if (i < first) release(i);
       for (let i = first; i < Math.min(spans.length, first + 1 + ahead); i++) void fetch(i);
       for (let i = first, pos = offset; pos < end; i++) {
         const span = spans[i]!;

@@ -220,12 +220,28 @@ export class StripeReader {
 
   /**
    * A data cell's checked payload for a copy of the whole file (a move to a local tier):
-   * from memory if there, else from its backend, and not kept in the recall cache; a lost
-   * cell is rebuilt from parity as for any read.
+   * from memory if there, else streamed from its backend into `into` (memory the caller
+   * reuses: fresh memory's first touch costs more than the copy), and not kept in the
+   * recall cache. A stream that fails is fetched again whole, and a lost cell rebuilt from
+   * parity, as for any read.
    */
-  async cellForCopy(layout: ObjectLayout, stripe: number, cell: number): Promise<Buffer> {
+  async cellForCopy(layout: ObjectLayout, stripe: number, cell: number, into: Buffer): Promise<Buffer> {
     const cached = this.cache.fromMemory(cellCacheKey(layout.fileId, stripe, cell));
     if (cached) return cached;
+    const ref = cellRef(layout, stripe, cell);
+    if (into.length >= ref.length) {
+      try {
+        let at = 0;
+        // Checked as it arrives, and whole (length and CRC) once the stream ends.
+        for await (const chunk of streamCell(this.ctx, layout, stripe, cell)) at += chunk.copy(into, at);
+        this.settings.episodes?.succeeded(ref.backend);
+        this.counters.cellsFetched++;
+        this.counters.bytesFetched += headerLength(layout.fileId) + at;
+        return into.subarray(0, at);
+      } catch (err) {
+        log.debug({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, err: (err as Error).message }, 'streamed fetch for a copy failed; fetching the whole cell');
+      }
+    }
     try {
       return await this.fetch(layout, stripe, cell);
     } catch (err) {
