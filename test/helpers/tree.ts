@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -138,4 +139,20 @@ export function diffTrees(before: Tree, after: Tree, opts: CompareOptions = {}):
   }
   for (const [path, b] of after) if (!skip(path) && !before.has(path)) out.push(`${path}: new ${b.type}`);
   return out;
+}
+
+/**
+ * The paths of the files under dir (names starting with a dot skipped), read while
+ * something may be deleting: a directory that vanishes between its listing and ours
+ * holds nothing (an object store's collector prunes the directories it emptied).
+ */
+export function filesUnder(dir: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries.filter((e) => !e.name.startsWith('.')).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }

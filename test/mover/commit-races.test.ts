@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { TierfsMount, type CliResult, fsObjectTier } from '../helpers/tierfs.js';
 import { waitFor } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
+import { filesUnder } from '../helpers/tree.js';
 
 let t: TierfsMount | undefined;
 let coldRoot: ReturnType<typeof tempDir> | undefined;
@@ -42,26 +43,9 @@ function withCold(): TierfsMount {
   });
 }
 
-/** Object files in the cold tier's stores. */
+/** Object files in the cold tier's stores (.tierfs, the mounts' heartbeats, left out). */
 function coldObjects(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (err) {
-      // Removed while we look (the collector prunes emptied directories): no objects there.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // .tierfs: the mounts' heartbeats, not the filesystem's data
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith('~')) out.push(join(dir, e.name));
-    }
-  };
-  walk(coldRoot!.path);
-  return out;
+  return filesUnder(coldRoot!.path).filter((p) => p.endsWith('~'));
 }
 
 const m = (p: string) => join(t!.mnt, p);

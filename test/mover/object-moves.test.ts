@@ -3,7 +3,7 @@
 // local-filesystem store, all in one tier) and read back as if they never left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, type Dirent } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -12,6 +12,7 @@ import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
 import { tempDir } from '../helpers/tmp.js';
 import { run } from '../helpers/mount.js';
+import { filesUnder } from '../helpers/tree.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -46,24 +47,9 @@ function coldTiers(): string {
 
 /** Cell objects of the archive tier's fs store (one backend: every cell is a file there). */
 function archiveCells(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch (err) {
-      // The background deletion removes a directory it emptied, maybe between its listing and this one.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\/s\d+\/c\d+/.test(p) || /c\d+$/.test(e.name)) out.push(p);
-    }
-  };
-  if (existsSync(archiveRoot.path)) walk(archiveRoot.path);
-  return out.sort();
+  return filesUnder(archiveRoot.path)
+    .filter((p) => /\/s\d+\/c\d+/.test(p) || /c\d+$/.test(p))
+    .sort();
 }
 
 const where = async (p: string) => JSON.parse((await t.cli(['where', '--json', join(t.mnt, p)])).stdout)[0];
