@@ -45,6 +45,8 @@ export function mountsAt(path: string): string[] {
   return readMountInfo().filter((m) => m.mountpoint === want).map((m) => m.fstype);
 }
 
+const FUSECTL = '/sys/fs/fuse/connections';
+
 export function isMounted(path: string): boolean {
   return mountsAt(path).length > 0;
 }
@@ -54,15 +56,24 @@ export function isMounted(path: string): boolean {
  * mount's device minor, read from mountinfo: nothing here touches the mount). A daemon
  * stuck in a request to its own mount (uninterruptible, SIGKILL waits) is freed by it, and
  * every call waiting on the mount fails (ECONNABORTED; later ones ENOTCONN) instead of
- * hanging the test run. Returns how many connections it aborted.
+ * hanging the test run. Returns how many connections it aborted. The fusectl filesystem
+ * is mounted first when it is not (a fresh machine may not have it until something, the
+ * daemon's own abort, mounts it).
  */
 export function abortFuseConnections(path: string): number {
   const want = canonical(path);
+  if (!mountsAt(FUSECTL).includes('fusectl')) {
+    try {
+      execFileSync('mount', ['-t', 'fusectl', 'fusectl', FUSECTL], { stdio: 'ignore' });
+    } catch {
+      /* not root, or mounted meanwhile: the writes below say */
+    }
+  }
   let aborted = 0;
   for (const m of readMountInfo()) {
     if (m.mountpoint !== want || !m.fstype.startsWith('fuse')) continue;
     try {
-      writeFileSync(`/sys/fs/fuse/connections/${m.device.split(':')[1]}/abort`, '1');
+      writeFileSync(`${FUSECTL}/${m.device.split(':')[1]}/abort`, '1');
       aborted++;
     } catch {
       /* gone meanwhile, or no fusectl: the lazy unmount still detaches it */
