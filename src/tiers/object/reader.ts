@@ -2,8 +2,8 @@
 //
 // Good path: the data cells that cover the range, each fetched whole and checked (its
 // header and checksum), no decoding: the code is systematic. Whole cells, because a
-// cell is chunkSize/k (1-2 MiB) and the rest of it is what a sequential reader asks for
-// next, kept in the recall cache. A small read that continues no run, inside one cell
+// cell is chunkSize/k (8 MiB by default) and the rest of it is what a sequential reader
+// asks for next, kept in the recall cache. A small read that continues no run, inside one cell
 // not cached, fetches only the 64 KiB blocks it covers with one ranged get, each checked
 // against its CRC in the layout (copies written before blocks had CRCs: whole cells).
 //
@@ -18,6 +18,10 @@
 // bytes go through the page cache, not through fresh process memory, whose first touch
 // was most of the cost of a cold read. Whole cells in memory remain for copies without
 // block checksums, for rebuilt cells and for tiers without a disk cache.
+//
+// Handles of a file read through FUSE are told which of its cells are such files
+// (cellFiles): the binding then reads them itself, and this reader sees only the first
+// read of each cell (its sequential detector is told of the rest).
 //
 // Concurrent readers of one cell share one fetch; concurrent rebuilds of one stripe
 // share one rebuild. A reader whose reads follow each other gets the rest of the
