@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fastpath.h"
+
 namespace tierfs {
 namespace {
 
@@ -154,13 +156,9 @@ bool CellFiles::serve(fuse_req_t req, uint64_t off, size_t size, bool splice, Ce
     served(total);
   };
   if (pieces.size() == 1) {
-    // One cell: libfuse splices its file's pages on to the kernel when it can.
-    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(pieces[0].len);
-    buf.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = fds[0];
-    buf.buf[0].pos = static_cast<off_t>(pieces[0].from);
+    // One cell: its file's pages go on to the kernel as a local file's do.
     account();
-    fuse_reply_data(req, &buf, splice ? static_cast<enum fuse_buf_copy_flags>(0) : FUSE_BUF_NO_SPLICE);
+    replyFromFd(req, fds[0], static_cast<off_t>(pieces[0].from), pieces[0].len, splice);
   } else {
     // Across cells (or nothing, at the end of the file): gathered into one buffer.
     char* out = static_cast<char*>(malloc(total ? total : 1));

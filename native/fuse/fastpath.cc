@@ -11,12 +11,14 @@ void serveRead(fuse_req_t req, FileHandle* h, size_t size, off_t off, bool splic
   // Counted before the reply: once the kernel has the data it may release the
   // handle, and release frees it.
   h->countRead(off, h->readableBytes(off, size));
+  replyFromFd(req, h->fd, off, size, splice);
+}
+
+void replyFromFd(fuse_req_t req, int fd, off_t pos, size_t size, bool splice) {
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  buf.buf[0].fd = h->fd;
-  buf.buf[0].pos = off;
-  // libfuse splices file → pipe → /dev/fuse when it can, else reads into memory;
-  // a short read at end of file becomes a short reply.
+  buf.buf[0].fd = fd;
+  buf.buf[0].pos = pos;
   fuse_reply_data(req, &buf, splice ? static_cast<enum fuse_buf_copy_flags>(0) : FUSE_BUF_NO_SPLICE);
 }
 

@@ -9,6 +9,10 @@
 namespace tierfs {
 
 void serveRead(fuse_req_t req, FileHandle* h, size_t size, off_t off, bool splice);
+// Replies to a read with `size` bytes of fd at pos: libfuse splices file → pipe →
+// /dev/fuse when it can, else reads into memory; a short read at end of file becomes a
+// short reply.
+void replyFromFd(fuse_req_t req, int fd, off_t pos, size_t size, bool splice);
 // The payload is in memory, or in a pipe when the session receives requests by
 // splice; fuse_buf_copy then splices it on into the file.
 void serveWrite(fuse_req_t req, FileHandle* h, struct fuse_bufvec* in, off_t off);

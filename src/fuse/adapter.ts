@@ -120,12 +120,6 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async read(_ctx, _ino, fh, size, offset) {
       return vfs.read(fh, size, offset);
     },
-    async cellFiles(fh, offset, size) {
-      return opts.fastPath ? vfs.cellFiles(fh, offset, size) : undefined;
-    },
-    cellsRead(paths) {
-      vfs.cellsRead(paths);
-    },
     async write(_ctx, _ino, fh, data, offset) {
       return vfs.write(fh, data, offset);
     },
@@ -175,6 +169,16 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async removexattr(ctx, ino, name) {
       vfs.removexattr(ctx, ino, name);
     },
+    // Cold files' cached cells are the binding's to serve only on its fast path; without
+    // it these are left out, and no read asks for them.
+    ...(opts.fastPath && {
+      async cellFiles(fh: number, offset?: number, size?: number) {
+        return vfs.cellFiles(fh, offset, size);
+      },
+      cellsRead(paths: string[]) {
+        vfs.cellsRead(paths);
+      },
+    }),
     accessBatch(counts: AccessCount[]) {
       for (const c of counts) {
         if (c.reads > 0) vfs.recordIo(c.ino, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);

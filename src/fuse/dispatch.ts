@@ -284,21 +284,20 @@ export class RequestDispatcher {
   }
 
   /** Hands counts of natively served I/O to the filesystem; never throws. */
-  deliverCellsRead(paths: string[]): void {
-    if (!paths.length || !this.ops.cellsRead) return;
-    try {
-      this.ops.cellsRead(paths);
-    } catch (err) {
-      this.log.error({ err }, 'cellsRead handler failed');
-    }
+  deliverCounts(counts: Parameters<NonNullable<FuseOps['accessBatch']>>[0]): void {
+    if (counts.length) this.quietly('accessBatch', () => this.ops.accessBatch?.(counts));
   }
 
-  deliverCounts(counts: Parameters<NonNullable<FuseOps['accessBatch']>>[0]): void {
-    if (!counts.length || !this.ops.accessBatch) return;
+  /** Hands the cell files the binding read to the filesystem; never throws. */
+  deliverCellsRead(paths: string[]): void {
+    if (paths.length) this.quietly('cellsRead', () => this.ops.cellsRead?.(paths));
+  }
+
+  private quietly(handler: string, fn: () => void): void {
     try {
-      this.ops.accessBatch(counts);
+      fn();
     } catch (err) {
-      this.log.error({ err }, 'accessBatch handler failed');
+      this.log.error({ err }, `${handler} handler failed`);
     }
   }
 }

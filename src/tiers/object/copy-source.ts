@@ -2,7 +2,7 @@
 // Its data cells are fetched whole, a few ahead of the reader, each checked, and none is
 // kept in the recall cache: the file is about to be local, and caching it would only
 // evict what readers of cold files use (and write every byte twice).
-import { dataCellLength, cellSize } from './layout.js';
+import { cellOffset, dataCellLength } from './layout.js';
 import type { ByteSource, ObjectLayout } from './types.js';
 
 /** One data cell in file order: where its bytes start in the file, and how many. */
@@ -16,10 +16,9 @@ interface CellSpan {
 function cellSpans(layout: ObjectLayout): CellSpan[] {
   const spans: CellSpan[] = [];
   for (const [stripe, s] of layout.stripes.entries()) {
-    const size = cellSize(s.dataLength, layout.k);
     for (let cell = 0; cell < layout.k; cell++) {
       const length = dataCellLength(s.dataLength, layout.k, cell);
-      if (length > 0) spans.push({ stripe, cell, offset: stripe * layout.chunkSize + cell * size, length });
+      if (length > 0) spans.push({ stripe, cell, offset: cellOffset(layout, stripe, cell), length });
     }
   }
   return spans;

@@ -30,6 +30,11 @@ export function dataCellLength(dataLength: number, k: number, cell: number): num
   return Math.max(0, Math.min(size, dataLength - cell * size));
 }
 
+/** Where a data cell's bytes start in the file. */
+export function cellOffset(layout: Pick<ObjectLayout, 'chunkSize' | 'k' | 'stripes'>, stripe: number, cell: number): number {
+  return stripe * layout.chunkSize + cell * cellSize(layout.stripes[stripe]!.dataLength, layout.k);
+}
+
 /** Stored payload of any cell: data cells their real bytes, parity cells the full cell size. */
 export function payloadLength(dataLength: number, k: number, cell: number): number {
   return cell < k ? dataCellLength(dataLength, k, cell) : cellSize(dataLength, k);

@@ -31,7 +31,7 @@ import { moduleLogger } from '../../log.js';
 import { cellRef, fetchCell, isArchived, isLostCell, storeOf, streamCell, type TierContext } from './cell-io.js';
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
-import { blockCrcValues, blocksCovering, cellBlockCrc, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
+import { blockCrcValues, blocksCovering, cellBlockCrc, cellOffset, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
 import { Semaphore } from './limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
@@ -206,16 +206,14 @@ export class StripeReader {
     const cells: CellFileSet['cells'] = [];
     for (const s of slicesForRange(layout, offset, length)) {
       const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
-      if (!disk.has(key) || !this.servedFromFile(layout, s.stripe, s.cell)) continue;
+      if (!this.servedFromFile(layout, s.stripe, s.cell) || !disk.has(key)) continue;
       const ref = cellRef(layout, s.stripe, s.cell);
-      const crcs = blockCrcValues(ref, layout.blockSize);
-      if (!crcs) continue;
-      const stripeStart = s.stripe * layout.chunkSize;
-      const cellStart = s.cell * cellSize(layout.stripes[s.stripe]!.dataLength, layout.k);
+      const at = cellOffset(layout, s.stripe, s.cell);
       const checked = disk.checkedCtime(key);
-      this.sequential.servedElsewhere(layout.fileId, stripeStart + cellStart, stripeStart + cellStart + ref.length);
+      this.sequential.servedElsewhere(layout.fileId, at, at + ref.length);
       cells.push({
-        offset: stripeStart + cellStart, length: ref.length, path: disk.pathOf(key), crcs,
+        // A cell served from its file has a CRC for every block (servedFromFile).
+        offset: at, length: ref.length, path: disk.pathOf(key), crcs: blockCrcValues(ref, layout.blockSize)!,
         ...(checked !== undefined && { checkedCtimeSec: Number(checked / 1_000_000_000n), checkedCtimeNsec: Number(checked % 1_000_000_000n) }),
       });
     }
@@ -238,9 +236,7 @@ export class StripeReader {
         let at = 0;
         // Checked as it arrives, and whole (length and CRC) once the stream ends.
         for await (const chunk of streamCell(this.ctx, layout, stripe, cell)) at += chunk.copy(into, at);
-        this.settings.episodes?.succeeded(ref.backend);
-        this.counters.cellsFetched++;
-        this.counters.bytesFetched += headerLength(layout.fileId) + at;
+        this.countFetched(layout, ref.backend, at);
         return into.subarray(0, at);
       } catch (err) {
         log.debug({ tier: this.ctx.name, fileId: layout.fileId, stripe, cell, err: (err as Error).message }, 'streamed fetch for a copy failed; fetching the whole cell');
@@ -330,9 +326,7 @@ export class StripeReader {
     const fetch = this.cache
       .disk!.store(key, ref.length, streamCell(this.ctx, layout, stripe, cell))
       .then(() => {
-        this.settings.episodes?.succeeded(ref.backend);
-        this.counters.cellsFetched++;
-        this.counters.bytesFetched += headerLength(layout.fileId) + ref.length;
+        this.countFetched(layout, ref.backend, ref.length);
         return true;
       })
       .catch((err: unknown) => {
@@ -417,10 +411,15 @@ export class StripeReader {
       this.settings.episodes?.failed(backend, err);
       throw err;
     }
+    this.countFetched(layout, backend, payload.length);
+    return payload;
+  }
+
+  /** A cell object came whole from `backend`: counted, and the backend known to answer. */
+  private countFetched(layout: ObjectLayout, backend: number, payloadBytes: number): void {
     this.settings.episodes?.succeeded(backend);
     this.counters.cellsFetched++;
-    this.counters.bytesFetched += headerLength(layout.fileId) + payload.length;
-    return payload;
+    this.counters.bytesFetched += headerLength(layout.fileId) + payloadBytes;
   }
 
   private rebuildStripe(layout: ObjectLayout, stripe: number, lostCell: number): Promise<Buffer[]> {

@@ -64,11 +64,7 @@ export class RecallCache {
   async fromDisk(key: string, crc: string): Promise<Buffer | undefined> {
     const data = await this.disk?.get(key);
     if (!data) return undefined;
-    if (crcHex(data) !== crc) {
-      this.counters.diskRejected++;
-      this.disk!.delete(key);
-      return undefined;
-    }
+    if (crcHex(data) !== crc) return this.rejected(key);
     this.counters.diskHits++;
     this.memory?.set(key, data);
     return data;
@@ -88,12 +84,17 @@ export class RecallCache {
     const bad = data.length === blocks.length ? firstBadBlock(data, ref, blockSize, blocks.first) : blocks.first;
     if (bad >= 0) {
       log.warn({ key, block: bad }, 'cached cell fails its checksum; fetching it again');
-      this.counters.diskRejected++;
-      this.disk!.delete(key);
-      return undefined;
+      return this.rejected(key);
     }
     const at = offsetInCell - blocks.start;
     return data.subarray(at, at + length);
+  }
+
+  /** A disk entry whose bytes failed their check: counted and dropped (the caller fetches the cell again). */
+  private rejected(key: string): undefined {
+    this.counters.diskRejected++;
+    this.disk!.delete(key);
+    return undefined;
   }
 
   /** Whether the memory tier holds key (no hit counted). */
