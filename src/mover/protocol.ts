@@ -33,11 +33,12 @@ import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { copyToTemp, fdSource, hashFile, matchAttrsSync, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
+import { copyToTemp, fdSource, matchAttrsSync, prepareTemp, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
 import { manifestInfoOf } from '../recovery/manifest-sync.js';
 import { moduleLogger } from '../log.js';
+import { CopyThread } from '../tiers/local/copy-thread.js';
 
 const log = moduleLogger('mover');
 
@@ -95,6 +96,8 @@ export class MoveProtocol {
   readonly progress = new Map<number, { bytes: number; total: number }>();
   /** the move running for each file: at most one per file */
   private readonly running = new Map<number, Promise<MoveOutcome>>();
+  /** where the bytes of moves between local volumes are copied and read back */
+  readonly copyThread = new CopyThread();
 
   constructor(
     private readonly catalog: Catalog,
@@ -122,14 +125,15 @@ export class MoveProtocol {
     });
   }
 
-  private source(loc: CopyLocation, size: number): ByteSource & { close(): Promise<void> } {
-    const src: ByteSource & { close(): Promise<void> } =
+  private source(loc: CopyLocation, size: number): ByteSource & { fd?: number; close(): Promise<void> } {
+    const src: ByteSource & { fd?: number; close(): Promise<void> } =
       loc.kind === 'local'
         ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
         : { ...this.tiers.object(loc.tier).copySource(loc.layout!), close: async () => undefined };
     if (!this.opts.corruptSourceRead) return src;
     return {
-      ...src,
+      size: src.size,
+      close: src.close,
       read: async (off, len) => {
         const buf = Buffer.from(await src.read(off, len));
         if (off === 0 && buf.length > 0) buf[0]! ^= 0xff;
@@ -274,17 +278,22 @@ export class MoveProtocol {
   private async copy(
     i: Inode,
     path: string,
-    src: ByteSource,
+    src: ByteSource & { fd?: number },
     dest: CopyLocation,
     how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> },
   ): Promise<string> {
     if (dest.kind === 'local') {
       const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
-      const copy = await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how });
+      // From another local volume the copy thread does it all, at the lowest CPU priority;
+      // an object tier's source fetches and checks cells on this thread (copySource).
+      const sha256 =
+        src.fd !== undefined
+          ? await this.copyThread.copy(src.fd, src.size, await prepareTemp(dest.volume, dest.temp!), { attrs, ...how })
+          : (await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how })).sha256;
       await this.pause('copied');
       // The bytes on the target disk, read back, must be the ones read from the source.
-      if ((await hashFile(copy.path)) !== copy.sha256) throw new FsError('EIO', 'copy on the target does not match the source');
-      return copy.sha256;
+      if ((await this.copyThread.hash(tempPathOf(dest.volume, dest.temp!))) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
+      return sha256;
     }
     const throttle = how.throttle;
     const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l, into) => (await throttle(l), src.read(o, l, into)) } : src;

@@ -1,6 +1,7 @@
 // Copying a file's bytes onto a local volume safely: into a temporary file under the
-// volume's .tierfs-tmp directory, fsync'ed, hashed as written and hashed again as read
-// back, so the caller can compare with the source before anything is switched.
+// volume's .tierfs-tmp directory, fsync'ed, hashed as written, so the caller can read it
+// back (copy-thread.ts) and compare with the source before anything is switched. Copies
+// from another local volume are made by the copy thread; this is for other sources.
 import { createHash } from 'node:crypto';
 import { matchXattrs, type Xattr } from './xattrs.js';
 import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
@@ -17,8 +18,9 @@ export function tempPathOf(volume: string, name: string): string {
 }
 
 /** An open file as a byte source (the caller opened it, without following symlinks); close() closes it. */
-export function fdSource(fd: number): ByteSource & { close(): Promise<void> } {
+export function fdSource(fd: number): ByteSource & { fd: number; close(): Promise<void> } {
   return {
+    fd,
     size: fstatSync(fd).size,
     read: (offset, length, into) =>
       new Promise((resolve, reject) => {
@@ -80,22 +82,6 @@ export async function eachPiece(
   }
 }
 
-/** SHA-256 of everything a source yields. */
-export async function hashSource(src: ByteSource): Promise<string> {
-  const h = createHash('sha256');
-  await eachPiece(src, (piece) => void h.update(piece));
-  return h.digest('hex');
-}
-
-export async function hashFile(path: string): Promise<string> {
-  const src = await fileSource(path);
-  try {
-    return await hashSource(src);
-  } finally {
-    await src.close();
-  }
-}
-
 /** The owner, permission bits and times a copy must end with (those of the file on the mount). */
 export interface CopyAttrs {
   uid: number;
@@ -107,6 +93,16 @@ export interface CopyAttrs {
 
 /** Seconds as a double for utimes (Node takes no nanoseconds): exact to a fraction of a microsecond. */
 export const utimeSeconds = (ns: bigint) => Number(ns) / 1e9;
+
+/** The path of a copy named `name` on volume, with the directory it goes in made if need be. */
+export async function prepareTemp(volume: string, name: string): Promise<string> {
+  // Not recursive: a volume that is gone (an unplugged disk) must fail the move, not be
+  // made again as an empty directory on whatever filesystem is below it.
+  await fsp.mkdir(join(volume, TEMP_DIR), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  return tempPathOf(volume, name);
+}
 
 /**
  * Copy src into a temporary file on volume, fsync it, and return its path and the
@@ -122,12 +118,7 @@ export async function copyToTemp(
   src: ByteSource,
   opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
 ): Promise<{ path: string; sha256: string }> {
-  // Not recursive: a volume that is gone (an unplugged disk) must fail the move, not be
-  // made again as an empty directory on whatever filesystem is below it.
-  await fsp.mkdir(join(volume, TEMP_DIR), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  const path = tempPathOf(volume, name);
+  const path = await prepareTemp(volume, name);
   const fh = await fsp.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   const h = createHash('sha256');
   try {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyToTemp, eachPiece, hashSource } from '../../../src/tiers/local/copy.js';
+import { copyToTemp, eachPiece } from '../../../src/tiers/local/copy.js';
 import type { ByteSource } from '../../../src/tiers/object/types.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -62,7 +62,6 @@ describe('copies onto a local volume', () => {
       }
     });
     expect(seen).toEqual([0, MiB, 2 * MiB, 3 * MiB]);
-    expect(await hashSource(memorySource(data))).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
   it('a failing read, a source that ends early and a failing consumer each reject the copy with their own error', async () => {
