@@ -12,6 +12,7 @@ import { TierSet, type AnyTier } from './tiers/tier-set.js';
 import type { CrashPoint, MoveOptions, MoveStep } from './mover/protocol.js';
 import { BackgroundMover } from './mover/background.js';
 import { TokenBucket } from './mover/throttle.js';
+import { MoverPacer } from './mover/foreground.js';
 import { Classifier } from './policy/classifier.js';
 import { FsError } from './errors.js';
 import { defaultCacheDir, openObjectTier, tierStore } from './tiers/object/index.js';
@@ -248,6 +249,9 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const vfs = new Vfs(catalog, tierSet, recorder);
     if (observed) vfs.onIo = metrics.countIo;
     const bandwidth = new TokenBucket(cfg.mover.bandwidth);
+    // Paced by the mount's latency (mover/foreground.ts); the session's threads are known once mounted.
+    const pacer = new MoverPacer(bandwidth, cfg.mover, () => session?.servingThreads() ?? []);
+    pacer.feed(metrics.registry);
     const protocol = new MeteredMoveProtocol(
       catalog,
       tierSet,
@@ -258,7 +262,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         crashAt: process.env.TIERFS_TEST_CRASH_AT as CrashPoint | undefined,
         corruptSourceRead: process.env.TIERFS_TEST_CORRUPT_MOVE_READ === '1',
         // Always, even unlimited: a bandwidth set while mounted (config apply) reaches running moves.
-        throttle: meteredThrottle((n) => bandwidth.take(n), metrics.registry),
+        throttle: meteredThrottle(pacer.take, metrics.registry),
       },
       metrics.registry,
     );
@@ -355,6 +359,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       new BackgroundTask('mount-heartbeat', () => heartbeat!.beat(), { intervalMs: HEARTBEAT_INTERVAL_MS }),
+      new BackgroundTask('mover-pace', () => pacer.tick(), { intervalMs: 500 }),
       classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),
@@ -416,7 +421,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       running.cost = next.cost; // prices: the next report uses them
       Object.assign(recording, { enabled: next.recording.enabled, flushIntervalMs: next.recording.flushInterval, logMaxRows: next.recording.logMaxRows, halfLifeMs: next.policy.halfLife });
       [classifyEvery.intervalMs, probeEvery.intervalMs] = [next.policy.interval, next.metrics.probeInterval];
-      bandwidth.setRate(next.mover.bandwidth);
+      pacer.configured();
       Object.assign(running.cache, next.cache);
       for (const t of tiers.ordered) {
         if (t.kind === 'object') t.object.resizeCaches(next.cache.memory, next.cache.disk).catch((err: Error) => log.warn({ err, tier: t.name }, 'cannot resize the recall cache'));

@@ -328,6 +328,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
+                           InstanceMethod("servingThreads", &SessionWrap::servingThreads),
                            InstanceMethod("serveCells", &SessionWrap::serveCells),
                            InstanceMethod("dropCells", &SessionWrap::dropCells),
                            InstanceMethod("cellCounts", &SessionWrap::cellCounts),
@@ -466,6 +467,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
 
   Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->xattrsAnswered()));
+  }
+
+  Napi::Value servingThreads(const Napi::CallbackInfo& info) {
+    std::vector<int> tids = session_->servingThreads();
+    Napi::Array a = Napi::Array::New(info.Env(), tids.size());
+    for (size_t i = 0; i < tids.size(); i++) a.Set(static_cast<uint32_t>(i), tids[i]);
+    return a;
   }
 
   // serveCells(fh, fileSize, blockSize, [{offset, length, path, crcs: Uint32Array}]):

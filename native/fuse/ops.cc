@@ -14,7 +14,11 @@
 namespace tierfs {
 namespace {
 
-Session* sessionOf(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
+Session* sessionOf(fuse_req_t req) {
+  Session* s = static_cast<Session*>(fuse_req_userdata(req));
+  s->noteServingThread();
+  return s;
+}
 
 // The handle fi->fh names, or null: no fi, or an fh that is none of ours.
 FileHandle* handleOf(fuse_req_t req, struct fuse_file_info* fi) {

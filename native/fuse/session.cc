@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -252,6 +253,20 @@ void Session::serveRequests() {
   }
   fuse_session_exit(se_);  // the other threads stop at their next request, or ENODEV
   free(buf.mem);
+}
+
+void Session::noteServingThread() {
+  // One look at a thread-local per request; the lock only at a thread's first.
+  static thread_local const Session* noted = nullptr;
+  if (noted == this) return;
+  noted = this;
+  std::lock_guard<std::mutex> lock(threadsMu_);
+  servingThreads_.push_back(static_cast<int>(syscall(SYS_gettid)));
+}
+
+std::vector<int> Session::servingThreads() {
+  std::lock_guard<std::mutex> lock(threadsMu_);
+  return servingThreads_;
 }
 
 void Session::detach() {

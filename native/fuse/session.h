@@ -94,6 +94,12 @@ class Session {
   void forgetXattrs(uint64_t ino);
   uint64_t xattrsAnswered() const { return xattrsAnswered_.load(std::memory_order_relaxed); }
 
+  // The threads that serve requests (libfuse's or ours), by kernel thread id, each
+  // noted at its first request: the mover reads how long they wait for a CPU
+  // (/proc/self/task/TID/schedstat), the part of the mount's latency its work adds to.
+  void noteServingThread();
+  std::vector<int> servingThreads();
+
   // setuid/setgid. The kernel leaves clearing them on a write to the
   // filesystem (direct I/O sends a kill flag that libfuse 3.14 drops), so the
   // binding remembers which inodes it last described to the kernel with
@@ -145,6 +151,8 @@ class Session {
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
   std::atomic<uint64_t> xattrsAnswered_{0};              // getxattr answered by answersAbsentXattr
+  std::mutex threadsMu_;
+  std::vector<int> servingThreads_;
   std::mutex privMu_;
   std::unordered_set<uint64_t> privileged_;
   std::atomic<size_t> privilegedCount_{0};  // lets the common case skip the lock

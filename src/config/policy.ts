@@ -70,6 +70,14 @@ export const moverSchema = z
     bandwidth: bytes().default(0).describe('bytes per second for all moves together; 0 = unlimited'),
     concurrency: z.number().int().min(1).max(64).default(2),
     busyOpsPerSecond: z.number().min(0).default(500).describe('foreground opens+reads+writes per second above which automatic moves pause'),
+    foregroundHeadroom: z
+      .number()
+      .min(0)
+      .max(10)
+      .default(0.25)
+      .describe(
+        "how far the mount's threads' wait for a CPU per request may rise above its level without moves (0.25 = +25%) before the mover halves its pace (down to 1/16 of it, back by 1/8 per half second within it); 0 = no pacing",
+      ),
     retryDelay: duration().default(60_000).describe('wait before retrying a move that failed or found its file busy'),
     windows: z
       .array(

@@ -106,6 +106,8 @@ export interface NativeSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests answered ENODATA by the binding itself (see Entry.storedXattrs). */
   xattrsAnswered(): number;
+  /** Kernel thread ids of the threads that have served requests (mover/foreground.ts reads their run-queue wait). */
+  servingThreads(): number[];
   /** Reads of handle fh may be served from these cells (native/fuse/cell-files.h); false when the kernel no longer holds fh. */
   serveCells(fh: number, fileSize: number, blockSize: number, cells: CellFileRef[]): boolean;
   /** Reads of handle fh go to JavaScript again. */

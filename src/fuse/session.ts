@@ -50,6 +50,8 @@ export interface FuseSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests the binding answered itself (no xattr stored: ENODATA). */
   xattrsAnswered(): number;
+  /** Kernel thread ids of the threads that have served requests. */
+  servingThreads(): number[];
   /** Reads the binding answered from recall cache files (FuseOps.cellFiles). */
   cellCounts(): CellCounts;
   /** Reads of handle fh go to JavaScript again: its file left the copy the binding was told of. */
@@ -161,6 +163,10 @@ class Session implements FuseSession {
 
   xattrsAnswered(): number {
     return this.joined ? 0 : this.native.xattrsAnswered();
+  }
+
+  servingThreads(): number[] {
+    return this.joined ? [] : this.native.servingThreads();
   }
 
   cellCounts(): CellCounts {

@@ -144,6 +144,18 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_wakeup_wait_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
+    help: 'How long the threads serving the mount waited for a CPU per wake-up, over the last half second (absent with too few requests to tell)',
+    healthy: 'Microseconds. Well above its baseline: other work on the machine delays every request.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_wakeup_wait_baseline_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
+    help: 'The same wait measured while no move ran (a moving average): what the mover paces itself against',
+    healthy: 'Steady; the mover slows down when the wait rises above it by more than mover.foregroundHeadroom.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_oldest_request_seconds', type: 'gauge', unit: 'seconds', group: 'mount', labels: [],
     help: 'Age of the oldest FUSE request not answered yet; 0 when none waits',
     healthy: 'Below a second; a cold read may wait for object storage. Minutes mean a caller hangs: tierfs status --json lists the requests waiting.',
@@ -203,6 +215,12 @@ export const METRICS = [
     help: 'Time a move took, copy and verification included',
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
     healthy: 'About file size / bandwidth.',
+  },
+  {
+    name: 'tierfs_mover_pace_ratio', type: 'gauge', unit: 'ratio', group: 'moves', labels: [],
+    help: 'The share of its bandwidth the mover allows itself now, paced by the mount\'s latency (mover.foregroundHeadroom)',
+    healthy: '1 while the mount is idle; below 1 while requests would wait longer because of moves. At 1/16 for long, moves crawl: the mount is busy all the time.',
+    history: {},
   },
   {
     name: 'tierfs_mover_throttled_seconds_total', type: 'counter', unit: 'seconds', group: 'moves', labels: [],
