@@ -1,0 +1,46 @@
+// The mover's pace is measured on the threads that serve the mount: while a reader keeps
+// the mount busy, its wait per wake-up and the baseline are metrics (one source for
+// Prometheus, the history and the CLI), and with no move running the pace is whole.
+import { afterEach, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { parseExposition } from '../helpers/exposition.js';
+
+let t: TierfsMount | undefined;
+afterEach(async () => {
+  await t?.dispose();
+  t = undefined;
+});
+
+it('the serving threads\' wait per wake-up is measured while the mount is read, and the pace stays whole without moves', async () => {
+  // Every read reaches the daemon: no passthrough, no page cache.
+  t = new TierfsMount({ passthrough: 'off' });
+  writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('mount:\n', 'mount:\n  pageCache: none\n'));
+  await t.start();
+  const file = join(t.mnt, 'f');
+  await fs.writeFile(file, randomBytes(1 << 20));
+  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
+  const metrics = async () => parseExposition(await (await fetch(status.metrics.url)).text());
+
+  const fh = await fs.open(file, 'r');
+  const buf = Buffer.alloc(4096);
+  let reads = 0;
+  try {
+    // Two seconds of 4 KiB reads (thousands of requests: every half-second window has enough).
+    for (const end = Date.now() + 2000; Date.now() < end; reads++) await fh.read(buf, 0, 4096, ((reads * 7919) % 256) * 4096);
+    const m = await metrics();
+    const wait = m.value('tierfs_fuse_wakeup_wait_seconds', {});
+    const baseline = m.value('tierfs_fuse_wakeup_wait_baseline_seconds', {});
+    expect(reads).toBeGreaterThan(1000);
+    // Microseconds: above zero (threads do wait to be run), far below a millisecond.
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThan(0.01);
+    expect(baseline).toBeGreaterThan(0);
+    expect(m.value('tierfs_mover_pace_ratio', {})).toBe(1);
+  } finally {
+    await fh.close();
+  }
+});
