@@ -359,7 +359,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const tasks = [
       new BackgroundTask('collect-garbage', () => protocol.collectGarbage(), { intervalMs: 5000 }),
       new BackgroundTask('mount-heartbeat', () => heartbeat!.beat(), { intervalMs: HEARTBEAT_INTERVAL_MS }),
-      new BackgroundTask('mover-pace', () => pacer.tick(), { intervalMs: 500 }),
+      new BackgroundTask(
+        'mover-pace',
+        () => {
+          pacer.tick();
+          background.slowedBy = pacer.pace.describe();
+        },
+        { intervalMs: 500 },
+      ),
       classifyTask,
       observeTask,
       ...(tiers.objects.length > 0 ? [probe] : []),

@@ -85,7 +85,7 @@ export interface Status {
   recording: { enabled: boolean; eventsRecorded: number };
   /** automatic moves per tier over the last day and week, and how many were wrong */
   placement: TierEffectiveness[];
-  queue: { length: number; heldBack: string | null };
+  queue: { length: number; heldBack: string | null; slowedBy: string | null };
   background: BackgroundHealth;
   metrics: MetricsStatus | null;
   catalog: CatalogStatus | null;
@@ -309,7 +309,7 @@ export class AdminApi {
       conflicts: this.catalog.conflicts(),
       recording: { enabled: this.recorder.enabled, eventsRecorded: this.recorder.recorded },
       placement: measurePlacement(this.catalog, this.tierConfigs.map((t) => t.name), this.policy.minResidency),
-      queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack },
+      queue: { length: this.catalog.queueLength(), heldBack: this.background.heldBack, slowedBy: this.background.slowedBy },
       background: this.health(),
       alerts: this.alertsSummary(),
       waitingRequests: this.waitingRequests?.() ?? null,
@@ -395,12 +395,20 @@ export class AdminApi {
     return { path, tier };
   }
 
-  moves(limit: number): { active: { id: number; bytes: number; total: number }[]; queued: QueueEntry[]; queueLength: number; heldBack: string | null; recent: MoveRecord[] } {
+  moves(limit: number): {
+    active: { id: number; bytes: number; total: number }[];
+    queued: QueueEntry[];
+    queueLength: number;
+    heldBack: string | null;
+    slowedBy: string | null;
+    recent: MoveRecord[];
+  } {
     return {
       active: [...this.protocol.progress].map(([id, p]) => ({ id, ...p })),
       queued: this.catalog.queuedMoves(limit),
       queueLength: this.catalog.queueLength(),
       heldBack: this.background.heldBack,
+      slowedBy: this.background.slowedBy,
       recent: this.catalog.recentMoves(limit),
     };
   }

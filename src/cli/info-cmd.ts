@@ -63,6 +63,7 @@ export function registerInfoCommands(program: Command): void {
       }
       process.stdout.write(`\naccess recording: ${s.recording.enabled ? `on, ${s.recording.eventsRecorded} events recorded` : 'off'}\n`);
       process.stdout.write(`move queue: ${s.queue.length} waiting${s.queue.heldBack ? ` (automatic moves held back: ${s.queue.heldBack})` : ''}\n`);
+      if (s.queue.slowedBy) process.stdout.write(`mover ${s.queue.slowedBy}\n`);
       if (s.metrics) process.stdout.write(`${metricsLine(s.metrics)}\n`);
       if (s.metrics?.listen) process.stdout.write(`dashboard: ${s.metrics.url!.replace(/metrics$/, '')} (tierfs dashboard --open: a login link for changes)\n`);
       if (s.alerts) {

@@ -124,6 +124,7 @@ interface MovesView {
   queued: { ino: number; toTier: string; requestedBy: string; attempts: number; lastError: string | null }[];
   queueLength: number;
   heldBack: string | null;
+  slowedBy: string | null;
   recent: MoveRecord[];
 }
 
@@ -163,6 +164,7 @@ function renderMoves(r: MovesView): string {
     out.push(`moving ${rec ? `${rec.path} ${rec.fromTier} → ${rec.toTier}` : `#${a.id}`} ${bar(a.bytes, a.total)} ${formatBytes(a.bytes)} of ${formatBytes(a.total)}`);
   }
   out.push(`queue: ${r.queueLength} waiting${r.heldBack ? ` (automatic moves held back: ${r.heldBack})` : ''}`);
+  if (r.slowedBy) out.push(`mover ${r.slowedBy}`);
   const rows = r.recent.map((x) => [
     x.id,
     new Date(x.startedMs).toISOString().replace('T', ' ').slice(0, 19),

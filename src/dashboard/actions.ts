@@ -22,7 +22,7 @@ export interface ActionDeps {
 
 export function dashboardActionRoutes(d: ActionDeps): Routes {
   return {
-    'GET /v1/mover': () => ({ paused: d.background.paused, heldBack: d.background.heldBack }),
+    'GET /v1/mover': () => ({ paused: d.background.paused, heldBack: d.background.heldBack, slowedBy: d.background.slowedBy }),
     'POST /v1/mover/pause': (_url, body) => {
       d.background.paused = body.paused !== false;
       d.background.kick();

@@ -41,6 +41,8 @@ export class BackgroundMover {
   private readonly waiters = new Map<number, Waiter[]>(); // by ino
   /** why automatic moves are held back right now, for status */
   heldBack: string | null = null;
+  /** why running moves go slower than the bandwidth allows (the pace: mover/foreground.ts), or null */
+  slowedBy: string | null = null;
   /** an operator paused the mover (the dashboard): nothing new starts, moves in flight finish */
   paused = false;
   /**

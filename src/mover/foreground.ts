@@ -81,6 +81,15 @@ export class ForegroundPace {
     return this.rate(configured);
   }
 
+  /** Why moves go slower than their bandwidth allows now, in words; null at full pace. */
+  describe(): string | null {
+    if (this.share >= 1) return null;
+    const us = (ns: number | undefined) => (ns === undefined ? '?' : `${(ns / 1000).toFixed(1)} µs`);
+    const share = `paced to ${Math.round(this.share * 100)}% of the bandwidth`;
+    if (this.lastNs === undefined) return `${share}, coming back (too few requests on the mount to measure)`;
+    return `${share}: requests on the mount wait ${us(this.lastNs)} for a CPU per wake-up, ${us(this.baselineNs)} without moves (mover.foregroundHeadroom ${Math.round(this.headroom * 100)}%)`;
+  }
+
   /** The bandwidth for the share now. */
   rate(configured: number): number {
     if (this.share >= 1) return configured;

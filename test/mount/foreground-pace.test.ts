@@ -44,3 +44,35 @@ it('the serving threads\' wait per wake-up is measured while the mount is read, 
     await fh.close();
   }
 });
+
+it('a move that makes the mount\'s requests wait longer slows down, and tierfs moves says why', async () => {
+  // Any rise above the baseline counts (a headroom of 0.01%), so a move under reads slows at once.
+  t = new TierfsMount({ passthrough: 'off', extraYaml: 'mover:\n  bandwidth: 4MiB\n  foregroundHeadroom: 0.0001\n' });
+  writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('mount:\n', 'mount:\n  pageCache: none\n'));
+  await t.start();
+  const file = join(t.mnt, 'f');
+  await fs.writeFile(file, randomBytes(1 << 20));
+  await fs.writeFile(join(t.mnt, 'big'), randomBytes(16 << 20));
+  const fh = await fs.open(file, 'r');
+  const buf = Buffer.alloc(4096);
+  let reading = true;
+  const reader = (async () => {
+    for (let i = 0; reading; i++) await fh.read(buf, 0, 4096, ((i * 7919) % 256) * 4096);
+  })();
+  try {
+    await new Promise((r) => setTimeout(r, 1500)); // windows without moves: the baseline
+    expect((await t.cli(['move', '--no-wait', join(t.mnt, 'big'), '--to', 'warm'])).code).toBe(0);
+    let said = '';
+    let text = '';
+    for (const end = Date.now() + 8000; !said && Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      said = (JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as { slowedBy: string | null }).slowedBy ?? '';
+      if (said) text = (await t.cli(['moves', t.mnt])).stdout;
+    }
+    expect(said).toMatch(/^paced to \d+% of the bandwidth/);
+    expect(text).toMatch(/^mover paced to \d+% of the bandwidth/m);
+  } finally {
+    reading = false;
+    await reader;
+    await fh.close();
+  }
+});

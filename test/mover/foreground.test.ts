@@ -23,10 +23,12 @@ describe('the mover paced by the mount latency', () => {
     const rates = Array.from({ length: 6 }, () => pace.observe(win(9, 8 * MiB), limit));
     expect(rates.slice(0, 4)).toEqual([limit / 2, limit / 4, limit / 8, limit / 16]);
     expect(rates[5]).toBe(limit * MIN_SHARE); // never below the floor: moves still finish
+    expect(pace.describe()).toBe('paced to 6% of the bandwidth: requests on the mount wait 9.0 µs for a CPU per wake-up, 4.0 µs without moves (mover.foregroundHeadroom 25%)');
     // Within the headroom (4.9 µs < 5 µs): an eighth back per window.
     expect(pace.observe(win(4.9, MiB), limit)).toBe(limit * (MIN_SHARE + 1 / 8));
     for (let i = 0; i < 10; i++) pace.observe(win(4.9, MiB), limit);
     expect(pace.share).toBe(1);
+    expect(pace.describe()).toBeNull();
     // The baseline did not learn from windows with moves.
     expect(pace.baselineNs).toBeCloseTo(4000);
   });
@@ -40,6 +42,7 @@ describe('the mover paced by the mount latency', () => {
     pace.observe(win(100, MiB, 10), 32 * MiB); // 10 wake-ups in half a second: an idle mount
     expect(pace.share).toBe(1 / 2);
     expect(pace.lastNs).toBeUndefined();
+    expect(pace.describe()).toMatch(/^paced to 50% of the bandwidth, coming back \(too few requests/);
     expect(pace.baselineNs).toBeCloseTo(4000);
   });
 

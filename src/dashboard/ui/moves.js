@@ -101,6 +101,7 @@ export function Moves({ status, canChange }) {
       <section class="card" aria-label="mover">
         <h2>Mover</h2>
         <p>${moves.paused ? html`<span class="warn">paused</span>` : html`<span class="ok">running</span>`}${moves.heldBack ? html` — <span class="muted">${moves.heldBack}</span>` : null}</p>
+        ${moves.slowedBy ? html`<p class="muted">${moves.slowedBy}</p>` : null}
         <button disabled=${!canChange} onClick=${() => act(() => api('v1/mover/pause', { method: 'POST', body: { paused: !moves.paused } }))}>
           ${moves.paused ? 'resume the mover' : 'pause the mover'}</button>
       </section>
