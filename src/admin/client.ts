@@ -18,7 +18,10 @@ export function socketPathOf(dataDir: string): string {
 
 export function adminRequest(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+    // A connection of its own (agent: false): one kept alive by the default agent is closed by
+    // the server after 5 s idle, and a caller whose event loop was busy meanwhile would write
+    // to it before hearing of the close (EPIPE). Connecting to a Unix socket costs nothing.
+    const req = request({ socketPath, agent: false, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -12,6 +12,9 @@
 // mover's pace, down to a floor that still makes progress, and each window within it
 // gives back an eighth of the full pace. With no requests to measure (an idle mount, or
 // reads that passthrough hands to the kernel) nothing is learnt and the pace recovers.
+// Under a backlog that never lets the mover rest, no window is without moves: every half
+// minute of moves under requests, one window is kept quiet (the mover waits half a
+// second) to learn the baseline, or keep it current.
 import { readFileSync } from 'node:fs';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { TokenBucket } from './throttle.js';
@@ -47,6 +50,11 @@ const MIN_RUNS = 100;
 export const MIN_SHARE = 1 / 16;
 /** A mover without a bandwidth limit that must slow down never goes below this (bytes/s). */
 const MIN_RATE = 1 << 20;
+/** Windows of moves under requests between two quiet ones: half a minute; 2 s while no baseline is known. */
+export const QUIET_EVERY = 60;
+const QUIET_EVERY_UNTIL_BASELINE = 4;
+/** The limit in a quiet window: a byte a second, so that no piece starts (0 would be unlimited). */
+const QUIET_RATE = 1;
 
 export class ForegroundPace {
   /** the share of its pace the mover allows itself now: 1 = all of it */
@@ -57,6 +65,10 @@ export class ForegroundPace {
   lastNs: number | undefined;
   /** bytes/s the mover reached in the last window it ran at full pace: what a share of "unlimited" is */
   private fullRate = 0;
+  /** windows of moves under requests since the last quiet one */
+  private sinceQuiet = 0;
+  /** this window is a quiet one: the mover waits, the baseline is measured */
+  quiet = false;
 
   /** headroom: how far above the baseline the wait may go while moves run (0.25 = +25%); 0 turns pacing off */
   constructor(public headroom: number) {}
@@ -66,23 +78,39 @@ export class ForegroundPace {
    * configured one (bytes/s, 0 = unlimited).
    */
   observe(w: Window, configured: number): number {
-    const moving = w.movedBytes > 0;
+    // A quiet window counts as one without moves, whatever piece finished in it.
+    const moving = w.movedBytes > 0 && !this.quiet;
+    const wasQuiet = this.quiet;
+    this.quiet = false;
     this.lastNs = w.waits.runs >= MIN_RUNS ? w.waits.waitNs / w.waits.runs : undefined;
     if (this.share === 1 && moving) this.fullRate = w.movedBytes / w.seconds;
-    if (this.headroom <= 0) this.share = 1;
-    else if (this.lastNs === undefined) this.share = Math.min(1, this.share * 2);
+    if (this.headroom <= 0) {
+      this.share = 1;
+      return configured;
+    }
+    if (this.lastNs === undefined) this.share = Math.min(1, this.share * 2);
     else if (!moving) {
       this.baselineNs = this.baselineNs === undefined ? this.lastNs : 0.8 * this.baselineNs + 0.2 * this.lastNs;
-      this.share = Math.min(1, this.share * 2);
-    } else if (this.baselineNs !== undefined) {
-      const over = this.lastNs > this.baselineNs * (1 + this.headroom);
-      this.share = over ? Math.max(MIN_SHARE, this.share / 2) : Math.min(1, this.share + 1 / 8);
+      this.sinceQuiet = 0;
+      // After a quiet window the pace goes on where it was; after a rest, it comes back.
+      if (!wasQuiet) this.share = Math.min(1, this.share * 2);
+    } else {
+      if (this.baselineNs !== undefined) {
+        const over = this.lastNs > this.baselineNs * (1 + this.headroom);
+        this.share = over ? Math.max(MIN_SHARE, this.share / 2) : Math.min(1, this.share + 1 / 8);
+      }
+      if (++this.sinceQuiet >= (this.baselineNs === undefined ? QUIET_EVERY_UNTIL_BASELINE : QUIET_EVERY)) {
+        this.sinceQuiet = 0;
+        this.quiet = true;
+        return QUIET_RATE;
+      }
     }
     return this.rate(configured);
   }
 
   /** Why moves go slower than their bandwidth allows now, in words; null at full pace. */
   describe(): string | null {
+    if (this.quiet) return 'waiting half a second to measure the mount without moves';
     if (this.share >= 1) return null;
     const us = (ns: number | undefined) => (ns === undefined ? '?' : `${(ns / 1000).toFixed(1)} µs`);
     const share = `paced to ${Math.round(this.share * 100)}% of the bandwidth`;

@@ -4,7 +4,7 @@
 // the mount goes quiet; the pacer reads real threads' schedstat and sets the limit.
 import { readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ForegroundPace, MIN_SHARE, MoverPacer, threadWaits } from '../../src/mover/foreground.js';
+import { ForegroundPace, MIN_SHARE, MoverPacer, QUIET_EVERY, threadWaits } from '../../src/mover/foreground.js';
 import { TokenBucket } from '../../src/mover/throttle.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 
@@ -44,6 +44,29 @@ describe('the mover paced by the mount latency', () => {
     expect(pace.lastNs).toBeUndefined();
     expect(pace.describe()).toMatch(/^paced to 50% of the bandwidth, coming back \(too few requests/);
     expect(pace.baselineNs).toBeCloseTo(4000);
+  });
+
+  it('under a backlog that never rests, a quiet window now and then learns the baseline and keeps it current', () => {
+    const pace = new ForegroundPace(0.25);
+    const limit = 32 * MiB;
+    // Moves from the start: no window without them, no baseline. The fourth is made quiet.
+    expect([1, 2, 3].map(() => pace.observe(win(6, MiB), limit))).toEqual([limit, limit, limit]);
+    expect(pace.observe(win(6, MiB), limit)).toBe(1); // a byte a second: no piece starts
+    expect(pace.describe()).toMatch(/^waiting half a second to measure the mount without moves/);
+    // The quiet window (a piece that was under way may finish in it) teaches the baseline.
+    expect(pace.observe(win(4, 64 * 1024), limit)).toBe(limit);
+    expect(pace.baselineNs).toBeCloseTo(4000);
+    // Moves that double the wait are paced from now on.
+    expect(pace.observe(win(8, MiB), limit)).toBe(limit / 2);
+    // Every half minute of moves (QUIET_EVERY windows, counting the one above), another
+    // quiet window; the pace goes on where it was after it.
+    const rates: number[] = [];
+    for (let i = 0; i < QUIET_EVERY - 2; i++) rates.push(pace.observe(win(4.5, MiB), limit));
+    expect(rates).not.toContain(1);
+    expect(pace.observe(win(4.5, MiB), limit)).toBe(1);
+    const share = pace.share;
+    expect(pace.observe(win(5, 0), limit)).toBe(limit * share);
+    expect(pace.baselineNs).toBeCloseTo(0.8 * 4000 + 0.2 * 5000);
   });
 
   it('with no bandwidth limit, slows to a share of the pace it had; headroom 0 turns pacing off', () => {
