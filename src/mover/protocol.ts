@@ -97,7 +97,7 @@ export class MoveProtocol {
   /** the move running for each file: at most one per file */
   private readonly running = new Map<number, Promise<MoveOutcome>>();
   /** where the bytes of moves between local volumes are copied and read back */
-  readonly copyThread = new CopyThread();
+  private readonly copyThread = new CopyThread();
 
   constructor(
     private readonly catalog: Catalog,
@@ -131,6 +131,7 @@ export class MoveProtocol {
         ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
         : { ...this.tiers.object(loc.tier).copySource(loc.layout!), close: async () => undefined };
     if (!this.opts.corruptSourceRead) return src;
+    // No descriptor: the damaged reads go through this wrapper, not the copy thread.
     return {
       size: src.size,
       close: src.close,
