@@ -51,6 +51,6 @@ it('explains the rule, the reason and what holds the move back; the class xattr 
   expect(moved.lastDecision).toMatchObject({ rule: 'tmp-to-warm', target: 'warm' });
 
   const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
-  expect(status.queue).toEqual({ length: 0, heldBack: null });
+  expect(status.queue).toEqual({ length: 0, heldBack: null, slowedBy: null });
   expect(status.placement.map((p: { tier: string }) => p.tier)).toEqual(['hot', 'warm']);
 });
