@@ -123,8 +123,8 @@ function threadMain(): void {
     return h.digest('hex');
   };
 
-  // One job at a time: moves that run together take turns by the piece, each waiting for its grant.
-  let queue = Promise.resolve();
+  // Copies that run together take turns by the piece, each awaiting its grant; a hash is
+  // synchronous, so it runs whole between two pieces.
   port.on('message', (m: Job | { op: 'granted'; id: number }) => {
     if (m.op === 'granted') {
       const go = granted.get(m.id);
@@ -141,9 +141,7 @@ function threadMain(): void {
         port.postMessage({ op: 'failed', id: m.id, code: e.code, message: e.message });
       }
     };
-    // Copies interleave (each awaits its grants); a hash runs between two pieces.
-    if (m.op === 'copy') void run();
-    else queue = queue.then(run);
+    void run();
   });
 }
 

@@ -31,21 +31,6 @@ export function fdSource(fd: number): ByteSource & { fd: number; close(): Promis
   };
 }
 
-/** A plain file as a byte source. */
-export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const fh = await fsp.open(path, 'r');
-  const { size } = await fh.stat();
-  return {
-    size,
-    async read(offset, length, into) {
-      const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
-      const { bytesRead } = await fh.read(buf, 0, length, offset);
-      return buf.subarray(0, bytesRead);
-    },
-    close: () => fh.close(),
-  };
-}
-
 /**
  * Hands each 1 MiB piece of a source to `use`, in order, reading the next piece while
  * `use` works on this one: the disk and the hashing overlap. Pieces are read into two
