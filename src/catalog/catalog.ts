@@ -502,7 +502,11 @@ export class Catalog {
          UNION SELECT i.ino FROM inodes i WHERE i.tier IS NOT NULL AND i.tier_since_ms >= @from AND i.tier_since_ms < @to
            AND NOT EXISTS (SELECT 1 FROM access_stats a WHERE a.ino = i.ino)`,
       ).pluck(),
-      arrivedBetween: d.prepare('SELECT ino FROM inodes WHERE tier IS NOT NULL AND tier_since_ms >= @from AND tier_since_ms < @to').pluck(),
+      arrivedBetween: d.prepare(
+        `SELECT i.ino, i.tier, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat
+         FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
+         WHERE i.tier IS NOT NULL AND i.tier_since_ms >= @from AND i.tier_since_ms < @to`,
+      ),
       crossedAge: d.prepare('SELECT ino FROM inodes WHERE tier IS NOT NULL AND mtime_ns >= ? AND mtime_ns < ?').pluck(),
       pinned: d.prepare('SELECT ino, pin FROM inodes WHERE pin IS NOT NULL'),
       saveDecision: d.prepare(
@@ -1026,9 +1030,9 @@ export class Catalog {
     return this.s.idleCrossed.all({ from: fromMs, to: toMs }) as number[];
   }
 
-  /** Files that arrived on their tier in [fromMs, toMs): their minimum residency may have ended. */
-  arrivedBetween(fromMs: number, toMs: number): number[] {
-    return this.s.arrivedBetween.all({ from: fromMs, to: toMs }) as number[];
+  /** Files that arrived on their tier in [fromMs, toMs) (their minimum residency may have ended), with their heat at nowMs. */
+  arrivedBetween(fromMs: number, toMs: number, nowMs: number, halfLifeMs: number): { ino: number; tier: string; heat: number }[] {
+    return this.s.arrivedBetween.all({ from: fromMs, to: toMs, now: nowMs, halfLifeMs }) as { ino: number; tier: string; heat: number }[];
   }
 
   /**

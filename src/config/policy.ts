@@ -46,7 +46,9 @@ export const policySchema = z
       .refine((ms) => ms >= 100, 'interval must be at least 100ms')
       .default(30_000)
       .describe('how often changed files are classified: those used, written, renamed, pinned, or whose idle time, age, residency or decayed heat crossed a rule since (all files after a directory rename, when a rule matches paths), and those whose move was held back because they were open or, once a tier has more room, for want of it'),
-    fullPassInterval: duration().default(3_600_000).describe('how often every file is classified all the same: a safety net, and where a promotion waiting for room may push out a file that has since grown colder'),
+    fullPassInterval: duration()
+      .default(86_400_000)
+      .describe('how often every file is classified all the same, a safety net: the passes between find every change the rules act on, but not a file unpinned or closed that may now leave to make room for a promotion waiting for it'),
     rules: z
       .array(ruleSchema)
       .default([])

@@ -128,8 +128,8 @@ export class Classifier {
   /**
    * Moves a pass held back for room, by file: the tiers that would take it and its heat
    * then. Nothing about such a file changes when room appears (a delete, a truncation,
-   * a move dropped), so incremental passes look at them again when a tier's headroom
-   * grew — not only the hourly full pass.
+   * a move dropped, a resident's minimum residency ended), so incremental passes look at
+   * them again when that happens — not only the daily full pass.
    */
   private readonly heldForRoom = new Map<number, { targets: string[]; heat: number; atMs: number }>();
   /** Moves held back because the file was open: looked at again by the next pass. */
@@ -250,8 +250,15 @@ export class Classifier {
 
   /** The files an incremental pass must look at. */
   private changed(nowMs: number, proj: Projection): Set<number> {
-    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj)]);
     const since = this.lastPassMs;
+    const { minResidency, halfLife } = this.d.policy;
+    // Files whose minimum residency ended since the last pass may move now, and may now
+    // leave to make room for a promotion held back on their tier: per tier, the coldest.
+    const residencyEnded = this.d.catalog.arrivedBetween(since - minResidency, nowMs - minResidency, nowMs, halfLife);
+    const evictable = new Map<string, number>();
+    for (const r of residencyEnded) evictable.set(r.tier, Math.min(r.heat, evictable.get(r.tier) ?? Infinity));
+    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj, evictable)]);
+    for (const { ino } of residencyEnded) inos.add(ino);
     for (const rule of this.d.policy.rules) {
       for (const idle of [rule.match.idleAbove, rule.match.idleBelow]) {
         if (idle !== undefined) for (const ino of this.d.catalog.lastUsedBetween(since - idle, nowMs - idle)) inos.add(ino);
@@ -265,23 +272,27 @@ export class Classifier {
     for (const threshold of this.heatThresholds()) {
       for (const ino of this.d.catalog.cooledBetween(threshold, since, nowMs, this.d.policy.halfLife)) inos.add(ino);
     }
-    // Files whose minimum residency ended since the last pass may move now.
-    for (const ino of this.d.catalog.arrivedBetween(since - this.d.policy.minResidency, nowMs - this.d.policy.minResidency)) inos.add(ino);
     return inos;
   }
 
   /**
    * Files whose move waited for room on a tier that has more of it than the last pass
-   * left: the hottest first, as many as capacity planning weighs in one pass.
+   * left, or where the minimum residency of a resident clearly colder than them ended: the
+   * hottest first, as many as capacity planning weighs in one pass. Time alone changes
+   * nothing else for them: heat decays alike for every file, so which of two files is
+   * colder, beyond a multiplicative hysteresis, stays as it was (the full pass, a safety
+   * net, still finds a resident unpinned or closed).
    */
-  private roomAppeared(nowMs: number, proj: Projection): number[] {
+  private roomAppeared(nowMs: number, proj: Projection, evictable: Map<string, number>): number[] {
     const grown = new Set(this.order.filter((t) => proj.headroom(t) > (this.headroom.get(t) ?? Infinity)));
-    if (grown.size === 0) return [];
-    const halfLife = this.d.policy.halfLife;
+    if (grown.size === 0 && evictable.size === 0) return [];
+    const { halfLife, hysteresis } = this.d.policy;
+    // A resident leaves for a promotion only when clearly colder than it (capacity.ts).
+    const makesRoom = (tier: string, heat: number) => grown.has(tier) || (evictable.get(tier) ?? Infinity) * (1 + hysteresis) < heat;
     return [...this.heldForRoom]
-      .filter(([, h]) => h.targets.some((t) => grown.has(t)))
-      .map(([ino, h]) => [ino, heatAt(h.heat, h.atMs, nowMs, halfLife)] as const)
-      .sort((a, b) => b[1] - a[1])
+      .map(([ino, h]) => [ino, h.targets, heatAt(h.heat, h.atMs, nowMs, halfLife)] as const)
+      .filter(([, targets, heat]) => targets.some((t) => makesRoom(t, heat)))
+      .sort((a, b) => b[2] - a[2])
       .slice(0, MAX_REQUESTS)
       .map(([ino]) => ino);
   }

@@ -232,6 +232,26 @@ describe('classifier', () => {
     expect(f.queued().get(waiting)).toBe('hot');
   });
 
+  // The other way room appears: a resident's minimum residency ends, and it may leave for
+  // a hotter file. Time alone changes nothing else for a held promotion (heat decays alike
+  // for every file), which is what lets full passes be a day apart.
+  it('a promotion held back by residents inside their minimum residency is queued by the first incremental pass after it ends', () => {
+    const t0 = Date.now();
+    f = fixture({ hotCapacity: 1000, watermarks: { high: 0.6, low: 0.5 }, policy: { minResidency: '1h', rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    const residents = Array.from({ length: 6 }, (_, i) => f!.file(`r${i}`, 100)); // never opened, but new on hot
+    const waiting = f.file('waiting', 100, 'warm', t0 - 2 * HOUR);
+    f.open([waiting], t0, 5);
+    f.classifier.pass(true, t0 + MIN);
+    expect(f.queued().size).toBe(0);
+    expect(f.catalog.decision(waiting)!.reason).toMatch(/not moved yet: tier hot has no room below its high watermark, and no file there is clearly colder/);
+    expect(f.classifier.pass(false, t0 + 30 * MIN)).toMatchObject({ enqueued: 0 });
+
+    // The residents' hour on hot ends; no file was used, deleted or moved meanwhile.
+    expect(f.classifier.pass(false, t0 + HOUR + MIN)).toMatchObject({ full: false, enqueued: 2, demotions: 1 });
+    expect(f.queued().get(waiting)).toBe('hot');
+    expect(residents.filter((ino) => f!.queued().get(ino) === 'warm')).toHaveLength(1);
+  });
+
   // Capacity planning weighs 1,000 promotions waiting for room per pass. A full pass meets
   // files in inode order and offered the first 1,000 it met: the oldest files, however
   // lukewarm, while the hottest, created later, waited for their next use.

@@ -22,8 +22,8 @@ export interface Fixture {
   policy: PolicyConfig;
   tierConfigs: TierConfig[];
   openForWrite: Set<number>;
-  /** a file of `size` bytes at `path` (parents created), on `tier` */
-  file(path: string, size: number, tier?: string): number;
+  /** a file of `size` bytes at `path` (parents created), on `tier` since `arrivedMs` (default: now) */
+  file(path: string, size: number, tier?: string, arrivedMs?: number): number;
   dir(path: string): number;
   /** opens of `inos` at `timeMs` (marks them dirty, adds heat) */
   open(inos: number[], timeMs: number, times?: number): void;
@@ -63,7 +63,9 @@ export async function fixtureWithCold(opts: FixtureOptions & { coldCapacity?: nu
 
 export function fixture(opts: FixtureOptions = {}, slower?: { config: TierConfig; tier: AnyTier }): Fixture {
   const dir = tempDir();
-  const catalog = new Catalog(join(dir.path, 'catalog.db'));
+  // The catalog's clock is the real one, but for files created as having arrived earlier.
+  let arrivedAt: number | undefined;
+  const catalog = new Catalog(join(dir.path, 'catalog.db'), { now: () => arrivedAt ?? Date.now() });
   const watermarks = opts.watermarks ?? { high: 0.9, low: 0.75 };
   const tierConfigs: TierConfig[] = [
     { name: 'hot', kind: 'local', volumes: [{ path: join(dir.path, 'hot') }], capacity: opts.hotCapacity ?? 1e12, watermarks },
@@ -92,12 +94,17 @@ export function fixture(opts: FixtureOptions = {}, slower?: { config: TierConfig
     policy: p,
     tierConfigs,
     openForWrite,
-    file(path, size, tier = 'hot') {
+    file(path, size, tier = 'hot', arrivedMs) {
       const t = tiers.get(tier);
       const volume = t.kind === 'local' ? t.local.volumes[0]! : null;
       const name = path.split('/').at(-1)!;
       const mtimeNs = BigInt(Date.now()) * 1_000_000n;
-      return catalog.createInode({ ...attrs, mtimeNs, ctimeNs: mtimeNs, mode: S_IFREG | 0o644, nlink: 1, size, tier, volume, dataPath: path }, dirOf(path), name);
+      arrivedAt = arrivedMs;
+      try {
+        return catalog.createInode({ ...attrs, mtimeNs, ctimeNs: mtimeNs, mode: S_IFREG | 0o644, nlink: 1, size, tier, volume, dataPath: path }, dirOf(path), name);
+      } finally {
+        arrivedAt = undefined;
+      }
     },
     dir(path) {
       return dirOf(`${path}/x`);
