@@ -503,7 +503,7 @@ export class Catalog {
            AND NOT EXISTS (SELECT 1 FROM access_stats a WHERE a.ino = i.ino)`,
       ).pluck(),
       arrivedBetween: d.prepare(
-        `SELECT i.ino, i.tier, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat
+        `SELECT i.ino, i.tier, i.size, coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat
          FROM inodes i LEFT JOIN access_stats a ON a.ino = i.ino
          WHERE i.tier IS NOT NULL AND i.tier_since_ms >= @from AND i.tier_since_ms < @to`,
       ),
@@ -1031,8 +1031,8 @@ export class Catalog {
   }
 
   /** Files that arrived on their tier in [fromMs, toMs) (their minimum residency may have ended), with their heat at nowMs. */
-  arrivedBetween(fromMs: number, toMs: number, nowMs: number, halfLifeMs: number): { ino: number; tier: string; heat: number }[] {
-    return this.s.arrivedBetween.all({ from: fromMs, to: toMs, now: nowMs, halfLifeMs }) as { ino: number; tier: string; heat: number }[];
+  arrivedBetween(fromMs: number, toMs: number, nowMs: number, halfLifeMs: number): { ino: number; tier: string; size: number; heat: number }[] {
+    return this.s.arrivedBetween.all({ from: fromMs, to: toMs, now: nowMs, halfLifeMs }) as { ino: number; tier: string; size: number; heat: number }[];
   }
 
   /**

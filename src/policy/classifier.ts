@@ -78,6 +78,19 @@ export interface ClassifierDeps {
   openHold(ino: number): string | null;
 }
 
+/** A move held back for room: the tiers that would take it, its size, and its heat as a rank. */
+interface HeldForRoom {
+  targets: string[];
+  size: number;
+  rank: number;
+}
+
+/**
+ * A heat at a time as one number that orders files by heat at any time (log2 of the heat
+ * it had at time 0): heat halves alike for every file, so ranks never need decaying.
+ */
+const rankOf = (heat: number, atMs: number, halfLifeMs: number) => Math.log2(heat) + atMs / halfLifeMs;
+
 /** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
 type Hold = string | null;
 
@@ -126,12 +139,11 @@ export class Classifier {
   /** per tier, what capacity pressure does there, as of the last pass (status) */
   pressure = new Map<string, string>();
   /**
-   * Moves a pass held back for room, by file: the tiers that would take it and its heat
-   * then. Nothing about such a file changes when room appears (a delete, a truncation,
+   * Moves a pass held back for room, by file. Nothing about such a file changes when room appears (a delete, a truncation,
    * a move dropped, a resident's minimum residency ended), so incremental passes look at
    * them again when that happens — not only the daily full pass.
    */
-  private readonly heldForRoom = new Map<number, { targets: string[]; heat: number; atMs: number }>();
+  private readonly heldForRoom = new Map<number, HeldForRoom>();
   /** Moves held back because the file was open: looked at again by the next pass. */
   private readonly heldOpen = new Set<number>();
   /** each tier's projected headroom as the last pass left it */
@@ -253,11 +265,14 @@ export class Classifier {
     const since = this.lastPassMs;
     const { minResidency, halfLife } = this.d.policy;
     // Files whose minimum residency ended since the last pass may move now, and may now
-    // leave to make room for a promotion held back on their tier: per tier, the coldest.
+    // leave to make room for a promotion held back on their tier.
     const residencyEnded = this.d.catalog.arrivedBetween(since - minResidency, nowMs - minResidency, nowMs, halfLife);
-    const evictable = new Map<string, number>();
-    for (const r of residencyEnded) evictable.set(r.tier, Math.min(r.heat, evictable.get(r.tier) ?? Infinity));
-    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj, evictable)]);
+    const freed = new Map<string, { coldest: number; bytes: number }>();
+    for (const r of residencyEnded) {
+      const t = freed.get(r.tier) ?? { coldest: Infinity, bytes: 0 };
+      freed.set(r.tier, { coldest: Math.min(t.coldest, r.heat), bytes: t.bytes + r.size });
+    }
+    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj, freed)]);
     for (const { ino } of residencyEnded) inos.add(ino);
     for (const rule of this.d.policy.rules) {
       for (const idle of [rule.match.idleAbove, rule.match.idleBelow]) {
@@ -277,24 +292,43 @@ export class Classifier {
 
   /**
    * Files whose move waited for room on a tier that has more of it than the last pass
-   * left, or where the minimum residency of a resident clearly colder than them ended: the
-   * hottest first, as many as capacity planning weighs in one pass. Time alone changes
-   * nothing else for them: heat decays alike for every file, so which of two files is
-   * colder, beyond a multiplicative hysteresis, stays as it was (the full pass, a safety
-   * net, still finds a resident unpinned or closed).
+   * left, or where residents clearly colder than them may leave now (their minimum
+   * residency ended): the hottest first, as many as that room can take, up to what
+   * capacity planning weighs in one pass. Time alone changes nothing else for them: heat
+   * decays alike for every file, so which of two files is colder, beyond a multiplicative
+   * hysteresis, stays as it was (the full pass, a safety net, still finds a resident
+   * unpinned or closed).
    */
-  private roomAppeared(nowMs: number, proj: Projection, evictable: Map<string, number>): number[] {
-    const grown = new Set(this.order.filter((t) => proj.headroom(t) > (this.headroom.get(t) ?? Infinity)));
-    if (grown.size === 0 && evictable.size === 0) return [];
+  private roomAppeared(nowMs: number, proj: Projection, freed: Map<string, { coldest: number; bytes: number }>): number[] {
     const { halfLife, hysteresis } = this.d.policy;
-    // A resident leaves for a promotion only when clearly colder than it (capacity.ts).
-    const makesRoom = (tier: string, heat: number) => grown.has(tier) || (evictable.get(tier) ?? Infinity) * (1 + hysteresis) < heat;
-    return [...this.heldForRoom]
-      .map(([ino, h]) => [ino, h.targets, heatAt(h.heat, h.atMs, nowMs, halfLife)] as const)
-      .filter(([, targets, heat]) => targets.some((t) => makesRoom(t, heat)))
-      .sort((a, b) => b[2] - a[2])
-      .slice(0, MAX_REQUESTS)
-      .map(([ino]) => ino);
+    // Per tier: the bytes of room that appeared, and the rank a held file must be above to take them.
+    const room = new Map<string, { bytes: number; above: number }>();
+    for (const t of this.order) {
+      const grew = proj.headroom(t) - (this.headroom.get(t) ?? Infinity);
+      const f = freed.get(t);
+      if (grew > 0) room.set(t, { bytes: grew + (f?.bytes ?? 0), above: -Infinity });
+      else if (f) room.set(t, { bytes: f.bytes, above: rankOf(f.coldest * (1 + hysteresis), nowMs, halfLife) });
+    }
+    if (room.size === 0) return [];
+    const usable = (h: HeldForRoom) => {
+      for (const t of h.targets) {
+        const r = room.get(t);
+        if (r !== undefined && r.bytes > 0 && h.rank > r.above) return r;
+      }
+      return undefined;
+    };
+    // (Every pass walks them all: a plain loop, as the map may hold every file of a tree.)
+    const waiting: [number, HeldForRoom][] = [];
+    for (const entry of this.heldForRoom) if (usable(entry[1])) waiting.push(entry);
+    waiting.sort((a, b) => b[1].rank - a[1].rank);
+    const out: number[] = [];
+    for (const [ino, h] of waiting) {
+      const r = usable(h);
+      if (!r) continue;
+      r.bytes -= h.size;
+      if (out.push(ino) === MAX_REQUESTS) break;
+    }
+    return out;
   }
 
   private forgetHeld(ino: number): void {
@@ -444,7 +478,7 @@ export class Classifier {
       this.d.catalog.dropAutomaticMove(f.ino);
       pending.delete(f.ino);
     }
-    this.heldForRoom.set(f.ino, { targets, heat: f.heat, atMs: nowMs });
+    this.heldForRoom.set(f.ino, { targets, size: f.size, rank: rankOf(f.heat, nowMs, this.d.policy.halfLife) });
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
     if (promotion) offer(requests, { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
     return promotion
