@@ -461,7 +461,10 @@ export class Catalog {
       ),
       // cool_ms: when heat decays to 1 (log2 of 0 is NULL: a file never opened crosses nothing)
       recomputeCool: d.prepare('UPDATE access_stats SET cool_ms = heat_ms + @halfLifeMs * log2(heat)'),
-      cooledBetween: d.prepare('SELECT ino FROM access_stats WHERE cool_ms >= @from AND cool_ms < @to').pluck(),
+      // a range of inodes_tier_cool per tier (the tiers files are on: tier_usage)
+      cooledBetween: d.prepare(
+        'SELECT ino FROM inodes WHERE tier IN (SELECT tier FROM tier_usage) AND cool_ms >= @from AND cool_ms < @to',
+      ).pluck(),
       markDirty: d.prepare('INSERT OR IGNORE INTO dirty (ino) VALUES (?)'),
       logAccess: d.prepare(
         'INSERT INTO access_log (time_ms, ino, path, op, offset, length, size) VALUES (@timeMs, @ino, @path, @op, @offset, @length, @size)',

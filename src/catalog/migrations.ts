@@ -390,4 +390,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX inodes_unlinked ON inodes (ino) WHERE nlink = 0;
   `,
+  // 17: every access updates a file's cool_ms in two indexes, access_stats_cool and (by the
+  // trigger of 14) inodes_tier_cool; the files whose heat crossed a threshold are found
+  // with the second, tier by tier, and the first, a fifth of an access's cost, goes.
+  `
+  DROP INDEX access_stats_cool;
+  `,
 ];

@@ -11,6 +11,7 @@ import type { TierConfig } from '../config/schema.js';
 import { distinctFilesystems, type LocalTier } from '../tiers/local/local-tier.js';
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
+import { AppearedRoom, HeldForRoom, rankOf } from './held-for-room.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
 import { ImpactTally, type PolicyImpact } from './preview.js';
 import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type TierRoom } from './watermarks.js';
@@ -78,19 +79,6 @@ export interface ClassifierDeps {
   openHold(ino: number): string | null;
 }
 
-/** A move held back for room: the tiers that would take it, its size, and its heat as a rank. */
-interface HeldForRoom {
-  targets: string[];
-  size: number;
-  rank: number;
-}
-
-/**
- * A heat at a time as one number that orders files by heat at any time (log2 of the heat
- * it had at time 0): heat halves alike for every file, so ranks never need decaying.
- */
-const rankOf = (heat: number, atMs: number, halfLifeMs: number) => Math.log2(heat) + atMs / halfLifeMs;
-
 /** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
 type Hold = string | null;
 
@@ -143,7 +131,7 @@ export class Classifier {
    * a move dropped, a resident's minimum residency ended), so incremental passes look at
    * them again when that happens — not only the daily full pass.
    */
-  private readonly heldForRoom = new Map<number, HeldForRoom>();
+  private readonly heldForRoom = new HeldForRoom();
   /** Moves held back because the file was open: looked at again by the next pass. */
   private readonly heldOpen = new Set<number>();
   /** each tier's projected headroom as the last pass left it */
@@ -267,12 +255,7 @@ export class Classifier {
     // Files whose minimum residency ended since the last pass may move now, and may now
     // leave to make room for a promotion held back on their tier.
     const residencyEnded = this.d.catalog.arrivedBetween(since - minResidency, nowMs - minResidency, nowMs, halfLife);
-    const freed = new Map<string, { coldest: number; bytes: number }>();
-    for (const r of residencyEnded) {
-      const t = freed.get(r.tier) ?? { coldest: Infinity, bytes: 0 };
-      freed.set(r.tier, { coldest: Math.min(t.coldest, r.heat), bytes: t.bytes + r.size });
-    }
-    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj, freed)]);
+    const inos = new Set([...this.d.catalog.takeDirty(), ...this.heldOpen, ...this.roomAppeared(nowMs, proj, residencyEnded)]);
     for (const { ino } of residencyEnded) inos.add(ino);
     for (const rule of this.d.policy.rules) {
       for (const idle of [rule.match.idleAbove, rule.match.idleBelow]) {
@@ -299,36 +282,30 @@ export class Classifier {
    * hysteresis, stays as it was (the full pass, a safety net, still finds a resident
    * unpinned or closed).
    */
-  private roomAppeared(nowMs: number, proj: Projection, freed: Map<string, { coldest: number; bytes: number }>): number[] {
+  private roomAppeared(nowMs: number, proj: Projection, residencyEnded: { tier: string; size: number; heat: number }[]): number[] {
     const { halfLife, hysteresis } = this.d.policy;
-    // Per tier: the bytes of room that appeared, and the rank a held file must be above to take them.
-    const room = new Map<string, { bytes: number; above: number }>();
+    const rooms = new Map<string, AppearedRoom>();
     for (const t of this.order) {
+      // NaN (both unlimited) and negative: no room grew
       const grew = proj.headroom(t) - (this.headroom.get(t) ?? Infinity);
-      const f = freed.get(t);
-      if (grew > 0) room.set(t, { bytes: grew + (f?.bytes ?? 0), above: -Infinity });
-      else if (f) room.set(t, { bytes: f.bytes, above: rankOf(f.coldest * (1 + hysteresis), nowMs, halfLife) });
+      // A resident leaves for a promotion only when clearly colder than it (capacity.ts):
+      // for a file of rank above rankOf(heat × (1 + hysteresis)).
+      const freed = residencyEnded.filter((r) => r.tier === t).map((r) => ({ rank: rankOf(r.heat * (1 + hysteresis), nowMs, halfLife), size: r.size }));
+      if (grew > 0 || freed.length > 0) rooms.set(t, new AppearedRoom(grew > 0 ? grew : 0, freed));
     }
-    if (room.size === 0) return [];
-    const usable = (h: HeldForRoom) => {
-      for (const t of h.targets) {
-        const r = room.get(t);
-        if (r !== undefined && r.bytes > 0 && h.rank > r.above) return r;
+    if (rooms.size === 0) return [];
+    // Hottest first, the fastest tier's room first: a colder file can take no room a
+    // hotter one could not, so each walk stops at the first file that finds none.
+    const out = new Set<number>();
+    for (const [tier, room] of rooms) {
+      for (const [ino, h] of this.heldForRoom.hottest(tier)) {
+        if (out.size === MAX_REQUESTS || room.left(h.rank) <= 0) break;
+        if (out.has(ino)) continue;
+        room.take(h.size);
+        out.add(ino);
       }
-      return undefined;
-    };
-    // (Every pass walks them all: a plain loop, as the map may hold every file of a tree.)
-    const waiting: [number, HeldForRoom][] = [];
-    for (const entry of this.heldForRoom) if (usable(entry[1])) waiting.push(entry);
-    waiting.sort((a, b) => b[1].rank - a[1].rank);
-    const out: number[] = [];
-    for (const [ino, h] of waiting) {
-      const r = usable(h);
-      if (!r) continue;
-      r.bytes -= h.size;
-      if (out.push(ino) === MAX_REQUESTS) break;
     }
-    return out;
+    return [...out];
   }
 
   private forgetHeld(ino: number): void {
