@@ -22,14 +22,65 @@ interface File {
   lastMs: number;
   /** lfu: log2 of heat at time 0 (time-invariant: log2(heat(t)) + t/halfLife) */
   score: number;
+  /** lfu: its place in its tier's ScoreHeap */
+  heapAt?: number;
+  /** its neighbours in its tier's RecencyList */
+  older?: File;
+  newer?: File;
 }
 
 const DAY = 86_400_000;
 
-/** A min-heap of files by score, with removal of any file. */
+/**
+ * A tier's files in order of last use, least recent first: a list linked through the
+ * files themselves, so a use moves a file to the end without hashing it (a Map deleted
+ * from and added to at every event cost most of a baseline's time).
+ */
+class RecencyList {
+  private oldest: File | undefined;
+  private newest: File | undefined;
+
+  /** Least recently used first. */
+  *leastRecent(): Generator<File> {
+    for (let f = this.oldest; f; ) {
+      const next = f.newer; // f may be taken out meanwhile
+      yield f;
+      f = next;
+    }
+  }
+
+  first(): File | undefined {
+    return this.oldest;
+  }
+
+  /** Add f as the most recently used (f is in no list). */
+  push(f: File): void {
+    f.older = this.newest;
+    f.newer = undefined;
+    if (this.newest) this.newest.newer = f;
+    else this.oldest = f;
+    this.newest = f;
+  }
+
+  remove(f: File): void {
+    if (f.older) f.older.newer = f.newer;
+    else this.oldest = f.newer;
+    if (f.newer) f.newer.older = f.older;
+    else this.newest = f.older;
+    f.older = f.newer = undefined;
+  }
+
+  /** f, in this list, was used now. */
+  touch(f: File): void {
+    if (this.newest === f) return;
+    this.remove(f);
+    this.push(f);
+  }
+}
+
+/** A min-heap of files by score, with removal of any file (each file knows its place). */
 class ScoreHeap {
   private readonly a: File[] = [];
-  private readonly at = new Map<File, number>();
 
   get size(): number {
     return this.a.length;
@@ -39,27 +90,27 @@ class ScoreHeap {
   }
   push(f: File): void {
     this.a.push(f);
-    this.at.set(f, this.a.length - 1);
+    f.heapAt = this.a.length - 1;
     this.up(this.a.length - 1);
   }
   remove(f: File): void {
-    const i = this.at.get(f);
-    if (i === undefined) return;
+    const i = f.heapAt;
+    if (i === undefined || this.a[i] !== f) return;
     const last = this.a.pop()!;
-    this.at.delete(f);
+    f.heapAt = undefined;
     if (i < this.a.length) {
       this.a[i] = last;
-      this.at.set(last, i);
+      last.heapAt = i;
       this.up(i);
-      this.down(this.at.get(last)!);
+      this.down(last.heapAt);
     }
   }
   private swap(i: number, j: number): void {
     const t = this.a[i]!;
     this.a[i] = this.a[j]!;
     this.a[j] = t;
-    this.at.set(this.a[i]!, i);
-    this.at.set(this.a[j]!, j);
+    this.a[i]!.heapAt = i;
+    this.a[j]!.heapAt = j;
   }
   private up(i: number): void {
     while (i > 0) {
@@ -87,8 +138,8 @@ type Kind = 'lru' | 'lfu' | 'idle-age';
 export class BaselineSimulation implements Simulation {
   private readonly tally: Tally;
   private readonly files = new Map<string, File>();
-  /** per tier, files in order of last use (Map keeps insertion order: first = least recent) */
-  private readonly recency: Map<File, true>[];
+  /** per tier, files in order of last use */
+  private readonly recency: RecencyList[];
   private readonly heaps: ScoreHeap[];
   private readonly used: number[];
   private readonly limit: number[];
@@ -107,7 +158,7 @@ export class BaselineSimulation implements Simulation {
       this.tiers.map((t) => t.latency),
       setup.misplacementWindowMs,
     );
-    this.recency = this.tiers.map(() => new Map());
+    this.recency = this.tiers.map(() => new RecencyList());
     this.heaps = this.tiers.map(() => new ScoreHeap());
     this.used = this.tiers.map(() => 0);
     this.limit = this.tiers.map((t) => (t.capacityBytes ? t.capacityBytes * t.high : Infinity));
@@ -129,8 +180,7 @@ export class BaselineSimulation implements Simulation {
     const opened = e.opens || e.op === 'open';
     if (opened) this.heat(f, now);
     f.lastMs = now;
-    this.recency[f.tier]!.delete(f);
-    this.recency[f.tier]!.set(f, true);
+    this.recency[f.tier]!.touch(f);
     if (e.op === 'read' || opened) {
       if (this.kind === 'lfu') this.lfuAdmit(f, now);
       else if (f.tier > 0) this.place(f, 0, now);
@@ -160,7 +210,7 @@ export class BaselineSimulation implements Simulation {
     const f: File = { path, size: e.size, tier, lastMs: now, score: -Infinity };
     this.files.set(path, f);
     this.used[tier]! += f.size;
-    this.recency[tier]!.set(f, true);
+    this.recency[tier]!.push(f);
     if (this.kind === 'lfu') this.heaps[tier]!.push(f);
     this.tally.grow(now, this.tiers[tier]!.name, f.size, true);
     return f;
@@ -170,11 +220,11 @@ export class BaselineSimulation implements Simulation {
     if (f.tier === to) return;
     this.tally.moved(now, f.path, this.tiers[f.tier]!.name, this.tiers[to]!.name, f.size);
     this.used[f.tier]! -= f.size;
-    this.recency[f.tier]!.delete(f);
+    this.recency[f.tier]!.remove(f);
     if (this.kind === 'lfu') this.heaps[f.tier]!.remove(f);
     f.tier = to;
     this.used[to]! += f.size;
-    this.recency[to]!.set(f, true);
+    this.recency[to]!.push(f);
     if (this.kind === 'lfu') this.heaps[to]!.push(f);
   }
 
@@ -182,7 +232,7 @@ export class BaselineSimulation implements Simulation {
   private relieve(now: number): void {
     for (let t = 0; t < this.tiers.length - 1; t++) {
       while (this.used[t]! > this.limit[t]!) {
-        const victim = this.kind === 'lfu' ? this.heaps[t]!.peek() : this.recency[t]!.keys().next().value;
+        const victim = this.kind === 'lfu' ? this.heaps[t]!.peek() : this.recency[t]!.first();
         if (!victim) break;
         this.place(victim, t + 1, now);
       }
@@ -220,7 +270,7 @@ export class BaselineSimulation implements Simulation {
   private ageOut(now: number): void {
     this.nextAgeCheck = now + DAY;
     for (let t = 0; t < this.tiers.length - 1; t++) {
-      for (const f of [...this.recency[t]!.keys()]) {
+      for (const f of this.recency[t]!.leastRecent()) {
         const idle = now - f.lastMs;
         if (idle <= 30 * DAY) break; // the rest are more recent
         const to = Math.min(this.tiers.length - 1, idle > 90 * DAY ? Math.max(t + 1, 2) : t + 1);
