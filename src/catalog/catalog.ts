@@ -546,7 +546,8 @@ export class Catalog {
          VALUES (@ino, @toTier, @priority, @requestedBy, @reason, @nowMs)
          ON CONFLICT (ino) DO UPDATE SET to_tier = excluded.to_tier, priority = excluded.priority,
            requested_by = excluded.requested_by, reason = excluded.reason, not_before_ms = 0
-         WHERE excluded.priority <= move_queue.priority`,
+         WHERE excluded.priority <= move_queue.priority
+         RETURNING id`,
       ),
       // In the order asked for within a priority: a move that waited (deferred) keeps its
       // place, so a tier's relief still runs coldest first.
@@ -1123,8 +1124,9 @@ export class Catalog {
   }
 
   /** Queue a move; an entry of the same file is replaced only by one at least as urgent (lower priority number). */
-  enqueueMove(e: { ino: number; toTier: string; priority: number; requestedBy: string; reason: string }): void {
-    this.s.enqueue.run({ ...e, nowMs: this.now() });
+  /** Queue a move: its entry's id, or undefined when a move asked at a higher priority stays queued instead. */
+  enqueueMove(e: { ino: number; toTier: string; priority: number; requestedBy: string; reason: string }): number | undefined {
+    return (this.s.enqueue.get({ ...e, nowMs: this.now() }) as { id: number } | undefined)?.id;
   }
 
   /**

@@ -400,7 +400,10 @@ export class Classifier {
         }),
       );
     }
-    const { demotions, promotions } = this.capacity(nowMs, pins, requests);
+    // A full pass yields to the event loop between pages, and the mover may have run
+    // moves meanwhile: capacity planning reads the queue again. An incremental pass runs
+    // in one turn: the queue is what it read, with its own changes.
+    const { demotions, promotions } = this.capacity(nowMs, pins, requests, full ? undefined : pending);
     this.lastPassMs = nowMs;
     return { full, examined, enqueued: enqueued + demotions + promotions, demotions, ms: performance.now() - t0 };
   }
@@ -440,8 +443,14 @@ export class Classifier {
       proj.add({ ino: f.ino, from: f.tier, to, size: f.size, priority: AUTO_PRIORITY });
       if (p?.to !== to || p.requestedBy !== requestedBy) {
         const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
-        this.d.catalog.enqueueMove({ ino: f.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy, reason });
-        pending.set(f.ino, { id: 0, ino: f.ino, from: f.tier, to, size: f.size, heat: f.heat, priority: AUTO_PRIORITY, requestedBy, running: false });
+        const id = this.d.catalog.enqueueMove({ ino: f.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy, reason });
+        if (id === undefined) {
+          // a move asked at a higher priority is queued for it (one the projection did not count: its file is on its target already)
+          proj.remove(f.ino);
+          pending.delete(f.ino);
+          return 'a move asked at a higher priority is queued for it';
+        }
+        pending.set(f.ino, { id, ino: f.ino, from: f.tier, to, size: f.size, heat: f.heat, priority: AUTO_PRIORITY, requestedBy, running: false });
       }
       return null;
     }
@@ -485,13 +494,13 @@ export class Classifier {
   /**
    * Capacity: relieve tiers above their high watermark, make room for promotions that
    * wait for it, and drop queued watermark moves that are no longer needed — all against
-   * the projected use read afresh (the mover may have run moves during the pass).
+   * the tiers' use read afresh and the queue as `queued` (read again when not given).
    */
-  private capacity(nowMs: number, pins: Pins, requests: Request[]): { demotions: number; promotions: number } {
+  private capacity(nowMs: number, pins: Pins, requests: Request[], queued?: Map<number, PendingFlow>): { demotions: number; promotions: number } {
     let demotions = 0;
     let promotions = 0;
     this.d.catalog.tx(() => {
-      const pending = this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife).map(toFlow);
+      const pending = queued ? [...queued.values()] : this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife).map(toFlow);
       const byIno = new Map(pending.map((f) => [f.ino, f]));
       const plan = planCapacity({
         tiers: this.rooms(),

@@ -252,6 +252,23 @@ describe('classifier', () => {
     expect(residents.filter((ino) => f!.queued().get(ino) === 'warm')).toHaveLength(1);
   });
 
+  // An incremental pass plans capacity with the queue it read and its own changes (each
+  // with the id the catalog gave it), so its queue must be the catalog's: a move asked by a
+  // person stays queued over a rule's, even one the projection did not count (its file is
+  // on its target tier already, until the mover gets to it and drops it).
+  it('a rule move does not replace a move asked at a higher priority, and the pass says so', () => {
+    const t0 = Date.now();
+    f = fixture({ policy: { minResidency: 0, rules: [{ name: 'hot', match: { heatAbove: 1 }, target: 'hot' }] } });
+    const file = f.file('f', 100, 'warm');
+    f.classifier.pass(true, t0);
+    const manualId = f.catalog.enqueueMove({ ino: file, toTier: 'warm', priority: 0, requestedBy: 'cli', reason: 'asked' });
+    expect(manualId).toBeGreaterThan(0);
+    f.open([file], t0 + MIN, 5);
+    expect(f.classifier.pass(false, t0 + 2 * MIN)).toMatchObject({ full: false, enqueued: 0 });
+    expect(f.catalog.queuedMoveOf(file)).toMatchObject({ id: manualId, toTier: 'warm', requestedBy: 'cli' });
+    expect(f.catalog.decision(file)!.reason).toMatch(/not moved yet: a move asked at a higher priority is queued for it/);
+  });
+
   // Capacity planning weighs 1,000 promotions waiting for room per pass. A full pass meets
   // files in inode order and offered the first 1,000 it met: the oldest files, however
   // lukewarm, while the hottest, created later, waited for their next use.
