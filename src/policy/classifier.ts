@@ -127,9 +127,9 @@ export class Classifier {
   /** per tier, what capacity pressure does there, as of the last pass (status) */
   pressure = new Map<string, string>();
   /**
-   * Moves a pass held back for room, by file. Nothing about such a file changes when room appears (a delete, a truncation,
-   * a move dropped, a resident's minimum residency ended), so incremental passes look at
-   * them again when that happens — not only the daily full pass.
+   * Moves a pass held back for room. Nothing about such a file changes when room appears
+   * (a delete, a truncation, a move dropped, a resident's minimum residency ended), so
+   * incremental passes look at them again when that happens — not only the daily full pass.
    */
   private readonly heldForRoom = new HeldForRoom();
   /** Moves held back because the file was open: looked at again by the next pass. */

@@ -14,7 +14,8 @@ export interface HeldPromotion {
 
 /**
  * A heat at a time as one number that orders files by heat at any time (log2 of the heat
- * it had at time 0): heat halves alike for every file, so ranks never need decaying.
+ * it had at time 0): heat halves alike for every file, so ranks never need decaying. (A
+ * new half-life makes the next pass a full one, which holds every file again.)
  */
 export const rankOf = (heat: number, atMs: number, halfLifeMs: number) => Math.log2(heat) + atMs / halfLifeMs;
 
