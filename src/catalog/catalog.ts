@@ -91,8 +91,9 @@ export interface ClassificationRow {
 export interface PendingMove {
   id: number;
   ino: number;
-  fromTier: string;
-  toTier: string;
+  /** the tier the file is on */
+  from: string;
+  to: string;
   size: number;
   /** heat decayed to now */
   heat: number;
@@ -532,7 +533,7 @@ export class Catalog {
       // only files of equal heat (never opened, mostly) are sorted among themselves.
       ),
       pendingMoves: d.prepare(
-        `SELECT q.id, q.ino, i.tier AS fromTier, q.to_tier AS toTier, i.size,
+        `SELECT q.id, q.ino, i.tier AS "from", q.to_tier AS "to", i.size,
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
                 q.priority, q.requested_by AS requestedBy, q.reason,
                 EXISTS (SELECT 1 FROM moves m WHERE m.ino = q.ino AND m.state = 'intent') AS running
@@ -1088,10 +1089,10 @@ export class Catalog {
 
   /** Every move queued or running, with the size and current tier of its file (capacity planning). */
   pendingMoves(nowMs: number, halfLifeMs: number): PendingMove[] {
-    return (this.s.pendingMoves.all({ now: nowMs, halfLifeMs }) as (Omit<PendingMove, 'running'> & { running: number })[]).map((m) => ({
-      ...m,
-      running: m.running !== 0,
-    }));
+    const rows = this.s.pendingMoves.all({ now: nowMs, halfLifeMs }) as (Omit<PendingMove, 'running'> & { running: number | boolean })[];
+    // in place: a pass reads the whole queue, tens of thousands of rows when much is to move
+    for (const m of rows) m.running = m.running !== 0;
+    return rows as PendingMove[];
   }
 
   /** The classifier should look at this file again at its next pass. */

@@ -5,7 +5,7 @@
 // with time, not with events) runs less often. Every pass ends with capacity planning
 // (capacity.ts): relief of tiers under pressure and room for promotions, against what
 // the tiers will hold once the queue has run.
-import type { Catalog, ClassificationRow, PendingMove } from '../catalog/catalog.js';
+import type { Catalog, ClassificationRow } from '../catalog/catalog.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { TierConfig } from '../config/schema.js';
 import { distinctFilesystems, type LocalTier } from '../tiers/local/local-tier.js';
@@ -87,7 +87,6 @@ interface Request extends PromotionRequest {
   decision: Decision;
 }
 
-const toFlow = (m: PendingMove): PendingFlow => ({ ...m, from: m.fromTier, to: m.toTier });
 /** A queued move as rule moves count it: the room made for a promotion is that promotion's. */
 const counted = (f: PendingFlow): PendingFlow & { reserved: boolean } => ({ ...f, reserved: !f.running && f.requestedBy === roomTag(f.from) });
 
@@ -193,8 +192,7 @@ export class Classifier {
   private projection(nowMs: number): { proj: Projection; pending: Map<number, PendingFlow> } {
     const proj = new Projection(this.rooms());
     const pending = new Map<number, PendingFlow>();
-    for (const m of this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife)) {
-      const f = toFlow(m);
+    for (const f of this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife)) {
       pending.set(f.ino, f);
       proj.add(counted(f));
     }
@@ -500,7 +498,7 @@ export class Classifier {
     let demotions = 0;
     let promotions = 0;
     this.d.catalog.tx(() => {
-      const pending = queued ? [...queued.values()] : this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife).map(toFlow);
+      const pending = queued ? [...queued.values()] : this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife);
       const byIno = new Map(pending.map((f) => [f.ino, f]));
       const plan = planCapacity({
         tiers: this.rooms(),
