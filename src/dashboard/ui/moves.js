@@ -82,6 +82,9 @@ export function Moves({ status, canChange }) {
       (!filter.since || m.startedMs >= Date.now() - filter.since),
   );
   const set = (k) => (e) => setFilter({ ...filter, [k]: k === 'since' ? Number(e.target.value) : e.target.value });
+  // Queue rows are keyed by move id: the queue reorders as live updates come (a move queued
+  // elsewhere sorts before another), and an unkeyed row would hand the button under a
+  // person's click to a different move — "cancel" would cancel the wrong one.
   return html`
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     <div class="grid">
@@ -91,7 +94,7 @@ export function Moves({ status, canChange }) {
         ${moves.active.map((a) => {
           const r = recentById.get(a.id);
           const rate = rates.get(a.id);
-          return html`<div data-testid="active-move" data-path=${r?.path ?? ''}>
+          return html`<div key=${a.id} data-testid="active-move" data-path=${r?.path ?? ''}>
             <div>${r ? html`<strong>${r.path}</strong> ${r.fromTier} → ${r.toTier}` : `move ${a.id}`}</div>
             <progress max=${a.total || 1} value=${a.bytes} aria-label=${`move ${a.id} progress`}></progress>
             <div class="muted">${bytes(a.bytes)} of ${bytes(a.total)}${rate !== undefined ? ` · ${bytes(rate)}/s` : ''}</div>
@@ -111,7 +114,7 @@ export function Moves({ status, canChange }) {
       <h2>Queue (${int(moves.queueLength)})</h2>
       <div class="scroll"><table>
         <thead><tr><th>id</th><th>file</th><th>to</th><th class="num">priority</th><th>asked by</th><th>reason</th><th class="num">attempts</th><th></th></tr></thead>
-        <tbody>${moves.queued.map((q) => html`<tr data-testid="queued-move">
+        <tbody>${moves.queued.map((q) => html`<tr key=${q.id} data-testid="queued-move">
           <td>${q.id}</td><td data-ino=${q.ino}>${q.path ?? `inode ${q.ino}`}</td><td>${q.toTier}</td><td class="num">${q.priority}</td><td>${q.requestedBy}</td>
           <td>${q.reason}${q.lastError ? html`<div class="bad">${q.lastError}</div>` : null}</td><td class="num">${q.attempts}</td>
           <td><button disabled=${!canChange || q.priority === 0} onClick=${() => act(() => api('v1/queue/first', { method: 'POST', body: { id: q.id } }))}
