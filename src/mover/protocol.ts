@@ -33,7 +33,7 @@ import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
-import { copyToTemp, fdSource, matchAttrsSync, prepareTemp, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
+import { fdSource, matchAttrsSync, prepareTemp, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
 import { manifestInfoOf } from '../recovery/manifest-sync.js';
@@ -285,15 +285,16 @@ export class MoveProtocol {
   ): Promise<string> {
     if (dest.kind === 'local') {
       const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
+      const temp = await prepareTemp(dest.volume, dest.temp!);
       // From another local volume the copy thread does it all, at the lowest CPU priority;
-      // an object tier's source fetches and checks cells on this thread (copySource).
-      const sha256 =
-        src.fd !== undefined
-          ? await this.copyThread.copy(src.fd, src.size, await prepareTemp(dest.volume, dest.temp!), { attrs, ...how })
-          : (await copyToTemp(dest.volume, dest.temp!, src, { attrs, ...how })).sha256;
+      // from an object tier this thread fetches and checks the cells (copySource) and the
+      // copy thread writes them.
+      const local = src.fd !== undefined;
+      const sha256 = local ? await this.copyThread.copy(src.fd!, src.size, temp, { attrs, ...how }) : await this.copyThread.copyFrom(src, temp, { attrs, ...how });
       await this.pause('copied');
-      // The bytes on the target disk, read back, must be the ones read from the source.
-      if ((await this.copyThread.hash(tempPathOf(dest.volume, dest.temp!))) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
+      // The bytes on the target disk, read back, must be the ones read from the source
+      // (copyFrom compared each piece as it wrote it).
+      if (local && (await this.copyThread.hash(temp)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
       return sha256;
     }
     const throttle = how.throttle;

@@ -1,13 +1,16 @@
-// The bytes of a move from one local volume to another are read, hashed, written and
-// read back on a thread of their own, at the lowest CPU priority (nice 19): the
-// daemon's main thread keeps answering requests while a move runs, and when the two
-// cores are wanted by readers of the mount the scheduler runs them first. The
-// thread uses synchronous calls, so all of a move's work — the hashing and the
-// kernel's copies alike — is done at that priority, not on the shared thread pool.
+// The bytes of a move onto a local volume are written, hashed and read back on a thread
+// of their own, at the lowest CPU priority (nice 19): the daemon's main thread keeps
+// answering requests while a move runs, and when the two cores are wanted by readers
+// of the mount the scheduler runs them first. The thread uses synchronous calls, so
+// all of a move's work — the hashing and the kernel's copies alike — is done at that
+// priority, not on the shared thread pool.
 //
-// The thread asks the main thread before each piece (the mover's bandwidth limit is
-// one bucket shared by every move) and reports its progress after it. A thread that
-// dies fails the copies it had with EIO; the next copy starts another.
+// From another local volume the thread reads the source itself, asking the main thread
+// before each piece (the mover's bandwidth limit is one bucket shared by every move)
+// and reporting its progress after it. From an object tier the main thread fetches and
+// checks the cells and hands the thread each piece in a buffer it transfers (no copy),
+// which the thread hashes, writes and reads back while the next cells arrive, and gives
+// back. A thread that dies fails the copies it had with EIO; the next copy starts another.
 //
 // Its code is a function turned to text and run as a CommonJS script (eval), with
 // Node's own modules only: the same text serves the built daemon and the tests that
@@ -16,29 +19,41 @@ import { Worker } from 'node:worker_threads';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
 import type { CopyAttrs } from './copy.js';
+import type { ByteSource } from '../object/types.js';
 
 const log = moduleLogger('copy-thread');
 
 /** What the main thread asks of the thread. */
 type Job =
   | { op: 'copy'; id: number; srcFd: number; size: number; path: string; attrs?: CopyAttrs; throttled: boolean }
-  | { op: 'hash'; id: number; path: string };
+  | { op: 'hash'; id: number; path: string }
+  // a copy whose pieces the main thread hands over: opened, fed in order, then finished or abandoned
+  | { op: 'receive'; id: number; size: number; path: string; attrs?: CopyAttrs }
+  | { op: 'piece'; id: number; offset: number; length: number; data: ArrayBuffer }
+  | { op: 'finish'; id: number }
+  | { op: 'abandon'; id: number };
 
 /** What the thread says back. */
 type Reply =
   | { op: 'take'; id: number; bytes: number }
   | { op: 'progress'; id: number; bytes: number }
+  | { op: 'stored'; id: number; bytes: number; data: ArrayBuffer }
   | { op: 'done'; id: number; sha256: string }
   | { op: 'failed'; id: number; code?: string; message: string };
+
+/** The most bytes the thread reads or is handed at a time. */
+const PIECE = 1 << 20;
+/** Pieces of a received copy in the thread's hands at once: the fetches go on while it writes. */
+const PIECES_IN_FLIGHT = 4;
 
 // Runs in the thread. Everything it uses is required inside it: it is sent as text.
 function threadMain(): void {
   const fs = require('node:fs') as typeof import('node:fs');
   const os = require('node:os') as typeof import('node:os');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const C = fs.constants;
-  const PIECE = 1 << 20;
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const PIECE = (workerData as { piece: number }).piece;
   const BLOCK = 4096;
   const zeros = Buffer.alloc(BLOCK);
   const buf = Buffer.allocUnsafe(PIECE);
@@ -59,28 +74,42 @@ function threadMain(): void {
       port.postMessage({ op: 'take', id, bytes });
     });
 
-  // All of buf[from, to) at pos: a write that meets the end of the space is short, the next fails.
-  const writeAll = (fd: number, from: number, to: number, pos: number) => {
+  // All of data[from, to) at pos: a write that meets the end of the space is short, the next fails.
+  const writeAll = (fd: number, data: Buffer, from: number, to: number, pos: number) => {
     for (let at = from; at < to; ) {
-      const n = fs.writeSync(fd, buf, at, to - at, pos + (at - from));
+      const n = fs.writeSync(fd, data, at, to - at, pos + (at - from));
       if (n === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       at += n;
     }
   };
 
   // Only the 4 KiB blocks that hold anything but zeros are written: holes stay holes.
-  const writeData = (fd: number, length: number, pos: number) => {
+  // Returns whether the last block was written (else the file may end before data's end).
+  const writeData = (fd: number, data: Buffer, pos: number) => {
     let runStart = -1;
-    for (let at = 0; at < length; at += BLOCK) {
-      const end = Math.min(at + BLOCK, length);
-      const empty = buf.compare(zeros, 0, end - at, at, end) === 0;
+    for (let at = 0; at < data.length; at += BLOCK) {
+      const end = Math.min(at + BLOCK, data.length);
+      const empty = data.compare(zeros, 0, end - at, at, end) === 0;
       if (!empty && runStart < 0) runStart = at;
       if (empty && runStart >= 0) {
-        writeAll(fd, runStart, at, pos + runStart);
+        writeAll(fd, data, runStart, at, pos + runStart);
         runStart = -1;
       }
     }
-    if (runStart >= 0) writeAll(fd, runStart, length, pos + runStart);
+    if (runStart >= 0) writeAll(fd, data, runStart, data.length, pos + runStart);
+    return runStart >= 0;
+  };
+
+  // A complete copy: its length (a trailing hole was not written), owner, mode and times, on disk.
+  const seal = (fd: number, size: number, a: CopyAttrs | undefined) => {
+    fs.ftruncateSync(fd, size);
+    if (a) {
+      // chown before chmod: chown clears setuid/setgid, and a root-owned setuid copy must never exist.
+      fs.fchownSync(fd, a.uid, a.gid);
+      fs.fchmodSync(fd, a.mode & 0o7777);
+      fs.futimesSync(fd, Number(a.atimeNs) / 1e9, Number(a.mtimeNs) / 1e9);
+    }
+    fs.fsyncSync(fd);
   };
 
   const copy = async (job: Extract<Job, { op: 'copy' }>) => {
@@ -93,19 +122,11 @@ function threadMain(): void {
         const n = fs.readSync(job.srcFd, buf, 0, want, offset);
         if (n !== want) throw new Error(`source ended early at ${offset + n} of ${job.size} bytes`);
         h.update(buf.subarray(0, n));
-        writeData(fd, n, offset);
+        writeData(fd, buf.subarray(0, n), offset);
         offset += n;
         port.postMessage({ op: 'progress', id: job.id, bytes: offset });
       }
-      fs.ftruncateSync(fd, job.size);
-      const a = job.attrs;
-      if (a) {
-        // chown before chmod: chown clears setuid/setgid, and a root-owned setuid copy must never exist.
-        fs.fchownSync(fd, a.uid, a.gid);
-        fs.fchmodSync(fd, a.mode & 0o7777);
-        fs.futimesSync(fd, Number(a.atimeNs) / 1e9, Number(a.mtimeNs) / 1e9);
-      }
-      fs.fsyncSync(fd);
+      seal(fd, job.size, job.attrs);
     } finally {
       fs.closeSync(fd);
     }
@@ -123,8 +144,46 @@ function threadMain(): void {
     return h.digest('hex');
   };
 
-  // Copies that run together take turns by the piece, each awaiting its grant; a hash is
-  // synchronous, so it runs whole between two pieces.
+  // Received copies: each piece is hashed, written, and read back from the target at once
+  // and compared with what was given (from the page cache, as a read-back after the
+  // fsync would be), so no second pass over the file is needed once the last piece is in.
+  const receiving = new Map<number, { fd: number; job: Extract<Job, { op: 'receive' }>; h: ReturnType<typeof createHash> }>();
+  const backBuf = Buffer.allocUnsafe(PIECE);
+  const receive = (m: Extract<Job, { op: 'receive' | 'piece' | 'finish' | 'abandon' }>) => {
+    if (m.op === 'receive') {
+      const fd = fs.openSync(m.path, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+      receiving.set(m.id, { fd, job: m, h: createHash('sha256') });
+      return;
+    }
+    const r = receiving.get(m.id);
+    if (!r) return; // failed already: that was said
+    if (m.op === 'piece') {
+      const piece = Buffer.from(m.data, 0, m.length);
+      r.h.update(piece);
+      // A piece that ends in a hole extends the file to its end, so that it reads back whole.
+      if (!writeData(r.fd, piece, m.offset)) fs.ftruncateSync(r.fd, m.offset + m.length);
+      const back = backBuf.subarray(0, fs.readSync(r.fd, backBuf, 0, m.length, m.offset));
+      if (!back.equals(piece)) throw Object.assign(new Error('copy on the target does not match the source'), { code: 'EIO' });
+      port.postMessage({ op: 'stored', id: m.id, bytes: m.offset + m.length, data: m.data }, [m.data]);
+      return;
+    }
+    receiving.delete(m.id);
+    try {
+      if (m.op === 'finish') seal(r.fd, r.job.size, r.job.attrs);
+    } finally {
+      fs.closeSync(r.fd);
+    }
+    if (m.op === 'finish') port.postMessage({ op: 'done', id: m.id, sha256: r.h.digest('hex') });
+    else port.postMessage({ op: 'failed', id: m.id, message: 'the copy was abandoned' });
+  };
+
+  const failed = (id: number, err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    port.postMessage({ op: 'failed', id, code: e.code, message: e.message });
+  };
+
+  // Copies that run together take turns by the piece, each awaiting its grant; a hash,
+  // and each step of a received copy, is synchronous, so it runs whole between two pieces.
   port.on('message', (m: Job | { op: 'granted'; id: number }) => {
     if (m.op === 'granted') {
       const go = granted.get(m.id);
@@ -132,13 +191,23 @@ function threadMain(): void {
       go?.();
       return;
     }
+    if (m.op !== 'copy' && m.op !== 'hash') {
+      try {
+        receive(m);
+      } catch (err) {
+        const r = receiving.get(m.id);
+        receiving.delete(m.id);
+        if (r) fs.closeSync(r.fd);
+        failed(m.id, err);
+      }
+      return;
+    }
     const run = async () => {
       try {
         const sha256 = m.op === 'copy' ? await copy(m) : hash(m.path);
         port.postMessage({ op: 'done', id: m.id, sha256 });
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        port.postMessage({ op: 'failed', id: m.id, code: e.code, message: e.message });
+        failed(m.id, err);
       }
     };
     void run();
@@ -150,6 +219,8 @@ interface Pending {
   reject(err: Error): void;
   onProgress?: (bytes: number) => void;
   throttle?: (bytes: number) => Promise<void>;
+  /** a received copy's piece is written: its buffer is back */
+  stored?: (data: ArrayBuffer) => void;
 }
 
 export class CopyThread {
@@ -168,12 +239,56 @@ export class CopyThread {
     path: string,
     opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
   ): Promise<string> {
-    return this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle }, opts);
+    return this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle }, opts).copied;
   }
 
   /** The SHA-256 of the file at path (not followed if a symlink). */
   hash(path: string): Promise<string> {
-    return this.run({ op: 'hash', id: 0, path }, {});
+    return this.run({ op: 'hash', id: 0, path }, {}).copied;
+  }
+
+  /**
+   * Copy a source this thread reads (an object tier's cells) into a new file at path, as
+   * copy() does, a piece at a time: this thread reads each piece straight into a buffer
+   * it hands over, and the copy thread hashes, writes and reads it back (a piece that
+   * reads back different fails the copy with EIO) while the next is read. Resolves with
+   * the SHA-256 of the source's bytes.
+   */
+  async copyFrom(
+    src: ByteSource,
+    path: string,
+    opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
+  ): Promise<string> {
+    const free = Array.from({ length: Math.min(PIECES_IN_FLIGHT, Math.ceil(src.size / PIECE)) }, () => new ArrayBuffer(Math.min(PIECE, src.size)));
+    let wake = () => {};
+    const { id, worker, copied } = this.run(
+      { op: 'receive', id: 0, size: src.size, path, attrs: opts.attrs },
+      { onProgress: opts.onProgress, stored: (data) => (free.push(data), wake()) },
+    );
+    // A failure in the thread ends the wait for a buffer at once.
+    const failed = new Promise<never>((_, reject) => copied.catch(reject));
+    failed.catch(() => undefined);
+    try {
+      for (let offset = 0; offset < src.size; ) {
+        const want = Math.min(PIECE, src.size - offset);
+        await opts.throttle?.(want);
+        while (free.length === 0) await Promise.race([new Promise<void>((r) => (wake = r)), failed]);
+        const data = free.pop()!;
+        const into = Buffer.from(data, 0, want);
+        const piece = await src.read(offset, want, into);
+        if (piece.length !== want) throw new Error(`source ended early at ${offset + piece.length} of ${src.size} bytes`);
+        if (piece.buffer !== data || piece.byteOffset !== 0) piece.copy(into);
+        worker.postMessage({ op: 'piece', id, offset, length: want, data }, [data]);
+        offset += want;
+      }
+      worker.postMessage({ op: 'finish', id });
+    } catch (err) {
+      // The thread closes the file (the caller removes it) and settles the copy.
+      worker.postMessage({ op: 'abandon', id });
+      await copied.catch(() => undefined);
+      throw err;
+    }
+    return copied;
   }
 
   /** Tests: the thread dies as a crash would end it. */
@@ -181,19 +296,20 @@ export class CopyThread {
     await this.worker?.terminate();
   }
 
-  private run(job: Job, how: Omit<Pending, 'resolve' | 'reject'>): Promise<string> {
+  private run(job: Job, how: Omit<Pending, 'resolve' | 'reject'>): { id: number; worker: Worker; copied: Promise<string> } {
     const id = this.nextId++;
-    return new Promise<string>((resolve, reject) => {
+    const worker = this.thread();
+    const copied = new Promise<string>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, ...how });
-      const w = this.thread();
-      w.ref();
-      w.postMessage({ ...job, id });
+      worker.ref();
+      worker.postMessage({ ...job, id });
     });
+    return { id, worker, copied };
   }
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(`(${threadMain.toString()})()`, { eval: true });
+    const w = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { piece: PIECE } });
     w.on('message', (m: Reply) => this.heard(w, m));
     w.on('error', (err) => this.lost(w, err));
     w.on('exit', (code) => this.lost(w, new Error(`it exited (code ${code})`)));
@@ -211,6 +327,10 @@ export class CopyThread {
         return;
       case 'progress':
         p.onProgress?.(m.bytes);
+        return;
+      case 'stored':
+        p.onProgress?.(m.bytes);
+        p.stored?.(m.data);
         return;
       case 'done':
         this.settle(m.id);

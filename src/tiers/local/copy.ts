@@ -1,14 +1,10 @@
-// Copying a file's bytes onto a local volume safely: into a temporary file under the
-// volume's .tierfs-tmp directory, fsync'ed, hashed as written, so the caller can read it
-// back (copy-thread.ts) and compare with the source before anything is switched. Copies
-// from another local volume are made by the copy thread; this is for other sources.
-import { createHash } from 'node:crypto';
+// Where and how a move's copy onto a local volume is made safe: a temporary file under
+// the volume's .tierfs-tmp directory (written, hashed and read back by the copy thread,
+// copy-thread.ts), given the file's attributes at the commit, its directories fsync'ed.
 import { matchXattrs, type Xattr } from './xattrs.js';
 import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
-
-const CHUNK = 1 << 20;
 
 /** The directory of a volume where copies are assembled (never imported, never served). */
 export const TEMP_DIR = '.tierfs-tmp';
@@ -31,42 +27,6 @@ export function fdSource(fd: number): ByteSource & { fd: number; close(): Promis
   };
 }
 
-/**
- * Hands each 1 MiB piece of a source to `use`, in order, reading the next piece while
- * `use` works on this one: the disk and the hashing overlap. Pieces are read into two
- * buffers taken in turn, not into new memory each (whose first touch, and collection,
- * cost more than the copy). `before` is awaited before each read (the mover's bandwidth
- * limit). A source that ends early is an error.
- */
-export async function eachPiece(
-  src: ByteSource,
-  use: (piece: Buffer, offset: number) => Promise<void> | void,
-  before?: (bytes: number) => Promise<void>,
-): Promise<void> {
-  const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, src.size)), Buffer.allocUnsafe(Math.min(CHUNK, src.size))];
-  const readAt = (offset: number, turn: number) => {
-    const read = (async () => {
-      const want = Math.min(CHUNK, src.size - offset);
-      await before?.(want);
-      const piece = await src.read(offset, want, buffers[turn % 2]);
-      if (piece.length !== want) throw new Error(`source ended early at ${offset + piece.length} of ${src.size} bytes`);
-      return piece;
-    })();
-    // Awaited later, once `use` is done with the piece before: not an unhandled rejection meanwhile.
-    read.catch(() => undefined);
-    return read;
-  };
-  let next = src.size > 0 ? readAt(0, 0) : undefined;
-  for (let offset = 0, turn = 0; next; turn++) {
-    const piece = await next;
-    const after = offset + piece.length;
-    // The buffer this read fills held the piece before this one, which `use` is done with.
-    next = after < src.size ? readAt(after, turn + 1) : undefined;
-    await use(piece, offset);
-    offset = after;
-  }
-}
-
 /** The owner, permission bits and times a copy must end with (those of the file on the mount). */
 export interface CopyAttrs {
   uid: number;
@@ -87,81 +47,6 @@ export async function prepareTemp(volume: string, name: string): Promise<string>
     if (err.code !== 'EEXIST') throw err;
   });
   return tempPathOf(volume, name);
-}
-
-/**
- * Copy src into a temporary file on volume, fsync it, and return its path and the
- * SHA-256 of the bytes read from the source. onProgress gets bytes copied so far;
- * throttle (if given) is awaited before each piece (the mover's bandwidth limit).
- * The copy is private (0600) while it is written and gets the file's owner, then its
- * mode and times, only once complete: chown first, because chown clears setuid/setgid,
- * and a root-owned setuid copy must never exist, not even for a moment.
- */
-export async function copyToTemp(
-  volume: string,
-  name: string,
-  src: ByteSource,
-  opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
-): Promise<{ path: string; sha256: string }> {
-  const path = await prepareTemp(volume, name);
-  const fh = await fsp.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-  const h = createHash('sha256');
-  try {
-    await eachPiece(
-      src,
-      async (piece, offset) => {
-        h.update(piece);
-        for (const [from, to] of dataRuns(piece)) await writeAll(fh, piece.subarray(from, to), offset + from);
-        opts.onProgress?.(offset + piece.length);
-      },
-      opts.throttle,
-    );
-    // Zeros were not written, so that holes stay holes: the length comes from here.
-    await fh.truncate(src.size);
-    const a = opts.attrs;
-    if (a) {
-      await fh.chown(a.uid, a.gid);
-      await fh.chmod(a.mode & 0o7777);
-      await fh.utimes(utimeSeconds(a.atimeNs), utimeSeconds(a.mtimeNs));
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return { path, sha256: h.digest('hex') };
-}
-
-/**
- * All of buf at pos: a write that meets the end of the volume's space is short, and
- * the next one fails with ENOSPC, which is what the move must report (not a copy that
- * later reads back different).
- */
-async function writeAll(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, pos + done);
-    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    done += bytesWritten;
-  }
-}
-
-const BLOCK = 4096;
-const ZEROS = Buffer.alloc(BLOCK);
-
-/**
- * The [from, to) runs of buf that hold anything but zeros, in 4 KiB blocks: what a copy
- * must write. The blocks left out become holes, as they were in a sparse source (and a
- * block of zeros a source had written costs no space on the copy either).
- */
-function dataRuns(buf: Buffer): [number, number][] {
-  const runs: [number, number][] = [];
-  for (let at = 0; at < buf.length; at += BLOCK) {
-    const end = Math.min(at + BLOCK, buf.length);
-    if (buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) continue;
-    const last = runs.at(-1);
-    if (last && last[1] === at) last[1] = end;
-    else runs.push([at, end]);
-  }
-  return runs;
 }
 
 /**

@@ -1,12 +1,15 @@
-// The copy thread of moves between local volumes: exact bytes, holes, attributes and the
-// source's hash; the bandwidth limit asked before every piece; its errors reported with
-// their codes; it runs at the lowest CPU priority; and a thread that dies fails its
-// copies with EIO, never leaves them hanging, and the next copy works.
+// The copy thread of moves onto local volumes, from a descriptor it reads itself (another
+// local volume) or from pieces handed to it (an object tier's cells): exact bytes, holes,
+// attributes and the source's hash; the bandwidth limit asked before every piece; its
+// errors, and a source's, reported with their codes and the target closed; it runs at the
+// lowest CPU priority; and a thread that dies fails its copies with EIO, never leaves
+// them hanging, and the next copy works.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CopyThread } from '../../../src/tiers/local/copy-thread.js';
+import type { ByteSource } from '../../../src/tiers/object/types.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const MiB = 2 ** 20;
@@ -32,6 +35,35 @@ function source(size: number): { fd: number; data: Buffer } {
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * A source over `data` read by this thread, as an object tier's cells are: reads take a
+ * moment, `failAt` makes the read at that offset fail, `shortBy` ends it early, and
+ * `onRead` runs before each read.
+ */
+function handedSource(data: Buffer, o: { failAt?: number; shortBy?: number; onRead?: (offset: number) => Promise<void> | void } = {}): ByteSource {
+  return {
+    size: data.length,
+    async read(offset, length, into) {
+      await o.onRead?.(offset);
+      await new Promise((r) => setTimeout(r, 1));
+      if (offset === o.failAt) throw new Error(`read at ${offset} failed`);
+      const end = Math.min(offset + length, data.length - (o.shortBy ?? 0));
+      const out = into ?? Buffer.allocUnsafe(length);
+      data.copy(out, 0, offset, end);
+      return out.subarray(0, Math.max(0, end - offset));
+    },
+  };
+}
+
+/** Descriptors of this process (its threads included) open on path. */
+const openOn = (path: string) => readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === path;
+  } catch {
+    return false; // closed meanwhile (the one readdir used)
+  }
+}).length;
 
 /** The nice value of each of this process's threads (field 19 of /proc/self/task/TID/stat). */
 function niceOfThreads(): number[] {
@@ -117,5 +149,61 @@ describe('the copy thread', () => {
     });
     await expect(copy).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/the copy thread stopped/) });
     expect(await thread.copy(fd, data.length, join(dir!.path, 'again'))).toBe(sha(data));
+  });
+
+  it('copies pieces handed to it: exact bytes with holes kept, attributes, the source hash, the limit asked before each piece', async () => {
+    const data = source(5 * MiB + 4096 * 7 + 3).data;
+    const target = join(dir!.path, 'handed');
+    const thread = new CopyThread();
+    const progress: number[] = [];
+    const asked: number[] = [];
+    const mtimeNs = 1_700_000_000_123_456_000n;
+    const sha256 = await thread.copyFrom(handedSource(data), target, {
+      attrs: { uid: 1234, gid: 2345, mode: 0o100604, atimeNs: mtimeNs, mtimeNs },
+      onProgress: (b) => progress.push(b),
+      throttle: async (n) => void asked.push(n),
+    });
+    expect(sha256).toBe(sha(data));
+    expect(readFileSync(target).equals(data)).toBe(true);
+    const st = statSync(target, { bigint: true });
+    expect([Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777]).toEqual([1234, 2345, 0o604]);
+    expect(Number(st.mtimeNs / 1000n)).toBe(Number(mtimeNs / 1000n));
+    expect(Number(st.blocks) * 512).toBeLessThan(data.length * 0.75);
+    expect(progress.at(-1)).toBe(data.length);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(asked.reduce((x, y) => x + y, 0)).toBe(data.length);
+    expect(asked.every((n) => n <= MiB)).toBe(true);
+    expect(openOn(target)).toBe(0);
+  });
+
+  it('a source that fails or ends early, or a target that exists, fails the copy with its own error and leaves nothing open', async () => {
+    const data = source(4 * MiB).data;
+    const thread = new CopyThread();
+    const failing = join(dir!.path, 'failing');
+    await expect(thread.copyFrom(handedSource(data, { failAt: 2 * MiB }), failing)).rejects.toThrow(`read at ${2 * MiB} failed`);
+    expect(openOn(failing)).toBe(0);
+    const short = join(dir!.path, 'short');
+    await expect(thread.copyFrom(handedSource(data, { shortBy: 1000 }), short)).rejects.toThrow(`source ended early at ${data.length - 1000} of ${data.length} bytes`);
+    expect(openOn(short)).toBe(0);
+    const taken = join(dir!.path, 'taken');
+    writeFileSync(taken, 'someone else');
+    await expect(thread.copyFrom(handedSource(data), taken)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(taken, 'utf8')).toBe('someone else');
+    expect(await thread.copyFrom(handedSource(data), join(dir!.path, 'after'))).toBe(sha(data));
+  });
+
+  it('a thread that dies while pieces are handed to it fails the copy with EIO, and the next copy starts another', async () => {
+    const data = source(6 * MiB).data;
+    const thread = new CopyThread();
+    const copy = thread.copyFrom(
+      handedSource(data, {
+        onRead: async (offset) => {
+          if (offset === 3 * MiB) await thread.kill();
+        },
+      }),
+      join(dir!.path, 'killed'),
+    );
+    await expect(copy).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/the copy thread stopped/) });
+    expect(await thread.copyFrom(handedSource(data), join(dir!.path, 'again'))).toBe(sha(data));
   });
 });
