@@ -99,7 +99,6 @@ export interface PendingMove {
   heat: number;
   priority: number;
   requestedBy: string;
-  reason: string;
   /** the move protocol has journaled its intent and not finished: it can no longer be taken back */
   running: boolean;
 }
@@ -535,7 +534,7 @@ export class Catalog {
       pendingMoves: d.prepare(
         `SELECT q.id, q.ino, i.tier AS "from", q.to_tier AS "to", i.size,
                 coalesce(a.heat * pow(2, -max(0, @now - a.heat_ms) / @halfLifeMs), 0) AS heat,
-                q.priority, q.requested_by AS requestedBy, q.reason,
+                q.priority, q.requested_by AS requestedBy,
                 EXISTS (SELECT 1 FROM moves m WHERE m.ino = q.ino AND m.state = 'intent') AS running
          FROM move_queue q CROSS JOIN inodes i ON i.ino = q.ino LEFT JOIN access_stats a ON a.ino = q.ino
          WHERE i.tier IS NOT NULL AND i.nlink > 0 AND i.tier <> q.to_tier`,

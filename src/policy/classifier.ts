@@ -14,7 +14,7 @@ import { heatAt } from './heat.js';
 import { AppearedRoom, HeldForRoom, rankOf } from './held-for-room.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
 import { ImpactTally, type PolicyImpact } from './preview.js';
-import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type TierRoom } from './watermarks.js';
+import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type Flow, type TierRoom } from './watermarks.js';
 
 /** Files classified per transaction in a full pass. */
 const PAGE = 5000;
@@ -88,7 +88,12 @@ interface Request extends PromotionRequest {
 }
 
 /** A queued move as rule moves count it: the room made for a promotion is that promotion's. */
-const counted = (f: PendingFlow): PendingFlow & { reserved: boolean } => ({ ...f, reserved: !f.running && f.requestedBy === roomTag(f.from) });
+/**
+ * The flow as a rule move's projection counts it: room a watermark move is making is
+ * reserved. Copied only then: a pass may read tens of thousands, and capacity planning
+ * reads the same rows as they are.
+ */
+const counted = (f: PendingFlow): Flow => (!f.running && f.requestedBy === roomTag(f.from) ? { ...f, reserved: true } : f);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
