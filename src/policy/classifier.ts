@@ -87,11 +87,10 @@ interface Request extends PromotionRequest {
   decision: Decision;
 }
 
-/** A queued move as rule moves count it: the room made for a promotion is that promotion's. */
 /**
- * The flow as a rule move's projection counts it: room a watermark move is making is
- * reserved. Copied only then: a pass may read tens of thousands, and capacity planning
- * reads the same rows as they are.
+ * A queued move as rule moves count it: the room made for a promotion is that
+ * promotion's (reserved). Copied only then: a pass may read tens of thousands of rows,
+ * and capacity planning reads the same rows as they are.
  */
 const counted = (f: PendingFlow): Flow => (!f.running && f.requestedBy === roomTag(f.from) ? { ...f, reserved: true } : f);
 

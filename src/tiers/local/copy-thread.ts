@@ -239,12 +239,12 @@ export class CopyThread {
     path: string,
     opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
   ): Promise<string> {
-    return this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle }, opts).copied;
+    return this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle }, opts).result;
   }
 
   /** The SHA-256 of the file at path (not followed if a symlink). */
   hash(path: string): Promise<string> {
-    return this.run({ op: 'hash', id: 0, path }, {}).copied;
+    return this.run({ op: 'hash', id: 0, path }, {}).result;
   }
 
   /**
@@ -261,12 +261,12 @@ export class CopyThread {
   ): Promise<string> {
     const free = Array.from({ length: Math.min(PIECES_IN_FLIGHT, Math.ceil(src.size / PIECE)) }, () => new ArrayBuffer(Math.min(PIECE, src.size)));
     let wake = () => {};
-    const { id, worker, copied } = this.run(
+    const { id, worker, result } = this.run(
       { op: 'receive', id: 0, size: src.size, path, attrs: opts.attrs },
       { onProgress: opts.onProgress, stored: (data) => (free.push(data), wake()) },
     );
     // A failure in the thread ends the wait for a buffer at once.
-    const failed = new Promise<never>((_, reject) => copied.catch(reject));
+    const failed = new Promise<never>((_, reject) => result.catch(reject));
     failed.catch(() => undefined);
     try {
       for (let offset = 0; offset < src.size; ) {
@@ -285,10 +285,10 @@ export class CopyThread {
     } catch (err) {
       // The thread closes the file (the caller removes it) and settles the copy.
       worker.postMessage({ op: 'abandon', id });
-      await copied.catch(() => undefined);
+      await result.catch(() => undefined);
       throw err;
     }
-    return copied;
+    return result;
   }
 
   /** Tests: the thread dies as a crash would end it. */
@@ -296,15 +296,16 @@ export class CopyThread {
     await this.worker?.terminate();
   }
 
-  private run(job: Job, how: Omit<Pending, 'resolve' | 'reject'>): { id: number; worker: Worker; copied: Promise<string> } {
+  /** Send a job; `result` settles with its 'done' (a SHA-256) or 'failed'. */
+  private run(job: Job, how: Omit<Pending, 'resolve' | 'reject'>): { id: number; worker: Worker; result: Promise<string> } {
     const id = this.nextId++;
     const worker = this.thread();
-    const copied = new Promise<string>((resolve, reject) => {
+    const result = new Promise<string>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, ...how });
       worker.ref();
       worker.postMessage({ ...job, id });
     });
-    return { id, worker, copied };
+    return { id, worker, result };
   }
 
   private thread(): Worker {

@@ -65,6 +65,16 @@ const openOn = (path: string) => readdirSync('/proc/self/fd').filter((fd) => {
   }
 }).length;
 
+/** The copy holds data's bytes, with its zero blocks as holes, owned by 1234:2345 with `mode` and mtimeNs (to the µs). */
+function expectCopyOf(target: string, data: Buffer, mode: number, mtimeNs: bigint): void {
+  expect(readFileSync(target).equals(data)).toBe(true);
+  const st = statSync(target, { bigint: true });
+  expect([Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777]).toEqual([1234, 2345, mode]);
+  expect(Number(st.mtimeNs / 1000n)).toBe(Number(mtimeNs / 1000n));
+  // Zeros are holes: the copy holds about two thirds of its length.
+  expect(Number(st.blocks) * 512).toBeLessThan(data.length * 0.75);
+}
+
 /** The nice value of each of this process's threads (field 19 of /proc/self/task/TID/stat). */
 function niceOfThreads(): number[] {
   return readdirSync('/proc/self/task').map((tid) => {
@@ -85,12 +95,7 @@ describe('the copy thread', () => {
       onProgress: (b) => progress.push(b),
     });
     expect(sha256).toBe(sha(data));
-    expect(readFileSync(target).equals(data)).toBe(true);
-    const st = statSync(target, { bigint: true });
-    expect([Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777]).toEqual([1234, 2345, 0o640]);
-    expect(Number(st.mtimeNs / 1000n)).toBe(Number(mtimeNs / 1000n));
-    // Zeros are holes: the copy holds about two thirds of its length.
-    expect(Number(st.blocks) * 512).toBeLessThan(data.length * 0.75);
+    expectCopyOf(target, data, 0o640, mtimeNs);
     expect(progress.at(-1)).toBe(data.length);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(await thread.hash(target)).toBe(sha256);
@@ -164,11 +169,7 @@ describe('the copy thread', () => {
       throttle: async (n) => void asked.push(n),
     });
     expect(sha256).toBe(sha(data));
-    expect(readFileSync(target).equals(data)).toBe(true);
-    const st = statSync(target, { bigint: true });
-    expect([Number(st.uid), Number(st.gid), Number(st.mode) & 0o7777]).toEqual([1234, 2345, 0o604]);
-    expect(Number(st.mtimeNs / 1000n)).toBe(Number(mtimeNs / 1000n));
-    expect(Number(st.blocks) * 512).toBeLessThan(data.length * 0.75);
+    expectCopyOf(target, data, 0o604, mtimeNs);
     expect(progress.at(-1)).toBe(data.length);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(asked.reduce((x, y) => x + y, 0)).toBe(data.length);
