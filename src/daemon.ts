@@ -212,7 +212,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     rmSync(pidFile, { force: true });
     throw err;
   }
-  const catalog = new Catalog(catalogPathOf(cfg.dataDir), { cacheBytes: cfg.catalog.cacheSize });
+  const catalog = new Catalog(catalogPathOf(cfg.dataDir), { cacheBytes: cfg.catalog.cacheSize, commitDelayMs: cfg.catalog.commitDelay });
   // See GroupCommit.onFailure: an uncaught exception stops the daemon (process-guard.ts).
   catalog.group.onFailure = (err) => {
     throw err;

@@ -326,11 +326,12 @@ export class Catalog {
   /**
    * opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost);
    * default a new one. opts.cacheBytes: memory for SQLite's page cache (default better-sqlite3's, 16 MB).
+   * opts.commitDelayMs: how long a group of changes may stay open (group-commit.ts; default 0).
    */
-  constructor(path: string, opts: { fsid?: string; now?: () => number; cacheBytes?: number } = {}) {
+  constructor(path: string, opts: { fsid?: string; now?: () => number; cacheBytes?: number; commitDelayMs?: number } = {}) {
     this.now = opts.now ?? Date.now;
     this.db = new Database(path);
-    this.group = new GroupCommit(this.db);
+    this.group = new GroupCommit(this.db, opts.commitDelayMs);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts.
     this.db.pragma('synchronous = NORMAL');

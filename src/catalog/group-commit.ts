@@ -1,14 +1,15 @@
-// Group commit: the catalog changes of every request handled in one turn of the event
-// loop go into one transaction, committed when the turn's I/O callbacks are done
-// (setImmediate runs after them), so a burst of creates writes the WAL once instead of
-// once per request. Who answers a request decides whether to wait for settled() first
-// (fuse/adapter.ts): a change only the catalog holds is answered once committed; one the
-// tier holds too (a new file, its bytes) at once, since the next mount's reconcile finds
-// it there should the daemon die before the commit. A group opens in the poll phase and
-// commits in the check phase of the same turn, so no timer callback runs inside one; but
-// async work resumed by I/O in that phase (the mover after a copy, manifest sync) may join
-// one, so what must be on disk before an effect outside the catalog commits first
-// (durableTx, beginRename, garbage collection, manifest sync, config versions).
+// Group commit: the catalog changes of the requests handled close together go into one
+// transaction, so a burst of creates writes the WAL once instead of once per request
+// (and pages changed again and again, the directory's row, the tier's usage, the
+// indexes' last leaves, are written once). A group opens with the first change and
+// commits `delayMs` later (catalog.commitDelay), or at the end of the current turn of
+// the event loop as soon as a request waits for it. Who answers a request decides
+// whether to wait for settled() first (fuse/adapter.ts): a change only the catalog holds
+// is answered once committed; one the tier holds too (a new file, its bytes) at once,
+// since the next mount's reconcile finds it there should the daemon die before the
+// commit. Whatever runs while a group is open joins it (requests, timers, the mover
+// resumed after a copy), so what must be on disk before an effect outside the catalog
+// commits first (durableTx, beginRename, garbage collection, manifest sync, config versions).
 import type Database from 'better-sqlite3';
 import { moduleLogger } from '../log.js';
 
@@ -19,6 +20,10 @@ interface OpenGroup {
   done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
+  /** the commit `delayMs` after the group opened (none with no delay) */
+  timer: NodeJS.Timeout | undefined;
+  /** a commit at the end of this turn was asked for (someone waits) */
+  soon: boolean;
 }
 
 export class GroupCommit {
@@ -39,11 +44,15 @@ export class GroupCommit {
    */
   onFailure: (err: unknown) => void = () => undefined;
 
-  constructor(private readonly db: Database.Database) {
+  /** delayMs: how long a group may stay open when nobody waits for it (0: until the end of its turn) */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly delayMs = 0,
+  ) {
     this.totalChanges = db.prepare('SELECT total_changes()').pluck();
   }
 
-  /** Starts the turn's transaction unless one is open; what follows in this turn joins it. */
+  /** Starts a transaction unless one is open; what follows until it commits joins it. */
   open(): void {
     if (this.group || this.held > 0 || this.db.inTransaction) return;
     this.db.exec('BEGIN');
@@ -56,14 +65,27 @@ export class GroupCommit {
     });
     // A failure nobody waits for is no unhandled rejection (commit() logs it).
     done.catch(() => undefined);
-    this.group = { done, resolve, reject };
+    const timer = this.delayMs > 0 ? setTimeout(() => this.commitNow(), this.delayMs) : undefined;
+    this.group = { done, resolve, reject, timer, soon: false };
+    if (!timer) this.commitSoon();
+  }
+
+  /** Commits at the end of this turn of the event loop (setImmediate runs after its I/O callbacks). */
+  private commitSoon(): void {
+    const g = this.group;
+    if (!g || g.soon) return;
+    g.soon = true;
     setImmediate(() => {
-      try {
-        this.commit();
-      } catch (err) {
-        this.onFailure(err);
-      }
+      if (this.group === g) this.commitNow();
     });
+  }
+
+  private commitNow(): void {
+    try {
+      this.commit();
+    } catch (err) {
+      this.onFailure(err);
+    }
   }
 
   /**
@@ -81,8 +103,12 @@ export class GroupCommit {
     }
   }
 
-  /** Resolves once the changes made so far are committed; rejects when their group could not be. */
+  /**
+   * Resolves once the changes made so far are committed (at the end of this turn: a
+   * waiter does not wait for the delay); rejects when their group could not be.
+   */
   settled(): Promise<void> {
+    this.commitSoon();
     return this.group?.done ?? COMMITTED;
   }
 
@@ -96,6 +122,7 @@ export class GroupCommit {
     const g = this.group;
     if (!g) return;
     this.group = undefined;
+    clearTimeout(g.timer);
     try {
       // A statement that failed with SQLITE_FULL or an I/O error may have rolled the whole
       // transaction back already; then none of the group's changes are there to commit.

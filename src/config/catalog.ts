@@ -44,6 +44,14 @@ export const catalogSchema = z
       .describe(
         "memory the daemon keeps of the catalog's pages (SQLite's page cache): a lookup, stat or listing whose pages are there reads nothing, even after the kernel dropped its caches. The catalog takes about 550 bytes a file",
       ),
+    commitDelay: duration()
+      .refine((ms) => ms <= 1000, 'commitDelay must be at most 1s')
+      .default(5)
+      .describe(
+        'how long changes to the catalog may gather before they are written together (group commit): creates, writes and closes are answered at once ' +
+          '(a crash before the commit loses none of them: the next mount finds them on their tier), renames, unlinks and attribute changes only once committed, ' +
+          'which never waits for this delay. 0: at the end of each turn of the event loop',
+      ),
     configVersions: z
       .number()
       .int()

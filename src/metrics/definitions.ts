@@ -175,7 +175,7 @@ export const METRICS = [
   },
   {
     name: 'tierfs_catalog_group_commits_total', type: 'counter', unit: 'transactions', group: 'mount', labels: [],
-    help: 'Catalog transactions that committed the changes of the requests handled in one turn of the event loop together (group commit)',
+    help: 'Catalog transactions that committed the changes of the requests handled close together (group commit: within catalog.commitDelay, or in one turn of the event loop when a request waits)',
     healthy: 'Grows with changes through the mount; fewer commits than changing requests means bursts share their writes.',
     history: {},
   },

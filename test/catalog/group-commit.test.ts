@@ -60,6 +60,31 @@ describe('a group of changes', () => {
     expect(group.commits).toBe(1);
   });
 
+  it('with a delay, keeps a group open across turns until the delay ends, or until someone waits', async () => {
+    const group = new GroupCommit(db, 200);
+    group.open();
+    db.prepare('INSERT INTO t VALUES (1)').run();
+    await nextTurn();
+    await nextTurn();
+    group.open(); // a request of a later turn joins the open group
+    db.prepare('INSERT INTO t VALUES (2)').run();
+    expect(seen()).toEqual([]);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(seen()).toEqual([1, 2]); // the delay ended: committed with nobody waiting
+    expect(group.commits).toBe(1);
+
+    group.open();
+    db.prepare('INSERT INTO t VALUES (3)').run();
+    const opened = Date.now();
+    await group.settled(); // a waiter: committed at the end of this turn, not 200 ms later
+    expect(Date.now() - opened).toBeLessThan(150);
+    expect(seen()).toEqual([1, 2, 3]);
+    expect(group.commits).toBe(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(db.inTransaction).toBe(false);
+  });
+
   it('rolls back a group that cannot commit, and every waiter hears so', async () => {
     db.pragma('foreign_keys = ON');
     db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');

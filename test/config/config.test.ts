@@ -149,7 +149,7 @@ describe('catalog backups and recovery', () => {
 
   it('defaults: a backup every hour, 24 kept, to the first object tier; a lost catalog is rebuilt at mount', () => {
     const cfg = parseConfig(withCold, 'f', '/b');
-    expect(cfg.catalog).toEqual({ recovery: 'auto', backup: { enabled: true, interval: 3_600_000, keep: 24, tier: undefined, dir: undefined }, configVersions: 100, cacheSize: 64 * 2 ** 20 });
+    expect(cfg.catalog).toEqual({ recovery: 'auto', backup: { enabled: true, interval: 3_600_000, keep: 24, tier: undefined, dir: undefined }, configVersions: 100, cacheSize: 64 * 2 ** 20, commitDelay: 5 });
   });
 
   it('resolves the backup directory against the file', () => {
