@@ -25,7 +25,9 @@
 //      read of the file, its cells are whole files in the disk cache, which the binding reads
 //      itself: a third pass after that read makes the "cells cached whole" row.
 //   3. the mover: `tierfs move FILE --to cold` of the same file (MB/s of file bytes, from the
-//      move's started/finished in `tierfs moves --json`) beside `rclone copyto` of it; and
+//      move's started/finished in `tierfs moves --json`: finished is its commit, the old
+//      copy is deleted after, and the wall time with it is printed too) beside `rclone
+//      copyto` of it, which deletes nothing; and
 //      last, the recall: `tierfs move FILE --to hot` (recall cache wiped first) beside
 //      `rclone copyto` of the uploaded object back to a local file.
 // Everything started here (server, mounts) is stopped and unmounted on exit, also on failure.
@@ -271,7 +273,7 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
   const where = JSON.parse((await t.cli(['where', '--json', file])).stdout)[0] as { tier: string; layout: { k: number; m: number } };
   if (where.tier !== 'cold') throw new Error(`after the move the file is on ${where.tier}`);
   const on = servers.length > 1 ? `, ${servers.length} servers` : '';
-  note(`tierfs move${on}: ${moveMs} ms in the journal, ${wallMs} ms wall (CLI included); layout k=${where.layout.k} m=${where.layout.m}`);
+  note(`tierfs move${on}: committed after ${moveMs} ms (journal), ${wallMs} ms wall (CLI and deleting the old copy included); layout k=${where.layout.k} m=${where.layout.m}`);
 
   // cold: daemon restarted (memory cache gone) and its disk cache wiped
   const coldRestart = async () => {
@@ -283,7 +285,7 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
     row: {
       target: `tierfs (k=${where.layout.k} m=${where.layout.m}${on})`,
       writeMBps: SIZE / 1e6 / (moveMs / 1000),
-      note: `write: tierfs move, ${(moveMs / 1000).toFixed(1)} s from the journal (puts ${where.layout.k + where.layout.m} cells/stripe, each checked by the store on arrival, then a HEAD of each: verifyWrites checksums)`,
+      note: `write: tierfs move, committed after ${(moveMs / 1000).toFixed(1)} s (journal; puts ${where.layout.k + where.layout.m} cells/stripe, each checked by the store on arrival, then a HEAD of each: verifyWrites checksums)`,
     },
     seq: async () => {
       await coldRestart();
@@ -304,13 +306,13 @@ async function tierfs(servers: S3Server[], src: string): Promise<Target> {
       await coldRestart();
       dropCaches();
       const back = await timedMove(t, file, 'hot');
-      note(`tierfs recall${on}: ${back.ms} ms in the journal, ${back.wallMs} ms wall (CLI included)`);
+      note(`tierfs recall${on}: committed after ${back.ms} ms (journal), ${back.wallMs} ms wall (CLI and deleting the old copy's cells included)`);
       return SIZE / 1e6 / (back.ms / 1000);
     },
   };
 }
 
-/** `tierfs move FILE --to TIER`: its time from the journal (started → finished), and the wall time with the CLI. */
+/** `tierfs move FILE --to TIER`: its time from the journal (started → committed), and the wall time with the CLI and the old copy's deletion. */
 async function timedMove(t: TierfsMount, file: string, to: string): Promise<{ ms: number; wallMs: number }> {
   const t0 = Date.now();
   const mv = await t.cli(['move', '--json', file, '--to', to]);

@@ -61,6 +61,7 @@ export interface MoveRecord {
   verified: boolean;
   error: string | null;
   startedMs: number;
+  /** when the move committed or aborted (null while under way); its old copy is deleted after */
   finishedMs: number | null;
 }
 
@@ -488,7 +489,10 @@ export class Catalog {
          VALUES (@ino, @path, @fromTier, @toTier, @generation, 'intent', @source, @target, @requestedBy, @startedMs)`,
       ),
       journalState: d.prepare(
-        'UPDATE moves SET state = @state, bytes = @bytes, verified = @verified, error = @error, target = coalesce(@target, target), finished_ms = @finishedMs WHERE id = @id',
+        // A move finishes when it commits (the file is on its new tier) or aborts; deleting
+        // the old copy afterwards ('done') keeps that time.
+        `UPDATE moves SET state = @state, bytes = @bytes, verified = @verified, error = @error, target = coalesce(@target, target),
+           finished_ms = CASE WHEN @state = 'done' THEN coalesce(finished_ms, @finishedMs) ELSE @finishedMs END WHERE id = @id`,
       ),
       unfinishedMoves: d.prepare(`SELECT ${MOVE_COLUMNS} FROM moves WHERE state IN ('intent', 'committed') ORDER BY id`),
       getMove: d.prepare(`SELECT ${MOVE_COLUMNS} FROM moves WHERE id = ?`),

@@ -62,6 +62,28 @@ describe('misplacements', () => {
     expect(watch.totals.get('warm')).toBe(1);
   });
 
+  it('takes a move as finished when it commits: deleting its old copy later changes neither its time nor the count', () => {
+    let now = Date.UTC(2026, 5, 1);
+    const clocked = new Catalog(join(dir.path, 'clocked.db'), { now: () => now });
+    try {
+      const start = now;
+      const watch = new MisplacementWatch(clocked, () => TIERS, () => HOUR, start);
+      const id = clocked.journalIntent({ ino: 7, path: 'f7', fromTier: 'hot', toTier: 'warm', generation: 0, source: '{}', target: '{}', requestedBy: 'rule:old-logs' });
+      now += 1000;
+      clocked.journalState(id, 'committed', { bytes: 1 });
+      clocked.recordAccessBatch([{ timeMs: now + 60_000, ino: 7, path: 'f7', op: 'open', offset: 0, length: 0, size: 1, count: 1 }], 1000);
+      watch.check(now + 2 * 60_000);
+      expect(watch.totals.get('hot')).toBe(1);
+      now += 5 * 60_000; // the old copy deleted minutes later (a slow store)
+      clocked.journalState(id, 'done', { bytes: 1 });
+      expect(clocked.getMove(id)).toMatchObject({ state: 'done', finishedMs: start + 1000 });
+      watch.check(now + 60_000);
+      expect(watch.totals.get('hot')).toBe(1); // the same move, not a second one
+    } finally {
+      clocked.close();
+    }
+  });
+
   it('follows a minimum residency changed while mounted (tierfs config apply)', () => {
     const start = Date.UTC(2026, 5, 1);
     let residency = 10 * 60_000;
