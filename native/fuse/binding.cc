@@ -86,6 +86,14 @@ int toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOpti
   return tristate(e, "storedXattrs");
 }
 
+// An entry's `parentAttr` (its directory's attributes after the change): false when absent.
+bool toParentAttr(const Napi::Object& e, struct stat& st) {
+  Napi::Value v = e.Get("parentAttr");
+  if (!v.IsObject()) return false;
+  toStat(v.As<Napi::Object>(), st);
+  return true;
+}
+
 int tristate(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? (v.As<Napi::Boolean>().Value() ? 1 : 0) : -1;
@@ -328,6 +336,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("privilegesKilled", &SessionWrap::privilegesKilled),
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
+                           InstanceMethod("dirAttrsAnswered", &SessionWrap::dirAttrsAnswered),
                            InstanceMethod("servingThreads", &SessionWrap::servingThreads),
                            InstanceMethod("serveCells", &SessionWrap::serveCells),
                            InstanceMethod("dropCells", &SessionWrap::dropCells),
@@ -371,6 +380,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (pending && orphaned(r)) return;
     if (pending && !r->start()) {
       // Interrupted while queued: answered EINTR already, JavaScript need not start.
+      session_->dirAttrs().finished(*r, nullptr);
       delete session_->inflight().take(r->id);
       return;
     }
@@ -469,6 +479,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->xattrsAnswered()));
   }
 
+  Napi::Value dirAttrsAnswered(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->dirAttrs().answered()));
+  }
+
   Napi::Value servingThreads(const Napi::CallbackInfo& info) {
     std::vector<int> tids = session_->servingThreads();
     Napi::Array a = Napi::Array::New(info.Env(), tids.size());
@@ -544,16 +558,23 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     return Napi::Boolean::New(info.Env(), delivered);
   }
 
+  // replyErr(id, errno[, parentAttr]): parentAttr as an entry's (an unlink's directory after it).
   Napi::Value replyErr(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyErr(id, errno)")) return info.Env().Undefined();
-    return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value()));
+    struct stat parent;
+    const bool hasParent = info.Length() > 2 && info[2].IsObject();
+    if (hasParent) toStat(info[2].As<Napi::Object>(), parent);
+    return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value(), hasParent ? &parent : nullptr));
   }
 
   Napi::Value replyEntry(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && isEntry(info[1]), "replyEntry(id, {attr})")) return info.Env().Undefined();
     struct fuse_entry_param e;
-    int storedXattrs = toEntry(info[1].As<Napi::Object>(), e, session_->options());
-    return done(info, replier_->entry(idOf(info), e, storedXattrs));
+    Napi::Object entry = info[1].As<Napi::Object>();
+    int storedXattrs = toEntry(entry, e, session_->options());
+    struct stat parent;
+    const bool hasParent = toParentAttr(entry, parent);
+    return done(info, replier_->entry(idOf(info), e, storedXattrs, hasParent ? &parent : nullptr));
   }
 
   Napi::Value replyAttr(const Napi::CallbackInfo& info) {
@@ -578,8 +599,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value replyCreate(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && isEntry(info[1]) && info[2].IsObject(), "replyCreate(id, entry, open)")) return info.Env().Undefined();
     struct fuse_entry_param e;
-    int storedXattrs = toEntry(info[1].As<Napi::Object>(), e, session_->options());
-    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>()), storedXattrs));
+    Napi::Object entry = info[1].As<Napi::Object>();
+    int storedXattrs = toEntry(entry, e, session_->options());
+    struct stat parent;
+    const bool hasParent = toParentAttr(entry, parent);
+    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>()), storedXattrs, hasParent ? &parent : nullptr));
   }
 
   Napi::Value replyWrite(const Napi::CallbackInfo& info) {

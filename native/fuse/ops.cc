@@ -80,6 +80,7 @@ void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Session* s = sessionOf(req);
   fuse_reply_none(req);
   s->forgetXattrs(ino);
+  s->dirAttrs().forget(ino);
   notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
@@ -87,13 +88,23 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   Session* s = sessionOf(req);
   std::vector<fuse_forget_data> copy(forgets, forgets + count);
   fuse_reply_none(req);
-  for (const auto& f : copy) s->forgetXattrs(f.ino);
+  for (const auto& f : copy) {
+    s->forgetXattrs(f.ino);
+    s->dirAttrs().forget(f.ino);
+  }
   notifyForgets(s, std::move(copy));
 }
 
 // getattr and setattr may come with or without a handle; one that is none of
 // ours is treated as none.
 void opGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Session* s = sessionOf(req);
+  struct stat st;
+  if (s->dirAttrs().take(ino, st)) {
+    s->noteMode(ino, st.st_mode);
+    fuse_reply_attr(req, &st, s->options().attrTimeout);
+    return;
+  }
   submitSimple(req, Op::Getattr, ino, nullptr, handleOf(req, fi));
 }
 

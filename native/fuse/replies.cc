@@ -7,14 +7,17 @@
 
 namespace tierfs {
 
-std::unique_ptr<Request> Replier::claim(uint64_t id) {
+std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr) {
   std::unique_ptr<Request> r(s_.inflight().take(id));
-  if (r && !r->claim()) r.reset();  // the interrupt handler already answered
+  if (!r) return r;
+  // Before the reply: the getattr it leads the kernel to send can only follow it.
+  s_.dirAttrs().finished(*r, parentAttr);
+  if (!r->claim()) r.reset();  // the interrupt handler already answered
   return r;
 }
 
-bool Replier::err(uint64_t id, int errnum) {
-  auto r = claim(id);
+bool Replier::err(uint64_t id, int errnum, const struct stat* parentAttr) {
+  auto r = claim(id, errnum == 0 ? parentAttr : nullptr);
   if (!r) return false;
   if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.learnNoCapability(r->ino);
   if (r->op == Op::Setxattr || r->op == Op::Removexattr) s_.forgetXattrs(r->ino);
@@ -22,8 +25,8 @@ bool Replier::err(uint64_t id, int errnum) {
 }
 
 // Every mode the kernel is told passes through here first (see Session::noteMode).
-bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs) {
-  auto r = claim(id);
+bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr) {
+  auto r = claim(id, parentAttr);
   if (!r) return false;
   s_.noteMode(e.ino, e.attr.st_mode);
   // Before the reply: a forget of the inode can only follow it.
@@ -108,8 +111,9 @@ bool Replier::open(uint64_t id, const OpenReply& o) {
   return false;
 }
 
-bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs) {
-  auto r = claim(id);
+bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs,
+                     const struct stat* parentAttr) {
+  auto r = claim(id, parentAttr);
   if (!r) return false;
   struct fuse_file_info fi;
   // r->ino is the parent here; the handle belongs to the new inode.

@@ -42,14 +42,18 @@ class Replier {
  public:
   explicit Replier(Session& s) : s_(s) {}
 
-  bool err(uint64_t id, int errnum);  // errnum 0 is success for ops without data
+  // errnum 0 is success for ops without data; parentAttr as entry()'s (an unlink's directory)
+  bool err(uint64_t id, int errnum, const struct stat* parentAttr = nullptr);
   // storedXattrs: what JavaScript said of the inode's stored xattrs (-1 nothing,
   // 0 none, 1 some), which lets the binding answer getxattr of them (Session).
-  bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs);
+  // parentAttr: the directory's attributes after a change that made the entry, for
+  // the getattr that follows (dir-attrs.h); null when not given.
+  bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr = nullptr);
   bool attr(uint64_t id, const struct stat& st, double timeout);
   bool readlink(uint64_t id, const std::string& target);
   bool open(uint64_t id, const OpenReply& o);  // open and opendir
-  bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs);
+  bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs,
+              const struct stat* parentAttr = nullptr);
   bool write(uint64_t id, size_t count);
   bool lseek(uint64_t id, off_t offset);
   bool data(uint64_t id, const char* bytes, size_t len);  // read: at most the size asked
@@ -61,7 +65,9 @@ class Replier {
   int dir(uint64_t id, const std::vector<DirEntryIn>& entries);
 
  private:
-  std::unique_ptr<Request> claim(uint64_t id);
+  // Takes request id out of the table, to be answered; parentAttr: what its reply says of
+  // the directory it changed (dir-attrs.h).
+  std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
   int answerPassthrough(Request& r, FileHandle* h, const OpenReply& o, const struct fuse_entry_param* e);

@@ -420,6 +420,7 @@ void Session::submit(Request* r) {
     delete inflight_.take(r->id);
     return;
   }
+  dirAttrs_.arrived(*r);
   dispatcher_->deliver(r);
 }
 

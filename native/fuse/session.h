@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "dir-attrs.h"
 #include "handle.h"
 #include "passthrough.h"
 #include "request.h"
@@ -118,6 +119,8 @@ class Session {
   InflightTable& inflight() { return inflight_; }
   HandleRegistry& handles() { return handles_; }
   CellCounts& cellCounts() { return cellCounts_; }
+  // A directory's attributes after a change, for the getattr that follows (dir-attrs.h).
+  DirAttrs& dirAttrs() { return dirAttrs_; }
 
   // Called by the op callbacks (ops.cc) on FUSE threads.
   Request* newRequest(fuse_req_t req, Op op, uint64_t ino);
@@ -148,6 +151,7 @@ class Session {
   HandleRegistry handles_;
   CellCounts cellCounts_;
   std::atomic<bool> aclsGranted_{false};  // the kernel enforces POSIX ACLs: their xattrs are stored names (set at INIT)
+  DirAttrs dirAttrs_;
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
   std::atomic<uint64_t> xattrsAnswered_{0};              // getxattr answered by answersAbsentXattr

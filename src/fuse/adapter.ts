@@ -59,6 +59,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     entryTimeout: opts.entryTimeoutS,
     storedXattrs: i.storedXattrs ?? vfs.hasStoredXattrs(i.ino),
   });
+  /** The entry of a name just made in `parent`, with the directory's attributes now (Entry.parentAttr). */
+  const made = (i: InodeAttrs, parent: number): Entry => ({ ...entry(i), parentAttr: toAttr(vfs.getattr(parent)) });
   // Files on object tiers (fd < 0) are read through JavaScript; local ones natively, or by
   // the kernel itself in passthrough (which alone needs to know of privileges).
   const opened = (h: { fh: number; fd: number; ino: number }): OpenResult =>
@@ -90,32 +92,33 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return vfs.readlink(ino);
     },
     async mknod(ctx, parent, name, mode, rdev) {
-      return entry(await vfs.mknod(ctx, parent, name, mode, rdev));
+      return made(await vfs.mknod(ctx, parent, name, mode, rdev), parent);
     },
     async mkdir(ctx, parent, name, mode) {
-      return entry(vfs.mkdir(ctx, parent, name, mode));
+      return made(vfs.mkdir(ctx, parent, name, mode), parent);
     },
     async unlink(_ctx, parent, name) {
       vfs.unlink(parent, name);
+      return toAttr(vfs.getattr(parent));
     },
     async rmdir(_ctx, parent, name) {
       vfs.rmdir(parent, name);
     },
     async symlink(ctx, target, parent, name) {
-      return entry(vfs.symlink(ctx, target, parent, name));
+      return made(vfs.symlink(ctx, target, parent, name), parent);
     },
     async rename(_ctx, parent, name, newParent, newName, flags) {
       vfs.rename(parent, name, newParent, newName, flags);
     },
     async link(_ctx, ino, newParent, newName) {
-      return entry(vfs.link(ino, newParent, newName));
+      return made(vfs.link(ino, newParent, newName), newParent);
     },
     async open(_ctx, ino, flags) {
       return opened(await vfs.open(ino, flags));
     },
     async create(ctx: RequestContext, parent, name, mode, flags) {
       const h = await vfs.create(ctx, parent, name, mode, flags);
-      return { ...entry(h.created ? vfs.inode(h.ino) : vfs.getattr(h.ino)), ...opened(h), created: h.created };
+      return { ...(h.created ? made(vfs.inode(h.ino), parent) : entry(vfs.getattr(h.ino))), ...opened(h), created: h.created };
     },
     async read(_ctx, _ino, fh, size, offset) {
       return vfs.read(fh, size, offset);

@@ -160,8 +160,8 @@ export class RequestDispatcher {
       mknod: async (r, c) => this.entry(r, await ops.mknod(c, r.ino, r.name!, r.mode!, r.rdev ?? 0)),
       mkdir: async (r, c) => this.entry(r, await ops.mkdir(c, r.ino, r.name!, r.mode!)),
       unlink: async (r, c) => {
-        await ops.unlink(c, r.ino, r.name!);
-        this.ok(r);
+        const parentAttr = await ops.unlink(c, r.ino, r.name!);
+        this.native.replyErr(r.id, 0, parentAttr ?? undefined);
       },
       rmdir: async (r, c) => {
         await ops.rmdir(c, r.ino, r.name!);

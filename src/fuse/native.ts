@@ -106,6 +106,8 @@ export interface NativeSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests answered ENODATA by the binding itself (see Entry.storedXattrs). */
   xattrsAnswered(): number;
+  /** getattr requests of a directory answered by the binding from the reply that changed it (Entry.parentAttr). */
+  dirAttrsAnswered(): number;
   /** Kernel thread ids of the threads that have served requests (mover/foreground.ts reads their run-queue wait). */
   servingThreads(): number[];
   /** Reads of handle fh may be served from these cells (native/fuse/cell-files.h); false when the kernel no longer holds fh. */
@@ -116,7 +118,8 @@ export interface NativeSession {
   cellCounts(): CellCounts;
   /** The paths of the cell files the binding read since the last call. */
   takeCellsRead(): string[];
-  replyErr(id: number, errno: number): boolean;
+  /** parentAttr, with errno 0 of an unlink: the directory's attributes afterwards (Entry.parentAttr). */
+  replyErr(id: number, errno: number, parentAttr?: Attr): boolean;
   replyEntry(id: number, entry: Entry): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number): boolean;
   replyReadlink(id: number, target: string): boolean;

@@ -50,6 +50,8 @@ export interface FuseSession {
   passthroughCounts(): { opens: number; refused: number };
   /** getxattr requests the binding answered itself (no xattr stored: ENODATA). */
   xattrsAnswered(): number;
+  /** getattr requests of a directory the binding answered itself (Entry.parentAttr). */
+  dirAttrsAnswered(): number;
   /** Kernel thread ids of the threads that have served requests. */
   servingThreads(): number[];
   /** Reads the binding answered from recall cache files (FuseOps.cellFiles). */
@@ -163,6 +165,10 @@ class Session implements FuseSession {
 
   xattrsAnswered(): number {
     return this.joined ? 0 : this.native.xattrsAnswered();
+  }
+
+  dirAttrsAnswered(): number {
+    return this.joined ? 0 : this.native.dirAttrsAnswered();
   }
 
   servingThreads(): number[] {

@@ -43,6 +43,12 @@ export interface Entry {
    * until a setxattr, removexattr or forget of the inode; absent: no word.
    */
   storedXattrs?: boolean;
+  /**
+   * Of an entry made by create, mkdir, mknod, symlink or link (and given by unlink): its directory's attributes
+   * afterwards. The binding answers the getattr of the directory that follows (the kernel
+   * drops what it held of a changed directory) without JavaScript (native/fuse/dir-attrs.h).
+   */
+  parentAttr?: Attr;
 }
 
 /** A setattr request: only the fields present are to be changed. */
@@ -179,7 +185,8 @@ export interface FuseOps {
   mknod(ctx: RequestContext, parent: Ino, name: string, mode: number, rdev: number): Promise<Entry>;
   /** mode carries permission bits only (the kernel applied the umask); add S_IFDIR yourself. */
   mkdir(ctx: RequestContext, parent: Ino, name: string, mode: number): Promise<Entry>;
-  unlink(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
+  /** May give the directory's attributes afterwards, as Entry.parentAttr does. */
+  unlink(ctx: RequestContext, parent: Ino, name: string): Promise<Attr | void>;
   rmdir(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
   symlink(ctx: RequestContext, target: string, parent: Ino, name: string): Promise<Entry>;
   /** flags: RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2 */

@@ -120,6 +120,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
+    healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_cached_cell_reads_total', type: 'counter', unit: 'requests', group: 'recall', labels: [],
     help: 'Reads of cold files the binding answered itself from the recall cache\'s cell files, without JavaScript; counted in tierfs_fuse_requests_total{op="read"} from the binding\'s batches, as reads of local files are, but not in the recall cache\'s hits',
     healthy: 'Most reads of cold files whose cells are cached once the first read of each cell has gone through JavaScript; 0 with mount.fastPath off or no disk cache.',

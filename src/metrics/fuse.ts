@@ -132,6 +132,8 @@ export class FuseRequestTally {
   passthrough: () => { enabled: boolean; opens: number; refused: number } = () => ({ enabled: false, opens: 0, refused: 0 });
   /** getxattr requests the binding answered itself (set once mounted). */
   xattrsAnswered: () => number = () => 0;
+  /** getattr requests of directories the binding answered itself (set once mounted). */
+  dirAttrsAnswered: () => number = () => 0;
   /** What the binding served from recall cache files (set once mounted). */
   cellCounts: () => CellCounts = () => NO_CELL_COUNTS;
 
@@ -141,6 +143,7 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_opens_total', () => [{ labels: {}, value: this.passthrough().opens }]);
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
+    registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
     registry.feed('tierfs_fuse_cached_cell_reads_total', () => [{ labels: {}, value: this.cellCounts().reads }]);
     registry.feed('tierfs_fuse_cached_cell_read_bytes_total', () => [{ labels: {}, value: this.cellCounts().bytes }]);
     registry.feed('tierfs_fuse_cached_cell_blocks_checked_total', () => [{ labels: {}, value: this.cellCounts().blocksChecked }]);

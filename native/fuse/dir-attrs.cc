@@ -1,0 +1,96 @@
+#include "dir-attrs.h"
+
+namespace tierfs {
+
+DirAttrs::Kind DirAttrs::kindOf(const Request& r, uint64_t& ino) {
+  switch (r.op) {
+    case Op::Create:
+    case Op::Mkdir:
+    case Op::Mknod:
+    case Op::Symlink:
+    case Op::Unlink:
+    case Op::Setattr:
+    case Op::Setxattr:
+    case Op::Removexattr:
+      ino = r.ino;
+      return Kind::Dir;
+    case Op::Link:
+      ino = r.ino2;  // the new name's directory
+      return Kind::Dir;
+    case Op::Rename:
+    case Op::Rmdir:
+      return Kind::All;
+    default:
+      return Kind::None;
+  }
+}
+
+void DirAttrs::dropAllLocked() {
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    it->second.has = false;
+    it = it->second.changing == 0 ? kept_.erase(it) : std::next(it);
+  }
+}
+
+void DirAttrs::arrived(const Request& r) {
+  uint64_t ino = 0;
+  Kind kind = kindOf(r, ino);
+  if (kind == Kind::None) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kind == Kind::All) {
+    renaming_++;
+    dropAllLocked();
+    return;
+  }
+  Kept& k = kept_[ino];
+  k.changing++;
+  k.has = false;
+}
+
+void DirAttrs::finished(const Request& r, const struct stat* after) {
+  uint64_t ino = 0;
+  Kind kind = kindOf(r, ino);
+  if (kind == Kind::None) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kind == Kind::All) {
+    if (renaming_ > 0) renaming_--;
+    dropAllLocked();
+    return;
+  }
+  auto it = kept_.find(ino);
+  if (it == kept_.end()) return;
+  Kept& k = it->second;
+  if (k.changing > 0) k.changing--;
+  k.has = after && k.changing == 0 && renaming_ == 0 && kept_.size() <= kMaxKept;
+  if (k.has) {
+    k.st = *after;
+    k.at = Clock::now();
+  } else if (k.changing == 0) {
+    kept_.erase(it);
+  }
+}
+
+bool DirAttrs::take(uint64_t ino, struct stat& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = kept_.find(ino);
+  if (it == kept_.end()) return false;
+  Kept& k = it->second;
+  const bool fresh = k.has && k.changing == 0 && renaming_ == 0 && Clock::now() - k.at < kLifetime;
+  if (fresh) {
+    st = k.st;
+    answered_.fetch_add(1, std::memory_order_relaxed);
+  }
+  k.has = false;
+  if (k.changing == 0) kept_.erase(it);
+  return fresh;
+}
+
+void DirAttrs::forget(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = kept_.find(ino);
+  if (it == kept_.end()) return;
+  it->second.has = false;
+  if (it->second.changing == 0) kept_.erase(it);
+}
+
+}  // namespace tierfs

@@ -1,0 +1,101 @@
+// A directory's attributes after a change, answered by the binding: every create, mkdir,
+// mknod, symlink or link makes the kernel drop what it holds of the directory, and the
+// next path walk through it asks for them again. The reply of the change carries them,
+// and the binding answers that getattr itself (native/fuse/dir-attrs.h): what a stat
+// shows is the same as what JavaScript would have said, after every kind of change. The
+// mount runs with the kernel's caches off (0 s), so every stat here reaches the daemon
+// (and only the first after a change is the binding's: it answers once).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import type { BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { parseExposition } from '../helpers/exposition.js';
+
+let t: TierfsMount;
+const m = (p: string) => join(t.mnt, p);
+
+beforeAll(async () => {
+  t = await new TierfsMount({ extraYaml: `metrics:\n  listen: 127.0.0.1:0\n` }).start();
+});
+afterAll(async () => {
+  await t?.dispose();
+});
+
+async function metric(name: string, labels?: Record<string, string>): Promise<number> {
+  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
+  return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
+}
+const answeredNatively = () => metric('tierfs_fuse_dir_attrs_answered_natively_total');
+
+/** What a stat shows of a directory, to the nanosecond. */
+const attrsOf = (s: BigIntStats) => ({ ino: s.ino, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs });
+/** A stat of dir answered from the change's reply, then one answered by JavaScript (the binding answers once). */
+async function twoStats(dir: string) {
+  return [attrsOf(await fs.stat(dir, { bigint: true })), attrsOf(await fs.stat(dir, { bigint: true }))];
+}
+
+describe("a directory's attributes after a change", () => {
+  it('are answered by the binding after each create, mkdir, symlink, link, mknod and unlink in it, and are what JavaScript says', async () => {
+    await fs.mkdir(m('made'));
+    const before = await answeredNatively();
+    for (let i = 0; i < 20; i++) {
+      await fs.writeFile(m(`made/f${i}`), 'x'); // the walk to f{i+1} asks for made's attributes
+    }
+    await fs.mkdir(m('made/sub'));
+    const [fromReply, fromJs] = await twoStats(m('made'));
+    expect(fromReply).toEqual(fromJs);
+    expect(fromReply.nlink).toBe(3n); // ".", its name in the root, sub's ".."
+    expect((await answeredNatively()) - before).toBeGreaterThanOrEqual(20);
+
+    // The mtime moves with each change, and the first stat after it shows it.
+    const t0 = fromJs.mtimeNs;
+    await new Promise((r) => setTimeout(r, 20));
+    await fs.symlink('f0', m('made/link'));
+    const [afterSymlink] = await twoStats(m('made'));
+    expect(afterSymlink.mtimeNs).toBeGreaterThan(t0);
+    await fs.link(m('made/f1'), m('made/hard'));
+    execFileSync('mknod', [m('made/fifo'), 'p']);
+    const [a, b] = await twoStats(m('made'));
+    expect(a).toEqual(b);
+
+    // Unlinks give the directory's attributes with their answer too.
+    const beforeUnlinks = await answeredNatively();
+    for (let i = 0; i < 10; i++) await fs.unlink(m(`made/f${i}`));
+    const [afterUnlinks, fromJsAfterUnlinks] = await twoStats(m('made'));
+    expect(afterUnlinks).toEqual(fromJsAfterUnlinks);
+    expect(afterUnlinks.mtimeNs).toBeGreaterThanOrEqual(b.mtimeNs);
+    expect((await answeredNatively()) - beforeUnlinks).toBeGreaterThanOrEqual(10);
+  });
+
+  it('show every change made after them: chmod, chown, xattrs, rename and rmdir', async () => {
+    await fs.mkdir(m('guarded'));
+    await fs.writeFile(m('guarded/a'), 'a');
+    // chmod between the create's reply and the next stat: the stat shows the new mode.
+    await fs.chmod(m('guarded'), 0o700);
+    expect((await fs.stat(m('guarded'))).mode & 0o7777).toBe(0o700);
+    await fs.writeFile(m('guarded/b'), 'b');
+    await fs.chown(m('guarded'), 1234, 1234);
+    const owned = await fs.stat(m('guarded'));
+    expect([owned.uid, owned.gid]).toEqual([1234, 1234]);
+    await fs.writeFile(m('guarded/c'), 'c');
+    const ctime = (await fs.stat(m('guarded'), { bigint: true })).ctimeNs;
+    await new Promise((r) => setTimeout(r, 20));
+    await fs.writeFile(m('guarded/d'), 'd');
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'x', m('guarded')]);
+    expect((await fs.stat(m('guarded'), { bigint: true })).ctimeNs).toBeGreaterThan(ctime);
+
+    // A directory renamed, or one inside it removed, right after a create in it.
+    await fs.mkdir(m('guarded/inner'));
+    await fs.writeFile(m('guarded/inner/x'), 'x');
+    await fs.rename(m('guarded/inner'), m('moved'));
+    const [movedA, movedB] = await twoStats(m('moved'));
+    expect(movedA).toEqual(movedB);
+    await fs.mkdir(m('guarded/gone'));
+    await fs.rmdir(m('guarded/gone'));
+    const [g1, g2] = await twoStats(m('guarded'));
+    expect(g1).toEqual(g2);
+    expect(g1.nlink).toBe(2n);
+  });
+});
