@@ -37,10 +37,11 @@ export class GroupCommit {
   private changesAtOpen = 0;
   private readonly totalChanges;
   /**
-   * Told when the commit at the end of a turn fails (after the waiters were told). The
-   * daemon rethrows: answered creates are then missing from the catalog while the kernel
-   * knows them, so it stops as after any unexplained failure (process-guard.ts) and the
-   * next mount's reconcile finds them on their tiers. By default the failure is only logged.
+   * Told when a group's own commit (after its delay, or at the end of a waiter's turn)
+   * fails, after the waiters were told. The daemon rethrows: answered creates are then
+   * missing from the catalog while the kernel knows them, so it stops as after any
+   * unexplained failure (process-guard.ts) and the next mount's reconcile finds them on
+   * their tiers. By default the failure is only logged.
    */
   onFailure: (err: unknown) => void = () => undefined;
 

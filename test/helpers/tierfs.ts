@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
+import { parseExposition } from './exposition.js';
 import { abortFuseConnections, forceUnmount, isMounted, waitFor } from './mount.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -142,6 +143,12 @@ ${opts.extraYaml ?? ''}`,
 
   get output(): string {
     return this.log;
+  }
+
+  /** A metric's value from the daemon's /metrics (the mount needs `metrics: { listen: ... }`); 0 when absent. */
+  async metric(name: string, labels?: Record<string, string>): Promise<number> {
+    const status = JSON.parse((await this.cli(['status', '--json', this.mnt])).stdout) as { metrics: { url: string } };
+    return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
   }
 
   get pid(): number | undefined {

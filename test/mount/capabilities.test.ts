@@ -7,7 +7,6 @@ import * as fs from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 // cap_net_raw, permitted and effective (a version 2 vfs_cap_data)
 const CAP = '0x0100000200200000000000000000000000000000';
@@ -22,10 +21,7 @@ afterAll(async () => {
   await t?.dispose();
 });
 
-async function metric(name: string, labels?: Record<string, string>): Promise<number> {
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
-}
+const metric = (name: string, labels?: Record<string, string>) => t.metric(name, labels);
 /** getxattr requests that reached JavaScript */
 const getxattrs = () => metric('tierfs_fuse_requests_total', { op: 'getxattr' });
 

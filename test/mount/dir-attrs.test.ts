@@ -11,7 +11,6 @@ import { execFileSync } from 'node:child_process';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
@@ -23,11 +22,7 @@ afterAll(async () => {
   await t?.dispose();
 });
 
-async function metric(name: string, labels?: Record<string, string>): Promise<number> {
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
-}
-const answeredNatively = () => metric('tierfs_fuse_dir_attrs_answered_natively_total');
+const answeredNatively = () => t.metric('tierfs_fuse_dir_attrs_answered_natively_total');
 
 /** What a stat shows of a directory, to the nanosecond. */
 const attrsOf = (s: BigIntStats) => ({ ino: s.ino, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs });

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount;
 beforeAll(async () => {
@@ -16,11 +15,7 @@ afterAll(async () => {
   await t?.dispose();
 });
 
-async function readdirs(): Promise<number> {
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  const x = parseExposition(await (await fetch(status.metrics.url)).text());
-  return x.value('tierfs_fuse_requests_total', { op: 'readdir' }) ?? 0;
-}
+const readdirs = () => t.metric('tierfs_fuse_requests_total', { op: 'readdir' });
 
 const list = async (dir: string) => (await fs.readdir(dir)).sort();
 

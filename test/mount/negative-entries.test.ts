@@ -6,13 +6,8 @@ import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
-async function lookups(t: TierfsMount): Promise<number> {
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  const x = parseExposition(await (await fetch(status.metrics.url)).text());
-  return x.value('tierfs_fuse_requests_total', { op: 'lookup' }) ?? 0;
-}
+const lookups = (t: TierfsMount) => t.metric('tierfs_fuse_requests_total', { op: 'lookup' });
 
 /** Lookups of `name` (missing) that reached the daemon when it is stat-ed `times` times. */
 async function lookupsOfMissing(t: TierfsMount, name: string, times: number): Promise<number> {

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
 import { run } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
-import { parseExposition } from '../helpers/exposition.js';
 import { adminJson, socketPathOf } from '../../src/admin/client.js';
 
 let t: TierfsMount | undefined;
@@ -44,10 +43,7 @@ const where = (p: string) =>
   admin<{ tier: string; backingPath: string | null; queued: { lastError: string | null } | null }>('GET', `/v1/where?path=${encodeURIComponent(p)}`);
 const move = (p: string, to: string) => admin<{ results: { state: string }[] }>('POST', '/v1/move', { paths: [p], to, wait: true }).then((r) => r.results[0]!);
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const status = JSON.parse((await t!.cli(['status', '--json', t!.mnt])).stdout) as { metrics: { url: string } };
-  return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
-}
+const metric = (name: string, labels: Record<string, string> = {}) => t!.metric(name, labels);
 const served = async () => (await metric('tierfs_fuse_requests_total', { op: 'read' })) + (await metric('tierfs_fuse_requests_total', { op: 'write' }));
 
 async function python(script: string, ...args: string[]): Promise<string> {

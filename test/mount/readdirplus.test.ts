@@ -7,7 +7,6 @@ import * as fs from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 const FILES = 300;
 let t: TierfsMount | undefined;
@@ -16,10 +15,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function lookups(m: TierfsMount): Promise<number> {
-  const status = JSON.parse((await m.cli(['status', '--json', m.mnt])).stdout) as { metrics: { url: string } };
-  return parseExposition(await (await fetch(status.metrics.url)).text()).value('tierfs_fuse_requests_total', { op: 'lookup' }) ?? 0;
-}
+const lookups = (m: TierfsMount) => m.metric('tierfs_fuse_requests_total', { op: 'lookup' });
 
 /** Files made through a mount with this setting, then the kernel's view of them after a restart: lookups made by find -size, and ls -l. */
 async function walk(readdirplus: 'always' | 'off'): Promise<{ lookups: number; found: string; listing: string }> {
