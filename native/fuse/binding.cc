@@ -86,12 +86,11 @@ int toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOpti
   return tristate(e, "storedXattrs");
 }
 
-// An entry's `parentAttr` (its directory's attributes after the change): false when absent.
-bool toParentAttr(const Napi::Object& e, struct stat& st) {
-  Napi::Value v = e.Get("parentAttr");
-  if (!v.IsObject()) return false;
+// A directory's attributes after a change (Entry.parentAttr) into st: &st, or null when v is none.
+const struct stat* parentAttrOf(const Napi::Value& v, struct stat& st) {
+  if (!v.IsObject()) return nullptr;
   toStat(v.As<Napi::Object>(), st);
-  return true;
+  return &st;
 }
 
 int tristate(const Napi::Object& o, const char* key) {
@@ -380,8 +379,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (pending && orphaned(r)) return;
     if (pending && !r->start()) {
       // Interrupted while queued: answered EINTR already, JavaScript need not start.
-      session_->dirAttrs().finished(*r, nullptr);
-      delete session_->inflight().take(r->id);
+      delete session_->finish(r->id);
       return;
     }
     Napi::Object req = requestToJs(env, *r);
@@ -562,9 +560,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value replyErr(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyErr(id, errno)")) return info.Env().Undefined();
     struct stat parent;
-    const bool hasParent = info.Length() > 2 && info[2].IsObject();
-    if (hasParent) toStat(info[2].As<Napi::Object>(), parent);
-    return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value(), hasParent ? &parent : nullptr));
+    return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value(), parentAttrOf(info[2], parent)));
   }
 
   Napi::Value replyEntry(const Napi::CallbackInfo& info) {
@@ -573,8 +569,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     Napi::Object entry = info[1].As<Napi::Object>();
     int storedXattrs = toEntry(entry, e, session_->options());
     struct stat parent;
-    const bool hasParent = toParentAttr(entry, parent);
-    return done(info, replier_->entry(idOf(info), e, storedXattrs, hasParent ? &parent : nullptr));
+    return done(info, replier_->entry(idOf(info), e, storedXattrs, parentAttrOf(entry.Get("parentAttr"), parent)));
   }
 
   Napi::Value replyAttr(const Napi::CallbackInfo& info) {
@@ -602,8 +597,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     Napi::Object entry = info[1].As<Napi::Object>();
     int storedXattrs = toEntry(entry, e, session_->options());
     struct stat parent;
-    const bool hasParent = toParentAttr(entry, parent);
-    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>()), storedXattrs, hasParent ? &parent : nullptr));
+    return done(info, replier_->create(idOf(info), e, toOpen(info[2].As<Napi::Object>()), storedXattrs, parentAttrOf(entry.Get("parentAttr"), parent)));
   }
 
   Napi::Value replyWrite(const Napi::CallbackInfo& info) {

@@ -8,11 +8,8 @@
 namespace tierfs {
 
 std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr) {
-  std::unique_ptr<Request> r(s_.inflight().take(id));
-  if (!r) return r;
-  // Before the reply: the getattr it leads the kernel to send can only follow it.
-  s_.dirAttrs().finished(*r, parentAttr);
-  if (!r->claim()) r.reset();  // the interrupt handler already answered
+  std::unique_ptr<Request> r(s_.finish(id, parentAttr));
+  if (r && !r->claim()) r.reset();  // the interrupt handler already answered
   return r;
 }
 

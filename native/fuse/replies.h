@@ -65,8 +65,7 @@ class Replier {
   int dir(uint64_t id, const std::vector<DirEntryIn>& entries);
 
  private:
-  // Takes request id out of the table, to be answered; parentAttr: what its reply says of
-  // the directory it changed (dir-attrs.h).
+  // Request id, to be answered (Session::finish); null when an interrupt answered it.
   std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);

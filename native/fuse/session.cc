@@ -424,6 +424,13 @@ void Session::submit(Request* r) {
   dispatcher_->deliver(r);
 }
 
+Request* Session::finish(uint64_t id, const struct stat* parentAttr) {
+  Request* r = inflight_.take(id);
+  // Before the reply: the getattr it leads the kernel to send can only follow it.
+  if (r) dirAttrs_.finished(*r, parentAttr);
+  return r;
+}
+
 void Session::notify(Request* r) {
   r->req = nullptr;
   dispatcher_->deliver(r);

@@ -125,6 +125,9 @@ class Session {
   // Called by the op callbacks (ops.cc) on FUSE threads.
   Request* newRequest(fuse_req_t req, Op op, uint64_t ino);
   void submit(Request* r);
+  // Takes request id out of the in-flight table as it is answered (or dropped after an
+  // interrupt); parentAttr: what its reply says of the directory it changed (dir-attrs.h).
+  Request* finish(uint64_t id, const struct stat* parentAttr = nullptr);
   void notify(Request* r);  // no reply expected (init, forget)
   void onInit(struct fuse_conn_info* conn);
 

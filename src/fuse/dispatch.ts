@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errnoOf } from '../errors.js';
 import type { LookupCounts } from './lookup-counts.js';
 import { opNames, type NativeRequest, type NativeSession, type OpName } from './native.js';
-import { DirPlus, type CellFileSet, type Entry, type FuseOps, type RequestContext, type SetAttr } from './types.js';
+import { DirPlus, type CellFileSet, type Attr, type Entry, type FuseOps, type RequestContext, type SetAttr } from './types.js';
 import { withoutPrivileges } from '../vfs/modes.js';
 
 const ENOSYS = 38;
@@ -101,8 +101,9 @@ export class RequestDispatcher {
     if (this.native.replyEntry(r.id, e) && e.attr.ino !== 0) this.counts.add(e.attr.ino);
   }
 
-  private ok(r: NativeRequest): void {
-    this.native.replyErr(r.id, 0);
+  /** Success with no data; parentAttr: the changed directory's attributes (an unlink's, Entry.parentAttr). */
+  private ok(r: NativeRequest, parentAttr?: Attr): void {
+    this.native.replyErr(r.id, 0, parentAttr);
   }
 
   /**
@@ -160,8 +161,7 @@ export class RequestDispatcher {
       mknod: async (r, c) => this.entry(r, await ops.mknod(c, r.ino, r.name!, r.mode!, r.rdev ?? 0)),
       mkdir: async (r, c) => this.entry(r, await ops.mkdir(c, r.ino, r.name!, r.mode!)),
       unlink: async (r, c) => {
-        const parentAttr = await ops.unlink(c, r.ino, r.name!);
-        this.native.replyErr(r.id, 0, parentAttr ?? undefined);
+        this.ok(r, (await ops.unlink(c, r.ino, r.name!)) ?? undefined);
       },
       rmdir: async (r, c) => {
         await ops.rmdir(c, r.ino, r.name!);
