@@ -34,6 +34,6 @@ if [ "${1:-}" = "--all" ]; then
   tests=()
 else
   tests=(test/ec test/fuse test/catalog test/vfs/vfs.test.ts test/vfs/reconcile-times.test.ts test/objectstore/conformance.test.ts
-    test/config/config.test.ts test/mount/cli.test.ts)
+    test/config/config.test.ts test/mount/cli.test.ts test/mount/malloc-tunables.test.ts)
 fi
 npx vitest run --reporter=default --reporter=json --outputFile.json="$repo/.tmp/vitest-node24.json" "${tests[@]}"

@@ -4,6 +4,7 @@ import { existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { restartWithMallocTunables, withMallocTunables } from '../malloc-tunables.js';
 import { startDaemon } from '../daemon.js';
 import { tierfsMounts } from './mounts.js';
 import { describeRecovery } from '../recovery/rebuild-catalog.js';
@@ -30,6 +31,7 @@ export function registerMountCommands(program: Command): void {
     .option('--nonempty', 'mount over a directory that has entries (they are hidden while mounted)')
     .description('mount tierfs; returns once the mount is ready (the daemon keeps running in the background)')
     .action(async (mountpoint: string, opts: MountFlags) => {
+      if (opts.foreground) restartWithMallocTunables(); // the daemon's allocator settings (malloc-tunables.ts)
       const file = configFile(opts.config);
       const { config, text } = loadConfig(file); // a bad config is refused here, before anything is mounted
       checkMountpoint(mountpoint, Boolean(opts.nonempty));
@@ -146,7 +148,7 @@ async function mountInBackground(mountpoint: string, file: string | undefined, d
     ...(nonempty ? ['--nonempty'] : []),
     mountpoint,
   ];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'ipc'] });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'ipc'], env: withMallocTunables(process.env) });
   await new Promise<void>((resolveReady, reject) => {
     child.once('message', () => resolveReady());
     child.once('exit', (code) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
 import { parseExposition } from './exposition.js';
+import { withMallocTunables } from '../../src/malloc-tunables.js';
 import { abortFuseConnections, forceUnmount, isMounted, waitFor } from './mount.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -128,7 +129,8 @@ ${opts.extraYaml ?? ''}`,
   async start(env: NodeJS.ProcessEnv = {}): Promise<this> {
     this.log = '';
     const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', this.configFile, this.mnt], {
-      env: { ...process.env, TIERFS_LOG_LEVEL: 'info', ...env },
+      // As `tierfs mount` starts its daemon (a Node without process.execve cannot restart itself with them).
+      env: withMallocTunables({ ...process.env, TIERFS_LOG_LEVEL: 'info', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -1,7 +1,8 @@
 // The CLI as a user drives a daemon: `tierfs mount` without --foreground returns once
-// the mount is ready and leaves the daemon running; `config show` prints what it runs
-// with; a mount without allowOther refuses other users; a pin set with setfattr moves
-// the file; `tierfs umount` ends the daemon. One mount serves all of it.
+// the mount is ready and leaves the daemon running, with its allocator settings;
+// `config show` prints what it runs with; a mount without allowOther refuses other
+// users; a pin set with setfattr moves the file; `tierfs umount` ends the daemon. One
+// mount serves all of it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { TierfsMount, runCli } from '../helpers/tierfs.js';
 import { forceUnmount, isMounted, runAsNobody } from '../helpers/mount.js';
+import { heapAdvisedHuge } from '../helpers/proc.js';
 
 let t: TierfsMount;
 let pid = 0;
@@ -44,6 +46,8 @@ it('mount without --foreground returns once mounted and leaves the daemon runnin
   pid = Number(readFileSync(join(t.dataDir, 'daemon.pid'), 'utf8'));
   expect(pid).not.toBe(process.pid);
   expect(alive(pid)).toBe(true);
+  // started with the allocator settings of src/malloc-tunables.ts, which glibc applied
+  expect(heapAdvisedHuge(pid)).toBe(true);
   await fs.writeFile(m('f'), 'served by a daemon in the background');
   expect(readFileSync(join(t.hot, 'f'), 'utf8')).toBe('served by a daemon in the background');
 });

@@ -1,0 +1,61 @@
+// The daemon's allocator settings (src/malloc-tunables.ts): an operator's own tunables are
+// kept, and a daemon started in the foreground without them runs with them all the same —
+// glibc then advises its heap to huge pages, which /proc shows — where Node can replace a
+// process (process.execve); on an older Node it serves as before.
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withMallocTunables } from '../../src/malloc-tunables.js';
+import { forceUnmount, isMounted, waitFor } from '../helpers/mount.js';
+import { environOf, heapAdvisedHuge } from '../helpers/proc.js';
+import { TIERFS_BIN, TierfsMount } from '../helpers/tierfs.js';
+
+describe('withMallocTunables', () => {
+  it('adds every tunable to an environment without any', () => {
+    const env = withMallocTunables({ PATH: '/bin' });
+    expect(env.PATH).toBe('/bin');
+    expect(env.GLIBC_TUNABLES!.split(':').sort()).toEqual(['glibc.malloc.hugetlb=1', 'glibc.malloc.mmap_threshold=33554432', 'glibc.malloc.trim_threshold=134217728']);
+  });
+
+  it("keeps the operator's own value of a tunable and their other tunables", () => {
+    const env = withMallocTunables({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576:glibc.malloc.arena_max=2' });
+    expect(env.GLIBC_TUNABLES).toBe('glibc.malloc.trim_threshold=1048576:glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432');
+  });
+
+  it('gives back the same environment when it has them all', () => {
+    const env = withMallocTunables({});
+    expect(withMallocTunables(env)).toBe(env);
+  });
+});
+
+describe('a daemon started in the foreground without them', () => {
+  const t = new TierfsMount();
+  afterAll(async () => {
+    forceUnmount(t.mnt);
+    await t.dispose();
+  });
+
+  const canRestart = typeof (process as { execve?: unknown }).execve === 'function';
+  it(canRestart ? 'restarts itself with them, same pid, and glibc advises its heap to huge pages' : 'serves without them on a Node without process.execve', async () => {
+    const env = { ...process.env };
+    delete env.GLIBC_TUNABLES;
+    const child = spawn(process.execPath, [TIERFS_BIN, 'mount', '--foreground', '--config', t.configFile, t.mnt], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d) => (log += d));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await waitFor(() => isMounted(t.mnt) && log.includes('tierfs: mounted'), 30_000, () => `no mount:\n${log}`);
+      const tunables = environOf(child.pid!).get('GLIBC_TUNABLES');
+      if (canRestart) {
+        expect(tunables).toBe(withMallocTunables({}).GLIBC_TUNABLES);
+        expect(heapAdvisedHuge(child.pid!)).toBe(true);
+      } else {
+        expect(tunables).toBeUndefined();
+        expect(heapAdvisedHuge(child.pid!)).toBe(false);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(isMounted(t.mnt)).toBe(false);
+  });
+});
