@@ -22,6 +22,9 @@
 // Node 22.15 and later). A tunable the environment sets already stays as the operator set
 // it; other C libraries ignore the variable.
 
+import { moduleLogger } from './log.js';
+
+const log = moduleLogger('mount');
 const MiB = 2 ** 20;
 
 const TUNABLES: [key: string, value: string][] = [
@@ -42,11 +45,13 @@ type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
 /**
  * When this process lacks the tunables, run it again with them in its place (same pid,
- * arguments and descriptors); returns only when it has them or Node cannot do that.
+ * arguments and descriptors). Returns only when it has them, or when Node cannot replace
+ * a process: then it runs on without them, and says so.
  */
 export function restartWithMallocTunables(): void {
   const env = withMallocTunables(process.env);
+  if (env === process.env) return;
   const execve = (process as { execve?: Execve }).execve;
-  if (env === process.env || typeof execve !== 'function') return;
-  execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
+  if (typeof execve === 'function') execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
+  log.info({ node: process.version, GLIBC_TUNABLES: env.GLIBC_TUNABLES }, 'malloc tunables not in effect: this Node cannot restart itself with them (set GLIBC_TUNABLES to this value to have them)');
 }
