@@ -7,8 +7,8 @@
 // 128 KiB… on its own, so the next buffers are fresh pages again, each mapped by a fault
 // on its first touch: on the virtual machine tierfs is measured on, ~12 µs a 4 KiB page.
 // A 256 MiB recall from S3 took 33,000–90,000 faults and 2.4–3.2 s of the daemon's CPU;
-// with these settings 6,000 on a just-started daemon and a few hundred after, 1.3–1.9 s,
-// and the recall ran 1.5–1.8× as fast (scripts/bench/recall.ts, docs/PERFORMANCE.md):
+// with these settings 6,000 on a just-started daemon and a few hundred after, 1.3–2.0 s,
+// and `npm run bench -- recall` recalled 1.3–1.4× as fast (docs/PERFORMANCE.md):
 //   hugetlb=1              the heap is advised to the kernel's transparent huge pages:
 //                          one fault per 2 MiB where they are enabled ("madvise", the default)
 //   trim_threshold 128 MiB up to that much freed heap is kept for the next buffers
