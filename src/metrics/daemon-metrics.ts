@@ -2,6 +2,7 @@
 // volumes and caches, the FUSE tally, backend probes, scrubs. Nothing here is on the
 // data path: the parts keep their counters anyway, and they are read when /metrics is
 // scraped or the history samples.
+import { readFileSync } from 'node:fs';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogTotals } from '../catalog/metrics.js';
 import type { TierConfig } from '../config/schema.js';
@@ -14,6 +15,18 @@ import { MisplacementWatch } from './misplacements.js';
 import { MetricsRegistry, type Sample } from './registry.js';
 
 const log = moduleLogger('metrics');
+
+/** Minor and major page faults of this process so far (Linux: /proc/self/stat; 0 elsewhere). */
+function pageFaults(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // after "pid (comm) ": state is field 0, minflt field 7, majflt field 9
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[7]) + Number(fields[9]);
+  } catch {
+    return 0;
+  }
+}
 
 export interface DaemonMetricsDeps {
   catalog: Catalog;
@@ -43,6 +56,8 @@ export class DaemonMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     this.registry = new MetricsRegistry(opts);
     this.fuse.feed(this.registry);
+    this.registry.feed('tierfs_process_resident_bytes', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
+    this.registry.feed('tierfs_process_page_faults_total', () => [{ labels: {}, value: pageFaults() }]);
   }
 
   /** For the object tiers: their stores' metrics go to this registry, their recall times to the histogram. */

@@ -6,7 +6,7 @@
 import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'blocks' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'blocks' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications' | 'faults';
 
 export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'alerts' | 'process';
 
@@ -367,6 +367,18 @@ export const METRICS = [
     history: {},
   },
   // ── the process ────────────────────────────────────────────────────────────
+  {
+    name: 'tierfs_process_resident_bytes', type: 'gauge', unit: 'bytes', group: 'process', labels: [],
+    help: "Memory the daemon's process holds (its resident set): heaps, caches, buffers, and with the malloc tunables up to 128 MiB freed but kept for the next buffers",
+    healthy: 'Level under a steady load: the memory cache (cache.memory) and a few hundred MiB besides; growth that never levels off is a leak.',
+    history: { downsample: 'max' },
+  },
+  {
+    name: 'tierfs_process_page_faults_total', type: 'counter', unit: 'faults', group: 'process', labels: [],
+    help: "Page faults of the daemon's process: memory (or a file) mapped page by page on first touch",
+    healthy: 'A burst while the daemon starts and its heap grows, then little: tens of thousands a second during cold reads or recalls mean freed memory goes back to the kernel and is faulted in again (the malloc tunables are not in effect: docs/OPERATIONS.md).',
+    history: {},
+  },
   {
     name: 'tierfs_build_info', type: 'gauge', unit: 'info', group: 'process', labels: ['version'],
     help: 'Always 1; the version of tierfs serving the mount',

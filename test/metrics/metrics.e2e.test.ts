@@ -223,6 +223,14 @@ describe('/metrics of a mount', () => {
     // prom-client's process metrics are there too
     expect(x.types.get('process_cpu_seconds_total')).toBe('counter');
     expect(x.types.get('nodejs_heap_size_used_bytes')).toBe('gauge');
+    // the daemon's own memory figures, as /proc has them for its pid
+    const status = readFileSync(`/proc/${t.pid}/status`, 'utf8');
+    const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+    expect(Math.abs(x.value('tierfs_process_resident_bytes')! - rss)).toBeLessThan(0.25 * rss);
+    const stat = readFileSync(`/proc/${t.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const faults = Number(stat[7]) + Number(stat[9]);
+    expect(x.value('tierfs_process_page_faults_total')).toBeGreaterThan(0.5 * faults);
+    expect(x.value('tierfs_process_page_faults_total')).toBeLessThanOrEqual(faults);
   });
 
   it('keeps history from the mount on: tierfs history reads the first points', async () => {
