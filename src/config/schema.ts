@@ -75,7 +75,12 @@ export const configSchema = z
     tiers: z.array(tier).min(1).describe('fastest first; new files go to the first local tier with room'),
     mount: z
       .strictObject({
-        maxRead: bytes().default(2 ** 20),
+        // 252 pages, not 256: libfuse splices a reply only into a pipe that holds its data and
+        // three pages more, and a pipe may not outgrow /proc/sys/fs/pipe-max-size (1 MiB by
+        // default), so every 1 MiB read was copied through memory instead (pread + writev).
+        maxRead: bytes()
+          .default(1008 * 2 ** 10)
+          .describe('largest read the kernel asks of the daemon; the default lets a full one go by splice through a pipe of the default largest size (1 MiB)'),
         maxWrite: bytes().default(2 ** 20),
         splice: z.boolean().default(true),
         readAhead: bytes().default(2 ** 20).describe('kernel read-ahead on the mount: larger means fewer, larger reads of cold files'),

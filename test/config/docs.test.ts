@@ -38,7 +38,8 @@ describe('tierfs config docs', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^# tierfs.yaml keys$/m);
     expect(r.stdout).toContain('| `policy.minResidency` | duration | `1d` | yes | a file stays this long on a tier before an automatic move |');
-    expect(r.stdout).toContain('| `mount.maxRead` | size | `1MiB` |');
+    expect(r.stdout).toContain('| `mount.maxWrite` | size | `1MiB` |');
+    expect(r.stdout).toContain('| `mount.maxRead` | size | `1008KiB` |');
   });
 
   it('formats sizes and durations in the largest unit that divides them, and they parse back', () => {
