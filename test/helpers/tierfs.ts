@@ -62,6 +62,8 @@ export const ALL_ON_HOT = `policy:
 export interface TierfsOptions {
   /** extra YAML appended at the top level (e.g. an admin: block) */
   extraYaml?: string;
+  /** serve /metrics on a free loopback port, for TierfsMount.metric() */
+  metrics?: boolean;
   /** capacity of the hot tier, e.g. "1MiB", to exercise fallback */
   hotCapacity?: string;
   /** capacity of the warm tier (default: its volume's filesystem) */
@@ -121,7 +123,7 @@ ${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTie
 ${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.readdirplus ? `  readdirplus: ${opts.readdirplus}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
   enabled: ${opts.recording ?? true}
   flushInterval: 50ms
-${opts.extraYaml ?? ''}`,
+${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''}`,
     );
   }
 
@@ -147,7 +149,7 @@ ${opts.extraYaml ?? ''}`,
     return this.log;
   }
 
-  /** A metric's value from the daemon's /metrics (the mount needs `metrics: { listen: ... }`); 0 when absent. */
+  /** A metric's value from the daemon's /metrics (the mount needs `metrics: true`); 0 when absent. */
   async metric(name: string, labels?: Record<string, string>): Promise<number> {
     const status = JSON.parse((await this.cli(['status', '--json', this.mnt])).stdout) as { metrics: { url: string } };
     return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;

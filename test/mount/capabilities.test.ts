@@ -15,15 +15,14 @@ let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
 
 beforeAll(async () => {
-  t = await new TierfsMount({ extraYaml: `metrics:\n  listen: 127.0.0.1:0\n` }).start();
+  t = await new TierfsMount({ metrics: true }).start();
 });
 afterAll(async () => {
   await t?.dispose();
 });
 
-const metric = (name: string, labels?: Record<string, string>) => t.metric(name, labels);
 /** getxattr requests that reached JavaScript */
-const getxattrs = () => metric('tierfs_fuse_requests_total', { op: 'getxattr' });
+const getxattrs = () => t.metric('tierfs_fuse_requests_total', { op: 'getxattr' });
 
 const capabilityOf = (path: string) => {
   try {
@@ -69,13 +68,13 @@ it('listing files with ls -l asks JavaScript for no xattr of files that have non
   // A new daemon and kernel inodes: what the binding knows now comes from lookups and listings.
   await t.stop();
   await t.start();
-  const [before, nativeBefore] = [await getxattrs(), await metric('tierfs_fuse_xattrs_answered_natively_total')];
+  const [before, nativeBefore] = [await getxattrs(), await t.metric('tierfs_fuse_xattrs_answered_natively_total')];
   const listing = execFileSync('ls', ['-l', m('many')], { encoding: 'utf8' });
   expect(listing.split('\n').filter((l) => / f\d+$/.test(l))).toHaveLength(40);
   expect(listing).toMatch(/^-rw-r--r--\+ .* f8$/m); // the ACL's "+"
   const asked = (await getxattrs()) - before;
   expect(asked).toBeLessThanOrEqual(4); // f7 and f8 only (each asked at most twice)
-  expect((await metric('tierfs_fuse_xattrs_answered_natively_total')) - nativeBefore).toBeGreaterThanOrEqual(38); // the other 38, at least once each
+  expect((await t.metric('tierfs_fuse_xattrs_answered_natively_total')) - nativeBefore).toBeGreaterThanOrEqual(38); // the other 38, at least once each
   expect(xattr(m('many/f7'), 'user.k')).toBe('seven');
   expect(execFileSync('getfacl', ['-cp', m('many/f8')], { encoding: 'utf8' })).toContain('user:1234:r--');
   expect(xattr(m('many/f3'), 'user.k')).toBeNull();

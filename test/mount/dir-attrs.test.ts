@@ -16,7 +16,7 @@ let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
 
 beforeAll(async () => {
-  t = await new TierfsMount({ extraYaml: `metrics:\n  listen: 127.0.0.1:0\n` }).start();
+  t = await new TierfsMount({ metrics: true }).start();
 });
 afterAll(async () => {
   await t?.dispose();

@@ -9,7 +9,7 @@ import { TierfsMount } from '../helpers/tierfs.js';
 
 let t: TierfsMount;
 beforeAll(async () => {
-  t = await new TierfsMount({ cacheTimeout: '30s', extraYaml: `metrics:\n  listen: 127.0.0.1:0\n` }).start();
+  t = await new TierfsMount({ cacheTimeout: '30s', metrics: true }).start();
 });
 afterAll(async () => {
   await t?.dispose();

@@ -22,7 +22,7 @@ describe.each([
 ])('mount.negativeTimeout %s', (timeout, remembered) => {
   let t: TierfsMount;
   beforeAll(async () => {
-    t = new TierfsMount({ extraYaml: `metrics:\n  listen: 127.0.0.1:0\n` });
+    t = new TierfsMount({ metrics: true });
     const yaml = await fs.readFile(t.configFile, 'utf8');
     await fs.writeFile(t.configFile, yaml.replace('mount:\n', `mount:\n  negativeTimeout: ${timeout}\n`));
     await t.start();

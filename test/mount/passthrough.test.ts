@@ -33,7 +33,8 @@ function mount(passthrough?: 'off', retryDelay = '200ms'): TierfsMount {
       - { name: b, type: fs, root: ${cold.path}/b, fsync: false }
       - { name: c, type: fs, root: ${cold.path}/c, fsync: false }
 `,
-    extraYaml: `metrics:\n  listen: 127.0.0.1:0\nmover:\n  retryDelay: ${retryDelay}\ncache: { memory: 0, disk: 0 }\n`,
+    metrics: true,
+    extraYaml: `mover:\n  retryDelay: ${retryDelay}\ncache: { memory: 0, disk: 0 }\n`,
   });
 }
 

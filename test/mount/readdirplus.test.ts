@@ -19,7 +19,7 @@ const lookups = (m: TierfsMount) => m.metric('tierfs_fuse_requests_total', { op:
 
 /** Files made through a mount with this setting, then the kernel's view of them after a restart: lookups made by find -size, and ls -l. */
 async function walk(readdirplus: 'always' | 'off'): Promise<{ lookups: number; found: string; listing: string }> {
-  t = await new TierfsMount({ readdirplus, cacheTimeout: '60s', extraYaml: 'metrics:\n  listen: 127.0.0.1:0\n' }).start();
+  t = await new TierfsMount({ readdirplus, cacheTimeout: '60s', metrics: true }).start();
   await fs.mkdir(join(t.mnt, 'd'));
   for (let i = 0; i < FILES; i++) await fs.writeFile(join(t.mnt, 'd', `file-${String(i).padStart(4, '0')}`), 'x'.repeat(i));
   await fs.utimes(join(t.mnt, 'd'), 1_700_000_000, 1_700_000_000);
