@@ -276,7 +276,7 @@ function toMove(r: MoveRecord & { verified: unknown }): MoveRecord {
 }
 
 /** A batch's accesses of one file, folded: what access_stats adds in one upsert. */
-interface FileAccesses {
+export interface FileAccesses {
   ino: number;
   firstMs: number;
   /** the last access */
@@ -295,7 +295,7 @@ interface FileAccesses {
  * instead of one per event (a file read in a loop is thousands of events a second). The
  * heat folds as the upsert decays it, event after event, so the result is the same.
  */
-function perFile(events: AccessEvent[], halfLifeMs: number): IterableIterator<FileAccesses> {
+export function foldAccesses(events: AccessEvent[], halfLifeMs: number): IterableIterator<FileAccesses> {
   const byIno = new Map<number, FileAccesses>();
   for (const e of events) {
     const opens = e.op === 'open' ? e.count : 0;
@@ -1241,7 +1241,7 @@ export class Catalog {
     if (events.length === 0) return;
     this.tx(() => {
       this.coolFor(halfLifeMs);
-      for (const a of perFile(events, halfLifeMs)) {
+      for (const a of foldAccesses(events, halfLifeMs)) {
         this.s.markDirty.run(a.ino);
         this.s.addAccess.run({ ...a, halfLifeMs });
       }

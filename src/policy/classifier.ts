@@ -70,8 +70,34 @@ export interface ClassifierTiers {
   get(name: string): { kind: 'local'; local: Pick<LocalTier, 'usage' | 'volumeUsage'> } | { kind: 'object' };
 }
 
+/** What the classifier reads and writes of the catalog (the simulator's in-memory catalog answers the same). */
+export type PolicyCatalog = Pick<
+  Catalog,
+  | 'tx'
+  | 'takeDirty'
+  | 'takeDirectoryRenamed'
+  | 'pinnedInodes'
+  | 'getInode'
+  | 'pathOf'
+  | 'usageByTier'
+  | 'pendingMoves'
+  | 'classificationPage'
+  | 'classificationRow'
+  | 'coldest'
+  | 'cooledBetween'
+  | 'lastUsedBetween'
+  | 'changedBetween'
+  | 'arrivedBetween'
+  | 'saveDecision'
+  | 'decision'
+  | 'enqueueMove'
+  | 'dropAutomaticMove'
+  | 'queuedMoveOf'
+  | 'dequeueIf'
+>;
+
 export interface ClassifierDeps {
-  catalog: Catalog;
+  catalog: PolicyCatalog;
   tiers: ClassifierTiers;
   tierConfigs: TierConfig[];
   policy: PolicyConfig;

@@ -57,32 +57,83 @@ export class AppearedRoom {
   }
 }
 
-type Ranked = [rank: number, ino: number];
-const hottestFirst = (a: Ranked, b: Ranked) => b[0] - a[0];
+/** An entry of a ranked list: `seq` keeps files of equal rank in the order they were held. */
+interface Ranked {
+  rank: number;
+  seq: number;
+  ino: number;
+}
+const hotter = (a: Ranked, b: Ranked) => a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
 
-/** Files by rank, hottest first; an entry whose file is no longer held at that rank is passed over. */
+/** A binary heap: `first(a, b)` says a comes out before b. */
+class Heap<T> {
+  readonly items: T[] = [];
+  constructor(private readonly first: (a: T, b: T) => boolean) {}
+
+  push(x: T): void {
+    const h = this.items;
+    let i = h.push(x) - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!this.first(x, h[up]!)) break;
+      h[i] = h[up]!;
+      i = up;
+    }
+    h[i] = x;
+  }
+
+  pop(): T | undefined {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= h.length) break;
+      if (c + 1 < h.length && this.first(h[c + 1]!, h[c]!)) c++;
+      if (!this.first(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+    return top;
+  }
+}
+
+/**
+ * Files by rank, hottest first; an entry whose file is no longer held at that rank is
+ * passed over. A heap: holding a file is a push, and a walk that stops after k files
+ * reads about k log k entries, never the whole list (a pass holds and releases thousands
+ * of files, and sorting them all at every pass cost more than the rest of the pass).
+ */
 class RankedList {
-  private sorted: Ranked[] = [];
-  /** added since `sorted` was sorted */
-  private recent: Ranked[] = [];
-  /** entries of `sorted` whose file left or was held again since */
+  private heap = new Heap<Ranked>(hotter);
+  private seq = 0;
+  /** entries whose file left or was held again since (dropped once they are half the heap) */
   stale = 0;
 
   add(rank: number, ino: number): void {
-    this.recent.push([rank, ino]);
+    this.heap.push({ rank, seq: this.seq++, ino });
   }
 
   *hottest(live: (r: Ranked) => boolean): Generator<number> {
-    // Sorted again once an eighth of it has changed: each entry's share of a sort stays small.
-    if ((this.recent.length + this.stale) * 8 > this.sorted.length) {
-      this.sorted = [...this.sorted, ...this.recent].filter(live).sort(hottestFirst);
-      this.recent = [];
+    const items = this.heap.items;
+    if (this.stale * 2 > items.length) {
+      const kept = new Heap<Ranked>(hotter);
+      for (const r of items) if (live(r)) kept.push(r);
+      this.heap = kept;
       this.stale = 0;
+      yield* this.hottest(live);
+      return;
     }
-    const recent = this.recent.filter(live).sort(hottestFirst);
-    for (let i = 0, j = 0; i < this.sorted.length || j < recent.length; ) {
-      const r = j >= recent.length || (i < this.sorted.length && this.sorted[i]![0] >= recent[j]![0]) ? this.sorted[i++]! : recent[j++]!;
-      if (live(r)) yield r[1];
+    // best first through the heap without changing it: the next hottest is always the
+    // root of a subtree not yet entered
+    const frontier = new Heap<number>((a, b) => hotter(items[a]!, items[b]!));
+    if (items.length > 0) frontier.push(0);
+    for (let i = frontier.pop(); i !== undefined; i = frontier.pop()) {
+      if (live(items[i]!)) yield items[i]!.ino;
+      for (const c of [2 * i + 1, 2 * i + 2]) if (c < items.length) frontier.push(c);
     }
   }
 }
@@ -131,5 +182,5 @@ export class HeldForRoom {
     }
   }
 
-  private readonly live = ([rank, ino]: Ranked) => this.byIno.get(ino)?.rank === rank;
+  private readonly live = (r: Ranked) => this.byIno.get(r.ino)?.rank === r.rank;
 }

@@ -1,10 +1,13 @@
-// The daemon's own policy in simulated time. The catalog is the real one on an
-// in-memory database whose clock is the simulation's; the classifier is the real one
+// The daemon's own policy in simulated time. The catalog answers as the real one does,
+// on the simulation's clock: held in memory by default (memory-catalog.ts, kept equal to
+// the SQLite catalog by a test), or the real one on an in-memory database (setup.catalog
+// 'sqlite': slower, for checking the first); the classifier is the real one
 // (rules, heat, residency, hysteresis, classes, pins, watermarks, capacity planning),
 // and the moves it queues run as the background mover would run them — its concurrency,
 // bandwidth, schedule windows and pause under load — taking the time their bytes take.
 // Nothing of the policy is written twice: a change to src/policy changes this too.
 import { Catalog, ROOT_INO, type AccessEvent, type QueueEntry } from '../catalog/catalog.js';
+import { MemoryCatalog, type SimCatalog } from './memory-catalog.js';
 import { Classifier, type ClassifierTiers } from '../policy/classifier.js';
 import { admit } from '../policy/admission.js';
 import { inWindow } from '../mover/windows.js';
@@ -46,7 +49,7 @@ export const normalPath = (p: string) => (p.length > 0 && p.charCodeAt(0) !== 47
 export class PolicySimulation implements Simulation {
   readonly name: string;
   private now = 0;
-  readonly catalog: Catalog;
+  readonly catalog: SimCatalog;
   private readonly classifier: Classifier;
   private readonly config: Config;
   private readonly tally: Tally;
@@ -73,7 +76,8 @@ export class PolicySimulation implements Simulation {
     this.tiers = setup.tiers;
     this.config = withCapacities(setup.config, setup.tiers);
     this.passMs = setup.passIntervalMs ?? this.config.policy.interval;
-    this.catalog = new Catalog(':memory:', { now: () => this.now });
+    const now = () => this.now;
+    this.catalog = setup.catalog === 'sqlite' ? new Catalog(':memory:', { now }) : new MemoryCatalog(now);
     this.tally = new Tally(
       this.tiers.map((t) => t.name),
       this.tiers.map((t) => t.latency),
@@ -120,7 +124,7 @@ export class PolicySimulation implements Simulation {
     }
     const op = e.opens || e.op === 'open' ? 'open' : e.op;
     this.batch.push({ timeMs: this.now, ino: f.ino, path, op, offset: 0, length: e.bytes, size: f.size, count: 1 });
-    if (this.batch.length >= 10_000) this.flush();
+    if (this.batch.length >= 1_000) this.flush();
   }
 
   /** Let simulated time run on to timeMs with no more accesses (passes and moves go on). */

@@ -24,6 +24,8 @@ export interface SimSetup {
   /** files or directories pinned to a tier, by path (as `tierfs pin`) */
   pins?: Map<string, string>;
   cost?: CostHook;
+  /** the catalog the policy runs on: in memory (default, fast) or SQLite in memory (the daemon's own, slow) */
+  catalog?: 'memory' | 'sqlite';
 }
 
 export function simTiers(config: Config, capacities: Map<string, number> = new Map(), latencies: Map<string, TierLatency> = new Map()): SimTier[] {
