@@ -420,13 +420,13 @@ export class Classifier {
         yield;
       }
     } else {
-      classify(
-        [...this.changed(nowMs, proj)].flatMap((ino) => {
-          const row = this.d.catalog.classificationRow(ino);
-          if (!row) this.forgetHeld(ino); // gone
-          return row ?? [];
-        }),
-      );
+      const rows: ClassificationRow[] = [];
+      for (const ino of this.changed(nowMs, proj)) {
+        const row = this.d.catalog.classificationRow(ino);
+        if (row) rows.push(row);
+        else this.forgetHeld(ino); // gone
+      }
+      classify(rows);
     }
     // A full pass yields to the event loop between pages, and the mover may have run
     // moves meanwhile: capacity planning reads the queue again. An incremental pass runs

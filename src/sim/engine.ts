@@ -65,6 +65,7 @@ export class PolicySimulation implements Simulation {
   private readonly passMs: number;
   private running: RunningMove[] = [];
   private readonly tiers: SimTier[];
+  private readonly objectTiers: Set<string>;
   private opsSecond = 0;
   private opsThisSecond = 0;
   private opsLastSecond = 0;
@@ -74,6 +75,7 @@ export class PolicySimulation implements Simulation {
   constructor(private readonly setup: SimSetup, name = 'tierfs') {
     this.name = name;
     this.tiers = setup.tiers;
+    this.objectTiers = new Set(this.tiers.filter((t) => t.kind === 'object').map((t) => t.name));
     this.config = withCapacities(setup.config, setup.tiers);
     this.passMs = setup.passIntervalMs ?? this.config.policy.interval;
     const now = () => this.now;
@@ -120,7 +122,7 @@ export class PolicySimulation implements Simulation {
     else if (e.op === 'write') this.catalog.updateData(f.ino, f.size, ns(this.now), ns(this.now), true);
     if (e.op === 'read') {
       this.tally.read(this.now, path, f.tier, e.bytes);
-      if (this.tiers.find((t) => t.name === f!.tier)!.kind === 'object') this.copyUp(f);
+      if (this.objectTiers.has(f.tier)) this.copyUp(f);
     }
     const op = e.opens || e.op === 'open' ? 'open' : e.op;
     this.batch.push({ timeMs: this.now, ino: f.ino, path, op, offset: 0, length: e.bytes, size: f.size, count: 1 });
@@ -159,7 +161,8 @@ export class PolicySimulation implements Simulation {
   /** Passes and move completions up to time t, in order. */
   private advanceTo(t: number): void {
     for (;;) {
-      const done = this.running.length ? Math.min(...this.running.map((m) => m.endMs)) : Infinity;
+      let done = Infinity; // the next move to end (per event: no array made)
+      for (const m of this.running) done = Math.min(done, m.endMs);
       const next = Math.min(this.nextPassMs, done);
       if (next > t) break;
       this.now = Math.max(this.now, next);

@@ -53,6 +53,8 @@ class Node implements Inode {
   lastMs = 0;
   heat = 0;
   heatMs = 0;
+  /** in the catalog's dirty table */
+  dirty = false;
   /** when heat decays to 1 (the catalog's migration 13); NaN: NULL, never opened */
   coolMs = NaN;
   /** the key each TimeIndex filed it under (NaN: none), and where in its bucket */
@@ -157,11 +159,11 @@ export type SimCatalog = PolicyCatalog &
   Pick<Catalog, 'createInode' | 'updateData' | 'setLocation' | 'setPin' | 'recordAccessBatch' | 'runnableMoves' | 'journalIntent' | 'journalState' | 'queueLength'>;
 
 export class MemoryCatalog implements SimCatalog {
-  private readonly nodes = new Map<number, Node>();
-  /** every inode in ino order (inos only grow: a simulation deletes nothing) */
+  /** every inode in ino order, inode i at i - 1 (inos are given in turn, and a simulation deletes nothing) */
   private readonly ordered: Node[] = [];
   private nextIno = ROOT_INO + 1;
-  private dirty = new Set<number>();
+  /** files marked since the last takeDirty (each once: Node.dirty) */
+  private dirty: Node[] = [];
   private readonly pinned = new Set<Node>();
   /** classifiable files by tier (capacity planning's coldest reads one tier) */
   private readonly onTier = new Map<string, Set<Node>>();
@@ -185,8 +187,11 @@ export class MemoryCatalog implements SimCatalog {
 
   constructor(private readonly now: () => number) {
     const root = new Node(ROOT_INO, { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 2, rdev: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, tier: null, volume: null, dataPath: null, target: null }, 0, '', now());
-    this.nodes.set(ROOT_INO, root);
     this.ordered.push(root);
+  }
+
+  private at(ino: number): Node | undefined {
+    return this.ordered[ino - ROOT_INO];
   }
 
   tx<T>(fn: () => T): T {
@@ -197,9 +202,8 @@ export class MemoryCatalog implements SimCatalog {
 
   createInode(inode: NewInode, parent = ROOT_INO, name = ''): number {
     const n = new Node(this.nextIno++, inode, parent, name, this.now());
-    this.nodes.set(n.ino, n);
     this.ordered.push(n);
-    this.nodes.get(parent)?.children?.push(n.ino);
+    this.at(parent)?.children?.push(n.ino);
     this.count(n, 1);
     this.reindex(n);
     return n.ino;
@@ -229,17 +233,17 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   getInode(ino: number): Inode | undefined {
-    return this.nodes.get(ino);
+    return this.at(ino);
   }
 
   pathOf(ino: number): string | undefined {
     const parts: string[] = [];
-    for (let cur = this.nodes.get(ino); cur && cur.ino !== ROOT_INO; cur = this.nodes.get(cur.parent)) parts.unshift(cur.name);
-    return this.nodes.has(ino) ? parts.join('/') : undefined;
+    for (let cur = this.at(ino); cur && cur.ino !== ROOT_INO; cur = this.at(cur.parent)) parts.unshift(cur.name);
+    return this.at(ino) ? parts.join('/') : undefined;
   }
 
   updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
-    const n = this.nodes.get(ino)!;
+    const n = this.at(ino)!;
     this.count(n, -1);
     n.size = size;
     n.mtimeNs = mtimeNs;
@@ -251,7 +255,7 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   setLocation(ino: number, loc: { tier: string; volume: string | null; layout: string | null }): void {
-    const n = this.nodes.get(ino)!;
+    const n = this.at(ino)!;
     this.count(n, -1);
     n.tier = loc.tier;
     n.volume = loc.volume;
@@ -262,14 +266,14 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   setPin(ino: number, tier: string | null): void {
-    const n = this.nodes.get(ino);
+    const n = this.at(ino);
     if (!n) return;
     n.pin = tier;
     if (tier === null) this.pinned.delete(n);
     else this.pinned.add(n);
     const mark = (m: Node) => {
-      this.dirty.add(m.ino);
-      for (const c of m.children ?? []) mark(this.nodes.get(c)!);
+      this.markDirty(m);
+      for (const c of m.children ?? []) mark(this.at(c)!);
     };
     mark(n);
   }
@@ -282,7 +286,8 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   usageByTier(): Map<string, { files: number; bytes: number }> {
-    return new Map([...this.usage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([t, u]) => [t, { ...u }]));
+    // in the order tiers were first used (tier_usage's rows)
+    return new Map([...this.usage].map(([t, u]) => [t, { ...u }]));
   }
 
   takeDirectoryRenamed(): boolean {
@@ -296,9 +301,9 @@ export class MemoryCatalog implements SimCatalog {
     if (events.length === 0) return;
     this.coolFor(halfLifeMs);
     for (const f of foldAccesses(events, halfLifeMs)) {
-      const n = this.nodes.get(f.ino);
-      this.dirty.add(f.ino);
+      const n = this.at(f.ino);
       if (!n) continue;
+      this.markDirty(n);
       if (!n.opened) {
         n.opened = true;
         n.heat = f.heat;
@@ -321,6 +326,12 @@ export class MemoryCatalog implements SimCatalog {
     }
   }
 
+  private markDirty(n: Node): void {
+    if (n.dirty) return;
+    n.dirty = true;
+    this.dirty.push(n);
+  }
+
   private coolFor(halfLifeMs: number): void {
     if (this.coolHalfLifeMs === halfLifeMs) return;
     for (const n of this.ordered) {
@@ -332,8 +343,8 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   takeDirty(): number[] {
-    const inos = [...this.dirty].sort((a, b) => a - b);
-    this.dirty = new Set();
+    const inos = this.dirty.map((n) => ((n.dirty = false), n.ino)).sort((a, b) => a - b);
+    this.dirty = [];
     return inos;
   }
 
@@ -357,7 +368,7 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   classificationRow(ino: number): ClassificationRow | undefined {
-    const n = this.nodes.get(ino);
+    const n = this.at(ino);
     return n && classifiable(n) ? this.row(n) : undefined;
   }
 
@@ -493,7 +504,7 @@ export class MemoryCatalog implements SimCatalog {
   pendingMoves(nowMs: number, halfLifeMs: number): PendingMove[] {
     const out: PendingMove[] = [];
     for (const q of [...this.queue.values()].sort((a, b) => a.id - b.id)) {
-      const n = this.nodes.get(q.ino);
+      const n = this.at(q.ino);
       if (!n || n.tier === null || n.nlink <= 0 || n.tier === q.toTier) continue;
       out.push({ id: q.id, ino: q.ino, from: n.tier, to: q.toTier, size: n.size, heat: decayed(n, nowMs, halfLifeMs), priority: q.priority, requestedBy: q.requestedBy, running: (this.intentsOf.get(q.ino) ?? 0) > 0 });
     }
