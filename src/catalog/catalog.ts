@@ -295,23 +295,33 @@ export interface FileAccesses {
  * instead of one per event (a file read in a loop is thousands of events a second). The
  * heat folds as the upsert decays it, event after event, so the result is the same.
  */
-export function foldAccesses(events: AccessEvent[], halfLifeMs: number): IterableIterator<FileAccesses> {
-  const byIno = new Map<number, FileAccesses>();
-  for (const e of events) {
-    const opens = e.op === 'open' ? e.count : 0;
-    let a = byIno.get(e.ino);
+export class AccessFold {
+  private readonly byIno = new Map<number, FileAccesses>();
+
+  constructor(private readonly halfLifeMs: number) {}
+
+  add(ino: number, timeMs: number, op: AccessEvent['op'], length: number, count: number): void {
+    const opens = op === 'open' ? count : 0;
+    let a = this.byIno.get(ino);
     if (!a) {
-      a = { ino: e.ino, firstMs: e.timeMs, timeMs: e.timeMs, opens: 0, reads: 0, readBytes: 0, writes: 0, writeBytes: 0, heat: 0 };
-      byIno.set(e.ino, a);
+      a = { ino, firstMs: timeMs, timeMs, opens: 0, reads: 0, readBytes: 0, writes: 0, writeBytes: 0, heat: 0 };
+      this.byIno.set(ino, a);
     }
-    a.heat = a.heat * 2 ** (-Math.max(0, e.timeMs - a.timeMs) / halfLifeMs) + opens;
-    a.firstMs = Math.min(a.firstMs, e.timeMs);
-    a.timeMs = Math.max(a.timeMs, e.timeMs);
+    a.heat = a.heat * 2 ** (-Math.max(0, timeMs - a.timeMs) / this.halfLifeMs) + opens;
+    a.firstMs = Math.min(a.firstMs, timeMs);
+    a.timeMs = Math.max(a.timeMs, timeMs);
     a.opens += opens;
-    if (e.op === 'read') (a.reads += e.count), (a.readBytes += e.length);
-    if (e.op === 'write') (a.writes += e.count), (a.writeBytes += e.length);
+    if (op === 'read') (a.reads += count), (a.readBytes += length);
+    if (op === 'write') (a.writes += count), (a.writeBytes += length);
   }
-  return byIno.values();
+
+  get size(): number {
+    return this.byIno.size;
+  }
+
+  files(): IterableIterator<FileAccesses> {
+    return this.byIno.values();
+  }
 }
 
 export class Catalog {
@@ -1239,14 +1249,23 @@ export class Catalog {
    */
   recordAccessBatch(events: AccessEvent[], maxLogRows: number, halfLifeMs = 7 * 86_400_000): void {
     if (events.length === 0) return;
+    const fold = new AccessFold(halfLifeMs);
+    for (const e of events) fold.add(e.ino, e.timeMs, e.op, e.length, e.count);
+    this.tx(() => {
+      this.recordFileAccesses(fold, halfLifeMs);
+      if (maxLogRows > 0) for (const e of events) this.s.logAccess.run(e);
+      this.s.trimAccessLog.run(maxLogRows);
+    });
+  }
+
+  /** Accesses folded per file (one upsert each), and their files marked for the classifier. */
+  recordFileAccesses(fold: AccessFold, halfLifeMs: number): void {
     this.tx(() => {
       this.coolFor(halfLifeMs);
-      for (const a of foldAccesses(events, halfLifeMs)) {
+      for (const a of fold.files()) {
         this.s.markDirty.run(a.ino);
         this.s.addAccess.run({ ...a, halfLifeMs });
       }
-      if (maxLogRows > 0) for (const e of events) this.s.logAccess.run(e);
-      this.s.trimAccessLog.run(maxLogRows);
     });
   }
 

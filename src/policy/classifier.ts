@@ -188,8 +188,12 @@ export class Classifier {
     return { dirs, files };
   }
 
+  /** The row, its heat decayed to now and its pin found (in place: a pass reads each row once). */
   private facts(r: ClassificationRow, nowMs: number, pins: Pins): FileFacts {
-    return { ...r, heat: heatAt(r.heat, r.heatMs, nowMs, this.d.policy.halfLife), pin: pinOf(r.ino, r.path, pins) };
+    r.heat = heatAt(r.heat, r.heatMs, nowMs, this.d.policy.halfLife);
+    r.heatMs = nowMs;
+    r.pin = pinOf(r.ino, r.path, pins);
+    return r;
   }
 
   /**

@@ -6,7 +6,7 @@
 // and the moves it queues run as the background mover would run them — its concurrency,
 // bandwidth, schedule windows and pause under load — taking the time their bytes take.
 // Nothing of the policy is written twice: a change to src/policy changes this too.
-import { Catalog, ROOT_INO, type AccessEvent, type QueueEntry } from '../catalog/catalog.js';
+import { AccessFold, Catalog, ROOT_INO, type QueueEntry } from '../catalog/catalog.js';
 import { MemoryCatalog, type SimCatalog } from './memory-catalog.js';
 import { Classifier, type ClassifierTiers } from '../policy/classifier.js';
 import { admit } from '../policy/admission.js';
@@ -58,7 +58,8 @@ export class PolicySimulation implements Simulation {
   private readonly dirs = new Map<string, number>([['', ROOT_INO]]);
   /** bytes per tier, as the catalog's triggers count them (admission reads it per new file) */
   private readonly used = new Map<string, number>();
-  private batch: AccessEvent[] = [];
+  /** the accesses since the last pass, folded per file as the daemon's recorder batches them */
+  private accesses: AccessFold;
   private started = false;
   private nextPassMs = 0;
   private lastFullMs = -Infinity;
@@ -78,6 +79,7 @@ export class PolicySimulation implements Simulation {
     this.objectTiers = new Set(this.tiers.filter((t) => t.kind === 'object').map((t) => t.name));
     this.config = withCapacities(setup.config, setup.tiers);
     this.passMs = setup.passIntervalMs ?? this.config.policy.interval;
+    this.accesses = new AccessFold(this.config.policy.halfLife);
     const now = () => this.now;
     this.catalog = setup.catalog === 'sqlite' ? new Catalog(':memory:', { now }) : new MemoryCatalog(now);
     this.tally = new Tally(
@@ -124,9 +126,7 @@ export class PolicySimulation implements Simulation {
       this.tally.read(this.now, path, f.tier, e.bytes);
       if (this.objectTiers.has(f.tier)) this.copyUp(f);
     }
-    const op = e.opens || e.op === 'open' ? 'open' : e.op;
-    this.batch.push({ timeMs: this.now, ino: f.ino, path, op, offset: 0, length: e.bytes, size: f.size, count: 1 });
-    if (this.batch.length >= 1_000) this.flush();
+    this.accesses.add(f.ino, this.now, e.opens || e.op === 'open' ? 'open' : e.op, e.bytes, 1);
   }
 
   /** Let simulated time run on to timeMs with no more accesses (passes and moves go on). */
@@ -153,9 +153,9 @@ export class PolicySimulation implements Simulation {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
-    this.catalog.recordAccessBatch(this.batch, 0, this.config.policy.halfLife);
-    this.batch = [];
+    if (this.accesses.size === 0) return;
+    this.catalog.recordFileAccesses(this.accesses, this.config.policy.halfLife);
+    this.accesses = new AccessFold(this.config.policy.halfLife);
   }
 
   /** Passes and move completions up to time t, in order. */

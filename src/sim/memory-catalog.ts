@@ -8,7 +8,7 @@
 // gets the last room): test/sim/memory-catalog.test.ts replays workloads through both
 // catalogs and requires the same placement, moves and decisions. A change to a query in
 // src/catalog must be made here too; that test says so when it is not.
-import { foldAccesses, ROOT_INO, type AccessEvent, type Catalog, type ClassificationRow, type Inode, type NewInode, type PendingMove, type QueueEntry, type StoredDecision } from '../catalog/catalog.js';
+import { ROOT_INO, type AccessFold, type Catalog, type ClassificationRow, type Inode, type NewInode, type PendingMove, type QueueEntry, type StoredDecision } from '../catalog/catalog.js';
 import type { PolicyCatalog } from '../policy/classifier.js';
 
 const S_IFMT = 0o170000;
@@ -156,7 +156,7 @@ class TimeIndex {
 
 /** The catalog subset a simulation drives: the policy's, and what the simulated mover and file creation write. */
 export type SimCatalog = PolicyCatalog &
-  Pick<Catalog, 'createInode' | 'updateData' | 'setLocation' | 'setPin' | 'recordAccessBatch' | 'runnableMoves' | 'journalIntent' | 'journalState' | 'queueLength'>;
+  Pick<Catalog, 'createInode' | 'updateData' | 'setLocation' | 'setPin' | 'recordFileAccesses' | 'runnableMoves' | 'journalIntent' | 'journalState' | 'queueLength'>;
 
 export class MemoryCatalog implements SimCatalog {
   /** every inode in ino order, inode i at i - 1 (inos are given in turn, and a simulation deletes nothing) */
@@ -296,11 +296,10 @@ export class MemoryCatalog implements SimCatalog {
 
   // ── accesses ──────────────────────────────────────────────────────────────
 
-  /** The catalog's upsert of access_stats for each file of a batch (and its cool_ms trigger). */
-  recordAccessBatch(events: AccessEvent[], _maxLogRows: number, halfLifeMs = 7 * 86_400_000): void {
-    if (events.length === 0) return;
+  /** The catalog's upsert of access_stats for each file (and its cool_ms trigger). */
+  recordFileAccesses(fold: AccessFold, halfLifeMs: number): void {
     this.coolFor(halfLifeMs);
-    for (const f of foldAccesses(events, halfLifeMs)) {
+    for (const f of fold.files()) {
       const n = this.at(f.ino);
       if (!n) continue;
       this.markDirty(n);

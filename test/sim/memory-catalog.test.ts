@@ -4,6 +4,7 @@
 // placement, the moves and every figure of the result must be the same, and afterwards
 // every query the classifier makes must give the same answer on both.
 import { describe, expect, it } from 'vitest';
+import { AccessFold } from '../../src/catalog/catalog.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { PolicySimulation } from '../../src/sim/engine.js';
@@ -114,7 +115,9 @@ describe('the in-memory catalog, call by call beside the SQLite catalog', () => 
     // only size (largest first), then ino, orders them
     const inos = [3, 9, 1, 9, 5].map((kib, i) => file(`f${i}`, kib * 1024)[0]!);
     now += 1000;
-    for (const c of catalogs) c.recordAccessBatch([{ timeMs: now, ino: inos[2]!, path: 'f2', op: 'open', offset: 0, length: 0, size: 1024, count: 1 }], 0, DAY);
+    const opened = new AccessFold(DAY);
+    opened.add(inos[2]!, now, 'open', 0, 1);
+    for (const c of catalogs) c.recordFileAccesses(opened, DAY);
     const coldest = both((c) => c.coldest('hot', now, DAY, 10).map((r) => r.ino));
     expect(coldest[0]).toEqual([inos[1], inos[3], inos[4], inos[0], inos[2]]);
     expect(coldest[1]).toEqual(coldest[0]);
