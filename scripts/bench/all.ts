@@ -35,7 +35,7 @@ const QUICK_ARGS: Record<string, string[]> = {
   recall: ['--size-mib', '64', '--reads', '50', '--rounds', '1'],
   placement: ['--files', '100000', '--read-seconds', '4'],
   scale: ['--files', '50000', '--dirs', '100', '--sample', '2000'],
-  sim: ['--events', '1000000', '--policy-events', '1000000'],
+  sim: ['--events', '1000000', '--sqlite-events', '1000000'],
 };
 const ORDER = ['ec', 'fuse', 'fuse-binding', 'moves', 'objectstore', 'recall', 'placement', 'scale', 'sim'];
 const present = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'all.ts').map((f) => f.slice(0, -3));

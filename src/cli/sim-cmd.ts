@@ -52,6 +52,7 @@ interface SimOpts {
   misplacementWindow?: string;
   baselines: boolean;
   bound: boolean;
+  catalog: string;
   json?: boolean;
   plot?: string;
 }
@@ -68,6 +69,7 @@ async function simulate(o: SimOpts, axes: SweepAxis[], baselines = o.baselines) 
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+  if (o.catalog !== 'memory' && o.catalog !== 'sqlite') throw new CliError(`--catalog ${o.catalog}: want memory or sqlite`, 2);
   const stats = new TraceStats();
   const t0 = performance.now();
   const results = await runVariants(readTrace(o.trace, { format: o.format, extentBytes: parseBytes(o.extent) }, stats), vs, {
@@ -78,6 +80,7 @@ async function simulate(o: SimOpts, axes: SweepAxis[], baselines = o.baselines) 
     pins: new Map(pairs(o.pin, '--pin').map(([p, t]) => [p.replace(/^\/+|\/+$/g, ''), t])),
     // The configuration's price model (cost:); without one, cost is null.
     cost: simulatedCost(config),
+    catalog: o.catalog,
   });
   return { config, results, stats, seconds: (performance.now() - t0) / 1000 };
 }
@@ -184,6 +187,7 @@ function simOptions(cmd: Command): Command {
     .option('--pass-interval <duration>', 'classification passes this often in simulated time (default: policy.interval, as the daemon; coarser is faster)')
     .option('--misplacement-window <duration>', 'a demotion read again within this is a misplacement', '7d')
     .option('--no-bound', 'skip the offline bound (it keeps 12 bytes per read in memory)')
+    .option('--catalog <kind>', 'the catalog the policy runs on: memory (fast), or sqlite (the daemon\'s own, several times slower: a check of the first)', 'memory')
     .option('--json', 'results as JSON');
 }
 

@@ -25,10 +25,11 @@ export interface RunOptions {
   passIntervalMs?: number;
   pins?: Map<string, string>;
   cost?: SimSetup['cost'];
+  catalog?: SimSetup['catalog'];
 }
 
 export function simulationsFor(v: Variant, o: RunOptions): Simulation[] {
-  const setup: SimSetup = { config: v.config, tiers: v.tiers, misplacementWindowMs: o.misplacementWindowMs, passIntervalMs: o.passIntervalMs, pins: o.pins, cost: o.cost };
+  const setup: SimSetup = { config: v.config, tiers: v.tiers, misplacementWindowMs: o.misplacementWindowMs, passIntervalMs: o.passIntervalMs, pins: o.pins, cost: o.cost, catalog: o.catalog };
   const sims: Simulation[] = [new PolicySimulation(setup)];
   if (o.baselines) for (const b of BASELINES) sims.push(new BaselineSimulation(b, setup));
   if (o.bound) sims.push(new OfflineBound(v.tiers));

@@ -31,6 +31,23 @@ describe('tierfs sim', () => {
     }
   }, 120_000);
 
+  it('--catalog sqlite runs the policy on the daemon\'s own catalog and gives the in-memory catalog\'s result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tierfs-sim-cli-'));
+    const trace = join(dir, 't.csv');
+    expect((await runCli(['sim', 'generate', 'shift', '--seed', '4', '--files', '300', '--events', '6000', '--days', '6', '--out', trace])).code).toBe(0);
+    const policy = async (catalog: string) => {
+      const r = await runCli(['sim', '--trace', trace, '--capacity', 'hot=64MiB', '--pass-interval', '1h', '--no-baselines', '--no-bound', '--catalog', catalog, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).variants[0].results[0];
+    };
+    const [memory, sqlite] = [await policy('memory'), await policy('sqlite')];
+    expect(memory.promotions.files + memory.demotions.files).toBeGreaterThan(10);
+    expect(sqlite).toEqual(memory);
+    const bad = await runCli(['sim', '--trace', trace, '--catalog', 'postgres']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--catalog postgres: want memory or sqlite/);
+  }, 120_000);
+
   it('says what is wrong with a sweep key it does not know, with --json too', async () => {
     const r = await runCli(['sim', '--trace', '/dev/null', '--sweep', 'nonsense=1,2', '--json']);
     expect(r.code).not.toBe(0);
