@@ -127,17 +127,22 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * pass writes a decision only when its outcome (target, rule, what holds it back)
  * changed, so a full pass over a settled tree reads the catalog and writes almost
  * nothing. (The stored heat and idle figures then date from when the outcome last
- * changed; explain() gives live ones.)
+ * changed; explain() gives live ones.) An outcome that names a time or a figure (a
+ * minimum residency "until …") is kept as itself: interned, every such outcome of every
+ * file would stay in the table for the life of the daemon.
  */
 class SavedOutcomes {
   private readonly ids = new Map<string, number>();
-  private readonly byIno = new Map<number, number>();
+  private readonly byIno = new Map<number, number | string>();
 
   /** Record the outcome for ino; true when it differs from the one stored before. */
   changed(ino: number, target: string | null, rule: string, hold: Hold): boolean {
     const key = `${target}\u0000${rule}\u0000${hold ?? ''}`;
-    let id = this.ids.get(key);
-    if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    let id: number | string | undefined = key;
+    if (hold === null || !/\d/.test(hold)) {
+      id = this.ids.get(key);
+      if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    }
     if (this.byIno.get(ino) === id) return false;
     this.byIno.set(ino, id);
     return true;
