@@ -86,8 +86,13 @@ class Cursor implements Iterable<Candidate> {
     this.it = source[Symbol.iterator]();
   }
 
-  *[Symbol.iterator](): Iterator<Candidate> {
-    for (let i = 0; ; i++) {
+  [Symbol.iterator](): Iterator<Candidate> {
+    return this.from(0);
+  }
+
+  /** The candidates from the i-th coldest on. */
+  *from(start: number): Generator<Candidate> {
+    for (let i = start; ; i++) {
       while (i >= this.seen.length && !this.done) {
         const r = this.it.next();
         if (r.done) this.done = true;
@@ -113,6 +118,13 @@ class Planner {
   /** tiers with a relief under way (a relief move queued or running) */
   private readonly relieving = new Set<string>();
   private readonly cursors = new Map<string, Cursor>();
+  /**
+   * Per tier, how many of its coldest files no promotion can move in this pass — leaving
+   * already, or stuck (pinned, open), empty or young, and not planned — and how many of
+   * those are leaving: every promotion's search for room starts after them, instead of
+   * walking past the same young files again for each of a thousand promotions.
+   */
+  private readonly unmovable = new Map<string, { count: number; leaving: number }>();
   private readonly waits = new Map<string, string>();
   readonly drop: PendingFlow[] = [];
   readonly admitted = new Map<number, string>();
@@ -264,10 +276,18 @@ class Planner {
 
   /** Move files clearly colder than `heat` off the tier (coldest first) until a move of `priority` finds it back under its high watermark. */
   private evictColder(tier: string, heat: number, priority: number): void {
-    let wentFirst = 0;
-    for (const c of this.cursor(tier)) {
-      if (this.proj.room(tier, 0, priority)) return;
-      if (this.leaving.has(c.ino) || this.planned.has(c.ino)) {
+    if (this.proj.room(tier, 0, priority)) return;
+    let skip = this.unmovable.get(tier);
+    if (!skip) this.unmovable.set(tier, (skip = { count: 0, leaving: 0 }));
+    let wentFirst = skip.leaving;
+    let i = skip.count;
+    for (const c of this.cursor(tier).from(skip.count)) {
+      const leaving = this.leaving.has(c.ino);
+      if (i++ === skip.count && (leaving || (!this.planned.has(c.ino) && (c.stuck !== null || c.size <= 0 || c.young)))) {
+        skip.count++;
+        if (leaving) skip.leaving++;
+      }
+      if (leaving || this.planned.has(c.ino)) {
         wentFirst++;
         continue;
       }
@@ -278,6 +298,7 @@ class Planner {
       const first = wentFirst === 0 ? `the coldest file on ${tier}` : `${plural(wentFirst, 'colder file')} went first`;
       this.take(c, tier, to, roomTag(tier), `demoted by the ${tier} watermark to make room for a hotter file: ${first} (heat ${c.heat.toFixed(2)} against ${heat.toFixed(2)}; ${this.proj.describe(tier)})`);
       wentFirst++;
+      if (this.proj.room(tier, 0, priority)) return;
     }
   }
 
