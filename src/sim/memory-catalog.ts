@@ -16,50 +16,34 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
 /**
- * An inode with its access_stats row folded in. One class, every field set in the
- * constructor: the queries scan every file at every pass, and objects of one shape keep
- * that scan a few nanoseconds a file.
+ * A file or directory as the policy's queries read it: its inode's columns they name and
+ * its access_stats row folded in (`opened`: it has one). One class, every field set in
+ * the constructor, and nothing else (the counters of opens and bytes, the timestamps no
+ * query reads): a pass reads tens of thousands of these at random, and a small object of
+ * one shape is a cache line or two where a large one was six.
  */
-class Node implements Inode {
+class Node {
   mode: number;
   uid: number;
-  gid: number;
   nlink: number;
-  rdev: number;
   size: number;
-  atimeNs: bigint;
   mtimeNs: bigint;
-  ctimeNs: bigint;
-  generation = 0;
-  tier: string | null;
-  volume: string | null;
-  dataPath: string | null;
-  target: string | null;
-  state: string;
-  layout: string | null;
-  pin: string | null = null;
-  sha256: string | null = null;
-  blocks: number | null = null;
   /** mtime in whole ms (the catalog's mtime_ns / 1000000) */
   mtimeMs: number;
+  tier: string | null;
+  dataPath: string | null;
+  pin: string | null = null;
   readonly children: number[] | null;
-  // access_stats: `opened` says whether the file has a row
   opened = false;
-  opens = 0;
-  reads = 0;
-  readBytes = 0;
-  writes = 0;
-  writeBytes = 0;
   lastMs = 0;
   heat = 0;
   heatMs = 0;
-  /** in the catalog's dirty table */
-  dirty = false;
   /** when heat decays to 1 (the catalog's migration 13); NaN: NULL, never opened */
   coolMs = NaN;
-  /** the key each TimeIndex filed it under (NaN: none), and where in its bucket */
-  readonly indexed = [NaN, NaN, NaN, NaN];
-  readonly slotInBucket = [0, 0, 0, 0];
+  /** in the catalog's dirty table */
+  dirty = false;
+  /** per TimeIndex slot s: [2s] the key it is filed under (NaN: none), [2s + 1] its place in that bucket */
+  readonly filed = new Float64Array([NaN, 0, NaN, 0, NaN, 0, NaN, 0]);
 
   constructor(
     readonly ino: number,
@@ -70,21 +54,20 @@ class Node implements Inode {
   ) {
     this.mode = i.mode;
     this.uid = i.uid;
-    this.gid = i.gid;
     this.nlink = i.nlink;
-    this.rdev = i.rdev;
     this.size = i.size;
-    this.atimeNs = i.atimeNs;
     this.mtimeNs = i.mtimeNs;
-    this.ctimeNs = i.ctimeNs;
-    this.tier = i.tier;
-    this.volume = i.volume;
-    this.dataPath = i.dataPath;
-    this.target = i.target;
-    this.state = i.state ?? 'ok';
-    this.layout = i.layout ?? null;
     this.mtimeMs = Number(i.mtimeNs / 1_000_000n);
+    this.tier = i.tier;
+    this.dataPath = i.dataPath;
     this.children = (i.mode & S_IFMT) === S_IFDIR ? [] : null;
+  }
+
+  /** As getInode gives it: the columns kept, the others as a simulation creates files. */
+  inode(): Inode {
+    const { ino, mode, uid, nlink, size, mtimeNs, tier, dataPath, pin } = this;
+    const t = mtimeNs;
+    return { ino, mode, uid, gid: 0, nlink, rdev: 0, size, atimeNs: t, mtimeNs, ctimeNs: t, generation: 0, tier, volume: null, dataPath, target: null, state: 'ok', layout: null, pin, sha256: null, blocks: null };
   }
 }
 
@@ -116,26 +99,26 @@ class TimeIndex {
 
   /** After n changed: filed under its key now (NaN: under none). */
   update(n: Node): void {
-    const was = n.indexed[this.slot]!;
+    const was = n.filed[2 * this.slot]!;
     const now = this.key(n);
     if (was === now || (was !== was && now !== now)) return; // unchanged, or NaN both
     const [from, to] = [Math.floor(was / BUCKET_MS), Math.floor(now / BUCKET_MS)];
-    n.indexed[this.slot] = now;
+    n.filed[2 * this.slot] = now;
     if (from === to) return; // same bucket
     if (was === was) {
       const list = this.buckets.get(from)!;
       const last = list.pop()!;
       if (last !== n) {
-        const at = n.slotInBucket[this.slot]!;
+        const at = n.filed[2 * this.slot + 1]!;
         list[at] = last;
-        last.slotInBucket[this.slot] = at;
+        last.filed[2 * this.slot + 1] = at;
       }
       if (list.length === 0) this.buckets.delete(from);
     }
     if (now === now) {
       let list = this.buckets.get(to);
       if (!list) this.buckets.set(to, (list = []));
-      n.slotInBucket[this.slot] = list.push(n) - 1;
+      n.filed[2 * this.slot + 1] = list.push(n) - 1;
     }
   }
 
@@ -145,7 +128,7 @@ class TimeIndex {
     const [first, last] = [Math.floor(from / BUCKET_MS), Math.floor(to / BUCKET_MS)];
     if (!(last >= first)) return out;
     const visit = (list: Node[] | undefined) => {
-      if (list) for (const n of list) if (n.indexed[this.slot]! >= from && n.indexed[this.slot]! < to) out.push(n);
+      if (list) for (const n of list) if (n.filed[2 * this.slot]! >= from && n.filed[2 * this.slot]! < to) out.push(n);
     };
     // a window wider than the buckets there are (the first pass's reaches back to 0): every bucket
     if (last - first > this.buckets.size) for (const [b, list] of this.buckets) (b >= first && b <= last ? visit(list) : undefined);
@@ -233,7 +216,7 @@ export class MemoryCatalog implements SimCatalog {
   }
 
   getInode(ino: number): Inode | undefined {
-    return this.at(ino);
+    return this.at(ino)?.inode();
   }
 
   pathOf(ino: number): string | undefined {
@@ -242,14 +225,12 @@ export class MemoryCatalog implements SimCatalog {
     return this.at(ino) ? parts.join('/') : undefined;
   }
 
-  updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
+  updateData(ino: number, size: number, mtimeNs: bigint): void {
     const n = this.at(ino)!;
     this.count(n, -1);
     n.size = size;
     n.mtimeNs = mtimeNs;
-    n.ctimeNs = ctimeNs;
     n.mtimeMs = Number(mtimeNs / 1_000_000n);
-    if (changed) (n.generation++, (n.sha256 = null));
     this.count(n, 1);
     this.byMtime.update(n);
   }
@@ -258,8 +239,6 @@ export class MemoryCatalog implements SimCatalog {
     const n = this.at(ino)!;
     this.count(n, -1);
     n.tier = loc.tier;
-    n.volume = loc.volume;
-    n.layout = loc.layout;
     n.tierSinceMs = this.now();
     this.count(n, 1);
     this.reindex(n);
@@ -317,11 +296,6 @@ export class MemoryCatalog implements SimCatalog {
       n.coolMs = coolOf(n.heatMs, n.heat, halfLifeMs);
       this.byLastUse.update(n);
       this.byCool.update(n);
-      n.opens += f.opens;
-      n.reads += f.reads;
-      n.readBytes += f.readBytes;
-      n.writes += f.writes;
-      n.writeBytes += f.writeBytes;
     }
   }
 
