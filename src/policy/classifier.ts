@@ -110,7 +110,8 @@ type Hold = string | null;
 
 /** A promotion that found no plain room, with the decision that asked for it. */
 interface Request extends PromotionRequest {
-  decision: Decision;
+  /** the facts it was decided on (decided again, in words, if admitted) */
+  facts: FileFacts;
 }
 
 /**
@@ -250,7 +251,7 @@ export class Classifier {
       const rows = this.d.catalog.coldest(tier, nowMs, this.d.policy.halfLife, limit);
       for (const r of rows.slice(from)) {
         const f: FileFacts = { ...r, pin: pinOf(r.ino, r.path, pins) };
-        const d = decide(f, this.d.policy, nowMs);
+        const d = decide(f, this.d.policy, nowMs, false);
         const keeps = d.target !== null && d.rule !== 'pin' && this.order.indexOf(d.target) >= 0 && this.order.indexOf(d.target) <= this.order.indexOf(tier);
         yield {
           ino: r.ino,
@@ -410,12 +411,13 @@ export class Classifier {
         for (const r of rows) {
           examined++;
           const f = this.facts(r, nowMs, pins);
-          const decision = decide(f, this.d.policy, nowMs);
+          const decision = decide(f, this.d.policy, nowMs, false);
           const hold = this.act(f, decision, nowMs, proj, pending, requests);
           if (hold === null && decision.target && decision.target !== f.tier) enqueued++;
           if (!this.saved.changed(r.ino, decision.target, decision.rule, hold)) continue;
-          const reason = hold ? `${decision.reason}; not moved yet: ${hold}` : decision.reason;
-          this.d.catalog.saveDecision(r.ino, { ...decision, reason, inputs: JSON.stringify(decision.inputs) }, nowMs);
+          const worded = decide(f, this.d.policy, nowMs);
+          const reason = hold ? `${worded.reason}; not moved yet: ${hold}` : worded.reason;
+          this.d.catalog.saveDecision(r.ino, { ...worded, reason, inputs: JSON.stringify(worded.inputs) }, nowMs);
         }
       });
     if (full) {
@@ -479,7 +481,8 @@ export class Classifier {
     if (to !== undefined) {
       proj.add({ ino: f.ino, from: f.tier, to, size: f.size, priority: AUTO_PRIORITY });
       if (p?.to !== to || p.requestedBy !== requestedBy) {
-        const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
+        const said = decide(f, this.d.policy, nowMs).reason;
+        const reason = to === d.target ? said : `${said}; ${d.target} has no room below its high watermark: as far as ${to}`;
         const id = this.d.catalog.enqueueMove({ ino: f.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy, reason });
         if (id === undefined) {
           // a move asked at a higher priority is queued for it (one the projection did not count: its file is on its target already)
@@ -503,7 +506,7 @@ export class Classifier {
     }
     this.heldForRoom.set(f.ino, { targets, size: f.size, rank: rankOf(f.heat, nowMs, this.d.policy.halfLife) });
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
-    if (promotion) offer(requests, { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, decision: d });
+    if (promotion) offer(requests, { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, facts: f });
     return promotion
       ? `tier ${d.target} has no room below its high watermark, and no file there is clearly colder (beyond the hysteresis) to make room`
       : `tier ${d.target} has no room below its high watermark`;
@@ -564,7 +567,7 @@ export class Classifier {
         const to = plan.admitted.get(r.ino);
         if (to === undefined) continue;
         this.heldForRoom.delete(r.ino);
-        const d = r.decision;
+        const d = decide(r.facts, this.d.policy, nowMs);
         const reason = to === d.target ? d.reason : `${d.reason}; ${d.target} has no room below its high watermark: as far as ${to}`;
         this.d.catalog.enqueueMove({ ino: r.ino, toTier: to, priority: AUTO_PRIORITY, requestedBy: `rule:${d.rule}`, reason });
         if (this.saved.changed(r.ino, d.target, d.rule, null)) this.d.catalog.saveDecision(r.ino, { ...d, reason, inputs: JSON.stringify(d.inputs) }, nowMs);

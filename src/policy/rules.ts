@@ -42,8 +42,8 @@ function leaning(threshold: number, kind: 'above' | 'below', stays: boolean | nu
 const leanNote = (stays: boolean | null, hysteresis: number) =>
   stays === null || hysteresis === 0 ? '' : stays ? ' (hysteresis: easier to stay)' : ' (hysteresis: harder to move)';
 
-/** Does `rule` match? Returns the reasons of every condition when it does. */
-export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null): string[] | null {
+/** Does `rule` match? Returns the reasons of every condition when it does (none without `explain`). */
+export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null, explain = true): string[] | null {
   const m = rule.match;
   const why: string[] = [];
   // null: the rule names no tier, so it neither keeps nor moves the file
@@ -51,58 +51,64 @@ export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hystere
   if (m.path) {
     const hit = m.path.find((g) => globMatch(g, f.path));
     if (!hit) return null;
-    why.push(`path matches ${hit}`);
+    if (explain) why.push(`path matches ${hit}`);
   }
   if (m.sizeAbove !== undefined) {
     if (!(f.size > m.sizeAbove)) return null;
-    why.push(`size ${f.size} > ${m.sizeAbove}`);
+    if (explain) why.push(`size ${f.size} > ${m.sizeAbove}`);
   }
   if (m.sizeBelow !== undefined) {
     if (!(f.size < m.sizeBelow)) return null;
-    why.push(`size ${f.size} < ${m.sizeBelow}`);
+    if (explain) why.push(`size ${f.size} < ${m.sizeBelow}`);
   }
   const age = nowMs - f.mtimeMs;
   if (m.ageAbove !== undefined) {
     if (!(age > m.ageAbove)) return null;
-    why.push(`unchanged for ${fmtAge(age)} > ${fmtAge(m.ageAbove)}`);
+    if (explain) why.push(`unchanged for ${fmtAge(age)} > ${fmtAge(m.ageAbove)}`);
   }
   if (m.ageBelow !== undefined) {
     if (!(age < m.ageBelow)) return null;
-    why.push(`changed ${fmtAge(age)} ago < ${fmtAge(m.ageBelow)}`);
+    if (explain) why.push(`changed ${fmtAge(age)} ago < ${fmtAge(m.ageBelow)}`);
   }
   const idle = nowMs - f.lastAccessMs;
   if (m.idleAbove !== undefined) {
     if (!(idle > m.idleAbove)) return null;
-    why.push(`idle for ${fmtAge(idle)} > ${fmtAge(m.idleAbove)}`);
+    if (explain) why.push(`idle for ${fmtAge(idle)} > ${fmtAge(m.idleAbove)}`);
   }
   if (m.idleBelow !== undefined) {
     if (!(idle < m.idleBelow)) return null;
-    why.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
+    if (explain) why.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
   }
   if (m.heatAbove !== undefined) {
     const threshold = leaning(m.heatAbove, 'above', stays, hysteresis);
     if (!(f.heat > threshold)) return null;
-    why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
+    if (explain) why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.heatBelow !== undefined) {
     const threshold = leaning(m.heatBelow, 'below', stays, hysteresis);
     if (!(f.heat < threshold)) return null;
-    why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
+    if (explain) why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.owner) {
     if (!m.owner.includes(f.uid)) return null;
-    why.push(`owner ${f.uid}`);
+    if (explain) why.push(`owner ${f.uid}`);
   }
   if (m.class) {
     if (cls === null || !m.class.includes(cls)) return null;
-    why.push(`class ${cls}`);
+    if (explain) why.push(`class ${cls}`);
   }
   return why;
 }
 
-/** Where a file belongs, and why. */
-export function decide(f: FileFacts, policy: PolicyConfig, nowMs: number): Decision {
-  const inputs = {
+const UNSAID: Decision['inputs'] = Object.freeze({});
+
+/**
+ * Where a file belongs, and why. Without `words`, the target and the rule alone (reason
+ * and inputs empty): a pass decides for every file it looks at and needs the words only
+ * for the few decisions it stores or moves queued, for which it decides again with them.
+ */
+export function decide(f: FileFacts, policy: PolicyConfig, nowMs: number, words = true): Decision {
+  const inputs = !words ? UNSAID : {
     tier: f.tier,
     size: f.size,
     heat: Number(f.heat.toFixed(4)),
@@ -111,19 +117,20 @@ export function decide(f: FileFacts, policy: PolicyConfig, nowMs: number): Decis
     class: f.class,
     pin: f.pin,
   };
-  if (f.pin) return { target: f.pin, rule: 'pin', reason: `pinned to ${f.pin}`, inputs };
+  if (f.pin) return { target: f.pin, rule: 'pin', reason: words ? `pinned to ${f.pin}` : '', inputs };
   let cls = f.class;
   for (const rule of policy.rules) {
-    const why = matchRule(rule, f, nowMs, policy.hysteresis, cls);
+    const why = matchRule(rule, f, nowMs, policy.hysteresis, cls, words);
     if (!why) continue;
     if (rule.setClass && !rule.target) {
       cls = rule.setClass; // a classifying rule: later rules see the class
       continue;
     }
+    if (!words) return { target: rule.target ?? null, rule: rule.name, reason: '', inputs };
     const reason = why.length ? why.join(', ') : 'matches everything';
     return { target: rule.target ?? null, rule: rule.name, reason, inputs: { ...inputs, class: rule.setClass ?? cls } };
   }
-  return { target: null, rule: 'default', reason: 'no rule matched: the file stays where it is', inputs };
+  return { target: null, rule: 'default', reason: words ? 'no rule matched: the file stays where it is' : '', inputs };
 }
 
 /** Can an automatic move take the file off its tier yet? */
