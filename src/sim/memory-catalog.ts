@@ -444,7 +444,9 @@ export class MemoryCatalog implements SimCatalog {
   private unqueue(q: QueueEntry): void {
     this.queue.delete(q.ino);
     this.queuedById.delete(q.id);
-    if (q.id === this.maxQueuedId) this.maxQueuedId = Math.max(0, ...[...this.queuedById.keys()]);
+    if (q.id !== this.maxQueuedId) return;
+    this.maxQueuedId = 0; // the largest left (a loop: a queue may be too long to spread into arguments)
+    for (const id of this.queuedById.keys()) if (id > this.maxQueuedId) this.maxQueuedId = id;
   }
 
   queuedMoveOf(ino: number): QueueEntry | undefined {
