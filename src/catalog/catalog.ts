@@ -1252,7 +1252,7 @@ export class Catalog {
     const fold = new AccessFold(halfLifeMs);
     for (const e of events) fold.add(e.ino, e.timeMs, e.op, e.length, e.count);
     this.tx(() => {
-      this.recordFileAccesses(fold, halfLifeMs);
+      this.upsertAccesses(fold, halfLifeMs);
       if (maxLogRows > 0) for (const e of events) this.s.logAccess.run(e);
       this.s.trimAccessLog.run(maxLogRows);
     });
@@ -1260,13 +1260,15 @@ export class Catalog {
 
   /** Accesses folded per file (one upsert each), and their files marked for the classifier. */
   recordFileAccesses(fold: AccessFold, halfLifeMs: number): void {
-    this.tx(() => {
-      this.coolFor(halfLifeMs);
-      for (const a of fold.files()) {
-        this.s.markDirty.run(a.ino);
-        this.s.addAccess.run({ ...a, halfLifeMs });
-      }
-    });
+    this.tx(() => this.upsertAccesses(fold, halfLifeMs));
+  }
+
+  private upsertAccesses(fold: AccessFold, halfLifeMs: number): void {
+    this.coolFor(halfLifeMs);
+    for (const a of fold.files()) {
+      this.s.markDirty.run(a.ino);
+      this.s.addAccess.run({ ...a, halfLifeMs });
+    }
   }
 
   accessStats(ino: number): AccessStats | undefined {

@@ -117,16 +117,15 @@ class RankedList {
     this.heap.push({ rank, seq: this.seq++, ino });
   }
 
+  /** Hottest first. The walk reads the heap in place: nothing may be held while it goes on. */
   *hottest(live: (r: Ranked) => boolean): Generator<number> {
-    const items = this.heap.items;
-    if (this.stale * 2 > items.length) {
+    if (this.stale * 2 > this.heap.items.length) {
       const kept = new Heap<Ranked>(hotter);
-      for (const r of items) if (live(r)) kept.push(r);
+      for (const r of this.heap.items) if (live(r)) kept.push(r);
       this.heap = kept;
       this.stale = 0;
-      yield* this.hottest(live);
-      return;
     }
+    const items = this.heap.items;
     // best first through the heap without changing it: the next hottest is always the
     // root of a subtree not yet entered
     const frontier = new Heap<number>((a, b) => hotter(items[a]!, items[b]!));
