@@ -46,7 +46,7 @@ export interface PromotionRequest {
   size: number;
   heat: number;
   /** tiers to try, the rule's target first, then those between it and the file's tier */
-  targets: string[];
+  targets: readonly string[];
 }
 
 export interface PlannedMove extends Flow {
@@ -86,21 +86,18 @@ class Cursor implements Iterable<Candidate> {
     this.it = source[Symbol.iterator]();
   }
 
-  [Symbol.iterator](): Iterator<Candidate> {
-    return this.from(0);
+  *[Symbol.iterator](): Iterator<Candidate> {
+    for (let i = 0, c; (c = this.at(i)) !== undefined; i++) yield c;
   }
 
-  /** The candidates from the i-th coldest on. */
-  *from(start: number): Generator<Candidate> {
-    for (let i = start; ; i++) {
-      while (i >= this.seen.length && !this.done) {
-        const r = this.it.next();
-        if (r.done) this.done = true;
-        else this.seen.push(r.value);
-      }
-      if (i >= this.seen.length) return;
-      yield this.seen[i]!;
+  /** The i-th coldest candidate, undefined past the last (an index, not an iterator: a pass asks from a thousand places). */
+  at(i: number): Candidate | undefined {
+    while (i >= this.seen.length && !this.done) {
+      const r = this.it.next();
+      if (r.done) this.done = true;
+      else this.seen.push(r.value);
     }
+    return this.seen[i];
   }
 }
 
@@ -280,10 +277,10 @@ class Planner {
     let skip = this.unmovable.get(tier);
     if (!skip) this.unmovable.set(tier, (skip = { count: 0, leaving: 0 }));
     let wentFirst = skip.leaving;
-    let i = skip.count;
-    for (const c of this.cursor(tier).from(skip.count)) {
+    const cursor = this.cursor(tier);
+    for (let i = skip.count, c; (c = cursor.at(i)) !== undefined; i++) {
       const leaving = this.leaving.has(c.ino);
-      if (i++ === skip.count && (leaving || (!this.planned.has(c.ino) && (c.stuck !== null || c.size <= 0 || c.young)))) {
+      if (i === skip.count && (leaving || (!this.planned.has(c.ino) && (c.stuck !== null || c.size <= 0 || c.young)))) {
         skip.count++;
         if (leaving) skip.leaving++;
       }

@@ -26,7 +26,10 @@ interface Pins {
 }
 
 function pinOf(ino: number, path: string, pins: Pins): string | null {
-  return pins.files.get(ino) ?? pins.dirs.find(([prefix]) => path.startsWith(prefix))?.[1] ?? null;
+  const own = pins.files.get(ino);
+  if (own !== undefined) return own;
+  for (const [prefix, tier] of pins.dirs) if (path.startsWith(prefix)) return tier;
+  return null;
 }
 
 /** Coldest files read per query when capacity planning walks a tier (doubled as it needs more). */
@@ -124,28 +127,22 @@ const counted = (f: PendingFlow): Flow => (!f.running && f.requestedBy === roomT
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The outcome of the decision last stored per file, as a small interned number: a
- * pass writes a decision only when its outcome (target, rule, what holds it back)
- * changed, so a full pass over a settled tree reads the catalog and writes almost
- * nothing. (The stored heat and idle figures then date from when the outcome last
- * changed; explain() gives live ones.) An outcome that names a time or a figure (a
- * minimum residency "until …") is kept as itself: interned, every such outcome of every
- * file would stay in the table for the life of the daemon.
+ * The outcome of the decision last stored per file (target, rule, what holds it back): a
+ * pass writes a decision only when its outcome changed, so a full pass over a settled
+ * tree reads the catalog and writes almost nothing. (The stored heat and idle figures
+ * then date from when the outcome last changed; explain() gives live ones.) Kept as the
+ * three strings, compared in place: no key is built per file and pass, and an outcome
+ * that names a time (a minimum residency "until …") is one file's alone, bounded by files.
  */
 class SavedOutcomes {
-  private readonly ids = new Map<string, number>();
-  private readonly byIno = new Map<number, number | string>();
+  private readonly byIno = new Map<number, { target: string | null; rule: string; hold: Hold }>();
 
   /** Record the outcome for ino; true when it differs from the one stored before. */
   changed(ino: number, target: string | null, rule: string, hold: Hold): boolean {
-    const key = `${target}\u0000${rule}\u0000${hold ?? ''}`;
-    let id: number | string | undefined = key;
-    if (hold === null || !/\d/.test(hold)) {
-      id = this.ids.get(key);
-      if (id === undefined) this.ids.set(key, (id = this.ids.size));
-    }
-    if (this.byIno.get(ino) === id) return false;
-    this.byIno.set(ino, id);
+    const was = this.byIno.get(ino);
+    if (!was) this.byIno.set(ino, { target, rule, hold });
+    else if (was.target !== target || was.rule !== rule || was.hold !== hold) [was.target, was.rule, was.hold] = [target, rule, hold];
+    else return false;
     return true;
   }
 
@@ -159,6 +156,8 @@ export class Classifier {
   private inFlight: Promise<PassReport> | undefined;
   private readonly saved = new SavedOutcomes();
   private order: string[] = [];
+  /** targetsFor's answers, by the file's tier and the rule's target */
+  private readonly targets = new Map<string, Map<string, readonly string[]>>();
   /** per tier, what capacity pressure does there, as of the last pass (status) */
   pressure = new Map<string, string>();
   /**
@@ -179,6 +178,7 @@ export class Classifier {
   /** The tier list grew (tierfs config apply): plan over every tier from the next pass on. */
   tiersChanged(): void {
     this.order = this.d.tierConfigs.map((t) => t.name).filter((n) => this.d.tiers.has(n));
+    this.targets.clear();
   }
 
   /** Pinned directories' paths (with '/') and pinned files by ino, for one pass. */
@@ -240,9 +240,16 @@ export class Classifier {
   }
 
   /** Where a promotion to `target` may go: the target, else the tiers between it and the file's tier. */
-  private targetsFor(from: string, target: string): string[] {
-    const [t, f] = [this.order.indexOf(target), this.order.indexOf(from)];
-    return t >= 0 && f > t ? this.order.slice(t, f) : [target];
+  private targetsFor(from: string, target: string): readonly string[] {
+    // one list per pair of tiers, shared: held promotions keep them (never changed)
+    let byTarget = this.targets.get(from);
+    if (!byTarget) this.targets.set(from, (byTarget = new Map()));
+    let list = byTarget.get(target);
+    if (!list) {
+      const [t, f] = [this.order.indexOf(target), this.order.indexOf(from)];
+      byTarget.set(target, (list = Object.freeze(t >= 0 && f > t ? this.order.slice(t, f) : [target])));
+    }
+    return list;
   }
 
   /** A tier's files coldest first, as capacity planning sees them; read a page at a time. */

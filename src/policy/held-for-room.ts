@@ -7,7 +7,7 @@
 
 /** A promotion held back for room: the tiers that would take it, its size, and its heat as a rank. */
 export interface HeldPromotion {
-  targets: string[];
+  targets: readonly string[];
   size: number;
   rank: number;
 }

@@ -42,10 +42,13 @@ function leaning(threshold: number, kind: 'above' | 'below', stays: boolean | nu
 const leanNote = (stays: boolean | null, hysteresis: number) =>
   stays === null || hysteresis === 0 ? '' : stays ? ' (hysteresis: easier to stay)' : ' (hysteresis: harder to move)';
 
+const NO_WORDS: readonly string[] = Object.freeze([]);
+
 /** Does `rule` match? Returns the reasons of every condition when it does (none without `explain`). */
-export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null, explain = true): string[] | null {
+export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null, explain = true): readonly string[] | null {
   const m = rule.match;
-  const why: string[] = [];
+  // without words, no list: a pass matches rules millions of times and keeps no reasons
+  const why: string[] = explain ? [] : (NO_WORDS as string[]);
   // null: the rule names no tier, so it neither keeps nor moves the file
   const stays = rule.target === undefined ? null : rule.target === f.tier;
   if (m.path) {

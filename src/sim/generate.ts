@@ -92,7 +92,9 @@ export function* generate(kind: WorkloadKind, o: Partial<GenerateOptions> = {}):
   const rand = rng(opt.seed);
   const size = () => Math.max(4096, Math.min(2 ** 34, Math.round(opt.medianSize * Math.exp(opt.sizeSigma * normal(rand)))));
   const sizes = Array.from({ length: opt.files }, size);
-  const path = (i: number) => `data/d${i % 64}/f${i}.bin`;
+  // each file's path made once: ten million events name a hundred thousand files
+  const paths: string[] = [];
+  const path = (i: number) => (paths[i] ??= `data/d${i % 64}/f${i}.bin`);
   const zipf = new ZipfSampler(opt.files, opt.alpha);
   const rankToFile = Int32Array.from({ length: opt.files }, (_, i) => i);
   shuffle(rankToFile, rand);

@@ -42,7 +42,7 @@ class Node {
   coolMs = NaN;
   /** in the catalog's dirty table */
   dirty = false;
-  /** per TimeIndex slot s: [2s] the key it is filed under (NaN: none), [2s + 1] its place in that bucket */
+  /** per TimeIndex slot s: [2s] the key it is filed under (NaN: none), [2s + 1] the stamp of its live entry there */
   readonly filed = new Float64Array([NaN, 0, NaN, 0, NaN, 0, NaN, 0]);
 
   constructor(
@@ -83,14 +83,31 @@ const byIno = (a: Node, b: Node) => a.ino - b.ino;
 
 const BUCKET_MS = 3_600_000;
 
+/** A bucket's entries: a file, and the stamp it had when filed there (parallel arrays). */
+interface Bucket {
+  nodes: Node[];
+  stamps: number[];
+}
+
 /**
  * Files by a time key in hour-wide buckets: an incremental pass asks which files' key
  * fell in the last pass interval (an index range in SQL); this looks at the files of an
  * hour or two instead of every file.
+ *
+ * A file whose key moves to another bucket is filed there anew and its old entry is left
+ * behind, stale (its stamp no longer the file's): recording an hour of accesses moves
+ * thousands of files, and taking each out of its old bucket cost a visit to that bucket
+ * and to the file swapped into its place. Stale entries are dropped from a bucket when a
+ * range reads it, and from all of them once they outnumber the files filed, so the index
+ * holds at most about two entries per file.
  */
 class TimeIndex {
-  /** bucket → its files, unordered (a file leaves by swapping the last into its place) */
-  private readonly buckets = new Map<number, Node[]>();
+  private readonly buckets = new Map<number, Bucket>();
+  /** the bucket filed into last (an hour of accesses files most of them into one) */
+  private lastKey = NaN;
+  private last: Bucket | undefined;
+  private filedFiles = 0;
+  private stale = 0;
 
   constructor(
     private readonly slot: number,
@@ -99,27 +116,23 @@ class TimeIndex {
 
   /** After n changed: filed under its key now (NaN: under none). */
   update(n: Node): void {
-    const was = n.filed[2 * this.slot]!;
+    const k = 2 * this.slot;
+    const was = n.filed[k]!;
     const now = this.key(n);
     if (was === now || (was !== was && now !== now)) return; // unchanged, or NaN both
-    const [from, to] = [Math.floor(was / BUCKET_MS), Math.floor(now / BUCKET_MS)];
-    n.filed[2 * this.slot] = now;
-    if (from === to) return; // same bucket
-    if (was === was) {
-      const list = this.buckets.get(from)!;
-      const last = list.pop()!;
-      if (last !== n) {
-        const at = n.filed[2 * this.slot + 1]!;
-        list[at] = last;
-        last.filed[2 * this.slot + 1] = at;
-      }
-      if (list.length === 0) this.buckets.delete(from);
-    }
-    if (now === now) {
-      let list = this.buckets.get(to);
-      if (!list) this.buckets.set(to, (list = []));
-      n.filed[2 * this.slot + 1] = list.push(n) - 1;
-    }
+    n.filed[k] = now;
+    const to = Math.floor(now / BUCKET_MS);
+    if (to === Math.floor(was / BUCKET_MS)) return; // same bucket: its entry still holds
+    const stamp = ++n.filed[k + 1]!;
+    if (was === was) (this.stale++, this.filedFiles--);
+    if (now !== now) return;
+    this.filedFiles++;
+    let b = to === this.lastKey ? this.last : this.buckets.get(to);
+    if (!b) this.buckets.set(to, (b = { nodes: [], stamps: [] }));
+    [this.lastKey, this.last] = [to, b];
+    b.nodes.push(n);
+    b.stamps.push(stamp);
+    if (this.stale > this.filedFiles + 1024) this.compactAll();
   }
 
   /** The files whose key is in [from, to), in no order. */
@@ -127,13 +140,38 @@ class TimeIndex {
     const out: Node[] = [];
     const [first, last] = [Math.floor(from / BUCKET_MS), Math.floor(to / BUCKET_MS)];
     if (!(last >= first)) return out;
-    const visit = (list: Node[] | undefined) => {
-      if (list) for (const n of list) if (n.filed[2 * this.slot]! >= from && n.filed[2 * this.slot]! < to) out.push(n);
+    const k = 2 * this.slot;
+    const visit = (b: Bucket | undefined) => {
+      if (!b) return;
+      this.compact(b);
+      for (const n of b.nodes) if (n.filed[k]! >= from && n.filed[k]! < to) out.push(n);
     };
     // a window wider than the buckets there are (the first pass's reaches back to 0): every bucket
-    if (last - first > this.buckets.size) for (const [b, list] of this.buckets) (b >= first && b <= last ? visit(list) : undefined);
-    else for (let b = first; b <= last; b++) visit(this.buckets.get(b));
+    if (last - first > this.buckets.size) for (const [i, b] of this.buckets) (i >= first && i <= last ? visit(b) : undefined);
+    else for (let i = first; i <= last; i++) visit(this.buckets.get(i));
     return out;
+  }
+
+  /** Drop a bucket's stale entries, in place. */
+  private compact(b: Bucket): void {
+    const k = 2 * this.slot + 1;
+    let kept = 0;
+    for (let i = 0; i < b.nodes.length; i++) {
+      const n = b.nodes[i]!;
+      if (n.filed[k] !== b.stamps[i]) continue;
+      b.nodes[kept] = n;
+      b.stamps[kept++] = b.stamps[i]!;
+    }
+    this.stale -= b.nodes.length - kept;
+    b.nodes.length = b.stamps.length = kept;
+  }
+
+  private compactAll(): void {
+    for (const [i, b] of this.buckets) {
+      this.compact(b);
+      if (b.nodes.length === 0) this.buckets.delete(i);
+    }
+    [this.lastKey, this.last] = [NaN, undefined];
   }
 }
 
