@@ -12,6 +12,7 @@ import { distinctFilesystems, type LocalTier } from '../tiers/local/local-tier.j
 import { planCapacity, type Candidate, type PendingFlow, type PromotionRequest } from './capacity.js';
 import { heatAt } from './heat.js';
 import { AppearedRoom, HeldForRoom, rankOf } from './held-for-room.js';
+import { Heap } from './heap.js';
 import { decide, residencyLeft, type Decision, type FileFacts } from './rules.js';
 import { ImpactTally, type PolicyImpact } from './preview.js';
 import { AUTO_PRIORITY, isWatermarkTag, pct, Projection, reliefTag, roomTag, type Flow, type TierRoom } from './watermarks.js';
@@ -39,19 +40,30 @@ const COLDEST_PAGE = 64;
 const MAX_REQUESTS = 1000;
 
 /**
- * Offer a promotion waiting for room to this pass's capacity planning, which weighs the
- * hottest MAX_REQUESTS. (Taking the first ones met let a full pass, which meets files in
- * inode order, weigh the oldest files only, however cold.)
+ * The hottest MAX_REQUESTS promotions waiting for room that a pass offered (ties: the
+ * first offered), which its capacity planning weighs. (Taking the first ones met let a
+ * full pass, which meets files in inode order, weigh the oldest files only, however
+ * cold.) A heap with the first to give up on top: an offer costs a comparison, or a
+ * heap step when it displaces one; a pass offers up to one per file.
  */
-function offer(requests: Request[], r: Request): void {
-  requests.push(r);
-  if (requests.length >= 2 * MAX_REQUESTS) keepHottest(requests);
-}
+class HottestRequests {
+  private seq = 0;
+  private readonly kept = new Heap<Request>((a, b) => a.heat < b.heat || (a.heat === b.heat && a.seq > b.seq));
 
-function keepHottest(requests: Request[]): Request[] {
-  requests.sort((a, b) => b.heat - a.heat);
-  if (requests.length > MAX_REQUESTS) requests.length = MAX_REQUESTS;
-  return requests;
+  offer(f: FileFacts, targets: readonly string[]): void {
+    const req: Request = { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, facts: f, seq: this.seq++ };
+    if (this.kept.size === MAX_REQUESTS) {
+      const worst = this.kept.peek()!;
+      if (!(req.heat > worst.heat)) return; // equal heat: the one offered first stays
+      this.kept.pop();
+    }
+    this.kept.push(req);
+  }
+
+  /** Those kept that `keep` accepts, hottest first. */
+  hottest(keep: (r: Request) => boolean): Request[] {
+    return this.kept.items.filter(keep).sort((a, b) => b.heat - a.heat || a.seq - b.seq);
+  }
 }
 
 export { AUTO_PRIORITY } from './watermarks.js';
@@ -115,6 +127,8 @@ type Hold = string | null;
 interface Request extends PromotionRequest {
   /** the facts it was decided on (decided again, in words, if admitted) */
   facts: FileFacts;
+  /** the order it was offered in */
+  seq: number;
 }
 
 /**
@@ -156,6 +170,8 @@ export class Classifier {
   private inFlight: Promise<PassReport> | undefined;
   private readonly saved = new SavedOutcomes();
   private order: string[] = [];
+  /** noRoom's words, by target */
+  private readonly noRoomSaid = new Map<string, { promotion: string; demotion: string }>();
   /** targetsFor's answers, by the file's tier and the rule's target */
   private readonly targets = new Map<string, Map<string, readonly string[]>>();
   /** per tier, what capacity pressure does there, as of the last pass (status) */
@@ -412,7 +428,7 @@ export class Classifier {
     // moves already queued or running take out and bring in. The queue is read once; the
     // pass writes to it only what changes.
     const { proj, pending } = this.projection(nowMs);
-    const requests: Request[] = [];
+    const requests = new HottestRequests();
     const classify = (rows: ClassificationRow[]) =>
       this.d.catalog.tx(() => {
         for (const r of rows) {
@@ -459,7 +475,7 @@ export class Classifier {
    * what holds it back; a file that belongs where it is loses any rule move queued
    * (watermark moves are capacity planning's to keep or drop).
    */
-  private act(f: FileFacts, d: Decision, nowMs: number, proj: Projection, pending: Map<number, PendingFlow>, requests: Request[]): Hold {
+  private act(f: FileFacts, d: Decision, nowMs: number, proj: Projection, pending: Map<number, PendingFlow>, requests: HottestRequests): Hold {
     this.forgetHeld(f.ino); // decided again here
     const p = pending.get(f.ino);
     const mayDrop = p !== undefined && !p.running && p.priority > 0;
@@ -513,10 +529,18 @@ export class Classifier {
     }
     this.heldForRoom.set(f.ino, { targets, size: f.size, rank: rankOf(f.heat, nowMs, this.d.policy.halfLife) });
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
-    if (promotion) offer(requests, { ino: f.ino, from: f.tier, size: f.size, heat: f.heat, targets, facts: f });
-    return promotion
-      ? `tier ${d.target} has no room below its high watermark, and no file there is clearly colder (beyond the hysteresis) to make room`
-      : `tier ${d.target} has no room below its high watermark`;
+    if (promotion) requests.offer(f, targets);
+    return this.noRoom(d.target, promotion);
+  }
+
+  /** Why a move to `target` waits for room, in words (made once per tier: a pass holds thousands). */
+  private noRoom(target: string, promotion: boolean): string {
+    let said = this.noRoomSaid.get(target);
+    if (!said) {
+      const full = `tier ${target} has no room below its high watermark`;
+      this.noRoomSaid.set(target, (said = { promotion: `${full}, and no file there is clearly colder (beyond the hysteresis) to make room`, demotion: full }));
+    }
+    return promotion ? said.promotion : said.demotion;
   }
 
   /**
@@ -543,18 +567,19 @@ export class Classifier {
    * wait for it, and drop queued watermark moves that are no longer needed — all against
    * the tiers' use read afresh and the queue as `queued` (read again when not given).
    */
-  private capacity(nowMs: number, pins: Pins, requests: Request[], queued?: Map<number, PendingFlow>): { demotions: number; promotions: number } {
+  private capacity(nowMs: number, pins: Pins, offered: HottestRequests, queued?: Map<number, PendingFlow>): { demotions: number; promotions: number } {
     let demotions = 0;
     let promotions = 0;
     this.d.catalog.tx(() => {
       const pending = queued ? [...queued.values()] : this.d.catalog.pendingMoves(nowMs, this.d.policy.halfLife);
       const byIno = new Map(pending.map((f) => [f.ino, f]));
+      const requests = offered.hottest((r) => !byIno.has(r.ino));
       const plan = planCapacity({
         tiers: this.rooms(),
         pending,
         coldest: (tier) => this.candidates(tier, nowMs, pins),
         hysteresis: this.d.policy.hysteresis,
-        requests: keepHottest(requests.filter((r) => !byIno.has(r.ino))),
+        requests,
       });
       for (const f of plan.drop) {
         this.d.catalog.dequeueIf({ id: f.id, toTier: f.to, priority: f.priority });

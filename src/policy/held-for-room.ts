@@ -5,6 +5,8 @@
 // stay in order between passes: a pass reads them from the hottest down and stops early,
 // instead of walking and sorting them all.
 
+import { Heap } from './heap.js';
+
 /** A promotion held back for room: the tiers that would take it, its size, and its heat as a rank. */
 export interface HeldPromotion {
   targets: readonly string[];
@@ -64,42 +66,6 @@ interface Ranked {
   ino: number;
 }
 const hotter = (a: Ranked, b: Ranked) => a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
-
-/** A binary heap: `first(a, b)` says a comes out before b. */
-class Heap<T> {
-  readonly items: T[] = [];
-  constructor(private readonly first: (a: T, b: T) => boolean) {}
-
-  push(x: T): void {
-    const h = this.items;
-    let i = h.push(x) - 1;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (!this.first(x, h[up]!)) break;
-      h[i] = h[up]!;
-      i = up;
-    }
-    h[i] = x;
-  }
-
-  pop(): T | undefined {
-    const h = this.items;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= h.length) break;
-      if (c + 1 < h.length && this.first(h[c + 1]!, h[c]!)) c++;
-      if (!this.first(h[c]!, last)) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
-    return top;
-  }
-}
 
 /**
  * Files by rank, hottest first; an entry whose file is no longer held at that rank is

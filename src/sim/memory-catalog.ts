@@ -42,8 +42,6 @@ class Node {
   coolMs = NaN;
   /** in the catalog's dirty table */
   dirty = false;
-  /** per TimeIndex slot s: [2s] the key it is filed under (NaN: none), [2s + 1] the stamp of its live entry there */
-  readonly filed = new Float64Array([NaN, 0, NaN, 0, NaN, 0, NaN, 0]);
 
   constructor(
     readonly ino: number,
@@ -85,7 +83,7 @@ const BUCKET_MS = 3_600_000;
 
 /** A bucket's entries: a file, and the stamp it had when filed there (parallel arrays). */
 interface Bucket {
-  nodes: Node[];
+  inos: number[];
   stamps: number[];
 }
 
@@ -99,9 +97,13 @@ interface Bucket {
  * thousands of files, and taking each out of its old bucket cost a visit to that bucket
  * and to the file swapped into its place. Stale entries are dropped from a bucket when a
  * range reads it, and from all of them once they outnumber the files filed, so the index
- * holds at most about two entries per file.
+ * holds at most about two entries per file. Keys and stamps are kept by ino in arrays of
+ * their own: checking an entry reads eight bytes of a dense array, not a file's record.
  */
 class TimeIndex {
+  /** by ino: the key filed under (NaN: none) and the stamp of its live entry */
+  private keys = new Float64Array(1024).fill(NaN);
+  private stamps = new Int32Array(1024);
   private readonly buckets = new Map<number, Bucket>();
   /** the bucket filed into last (an hour of accesses files most of them into one) */
   private lastKey = NaN;
@@ -110,29 +112,39 @@ class TimeIndex {
   private stale = 0;
 
   constructor(
-    private readonly slot: number,
     private readonly key: (n: Node) => number,
+    private readonly node: (ino: number) => Node,
   ) {}
 
   /** After n changed: filed under its key now (NaN: under none). */
   update(n: Node): void {
-    const k = 2 * this.slot;
-    const was = n.filed[k]!;
+    const ino = n.ino;
+    if (ino >= this.keys.length) this.grow(ino);
+    const was = this.keys[ino]!;
     const now = this.key(n);
     if (was === now || (was !== was && now !== now)) return; // unchanged, or NaN both
-    n.filed[k] = now;
+    this.keys[ino] = now;
     const to = Math.floor(now / BUCKET_MS);
     if (to === Math.floor(was / BUCKET_MS)) return; // same bucket: its entry still holds
-    const stamp = ++n.filed[k + 1]!;
+    const stamp = (this.stamps[ino] = (this.stamps[ino]! + 1) | 0); // as stored (wraps, never lost)
     if (was === was) (this.stale++, this.filedFiles--);
     if (now !== now) return;
     this.filedFiles++;
     let b = to === this.lastKey ? this.last : this.buckets.get(to);
-    if (!b) this.buckets.set(to, (b = { nodes: [], stamps: [] }));
+    if (!b) this.buckets.set(to, (b = { inos: [], stamps: [] }));
     [this.lastKey, this.last] = [to, b];
-    b.nodes.push(n);
+    b.inos.push(ino);
     b.stamps.push(stamp);
     if (this.stale > this.filedFiles + 1024) this.compactAll();
+  }
+
+  private grow(ino: number): void {
+    const size = Math.max(2 * this.keys.length, ino + 1);
+    const keys = new Float64Array(size).fill(NaN);
+    const stamps = new Int32Array(size);
+    keys.set(this.keys);
+    stamps.set(this.stamps);
+    [this.keys, this.stamps] = [keys, stamps];
   }
 
   /** The files whose key is in [from, to), in no order. */
@@ -140,11 +152,10 @@ class TimeIndex {
     const out: Node[] = [];
     const [first, last] = [Math.floor(from / BUCKET_MS), Math.floor(to / BUCKET_MS)];
     if (!(last >= first)) return out;
-    const k = 2 * this.slot;
     const visit = (b: Bucket | undefined) => {
       if (!b) return;
       this.compact(b);
-      for (const n of b.nodes) if (n.filed[k]! >= from && n.filed[k]! < to) out.push(n);
+      for (const ino of b.inos) if (this.keys[ino]! >= from && this.keys[ino]! < to) out.push(this.node(ino));
     };
     // a window wider than the buckets there are (the first pass's reaches back to 0): every bucket
     if (last - first > this.buckets.size) for (const [i, b] of this.buckets) (i >= first && i <= last ? visit(b) : undefined);
@@ -154,22 +165,21 @@ class TimeIndex {
 
   /** Drop a bucket's stale entries, in place. */
   private compact(b: Bucket): void {
-    const k = 2 * this.slot + 1;
     let kept = 0;
-    for (let i = 0; i < b.nodes.length; i++) {
-      const n = b.nodes[i]!;
-      if (n.filed[k] !== b.stamps[i]) continue;
-      b.nodes[kept] = n;
+    for (let i = 0; i < b.inos.length; i++) {
+      const ino = b.inos[i]!;
+      if (this.stamps[ino] !== b.stamps[i]) continue;
+      b.inos[kept] = ino;
       b.stamps[kept++] = b.stamps[i]!;
     }
-    this.stale -= b.nodes.length - kept;
-    b.nodes.length = b.stamps.length = kept;
+    this.stale -= b.inos.length - kept;
+    b.inos.length = b.stamps.length = kept;
   }
 
   private compactAll(): void {
     for (const [i, b] of this.buckets) {
       this.compact(b);
-      if (b.nodes.length === 0) this.buckets.delete(i);
+      if (b.inos.length === 0) this.buckets.delete(i);
     }
     [this.lastKey, this.last] = [NaN, undefined];
   }
@@ -189,10 +199,11 @@ export class MemoryCatalog implements SimCatalog {
   /** classifiable files by tier (capacity planning's coldest reads one tier) */
   private readonly onTier = new Map<string, Set<Node>>();
   // the windows an incremental pass asks about, as the catalog's indexes answer them
-  private readonly byLastUse = new TimeIndex(0, (n) => (n.opened ? n.lastMs : n.tier !== null ? n.tierSinceMs : NaN));
-  private readonly byCool = new TimeIndex(1, (n) => (n.tier !== null ? n.coolMs : NaN));
-  private readonly byMtime = new TimeIndex(2, (n) => (n.tier !== null ? n.mtimeMs : NaN));
-  private readonly byArrival = new TimeIndex(3, (n) => (n.tier !== null ? n.tierSinceMs : NaN));
+  private readonly node = (ino: number) => this.at(ino)!;
+  private readonly byLastUse = new TimeIndex((n) => (n.opened ? n.lastMs : n.tier !== null ? n.tierSinceMs : NaN), this.node);
+  private readonly byCool = new TimeIndex((n) => (n.tier !== null ? n.coolMs : NaN), this.node);
+  private readonly byMtime = new TimeIndex((n) => (n.tier !== null ? n.mtimeMs : NaN), this.node);
+  private readonly byArrival = new TimeIndex((n) => (n.tier !== null ? n.tierSinceMs : NaN), this.node);
   private readonly usage = new Map<string, { files: number; bytes: number }>();
   private readonly decisions = new Map<number, StoredDecision>();
   /** the move queue by ino (one entry per file, as the table's UNIQUE ino) */
