@@ -297,6 +297,8 @@ export interface FileAccesses {
  */
 export class AccessFold {
   private readonly byIno = new Map<number, FileAccesses>();
+  /** records of an earlier batch, taken again after clear() (the simulator folds millions of file-hours) */
+  private readonly spare: FileAccesses[] = [];
 
   constructor(private readonly halfLifeMs: number) {}
 
@@ -304,7 +306,13 @@ export class AccessFold {
     const opens = op === 'open' ? count : 0;
     let a = this.byIno.get(ino);
     if (!a) {
-      a = { ino, firstMs: timeMs, timeMs, opens: 0, reads: 0, readBytes: 0, writes: 0, writeBytes: 0, heat: 0 };
+      a = this.spare.pop();
+      if (!a) a = { ino, firstMs: timeMs, timeMs, opens: 0, reads: 0, readBytes: 0, writes: 0, writeBytes: 0, heat: 0 };
+      else {
+        a.ino = ino;
+        a.firstMs = a.timeMs = timeMs;
+        a.opens = a.reads = a.readBytes = a.writes = a.writeBytes = a.heat = 0;
+      }
       this.byIno.set(ino, a);
     }
     a.heat = a.heat * 2 ** (-Math.max(0, timeMs - a.timeMs) / this.halfLifeMs) + opens;
@@ -321,6 +329,12 @@ export class AccessFold {
 
   files(): IterableIterator<FileAccesses> {
     return this.byIno.values();
+  }
+
+  /** Empty, for the next batch (what files() gave is reused: read it before). */
+  clear(): void {
+    for (const a of this.byIno.values()) this.spare.push(a);
+    this.byIno.clear();
   }
 }
 

@@ -120,8 +120,26 @@ export interface ClassifierDeps {
   openHold(ino: number): string | null;
 }
 
+/**
+ * A move held back by a file's minimum residency on its tier, put into words only where
+ * a decision is stored: a pass meets thousands of young files, and the same hold stays
+ * the same outcome until the file moves (its end is fixed by its arrival).
+ */
+class Residency {
+  constructor(
+    readonly tier: string,
+    readonly untilMs: number,
+  ) {}
+
+  toString(): string {
+    return `minimum residency on ${this.tier} until ${iso(this.untilMs)}`;
+  }
+}
+
 /** Why a move a decision asks for is not queued yet (kept with the decision, for tierfs where). */
-type Hold = string | null;
+type Hold = string | Residency | null;
+
+const sameHold = (a: Hold, b: Hold) => a === b || (a instanceof Residency && b instanceof Residency && a.tier === b.tier && a.untilMs === b.untilMs);
 
 /** A promotion that found no plain room, with the decision that asked for it. */
 interface Request extends PromotionRequest {
@@ -155,7 +173,7 @@ class SavedOutcomes {
   changed(ino: number, target: string | null, rule: string, hold: Hold): boolean {
     const was = this.byIno.get(ino);
     if (!was) this.byIno.set(ino, { target, rule, hold });
-    else if (was.target !== target || was.rule !== rule || was.hold !== hold) [was.target, was.rule, was.hold] = [target, rule, hold];
+    else if (was.target !== target || was.rule !== rule || !sameHold(was.hold, hold)) [was.target, was.rule, was.hold] = [target, rule, hold];
     else return false;
     return true;
   }
@@ -488,7 +506,7 @@ export class Classifier {
       return d.target && !this.d.tiers.has(d.target) ? `no tier named ${d.target}` : null;
     }
     const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
-    if (wait > 0) return `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
+    if (wait > 0) return new Residency(f.tier, nowMs + wait);
     const open = this.d.openHold(f.ino);
     if (open) {
       this.heldOpen.add(f.ino); // the mover would skip it anyway; next pass
@@ -497,11 +515,16 @@ export class Classifier {
     // Running, asked for by a person, or a watermark move (capacity planning keeps or
     // drops those): that move goes first, and the rules decide again afterwards.
     if (p && (!mayDrop || isWatermarkTag(p.requestedBy))) return null;
-    const requestedBy = `rule:${d.rule}`;
     if (p) proj.remove(f.ino); // decided again here
     const targets = this.targetsFor(f.tier, d.target);
-    const to = targets.find((t) => proj.room(t, f.size));
+    let to: string | undefined;
+    for (const t of targets) {
+      if (!proj.room(t, f.size)) continue;
+      to = t;
+      break;
+    }
     if (to !== undefined) {
+      const requestedBy = `rule:${d.rule}`;
       proj.add({ ino: f.ino, from: f.tier, to, size: f.size, priority: AUTO_PRIORITY });
       if (p?.to !== to || p.requestedBy !== requestedBy) {
         const said = decide(f, this.d.policy, nowMs).reason;
@@ -547,16 +570,16 @@ export class Classifier {
    * Where the file belongs now and what holds its move back, computed live (tierfs
    * where): the stored decision keeps the inputs of when its outcome last changed.
    */
-  explain(ino: number, nowMs = Date.now()): (Decision & { hold: Hold }) | undefined {
+  explain(ino: number, nowMs = Date.now()): (Decision & { hold: string | null }) | undefined {
     const r = this.d.catalog.classificationRow(ino);
     if (!r) return undefined;
     const f = this.facts(r, nowMs, this.pins());
     const decision = decide(f, this.d.policy, nowMs);
-    let hold: Hold = null;
+    let hold: string | null = null;
     if (decision.target && decision.target !== f.tier) {
       const wait = f.pin ? 0 : residencyLeft(f, this.d.policy, nowMs);
       if (!this.d.tiers.has(decision.target)) hold = `no tier named ${decision.target}`;
-      else if (wait > 0) hold = `minimum residency on ${f.tier} until ${iso(nowMs + wait)}`;
+      else if (wait > 0) hold = String(new Residency(f.tier, nowMs + wait));
       else hold = this.d.openHold(ino);
     }
     return { ...decision, hold };

@@ -98,7 +98,8 @@ class RankedList {
     if (items.length > 0) frontier.push(0);
     for (let i = frontier.pop(); i !== undefined; i = frontier.pop()) {
       if (live(items[i]!)) yield items[i]!.ino;
-      for (const c of [2 * i + 1, 2 * i + 2]) if (c < items.length) frontier.push(c);
+      if (2 * i + 1 < items.length) frontier.push(2 * i + 1);
+      if (2 * i + 2 < items.length) frontier.push(2 * i + 2);
     }
   }
 }

@@ -44,6 +44,12 @@ const leanNote = (stays: boolean | null, hysteresis: number) =>
 
 const NO_WORDS: readonly string[] = Object.freeze([]);
 
+/** The first glob that matches (a function of its own: a closure over the file in matchRule would cost every call a context). */
+function firstMatch(globs: string[], path: string): string | undefined {
+  for (const g of globs) if (globMatch(g, path)) return g;
+  return undefined;
+}
+
 /** Does `rule` match? Returns the reasons of every condition when it does (none without `explain`). */
 export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null, explain = true): readonly string[] | null {
   const m = rule.match;
@@ -52,7 +58,7 @@ export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hystere
   // null: the rule names no tier, so it neither keeps nor moves the file
   const stays = rule.target === undefined ? null : rule.target === f.tier;
   if (m.path) {
-    const hit = m.path.find((g) => globMatch(g, f.path));
+    const hit = firstMatch(m.path, f.path);
     if (!hit) return null;
     if (explain) why.push(`path matches ${hit}`);
   }

@@ -59,7 +59,7 @@ export class PolicySimulation implements Simulation {
   /** bytes per tier, as the catalog's triggers count them (admission reads it per new file) */
   private readonly used = new Map<string, number>();
   /** the accesses since the last pass, folded per file as the daemon's recorder batches them */
-  private accesses: AccessFold;
+  private readonly accesses: AccessFold;
   private started = false;
   private nextPassMs = 0;
   private lastFullMs = -Infinity;
@@ -155,7 +155,7 @@ export class PolicySimulation implements Simulation {
   private flush(): void {
     if (this.accesses.size === 0) return;
     this.catalog.recordFileAccesses(this.accesses, this.config.policy.halfLife);
-    this.accesses = new AccessFold(this.config.policy.halfLife);
+    this.accesses.clear();
   }
 
   /** Passes and move completions up to time t, in order. */
