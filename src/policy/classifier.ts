@@ -173,8 +173,12 @@ class SavedOutcomes {
   changed(ino: number, target: string | null, rule: string, hold: Hold): boolean {
     const was = this.byIno.get(ino);
     if (!was) this.byIno.set(ino, { target, rule, hold });
-    else if (was.target !== target || was.rule !== rule || !sameHold(was.hold, hold)) [was.target, was.rule, was.hold] = [target, rule, hold];
-    else return false;
+    else if (was.target === target && was.rule === rule && sameHold(was.hold, hold)) return false;
+    else {
+      was.target = target;
+      was.rule = rule;
+      was.hold = hold;
+    }
     return true;
   }
 
@@ -387,8 +391,10 @@ export class Classifier {
     return [...out];
   }
 
-  private forgetHeld(ino: number): void {
-    this.heldForRoom.delete(ino);
+  /** The file is decided again (or gone): held no more. */
+  private forgetHeld(ino: number, gone = false): void {
+    if (gone) this.heldForRoom.forget(ino);
+    else this.heldForRoom.delete(ino);
     this.heldOpen.delete(ino);
   }
 
@@ -476,7 +482,7 @@ export class Classifier {
       for (const ino of this.changed(nowMs, proj)) {
         const row = this.d.catalog.classificationRow(ino);
         if (row) rows.push(row);
-        else this.forgetHeld(ino); // gone
+        else this.forgetHeld(ino, true); // gone
       }
       classify(rows);
     }
@@ -550,7 +556,7 @@ export class Classifier {
       this.d.catalog.dropAutomaticMove(f.ino);
       pending.delete(f.ino);
     }
-    this.heldForRoom.set(f.ino, { targets, size: f.size, rank: rankOf(f.heat, nowMs, this.d.policy.halfLife) });
+    this.heldForRoom.set(f.ino, targets, f.size, rankOf(f.heat, nowMs, this.d.policy.halfLife));
     const promotion = this.order.indexOf(d.target) < this.order.indexOf(f.tier);
     if (promotion) requests.offer(f, targets);
     return this.noRoom(d.target, promotion);

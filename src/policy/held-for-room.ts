@@ -7,7 +7,7 @@
 
 import { Heap } from './heap.js';
 
-/** A promotion held back for room: the tiers that would take it, its size, and its heat as a rank. */
+/** A promotion held back for room: the tiers that would take it, its size, and its heat as a rank (NaN: not held now). */
 export interface HeldPromotion {
   targets: readonly string[];
   size: number;
@@ -59,79 +59,162 @@ export class AppearedRoom {
   }
 }
 
-/** An entry of a ranked list: `seq` keeps files of equal rank in the order they were held. */
-interface Ranked {
-  rank: number;
-  seq: number;
-  ino: number;
-}
-const hotter = (a: Ranked, b: Ranked) => a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
-
 /**
- * Files by rank, hottest first; an entry whose file is no longer held at that rank is
- * passed over. A heap: holding a file is a push, and a walk that stops after k files
- * reads about k log k entries, never the whole list (a pass holds and releases thousands
- * of files, and sorting them all at every pass cost more than the rest of the pass).
+ * Files by rank, hottest first (equal ranks: in the order they were held); an entry
+ * whose file is no longer held at that rank is passed over. A heap: holding a file is a
+ * push, and a walk that stops after k files reads about k log k entries, never the whole
+ * list (a pass holds and releases thousands of files, and sorting them all at every pass
+ * cost more than the rest of the pass). Entries are three parallel arrays, not an object
+ * each: millions are pushed over a long run, and objects that outlive a collection of
+ * the young generation cost it a copy. Stale entries are dropped once they are half.
  */
 class RankedList {
-  private heap = new Heap<Ranked>(hotter);
+  private ranks: number[] = [];
+  private seqs: number[] = [];
+  private inos: number[] = [];
   private seq = 0;
-  /** entries whose file left or was held again since (dropped once they are half the heap) */
+  /** entries whose file left or was held again since */
   stale = 0;
 
+  get length(): number {
+    return this.ranks.length;
+  }
+
+  constructor(private readonly live: (ino: number, rank: number) => boolean) {}
+
+  /** Does entry i come out before entry j? */
+  private hotter(i: number, j: number): boolean {
+    const a = this.ranks[i]!;
+    const b = this.ranks[j]!;
+    return a > b || (a === b && this.seqs[i]! < this.seqs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const { ranks, seqs, inos } = this;
+    const rank = ranks[i]!;
+    const seq = seqs[i]!;
+    const ino = inos[i]!;
+    ranks[i] = ranks[j]!;
+    seqs[i] = seqs[j]!;
+    inos[i] = inos[j]!;
+    ranks[j] = rank;
+    seqs[j] = seq;
+    inos[j] = ino;
+  }
+
   add(rank: number, ino: number): void {
-    this.heap.push({ rank, seq: this.seq++, ino });
+    if (this.stale >= 1024 && this.stale * 2 > this.ranks.length) this.compact();
+    this.ranks.push(rank);
+    this.seqs.push(this.seq++);
+    this.inos.push(ino);
+    for (let i = this.ranks.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (!this.hotter(i, up)) break;
+      this.swap(i, up);
+      i = up;
+    }
+  }
+
+  /** Keep the live entries, and make them a heap again (bottom-up). */
+  private compact(): void {
+    let kept = 0;
+    for (let i = 0; i < this.ranks.length; i++) {
+      if (!this.live(this.inos[i]!, this.ranks[i]!)) continue;
+      this.ranks[kept] = this.ranks[i]!;
+      this.seqs[kept] = this.seqs[i]!;
+      this.inos[kept++] = this.inos[i]!;
+    }
+    this.ranks.length = this.seqs.length = this.inos.length = kept;
+    this.stale = 0;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) {
+      for (let j = i; ; ) {
+        let c = 2 * j + 1;
+        if (c >= kept) break;
+        if (c + 1 < kept && this.hotter(c + 1, c)) c++;
+        if (!this.hotter(c, j)) break;
+        this.swap(c, j);
+        j = c;
+      }
+    }
   }
 
   /** Hottest first. The walk reads the heap in place: nothing may be held while it goes on. */
-  *hottest(live: (r: Ranked) => boolean): Generator<number> {
-    if (this.stale * 2 > this.heap.items.length) {
-      const kept = new Heap<Ranked>(hotter);
-      for (const r of this.heap.items) if (live(r)) kept.push(r);
-      this.heap = kept;
-      this.stale = 0;
-    }
-    const items = this.heap.items;
+  *hottest(): Generator<number> {
+    if (this.stale * 2 > this.ranks.length) this.compact();
+    const n = this.ranks.length;
     // best first through the heap without changing it: the next hottest is always the
     // root of a subtree not yet entered
-    const frontier = new Heap<number>((a, b) => hotter(items[a]!, items[b]!));
-    if (items.length > 0) frontier.push(0);
+    const frontier = new Heap<number>((a, b) => this.hotter(a, b));
+    if (n > 0) frontier.push(0);
     for (let i = frontier.pop(); i !== undefined; i = frontier.pop()) {
-      if (live(items[i]!)) yield items[i]!.ino;
-      if (2 * i + 1 < items.length) frontier.push(2 * i + 1);
-      if (2 * i + 2 < items.length) frontier.push(2 * i + 2);
+      if (this.live(this.inos[i]!, this.ranks[i]!)) yield this.inos[i]!;
+      if (2 * i + 1 < n) frontier.push(2 * i + 1);
+      if (2 * i + 2 < n) frontier.push(2 * i + 2);
     }
   }
 }
 
 export class HeldForRoom {
+  /**
+   * Files held now, and those held before (rank NaN): a pass releases and holds again
+   * thousands of files, and a file held again takes its entry back instead of leaving the
+   * map and coming into it again. forget() drops a file for good (it is gone).
+   */
   private readonly byIno = new Map<number, HeldPromotion>();
+  private held = 0;
   /** per tier, the files that would go there */
   private readonly byTier = new Map<string, RankedList>();
 
   get size(): number {
-    return this.byIno.size;
+    return this.held;
   }
 
-  set(ino: number, held: HeldPromotion): void {
-    this.delete(ino);
-    this.byIno.set(ino, held);
-    for (const t of held.targets) {
+  /** Entries in the ranked lists, stale ones included (what the lists hold in memory). */
+  get entries(): number {
+    let n = 0;
+    for (const list of this.byTier.values()) n += list.length;
+    return n;
+  }
+
+  set(ino: number, targets: readonly string[], size: number, rank: number): void {
+    let h = this.byIno.get(ino);
+    if (!h) this.byIno.set(ino, (h = { targets, size, rank }));
+    else {
+      this.release(h);
+      h.targets = targets;
+      h.size = size;
+      h.rank = rank;
+    }
+    this.held++;
+    for (const t of targets) {
       let list = this.byTier.get(t);
-      if (!list) this.byTier.set(t, (list = new RankedList()));
-      list.add(held.rank, ino);
+      if (!list) this.byTier.set(t, (list = new RankedList(this.live)));
+      list.add(rank, ino);
     }
   }
 
+  /** The file is held no more (it is decided again, or found room). */
   delete(ino: number): void {
-    const held = this.byIno.get(ino);
-    if (!held) return;
+    const h = this.byIno.get(ino);
+    if (h) this.release(h);
+  }
+
+  /** The file is gone. */
+  forget(ino: number): void {
+    this.delete(ino);
     this.byIno.delete(ino);
-    for (const t of held.targets) this.byTier.get(t)!.stale++;
+  }
+
+  private release(h: HeldPromotion): void {
+    if (Number.isNaN(h.rank)) return;
+    for (const t of h.targets) this.byTier.get(t)!.stale++;
+    h.rank = NaN;
+    this.held--;
   }
 
   clear(): void {
-    this.byIno.clear();
+    for (const h of this.byIno.values()) h.rank = NaN;
+    this.held = 0;
     this.byTier.clear();
   }
 
@@ -141,12 +224,12 @@ export class HeldForRoom {
     if (!list) return;
     // A file held again at the same rank is in the list twice: given once.
     const given = new Set<number>();
-    for (const ino of list.hottest(this.live)) {
+    for (const ino of list.hottest()) {
       if (given.has(ino)) continue;
       given.add(ino);
       yield [ino, this.byIno.get(ino)!];
     }
   }
 
-  private readonly live = (r: Ranked) => this.byIno.get(r.ino)?.rank === r.rank;
+  private readonly live = (ino: number, rank: number) => this.byIno.get(ino)?.rank === rank;
 }

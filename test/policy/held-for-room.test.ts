@@ -19,7 +19,7 @@ describe('HeldForRoom', () => {
           truth.delete(ino);
         } else {
           const rank = Math.floor(random() * 50); // ties too
-          held.set(ino, { targets: ino % 2 ? ['hot', 'warm'] : ['hot'], size: 1, rank });
+          held.set(ino, ino % 2 ? ['hot', 'warm'] : ['hot'], 1, rank);
           truth.set(ino, rank);
         }
       }
@@ -34,6 +34,22 @@ describe('HeldForRoom', () => {
     held.clear();
     expect([...held.hottest('hot')]).toEqual([]);
     expect([...held.hottest('cold')]).toEqual([]);
+  });
+
+  it('holds memory bounded by the files held, however often they are held again and released unread', () => {
+    const held = new HeldForRoom();
+    for (let round = 0; round < 200; round++) {
+      for (let ino = 1; ino <= 500; ino++) {
+        held.delete(ino);
+        held.set(ino, ['hot', 'warm'], 1, round + ino / 1000);
+      }
+    }
+    expect(held.size).toBe(500);
+    // two lists of 500 live entries each; stale ones are dropped once they are half
+    expect(held.entries).toBeLessThanOrEqual(2 * (2 * 500 + 1024));
+    const hot = [...held.hottest('hot')];
+    expect(hot.length).toBe(500);
+    expect(hot[0]![0]).toBe(500); // the highest rank of the last round
   });
 
   it('ranks order files by heat at any time: rank differences do not change as heat decays', () => {
