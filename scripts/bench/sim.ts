@@ -2,14 +2,15 @@
 //   (defaults: --events 10000000 --sqlite-events 1000000 --files 100000 --days 30 --pass-interval 1h)
 //
 // Events per second of the policy simulator on a generated Zipf workload, one row per
-// simulation fed alone (each row's time includes generating its events): the generator
-// and the trace reader (a generic CSV written to a temporary file, then read back), each
-// baseline, the offline bound, and the daemon's policy — the real classifier on the
+// simulation fed alone, each in a process of its own (each row's time includes
+// generating its events): the generator and the trace reader (a generic CSV written to
+// a temporary file, then read back), each baseline, the offline bound, and the daemon's policy — the real classifier on the
 // simulator's in-memory catalog; its cost is per classification pass, per file that
 // changed in a pass and per move, with a pass over every file once a simulated day. The
 // last row runs the policy on the SQLite catalog (tierfs sim --catalog sqlite) over a
 // workload of --sqlite-events events over the same days (0: skipped), as the simulator
 // ran before the in-memory catalog. Target: 10 M events in under a minute.
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,53 +41,99 @@ const tiers = simTiers(policy, new Map([['hot', files * 2 ** 20 * 0.2]]));
 const setup = { config: policy, tiers, misplacementWindowMs: 7 * 86_400_000, passIntervalMs };
 const workload = (n = events) => generate('zipf', { events: n, files, days, seed: 1 });
 
-const rows: { what: string; events: number; seconds: number; perSecond: number; rssMiB: number }[] = [];
-async function measure(what: string, run: () => Promise<number> | number): Promise<void> {
+interface Row {
+  what: string;
+  events: number;
+  seconds: number;
+  perSecond: number;
+  rssMiB: number;
+}
+
+async function measure(what: string, run: () => Promise<number> | number): Promise<Row> {
   const t0 = performance.now();
   const n = await run();
   const seconds = (performance.now() - t0) / 1000;
-  rows.push({ what, events: n, seconds, perSecond: n / seconds, rssMiB: process.memoryUsage().rss / 2 ** 20 });
-  if (!json) process.stderr.write(`${what}: ${n} events in ${seconds.toFixed(1)} s\n`);
+  return { what, events: n, seconds, perSecond: n / seconds, rssMiB: process.memoryUsage().rss / 2 ** 20 };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tierfs-bench-sim-'));
-const file = join(dir, 'trace.csv');
-try {
-  await measure('generate + write CSV', async () => {
-    const out = createWriteStream(file);
-    out.write(`${GENERIC_HEADER}\n`);
-    let n = 0;
-    let chunk = '';
-    for (const e of workload()) {
-      chunk += genericLine(e);
-      n++;
-      if (chunk.length > 1 << 16) {
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-        chunk = '';
+/** Feed a simulation made in the row's own process the workload; the events fed. */
+const feed = (make: () => Simulation, count = events) => () => {
+  const sim = make();
+  let n = 0;
+  for (const e of workload(count)) (sim.event(e), n++);
+  sim.finish();
+  return n;
+};
+
+// Each row runs in a process of its own: one simulation's heap (the offline bound's is
+// the largest) must not be collected on the next one's time.
+const passes = `passes ${opt('--pass-interval', '1h')}, full ${policy.policy.fullPassInterval / 3_600_000} h`;
+const ROWS: Record<string, { what: string; run: () => Promise<number> | number }> = {
+  csv: { what: 'generate + write CSV, read it back', run: csvRoundTrip },
+  lru: { what: 'lru', run: feed(() => new BaselineSimulation('lru', setup)) },
+  lfu: { what: 'lfu', run: feed(() => new BaselineSimulation('lfu', setup)) },
+  'idle-age': { what: 'idle-age', run: feed(() => new BaselineSimulation('idle-age', setup)) },
+  bound: { what: 'offline-bound', run: feed(() => new OfflineBound(tiers)) },
+  policy: { what: `tierfs policy (${passes})`, run: feed(() => new PolicySimulation(setup)) },
+  sqlite: { what: `tierfs policy, SQLite catalog (${sqliteEvents.toLocaleString('en')} events)`, run: feed(() => new PolicySimulation({ ...setup, catalog: 'sqlite' }), sqliteEvents) },
+};
+
+/** The generic CSV written and read back: the trace reader's speed (one row each). */
+async function csvRoundTrip(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tierfs-bench-sim-'));
+  const file = join(dir, 'trace.csv');
+  try {
+    const write = await measure('generate + write CSV', async () => {
+      const out = createWriteStream(file);
+      out.write(`${GENERIC_HEADER}\n`);
+      let n = 0;
+      let chunk = '';
+      for (const e of workload()) {
+        chunk += genericLine(e);
+        n++;
+        if (chunk.length > 1 << 16) {
+          if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+          chunk = '';
+        }
       }
-    }
-    out.write(chunk);
-    await new Promise((r) => out.end(r));
-    return n;
-  });
-  await measure('read CSV', async () => {
-    let n = 0;
-    for await (const _ of readTrace(file)) n++;
-    return n;
-  });
-  const feed = (sim: Simulation, count = events) => () => {
-    let n = 0;
-    for (const e of workload(count)) (sim.event(e), n++);
-    sim.finish();
-    return n;
-  };
-  for (const b of ['lru', 'lfu', 'idle-age'] as const) await measure(b, feed(new BaselineSimulation(b, setup)));
-  await measure('offline-bound', feed(new OfflineBound(tiers)));
-  const passes = `passes ${opt('--pass-interval', '1h')}, full ${policy.policy.fullPassInterval / 3_600_000} h`;
-  await measure(`tierfs policy (${passes})`, feed(new PolicySimulation(setup)));
-  if (sqliteEvents > 0) await measure(`tierfs policy, SQLite catalog (${sqliteEvents.toLocaleString('en')} events)`, feed(new PolicySimulation({ ...setup, catalog: 'sqlite' }), sqliteEvents));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+      out.write(chunk);
+      await new Promise((r) => out.end(r));
+      return n;
+    });
+    const read = await measure('read CSV', async () => {
+      let n = 0;
+      for await (const _ of readTrace(file)) n++;
+      return n;
+    });
+    extraRows.push(write, read);
+    return write.events;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const extraRows: Row[] = [];
+
+const only = opt('--row', '');
+if (only) {
+  const row = ROWS[only];
+  if (!row) throw new Error(`no row ${only} (rows: ${Object.keys(ROWS).join(', ')})`);
+  const r = await measure(row.what, row.run);
+  process.stdout.write(`${JSON.stringify(only === 'csv' ? extraRows : [r])}\n`);
+  process.exit(0);
+}
+
+const rows: Row[] = [];
+for (const key of Object.keys(ROWS)) {
+  if (key === 'sqlite' && sqliteEvents <= 0) continue;
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--row', key], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (child.status !== 0) {
+    process.stderr.write(`${ROWS[key]!.what}: failed (exit ${child.status}): ${child.stderr.trim().split('\n').at(-1)}\n`);
+    continue;
+  }
+  for (const r of JSON.parse(child.stdout) as Row[]) {
+    rows.push(r);
+    if (!json) process.stderr.write(`${r.what}: ${r.events} events in ${r.seconds.toFixed(1)} s\n`);
+  }
 }
 
 if (json) process.stdout.write(`${JSON.stringify({ events, files, days, rows }, null, 2)}\n`);
