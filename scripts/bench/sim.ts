@@ -1,5 +1,7 @@
-// npm run bench -- sim [--events N] [--sqlite-events N] [--files N] [--days N] [--pass-interval DURATION] [--json]
+// npm run bench -- sim [--events N] [--sqlite-events N] [--files N] [--days N] [--pass-interval DURATION] [--json] [--row NAME]
 //   (defaults: --events 10000000 --sqlite-events 1000000 --files 100000 --days 30 --pass-interval 1h)
+//   --row NAME runs one row alone and prints it as JSON (csv, lru, lfu, idle-age, bound,
+//   policy, sqlite): how the bench runs each row, in a process of its own
 //
 // Events per second of the policy simulator on a generated Zipf workload, one row per
 // simulation fed alone, each in a process of its own (each row's time includes
