@@ -12,6 +12,8 @@ export interface HeldPromotion {
   targets: readonly string[];
   size: number;
   rank: number;
+  /** which hold this is: the ranked lists' entries of earlier holds of the file are stale */
+  seq: number;
 }
 
 /**
@@ -60,8 +62,8 @@ export class AppearedRoom {
 }
 
 /**
- * Files by rank, hottest first (equal ranks: in the order they were held); an entry
- * whose file is no longer held at that rank is passed over. A heap: holding a file is a
+ * Files by rank, hottest first (equal ranks: in the order they were held); an entry of
+ * a hold that is no longer the file's is passed over. A heap: holding a file is a
  * push, and a walk that stops after k files reads about k log k entries, never the whole
  * list (a pass holds and releases thousands of files, and sorting them all at every pass
  * cost more than the rest of the pass). Entries are three parallel arrays, not an object
@@ -72,7 +74,6 @@ class RankedList {
   private ranks: number[] = [];
   private seqs: number[] = [];
   private inos: number[] = [];
-  private seq = 0;
   /** entries whose file left or was held again since */
   stale = 0;
 
@@ -80,7 +81,8 @@ class RankedList {
     return this.ranks.length;
   }
 
-  constructor(private readonly live: (ino: number, rank: number) => boolean) {}
+  /** live(ino, seq): is that hold still the file's? */
+  constructor(private readonly live: (ino: number, seq: number) => boolean) {}
 
   /** Does entry i come out before entry j? */
   private hotter(i: number, j: number): boolean {
@@ -102,10 +104,10 @@ class RankedList {
     inos[j] = ino;
   }
 
-  add(rank: number, ino: number): void {
+  add(rank: number, ino: number, seq: number): void {
     if (this.stale >= 1024 && this.stale * 2 > this.ranks.length) this.compact();
     this.ranks.push(rank);
-    this.seqs.push(this.seq++);
+    this.seqs.push(seq);
     this.inos.push(ino);
     for (let i = this.ranks.length - 1; i > 0; ) {
       const up = (i - 1) >> 1;
@@ -119,7 +121,7 @@ class RankedList {
   private compact(): void {
     let kept = 0;
     for (let i = 0; i < this.ranks.length; i++) {
-      if (!this.live(this.inos[i]!, this.ranks[i]!)) continue;
+      if (!this.live(this.inos[i]!, this.seqs[i]!)) continue;
       this.ranks[kept] = this.ranks[i]!;
       this.seqs[kept] = this.seqs[i]!;
       this.inos[kept++] = this.inos[i]!;
@@ -147,7 +149,7 @@ class RankedList {
     const frontier = new Heap<number>((a, b) => this.hotter(a, b));
     if (n > 0) frontier.push(0);
     for (let i = frontier.pop(); i !== undefined; i = frontier.pop()) {
-      if (this.live(this.inos[i]!, this.ranks[i]!)) yield this.inos[i]!;
+      if (this.live(this.inos[i]!, this.seqs[i]!)) yield this.inos[i]!;
       if (2 * i + 1 < n) frontier.push(2 * i + 1);
       if (2 * i + 2 < n) frontier.push(2 * i + 2);
     }
@@ -162,6 +164,7 @@ export class HeldForRoom {
    */
   private readonly byIno = new Map<number, HeldPromotion>();
   private held = 0;
+  private seq = 0;
   /** per tier, the files that would go there */
   private readonly byTier = new Map<string, RankedList>();
 
@@ -177,19 +180,21 @@ export class HeldForRoom {
   }
 
   set(ino: number, targets: readonly string[], size: number, rank: number): void {
+    const seq = this.seq++;
     let h = this.byIno.get(ino);
-    if (!h) this.byIno.set(ino, (h = { targets, size, rank }));
+    if (!h) this.byIno.set(ino, (h = { targets, size, rank, seq }));
     else {
       this.release(h);
       h.targets = targets;
       h.size = size;
       h.rank = rank;
+      h.seq = seq;
     }
     this.held++;
     for (const t of targets) {
       let list = this.byTier.get(t);
       if (!list) this.byTier.set(t, (list = new RankedList(this.live)));
-      list.add(rank, ino);
+      list.add(rank, ino, seq);
     }
   }
 
@@ -222,14 +227,11 @@ export class HeldForRoom {
   *hottest(tier: string): Generator<[number, HeldPromotion]> {
     const list = this.byTier.get(tier);
     if (!list) return;
-    // A file held again at the same rank is in the list twice: given once.
-    const given = new Set<number>();
-    for (const ino of list.hottest()) {
-      if (given.has(ino)) continue;
-      given.add(ino);
-      yield [ino, this.byIno.get(ino)!];
-    }
+    for (const ino of list.hottest()) yield [ino, this.byIno.get(ino)!];
   }
 
-  private readonly live = (ino: number, rank: number) => this.byIno.get(ino)?.rank === rank;
+  private readonly live = (ino: number, seq: number) => {
+    const h = this.byIno.get(ino);
+    return h !== undefined && h.seq === seq && !Number.isNaN(h.rank);
+  };
 }

@@ -52,6 +52,18 @@ describe('HeldForRoom', () => {
     expect(hot[0]![0]).toBe(500); // the highest rank of the last round
   });
 
+  it('gives a file only for its last hold: held again at the same rank, it is neither given twice nor kept for a tier it no longer targets', () => {
+    const held = new HeldForRoom();
+    held.set(1, ['hot', 'warm'], 1, 5);
+    held.set(2, ['hot', 'warm'], 1, 5);
+    held.set(1, ['hot'], 1, 5); // decided again: same heat, warm no longer a target
+    expect([...held.hottest('hot')].map(([ino]) => ino)).toEqual([2, 1]); // equal ranks: in the order of their last hold
+    expect([...held.hottest('warm')].map(([ino]) => ino)).toEqual([2]);
+    for (let round = 0; round < 5000; round++) held.set(2, ['hot', 'warm'], 1, 5); // re-examined pass after pass, unchanged
+    expect(held.entries).toBeLessThanOrEqual(2 * (2 + 1024));
+    expect([...held.hottest('hot')].map(([ino]) => ino)).toEqual([1, 2]);
+  });
+
   it('ranks order files by heat at any time: rank differences do not change as heat decays', () => {
     const day = 86_400_000;
     const a = rankOf(8, 0, day);
