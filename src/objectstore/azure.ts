@@ -3,6 +3,7 @@
 // after a streamed body. Retries are left to the retry wrapper: the client tries once,
 // and a download that breaks off is not resumed behind our back. Each request runs
 // under a RequestWatch (timeouts.ts): the SDK has no timeouts of its own.
+import { deleteEach } from './delete-many.js';
 import type * as AzureSdk from '@azure/storage-blob';
 import type { BlobDownloadResponseParsed, BlobHTTPHeaders, BlockBlobClient, ContainerClient, BlobServiceClient, RestError } from '@azure/storage-blob';
 import { lazyModule } from './lazy-sdk.js';
@@ -73,6 +74,7 @@ export class AzureStore implements ObjectStore {
     archiveClasses: [ARCHIVE],
     metadataAfterBody: true,
     parallelParts: true,
+    keysPerDelete: 1,
   };
   readonly container: ContainerClient;
   private readonly timeouts: RequestTimeouts;
@@ -141,6 +143,10 @@ export class AzureStore implements ObjectStore {
     } catch (err) {
       throw this.error(err, `delete ${key}`, key);
     }
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteEach(this, keys, opts);
   }
 
   async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {

@@ -2,6 +2,7 @@
 // fails calls (Transient, Throttled), delays them, and damages bodies (truncated,
 // one byte flipped, or a stream that fails after N bytes). Every choice comes from
 // a PRNG seeded by the options, so a failing test fails the same way again.
+import { deleteInRequests } from './delete-many.js';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { through } from './body.js';
@@ -88,6 +89,10 @@ export class FaultyStore implements ObjectStore {
 
   delete(key: string, opts?: CallOptions): Promise<void> {
     return this.call('delete', () => this.inner.delete(key, opts));
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteInRequests(this, keys, opts, (batch) => this.call('delete', () => this.inner.deleteMany(batch, opts)));
   }
 
   restore(key: string, opts?: RestoreOptions): Promise<void> {

@@ -4,6 +4,7 @@
 // of the parent of every directory the put created (a new directory is durable only
 // once its entry in its parent is).
 // A reader that opened the old object keeps reading the old bytes.
+import { deleteEach } from './delete-many.js';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import {
 } from './fs-layout.js';
 import { checkMetadata, checkRange, clipRange, compareKeys } from './keys.js';
 import type {
-  GetOptions, GetResult, GetStreamResult, ListEntry, ObjectMeta, ObjectStore, PutOptions, PutResult, StoreLimits,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ObjectMeta, ObjectStore, PutOptions, PutResult, StoreLimits,
 } from './types.js';
 
 export interface FsStoreOptions {
@@ -40,6 +41,7 @@ export class FsStore implements ObjectStore {
     archiveClasses: [],
     metadataAfterBody: true,
     parallelParts: false,
+    keysPerDelete: 1,
   };
   private readonly root: string;
   private readonly fsync: boolean;
@@ -134,6 +136,10 @@ export class FsStore implements ObjectStore {
       throw fsError(err, `delete ${key}`);
     }
     await this.pruneEmptyDirs(dir);
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteEach(this, keys, opts);
   }
 
   async *list(prefix = ''): AsyncIterable<ListEntry> {

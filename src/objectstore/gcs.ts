@@ -5,6 +5,7 @@
 // (timeouts.ts); the client takes no abort signal for its JSON calls, so the watch's
 // race is what ends those, and the client's own timeout (connect + firstByte) closes
 // their sockets soon after.
+import { deleteEach } from './delete-many.js';
 import type * as GcsSdk from '@google-cloud/storage';
 import type { File, FileMetadata, Storage } from '@google-cloud/storage';
 import { lazyModule } from './lazy-sdk.js';
@@ -65,6 +66,7 @@ export class GcsStore implements ObjectStore {
     // between leaves an object without that metadata, never wrong metadata).
     metadataAfterBody: true,
     parallelParts: false,
+    keysPerDelete: 1,
   };
   readonly storage: Storage;
   private readonly bucketName: string;
@@ -195,6 +197,10 @@ export class GcsStore implements ObjectStore {
     } catch (err) {
       throw this.error(err, `delete ${key}`, key);
     }
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteEach(this, keys, opts);
   }
 
   async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {

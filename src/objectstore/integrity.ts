@@ -103,6 +103,10 @@ export class VerifyingStore implements ObjectStore {
     return this.inner.delete(key, opts);
   }
 
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return this.inner.deleteMany(keys, opts);
+  }
+
   list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry> {
     return this.inner.list(prefix, opts);
   }

@@ -1,13 +1,14 @@
 // An object store in a Map: for tests and for the simulator. It behaves like the
 // network backends (paged listing in byte order, archive classes that need a restore)
 // so code tested against it meets no surprise elsewhere.
+import { deleteEach } from './delete-many.js';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { collect } from './body.js';
 import { ArchivedError, FatalError, NotFoundError } from './errors.js';
 import { checkKey, checkMetadata, checkRange, clipRange, compareKeys } from './keys.js';
 import type {
-  GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions, PutResult,
+  CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions, PutResult,
   StoreLimits,
 } from './types.js';
 
@@ -32,6 +33,7 @@ export class MemoryStore implements ObjectStore {
     archiveClasses: [ARCHIVE],
     metadataAfterBody: true,
     parallelParts: false,
+    keysPerDelete: 1,
   };
   private readonly objects = new Map<string, StoredObject>();
   private readonly pageSize: number;
@@ -84,6 +86,10 @@ export class MemoryStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     checkKey(key);
     this.objects.delete(key);
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteEach(this, keys, opts);
   }
 
   async *list(prefix = '', opts: ListOptions = {}): AsyncIterable<ListEntry> {

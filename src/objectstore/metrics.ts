@@ -2,6 +2,7 @@
 // bytes, latency, errors by code, and retries. The registry is passed in; metrics
 // already registered there (by another store, or by the daemon's registry from the
 // same definitions) are reused.
+import { deleteInRequests } from './delete-many.js';
 import type { Readable } from 'node:stream';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { tap, through } from './body.js';
@@ -115,6 +116,10 @@ export class MeteredStore implements ObjectStore {
 
   delete(key: string, opts?: CallOptions): Promise<void> {
     return this.measure('delete', () => this.inner.delete(key, opts), () => 0);
+  }
+
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void> {
+    return deleteInRequests(this, keys, opts, (batch) => this.measure('delete', () => this.inner.deleteMany(batch, opts), () => 0));
   }
 
   restore(key: string, opts?: RestoreOptions): Promise<void> {

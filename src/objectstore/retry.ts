@@ -9,6 +9,7 @@
 // deadline passes (with the caller's own signal folded in), so an attempt that waits
 // for an answer past the deadline ends there instead of after its own timeouts. A
 // transfer that is making progress is not cut by it; the idle timeout bounds that.
+import { deleteInRequests } from './delete-many.js';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, isRetryable, ObjectStoreError } from './errors.js';
@@ -87,6 +88,11 @@ export class RetryingStore implements ObjectStore {
 
   delete(key: string, opts: CallOptions = {}): Promise<void> {
     return this.withRetries('delete', key, opts.signal, (signal) => this.inner.delete(key, { ...opts, signal }));
+  }
+
+  deleteMany(keys: readonly string[], opts: CallOptions = {}): Promise<void> {
+    // idempotent: a failed request is sent again whole
+    return deleteInRequests(this, keys, opts, (batch) => this.withRetries('delete', batch[0]!, opts.signal, (signal) => this.inner.deleteMany(batch, { ...opts, signal })));
   }
 
   restore(key: string, opts: RestoreOptions = {}): Promise<void> {

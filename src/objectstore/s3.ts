@@ -91,6 +91,7 @@ export class S3Store implements ObjectStore {
     archiveClasses: ARCHIVE_CLASSES,
     metadataAfterBody: false,
     parallelParts: true,
+    keysPerDelete: 1000,
   };
   readonly client: S3Client;
   private readonly bucket: string;
@@ -191,6 +192,28 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       const e = this.error(err, `delete ${key}`, key);
       if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+
+  /** DeleteObjects, a thousand keys a request (quiet: only failures are answered). */
+  async deleteMany(keys: readonly string[], opts: CallOptions = {}): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      batch.forEach(checkKey);
+      const what = `delete ${batch[0]}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}`;
+      let out;
+      try {
+        out = await watched(this.timeouts, what, opts.signal, (abortSignal) =>
+          this.client.send(new (s3Sdk().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
+      } catch (err) {
+        throw this.error(err, what, batch[0]!);
+      }
+      // A 200 answer can still name keys it could not remove.
+      const failed = (out.Errors ?? []).find((e) => e.Code !== 'NoSuchKey');
+      if (failed) {
+        const facts: ErrorFacts = { code: failed.Code, message: failed.Message };
+        throw typedError(classify(S3_ERRORS, facts), facts, `delete ${failed.Key}`, failed.Key ?? '', this.bucket, failed);
+      }
     }
   }
 

@@ -125,6 +125,8 @@ export interface StoreLimits {
   metadataAfterBody: boolean;
   /** Whether parts of one large upload travel in parallel. */
   parallelParts: boolean;
+  /** Keys one delete request may name (S3's DeleteObjects: 1000; 1: a request per key). */
+  keysPerDelete: number;
 }
 
 export interface ObjectStore {
@@ -145,6 +147,12 @@ export interface ObjectStore {
   head(key: string, opts?: CallOptions): Promise<ObjectMeta>;
   /** Removes the object; a missing key is not an error. */
   delete(key: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Removes every object named (missing ones are not an error), in as few requests as the
+   * store allows: S3 takes a thousand keys a request, the others one (several in flight).
+   * A failure may leave some of them removed; a repeat finishes the rest.
+   */
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<void>;
   /** Every object whose key starts with `prefix`, in ascending byte order of keys, fetched page by page. */
   list(prefix?: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   /**

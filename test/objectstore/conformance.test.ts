@@ -214,6 +214,27 @@ describe.each(BACKENDS)('ObjectStore conformance: $name', (backend) => {
       expect(await listKeys(store, 'del/')).toEqual([]);
     });
 
+    it('deleteMany removes every key named, missing ones and more than a request takes included', { timeout: 120_000 }, async () => {
+      const keys = Array.from({ length: 1203 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
+      await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+        for (let i = w; i < keys.length; i += 8) await store.put(keys[i]!, Buffer.from([i & 255]));
+      }));
+      await store.put('many-kept/k', Buffer.from('k'));
+      const deletes = async () => {
+        const all = await registry.getSingleMetric('tierfs_objectstore_requests_total')!.get();
+        return all.values.filter((v) => v.labels.op === 'delete').reduce((n, v) => n + v.value, 0);
+      };
+      const before = await deletes();
+      await store.deleteMany([...keys.filter((_, i) => i !== 7), 'many/never-existed']);
+      // S3 names a thousand keys a request; the others take a request per key
+      expect((await deletes()) - before).toBe(store.limits.keysPerDelete > 1 ? 2 : 1203);
+      expect(await listKeys(store, 'many/')).toEqual([keys[7]!]);
+      expect((await store.head('many-kept/k')).size).toBe(1);
+      await store.deleteMany([]);
+      await store.deleteMany([keys[7]!, 'many-kept/k']);
+      expect(await listKeys(store, 'many')).toEqual([]);
+    });
+
     it('32 concurrent puts all land', async () => {
       const keys = Array.from({ length: 32 }, (_, i) => `conc/${i}`);
       await Promise.all(keys.map((k, i) => store.put(k, body(64 * 1024, i))));

@@ -1,5 +1,6 @@
 // Shared fixtures of the object-tier tests: a tier over given stores, byte sources,
 // and a store wrapper that counts what reaches the backend.
+import { deleteEach } from '../../../src/objectstore/delete-many.js';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MemoryStore } from '../../../src/objectstore/index.js';
@@ -109,6 +110,9 @@ export class CountingStore implements ObjectStore {
   }
   delete(key: string) {
     return this.inner.delete(key);
+  }
+  deleteMany(keys: readonly string[]) {
+    return deleteEach(this, keys); // through delete(), which a test may override
   }
   list(prefix?: string, opts?: { pageSize?: number }) {
     return this.inner.list(prefix, opts);
