@@ -1,17 +1,14 @@
 // deleteMany as the layers of a store make it: in requests of as many keys as the
 // backend takes at once (S3: a thousand), or one delete per key, a few in flight, each
 // through the layer's own delete (so each is retried, counted and faulted alone).
+import { mapLimit } from './limit.js';
 import type { CallOptions, ObjectStore } from './types.js';
 
 /** Deletes in flight at once, where each key is a request. */
 const IN_FLIGHT = 8;
 
 export async function deleteEach(store: Pick<ObjectStore, 'delete'>, keys: readonly string[], opts?: CallOptions): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) await store.delete(keys[next++]!, opts);
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, keys.length) }, worker));
+  await mapLimit(keys, IN_FLIGHT, (key) => store.delete(key, opts));
 }
 
 /** keys in requests of store.limits.keysPerDelete, each sent by `request`; one at a time per key otherwise. */

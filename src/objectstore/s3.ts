@@ -2,6 +2,7 @@
 // tests). Retries are left to the retry wrapper: the client makes one attempt. Each
 // request runs under a RequestWatch (timeouts.ts); the client's own connection and
 // socket timeouts bound the requests the watch cannot time, those that carry a body.
+import { deleteInRequests } from './delete-many.js';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, StorageClass, Tier, S3Client } from '@aws-sdk/client-s3';
 import { lazyModule } from './lazy-sdk.js';
@@ -195,25 +196,26 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  /** DeleteObjects, a thousand keys a request (quiet: only failures are answered). */
-  async deleteMany(keys: readonly string[], opts: CallOptions = {}): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
-      batch.forEach(checkKey);
-      const what = `delete ${batch[0]}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}`;
-      let out;
-      try {
-        out = await watched(this.timeouts, what, opts.signal, (abortSignal) =>
-          this.client.send(new (s3Sdk().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
-      } catch (err) {
-        throw this.error(err, what, batch[0]!);
-      }
-      // A 200 answer can still name keys it could not remove.
-      const failed = (out.Errors ?? []).find((e) => e.Code !== 'NoSuchKey');
-      if (failed) {
-        const facts: ErrorFacts = { code: failed.Code, message: failed.Message };
-        throw typedError(classify(S3_ERRORS, facts), facts, `delete ${failed.Key}`, failed.Key ?? '', this.bucket, failed);
-      }
+  deleteMany(keys: readonly string[], opts: CallOptions = {}): Promise<void> {
+    return deleteInRequests(this, keys, opts, (batch) => this.deleteObjects(batch, opts));
+  }
+
+  /** One DeleteObjects request (quiet: only failures are answered). */
+  private async deleteObjects(batch: readonly string[], opts: CallOptions): Promise<void> {
+    batch.forEach(checkKey);
+    const what = `delete ${batch[0]}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}`;
+    let out;
+    try {
+      out = await watched(this.timeouts, what, opts.signal, (abortSignal) =>
+        this.client.send(new (s3Sdk().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
+    } catch (err) {
+      throw this.error(err, what, batch[0]!);
+    }
+    // A 200 answer can still name keys it could not remove.
+    const failed = (out.Errors ?? []).find((e) => e.Code !== 'NoSuchKey');
+    if (failed) {
+      const facts: ErrorFacts = { code: failed.Code, message: failed.Message };
+      throw typedError(classify(S3_ERRORS, facts), facts, `delete ${failed.Key}`, failed.Key ?? '', this.bucket, failed);
     }
   }
 

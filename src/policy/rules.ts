@@ -44,7 +44,7 @@ const leanNote = (stays: boolean | null, hysteresis: number) =>
 
 const NO_WORDS: readonly string[] = Object.freeze([]);
 
-/** The first glob that matches (a function of its own: a closure over the file in matchRule would cost every call a context). */
+/** The first glob that matches. */
 function firstMatch(globs: string[], path: string): string | undefined {
   for (const g of globs) if (globMatch(g, path)) return g;
   return undefined;
@@ -54,59 +54,59 @@ function firstMatch(globs: string[], path: string): string | undefined {
 export function matchRule(rule: RuleConfig, f: FileFacts, nowMs: number, hysteresis: number, cls: string | null, explain = true): readonly string[] | null {
   const m = rule.match;
   // without words, no list: a pass matches rules millions of times and keeps no reasons
-  const why: string[] = explain ? [] : (NO_WORDS as string[]);
+  const why: string[] | null = explain ? [] : null;
   // null: the rule names no tier, so it neither keeps nor moves the file
   const stays = rule.target === undefined ? null : rule.target === f.tier;
   if (m.path) {
     const hit = firstMatch(m.path, f.path);
     if (!hit) return null;
-    if (explain) why.push(`path matches ${hit}`);
+    why?.push(`path matches ${hit}`);
   }
   if (m.sizeAbove !== undefined) {
     if (!(f.size > m.sizeAbove)) return null;
-    if (explain) why.push(`size ${f.size} > ${m.sizeAbove}`);
+    why?.push(`size ${f.size} > ${m.sizeAbove}`);
   }
   if (m.sizeBelow !== undefined) {
     if (!(f.size < m.sizeBelow)) return null;
-    if (explain) why.push(`size ${f.size} < ${m.sizeBelow}`);
+    why?.push(`size ${f.size} < ${m.sizeBelow}`);
   }
   const age = nowMs - f.mtimeMs;
   if (m.ageAbove !== undefined) {
     if (!(age > m.ageAbove)) return null;
-    if (explain) why.push(`unchanged for ${fmtAge(age)} > ${fmtAge(m.ageAbove)}`);
+    why?.push(`unchanged for ${fmtAge(age)} > ${fmtAge(m.ageAbove)}`);
   }
   if (m.ageBelow !== undefined) {
     if (!(age < m.ageBelow)) return null;
-    if (explain) why.push(`changed ${fmtAge(age)} ago < ${fmtAge(m.ageBelow)}`);
+    why?.push(`changed ${fmtAge(age)} ago < ${fmtAge(m.ageBelow)}`);
   }
   const idle = nowMs - f.lastAccessMs;
   if (m.idleAbove !== undefined) {
     if (!(idle > m.idleAbove)) return null;
-    if (explain) why.push(`idle for ${fmtAge(idle)} > ${fmtAge(m.idleAbove)}`);
+    why?.push(`idle for ${fmtAge(idle)} > ${fmtAge(m.idleAbove)}`);
   }
   if (m.idleBelow !== undefined) {
     if (!(idle < m.idleBelow)) return null;
-    if (explain) why.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
+    why?.push(`opened ${fmtAge(idle)} ago < ${fmtAge(m.idleBelow)}`);
   }
   if (m.heatAbove !== undefined) {
     const threshold = leaning(m.heatAbove, 'above', stays, hysteresis);
     if (!(f.heat > threshold)) return null;
-    if (explain) why.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
+    why?.push(`heat ${fmtHeat(f.heat)} > ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.heatBelow !== undefined) {
     const threshold = leaning(m.heatBelow, 'below', stays, hysteresis);
     if (!(f.heat < threshold)) return null;
-    if (explain) why.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
+    why?.push(`heat ${fmtHeat(f.heat)} < ${fmtHeat(threshold)}${leanNote(stays, hysteresis)}`);
   }
   if (m.owner) {
     if (!m.owner.includes(f.uid)) return null;
-    if (explain) why.push(`owner ${f.uid}`);
+    why?.push(`owner ${f.uid}`);
   }
   if (m.class) {
     if (cls === null || !m.class.includes(cls)) return null;
-    if (explain) why.push(`class ${cls}`);
+    why?.push(`class ${cls}`);
   }
-  return why;
+  return why ?? NO_WORDS;
 }
 
 const UNSAID: Decision['inputs'] = Object.freeze({});

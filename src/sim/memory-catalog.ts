@@ -132,7 +132,8 @@ class TimeIndex {
     this.filedFiles++;
     let b = to === this.lastKey ? this.last : this.buckets.get(to);
     if (!b) this.buckets.set(to, (b = { inos: [], stamps: [] }));
-    [this.lastKey, this.last] = [to, b];
+    this.lastKey = to;
+    this.last = b;
     b.inos.push(ino);
     b.stamps.push(stamp);
     if (this.stale > this.filedFiles + 1024) this.compactAll();
@@ -181,7 +182,8 @@ class TimeIndex {
       this.compact(b);
       if (b.inos.length === 0) this.buckets.delete(i);
     }
-    [this.lastKey, this.last] = [NaN, undefined];
+    this.lastKey = NaN;
+    this.last = undefined;
   }
 }
 

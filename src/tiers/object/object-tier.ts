@@ -8,12 +8,11 @@ import { moduleLogger } from '../../log.js';
 import { createObjectStore, ObjectStoreError, type CreateObjectStoreOptions, type ObjectStore } from '../../objectstore/index.js';
 import type { BackendConfig } from '../../config/backends.js';
 import { checkFileId, fsidBytes } from './cell.js';
-import { isLostCell, storeOf, type TierContext } from './cell-io.js';
+import { isLostCell, type TierContext } from './cell-io.js';
 import { CodecCache } from './codecs.js';
 import { DiskCache } from './disk-cache.js';
 import { filePrefix, manifestKey } from './keys.js';
 import { cellSize, survivableBackendLosses } from './layout.js';
-import { mapLimit } from './limit.js';
 import { listManifests, rewriteManifest } from './manifest.js';
 import { incompleteStripe } from './presence.js';
 import { RecallCache } from './recall-cache.js';
@@ -156,35 +155,13 @@ export class ObjectTier implements ObjectTierStore {
    */
   async remove(layout: ObjectLayout): Promise<void> {
     const failures: string[] = [];
-    const deleteAll = (refs: { backend: number; key: string }[]) =>
-      mapLimit(refs, this.concurrency, async (ref) => {
-        try {
-          await storeOf(this.ctx, ref).delete(ref.key);
-        } catch (err) {
-          if (!isLostCell(err)) throw err;
-          failures.push(`${ref.key} on backend ${ref.backend}: ${(err as Error).message}`);
-        }
-      });
     const fail = () => new Error(`tier ${this.name}: could not delete every object of ${layout.fileId}: ${failures.join('; ')}`);
-    await deleteAll(layout.manifest);
+    // Per backend, in as few requests as it allows (S3: a thousand keys each).
+    const keysOn = (refs: { backend: number; key: string }[], backend: number) => refs.filter((r) => r.backend === backend).map((r) => r.key);
+    await this.onEachBackend(failures, (store, backend) => store.deleteMany(keysOn(layout.manifest, backend)));
     if (failures.length > 0) throw fail(); // the cells stay until every manifest is gone
-    // The cells: per backend, as few requests as it allows (S3: a thousand keys each).
-    const cells = new Map<number, string[]>();
-    for (const ref of layout.stripes.flatMap((s) => s.cells)) {
-      let keys = cells.get(ref.backend);
-      if (!keys) cells.set(ref.backend, (keys = []));
-      keys.push(ref.key);
-    }
-    await Promise.all(
-      [...cells].map(async ([backend, keys]) => {
-        try {
-          await storeOf(this.ctx, { backend }).deleteMany(keys);
-        } catch (err) {
-          if (!isLostCell(err)) throw err;
-          failures.push(`cells on backend ${backend}: ${(err as Error).message}`);
-        }
-      }),
-    );
+    const cells = layout.stripes.flatMap((s) => s.cells);
+    await this.onEachBackend(failures, (store, backend) => store.deleteMany(keysOn(cells, backend)));
     await this.forget(layout.fileId);
     if (failures.length > 0) throw fail();
   }
@@ -192,28 +169,31 @@ export class ObjectTier implements ObjectTierStore {
   async removePartial(fileId: string): Promise<void> {
     checkFileId(fileId);
     const failures: string[] = [];
-    const onEachBackend = (work: (store: ObjectStore) => Promise<unknown>) =>
-      Promise.all(
-        this.ctx.stores.map(async (store, backend) => {
-          try {
-            await work(store);
-          } catch (err) {
-            if (!isLostCell(err)) throw err;
-            failures.push(`backend ${backend}: ${(err as Error).message}`);
-          }
-        }),
-      );
     const fail = () => new Error(`tier ${this.name}: could not remove all of ${fileId}: ${failures.join('; ')}`);
     // The manifest (wherever the write got to) first, as in remove().
-    await onEachBackend((store) => store.delete(manifestKey(this.ctx.fsid, fileId)));
+    await this.onEachBackend(failures, (store) => store.delete(manifestKey(this.ctx.fsid, fileId)));
     if (failures.length > 0) throw fail();
-    await onEachBackend(async (store) => {
+    await this.onEachBackend(failures, async (store) => {
       const keys: string[] = [];
       for await (const entry of store.list(filePrefix(this.ctx.fsid, fileId))) keys.push(entry.key);
       await store.deleteMany(keys);
     });
     await this.forget(fileId);
     if (failures.length > 0) throw fail();
+  }
+
+  /** work on every backend at once; a backend whose objects are lost to it is noted in failures, not thrown. */
+  private async onEachBackend(failures: string[], work: (store: ObjectStore, backend: number) => Promise<unknown>): Promise<void> {
+    await Promise.all(
+      this.ctx.stores.map(async (store, backend) => {
+        try {
+          await work(store, backend);
+        } catch (err) {
+          if (!isLostCell(err)) throw err;
+          failures.push(`backend ${backend}: ${(err as Error).message}`);
+        }
+      }),
+    );
   }
 
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport> {

@@ -32,7 +32,7 @@ import { cellRef, fetchCell, isArchived, isLostCell, storeOf, streamCell, type T
 import { crcHex, headerLength } from './cell.js';
 import type { CodecCache } from './codecs.js';
 import { blockCrcValues, blocksCovering, cellBlockCrc, cellOffset, cellSize, clipToFile, dataCellLength, firstBadBlock, slicesForRange, type CellSlice } from './layout.js';
-import { Semaphore } from './limit.js';
+import { Semaphore } from '../../objectstore/limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
 import { isBackendFailure, type BackendEpisodes } from './backend-episodes.js';

@@ -11,7 +11,7 @@ import { crcHex } from './cell.js';
 import { cellRef, fetchCell, isArchived, isLostCell, putCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellSize, dataCellLength } from './layout.js';
-import { mapLimit } from './limit.js';
+import { mapLimit } from '../../objectstore/limit.js';
 import { decodeManifest, ManifestFormatError } from './manifest.js';
 import { ObjectStoreError } from '../../objectstore/index.js';
 import type { ObjectLayout, ScrubReport } from './types.js';

@@ -21,7 +21,7 @@ import {
   BLOCK_SIZE, blockCrcs, cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
 } from './layout.js';
 import { decodeManifest, encodeManifest, nextWriteSequence } from './manifest.js';
-import { mapLimit } from './limit.js';
+import { mapLimit } from '../../objectstore/limit.js';
 import type { ByteSource, CellRef, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
 
 const log = moduleLogger('object-tier');

@@ -1,4 +1,4 @@
-// Bounded concurrency for the many small requests a stripe makes: enough in flight to
+// Bounded concurrency for the many small requests a stripe (or a delete of many keys) makes: enough in flight to
 // fill the pipe to a remote store, few enough not to be throttled or to hold every
 // cell of a file in memory at once.
 
