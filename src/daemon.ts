@@ -200,6 +200,7 @@ async function openTiers(cfg: Config, fsid: string, metrics: DaemonMetrics): Pro
 
 /** configText: the text cfg was parsed from, kept as a configuration version (tierfs config history). */
 export async function startDaemon(cfg: Config, mountpointArg: string, opts: { configFile?: string; configText?: string } = {}): Promise<RunningDaemon> {
+  const took = new Laps();
   const mountpoint = resolve(mountpointArg);
   const realMountpoint = checkLayout(cfg, mountpoint);
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -208,6 +209,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   let recovery: RecoveryReport | null;
   try {
     recovery = await prepareCatalog(cfg, { configFile: opts.configFile });
+    took.lap('catalogCheck');
   } catch (err) {
     rmSync(pidFile, { force: true });
     throw err;
@@ -266,11 +268,14 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       },
       metrics.registry,
     );
+    took.lap('open');
     // Renames the daemon died in, then interrupted moves: neither may leave names or
     // partial copies for reconcile to import as files.
     vfs.finishRenames();
     await protocol.recover();
+    took.lap('recovery');
     const report = reconcile(catalog, tierSet.locals);
+    took.lap('reconcile');
     vfs.copyUp = async (ino) => {
       // Admitted as a new file of its size is (ENOSPC only when no local tier has space):
       // every tier above its high watermark still takes it while pressure makes room.
@@ -305,6 +310,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
+    took.lap('mount');
     if (cfg.mount.passthrough === 'auto' && !session.passthrough) {
       log.info('passthrough unavailable (Linux before 6.9, mount.fastPath off or mount.writebackCache on, or the kernel did not agree): local files are served by the native fast path');
     }
@@ -482,7 +488,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const atOnce = new Set<BackgroundTask>([manifestTask, probe, observeTask, ...(alerting ? [alerting.task] : []), ...(backupTask && recovery !== null ? [backupTask] : [])]);
     for (const t of tasks) t.start({ now: atOnce.has(t) });
     background.start();
-    log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name) }, 'mounted');
+    log.info({ mountpoint, dataDir: cfg.dataDir, tiers: cfg.tiers.map((t) => t.name), tookMs: took.done() }, 'mounted');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -514,5 +520,25 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     await heartbeat?.end();
     rmSync(pidFile, { force: true });
     throw err;
+  }
+}
+
+/**
+ * How long each step of starting the mount took, in ms, for the "mounted" log line: where
+ * a slow mount's time went (boot: the process's start and module loading until here).
+ */
+class Laps {
+  private readonly ms: Record<string, number> = { boot: Math.round(performance.now()) };
+  private last = performance.now();
+
+  lap(step: string): void {
+    const now = performance.now();
+    this.ms[step] = Math.round(now - this.last);
+    this.last = now;
+  }
+
+  done(): Record<string, number> {
+    this.lap('rest');
+    return this.ms;
   }
 }

@@ -1,7 +1,7 @@
 // Restart, crash, import of existing data, placement across tiers, the CLI against a live mount.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -128,6 +128,32 @@ describe('adoption of existing data and placement', () => {
     expect(status.conflicts).toEqual([expect.objectContaining({ path: 'photos/a.jpg', kind: 'duplicate' })]);
     const text = (await t.cli(['status', t.mnt])).stdout;
     expect(text).toMatch(/duplicate: photos\/a.jpg/);
+  });
+
+  it('imports a tree of many directories (scanned several at once) whole, hard links as one file, and logs what the mount spent', async () => {
+    t = new TierfsMount();
+    const dirs = 20; // more than the scans reconciliation keeps ahead
+    const files = 600; // enough for a directory's stats to be taken on several threads
+    for (let d = 0; d < dirs; d++) {
+      mkdirSync(join(t.hot, `d${d}`), { recursive: true });
+      for (let f = 0; f < files; f++) writeFileSync(join(t.hot, `d${d}`, `f${f}`), 'x'.repeat((d + f) % 7));
+    }
+    // one file under two names in two directories: the second name found may sort first
+    linkSync(join(t.hot, 'd7', 'f3'), join(t.hot, 'd2', 'a-link'));
+    await t.start();
+    expect((await fs.readdir(t.mnt)).length).toBe(dirs);
+    for (const d of [0, 9, 19]) {
+      const names = await fs.readdir(join(t.mnt, `d${d}`));
+      expect(names.length).toBe(files + (d === 2 ? 1 : 0));
+      for (const f of [0, 299, 599]) expect((await fs.stat(join(t.mnt, `d${d}`, `f${f}`))).size).toBe((d + f) % 7);
+    }
+    const [a, b] = await Promise.all([fs.stat(join(t.mnt, 'd7', 'f3')), fs.stat(join(t.mnt, 'd2', 'a-link'))]);
+    expect([a.ino, a.nlink]).toEqual([b.ino, 2]);
+    const mounted = t.output.split('\n').find((l) => l.includes('"mod":"daemon"') && l.includes('"msg":"mounted"'));
+    const took = JSON.parse(mounted!).tookMs as Record<string, number>;
+    expect(Object.keys(took)).toEqual(['boot', 'catalogCheck', 'open', 'recovery', 'reconcile', 'mount', 'rest']);
+    for (const ms of Object.values(took)) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(took.reconcile).toBeGreaterThan(0);
   });
 
   it('puts new files on the next tier when the first is full, and renames across tiers', async () => {

@@ -2,7 +2,7 @@
 // through: each entry's lstat as Node's own (nanoseconds, inode numbers exact), names as
 // bytes, and failures thrown as fs errors.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants, linkSync, lstatSync, mkdirSync, openSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScan, type ScannedEntry } from '../../../src/tiers/local/scan-dir.js';
@@ -13,9 +13,7 @@ afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 function scan(path: string): ScannedEntry[] {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  const pending = startScan(fd);
-  closeSync(fd); // the scan has a descriptor of its own
-  return pending.finish();
+  return startScan(fd).finish(); // the scan closes fd
 }
 
 const pathOf = (dir: string, name: Buffer) => Buffer.concat([Buffer.from(`${dir}/`), name]);
@@ -69,6 +67,31 @@ describe('scanning a backing directory', () => {
     expect(new Set(entries.map((e) => e.ino)).size).toBe(3000);
   });
 
+  it('takes the descriptor: it is closed once the scan is done', () => {
+    const d = tempDir();
+    dirs.push(d);
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    const fd = openSync(d.path, constants.O_RDONLY | constants.O_DIRECTORY);
+    expect(open()).toBe(before + 1);
+    startScan(fd).finish();
+    expect(open()).toBe(before);
+  });
+
+  it('names that are UTF-8 come as strings, a replacement character among them too; others as bytes only', () => {
+    const d = tempDir();
+    dirs.push(d);
+    const names = ['plain', 'caf\u00e9', 'emoji \u{1F600}', 'a real \uFFFD in it'];
+    for (const n of names) writeFileSync(join(d.path, n), '');
+    expect(scan(d.path).map((e) => e.name).sort()).toEqual([...names].sort());
+    const bad = Buffer.from([0x62, 0x61, 0x64, 0xff]);
+    writeFileSync(pathOf(d.path, bad), '');
+    const entries = scan(d.path);
+    expect(entries.filter((e) => e.name !== undefined).map((e) => e.name).sort()).toEqual([...names].sort());
+    expect(entries.find((e) => e.name === undefined)!.bytes).toEqual(bad);
+    for (const e of entries) expectSameAsLstat(d.path, e);
+  });
+
   it('an empty directory has no entries', () => {
     const d = tempDir();
     dirs.push(d);
@@ -81,7 +104,6 @@ describe('scanning a backing directory', () => {
     writeFileSync(join(d.path, 'file'), '');
     const fd = openSync(join(d.path, 'file'), constants.O_RDONLY);
     const pending = startScan(fd);
-    closeSync(fd);
     expect(() => pending.finish()).toThrow(expect.objectContaining({ code: 'ENOTDIR', syscall: 'fdopendir' }));
   });
 });
