@@ -185,13 +185,8 @@ export type DirAttrsTuple = [
   storedXattrs: 0 | 1,
 ];
 
-/** A directory entry as a plain readdir gives it: no attributes. */
-export interface DirNameRow {
-  cookie: number;
-  name: string;
-  ino: number;
-  mode: number;
-}
+/** A directory entry as a plain readdir gives it, no attributes: DirAttrsTuple's first four. */
+export type DirNameTuple = [cookie: number, name: string, ino: number, mode: number];
 
 export interface AccessStats {
   opens: number;
@@ -428,7 +423,7 @@ export class Catalog {
       // inode rows in BigInt mode (find over a tree asks for nothing more)
       listDirNames: d.prepare(
         'SELECT d.cookie, d.name, d.ino, i.mode FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?',
-      ),
+      ).raw(true),
       reconcileListing: d.prepare(
         `SELECT d.name, i.ino, i.mode, i.tier, i.volume, i.data_path AS dataPath, i.state, i.size, i.blocks, i.mtime_ns / 1e6 AS mtimeMs
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?`,
@@ -478,7 +473,7 @@ export class Catalog {
       filesWithLayout: big(d.prepare('SELECT * FROM inodes WHERE layout IS NOT NULL AND nlink > 0 ORDER BY ino')),
       byDataPath: big(d.prepare('SELECT * FROM inodes WHERE data_path = ? AND nlink > 0 LIMIT 1')),
       usageByTier: d.prepare('SELECT tier, files, bytes FROM tier_usage'),
-      inodeCount: d.prepare('SELECT count(*) FROM inodes').pluck(),
+      inodeCount: d.prepare('SELECT n FROM inode_count').pluck(),
       getXattr: d.prepare('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
       hasXattrs: d.prepare('SELECT EXISTS (SELECT 1 FROM xattrs WHERE ino = ?)').pluck(),
       setXattr: d.prepare('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value'),
@@ -791,8 +786,8 @@ export class Catalog {
     return this.s.listDirAttrs.all(parent, afterCookie, limit) as DirAttrsTuple[];
   }
 
-  listDirNames(parent: number, afterCookie: number, limit: number): DirNameRow[] {
-    return this.s.listDirNames.all(parent, afterCookie, limit) as DirNameRow[];
+  listDirNames(parent: number, afterCookie: number, limit: number): DirNameTuple[] {
+    return this.s.listDirNames.all(parent, afterCookie, limit) as DirNameTuple[];
   }
 
   /** A directory's entries with what reconcile compares with the disk, as plain values (mtime in milliseconds, a double). */

@@ -1,10 +1,10 @@
 // FUSE operations → vfs calls. Only conversion lives here: attributes to the
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
-import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { DirAttrsTuple, DirNameTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
 import { opensToChange, type Vfs } from '../vfs/vfs.js';
-import { DirPlus, type AccessCount, type Attr, type DirEntry, type Entry, type FuseOps, type OpenResult, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
+import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type OpenResult, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
 export interface AdapterOptions {
   attrTimeoutS: number;
@@ -47,6 +47,25 @@ export function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
     for (let j = 2; j < r.length; j++) numbers[at + j - 1] = r[j] as number; // the tuple's order, less the name
     if (r[9] === null) numbers[at + DirPlus.blocks] = Math.ceil(r[8] / 512);
     numbers[at + DirPlus.hasEntry] = r[1] === '.' || r[1] === '..' ? 0 : 1;
+  }
+  return { names, numbers };
+}
+
+/**
+ * A plain readdir page in the same packed form, names and types only (no entry: the kernel
+ * takes no attributes and no reference): an object per entry, read back property by
+ * property by the binding, was most of what listing a million names cost the daemon.
+ */
+export function packDirNames(rows: DirNameTuple[]): PackedDirPage {
+  const names: string[] = new Array(rows.length);
+  const numbers = new Float64Array(rows.length * DirPlus.fields);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const at = k * DirPlus.fields;
+    names[k] = r[1];
+    numbers[at + DirPlus.offset] = r[0];
+    numbers[at + DirPlus.ino] = r[2];
+    numbers[at + DirPlus.mode] = r[3];
   }
   return { names, numbers };
 }
@@ -148,7 +167,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // with attributes): it asks again from the last cookie packed. Attributes are read
       // now, not at opendir: the kernel takes them as fresh for attrTimeout.
       if (plus) return packDirPlus(vfs.readdirPlus(ino, fh, offset, Math.ceil(bufferBytes / 150) + 1));
-      return vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1).map(({ name, ino, mode, cookie }): DirEntry => ({ name, ino, mode, offset: cookie }));
+      return packDirNames(vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1));
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

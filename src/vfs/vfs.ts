@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { Catalog, DirAttrsTuple, DirNameTuple, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -75,14 +75,6 @@ export interface OpenFile {
 
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
 export type CopyUp = (ino: number) => Promise<void>;
-
-/** One entry of a directory page: readdir continues after `cookie`; its attributes when asked for. */
-export interface DirListing {
-  name: string;
-  ino: number;
-  mode: number;
-  cookie: number;
-}
 
 const NS_PER_S = 1_000_000_000n;
 /** Seconds and nanoseconds, as SQLite's integer division splits them (both negative before 1970). */
@@ -1160,13 +1152,15 @@ export class Vfs {
    * twice or not at all (its position does not change). Any cookie given out may be
    * returned to (seekdir). Names, numbers and types alone: readdirPlus adds attributes.
    */
-  readdir(ino: number, fh: number, offset: number, limit: number): DirListing[] {
+  readdir(ino: number, fh: number, offset: number, limit: number): DirNameTuple[] {
     const dots = this.dotsOf(ino, fh, offset);
     if (!dots) return []; // removed while open: nothing left to list
-    const out: DirListing[] = dots.map(([cookie, name, ino, mode]) => ({ name, ino, mode, cookie }));
+    const out: DirNameTuple[] = dots.map(([cookie, name, ino, mode]) => [cookie, name, ino, mode]);
     for (const r of this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - out.length) + 1)) {
       if (out.length >= limit) break;
-      if (!isReserved(ino, r.name)) out.push({ name: r.name, ino: r.ino, mode: r.mode, cookie: r.cookie + DOTDOT_COOKIE });
+      if (isReserved(ino, r[1])) continue;
+      r[0] += DOTDOT_COOKIE;
+      out.push(r);
     }
     return out;
   }
