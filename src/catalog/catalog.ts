@@ -248,10 +248,10 @@ function toInode(r: Row): Inode {
   };
 }
 
-/** Whether inode i has extended attributes stored: one seek into the xattrs key. */
 /** The most of the catalog file mapped by Catalog.mapped (SQLite caps it at its own limit, 2 GB by default). */
 const MAP_BYTES = 2 ** 31;
 
+/** Whether inode i has extended attributes stored: one seek into the xattrs key. */
 const STORED_XATTRS = 'EXISTS (SELECT 1 FROM xattrs x WHERE x.ino = i.ino)';
 
 const CLASSIFY_SELECT = `SELECT i.ino, coalesce(i.data_path, '') AS path, i.size, i.uid, i.tier, i.mtime_ns / 1000000 AS mtimeMs,

@@ -35,8 +35,14 @@ export function toAttr(i: InodeAttrs): Attr {
   };
 }
 
-/** Catalog rows of a readdirplus page into the binding's packed form ('.' and '..' without an entry). */
-export function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
+/**
+ * Catalog rows of a directory page into the binding's packed form: names, and DirPlus.fields
+ * numbers per entry in the tuple's order. Rows with attributes (readdirplus) give the kernel
+ * an entry, '.' and '..' excepted; rows of names alone (a plain readdir) only the cookie,
+ * inode number and type. An object per entry, read back by the binding property by
+ * property, was most of what listing a million names cost the daemon.
+ */
+export function packDir(rows: readonly (DirNameTuple | DirAttrsTuple)[]): PackedDirPage {
   const names: string[] = new Array(rows.length);
   const numbers = new Float64Array(rows.length * DirPlus.fields);
   for (let k = 0; k < rows.length; k++) {
@@ -45,27 +51,9 @@ export function packDirPlus(rows: DirAttrsTuple[]): PackedDirPage {
     names[k] = r[1];
     numbers[at] = r[0];
     for (let j = 2; j < r.length; j++) numbers[at + j - 1] = r[j] as number; // the tuple's order, less the name
+    if (r.length === 4) continue;
     if (r[9] === null) numbers[at + DirPlus.blocks] = Math.ceil(r[8] / 512);
     numbers[at + DirPlus.hasEntry] = r[1] === '.' || r[1] === '..' ? 0 : 1;
-  }
-  return { names, numbers };
-}
-
-/**
- * A plain readdir page in the same packed form, names and types only (no entry: the kernel
- * takes no attributes and no reference): an object per entry, read back property by
- * property by the binding, was most of what listing a million names cost the daemon.
- */
-export function packDirNames(rows: DirNameTuple[]): PackedDirPage {
-  const names: string[] = new Array(rows.length);
-  const numbers = new Float64Array(rows.length * DirPlus.fields);
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k]!;
-    const at = k * DirPlus.fields;
-    names[k] = r[1];
-    numbers[at + DirPlus.offset] = r[0];
-    numbers[at + DirPlus.ino] = r[2];
-    numbers[at + DirPlus.mode] = r[3];
   }
   return { names, numbers };
 }
@@ -166,8 +154,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
       // with attributes): it asks again from the last cookie packed. Attributes are read
       // now, not at opendir: the kernel takes them as fresh for attrTimeout.
-      if (plus) return packDirPlus(vfs.readdirPlus(ino, fh, offset, Math.ceil(bufferBytes / 150) + 1));
-      return packDirNames(vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1));
+      if (plus) return packDir(vfs.readdirPlus(ino, fh, offset, Math.ceil(bufferBytes / 150) + 1));
+      return packDir(vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1));
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

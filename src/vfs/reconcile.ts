@@ -167,7 +167,7 @@ interface Walk {
 
 /**
  * One backing directory and everything below it, each directory listed and lstat-ed by a
- * native thread (scan-dir.ts), the next one while this one is compared with the catalog:
+ * native thread (scan-dir.ts), the next ones while this one is compared with the catalog:
  * a stat per file tells a crash mid-write by its size and time. Times are compared as
  * doubles of milliseconds; nanoseconds are read only where they are stored (new entries,
  * changed files). `scan`: this directory's, begun by the caller (beginScan).
@@ -233,9 +233,9 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
       report.imported++;
     }
   };
-  // What the catalog knows is checked in the directory's order; what it does not is
-  // imported after, in name order (inode numbers follow it; a new name of a known file is
-  // linked to it wherever it sorts). Sorting every name cost a tenth of a 1M-file mount.
+  // What the catalog knows is checked in the directory's order, unsorted; what it does not
+  // is imported after, in name order (inode numbers follow it; a new name of a known file
+  // is linked to it wherever it sorts).
   const fresh: { name: string; st: ScannedEntry }[] = [];
   for (const st of scanned) {
     if (st.mode === 0) continue; // gone since it was listed
@@ -250,8 +250,10 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
   }
   for (const { name, st } of fresh.sort((a, b) => byName(a.name, b.name))) visit(name, st, undefined);
   subdirs.sort((a, b) => byName(a.path, b.path));
-  // Subdirectories are scanned on threads, SCANS_AHEAD of them while the one before is
-  // compared with the catalog: the disk's stats and the catalog's work overlap.
+  // Subdirectories are scanned on threads, up to SCANS_AHEAD of them while the one before
+  // is compared with the catalog: the disk's stats and the catalog's work overlap, and a
+  // cold disk serves several directories at once (one ahead left a 1M-file mount waiting
+  // on the disk). At most SCANS_AHEAD per level of the walk are open at a time.
   const scans: PendingScan[] = [];
   for (let k = 0; k < subdirs.length; k++) {
     for (let a = k + scans.length; a < subdirs.length && scans.length < SCANS_AHEAD; a++) scans.push(beginScan(tier, volume, subdirs[a]!.path));

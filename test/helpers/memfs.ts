@@ -9,7 +9,7 @@ import {
 import { join } from 'node:path';
 import type { DirAttrsTuple } from '../../src/catalog/catalog.js';
 import { FsError } from '../../src/errors.js';
-import { packDirPlus } from '../../src/fuse/adapter.js';
+import { packDir } from '../../src/fuse/adapter.js';
 import { DirPlus } from '../../src/fuse/types.js';
 import type {
   AccessCount, Attr, DirEntry, Entry, FuseOps, Ino, OpenResult, PackedDirPage, RequestContext, SetAttr, StatFs,
@@ -449,7 +449,7 @@ export class MemFs implements FuseOps {
     // As tierfs's own listing packs them (its columns; xattrs said to be stored: the binding asks).
     const split = (ns: bigint) => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)] as const;
     const gone: number[] = [];
-    const page = packDirPlus(
+    const page = packDir(
       rest.map((e, k): DirAttrsTuple => {
         const n = this.nodes.get(e.ino);
         if (!n) gone.push(k);
