@@ -21,6 +21,7 @@ import { AccessRecorder } from './vfs/access-recorder.js';
 import { Vfs } from './vfs/vfs.js';
 import { reconcile, type ReconcileReport } from './vfs/reconcile.js';
 import { createFuseOps } from './fuse/adapter.js';
+import { ListingHabits } from './fuse/listing-habits.js';
 import { NO_CELL_COUNTS } from './fuse/native.js';
 import { mount, type FuseSession } from './fuse/session.js';
 import type { MountOptions } from './fuse/types.js';
@@ -133,7 +134,8 @@ function mountOptions(cfg: Config): MountOptions {
     allowOther: m.allowOther,
     fastPath: m.fastPath,
     passthrough: m.passthrough === 'auto' && m.fastPath && !m.writebackCache,
-    readdirplus: m.readdirplus,
+    // adaptive is the daemon's choice per page: the kernel is to ask for attributes every time
+    readdirplus: m.readdirplus === 'adaptive' ? 'always' : m.readdirplus,
   };
 }
 
@@ -302,12 +304,15 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       policy: cfg.policy,
       openHold: (ino) => vfs.openHold(ino),
     });
+    const listings = new ListingHabits(cfg.mount.readdirplus);
     const ops = createFuseOps(vfs, {
       attrTimeoutS: cfg.mount.attrTimeout / 1000,
       entryTimeoutS: cfg.mount.entryTimeout / 1000,
       negativeTimeoutS: cfg.mount.negativeTimeout / 1000,
       fastPath: cfg.mount.fastPath,
+      listings,
     });
+    metrics.fuse.listings = listings;
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
     took.lap('mount');

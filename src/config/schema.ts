@@ -102,10 +102,10 @@ export const configSchema = z
             "local files' reads, writes and mmap go from the kernel straight to the backing file (FUSE passthrough, Linux 6.9+, as root; needs fastPath and no writebackCache); auto falls back to fastPath where the kernel does not offer it. Per-read counts of such files are not seen, only opens and closes",
           ),
         readdirplus: z
-          .enum(['always', 'auto', 'off'])
-          .default('always')
+          .enum(['adaptive', 'always', 'auto', 'off'])
+          .default('adaptive')
           .describe(
-            "whether a listing carries each entry's attributes (READDIRPLUS): always, which spares a lookup per entry to whatever stats what it lists (du, find -size, ls -l, rsync: several times faster than auto) and costs a walk that reads names alone (find: slower; docs/PERFORMANCE.md has the figures); auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off",
+            "whether a listing carries each entry's attributes (READDIRPLUS), which spares a lookup per entry to whatever stats what it lists (du, ls -l, rsync, find -size) and costs a walk that reads names alone (find, os.walk). adaptive: learned per calling thread — its first directory with them, the next ones without until it looks up the files it lists, then with them (a du looks up one directory's entries before it is known); always; auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off. docs/PERFORMANCE.md has the figures",
           ),
       })
       .prefault({}),

@@ -63,7 +63,7 @@ mount:
   allowOther: false
   fastPath: true                      # local files are read and written natively
   passthrough: auto                   # auto | off: the kernel reads and writes local files itself
-  readdirplus: always                 # always | auto | off: listings carry attributes (du, ls -l need no lookups; off: faster find)
+  readdirplus: adaptive               # adaptive | always | auto | off: listings carry attributes to callers that stat what they list (du, ls -l), not to find
 
 recording:
   enabled: true

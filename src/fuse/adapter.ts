@@ -3,7 +3,8 @@
 // Errors pass through; the session turns them into errno.
 import type { DirAttrsTuple, DirNameTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
-import { opensToChange, type Vfs } from '../vfs/vfs.js';
+import { isDir, opensToChange, type Vfs } from '../vfs/vfs.js';
+import { ListingHabits } from './listing-habits.js';
 import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type OpenResult, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
 export interface AdapterOptions {
@@ -13,6 +14,8 @@ export interface AdapterOptions {
   negativeTimeoutS: number;
   /** hand the backing fd to the binding so it serves reads and writes natively */
   fastPath: boolean;
+  /** which listings carry attributes (mount.readdirplus; default: all the kernel asks for) */
+  listings?: ListingHabits;
 }
 
 /** Inode 0 in a lookup's reply: the name does not exist. */
@@ -59,6 +62,7 @@ export function packDir(rows: readonly (DirNameTuple | DirAttrsTuple)[]): Packed
 }
 
 export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
+  const listings = opts.listings ?? new ListingHabits('always');
   const entry = (i: InodeAttrs & Partial<XattrsStored>): Entry => ({
     attr: toAttr(i),
     generation: 0,
@@ -78,9 +82,11 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
       vfs.passthrough = granted.passthrough;
     },
-    async lookup(_ctx, parent, name) {
+    async lookup(ctx, parent, name) {
       try {
-        return entry(vfs.lookup(parent, name));
+        const found = vfs.lookup(parent, name);
+        listings.lookedUp(ctx.pid, parent, isDir(found.mode));
+        return entry(found);
       } catch (err) {
         // A negative entry: the kernel answers the next lookups of this name itself (a
         // search path probed again, a build looking for its outputs). Names appear only
@@ -150,12 +156,14 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async opendir(_ctx, ino) {
       return { fh: vfs.opendir(ino) };
     },
-    async readdir(_ctx, ino, fh, offset, plus, bufferBytes) {
-      // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 150
-      // with attributes): it asks again from the last cookie packed. Attributes are read
-      // now, not at opendir: the kernel takes them as fresh for attrTimeout.
-      if (plus) return packDir(vfs.readdirPlus(ino, fh, offset, Math.ceil(bufferBytes / 150) + 1));
-      return packDir(vfs.readdir(ino, fh, offset, Math.ceil(bufferBytes / 24) + 1));
+    async readdir(ctx, ino, fh, offset, plus, bufferBytes) {
+      // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 152 in
+      // a readdirplus page, with its attributes or without): it asks again from the last
+      // cookie packed. Attributes are read now, not at opendir: the kernel takes them as
+      // fresh for attrTimeout.
+      const limit = Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1;
+      if (listings.attributes(ctx.pid, ino, plus)) return packDir(vfs.readdirPlus(ino, fh, offset, limit));
+      return packDir(vfs.readdir(ino, fh, offset, limit));
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

@@ -6,7 +6,7 @@
 import { OBJECTSTORE_METRICS } from '../objectstore/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'blocks' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications' | 'faults';
+export type Unit = 'bytes' | 'seconds' | 'files' | 'requests' | 'transactions' | 'errors' | 'retries' | 'moves' | 'cells' | 'stripes' | 'blocks' | 'reads' | 'ratio' | 'boolean' | 'info' | 'alerts' | 'notifications' | 'faults' | 'callers';
 
 export type Group = 'tiers' | 'mount' | 'moves' | 'placement' | 'recall' | 'object stores' | 'durability' | 'alerts' | 'process';
 
@@ -123,6 +123,18 @@ export const METRICS = [
     name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
     healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_listing_pages_total', type: 'counter', unit: 'requests', group: 'mount', labels: ['attributes'],
+    help: 'Pages of directory listings answered with their entries\' attributes (attributes="with") and without ("without": plain readdir, and readdirplus pages to a caller that reads names alone, mount.readdirplus: adaptive)',
+    healthy: 'Mostly "with" while something stats what it lists (du, ls -l, rsync), mostly "without" during a find; tierfs_fuse_listing_callers_that_stat_total says how many callers were found to stat.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_listing_callers_that_stat_total', type: 'counter', unit: 'callers', group: 'mount', labels: [],
+    help: 'Calling threads found to look up the files they list (mount.readdirplus: adaptive), whose listings then carry attributes; each looked up one directory\'s entries first',
+    healthy: 'About one per du, ls -lR or rsync over the mount; none from find.',
     history: {},
   },
   {

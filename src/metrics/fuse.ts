@@ -5,6 +5,7 @@
 import { constants } from 'node:os';
 import type { AccessCount, FuseOps } from '../fuse/types.js';
 import { NO_CELL_COUNTS, type CellCounts } from '../fuse/native.js';
+import { ListingHabits } from '../fuse/listing-habits.js';
 import { definitionOf } from './definitions.js';
 import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
 
@@ -134,6 +135,8 @@ export class FuseRequestTally {
   xattrsAnswered: () => number = () => 0;
   /** getattr requests of directories the binding answered itself (set once mounted). */
   dirAttrsAnswered: () => number = () => 0;
+  /** Which listings carried attributes (set once mounted). */
+  listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = new ListingHabits('always');
   /** What the binding served from recall cache files (set once mounted). */
   cellCounts: () => CellCounts = () => NO_CELL_COUNTS;
 
@@ -144,6 +147,11 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
+    registry.feed('tierfs_fuse_listing_pages_total', () => [
+      { labels: { attributes: 'with' }, value: this.listings.pages.with },
+      { labels: { attributes: 'without' }, value: this.listings.pages.without },
+    ]);
+    registry.feed('tierfs_fuse_listing_callers_that_stat_total', () => [{ labels: {}, value: this.listings.callersThatStat }]);
     registry.feed('tierfs_fuse_cached_cell_reads_total', () => [{ labels: {}, value: this.cellCounts().reads }]);
     registry.feed('tierfs_fuse_cached_cell_read_bytes_total', () => [{ labels: {}, value: this.cellCounts().bytes }]);
     registry.feed('tierfs_fuse_cached_cell_blocks_checked_total', () => [{ labels: {}, value: this.cellCounts().blocksChecked }]);

@@ -73,7 +73,7 @@ export interface TierfsOptions {
   /** FUSE passthrough for local files (default: the config's default, auto) */
   passthrough?: 'auto' | 'off';
   /** whether listings carry attributes (default: the config's default, always) */
-  readdirplus?: 'always' | 'auto' | 'off';
+  readdirplus?: 'adaptive' | 'always' | 'auto' | 'off';
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
   cacheTimeout?: string;
   /** more tiers after hot and warm, as YAML list items indented by two spaces */
