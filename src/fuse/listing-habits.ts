@@ -6,7 +6,8 @@
 // build's globbing) pays for them instead: the daemon reads and packs them, and the
 // kernel makes an inode of each (at 200,000 files a find took 2.6× as long with them as
 // without, a du 7× as long without them as with). The kernel names the calling thread of
-// every request, so the daemon watches what each caller does with what it lists:
+// every request, so the daemon watches what each caller — a process: one thread may list
+// while others stat, as Node's and Go's file APIs do — does with what it lists:
 //   - a caller's first directory is listed with attributes (an `ls -l` of one directory
 //     is as fast as with `always`);
 //   - from its second directory on, without, until it has looked up STATS_SEEN entries
@@ -15,7 +16,8 @@
 //     carry attributes.
 // The price: a caller that stats what it lists looks up one directory's entries (the
 // second it lists) before it is known. A caller not heard from for IDLE_MS is forgotten:
-// thread ids are reused.
+// process and thread ids are reused.
+import { readFileSync } from 'node:fs';
 import type { Ino } from './types.js';
 
 export type ReaddirplusMode = 'adaptive' | 'always' | 'auto' | 'off';
@@ -26,7 +28,18 @@ export const IDLE_MS = 10_000;
 /** Callers remembered at most; past it, those idle longest are forgotten first. */
 const MAX_CALLERS = 4096;
 /** The directories last listed to a caller without attributes, in which its lookups count. */
-const RECENT_DIRS = 4;
+const RECENT_DIRS = 16;
+
+/** The process of a thread (its thread group), from /proc; the thread itself when that cannot be read. */
+export function processOfThread(tid: number): number {
+  try {
+    const status = readFileSync(`/proc/${tid}/status`, 'latin1');
+    const tgid = /^Tgid:\s*(\d+)/m.exec(status);
+    return tgid ? Number(tgid[1]) : tid;
+  } catch {
+    return tid; // gone already, or in a namespace the daemon cannot see
+  }
+}
 
 interface Caller {
   firstDir: Ino;
@@ -41,26 +54,35 @@ export class ListingHabits {
   readonly pages = { with: 0, without: 0 };
   /** Callers found to stat what they list (adaptive). */
   callersThatStat = 0;
-  /** By thread id, least recently heard from first. */
+  /** By process id, least recently heard from first. */
   private readonly callers = new Map<number, Caller>();
+  /** Processes by thread id, as last read, and when. */
+  private readonly threads = new Map<number, { process: number; readMs: number }>();
+  /** Directories listed without attributes lately, and when: a lookup elsewhere costs nothing more. */
+  private readonly listedWithout = new Map<Ino, number>();
 
   constructor(
     readonly mode: ReaddirplusMode,
     private readonly now: () => number = Date.now,
+    private readonly processOf: (tid: number) => number = processOfThread,
   ) {}
 
-  /** Whether a page of dir listed by thread pid carries attributes (plus: the kernel asked for them). */
-  attributes(pid: number, dir: Ino, plus: boolean): boolean {
-    const given = plus && (this.mode !== 'adaptive' || pid === 0 || this.learned(pid, dir));
+  /** Whether a page of dir listed by thread tid carries attributes (plus: the kernel asked for them). */
+  attributes(tid: number, dir: Ino, plus: boolean): boolean {
+    const given = plus && (this.mode !== 'adaptive' || tid === 0 || this.learned(tid, dir));
     if (given) this.pages.with++;
     else this.pages.without++;
     return given;
   }
 
-  /** Thread pid looked up a name in parent and found an inode (a directory or not). */
-  lookedUp(pid: number, parent: Ino, isDir: boolean): void {
+  /** Thread tid looked up a name in parent and found an inode (a directory or not). */
+  lookedUp(tid: number, parent: Ino, isDir: boolean): void {
     if (isDir) return;
-    const c = this.callers.get(pid);
+    const listed = this.listedWithout.get(parent);
+    if (listed === undefined) return;
+    const now = this.now();
+    if (now - listed > IDLE_MS) return;
+    const c = this.callers.get(this.process(tid, now));
     if (!c || c.stats || !c.recentDirs.includes(parent)) return;
     if (++c.lookups < STATS_SEEN) return;
     c.stats = true;
@@ -68,29 +90,43 @@ export class ListingHabits {
     this.callersThatStat++;
   }
 
-  private learned(pid: number, dir: Ino): boolean {
+  private learned(tid: number, dir: Ino): boolean {
     const now = this.now();
+    const pid = this.process(tid, now);
     let c = this.callers.get(pid);
     if (c && now - c.seenMs > IDLE_MS) c = undefined;
     this.callers.delete(pid);
-    if (!c) {
-      this.forgetIdle(now);
-      c = { firstDir: dir, stats: false, lookups: 0, recentDirs: [], seenMs: now };
-    }
+    if (!c) c = { firstDir: dir, stats: false, lookups: 0, recentDirs: [], seenMs: now };
     c.seenMs = now;
-    this.callers.set(pid, c);
+    remember(this.callers, pid, c, (old) => now - old.seenMs > IDLE_MS);
     if (c.stats || dir === c.firstDir) return true;
     if (!c.recentDirs.includes(dir)) {
       c.recentDirs.push(dir);
       if (c.recentDirs.length > RECENT_DIRS) c.recentDirs.shift();
     }
+    this.listedWithout.delete(dir);
+    remember(this.listedWithout, dir, now, (at) => now - at > IDLE_MS);
     return false;
   }
 
-  private forgetIdle(now: number): void {
-    for (const [pid, c] of this.callers) {
-      if (now - c.seenMs <= IDLE_MS && this.callers.size < MAX_CALLERS) break;
-      this.callers.delete(pid);
-    }
+  private process(tid: number, now: number): number {
+    const known = this.threads.get(tid);
+    if (known && now - known.readMs <= IDLE_MS) return known.process;
+    this.threads.delete(tid);
+    const t = { process: this.processOf(tid), readMs: now };
+    remember(this.threads, tid, t, (old) => now - old.readMs > IDLE_MS);
+    return t.process;
   }
+}
+
+/**
+ * Sets key in a map kept in the order its entries were set, after dropping from its
+ * front those that are stale, and the oldest past MAX_CALLERS.
+ */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, stale: (v: V) => boolean): void {
+  for (const [k, v] of map) {
+    if (!stale(v) && map.size < MAX_CALLERS) break;
+    map.delete(k);
+  }
+  map.set(key, value);
 }

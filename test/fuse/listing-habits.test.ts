@@ -1,10 +1,13 @@
 // Which listing pages carry attributes, per mount.readdirplus and, for adaptive, per
 // caller: what the kernel gets is checked through a mount in test/mount/readdirplus.test.ts.
 import { describe, expect, it } from 'vitest';
-import { IDLE_MS, ListingHabits, STATS_SEEN } from '../../src/fuse/listing-habits.js';
+import { IDLE_MS, ListingHabits, processOfThread, STATS_SEEN } from '../../src/fuse/listing-habits.js';
 
 const FIND = 101;
 const DU = 102;
+/** Threads 201 and 202 are one process's (200); every other thread is a process of its own. */
+const processOf = (tid: number) => (tid === 201 || tid === 202 ? 200 : tid);
+const adaptive = (now: () => number = Date.now) => new ListingHabits('adaptive', now, processOf);
 
 describe('ListingHabits', () => {
   it('always and auto give what the kernel asks for; off and plain pages give none', () => {
@@ -19,7 +22,7 @@ describe('ListingHabits', () => {
   });
 
   it('adaptive: a caller\'s first directory with attributes, every page of it; later ones without', () => {
-    const h = new ListingHabits('adaptive');
+    const h = adaptive();
     expect([h.attributes(FIND, 10, true), h.attributes(FIND, 10, true)]).toEqual([true, true]);
     expect([h.attributes(FIND, 11, true), h.attributes(FIND, 12, true), h.attributes(FIND, 10, true)]).toEqual([false, false, true]);
     // Another caller starts over; the kernel's own requests (pid 0) always get them.
@@ -29,7 +32,7 @@ describe('ListingHabits', () => {
   });
 
   it('adaptive: looking up STATS_SEEN files listed without attributes makes a caller one that stats', () => {
-    const h = new ListingHabits('adaptive');
+    const h = adaptive();
     h.attributes(DU, 10, true);
     expect(h.attributes(DU, 11, true)).toBe(false);
     // Directories are looked up by every walk: they say nothing.
@@ -46,9 +49,33 @@ describe('ListingHabits', () => {
     expect([h.attributes(DU, 13, true), h.attributes(DU, 14, true)]).toEqual([true, true]);
   });
 
+  it('adaptive: a caller is a process: one thread lists, another stats (as Node\'s and Go\'s file APIs do)', () => {
+    const h = adaptive();
+    h.attributes(201, 10, true);
+    expect(h.attributes(202, 11, true)).toBe(false); // the process's second directory
+    for (let i = 0; i < STATS_SEEN; i++) h.lookedUp(201, 11, false);
+    expect(h.callersThatStat).toBe(1);
+    expect(h.attributes(202, 12, true)).toBe(true);
+  });
+
+  it('finds a thread\'s process in /proc', async () => {
+    expect(processOfThread(process.pid)).toBe(process.pid);
+    const { Worker } = await import('node:worker_threads');
+    // A worker is a thread of this process with a thread id of its own (kept alive until terminated).
+    const w = new Worker('const { parentPort } = require("node:worker_threads"); const fs = require("node:fs"); parentPort.postMessage(Number(fs.readlinkSync("/proc/thread-self").split("/").pop())); setInterval(() => {}, 1000)', { eval: true });
+    const tid = await new Promise<number>((resolve) => w.once('message', resolve));
+    try {
+      expect(tid).not.toBe(process.pid);
+      expect(processOfThread(tid)).toBe(process.pid);
+    } finally {
+      await w.terminate();
+    }
+    expect(processOfThread(2 ** 30)).toBe(2 ** 30); // no such thread: itself
+  });
+
   it('adaptive: a caller idle for IDLE_MS is forgotten (thread ids are reused)', () => {
     let now = 1_000_000;
-    const h = new ListingHabits('adaptive', () => now);
+    const h = adaptive(() => now);
     h.attributes(FIND, 10, true);
     expect(h.attributes(FIND, 11, true)).toBe(false);
     now += IDLE_MS - 1;
@@ -59,7 +86,7 @@ describe('ListingHabits', () => {
   });
 
   it('adaptive: remembers a bounded number of callers', () => {
-    const h = new ListingHabits('adaptive');
+    const h = adaptive();
     for (let pid = 1; pid <= 10_000; pid++) h.attributes(pid, 10, true);
     expect(h.attributes(10_000, 11, true)).toBe(false); // the last ones are remembered
     expect(h.attributes(1, 11, true)).toBe(true); // the first were forgotten: a first directory again

@@ -99,4 +99,16 @@ it('adaptive: a walk of names gets them without attributes; a walk that stats ge
   expect(after.lookups - before.lookups).toBeGreaterThanOrEqual(PER_DIR - 8 /* STATS_SEEN */);
   expect(after.lookups - before.lookups).toBeLessThan(2 * PER_DIR); // off: every one of DIRS × PER_DIR
   expect(after.with - before.with).toBeGreaterThanOrEqual(DIRS - 1);
+
+  // The same walk by Node: readdir on one thread of its pool, lstat on others: one caller.
+  before = await afresh(m);
+  const walker = `const fs = require('node:fs/promises'), path = require('node:path'); const out = [];
+    async function walk(d) { for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name); if (e.isDirectory()) await walk(p); else out.push(e.name + ' ' + (await fs.lstat(p)).size); } }
+    walk(process.argv[1]).then(() => console.log(out.join('\\n')));`;
+  const byNode = execFileSync(process.execPath, ['-e', walker, join(m.mnt, 'top')], { encoding: 'utf8' });
+  after = await counts(m);
+  expect(byNode.split('\n').filter(Boolean).sort()).toEqual(expected);
+  expect(after.stat - before.stat).toBe(1);
+  expect(after.lookups - before.lookups).toBeLessThan(2 * PER_DIR);
 });
