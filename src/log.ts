@@ -1,10 +1,11 @@
 // One logger for the whole program; each module takes a child: log.child({ mod: 'vfs' }).
 // Logs go to stderr so that CLI output on stdout stays clean for people and scripts.
 import { pino } from 'pino';
+import { LogStream } from './log-stream.js';
 
 export const log = pino(
   { level: process.env.TIERFS_LOG_LEVEL ?? 'info', base: { pid: process.pid } },
-  pino.destination({ fd: 2, sync: false }),
+  new LogStream(2),
 );
 
 export function moduleLogger(mod: string) {

@@ -29,6 +29,20 @@ describe('restart and crash', () => {
     expect(getfattr(join(t.mnt, 'dir', 'a'), 'user.k')).toBe('v');
   });
 
+  it('ends with its unmount when whoever read its log is gone (a closed ssh session, a killed tee)', async () => {
+    t = await new TierfsMount().start();
+    await fs.writeFile(join(t.mnt, 'kept'), 'still here');
+    const child = (t as unknown as { child: import('node:child_process').ChildProcess }).child;
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    const exited = new Promise<boolean>((r) => child.once('exit', () => r(true)));
+    execFileSync('fusermount3', ['-u', t.mnt]); // it logs as it stops, into the broken pipe, and exits
+    expect(await Promise.race([exited, new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))])).toBe(true);
+    expect(isMounted(t.mnt)).toBe(false);
+    await t.start();
+    expect(await fs.readFile(join(t.mnt, 'kept'), 'utf8')).toBe('still here');
+  });
+
   it('recovers after kill -9 mid-write: the stale mount is cleared and catalog and tiers agree', async () => {
     t = await new TierfsMount().start();
     const writer = spawn('dd', ['if=/dev/urandom', `of=${join(t.mnt, 'inflight')}`, 'bs=64k', 'count=100000'], { stdio: 'ignore' });
