@@ -157,7 +157,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return { fh: vfs.opendir(ino) };
     },
     async readdir(ctx, ino, fh, offset, plus, bufferBytes) {
-      // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, 152 in
+      // No more than the kernel's buffer can hold (an entry takes at least 24 bytes, over 150 in
       // a readdirplus page, with its attributes or without): it asks again from the last
       // cookie packed. Attributes are read now, not at opendir: the kernel takes them as
       // fresh for attrTimeout.

@@ -25,8 +25,8 @@ export type ReaddirplusMode = 'adaptive' | 'always' | 'auto' | 'off';
 /** Lookups of files listed without attributes after which a caller is taken to stat what it lists. */
 export const STATS_SEEN = 8;
 export const IDLE_MS = 10_000;
-/** Callers remembered at most; past it, those idle longest are forgotten first. */
-const MAX_CALLERS = 4096;
+/** Callers (and threads, and directories) remembered at most; past it, those idle longest are forgotten first. */
+const MAX_REMEMBERED = 4096;
 /** The directories last listed to a caller without attributes, in which its lookups count. */
 const RECENT_DIRS = 16;
 
@@ -121,11 +121,11 @@ export class ListingHabits {
 
 /**
  * Sets key in a map kept in the order its entries were set, after dropping from its
- * front those that are stale, and the oldest past MAX_CALLERS.
+ * front those that are stale, and the oldest past MAX_REMEMBERED.
  */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, stale: (v: V) => boolean): void {
   for (const [k, v] of map) {
-    if (!stale(v) && map.size < MAX_CALLERS) break;
+    if (!stale(v) && map.size < MAX_REMEMBERED) break;
     map.delete(k);
   }
   map.set(key, value);
