@@ -13,6 +13,9 @@ import * as fs from 'node:fs';
 const MAX_QUEUED_BYTES = 16 * 2 ** 20;
 const FLUSH_AT_EXIT_MS = 1000;
 const RETRY_MS = 100;
+const IN_FLIGHT_MS = 20;
+
+const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export class LogStream {
   private queue: string[] = [];
@@ -51,9 +54,15 @@ export class LogStream {
     this.retryTimer?.ref();
   }
 
-  /** At exit: what is queued, synchronously, for at most FLUSH_AT_EXIT_MS. A write under way in the background is left to finish on its own. */
+  /**
+   * At exit, or before a process dies of a signal (no 'exit' then): what is queued,
+   * synchronously, for at most FLUSH_AT_EXIT_MS. A write under way in the background is
+   * given IN_FLIGHT_MS first (the thread that makes it needs microseconds; its callback
+   * cannot run while this one blocks), so that the lines keep their order.
+   */
   flushSync(): void {
     const deadline = Date.now() + FLUSH_AT_EXIT_MS;
+    if (this.writing && !this.retrying) sleepMs(IN_FLIGHT_MS);
     let chunk = this.retrying ? Buffer.concat([this.retrying, this.take()]) : this.take();
     this.retrying = undefined;
     while (chunk.length > 0 && !this.broken && Date.now() < deadline) {
@@ -61,7 +70,7 @@ export class LogStream {
         chunk = chunk.subarray(fs.writeSync(this.fd, chunk));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.broken = true;
-        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        else sleepMs(10);
       }
     }
   }

@@ -3,10 +3,14 @@
 import { pino } from 'pino';
 import { LogStream } from './log-stream.js';
 
-export const log = pino(
-  { level: process.env.TIERFS_LOG_LEVEL ?? 'info', base: { pid: process.pid } },
-  new LogStream(2),
-);
+const stream = new LogStream(2);
+
+export const log = pino({ level: process.env.TIERFS_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, stream);
+
+/** Writes out what is logged, now: before a process dies of a signal, which runs no 'exit' handler. */
+export function flushLogSync(): void {
+  stream.flushSync();
+}
 
 export function moduleLogger(mod: string) {
   return log.child({ mod });

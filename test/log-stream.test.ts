@@ -9,7 +9,7 @@ const LOG = fileURLToPath(new URL('../dist/log.js', import.meta.url));
 
 /** A node process that runs `body` with `log` (the daemon's logger) in scope; stderr piped to the test. */
 function logger(body: string) {
-  return spawn(process.execPath, ['--input-type=module', '-e', `const { log } = await import(${JSON.stringify(LOG)});\n${body}`], {
+  return spawn(process.execPath, ['--input-type=module', '-e', `const { log, flushLogSync } = await import(${JSON.stringify(LOG)});\n${body}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, TIERFS_LOG_LEVEL: 'info' },
   });
@@ -56,6 +56,17 @@ describe('the log writer', () => {
     const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { i?: number; msg: string });
     expect(lines.slice(0, 20000).map((l) => l.i)).toEqual(Array.from({ length: 20000 }, (_, k) => k));
     expect(lines.at(-1)!.msg).toBe('flushed');
+  });
+
+  it('flushLogSync writes out every line, in order, before a death by signal (which runs no exit handler)', { timeout: 30_000 }, async () => {
+    const child = logger(`for (let i = 0; i < 5000; i++) log.info({ i }, 'line');
+      flushLogSync();
+      process.kill(process.pid, 'SIGKILL');`);
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    await exited(child, 20_000);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+    expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 5000 }, (_, k) => k));
   });
 
   it('a reader that stalls costs a bounded queue: the lines past it are counted and said', { timeout: 30_000 }, async () => {

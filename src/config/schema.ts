@@ -105,7 +105,7 @@ export const configSchema = z
           .enum(['adaptive', 'always', 'auto', 'off'])
           .default('adaptive')
           .describe(
-            "whether a listing carries each entry's attributes (READDIRPLUS), which spares a lookup per entry to whatever stats what it lists (du, ls -l, rsync, find -size) and costs a walk that reads names alone (find, os.walk). adaptive: learned per calling thread — its first directory with them, the next ones without until it looks up the files it lists, then with them (a du looks up one directory's entries before it is known); always; auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off. docs/PERFORMANCE.md has the figures",
+            "whether a listing carries each entry's attributes (READDIRPLUS), which spares a lookup per entry to whatever stats what it lists (du, ls -l, rsync, find -size) and costs a walk that reads names alone (find, os.walk). adaptive: learned per calling process — its first directory with them, the next ones without until the files it lists are being looked up (by it, or by another process: find | xargs stat), then with them (a du looks up one directory's entries before it is known); always; auto, as the kernel decides per directory (a directory's first page, and the rest once its entries are being looked up while it is read, as ls does but find and du do not); or off. docs/PERFORMANCE.md has the figures",
           ),
       })
       .prefault({}),

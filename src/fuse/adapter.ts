@@ -82,10 +82,10 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       vfs.acls = { enforced: granted.posixAcl, umaskIsOurs: granted.dontMask };
       vfs.passthrough = granted.passthrough;
     },
-    async lookup(ctx, parent, name) {
+    async lookup(_ctx, parent, name) {
       try {
         const found = vfs.lookup(parent, name);
-        listings.lookedUp(ctx.pid, parent, isDir(found.mode));
+        listings.lookedUp(parent, isDir(found.mode));
         return entry(found);
       } catch (err) {
         // A negative entry: the kernel answers the next lookups of this name itself (a

@@ -6,17 +6,17 @@
 // build's globbing) pays for them instead: the daemon reads and packs them, and the
 // kernel makes an inode of each (at 200,000 files a find took 2.6× as long with them as
 // without, a du 7× as long without them as with). The kernel names the calling thread of
-// every request, so the daemon watches what each caller — a process: one thread may list
-// while others stat, as Node's and Go's file APIs do — does with what it lists:
+// every request, so the daemon watches what becomes of what each caller — a process: one
+// thread may list while others stat, as Node's and Go's file APIs do — lists:
 //   - a caller's first directory is listed with attributes (an `ls -l` of one directory
 //     is as fast as with `always`);
-//   - from its second directory on, without, until it has looked up STATS_SEEN entries
-//     it was given without attributes that are not directories (every walk looks up the
-//     directories it goes into, whatever it does with files); from then on its listings
-//     carry attributes.
-// The price: a caller that stats what it lists looks up one directory's entries (the
-// second it lists) before it is known. A caller not heard from for IDLE_MS is forgotten:
-// process and thread ids are reused.
+//   - from its second directory on, without, until STATS_SEEN entries it was given
+//     without attributes, not directories (every walk goes into those), have been looked
+//     up — by it (du) or by anyone (`find | xargs stat`); from then on its listings carry
+//     attributes.
+// The price: a walk that stats what it lists looks up one directory's entries (the second
+// it lists) before it is known. A caller not heard from for IDLE_MS is forgotten: process
+// and thread ids are reused.
 import { readFileSync } from 'node:fs';
 import type { Ino } from './types.js';
 
@@ -27,8 +27,6 @@ export const STATS_SEEN = 8;
 export const IDLE_MS = 10_000;
 /** Callers (and threads, and directories) remembered at most; past it, those idle longest are forgotten first. */
 const MAX_REMEMBERED = 4096;
-/** The directories last listed to a caller without attributes, in which its lookups count. */
-const RECENT_DIRS = 16;
 
 /** The process of a thread (its thread group), from /proc; the thread itself when that cannot be read. */
 export function processOfThread(tid: number): number {
@@ -44,8 +42,8 @@ export function processOfThread(tid: number): number {
 interface Caller {
   firstDir: Ino;
   stats: boolean;
+  /** Lookups of files it was given without attributes. */
   lookups: number;
-  recentDirs: Ino[];
   seenMs: number;
 }
 
@@ -58,8 +56,8 @@ export class ListingHabits {
   private readonly callers = new Map<number, Caller>();
   /** Processes by thread id, as last read, and when. */
   private readonly threads = new Map<number, { process: number; readMs: number }>();
-  /** Directories listed without attributes lately, and when: a lookup elsewhere costs nothing more. */
-  private readonly listedWithout = new Map<Ino, number>();
+  /** Directories listed without attributes lately, to whom and when: a lookup elsewhere costs nothing more. */
+  private readonly listedWithout = new Map<Ino, { caller: number; atMs: number }>();
 
   constructor(
     readonly mode: ReaddirplusMode,
@@ -75,18 +73,14 @@ export class ListingHabits {
     return given;
   }
 
-  /** Thread tid looked up a name in parent and found an inode (a directory or not). */
-  lookedUp(tid: number, parent: Ino, isDir: boolean): void {
+  /** Someone looked up a name in parent and found an inode (a directory or not). */
+  lookedUp(parent: Ino, isDir: boolean): void {
     if (isDir) return;
     const listed = this.listedWithout.get(parent);
-    if (listed === undefined) return;
-    const now = this.now();
-    if (now - listed > IDLE_MS) return;
-    const c = this.callers.get(this.process(tid, now));
-    if (!c || c.stats || !c.recentDirs.includes(parent)) return;
-    if (++c.lookups < STATS_SEEN) return;
+    if (listed === undefined || this.now() - listed.atMs > IDLE_MS) return;
+    const c = this.callers.get(listed.caller);
+    if (!c || c.stats || ++c.lookups < STATS_SEEN) return;
     c.stats = true;
-    c.recentDirs = [];
     this.callersThatStat++;
   }
 
@@ -96,16 +90,12 @@ export class ListingHabits {
     let c = this.callers.get(pid);
     if (c && now - c.seenMs > IDLE_MS) c = undefined;
     this.callers.delete(pid);
-    if (!c) c = { firstDir: dir, stats: false, lookups: 0, recentDirs: [], seenMs: now };
+    if (!c) c = { firstDir: dir, stats: false, lookups: 0, seenMs: now };
     c.seenMs = now;
     remember(this.callers, pid, c, (old) => now - old.seenMs > IDLE_MS);
     if (c.stats || dir === c.firstDir) return true;
-    if (!c.recentDirs.includes(dir)) {
-      c.recentDirs.push(dir);
-      if (c.recentDirs.length > RECENT_DIRS) c.recentDirs.shift();
-    }
     this.listedWithout.delete(dir);
-    remember(this.listedWithout, dir, now, (at) => now - at > IDLE_MS);
+    remember(this.listedWithout, dir, { caller: pid, atMs: now }, (old) => now - old.atMs > IDLE_MS);
     return false;
   }
 

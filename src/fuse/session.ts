@@ -10,7 +10,7 @@
 // through ops.accessBatch.
 import { writeFile } from 'node:fs/promises';
 import { FsError } from '../errors.js';
-import { moduleLogger } from '../log.js';
+import { flushLogSync, moduleLogger } from '../log.js';
 import { RequestDispatcher } from './dispatch.js';
 import { LookupCounts } from './lookup-counts.js';
 import { prepareMountpoint } from './mountpoint.js';
@@ -257,7 +257,10 @@ async function onSignal(sig: NodeJS.Signals): Promise<void> {
   log.info({ sig }, 'signal: unmounting');
   await Promise.allSettled([...sessions].map((s) => s.unmount()));
   removeProcessHooks();
-  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  if (process.listenerCount(sig) === 0) {
+    flushLogSync();
+    process.kill(process.pid, sig);
+  }
 }
 
 const signalHandlers = new Map<NodeJS.Signals, () => void>(SIGNALS.map((sig) => [sig, () => void onSignal(sig)]));

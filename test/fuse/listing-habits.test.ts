@@ -31,31 +31,50 @@ describe('ListingHabits', () => {
     expect(h.pages).toEqual({ with: 5, without: 2 });
   });
 
-  it('adaptive: looking up STATS_SEEN files listed without attributes makes a caller one that stats', () => {
+  it('adaptive: STATS_SEEN files it was given without attributes looked up make a caller one that stats', () => {
     const h = adaptive();
     h.attributes(DU, 10, true);
     expect(h.attributes(DU, 11, true)).toBe(false);
-    // Directories are looked up by every walk: they say nothing.
-    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(DU, 11, true);
-    // Files of a directory it was not given without attributes say nothing either, nor another caller's.
-    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(DU, 99, false);
-    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(FIND, 11, false);
+    // Directories are looked up by every walk: they say nothing; nor do files of a directory listed with attributes.
+    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(11, true);
+    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(10, false);
+    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(99, false);
     expect(h.attributes(DU, 12, true)).toBe(false);
-    for (let i = 0; i < STATS_SEEN - 1; i++) h.lookedUp(DU, 11, false);
+    for (let i = 0; i < STATS_SEEN - 1; i++) h.lookedUp(11, false);
     expect(h.callersThatStat).toBe(0);
     expect(h.attributes(DU, 13, true)).toBe(false);
-    h.lookedUp(DU, 12, false);
+    h.lookedUp(12, false);
     expect(h.callersThatStat).toBe(1);
     expect([h.attributes(DU, 13, true), h.attributes(DU, 14, true)]).toEqual([true, true]);
+  });
+
+  it('adaptive: the lookups count for whoever listed the directory — `find | xargs stat` is learned as du is', () => {
+    const h = adaptive();
+    h.attributes(FIND, 10, true);
+    for (let dir = 11; dir < 30; dir++) expect(h.attributes(FIND, dir, true)).toBe(false);
+    // Another process stats what find listed a while ago (xargs lags behind find).
+    for (let i = 0; i < STATS_SEEN; i++) h.lookedUp(11, false);
+    expect(h.callersThatStat).toBe(1);
+    expect(h.attributes(FIND, 30, true)).toBe(true);
   });
 
   it('adaptive: a caller is a process: one thread lists, another stats (as Node\'s and Go\'s file APIs do)', () => {
     const h = adaptive();
     h.attributes(201, 10, true);
     expect(h.attributes(202, 11, true)).toBe(false); // the process's second directory
-    for (let i = 0; i < STATS_SEEN; i++) h.lookedUp(201, 11, false);
+    for (let i = 0; i < STATS_SEEN; i++) h.lookedUp(11, false);
     expect(h.callersThatStat).toBe(1);
     expect(h.attributes(202, 12, true)).toBe(true);
+  });
+
+  it('adaptive: lookups of a directory listed more than IDLE_MS ago say nothing', () => {
+    let now = 1_000_000;
+    const h = adaptive(() => now);
+    h.attributes(FIND, 10, true);
+    h.attributes(FIND, 11, true);
+    now += IDLE_MS + 1;
+    for (let i = 0; i < 3 * STATS_SEEN; i++) h.lookedUp(11, false);
+    expect(h.callersThatStat).toBe(0);
   });
 
   it('finds a thread\'s process in /proc', async () => {

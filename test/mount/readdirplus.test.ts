@@ -100,6 +100,13 @@ it('adaptive: a walk of names gets them without attributes; a walk that stats ge
   expect(after.lookups - before.lookups).toBeLessThan(2 * PER_DIR); // off: every one of DIRS × PER_DIR
   expect(after.with - before.with).toBeGreaterThanOrEqual(DIRS - 1);
 
+  // find piped to stat: the files find listed are looked up by another process, which counts for find.
+  before = await afresh(m);
+  const piped = execFileSync('sh', ['-c', `find '${join(m.mnt, 'top')}' -type f -print0 | xargs -0 stat -c '%n %s'`], { encoding: 'utf8' });
+  after = await counts(m);
+  expect(piped.split('\n').filter(Boolean).map((l) => l.replace(/^.*\//, '')).sort()).toEqual(expected);
+  expect(after.stat - before.stat).toBe(1);
+
   // The same walk by Node: readdir on one thread of its pool, lstat on others: one caller.
   before = await afresh(m);
   const walker = `const fs = require('node:fs/promises'), path = require('node:path'); const out = [];
