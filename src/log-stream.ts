@@ -10,6 +10,7 @@
 // gives up after FLUSH_AT_EXIT_MS.
 import * as fs from 'node:fs';
 
+/** Counted in characters (the lines are JSON, ASCII but for names): about bytes. */
 const MAX_QUEUED_BYTES = 16 * 2 ** 20;
 const FLUSH_AT_EXIT_MS = 1000;
 const RETRY_MS = 100;
@@ -63,8 +64,14 @@ export class LogStream {
   flushSync(): void {
     const deadline = Date.now() + FLUSH_AT_EXIT_MS;
     if (this.writing && !this.retrying) sleepMs(IN_FLIGHT_MS);
-    let chunk = this.retrying ? Buffer.concat([this.retrying, this.take()]) : this.take();
-    this.retrying = undefined;
+    let chunk = this.take();
+    if (this.retrying) {
+      // The retried chunk goes now, ahead of the rest; no write is under way after it.
+      chunk = Buffer.concat([this.retrying, chunk]);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = this.retrying = undefined;
+      this.writing = false;
+    }
     while (chunk.length > 0 && !this.broken && Date.now() < deadline) {
       try {
         chunk = chunk.subarray(fs.writeSync(this.fd, chunk));
@@ -99,9 +106,7 @@ export class LogStream {
         // unless someone waits (at exit, flushSync writes it).
         this.retrying = chunk;
         this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          if (this.retrying !== chunk) return; // written at exit
-          this.retrying = undefined;
+          this.retryTimer = this.retrying = undefined;
           this.writeNext(chunk);
         }, RETRY_MS);
         if (this.drained.length === 0) this.retryTimer.unref();

@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 import type { AccessCount, FuseOps } from '../fuse/types.js';
 import { NO_CELL_COUNTS, type CellCounts } from '../fuse/native.js';
-import { ListingHabits } from '../fuse/listing-habits.js';
+import type { ListingHabits } from '../fuse/listing-habits.js';
 import { definitionOf } from './definitions.js';
 import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
 
@@ -136,7 +136,7 @@ export class FuseRequestTally {
   /** getattr requests of directories the binding answered itself (set once mounted). */
   dirAttrsAnswered: () => number = () => 0;
   /** Which listings carried attributes (set once mounted). */
-  listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = new ListingHabits('always');
+  listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = { pages: { with: 0, without: 0 }, callersThatStat: 0 };
   /** What the binding served from recall cache files (set once mounted). */
   cellCounts: () => CellCounts = () => NO_CELL_COUNTS;
 
