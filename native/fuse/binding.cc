@@ -336,6 +336,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
                            InstanceMethod("dirAttrsAnswered", &SessionWrap::dirAttrsAnswered),
+                           InstanceMethod("listingPagesAnswered", &SessionWrap::listingPagesAnswered),
                            InstanceMethod("servingThreads", &SessionWrap::servingThreads),
                            InstanceMethod("serveCells", &SessionWrap::serveCells),
                            InstanceMethod("dropCells", &SessionWrap::dropCells),
@@ -471,6 +472,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     o.Set("opens", static_cast<double>(session_->backingFiles().passthroughOpens()));
     o.Set("refused", static_cast<double>(session_->backingFiles().refused()));
     return o;
+  }
+
+  Napi::Value listingPagesAnswered(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(DirAhead::answered()));
   }
 
   Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {
@@ -658,11 +663,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       e.mode = static_cast<uint32_t>(numberOr(d, "mode", 0));
       e.nextOffset = static_cast<int64_t>(numberOr(d, "offset", 0));
     }
-    return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries));
+    return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries, false));
   }
 
-  // replyDirPlus(id, names, numbers) → number packed, or -1. numbers: per entry
-  // kDirPlusFields doubles in the order of DirPlus (src/fuse/types.ts).
+  // replyDirPlus(id, names, numbers, end) → number packed, or -1. numbers: per entry
+  // kDirPlusFields doubles in the order of DirPlus (src/fuse/types.ts). end: the entries
+  // reach the end of the directory. Names without attributes that do not fit are kept
+  // for the next pages (dir-ahead.h).
   Napi::Value replyDirPlus(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const bool shaped = info[0].IsNumber() && info[1].IsArray() && info[2].IsTypedArray() &&
@@ -704,7 +711,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       p.entry_timeout = opts.entryTimeout;
       e.storedXattrs = static_cast<int>(n[15]);
     }
-    return Napi::Number::New(env, replier_->dir(idOf(info), entries));
+    const bool end = info.Length() > 3 && info[3].ToBoolean().Value();
+    return Napi::Number::New(env, replier_->dir(idOf(info), entries, end));
   }
 
   std::unique_ptr<Session> session_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cell-files.h"
+#include "dir-ahead.h"
 #include "request.h"
 
 namespace tierfs {
@@ -34,6 +35,8 @@ struct FileHandle {
   // A cold file's cells that the recall cache holds as files (fd is -1): reads that
   // lie in them are served from those files rather than by JavaScript.
   CellFiles cells;
+  // A directory's names read ahead of the kernel's requests.
+  DirAhead ahead;
   // Size of the backing file as last seen (-1: unknown). Lets a read count the
   // bytes it returns without a stat per read; refreshed when a read reaches it.
   std::atomic<int64_t> knownSize{-1};

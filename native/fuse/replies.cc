@@ -1,5 +1,7 @@
 #include "replies.h"
 
+#include "dir-ahead.h"
+
 #include <fcntl.h>
 
 #include <cerrno>
@@ -156,45 +158,47 @@ bool Replier::xattr(uint64_t id, const char* bytes, size_t len) {
   return fuse_reply_buf(r->req, bytes, len) == 0;
 }
 
-int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
+int Replier::dir(uint64_t id, std::vector<DirEntryIn>& entries, bool end) {
   auto r = claim(id);
   if (!r) return -1;
   const bool plus = r->mask != 0;
   std::vector<char> buf(r->size);
   size_t used = 0;
-  int packed = 0;
-  for (const DirEntryIn& d : entries) {
+  size_t packed = 0;
+  bool names = true;  // no entry carries attributes
+  for (; packed < entries.size(); packed++) {
+    DirEntryIn& d = entries[packed];
     size_t room = buf.size() - used;
     size_t need;
-    if (plus) {
-      struct fuse_entry_param e;
-      if (d.hasEntry) {
-        e = d.entry;
-        s_.noteMode(e.ino, e.attr.st_mode);
-      } else {
-        // nodeid 0: the kernel takes the name and type but no reference.
-        memset(&e, 0, sizeof e);
-        e.attr.st_ino = d.ino;
-        e.attr.st_mode = d.mode;
-      }
-      need = fuse_add_direntry_plus(r->req, buf.data() + used, room, d.name.c_str(), &e, d.nextOffset);
+    if (plus && d.hasEntry) {
+      names = false;
+      s_.noteMode(d.entry.ino, d.entry.attr.st_mode);
+      need = fuse_add_direntry_plus(r->req, buf.data() + used, room, d.name.c_str(), &d.entry, d.nextOffset);
     } else {
-      struct stat st;
-      memset(&st, 0, sizeof st);
-      st.st_ino = d.ino;
-      st.st_mode = d.mode;
-      need = fuse_add_direntry(r->req, buf.data() + used, room, d.name.c_str(), &st, d.nextOffset);
+      need = packName(r->req, buf.data() + used, room, DirName{d.name, d.ino, d.mode, d.nextOffset}, plus);
     }
     if (need > room) break;
     used += need;
-    packed++;
   }
   if (plus) {
-    for (int i = 0; i < packed; i++) {
+    for (size_t i = 0; i < packed; i++) {
       if (entries[i].hasEntry) s_.learnStoredXattrs(entries[i].entry.ino, entries[i].storedXattrs);
     }
   }
-  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? packed : -1;
+  for (size_t i = packed; i < entries.size() && names; i++) names = !entries[i].hasEntry;
+  // Names that did not fit, kept for the pages that follow (dir-ahead.h); before the reply,
+  // which the next request of the listing can only follow.
+  if (names && (packed < entries.size() || end) && r->hasFh) {
+    std::vector<DirName> rest;
+    rest.reserve(entries.size() - packed);
+    for (size_t i = packed; i < entries.size(); i++) {
+      DirEntryIn& d = entries[i];
+      rest.push_back(DirName{std::move(d.name), d.ino, d.mode, d.nextOffset});
+    }
+    const int64_t from = packed > 0 ? entries[packed - 1].nextOffset : static_cast<int64_t>(r->offset);
+    s_.handles().withJsHandle(r->fh, [&](FileHandle* h) { h->ahead.keep(rest, from, plus, end); });
+  }
+  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? static_cast<int>(packed) : -1;
 }
 
 }  // namespace tierfs

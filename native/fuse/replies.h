@@ -62,7 +62,10 @@ class Replier {
   bool xattr(uint64_t id, const char* bytes, size_t len);
   // Packs entries until the kernel's buffer is full. Returns how many were
   // packed (a prefix of `entries`), or -1 when the reply was not delivered.
-  int dir(uint64_t id, const std::vector<DirEntryIn>& entries);
+  // A listing's page: the entries that fit, packed; names that did not fit (when no entry
+  // carries attributes) are kept on the handle for the next pages (dir-ahead.h). `end`:
+  // the entries reach the end of the directory.
+  int dir(uint64_t id, std::vector<DirEntryIn>& entries, bool end);
 
  private:
   // Request id, to be answered (Session::finish); null when an interrupt answered it.

@@ -19,6 +19,14 @@ export interface AdapterOptions {
 }
 
 /** Inode 0 in a lookup's reply: the name does not exist. */
+/**
+ * Names a page without attributes reads (the binding keeps what the kernel's buffer does not
+ * hold): a directory's first page, small since many listings stop there (an emptiness check,
+ * `ls | head`), and the pages after it.
+ */
+const NAMES_AHEAD_FIRST = 1024;
+const NAMES_AHEAD = 4096;
+
 const NO_INODE: Attr = { ino: 0, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
 
 export function toAttr(i: InodeAttrs): Attr {
@@ -163,7 +171,13 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // fresh for attrTimeout.
       const limit = Math.ceil(bufferBytes / (plus ? 150 : 24)) + 1;
       if (listings.attributes(ctx.pid, ino, plus)) return packDir(vfs.readdirPlus(ino, fh, offset, limit));
-      return packDir(vfs.readdir(ino, fh, offset, limit));
+      // Names alone are read well ahead, in one query: the binding keeps what does not fit
+      // and answers the next pages itself (native/fuse/dir-ahead.h). A walk by name asks for
+      // five pages or more of a directory of a thousand files, and each trip here cost more
+      // than the names.
+      const ahead = Math.max(limit, offset === 0 ? NAMES_AHEAD_FIRST : NAMES_AHEAD);
+      const rows = vfs.readdir(ino, fh, offset, ahead);
+      return { ...packDir(rows), end: rows.length < ahead };
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

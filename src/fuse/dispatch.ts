@@ -217,7 +217,7 @@ export class RequestDispatcher {
         if (Array.isArray(page)) return void nat.replyDir(r.id, page);
         // Each entry given with its attributes is a lookup reference the kernel now holds.
         const { names, numbers } = page;
-        const packed = nat.replyDirPlus(r.id, names, numbers);
+        const packed = nat.replyDirPlus(r.id, names, numbers, page.end);
         for (let i = 0, at = 0; i < packed; i++, at += DirPlus.fields) if (numbers[at + DirPlus.hasEntry]) this.counts.add(numbers[at + DirPlus.ino]!);
       },
       releasedir: async (r, c) => {

@@ -108,6 +108,8 @@ export interface NativeSession {
   xattrsAnswered(): number;
   /** getattr requests of a directory answered by the binding from the reply that changed it (Entry.parentAttr). */
   dirAttrsAnswered(): number;
+  /** Listing pages the binding answered itself from names read ahead (native/fuse/dir-ahead.h). */
+  listingPagesAnswered(): number;
   /** Kernel thread ids of the threads that have served requests (mover/foreground.ts reads their run-queue wait). */
   servingThreads(): number[];
   /** Reads of handle fh may be served from these cells (native/fuse/cell-files.h); false when the kernel no longer holds fh. */
@@ -133,7 +135,7 @@ export interface NativeSession {
   /** Returns how many entries (a prefix) were packed, or -1 when not delivered. */
   replyDir(id: number, entries: DirEntry[]): number;
   /** readdirplus from a PackedDirPage: entries packed (a prefix), or -1 */
-  replyDirPlus(id: number, names: string[], numbers: Float64Array): number;
+  replyDirPlus(id: number, names: string[], numbers: Float64Array, end?: boolean): number;
 }
 
 export type OpName =

@@ -52,6 +52,8 @@ export interface FuseSession {
   xattrsAnswered(): number;
   /** getattr requests of a directory the binding answered itself (Entry.parentAttr). */
   dirAttrsAnswered(): number;
+  /** Listing pages the binding answered itself from names read ahead with an earlier page. */
+  listingPagesAnswered(): number;
   /** Kernel thread ids of the threads that have served requests. */
   servingThreads(): number[];
   /** Reads the binding answered from recall cache files (FuseOps.cellFiles). */
@@ -169,6 +171,10 @@ class Session implements FuseSession {
 
   dirAttrsAnswered(): number {
     return this.joined ? 0 : this.native.dirAttrsAnswered();
+  }
+
+  listingPagesAnswered(): number {
+    return this.joined ? 0 : this.native.listingPagesAnswered();
   }
 
   servingThreads(): number[] {

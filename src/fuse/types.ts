@@ -112,6 +112,11 @@ export interface DirEntry {
 export interface PackedDirPage {
   names: string[];
   numbers: Float64Array;
+  /**
+   * The entries reach the end of the directory. Entries without attributes may be more
+   * than the kernel's buffer holds: the binding keeps the rest for the next pages.
+   */
+  end?: boolean;
 }
 
 /**

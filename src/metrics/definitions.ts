@@ -120,6 +120,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_listing_pages_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Pages of listings without attributes the binding answered itself, without JavaScript, from names read with an earlier page of the same listing (counted in neither tierfs_fuse_requests_total{op="readdir"} nor tierfs_fuse_listing_pages_total)',
+    healthy: 'Most pages of a walk by name (find) over directories of more than a few hundred entries; none while listings carry attributes.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
     healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',

@@ -135,6 +135,8 @@ export class FuseRequestTally {
   xattrsAnswered: () => number = () => 0;
   /** getattr requests of directories the binding answered itself (set once mounted). */
   dirAttrsAnswered: () => number = () => 0;
+  /** listing pages the binding answered itself (set once mounted). */
+  listingPagesAnswered: () => number = () => 0;
   /** Which listings carried attributes (set once mounted). */
   listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = { pages: { with: 0, without: 0 }, callersThatStat: 0 };
   /** What the binding served from recall cache files (set once mounted). */
@@ -147,6 +149,7 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
+    registry.feed('tierfs_fuse_listing_pages_answered_natively_total', () => [{ labels: {}, value: this.listingPagesAnswered() }]);
     registry.feed('tierfs_fuse_listing_pages_total', () => [
       { labels: { attributes: 'with' }, value: this.listings.pages.with },
       { labels: { attributes: 'without' }, value: this.listings.pages.without },
