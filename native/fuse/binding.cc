@@ -72,8 +72,10 @@ void toStat(const Napi::Object& a, struct stat& st) {
 
 int tristate(const Napi::Object& o, const char* key);
 
-// Numbers per entry of replyDirPlus (DirPlus.fields in src/fuse/types.ts).
+// Numbers per entry of replyDirPlus (DirPlus.fields in src/fuse/types.ts), and where
+// among them the entry is said to be given with attributes (DirPlus.hasEntry).
 constexpr size_t kDirPlusFields = 17;
+constexpr size_t kDirPlusHasEntry = 16;
 
 // Returns what the entry says of the inode's stored xattrs (-1 nothing, 0 none, 1 some).
 int toEntry(const Napi::Object& e, struct fuse_entry_param& p, const SessionOptions& opts) {
@@ -354,6 +356,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("replyStatfs", &SessionWrap::replyStatfs),
                            InstanceMethod("replyXattr", &SessionWrap::replyXattr),
                            InstanceMethod("replyDir", &SessionWrap::replyDir),
+                           InstanceMethod("replyNames", &SessionWrap::replyNames),
                            InstanceMethod("replyDirPlus", &SessionWrap::replyDirPlus),
                        });
   }
@@ -650,26 +653,40 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     Napi::Env env = info.Env();
     if (!check(info, info[0].IsNumber() && info[1].IsArray(), "replyDir(id, entries[])")) return env.Undefined();
     Napi::Array list = info[1].As<Napi::Array>();
-    std::vector<DirEntryIn> entries(list.Length());
+    std::vector<DirName> entries(list.Length());
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Value item = list.Get(i);
       if (!check(info, item.IsObject() && item.As<Napi::Object>().Get("name").IsString(), "dir entry needs a name")) {
         return env.Undefined();
       }
       Napi::Object d = item.As<Napi::Object>();
-      DirEntryIn& e = entries[i];
+      DirName& e = entries[i];
       e.name = d.Get("name").As<Napi::String>().Utf8Value();
       e.ino = static_cast<uint64_t>(numberOr(d, "ino", 0));
       e.mode = static_cast<uint32_t>(numberOr(d, "mode", 0));
       e.nextOffset = static_cast<int64_t>(numberOr(d, "offset", 0));
     }
-    return Napi::Number::New(info.Env(), replier_->dir(idOf(info), entries, false));
+    return Napi::Number::New(info.Env(), replier_->names(idOf(info), entries, false));
   }
 
-  // replyDirPlus(id, names, numbers, end) → number packed, or -1. numbers: per entry
-  // kDirPlusFields doubles in the order of DirPlus (src/fuse/types.ts). end: the entries
-  // reach the end of the directory. Names without attributes that do not fit are kept
-  // for the next pages (dir-ahead.h).
+  // replyNames(id, joined, end) → number packed, or -1: a page of names alone from the
+  // catalog's JoinedNames (`cookie,ino,mode,name` per entry, '/' between: a name holds no
+  // '/', and it comes last, so a comma in it is its own). More than fits is kept for the
+  // next pages (dir-ahead.h); end: the names reach the end of the directory.
+  Napi::Value replyNames(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!check(info, info[0].IsNumber() && info[1].IsString(), "replyNames(id, joined, end)")) return env.Undefined();
+    const std::string joined = info[1].As<Napi::String>().Utf8Value();
+    std::vector<DirName> names;
+    if (!parseJoinedNames(joined, names)) {
+      check(info, false, "replyNames: not cookie,ino,mode,name entries");
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, replier_->names(idOf(info), names, info[2].ToBoolean().Value()));
+  }
+
+  // replyDirPlus(id, names, numbers) → number packed, or -1. numbers: per entry
+  // kDirPlusFields doubles in the order of DirPlus (src/fuse/types.ts).
   Napi::Value replyDirPlus(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const bool shaped = info[0].IsNumber() && info[1].IsArray() && info[2].IsTypedArray() &&
@@ -689,7 +706,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       e.nextOffset = static_cast<int64_t>(n[0]);
       e.ino = static_cast<uint64_t>(n[1]);
       e.mode = static_cast<uint32_t>(n[2]);
-      e.hasEntry = n[16] != 0;
+      e.hasEntry = n[kDirPlusHasEntry] != 0;
       if (!e.hasEntry) continue;
       struct fuse_entry_param& p = e.entry;
       memset(&p, 0, sizeof p);
@@ -711,8 +728,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
       p.entry_timeout = opts.entryTimeout;
       e.storedXattrs = static_cast<int>(n[15]);
     }
-    const bool end = info.Length() > 3 && info[3].ToBoolean().Value();
-    return Napi::Number::New(env, replier_->dir(idOf(info), entries, end));
+    return Napi::Number::New(env, replier_->dir(idOf(info), entries));
   }
 
   std::unique_ptr<Session> session_;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tierfs {
@@ -9,19 +10,51 @@ namespace tierfs {
 std::atomic<size_t> DirAhead::kept_{0};
 std::atomic<uint64_t> DirAhead::answered_{0};
 
-size_t packName(fuse_req_t req, char* buf, size_t room, const DirName& d, bool plus) {
+size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name, uint64_t ino, uint32_t mode,
+                int64_t nextOffset, bool plus) {
   if (plus) {
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.attr.st_ino = d.ino;
-    e.attr.st_mode = d.mode;
-    return fuse_add_direntry_plus(req, buf, room, d.name.c_str(), &e, d.nextOffset);
+    e.attr.st_ino = ino;
+    e.attr.st_mode = mode;
+    return fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, nextOffset);
   }
   struct stat st;
   memset(&st, 0, sizeof st);
-  st.st_ino = d.ino;
-  st.st_mode = d.mode;
-  return fuse_add_direntry(req, buf, room, d.name.c_str(), &st, d.nextOffset);
+  st.st_ino = ino;
+  st.st_mode = mode;
+  return fuse_add_direntry(req, buf, room, name.c_str(), &st, nextOffset);
+}
+
+namespace {
+
+// The decimal number at p (up to the comma that must follow it); advances p past the comma.
+bool number(const char*& p, const char* end, uint64_t& out) {
+  out = 0;
+  const char* start = p;
+  for (; p < end && *p >= '0' && *p <= '9'; p++) out = out * 10 + static_cast<uint64_t>(*p - '0');
+  if (p == start || p >= end || *p != ',') return false;
+  p++;
+  return true;
+}
+
+}  // namespace
+
+bool parseJoinedNames(const std::string& joined, std::vector<DirName>& out) {
+  const char* p = joined.data();
+  const char* end = p + joined.size();
+  if (p == end) return true;
+  out.reserve(static_cast<size_t>(std::count(joined.begin(), joined.end(), '/')) + 1);
+  while (true) {
+    uint64_t cookie, ino, mode;
+    if (!number(p, end, cookie) || !number(p, end, ino) || !number(p, end, mode)) return false;
+    const char* name = p;
+    while (p < end && *p != '/') p++;
+    if (p == name) return false;
+    out.push_back(DirName{std::string(name, p), ino, static_cast<uint32_t>(mode), static_cast<int64_t>(cookie)});
+    if (p == end) return true;
+    p++;
+  }
 }
 
 DirAhead::~DirAhead() { clearLocked(); }
@@ -60,7 +93,8 @@ bool DirAhead::serve(fuse_req_t req, size_t size, int64_t offset, bool plus) {
   size_t used = 0;
   size_t at = next_;
   for (; at < names_.size(); at++) {
-    size_t need = packName(req, buf.data() + used, size - used, names_[at], plus);
+    const DirName& d = names_[at];
+    size_t need = packName(req, buf.data() + used, size - used, d.name, d.ino, d.mode, d.nextOffset, plus);
     if (need > size - used) break;
     used += need;
   }

@@ -36,7 +36,12 @@ struct DirName {
 // Packs one entry without attributes into buf (room bytes free); the bytes it needs, which
 // is more than room when it does not fit (nothing is written then). A readdirplus entry
 // without a node id: the kernel takes the name and type and keeps no reference.
-size_t packName(fuse_req_t req, char* buf, size_t room, const DirName& d, bool plus);
+size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name, uint64_t ino, uint32_t mode,
+                int64_t nextOffset, bool plus);
+
+// Reads the catalog's joined names (`cookie,ino,mode,name` per entry, '/' between) into
+// `out`; false when the text is not that.
+bool parseJoinedNames(const std::string& joined, std::vector<DirName>& out);
 
 class DirAhead {
  public:

@@ -298,16 +298,22 @@ void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struc
   submitReaddir(req, ino, size, off, fi, true);
 }
 
+// Answered here, JavaScript told after: a directory's handle holds nothing that must be
+// let go of before the kernel goes on (a number, and the names read ahead, freed here),
+// and a walk opens and closes one per directory.
 void opReleasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
   FileHandle* h = handleOrEbadf(req, fi);
   if (!h) return;
   s->handles().remove(h);
-  Request* r = s->newRequest(req, Op::Releasedir, ino);
+  Request* r = new Request();
+  r->op = Op::Releasedir;
+  r->ino = ino;
   r->fh = h->jsFh;
   r->hasFh = true;
   delete h;
-  s->submit(r);
+  fuse_reply_err(req, 0);
+  s->notify(r);
 }
 
 void opFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {

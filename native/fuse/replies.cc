@@ -158,24 +158,22 @@ bool Replier::xattr(uint64_t id, const char* bytes, size_t len) {
   return fuse_reply_buf(r->req, bytes, len) == 0;
 }
 
-int Replier::dir(uint64_t id, std::vector<DirEntryIn>& entries, bool end) {
+int Replier::dir(uint64_t id, const std::vector<DirEntryIn>& entries) {
   auto r = claim(id);
   if (!r) return -1;
   const bool plus = r->mask != 0;
   std::vector<char> buf(r->size);
   size_t used = 0;
   size_t packed = 0;
-  bool names = true;  // no entry carries attributes
   for (; packed < entries.size(); packed++) {
-    DirEntryIn& d = entries[packed];
+    const DirEntryIn& d = entries[packed];
     size_t room = buf.size() - used;
     size_t need;
     if (plus && d.hasEntry) {
-      names = false;
       s_.noteMode(d.entry.ino, d.entry.attr.st_mode);
       need = fuse_add_direntry_plus(r->req, buf.data() + used, room, d.name.c_str(), &d.entry, d.nextOffset);
     } else {
-      need = packName(r->req, buf.data() + used, room, DirName{d.name, d.ino, d.mode, d.nextOffset}, plus);
+      need = packName(r->req, buf.data() + used, room, d.name, d.ino, d.mode, d.nextOffset, plus);
     }
     if (need > room) break;
     used += need;
@@ -185,18 +183,28 @@ int Replier::dir(uint64_t id, std::vector<DirEntryIn>& entries, bool end) {
       if (entries[i].hasEntry) s_.learnStoredXattrs(entries[i].entry.ino, entries[i].storedXattrs);
     }
   }
-  for (size_t i = packed; i < entries.size() && names; i++) names = !entries[i].hasEntry;
+  return fuse_reply_buf(r->req, buf.data(), used) == 0 ? static_cast<int>(packed) : -1;
+}
+
+int Replier::names(uint64_t id, std::vector<DirName>& names, bool end) {
+  auto r = claim(id);
+  if (!r) return -1;
+  const bool plus = r->mask != 0;
+  std::vector<char> buf(r->size);
+  size_t used = 0;
+  size_t packed = 0;
+  for (; packed < names.size(); packed++) {
+    const DirName& d = names[packed];
+    size_t need = packName(r->req, buf.data() + used, buf.size() - used, d.name, d.ino, d.mode, d.nextOffset, plus);
+    if (need > buf.size() - used) break;
+    used += need;
+  }
   // Names that did not fit, kept for the pages that follow (dir-ahead.h); before the reply,
   // which the next request of the listing can only follow.
-  if (names && (packed < entries.size() || end) && r->hasFh) {
-    std::vector<DirName> rest;
-    rest.reserve(entries.size() - packed);
-    for (size_t i = packed; i < entries.size(); i++) {
-      DirEntryIn& d = entries[i];
-      rest.push_back(DirName{std::move(d.name), d.ino, d.mode, d.nextOffset});
-    }
-    const int64_t from = packed > 0 ? entries[packed - 1].nextOffset : static_cast<int64_t>(r->offset);
-    s_.handles().withJsHandle(r->fh, [&](FileHandle* h) { h->ahead.keep(rest, from, plus, end); });
+  if ((packed < names.size() || end) && r->hasFh) {
+    const int64_t from = packed > 0 ? names[packed - 1].nextOffset : static_cast<int64_t>(r->offset);
+    names.erase(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(packed));
+    s_.handles().withJsHandle(r->fh, [&](FileHandle* h) { h->ahead.keep(names, from, plus, end); });
   }
   return fuse_reply_buf(r->req, buf.data(), used) == 0 ? static_cast<int>(packed) : -1;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dir-ahead.h"
 #include "session.h"
 
 namespace tierfs {
@@ -62,10 +63,12 @@ class Replier {
   bool xattr(uint64_t id, const char* bytes, size_t len);
   // Packs entries until the kernel's buffer is full. Returns how many were
   // packed (a prefix of `entries`), or -1 when the reply was not delivered.
-  // A listing's page: the entries that fit, packed; names that did not fit (when no entry
-  // carries attributes) are kept on the handle for the next pages (dir-ahead.h). `end`:
-  // the entries reach the end of the directory.
-  int dir(uint64_t id, std::vector<DirEntryIn>& entries, bool end);
+  // A listing's page: the entries that fit, packed; the number packed, or -1.
+  int dir(uint64_t id, const std::vector<DirEntryIn>& entries);
+  // A page of names alone: those that fit, packed; the rest (taken from `names`) kept on
+  // the handle for the next pages (dir-ahead.h). `end`: the names reach the end of the
+  // directory.
+  int names(uint64_t id, std::vector<DirName>& names, bool end);
 
  private:
   // Request id, to be answered (Session::finish); null when an interrupt answered it.

@@ -1,11 +1,11 @@
 // FUSE operations → vfs calls. Only conversion lives here: attributes to the
 // binding's shape, directory listings to entries, I/O counts to the recorder.
 // Errors pass through; the session turns them into errno.
-import type { DirAttrsTuple, DirNameTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
 import { isDir, opensToChange, type Vfs } from '../vfs/vfs.js';
 import { ListingHabits } from './listing-habits.js';
-import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type OpenResult, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
+import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
 export interface AdapterOptions {
   attrTimeoutS: number;
@@ -47,13 +47,12 @@ export function toAttr(i: InodeAttrs): Attr {
 }
 
 /**
- * Catalog rows of a directory page into the binding's packed form: names, and DirPlus.fields
- * numbers per entry in the tuple's order. Rows with attributes (readdirplus) give the kernel
- * an entry, '.' and '..' excepted; rows of names alone (a plain readdir) only the cookie,
- * inode number and type. An object per entry, read back by the binding property by
+ * Catalog rows of a readdirplus page into the binding's packed form: names, and
+ * DirPlus.fields numbers per entry in the tuple's order, each entry given to the kernel
+ * ('.' and '..' excepted). An object per entry, read back by the binding property by
  * property, was most of what listing a million names cost the daemon.
  */
-export function packDir(rows: readonly (DirNameTuple | DirAttrsTuple)[]): PackedDirPage {
+export function packDir(rows: readonly DirAttrsTuple[]): PackedDirPage {
   const names: string[] = new Array(rows.length);
   const numbers = new Float64Array(rows.length * DirPlus.fields);
   for (let k = 0; k < rows.length; k++) {
@@ -62,7 +61,6 @@ export function packDir(rows: readonly (DirNameTuple | DirAttrsTuple)[]): Packed
     names[k] = r[1];
     numbers[at] = r[0];
     for (let j = 2; j < r.length; j++) numbers[at + j - 1] = r[j] as number; // the tuple's order, less the name
-    if (r.length === 4) continue;
     if (r[9] === null) numbers[at + DirPlus.blocks] = Math.ceil(r[8] / 512);
     numbers[at + DirPlus.hasEntry] = r[1] === '.' || r[1] === '..' ? 0 : 1;
   }
@@ -176,8 +174,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       // five pages or more of a directory of a thousand files, and each trip here cost more
       // than the names.
       const ahead = Math.max(limit, offset === 0 ? NAMES_AHEAD_FIRST : NAMES_AHEAD);
-      const rows = vfs.readdir(ino, fh, offset, ahead);
-      return { ...packDir(rows), end: rows.length < ahead };
+      const page = vfs.readdir(ino, fh, offset, ahead);
+      return { joined: page.joined, end: page.count < ahead };
     },
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);

@@ -67,10 +67,11 @@ export class RequestDispatcher {
     }
     if (!r.id) {
       // notifications (init, forget, log, exited): nobody to answer, no caller
+      const failed = (err: unknown) => this.log.error({ err, op: name }, 'notification handler failed');
       try {
-        void handler(r, KERNEL);
+        handler(r, KERNEL)?.catch(failed);
       } catch (err) {
-        this.log.error({ err, op: name }, 'notification handler failed');
+        failed(err);
       }
       return;
     }
@@ -215,14 +216,15 @@ export class RequestDispatcher {
       readdir: async (r, c) => {
         const page = await ops.readdir(c, r.ino, r.fh!, r.offset!, r.plus ?? false, r.size!);
         if (Array.isArray(page)) return void nat.replyDir(r.id, page);
+        if ('joined' in page) return void nat.replyNames(r.id, page.joined, page.end);
         // Each entry given with its attributes is a lookup reference the kernel now holds.
         const { names, numbers } = page;
-        const packed = nat.replyDirPlus(r.id, names, numbers, page.end);
+        const packed = nat.replyDirPlus(r.id, names, numbers);
         for (let i = 0, at = 0; i < packed; i++, at += DirPlus.fields) if (numbers[at + DirPlus.hasEntry]) this.counts.add(numbers[at + DirPlus.ino]!);
       },
+      // A notification: the binding answered the kernel already (native/fuse/ops.cc).
       releasedir: async (r, c) => {
         await ops.releasedir(c, r.ino, r.fh!);
-        this.ok(r);
       },
       fsyncdir: async (r, c) => {
         if (!ops.fsyncdir) return void nat.replyErr(r.id, ENOSYS);

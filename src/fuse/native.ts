@@ -135,7 +135,9 @@ export interface NativeSession {
   /** Returns how many entries (a prefix) were packed, or -1 when not delivered. */
   replyDir(id: number, entries: DirEntry[]): number;
   /** readdirplus from a PackedDirPage: entries packed (a prefix), or -1 */
-  replyDirPlus(id: number, names: string[], numbers: Float64Array, end?: boolean): number;
+  replyDirPlus(id: number, names: string[], numbers: Float64Array): number;
+  /** a page of names alone from a NamesDirPage: entries packed, or -1; the rest kept for the next pages */
+  replyNames(id: number, joined: string, end: boolean): number;
 }
 
 export type OpName =

@@ -112,11 +112,17 @@ export interface DirEntry {
 export interface PackedDirPage {
   names: string[];
   numbers: Float64Array;
-  /**
-   * The entries reach the end of the directory. Entries without attributes may be more
-   * than the kernel's buffer holds: the binding keeps the rest for the next pages.
-   */
-  end?: boolean;
+}
+
+/**
+ * A page of names alone (a plain readdir, or readdirplus without attributes) as the
+ * binding takes it: JoinedNames of the catalog (`cookie,ino,mode,name` per entry, '/'
+ * between). It may hold more than the kernel's buffer: the binding keeps the rest for the
+ * next pages; `end`: the names reach the end of the directory.
+ */
+export interface NamesDirPage {
+  joined: string;
+  end: boolean;
 }
 
 /**
@@ -222,7 +228,7 @@ export interface FuseOps {
    * fine; an empty list means the end.
    */
   /** A page of entries: names and types, or with plus their attributes too (packed; names alone give the kernel no attributes). */
-  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[] | PackedDirPage>;
+  readdir(ctx: RequestContext, ino: Ino, fh: number, offset: number, plus: boolean, bufferBytes: number): Promise<DirEntry[] | PackedDirPage | NamesDirPage>;
   releasedir(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
   fsyncdir?(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   statfs(ctx: RequestContext, ino: Ino): Promise<StatFs>;

@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirAttrsTuple, DirNameTuple, Inode, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
+import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -1150,19 +1150,17 @@ export class Vfs {
    * is kept per handle, so an open handle costs nothing however large the directory, and
    * entries created or removed meanwhile never make one that exists throughout appear
    * twice or not at all (its position does not change). Any cookie given out may be
-   * returned to (seekdir). Names, numbers and types alone: readdirPlus adds attributes.
+   * returned to (seekdir). Names, numbers and types alone, joined into one string (the
+   * binding parses it); readdirPlus gives attributes, as tuples.
    */
-  readdir(ino: number, fh: number, offset: number, limit: number): DirNameTuple[] {
+  readdir(ino: number, fh: number, offset: number, limit: number): JoinedNames {
     const dots = this.dotsOf(ino, fh, offset);
-    if (!dots) return []; // removed while open: nothing left to list
-    const out: DirNameTuple[] = dots.map(([cookie, name, ino, mode]) => [cookie, name, ino, mode]);
-    for (const r of this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - out.length) + 1)) {
-      if (out.length >= limit) break;
-      if (isReserved(ino, r[1])) continue;
-      r[0] += DOTDOT_COOKIE;
-      out.push(r);
-    }
-    return out;
+    if (!dots) return { count: 0, joined: '' }; // removed while open: nothing left to list
+    const hidden = ino === ROOT_INO ? TEMP_DIR : null;
+    const page = this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - dots.length), DOTDOT_COOKIE, hidden);
+    if (dots.length === 0) return page;
+    const joinedDots = dots.map(([cookie, name, ino, mode]) => `${cookie},${ino},${mode},${name}`).join('/');
+    return { count: dots.length + page.count, joined: page.count ? `${joinedDots}/${page.joined}` : joinedDots };
   }
 
   /**

@@ -5,9 +5,11 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Catalog, ROOT_INO } from '../../src/catalog/catalog.js';
 import { MIGRATIONS } from '../../src/catalog/migrations.js';
+import { entriesOf as entries } from '../helpers/joined-names.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const T = 1_700_000_000_000_000_000n;
+
 const file = { mode: 0o100644, uid: 0, gid: 0, nlink: 1, rdev: 0, size: 0, atimeNs: T, mtimeNs: T, ctimeNs: T, tier: null, volume: null, dataPath: null, target: null };
 
 describe('directory entry cookies', () => {
@@ -34,24 +36,36 @@ describe('directory entry cookies', () => {
     db.close();
 
     const c = new Catalog(path);
-    const page = c.listDirNames(ROOT_INO, 0, 10);
+    const page = entries(c.listDirNames(ROOT_INO, 0, 10));
     expect(page.map((r) => r[1])).toEqual(['alpha', 'mid', 'zeta']);
+    expect(page.map((r) => r[3])).toEqual([0o100000, 0o100000, 0o100000]); // each entry's type, filled in by the upgrade
     expect(c.lookupIno(ROOT_INO, 'zeta')).toBe(10);
     // New entries come after the old ones; a page continues after any cookie.
     c.createInode(file, ROOT_INO, 'new');
-    expect(c.listDirNames(ROOT_INO, page[1]![0], 10).map((r) => r[1])).toEqual(['zeta', 'new']);
+    expect(entries(c.listDirNames(ROOT_INO, page[1]![0], 10)).map((r) => r[1])).toEqual(['zeta', 'new']);
     c.close();
   });
 
   it('keeps an entry’s cookie through a rename, so a listing in progress neither repeats nor skips it', () => {
     const c = new Catalog(join(dir.path, 'c.db'));
     for (const n of ['a', 'b', 'c']) c.createInode(file, ROOT_INO, n);
-    const [a, b] = c.listDirNames(ROOT_INO, 0, 2);
+    const [a, b] = entries(c.listDirNames(ROOT_INO, 0, 2));
     c.moveName(ROOT_INO, 'a', ROOT_INO, 'renamed-a');
     c.moveName(ROOT_INO, 'c', ROOT_INO, 'renamed-c');
-    const rest = c.listDirNames(ROOT_INO, b![0], 10);
+    const rest = entries(c.listDirNames(ROOT_INO, b![0], 10));
     expect(rest.map((r) => r[1])).toEqual(['renamed-c']);
-    expect(c.listDirNames(ROOT_INO, 0, 1)[0]!.slice(0, 2)).toEqual([a![0], 'renamed-a']);
+    expect(entries(c.listDirNames(ROOT_INO, 0, 1))[0]).toEqual([a![0], 'renamed-a', a![2], a![3]]);
+    c.close();
+  });
+
+  it('joins names with commas in them, leaves out the hidden one, and shifts cookies as asked', () => {
+    const c = new Catalog(join(dir.path, 'c.db'));
+    for (const n of ['a,b', 'hidden', 'c d,,']) c.createInode(file, ROOT_INO, n);
+    const plain = entries(c.listDirNames(ROOT_INO, 0, 10));
+    const page = entries(c.listDirNames(ROOT_INO, 0, 10, 2, 'hidden'));
+    expect(page.map((r) => r[1])).toEqual(['a,b', 'c d,,']);
+    expect(page.map((r) => r[0])).toEqual([plain[0]![0] + 2, plain[2]![0] + 2]);
+    expect(page.every((r) => r[3] === 0o100000)).toBe(true); // the type: S_IFREG
     c.close();
   });
 });

@@ -8,6 +8,7 @@ import { TierSet } from '../../src/tiers/tier-set.js';
 import { AccessRecorder } from '../../src/vfs/access-recorder.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, Vfs } from '../../src/vfs/vfs.js';
 import { reconcile } from '../../src/vfs/reconcile.js';
+import { entriesOf } from '../helpers/joined-names.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const caller = { uid: 1000, gid: 1000, pid: 1 };
@@ -140,7 +141,7 @@ describe('vfs over local tiers', () => {
     const d = vfs.mkdir(caller, ROOT_INO, 'd', 0o755);
     for (let k = 0; k < 20; k++) await writeFile(d.ino, `f${k}`, '');
     const fh = vfs.opendir(d.ino);
-    const first = vfs.readdir(d.ino, fh, 0, 7);
+    const first = entriesOf(vfs.readdir(d.ino, fh, 0, 7));
     expect(first.map((e) => e[1]).slice(0, 2)).toEqual(['.', '..']);
     expect(first).toHaveLength(7);
     // readdirplus: the same page with attributes as of each call, not of opendir.
@@ -157,7 +158,7 @@ describe('vfs over local tiers', () => {
       atimeNs: -1_500_000_001n, mtimeNs: 1_764_600_000_123_456_789n, ctimeNs: g.ctimeNs, stored: 0,
     });
     expect(plus().map((r) => [r[0], r[1], r[2], r[3] & 0o170000])).toEqual(first.map((e) => [e[0], e[1], e[2], e[3] & 0o170000]));
-    expect(vfs.readdir(d.ino, fh, 0, 7).find((e) => e[1] === 'f0')).toEqual([cookie0, 'f0', f0.ino, 0o100600]);
+    expect(entriesOf(vfs.readdir(d.ino, fh, 0, 7)).find((e) => e[1] === 'f0')).toEqual([cookie0, 'f0', f0.ino, 0o100000]); // names: the type alone
     // Whether an entry has xattrs stored goes with it (the binding answers getxattr for those without).
     vfs.setxattr(caller, f0.ino, 'user.k', Buffer.from('v'), 0);
     expect(plus().find((r) => r[1] === 'f0')![16]).toBe(1);
@@ -175,7 +176,7 @@ describe('vfs over local tiers', () => {
     await writeFile(d.ino, 'late', '');
     const rest: string[] = [];
     for (let c = cookie; ; ) {
-      const page = vfs.readdir(d.ino, fh, c, 4);
+      const page = entriesOf(vfs.readdir(d.ino, fh, c, 4));
       if (page.length === 0) break;
       rest.push(...page.map((e) => e[1]));
       c = page.at(-1)![0];
@@ -186,7 +187,7 @@ describe('vfs over local tiers', () => {
       Array.from({ length: 20 }, (_, k) => `f${k}`).filter((n) => n !== 'f10').sort(),
     );
     // Returning to a cookie given out earlier gives the same entries from there.
-    expect(vfs.readdir(d.ino, fh, first[3]![0], 3).map((e) => e[1])).toEqual(first.slice(4, 7).map((e) => e[1]));
+    expect(entriesOf(vfs.readdir(d.ino, fh, first[3]![0], 3)).map((e) => e[1])).toEqual(first.slice(4, 7).map((e) => e[1]));
     vfs.releasedir(fh);
     expect(() => vfs.readdir(d.ino, fh, 0, 5)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
