@@ -35,9 +35,10 @@ const QUICK_ARGS: Record<string, string[]> = {
   recall: ['--size-mib', '64', '--reads', '50', '--rounds', '1'],
   placement: ['--files', '100000', '--read-seconds', '4'],
   scale: ['--files', '50000', '--dirs', '100', '--sample', '2000'],
+  walk: ['--files', '50000', '--dirs', '50', '--rounds', '1'],
   sim: ['--events', '1000000', '--sqlite-events', '1000000'],
 };
-const ORDER = ['ec', 'fuse', 'fuse-binding', 'moves', 'objectstore', 'recall', 'placement', 'scale', 'sim'];
+const ORDER = ['ec', 'fuse', 'fuse-binding', 'moves', 'objectstore', 'recall', 'placement', 'scale', 'walk', 'sim'];
 const present = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'all.ts').map((f) => f.slice(0, -3));
 const only = opt('--only')?.split(',');
 const benches = [...ORDER.filter((b) => present.includes(b)), ...present.filter((b) => !ORDER.includes(b)).sort()].filter((b) => !only || only.includes(b));

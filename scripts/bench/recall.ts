@@ -20,7 +20,10 @@
 //      the page cache, so the daemon's own cache answers). Reads run in a python child with
 //      POSIX_FADV_RANDOM (no kernel read-ahead), and each one is checked against the source.
 //      The same reads of the file while it was still on the hot tier (page cache dropped)
-//      make the "file on hot (local)" row: what a cached cold read is compared with. A
+//      make the "file on hot (local)" row: what a cached cold read is compared with. With
+//      passthrough (the default) the kernel reads that file itself, no request reaches the
+//      daemon; the "on hot, passthrough off" row is the same reads on a mount without it,
+//      each a request the binding answers from the file, as a cached cold read is. A
 //      random pass caches the 64 KiB blocks it fetched, in daemon memory; after a sequential
 //      read of the file, its cells are whole files in the disk cache, which the binding reads
 //      itself: a third pass after that read makes the "cells cached whole" row.
@@ -531,6 +534,21 @@ async function s3fs(s3: S3Server, src: string): Promise<Target | undefined> {
 const rows: Row[] = [];
 /** 4 KiB random reads of the file on the hot tier (page cache dropped), before its move to cold */
 let localRead: Lat | undefined;
+/** the same on a mount without passthrough: each read a request the daemon answers, as a cached cold read is */
+let localDaemonRead: Lat | undefined;
+
+/** The source copied onto the hot tier of a mount without passthrough, read at random. */
+async function localThroughDaemon(src: string): Promise<Lat> {
+  const t = new TierfsMount({ passthrough: 'off', recording: true, cacheTimeout: '1s' });
+  try {
+    await t.start();
+    const cp = await run('cp', [src, t.mnt]);
+    if (cp.code !== 0) throw new Error(`cp into tierfs failed: ${cp.stderr}`);
+    return await randReads(join(t.mnt, basename(src)), src);
+  } finally {
+    await t.dispose();
+  }
+}
 
 async function main(): Promise<void> {
   const s3 = await startS3Server(BUCKET);
@@ -550,6 +568,7 @@ async function main(): Promise<void> {
   client.destroy();
 
   const targets: Target[] = [await tierfs([s3], src), await tierfs(spread, src), ...sdk(s3)];
+  localDaemonRead = await localThroughDaemon(src);
   for (const [name, fn] of [['rclone', rclone], ['s3fs', s3fs]] as const) {
     try {
       const t = await fn(s3, src);
@@ -604,7 +623,10 @@ async function main(): Promise<void> {
   }
   rows.push(...extra);
   if (localRead) {
-    rows.push({ target: 'tierfs, file on hot (local)', randCachedP50: localRead.p50, randCachedP99: localRead.p99, note: 'random: the same reads before the move to cold, page cache dropped (as for the cached pass)' });
+    rows.push({ target: 'tierfs, file on hot (local)', randCachedP50: localRead.p50, randCachedP99: localRead.p99, note: 'random: the same reads before the move to cold, page cache dropped (as for the cached pass); in passthrough, the kernel reads the backing file' });
+  }
+  if (localDaemonRead) {
+    rows.push({ target: 'tierfs, on hot, passthrough off', randCachedP50: localDaemonRead.p50, randCachedP99: localDaemonRead.p99, note: 'random: the same reads on a mount with mount.passthrough off (page cache dropped): each one a request the binding answers, as for a cached cold read' });
   }
 }
 
@@ -628,6 +650,7 @@ if (interrupted) {
   const rc = rows.find((r) => r.target.startsWith('rclone'));
   const local = rows.find((r) => r.target.startsWith('tierfs, file on hot'));
   const whole = rows.find((r) => r.target.endsWith('cells whole)'));
+  const daemonLocal = rows.find((r) => r.target.includes('passthrough off'));
   process.stdout.write(
     `cold ${SIZE_MIB} MiB file on s3rver (127.0.0.1); first sequential read (page cache dropped, daemon cache empty), 1 MiB reads after a 4 KiB first read (TTFB);\n` +
       `each round on a just-started mount (new SDK client) that first read a 4 MiB warm-up file: "TTFB fresh" is that file's, TTFB the big file's\n` +
@@ -661,6 +684,8 @@ if (interrupted) {
         target('4 KiB cold read p50 ≤ 2× one ranged GET of the SDK', t.randColdP50, direct?.randColdP50, (x) => x <= 2) +
         target('4 KiB cached read p50 ≤ 1.2× a local-tier read', t.randCachedP50, local?.randCachedP50, (x) => x <= 1.2) +
         target('  the same, cells cached whole', whole?.randCachedP50, local?.randCachedP50, (x) => x <= 1.2) +
+        target('  (beside a local read through the daemon, passthrough off)', t.randCachedP50, daemonLocal?.randCachedP50, (x) => x <= 1.2) +
+        target('  (cells cached whole, beside the same)', whole?.randCachedP50, daemonLocal?.randCachedP50, (x) => x <= 1.2) +
         target('move to cold ≥ 1.0× rclone copyto', t.writeMBps, rc?.writeMBps, (x) => x >= 1) +
         target('recall (cold → hot) ≥ 1.0× rclone copyto the other way', t.recallMBps, rc?.recallMBps, (x) => x >= 1),
     );

@@ -82,6 +82,8 @@ export interface TierfsOptions {
   recording?: boolean;
   /** the kernel page cache policy ('none' is direct I/O) */
   pageCache?: 'keep' | 'auto' | 'none';
+  /** how long start() waits for the mount (default 30 s; a first mount that imports a large tree takes longer) */
+  startTimeoutMs?: number;
 }
 
 export class TierfsMount {
@@ -94,9 +96,11 @@ export class TierfsMount {
   private child: ChildProcess | undefined;
   private log = '';
   private readonly dir: ReturnType<typeof tempDir>;
+  private readonly startTimeoutMs: number;
 
   constructor(opts: TierfsOptions = {}) {
     this.dir = tempDir('tierfs-mount-');
+    this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.root = this.dir.path;
     this.mnt = join(this.root, 'mnt');
     this.dataDir = join(this.root, 'data');
@@ -140,7 +144,7 @@ ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''
     child.stderr!.on('data', (d) => (this.log += d));
     let exited = false;
     child.on('exit', () => (exited = true));
-    await waitFor(() => exited || (isMounted(this.mnt) && this.log.includes('tierfs: mounted')), 30_000, () => `tierfs did not mount:\n${this.log}`);
+    await waitFor(() => exited || (isMounted(this.mnt) && this.log.includes('tierfs: mounted')), this.startTimeoutMs, () => `tierfs did not mount:\n${this.log}`);
     if (exited) throw new Error(`tierfs exited before mounting:\n${this.log}`);
     return this;
   }
