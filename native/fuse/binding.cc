@@ -670,7 +670,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   // replyNames(id, joined, end) → number packed, or -1: a page of names alone from the
-  // catalog's JoinedNames (`cookie,ino,mode,name` per entry, '/' between: a name holds no
+  // catalog's JoinedNames (`cookie,ino,type,name` per entry, '/' between: a name holds no
   // '/', and it comes last, so a comma in it is its own). More than fits is kept for the
   // next pages (dir-ahead.h); end: the names reach the end of the directory.
   Napi::Value replyNames(const Napi::CallbackInfo& info) {
@@ -679,7 +679,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     const std::string joined = info[1].As<Napi::String>().Utf8Value();
     std::vector<DirName> names;
     if (!parseJoinedNames(joined, names)) {
-      check(info, false, "replyNames: not cookie,ino,mode,name entries");
+      check(info, false, "replyNames: not cookie,ino,type,name entries");
       return env.Undefined();
     }
     return Napi::Number::New(env, replier_->names(idOf(info), names, info[2].ToBoolean().Value()));

@@ -39,7 +39,7 @@ struct DirName {
 size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name, uint64_t ino, uint32_t mode,
                 int64_t nextOffset, bool plus);
 
-// Reads the catalog's joined names (`cookie,ino,mode,name` per entry, '/' between) into
+// Reads the catalog's joined names (`cookie,ino,type,name` per entry, '/' between) into
 // `out`; false when the text is not that.
 bool parseJoinedNames(const std::string& joined, std::vector<DirName>& out);
 

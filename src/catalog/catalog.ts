@@ -186,8 +186,9 @@ export type DirAttrsTuple = [
 ];
 
 /**
- * Entries of a directory without attributes, as one string: `cookie,ino,mode,name` each,
- * '/' between them (a name holds no '/'); `count` entries. The FUSE binding reads it.
+ * Entries of a directory without attributes, as one string: `cookie,ino,type,name` each
+ * (type: the mode's S_IFMT bits), '/' between them (a name holds no '/'); `count` entries.
+ * The FUSE binding reads it.
  */
 export interface JoinedNames {
   count: number;

@@ -18,7 +18,6 @@ export interface AdapterOptions {
   listings?: ListingHabits;
 }
 
-/** Inode 0 in a lookup's reply: the name does not exist. */
 /**
  * Names a page without attributes reads (the binding keeps what the kernel's buffer does not
  * hold): a directory's first page, small since many listings stop there (an emptiness check,
@@ -27,6 +26,7 @@ export interface AdapterOptions {
 const NAMES_AHEAD_FIRST = 1024;
 const NAMES_AHEAD = 4096;
 
+/** Inode 0 in a lookup's reply: the name does not exist. */
 const NO_INODE: Attr = { ino: 0, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
 
 export function toAttr(i: InodeAttrs): Attr {

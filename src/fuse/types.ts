@@ -116,7 +116,7 @@ export interface PackedDirPage {
 
 /**
  * A page of names alone (a plain readdir, or readdirplus without attributes) as the
- * binding takes it: JoinedNames of the catalog (`cookie,ino,mode,name` per entry, '/'
+ * binding takes it: JoinedNames of the catalog (`cookie,ino,type,name` per entry, '/'
  * between). It may hold more than the kernel's buffer: the binding keeps the rest for the
  * next pages; `end`: the names reach the end of the directory.
  */
