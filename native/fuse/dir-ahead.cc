@@ -26,6 +26,18 @@ size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name,
   return fuse_add_direntry(req, buf, room, name.c_str(), &st, nextOffset);
 }
 
+size_t packNames(fuse_req_t req, std::vector<char>& buf, const std::vector<DirName>& names, size_t from, bool plus,
+                 size_t& used) {
+  size_t at = from;
+  for (; at < names.size(); at++) {
+    const DirName& d = names[at];
+    size_t need = packName(req, buf.data() + used, buf.size() - used, d.name, d.ino, d.mode, d.nextOffset, plus);
+    if (need > buf.size() - used) break;
+    used += need;
+  }
+  return at;
+}
+
 namespace {
 
 // The decimal number at p (up to the comma that must follow it); advances p past the comma.
@@ -91,13 +103,7 @@ bool DirAhead::serve(fuse_req_t req, size_t size, int64_t offset, bool plus) {
   }
   std::vector<char> buf(size);
   size_t used = 0;
-  size_t at = next_;
-  for (; at < names_.size(); at++) {
-    const DirName& d = names_[at];
-    size_t need = packName(req, buf.data() + used, size - used, d.name, d.ino, d.mode, d.nextOffset, plus);
-    if (need > size - used) break;
-    used += need;
-  }
+  const size_t at = packNames(req, buf, names_, next_, plus, used);
   // Nothing fits a buffer this small (never seen), or nothing is left and more may follow:
   // JavaScript answers. An empty page means the end to the kernel.
   if (at == next_ && (at < names_.size() || !complete_)) {

@@ -39,6 +39,11 @@ struct DirName {
 size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name, uint64_t ino, uint32_t mode,
                 int64_t nextOffset, bool plus);
 
+// Packs names[from..] into buf as far as they fit; returns the index of the first not
+// packed, and adds the bytes packed to `used`.
+size_t packNames(fuse_req_t req, std::vector<char>& buf, const std::vector<DirName>& names, size_t from, bool plus,
+                 size_t& used);
+
 // Reads the catalog's joined names (`cookie,ino,type,name` per entry, '/' between) into
 // `out`; false when the text is not that.
 bool parseJoinedNames(const std::string& joined, std::vector<DirName>& out);

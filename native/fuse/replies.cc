@@ -192,13 +192,7 @@ int Replier::names(uint64_t id, std::vector<DirName>& names, bool end) {
   const bool plus = r->mask != 0;
   std::vector<char> buf(r->size);
   size_t used = 0;
-  size_t packed = 0;
-  for (; packed < names.size(); packed++) {
-    const DirName& d = names[packed];
-    size_t need = packName(r->req, buf.data() + used, buf.size() - used, d.name, d.ino, d.mode, d.nextOffset, plus);
-    if (need > buf.size() - used) break;
-    used += need;
-  }
+  const size_t packed = packNames(r->req, buf, names, 0, plus, used);
   // Names that did not fit, kept for the pages that follow (dir-ahead.h); before the reply,
   // which the next request of the listing can only follow.
   if ((packed < names.size() || end) && r->hasFh) {
