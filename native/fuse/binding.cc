@@ -478,7 +478,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   Napi::Value listingPagesAnswered(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(DirAhead::answered()));
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->listingPagesAnswered()));
   }
 
   Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {

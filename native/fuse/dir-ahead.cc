@@ -8,7 +8,6 @@
 namespace tierfs {
 
 std::atomic<size_t> DirAhead::kept_{0};
-std::atomic<uint64_t> DirAhead::answered_{0};
 
 size_t packName(fuse_req_t req, char* buf, size_t room, const std::string& name, uint64_t ino, uint32_t mode,
                 int64_t nextOffset, bool plus) {
@@ -118,7 +117,6 @@ bool DirAhead::serve(fuse_req_t req, size_t size, int64_t offset, bool plus) {
     // All given and more may follow: the next page is JavaScript's.
     if (next_ == names_.size() && !complete_) clearLocked();
   }
-  answered_.fetch_add(1, std::memory_order_relaxed);
   fuse_reply_buf(req, buf.data(), used);
   return true;
 }

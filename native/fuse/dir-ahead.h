@@ -58,8 +58,6 @@ class DirAhead {
   void keep(std::vector<DirName>& names, int64_t offset, bool plus, bool complete);
   // Answers the request when it continues what is kept; false (and nothing kept) otherwise.
   bool serve(fuse_req_t req, size_t size, int64_t offset, bool plus);
-  // Pages answered here, process-wide.
-  static uint64_t answered() { return answered_.load(std::memory_order_relaxed); }
 
  private:
   void clearLocked();
@@ -68,7 +66,6 @@ class DirAhead {
   // directories open mid-listing gets its pages from JavaScript as before.
   static constexpr size_t kBudget = 1 << 18;
   static std::atomic<size_t> kept_;
-  static std::atomic<uint64_t> answered_;
 
   std::mutex mu_;
   bool has_ = false;

@@ -281,7 +281,11 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 void submitReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
   Session* s = sessionOf(req);
   FileHandle* h = handleOrEbadf(req, fi);
-  if (!h || h->ahead.serve(req, size, off, plus)) return;
+  if (!h) return;
+  if (h->ahead.serve(req, size, off, plus)) {
+    s->noteListingPageAnswered();
+    return;
+  }
   Request* r = s->newRequest(req, Op::Readdir, ino);
   setFh(r, h);
   r->size = size;

@@ -94,6 +94,9 @@ class Session {
   void learnStoredXattrs(uint64_t ino, int storedXattrs);
   void forgetXattrs(uint64_t ino);
   uint64_t xattrsAnswered() const { return xattrsAnswered_.load(std::memory_order_relaxed); }
+  // Listing pages answered from names read ahead (dir-ahead.h).
+  void noteListingPageAnswered() { listingPagesAnswered_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t listingPagesAnswered() const { return listingPagesAnswered_.load(std::memory_order_relaxed); }
 
   // The threads that serve requests (libfuse's or ours), by kernel thread id, each
   // noted at its first request: the mover reads how long they wait for a CPU
@@ -157,6 +160,7 @@ class Session {
   DirAttrs dirAttrs_;
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
+  std::atomic<uint64_t> listingPagesAnswered_{0};
   std::atomic<uint64_t> xattrsAnswered_{0};              // getxattr answered by answersAbsentXattr
   std::mutex threadsMu_;
   std::vector<int> servingThreads_;

@@ -22,7 +22,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TierfsMount } from '../../test/helpers/tierfs.js';
-import { parseExposition } from '../../test/helpers/exposition.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 
 const args = process.argv.slice(2);
@@ -81,12 +80,10 @@ interface Pages {
 }
 
 async function pagesOf(t: TierfsMount): Promise<Pages> {
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  const e = parseExposition(await (await fetch(status.metrics.url)).text());
   return {
-    with: e.value('tierfs_fuse_listing_pages_total', { attributes: 'with' }) ?? 0,
-    without: e.value('tierfs_fuse_listing_pages_total', { attributes: 'without' }) ?? 0,
-    native: e.value('tierfs_fuse_listing_pages_answered_natively_total') ?? 0,
+    with: await t.metric('tierfs_fuse_listing_pages_total', { attributes: 'with' }),
+    without: await t.metric('tierfs_fuse_listing_pages_total', { attributes: 'without' }),
+    native: await t.metric('tierfs_fuse_listing_pages_answered_natively_total'),
   };
 }
 

@@ -195,6 +195,11 @@ export interface JoinedNames {
   joined: string;
 }
 
+/** One entry of JoinedNames, as listDirNames's query makes them (for entries it does not read: '.' and '..'). */
+export function joinedName(cookie: number, ino: number, mode: number, name: string): string {
+  return `${cookie},${ino},${mode & 0o170000},${name}`; // the type: S_IFMT
+}
+
 export interface AccessStats {
   opens: number;
   reads: number;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
 import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
-import { ROOT_INO } from '../catalog/catalog.js';
+import { joinedName, ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR } from '../tiers/local/copy.js';
@@ -120,8 +120,13 @@ function validName(name: string): void {
  * their copies. Through the mount it does not exist and cannot be made, so nobody can
  * remove in-flight copies by removing it.
  */
+/** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
+function reservedIn(parent: number): string | null {
+  return parent === ROOT_INO ? TEMP_DIR : null;
+}
+
 function isReserved(parent: number, name: string): boolean {
-  return parent === ROOT_INO && name === TEMP_DIR;
+  return name === reservedIn(parent);
 }
 
 /** A name a caller may create (or rename onto) in parent. */
@@ -1156,11 +1161,9 @@ export class Vfs {
   readdir(ino: number, fh: number, offset: number, limit: number): JoinedNames {
     const dots = this.dotsOf(ino, fh, offset);
     if (!dots) return { count: 0, joined: '' }; // removed while open: nothing left to list
-    const hidden = ino === ROOT_INO ? TEMP_DIR : null;
-    const page = this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - dots.length), DOTDOT_COOKIE, hidden);
-    if (dots.length === 0) return page;
-    const joinedDots = dots.map(([cookie, name, ino, mode]) => `${cookie},${ino},${mode},${name}`).join('/');
-    return { count: dots.length + page.count, joined: page.count ? `${joinedDots}/${page.joined}` : joinedDots };
+    const page = this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - dots.length), DOTDOT_COOKIE, reservedIn(ino));
+    const joined = [...dots.map(([cookie, name, ino, mode]) => joinedName(cookie, ino, mode, name)), ...(page.count ? [page.joined] : [])];
+    return { count: dots.length + page.count, joined: joined.join('/') };
   }
 
   /**

@@ -44,6 +44,70 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** What listAcrossChanges saw: each a list of names. */
+interface Listing {
+  /** read after the telldir, before the changes */
+  next: string[];
+  /** read after seekdir back to it, as many as `next` */
+  again: string[];
+  /** the whole pass: what was read before the telldir, `again`, and the rest to the end */
+  pass: string[];
+  /** after rewinddir, the whole directory */
+  fresh: string[];
+}
+
+/**
+ * A perl lister of dir (after reading the directory `first` whole, if given, so that dir is
+ * its second): reads `seen` entries, notes telldir, reads `next` more, waits while `change`
+ * runs, then seekdir back, reads on to the end, and lists again after rewinddir.
+ */
+async function listAcrossChanges(dir: string, o: { seen: number; next: number; first?: string }, change: () => Promise<void>): Promise<Listing> {
+  const lister = converse([
+    'perl',
+    '-e',
+    `$| = 1; my ($dir, $seen, $next, $first) = @ARGV;
+     if (defined $first) { opendir(my $f, $first) or die "opendir: $!"; my @x = readdir($f); closedir($f) }
+     opendir(my $d, $dir) or die "opendir: $!";
+     my @seen; for (1..$seen) { my $e = readdir($d); push @seen, $e if defined $e }
+     my $pos = telldir($d);
+     my @next; for (1..$next) { push @next, scalar readdir($d) }
+     print "PAUSE\n"; my $go = <STDIN>;
+     seekdir($d, $pos);
+     my @again; for (1..$next) { push @again, scalar readdir($d) }
+     my @rest; while (defined(my $e = readdir($d))) { push @rest, $e }
+     rewinddir($d); my @fresh = readdir($d);
+     print "NEXT ", join("/", @next), "\n";
+     print "AGAIN ", join("/", @again), "\n";
+     print "PASS ", join("/", @seen, @again, @rest), "\n";
+     print "FRESH ", join("/", @fresh), "\n";`,
+    dir,
+    String(o.seen),
+    String(o.next),
+    ...(o.first ? [o.first] : []),
+  ]);
+  await lister.until(/PAUSE/);
+  await change();
+  lister.send('go');
+  const { out, err } = await lister.close();
+  expect(err).toBe('');
+  const line = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(out)![1]!.split('/');
+  return { next: line('NEXT'), again: line('AGAIN'), pass: line('PASS'), fresh: line('FRESH') };
+}
+
+/**
+ * No name twice; every name that existed throughout, once; seekdir to a telldir cookie
+ * continues where it was: the same entries (removed ones may or may not show again, as
+ * POSIX leaves open).
+ */
+function expectListedOnceAndResumed(l: Listing, names: string[], removed: Set<string>): void {
+  expect(l.pass.length).toBe(new Set(l.pass).size);
+  const listed = new Set(l.pass);
+  expect(names.filter((n) => !removed.has(n) && !listed.has(n))).toEqual([]);
+  const kept = l.next.filter((n) => !removed.has(n));
+  expect(kept.length).toBeGreaterThan(0);
+  expect(l.again.filter((n) => !removed.has(n)).slice(0, kept.length)).toEqual(kept);
+}
+
 let t: TierfsMount | undefined;
 afterEach(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -95,44 +159,13 @@ describe('readdir', () => {
     for (const n of names) await fs.writeFile(join(dir, n), '');
     const removed = new Set(names.filter((_, k) => k % 2 === 1));
 
-    const lister = converse([
-      'perl',
-      '-e',
-      `$| = 1; my $dir = shift;
-       opendir(my $d, $dir) or die "opendir: $!";
-       my @seen; for (1..300) { my $e = readdir($d); push @seen, $e if defined $e }
-       my $pos = telldir($d);
-       my @next; for (1..50) { push @next, scalar readdir($d) }
-       print "PAUSE\\n"; my $go = <STDIN>;
-       seekdir($d, $pos);
-       my @again; for (1..50) { push @again, scalar readdir($d) }
-       my @rest; while (defined(my $e = readdir($d))) { push @rest, $e }
-       print "NEXT ", join("/", @next), "\\n";
-       print "AGAIN ", join("/", @again), "\\n";
-       print "PASS ", join("/", @seen, @again, @rest), "\\n";`,
-      dir,
-    ]);
-    await lister.until(/PAUSE/);
     // Half of the entries go (some listed already, some not yet), and new ones come.
-    for (const n of removed) await fs.unlink(join(dir, n));
-    for (let k = 0; k < 200; k++) await fs.writeFile(join(dir, `new${k}`), '');
-    lister.send('go');
-    const { out, err } = await lister.close();
-    expect(err).toBe('');
-    const line = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(out)![1]!.split('/');
-    const pass = line('PASS');
-
-    // No name twice; every name that existed throughout, once.
-    expect(pass.length).toBe(new Set(pass).size);
-    const listed = new Set(pass);
-    const missing = names.filter((n) => !removed.has(n) && !listed.has(n));
-    expect(missing).toEqual([]);
-    expect(listed.has('.') && listed.has('..')).toBe(true);
-    // seekdir to a telldir cookie continues where it was: the same entries (removed ones
-    // may or may not show again, as POSIX leaves open).
-    const kept = line('NEXT').filter((n) => !removed.has(n));
-    expect(kept.length).toBeGreaterThan(0);
-    expect(line('AGAIN').filter((n) => !removed.has(n)).slice(0, kept.length)).toEqual(kept);
+    const listing = await listAcrossChanges(dir, { seen: 300, next: 50 }, async () => {
+      for (const n of removed) await fs.unlink(join(dir, n));
+      for (let k = 0; k < 200; k++) await fs.writeFile(join(dir, `new${k}`), '');
+    });
+    expectListedOnceAndResumed(listing, names, removed);
+    expect(listing.pass.includes('.') && listing.pass.includes('..')).toBe(true);
   });
 
   // Pages of names alone are read well ahead and the binding answers the next ones itself
@@ -150,44 +183,17 @@ describe('readdir', () => {
     const added = Array.from({ length: 300 }, (_, k) => `new${k}`);
     const answeredBefore = await t.metric('tierfs_fuse_listing_pages_answered_natively_total');
 
-    const lister = converse([
-      'perl',
-      '-e',
-      `$| = 1; my ($first, $dir) = @ARGV;
-       opendir(my $f, $first) or die "opendir: $!"; my @x = readdir($f); closedir($f);
-       opendir(my $d, $dir) or die "opendir: $!";
-       my @seen; for (1..2500) { my $e = readdir($d); push @seen, $e if defined $e }
-       my $pos = telldir($d);
-       my @next; for (1..100) { push @next, scalar readdir($d) }
-       print "PAUSE\n"; my $go = <STDIN>;
-       seekdir($d, $pos);
-       my @again; for (1..100) { push @again, scalar readdir($d) }
-       my @rest; while (defined(my $e = readdir($d))) { push @rest, $e }
-       rewinddir($d); my @fresh = readdir($d);
-       print "NEXT ", join("/", @next), "\n";
-       print "AGAIN ", join("/", @again), "\n";
-       print "PASS ", join("/", @seen, @again, @rest), "\n";
-       print "FRESH ", join("/", @fresh), "\n";`,
-      join(t.mnt, 'first'),
+    const listing = await listAcrossChanges(
       dir,
-    ]);
-    await lister.until(/PAUSE/);
-    for (const n of removed) await fs.unlink(join(dir, n));
-    for (const n of added) await fs.writeFile(join(dir, n), '');
-    lister.send('go');
-    const { out, err } = await lister.close();
-    expect(err).toBe('');
-    const line = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(out)![1]!.split('/');
-
-    const pass = line('PASS');
-    expect(pass.length).toBe(new Set(pass).size);
-    const listed = new Set(pass);
-    expect(names.filter((n) => !removed.has(n) && !listed.has(n))).toEqual([]);
-    const kept = line('NEXT').filter((n) => !removed.has(n));
-    expect(kept.length).toBeGreaterThan(0);
-    expect(line('AGAIN').filter((n) => !removed.has(n)).slice(0, kept.length)).toEqual(kept);
+      { seen: 2500, next: 100, first: join(t.mnt, 'first') },
+      async () => {
+        for (const n of removed) await fs.unlink(join(dir, n));
+        for (const n of added) await fs.writeFile(join(dir, n), '');
+      },
+    );
+    expectListedOnceAndResumed(listing, names, removed);
     // After rewinddir the directory as it is now: nothing removed, everything added.
-    const fresh = line('FRESH');
+    const fresh = listing.fresh;
     expect(fresh.length).toBe(new Set(fresh).size);
     expect([...fresh].sort()).toEqual(['.', '..', ...names.filter((n) => !removed.has(n)), ...added].sort());
     // And pages were answered by the binding (else this test proves nothing of them).
