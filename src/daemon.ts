@@ -127,6 +127,7 @@ function mountOptions(cfg: Config): MountOptions {
     readAheadKb: Math.round(m.readAhead / 1024),
     attrTimeout: m.attrTimeout / 1000,
     entryTimeout: m.entryTimeout / 1000,
+    negativeTimeout: m.negativeTimeout / 1000,
     pageCache: m.pageCache,
     writebackCache: m.writebackCache,
     defaultPermissions: m.defaultPermissions,
@@ -311,6 +312,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       negativeTimeoutS: cfg.mount.negativeTimeout / 1000,
       fastPath: cfg.mount.fastPath,
       listings,
+      nativeCreates: cfg.mount.nativeCreates,
     });
     metrics.fuse.listings = listings;
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
@@ -323,6 +325,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     metrics.fuse.xattrsAnswered = () => session?.xattrsAnswered() ?? 0;
     metrics.fuse.dirAttrsAnswered = () => session?.dirAttrsAnswered() ?? 0;
     metrics.fuse.listingPagesAnswered = () => session?.listingPagesAnswered() ?? 0;
+    metrics.fuse.createCounts = () => session?.createCounts() ?? { lookups: 0, creates: 0 };
     metrics.fuse.cellCounts = () => session?.cellCounts() ?? NO_CELL_COUNTS;
     vfs.onHandleLeftCopy = (fh) => session?.dropCells(fh);
 

@@ -155,6 +155,7 @@ SessionOptions toOptions(const Napi::Object& o) {
   s.spliceRequests = boolOr(o, "spliceRequests", s.spliceRequests);
   s.attrTimeout = numberOr(o, "attrTimeout", s.attrTimeout);
   s.entryTimeout = numberOr(o, "entryTimeout", s.entryTimeout);
+  s.negativeTimeout = numberOr(o, "negativeTimeout", s.negativeTimeout);
   std::string pc = stringOr(o, "pageCache", "auto");
   s.pageCache = pc == "keep" ? PageCache::Keep : pc == "none" ? PageCache::None : PageCache::Auto;
   s.writebackCache = boolOr(o, "writebackCache", s.writebackCache);
@@ -306,6 +307,17 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
       o.Set("offset", static_cast<double>(r.offset));
       o.Set("whence", r.mask);
       break;
+    case Op::Created:
+      o.Set("newIno", static_cast<double>(r.ino2));
+      o.Set("flags", r.flags);
+      o.Set("mode", static_cast<double>(r.mode));
+      o.Set("uid", static_cast<double>(r.uid));
+      o.Set("gid", static_cast<double>(r.gid));
+      o.Set("timeNs", Napi::BigInt::New(env, r.offset));
+      o.Set("fd", static_cast<double>(r.size));
+      o.Set("placement", static_cast<double>(r.rdev));
+      if (r.mask) o.Set("refused", true);
+      break;
     case Op::CopyFileRange:
       o.Set("offset", static_cast<double>(r.offset));
       o.Set("inoOut", static_cast<double>(r.ino2));
@@ -339,6 +351,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
                            InstanceMethod("dirAttrsAnswered", &SessionWrap::dirAttrsAnswered),
                            InstanceMethod("listingPagesAnswered", &SessionWrap::listingPagesAnswered),
+                           InstanceMethod("grantCreates", &SessionWrap::grantCreates),
+                           InstanceMethod("revokeCreates", &SessionWrap::revokeCreates),
+                           InstanceMethod("supplyCreates", &SessionWrap::supplyCreates),
+                           InstanceMethod("createCounts", &SessionWrap::createCounts),
                            InstanceMethod("servingThreads", &SessionWrap::servingThreads),
                            InstanceMethod("serveCells", &SessionWrap::serveCells),
                            InstanceMethod("dropCells", &SessionWrap::dropCells),
@@ -479,6 +495,46 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
 
   Napi::Value listingPagesAnswered(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->listingPagesAnswered()));
+  }
+
+  // grantCreates(dir, dirfd, placement, attr, names, budget): the binding takes dirfd (closed when the grant ends)
+  Napi::Value grantCreates(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber() && info[3].IsObject() && info[4].IsArray() && info[5].IsNumber(),
+               "grantCreates(dir, dirfd, placement, attr, names, budget)")) {
+      return info.Env().Undefined();
+    }
+    Napi::Array list = info[4].As<Napi::Array>();
+    std::vector<std::string> names;
+    names.reserve(list.Length());
+    for (uint32_t i = 0; i < list.Length(); i++) names.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+    struct stat attr;
+    toStat(info[3].As<Napi::Object>(), attr);
+    session_->createGrants().grant(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Int32Value(),
+                                   info[2].As<Napi::Number>().Uint32Value(), attr, std::move(names),
+                                   info[5].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value revokeCreates(const Napi::CallbackInfo& info) {
+    session_->createGrants().revokeAll();
+    return info.Env().Undefined();
+  }
+
+  // supplyCreates(inoFrom, inos, fhFrom, fhs): numbers set aside; returns how many are left (0 args: only that)
+  Napi::Value supplyCreates(const Napi::CallbackInfo& info) {
+    CreateGrants& g = session_->createGrants();
+    if (info.Length() >= 4 && info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber() && info[3].IsNumber()) {
+      g.supply(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Uint32Value(),
+               static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()), info[3].As<Napi::Number>().Uint32Value());
+    }
+    return Napi::Number::New(info.Env(), g.stockLeft());
+  }
+
+  Napi::Value createCounts(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("lookups", static_cast<double>(session_->createGrants().lookupsAnswered()));
+    o.Set("creates", static_cast<double>(session_->createGrants().createsAnswered()));
+    return o;
   }
 
   Napi::Value xattrsAnswered(const Napi::CallbackInfo& info) {

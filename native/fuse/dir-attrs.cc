@@ -70,6 +70,16 @@ void DirAttrs::finished(const Request& r, const struct stat* after) {
   }
 }
 
+void DirAttrs::offer(uint64_t ino, const struct stat& after) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (renaming_ > 0 || (kept_.size() >= kMaxKept && !kept_.count(ino))) return;
+  Kept& k = kept_[ino];
+  if (k.changing > 0) return;
+  k.has = true;
+  k.st = after;
+  k.at = Clock::now();
+}
+
 bool DirAttrs::take(uint64_t ino, struct stat& st) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = kept_.find(ino);

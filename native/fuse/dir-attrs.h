@@ -36,6 +36,8 @@ class DirAttrs {
   // Request r was answered (or interrupted before JavaScript started it); `after`: the
   // attributes of the directory it changed, when its reply carries them.
   void finished(const Request& r, const struct stat* after);
+  // A create the binding answered itself (create-grants.h) left directory ino with `after`.
+  void offer(uint64_t ino, const struct stat& after);
   // A getattr of ino: true (and st) when kept, fresh, and nothing changed it since.
   bool take(uint64_t ino, struct stat& st);
   // The kernel forgot ino.

@@ -9,6 +9,7 @@
 
 #include "fastpath.h"
 #include "names.h"
+#include "replies.h"
 #include "session.h"
 
 namespace tierfs {
@@ -66,6 +67,20 @@ void opInit(void* userdata, struct fuse_conn_info* conn) { static_cast<Session*>
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (refuseName(req, name)) return;
+  Session* s = sessionOf(req);
+  CreateGrants& grants = s->createGrants();
+  if (grants.absent(parent, name)) {
+    // As JavaScript answers it: a negative entry the kernel may keep, or ENOENT.
+    if (grants.negativeTimeout() <= 0) {
+      fuse_reply_err(req, ENOENT);
+      return;
+    }
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.entry_timeout = grants.negativeTimeout();
+    fuse_reply_entry(req, &e);
+    return;
+  }
   submitSimple(req, Op::Lookup, parent, name);
 }
 
@@ -81,6 +96,7 @@ void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   fuse_reply_none(req);
   s->forgetXattrs(ino);
   s->dirAttrs().forget(ino);
+  s->createGrants().forget(ino);
   notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
@@ -91,6 +107,7 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   for (const auto& f : copy) {
     s->forgetXattrs(f.ino);
     s->dirAttrs().forget(f.ino);
+    s->createGrants().forget(f.ino);
   }
   notifyForgets(s, std::move(copy));
 }
@@ -256,6 +273,7 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   r->hasFh = true;
   r->flags = fi->flags;
   r->hasCounts = h->takeCounts(r->counts);
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0) s->createGrants().released(h->fd);
   if (h->counted) s->backingFiles().release(h->ino, h->passthrough);
   delete h;
   s->submit(r);
@@ -383,9 +401,58 @@ void opAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
   s->submit(r);
 }
 
+// A create in a directory JavaScript granted (create-grants.h): the file made here,
+// JavaScript told (before the kernel, so that whatever the kernel sends next finds the
+// file in the catalog), then the reply. If the kernel did not take the reply (the caller
+// was interrupted), JavaScript is told again: it then lets go of the handle.
+bool createHere(Session* s, fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  MadeFile f;
+  struct stat dirAttr;
+  bool dirAttrKnown = false;
+  if (!s->options().fastPath ||
+      !s->createGrants().create(parent, name, mode, fi->flags, *fuse_req_ctx(req), f, dirAttr, dirAttrKnown)) {
+    return false;
+  }
+  auto tell = [&](bool refused) {
+    Request* n = new Request();
+    n->op = Op::Created;
+    n->ino = f.parent;
+    n->name = f.name;
+    n->ino2 = f.ino;
+    n->fh = f.jsFh;
+    n->hasFh = true;
+    n->flags = f.flags;
+    n->mode = f.attr.st_mode;
+    n->uid = f.attr.st_uid;
+    n->gid = f.attr.st_gid;
+    n->offset = static_cast<int64_t>(f.attr.st_mtim.tv_sec) * 1000000000 + f.attr.st_mtim.tv_nsec;
+    n->size = static_cast<uint64_t>(f.fd);
+    n->rdev = f.placement;
+    n->mask = refused ? 1 : 0;
+    s->notify(n);
+  };
+  tell(false);
+  if (dirAttrKnown) s->dirAttrs().offer(parent, dirAttr);
+  std::unique_ptr<Request> r(s->newRequest(req, Op::Create, parent));
+  r->flags = fi->flags;
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof e);
+  e.ino = f.ino;
+  e.attr = f.attr;
+  e.attr_timeout = s->options().attrTimeout;
+  e.entry_timeout = s->options().entryTimeout;
+  OpenReply o;
+  o.fh = f.jsFh;
+  o.fd = f.fd;
+  o.created = true;
+  if (!Replier(*s).createdFile(*r, e, o, 0)) tell(true);
+  return true;
+}
+
 void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
   if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
+  if (createHere(s, req, parent, name, mode, fi)) return;
   Request* r = s->newRequest(req, Op::Create, parent);
   r->name = name;
   r->mode = mode;

@@ -9,14 +9,14 @@
 
 namespace tierfs {
 
-std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr) {
-  std::unique_ptr<Request> r(s_.finish(id, parentAttr));
+std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr, bool done) {
+  std::unique_ptr<Request> r(s_.finish(id, parentAttr, done));
   if (r && !r->claim()) r.reset();  // the interrupt handler already answered
   return r;
 }
 
 bool Replier::err(uint64_t id, int errnum, const struct stat* parentAttr) {
-  auto r = claim(id, errnum == 0 ? parentAttr : nullptr);
+  auto r = claim(id, errnum == 0 ? parentAttr : nullptr, errnum == 0);
   if (!r) return false;
   if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.learnNoCapability(r->ino);
   if (r->op == Op::Setxattr || r->op == Op::Removexattr) s_.forgetXattrs(r->ino);
@@ -25,7 +25,7 @@ bool Replier::err(uint64_t id, int errnum, const struct stat* parentAttr) {
 
 // Every mode the kernel is told passes through here first (see Session::noteMode).
 bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr) {
-  auto r = claim(id, parentAttr);
+  auto r = claim(id, parentAttr, true);
   if (!r) return false;
   s_.noteMode(e.ino, e.attr.st_mode);
   // Before the reply: a forget of the inode can only follow it.
@@ -112,18 +112,22 @@ bool Replier::open(uint64_t id, const OpenReply& o) {
 
 bool Replier::create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs,
                      const struct stat* parentAttr) {
-  auto r = claim(id, parentAttr);
+  auto r = claim(id, parentAttr, true);
   if (!r) return false;
+  return createdFile(*r, e, o, storedXattrs);
+}
+
+bool Replier::createdFile(Request& r, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs) {
   struct fuse_file_info fi;
-  // r->ino is the parent here; the handle belongs to the new inode.
+  // r.ino is the parent here; the handle belongs to the new inode.
   s_.noteMode(e.ino, e.attr.st_mode);
   // A new file has no security.capability (only setxattr gives one, and that clears
   // this): the kernel's check before its first write is answered here, not in JavaScript.
   if (o.created) s_.learnNoCapability(e.ino);
   s_.learnStoredXattrs(e.ino, storedXattrs);
-  FileHandle* h = makeHandle(*r, e.ino, o, fi);
-  int how = answerPassthrough(*r, h, o, &e);
-  if (how == 0 || (how == 1 && fuse_reply_create(r->req, &e, &fi) == 0)) return true;
+  FileHandle* h = makeHandle(r, e.ino, o, fi);
+  int how = answerPassthrough(r, h, o, &e);
+  if (how == 0 || (how == 1 && fuse_reply_create(r.req, &e, &fi) == 0)) return true;
   dropHandle(h);
   return false;
 }

@@ -55,6 +55,9 @@ class Replier {
   bool open(uint64_t id, const OpenReply& o);  // open and opendir
   bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs,
               const struct stat* parentAttr = nullptr);
+  // The reply to a create the binding carried out itself (create-grants.h), or to r once
+  // claimed: the handle made, answered in passthrough where the kernel offers it.
+  bool createdFile(Request& r, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs);
   bool write(uint64_t id, size_t count);
   bool lseek(uint64_t id, off_t offset);
   bool data(uint64_t id, const char* bytes, size_t len);  // read: at most the size asked
@@ -72,7 +75,7 @@ class Replier {
 
  private:
   // Request id, to be answered (Session::finish); null when an interrupt answered it.
-  std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr);
+  std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
   int answerPassthrough(Request& r, FileHandle* h, const OpenReply& o, const struct fuse_entry_param* e);

@@ -13,6 +13,7 @@ static const char* const kOpNames[] = {
     "release",  "fsync",   "opendir",    "readdir",     "releasedir", "fsyncdir",
     "statfs",   "setxattr", "getxattr",  "listxattr",   "removexattr", "access",
     "create",   "fallocate", "copyFileRange", "lseek", "log", "exited",
+    "created",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<size_t>(Op::Count_),
               "kOpNames must name every Op");

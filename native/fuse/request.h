@@ -55,6 +55,7 @@ enum class Op : uint8_t {
   Lseek,
   Log,     // notification: a libfuse log line
   Exited,  // notification: the session loop ended
+  Created,  // notification: a create the binding answered itself (create-grants.h)
   Count_
 };
 

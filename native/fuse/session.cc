@@ -421,13 +421,17 @@ void Session::submit(Request* r) {
     return;
   }
   dirAttrs_.arrived(*r);
+  createGrants_.arrived(*r);
   dispatcher_->deliver(r);
 }
 
-Request* Session::finish(uint64_t id, const struct stat* parentAttr) {
+Request* Session::finish(uint64_t id, const struct stat* parentAttr, bool done) {
   Request* r = inflight_.take(id);
   // Before the reply: the getattr it leads the kernel to send can only follow it.
-  if (r) dirAttrs_.finished(*r, parentAttr);
+  if (r) {
+    dirAttrs_.finished(*r, parentAttr);
+    createGrants_.finished(*r, done, parentAttr);
+  }
   return r;
 }
 
@@ -460,6 +464,7 @@ void Session::onInit(struct fuse_conn_info* conn) {
   want(FUSE_CAP_POSIX_ACL, opts_.posixAcl);
   want(FUSE_CAP_DONT_MASK, opts_.posixAcl);
   aclsGranted_ = (conn->want & FUSE_CAP_POSIX_ACL) != 0;
+  createGrants_.configure((conn->want & FUSE_CAP_DONT_MASK) != 0, opts_.negativeTimeout);
   // The kernel clears setuid bits on write and chown itself; natively served
   // writes could not do it.
   want(FUSE_CAP_HANDLE_KILLPRIV, false);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "create-grants.h"
 #include "dir-attrs.h"
 #include "handle.h"
 #include "passthrough.h"
@@ -31,6 +32,7 @@ struct SessionOptions {
   bool spliceRequests = false;  // requests: write payloads arrive in a pipe (measured slower here)
   double attrTimeout = 1.0;
   double entryTimeout = 1.0;
+  double negativeTimeout = 0;  // how long the kernel may keep a missing name (0: not at all)
   PageCache pageCache = PageCache::Auto;
   bool writebackCache = false;
   bool defaultPermissions = true;
@@ -124,13 +126,16 @@ class Session {
   CellCounts& cellCounts() { return cellCounts_; }
   // A directory's attributes after a change, for the getattr that follows (dir-attrs.h).
   DirAttrs& dirAttrs() { return dirAttrs_; }
+  // Directories whose missing names and creates the binding answers (create-grants.h).
+  CreateGrants& createGrants() { return createGrants_; }
 
   // Called by the op callbacks (ops.cc) on FUSE threads.
   Request* newRequest(fuse_req_t req, Op op, uint64_t ino);
   void submit(Request* r);
   // Takes request id out of the in-flight table as it is answered (or dropped after an
-  // interrupt); parentAttr: what its reply says of the directory it changed (dir-attrs.h).
-  Request* finish(uint64_t id, const struct stat* parentAttr = nullptr);
+  // interrupt); parentAttr: what its reply says of the directory it changed (dir-attrs.h);
+  // done: the reply says the request was carried out (create-grants.h).
+  Request* finish(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false);
   void notify(Request* r);  // no reply expected (init, forget)
   void onInit(struct fuse_conn_info* conn);
 
@@ -158,6 +163,7 @@ class Session {
   CellCounts cellCounts_;
   std::atomic<bool> aclsGranted_{false};  // the kernel enforces POSIX ACLs: their xattrs are stored names (set at INIT)
   DirAttrs dirAttrs_;
+  CreateGrants createGrants_;
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored
   std::atomic<uint64_t> listingPagesAnswered_{0};

@@ -424,6 +424,8 @@ export class Catalog {
       getMeta: d.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
+      dirNames: d.prepare('SELECT name FROM dirents WHERE parent = ? LIMIT ?').pluck(),
+      reserveInos: d.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq").pluck(),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
       lookupEntry: big(
@@ -850,6 +852,20 @@ export class Catalog {
       if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno, newIno);
       return newIno;
     });
+  }
+
+  /** Every name in directory parent, or undefined when it holds more than `limit`. */
+  dirNames(parent: number, limit: number): string[] | undefined {
+    const names = this.s.dirNames.all(parent, limit + 1) as string[];
+    return names.length > limit ? undefined : names;
+  }
+
+  /**
+   * Sets `count` inode numbers aside (for creates the FUSE binding makes): the first;
+   * new inodes take numbers after them. Numbers set aside and never used are skipped.
+   */
+  reserveInos(count: number): number {
+    return this.tx(() => Number(this.s.reserveInos.get(count)) - count + 1);
   }
 
   addName(parent: number, name: string, ino: number): void {

@@ -95,6 +95,12 @@ export const configSchema = z
         posixAcl: z.boolean().default(true).describe('POSIX ACLs (setfacl): stored, carried across moves, enforced by the kernel'),
         allowOther: z.boolean().default(false).describe('let users other than the mounting one in (non-root needs user_allow_other)'),
         fastPath: z.boolean().default(true).describe('serve reads and writes of local files natively, without JavaScript'),
+        nativeCreates: z
+          .boolean()
+          .default(true)
+          .describe(
+            'let the native binding answer creates of files, and lookups of names that do not exist, in a directory a file was created in (its names and backing directory handed over; needs fastPath): a create then waits for no JavaScript',
+          ),
         passthrough: z
           .enum(['auto', 'off'])
           .default('auto')

@@ -62,6 +62,7 @@ mount:
   defaultPermissions: true
   allowOther: false
   fastPath: true                      # local files are read and written natively
+  nativeCreates: true                 # creates in a directory answered natively after its first
   passthrough: auto                   # auto | off: the kernel reads and writes local files itself
   readdirplus: adaptive               # adaptive | always | auto | off: listings carry attributes to callers that stat what they list (du, ls -l), not to find
 

@@ -5,7 +5,7 @@ import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog
 import type { FsError } from '../errors.js';
 import { isDir, opensToChange, type Vfs } from '../vfs/vfs.js';
 import { ListingHabits } from './listing-habits.js';
-import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
+import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type MadeFile, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
 export interface AdapterOptions {
   attrTimeoutS: number;
@@ -16,6 +16,8 @@ export interface AdapterOptions {
   fastPath: boolean;
   /** which listings carry attributes (mount.readdirplus; default: all the kernel asks for) */
   listings?: ListingHabits;
+  /** let the binding answer creates in directories a create was answered in (mount.nativeCreates) */
+  nativeCreates?: boolean;
 }
 
 /**
@@ -209,6 +211,24 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
         vfs.cellsRead(paths);
       },
     }),
+    // Creates the binding answers itself (native/fuse/create-grants.h): on its fast path
+    // only, since the new file's handle serves its I/O there.
+    ...(opts.fastPath &&
+      opts.nativeCreates && {
+        createGrant(parent: number) {
+          const g = vfs.createGrant(parent);
+          return g && { ...g, attr: toAttr(g.attrs) };
+        },
+        created(made: MadeFile) {
+          // A change the backing tier holds too (the file is there): answered before it commits, as create is.
+          vfs.catalog.group.open();
+          return vfs.adoptCreate(made);
+        },
+        createNumbers(count: number) {
+          vfs.catalog.group.open();
+          return vfs.createNumbers(count);
+        },
+      }),
     accessBatch(counts: AccessCount[]) {
       for (const c of counts) {
         if (c.reads > 0) vfs.recordIo(c.ino, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);

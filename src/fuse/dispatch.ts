@@ -14,6 +14,9 @@ const EOPNOTSUPP = 95;
 
 type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
 
+/** Inode and handle numbers set aside for the binding's creates at a time. */
+const CREATE_STOCK = 1024;
+
 const KERNEL: RequestContext = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
 
 /** Events that belong to the session rather than to the filesystem. */
@@ -117,6 +120,26 @@ export class RequestDispatcher {
     const mode = withoutPrivileges(attr.mode);
     if (mode !== attr.mode) await this.ops.setattr(ctx, ino, { mode: mode & 0o7777 });
     this.native.privilegesKilled(ino);
+  }
+
+  /** Hands directory parent to the binding for creates, when the filesystem offers it (FuseOps.createGrant). */
+  private grantCreates(parent: number): void {
+    try {
+      const grant = this.ops.createGrant?.(parent);
+      if (!grant) return;
+      this.stockCreates();
+      this.native.grantCreates(parent, grant.dirfd, grant.placement, grant.attr, grant.names, grant.budget);
+    } catch (err) {
+      // Only a missed chance: creates in it go on coming here.
+      this.log.debug({ parent, err: (err as Error).message }, 'cannot hand a directory to the binding for creates');
+    }
+  }
+
+  /** Numbers for the binding's creates, set aside again when a quarter is left. */
+  private stockCreates(): void {
+    if (this.native.supplyCreates() >= CREATE_STOCK / 4) return;
+    const { inoFrom, fhFrom } = this.ops.createNumbers!(CREATE_STOCK);
+    this.native.supplyCreates(inoFrom, CREATE_STOCK, fhFrom, CREATE_STOCK);
   }
 
   private releaseQuietly(what: string, release: () => Promise<void>): void {
@@ -257,8 +280,22 @@ export class RequestDispatcher {
       },
       create: async (r, c) => {
         const res = await ops.create(c, r.ino, r.name!, r.mode!, r.flags ?? 0);
+        // Before the reply: the next lookups and creates in the directory may be the binding's.
+        if (res.created) this.grantCreates(r.ino);
         if (nat.replyCreate(r.id, res, res)) this.counts.add(res.attr.ino);
         else this.releaseQuietly('release', () => ops.release(c, res.attr.ino, res.fh, r.flags ?? 0));
+      },
+      created: (r) => {
+        const ino = r.newIno!;
+        if (r.refused) {
+          // The kernel took neither the inode nor the handle.
+          if (this.counts.forget(ino, 1)) ops.forget?.(ino);
+          return this.releaseQuietly('release', () => ops.release(KERNEL, ino, r.fh!, r.flags ?? 0));
+        }
+        this.counts.add(ino);
+        const made = { parent: r.ino, name: r.name!, ino, fh: r.fh!, fd: r.fd!, flags: r.flags ?? 0, mode: r.mode!, uid: r.uid, gid: r.gid, timeNs: r.timeNs!, placement: r.placement! };
+        if (!ops.created!(made)) nat.revokeCreates();
+        this.stockCreates();
       },
       fallocate: async (r, c) => {
         if (!ops.fallocate) return void nat.replyErr(r.id, EOPNOTSUPP);

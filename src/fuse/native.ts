@@ -63,6 +63,13 @@ export interface NativeRequest {
   capabilities?: number;
   /** init: the kernel agreed to FUSE passthrough */
   passthrough?: boolean;
+  /** created (ino: the parent, fh, name, flags, mode): the new inode, its times, backing descriptor and placement */
+  newIno?: number;
+  timeNs?: bigint;
+  fd?: number;
+  placement?: number;
+  /** created: the kernel did not take the reply, and holds neither the inode nor the handle */
+  refused?: boolean;
 }
 
 export interface NativeSessionOptions {
@@ -75,6 +82,7 @@ export interface NativeSessionOptions {
   spliceRequests: boolean;
   attrTimeout: number;
   entryTimeout: number;
+  negativeTimeout: number;
   pageCache: 'keep' | 'auto' | 'none';
   writebackCache: boolean;
   posixAcl: boolean;
@@ -110,6 +118,14 @@ export interface NativeSession {
   dirAttrsAnswered(): number;
   /** Listing pages the binding answered itself from names read ahead (native/fuse/dir-ahead.h). */
   listingPagesAnswered(): number;
+  /** Lookups of missing names may be answered, and creates made, by the binding in dir (native/fuse/create-grants.h); it takes dirfd. */
+  grantCreates(dir: number, dirfd: number, placement: number, attr: Attr, names: string[], budget: number): void;
+  /** Every grant ends. */
+  revokeCreates(): void;
+  /** Numbers set aside for the binding's creates (replacing what is left); returns how many are left. Without arguments: only that. */
+  supplyCreates(inoFrom?: number, inos?: number, fhFrom?: number, fhs?: number): number;
+  /** Lookups of missing names and creates the binding answered itself. */
+  createCounts(): { lookups: number; creates: number };
   /** Kernel thread ids of the threads that have served requests (mover/foreground.ts reads their run-queue wait). */
   servingThreads(): number[];
   /** Reads of handle fh may be served from these cells (native/fuse/cell-files.h); false when the kernel no longer holds fh. */
@@ -145,7 +161,7 @@ export type OpName =
   | 'unlink' | 'rmdir' | 'symlink' | 'rename' | 'link' | 'open' | 'read' | 'write' | 'flush'
   | 'release' | 'fsync' | 'opendir' | 'readdir' | 'releasedir' | 'fsyncdir' | 'statfs'
   | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' | 'access' | 'create' | 'fallocate'
-  | 'copyFileRange' | 'lseek' | 'log' | 'exited';
+  | 'copyFileRange' | 'lseek' | 'log' | 'exited' | 'created';
 
 interface NativeModule {
   Session: new (opts: NativeSessionOptions, dispatch: (req: NativeRequest) => void) => NativeSession;

@@ -54,6 +54,8 @@ export interface FuseSession {
   dirAttrsAnswered(): number;
   /** Listing pages the binding answered itself from names read ahead with an earlier page. */
   listingPagesAnswered(): number;
+  /** Lookups of missing names and creates the binding answered itself (FuseOps.createGrant). */
+  createCounts(): { lookups: number; creates: number };
   /** Kernel thread ids of the threads that have served requests. */
   servingThreads(): number[];
   /** Reads the binding answered from recall cache files (FuseOps.cellFiles). */
@@ -73,6 +75,7 @@ function nativeOptions(mountpoint: string, o: MountOptions): NativeSessionOption
     spliceRequests: o.spliceRequests ?? false,
     attrTimeout: o.attrTimeout ?? 1,
     entryTimeout: o.entryTimeout ?? 1,
+    negativeTimeout: o.negativeTimeout ?? 0,
     pageCache: o.pageCache ?? 'auto',
     writebackCache: o.writebackCache ?? false,
     defaultPermissions: o.defaultPermissions ?? true,
@@ -175,6 +178,10 @@ class Session implements FuseSession {
 
   listingPagesAnswered(): number {
     return this.joined ? 0 : this.native.listingPagesAnswered();
+  }
+
+  createCounts(): { lookups: number; creates: number } {
+    return this.joined ? { lookups: 0, creates: 0 } : this.native.createCounts();
   }
 
   servingThreads(): number[] {

@@ -253,6 +253,50 @@ export interface FuseOps {
    * and a handle's final counts just before its release handler runs.
    */
   accessBatch?(counts: AccessCount[]): void;
+  /**
+   * Creates the binding answers itself (native/fuse/create-grants.h). After a file was
+   * created in `parent` here: what lets the binding answer the next lookups of missing
+   * names and creates in it, or undefined when they are to come here.
+   */
+  createGrant?(parent: Ino): CreateGrant | undefined;
+  /**
+   * The binding made a file (a notification, handled before any request that came after
+   * it): its catalog rows, its open handle. False when new files should now go elsewhere,
+   * and every grant ends.
+   */
+  created?(made: MadeFile): boolean;
+  /** Inode and handle numbers the binding's creates may use, set aside for it. */
+  createNumbers?(count: number): { inoFrom: Ino; fhFrom: number };
+}
+
+/** A directory the binding may answer missing names and creates in. */
+export interface CreateGrant {
+  /** its backing directory on the volume new files go to; the binding closes it */
+  dirfd: number;
+  /** the tier and volume (MadeFile.placement) */
+  placement: number;
+  attr: Attr;
+  /** every name the directory holds */
+  names: string[];
+  /** bytes the tier may take in files closed after writes before the grant must end */
+  budget: number;
+}
+
+/** A file a create answered by the binding made. */
+export interface MadeFile {
+  parent: Ino;
+  name: string;
+  ino: Ino;
+  /** its handle, open as `flags` ask, on backing descriptor fd (which JavaScript now owns) */
+  fh: number;
+  fd: number;
+  flags: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** its times, and its directory's new mtime and ctime */
+  timeNs: bigint;
+  placement: number;
 }
 
 export interface MountOptions {
@@ -260,6 +304,8 @@ export interface MountOptions {
   subtype?: string;
   /** bytes; at least 1 MiB is useful for throughput */
   maxRead?: number;
+  /** seconds the kernel may keep a missing name (the binding's own answers say it too) */
+  negativeTimeout?: number;
   maxWrite?: number;
   /** fast-path reads splice file → pipe → /dev/fuse instead of copying through memory (default true) */
   splice?: boolean;

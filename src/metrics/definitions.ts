@@ -126,6 +126,18 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_creates_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Creates of files the binding answered itself, without JavaScript, in directories handed over after a create there (mount.nativeCreates; not in tierfs_fuse_requests_total{op="create"}); JavaScript writes their catalog rows right after',
+    healthy: 'Most creates of a burst of new files in one directory (an unpack, a build); the first create in a directory, and those of names that exist, are JavaScript\'s.',
+    history: {},
+  },
+  {
+    name: 'tierfs_fuse_lookups_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Lookups of names that do not exist the binding answered itself (ENOENT), without JavaScript, in directories handed over for creates (not in tierfs_fuse_requests_total{op="lookup"})',
+    healthy: 'About one per create answered natively (the kernel looks a name up before it creates it), and more where programs probe for missing files.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
     healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',

@@ -137,6 +137,7 @@ export class FuseRequestTally {
   dirAttrsAnswered: () => number = () => 0;
   /** listing pages the binding answered itself (set once mounted). */
   listingPagesAnswered: () => number = () => 0;
+  createCounts: () => { lookups: number; creates: number } = () => ({ lookups: 0, creates: 0 });
   /** Which listings carried attributes (set once mounted). */
   listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = { pages: { with: 0, without: 0 }, callersThatStat: 0 };
   /** What the binding served from recall cache files (set once mounted). */
@@ -150,6 +151,8 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
     registry.feed('tierfs_fuse_listing_pages_answered_natively_total', () => [{ labels: {}, value: this.listingPagesAnswered() }]);
+    registry.feed('tierfs_fuse_creates_answered_natively_total', () => [{ labels: {}, value: this.createCounts().creates }]);
+    registry.feed('tierfs_fuse_lookups_answered_natively_total', () => [{ labels: {}, value: this.createCounts().lookups }]);
     registry.feed('tierfs_fuse_listing_pages_total', () => [
       { labels: { attributes: 'with' }, value: this.listings.pages.with },
       { labels: { attributes: 'without' }, value: this.listings.pages.without },
@@ -168,7 +171,7 @@ export class FuseRequestTally {
 }
 
 /** Not requests: the session's start and the binding's counts of what it served itself. */
-const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles', 'cellsRead']);
+const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles', 'cellsRead', 'createGrant', 'created', 'createNumbers']);
 
 /**
  * The same operations, each call counted and timed in `tally`. Synchronous handlers stay

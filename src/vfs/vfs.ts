@@ -121,6 +121,11 @@ function validName(name: string): void {
  * remove in-flight copies by removing it.
  */
 /** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
+/** A directory with more names is not handed to the binding for creates (each name is kept there). */
+const MAX_GRANTED_NAMES = 16384;
+/** Room a tier keeps below its high watermark while the binding answers creates on it. */
+const GRANT_MARGIN_BYTES = 64 * 2 ** 20;
+
 function reservedIn(parent: number): string | null {
   return parent === ROOT_INO ? TEMP_DIR : null;
 }
@@ -481,6 +486,69 @@ export class Vfs {
     this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
     return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
   }
+
+  // ── creates the binding answers (native/fuse/create-grants.h) ──────────────────
+
+  /**
+   * What the binding needs to answer the next creates in parent itself: a descriptor of
+   * its backing directory where new files go now, every name it holds (the reserved one
+   * too, so that its lookups still come here), and its attributes. Undefined for a
+   * directory whose new files inherit a default ACL (made here), or one too large to
+   * hand over whole.
+   */
+  createGrant(parent: number): { dirfd: number; placement: number; attrs: Inode; names: string[]; budget: number } | undefined {
+    if (this.acls.enforced && this.catalog.getXattr(parent, ACL_DEFAULT) !== undefined) return undefined;
+    const { tier, volume } = this.place();
+    // What the tier may take below its high watermark, less a margin: files written and
+    // closed meanwhile come off it (the binding's budget); near the mark, creates come here.
+    const usage = tier.usage(this.catalog.usageByTier().get(tier.name)?.bytes ?? 0);
+    const budget = Math.min(usage.capacityBytes * tier.config.watermarks.high - usage.usedBytes, usage.freeBytes) - GRANT_MARGIN_BYTES;
+    if (budget < 0) return undefined;
+    const names = this.catalog.dirNames(parent, MAX_GRANTED_NAMES);
+    if (!names) return undefined;
+    const reserved = reservedIn(parent);
+    if (reserved !== null) names.push(reserved);
+    const dirfd = tier.openDir(volume, this.dirPath(parent));
+    return { dirfd, placement: this.placementOf(tier.name, volume), attrs: this.getattr(parent), names, budget: Math.floor(budget) };
+  }
+
+  /**
+   * The catalog rows, handle and access record of a file the binding made (as create()
+   * makes them once its backing file is open). False when new files should now go to
+   * another tier or volume than this one did: the binding's grants must end.
+   */
+  adoptCreate(m: { parent: number; name: string; ino: number; fh: number; fd: number; flags: number; mode: number; uid: number; gid: number; timeNs: bigint; placement: number }): boolean {
+    const { tier, volume } = this.placements[m.placement]!;
+    const dataPath = childPath(this.dirPath(m.parent), m.name);
+    const t = m.timeNs;
+    this.catalog.tx(() => {
+      const row = { mode: m.mode, uid: m.uid, gid: m.gid, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier, volume, dataPath, target: null };
+      this.catalog.createInode(row, m.parent, m.name, m.ino);
+      this.touchParent(m.parent, t);
+    });
+    this.recorder.record({ timeMs: Date.now(), ino: m.ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
+    this.addHandle(m.ino, m.fd, m.flags, undefined, dataPath, m.fh);
+    try {
+      const now = this.place();
+      return now.tier.name === tier && now.volume === volume;
+    } catch {
+      return false; // every local tier full: creates come here, which says ENOSPC
+    }
+  }
+
+  /** Numbers for `count` creates the binding makes: inodes set aside in the catalog, handle numbers here. */
+  createNumbers(count: number): { inoFrom: number; fhFrom: number } {
+    const fhFrom = this.nextFh;
+    this.nextFh += count;
+    return { inoFrom: this.catalog.reserveInos(count), fhFrom };
+  }
+
+  /** A tier and volume as a number the binding carries (never reused: a grant may outlive a change of tiers). */
+  private placementOf(tier: string, volume: string): number {
+    const at = this.placements.findIndex((p) => p.tier === tier && p.volume === volume);
+    return at >= 0 ? at : this.placements.push({ tier, volume }) - 1;
+  }
+  private readonly placements: { tier: string; volume: string }[] = [];
 
   link(ino: number, newParent: number, newName: string): Inode {
     validNewName(newParent, newName);
@@ -885,8 +953,7 @@ export class Vfs {
 
   // ── open files ─────────────────────────────────────────────────────────────
 
-  private addHandle(ino: number, fd: number, flags: number, layout?: ObjectLayout, path = ''): OpenFile {
-    const fh = this.nextFh++;
+  private addHandle(ino: number, fd: number, flags: number, layout?: ObjectLayout, path = '', fh = this.nextFh++): OpenFile {
     const writable = (flags & O_ACCMODE) !== C.O_RDONLY;
     const h: OpenFile = { fh, ino, fd, writable, layout, path };
     this.handles.set(fh, h);

@@ -70,6 +70,8 @@ export interface TierfsOptions {
   warmCapacity?: string;
   allowOther?: boolean;
   fastPath?: boolean;
+  /** creates answered by the binding in directories handed over (default: the config's default, true) */
+  nativeCreates?: boolean;
   /** FUSE passthrough for local files (default: the config's default, auto) */
   passthrough?: 'auto' | 'off';
   /** whether listings carry attributes (default: the config's default, always) */
@@ -124,7 +126,7 @@ ${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTie
   entryTimeout: ${opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
-${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.readdirplus ? `  readdirplus: ${opts.readdirplus}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
+${opts.nativeCreates === undefined ? '' : `  nativeCreates: ${opts.nativeCreates}\n`}${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.readdirplus ? `  readdirplus: ${opts.readdirplus}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
   enabled: ${opts.recording ?? true}
   flushInterval: 50ms
 ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''}`,
