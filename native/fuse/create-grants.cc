@@ -37,7 +37,10 @@ void CreateGrants::grant(uint64_t dir, int dirfd, uint32_t placement, const stru
   auto it = dirs_.find(dir);
   if (it != dirs_.end()) dropLocked(it);
   budget_ = budget;
-  if (dirs_.size() >= kMaxDirs || names_ + d->names.size() > kMaxNames) return;
+  if (d->names.size() > kMaxNames) return;
+  // Room for this one: older grants go (any: a directory still being filled is handed
+  // over again at its next create JavaScript answers).
+  while (!dirs_.empty() && (dirs_.size() >= kMaxDirs || names_ + d->names.size() > kMaxNames)) dropLocked(dirs_.begin());
   names_ += d->names.size();
   dirs_.emplace(dir, std::move(d));
 }

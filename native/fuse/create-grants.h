@@ -96,7 +96,8 @@ class CreateGrants {
   uint64_t lookupsAnswered() const { return lookups_.load(std::memory_order_relaxed); }
   uint64_t createsAnswered() const { return creates_.load(std::memory_order_relaxed); }
 
-  // Directories granted at most, and names they hold together: past either, no more grants.
+  // Directories granted at most, and names they hold together: past either, a new grant
+  // ends older ones.
   static constexpr size_t kMaxDirs = 1024;
   static constexpr size_t kMaxNames = 262144;
 

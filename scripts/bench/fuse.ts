@@ -9,7 +9,9 @@
 //   tierfs     a tierfs mount over it: as configured by default (passthrough where the
 //              kernel offers it, access recording, metrics and their history on,
 //              /metrics scraped every second), with passthrough off (the binding's
-//              native fast path), with metrics and history off, and with access recording off
+//              native fast path), with every create answered by JavaScript
+//              (mount.nativeCreates off), with metrics and history off, and with access
+//              recording off
 //   mergerfs   a mergerfs mount of the same directory
 // Page cache is dropped before every read so reads reach the filesystem under test.
 // With --rounds N every row runs N times (the tierfs rows interleaved) and keeps its
@@ -144,10 +146,11 @@ function scrapeEverySecond(url: string): () => void {
   return () => child.kill();
 }
 
-async function withTierfs(opts: { recording: boolean; metrics: boolean; passthrough?: 'off' }, fn: (mnt: string) => Promise<Row>): Promise<Row> {
+async function withTierfs(opts: { recording: boolean; metrics: boolean; passthrough?: 'off'; nativeCreates?: boolean }, fn: (mnt: string) => Promise<Row>): Promise<Row> {
   const t = new TierfsMount({
     recording: opts.recording,
     passthrough: opts.passthrough,
+    nativeCreates: opts.nativeCreates,
     cacheTimeout: '1s', // the defaults of a real mount
     extraYaml: opts.metrics ? '' : 'metrics: { listen: off, history: { enabled: false } }\n',
   });
@@ -213,6 +216,7 @@ try {
 const variants = [
   { target: 'tierfs', recording: true, metrics: true },
   { target: 'tierfs (passthrough off)', recording: true, metrics: true, passthrough: 'off' as const },
+  { target: 'tierfs (creates by JS)', recording: true, metrics: true, nativeCreates: false },
   { target: 'tierfs (no metrics)', recording: true, metrics: false },
   { target: 'tierfs (no recording)', recording: false, metrics: true },
 ];

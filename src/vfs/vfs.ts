@@ -123,6 +123,8 @@ function validName(name: string): void {
 /** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
 /** A directory with more names is not handed to the binding for creates (each name is kept there). */
 const MAX_GRANTED_NAMES = 16384;
+/** How long a directory not handed to the binding for creates is left alone. */
+const GRANT_RETRY_MS = 10_000;
 /** Room a tier keeps below its high watermark while the binding answers creates on it. */
 const GRANT_MARGIN_BYTES = 64 * 2 ** 20;
 
@@ -497,6 +499,21 @@ export class Vfs {
    * hand over whole.
    */
   createGrant(parent: number): { dirfd: number; placement: number; attrs: Inode; names: string[]; budget: number } | undefined {
+    // A directory refused lately is not looked at again at every create in it (its names
+    // alone are up to MAX_GRANTED_NAMES rows).
+    const refusedAt = this.grantsRefused.get(parent);
+    if (refusedAt !== undefined && Date.now() - refusedAt < GRANT_RETRY_MS) return undefined;
+    const grant = this.makeGrant(parent);
+    if (grant) this.grantsRefused.delete(parent);
+    else {
+      if (this.grantsRefused.size >= 4096) this.grantsRefused.clear();
+      this.grantsRefused.set(parent, Date.now());
+    }
+    return grant;
+  }
+  private readonly grantsRefused = new Map<number, number>();
+
+  private makeGrant(parent: number): { dirfd: number; placement: number; attrs: Inode; names: string[]; budget: number } | undefined {
     if (this.acls.enforced && this.catalog.getXattr(parent, ACL_DEFAULT) !== undefined) return undefined;
     const { tier, volume } = this.place();
     // What the tier may take below its high watermark, less a margin: files written and

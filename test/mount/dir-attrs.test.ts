@@ -93,4 +93,22 @@ describe("a directory's attributes after a change", () => {
     expect(g1).toEqual(g2);
     expect(g1.nlink).toBe(2n);
   });
+
+  it('after creates the binding answered itself (create-grants.h), are what JavaScript says', async () => {
+    await fs.mkdir(m('native'));
+    await fs.mkdir(m('native/sub')); // a link count other than 2 to carry along
+    await fs.writeFile(m('native/first'), 'x'); // JavaScript's: the directory is handed over
+    const creates = () => t.metric('tierfs_fuse_creates_answered_natively_total');
+    const c0 = await creates();
+    const before = await answeredNatively();
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 2)); // each create moves the mtime
+      await fs.writeFile(m(`native/f${i}`), 'x');
+    }
+    expect((await creates()) - c0).toBe(10);
+    const [fromBinding, fromJs] = await twoStats(m('native'));
+    expect(fromBinding).toEqual(fromJs);
+    expect(fromBinding.nlink).toBe(3n);
+    expect((await answeredNatively()) - before).toBeGreaterThanOrEqual(10);
+  });
 });
