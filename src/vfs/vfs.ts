@@ -123,6 +123,8 @@ function validName(name: string): void {
 /** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
 /** A directory with more names is not handed to the binding for creates (each name is kept there). */
 const MAX_GRANTED_NAMES = 16384;
+/** How often the placement of the binding's creates is checked against where new files go now. */
+const PLACEMENT_CHECK_MS = 100;
 /** How long a directory not handed to the binding for creates is left alone. */
 const GRANT_RETRY_MS = 10_000;
 /** Room a tier keeps below its high watermark while the binding answers creates on it. */
@@ -545,6 +547,11 @@ export class Vfs {
     });
     this.recorder.record({ timeMs: Date.now(), ino: m.ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
     this.addHandle(m.ino, m.fd, m.flags, undefined, dataPath, m.fh);
+    // Whether new files still go there: a tier filled by files closed after writes ends
+    // the grants in the binding at once (their budget); this catches the rest (moves onto
+    // the tier, a changed watermark), within PLACEMENT_CHECK_MS.
+    if (Date.now() - this.placementCheckedAt < PLACEMENT_CHECK_MS) return true;
+    this.placementCheckedAt = Date.now();
     try {
       const now = this.place();
       return now.tier.name === tier && now.volume === volume;
@@ -552,6 +559,7 @@ export class Vfs {
       return false; // every local tier full: creates come here, which says ENOSPC
     }
   }
+  private placementCheckedAt = 0;
 
   /** Numbers for `count` creates the binding makes: inodes set aside in the catalog, handle numbers here. */
   createNumbers(count: number): { inoFrom: number; fhFrom: number } {
