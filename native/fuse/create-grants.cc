@@ -108,7 +108,15 @@ void CreateGrants::finished(const Request& r, bool done, const struct stat* afte
     auto c = changing_.find(d);
     if (c != changing_.end() && --c->second == 0) changing_.erase(c);
   }
-  if (!done) return;
+  if (!done) {
+    // A change that failed should have changed nothing; should it have changed something
+    // all the same, its directories are not handed over on a guess.
+    for (uint64_t d : dirs) {
+      auto it = dirs_.find(d);
+      if (it != dirs_.end()) dropLocked(it);
+    }
+    return;
+  }
   auto names = [this](uint64_t dir) -> Dir* {
     auto it = dirs_.find(dir);
     return it == dirs_.end() ? nullptr : it->second.get();

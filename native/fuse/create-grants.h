@@ -19,8 +19,9 @@
 // The names kept must be exactly the directory's. Every change of them comes through
 // the kernel, which makes the changes of one directory one at a time (the directory's
 // lock), and nothing in the daemon changes a directory on its own while mounted. A
-// change JavaScript answers is applied to the names when it is answered, and while one
-// is being answered nothing is answered here in that directory. A change of the
+// change JavaScript answers is applied to the names when its success is answered (one
+// that failed ends the grant), and while one is being answered nothing is answered here
+// in that directory. A change of the
 // directory's own attributes (setattr, setxattr, removexattr: its mode, group or default
 // ACL decide a new file's) ends its grant, as does the kernel's forget of it; JavaScript
 // ends every grant when new files should go elsewhere. Anything unusual (a name that is

@@ -294,7 +294,16 @@ export class RequestDispatcher {
         }
         this.counts.add(ino);
         const made = { parent: r.ino, name: r.name!, ino, fh: r.fh!, fd: r.fd!, flags: r.flags ?? 0, mode: r.mode!, uid: r.uid, gid: r.gid, timeNs: r.timeNs!, placement: r.placement! };
-        if (!ops.created!(made)) nat.revokeCreates();
+        let placed: boolean;
+        try {
+          placed = ops.created!(made);
+        } catch (err) {
+          // The binding's names and the catalog disagree: none of its answers is trusted
+          // any more. (The backing file is there: the next mount's reconcile imports it.)
+          nat.revokeCreates();
+          throw err;
+        }
+        if (!placed) nat.revokeCreates();
         this.stockCreates();
       },
       fallocate: async (r, c) => {
