@@ -217,7 +217,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       opts.nativeCreates && {
         createGrant(parent: number) {
           const g = vfs.createGrant(parent);
-          return g && { ...g, attr: toAttr(g.attrs) };
+          if (!g) return undefined;
+          const { attrs, ...grant } = g;
+          return { ...grant, attr: toAttr(attrs) };
         },
         created(made: MadeFile) {
           // A change the backing tier holds too (the file is there): answered before it commits, as create is.

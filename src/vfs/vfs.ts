@@ -12,6 +12,7 @@ import { TEMP_DIR } from '../tiers/local/copy.js';
 import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import { nativeBinding } from '../fuse/native.js';
+import type { CreateGrant as GrantForBinding, MadeFile } from '../fuse/types.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { CellFileSet, ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -115,12 +116,9 @@ function validName(name: string): void {
   if (Buffer.byteLength(name) > 255) throw new FsError('ENAMETOOLONG');
 }
 
-/**
- * Names tierfs keeps for itself: the directory at each volume root where moves assemble
- * their copies. Through the mount it does not exist and cannot be made, so nobody can
- * remove in-flight copies by removing it.
- */
-/** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
+/** What the binding is handed for creates in a directory (the adapter turns attrs into an Attr). */
+type CreateGrant = Omit<GrantForBinding, 'attr'> & { attrs: Inode };
+
 /** A directory with more names is not handed to the binding for creates (each name is kept there). */
 const MAX_GRANTED_NAMES = 16384;
 /** How often the placement of the binding's creates is checked against where new files go now. */
@@ -130,6 +128,12 @@ const GRANT_RETRY_MS = 10_000;
 /** Room a tier keeps below its high watermark while the binding answers creates on it. */
 const GRANT_MARGIN_BYTES = 64 * 2 ** 20;
 
+/**
+ * Names tierfs keeps for itself: the directory at each volume root where moves assemble
+ * their copies. Through the mount it does not exist and cannot be made, so nobody can
+ * remove in-flight copies by removing it.
+ */
+/** The name in parent that tierfs keeps for itself (its temporary files at the mount root), if any. */
 function reservedIn(parent: number): string | null {
   return parent === ROOT_INO ? TEMP_DIR : null;
 }
@@ -500,7 +504,7 @@ export class Vfs {
    * directory whose new files inherit a default ACL (made here), or one too large to
    * hand over whole.
    */
-  createGrant(parent: number): { dirfd: number; placement: number; attrs: Inode; names: string[]; budget: number } | undefined {
+  createGrant(parent: number): CreateGrant | undefined {
     // A directory refused lately is not looked at again at every create in it (its names
     // alone are up to MAX_GRANTED_NAMES rows).
     const refusedAt = this.grantsRefused.get(parent);
@@ -515,7 +519,7 @@ export class Vfs {
   }
   private readonly grantsRefused = new Map<number, number>();
 
-  private makeGrant(parent: number): { dirfd: number; placement: number; attrs: Inode; names: string[]; budget: number } | undefined {
+  private makeGrant(parent: number): CreateGrant | undefined {
     if (this.acls.enforced && this.catalog.getXattr(parent, ACL_DEFAULT) !== undefined) return undefined;
     const { tier, volume } = this.place();
     // What the tier may take below its high watermark, less a margin: files written and
@@ -536,7 +540,7 @@ export class Vfs {
    * makes them once its backing file is open). False when new files should now go to
    * another tier or volume than this one did: the binding's grants must end.
    */
-  adoptCreate(m: { parent: number; name: string; ino: number; fh: number; fd: number; flags: number; mode: number; uid: number; gid: number; timeNs: bigint; placement: number }): boolean {
+  adoptCreate(m: MadeFile): boolean {
     const { tier, volume } = this.placements[m.placement]!;
     const dataPath = childPath(this.dirPath(m.parent), m.name);
     const t = m.timeNs;
