@@ -61,6 +61,7 @@ void DirAttrs::finished(const Request& r, const struct stat* after) {
   if (it == kept_.end()) return;
   Kept& k = it->second;
   if (k.changing > 0) k.changing--;
+  if (kept_.size() > kMaxKept) sweepLocked();
   k.has = after && k.changing == 0 && renaming_ == 0 && kept_.size() <= kMaxKept;
   if (k.has) {
     k.st = *after;
@@ -70,8 +71,18 @@ void DirAttrs::finished(const Request& r, const struct stat* after) {
   }
 }
 
+// Entries no longer answered from (out of date, or emptied) and not being changed.
+void DirAttrs::sweepLocked() {
+  const auto now = Clock::now();
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    const Kept& k = it->second;
+    it = k.changing == 0 && (!k.has || now - k.at >= kLifetime) ? kept_.erase(it) : std::next(it);
+  }
+}
+
 void DirAttrs::offer(uint64_t ino, const struct stat& after) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (kept_.size() >= kMaxKept) sweepLocked();
   if (renaming_ > 0 || (kept_.size() >= kMaxKept && !kept_.count(ino))) return;
   Kept& k = kept_[ino];
   if (k.changing > 0) return;
@@ -89,10 +100,11 @@ bool DirAttrs::take(uint64_t ino, struct stat& st) {
   if (fresh) {
     st = k.st;
     answered_.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
   k.has = false;
   if (k.changing == 0) kept_.erase(it);
-  return fresh;
+  return false;
 }
 
 void DirAttrs::forget(uint64_t ino) {

@@ -6,7 +6,10 @@
 // through it asks for them again before it checks the caller's permission: one more round
 // trip into JavaScript for every file created or removed. The reply of such a change says
 // what the directory's attributes are afterwards; they are kept here for that getattr —
-// answered once, within a second.
+// and for the others that come within a second, before the next change: several callers
+// walking through the directory at once (eight writers creating in it) each send one
+// before the first answer is cached by the kernel. Nothing else changes a directory's
+// attributes (tierfs keeps no atime of directories), so each such answer is JavaScript's.
 //
 // Kept attributes are never older than a change: a request that may change a directory
 // (one of those, a setattr, setxattr or removexattr of it) drops what is
@@ -55,9 +58,10 @@ class DirAttrs {
   enum class Kind { None, Dir, All };
   static Kind kindOf(const Request& r, uint64_t& ino);
   void dropAllLocked();
+  void sweepLocked();
 
-  // Attributes kept at most: a directory changed and never walked through again keeps
-  // its entry until the kernel forgets it; past this many, nothing more is kept.
+  // Attributes kept at most: past this many, entries out of date go, and while that is
+  // not enough nothing more is kept.
   static constexpr size_t kMaxKept = 4096;
   static constexpr std::chrono::seconds kLifetime{1};
   std::mutex mu_;
