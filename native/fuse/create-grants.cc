@@ -5,13 +5,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <climits>
 #include <ctime>
 
 namespace tierfs {
 
 namespace {
-
-constexpr size_t kNameMax = 255;
 
 bool changeGrant(Op op) { return op == Op::Setattr || op == Op::Setxattr || op == Op::Removexattr; }
 
@@ -45,10 +44,14 @@ void CreateGrants::grant(uint64_t dir, int dirfd, uint32_t placement, const stru
   dirs_.emplace(dir, std::move(d));
 }
 
-void CreateGrants::revokeAll() {
-  std::lock_guard<std::mutex> lock(mu_);
+void CreateGrants::clearLocked() {
   dirs_.clear();
   names_ = 0;
+}
+
+void CreateGrants::revokeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  clearLocked();
 }
 
 void CreateGrants::supply(uint64_t inoFrom, uint32_t inos, uint64_t fhFrom, uint32_t fhs) {
@@ -62,10 +65,9 @@ uint32_t CreateGrants::stockLeft() {
   return static_cast<uint32_t>(std::min(inoEnd_ - nextIno_, fhEnd_ - nextFh_));
 }
 
-void CreateGrants::configure(bool dontMask, double negativeTimeout) {
+void CreateGrants::configure(bool dontMask) {
   std::lock_guard<std::mutex> lock(mu_);
   dontMask_ = dontMask;
-  negativeTimeout_ = negativeTimeout;
 }
 
 void CreateGrants::changesOf(const Request& r, std::vector<uint64_t>& dirs) {
@@ -177,14 +179,11 @@ void CreateGrants::released(int fd) {
   if (::fstat(fd, &st) != 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   budget_ -= st.st_size;
-  if (budget_ < 0) {
-    dirs_.clear();
-    names_ = 0;
-  }
+  if (budget_ < 0) clearLocked();
 }
 
 bool CreateGrants::absent(uint64_t dir, const char* name) {
-  if (strlen(name) > kNameMax) return false;
+  if (strlen(name) > NAME_MAX) return false;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = dirs_.find(dir);
   if (it == dirs_.end() || changing_.count(dir) || it->second->names.count(name)) return false;
@@ -195,7 +194,7 @@ bool CreateGrants::absent(uint64_t dir, const char* name) {
 bool CreateGrants::create(uint64_t dir, const char* name, mode_t mode, int flags, const struct fuse_ctx& caller, MadeFile& file,
                           struct stat& dirAttr, bool& dirAttrKnown) {
   // setuid, setgid and sticky bits, and what clears them, stay JavaScript's.
-  if (strlen(name) > kNameMax || (mode & (S_ISUID | S_ISGID | S_ISVTX))) return false;
+  if (strlen(name) > NAME_MAX || (mode & (S_ISUID | S_ISGID | S_ISVTX))) return false;
   std::shared_ptr<Dir> d;
   mode_t perm = mode & 07777;
   uid_t uid = caller.uid;

@@ -71,10 +71,8 @@ class CreateGrants {
   void supply(uint64_t inoFrom, uint32_t inos, uint64_t fhFrom, uint32_t fhs);
   // Numbers left: JavaScript tops the stock up when it runs low.
   uint32_t stockLeft();
-  // dontMask: the kernel leaves the caller's umask to us (FUSE_DONT_MASK, set at INIT);
-  // negativeTimeout: how long the kernel may keep a name's absence (0: not at all).
-  void configure(bool dontMask, double negativeTimeout);
-  double negativeTimeout() const { return negativeTimeout_; }
+  // The kernel leaves the caller's umask to us (FUSE_DONT_MASK, set at INIT).
+  void configure(bool dontMask);
 
   // FUSE threads.
   void arrived(const Request& r);
@@ -118,6 +116,7 @@ class CreateGrants {
   // The directories a request changes the names of: (dir, name) removed and added.
   static void changesOf(const Request& r, std::vector<uint64_t>& dirs);
   void dropLocked(std::unordered_map<uint64_t, std::shared_ptr<Dir>>::iterator it);
+  void clearLocked();
 
   std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Dir>> dirs_;
@@ -128,7 +127,6 @@ class CreateGrants {
   uint64_t nextIno_ = 0, inoEnd_ = 0, nextFh_ = 0, fhEnd_ = 0;
   int64_t budget_ = 0;
   bool dontMask_ = false;
-  double negativeTimeout_ = 0;
   std::atomic<uint64_t> lookups_{0}, creates_{0};
 };
 

@@ -68,16 +68,16 @@ void opInit(void* userdata, struct fuse_conn_info* conn) { static_cast<Session*>
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (refuseName(req, name)) return;
   Session* s = sessionOf(req);
-  CreateGrants& grants = s->createGrants();
-  if (grants.absent(parent, name)) {
+  if (s->createGrants().absent(parent, name)) {
     // As JavaScript answers it: a negative entry the kernel may keep, or ENOENT.
-    if (grants.negativeTimeout() <= 0) {
+    const double negativeTimeout = s->options().negativeTimeout;
+    if (negativeTimeout <= 0) {
       fuse_reply_err(req, ENOENT);
       return;
     }
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.entry_timeout = grants.negativeTimeout();
+    e.entry_timeout = negativeTimeout;
     fuse_reply_entry(req, &e);
     return;
   }

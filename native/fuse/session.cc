@@ -464,7 +464,7 @@ void Session::onInit(struct fuse_conn_info* conn) {
   want(FUSE_CAP_POSIX_ACL, opts_.posixAcl);
   want(FUSE_CAP_DONT_MASK, opts_.posixAcl);
   aclsGranted_ = (conn->want & FUSE_CAP_POSIX_ACL) != 0;
-  createGrants_.configure((conn->want & FUSE_CAP_DONT_MASK) != 0, opts_.negativeTimeout);
+  createGrants_.configure((conn->want & FUSE_CAP_DONT_MASK) != 0);
   // The kernel clears setuid bits on write and chown itself; natively served
   // writes could not do it.
   want(FUSE_CAP_HANDLE_KILLPRIV, false);

@@ -469,17 +469,7 @@ export class Vfs {
       const chown = st.uid !== owner.uid || st.gid !== owner.gid;
       if (chown) fs.fchownSync(fd, owner.uid, owner.gid);
       if (chown || (st.mode & 0o7777) !== (owner.mode & 0o7777)) fs.fchmodSync(fd, owner.mode & 0o7777);
-      const t = nowNs();
-      ino = this.catalog.tx(() => {
-        const ino = this.catalog.createInode(
-          { ...owner, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: tier.name, volume, dataPath, target: null },
-          parent,
-          name,
-        );
-        this.storeAcls(ino, acls);
-        this.touchParent(parent, t);
-        return ino;
-      });
+      ino = this.addFileRows({ parent, name, ...owner, timeNs: nowNs(), tier: tier.name, volume, dataPath, acls });
     } catch (err) {
       // Nothing names the new file yet: its backing goes with the failure.
       fs.closeSync(fd);
@@ -491,8 +481,25 @@ export class Vfs {
       throw err;
     }
     if (acls.length > 0) this.mirrorXattrs(ino);
+    return { ...this.openNewFile(ino, fd, flags, dataPath), created: true };
+  }
+
+  /** A new regular file's catalog rows (its inode, its name, its ACLs) and its directory's new times; returns its inode. */
+  private addFileRows(f: { parent: number; name: string; ino?: number; mode: number; uid: number; gid: number; timeNs: bigint; tier: string; volume: string; dataPath: string; acls?: Xattr[] }): number {
+    const t = f.timeNs;
+    return this.catalog.tx(() => {
+      const row = { mode: f.mode, uid: f.uid, gid: f.gid, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier: f.tier, volume: f.volume, dataPath: f.dataPath, target: null };
+      const ino = this.catalog.createInode(row, f.parent, f.name, f.ino);
+      this.storeAcls(ino, f.acls ?? []);
+      this.touchParent(f.parent, t);
+      return ino;
+    });
+  }
+
+  /** The handle of a file just created, and the open the access log records of it. */
+  private openNewFile(ino: number, fd: number, flags: number, dataPath: string, fh?: number): OpenFile {
     this.recorder.record({ timeMs: Date.now(), ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
-    return { ...this.addHandle(ino, fd, flags, undefined, dataPath), created: true };
+    return this.addHandle(ino, fd, flags, undefined, dataPath, fh);
   }
 
   // ── creates the binding answers (native/fuse/create-grants.h) ──────────────────
@@ -543,14 +550,8 @@ export class Vfs {
   adoptCreate(m: MadeFile): boolean {
     const { tier, volume } = this.placements[m.placement]!;
     const dataPath = childPath(this.dirPath(m.parent), m.name);
-    const t = m.timeNs;
-    this.catalog.tx(() => {
-      const row = { mode: m.mode, uid: m.uid, gid: m.gid, nlink: 1, rdev: 0, size: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, tier, volume, dataPath, target: null };
-      this.catalog.createInode(row, m.parent, m.name, m.ino);
-      this.touchParent(m.parent, t);
-    });
-    this.recorder.record({ timeMs: Date.now(), ino: m.ino, path: dataPath, op: 'open', offset: 0, length: 0, size: 0, count: 1 });
-    this.addHandle(m.ino, m.fd, m.flags, undefined, dataPath, m.fh);
+    this.addFileRows({ ...m, tier, volume, dataPath });
+    this.openNewFile(m.ino, m.fd, m.flags, dataPath, m.fh);
     // Whether new files still go there: a tier filled by files closed after writes ends
     // the grants in the binding at once (their budget); this catches the rest (moves onto
     // the tier, a changed watermark), within PLACEMENT_CHECK_MS.

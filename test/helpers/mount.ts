@@ -7,7 +7,7 @@
 // line matching `readyLine` once mounted; every stdout line is kept, and lines
 // that are JSON objects can be awaited as replies to commands sent on stdin.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -95,6 +95,20 @@ export function forceUnmount(path: string): void {
         /* tried both */
       }
     }
+  }
+}
+
+/**
+ * Runs fn with dir held open: the kernel cannot forget a directory in use, and other test
+ * files drop its caches meanwhile (a directory the kernel forgets is no longer handed to
+ * the binding for creates). Opened from this process, which does not serve the mount.
+ */
+export async function holdingOpen<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const fd = openSync(dir, 'r');
+  try {
+    return await fn();
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { holdingOpen } from '../helpers/mount.js';
 import { TierfsMount } from '../helpers/tierfs.js';
 
 let t: TierfsMount;
@@ -119,13 +120,12 @@ describe("a directory's attributes after a change", () => {
     const creates = () => t.metric('tierfs_fuse_creates_answered_natively_total');
     const c0 = await creates();
     const before = await answeredNatively();
-    // Held open: a directory the kernel forgets (other test files drop its caches) is handed over no more.
-    const held = await fs.open(m('native'), 'r');
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 2)); // each create moves the mtime
-      await fs.writeFile(m(`native/f${i}`), 'x');
-    }
-    await held.close();
+    await holdingOpen(m('native'), async () => {
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 2)); // each create moves the mtime
+        await fs.writeFile(m(`native/f${i}`), 'x');
+      }
+    });
     expect((await creates()) - c0).toBe(10);
     const [fromBinding, fromJs] = await twoStats(m('native'));
     expect(fromBinding).toEqual(fromJs);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { run } from '../helpers/mount.js';
+import { holdingOpen, run } from '../helpers/mount.js';
 
 const NOBODY = 65534;
 
@@ -18,19 +18,6 @@ let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
 const creates = () => t.metric('tierfs_fuse_creates_answered_natively_total');
 const lookups = () => t.metric('tierfs_fuse_lookups_answered_natively_total');
-
-/**
- * The directory held open while fn creates in it: a directory the kernel forgets is no
- * longer handed over, and other test files drop the kernel's caches meanwhile.
- */
-async function holding<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    return await fn();
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Owner, group and permission bits as a stat shows them. */
 const owner = (p: string) => {
@@ -49,7 +36,7 @@ describe('creates answered by the binding', () => {
   it('make files as JavaScript does: content, mode after the umask, owner; in the catalog after a remount', async () => {
     fs.mkdirSync(m('burst'));
     const [c0, l0] = [await creates(), await lookups()];
-    await holding(m('burst'), async () => {
+    await holdingOpen(m('burst'), async () => {
       for (let i = 0; i < 200; i++) fs.writeFileSync(m(`burst/f${i}`), `file ${i}\n`, { mode: 0o640 });
     });
     // The first create is JavaScript's; it hands the directory over.
@@ -79,7 +66,7 @@ describe('creates answered by the binding', () => {
     fs.chownSync(m('shared'), NOBODY, 4321);
     fs.chmodSync(m('shared'), 0o2775);
     const c0 = await creates();
-    const made = await holding(m('shared'), () =>
+    const made = await holdingOpen(m('shared'), () =>
       run('sh', ['-c', `umask 027; for i in $(seq 0 29); do echo $i > ${m('shared')}/u$i; done`], { user: 'nobody' }),
     );
     expect(made.code, made.stderr).toBe(0);
@@ -111,7 +98,7 @@ describe('creates answered by the binding', () => {
     fs.rmdirSync(m('names/gone'));
     // With the kernel's entries dropped, each name is looked up again: those that exist
     // come from JavaScript, those that do not from the binding. (The directory is held
-    // open, as holding() does.)
+    // open, as holdingOpen() does.)
     const held = fs.openSync(m('names'), 'r');
     const l0 = await lookups();
     execFileSync('sh', ['-c', 'echo 2 > /proc/sys/vm/drop_caches']);
@@ -156,7 +143,7 @@ describe('creates answered by the binding', () => {
   it('lose no file to a crash right after a burst of them', async () => {
     fs.mkdirSync(m('crash'));
     const c0 = await creates();
-    await holding(m('crash'), async () => {
+    await holdingOpen(m('crash'), async () => {
       for (let i = 0; i < 300; i++) fs.writeFileSync(m(`crash/f${i}`), `bytes of ${i}`);
     });
     expect((await creates()) - c0).toBeGreaterThanOrEqual(299);
