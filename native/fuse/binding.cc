@@ -72,6 +72,8 @@ void toStat(const Napi::Object& a, struct stat& st) {
 
 int tristate(const Napi::Object& o, const char* key);
 
+bool isTrue(const Napi::Value& v) { return v.IsBoolean() && v.As<Napi::Boolean>().Value(); }
+
 // Numbers per entry of replyDirPlus (DirPlus.fields in src/fuse/types.ts), and where
 // among them the entry is said to be given with attributes (DirPlus.hasEntry).
 constexpr size_t kDirPlusFields = 17;
@@ -350,6 +352,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("passthroughCounts", &SessionWrap::passthroughCounts),
                            InstanceMethod("xattrsAnswered", &SessionWrap::xattrsAnswered),
                            InstanceMethod("dirAttrsAnswered", &SessionWrap::dirAttrsAnswered),
+                           InstanceMethod("keepAttrs", &SessionWrap::keepAttrs),
+                           InstanceMethod("dropAttrs", &SessionWrap::dropAttrs),
+                           InstanceMethod("fileAttrsAnswered", &SessionWrap::fileAttrsAnswered),
                            InstanceMethod("listingPagesAnswered", &SessionWrap::listingPagesAnswered),
                            InstanceMethod("grantCreates", &SessionWrap::grantCreates),
                            InstanceMethod("revokeCreates", &SessionWrap::revokeCreates),
@@ -541,6 +546,25 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->xattrsAnswered()));
   }
 
+  // keepAttrs(ino, attr): a regular file's attributes, until dropAttrs(ino) (file-attrs.h)
+  Napi::Value keepAttrs(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsObject(), "keepAttrs(ino, attr)")) return info.Env().Undefined();
+    struct stat st;
+    toStat(info[1].As<Napi::Object>(), st);
+    session_->fileAttrs().keep(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), st);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value dropAttrs(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber(), "dropAttrs(ino)")) return info.Env().Undefined();
+    session_->fileAttrs().drop(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value fileAttrsAnswered(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->fileAttrs().answered()));
+  }
+
   Napi::Value dirAttrsAnswered(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(session_->dirAttrs().answered()));
   }
@@ -632,6 +656,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     struct fuse_entry_param e;
     Napi::Object entry = info[1].As<Napi::Object>();
     int storedXattrs = toEntry(entry, e, session_->options());
+    if (e.ino != 0 && isTrue(info[2])) session_->fileAttrs().keep(e.ino, e.attr);
     struct stat parent;
     return done(info, replier_->entry(idOf(info), e, storedXattrs, parentAttrOf(entry.Get("parentAttr"), parent)));
   }
@@ -641,6 +666,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     struct stat st;
     toStat(info[1].As<Napi::Object>(), st);
     double timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : session_->options().attrTimeout;
+    if (isTrue(info[3])) session_->fileAttrs().keep(st.st_ino, st);
     return done(info, replier_->attr(idOf(info), st, timeout));
   }
 

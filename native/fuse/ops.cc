@@ -96,6 +96,7 @@ void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   fuse_reply_none(req);
   s->forgetXattrs(ino);
   s->dirAttrs().forget(ino);
+  s->fileAttrs().drop(ino);
   s->createGrants().forget(ino);
   notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
@@ -107,6 +108,7 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
   for (const auto& f : copy) {
     s->forgetXattrs(f.ino);
     s->dirAttrs().forget(f.ino);
+    s->fileAttrs().drop(f.ino);
     s->createGrants().forget(f.ino);
   }
   notifyForgets(s, std::move(copy));
@@ -117,7 +119,7 @@ void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forget
 void opGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Session* s = sessionOf(req);
   struct stat st;
-  if (s->dirAttrs().take(ino, st)) {
+  if (s->dirAttrs().take(ino, st) || s->fileAttrs().take(ino, st)) {
     s->noteMode(ino, st.st_mode);
     fuse_reply_attr(req, &st, s->options().attrTimeout);
     return;

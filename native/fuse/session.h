@@ -13,6 +13,7 @@
 
 #include "create-grants.h"
 #include "dir-attrs.h"
+#include "file-attrs.h"
 #include "handle.h"
 #include "passthrough.h"
 #include "request.h"
@@ -126,6 +127,8 @@ class Session {
   CellCounts& cellCounts() { return cellCounts_; }
   // A directory's attributes after a change, for the getattr that follows (dir-attrs.h).
   DirAttrs& dirAttrs() { return dirAttrs_; }
+  // Regular files' attributes JavaScript handed over, for the getattrs of them (file-attrs.h).
+  FileAttrs& fileAttrs() { return fileAttrs_; }
   // Directories whose missing names and creates the binding answers (create-grants.h).
   CreateGrants& createGrants() { return createGrants_; }
 
@@ -163,6 +166,7 @@ class Session {
   CellCounts cellCounts_;
   std::atomic<bool> aclsGranted_{false};  // the kernel enforces POSIX ACLs: their xattrs are stored names (set at INIT)
   DirAttrs dirAttrs_;
+  FileAttrs fileAttrs_;
   CreateGrants createGrants_;
   std::mutex xattrMu_;
   std::unordered_map<uint64_t, uint8_t> xattrsAbsent_;  // kNoCapability | kNoneStored

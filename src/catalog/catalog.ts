@@ -357,6 +357,12 @@ export class Catalog {
   private readonly s;
   /** the clock of the times this module writes itself (the policy simulator runs a catalog in simulated time) */
   private readonly now: () => number;
+  /**
+   * Called, before the change is made, whenever the attributes a stat of an inode shows
+   * (its mode, owner, size, blocks, link count or times) change: the binding drops what it
+   * kept of them (native/fuse/file-attrs.h).
+   */
+  onAttrsChanged: (ino: number) => void = () => {};
 
   /**
    * opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost);
@@ -911,29 +917,35 @@ export class Catalog {
   }
 
   updateAttrs(i: Pick<Inode, 'ino' | 'mode' | 'uid' | 'gid' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>): void {
+    this.onAttrsChanged(i.ino);
     this.s.updateAttrs.run(i);
   }
 
   /** New size and mtime after the data changed; bumps the generation when changed is true. */
   /** What the backing file takes on disk, as fstat said (null: the size stands in). */
   setBlocks(ino: number, blocks: number | null): void {
+    this.onAttrsChanged(ino);
     this.s.setBlocks.run(blocks, ino);
   }
 
   updateData(ino: number, size: number, mtimeNs: bigint, ctimeNs: bigint, changed: boolean): void {
+    this.onAttrsChanged(ino);
     this.s.updateData.run({ size, mtimeNs, ctimeNs, changed: changed ? 1 : 0, ino });
   }
 
   setNlink(ino: number, nlink: number, ctimeNs: bigint): void {
+    this.onAttrsChanged(ino);
     this.s.setNlink.run(nlink, ctimeNs, ino);
   }
 
   touchCtime(ino: number, ctimeNs: bigint): void {
+    this.onAttrsChanged(ino);
     this.s.setCtime.run(ctimeNs, ino);
   }
 
   /** A directory's entries changed: its mtime and ctime move. */
   touchDir(ino: number, nowNs: bigint): void {
+    this.onAttrsChanged(ino);
     this.s.setMtimeCtime.run(nowNs, nowNs, ino);
   }
 
@@ -953,6 +965,7 @@ export class Catalog {
 
   /** Forget an inode entirely (no names, no handles left). */
   deleteInode(ino: number): void {
+    this.onAttrsChanged(ino);
     this.tx(() => {
       this.s.deleteInode.run(ino);
       this.s.deleteXattrsOf.run(ino);

@@ -3,7 +3,7 @@
 // Errors pass through; the session turns them into errno.
 import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
-import { isDir, opensToChange, type Vfs } from '../vfs/vfs.js';
+import { isDir, isReg, opensToChange, type Vfs } from '../vfs/vfs.js';
 import { ListingHabits } from './listing-habits.js';
 import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type MadeFile, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
@@ -231,6 +231,19 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
           return vfs.createNumbers(count);
         },
       }),
+    // Files' attributes the binding answers getattrs with: on its fast path, as the rest
+    // it answers itself.
+    ...(opts.fastPath && {
+      watchAttrs(changed: ((ino: number) => void) | null) {
+        vfs.catalog.onAttrsChanged = changed ?? (() => {});
+      },
+      settledAttrs(ino: number, known?: Attr) {
+        if (vfs.isOpenForWrite(ino)) return undefined;
+        if (known) return isReg(known.mode) ? known : undefined;
+        const i = vfs.catalog.getInode(ino);
+        return i && isReg(i.mode) ? toAttr(i) : undefined;
+      },
+    }),
     accessBatch(counts: AccessCount[]) {
       for (const c of counts) {
         if (c.reads > 0) vfs.recordIo(c.ino, 'read', c.firstReadOffset ?? 0, c.readBytes, c.reads);

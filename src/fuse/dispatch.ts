@@ -11,6 +11,7 @@ const ENOSYS = 38;
 const FUSE_CAP_DONT_MASK = 1 << 6;
 const FUSE_CAP_POSIX_ACL = 1 << 19;
 const EOPNOTSUPP = 95;
+const O_ACCMODE = 3;
 
 type Handler = (r: NativeRequest, ctx: RequestContext) => Promise<void> | void;
 
@@ -101,8 +102,29 @@ export class RequestDispatcher {
   }
 
   /** Replies with an entry and, if the kernel took it, counts its reference (a negative entry, inode 0, holds none). */
-  private entry(r: NativeRequest, e: Entry): void {
-    if (this.native.replyEntry(r.id, e) && e.attr.ino !== 0) this.counts.add(e.attr.ino);
+  private entry(r: NativeRequest, e: Entry, keep = false): void {
+    if (this.native.replyEntry(r.id, e, keep) && e.attr.ino !== 0) this.counts.add(e.attr.ino);
+  }
+
+  /** Whether the binding keeps files' attributes (FuseOps.watchAttrs); false after the session ended. */
+  private keepsAttrs = false;
+  /** Attribute changes reported so far (FuseOps.watchAttrs). */
+  private attrChanges = 0;
+
+  /**
+   * Whether the binding may keep attr, read when attrChanges was `mark`, for the getattrs
+   * of its file that follow (FuseOps.settledAttrs). Not if anything changed in between: a
+   * handler that awaits lets others run, and attr may be older than their change.
+   */
+  private settled(attr: Attr, mark: number): boolean {
+    return this.keepsAttrs && attr.ino !== 0 && mark === this.attrChanges && this.ops.settledAttrs!(attr.ino, attr) !== undefined;
+  }
+
+  /** After a release of a writer, the file's attributes as the release left them (synced from the backing file). */
+  private keepAfterRelease(ino: number): void {
+    if (!this.keepsAttrs) return;
+    const attr = this.ops.settledAttrs!(ino);
+    if (attr) this.native.keepAttrs(ino, attr);
   }
 
   /** Success with no data; parentAttr: the changed directory's attributes (an unlink's, Entry.parentAttr). */
@@ -154,9 +176,20 @@ export class RequestDispatcher {
         // the capabilities wanted and granted (libfuse FUSE_CAP_*)
         const flags = r.capabilities ?? 0;
         ops.init?.({ posixAcl: (flags & FUSE_CAP_POSIX_ACL) !== 0, dontMask: (flags & FUSE_CAP_DONT_MASK) !== 0, passthrough: r.passthrough === true });
+        if (ops.watchAttrs && ops.settledAttrs) {
+          ops.watchAttrs((ino) => {
+            this.attrChanges++;
+            nat.dropAttrs(ino);
+          });
+          this.keepsAttrs = true;
+        }
         this.events.init(r);
       },
-      exited: () => this.events.exited(),
+      exited: () => {
+        this.keepsAttrs = false;
+        ops.watchAttrs?.(null);
+        this.events.exited();
+      },
       log: (r) => logAt(this.log, r.level ?? 6, r.name ?? ''),
       forget: (r) => {
         const list = r.forgets ?? [];
@@ -165,9 +198,15 @@ export class RequestDispatcher {
           if (this.counts.forget(ino, list[i + 1]!)) ops.forget?.(ino);
         }
       },
-      lookup: async (r, c) => this.entry(r, await ops.lookup(c, r.ino, r.name!)),
+      lookup: async (r, c) => {
+        const mark = this.attrChanges;
+        const e = await ops.lookup(c, r.ino, r.name!);
+        this.entry(r, e, this.settled(e.attr, mark));
+      },
       getattr: async (r, c) => {
-        nat.replyAttr(r.id, await ops.getattr(c, r.ino, r.fh));
+        const mark = this.attrChanges;
+        const attr = await ops.getattr(c, r.ino, r.fh);
+        nat.replyAttr(r.id, attr, undefined, this.settled(attr, mark));
       },
       setattr: async (r, c) => {
         const set = { ...(r.set as SetAttr) };
@@ -226,6 +265,7 @@ export class RequestDispatcher {
       release: async (r, c) => {
         if (r.counts) this.deliverCounts([r.counts]);
         await ops.release(c, r.ino, r.fh!, r.flags ?? 0);
+        if ((r.flags ?? 0) & O_ACCMODE) this.keepAfterRelease(r.ino);
         this.ok(r);
       },
       fsync: async (r, c) => {

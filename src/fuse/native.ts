@@ -116,6 +116,11 @@ export interface NativeSession {
   xattrsAnswered(): number;
   /** getattr requests of a directory answered by the binding from the reply that changed it (Entry.parentAttr). */
   dirAttrsAnswered(): number;
+  /** A regular file's attributes: getattrs of ino are answered with them until dropAttrs(ino) (native/fuse/file-attrs.h). */
+  keepAttrs(ino: number, attr: Attr): void;
+  dropAttrs(ino: number): void;
+  /** getattr requests of a file answered by the binding from kept attributes. */
+  fileAttrsAnswered(): number;
   /** Listing pages the binding answered itself from names read ahead (native/fuse/dir-ahead.h). */
   listingPagesAnswered(): number;
   /** Lookups of missing names may be answered, and creates made, by the binding in dir (native/fuse/create-grants.h); it takes dirfd. */
@@ -138,8 +143,9 @@ export interface NativeSession {
   takeCellsRead(): string[];
   /** parentAttr, with errno 0 of an unlink: the directory's attributes afterwards (Entry.parentAttr). */
   replyErr(id: number, errno: number, parentAttr?: Attr): boolean;
-  replyEntry(id: number, entry: Entry): boolean;
-  replyAttr(id: number, attr: Attr, timeout?: number): boolean;
+  /** keep: the binding keeps entry.attr for getattrs (keepAttrs) */
+  replyEntry(id: number, entry: Entry, keep?: boolean): boolean;
+  replyAttr(id: number, attr: Attr, timeout?: number, keep?: boolean): boolean;
   replyReadlink(id: number, target: string): boolean;
   replyOpen(id: number, open: OpenResult): boolean;
   replyCreate(id: number, entry: Entry, open: OpenResult): boolean;

@@ -52,6 +52,8 @@ export interface FuseSession {
   xattrsAnswered(): number;
   /** getattr requests of a directory the binding answered itself (Entry.parentAttr). */
   dirAttrsAnswered(): number;
+  /** getattr requests of a regular file the binding answered itself (FuseOps.settledAttrs). */
+  fileAttrsAnswered(): number;
   /** Listing pages the binding answered itself from names read ahead with an earlier page. */
   listingPagesAnswered(): number;
   /** Lookups of missing names and creates the binding answered itself (FuseOps.createGrant). */
@@ -174,6 +176,10 @@ class Session implements FuseSession {
 
   dirAttrsAnswered(): number {
     return this.joined ? 0 : this.native.dirAttrsAnswered();
+  }
+
+  fileAttrsAnswered(): number {
+    return this.joined ? 0 : this.native.fileAttrsAnswered();
   }
 
   listingPagesAnswered(): number {

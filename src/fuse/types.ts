@@ -267,6 +267,19 @@ export interface FuseOps {
   created?(made: MadeFile): boolean;
   /** Inode and handle numbers the binding's creates may use, set aside for it. */
   createNumbers?(count: number): { inoFrom: Ino; fhFrom: number };
+  /**
+   * Regular files' attributes the binding keeps and answers getattrs with
+   * (native/fuse/file-attrs.h). `changed` must be called synchronously, before the reply
+   * of whatever caused it, whenever a file's attributes may change (null: the session
+   * ended).
+   */
+  watchAttrs?(changed: ((ino: Ino) => void) | null): void;
+  /**
+   * ino's attributes if they hold until `changed` says otherwise (a regular file nobody
+   * has open for writing), else undefined. `known`: attributes just read, to check
+   * rather than read again.
+   */
+  settledAttrs?(ino: Ino, known?: Attr): Attr | undefined;
 }
 
 /** A directory the binding may answer missing names and creates in. */

@@ -138,6 +138,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_file_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'getattr requests of a regular file the binding answered itself, without JavaScript, from attributes JavaScript handed over with an earlier lookup, getattr or the release of a writer, and dropped as soon as they changed (not in tierfs_fuse_requests_total{op="getattr"})',
+    healthy: 'Most getattr requests of files that are stat-ed again after their attributes expired in the kernel (attrTimeout); a file open for writing is never answered from here.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
     healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',

@@ -135,6 +135,7 @@ export class FuseRequestTally {
   xattrsAnswered: () => number = () => 0;
   /** getattr requests of directories the binding answered itself (set once mounted). */
   dirAttrsAnswered: () => number = () => 0;
+  fileAttrsAnswered: () => number = () => 0;
   /** listing pages the binding answered itself (set once mounted). */
   listingPagesAnswered: () => number = () => 0;
   createCounts: () => { lookups: number; creates: number } = () => ({ lookups: 0, creates: 0 });
@@ -150,6 +151,7 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
+    registry.feed('tierfs_fuse_file_attrs_answered_natively_total', () => [{ labels: {}, value: this.fileAttrsAnswered() }]);
     registry.feed('tierfs_fuse_listing_pages_answered_natively_total', () => [{ labels: {}, value: this.listingPagesAnswered() }]);
     registry.feed('tierfs_fuse_creates_answered_natively_total', () => [{ labels: {}, value: this.createCounts().creates }]);
     registry.feed('tierfs_fuse_lookups_answered_natively_total', () => [{ labels: {}, value: this.createCounts().lookups }]);
@@ -171,7 +173,7 @@ export class FuseRequestTally {
 }
 
 /** Not requests: the session's start and the binding's counts of what it served itself. */
-const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles', 'cellsRead', 'createGrant', 'created', 'createNumbers']);
+const NOT_REQUESTS = new Set<keyof FuseOps>(['init', 'accessBatch', 'cellFiles', 'cellsRead', 'createGrant', 'created', 'createNumbers', 'watchAttrs', 'settledAttrs']);
 
 /**
  * The same operations, each call counted and timed in `tally`. Synchronous handlers stay

@@ -990,7 +990,11 @@ export class Vfs {
     let open = this.openCount.get(ino);
     if (!open) this.openCount.set(ino, (open = { all: 0, writers: new Set(), local: 0 }));
     open.all++;
-    if (writable) open.writers.add(fh);
+    if (writable) {
+      open.writers.add(fh);
+      // Its size and times now follow the backing file (attrs()), not the catalog row.
+      this.catalog.onAttrsChanged(ino);
+    }
     if (fd >= 0) open.local++;
     return h;
   }

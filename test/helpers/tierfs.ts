@@ -78,6 +78,8 @@ export interface TierfsOptions {
   readdirplus?: 'adaptive' | 'always' | 'auto' | 'off';
   /** kernel cache timeouts (default 0s: every stat reaches the daemon, as tests want) */
   cacheTimeout?: string;
+  /** mount.entryTimeout, when it is to differ from cacheTimeout */
+  entryTimeout?: string;
   /** more tiers after hot and warm, as YAML list items indented by two spaces */
   moreTiers?: string;
   /** access recording (default on) */
@@ -123,7 +125,7 @@ ${opts.hotCapacity ? `    capacity: ${opts.hotCapacity}\n` : ''}  - name: warm
     volumes: [./data/warm]
 ${opts.warmCapacity ? `    capacity: ${opts.warmCapacity}\n` : ''}${opts.moreTiers ?? ''}mount:
   attrTimeout: ${opts.cacheTimeout ?? '0s'}
-  entryTimeout: ${opts.cacheTimeout ?? '0s'}
+  entryTimeout: ${opts.entryTimeout ?? opts.cacheTimeout ?? '0s'}
   allowOther: ${opts.allowOther ?? false}
   fastPath: ${opts.fastPath ?? true}
 ${opts.nativeCreates === undefined ? '' : `  nativeCreates: ${opts.nativeCreates}\n`}${opts.passthrough ? `  passthrough: ${opts.passthrough}\n` : ''}${opts.readdirplus ? `  readdirplus: ${opts.readdirplus}\n` : ''}${opts.pageCache ? `  pageCache: ${opts.pageCache}\n` : ''}recording:
