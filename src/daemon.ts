@@ -324,7 +324,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     metrics.fuse.passthrough = () => ({ enabled: session?.passthrough ?? false, ...(session?.passthroughCounts() ?? { opens: 0, refused: 0 }) });
     metrics.fuse.xattrsAnswered = () => session?.xattrsAnswered() ?? 0;
     metrics.fuse.dirAttrsAnswered = () => session?.dirAttrsAnswered() ?? 0;
-    metrics.fuse.fileAttrsAnswered = () => session?.fileAttrsAnswered() ?? 0;
+    metrics.fuse.fileAttrsAnswered = () => session?.fileAttrsAnswered() ?? { getattrs: 0, lookups: 0 };
     metrics.fuse.listingPagesAnswered = () => session?.listingPagesAnswered() ?? 0;
     metrics.fuse.createCounts = () => session?.createCounts() ?? { lookups: 0, creates: 0 };
     metrics.fuse.cellCounts = () => session?.cellCounts() ?? NO_CELL_COUNTS;

@@ -562,7 +562,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   Napi::Value fileAttrsAnswered(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(session_->fileAttrs().answered()));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("getattrs", static_cast<double>(session_->fileAttrs().attrsAnswered()));
+    o.Set("lookups", static_cast<double>(session_->fileAttrs().lookupsAnswered()));
+    return o;
   }
 
   Napi::Value dirAttrsAnswered(const Napi::CallbackInfo& info) {
@@ -656,9 +659,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     struct fuse_entry_param e;
     Napi::Object entry = info[1].As<Napi::Object>();
     int storedXattrs = toEntry(entry, e, session_->options());
-    if (e.ino != 0 && isTrue(info[2])) session_->fileAttrs().keep(e.ino, e.attr);
     struct stat parent;
-    return done(info, replier_->entry(idOf(info), e, storedXattrs, parentAttrOf(entry.Get("parentAttr"), parent)));
+    return done(info, replier_->entry(idOf(info), e, storedXattrs, parentAttrOf(entry.Get("parentAttr"), parent), e.ino != 0 && isTrue(info[2])));
   }
 
   Napi::Value replyAttr(const Napi::CallbackInfo& info) {

@@ -81,6 +81,17 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fuse_reply_entry(req, &e);
     return;
   }
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof e);
+  if (s->fileAttrs().lookup(parent, name, e.attr)) {
+    // As JavaScript answers it (src/fuse/adapter.ts entry): generation 0, the mount's timeouts.
+    e.ino = e.attr.st_ino;
+    e.attr_timeout = s->options().attrTimeout;
+    e.entry_timeout = s->options().entryTimeout;
+    s->noteMode(e.ino, e.attr.st_mode);
+    fuse_reply_entry(req, &e);
+    return;
+  }
   submitSimple(req, Op::Lookup, parent, name);
 }
 
@@ -96,22 +107,26 @@ void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   fuse_reply_none(req);
   s->forgetXattrs(ino);
   s->dirAttrs().forget(ino);
-  s->fileAttrs().drop(ino);
   s->createGrants().forget(ino);
-  notifyForgets(s, {fuse_forget_data{ino, nlookup}});
+  // Only the references JavaScript gave (file-attrs.h).
+  nlookup = s->fileAttrs().takeRefs(ino, nlookup);
+  if (nlookup > 0) notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
 void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
   Session* s = sessionOf(req);
-  std::vector<fuse_forget_data> copy(forgets, forgets + count);
-  fuse_reply_none(req);
-  for (const auto& f : copy) {
+  std::vector<fuse_forget_data> copy;
+  copy.reserve(count);
+  for (size_t i = 0; i < count; i++) {
+    const fuse_forget_data& f = forgets[i];
     s->forgetXattrs(f.ino);
     s->dirAttrs().forget(f.ino);
-    s->fileAttrs().drop(f.ino);
     s->createGrants().forget(f.ino);
+    const uint64_t js = s->fileAttrs().takeRefs(f.ino, f.nlookup);
+    if (js > 0) copy.push_back(fuse_forget_data{f.ino, js});
   }
-  notifyForgets(s, std::move(copy));
+  fuse_reply_none(req);
+  if (!copy.empty()) notifyForgets(s, std::move(copy));
 }
 
 // getattr and setattr may come with or without a handle; one that is none of
@@ -436,6 +451,7 @@ bool createHere(Session* s, fuse_req_t req, fuse_ino_t parent, const char* name,
   tell(false);
   if (dirAttrKnown) s->dirAttrs().offer(parent, dirAttr);
   std::unique_ptr<Request> r(s->newRequest(req, Op::Create, parent));
+  r->name = name;
   r->flags = fi->flags;
   struct fuse_entry_param e;
   memset(&e, 0, sizeof e);

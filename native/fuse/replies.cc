@@ -24,9 +24,10 @@ bool Replier::err(uint64_t id, int errnum, const struct stat* parentAttr) {
 }
 
 // Every mode the kernel is told passes through here first (see Session::noteMode).
-bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr) {
+bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr, bool keep) {
   auto r = claim(id, parentAttr, true);
   if (!r) return false;
+  if (keep) s_.fileAttrs().keepEntry(*r, e.attr);
   s_.noteMode(e.ino, e.attr.st_mode);
   // Before the reply: a forget of the inode can only follow it.
   s_.learnStoredXattrs(e.ino, storedXattrs);
@@ -125,6 +126,9 @@ bool Replier::createdFile(Request& r, const struct fuse_entry_param& e, const Op
   // this): the kernel's check before its first write is answered here, not in JavaScript.
   if (o.created) s_.learnNoCapability(e.ino);
   s_.learnStoredXattrs(e.ino, storedXattrs);
+  // The kernel holds the directory's lock through a create: nothing renamed or removed
+  // the name before this reply (file-attrs.h).
+  s_.fileAttrs().keepName(r.ino, r.name, e.ino);
   FileHandle* h = makeHandle(r, e.ino, o, fi);
   int how = answerPassthrough(r, h, o, &e);
   if (how == 0 || (how == 1 && fuse_reply_create(r.req, &e, &fi) == 0)) return true;

@@ -49,7 +49,8 @@ class Replier {
   // 0 none, 1 some), which lets the binding answer getxattr of them (Session).
   // parentAttr: the directory's attributes after a change that made the entry, for
   // the getattr that follows (dir-attrs.h); null when not given.
-  bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr = nullptr);
+  // keep: JavaScript hands the file's attributes (and, for a lookup, its name) over (file-attrs.h)
+  bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr = nullptr, bool keep = false);
   bool attr(uint64_t id, const struct stat& st, double timeout);
   bool readlink(uint64_t id, const std::string& target);
   bool open(uint64_t id, const OpenReply& o);  // open and opendir

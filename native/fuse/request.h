@@ -106,6 +106,7 @@ struct Request {
   // kernel's rule for a write or truncate is to clear them (see killsPrivileges).
   bool killPrivileges = false;
   bool passthrough = false;  // Init: the kernel agreed to passthrough
+  uint64_t namesEpoch = 0;   // Lookup: FileAttrs' epoch of names when it arrived (file-attrs.h)
   struct stat attr {};
 
   // payload (write data, xattr value): malloc'd, handed to JavaScript without a copy

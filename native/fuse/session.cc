@@ -421,6 +421,7 @@ void Session::submit(Request* r) {
     return;
   }
   dirAttrs_.arrived(*r);
+  fileAttrs_.arrived(*r);
   createGrants_.arrived(*r);
   dispatcher_->deliver(r);
 }
@@ -430,6 +431,7 @@ Request* Session::finish(uint64_t id, const struct stat* parentAttr, bool done) 
   // Before the reply: the getattr it leads the kernel to send can only follow it.
   if (r) {
     dirAttrs_.finished(*r, parentAttr);
+    fileAttrs_.finished(*r);
     createGrants_.finished(*r, done, parentAttr);
   }
   return r;

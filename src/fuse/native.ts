@@ -5,6 +5,12 @@ import { createRequire } from 'node:module';
 import type { RawScan } from '../tiers/local/scan-dir.js';
 import type { AccessCount, Attr, CellFileRef, DirEntry, Entry, OpenResult, StatFs } from './types.js';
 
+/** What the binding answered from files' attributes and names JavaScript handed over (native/fuse/file-attrs.h). */
+export interface FileAttrCounts {
+  getattrs: number;
+  lookups: number;
+}
+
 /** Reads the binding answered from recall cache files, their bytes, the blocks it checked, and the cells it refused. */
 export interface CellCounts {
   reads: number;
@@ -119,8 +125,8 @@ export interface NativeSession {
   /** A regular file's attributes: getattrs of ino are answered with them until dropAttrs(ino) (native/fuse/file-attrs.h). */
   keepAttrs(ino: number, attr: Attr): void;
   dropAttrs(ino: number): void;
-  /** getattr requests of a file answered by the binding from kept attributes. */
-  fileAttrsAnswered(): number;
+  /** getattr requests of a file, and lookups of its name, the binding answered from what it keeps (keepAttrs, replyEntry's keep). */
+  fileAttrsAnswered(): FileAttrCounts;
   /** Listing pages the binding answered itself from names read ahead (native/fuse/dir-ahead.h). */
   listingPagesAnswered(): number;
   /** Lookups of missing names may be answered, and creates made, by the binding in dir (native/fuse/create-grants.h); it takes dirfd. */
@@ -143,7 +149,7 @@ export interface NativeSession {
   takeCellsRead(): string[];
   /** parentAttr, with errno 0 of an unlink: the directory's attributes afterwards (Entry.parentAttr). */
   replyErr(id: number, errno: number, parentAttr?: Attr): boolean;
-  /** keep: the binding keeps entry.attr for getattrs (keepAttrs) */
+  /** keep: the binding keeps entry.attr for getattrs (keepAttrs) and, of a lookup, the name for lookups */
   replyEntry(id: number, entry: Entry, keep?: boolean): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number, keep?: boolean): boolean;
   replyReadlink(id: number, target: string): boolean;

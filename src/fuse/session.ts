@@ -14,7 +14,7 @@ import { flushLogSync, moduleLogger } from '../log.js';
 import { RequestDispatcher } from './dispatch.js';
 import { LookupCounts } from './lookup-counts.js';
 import { prepareMountpoint } from './mountpoint.js';
-import { NO_CELL_COUNTS, nativeBinding, type CellCounts, type NativeSession, type NativeSessionOptions } from './native.js';
+import { NO_CELL_COUNTS, nativeBinding, type CellCounts, type FileAttrCounts, type NativeSession, type NativeSessionOptions } from './native.js';
 import type { FuseOps, Ino, MountOptions } from './types.js';
 
 const log = moduleLogger('fuse');
@@ -52,8 +52,8 @@ export interface FuseSession {
   xattrsAnswered(): number;
   /** getattr requests of a directory the binding answered itself (Entry.parentAttr). */
   dirAttrsAnswered(): number;
-  /** getattr requests of a regular file the binding answered itself (FuseOps.settledAttrs). */
-  fileAttrsAnswered(): number;
+  /** getattr requests of a regular file, and lookups of its name, the binding answered itself (FuseOps.settledAttrs). */
+  fileAttrsAnswered(): FileAttrCounts;
   /** Listing pages the binding answered itself from names read ahead with an earlier page. */
   listingPagesAnswered(): number;
   /** Lookups of missing names and creates the binding answered itself (FuseOps.createGrant). */
@@ -178,8 +178,8 @@ class Session implements FuseSession {
     return this.joined ? 0 : this.native.dirAttrsAnswered();
   }
 
-  fileAttrsAnswered(): number {
-    return this.joined ? 0 : this.native.fileAttrsAnswered();
+  fileAttrsAnswered(): FileAttrCounts {
+    return this.joined ? { getattrs: 0, lookups: 0 } : this.native.fileAttrsAnswered();
   }
 
   listingPagesAnswered(): number {

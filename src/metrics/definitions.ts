@@ -144,6 +144,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_file_lookups_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
+    help: 'Lookups of a regular file\'s name the binding answered itself, without JavaScript: the name as an earlier lookup JavaScript answered found it, with the attributes kept for tierfs_fuse_file_attrs_answered_natively_total (not in tierfs_fuse_requests_total{op="lookup"})',
+    healthy: 'Most lookups of files looked up again after the kernel\'s entry expired (entryTimeout); an unlink, rmdir or rename drops the names it touches, and a file whose attributes changed is looked up by JavaScript again.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_dir_attrs_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: "getattr requests of a directory the binding answered itself, without JavaScript, from the reply of the create, mkdir, mknod, symlink, link or unlink that changed it (the kernel asks again after every change)",
     healthy: 'About one per file or directory made or removed in a directory that is walked through again (a path lookup after each create or unlink); the rest of the getattr requests go to JavaScript (tierfs_fuse_requests_total{op="getattr"}).',

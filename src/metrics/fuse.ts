@@ -4,7 +4,7 @@
 // only when it is scraped or sampled.
 import { constants } from 'node:os';
 import type { AccessCount, FuseOps } from '../fuse/types.js';
-import { NO_CELL_COUNTS, type CellCounts } from '../fuse/native.js';
+import { NO_CELL_COUNTS, type CellCounts, type FileAttrCounts } from '../fuse/native.js';
 import type { ListingHabits } from '../fuse/listing-habits.js';
 import { definitionOf } from './definitions.js';
 import type { HistogramSample, MetricsRegistry, Sample } from './registry.js';
@@ -135,7 +135,7 @@ export class FuseRequestTally {
   xattrsAnswered: () => number = () => 0;
   /** getattr requests of directories the binding answered itself (set once mounted). */
   dirAttrsAnswered: () => number = () => 0;
-  fileAttrsAnswered: () => number = () => 0;
+  fileAttrsAnswered: () => FileAttrCounts = () => ({ getattrs: 0, lookups: 0 });
   /** listing pages the binding answered itself (set once mounted). */
   listingPagesAnswered: () => number = () => 0;
   createCounts: () => { lookups: number; creates: number } = () => ({ lookups: 0, creates: 0 });
@@ -151,7 +151,8 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_passthrough_refused_total', () => [{ labels: {}, value: this.passthrough().refused }]);
     registry.feed('tierfs_fuse_xattrs_answered_natively_total', () => [{ labels: {}, value: this.xattrsAnswered() }]);
     registry.feed('tierfs_fuse_dir_attrs_answered_natively_total', () => [{ labels: {}, value: this.dirAttrsAnswered() }]);
-    registry.feed('tierfs_fuse_file_attrs_answered_natively_total', () => [{ labels: {}, value: this.fileAttrsAnswered() }]);
+    registry.feed('tierfs_fuse_file_attrs_answered_natively_total', () => [{ labels: {}, value: this.fileAttrsAnswered().getattrs }]);
+    registry.feed('tierfs_fuse_file_lookups_answered_natively_total', () => [{ labels: {}, value: this.fileAttrsAnswered().lookups }]);
     registry.feed('tierfs_fuse_listing_pages_answered_natively_total', () => [{ labels: {}, value: this.listingPagesAnswered() }]);
     registry.feed('tierfs_fuse_creates_answered_natively_total', () => [{ labels: {}, value: this.createCounts().creates }]);
     registry.feed('tierfs_fuse_lookups_answered_natively_total', () => [{ labels: {}, value: this.createCounts().lookups }]);

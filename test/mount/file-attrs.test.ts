@@ -6,7 +6,7 @@
 // whoever answers it, it must show the change just made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -100,5 +100,89 @@ describe("a file's attributes", () => {
     const moved = await stat('moving');
     expect(moved.blocks).toBe(10n); // ceil(5000 / 512)
     expect({ ...moved, blocks: local.blocks }).toEqual(local);
+  });
+});
+
+// Names: a lookup of a file's name the binding answers from a name it kept (an earlier
+// lookup JavaScript answered, or a create) and the file's kept attributes. This mount
+// keeps nothing in the kernel (0 s): every path walk looks every name up again. Its
+// creates are JavaScript's: a directory handed over for creates would answer a missing
+// name itself (create-grants.h), and what is tested here is that no kept name outlives
+// its unlink or rename.
+describe("a file's name", () => {
+  let u: TierfsMount;
+  const n = (p: string) => join(u.mnt, p);
+  const lookups = () => u.metric('tierfs_fuse_file_lookups_answered_natively_total');
+  const inoOf = async (p: string) => (await fs.stat(n(p), { bigint: true })).ino;
+  beforeAll(async () => {
+    u = await new TierfsMount({ metrics: true, nativeCreates: false }).start();
+  });
+  afterAll(async () => {
+    await u?.dispose();
+  });
+
+  it('is answered by the binding once created or looked up, and stat shows the file', async () => {
+    await fs.mkdir(n('d'));
+    const before = await lookups();
+    for (let i = 0; i < 20; i++) await fs.writeFile(n(`d/f${i}`), 'x'.repeat(i));
+    for (let i = 0; i < 20; i++) expect((await fs.stat(n(`d/f${i}`))).size).toBe(i);
+    expect((await lookups()) - before).toBeGreaterThanOrEqual(20);
+  });
+
+  it('follows unlinks, renames, links and a renamed directory at once', async () => {
+    await fs.mkdir(n('e'));
+    await fs.writeFile(n('e/a'), 'aa');
+    await fs.writeFile(n('e/b'), 'bbb');
+    const [a, b] = [await inoOf('e/a'), await inoOf('e/b')];
+    await inoOf('e/a'); // the binding's
+
+    // Each old name is looked up after the file's new name: its attributes are kept
+    // again by then, and only the name's own drop keeps the old name from finding it.
+    await fs.rename(n('e/a'), n('e/b')); // over b
+    expect(await inoOf('e/b')).toBe(a);
+    await expect(fs.stat(n('e/a'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(b).not.toBe(a);
+
+    await fs.link(n('e/b'), n('e/c'));
+    expect(await inoOf('e/c')).toBe(a);
+    await fs.unlink(n('e/b'));
+    expect((await fs.stat(n('e/c'))).nlink).toBe(1);
+    await expect(fs.stat(n('e/b'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    await fs.writeFile(n('e/b'), 'new'); // the same name, another file
+    expect(await inoOf('e/b')).not.toBe(a);
+    expect((await fs.stat(n('e/b'))).size).toBe(3);
+
+    await fs.rename(n('e'), n('e2'));
+    expect(await inoOf('e2/c')).toBe(a);
+    await expect(fs.stat(n('e/c'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await fs.rm(n('e2'), { recursive: true });
+    await expect(fs.stat(n('e2/c'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('is never the file an unlink just removed, while another process looks the name up without pause', async () => {
+    await fs.mkdir(n('race'));
+    // Revalidating lookups of the name run beside the unlinks (the kernel takes no lock of the directory for them).
+    const prober = spawn('sh', ['-c', `cd ${n('race')} && while :; do stat -c %i r >/dev/null 2>&1; done`], { stdio: 'ignore' });
+    try {
+      for (let i = 1; i <= 150; i++) {
+        await fs.writeFile(n('race/r'), 'x'.repeat(i));
+        const s = await fs.stat(n('race/r'));
+        expect(s.size).toBe(i);
+        await fs.unlink(n('race/r'));
+        await expect(fs.stat(n('race/r'))).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+    } finally {
+      prober.kill();
+    }
+  });
+
+  it('still answers after the kernel forgot its inodes (the references it gave are given back)', async () => {
+    await fs.mkdir(n('forgotten'));
+    for (let i = 0; i < 50; i++) await fs.writeFile(n(`forgotten/f${i}`), 'y');
+    for (let i = 0; i < 50; i++) await fs.stat(n(`forgotten/f${i}`));
+    execFileSync('sh', ['-c', 'sync; echo 2 > /proc/sys/vm/drop_caches']);
+    for (let i = 0; i < 50; i++) expect((await fs.stat(n(`forgotten/f${i}`))).size).toBe(1);
+    expect(await fs.readFile(n('forgotten/f7'), 'utf8')).toBe('y');
   });
 });
