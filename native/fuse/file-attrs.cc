@@ -94,7 +94,6 @@ bool FileAttrs::lookup(uint64_t parent, const char* name, struct stat& st) {
 
 uint64_t FileAttrs::takeRefs(uint64_t ino, uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  attrs_.erase(ino);
   auto it = refs_.find(ino);
   if (it == refs_.end()) return n;
   const uint64_t mine = std::min(n, it->second);

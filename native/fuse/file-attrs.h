@@ -20,7 +20,9 @@
 // lookup's answer is kept only if no such request arrived or was answered since the
 // lookup arrived (a revalidating lookup runs without the directory's lock, beside them).
 // A lookup answered here gives the kernel a reference JavaScript does not count: the
-// forgets that follow give those back here first (takeRefs).
+// forgets that follow give those back here first (takeRefs). What is kept outlives the
+// kernel's forget of the inode (only a change drops it): a file looked up again after
+// the kernel evicted it is answered here too.
 #pragma once
 
 #include <sys/stat.h>
