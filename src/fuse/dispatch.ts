@@ -36,6 +36,10 @@ function logAt(log: Logger, level: number, msg: string): void {
 export class RequestDispatcher {
   private readonly names = opNames();
   private readonly handlers: Record<OpName, Handler>;
+  /** Whether the binding keeps files' attributes (FuseOps.watchAttrs); false after the session ended. */
+  private keepsAttrs = false;
+  /** Attribute changes reported so far (FuseOps.watchAttrs). */
+  private attrChanges = 0;
 
   constructor(
     private readonly native: NativeSession,
@@ -105,11 +109,6 @@ export class RequestDispatcher {
   private entry(r: NativeRequest, e: Entry, keep = false): void {
     if (this.native.replyEntry(r.id, e, keep) && e.attr.ino !== 0) this.counts.add(e.attr.ino);
   }
-
-  /** Whether the binding keeps files' attributes (FuseOps.watchAttrs); false after the session ended. */
-  private keepsAttrs = false;
-  /** Attribute changes reported so far (FuseOps.watchAttrs). */
-  private attrChanges = 0;
 
   /**
    * Whether the binding may keep attr, read when attrChanges was `mark`, for the getattrs
