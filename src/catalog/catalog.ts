@@ -360,7 +360,8 @@ export class Catalog {
   /**
    * Called, before the change is made, whenever the attributes a stat of an inode shows
    * (its mode, owner, size, blocks, link count or times) change: the binding drops what it
-   * kept of them (native/fuse/file-attrs.h).
+   * kept of them (native/fuse/file-attrs.h). A new method that writes one of those columns
+   * must call it too, or stats answered by the binding go stale.
    */
   onAttrsChanged: (ino: number) => void = () => {};
 
