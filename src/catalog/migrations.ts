@@ -411,4 +411,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE dirents ADD COLUMN type INTEGER NOT NULL DEFAULT 0;
   UPDATE dirents SET type = (SELECT mode & 61440 FROM inodes WHERE inodes.ino = dirents.ino);
   `,
+  // 20: a listing reads its entries from the listing index alone, which now holds the whole
+  // entry. A directory's cookies are the table's row ids, given in the order entries were
+  // made: files created among other directories' (eight writers over a tree) lie one table
+  // page per entry apart, and reading 200 such directories of 1,000 names took 185 ms with
+  // the catalog in the page cache, 65 ms from the index (throwaway measurement, 2026-12-04).
+  `
+  DROP INDEX dirents_listing;
+  CREATE INDEX dirents_listing ON dirents (parent, cookie, ino, type, name);
+  `,
 ];
