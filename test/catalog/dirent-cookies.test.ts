@@ -68,4 +68,19 @@ describe('directory entry cookies', () => {
     expect(page.every((r) => r[3] === 0o100000)).toBe(true); // the type: S_IFREG
     c.close();
   });
+
+  it('lists a directory filled among others from the listing index alone, in cookie order', () => {
+    const c = new Catalog(join(dir.path, 'c.db'));
+    const dirs = [1, 2, 3].map((k) => c.createInode({ ...file, mode: 0o40755, nlink: 2 }, ROOT_INO, `d${k}`));
+    // Interleaved, as writers filling several directories at once make them: one
+    // directory's cookies (the table's row ids) lie apart.
+    for (let i = 0; i < 30; i++) c.createInode(file, dirs[i % 3]!, `f${i}`);
+    const page = entries(c.listDirNames(dirs[1]!, 0, 100));
+    expect(page.map((r) => r[1])).toEqual(Array.from({ length: 10 }, (_, k) => `f${3 * k + 1}`));
+    // The plan of the query itself: the index holds the whole entry, so no table page is read per entry.
+    const sql = (c as unknown as { s: { listDirNames: { source: string } } }).s.listDirNames.source;
+    const plan = c.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(0, dirs[1], 0, null, 100) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('; ')).toMatch(/COVERING INDEX dirents_listing/);
+    c.close();
+  });
 });
