@@ -43,6 +43,9 @@ int64_t nanos(const Napi::Value& v) {
   return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : 0;
 }
 
+// A JavaScript number that is an id, an inode, a handle number or a size.
+uint64_t u64(const Napi::Value& v) { return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()); }
+
 struct timespec toTimespec(int64_t ns) {
   struct timespec ts;
   ts.tv_sec = ns / 1000000000;
@@ -487,7 +490,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
 
   Napi::Value privilegesKilled(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber(), "privilegesKilled(ino)")) return info.Env().Undefined();
-    if (tsfnLive_) session_->privilegesKilled(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+    if (tsfnLive_) session_->privilegesKilled(u64(info[0]));
     return info.Env().Undefined();
   }
 
@@ -514,7 +517,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     for (uint32_t i = 0; i < list.Length(); i++) names.push_back(list.Get(i).As<Napi::String>().Utf8Value());
     struct stat attr;
     toStat(info[3].As<Napi::Object>(), attr);
-    session_->createGrants().grant(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Int32Value(),
+    session_->createGrants().grant(u64(info[0]), info[1].As<Napi::Number>().Int32Value(),
                                    info[2].As<Napi::Number>().Uint32Value(), attr, std::move(names),
                                    info[5].As<Napi::Number>().Int64Value());
     return info.Env().Undefined();
@@ -529,8 +532,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   Napi::Value supplyCreates(const Napi::CallbackInfo& info) {
     CreateGrants& g = session_->createGrants();
     if (info.Length() >= 4 && info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber() && info[3].IsNumber()) {
-      g.supply(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Uint32Value(),
-               static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()), info[3].As<Napi::Number>().Uint32Value());
+      g.supply(u64(info[0]), info[1].As<Napi::Number>().Uint32Value(),
+               u64(info[2]), info[3].As<Napi::Number>().Uint32Value());
     }
     return Napi::Number::New(info.Env(), g.stockLeft());
   }
@@ -551,13 +554,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (!check(info, info[0].IsNumber() && info[1].IsObject(), "keepAttrs(ino, attr)")) return info.Env().Undefined();
     struct stat st;
     toStat(info[1].As<Napi::Object>(), st);
-    session_->fileAttrs().keep(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), st);
+    session_->fileAttrs().keep(u64(info[0]), st);
     return info.Env().Undefined();
   }
 
   Napi::Value dropAttrs(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber(), "dropAttrs(ino)")) return info.Env().Undefined();
-    session_->fileAttrs().drop(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+    session_->fileAttrs().drop(u64(info[0]));
     return info.Env().Undefined();
   }
 
@@ -588,13 +591,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                "serveCells(fh, fileSize, blockSize, cells)")) {
       return env.Undefined();
     }
-    const uint64_t fileSize = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+    const uint64_t fileSize = u64(info[1]);
     std::vector<std::shared_ptr<CellFile>> cells;
     if (!toCells(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Array>(), cells)) {
       Napi::TypeError::New(env, "serveCells: each cell's crcs must be a Uint32Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    bool held = session_->handles().withJsHandle(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+    bool held = session_->handles().withJsHandle(u64(info[0]),
                                                  [&](FileHandle* h) {
                                                    for (auto& c : cells) h->cells.add(fileSize, c);
                                                  });
@@ -604,7 +607,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   // dropCells(fh): reads of handle fh go to JavaScript again (its file left the copy).
   Napi::Value dropCells(const Napi::CallbackInfo& info) {
     if (!check(info, info[0].IsNumber(), "dropCells(fh)")) return info.Env().Undefined();
-    session_->handles().withJsHandle(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+    session_->handles().withJsHandle(u64(info[0]),
                                      [](FileHandle* h) { h->cells.clear(); });
     return info.Env().Undefined();
   }
@@ -640,7 +643,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
   }
 
   static uint64_t idOf(const Napi::CallbackInfo& info) {
-    return static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    return u64(info[0]);
   }
 
   Napi::Value done(const Napi::CallbackInfo& info, bool delivered) {
@@ -668,8 +671,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     struct stat st;
     toStat(info[1].As<Napi::Object>(), st);
     double timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : session_->options().attrTimeout;
-    if (isTrue(info[3])) session_->fileAttrs().keep(st.st_ino, st);
-    return done(info, replier_->attr(idOf(info), st, timeout));
+    return done(info, replier_->attr(idOf(info), st, timeout, isTrue(info[3])));
   }
 
   Napi::Value replyReadlink(const Napi::CallbackInfo& info) {

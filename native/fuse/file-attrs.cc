@@ -17,10 +17,19 @@ void FileAttrs::makeRoom(Map& m) {
   for (auto it = m.begin(); it != m.end() && n > 0; n--) it = m.erase(it);
 }
 
-void FileAttrs::keep(uint64_t ino, const struct stat& st) {
-  std::lock_guard<std::mutex> lock(mu_);
+void FileAttrs::keepLocked(uint64_t ino, const struct stat& st) {
   if (!attrs_.count(ino)) makeRoom(attrs_);
   attrs_[ino] = st;
+}
+
+void FileAttrs::keepNameLocked(std::string key, uint64_t ino) {
+  if (!names_.count(key)) makeRoom(names_);
+  names_[std::move(key)] = ino;
+}
+
+void FileAttrs::keep(uint64_t ino, const struct stat& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  keepLocked(ino, st);
 }
 
 void FileAttrs::drop(uint64_t ino) {
@@ -64,19 +73,14 @@ void FileAttrs::finished(const Request& r) {
 
 void FileAttrs::keepEntry(const Request& lookup, const struct stat& st) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!attrs_.count(st.st_ino)) makeRoom(attrs_);
-  attrs_[st.st_ino] = st;
-  if (lookup.op != Op::Lookup || renaming_ > 0 || lookup.namesEpoch != namesEpoch_) return;
-  std::string key = keyOf(lookup.ino, lookup.name);
-  if (!names_.count(key)) makeRoom(names_);
-  names_[std::move(key)] = st.st_ino;
+  keepLocked(st.st_ino, st);
+  if (lookup.op == Op::Lookup && renaming_ == 0 && lookup.namesEpoch == namesEpoch_) keepNameLocked(keyOf(lookup.ino, lookup.name), st.st_ino);
 }
 
 void FileAttrs::keepName(uint64_t parent, const std::string& name, uint64_t ino) {
   std::string key = keyOf(parent, name);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!names_.count(key)) makeRoom(names_);
-  names_[std::move(key)] = ino;
+  keepNameLocked(std::move(key), ino);
 }
 
 bool FileAttrs::lookup(uint64_t parent, const char* name, struct stat& st) {

@@ -64,6 +64,8 @@ class FileAttrs {
   static std::string keyOf(uint64_t parent, const std::string& name);
   static bool changesNames(Op op) { return op == Op::Unlink || op == Op::Rmdir || op == Op::Rename; }
   void dropNamesLocked(const Request& r);
+  void keepLocked(uint64_t ino, const struct stat& st);
+  void keepNameLocked(std::string key, uint64_t ino);
   template <typename Map>
   static void makeRoom(Map& m);
 

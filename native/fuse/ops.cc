@@ -105,28 +105,20 @@ void notifyForgets(Session* s, std::vector<fuse_forget_data> forgets) {
 void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Session* s = sessionOf(req);
   fuse_reply_none(req);
-  s->forgetXattrs(ino);
-  s->dirAttrs().forget(ino);
-  s->createGrants().forget(ino);
-  // Only the references JavaScript gave (file-attrs.h).
-  nlookup = s->fileAttrs().takeRefs(ino, nlookup);
+  nlookup = s->forgotten(ino, nlookup);
   if (nlookup > 0) notifyForgets(s, {fuse_forget_data{ino, nlookup}});
 }
 
 void opForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
   Session* s = sessionOf(req);
-  std::vector<fuse_forget_data> copy;
-  copy.reserve(count);
+  std::vector<fuse_forget_data> javascripts;  // the references JavaScript gave
+  javascripts.reserve(count);
   for (size_t i = 0; i < count; i++) {
-    const fuse_forget_data& f = forgets[i];
-    s->forgetXattrs(f.ino);
-    s->dirAttrs().forget(f.ino);
-    s->createGrants().forget(f.ino);
-    const uint64_t js = s->fileAttrs().takeRefs(f.ino, f.nlookup);
-    if (js > 0) copy.push_back(fuse_forget_data{f.ino, js});
+    const uint64_t n = s->forgotten(forgets[i].ino, forgets[i].nlookup);
+    if (n > 0) javascripts.push_back(fuse_forget_data{forgets[i].ino, n});
   }
   fuse_reply_none(req);
-  if (!copy.empty()) notifyForgets(s, std::move(copy));
+  if (!javascripts.empty()) notifyForgets(s, std::move(javascripts));
 }
 
 // getattr and setattr may come with or without a handle; one that is none of

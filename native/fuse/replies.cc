@@ -34,9 +34,10 @@ bool Replier::entry(uint64_t id, const struct fuse_entry_param& e, int storedXat
   return fuse_reply_entry(r->req, &e) == 0;
 }
 
-bool Replier::attr(uint64_t id, const struct stat& st, double timeout) {
+bool Replier::attr(uint64_t id, const struct stat& st, double timeout, bool keep) {
   auto r = claim(id);
   if (!r) return false;
+  if (keep) s_.fileAttrs().keep(r->ino, st);
   s_.noteMode(r->ino, st.st_mode);
   return fuse_reply_attr(r->req, &st, timeout) == 0;
 }

@@ -51,7 +51,8 @@ class Replier {
   // the getattr that follows (dir-attrs.h); null when not given.
   // keep: JavaScript hands the file's attributes (and, for a lookup, its name) over (file-attrs.h)
   bool entry(uint64_t id, const struct fuse_entry_param& e, int storedXattrs, const struct stat* parentAttr = nullptr, bool keep = false);
-  bool attr(uint64_t id, const struct stat& st, double timeout);
+  // keep: as entry()'s, for getattr
+  bool attr(uint64_t id, const struct stat& st, double timeout, bool keep = false);
   bool readlink(uint64_t id, const std::string& target);
   bool open(uint64_t id, const OpenReply& o);  // open and opendir
   bool create(uint64_t id, const struct fuse_entry_param& e, const OpenReply& o, int storedXattrs,

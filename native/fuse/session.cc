@@ -362,6 +362,13 @@ void Session::forgetXattrs(uint64_t ino) {
   xattrsAbsent_.erase(ino);
 }
 
+uint64_t Session::forgotten(uint64_t ino, uint64_t nlookup) {
+  forgetXattrs(ino);
+  dirAttrs_.forget(ino);
+  createGrants_.forget(ino);
+  return fileAttrs_.takeRefs(ino, nlookup);
+}
+
 static bool hasPrivilegeBits(uint32_t mode) {
   return S_ISREG(mode) && ((mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP));
 }

@@ -96,6 +96,9 @@ class Session {
   // An entry reply's word on the inode's stored xattrs: -1 none given, 0 none stored, 1 some.
   void learnStoredXattrs(uint64_t ino, int storedXattrs);
   void forgetXattrs(uint64_t ino);
+  // The kernel forgot nlookup references of ino: what the binding knew of it goes;
+  // returns how many of those references JavaScript gave (file-attrs.h).
+  uint64_t forgotten(uint64_t ino, uint64_t nlookup);
   uint64_t xattrsAnswered() const { return xattrsAnswered_.load(std::memory_order_relaxed); }
   // Listing pages answered from names read ahead (dir-ahead.h).
   void noteListingPageAnswered() { listingPagesAnswered_.fetch_add(1, std::memory_order_relaxed); }
