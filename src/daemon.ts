@@ -315,6 +315,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       nativeCreates: cfg.mount.nativeCreates,
     });
     metrics.fuse.listings = listings;
+    metrics.fuse.listingsAhead = vfs.listingAhead.counts;
     metrics.attach({ catalog, tiers, tierConfigs: cfg.tiers, minResidencyMs: () => cfg.policy.minResidency });
     session = await mount(mountpoint, observed ? meterFuseOps(ops, metrics.fuse) : ops, mountOptions(cfg));
     took.lap('mount');

@@ -366,6 +366,13 @@ export class Catalog {
   onAttrsChanged: (ino: number) => void = () => {};
 
   /**
+   * Called whenever a directory's names change (an entry added, removed, moved or pointed
+   * at another inode): what was read of its listing ahead of a walk is stale
+   * (vfs/listing-ahead.ts). A new method that writes dirents must call it too.
+   */
+  onNamesChanged: (dir: number) => void = () => {};
+
+  /**
    * opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost);
    * default a new one. opts.cacheBytes: memory for SQLite's page cache (default better-sqlite3's, 16 MB).
    * opts.commitDelayMs: how long a group of changes may stay open (group-commit.ts; default 0).
@@ -461,6 +468,8 @@ export class Catalog {
          FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?`,
       ).raw(true),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
+      nextSubdir: d.prepare(`SELECT ino FROM dirents WHERE parent = ? AND cookie > ? AND type = ${0o040000} ORDER BY cookie LIMIT 1`).pluck(),
+      placeOf: d.prepare('SELECT parent, cookie FROM dirents WHERE ino = ? LIMIT 1'),
       nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
         `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout, tier_since_ms)
@@ -834,6 +843,16 @@ export class Catalog {
     ));
   }
 
+  /** The first subdirectory of dir after position afterCookie (0: from the start), in listing order. */
+  nextSubdir(dir: number, afterCookie: number): number | undefined {
+    return this.s.nextSubdir.get(dir, afterCookie) as number | undefined;
+  }
+
+  /** A directory's parent and its position there (its cookie); undefined for the root and unlinked inodes. */
+  placeOf(ino: number): { parent: number; cookie: number } | undefined {
+    return this.s.placeOf.get(ino) as { parent: number; cookie: number } | undefined;
+  }
+
   hasChildren(dir: number): boolean {
     return this.s.hasChildren.get(dir) !== undefined;
   }
@@ -860,7 +879,10 @@ export class Catalog {
     return this.tx(() => {
       const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null, tierSinceMs: this.now() });
       const newIno = Number(info.lastInsertRowid);
-      if (parent !== undefined && name !== undefined) this.s.insertDirent.run(parent, name, newIno, newIno);
+      if (parent !== undefined && name !== undefined) {
+        this.s.insertDirent.run(parent, name, newIno, newIno);
+        this.onNamesChanged(parent);
+      }
       return newIno;
     });
   }
@@ -881,15 +903,19 @@ export class Catalog {
 
   addName(parent: number, name: string, ino: number): void {
     this.s.insertDirent.run(parent, name, ino, ino);
+    this.onNamesChanged(parent);
   }
 
   removeName(parent: number, name: string): void {
     this.s.deleteDirent.run(parent, name);
+    this.onNamesChanged(parent);
   }
 
   /** Move a name; the caller has removed any name at the destination. */
   moveName(parent: number, name: string, newParent: number, newName: string): void {
     this.s.moveDirent.run(newParent, newName, parent, name);
+    this.onNamesChanged(parent);
+    if (newParent !== parent) this.onNamesChanged(newParent);
   }
 
   /**
@@ -915,6 +941,7 @@ export class Catalog {
   /** Point an existing name at another inode (rename over, exchange). */
   pointName(parent: number, name: string, ino: number): void {
     this.s.pointDirent.run(ino, ino, parent, name);
+    this.onNamesChanged(parent);
   }
 
   updateAttrs(i: Pick<Inode, 'ino' | 'mode' | 'uid' | 'gid' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>): void {

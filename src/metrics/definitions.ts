@@ -126,6 +126,12 @@ export const METRICS = [
     history: {},
   },
   {
+    name: 'tierfs_fuse_listings_read_ahead_total', type: 'counter', unit: 'requests', group: 'mount', labels: ['outcome'],
+    help: 'First pages of names of the directory a walk by name (find) lists next, read while the walker went through the one before: then asked for (outcome="used"), or dropped unasked or because a name in the directory changed ("unused")',
+    healthy: 'About one "used" per directory a find lists, after its first two; "unused" at the end of each walk and where names change while it runs.',
+    history: {},
+  },
+  {
     name: 'tierfs_fuse_creates_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
     help: 'Creates of files the binding answered itself, without JavaScript, in directories handed over after a create there (mount.nativeCreates; not in tierfs_fuse_requests_total{op="create"}); JavaScript writes their catalog rows right after',
     healthy: 'Most creates of a burst of new files in one directory (an unpack, a build); the first create in a directory, and those of names that exist, are JavaScript\'s.',

@@ -139,6 +139,8 @@ export class FuseRequestTally {
   /** listing pages the binding answered itself (set once mounted). */
   listingPagesAnswered: () => number = () => 0;
   createCounts: () => { lookups: number; creates: number } = () => ({ lookups: 0, creates: 0 });
+  /** First pages of names read ahead of walks (set once mounted). */
+  listingsAhead: { used: number; unused: number } = { used: 0, unused: 0 };
   /** Which listings carried attributes (set once mounted). */
   listings: Pick<ListingHabits, 'pages' | 'callersThatStat'> = { pages: { with: 0, without: 0 }, callersThatStat: 0 };
   /** What the binding served from recall cache files (set once mounted). */
@@ -159,6 +161,10 @@ export class FuseRequestTally {
     registry.feed('tierfs_fuse_listing_pages_total', () => [
       { labels: { attributes: 'with' }, value: this.listings.pages.with },
       { labels: { attributes: 'without' }, value: this.listings.pages.without },
+    ]);
+    registry.feed('tierfs_fuse_listings_read_ahead_total', () => [
+      { labels: { outcome: 'used' }, value: this.listingsAhead.used },
+      { labels: { outcome: 'unused' }, value: this.listingsAhead.unused },
     ]);
     registry.feed('tierfs_fuse_listing_callers_that_stat_total', () => [{ labels: {}, value: this.listings.callersThatStat }]);
     registry.feed('tierfs_fuse_cached_cell_reads_total', () => [{ labels: {}, value: this.cellCounts().reads }]);

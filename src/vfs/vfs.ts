@@ -17,6 +17,7 @@ import type { TierSet } from '../tiers/tier-set.js';
 import type { CellFileSet, ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
 import { NamespaceMirror } from './namespace-mirror.js';
+import { ListingAhead } from './listing-ahead.js';
 import { admit } from '../policy/admission.js';
 import { ACL_ACCESS, ACL_DEFAULT, aclWithMode, inheritAcl, modeOfAcl, parseAcl, serializeAcl } from './posix-acl.js';
 import { moduleLogger } from '../log.js';
@@ -183,7 +184,19 @@ export class Vfs {
   ) {
     this.tiers = tierSet.locals;
     this.mirror = new NamespaceMirror(this.tiers, this.dirAttrsAt);
+    this.listingAhead = new ListingAhead({
+      firstPage: (dir, limit) => {
+        const dots = this.dotsOf(dir, 0);
+        return dots && { page: this.namesPage(dir, dots, 0, limit), parent: dots[1]![2] };
+      },
+      nextSubdir: (dir, afterCookie) => this.catalog.nextSubdir(dir, afterCookie),
+      placeOf: (dir) => this.catalog.placeOf(dir),
+    });
+    catalog.onNamesChanged = (dir) => this.listingAhead.namesChanged(dir);
   }
+
+  /** First pages of names read ahead of a walk (vfs/listing-ahead.ts). */
+  readonly listingAhead: ListingAhead;
 
   /** directories and symlinks, also on the first local tier (so a rebuild finds them) */
   private readonly mirror: NamespaceMirror;
@@ -1260,8 +1273,20 @@ export class Vfs {
    * binding parses it); readdirPlus gives attributes, as tuples.
    */
   readdir(ino: number, fh: number, offset: number, limit: number): JoinedNames {
-    const dots = this.dotsOf(ino, fh, offset);
+    this.dirHandle(ino, fh);
+    if (offset === 0) {
+      // A walk by name lists directory after directory: the next one's page is read while
+      // the walker goes through this one (vfs/listing-ahead.ts).
+      this.listingAhead.listed(ino, limit);
+      const ahead = this.listingAhead.take(ino, limit);
+      if (ahead) return ahead;
+    }
+    const dots = this.dotsOf(ino, offset);
     if (!dots) return { count: 0, joined: '' }; // removed while open: nothing left to list
+    return this.namesPage(ino, dots, offset, limit);
+  }
+
+  private namesPage(ino: number, dots: DirAttrsTuple[], offset: number, limit: number): JoinedNames {
     const page = this.catalog.listDirNames(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - dots.length), DOTDOT_COOKIE, reservedIn(ino));
     const joined = [...dots.map(([cookie, name, ino, mode]) => joinedName(cookie, ino, mode, name)), ...(page.count ? [page.joined] : [])];
     return { count: dots.length + page.count, joined: joined.join('/') };
@@ -1273,7 +1298,8 @@ export class Vfs {
    * is the one to give out. '.' and '..' come with their attributes too.
    */
   readdirPlus(ino: number, fh: number, offset: number, limit: number): DirAttrsTuple[] {
-    const out = this.dotsOf(ino, fh, offset);
+    this.dirHandle(ino, fh);
+    const out = this.dotsOf(ino, offset);
     if (!out) return [];
     // One more than wanted: a reserved name skipped must not make a page look like the end.
     for (const r of this.catalog.listDirAttrs(ino, Math.max(0, offset - DOTDOT_COOKIE), Math.max(1, limit - out.length) + 1)) {
@@ -1290,8 +1316,7 @@ export class Vfs {
   }
 
   /** '.' and '..' as a listing from `offset` has them (none past their cookies); undefined when the directory is gone. */
-  private dotsOf(ino: number, fh: number, offset: number): DirAttrsTuple[] | undefined {
-    if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
+  private dotsOf(ino: number, offset: number): DirAttrsTuple[] | undefined {
     const self = this.catalog.getInode(ino);
     if (!self) return undefined;
     const out: DirAttrsTuple[] = [];
@@ -1301,6 +1326,10 @@ export class Vfs {
       out.push(attrsTuple(DOTDOT_COOKIE, '..', parent));
     }
     return out;
+  }
+
+  private dirHandle(ino: number, fh: number): void {
+    if (this.dirHandles.get(fh) !== ino) throw new FsError('EBADF');
   }
 
   releasedir(fh: number): void {
@@ -1523,6 +1552,7 @@ export class Vfs {
   closeAll(): void {
     for (const fh of [...this.handles.keys()]) this.release(fh);
     this.dirHandles.clear();
+    this.listingAhead.stop();
   }
 }
 
