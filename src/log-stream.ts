@@ -48,7 +48,10 @@ export class LogStream {
     return true;
   }
 
-  /** Calls back once what was written so far is out (or can never be); the process waits for it. */
+  /**
+   * Calls back once what was written so far is out (or can never be), and what earlier
+   * callbacks wrote; the process waits for it.
+   */
   flush(cb: () => void): void {
     if (!this.writing || this.broken) return void cb();
     this.drained.push(cb);
@@ -96,7 +99,9 @@ export class LogStream {
   private writeNext(chunk = this.take()): void {
     if (chunk.length === 0 || this.broken) {
       this.writing = false;
-      for (const cb of this.drained.splice(0)) cb();
+      // One at a time: lines a callback writes (a last word before process.exit in the
+      // next) are out before the next one is called, not left to the bounded wait at exit.
+      while (this.drained.length > 0 && !this.writing) this.drained.shift()!();
       return;
     }
     this.writing = true;

@@ -14,8 +14,6 @@
 // and of any directory whose '..' it is (a rename moves a directory's '..'), is dropped.
 import type { JoinedNames } from '../catalog/catalog.js';
 
-/** Pages kept at most: a walk uses the next one; more only cost memory when it stops. */
-const KEPT = 4;
 /** Levels climbed to find the next directory after one without subdirectories. */
 const CLIMB = 16;
 
@@ -29,24 +27,37 @@ export interface ListingSource {
 }
 
 interface Kept {
+  dir: number;
   limit: number;
   page: JoinedNames;
   parent: number;
 }
 
 export class ListingAhead {
-  /** Pages read ahead and then asked for, and those dropped or left unasked. */
+  /** Pages read ahead and then asked for, and those dropped unasked. */
   readonly counts = { used: 0, unused: 0 };
-  private readonly kept = new Map<number, Kept>();
+  /** One page: a walk lists one directory at a time. */
+  private kept: Kept | undefined;
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly source: ListingSource) {}
 
-  /** The first page of dir read ahead with this limit, if any: taken, so given once. */
-  take(dir: number, limit: number): JoinedNames | undefined {
-    const k = this.kept.get(dir);
+  /**
+   * dir's first page (limit entries) is asked for: the page read ahead, if it is dir's.
+   * The next directory's is read once this turn's work is answered — unless a page read
+   * ahead for another directory was waiting: the walk went elsewhere than guessed (or
+   * something else lists), and it is dropped instead, so that a wrong guess costs at most
+   * every other listing one read nobody asks for.
+   */
+  asked(dir: number, limit: number): JoinedNames | undefined {
+    const k = this.kept;
+    this.kept = undefined;
+    if (k && k.dir !== dir) {
+      this.counts.unused++;
+      return undefined;
+    }
+    this.readNext(dir, limit);
     if (!k) return undefined;
-    this.kept.delete(dir);
     if (k.limit !== limit) {
       this.counts.unused++;
       return undefined;
@@ -55,27 +66,12 @@ export class ListingAhead {
     return k.page;
   }
 
-  /** dir's first page was just asked for: read the next directory's once this turn's work is answered. */
-  listed(dir: number, limit: number): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = setImmediate(() => {
-      this.scheduled = undefined;
-      try {
-        const next = this.nextAfter(dir);
-        if (next === undefined || this.kept.has(next)) return;
-        const read = this.source.firstPage(next, limit);
-        if (!read) return;
-        if (this.kept.size >= KEPT) this.drop(this.kept.keys().next().value!);
-        this.kept.set(next, { limit, ...read });
-      } catch {
-        // Only a guess failed (the catalog closing, say): the page is read when asked for.
-      }
-    });
-  }
-
   /** A name in dir was added, removed, moved or pointed elsewhere. */
   namesChanged(dir: number): void {
-    for (const [ino, k] of this.kept) if (ino === dir || k.parent === dir) this.drop(ino);
+    if (this.kept && (this.kept.dir === dir || this.kept.parent === dir)) {
+      this.kept = undefined;
+      this.counts.unused++;
+    }
   }
 
   /** Nothing more is asked (unmount): no read is left scheduled. */
@@ -84,9 +80,18 @@ export class ListingAhead {
     this.scheduled = undefined;
   }
 
-  private drop(dir: number): void {
-    this.kept.delete(dir);
-    this.counts.unused++;
+  private readNext(dir: number, limit: number): void {
+    this.stop();
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
+      try {
+        const next = this.nextAfter(dir);
+        const read = next === undefined ? undefined : this.source.firstPage(next, limit);
+        if (read) this.kept = { dir: next!, limit, ...read };
+      } catch {
+        // Only a guess failed (the catalog closing, say): the page is read when asked for.
+      }
+    });
   }
 
   /** The directory a depth-first walk lists after dir. */

@@ -1274,13 +1274,10 @@ export class Vfs {
    */
   readdir(ino: number, fh: number, offset: number, limit: number): JoinedNames {
     this.dirHandle(ino, fh);
-    if (offset === 0) {
-      // A walk by name lists directory after directory: the next one's page is read while
-      // the walker goes through this one (vfs/listing-ahead.ts).
-      this.listingAhead.listed(ino, limit);
-      const ahead = this.listingAhead.take(ino, limit);
-      if (ahead) return ahead;
-    }
+    // A walk by name lists directory after directory: the next one's page is read while
+    // the walker goes through this one (vfs/listing-ahead.ts).
+    const ahead = offset === 0 ? this.listingAhead.asked(ino, limit) : undefined;
+    if (ahead) return ahead;
     const dots = this.dotsOf(ino, offset);
     if (!dots) return { count: 0, joined: '' }; // removed while open: nothing left to list
     return this.namesPage(ino, dots, offset, limit);
