@@ -217,7 +217,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     rmSync(pidFile, { force: true });
     throw err;
   }
-  const catalog = new Catalog(catalogPathOf(cfg.dataDir), { cacheBytes: cfg.catalog.cacheSize, commitDelayMs: cfg.catalog.commitDelay });
+  const catalog = new Catalog(catalogPathOf(cfg.dataDir), { cacheBytes: cfg.catalog.cacheSize, commitDelayMs: cfg.catalog.commitDelay, checkpointInBackground: true });
   // See GroupCommit.onFailure: an uncaught exception stops the daemon (process-guard.ts).
   catalog.group.onFailure = (err) => {
     throw err;

@@ -2,7 +2,9 @@
 // tierfs lives in this module, named for what it does; callers never see SQL.
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
+import { moduleLogger } from '../log.js';
 import { MIGRATIONS } from './migrations.js';
 
 export const ROOT_INO = 1;
@@ -376,8 +378,13 @@ export class Catalog {
    * opts.fsid: the id a new catalog takes (a rebuild of a filesystem whose catalog was lost);
    * default a new one. opts.cacheBytes: memory for SQLite's page cache (default better-sqlite3's, 16 MB).
    * opts.commitDelayMs: how long a group of changes may stay open (group-commit.ts; default 0).
+   * opts.checkpointInBackground: WAL checkpoints by a worker thread, not in this thread's
+   * commits (checkpointer.ts; the daemon's catalog).
    */
-  constructor(path: string, opts: { fsid?: string; now?: () => number; cacheBytes?: number; commitDelayMs?: number } = {}) {
+  constructor(
+    path: string,
+    opts: { fsid?: string; now?: () => number; cacheBytes?: number; commitDelayMs?: number; checkpointInBackground?: boolean } = {},
+  ) {
     this.now = opts.now ?? Date.now;
     this.db = new Database(path);
     this.inTx = this.db.transaction((fn: () => unknown) => fn());
@@ -389,6 +396,13 @@ export class Catalog {
     if (opts.cacheBytes) this.db.pragma(`cache_size = -${Math.max(1, Math.round(opts.cacheBytes / 1024))}`);
     this.db.pragma('foreign_keys = OFF');
     this.migrate();
+    if (opts.checkpointInBackground) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(path, (err) => {
+        moduleLogger('catalog').warn({ err }, 'the checkpoint thread stopped: the catalog checkpoints in its commits again');
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
     this.s = this.prepare();
     this.fsid = this.ensureMeta('fsid', opts.fsid ?? randomUUID());
     this.ensureRoot();
@@ -743,6 +757,7 @@ export class Catalog {
       return result;
     } finally {
       this.db.pragma('synchronous = NORMAL');
+    if (process.env.EXP_NOCKPT) this.db.pragma('wal_autocheckpoint = 0');
     }
   }
 
@@ -774,9 +789,12 @@ export class Catalog {
     try {
       this.group.commit();
     } finally {
+      // First: the last connection to close checkpoints the log and removes it.
+      this.checkpointer?.close();
       this.db.close();
     }
   }
+  private checkpointer: Checkpointer | undefined;
 
   // ── namespace ──────────────────────────────────────────────────────────────
 
