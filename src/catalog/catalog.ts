@@ -757,7 +757,6 @@ export class Catalog {
       return result;
     } finally {
       this.db.pragma('synchronous = NORMAL');
-    if (process.env.EXP_NOCKPT) this.db.pragma('wal_autocheckpoint = 0');
     }
   }
 
