@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('catalog');
 import { MIGRATIONS } from './migrations.js';
 
 export const ROOT_INO = 1;
@@ -399,7 +401,7 @@ export class Catalog {
     if (opts.checkpointInBackground) {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new Checkpointer(path, (err) => {
-        moduleLogger('catalog').warn({ err }, 'the checkpoint thread stopped: the catalog checkpoints in its commits again');
+        log.warn({ err }, 'the checkpoint thread stopped: the catalog checkpoints in its commits again');
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
       });
     }
@@ -483,8 +485,7 @@ export class Catalog {
       ).raw(true),
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nextSubdir: d.prepare(`SELECT ino FROM dirents WHERE parent = ? AND cookie > ? AND type = ${0o040000} ORDER BY cookie LIMIT 1`).pluck(),
-      placeOf: d.prepare('SELECT parent, cookie FROM dirents WHERE ino = ? LIMIT 1'),
-      nameOf: d.prepare('SELECT parent, name FROM dirents WHERE ino = ? LIMIT 1'),
+      nameOf: d.prepare('SELECT parent, name, cookie FROM dirents WHERE ino = ? LIMIT 1'),
       insertInode: d.prepare(
         `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout, tier_since_ms)
          VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state, @layout, @tierSinceMs)`,
@@ -865,18 +866,13 @@ export class Catalog {
     return this.s.nextSubdir.get(dir, afterCookie) as number | undefined;
   }
 
-  /** A directory's parent and its position there (its cookie); undefined for the root and unlinked inodes. */
-  placeOf(ino: number): { parent: number; cookie: number } | undefined {
-    return this.s.placeOf.get(ino) as { parent: number; cookie: number } | undefined;
-  }
-
   hasChildren(dir: number): boolean {
     return this.s.hasChildren.get(dir) !== undefined;
   }
 
-  /** One (parent, name) of ino; the root and unlinked inodes have none. */
-  nameOf(ino: number): { parent: number; name: string } | undefined {
-    return this.s.nameOf.get(ino) as { parent: number; name: string } | undefined;
+  /** One (parent, name) of ino, and its position there (its cookie); the root and unlinked inodes have none. */
+  nameOf(ino: number): { parent: number; name: string; cookie: number } | undefined {
+    return this.s.nameOf.get(ino) as { parent: number; name: string; cookie: number } | undefined;
   }
 
   /** A path of ino relative to the root ('' for the root), or undefined if unlinked. */

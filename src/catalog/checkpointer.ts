@@ -62,14 +62,14 @@ export class Checkpointer {
   private exited = false;
 
   /** `fallBack` is called once if the worker cannot checkpoint: the catalog's connection must do it again. */
-  constructor(path: string, fallBack: (err: Error) => void, opts: { intervalMs?: number; pollMs?: number } = {}) {
+  constructor(path: string, fallBack: (err: Error) => void) {
     this.worker = new Worker(`(${workerMain.toString()})()`, {
       eval: true,
       workerData: {
         path,
         sqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
-        intervalMs: opts.intervalMs ?? INTERVAL_MS,
-        pollMs: opts.pollMs ?? POLL_MS,
+        intervalMs: INTERVAL_MS,
+        pollMs: POLL_MS,
         stopped: this.stopped,
       },
     });

@@ -128,7 +128,7 @@ export const METRICS = [
   {
     name: 'tierfs_fuse_listings_read_ahead_total', type: 'counter', unit: 'requests', group: 'mount', labels: ['outcome'],
     help: 'First pages of names of the directory a walk by name (find) lists next, read while the walker went through the one before: then asked for (outcome="used"), or dropped unasked or because a name in the directory changed ("unused")',
-    healthy: 'About one "used" per directory a find lists, after its first two; "unused" at the end of each walk and where names change while it runs.',
+    healthy: 'About one "used" per directory a find lists, after its first two; "unused" where a walk goes elsewhere than guessed (counted at the next listing) and where names change while it runs.',
     history: {},
   },
   {

@@ -22,8 +22,8 @@ export interface ListingSource {
   firstPage(dir: number, limit: number): { page: JoinedNames; parent: number } | undefined;
   /** The first subdirectory of dir after cookie (0: from the start), in listing order. */
   nextSubdir(dir: number, afterCookie: number): number | undefined;
-  /** dir's parent and its cookie there; undefined for the root. */
-  placeOf(dir: number): { parent: number; cookie: number } | undefined;
+  /** dir's parent and its position there (its cookie); undefined for the root. */
+  nameOf(dir: number): { parent: number; cookie: number } | undefined;
 }
 
 interface Kept {
@@ -99,7 +99,7 @@ export class ListingAhead {
     const first = this.source.nextSubdir(dir, 0);
     if (first !== undefined) return first;
     for (let at = dir, level = 0; level < CLIMB; level++) {
-      const place = this.source.placeOf(at);
+      const place = this.source.nameOf(at);
       if (!place) return undefined;
       const sibling = this.source.nextSubdir(place.parent, place.cookie);
       if (sibling !== undefined) return sibling;

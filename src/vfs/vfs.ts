@@ -190,7 +190,7 @@ export class Vfs {
         return dots && { page: this.namesPage(dir, dots, 0, limit), parent: dots[1]![2] };
       },
       nextSubdir: (dir, afterCookie) => this.catalog.nextSubdir(dir, afterCookie),
-      placeOf: (dir) => this.catalog.placeOf(dir),
+      nameOf: (dir) => this.catalog.nameOf(dir),
     });
     catalog.onNamesChanged = (dir) => this.listingAhead.namesChanged(dir);
   }
