@@ -33,7 +33,11 @@ const timeouts = z
 
 const common = {
   name: z.string().min(1).optional().describe('a name for logs and metrics; default: the type'),
-  multipartThreshold: size().default(8 * MiB).describe('bodies above this size are uploaded in parts'),
+  // Above the default layout's cells (chunkSize/k = 8 MiB, and a header): a cell in parts
+  // costs at least three requests more than one in a single put, and the store joins them.
+  multipartThreshold: size()
+    .default(64 * MiB)
+    .describe('bodies above this size are uploaded in parts; a cell (chunkSize/k plus a small header) at or below it goes up in one request'),
   partSize: size()
     .default(8 * MiB)
     .describe('bytes per part of a multipart upload, doubled every 1/16 of the store’s part limit so long uploads fit (S3: at least 5MiB; GCS: a multiple of 256KiB, fixed)'),
