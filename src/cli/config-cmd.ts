@@ -7,8 +7,8 @@ import { configSchema } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { describeKeys, renderKeyDocsMarkdown, renderKeyDocsText } from '../config/docs.js';
 import { starterConfig } from '../config/template.js';
-import { CliError, printJson } from './output.js';
-import { survivableBackendLosses } from '../tiers/object/index.js';
+import { CliError, formatBytes, printJson } from './output.js';
+import { cellsInParts, survivableBackendLosses } from '../tiers/object/index.js';
 import { registerConfigLiveCommands, registerTierCommands, showVersion } from './config-live-cmd.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { describePricing, priceTiers } from '../cost/pricing.js';
@@ -38,7 +38,7 @@ export function registerConfigCommands(program: Command): void {
       const { config: cfg, file: path } = loadConfig(file);
       const durability = cfg.tiers.flatMap((t) =>
         t.kind === 'object'
-          ? [{ tier: t.name, k: t.scheme.k, m: t.scheme.m, backends: t.backends.length, survivesBackendLosses: survivableBackendLosses(t.scheme.k, t.scheme.m, t.backends.length) }]
+          ? [{ tier: t.name, k: t.scheme.k, m: t.scheme.m, backends: t.backends.length, survivesBackendLosses: survivableBackendLosses(t.scheme.k, t.scheme.m, t.backends.length), cellsInParts: cellsInParts(t) }]
           : [],
       );
       const prices = priceTiers(cfg);
@@ -49,6 +49,13 @@ export function registerConfigCommands(program: Command): void {
           `  ${d.tier}: ${d.k}+${d.m} over ${d.backends} backend${d.backends > 1 ? 's' : ''}: any ${d.m} cells of a stripe may be lost; ` +
             `survives the loss of ${d.survivesBackendLosses} whole backend${d.survivesBackendLosses === 1 ? '' : 's'}\n`,
         );
+        for (const b of d.cellsInParts) {
+          process.stdout.write(
+            `  ${d.tier}: a cell is ${b.cellBytes.toLocaleString('en-US')} bytes (chunkSize/${d.k} and a header), above backend ${b.backend}'s ` +
+              `multipartThreshold of ${b.multipartThreshold.toLocaleString('en-US')} (${formatBytes(b.multipartThreshold)}): ` +
+              `each goes up as a multipart upload, three requests or more beyond one put; raise multipartThreshold above the cell size\n`,
+          );
+        }
       }
       process.stdout.write(`prices (tierfs report cost):\n${describePricing(prices).map((l) => `  ${l}\n`).join('')}`);
     });

@@ -29,6 +29,22 @@ describe('tierfs CLI', () => {
     expect(v.stdout).toMatch(/cold: 4\+2 over 1 backend: .*survives the loss of 0 whole backends/);
   });
 
+  it('names a backend whose multipartThreshold would upload every cell in parts', async () => {
+    const file = join(dir.path, 'parts.yaml');
+    const backend = (name: string, threshold: string) =>
+      `      - { name: ${name}, type: s3, bucket: b, endpoint: "http://127.0.0.1:9", forcePathStyle: true, accessKeyId: k, secretAccessKey: s${threshold} }\n`;
+    writeFileSync(file, `dataDir: ./d\ntiers:\n  - name: hot\n    kind: local\n    volumes: [./h]\n  - name: cold\n    kind: object\n    scheme: { k: 4, m: 2 }\n    backends:\n` +
+      backend('small', ', multipartThreshold: 8MiB') + backend('default', ''));
+    const v = await runCli(['config', 'validate', file]);
+    expect(v.code, v.stderr).toBe(0);
+    // chunkSize 32 MiB / k=4: cells of 8 MiB and a header, above 8 MiB; the default (64 MiB) takes them whole.
+    expect(v.stdout).toMatch(/cold: a cell is 8,388,\d{3} bytes \(chunkSize\/4 and a header\), above backend small's multipartThreshold of 8,388,608 \(8\.00 MiB\): each goes up as a multipart upload/);
+    expect(v.stdout).not.toMatch(/backend default's/);
+    const j = JSON.parse((await runCli(['config', 'validate', '--json', file])).stdout);
+    expect(j.durability[0].cellsInParts).toEqual([{ backend: 'small', cellBytes: expect.any(Number), multipartThreshold: 8 * 2 ** 20 }]);
+    expect(j.durability[0].cellsInParts[0].cellBytes).toBeGreaterThan(8 * 2 ** 20);
+  });
+
   it.each([
     ['a bad size', 'capacity: 12 parsecs', /tiers\[0\]\.capacity: expected a size/, 6],
     ['an unknown key', 'volumez: [x]', /tiers\[0\]\.volumez: unknown key "volumez"/, 6],

@@ -1,5 +1,5 @@
 // The object tier: what the daemon, the mover and fsck import.
-export { ObjectTier, openObjectTier, tierStore, backendLabels, defaultCacheDir, DEFAULT_CACHE, type ObjectTierOptions, type ObjectTierSettings } from './object-tier.js';
+export { ObjectTier, openObjectTier, tierStore, backendLabels, cellsInParts, defaultCacheDir, DEFAULT_CACHE, type ObjectTierOptions, type ObjectTierSettings } from './object-tier.js';
 export { headerLength } from './cell.js';
 export { survivableBackendLosses } from './layout.js';
 export { decodeHeader, CellFormatError, type CellHeader } from './cell.js';

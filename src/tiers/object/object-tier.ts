@@ -7,7 +7,7 @@ import type { ObjectTierConfig } from '../../config/schema.js';
 import { moduleLogger } from '../../log.js';
 import { createObjectStore, ObjectStoreError, type CreateObjectStoreOptions, type ObjectStore } from '../../objectstore/index.js';
 import type { BackendConfig } from '../../config/backends.js';
-import { checkFileId, fsidBytes } from './cell.js';
+import { checkFileId, fsidBytes, headerLength } from './cell.js';
 import { isLostCell, type TierContext } from './cell-io.js';
 import { CodecCache } from './codecs.js';
 import { DiskCache } from './disk-cache.js';
@@ -317,6 +317,9 @@ export async function openObjectTier(
   cacheDir: string,
   options: Partial<ObjectTierOptions> & { store?: CreateObjectStoreOptions } = {},
 ): Promise<ObjectTier> {
+  for (const b of cellsInParts(config)) {
+    log.warn({ tier: config.name, backend: b.backend, cellBytes: b.cellBytes, multipartThreshold: b.multipartThreshold }, 'cells are above the backend\'s multipartThreshold: each is uploaded in parts, three requests or more beyond one; raise multipartThreshold above the cell size');
+  }
   const stores = config.backends.map((_, i) => tierStore(config, i, options.store));
   const tier = new ObjectTier(config, stores, fsid, { ...DEFAULT_CACHE, backendNames: backendLabels(config.backends), ...options, cacheDir });
   await tier.ready();
@@ -336,6 +339,20 @@ export function tierStore(config: ObjectTierConfig, index: number, options?: Cre
  */
 export function backendLabels(backends: readonly Pick<BackendConfig, 'name' | 'type'>[]): string[] {
   return backends.map((b, i) => b.name ?? (backends.filter((o) => o.type === b.type).length > 1 ? `${b.type}-${i}` : b.type));
+}
+
+/**
+ * The network backends of a tier whose multipartThreshold is below the tier's largest cell
+ * object (a data cell of a whole chunk and its header): each such cell goes up as a
+ * multipart upload — a request to start, one per part, one to complete — where one put
+ * would do, and stores bill requests.
+ */
+export function cellsInParts(config: ObjectTierConfig): { backend: string; cellBytes: number; multipartThreshold: number }[] {
+  const cellBytes = cellSize(config.chunkSize, config.scheme.k) + headerLength('00000000-0000-0000-0000-000000000000');
+  const labels = backendLabels(config.backends);
+  return config.backends.flatMap((b, i) =>
+    b.type !== 'fs' && b.type !== 'memory' && cellBytes > b.multipartThreshold ? [{ backend: labels[i]!, cellBytes, multipartThreshold: b.multipartThreshold }] : [],
+  );
 }
 
 /** <dataDir>/cache/<tier>: where a tier's disk cache lives unless told otherwise. */
