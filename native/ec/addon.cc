@@ -367,14 +367,20 @@ Napi::Value Kernels(const Napi::CallbackInfo &info) {
   return out;
 }
 
-// alignOffset(arrayBuffer) -> bytes from its start to the next 64-byte boundary
+// alignOffset(arrayBuffer | Uint8Array) -> bytes from its start to the next 64-byte boundary
+// (a Uint8Array from offset 0 stands for a SharedArrayBuffer, which N-API cannot take)
 Napi::Value AlignOffset(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArrayBuffer()) {
-    CodeError(env, "EC_SHARD_TYPE", "alignOffset takes an ArrayBuffer").ThrowAsJavaScriptException();
+  const void *data;
+  if (info[0].IsArrayBuffer()) {
+    data = info[0].As<Napi::ArrayBuffer>().Data();
+  } else if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    data = info[0].As<Napi::Uint8Array>().Data();
+  } else {
+    CodeError(env, "EC_SHARD_TYPE", "alignOffset takes an ArrayBuffer or a Uint8Array").ThrowAsJavaScriptException();
     return Napi::Value();
   }
-  auto address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  auto address = reinterpret_cast<uintptr_t>(data);
   return Napi::Number::New(env, static_cast<double>((64 - (address & 63)) & 63));
 }
 

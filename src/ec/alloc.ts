@@ -11,12 +11,14 @@ const LINE = 64;
 /**
  * count zero-filled buffers of size bytes each, cut from one allocation. With headroom,
  * each keeps at least that many bytes of the slab free right before it, for whoever
- * wants to prefix it without a copy (a cell's header: see encodeCellInPlace).
+ * wants to prefix it without a copy (a cell's header: see encodeCellInPlace). Shared:
+ * the slab is a SharedArrayBuffer, which other threads may read without a copy.
  */
-export function allocateShards(count: number, size: number, headroom = 0): Buffer[] {
+export function allocateShards(count: number, size: number, headroom = 0, shared = false): Buffer[] {
   const room = Math.ceil(headroom / LINE) * LINE;
   const stride = room + Math.ceil(size / LINE) * LINE + LINE;
-  const slab = new ArrayBuffer(count * stride + LINE);
-  const start = native.alignOffset(slab) + room;
+  const bytes = count * stride + LINE;
+  const slab = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const start = native.alignOffset(shared ? new Uint8Array(slab) : (slab as ArrayBuffer)) + room;
   return Array.from({ length: count }, (_, i) => Buffer.from(slab, start + i * stride, size));
 }

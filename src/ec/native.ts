@@ -27,8 +27,8 @@ export interface NativeCodec {
 interface NativeModule {
   NativeCodec: new (k: number, m: number, kernel: string | undefined) => NativeCodec;
   kernels(): NativeKernelInfo[];
-  /** Bytes from the start of buffer to its first 64-byte-aligned address. */
-  alignOffset(buffer: ArrayBuffer): number;
+  /** Bytes from the start of buffer (or of a view's first byte) to its first 64-byte-aligned address. */
+  alignOffset(buffer: ArrayBuffer | Uint8Array): number;
 }
 
 const require = createRequire(import.meta.url);

@@ -7,7 +7,8 @@ import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, StorageClass, Tier, S3Client } from '@aws-sdk/client-s3';
 import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
-import { type Fetched, fetchedBytes, fetchedStream, md5 } from './body.js';
+import { type Fetched, fetchedBytes, fetchedStream } from './body.js';
+import { digestThread } from './digest-thread.js';
 import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
@@ -45,6 +46,13 @@ export interface S3StoreOptions extends S3ClientOptions {
 }
 
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
+
+/** A CRC-32 as S3's x-amz-checksum-crc32 gives it: four bytes, big-endian, in base64. */
+function crc32Base64(crc: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(crc);
+  return b.toString('base64');
+}
 
 /**
  * The region the SDK's own chain finds (AWS_REGION, the profile's), or us-east-1 when
@@ -128,11 +136,24 @@ export class S3Store implements ObjectStore {
     };
     try {
       if (Buffer.isBuffer(body) && body.length <= this.opts.multipartThreshold) {
-        // Without the client's CRC, the body's MD5: S3 refuses (BadDigest) a body damaged on the way.
-        const digest = this.opts.checksums === 'when_required' ? { ContentMD5: md5(body).toString('base64') } : {};
+        // Without the client's CRC, the body's MD5: S3 refuses (BadDigest) a body damaged on
+        // the way. Both, and the signature's SHA-256, are computed off the event loop for a
+        // body in shared memory (digest-thread.ts) and given to the client, which then
+        // computes none of them.
+        const whenRequired = this.opts.checksums === 'when_required';
+        const sums = await digestThread.digests(body, whenRequired ? ['md5', 'sha256'] : ['crc32', 'sha256']);
+        const digest = whenRequired ? { ContentMD5: sums.md5! } : { ChecksumCRC32: crc32Base64(sums.crc32!) };
         const out = await watched(
           this.timeouts, `put ${key}`, opts.signal,
-          (abortSignal) => this.client.send(new (s3Sdk().PutObjectCommand)({ ...params, ...digest, Body: body, ContentLength: body.length }), { abortSignal }),
+          (abortSignal) => {
+            const put = new (s3Sdk().PutObjectCommand)({ ...params, ...digest, Body: body, ContentLength: body.length });
+            // Set before signing: SigV4 then signs the hash as given instead of hashing the body again.
+            put.middlewareStack.add((next) => (args) => {
+              (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = sums.sha256!;
+              return next(args);
+            }, { step: 'build', name: 'tierfsPayloadHash' });
+            return this.client.send(put, { abortSignal });
+          },
           { upload: 'unreported' }, // the client's socket timeout bounds a stall
         );
         return { etag: out.ETag ?? '', size: body.length };

@@ -1,6 +1,7 @@
 // The async batch calls run on libuv's pool and must give exactly the bytes of
 // the synchronous calls, stripe by stripe, whatever the mix of patterns.
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 
 import { ErasureCodec, allocateShards } from '../../src/ec/index.js';
 import { randomPattern, randomShards, rng } from './random.js';
@@ -99,5 +100,20 @@ describe('allocateShards', () => {
     // cache-line aligned, and each 64 bytes further into its page than the last
     const offsets = shards.map((s) => s.byteOffset - shards[0]!.byteOffset);
     expect(offsets.every((o, i) => o % 64 === 0 && (i === 0 || o - offsets[i - 1]! === 1024 + 64))).toBe(true);
+  });
+
+  it('shared: the same layout on a SharedArrayBuffer, which the codec codes as it does any other memory', async () => {
+    const [k, m, len] = [4, 2, 1000];
+    const shards = allocateShards(k + m, len, 100, true);
+    expect(shards.every((s) => s.buffer instanceof SharedArrayBuffer && s.buffer === shards[0]!.buffer)).toBe(true);
+    expect(shards[0]!.byteOffset).toBeGreaterThanOrEqual(100);
+    const offsets = shards.map((s) => s.byteOffset - shards[0]!.byteOffset);
+    expect(offsets.every((o, i) => o % 64 === 0 && (i === 0 || o - offsets[i - 1]! === 1024 + 128 + 64))).toBe(true);
+    shards.slice(0, k).forEach((s) => s.set(randomBytes(len)));
+    const codec = new ErasureCodec(k, m);
+    const expected = [Buffer.alloc(len), Buffer.alloc(len)];
+    codec.encode(shards.slice(0, k).map((s) => Buffer.from(s)), expected);
+    await codec.encodeBatch([{ data: shards.slice(0, k), parity: shards.slice(k) }]);
+    expect(shards.slice(k)).toEqual(expected);
   });
 });

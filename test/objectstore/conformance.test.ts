@@ -107,12 +107,17 @@ describe.each(BACKENDS)('ObjectStore conformance: $name', (backend) => {
       }
     });
 
-    it.each([1000, PART_SIZE + 1])('%i bytes in a Buffer that is a view inside a larger one (an erasure-coded cell is)', async (size) => {
+    it.each([
+      [1000, false], [PART_SIZE + 1, false], [1000, true], [PART_SIZE + 1, true],
+    ])('%i bytes in a Buffer that is a view inside a larger one (an erasure-coded cell is; in shared memory: %s)', async (size, shared) => {
       const slab = body(size + 300, size);
-      const view = slab.subarray(123, 123 + size);
-      await store.put(`rt/view-${size}`, view);
-      expect((await store.get(`rt/view-${size}`)).data.equals(view)).toBe(true);
-      expect((await store.head(`rt/view-${size}`)).size).toBe(size);
+      const memory = shared ? Buffer.from(new SharedArrayBuffer(slab.length)) : slab;
+      if (shared) slab.copy(memory);
+      const view = memory.subarray(123, 123 + size);
+      const key = `rt/view-${size}-${shared}`;
+      await store.put(key, view);
+      expect((await store.get(key)).data.equals(view)).toBe(true);
+      expect((await store.head(key)).size).toBe(size);
     });
 
     it('100 MiB in parts', { timeout: 120_000 }, async () => {

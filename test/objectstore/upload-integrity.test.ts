@@ -11,6 +11,7 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendConfigSchema } from '../../src/config/backends.js';
 import { CorruptDataError, createObjectStore, type ObjectStore } from '../../src/objectstore/index.js';
+import { digestThread } from '../../src/objectstore/digest-thread.js';
 import type { SeenRequest } from '../helpers/fault-server.js';
 import { body, streamOf } from './data.js';
 import { CLOUDS, CONTAINER, type FaultyCloud } from './faulty-clouds.js';
@@ -94,6 +95,54 @@ describe('GCS: a body damaged on the way up', () => {
     const put = store.put('d/stream', streamOf(data, 64 * KiB));
     await expect(put).rejects.toBeInstanceOf(CorruptDataError);
     await expect(store.head('d/stream')).rejects.toMatchObject({ code: 'NotFound' });
+  });
+});
+
+describe("S3: a body in shared memory (an object tier's cell), its digests computed off the event loop", () => {
+  let s3: FaultyCloud;
+  const isPut = (key: string) => (r: SeenRequest) => r.method === 'PUT' && r.path === `/${CONTAINER}/${key}`;
+  const shared = (data: Buffer) => {
+    const b = Buffer.from(new SharedArrayBuffer(data.length + 100), 100, data.length);
+    data.copy(b);
+    return b;
+  };
+
+  beforeAll(async () => {
+    s3 = await CLOUDS[0]!.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it("when_required: the MD5 it carries and the signed SHA-256 are the body's", async () => {
+    // What S3 checks the body against (s3rver checks neither: it is checked on the wire).
+    const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_required' })));
+    const data = body(300 * KiB, 6);
+    s3.fault.reset();
+    // The same digests for a body in memory of its own, digested on the event loop.
+    for (const [key, b] of [['d/cell', shared(data)], ['d/plain', data]] as const) {
+      const before = { ...digestThread.counts };
+      await store.put(key, b);
+      expect(digestThread.counts.threaded - before.threaded).toBe(b === data ? 0 : 1);
+      const [put] = s3.fault.requests.filter(isPut(key));
+      expect(put!.headers['content-md5']).toBe(createHash('md5').update(data).digest('base64'));
+      expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
+      expect((await store.get(key)).data.equals(data)).toBe(true);
+    }
+  });
+
+  it("when_supported: the CRC-32 it carries and the signed SHA-256 are the body's", async () => {
+    const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported' })));
+    const data = body(300 * KiB, 7);
+    s3.fault.reset();
+    await store.put('d/cell2', shared(data));
+    const [put] = s3.fault.requests.filter(isPut('d/cell2'));
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(data));
+    expect(put!.headers['x-amz-checksum-crc32']).toBe(crc.toString('base64'));
+    expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
+    expect((await store.get('d/cell2')).data.equals(data)).toBe(true);
   });
 });
 

@@ -146,7 +146,7 @@ async function writeStripes(
       for (const index of indices) {
         const dataLength = stripeDataLength(src.size, chunkSize, index);
         const size = cellSize(dataLength, k);
-        const shards = (size === fullSize && spare.pop()) || allocateShards(k + m, size, room);
+        const shards = (size === fullSize && spare.pop()) || allocateShards(k + m, size, room, true);
         await readStripe(src, index * chunkSize, dataLength, shards.slice(0, k), hash);
         shardsOf.push(shards);
       }

@@ -1,0 +1,75 @@
+// The digest thread: digests of bodies in shared memory computed off the event loop,
+// equal to those computed inline; a thread that dies owes nothing (its bodies are
+// digested inline) and the next body starts another; a process waits for owed digests
+// and is not kept alive by an idle thread.
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
+import { DigestThread, digestsInline, type DigestName } from '../../src/objectstore/digest-thread.js';
+
+const ALL: DigestName[] = ['md5', 'sha256', 'crc32'];
+const expected = (b: Uint8Array) => ({
+  md5: createHash('md5').update(b).digest('base64'),
+  sha256: createHash('sha256').update(b).digest('hex'),
+  crc32: crc32(b),
+});
+function shared(size: number, at = 64): Buffer {
+  const b = Buffer.from(new SharedArrayBuffer(size + at + 64), at, size);
+  b.set(randomBytes(size));
+  return b;
+}
+
+let thread: DigestThread;
+afterEach(() => thread?.kill());
+
+describe('DigestThread', () => {
+  it('digests shared bodies on its thread, others inline, the same either way', async () => {
+    thread = new DigestThread();
+    const bodies = [shared(1 << 20), shared(1000, 3), shared(0)];
+    const got = await Promise.all(bodies.map((b) => thread.digests(b, ALL)));
+    got.forEach((d, i) => expect(d).toEqual(expected(bodies[i]!)));
+    expect(thread.counts).toEqual({ threaded: 3, inline: 0 });
+    const plain = randomBytes(5000);
+    expect(await thread.digests(plain, ['sha256'])).toEqual({ sha256: expected(plain).sha256 });
+    expect(thread.counts).toEqual({ threaded: 3, inline: 1 });
+    expect(digestsInline(bodies[0]!, ALL)).toEqual(expected(bodies[0]!));
+  });
+
+  it('a thread that dies owes nothing: its bodies are digested inline, and the next body starts another', async () => {
+    thread = new DigestThread();
+    await thread.digests(shared(10), ['md5']); // the thread is up
+    const bodies = Array.from({ length: 8 }, () => shared(4 << 20));
+    const owed = bodies.map((b) => thread.digests(b, ALL));
+    await thread.kill();
+    const got = await Promise.all(owed);
+    got.forEach((d, i) => expect(d).toEqual(expected(bodies[i]!)));
+    expect(thread.counts.inline).toBeGreaterThan(0);
+    const after = shared(1 << 16);
+    const threaded = thread.counts.threaded;
+    expect(await thread.digests(after, ALL)).toEqual(expected(after));
+    expect(thread.counts.threaded).toBe(threaded + 1);
+  });
+
+  it('a process waits for what it is owed, then ends: an idle thread keeps nobody alive', () => {
+    // The built module, as the daemon runs it (the suite builds dist/ first).
+    const module = fileURLToPath(new URL('../../dist/objectstore/digest-thread.js', import.meta.url));
+    const script = `
+      const { digestThread } = await import(${JSON.stringify(module)});
+      const b = Buffer.from(new SharedArrayBuffer(1 << 20));
+      b.fill(7);
+      const d = await digestThread.digests(b, ['sha256']);
+      console.log(d.sha256, JSON.stringify(digestThread.counts));`;
+    const dir = tempDir('tierfs-digest-');
+    writeFileSync(join(dir.path, 'child.mjs'), script);
+    const r = spawnSync(process.execPath, [join(dir.path, 'child.mjs')], { encoding: 'utf8', timeout: 20_000 });
+    dir.remove();
+    expect(r.error, r.stderr).toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`${createHash('sha256').update(Buffer.alloc(1 << 20, 7)).digest('hex')} {"threaded":1,"inline":0}`);
+  });
+});
