@@ -10,6 +10,7 @@ import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
 import { DefaultCredential, describeCredential } from './azure-credentials.js';
 import { type Fetched, fetchedBytes, fetchedStream, forEachBounded, growingPartSize, md5, parts } from './body.js';
+import { digestThread } from './digest-thread.js';
 import { AZURE_ERRORS, classify, typedError, type ErrorFacts } from './cloud-errors.js';
 import { ArchivedError, FatalError, ObjectStoreError, RestoringError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, forwardAbort, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
@@ -199,7 +200,8 @@ export class AzureStore implements ObjectStore {
   ): Promise<PutResult> {
     const watch = new RequestWatch(this.timeouts, `put ${blob.name}`, signal);
     // upload() passes transactionalContentMD5 on (as stageBlock does), though its options type omits it.
-    const checked = { ...options, transactionalContentMD5: md5(data) };
+    // A body in shared memory (a cell) is hashed off the event loop (digest-thread.ts).
+    const checked = { ...options, transactionalContentMD5: Buffer.from((await digestThread.digests(data, ['md5'])).md5!, 'base64') };
     try {
       const out = await watch.response(
         (abortSignal) => blob.upload(data, data.length, { ...checked, abortSignal, onProgress: () => watch.progress() }),

@@ -1,6 +1,7 @@
-// The digests a put sends with its body — MD5 (Content-MD5), SHA-256 (the signature's
-// payload hash), CRC-32 (S3's flexible checksum) — computed on a thread of their own when
-// the body lives in shared memory, as an object tier's cells do (ec/alloc.ts): the thread
+// The digests of an object tier's cells — the CRC-32s the layout records (the cell's and
+// its blocks'), and what a put sends with the body: MD5 (Content-MD5), SHA-256 (the
+// signature's payload hash), CRC-32 (S3's flexible checksum) — computed on a thread of
+// their own when the body lives in shared memory, as cells do (ec/alloc.ts): the thread
 // reads the cell where it is, and the event loop does not spend the ~20 ms that hashing
 // an 8 MiB cell takes while the mount's requests wait (DESIGN: bulk bytes off the event
 // loop). Any other body is digested inline, as is every body while the thread is down: a
@@ -15,7 +16,7 @@ import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('digest-thread');
 
-export type DigestName = 'md5' | 'sha256' | 'crc32';
+export type DigestName = 'md5' | 'sha256' | 'crc32' | 'blockCrc32';
 
 export interface Digests {
   /** in base64, as Content-MD5 takes it */
@@ -24,6 +25,8 @@ export interface Digests {
   sha256?: string;
   /** the CRC-32 as an unsigned number */
   crc32?: number;
+  /** the CRC-32 of each blockSize bytes in turn, as 8 hex digits each (an object tier's block checksums) */
+  blockCrc32?: string;
 }
 
 interface Job {
@@ -32,6 +35,7 @@ interface Job {
   offset: number;
   length: number;
   want: DigestName[];
+  blockSize: number;
 }
 
 type Reply = { id: number; digests: Digests } | { id: number; error: string };
@@ -48,6 +52,11 @@ function threadMain(): void {
       if (job.want.includes('md5')) digests.md5 = hash('md5').update(body).digest('base64');
       if (job.want.includes('sha256')) digests.sha256 = hash('sha256').update(body).digest('hex');
       if (job.want.includes('crc32')) digests.crc32 = crc(body);
+      if (job.want.includes('blockCrc32')) {
+        let hex = '';
+        for (let at = 0; at < body.length; at += job.blockSize) hex += crc(body.subarray(at, at + job.blockSize)).toString(16).padStart(8, '0');
+        digests.blockCrc32 = hex;
+      }
       parentPort!.postMessage({ id: job.id, digests });
     } catch (err) {
       parentPort!.postMessage({ id: job.id, error: (err as Error).message });
@@ -56,17 +65,23 @@ function threadMain(): void {
 }
 
 /** The digests computed on the calling thread. */
-export function digestsInline(body: Uint8Array, want: readonly DigestName[]): Digests {
+export function digestsInline(body: Uint8Array, want: readonly DigestName[], blockSize = 0): Digests {
   const digests: Digests = {};
   if (want.includes('md5')) digests.md5 = createHash('md5').update(body).digest('base64');
   if (want.includes('sha256')) digests.sha256 = createHash('sha256').update(body).digest('hex');
   if (want.includes('crc32')) digests.crc32 = crc32(body);
+  if (want.includes('blockCrc32')) {
+    let hex = '';
+    for (let at = 0; at < body.length; at += blockSize) hex += crc32(body.subarray(at, at + blockSize)).toString(16).padStart(8, '0');
+    digests.blockCrc32 = hex;
+  }
   return digests;
 }
 
 interface Pending {
   body: Uint8Array;
   want: DigestName[];
+  blockSize: number;
   resolve(d: Digests): void;
 }
 
@@ -77,16 +92,20 @@ export class DigestThread {
   /** digests the thread computed, and those computed inline because it could not */
   readonly counts = { threaded: 0, inline: 0 };
 
-  /** The digests of body: on the thread when body is shared memory, else here. */
-  digests(body: Uint8Array, want: DigestName[]): Promise<Digests> {
-    if (!(body.buffer instanceof SharedArrayBuffer) || want.length === 0) return Promise.resolve(this.inline(body, want));
+  /**
+   * The digests of body: on the thread when body is shared memory, else here. The body
+   * must not change until they are given. blockSize: of blockCrc32's blocks.
+   */
+  digests(body: Uint8Array, want: DigestName[], blockSize = 0): Promise<Digests> {
+    if (want.includes('blockCrc32') && !(blockSize > 0)) throw new RangeError('blockCrc32 needs a blockSize');
+    if (!(body.buffer instanceof SharedArrayBuffer) || want.length === 0) return Promise.resolve(this.inline({ body, want, blockSize }));
     const id = this.nextId++;
     const worker = this.thread();
     return new Promise<Digests>((resolve) => {
-      this.pending.set(id, { body, want, resolve });
+      this.pending.set(id, { body, want, blockSize, resolve });
       // Held while digests are owed: a process with nothing else to do waits for them.
       worker.ref();
-      const job: Job = { id, memory: body.buffer as SharedArrayBuffer, offset: body.byteOffset, length: body.length, want };
+      const job: Job = { id, memory: body.buffer as SharedArrayBuffer, offset: body.byteOffset, length: body.length, want, blockSize };
       worker.postMessage(job);
     });
   }
@@ -96,9 +115,9 @@ export class DigestThread {
     await this.worker?.terminate();
   }
 
-  private inline(body: Uint8Array, want: readonly DigestName[]): Digests {
+  private inline(p: Omit<Pending, 'resolve'>): Digests {
     this.counts.inline++;
-    return digestsInline(body, want);
+    return digestsInline(p.body, p.want, p.blockSize);
   }
 
   private thread(): Worker {
@@ -118,7 +137,7 @@ export class DigestThread {
     if (this.pending.size === 0) w.unref();
     if ('error' in m) {
       log.warn({ err: m.error }, 'the digest thread failed a body; digesting it on the main thread');
-      return p.resolve(this.inline(p.body, p.want));
+      return p.resolve(this.inline(p));
     }
     this.counts.threaded++;
     p.resolve(m.digests);
@@ -131,7 +150,7 @@ export class DigestThread {
     if (this.pending.size > 0) log.warn({ err: err.message, owed: this.pending.size }, 'the digest thread ended; digesting its bodies on the main thread');
     const owed = [...this.pending.values()];
     this.pending.clear();
-    for (const p of owed) p.resolve(this.inline(p.body, p.want));
+    for (const p of owed) p.resolve(this.inline(p));
   }
 }
 

@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
 import { DigestThread, digestsInline, type DigestName } from '../../src/objectstore/digest-thread.js';
 
-const ALL: DigestName[] = ['md5', 'sha256', 'crc32'];
+const ALL: DigestName[] = ['md5', 'sha256', 'crc32', 'blockCrc32'];
+const BLOCK = 4096;
 const expected = (b: Uint8Array) => ({
   md5: createHash('md5').update(b).digest('base64'),
   sha256: createHash('sha256').update(b).digest('hex'),
   crc32: crc32(b),
+  blockCrc32: Array.from({ length: Math.ceil(b.length / BLOCK) }, (_, i) => crc32(b.subarray(i * BLOCK, (i + 1) * BLOCK)).toString(16).padStart(8, '0')).join(''),
 });
 function shared(size: number, at = 64): Buffer {
   const b = Buffer.from(new SharedArrayBuffer(size + at + 64), at, size);
@@ -30,28 +32,29 @@ afterEach(() => thread?.kill());
 describe('DigestThread', () => {
   it('digests shared bodies on its thread, others inline, the same either way', async () => {
     thread = new DigestThread();
-    const bodies = [shared(1 << 20), shared(1000, 3), shared(0)];
-    const got = await Promise.all(bodies.map((b) => thread.digests(b, ALL)));
+    const bodies = [shared(1 << 20), shared(1000, 3), shared(BLOCK * 3 + 5), shared(0)];
+    const got = await Promise.all(bodies.map((b) => thread.digests(b, ALL, BLOCK)));
     got.forEach((d, i) => expect(d).toEqual(expected(bodies[i]!)));
-    expect(thread.counts).toEqual({ threaded: 3, inline: 0 });
+    expect(thread.counts).toEqual({ threaded: 4, inline: 0 });
     const plain = randomBytes(5000);
     expect(await thread.digests(plain, ['sha256'])).toEqual({ sha256: expected(plain).sha256 });
-    expect(thread.counts).toEqual({ threaded: 3, inline: 1 });
-    expect(digestsInline(bodies[0]!, ALL)).toEqual(expected(bodies[0]!));
+    expect(thread.counts).toEqual({ threaded: 4, inline: 1 });
+    expect(digestsInline(bodies[0]!, ALL, BLOCK)).toEqual(expected(bodies[0]!));
+    expect(() => thread.digests(bodies[0]!, ['blockCrc32'])).toThrow(/blockSize/);
   });
 
   it('a thread that dies owes nothing: its bodies are digested inline, and the next body starts another', async () => {
     thread = new DigestThread();
     await thread.digests(shared(10), ['md5']); // the thread is up
     const bodies = Array.from({ length: 8 }, () => shared(4 << 20));
-    const owed = bodies.map((b) => thread.digests(b, ALL));
+    const owed = bodies.map((b) => thread.digests(b, ALL, BLOCK));
     await thread.kill();
     const got = await Promise.all(owed);
     got.forEach((d, i) => expect(d).toEqual(expected(bodies[i]!)));
     expect(thread.counts.inline).toBeGreaterThan(0);
     const after = shared(1 << 16);
     const threaded = thread.counts.threaded;
-    expect(await thread.digests(after, ALL)).toEqual(expected(after));
+    expect(await thread.digests(after, ALL, BLOCK)).toEqual(expected(after));
     expect(thread.counts.threaded).toBe(threaded + 1);
   });
 

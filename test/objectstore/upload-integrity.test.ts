@@ -18,6 +18,13 @@ import { CLOUDS, CONTAINER, type FaultyCloud } from './faulty-clouds.js';
 
 const KiB = 1024;
 
+/** The bytes of data in a view inside a SharedArrayBuffer, as an object tier's cells are. */
+function inSharedMemory(data: Buffer): Buffer {
+  const b = Buffer.from(new SharedArrayBuffer(data.length + 100), 100, data.length);
+  data.copy(b);
+  return b;
+}
+
 /** Matches the `n`th request (from 1) that `match` matches. */
 function nth(n: number, match: (r: SeenRequest) => boolean): (r: SeenRequest) => boolean {
   let seen = 0;
@@ -40,17 +47,21 @@ describe('Azure: a body damaged on the way up', () => {
     await azure?.stop();
   });
 
-  it('in one request: refused as corrupt, and the put repeated whole', async () => {
+  it.each([false, true])('in one request: refused as corrupt, and the put repeated whole (the body in shared memory, as a cell is: %s)', async (shared) => {
     const data = body(10_000, 1);
+    const key = `d/whole-${shared}`;
     azure.fault.reset();
-    azure.fault.inject({ match: isPutBlob('d/whole'), fault: { kind: 'corrupt', at: 5_000 } });
-    await store.put('d/whole', data);
-    expect(azure.fault.count(isPutBlob('d/whole'))).toBe(2);
-    const [damaged] = azure.fault.requests.filter(isPutBlob('d/whole'));
+    azure.fault.inject({ match: isPutBlob(key), fault: { kind: 'corrupt', at: 5_000 } });
+    const before = digestThread.counts.threaded;
+    await store.put(key, shared ? inSharedMemory(data) : data);
+    // A cell's MD5 is computed off the event loop, twice: the put is repeated whole.
+    expect(digestThread.counts.threaded - before).toBe(shared ? 2 : 0);
+    expect(azure.fault.count(isPutBlob(key))).toBe(2);
+    const [damaged] = azure.fault.requests.filter(isPutBlob(key));
     expect(damaged!.status).toBe(400);
     // Transactional: the request's Content-MD5, which Azure checks (a blob's stored Content-MD5 it does not).
     expect(damaged!.headers['content-md5']).toBe(createHash('md5').update(data).digest('base64'));
-    expect((await store.get('d/whole')).data.equals(data)).toBe(true);
+    expect((await store.get(key)).data.equals(data)).toBe(true);
   });
 
   it('in one staged block of a stream: the put fails as corrupt and nothing is committed', async () => {
@@ -101,11 +112,6 @@ describe('GCS: a body damaged on the way up', () => {
 describe("S3: a body in shared memory (an object tier's cell), its digests computed off the event loop", () => {
   let s3: FaultyCloud;
   const isPut = (key: string) => (r: SeenRequest) => r.method === 'PUT' && r.path === `/${CONTAINER}/${key}`;
-  const shared = (data: Buffer) => {
-    const b = Buffer.from(new SharedArrayBuffer(data.length + 100), 100, data.length);
-    data.copy(b);
-    return b;
-  };
 
   beforeAll(async () => {
     s3 = await CLOUDS[0]!.start();
@@ -121,7 +127,7 @@ describe("S3: a body in shared memory (an object tier's cell), its digests compu
     const data = body(300 * KiB, 6);
     s3.fault.reset();
     // The same digests for a body in memory of its own, digested on the event loop.
-    for (const [key, b] of [['d/cell', shared(data)], ['d/plain', data]] as const) {
+    for (const [key, b] of [['d/cell', inSharedMemory(data)], ['d/plain', data]] as const) {
       const before = { ...digestThread.counts };
       await store.put(key, b);
       expect(digestThread.counts.threaded - before.threaded).toBe(b === data ? 0 : 1);
@@ -136,7 +142,7 @@ describe("S3: a body in shared memory (an object tier's cell), its digests compu
     const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported' })));
     const data = body(300 * KiB, 7);
     s3.fault.reset();
-    await store.put('d/cell2', shared(data));
+    await store.put('d/cell2', inSharedMemory(data));
     const [put] = s3.fault.requests.filter(isPut('d/cell2'));
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(crc32(data));

@@ -58,7 +58,12 @@ export class CellFormatError extends Error {
 }
 
 export function crcHex(data: Uint8Array): string {
-  return crc32(data).toString(16).padStart(8, '0');
+  return crcHexOf(crc32(data));
+}
+
+/** A CRC-32 as the layout writes it: 8 hex digits. */
+export function crcHexOf(crc: number): string {
+  return crc.toString(16).padStart(8, '0');
 }
 
 /** File ids become object keys and cache file names: keep them to a safe alphabet. */

@@ -46,13 +46,6 @@ export function payloadLength(dataLength: number, k: number, cell: number): numb
  */
 export const BLOCK_SIZE = 64 * 1024;
 
-/** The CRC-32 of each blockSize bytes of a payload, hex, concatenated (CellRef.blocks). */
-export function blockCrcs(payload: Uint8Array, blockSize: number): string {
-  let out = '';
-  for (let at = 0; at < payload.length; at += blockSize) out += crcHex(payload.subarray(at, at + blockSize));
-  return out;
-}
-
 /** The checksum of block `index` in CellRef.blocks. */
 export function blockCrc(blocks: string, index: number): string {
   return blocks.slice(index * 8, index * 8 + 8);

@@ -13,18 +13,23 @@ import { createHash, type Hash } from 'node:crypto';
 import { allocateShards } from '../../ec/index.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { checkFileId, crcHex, encodeCell, encodeCellInPlace, headerLength, type CellKind } from './cell.js';
+import { checkFileId, crcHex, crcHexOf, encodeCell, encodeCellInPlace, headerLength, type CellKind } from './cell.js';
 import { fetchCell, storeOf, type TierContext } from './cell-io.js';
 import type { CodecCache } from './codecs.js';
 import { cellKey, manifestKey } from './keys.js';
 import {
-  BLOCK_SIZE, blockCrcs, cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
+  BLOCK_SIZE, cellSize, dataCellLength, placeReplicas, placeStripe, replicaCount, stripeCount, stripeDataLength,
 } from './layout.js';
 import { decodeManifest, encodeManifest, nextWriteSequence } from './manifest.js';
 import { mapLimit } from '../../objectstore/limit.js';
+import { digestThread } from '../../objectstore/digest-thread.js';
+import { setImmediate } from 'node:timers/promises';
 import type { ByteSource, CellRef, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
 
 const log = moduleLogger('object-tier');
+
+/** Bytes of the file's SHA-256 computed between two turns of the event loop. */
+const HASH_SLICE = 1 << 20;
 
 export interface WriteSettings {
   k: number;
@@ -156,15 +161,16 @@ async function writeStripes(
       for (const [i, index] of indices.entries()) {
         const dataLength = stripeDataLength(src.size, chunkSize, index);
         const placed = placeStripe(layout.fileId, index, k + m, ctx.stores.length);
-        const stripe: StripeRef = { index, dataLength, cells: [] };
-        for (const [cell, shard] of shardsOf[i]!.entries()) {
-          const payload = cell < k ? shard.subarray(0, dataCellLength(dataLength, k, cell)) : shard;
-          const ref: CellRef = { backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHex(payload) };
-          if (cell < k && payload.length > BLOCK_SIZE) ref.blocks = blockCrcs(payload, BLOCK_SIZE);
-          stripe.cells.push(ref);
-          pending.push({ stripe: index, cell, payload, inPlace: true });
-        }
-        layout.stripes.push(stripe);
+        const payloads = shardsOf[i]!.map((shard, cell) => (cell < k ? shard.subarray(0, dataCellLength(dataLength, k, cell)) : shard));
+        // The checksums the layout records, computed off the event loop (the shards are shared memory).
+        const sums = await Promise.all(payloads.map((payload, cell) =>
+          digestThread.digests(payload, cell < k && payload.length > BLOCK_SIZE ? ['crc32', 'blockCrc32'] : ['crc32'], BLOCK_SIZE)));
+        const cells = payloads.map((payload, cell): CellRef => ({
+          backend: placed[cell]!, key: cellKey(ctx.fsid, layout.fileId, index, cell), length: payload.length, crc: crcHexOf(sums[cell]!.crc32!),
+          ...(sums[cell]!.blockCrc32 !== undefined && { blocks: sums[cell]!.blockCrc32 }),
+        }));
+        layout.stripes.push({ index, dataLength, cells });
+        payloads.forEach((payload, cell) => pending.push({ stripe: index, cell, payload, inPlace: true }));
         batchBytes += dataLength;
       }
       await uploading;
@@ -240,7 +246,11 @@ async function readStripe(src: ByteSource, offset: number, dataLength: number, d
     }),
   );
   for (const [c, view] of views.entries()) {
-    if (view.length > 0) hash.update(view);
+    // In slices, the event loop let in between: a stripe's data is ~20 ms of hashing.
+    for (let at = 0; at < view.length; at += HASH_SLICE) {
+      hash.update(view.subarray(at, at + HASH_SLICE));
+      await setImmediate();
+    }
     dataShards[c]!.fill(0, view.length);
   }
 }
