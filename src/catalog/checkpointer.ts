@@ -13,7 +13,8 @@
 // If the worker cannot run (it fails to open the catalog, or dies), the catalog's own
 // checkpoints come back (`fallBack`), so the log never grows without bound.
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { evalWorker } from '../eval-worker.js';
 
 /** Checkpoints at most this often: SQLite's own come every 1,000 pages, a second of many creates. */
 const INTERVAL_MS = 1000;
@@ -63,29 +64,18 @@ export class Checkpointer {
 
   /** `fallBack` is called once if the worker cannot checkpoint: the catalog's connection must do it again. */
   constructor(path: string, fallBack: (err: Error) => void) {
-    this.worker = new Worker(`(${workerMain.toString()})()`, {
-      eval: true,
-      workerData: {
-        path,
-        sqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
-        intervalMs: INTERVAL_MS,
-        pollMs: POLL_MS,
-        stopped: this.stopped,
+    let fellBack = false;
+    const workerData = { path, sqlite: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: INTERVAL_MS, pollMs: POLL_MS, stopped: this.stopped };
+    this.worker = evalWorker(workerMain, workerData, {
+      lost: (err, exited) => {
+        if (exited) this.exited = true;
+        if (fellBack || this.closing) return;
+        fellBack = true;
+        // SQLite's errors cross from the thread as their code alone.
+        fallBack(err instanceof Error ? err : new Error(`the checkpoint thread failed: ${(err as { code?: string } | null)?.code ?? String(err)}`));
       },
     });
     this.worker.unref();
-    let fellBack = false;
-    const fail = (err: unknown) => {
-      if (fellBack || this.closing) return;
-      fellBack = true;
-      // SQLite's errors cross from the thread as their code alone.
-      fallBack(err instanceof Error ? err : new Error(`the checkpoint thread failed: ${(err as { code?: string } | null)?.code ?? String(err)}`));
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      this.exited = true;
-      fail(new Error(`the checkpoint thread exited (code ${code})`));
-    });
   }
 
   /** Stops the worker, after a checkpoint under way (at most STOP_MS); its connection is closed. */

@@ -6,10 +6,8 @@
 // an 8 MiB cell takes while the mount's requests wait (DESIGN: bulk bytes off the event
 // loop). Any other body is digested inline, as is every body while the thread is down: a
 // thread that fails or dies costs its digests a second computation here, never a put.
-//
-// Its code is a function turned to text and run as a CommonJS script (eval), with Node's
-// own modules only, as the copy thread's is (tiers/local/copy-thread.ts).
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { evalWorker } from '../eval-worker.js';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { moduleLogger } from '../log.js';
@@ -122,10 +120,7 @@ export class DigestThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(`(${threadMain.toString()})()`, { eval: true });
-    w.on('message', (m: Reply) => this.heard(w, m));
-    w.on('error', (err) => this.lost(w, err));
-    w.on('exit', (code) => this.lost(w, new Error(`it exited (code ${code})`)));
+    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) });
     this.worker = w;
     return w;
   }
@@ -144,10 +139,10 @@ export class DigestThread {
   }
 
   /** The thread is gone: what it owed is computed here, and the next body starts another. */
-  private lost(w: Worker, err: Error): void {
+  private lost(w: Worker, err: unknown): void {
     if (this.worker !== w) return;
     this.worker = undefined;
-    if (this.pending.size > 0) log.warn({ err: err.message, owed: this.pending.size }, 'the digest thread ended; digesting its bodies on the main thread');
+    if (this.pending.size > 0) log.warn({ err, owed: this.pending.size }, 'the digest thread ended; digesting its bodies on the main thread');
     const owed = [...this.pending.values()];
     this.pending.clear();
     for (const p of owed) p.resolve(this.inline(p));

@@ -12,10 +12,9 @@
 // which the thread hashes, writes and reads back while the next cells arrive, and gives
 // back. A thread that dies fails the copies it had with EIO; the next copy starts another.
 //
-// Its code is a function turned to text and run as a CommonJS script (eval), with
-// Node's own modules only: the same text serves the built daemon and the tests that
-// run the sources.
-import { Worker } from 'node:worker_threads';
+// Its code runs as an eval'd script (eval-worker.ts), with Node's own modules only.
+import type { Worker } from 'node:worker_threads';
+import { evalWorker } from '../../eval-worker.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
 import type { CopyAttrs } from './copy.js';
@@ -310,10 +309,7 @@ export class CopyThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { piece: PIECE } });
-    w.on('message', (m: Reply) => this.heard(w, m));
-    w.on('error', (err) => this.lost(w, err));
-    w.on('exit', (code) => this.lost(w, new Error(`it exited (code ${code})`)));
+    const w: Worker = evalWorker<Reply>(threadMain, { piece: PIECE }, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) });
     this.worker = w;
     return w;
   }
@@ -352,12 +348,12 @@ export class CopyThread {
   }
 
   /** The thread is gone: every copy it had fails (the mover retries them), the next one starts another. */
-  private lost(w: Worker, err: Error): void {
+  private lost(w: Worker, err: unknown): void {
     if (this.worker !== w) return;
     this.worker = undefined;
     if (this.pending.size > 0) log.error({ err }, 'the copy thread stopped; its copies fail and are retried');
     const all = [...this.pending.values()];
     this.pending.clear();
-    for (const p of all) p.reject(new FsError('EIO', `the copy thread stopped: ${err.message}`));
+    for (const p of all) p.reject(new FsError('EIO', `the copy thread stopped: ${(err as Error).message ?? String(err)}`));
   }
 }

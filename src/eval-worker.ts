@@ -1,0 +1,23 @@
+// A worker thread whose code is a function of ours turned to text and run as a CommonJS
+// script (eval), with Node's own modules and what workerData names: the same text serves
+// the built daemon and the tests that run the sources, where a file of its own would not
+// (the tests have no built file to start). Everything the function uses is required
+// inside it; what it posts arrives through `message`.
+//
+// `lost` is called when the thread fails or ends, with whether it has exited (a thread
+// that failed exits right after, and `lost` is called again then): callers that owe work
+// to the thread drop it at the first call.
+import { Worker } from 'node:worker_threads';
+
+export interface EvalWorkerHandlers<M> {
+  message?(m: M): void;
+  lost(err: unknown, exited: boolean): void;
+}
+
+export function evalWorker<M>(main: () => void, workerData: unknown, on: EvalWorkerHandlers<M>): Worker {
+  const w = new Worker(`(${main.toString()})()`, { eval: true, workerData });
+  if (on.message) w.on('message', on.message);
+  w.on('error', (err) => on.lost(err, false));
+  w.on('exit', (code) => on.lost(new Error(`it exited (code ${code})`), true));
+  return w;
+}
