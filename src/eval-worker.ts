@@ -2,7 +2,9 @@
 // script (eval), with Node's own modules and what workerData names: the same text serves
 // the built daemon and the tests that run the sources, where a file of its own would not
 // (the tests have no built file to start). Everything the function uses is required
-// inside it; what it posts arrives through `message`.
+// inside it, or given by the functions in `helpers`, whose text goes before it (named
+// function declarations that use only their arguments); what it posts arrives through
+// `message`.
 //
 // `lost` is called when the thread fails or ends, with whether it has exited (a thread
 // that failed exits right after, and `lost` is called again then): callers that owe work
@@ -14,8 +16,8 @@ export interface EvalWorkerHandlers<M> {
   lost(err: unknown, exited: boolean): void;
 }
 
-export function evalWorker<M>(main: () => void, workerData: unknown, on: EvalWorkerHandlers<M>): Worker {
-  const w = new Worker(`(${main.toString()})()`, { eval: true, workerData });
+export function evalWorker<M>(main: () => void, workerData: unknown, on: EvalWorkerHandlers<M>, helpers: ((...args: never[]) => unknown)[] = []): Worker {
+  const w = new Worker(`${helpers.map((f) => f.toString()).join('\n')}\n(${main.toString()})()`, { eval: true, workerData });
   if (on.message) w.on('message', on.message);
   w.on('error', (err) => on.lost(err, false));
   w.on('exit', (code) => on.lost(new Error(`it exited (code ${code})`), true));

@@ -38,6 +38,23 @@ interface Job {
 
 type Reply = { id: number; digests: Digests } | { id: number; error: string };
 
+/**
+ * The digests of body, computed by the thread that calls it: the digest thread (its text
+ * goes with the thread's) or, inline, the main thread. What it uses comes as arguments.
+ */
+function computeDigests(body: Uint8Array, want: readonly DigestName[], blockSize: number, hash: typeof createHash, crc: typeof crc32): Digests {
+  const digests: Digests = {};
+  if (want.includes('md5')) digests.md5 = hash('md5').update(body).digest('base64');
+  if (want.includes('sha256')) digests.sha256 = hash('sha256').update(body).digest('hex');
+  if (want.includes('crc32')) digests.crc32 = crc(body);
+  if (want.includes('blockCrc32')) {
+    let hex = '';
+    for (let at = 0; at < body.length; at += blockSize) hex += crc(body.subarray(at, at + blockSize)).toString(16).padStart(8, '0');
+    digests.blockCrc32 = hex;
+  }
+  return digests;
+}
+
 // Runs in the thread. Everything it uses is required inside it: it is sent as text.
 function threadMain(): void {
   const { createHash: hash } = require('node:crypto') as typeof import('node:crypto');
@@ -45,16 +62,7 @@ function threadMain(): void {
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   parentPort!.on('message', (job: Job) => {
     try {
-      const body = new Uint8Array(job.memory, job.offset, job.length);
-      const digests: Digests = {};
-      if (job.want.includes('md5')) digests.md5 = hash('md5').update(body).digest('base64');
-      if (job.want.includes('sha256')) digests.sha256 = hash('sha256').update(body).digest('hex');
-      if (job.want.includes('crc32')) digests.crc32 = crc(body);
-      if (job.want.includes('blockCrc32')) {
-        let hex = '';
-        for (let at = 0; at < body.length; at += job.blockSize) hex += crc(body.subarray(at, at + job.blockSize)).toString(16).padStart(8, '0');
-        digests.blockCrc32 = hex;
-      }
+      const digests = computeDigests(new Uint8Array(job.memory, job.offset, job.length), job.want, job.blockSize, hash, crc);
       parentPort!.postMessage({ id: job.id, digests });
     } catch (err) {
       parentPort!.postMessage({ id: job.id, error: (err as Error).message });
@@ -64,16 +72,7 @@ function threadMain(): void {
 
 /** The digests computed on the calling thread. */
 export function digestsInline(body: Uint8Array, want: readonly DigestName[], blockSize = 0): Digests {
-  const digests: Digests = {};
-  if (want.includes('md5')) digests.md5 = createHash('md5').update(body).digest('base64');
-  if (want.includes('sha256')) digests.sha256 = createHash('sha256').update(body).digest('hex');
-  if (want.includes('crc32')) digests.crc32 = crc32(body);
-  if (want.includes('blockCrc32')) {
-    let hex = '';
-    for (let at = 0; at < body.length; at += blockSize) hex += crc32(body.subarray(at, at + blockSize)).toString(16).padStart(8, '0');
-    digests.blockCrc32 = hex;
-  }
-  return digests;
+  return computeDigests(body, want, blockSize, createHash, crc32);
 }
 
 interface Pending {
@@ -120,7 +119,7 @@ export class DigestThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) });
+    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, [computeDigests]);
     this.worker = w;
     return w;
   }
