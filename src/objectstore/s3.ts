@@ -13,7 +13,7 @@ import { BucketProbe, S3_ERRORS, classify, typedError, type ErrorFacts } from '.
 import { ArchivedError, FatalError, NotFoundError, ObjectStoreError, archivedState } from './errors.js';
 import { DEFAULT_TIMEOUTS, RequestWatch, isCallerAbort, watched, type RequestTimeouts } from './timeouts.js';
 import { checkKey, checkMetadata, checkRange, clipRange } from './keys.js';
-import { uploadInParts } from './s3-multipart.js';
+import { crc32Base64, uploadInParts } from './s3-multipart.js';
 import type {
   ArchiveState, CallOptions, GetOptions, GetResult, GetStreamResult, ListEntry, ListOptions, ObjectMeta, ObjectStore, PutOptions,
   PutResult, RestoreOptions, StoreLimits,
@@ -46,13 +46,6 @@ export interface S3StoreOptions extends S3ClientOptions {
 }
 
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
-
-/** A CRC-32 as S3's x-amz-checksum-crc32 gives it: four bytes, big-endian, in base64. */
-function crc32Base64(crc: number): string {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(crc);
-  return b.toString('base64');
-}
 
 /**
  * The region the SDK's own chain finds (AWS_REGION, the profile's), or us-east-1 when
