@@ -4,7 +4,7 @@
 // One table, measured in the same run: sequential write and read of a large file (MB/s),
 // 4 KiB random reads with O_DIRECT (IOPS, fio; the column is empty without fio),
 // creating + stat-ing many small files, by one writer and by 8 at once, and looking up
-// missing names (ops/s) on
+// missing names (ops/s): the same names again and again, and names never asked before, on
 //   direct     the hot directory itself
 //   tierfs     a tierfs mount over it: as configured by default (passthrough where the
 //              kernel offers it, access recording, metrics and their history on,
@@ -51,6 +51,8 @@ interface Row {
   /** the same with 8 writers at once (what shares a catalog commit) */
   smallParallelOps: number;
   missingOps: number;
+  /** names never looked up before, each once (a compiler's include search, Python's import probes) */
+  newMissingOps: number;
 }
 
 function dropCaches(): void {
@@ -132,9 +134,24 @@ function missingNames(dir: string): number {
   return (10 * names) / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+/**
+ * Names that do not exist, each looked up once and never before (by this process or any
+ * earlier measurement): lookups/s. No negative entry can answer them: each reaches the
+ * filesystem under test.
+ */
+let newNamesAsked = 0;
+function newMissingNames(dir: string): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < FILES; i++) if (existsSync(join(dir, `absent-${newNamesAsked++}`))) throw new Error(`${dir}/absent-${newNamesAsked - 1} exists`);
+  return FILES / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
 async function measure(target: string, dir: string): Promise<Row> {
   const s = seq(dir);
-  return { target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), smallParallelOps: await smallFilesParallel(dir), missingOps: missingNames(dir) };
+  return {
+    target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), smallParallelOps: await smallFilesParallel(dir),
+    missingOps: missingNames(dir), newMissingOps: newMissingNames(dir),
+  };
 }
 
 /**
@@ -201,6 +218,7 @@ const better = (b: Row | undefined, r: Row): Row => {
     smallFilesOps: most('smallFilesOps'),
     smallParallelOps: most('smallParallelOps'),
     missingOps: most('missingOps'),
+    newMissingOps: most('newMissingOps'),
   };
 };
 
@@ -259,18 +277,18 @@ if (json) {
   const f = (n: number) => (Number.isNaN(n) ? '–' : n.toFixed(0));
   const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a / b) ? `${(a / b).toFixed(2)}×` : '–');
   process.stdout.write(
-    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed (by one writer, then by 8 at once), ${Math.floor(FILES / 10)} missing names looked up 10 times each\n\n`,
+    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed (by one writer, then by 8 at once), ${Math.floor(FILES / 10)} missing names looked up 10 times each, ${FILES} missing names never asked before looked up once each\n\n`,
   );
   process.stdout.write(
-    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'small×8 ops/s'.padStart(15)}${'missing ops/s'.padStart(15)}` +
-      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'small×8/mergerfs'.padStart(18)}${'missing/mergerfs'.padStart(18)}\n`,
+    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'small×8 ops/s'.padStart(15)}${'missing ops/s'.padStart(15)}${'new missing ops/s'.padStart(19)}` +
+      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'small×8/mergerfs'.padStart(18)}${'missing/mergerfs'.padStart(18)}${'new missing/mergerfs'.padStart(22)}\n`,
   );
   for (const r of rows) {
     process.stdout.write(
-      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.smallParallelOps).padStart(15)}${f(r.missingOps).padStart(15)}` +
+      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.smallParallelOps).padStart(15)}${f(r.missingOps).padStart(15)}${f(r.newMissingOps).padStart(19)}` +
         `${ratio(r.writeMBps, d.writeMBps).padStart(14)}${ratio(r.readMBps, d.readMBps).padStart(13)}${ratio(r.randReadIops, d.randReadIops).padStart(11)}${ratio(r.smallFilesOps, mf?.smallFilesOps).padStart(16)}` +
         `${ratio(r.smallParallelOps, mf?.smallParallelOps).padStart(18)}` +
-        `${ratio(r.missingOps, mf?.missingOps).padStart(18)}\n`,
+        `${ratio(r.missingOps, mf?.missingOps).padStart(18)}${ratio(r.newMissingOps, mf?.newMissingOps).padStart(22)}\n`,
     );
   }
   const on = rows.find((r) => r.target === 'tierfs')!;
