@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { moduleLogger } from '../log.js';
+import { MIGRATIONS } from './migrations.js';
 
 const log = moduleLogger('catalog');
-import { MIGRATIONS } from './migrations.js';
 
 export const ROOT_INO = 1;
 
@@ -361,6 +361,8 @@ export class Catalog {
   private readonly s;
   /** the clock of the times this module writes itself (the policy simulator runs a catalog in simulated time) */
   private readonly now: () => number;
+  /** WAL checkpoints on a worker thread (the daemon's catalog), or none: SQLite's own in the commits */
+  private readonly checkpointer: Checkpointer | undefined;
   /**
    * Called, before the change is made, whenever the attributes a stat of an inode shows
    * (its mode, owner, size, blocks, link count or times) change: the binding drops what it
@@ -794,7 +796,6 @@ export class Catalog {
       this.db.close();
     }
   }
-  private checkpointer: Checkpointer | undefined;
 
   // ── namespace ──────────────────────────────────────────────────────────────
 

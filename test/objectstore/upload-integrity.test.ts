@@ -109,50 +109,8 @@ describe('GCS: a body damaged on the way up', () => {
   });
 });
 
-describe("S3: a body in shared memory (an object tier's cell), its digests computed off the event loop", () => {
-  let s3: FaultyCloud;
-  const isPut = (key: string) => (r: SeenRequest) => r.method === 'PUT' && r.path === `/${CONTAINER}/${key}`;
-
-  beforeAll(async () => {
-    s3 = await CLOUDS[0]!.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await s3?.stop();
-  });
-
-  it("when_required: the MD5 it carries and the signed SHA-256 are the body's", async () => {
-    // What S3 checks the body against (s3rver checks neither: it is checked on the wire).
-    const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_required' })));
-    const data = body(300 * KiB, 6);
-    s3.fault.reset();
-    // The same digests for a body in memory of its own, digested on the event loop.
-    for (const [key, b] of [['d/cell', inSharedMemory(data)], ['d/plain', data]] as const) {
-      const before = { ...digestThread.counts };
-      await store.put(key, b);
-      expect(digestThread.counts.threaded - before.threaded).toBe(b === data ? 0 : 1);
-      const [put] = s3.fault.requests.filter(isPut(key));
-      expect(put!.headers['content-md5']).toBe(createHash('md5').update(data).digest('base64'));
-      expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
-      expect((await store.get(key)).data.equals(data)).toBe(true);
-    }
-  });
-
-  it("when_supported: the CRC-32 it carries and the signed SHA-256 are the body's", async () => {
-    const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported' })));
-    const data = body(300 * KiB, 7);
-    s3.fault.reset();
-    await store.put('d/cell2', inSharedMemory(data));
-    const [put] = s3.fault.requests.filter(isPut('d/cell2'));
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(data));
-    expect(put!.headers['x-amz-checksum-crc32']).toBe(crc.toString('base64'));
-    expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
-    expect((await store.get('d/cell2')).data.equals(data)).toBe(true);
-  });
-});
-
-describe('S3: a multipart upload', () => {
+describe('S3', () => {
+  // One s3rver behind the fault server for both parts below.
   let s3: FaultyCloud;
 
   beforeAll(async () => {
@@ -163,34 +121,71 @@ describe('S3: a multipart upload', () => {
     await s3?.stop();
   });
 
-  it("carries the whole object's CRC-32 as a FULL_OBJECT checksum (S3 checks it against the parts it assembles; a GET returns it for the client to verify)", async () => {
-    const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported', partSize: '5MiB', multipartThreshold: '5MiB' })));
-    const data = body(11 * 2 ** 20, 5);
-    s3.fault.reset();
-    await store.put('d/big', streamOf(data, 256 * KiB));
-    const create = s3.fault.requests.find((r) => r.method === 'POST' && r.query.has('uploads'))!;
-    expect(create.headers['x-amz-checksum-algorithm']).toBe('CRC32');
-    expect(create.headers['x-amz-checksum-type']).toBe('FULL_OBJECT');
-    const complete = s3.fault.requests.find((r) => r.method === 'POST' && r.query.has('uploadId'))!;
-    const whole = Buffer.alloc(4);
-    whole.writeUInt32BE(crc32(data));
-    expect(complete.headers['x-amz-checksum-crc32']).toBe(whole.toString('base64'));
-    expect(complete.headers['x-amz-checksum-type']).toBe('FULL_OBJECT');
-    expect(s3.fault.openUploads.size).toBe(0);
-    expect((await store.get('d/big')).data.equals(data)).toBe(true);
+  describe("a body in shared memory (an object tier's cell), its digests computed off the event loop", () => {
+    const isPut = (key: string) => (r: SeenRequest) => r.method === 'PUT' && r.path === `/${CONTAINER}/${key}`;
 
-    // S3 returns that checksum with the object (s3rver keeps none: the fault server
-    // adds the one the upload sent), and the client checks the whole body against it:
-    // a byte damaged on the way down is corrupt data, and the read is repeated.
-    s3.fault.reset();
-    s3.fault.inject({
-      match: s3.isGet('d/big'),
-      fault: {
-        kind: 'corrupt', side: 'response', at: 7 * 2 ** 20,
-        headers: { 'x-amz-checksum-crc32': whole.toString('base64'), 'x-amz-checksum-type': 'FULL_OBJECT' },
-      },
+    it("when_required: the MD5 it carries and the signed SHA-256 are the body's", async () => {
+      // What S3 checks the body against (s3rver checks neither: it is checked on the wire).
+      const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_required' })));
+      const data = body(300 * KiB, 6);
+      s3.fault.reset();
+      // The same digests for a body in memory of its own, digested on the event loop.
+      for (const [key, b] of [['d/cell', inSharedMemory(data)], ['d/plain', data]] as const) {
+        const before = { ...digestThread.counts };
+        await store.put(key, b);
+        expect(digestThread.counts.threaded - before.threaded).toBe(b === data ? 0 : 1);
+        const [put] = s3.fault.requests.filter(isPut(key));
+        expect(put!.headers['content-md5']).toBe(createHash('md5').update(data).digest('base64'));
+        expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
+        expect((await store.get(key)).data.equals(data)).toBe(true);
+      }
     });
-    expect((await store.get('d/big')).data.equals(data)).toBe(true);
-    expect(s3.fault.count(s3.isGet('d/big'))).toBe(2);
+
+    it("when_supported: the CRC-32 it carries and the signed SHA-256 are the body's", async () => {
+      const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported' })));
+      const data = body(300 * KiB, 7);
+      s3.fault.reset();
+      await store.put('d/cell2', inSharedMemory(data));
+      const [put] = s3.fault.requests.filter(isPut('d/cell2'));
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(data));
+      expect(put!.headers['x-amz-checksum-crc32']).toBe(crc.toString('base64'));
+      expect(put!.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(data).digest('hex'));
+      expect((await store.get('d/cell2')).data.equals(data)).toBe(true);
+    });
+  });
+
+  describe('a multipart upload', () => {
+
+    it("carries the whole object's CRC-32 as a FULL_OBJECT checksum (S3 checks it against the parts it assembles; a GET returns it for the client to verify)", async () => {
+      const store = createObjectStore(backendConfigSchema.parse(s3.config({ checksums: 'when_supported', partSize: '5MiB', multipartThreshold: '5MiB' })));
+      const data = body(11 * 2 ** 20, 5);
+      s3.fault.reset();
+      await store.put('d/big', streamOf(data, 256 * KiB));
+      const create = s3.fault.requests.find((r) => r.method === 'POST' && r.query.has('uploads'))!;
+      expect(create.headers['x-amz-checksum-algorithm']).toBe('CRC32');
+      expect(create.headers['x-amz-checksum-type']).toBe('FULL_OBJECT');
+      const complete = s3.fault.requests.find((r) => r.method === 'POST' && r.query.has('uploadId'))!;
+      const whole = Buffer.alloc(4);
+      whole.writeUInt32BE(crc32(data));
+      expect(complete.headers['x-amz-checksum-crc32']).toBe(whole.toString('base64'));
+      expect(complete.headers['x-amz-checksum-type']).toBe('FULL_OBJECT');
+      expect(s3.fault.openUploads.size).toBe(0);
+      expect((await store.get('d/big')).data.equals(data)).toBe(true);
+
+      // S3 returns that checksum with the object (s3rver keeps none: the fault server
+      // adds the one the upload sent), and the client checks the whole body against it:
+      // a byte damaged on the way down is corrupt data, and the read is repeated.
+      s3.fault.reset();
+      s3.fault.inject({
+        match: s3.isGet('d/big'),
+        fault: {
+          kind: 'corrupt', side: 'response', at: 7 * 2 ** 20,
+          headers: { 'x-amz-checksum-crc32': whole.toString('base64'), 'x-amz-checksum-type': 'FULL_OBJECT' },
+        },
+      });
+      expect((await store.get('d/big')).data.equals(data)).toBe(true);
+      expect(s3.fault.count(s3.isGet('d/big'))).toBe(2);
+    });
   });
 });
