@@ -46,6 +46,13 @@ int64_t nanos(const Napi::Value& v) {
 // A JavaScript number that is an id, an inode, a handle number or a size.
 uint64_t u64(const Napi::Value& v) { return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()); }
 
+std::vector<std::string> stringsOf(const Napi::Array& list) {
+  std::vector<std::string> out;
+  out.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
 struct timespec toTimespec(int64_t ns) {
   struct timespec ts;
   ts.tv_sec = ns / 1000000000;
@@ -360,6 +367,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("fileAttrsAnswered", &SessionWrap::fileAttrsAnswered),
                            InstanceMethod("listingPagesAnswered", &SessionWrap::listingPagesAnswered),
                            InstanceMethod("grantCreates", &SessionWrap::grantCreates),
+                           InstanceMethod("grantLookups", &SessionWrap::grantLookups),
                            InstanceMethod("revokeCreates", &SessionWrap::revokeCreates),
                            InstanceMethod("supplyCreates", &SessionWrap::supplyCreates),
                            InstanceMethod("createCounts", &SessionWrap::createCounts),
@@ -511,15 +519,18 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                "grantCreates(dir, dirfd, placement, attr, names, budget)")) {
       return info.Env().Undefined();
     }
-    Napi::Array list = info[4].As<Napi::Array>();
-    std::vector<std::string> names;
-    names.reserve(list.Length());
-    for (uint32_t i = 0; i < list.Length(); i++) names.push_back(list.Get(i).As<Napi::String>().Utf8Value());
     struct stat attr;
     toStat(info[3].As<Napi::Object>(), attr);
     session_->createGrants().grant(u64(info[0]), info[1].As<Napi::Number>().Int32Value(),
-                                   info[2].As<Napi::Number>().Uint32Value(), attr, std::move(names),
+                                   info[2].As<Napi::Number>().Uint32Value(), attr, stringsOf(info[4].As<Napi::Array>()),
                                    info[5].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }
+
+  // grantLookups(dir, names): every name of dir, for lookups of others only
+  Napi::Value grantLookups(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsArray(), "grantLookups(dir, names)")) return info.Env().Undefined();
+    session_->createGrants().grantLookups(u64(info[0]), stringsOf(info[1].As<Napi::Array>()));
     return info.Env().Undefined();
   }
 

@@ -4,8 +4,9 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <climits>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
 
 namespace tierfs {
@@ -16,13 +17,24 @@ bool changeGrant(Op op) { return op == Op::Setattr || op == Op::Setxattr || op =
 
 }  // namespace
 
-CreateGrants::Dir::~Dir() { ::close(dirfd); }
+CreateGrants::Dir::~Dir() {
+  if (dirfd >= 0) ::close(dirfd);
+}
 
 CreateGrants::~CreateGrants() = default;
 
 void CreateGrants::dropLocked(std::unordered_map<uint64_t, std::shared_ptr<Dir>>::iterator it) {
   names_ -= it->second->names.size();
   dirs_.erase(it);
+}
+
+void CreateGrants::addLocked(uint64_t dir, std::shared_ptr<Dir> d) {
+  if (d->names.size() > kMaxNames) return;
+  // Room for this one: older grants go (any: a directory still being filled is handed
+  // over again at its next create JavaScript answers, one still probed at its next miss).
+  while (!dirs_.empty() && (dirs_.size() >= kMaxDirs || names_ + d->names.size() > kMaxNames)) dropLocked(dirs_.begin());
+  names_ += d->names.size();
+  dirs_.emplace(dir, std::move(d));
 }
 
 void CreateGrants::grant(uint64_t dir, int dirfd, uint32_t placement, const struct stat& attr, std::vector<std::string> names,
@@ -36,12 +48,16 @@ void CreateGrants::grant(uint64_t dir, int dirfd, uint32_t placement, const stru
   auto it = dirs_.find(dir);
   if (it != dirs_.end()) dropLocked(it);
   budget_ = budget;
-  if (d->names.size() > kMaxNames) return;
-  // Room for this one: older grants go (any: a directory still being filled is handed
-  // over again at its next create JavaScript answers).
-  while (!dirs_.empty() && (dirs_.size() >= kMaxDirs || names_ + d->names.size() > kMaxNames)) dropLocked(dirs_.begin());
-  names_ += d->names.size();
-  dirs_.emplace(dir, std::move(d));
+  addLocked(dir, std::move(d));
+}
+
+void CreateGrants::grantLookups(uint64_t dir, std::vector<std::string> names) {
+  auto d = std::make_shared<Dir>(-1);
+  d->names.reserve(names.size());
+  for (auto& n : names) d->names.insert(std::move(n));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dirs_.count(dir)) return;
+  addLocked(dir, std::move(d));
 }
 
 void CreateGrants::clearLocked() {
@@ -179,7 +195,18 @@ void CreateGrants::released(int fd) {
   if (::fstat(fd, &st) != 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   budget_ -= st.st_size;
-  if (budget_ < 0) clearLocked();
+  if (budget_ >= 0) return;
+  // Spent: the create grants end (grants for lookups do not depend on it), and nothing
+  // is spent again until the next create grant sets a new budget.
+  budget_ = INT64_MAX;
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    if (it->second->dirfd < 0) {
+      ++it;
+    } else {
+      names_ -= it->second->names.size();
+      it = dirs_.erase(it);
+    }
+  }
 }
 
 bool CreateGrants::absent(uint64_t dir, const char* name) {
@@ -202,7 +229,7 @@ bool CreateGrants::create(uint64_t dir, const char* name, mode_t mode, int flags
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = dirs_.find(dir);
-    if (it == dirs_.end() || changing_.count(dir) || it->second->names.count(name)) return false;
+    if (it == dirs_.end() || it->second->dirfd < 0 || changing_.count(dir) || it->second->names.count(name)) return false;
     if (nextIno_ >= inoEnd_ || nextFh_ >= fhEnd_) return false;
     d = it->second;
     if (dontMask_) perm &= ~caller.umask;

@@ -27,6 +27,12 @@
 // ends every grant when new files should go elsewhere. Anything unusual (a name that is
 // there or too long, setuid/setgid/sticky bits asked for, a stray backing file, any error
 // of the backing filesystem, no stock left) goes to JavaScript as before.
+//
+// A directory's names alone (no descriptor) may be granted for lookups only: after a
+// lookup JavaScript answered "no such name" in it (a search path, a build probing for
+// its outputs, an import system: names that are each asked once, which the kernel's
+// negative entries cannot answer). The names are kept exact as those of a create grant;
+// only creates still go to JavaScript, and the tier's budget does not end such a grant.
 #pragma once
 
 #include <fuse_lowlevel.h>
@@ -66,6 +72,8 @@ class CreateGrants {
   // directory's; attr: its attributes now; budget: bytes the tier may still take before
   // new files should go elsewhere (see released()).
   void grant(uint64_t dir, int dirfd, uint32_t placement, const struct stat& attr, std::vector<std::string> names, int64_t budget);
+  // names: all the directory's, for lookups only; a grant it has already stays.
+  void grantLookups(uint64_t dir, std::vector<std::string> names);
   void revokeAll();
   // Inode and handle numbers JavaScript set aside for creates answered here.
   void supply(uint64_t inoFrom, uint32_t inos, uint64_t fhFrom, uint32_t fhs);
@@ -81,7 +89,7 @@ class CreateGrants {
   void finished(const Request& r, bool done, const struct stat* after);
   void forget(uint64_t ino);
   // A handle open for writing was released: its file's size comes off the budget, and
-  // every grant ends when it is spent. JavaScript learns of the tier's new usage only
+  // every create grant ends when it is spent. JavaScript learns of the tier's new usage only
   // when it handles the release, which may come after the next creates here; this keeps
   // a filling tier from taking more than its budget in between.
   void released(int fd);
@@ -104,7 +112,7 @@ class CreateGrants {
   struct Dir {
     explicit Dir(int fd) : dirfd(fd) {}
     ~Dir();
-    const int dirfd;
+    const int dirfd;  // -1: granted for lookups only
     uint32_t placement = 0;
     struct stat attr {};
     // attr's mode, owner and group are always the directory's (a change of them ends the
@@ -116,6 +124,8 @@ class CreateGrants {
   // The directories a request changes the names of: (dir, name) removed and added.
   static void changesOf(const Request& r, std::vector<uint64_t>& dirs);
   void dropLocked(std::unordered_map<uint64_t, std::shared_ptr<Dir>>::iterator it);
+  // Keeps d as dir's grant, ending older ones past kMaxDirs or kMaxNames.
+  void addLocked(uint64_t dir, std::shared_ptr<Dir> d);
   void clearLocked();
 
   std::mutex mu_;

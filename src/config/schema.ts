@@ -99,7 +99,7 @@ export const configSchema = z
           .boolean()
           .default(true)
           .describe(
-            'let the native binding answer creates of files, and lookups of names that do not exist, in a directory a file was created in (its names and backing directory handed over; needs fastPath): a create then waits for no JavaScript',
+            'let the native binding answer creates of files in a directory a file was created in (its names and backing directory handed over; needs fastPath): a create then waits for no JavaScript; and lookups of names that do not exist there and in a directory where a lookup missed (its names handed over)',
           ),
         passthrough: z
           .enum(['auto', 'off'])

@@ -212,9 +212,13 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       },
     }),
     // Creates the binding answers itself (native/fuse/create-grants.h): on its fast path
-    // only, since the new file's handle serves its I/O there.
+    // only, since the new file's handle serves its I/O there. Lookups of missing names go
+    // with them: one switch for every directory's names handed over.
     ...(opts.fastPath &&
       opts.nativeCreates && {
+        lookupGrant(parent: number) {
+          return vfs.lookupGrant(parent);
+        },
         createGrant(parent: number) {
           const g = vfs.createGrant(parent);
           if (!g) return undefined;

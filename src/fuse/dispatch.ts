@@ -156,6 +156,16 @@ export class RequestDispatcher {
     }
   }
 
+  /** Hands directory parent's names to the binding for lookups, when the filesystem offers them (FuseOps.lookupGrant). */
+  private grantLookups(parent: number): void {
+    try {
+      const names = this.ops.lookupGrant?.(parent);
+      if (names) this.native.grantLookups(parent, names);
+    } catch (err) {
+      this.log.debug({ parent, err: (err as Error).message }, 'cannot hand a directory to the binding for lookups');
+    }
+  }
+
   /** Numbers for the binding's creates, set aside again when a quarter is left. */
   private stockCreates(): void {
     if (this.native.supplyCreates() >= CREATE_STOCK / 4) return;
@@ -200,6 +210,8 @@ export class RequestDispatcher {
       lookup: async (r, c) => {
         const mark = this.attrChanges;
         const e = await ops.lookup(c, r.ino, r.name!);
+        // Before the reply: the next misses in the directory may be the binding's.
+        if (e.attr.ino === 0) this.grantLookups(r.ino);
         this.entry(r, e, this.settled(e.attr, mark));
       },
       getattr: async (r, c) => {

@@ -131,6 +131,8 @@ export interface NativeSession {
   listingPagesAnswered(): number;
   /** Lookups of missing names may be answered, and creates made, by the binding in dir (native/fuse/create-grants.h); it takes dirfd. */
   grantCreates(dir: number, dirfd: number, placement: number, attr: Attr, names: string[], budget: number): void;
+  /** Lookups of names dir does not hold may be answered by the binding (native/fuse/create-grants.h); a grant it has stays. */
+  grantLookups(dir: number, names: string[]): void;
   /** Every grant ends. */
   revokeCreates(): void;
   /** Numbers set aside for the binding's creates (replacing what is left); returns how many are left. Without arguments: only that. */

@@ -260,6 +260,11 @@ export interface FuseOps {
    */
   createGrant?(parent: Ino): CreateGrant | undefined;
   /**
+   * After a lookup of a name `parent` does not hold: all the names it holds, so that the
+   * binding answers the next misses in it (native/fuse/create-grants.h), or undefined.
+   */
+  lookupGrant?(parent: Ino): string[] | undefined;
+  /**
    * The binding made a file (a notification, handled before any request that came after
    * it): its catalog rows, its open handle. False when new files should now go elsewhere,
    * and every grant ends.

@@ -139,8 +139,8 @@ export const METRICS = [
   },
   {
     name: 'tierfs_fuse_lookups_answered_natively_total', type: 'counter', unit: 'requests', group: 'mount', labels: [],
-    help: 'Lookups of names that do not exist the binding answered itself (ENOENT), without JavaScript, in directories handed over for creates (not in tierfs_fuse_requests_total{op="lookup"})',
-    healthy: 'About one per create answered natively (the kernel looks a name up before it creates it), and more where programs probe for missing files.',
+    help: 'Lookups of names that do not exist the binding answered itself (ENOENT), without JavaScript, in directories whose names were handed over after a create or a lookup that missed there (mount.nativeCreates; not in tierfs_fuse_requests_total{op="lookup"})',
+    healthy: 'About one per create answered natively (the kernel looks a name up before it creates it), and most lookups of missing names where programs probe for files (a search path, an import system, a build).',
     history: {},
   },
   {

@@ -120,12 +120,14 @@ function validName(name: string): void {
 /** What the binding is handed for creates in a directory (the adapter turns attrs into an Attr). */
 type CreateGrant = Omit<GrantForBinding, 'attr'> & { attrs: Inode };
 
-/** A directory with more names is not handed to the binding for creates (each name is kept there). */
+/** A directory with more names is not handed to the binding for creates or lookups (each name is kept there). */
 const MAX_GRANTED_NAMES = 16384;
 /** How often the placement of the binding's creates is checked against where new files go now. */
 const PLACEMENT_CHECK_MS = 100;
 /** How long a directory not handed to the binding for creates is left alone. */
 const GRANT_RETRY_MS = 10_000;
+/** How often a directory's names are listed at most for the binding's lookups (each listing is all its names). */
+const LOOKUP_GRANT_EVERY_MS = 1000;
 /** Room a tier keeps below its high watermark while the binding answers creates on it. */
 const GRANT_MARGIN_BYTES = 64 * 2 ** 20;
 
@@ -547,12 +549,34 @@ export class Vfs {
     const usage = tier.usage(this.catalog.usageByTier().get(tier.name)?.bytes ?? 0);
     const budget = Math.min(usage.capacityBytes * tier.config.watermarks.high - usage.usedBytes, usage.freeBytes) - GRANT_MARGIN_BYTES;
     if (budget < 0) return undefined;
+    const names = this.grantableNames(parent);
+    if (!names) return undefined;
+    const dirfd = tier.openDir(volume, this.dirPath(parent));
+    return { dirfd, placement: this.placementOf(tier.name, volume), attrs: this.getattr(parent), names, budget: Math.floor(budget) };
+  }
+
+  /**
+   * Every name directory parent holds (reserved ones too), for the binding to answer
+   * lookups of the others after one missed (FuseOps.lookupGrant): at most once a second
+   * per directory, and once in GRANT_RETRY_MS for one too large to hand over.
+   */
+  lookupGrant(parent: number): string[] | undefined {
+    const now = Date.now();
+    if ((this.lookupGrantsDue.get(parent) ?? 0) > now) return undefined;
+    const names = this.grantableNames(parent);
+    if (this.lookupGrantsDue.size >= 4096) this.lookupGrantsDue.clear();
+    this.lookupGrantsDue.set(parent, now + (names ? LOOKUP_GRANT_EVERY_MS : GRANT_RETRY_MS));
+    return names;
+  }
+  /** When each directory's names may next be listed for lookupGrant. */
+  private readonly lookupGrantsDue = new Map<number, number>();
+
+  private grantableNames(parent: number): string[] | undefined {
     const names = this.catalog.dirNames(parent, MAX_GRANTED_NAMES);
     if (!names) return undefined;
     const reserved = reservedIn(parent);
     if (reserved !== null) names.push(reserved);
-    const dirfd = tier.openDir(volume, this.dirPath(parent));
-    return { dirfd, placement: this.placementOf(tier.name, volume), attrs: this.getattr(parent), names, budget: Math.floor(budget) };
+    return names;
   }
 
   /**

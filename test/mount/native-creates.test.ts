@@ -155,13 +155,63 @@ describe('creates answered by the binding', () => {
   });
 });
 
+describe('lookups of missing names answered by the binding', () => {
+  it('after one miss in a directory no file was created in since the mount; every name made there since is still found', async () => {
+    fs.mkdirSync(m('probe'));
+    fs.mkdirSync(m('elsewhere'));
+    fs.writeFileSync(m('probe/old'), 'o');
+    fs.writeFileSync(m('elsewhere/moved'), 'm');
+    fs.writeFileSync(m('elsewhere/linked'), 'l');
+    // A new mount: no create in it has handed these directories over.
+    await t.stop();
+    await t.start();
+    await holdingOpen(m('probe'), async () => {
+      const l0 = await lookups();
+      for (let i = 0; i < 100; i++) expect(fs.existsSync(m(`probe/absent-${i}`))).toBe(false);
+      // The first miss is JavaScript's; it hands the directory's names over.
+      expect((await lookups()) - l0).toBeGreaterThanOrEqual(99);
+      expect(fs.readFileSync(m('probe/old'), 'utf8')).toBe('o');
+
+      // Names JavaScript makes in it afterwards, by every kind of change.
+      fs.mkdirSync(m('probe/dir'));
+      fs.symlinkSync('old', m('probe/sym'));
+      fs.linkSync(m('elsewhere/linked'), m('probe/hard'));
+      fs.renameSync(m('elsewhere/moved'), m('probe/moved'));
+      fs.renameSync(m('probe/old'), m('elsewhere/old'));
+      // Names alone make no create: the first is JavaScript's, which then hands the
+      // directory over for creates, and the next is the binding's.
+      const c0 = await creates();
+      fs.writeFileSync(m('probe/new'), 'n');
+      expect((await creates()) - c0).toBe(0);
+      fs.writeFileSync(m('probe/new2'), 'n2');
+      expect((await creates()) - c0).toBe(1);
+
+      // With the kernel's entries dropped, each name is asked again.
+      const l1 = await lookups();
+      execFileSync('sh', ['-c', 'echo 2 > /proc/sys/vm/drop_caches']);
+      expect(fs.statSync(m('probe/dir')).isDirectory()).toBe(true);
+      expect(fs.readlinkSync(m('probe/sym'))).toBe('old');
+      expect(fs.readFileSync(m('probe/hard'), 'utf8')).toBe('l');
+      expect(fs.readFileSync(m('probe/moved'), 'utf8')).toBe('m');
+      expect(fs.readFileSync(m('probe/new'), 'utf8')).toBe('n');
+      expect(fs.readFileSync(m('probe/new2'), 'utf8')).toBe('n2');
+      expect(fs.existsSync(m('probe/old'))).toBe(false);
+      expect(fs.readFileSync(m('elsewhere/old'), 'utf8')).toBe('o');
+      for (let i = 0; i < 20; i++) expect(fs.existsSync(m(`probe/still-absent-${i}`))).toBe(false);
+      expect((await lookups()) - l1).toBeGreaterThanOrEqual(20);
+    });
+    expect(fs.readdirSync(m('probe')).sort()).toEqual(['dir', 'hard', 'moved', 'new', 'new2', 'sym']);
+  });
+});
+
 describe('with mount.nativeCreates off', () => {
-  it('every create is JavaScript’s', async () => {
+  it('every create, and every lookup of a missing name, is JavaScript’s', async () => {
     const off = await new TierfsMount({ metrics: true, nativeCreates: false }).start();
     try {
       fs.mkdirSync(join(off.mnt, 'd'));
       for (let i = 0; i < 20; i++) fs.writeFileSync(join(off.mnt, `d/f${i}`), 'x');
       expect(fs.readdirSync(join(off.mnt, 'd')).length).toBe(20);
+      for (let i = 0; i < 20; i++) expect(fs.existsSync(join(off.mnt, `d/absent-${i}`))).toBe(false);
       expect(await off.metric('tierfs_fuse_creates_answered_natively_total')).toBe(0);
       expect(await off.metric('tierfs_fuse_lookups_answered_natively_total')).toBe(0);
     } finally {
