@@ -16,10 +16,32 @@ export interface EvalWorkerHandlers<M> {
   lost(err: unknown, exited: boolean): void;
 }
 
-export function evalWorker<M>(main: () => void, workerData: unknown, on: EvalWorkerHandlers<M>, helpers: ((...args: never[]) => unknown)[] = []): Worker {
-  const w = new Worker(`${helpers.map((f) => f.toString()).join('\n')}\n(${main.toString()})()`, { eval: true, workerData });
+export interface EvalWorkerOptions {
+  /** functions whose text goes before main's, which it may call by name */
+  helpers?: ((...args: never[]) => unknown)[];
+  /** the thread runs at the lowest CPU priority (nice 19): its work must yield to the mount's requests */
+  lowestPriority?: boolean;
+}
+
+export function evalWorker<M>(main: () => void, workerData: unknown, on: EvalWorkerHandlers<M>, opts: EvalWorkerOptions = {}): Worker {
+  const text = [...(opts.helpers ?? []).map((f) => f.toString()), ...(opts.lowestPriority ? [`(${lowestPriority.toString()})()`] : []), `(${main.toString()})()`];
+  const w = new Worker(text.join(';\n'), { eval: true, workerData });
   if (on.message) w.on('message', on.message);
   w.on('error', (err) => on.lost(err, false));
   w.on('exit', (code) => on.lost(new Error(`it exited (code ${code})`), true));
   return w;
+}
+
+/**
+ * Run first in a thread started with lowestPriority: the thread's nice to 19 (Linux: a
+ * thread is a task with an id of its own, and setpriority on it sets its nice).
+ * Elsewhere, or where not allowed, the thread runs at the daemon's priority.
+ */
+function lowestPriority(): void {
+  try {
+    const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid > 0) require('node:os').setPriority(tid, 19);
+  } catch {
+    // as said
+  }
 }

@@ -6,6 +6,12 @@
 // an 8 MiB cell takes while the mount's requests wait (DESIGN: bulk bytes off the event
 // loop). Any other body is digested inline, as is every body while the thread is down: a
 // thread that fails or dies costs its digests a second computation here, never a put.
+//
+// A file's SHA-256, which runs over all its bytes in order, is computed there too
+// (sha256InOrder): the thread keeps the running hash, and each piece is read where it is.
+// That state dies with the thread, so such a hash fails (and the write with it, to be
+// tried again) when the thread ends before its digest; it is never made up from part of
+// the bytes.
 import type { Worker } from 'node:worker_threads';
 import { evalWorker } from '../eval-worker.js';
 import { createHash } from 'node:crypto';
@@ -28,6 +34,7 @@ export interface Digests {
 }
 
 interface Job {
+  op: 'digests';
   id: number;
   memory: SharedArrayBuffer;
   offset: number;
@@ -36,7 +43,23 @@ interface Job {
   blockSize: number;
 }
 
-type Reply = { id: number; digests: Digests } | { id: number; error: string };
+/** A running SHA-256 on the thread: begun, fed pieces in order (each answered), ended (answered with the hex digest) or dropped. */
+type HashJob =
+  | { op: 'begin' | 'drop'; hash: number }
+  | { op: 'update'; id: number; hash: number; memory: SharedArrayBuffer; offset: number; length: number }
+  | { op: 'end'; id: number; hash: number };
+
+type Reply = { id: number; digests: Digests } | { id: number; hex?: string } | { id: number; error: string };
+
+/** A SHA-256 of bytes given in order, computed on the digest thread. */
+export interface RunningHash {
+  /** Hashes view after those given before; resolves once hashed (until then view must not change). */
+  update(view: Uint8Array): Promise<void>;
+  /** The hex digest of everything given; the hash is done with. */
+  digest(): Promise<string>;
+  /** The hash is not needed any more (a write that failed). */
+  drop(): void;
+}
 
 /**
  * The digests of body, computed by the thread that calls it: the digest thread (its text
@@ -60,12 +83,27 @@ function threadMain(): void {
   const { createHash: hash } = require('node:crypto') as typeof import('node:crypto');
   const { crc32: crc } = require('node:zlib') as typeof import('node:zlib');
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
-  parentPort!.on('message', (job: Job) => {
+  const running = new Map<number, ReturnType<typeof hash>>();
+  parentPort!.on('message', (job: Job | HashJob) => {
     try {
-      const digests = computeDigests(new Uint8Array(job.memory, job.offset, job.length), job.want, job.blockSize, hash, crc);
-      parentPort!.postMessage({ id: job.id, digests });
+      switch (job.op) {
+        case 'digests':
+          return parentPort!.postMessage({ id: job.id, digests: computeDigests(new Uint8Array(job.memory, job.offset, job.length), job.want, job.blockSize, hash, crc) });
+        case 'begin':
+          return void running.set(job.hash, hash('sha256'));
+        case 'drop':
+          return void running.delete(job.hash);
+        case 'update':
+        case 'end': {
+          const h = running.get(job.hash);
+          if (!h) throw new Error(`no running hash ${job.hash} on this thread`);
+          if (job.op === 'update') return (h.update(new Uint8Array(job.memory, job.offset, job.length)), parentPort!.postMessage({ id: job.id }));
+          running.delete(job.hash);
+          return parentPort!.postMessage({ id: job.id, hex: h.digest('hex') });
+        }
+      }
     } catch (err) {
-      parentPort!.postMessage({ id: job.id, error: (err as Error).message });
+      if ('id' in job) parentPort!.postMessage({ id: job.id, error: (err as Error).message });
     }
   });
 }
@@ -85,6 +123,8 @@ interface Pending {
 export class DigestThread {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** answers owed to running hashes (sha256InOrder) */
+  private readonly hashing = new Map<number, { resolve(m: { hex?: string }): void; reject(err: Error): void }>();
   private nextId = 1;
   /** digests the thread computed, and those computed inline because it could not */
   readonly counts = { threaded: 0, inline: 0 };
@@ -102,9 +142,37 @@ export class DigestThread {
       this.pending.set(id, { body, want, blockSize, resolve });
       // Held while digests are owed: a process with nothing else to do waits for them.
       worker.ref();
-      const job: Job = { id, memory: body.buffer as SharedArrayBuffer, offset: body.byteOffset, length: body.length, want, blockSize };
+      const job: Job = { op: 'digests', id, memory: body.buffer as SharedArrayBuffer, offset: body.byteOffset, length: body.length, want, blockSize };
       worker.postMessage(job);
     });
+  }
+
+  /** A SHA-256 of bytes given in order, on the thread: it fails if the thread ends before its digest. */
+  sha256InOrder(): RunningHash {
+    const worker = this.thread();
+    const hash = this.nextId++;
+    worker.postMessage({ op: 'begin', hash } satisfies HashJob);
+    const ask = (job: { op: 'update'; memory: SharedArrayBuffer; offset: number; length: number } | { op: 'end' }) => {
+      if (this.worker !== worker) return Promise.reject(new Error('the digest thread ended while it hashed this file'));
+      const id = this.nextId++;
+      return new Promise<{ hex?: string }>((resolve, reject) => {
+        this.hashing.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ ...job, id, hash } satisfies HashJob);
+      });
+    };
+    return {
+      update: async (view) => {
+        // Bytes not in shared memory (never the writer's shards) go over as a shared copy.
+        const shared = view.buffer instanceof SharedArrayBuffer ? view : new Uint8Array(new SharedArrayBuffer(view.length));
+        if (shared !== view) shared.set(view);
+        await ask({ op: 'update', memory: shared.buffer as SharedArrayBuffer, offset: shared.byteOffset, length: shared.length });
+      },
+      digest: async () => (await ask({ op: 'end' })).hex!,
+      drop: () => {
+        if (this.worker === worker) worker.postMessage({ op: 'drop', hash } satisfies HashJob);
+      },
+    };
   }
 
   /** Tests: the thread dies as a crash would end it. */
@@ -119,22 +187,29 @@ export class DigestThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, [computeDigests]);
+    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, {
+      helpers: [computeDigests],
+      // Its work is the mover's (cells of moves to cold, their puts): the mount's requests first.
+      lowestPriority: true,
+    });
     this.worker = w;
     return w;
   }
 
   private heard(w: Worker, m: Reply): void {
+    const h = this.hashing.get(m.id);
     const p = this.pending.get(m.id);
-    if (!p) return;
+    this.hashing.delete(m.id);
     this.pending.delete(m.id);
-    if (this.pending.size === 0) w.unref();
+    if (this.pending.size === 0 && this.hashing.size === 0) w.unref();
+    if (h) return 'error' in m ? h.reject(new Error(`the digest thread could not hash a file: ${m.error}`)) : h.resolve(m as { hex?: string });
+    if (!p) return;
     if ('error' in m) {
       log.warn({ err: m.error }, 'the digest thread failed a body; digesting it on the main thread');
       return p.resolve(this.inline(p));
     }
     this.counts.threaded++;
-    p.resolve(m.digests);
+    p.resolve((m as { digests: Digests }).digests);
   }
 
   /** The thread is gone: what it owed is computed here, and the next body starts another. */
@@ -145,6 +220,9 @@ export class DigestThread {
     const owed = [...this.pending.values()];
     this.pending.clear();
     for (const p of owed) p.resolve(this.inline(p));
+    const hashes = [...this.hashing.values()];
+    this.hashing.clear();
+    for (const h of hashes) h.reject(new Error(`the digest thread ended while it hashed a file: ${(err as Error).message ?? err}`));
   }
 }
 

@@ -48,7 +48,6 @@ const PIECES_IN_FLIGHT = 4;
 // Runs in the thread. Everything it uses is required inside it: it is sent as text.
 function threadMain(): void {
   const fs = require('node:fs') as typeof import('node:fs');
-  const os = require('node:os') as typeof import('node:os');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const C = fs.constants;
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -58,13 +57,6 @@ function threadMain(): void {
   const buf = Buffer.allocUnsafe(PIECE);
   const port = parentPort!;
 
-  // Linux: a thread is a task with an id of its own, and setpriority on it sets its nice.
-  try {
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (tid > 0) os.setPriority(tid, 19);
-  } catch {
-    // Another system, or not allowed: the copy runs at the daemon's priority.
-  }
 
   const granted = new Map<number, () => void>();
   const take = (id: number, bytes: number) =>
@@ -309,7 +301,7 @@ export class CopyThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w: Worker = evalWorker<Reply>(threadMain, { piece: PIECE }, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) });
+    const w: Worker = evalWorker<Reply>(threadMain, { piece: PIECE }, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, { lowestPriority: true });
     this.worker = w;
     return w;
   }

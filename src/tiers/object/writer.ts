@@ -9,7 +9,7 @@
 // arrival (the adapters see to it), so by default a HEAD of each object confirms it is
 // there at the size written; "read-back" fetches every object whole and checks it
 // against its own checksum, for stores that might keep other bytes than they took.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { allocateShards } from '../../ec/index.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
@@ -22,14 +22,10 @@ import {
 } from './layout.js';
 import { decodeManifest, encodeManifest, nextWriteSequence } from './manifest.js';
 import { mapLimit } from '../../objectstore/limit.js';
-import { digestThread } from '../../objectstore/digest-thread.js';
-import { setImmediate } from 'node:timers/promises';
+import { digestThread, type RunningHash } from '../../objectstore/digest-thread.js';
 import type { ByteSource, CellRef, ManifestInfo, ObjectLayout, StripeRef } from './types.js';
 
 const log = moduleLogger('object-tier');
-
-/** Bytes of the file's SHA-256 computed between two turns of the event loop. */
-const HASH_SLICE = 1 << 20;
 
 export interface WriteSettings {
   k: number;
@@ -84,7 +80,6 @@ export async function writeFile(
     stripes: [],
     manifest: ctx.stores.map((_, backend) => ({ backend, key: manifestKey(ctx.fsid, fileId) })),
   };
-  const hash = createHash('sha256');
   const put = (cells: PendingCell[]) =>
     mapLimit(cells, settings.concurrency, async (c) => {
       const ref = layout.stripes[c.stripe]!.cells[c.cell]!;
@@ -96,7 +91,7 @@ export async function writeFile(
 
   if (single) {
     const data = await readExactly(src, 0, src.size);
-    hash.update(data);
+    layout.sha256 = createHash('sha256').update(data).digest('hex');
     const crc = crcHex(data);
     const placed = placeReplicas(fileId, copies, backends);
     layout.stripes.push({
@@ -107,10 +102,17 @@ export async function writeFile(
     await put(placed.map((_, copy) => ({ stripe: 0, cell: copy, payload: data })));
     onProgress?.(src.size);
   } else {
-    await writeStripes(ctx, codecs, settings, src, layout, hash, put, onProgress);
+    // On the digest thread, as the stripes are read (shards are shared memory).
+    const hash = digestThread.sha256InOrder();
+    try {
+      await writeStripes(ctx, codecs, settings, src, layout, hash, put, onProgress);
+      layout.sha256 = await hash.digest();
+    } catch (err) {
+      hash.drop();
+      throw err;
+    }
   }
 
-  layout.sha256 = hash.digest('hex');
   const manifest = encodeManifest(stamped, layout);
   await mapLimit(layout.manifest, settings.concurrency, (ref) => storeOf(ctx, ref).put(ref.key, manifest, { contentType: 'application/json' }));
   await (settings.verify === 'read-back' ? readBack(ctx, layout, settings.concurrency) : checkSizes(ctx, layout, manifest.length, settings.concurrency));
@@ -128,7 +130,7 @@ async function writeStripes(
   settings: WriteSettings,
   src: ByteSource,
   layout: ObjectLayout,
-  hash: Hash,
+  hash: RunningHash,
   put: (cells: PendingCell[]) => Promise<unknown>,
   onProgress?: (bytes: number) => void,
 ): Promise<void> {
@@ -148,11 +150,12 @@ async function writeStripes(
     for (let first = 0; first < count; first += perBatch) {
       const indices = Array.from({ length: Math.min(perBatch, count - first) }, (_, i) => first + i);
       const shardsOf: Buffer[][] = [];
+      const hashed: Promise<unknown>[] = [];
       for (const index of indices) {
         const dataLength = stripeDataLength(src.size, chunkSize, index);
         const size = cellSize(dataLength, k);
         const shards = (size === fullSize && spare.pop()) || allocateShards(k + m, size, room, true);
-        await readStripe(src, index * chunkSize, dataLength, shards.slice(0, k), hash);
+        hashed.push((await readStripe(src, index * chunkSize, dataLength, shards.slice(0, k), hash)).hashed);
         shardsOf.push(shards);
       }
       await codec.encodeBatch(shardsOf.map((s) => ({ data: s.slice(0, k), parity: s.slice(k) })));
@@ -174,10 +177,10 @@ async function writeStripes(
         batchBytes += dataLength;
       }
       await uploading;
-      uploading = put(pending).then(() => {
+      uploading = Promise.all([put(pending), ...hashed]).then(() => {
         stored += batchBytes;
         onProgress?.(stored);
-        // Every put of the batch has settled: its shards are nobody's now.
+        // Every put of the batch has settled, and its data is hashed: its shards are nobody's now.
         spare.push(...shardsOf.filter((s) => s[0]!.length === fullSize));
       });
       // Keep a failed upload from being reported as unhandled while the next batch is read.
@@ -231,11 +234,12 @@ async function readBack(ctx: TierContext, layout: ObjectLayout, concurrency: num
 }
 
 /**
- * A stripe's data read straight into its data shards, in parallel, then hashed in
- * order; what the data leaves of a shard is zeroed (the padding coding needs: shards
- * are reused, not fresh).
+ * A stripe's data read straight into its data shards, in parallel, and handed to the
+ * file's hash in order; what the data leaves of a shard is zeroed (the padding coding
+ * needs: shards are reused, not fresh). Resolves once read, with the hashing under way,
+ * which must end before the shards change again.
  */
-async function readStripe(src: ByteSource, offset: number, dataLength: number, dataShards: Buffer[], hash: Hash): Promise<void> {
+async function readStripe(src: ByteSource, offset: number, dataLength: number, dataShards: Buffer[], hash: RunningHash): Promise<{ hashed: Promise<unknown> }> {
   const size = dataShards[0]!.length;
   const views = dataShards.map((shard, c) => shard.subarray(0, Math.max(0, Math.min(size, dataLength - c * size))));
   await Promise.all(
@@ -245,14 +249,11 @@ async function readStripe(src: ByteSource, offset: number, dataLength: number, d
       if (got.buffer !== view.buffer || got.byteOffset !== view.byteOffset) got.copy(view);
     }),
   );
-  for (const [c, view] of views.entries()) {
-    // In slices, the event loop let in between: a stripe's data is ~20 ms of hashing.
-    for (let at = 0; at < view.length; at += HASH_SLICE) {
-      hash.update(view.subarray(at, at + HASH_SLICE));
-      await setImmediate();
-    }
-    dataShards[c]!.fill(0, view.length);
-  }
+  const hashed = Promise.all(views.filter((v) => v.length > 0).map((view) => hash.update(view)));
+  // Awaited with the batch's puts; a failure meanwhile must not go unhandled.
+  hashed.catch(() => undefined);
+  dataShards.forEach((shard, c) => shard.fill(0, views[c]!.length));
+  return { hashed };
 }
 
 async function readExactly(src: ByteSource, offset: number, length: number, into?: Buffer): Promise<Buffer> {

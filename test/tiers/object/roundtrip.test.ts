@@ -8,6 +8,7 @@ import { rng } from '../../ec/random.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { body, counting, infoFor, KiB, makeTier, memoryStores, MiB, newFileId, sourceOf, totals } from './helpers.js';
 import type { ByteSource } from '../../../src/tiers/object/types.js';
+import { digestThread } from '../../../src/objectstore/digest-thread.js';
 
 const shape = { k: 4, m: 2, chunkSize: 64 * KiB, smallFileThreshold: 16 * KiB };
 const dirs: { remove(): void }[] = [];
@@ -78,6 +79,32 @@ describe('stripes written through reused shards', () => {
     expect((await reader.stats()).degradedReads).toBe(10);
     await tier.close();
     await reader.close();
+  });
+});
+
+describe("the file's SHA-256, kept on the digest thread", () => {
+  it('a thread that dies during a write fails the write, never records a hash of part of the file; the next write has the right one', async () => {
+    const tier = makeTier(shape, memoryStores(6), { batchBytes: shape.chunkSize });
+    const data = body(8 * shape.chunkSize + 5, 41);
+    const plain = sourceOf(data);
+    let killed = false;
+    const dying: ByteSource = {
+      size: data.length,
+      read: async (offset, length) => {
+        // Once the first stripes' pieces have gone to the thread's running hash.
+        if (!killed && offset >= 4 * shape.chunkSize) {
+          killed = true;
+          await digestThread.kill();
+        }
+        return plain.read(offset, length);
+      },
+    };
+    await expect(tier.write(dying, infoFor('dies'), newFileId())).rejects.toThrow(/digest thread ended/);
+    expect(killed).toBe(true);
+    const layout = await tier.write(sourceOf(data), infoFor('again'), newFileId());
+    expect(layout.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    expect((await tier.read(layout, 0, data.length)).equals(data)).toBe(true);
+    await tier.close();
   });
 });
 
