@@ -420,7 +420,7 @@ export class MoveProtocol {
           if (st && st.ino === copy.ino && st.dev === copy.dev) this.removeName(tier, loc.volume, p);
         }
       }
-      rmSync(temp, { force: true });
+      tier.unlinkAt(loc.volume, temp);
     } else {
       const store = this.tiers.object(loc.tier);
       if (loc.layout) await store.remove(loc.layout);
@@ -455,7 +455,7 @@ export class MoveProtocol {
     const entry = ino === undefined ? undefined : this.catalog.getInode(ino);
     if (entry && (!isReg(entry.mode) || (entry.tier === tier.name && entry.volume === volume))) return;
     this.onName(tier, volume, path, (name) => {
-      if (lstatSync(name, { throwIfNoEntry: false })?.isFile()) rmSync(name);
+      if (lstatSync(name, { throwIfNoEntry: false })?.isFile()) tier.unlinkAt(volume, name);
     });
   }
 

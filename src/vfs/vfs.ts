@@ -263,7 +263,7 @@ export class Vfs {
   /** Remove one backing name of a file (a hard link among others, or its last); a missing one is fine. */
   private unlinkBacking(tierName: string, volume: string, path: string): void {
     try {
-      this.tier(tierName).withName(volume, path, (p) => fs.unlinkSync(p));
+      this.tier(tierName).unlinkFile(volume, path);
     } catch (err) {
       if (errCode(err) !== 'ENOENT') throw err;
     }
@@ -1040,16 +1040,20 @@ export class Vfs {
   private forgetHandle(h: OpenFile, known?: Inode): void {
     const held = this.openHold(h.ino) !== null;
     this.handles.delete(h.fh);
-    if (h.fd >= 0) fs.closeSync(h.fd);
     const open = this.openCount.get(h.ino)!;
     open.all--;
     open.writers.delete(h.fh);
     if (h.fd >= 0) open.local--;
     if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
+    const unlinked = open.all === 0 && (known ?? this.catalog.getInode(h.ino))?.nlink === 0;
+    // The last descriptor of a file unlinked while open frees its blocks as it closes:
+    // on the thread pool, not the event loop (see LocalTier.unlinkAt).
+    if (h.fd >= 0 && unlinked) fs.close(h.fd, (err) => err && log.warn({ err, ino: h.ino }, 'could not close an unlinked file'));
+    else if (h.fd >= 0) fs.closeSync(h.fd);
     if (open.all === 0) {
       this.openCount.delete(h.ino);
       // An unlinked file (nlink 0) goes with its last handle.
-      if ((known ?? this.catalog.getInode(h.ino))?.nlink === 0) this.dropIfUnused(h.ino);
+      if (unlinked) this.dropIfUnused(h.ino);
     }
   }
 

@@ -2,7 +2,7 @@
 // the volume's .tierfs-tmp directory (written, hashed and read back by the copy thread,
 // copy-thread.ts), given the file's attributes at the commit, its directories fsync'ed.
 import { matchXattrs, type Xattr } from './xattrs.js';
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
+import { close, closeSync, constants as C, fchmodSync, fchownSync, fstatSync, fsyncSync, futimesSync, openSync, promises as fsp, read } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../object/types.js';
 
@@ -23,7 +23,9 @@ export function fdSource(fd: number): ByteSource & { fd: number; close(): Promis
         const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
         read(fd, buf, 0, length, offset, (err, n) => (err ? reject(err) : resolve(buf.subarray(0, n))));
       }),
-    close: async () => closeSync(fd),
+    // Off the event loop: the source of a move is often the old copy's last descriptor,
+    // whose close frees its blocks (LocalTier.unlinkAt).
+    close: () => new Promise<void>((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve()))),
   };
 }
 
