@@ -1,10 +1,11 @@
 // Removing a large file must not stop the mount: the kernel frees a file's blocks inside
 // the unlink of its last name (0.7 s for 2 GiB cached, on ext4), and the daemon's event
 // loop would answer no request meanwhile. Such a name is renamed into the volume's temp
-// directory and unlinked there on the thread pool (LocalTier.unlinkAt). A process that
+// directory and unlinked there on the thread pool (LocalTier.unlinkAt; a file a rename
+// replaces is linked there first, LocalTier.renameAt). A process that
 // holds the backing file open sees where its name went: /proc/self/fd tells it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSync, existsSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, watch, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -39,6 +40,25 @@ describe('removing a large file', () => {
     } finally {
       closeSync(big);
       closeSync(small);
+    }
+  });
+
+  it('mv over it: the replaced file gets a name in the temp directory, unlinked there; the new one has the name', async () => {
+    execFileSync('fallocate', ['-l', '80M', join(t.mnt, 'replaced.bin')]);
+    writeFileSync(join(t.mnt, 'new.bin'), 'new bytes');
+    // The replaced file's own name goes with the rename: what shows is a name made in
+    // the temp directory for it (inotify sees it made and removed).
+    mkdirSync(tempOf(t.hot), { recursive: true, mode: 0o700 });
+    const named: string[] = [];
+    const watcher = watch(tempOf(t.hot), (_event, name) => name && named.push(name));
+    try {
+      execFileSync('mv', [join(t.mnt, 'new.bin'), join(t.mnt, 'replaced.bin')]);
+      expect(readFileSync(join(t.mnt, 'replaced.bin'), 'utf8')).toBe('new bytes');
+      expect(readFileSync(join(t.hot, 'replaced.bin'), 'utf8')).toBe('new bytes');
+      await waitFor(() => named.some((n) => /^unlinked-\d+-\d+$/.test(n)), 5000, () => `names seen in the temp directory: ${named}`);
+      await waitFor(() => tempEmpty(t.hot), 5000, () => `left in ${tempOf(t.hot)}: ${readdirSync(tempOf(t.hot))}`);
+    } finally {
+      watcher.close();
     }
   });
 

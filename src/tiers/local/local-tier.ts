@@ -1,6 +1,6 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { chmodSync, chownSync, closeSync, lstatSync, mkdirSync, renameSync, statfsSync, statSync, unlink, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, renameSync, statfsSync, statSync, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
@@ -31,6 +31,11 @@ export interface TierUsage {
   freeBytes: number;
   /** Volumes that could not be measured, with why: the figures above leave them out. */
   unreachable?: { path: string; error: string }[];
+}
+
+/** Whether unlinking the name st was read from frees a large file's blocks (its last name). */
+function freesMuch(st: Stats): boolean {
+  return st.isFile() && st.nlink === 1 && st.blocks * 512 >= UNLINK_OFF_LOOP_BYTES;
 }
 
 export class LocalTier {
@@ -93,18 +98,44 @@ export class LocalTier {
   unlinkAt(volume: string, name: string): void {
     const st = lstatSync(name, { throwIfNoEntry: false });
     if (!st) return;
-    if (!st.isFile() || st.nlink > 1 || st.blocks * 512 < UNLINK_OFF_LOOP_BYTES) return unlinkSync(name);
-    mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
-    const doomed = tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
+    if (!freesMuch(st)) return unlinkSync(name);
+    const doomed = this.doomedName(volume);
     renameSync(name, doomed);
+    this.unlinkOffLoop(doomed);
+  }
+
+  /**
+   * Renames `from` to `to` (paths withName gave). A large file it replaces is given a
+   * second name in the temp directory first, so that the rename does not free its
+   * blocks, and that name is unlinked on the thread pool (see unlinkAt).
+   */
+  renameAt(volume: string, from: string, to: string): void {
+    const replaced = lstatSync(to, { throwIfNoEntry: false });
+    const doomed = replaced && freesMuch(replaced) ? this.doomedName(volume) : undefined;
+    if (doomed) linkSync(to, doomed);
+    try {
+      renameSync(from, to);
+    } catch (err) {
+      if (doomed) unlinkSync(doomed);
+      throw err;
+    }
+    if (doomed) this.unlinkOffLoop(doomed);
+  }
+
+  private doomedName(volume: string): string {
+    mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
+    return tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
+  }
+
+  private unlinkOffLoop(path: string): void {
     this.unlinking++;
-    unlink(doomed, (err) => {
+    unlink(path, (err) => {
       this.unlinking--;
-      if (err) log.warn({ err, path: doomed }, 'could not remove a deleted file; the next mount removes it');
+      if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
     });
   }
   private unlinked = 0;
-  /** Unlinks under way on the thread pool (unlinkAt). */
+  /** Unlinks under way on the thread pool (unlinkAt, renameAt). */
   unlinking = 0;
 
   /** A descriptor of the regular backing file dataPath, opened with no symlink followed; the caller closes it. */
