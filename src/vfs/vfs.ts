@@ -1044,12 +1044,12 @@ export class Vfs {
     open.all--;
     open.writers.delete(h.fh);
     if (h.fd >= 0) open.local--;
-    if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
     const unlinked = open.all === 0 && (known ?? this.catalog.getInode(h.ino))?.nlink === 0;
     // The last descriptor of a file unlinked while open frees its blocks as it closes:
     // on the thread pool, not the event loop (see LocalTier.unlinkAt).
     if (h.fd >= 0 && unlinked) fs.close(h.fd, (err) => err && log.warn({ err, ino: h.ino }, 'could not close an unlinked file'));
     else if (h.fd >= 0) fs.closeSync(h.fd);
+    if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
     if (open.all === 0) {
       this.openCount.delete(h.ino);
       // An unlinked file (nlink 0) goes with its last handle.

@@ -57,7 +57,6 @@ function threadMain(): void {
   const buf = Buffer.allocUnsafe(PIECE);
   const port = parentPort!;
 
-
   const granted = new Map<number, () => void>();
   const take = (id: number, bytes: number) =>
     new Promise<void>((resolve) => {

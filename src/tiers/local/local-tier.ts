@@ -128,15 +128,9 @@ export class LocalTier {
   }
 
   private unlinkOffLoop(path: string): void {
-    this.unlinking++;
-    unlink(path, (err) => {
-      this.unlinking--;
-      if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
-    });
+    unlink(path, (err) => err && log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it'));
   }
   private unlinked = 0;
-  /** Unlinks under way on the thread pool (unlinkAt, renameAt). */
-  unlinking = 0;
 
   /** A descriptor of the regular backing file dataPath, opened with no symlink followed; the caller closes it. */
   openFile(volume: string, dataPath: string, flags: number, opts: { mode?: number; dirAttrs?: DirAttrsOf } = {}): number {
