@@ -458,6 +458,8 @@ export class Catalog {
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       dirNames: d.prepare('SELECT name FROM dirents WHERE parent = ? LIMIT ?').pluck(),
+      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name) VALUES (?, ?, ?, ?)'),
+      endRename: d.prepare('DELETE FROM renames WHERE id = ?'),
       reserveInos: d.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq").pluck(),
       getInode: big(d.prepare('SELECT * FROM inodes WHERE ino = ?')),
       lookup: big(d.prepare('SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?')),
@@ -940,11 +942,11 @@ export class Catalog {
    */
   beginRename(r: PendingRename): number {
     this.group.commit();
-    return Number(this.db.prepare('INSERT INTO renames (parent, name, new_parent, new_name) VALUES (?, ?, ?, ?)').run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
+    return Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
   }
 
   endRename(id: number): void {
-    this.db.prepare('DELETE FROM renames WHERE id = ?').run(id);
+    this.s.endRename.run(id);
   }
 
   /** Renames a daemon died in the middle of, oldest first. */
