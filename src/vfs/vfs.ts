@@ -128,6 +128,12 @@ const PLACEMENT_CHECK_MS = 100;
 const GRANT_RETRY_MS = 10_000;
 /** How often a directory's names are listed at most for the binding's lookups (each listing is all its names). */
 const LOOKUP_GRANT_EVERY_MS = 1000;
+/**
+ * Names listed at most at a directory's first miss: a larger one is listed (up to
+ * MAX_GRANTED_NAMES, some milliseconds of the event loop) only once missed in again, not
+ * for a one-off miss in each of many large directories.
+ */
+const FIRST_MISS_NAMES = 1024;
 /** Room a tier keeps below its high watermark while the binding answers creates on it. */
 const GRANT_MARGIN_BYTES = 64 * 2 ** 20;
 
@@ -558,21 +564,24 @@ export class Vfs {
   /**
    * Every name directory parent holds (reserved ones too), for the binding to answer
    * lookups of the others after one missed (FuseOps.lookupGrant): at most once a second
-   * per directory, and once in GRANT_RETRY_MS for one too large to hand over.
+   * per directory, a large one only at its second miss (FIRST_MISS_NAMES), and one too
+   * large to hand over once in GRANT_RETRY_MS.
    */
   lookupGrant(parent: number): string[] | undefined {
     const now = Date.now();
-    if ((this.lookupGrantsDue.get(parent) ?? 0) > now) return undefined;
-    const names = this.grantableNames(parent);
-    if (this.lookupGrantsDue.size >= 4096) this.lookupGrantsDue.clear();
-    this.lookupGrantsDue.set(parent, now + (names ? LOOKUP_GRANT_EVERY_MS : GRANT_RETRY_MS));
+    const due = this.lookupMisses.get(parent);
+    if (due !== undefined && due > now) return undefined;
+    const limit = due === undefined ? FIRST_MISS_NAMES : MAX_GRANTED_NAMES;
+    const names = this.grantableNames(parent, limit);
+    if (this.lookupMisses.size >= 4096) this.lookupMisses.clear();
+    this.lookupMisses.set(parent, names ? now + LOOKUP_GRANT_EVERY_MS : limit < MAX_GRANTED_NAMES ? now : now + GRANT_RETRY_MS);
     return names;
   }
-  /** When each directory's names may next be listed for lookupGrant. */
-  private readonly lookupGrantsDue = new Map<number, number>();
+  /** Directories missed in lately: when their names may next be listed for lookupGrant. */
+  private readonly lookupMisses = new Map<number, number>();
 
-  private grantableNames(parent: number): string[] | undefined {
-    const names = this.catalog.dirNames(parent, MAX_GRANTED_NAMES);
+  private grantableNames(parent: number, limit = MAX_GRANTED_NAMES): string[] | undefined {
+    const names = this.catalog.dirNames(parent, limit);
     if (!names) return undefined;
     const reserved = reservedIn(parent);
     if (reserved !== null) names.push(reserved);

@@ -202,6 +202,19 @@ describe('lookups of missing names answered by the binding', () => {
     });
     expect(fs.readdirSync(m('probe')).sort()).toEqual(['dir', 'hard', 'moved', 'new', 'new2', 'sym']);
   });
+
+  it('a directory of more than 1,024 names only at its second miss (a one-off miss lists no large directory)', async () => {
+    fs.mkdirSync(m('large'));
+    for (let i = 0; i < 1100; i++) fs.writeFileSync(m(`large/f${i}`), '');
+    await t.stop();
+    await t.start();
+    await holdingOpen(m('large'), async () => {
+      const l0 = await lookups();
+      for (let i = 0; i < 100; i++) expect(fs.existsSync(m(`large/absent-${i}`))).toBe(false);
+      expect((await lookups()) - l0).toBe(98);
+      expect(fs.existsSync(m('large/f1099'))).toBe(true);
+    });
+  });
 });
 
 describe('with mount.nativeCreates off', () => {
