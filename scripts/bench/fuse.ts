@@ -3,8 +3,9 @@
 //
 // One table, measured in the same run: sequential write and read of a large file (MB/s),
 // 4 KiB random reads with O_DIRECT (IOPS, fio; the column is empty without fio),
-// creating + stat-ing many small files, by one writer and by 8 at once, and looking up
-// missing names (ops/s): the same names again and again, and names never asked before, on
+// creating + stat-ing many small files, by one writer and by 8 at once, renaming and then
+// unlinking them one by one, and looking up missing names (ops/s): the same names again
+// and again, and names never asked before, on
 //   direct     the hot directory itself
 //   tierfs     a tierfs mount over it: as configured by default (passthrough where the
 //              kernel offers it, access recording, metrics and their history on,
@@ -22,7 +23,7 @@
 // A last line measures, in this process, what metering adds to each FUSE request that
 // JavaScript answers (the natively served ones get no work per request at all).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../../test/helpers/tierfs.js';
@@ -53,6 +54,9 @@ interface Row {
   missingOps: number;
   /** names never looked up before, each once (a compiler's include search, Python's import probes) */
   newMissingOps: number;
+  /** the small files renamed, one after another, then unlinked */
+  renameOps: number;
+  unlinkOps: number;
 }
 
 function dropCaches(): void {
@@ -90,16 +94,23 @@ function randRead(dir: string): number {
   return iops;
 }
 
-/** Create FILES small files, then stat each: ops/s over both phases. */
-function smallFiles(dir: string): number {
+/** Create FILES small files, then stat each (ops/s over both phases); then rename each, then unlink each (ops/s of each). */
+function smallFiles(dir: string): { smallFilesOps: number; renameOps: number; unlinkOps: number } {
   const d = join(dir, 'small');
   mkdirSync(d);
-  const t0 = process.hrtime.bigint();
+  const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+  let t0 = process.hrtime.bigint();
   for (let i = 0; i < FILES; i++) writeFileSync(join(d, `f${i}`), 'x');
   for (let i = 0; i < FILES; i++) statSync(join(d, `f${i}`));
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const smallFilesOps = (2 * FILES) / seconds(t0);
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < FILES; i++) renameSync(join(d, `f${i}`), join(d, `r${i}`));
+  const renameOps = FILES / seconds(t0);
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < FILES; i++) unlinkSync(join(d, `r${i}`));
+  const unlinkOps = FILES / seconds(t0);
   rmSync(d, { recursive: true });
-  return (2 * FILES) / s;
+  return { smallFilesOps, renameOps, unlinkOps };
 }
 
 /** The same work by 8 writers at once, each on its own files: ops/s over both phases. */
@@ -149,7 +160,7 @@ function newMissingNames(dir: string): number {
 async function measure(target: string, dir: string): Promise<Row> {
   const s = seq(dir);
   return {
-    target, ...s, randReadIops: randRead(dir), smallFilesOps: smallFiles(dir), smallParallelOps: await smallFilesParallel(dir),
+    target, ...s, randReadIops: randRead(dir), ...smallFiles(dir), smallParallelOps: await smallFilesParallel(dir),
     missingOps: missingNames(dir), newMissingOps: newMissingNames(dir),
   };
 }
@@ -219,6 +230,8 @@ const better = (b: Row | undefined, r: Row): Row => {
     smallParallelOps: most('smallParallelOps'),
     missingOps: most('missingOps'),
     newMissingOps: most('newMissingOps'),
+    renameOps: most('renameOps'),
+    unlinkOps: most('unlinkOps'),
   };
 };
 
@@ -273,24 +286,32 @@ if (json) {
   process.stdout.write(`${JSON.stringify({ meteringNsPerRequest: meteringNs })}\n`);
 } else {
   const d = rows[0]!;
-  const mf = merger;
   const f = (n: number) => (Number.isNaN(n) ? '–' : n.toFixed(0));
   const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a / b) ? `${(a / b).toFixed(2)}×` : '–');
+  type Figure = Exclude<keyof Row, 'target'>;
+  // Each figure, then its ratio to the directory (the sequential and random I/O) or to mergerfs (the metadata).
+  const figures: [Figure, string, string][] = [
+    ['writeMBps', 'write MB/s', 'write/direct'],
+    ['readMBps', 'read MB/s', 'read/direct'],
+    ['randReadIops', '4K IOPS', '4K/direct'],
+    ['smallFilesOps', 'small ops/s', 'small/mergerfs'],
+    ['smallParallelOps', 'small×8 ops/s', 'small×8/mergerfs'],
+    ['missingOps', 'missing ops/s', 'missing/mergerfs'],
+    ['newMissingOps', 'new missing ops/s', 'new missing/mergerfs'],
+    ['renameOps', 'rename ops/s', 'rename/mergerfs'],
+    ['unlinkOps', 'unlink ops/s', 'unlink/mergerfs'],
+  ];
+  const base = (k: Figure) => (['writeMBps', 'readMBps', 'randReadIops'].includes(k) ? d : merger);
   process.stdout.write(
-    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed (by one writer, then by 8 at once), ${Math.floor(FILES / 10)} missing names looked up 10 times each, ${FILES} missing names never asked before looked up once each\n\n`,
+    `sequential ${SIZE_MIB} MiB (dd, 1 MiB blocks), ${FILES} small files created + stat-ed (by one writer, then by 8 at once), then renamed and unlinked one by one, ${Math.floor(FILES / 10)} missing names looked up 10 times each, ${FILES} missing names never asked before looked up once each\n\n`,
   );
-  process.stdout.write(
-    `${'target'.padEnd(26)}${'write MB/s'.padStart(12)}${'read MB/s'.padStart(12)}${'4K IOPS'.padStart(10)}${'small ops/s'.padStart(13)}${'small×8 ops/s'.padStart(15)}${'missing ops/s'.padStart(15)}${'new missing ops/s'.padStart(19)}` +
-      `${'write/direct'.padStart(14)}${'read/direct'.padStart(13)}${'4K/direct'.padStart(11)}${'small/mergerfs'.padStart(16)}${'small×8/mergerfs'.padStart(18)}${'missing/mergerfs'.padStart(18)}${'new missing/mergerfs'.padStart(22)}\n`,
-  );
-  for (const r of rows) {
-    process.stdout.write(
-      `${r.target.padEnd(26)}${f(r.writeMBps).padStart(12)}${f(r.readMBps).padStart(12)}${f(r.randReadIops).padStart(10)}${f(r.smallFilesOps).padStart(13)}${f(r.smallParallelOps).padStart(15)}${f(r.missingOps).padStart(15)}${f(r.newMissingOps).padStart(19)}` +
-        `${ratio(r.writeMBps, d.writeMBps).padStart(14)}${ratio(r.readMBps, d.readMBps).padStart(13)}${ratio(r.randReadIops, d.randReadIops).padStart(11)}${ratio(r.smallFilesOps, mf?.smallFilesOps).padStart(16)}` +
-        `${ratio(r.smallParallelOps, mf?.smallParallelOps).padStart(18)}` +
-        `${ratio(r.missingOps, mf?.missingOps).padStart(18)}${ratio(r.newMissingOps, mf?.newMissingOps).padStart(22)}\n`,
-    );
-  }
+  const cells = (r: Row | undefined) =>
+    r
+      ? [r.target, ...figures.map(([k]) => f(r[k])), ...figures.map(([k]) => ratio(r[k], base(k)?.[k]))]
+      : ['target', ...figures.map(([, head]) => head), ...figures.map(([, , head]) => head)];
+  const table = [cells(undefined), ...rows.map(cells)];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((c) => c[i]!.length)));
+  for (const c of table) process.stdout.write(`${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]! + 2))).join('')}\n`);
   const on = rows.find((r) => r.target === 'tierfs')!;
   const overhead = (what: string, off: Row) =>
     `${what} overhead: read ${(100 * (1 - on.readMBps / off.readMBps)).toFixed(1)}%, ` +
