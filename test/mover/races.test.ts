@@ -262,24 +262,30 @@ describe('durability order', { timeout: 240_000 }, () => {
       return i;
     };
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const walSync = /f(data)?sync\(\d+<[^>]*catalog\.db-wal>\)/;
+    // A call another thread's call overlapped is two lines: "<unfinished ...>" where it began
+    // and "<... NAME resumed>" where it returned. What must be on disk first must have returned.
+    const returnedAt = (i: number) =>
+      lines[i]!.endsWith('<unfinished ...>') ? first(new RegExp(`^${lines[i]!.split(' ')[0]} <\\.\\.\\. \\w+ resumed>`), i) : i;
+    const returned = (re: RegExp, from = 0) => returnedAt(first(re, from));
+    const synced = (path: string) => new RegExp(`f(data)?sync\\(\\d+<${path}>(\\)| <unfinished)`);
+    const walSync = synced('[^>]*catalog\\.db-wal');
 
     // Local → local: copy fsynced, linked under its name, every directory up to the volume
     // fsynced, the commit synced — all before the source's unlink.
     const copySynced = first(new RegExp(`fsync\\(\\d+<${esc(t.warm)}/\\.tierfs-tmp/move-`));
     // (Names are reached through their directory's descriptor, /proc/self/fd/N/NAME: no symlink followed.)
     const linked = first(new RegExp(`link(at)?\\(.*"${esc(t.warm)}/\\.tierfs-tmp/move-[^"]*", .*/f"`), copySynced);
-    for (const dir of ['deep/er', 'deep', '']) first(new RegExp(`fsync\\(\\d+<${esc(join(t.warm, dir).replace(/\/$/, ''))}>\\)`), linked);
-    const committed = first(walSync, linked);
+    for (const dir of ['deep/er', 'deep', '']) returned(synced(esc(join(t.warm, dir).replace(/\/$/, ''))), linked);
+    const committed = returned(walSync, linked);
     const deleted = first(/unlink(at)?\(.*\/f"/, linked);
     expect(deleted).toBeGreaterThan(committed);
-    expect(deleted).toBeGreaterThan(first(new RegExp(`fsync\\(\\d+<${esc(t.warm)}>\\)`), linked));
+    expect(deleted).toBeGreaterThan(returned(synced(esc(t.warm)), linked));
 
     // Local → object: the last object is in place before the commit is synced, and that before the source goes.
     const gDeleted = first(/unlink(at)?\(.*\/g"/, deleted);
     const objects = lines.map((l, n) => (/rename/.test(l) && l.includes(coldRoot!.path) ? n : -1)).filter((n) => n >= 0 && n < gDeleted);
     expect(objects.length).toBeGreaterThan(0);
-    const gCommitted = first(walSync, objects.at(-1)!);
+    const gCommitted = returned(walSync, returnedAt(objects.at(-1)!));
     expect(gDeleted).toBeGreaterThan(gCommitted);
   });
 });
