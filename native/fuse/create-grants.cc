@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 namespace tierfs {
 
@@ -200,12 +201,9 @@ void CreateGrants::released(int fd) {
   // is spent again until the next create grant sets a new budget.
   budget_ = INT64_MAX;
   for (auto it = dirs_.begin(); it != dirs_.end();) {
-    if (it->second->dirfd < 0) {
-      ++it;
-    } else {
-      names_ -= it->second->names.size();
-      it = dirs_.erase(it);
-    }
+    auto next = std::next(it);
+    if (it->second->dirfd >= 0) dropLocked(it);
+    it = next;
   }
 }
 

@@ -19,6 +19,13 @@ const m = (p: string) => join(t.mnt, p);
 const creates = () => t.metric('tierfs_fuse_creates_answered_natively_total');
 const lookups = () => t.metric('tierfs_fuse_lookups_answered_natively_total');
 
+/** Looks up n names dir does not hold, each new (`prefix-i`): how many of them the binding answered. */
+async function missesAnsweredNatively(dir: string, prefix: string, n: number): Promise<number> {
+  const l0 = await lookups();
+  for (let i = 0; i < n; i++) expect(fs.existsSync(m(`${dir}/${prefix}-${i}`))).toBe(false);
+  return (await lookups()) - l0;
+}
+
 /** Owner, group and permission bits as a stat shows them. */
 const owner = (p: string) => {
   const s = fs.statSync(p);
@@ -166,10 +173,8 @@ describe('lookups of missing names answered by the binding', () => {
     await t.stop();
     await t.start();
     await holdingOpen(m('probe'), async () => {
-      const l0 = await lookups();
-      for (let i = 0; i < 100; i++) expect(fs.existsSync(m(`probe/absent-${i}`))).toBe(false);
       // The first miss is JavaScript's; it hands the directory's names over.
-      expect((await lookups()) - l0).toBeGreaterThanOrEqual(99);
+      expect(await missesAnsweredNatively('probe', 'absent', 100)).toBeGreaterThanOrEqual(99);
       expect(fs.readFileSync(m('probe/old'), 'utf8')).toBe('o');
 
       // Names JavaScript makes in it afterwards, by every kind of change.
@@ -187,7 +192,6 @@ describe('lookups of missing names answered by the binding', () => {
       expect((await creates()) - c0).toBe(1);
 
       // With the kernel's entries dropped, each name is asked again.
-      const l1 = await lookups();
       execFileSync('sh', ['-c', 'echo 2 > /proc/sys/vm/drop_caches']);
       expect(fs.statSync(m('probe/dir')).isDirectory()).toBe(true);
       expect(fs.readlinkSync(m('probe/sym'))).toBe('old');
@@ -197,8 +201,7 @@ describe('lookups of missing names answered by the binding', () => {
       expect(fs.readFileSync(m('probe/new2'), 'utf8')).toBe('n2');
       expect(fs.existsSync(m('probe/old'))).toBe(false);
       expect(fs.readFileSync(m('elsewhere/old'), 'utf8')).toBe('o');
-      for (let i = 0; i < 20; i++) expect(fs.existsSync(m(`probe/still-absent-${i}`))).toBe(false);
-      expect((await lookups()) - l1).toBeGreaterThanOrEqual(20);
+      expect(await missesAnsweredNatively('probe', 'still-absent', 20)).toBeGreaterThanOrEqual(20);
     });
     expect(fs.readdirSync(m('probe')).sort()).toEqual(['dir', 'hard', 'moved', 'new', 'new2', 'sym']);
   });
@@ -209,9 +212,7 @@ describe('lookups of missing names answered by the binding', () => {
     await t.stop();
     await t.start();
     await holdingOpen(m('large'), async () => {
-      const l0 = await lookups();
-      for (let i = 0; i < 100; i++) expect(fs.existsSync(m(`large/absent-${i}`))).toBe(false);
-      expect((await lookups()) - l0).toBe(98);
+      expect(await missesAnsweredNatively('large', 'absent', 100)).toBe(98);
       expect(fs.existsSync(m('large/f1099'))).toBe(true);
     });
   });
