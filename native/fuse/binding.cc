@@ -377,6 +377,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
                            InstanceMethod("cellCounts", &SessionWrap::cellCounts),
                            InstanceMethod("takeCellsRead", &SessionWrap::takeCellsRead),
                            InstanceMethod("replyErr", &SessionWrap::replyErr),
+                           InstanceMethod("replyRenamed", &SessionWrap::replyRenamed),
                            InstanceMethod("replyEntry", &SessionWrap::replyEntry),
                            InstanceMethod("replyAttr", &SessionWrap::replyAttr),
                            InstanceMethod("replyReadlink", &SessionWrap::replyReadlink),
@@ -666,6 +667,15 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap>, public Dispatcher {
     if (!check(info, info[0].IsNumber() && info[1].IsNumber(), "replyErr(id, errno)")) return info.Env().Undefined();
     struct stat parent;
     return done(info, replier_->err(idOf(info), info[1].As<Napi::Number>().Int32Value(), parentAttrOf(info[2], parent)));
+  }
+
+  // replyRenamed(id, parentAttr, newParentAttr?, movedAttr?): a rename that moved no directory.
+  Napi::Value replyRenamed(const Napi::CallbackInfo& info) {
+    if (!check(info, info[0].IsNumber() && info[1].IsObject(), "replyRenamed(id, parentAttr)")) return info.Env().Undefined();
+    struct stat parent, newParent, moved;
+    toStat(info[1].As<Napi::Object>(), parent);
+    Renamed renamed{parentAttrOf(info[2], newParent), parentAttrOf(info[3], moved)};
+    return done(info, replier_->renamed(idOf(info), parent, renamed));
   }
 
   Napi::Value replyEntry(const Napi::CallbackInfo& info) {

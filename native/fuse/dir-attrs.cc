@@ -47,7 +47,7 @@ void DirAttrs::arrived(const Request& r) {
   k.has = false;
 }
 
-void DirAttrs::finished(const Request& r, const struct stat* after) {
+void DirAttrs::finished(const Request& r, const struct stat* after, const struct stat* after2) {
   uint64_t ino = 0;
   Kind kind = kindOf(r, ino);
   if (kind == Kind::None) return;
@@ -55,6 +55,10 @@ void DirAttrs::finished(const Request& r, const struct stat* after) {
   if (kind == Kind::All) {
     if (renaming_ > 0) renaming_--;
     dropAllLocked();
+    if (r.op == Op::Rename && after) {
+      offerLocked(r.ino, *after);
+      if (after2 && r.ino2 != r.ino) offerLocked(r.ino2, *after2);
+    }
     return;
   }
   auto it = kept_.find(ino);
@@ -82,6 +86,10 @@ void DirAttrs::sweepLocked() {
 
 void DirAttrs::offer(uint64_t ino, const struct stat& after) {
   std::lock_guard<std::mutex> lock(mu_);
+  offerLocked(ino, after);
+}
+
+void DirAttrs::offerLocked(uint64_t ino, const struct stat& after) {
   if (kept_.size() >= kMaxKept) sweepLocked();
   if (renaming_ > 0 || (kept_.size() >= kMaxKept && !kept_.count(ino))) return;
   Kept& k = kept_[ino];

@@ -16,8 +16,9 @@
 // kept of it when it arrives, and an offer is taken only when no other such request of
 // that directory is still being answered (its reply could have been computed before the
 // other change). A rename or rmdir (whose moved or removed inode the request does not
-// name) drops everything, and nothing is offered while one is being answered. Nothing in
-// the daemon changes a directory on its own while mounted.
+// name) drops everything, and nothing is offered while one is being answered; a rename
+// whose reply says it moved no directory offers its directories' attributes as it ends.
+// Nothing in the daemon changes a directory on its own while mounted.
 #pragma once
 
 #include <sys/stat.h>
@@ -37,8 +38,10 @@ class DirAttrs {
   // Request r arrived (before JavaScript sees it).
   void arrived(const Request& r);
   // Request r was answered (or interrupted before JavaScript started it); `after`: the
-  // attributes of the directory it changed, when its reply carries them.
-  void finished(const Request& r, const struct stat* after);
+  // attributes of the directory it changed, when its reply carries them. A rename's reply
+  // carries them only when it moved no directory (then only its directories changed):
+  // `after` of the old one, `after2` of the new one when it is another.
+  void finished(const Request& r, const struct stat* after, const struct stat* after2 = nullptr);
   // A create the binding answered itself (create-grants.h) left directory ino with `after`.
   void offer(uint64_t ino, const struct stat& after);
   // A getattr of ino: true (and st) when kept, fresh, and nothing changed it since.
@@ -59,6 +62,7 @@ class DirAttrs {
   static Kind kindOf(const Request& r, uint64_t& ino);
   void dropAllLocked();
   void sweepLocked();
+  void offerLocked(uint64_t ino, const struct stat& after);
 
   // Attributes kept at most: past this many, entries out of date go, and while that is
   // not enough nothing more is kept.

@@ -63,12 +63,16 @@ void FileAttrs::arrived(Request& r) {
   dropNamesLocked(r);
 }
 
-void FileAttrs::finished(const Request& r) {
+void FileAttrs::finished(const Request& r, const struct stat* moved) {
   if (!changesNames(r.op)) return;
   std::lock_guard<std::mutex> lock(mu_);
   namesEpoch_++;
   if (renaming_ > 0) renaming_--;
   dropNamesLocked(r);
+  if (r.op == Op::Rename && moved && renaming_ == 0) {
+    keepLocked(moved->st_ino, *moved);
+    keepNameLocked(keyOf(r.ino2, r.name2), moved->st_ino);
+  }
 }
 
 void FileAttrs::keepEntry(const Request& lookup, const struct stat& st) {

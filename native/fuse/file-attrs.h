@@ -19,6 +19,9 @@
 // each drops the names it touches when it arrives and again when it is answered, and a
 // lookup's answer is kept only if no such request arrived or was answered since the
 // lookup arrived (a revalidating lookup runs without the directory's lock, beside them).
+// A rename that hands over its file's attributes keeps the new name, when no other such
+// request is being answered: the file is then looked up by it here (an atomic save's
+// readers, a file renamed then removed).
 // A lookup answered here gives the kernel a reference JavaScript does not count: the
 // forgets that follow give those back here first (takeRefs). What is kept outlives the
 // kernel's forget of the inode (only a change drops it): a file looked up again after
@@ -44,9 +47,10 @@ class FileAttrs {
   // A getattr of ino: true (and st) when kept.
   bool take(uint64_t ino, struct stat& st);
 
-  // Request r arrived (before JavaScript sees it) / was answered.
+  // Request r arrived (before JavaScript sees it) / was answered; `moved`: the attributes
+  // of the file a rename moved, when JavaScript hands them over with its reply.
   void arrived(Request& r);
-  void finished(const Request& r);
+  void finished(const Request& r, const struct stat* moved = nullptr);
   // JavaScript answered lookup with a file whose attributes it hands over.
   void keepEntry(const Request& lookup, const struct stat& st);
   // A create made name in parent ino (its attributes come with its writer's release).

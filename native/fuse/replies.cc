@@ -9,8 +9,8 @@
 
 namespace tierfs {
 
-std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr, bool done) {
-  std::unique_ptr<Request> r(s_.finish(id, parentAttr, done));
+std::unique_ptr<Request> Replier::claim(uint64_t id, const struct stat* parentAttr, bool done, const Renamed* renamed) {
+  std::unique_ptr<Request> r(s_.finish(id, parentAttr, done, renamed));
   if (r && !r->claim()) r.reset();  // the interrupt handler already answered
   return r;
 }
@@ -21,6 +21,12 @@ bool Replier::err(uint64_t id, int errnum, const struct stat* parentAttr) {
   if (errnum == ENODATA && r->op == Op::Getxattr && r->name == kCapabilityXattr) s_.learnNoCapability(r->ino);
   if (r->op == Op::Setxattr || r->op == Op::Removexattr) s_.forgetXattrs(r->ino);
   return fuse_reply_err(r->req, errnum) == 0;
+}
+
+bool Replier::renamed(uint64_t id, const struct stat& parentAttr, const Renamed& renamed) {
+  auto r = claim(id, &parentAttr, true, &renamed);
+  if (!r) return false;
+  return fuse_reply_err(r->req, 0) == 0;
 }
 
 // Every mode the kernel is told passes through here first (see Session::noteMode).

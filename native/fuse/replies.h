@@ -45,6 +45,9 @@ class Replier {
 
   // errnum 0 is success for ops without data; parentAttr as entry()'s (an unlink's directory)
   bool err(uint64_t id, int errnum, const struct stat* parentAttr = nullptr);
+  // A rename that moved no directory: its directories' attributes afterwards, and what
+  // `renamed` says (Session::finish).
+  bool renamed(uint64_t id, const struct stat& parentAttr, const Renamed& renamed);
   // storedXattrs: what JavaScript said of the inode's stored xattrs (-1 nothing,
   // 0 none, 1 some), which lets the binding answer getxattr of them (Session).
   // parentAttr: the directory's attributes after a change that made the entry, for
@@ -77,7 +80,7 @@ class Replier {
 
  private:
   // Request id, to be answered (Session::finish); null when an interrupt answered it.
-  std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false);
+  std::unique_ptr<Request> claim(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false, const Renamed* renamed = nullptr);
   FileHandle* makeHandle(Request& r, uint64_t ino, const OpenReply& o, struct fuse_file_info& fi);
   void dropHandle(FileHandle* h);
   int answerPassthrough(Request& r, FileHandle* h, const OpenReply& o, const struct fuse_entry_param* e);

@@ -61,6 +61,14 @@ enum class Op : uint8_t {
 
 const char* opName(Op op);
 
+// What the reply of a rename that moved no directory says beyond success: the new parent's
+// attributes afterwards (the old one's go as any reply's parentAttr), and the moved file's,
+// when JavaScript hands them over (file-attrs.h). Null: not said.
+struct Renamed {
+  const struct stat* newParentAttr = nullptr;
+  const struct stat* moved = nullptr;
+};
+
 // What the binding served natively for one handle since the last batch.
 struct AccessCounts {
   uint64_t ino = 0;

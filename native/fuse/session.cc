@@ -433,12 +433,12 @@ void Session::submit(Request* r) {
   dispatcher_->deliver(r);
 }
 
-Request* Session::finish(uint64_t id, const struct stat* parentAttr, bool done) {
+Request* Session::finish(uint64_t id, const struct stat* parentAttr, bool done, const Renamed* renamed) {
   Request* r = inflight_.take(id);
   // Before the reply: the getattr it leads the kernel to send can only follow it.
   if (r) {
-    dirAttrs_.finished(*r, parentAttr);
-    fileAttrs_.finished(*r);
+    dirAttrs_.finished(*r, parentAttr, renamed ? renamed->newParentAttr : nullptr);
+    fileAttrs_.finished(*r, renamed ? renamed->moved : nullptr);
     createGrants_.finished(*r, done, parentAttr);
   }
   return r;

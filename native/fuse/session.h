@@ -140,8 +140,9 @@ class Session {
   void submit(Request* r);
   // Takes request id out of the in-flight table as it is answered (or dropped after an
   // interrupt); parentAttr: what its reply says of the directory it changed (dir-attrs.h);
-  // done: the reply says the request was carried out (create-grants.h).
-  Request* finish(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false);
+  // done: the reply says the request was carried out (create-grants.h). A rename's reply
+  // may say more (Renamed).
+  Request* finish(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false, const Renamed* renamed = nullptr);
   void notify(Request* r);  // no reply expected (init, forget)
   void onInit(struct fuse_conn_info* conn);
 

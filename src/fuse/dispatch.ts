@@ -243,8 +243,11 @@ export class RequestDispatcher {
       },
       symlink: async (r, c) => this.entry(r, await ops.symlink(c, r.target!, r.ino, r.name!)),
       rename: async (r, c) => {
-        await ops.rename(c, r.ino, r.name!, r.newParent!, r.newName!, r.flags ?? 0);
-        this.ok(r);
+        const renamed = await ops.rename(c, r.ino, r.name!, r.newParent!, r.newName!, r.flags ?? 0);
+        if (!renamed) return this.ok(r);
+        // Read now, with nothing between it and the reply (as after a release).
+        const moved = this.keepsAttrs ? this.ops.settledAttrs!(renamed.movedIno) : undefined;
+        nat.replyRenamed(r.id, renamed.parentAttr, renamed.newParentAttr, moved);
       },
       link: async (r, c) => this.entry(r, await ops.link(c, r.ino, r.newParent!, r.newName!)),
       open: async (r, c) => {

@@ -151,6 +151,8 @@ export interface NativeSession {
   takeCellsRead(): string[];
   /** parentAttr, with errno 0 of an unlink: the directory's attributes afterwards (Entry.parentAttr). */
   replyErr(id: number, errno: number, parentAttr?: Attr): boolean;
+  /** A rename that moved no directory, with its directories' attributes afterwards and the moved file's to keep (file attributes kept, as keepAttrs). */
+  replyRenamed(id: number, parentAttr: Attr, newParentAttr?: Attr, movedAttr?: Attr): boolean;
   /** keep: the binding keeps entry.attr for getattrs (keepAttrs) and, of a lookup, the name for lookups */
   replyEntry(id: number, entry: Entry, keep?: boolean): boolean;
   replyAttr(id: number, attr: Attr, timeout?: number, keep?: boolean): boolean;

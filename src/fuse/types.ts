@@ -184,6 +184,18 @@ export type Ino = number;
 /** The root directory's inode number: the kernel asks for it without a lookup and never forgets it. */
 export const ROOT_INO: Ino = 1;
 
+/**
+ * A rename that moved no directory (so that, of directories, only its two changed): their
+ * attributes afterwards, which the binding answers the next getattrs of them with, and
+ * the moved file, whose attributes the binding may keep for the lookups of its new name.
+ */
+export interface Renamed {
+  parentAttr: Attr;
+  /** when the new parent is another directory */
+  newParentAttr?: Attr;
+  movedIno: Ino;
+}
+
 export interface FuseOps {
   /** Called once the kernel connection is up; `granted` says what the kernel agreed to. */
   init?(granted: { posixAcl: boolean; dontMask: boolean; passthrough: boolean }): void;
@@ -200,8 +212,8 @@ export interface FuseOps {
   unlink(ctx: RequestContext, parent: Ino, name: string): Promise<Attr | void>;
   rmdir(ctx: RequestContext, parent: Ino, name: string): Promise<void>;
   symlink(ctx: RequestContext, target: string, parent: Ino, name: string): Promise<Entry>;
-  /** flags: RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2 */
-  rename(ctx: RequestContext, parent: Ino, name: string, newParent: Ino, newName: string, flags: number): Promise<void>;
+  /** flags: RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2. May say what it left (Renamed) when it moved no directory. */
+  rename(ctx: RequestContext, parent: Ino, name: string, newParent: Ino, newName: string, flags: number): Promise<Renamed | void>;
   link(ctx: RequestContext, ino: Ino, newParent: Ino, newName: string): Promise<Entry>;
   open(ctx: RequestContext, ino: Ino, flags: number): Promise<OpenResult>;
   /** Only for handles opened without an fd (or when the fast path is disabled). */

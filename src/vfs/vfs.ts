@@ -758,8 +758,9 @@ export class Vfs {
     }
   }
 
-  rename(parent: number, name: string, newParent: number, newName: string, flags: number): void {
-    this.renameEntry(parent, name, newParent, newName, flags);
+  /** Returns the inodes that moved: the source's, and the target's of an exchange (none when the two names were one file's). */
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): Inode[] {
+    return this.renameEntry(parent, name, newParent, newName, flags);
   }
 
   /**
@@ -785,7 +786,7 @@ export class Vfs {
   }
 
   /** resumed: the id of the pending rename being finished (finishRenames). */
-  private renameEntry(parent: number, name: string, newParent: number, newName: string, flags: number, resumed?: number): void {
+  private renameEntry(parent: number, name: string, newParent: number, newName: string, flags: number, resumed?: number): Inode[] {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
@@ -798,7 +799,7 @@ export class Vfs {
     }
     if (flags & RENAME_NOREPLACE && dst) throw new FsError('EEXIST');
     if (flags & RENAME_EXCHANGE && !dst) throw new FsError('ENOENT');
-    if (dst && dst.ino === src.ino) return; // two names of one file: POSIX says do nothing
+    if (dst && dst.ino === src.ino) return []; // two names of one file: POSIX says do nothing
     // A directory cannot move below itself.
     if (isDir(src.mode)) this.assertNotBelow(newParent, src.ino);
     if (flags & RENAME_EXCHANGE && isDir(dst!.mode)) this.assertNotBelow(parent, dst!.ino);
@@ -822,7 +823,7 @@ export class Vfs {
         this.touchParent(parent, t);
         this.touchParent(newParent, t);
       });
-      return;
+      return [src, dst!];
     }
 
     if (dst) {
@@ -882,6 +883,7 @@ export class Vfs {
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
+    return [src];
   }
 
   private assertNotBelow(dirIno: number, ancestor: number): void {

@@ -99,6 +99,33 @@ describe("a directory's attributes after a change", () => {
     expect(g1.nlink).toBe(2n);
   });
 
+  it('are answered by the binding after renames of files, in one directory and between two, and are what JavaScript says', async () => {
+    await fs.mkdir(m('ren'));
+    await fs.mkdir(m('ren/sub'));
+    await fs.mkdir(m('ren2'));
+    for (let i = 0; i < 20; i++) await fs.writeFile(m(`ren/f${i}`), 'x');
+    const before = await answeredNatively();
+    for (let i = 0; i < 20; i++) await fs.rename(m(`ren/f${i}`), m(`ren/g${i}`)); // the walk of each asks for ren's attributes
+    expect((await answeredNatively()) - before).toBeGreaterThanOrEqual(19);
+    const [inOne, inOneFromJs] = await twoStats(m('ren'));
+    expect(inOne).toEqual(inOneFromJs);
+
+    // Between two directories: each shows the rename at once.
+    const [, before2] = await twoStats(m('ren2'));
+    await new Promise((r) => setTimeout(r, 20));
+    await fs.rename(m('ren/g0'), m('ren2/g0'));
+    const [to, toFromJs] = await twoStats(m('ren2'));
+    expect(to).toEqual(toFromJs);
+    expect(to.mtimeNs).toBeGreaterThan(before2!.mtimeNs);
+    const [from, fromFromJs] = await twoStats(m('ren'));
+    expect(from).toEqual(fromFromJs);
+
+    // A directory moved (its own ctime and `..` change too): the link counts of both at once.
+    await fs.rename(m('ren/sub'), m('ren2/sub'));
+    expect((await fs.stat(m('ren'))).nlink).toBe(2);
+    expect((await fs.stat(m('ren2'))).nlink).toBe(3);
+  });
+
   it('are answered to every stat within the second after a change, not after it', async () => {
     const before = await answeredNatively();
     await fs.mkdir(m('again'));

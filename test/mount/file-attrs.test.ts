@@ -160,6 +160,38 @@ describe("a file's name", () => {
     await expect(fs.stat(n('e2/c'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('is kept by a rename for the new name: the binding answers its next lookup, with the attributes the rename left', async () => {
+    await fs.mkdir(n('r'));
+    for (let i = 0; i < 10; i++) await fs.writeFile(n(`r/f${i}`), 'x'.repeat(i));
+    const renamedAt: bigint[] = [];
+    for (let i = 0; i < 10; i++) {
+      renamedAt.push(BigInt(Date.now() - 1) * 1_000_000n);
+      await fs.rename(n(`r/f${i}`), n(`r/g${i}`));
+    }
+    const before = await lookups();
+    for (let i = 0; i < 10; i++) {
+      const s = await fs.stat(n(`r/g${i}`), { bigint: true });
+      expect(s.size).toBe(BigInt(i));
+      expect(s.ctimeNs).toBeGreaterThanOrEqual(renamedAt[i]!); // a rename changes the file's ctime
+    }
+    // Each stat looked the new name up once (nothing kept in the kernel): the binding's every time.
+    expect((await lookups()) - before).toBeGreaterThanOrEqual(10);
+    await fs.chmod(n('r/g1'), 0o600);
+    expect((await fs.stat(n('r/g1'))).mode & 0o777).toBe(0o600);
+
+    // Renamed while open for writing: its attributes stay JavaScript's, which sees the writes.
+    const h = await fs.open(n('r/w'), 'w');
+    try {
+      await h.write('12345');
+      await fs.rename(n('r/w'), n('r/w2'));
+      await h.write('67890');
+      expect((await fs.stat(n('r/w2'))).size).toBe(10);
+    } finally {
+      await h.close();
+    }
+    expect((await fs.stat(n('r/w2'))).size).toBe(10);
+  });
+
   it('is never the file an unlink just removed, while another process looks the name up without pause', async () => {
     await fs.mkdir(n('race'));
     // Revalidating lookups of the name run beside the unlinks (the kernel takes no lock of the directory for them).
