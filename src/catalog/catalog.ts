@@ -936,13 +936,18 @@ export class Catalog {
 
   /**
    * A rename about to change backing names; endRename(id) goes in the transaction that
-   * renames in the catalog. A plain transaction suffices: what it guards against is the
-   * daemon dying between the two, and the WAL has the row once it returns (the open
-   * group, if any, is committed first: the backing renames follow at once).
+   * renames in the catalog. What the row guards against is the daemon dying between the
+   * two, and the WAL has it once this returns: it commits with the open group (the changes
+   * it holds come before the rename), in one write. The next group opens at once, so that
+   * the rename's changes in the catalog join it: the rename need not wait for them to
+   * commit, since the next mount finishes it from this row (Vfs.finishRenames).
    */
   beginRename(r: PendingRename): number {
+    this.group.open();
+    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
     this.group.commit();
-    return Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
+    this.group.open();
+    return id;
   }
 
   endRename(id: number): void {

@@ -3,7 +3,7 @@
 // Errors pass through; the session turns them into errno.
 import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
-import { isDir, isReg, type Vfs } from '../vfs/vfs.js';
+import { isDir, isReg, RENAME_EXCHANGE, type Vfs } from '../vfs/vfs.js';
 import { ListingHabits } from './listing-habits.js';
 import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type MadeFile, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
@@ -274,8 +274,8 @@ type AsyncOp = (...args: never[]) => Promise<unknown>;
  * finds them there. These requests are answered at once.
  */
 const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'write', 'fallocate'] as const;
-/** Changes only the catalog holds (a rename, an unlink, attributes, xattrs, a device node): answered once committed. */
-const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'rename', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
+/** Changes only the catalog holds (an unlink, attributes, xattrs, a device node): answered once committed. */
+const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
 
 /**
  * Requests that only read the catalog. They join the open group too, for its transaction:
@@ -306,6 +306,21 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const all = ops as unknown as Record<string, AsyncOp | undefined>;
   for (const name of REPAIRED_AT_MOUNT) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
   for (const name of COMMITTED_FIRST) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), true);
+  // A rename is answered before its names commit: a row saying it is under way committed
+  // before its backing names changed (Catalog.beginRename), and the next mount finishes it.
+  // An exchange has no such row, and a failure may say what an uncommitted change did.
+  const rename = ops.rename.bind(ops);
+  wrapped.rename = (async (ctx, parent, name, newParent, newName, flags) => {
+    group.open();
+    let finished = false;
+    try {
+      const renamed = await rename(ctx, parent, name, newParent, newName, flags);
+      finished = (flags & RENAME_EXCHANGE) === 0;
+      return renamed;
+    } finally {
+      if (!finished) await group.settled();
+    }
+  }) satisfies FuseOps['rename'];
   for (const name of READS_ONLY) {
     const op = all[name]?.bind(ops);
     if (!op) continue;

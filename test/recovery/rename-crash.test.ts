@@ -77,3 +77,25 @@ it('finishes a directory rename that reached one volume and not the other', { ti
   expect(existsSync(join(t.warm, 'd'))).toBe(false);
   expect(existsSync(join(t.warm, 'e', 'sub', 'on-warm'))).toBe(true);
 });
+
+// A rename is answered before its names commit (the catalog's group commits them later,
+// here a second later): the row saying it is under way committed first, and the next
+// mount finishes what the caller was told had happened.
+it('keeps renames that were answered and then lost with their uncommitted group', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const data = randomBytes(30_000);
+  await fs.mkdir(join(t.mnt, 'a'));
+  await fs.writeFile(join(t.mnt, 'a', 'f'), data);
+  await fs.writeFile(join(t.mnt, 'a', 'over'), 'the replaced file');
+  await fs.writeFile(join(t.mnt, 'g'), 'to be renamed over');
+  await new Promise((r) => setTimeout(r, 1500)); // all of that committed
+  await fs.rename(join(t.mnt, 'a', 'f'), join(t.mnt, 'f2'));
+  await fs.rename(join(t.mnt, 'g'), join(t.mnt, 'a', 'over'));
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['a', 'f2']);
+  expect((await fs.readFile(join(t.mnt, 'f2'))).equals(data)).toBe(true);
+  expect(await fs.readdir(join(t.mnt, 'a'))).toEqual(['over']);
+  expect(await fs.readFile(join(t.mnt, 'a', 'over'), 'utf8')).toBe('to be renamed over');
+});
