@@ -740,7 +740,7 @@ export class Vfs {
       const volume = i.volume!;
       // Finishing a rename the daemon died in: where `from` is gone, it was renamed already.
       if (redo && this.backingKind(tier, volume, from) === undefined) return;
-      tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => tier.renameAt(volume, src, dst), this.dirAttrsAt));
+      tier.withNames(volume, from, to, (src, dst) => tier.renameAt(volume, src, dst), this.dirAttrsAt);
     } else if (isDir(i.mode)) {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
@@ -750,7 +750,7 @@ export class Vfs {
             continue;
           }
           tier.removeTree(volume, to);
-          tier.withName(volume, from, (src) => tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt));
+          tier.withNames(volume, from, to, (src, dst) => fs.renameSync(src, dst), this.dirAttrsAt);
         }
       }
     } else if (isSymlink(i.mode)) {

@@ -136,6 +136,22 @@ export function withNameBeneath<T>(root: string, rel: string, fn: (path: string)
 }
 
 /**
+ * withNameBeneath for two names at once (a rename's): `to`'s directory made as `create`
+ * says; one descriptor when both are in one directory.
+ */
+export function withNamesBeneath<T>(root: string, from: string, to: string, fn: (fromPath: string, toPath: string) => T, create?: DirAttrsOf): T {
+  const a = split(from);
+  const b = split(to);
+  if (a.dir !== b.dir) return withNameBeneath(root, from, (src) => withNameBeneath(root, to, (dst) => fn(src, dst), create));
+  const dirFd = openDirBeneath(root, b.dir, create);
+  try {
+    return fn(at(dirFd, a.name), at(dirFd, b.name));
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+/**
  * Open the regular file `rel` below root with no symlink followed anywhere on its path.
  * O_NONBLOCK keeps a FIFO put in its place from blocking the daemon; it changes nothing for
  * a regular file, and anything else is refused after the open.

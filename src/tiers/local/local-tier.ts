@@ -5,7 +5,7 @@ import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { type DirAttrsOf, openDirBeneath, openFileBeneath, removeTreeBeneath, withNameBeneath } from './beneath.js';
+import { type DirAttrsOf, openDirBeneath, openFileBeneath, removeTreeBeneath, withNameBeneath, withNamesBeneath } from './beneath.js';
 import { TEMP_DIR, tempPathOf } from './copy.js';
 
 const log = moduleLogger('local-tier');
@@ -80,6 +80,11 @@ export class LocalTier {
    */
   withName<T>(volume: string, dataPath: string, fn: (path: string) => T, dirAttrs?: DirAttrsOf): T {
     return withNameBeneath(volume, dataPath, fn, dirAttrs);
+  }
+
+  /** withName for a rename's two names: `to`'s missing directories made as dirAttrs says. */
+  withNames<T>(volume: string, from: string, to: string, fn: (fromPath: string, toPath: string) => T, dirAttrs?: DirAttrsOf): T {
+    return withNamesBeneath(volume, from, to, fn, dirAttrs);
   }
 
   /** Removes the backing name dataPath (no symlink followed), as unlinkAt does; a missing one is fine. */
