@@ -269,7 +269,7 @@ type AsyncOp = (...args: never[]) => Promise<unknown>;
 
 /**
  * Changes whose result the backing tier holds too (a new file, directory or symlink, a
- * file's bytes and size; opens and closes of handles that change a file, in READS_ONLY
+ * file's bytes and size; opens and closes of handles that change a file, in READS
  * below): should the daemon die before their group commits, the next mount's reconcile
  * finds them there. These requests are answered at once.
  */
@@ -278,17 +278,18 @@ const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'write', 'fallocate'] a
 const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
 
 /**
- * Requests that only read the catalog. They join the open group too, for its transaction:
- * a statement run outside one takes and drops SQLite's locks on its own (three fcntl
- * calls, ~4 µs here, ten times what a lookup by key costs in a transaction), and a
- * getattr or lookup runs several.
+ * Requests that read the catalog, opens and closes among them (those of a handle that
+ * writes or truncates change the file too, repaired at mount as writes are). They join the
+ * open group for its transaction, and answer at once: a statement run outside one takes
+ * and drops SQLite's locks on its own (three fcntl calls, ~4 µs here, ten times what a
+ * lookup by key costs in a transaction), and a getattr or lookup runs several.
  */
-const READS_ONLY = ['lookup', 'getattr', 'readlink', 'open', 'release', 'opendir', 'readdir', 'releasedir', 'statfs', 'getxattr', 'listxattr', 'access'] as const;
+const READS = ['lookup', 'getattr', 'readlink', 'open', 'release', 'opendir', 'readdir', 'releasedir', 'statfs', 'getxattr', 'listxattr', 'access'] as const;
 
 /**
  * The catalog changes of requests join the group of their turn of the event loop
  * (catalog/group-commit.ts); what a caller is told is either committed or found again at
- * the next mount. Requests that change nothing join it only to read in its transaction.
+ * the next mount. Requests that change nothing join it to read in its transaction.
  */
 function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const group = vfs.catalog.group;
@@ -312,16 +313,16 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const rename = ops.rename.bind(ops);
   wrapped.rename = (async (ctx, parent, name, newParent, newName, flags) => {
     group.open();
-    let finished = false;
+    let waits = true;
     try {
       const renamed = await rename(ctx, parent, name, newParent, newName, flags);
-      finished = (flags & RENAME_EXCHANGE) === 0;
+      waits = (flags & RENAME_EXCHANGE) !== 0;
       return renamed;
     } finally {
-      if (!finished) await group.settled();
+      if (waits) await group.settled();
     }
   }) satisfies FuseOps['rename'];
-  for (const name of READS_ONLY) {
+  for (const name of READS) {
     const op = all[name]?.bind(ops);
     if (!op) continue;
     wrapped[name] = (...args: never[]) => {
