@@ -221,6 +221,21 @@ describe('requests answered before or after their commit', () => {
     await ops.release(caller, created.attr.ino, created.fh, 0);
   });
 
+  it('requests that only read run in the open group’s transaction (one they open if none is), and change nothing', async () => {
+    const h = await ops.create(caller, ROOT_INO, 'r', 0o644, fs.constants.O_RDWR);
+    await ops.release(caller, h.attr.ino, h.fh, 0);
+    await catalog.group.settled();
+    expect(catalog.db.inTransaction).toBe(false);
+    const commits = catalog.group.commits;
+    // Outside a transaction each statement would take and drop SQLite's locks itself.
+    await ops.lookup(caller, ROOT_INO, 'r');
+    expect(catalog.db.inTransaction).toBe(true); // open until the end of this turn
+    await ops.getattr(caller, h.attr.ino);
+    await catalog.group.settled();
+    expect(catalog.db.inTransaction).toBe(false);
+    expect(catalog.group.commits).toBe(commits);
+  });
+
   it('an unlink and a chmod are answered only once committed; a rename once the row that says it is under way is', async () => {
     for (const name of ['a', 'b']) {
       const h = await ops.create(caller, ROOT_INO, name, 0o644, fs.constants.O_RDWR);
