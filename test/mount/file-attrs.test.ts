@@ -192,6 +192,22 @@ describe("a file's name", () => {
     expect((await fs.stat(n('r/w2'))).size).toBe(10);
   });
 
+  it('follows an exchange (RENAME_EXCHANGE): each name finds the other file at once', async () => {
+    await fs.mkdir(n('x'));
+    await fs.writeFile(n('x/a'), 'aa');
+    await fs.writeFile(n('x/b'), 'bbb');
+    const [a, b] = [await inoOf('x/a'), await inoOf('x/b')];
+    const swap = `import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2)
+sys.exit(0 if r == 0 else ctypes.get_errno())`;
+    execFileSync('python3', ['-c', swap, n('x/a'), n('x/b')]);
+    expect(await inoOf('x/b')).toBe(a);
+    expect(await inoOf('x/a')).toBe(b);
+    expect(await fs.readFile(n('x/b'), 'utf8')).toBe('aa');
+    expect(await fs.readFile(n('x/a'), 'utf8')).toBe('bbb');
+  });
+
   it('is never the file an unlink just removed, while another process looks the name up without pause', async () => {
     await fs.mkdir(n('race'));
     // Revalidating lookups of the name run beside the unlinks (the kernel takes no lock of the directory for them).
