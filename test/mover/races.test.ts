@@ -264,8 +264,9 @@ describe('durability order', { timeout: 240_000 }, () => {
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     // A call another thread's call overlapped is two lines: "<unfinished ...>" where it began
     // and "<... NAME resumed>" where it returned. What must be on disk first must have returned.
+    // (strace pads the thread id: "1989  <... fsync resumed>", "12345 <... fsync resumed>".)
     const returnedAt = (i: number) =>
-      lines[i]!.endsWith('<unfinished ...>') ? first(new RegExp(`^${lines[i]!.split(' ')[0]} <\\.\\.\\. \\w+ resumed>`), i) : i;
+      lines[i]!.endsWith('<unfinished ...>') ? first(new RegExp(`^${lines[i]!.split(' ')[0]}\\s+<\\.\\.\\. \\w+ resumed>`), i) : i;
     const returned = (re: RegExp, from = 0) => returnedAt(first(re, from));
     const synced = (path: string) => new RegExp(`f(data)?sync\\(\\d+<${path}>(\\)| <unfinished)`);
     const walSync = synced('[^>]*catalog\\.db-wal');
