@@ -293,42 +293,28 @@ const READS = ['lookup', 'getattr', 'readlink', 'open', 'release', 'opendir', 'r
  */
 function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const group = vfs.catalog.group;
-  const grouped = (op: AsyncOp, waits: boolean): AsyncOp =>
+  // waits: whether the answer waits for the group's commit (a function: on success, from
+  // the request's arguments). An error waits unless the request never does: it may say
+  // what an uncommitted change did (EEXIST, ENOTEMPTY).
+  const grouped = (op: AsyncOp, waits: boolean | ((args: unknown[]) => boolean)): AsyncOp =>
     async (...args) => {
       group.open();
+      let answered = false;
       try {
-        return await op(...args);
+        const result = await op(...args);
+        answered = true;
+        return result;
       } finally {
-        // An error waits too: it may say what an uncommitted change did (EEXIST, ENOTEMPTY).
-        if (waits) await group.settled();
+        if (waits === true || (waits !== false && (!answered || waits(args)))) await group.settled();
       }
     };
   const wrapped: Record<string, unknown> = { ...ops };
   const all = ops as unknown as Record<string, AsyncOp | undefined>;
-  for (const name of REPAIRED_AT_MOUNT) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
+  for (const name of [...REPAIRED_AT_MOUNT, ...READS]) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
   for (const name of COMMITTED_FIRST) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), true);
   // A rename is answered before its names commit: a row saying it is under way committed
   // before its backing names changed (Catalog.beginRename), and the next mount finishes it.
-  // An exchange has no such row, and a failure may say what an uncommitted change did.
-  const rename = ops.rename.bind(ops);
-  wrapped.rename = (async (ctx, parent, name, newParent, newName, flags) => {
-    group.open();
-    let waits = true;
-    try {
-      const renamed = await rename(ctx, parent, name, newParent, newName, flags);
-      waits = (flags & RENAME_EXCHANGE) !== 0;
-      return renamed;
-    } finally {
-      if (waits) await group.settled();
-    }
-  }) satisfies FuseOps['rename'];
-  for (const name of READS) {
-    const op = all[name]?.bind(ops);
-    if (!op) continue;
-    wrapped[name] = (...args: never[]) => {
-      group.open();
-      return op(...args);
-    };
-  }
+  // An exchange has no such row.
+  wrapped.rename = grouped(ops.rename.bind(ops) as AsyncOp, (args) => ((args[5] as number) & RENAME_EXCHANGE) !== 0);
   return wrapped as unknown as FuseOps;
 }
