@@ -272,9 +272,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       metrics.registry,
     );
     took.lap('open');
-    // Renames the daemon died in, then interrupted moves: neither may leave names or
-    // partial copies for reconcile to import as files.
+    // Renames and unlinks the daemon died in, then interrupted moves: none may leave names
+    // or partial copies for reconcile to import as files, or bytes it would call missing.
     vfs.finishRenames();
+    vfs.finishUnlinks();
     await protocol.recover();
     took.lap('recovery');
     const report = reconcile(catalog, tierSet.locals);

@@ -24,6 +24,8 @@ interface OpenGroup {
   timer: NodeJS.Timeout | undefined;
   /** a commit at the end of this turn was asked for (someone waits) */
   soon: boolean;
+  /** run once the group has committed (afterCommit) */
+  after: (() => void)[];
 }
 
 export class GroupCommit {
@@ -67,7 +69,7 @@ export class GroupCommit {
     // A failure nobody waits for is no unhandled rejection (commit() logs it).
     done.catch(() => undefined);
     const timer = this.delayMs > 0 ? setTimeout(() => this.commitNow(), this.delayMs) : undefined;
-    this.group = { done, resolve, reject, timer, soon: false };
+    this.group = { done, resolve, reject, timer, soon: false, after: [] };
     if (!timer) this.commitSoon();
   }
 
@@ -114,6 +116,17 @@ export class GroupCommit {
   }
 
   /**
+   * Runs fn once the changes made so far are committed (at once when no group is open),
+   * synchronously after the COMMIT, before any later group can begin: for what the next
+   * mount needs until then (an unlinked file's backing name, Vfs.unlink). Not when the
+   * group fails to commit: the daemon stops, and the next mount finds what fn would remove.
+   */
+  afterCommit(fn: () => void): void {
+    if (this.group) this.group.after.push(fn);
+    else fn();
+  }
+
+  /**
    * Commits the open group now: before a change that must be on disk when it returns
    * (the move protocol's durable steps, a rename's intent) and at close. Never call it
    * inside a transaction of your own. Throws when the group could not be committed (its
@@ -131,7 +144,6 @@ export class GroupCommit {
       const changed = this.totalChanges.get() !== this.changesAtOpen;
       this.db.exec('COMMIT');
       if (changed) this.commits++;
-      g.resolve();
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.failures++;
@@ -139,5 +151,13 @@ export class GroupCommit {
       g.reject(err);
       throw err;
     }
+    for (const fn of g.after) {
+      try {
+        fn();
+      } catch (err) {
+        log.warn({ err }, 'a step after a group commit failed');
+      }
+    }
+    g.resolve();
   }
 }

@@ -119,7 +119,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return made(vfs.mkdir(ctx, parent, name, mode), parent);
     },
     async unlink(_ctx, parent, name) {
-      vfs.unlink(parent, name);
+      // Answered before its change commits only when the next mount would finish it.
+      if (!vfs.unlink(parent, name)) await vfs.catalog.group.settled();
       return toAttr(vfs.getattr(parent));
     },
     async rmdir(_ctx, parent, name) {
@@ -274,8 +275,8 @@ type AsyncOp = (...args: never[]) => Promise<unknown>;
  * finds them there. These requests are answered at once.
  */
 const REPAIRED_AT_MOUNT = ['create', 'mkdir', 'symlink', 'write', 'fallocate'] as const;
-/** Changes only the catalog holds (an unlink, attributes, xattrs, a device node): answered once committed. */
-const COMMITTED_FIRST = ['setattr', 'mknod', 'unlink', 'rmdir', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
+/** Changes only the catalog holds (an rmdir, attributes, xattrs, a device node): answered once committed. */
+const COMMITTED_FIRST = ['setattr', 'mknod', 'rmdir', 'link', 'setxattr', 'removexattr', 'fsync', 'fsyncdir'] as const;
 
 /**
  * Requests that read the catalog, opens and closes among them (those of a handle that
@@ -316,5 +317,7 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   // before its backing names changed (Catalog.beginRename), and the next mount finishes it.
   // An exchange has no such row.
   wrapped.rename = grouped(ops.rename.bind(ops) as AsyncOp, (args) => ((args[5] as number) & RENAME_EXCHANGE) !== 0);
+  // An unlink waits in ops.unlink when it must (Vfs.unlink).
+  wrapped.unlink = grouped(ops.unlink.bind(ops) as AsyncOp, () => false);
   return wrapped as unknown as FuseOps;
 }

@@ -8,7 +8,8 @@ import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStor
 import { joinedName, ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
-import { TEMP_DIR } from '../tiers/local/copy.js';
+import { TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
+import { nameDigest, parseUnlinkTag, UNLINK_TAG_PREFIX, unlinkTag } from './unlinks.js';
 import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import { nativeBinding } from '../fuse/native.js';
@@ -651,27 +652,82 @@ export class Vfs {
     return this.attrs(this.inode(ino));
   }
 
-  unlink(parent: number, name: string): void {
+  /**
+   * Removes a name that is not a directory's. True when the next mount would finish the
+   * removal should the daemon die before the catalog change commits (a local file's name,
+   * set aside in its volume's temp directory until then): the caller need not wait for
+   * that commit. False: it must (Catalog.group.settled()) before saying it is done.
+   */
+  unlink(parent: number, name: string): boolean {
     this.dir(parent);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const i = this.catalog.lookup(parent, name);
     if (!i) throw new FsError('ENOENT');
     if (isDir(i.mode)) throw new FsError('EISDIR');
     const path = childPath(this.dirPath(parent), name);
-    this.removeName(parent, name, i, path);
+    this.moveDataPathOff(i, parent, name, path);
+    const aside = this.isLocalFile(i) ? this.setAside(i, parent, name, path) : undefined;
+    if (!aside) this.removeBacking(i, path);
+    this.forgetName(parent, name, i);
+    if (!aside) return false;
+    this.catalog.group.afterCommit(aside.remove);
+    return true;
   }
 
   /**
-   * Drop one name of a non-directory inode, on its volume first, then in the catalog.
-   * A failure to remove the backing name leaves the name whole; should the daemon die
-   * between the two, the next mount finds the name without its bytes (marked missing, and
-   * unlinking it again finishes the job). The other order would bring the deleted file
-   * back: the next mount imports a backing file that the catalog does not name.
+   * Moves a local file's backing name into its volume's temp directory, under a name that
+   * says which catalog name it was (unlinks.ts), to be removed once the catalog's change
+   * has committed: should the daemon die in between, the next mount finishes the unlink
+   * (finishUnlinks) instead of finding the name without its bytes. Undefined when the
+   * backing name was not there or could not be moved (then removed as removeBacking does).
    */
-  private removeName(parent: number, name: string, i: Inode, path: string): void {
-    this.moveDataPathOff(i, parent, name, path);
+  private setAside(i: Inode, parent: number, name: string, path: string): { remove: () => void } | undefined {
+    const tier = this.tier(i.tier!);
+    const volume = i.volume!;
+    const aside = tier.setAside(volume, path, unlinkTag(parent, i.ino, name));
+    return aside === undefined ? undefined : { remove: () => tier.unlinkAt(volume, aside) };
+  }
+
+  /**
+   * Finishes, at mount (after finishRenames, before anything empties the temp
+   * directories), the unlinks whose backing names were set aside and whose catalog change
+   * did not commit before the daemon died; removes the names set aside.
+   */
+  finishUnlinks(): number {
+    let finished = 0;
+    for (const tier of this.tiers) {
+      for (const volume of tier.volumes) {
+        for (const aside of tier.tempNames(volume, UNLINK_TAG_PREFIX)) {
+          const u = parseUnlinkTag(aside);
+          const n = u && this.catalog.namesOf(u.ino).find((x) => x.parent === u.parent && nameDigest(x.name) === u.nameDigest);
+          const i = n && this.catalog.getInode(u.ino);
+          if (n && i) {
+            this.moveDataPathOff(i, n.parent, n.name, childPath(this.dirPath(n.parent), n.name));
+            this.forgetName(n.parent, n.name, i);
+            finished++;
+            log.warn({ parent: n.parent, name: n.name }, 'finished an unlink the daemon had died in');
+          }
+          tier.unlinkAt(volume, tempPathOf(volume, aside));
+        }
+      }
+    }
+    return finished;
+  }
+
+  /**
+   * Drop one name of a non-directory inode on its volume (a hard link among others, or the
+   * last; a symlink's copy), before the catalog: a failure leaves the name whole, and should
+   * the daemon die between the two, the next mount finds the name without its bytes (marked
+   * missing, and unlinking it again finishes the job). The other order would bring the
+   * deleted file back: the next mount imports a backing file that the catalog does not name.
+   */
+  private removeBacking(i: Inode, path: string): void {
     if (this.isLocalFile(i)) this.unlinkBacking(i.tier!, i.volume!, path);
     else if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
+  }
+
+  /** The catalog's part of removing a name of a non-directory inode (its backing name gone already). */
+  private forgetName(parent: number, name: string, i: Inode): void {
     const t = nowNs();
     this.catalog.tx(() => {
       this.catalog.removeName(parent, name);

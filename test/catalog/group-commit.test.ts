@@ -236,7 +236,7 @@ describe('requests answered before or after their commit', () => {
     expect(catalog.group.commits).toBe(commits);
   });
 
-  it('an unlink and a chmod are answered only once committed; a rename once the row that says it is under way is', async () => {
+  it('a chmod is answered only once committed; a rename once the row that says it is under way is; an unlink at once', async () => {
     for (const name of ['a', 'b']) {
       const h = await ops.create(caller, ROOT_INO, name, 0o644, fs.constants.O_RDWR);
       await ops.release(caller, h.attr.ino, h.fh, 0);
@@ -250,9 +250,40 @@ describe('requests answered before or after their commit', () => {
     expect(committedNames()).toEqual(['b', 'c']);
     expect(other.prepare('SELECT count(*) FROM renames').pluck().get()).toBe(0);
     await ops.unlink(caller, ROOT_INO, 'b');
+    // Its backing name waits in the temp directory for the commit: the next mount would
+    // finish the unlink from it (Vfs.finishUnlinks).
+    expect(committedNames()).toEqual(['b', 'c']);
+    const temp = join(dir.path, 'hot', '.tierfs-tmp');
+    expect(fs.readdirSync(temp)).toEqual([expect.stringMatching(/^unlinking-/)]);
+    await catalog.group.settled();
     expect(committedNames()).toEqual(['c']);
+    expect(fs.readdirSync(temp)).toEqual([]);
     const ino = catalog.lookup(ROOT_INO, 'c')!.ino;
     await ops.setattr(caller, ino, { mode: 0o600 });
     expect((other.prepare('SELECT mode FROM inodes WHERE ino = ?').get(ino) as { mode: number }).mode & 0o777).toBe(0o600);
+  });
+
+  it('the unlinks of a group that never committed are finished from their names set aside', async () => {
+    for (const name of ['a', 'b', 'keep']) {
+      const h = await ops.create(caller, ROOT_INO, name, 0o644, fs.constants.O_RDWR);
+      await ops.write(caller, h.attr.ino, h.fh, Buffer.from(`bytes of ${name}`), 0);
+      await ops.release(caller, h.attr.ino, h.fh, 0);
+    }
+    await ops.link(caller, catalog.lookup(ROOT_INO, 'b')!.ino, ROOT_INO, 'b2');
+    await catalog.group.settled();
+    await ops.unlink(caller, ROOT_INO, 'a');
+    await ops.unlink(caller, ROOT_INO, 'b');
+    // The group is lost (as when the daemon dies before it commits); the names set aside stay.
+    catalog.db.exec('ROLLBACK');
+    expect(() => catalog.group.commit()).toThrow(/rolled the transaction back/);
+    expect(committedNames()).toEqual(['a', 'b', 'b2', 'keep']);
+
+    expect(vfs.finishUnlinks()).toBe(2);
+    expect(committedNames()).toEqual(['b2', 'keep']);
+    expect(fs.readdirSync(join(dir.path, 'hot', '.tierfs-tmp'))).toEqual([]);
+    const b2 = catalog.lookup(ROOT_INO, 'b2')!;
+    expect(b2.nlink).toBe(1);
+    expect(fs.readFileSync(vfs.backingPath(b2), 'utf8')).toBe('bytes of b');
+    expect(reconcile(catalog, [hot]).missing).toBe(0);
   });
 });

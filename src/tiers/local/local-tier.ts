@@ -1,6 +1,6 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, renameSync, statfsSync, statSync, type Stats, unlink, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
@@ -107,6 +107,47 @@ export class LocalTier {
     const doomed = this.doomedName(volume);
     renameSync(name, doomed);
     this.unlinkOffLoop(doomed);
+  }
+
+  /**
+   * Moves the backing name dataPath (no symlink followed) into the volume's temp directory
+   * as `tag`, where it stays until the caller removes it (unlinkAt): a removal that the
+   * next mount can still tell from a file gone missing. The path it went to, or undefined
+   * when there was no such name (nothing done) or it cannot go there (a directory on
+   * another filesystem: then it is unlinked as unlinkFile does).
+   */
+  setAside(volume: string, dataPath: string, tag: string): string | undefined {
+    const to = tempPathOf(volume, tag);
+    return this.withName(volume, dataPath, (name) => {
+      const st = lstatSync(name, { throwIfNoEntry: false });
+      if (!st) return undefined;
+      // What unlink(2) would say of a directory standing where the file was.
+      if (st.isDirectory()) throw new FsError('EISDIR', `${dataPath} on ${volume} is a directory`);
+      try {
+        renameSync(name, to);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EXDEV') {
+          this.unlinkAt(volume, name);
+          return undefined;
+        }
+        if (code !== 'ENOENT') throw err;
+        // No temp directory yet.
+        mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
+        renameSync(name, to);
+      }
+      return to;
+    });
+  }
+
+  /** The names in the volume's temp directory that begin with prefix. */
+  tempNames(volume: string, prefix: string): string[] {
+    try {
+      return readdirSync(join(volume, TEMP_DIR)).filter((n) => n.startsWith(prefix));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
   }
 
   /**
