@@ -654,9 +654,13 @@ export class Vfs {
 
   /**
    * Removes a name that is not a directory's. True when the next mount would finish the
-   * removal should the daemon die before the catalog change commits (a local file's name,
-   * set aside in its volume's temp directory until then): the caller need not wait for
-   * that commit. False: it must (Catalog.group.settled()) before saying it is done.
+   * removal should the daemon die before the catalog change commits: a local file's
+   * backing name is moved into its volume's temp directory under a name that says which
+   * catalog name it was (unlinks.ts), and removed there once the change has committed;
+   * a mount in between finishes the unlink (finishUnlinks) instead of finding the name
+   * without its bytes. The caller need not wait for that commit. False (a cold file, a
+   * symlink, a backing name already gone): it must (Catalog.group.settled()) before
+   * saying it is done.
    */
   unlink(parent: number, name: string): boolean {
     this.dir(parent);
@@ -666,26 +670,12 @@ export class Vfs {
     if (isDir(i.mode)) throw new FsError('EISDIR');
     const path = childPath(this.dirPath(parent), name);
     this.moveDataPathOff(i, parent, name, path);
-    const aside = this.isLocalFile(i) ? this.setAside(i, parent, name, path) : undefined;
-    if (!aside) this.removeBacking(i, path);
+    const remove = this.isLocalFile(i) ? this.tier(i.tier!).setAside(i.volume!, path, unlinkTag(parent, i.ino, name)) : undefined;
+    if (!remove) this.removeBacking(i, path);
     this.forgetName(parent, name, i);
-    if (!aside) return false;
-    this.catalog.group.afterCommit(aside.remove);
+    if (!remove) return false;
+    this.catalog.group.afterCommit(remove);
     return true;
-  }
-
-  /**
-   * Moves a local file's backing name into its volume's temp directory, under a name that
-   * says which catalog name it was (unlinks.ts), to be removed once the catalog's change
-   * has committed: should the daemon die in between, the next mount finishes the unlink
-   * (finishUnlinks) instead of finding the name without its bytes. Undefined when the
-   * backing name was not there or could not be moved (then removed as removeBacking does).
-   */
-  private setAside(i: Inode, parent: number, name: string, path: string): { remove: () => void } | undefined {
-    const tier = this.tier(i.tier!);
-    const volume = i.volume!;
-    const aside = tier.setAside(volume, path, unlinkTag(parent, i.ino, name));
-    return aside === undefined ? undefined : { remove: () => tier.unlinkAt(volume, aside) };
   }
 
   /**

@@ -102,21 +102,29 @@ export class LocalTier {
    */
   unlinkAt(volume: string, name: string): void {
     const st = lstatSync(name, { throwIfNoEntry: false });
-    if (!st) return;
-    if (!freesMuch(st)) return unlinkSync(name);
-    const doomed = this.doomedName(volume);
-    renameSync(name, doomed);
-    this.unlinkOffLoop(doomed);
+    if (st) this.unlinkStated(volume, name, st);
+  }
+
+  /** unlinkAt of a name whose lstat the caller has (setAside's). */
+  private unlinkStated(volume: string, name: string, st: Stats): void {
+    try {
+      if (!freesMuch(st)) return unlinkSync(name);
+      const doomed = this.doomedName(volume);
+      renameSync(name, doomed);
+      this.unlinkOffLoop(doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 
   /**
    * Moves the backing name dataPath (no symlink followed) into the volume's temp directory
-   * as `tag`, where it stays until the caller removes it (unlinkAt): a removal that the
-   * next mount can still tell from a file gone missing. The path it went to, or undefined
-   * when there was no such name (nothing done) or it cannot go there (a directory on
-   * another filesystem: then it is unlinked as unlinkFile does).
+   * as `tag`, where it stays until the caller removes it (the function returned, which
+   * unlinks it as unlinkAt does): a removal that the next mount can still tell from a file
+   * gone missing. Undefined when there was no such name (nothing done) or it cannot go
+   * there (a directory on another filesystem: then it is unlinked as unlinkFile does).
    */
-  setAside(volume: string, dataPath: string, tag: string): string | undefined {
+  setAside(volume: string, dataPath: string, tag: string): (() => void) | undefined {
     const to = tempPathOf(volume, tag);
     return this.withName(volume, dataPath, (name) => {
       const st = lstatSync(name, { throwIfNoEntry: false });
@@ -136,7 +144,7 @@ export class LocalTier {
         mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
         renameSync(name, to);
       }
-      return to;
+      return () => this.unlinkStated(volume, to, st);
     });
   }
 
