@@ -512,10 +512,13 @@ export class Catalog {
       hasChildren: d.prepare('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1').pluck(),
       nextSubdir: d.prepare(`SELECT ino FROM dirents WHERE parent = ? AND cookie > ? AND type = ${0o040000} ORDER BY cookie LIMIT 1`).pluck(),
       nameOf: d.prepare('SELECT parent, name, cookie FROM dirents WHERE ino = ? LIMIT 1'),
+      // Positional: named parameters cost an object's 17 properties looked up by name
+      // (createInode 21 → 9 µs with these and the entry's type given; a throwaway script).
       insertInode: d.prepare(
         `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout, tier_since_ms)
-         VALUES (@ino, @mode, @uid, @gid, @nlink, @rdev, @size, @atimeNs, @mtimeNs, @ctimeNs, @tier, @volume, @dataPath, @target, @state, @layout, @tierSinceMs)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertEntry: d.prepare('INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, ?)'),
       // the entry's type from its inode (given twice: better-sqlite3 binds positional values only)
       insertDirent: d.prepare('INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, (SELECT mode & 61440 FROM inodes WHERE ino = ?))'),
       deleteDirent: d.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?'),
@@ -913,12 +916,15 @@ export class Catalog {
   }
 
   /** Create an inode and, when parent is given, its first name. Returns the new ino. */
-  createInode(inode: NewInode, parent?: number, name?: string, ino?: number): number {
+  createInode(i: NewInode, parent?: number, name?: string, ino?: number): number {
     return this.tx(() => {
-      const info = this.s.insertInode.run({ ...inode, ino: ino ?? null, state: inode.state ?? 'ok', layout: inode.layout ?? null, tierSinceMs: this.now() });
+      const info = this.s.insertInode.run(
+        ino ?? null, i.mode, i.uid, i.gid, i.nlink, i.rdev, i.size, i.atimeNs, i.mtimeNs, i.ctimeNs, i.tier, i.volume, i.dataPath, i.target,
+        i.state ?? 'ok', i.layout ?? null, this.now(),
+      );
       const newIno = Number(info.lastInsertRowid);
       if (parent !== undefined && name !== undefined) {
-        this.s.insertDirent.run(parent, name, newIno, newIno);
+        this.s.insertEntry.run(parent, name, newIno, i.mode & 0o170000);
         this.onNamesChanged(parent);
       }
       return newIno;
