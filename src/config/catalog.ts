@@ -50,7 +50,8 @@ export const catalogSchema = z
       .describe(
         'how long changes to the catalog may gather before they are written together (group commit): creates, writes and closes are answered at once ' +
           '(a crash before the commit loses none of them: the next mount finds them on their tier), renames once a row saying one is under way is committed (the next mount finishes it), ' +
-          'unlinks and attribute changes only once committed, ' +
+          'unlinks of local files once their backing name is set aside in the volume\'s .tierfs-tmp (the next mount finishes them), ' +
+          'other unlinks and attribute changes only once committed, ' +
           'which never waits for this delay. 0: at the end of each turn of the event loop',
       ),
     configVersions: z
