@@ -241,11 +241,12 @@ export interface TraceRow {
  * name, cost 7 of a lookup's 12 µs, the array 2 µs in all (a throwaway script). A
  * statement that reads more puts its columns after these (INODE_WIDTH on).
  */
-const INODE_COLUMNS = [
+const INODE_COLUMN_NAMES = [
   'ino', 'mode', 'uid', 'gid', 'nlink', 'rdev', 'size', 'atime_ns', 'mtime_ns', 'ctime_ns', 'generation',
   'tier', 'volume', 'data_path', 'target', 'state', 'layout', 'pin', 'sha256', 'blocks',
-].map((c) => `i.${c}`).join(', ');
-const INODE_WIDTH = 20;
+];
+const INODE_COLUMNS = INODE_COLUMN_NAMES.map((c) => `i.${c}`).join(', ');
+const INODE_WIDTH = INODE_COLUMN_NAMES.length;
 
 /** An Inode from a row of INODE_COLUMNS read raw, with safe integers (ns times need BigInt). */
 function toInode(r: unknown[]): Inode {
@@ -415,9 +416,10 @@ export class Catalog {
     // insert against 7 µs in memory (a throwaway script: `strace -c` counted 67,169 pwrite
     // calls for 5,000 inserts, 513 with this). In the daemon's short groups it spills less:
     // 2,000 files created, renamed and unlinked through the mount made 91,789 pwrite calls
-    // before, 50,917 with this (the WAL's), and its main thread's CPU moved within noise. Sorts and temporary tables go to memory too: queries
-    // with a LIMIT sort only what they return, and the largest sort, of every name, is an
-    // old catalog's migration (tens of MiB at 1,000,000 files, once).
+    // before, 50,917 with this (the WAL's), and its main thread's CPU moved within noise.
+    // Sorts and temporary tables go to memory too: queries with a LIMIT sort only what they
+    // return, and the largest sort, of every name, is an old catalog's migration (tens of
+    // MiB at 1,000,000 files, once).
     this.db.pragma('temp_store = MEMORY');
     this.migrate();
     if (opts.checkpointInBackground) {
