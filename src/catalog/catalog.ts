@@ -238,7 +238,7 @@ export interface TraceRow {
 /**
  * The columns an Inode is read from, in the order toInode takes them (`i` is the inodes
  * table). Rows are read as arrays: an object per row, with its 20 properties looked up by
- * name, cost 7 of a lookup's 12 µs, the array 2 µs in all (a throwaway script). A
+ * name, cost 7 of a lookup's 12 µs, the array 2–5 µs in all (a throwaway script). A
  * statement that reads more puts its columns after these (INODE_WIDTH on).
  */
 const INODE_COLUMN_NAMES = [
@@ -515,7 +515,8 @@ export class Catalog {
       nextSubdir: d.prepare(`SELECT ino FROM dirents WHERE parent = ? AND cookie > ? AND type = ${0o040000} ORDER BY cookie LIMIT 1`).pluck(),
       nameOf: d.prepare('SELECT parent, name, cookie FROM dirents WHERE ino = ? LIMIT 1'),
       // Positional: named parameters cost an object's 17 properties looked up by name
-      // (createInode 21 → 9 µs with these and the entry's type given; a throwaway script).
+      // (createInode 24–27 → 13 µs with these and the entry's type given; a throwaway
+      // script, with a test run beside it).
       insertInode: d.prepare(
         `INSERT INTO inodes (ino, mode, uid, gid, nlink, rdev, size, atime_ns, mtime_ns, ctime_ns, tier, volume, data_path, target, state, layout, tier_since_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

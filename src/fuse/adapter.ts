@@ -297,8 +297,15 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   // waits: whether the answer waits for the group's commit (a function: on success, from
   // the request's arguments). An error waits unless the request never does: it may say
   // what an uncommitted change did (EEXIST, ENOTEMPTY).
-  const grouped = (op: AsyncOp, waits: boolean | ((args: unknown[]) => boolean)): AsyncOp =>
-    async (...args) => {
+  const grouped = (op: AsyncOp, waits: boolean | ((args: unknown[]) => boolean)): AsyncOp => {
+    // Most requests (every lookup and getattr JavaScript answers): no promise of our own.
+    if (waits === false) {
+      return (...args) => {
+        group.open();
+        return op(...args);
+      };
+    }
+    return async (...args) => {
       group.open();
       let answered = false;
       try {
@@ -306,9 +313,10 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
         answered = true;
         return result;
       } finally {
-        if (waits === true || (waits !== false && (!answered || waits(args)))) await group.settled();
+        if (waits === true || !answered || waits(args)) await group.settled();
       }
     };
+  };
   const wrapped: Record<string, unknown> = { ...ops };
   const all = ops as unknown as Record<string, AsyncOp | undefined>;
   for (const name of [...REPAIRED_AT_MOUNT, ...READS]) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);

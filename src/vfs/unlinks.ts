@@ -6,6 +6,8 @@
 import { crc32 } from 'node:zlib';
 
 export const UNLINK_TAG_PREFIX = 'unlinking-';
+// parent, ino, the name's digest, then pid and count
+const TAG_PATTERN = new RegExp(`^${UNLINK_TAG_PREFIX}(\\d+)-(\\d+)-(\\d+)-\\d+-\\d+$`);
 
 export interface UnlinkTag {
   parent: number;
@@ -23,6 +25,6 @@ export function unlinkTag(parent: number, ino: number, name: string): string {
 }
 
 export function parseUnlinkTag(tag: string): UnlinkTag | undefined {
-  const m = /^unlinking-(\d+)-(\d+)-(\d+)-\d+-\d+$/.exec(tag);
+  const m = TAG_PATTERN.exec(tag);
   return m ? { parent: Number(m[1]), ino: Number(m[2]), nameDigest: Number(m[3]) } : undefined;
 }

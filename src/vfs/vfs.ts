@@ -653,14 +653,15 @@ export class Vfs {
   }
 
   /**
-   * Removes a name that is not a directory's. True when the next mount would finish the
-   * removal should the daemon die before the catalog change commits: a local file's
-   * backing name is moved into its volume's temp directory under a name that says which
-   * catalog name it was (unlinks.ts), and removed there once the change has committed;
-   * a mount in between finishes the unlink (finishUnlinks) instead of finding the name
-   * without its bytes. The caller need not wait for that commit. False (a cold file, a
-   * symlink, a backing name already gone): it must (Catalog.group.settled()) before
-   * saying it is done.
+   * Removes a name that is not a directory's, on its volume first, then in the catalog (the
+   * other order would bring the file back: the next mount imports a backing name the
+   * catalog does not hold). True when the next mount would finish the removal should the
+   * daemon die before the catalog change commits: a local file's backing name is moved
+   * into its volume's temp directory under a name that says which catalog name it was
+   * (unlinks.ts), and removed there once the change has committed; a mount in between
+   * finishes the unlink (finishUnlinks) instead of finding the name without its bytes. The
+   * caller need not wait for that commit. False (a cold file, a symlink, a backing name
+   * already gone): it must (Catalog.group.settled()) before saying it is done.
    */
   unlink(parent: number, name: string): boolean {
     this.dir(parent);
@@ -671,7 +672,7 @@ export class Vfs {
     const path = childPath(this.dirPath(parent), name);
     this.moveDataPathOff(i, parent, name, path);
     const remove = this.isLocalFile(i) ? this.tier(i.tier!).setAside(i.volume!, path, unlinkTag(parent, i.ino, name)) : undefined;
-    if (!remove) this.removeBacking(i, path);
+    if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     this.forgetName(parent, name, i);
     if (!remove) return false;
     this.catalog.group.afterCommit(remove);
@@ -702,18 +703,6 @@ export class Vfs {
       }
     }
     return finished;
-  }
-
-  /**
-   * Drop one name of a non-directory inode on its volume (a hard link among others, or the
-   * last; a symlink's copy), before the catalog: a failure leaves the name whole, and should
-   * the daemon die between the two, the next mount finds the name without its bytes (marked
-   * missing, and unlinking it again finishes the job). The other order would bring the
-   * deleted file back: the next mount imports a backing file that the catalog does not name.
-   */
-  private removeBacking(i: Inode, path: string): void {
-    if (this.isLocalFile(i)) this.unlinkBacking(i.tier!, i.volume!, path);
-    else if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
   }
 
   /** The catalog's part of removing a name of a non-directory inode (its backing name gone already). */

@@ -121,8 +121,8 @@ export class LocalTier {
    * Moves the backing name dataPath (no symlink followed) into the volume's temp directory
    * as `tag`, where it stays until the caller removes it (the function returned, which
    * unlinks it as unlinkAt does): a removal that the next mount can still tell from a file
-   * gone missing. Undefined when there was no such name (nothing done) or it cannot go
-   * there (a directory on another filesystem: then it is unlinked as unlinkFile does).
+   * gone missing. Undefined when nothing is left to remove: there was no such name, or it
+   * could not go there (a directory on another filesystem) and was unlinked as unlinkAt does.
    */
   setAside(volume: string, dataPath: string, tag: string): (() => void) | undefined {
     const to = tempPathOf(volume, tag);
@@ -136,12 +136,12 @@ export class LocalTier {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EXDEV') {
-          this.unlinkAt(volume, name);
+          this.unlinkStated(volume, name, st);
           return undefined;
         }
         if (code !== 'ENOENT') throw err;
         // No temp directory yet.
-        mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
+        this.makeTempDir(volume);
         renameSync(name, to);
       }
       return () => this.unlinkStated(volume, to, st);
@@ -176,8 +176,12 @@ export class LocalTier {
     if (doomed) this.unlinkOffLoop(doomed);
   }
 
-  private doomedName(volume: string): string {
+  private makeTempDir(volume: string): void {
     mkdirSync(join(volume, TEMP_DIR), { recursive: true, mode: 0o700 });
+  }
+
+  private doomedName(volume: string): string {
+    this.makeTempDir(volume);
     return tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
   }
 
