@@ -284,6 +284,12 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
     case Op::Release:
       o.Set("flags", r.flags);
       if (r.hasCounts) o.Set("counts", countsToJs(env, r.counts));
+      if (r.synced) {
+        o.Set("size", static_cast<double>(r.attr.st_size));
+        o.Set("blocks", static_cast<double>(r.attr.st_blocks));
+        o.Set("mtimeNs", timeToJs(env, r.attr.st_mtim, false));
+        o.Set("ctimeNs", timeToJs(env, r.attr.st_ctim, false));
+      }
       break;
     case Op::Read:
       o.Set("size", static_cast<double>(r.size));

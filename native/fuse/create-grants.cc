@@ -187,15 +187,10 @@ void CreateGrants::forget(uint64_t ino) {
   if (it != dirs_.end()) dropLocked(it);
 }
 
-void CreateGrants::released(int fd) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (dirs_.empty()) return;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return;
+void CreateGrants::released(off_t size) {
   std::lock_guard<std::mutex> lock(mu_);
-  budget_ -= st.st_size;
+  if (dirs_.empty()) return;
+  budget_ -= size;
   if (budget_ >= 0) return;
   // Spent: the create grants end (grants for lookups do not depend on it), and nothing
   // is spent again until the next create grant sets a new budget.

@@ -92,7 +92,7 @@ class CreateGrants {
   // every create grant ends when it is spent. JavaScript learns of the tier's new usage only
   // when it handles the release, which may come after the next creates here; this keeps
   // a filling tier from taking more than its budget in between.
-  void released(int fd);
+  void released(off_t size);
   // A lookup: true when the directory is granted and does not hold the name.
   bool absent(uint64_t dir, const char* name);
   // A create: true when made here (file and dirAttr filled; dirAttrKnown says whether

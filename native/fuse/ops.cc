@@ -282,10 +282,20 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   r->hasFh = true;
   r->flags = fi->flags;
   r->hasCounts = h->takeCounts(r->counts);
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0) s->createGrants().released(h->fd);
+  // A writer's backing file as its last write left it, for JavaScript to record (its size
+  // and times), stat-ed here rather than on JavaScript's thread.
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0 && ::fstat(h->fd, &r->attr) == 0) {
+    r->synced = true;
+    s->createGrants().released(r->attr.st_size);
+  }
   if (h->counted) s->backingFiles().release(h->ino, h->passthrough);
   delete h;
-  s->submit(r);
+  // Answered here, and handed to JavaScript as a notification: nobody waits for a release
+  // (the kernel sends it after close(2) returned), and what JavaScript does with it (the
+  // catalog's size, the handle's descriptor) no reply could report. Handed over first:
+  // a forget the reply lets the kernel send then comes after it.
+  s->notify(r);
+  fuse_reply_err(req, 0);
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {

@@ -123,6 +123,9 @@ struct Request {
 
   std::vector<fuse_forget_data> forgets;
 
+  // release of a writer's handle: attr is its backing file's fstat, taken at release
+  bool synced = false;
+
   // release of a fast-path handle: its last counts, delivered before release runs
   bool hasCounts = false;
   AccessCounts counts;

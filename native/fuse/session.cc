@@ -446,6 +446,7 @@ Request* Session::finish(uint64_t id, const struct stat* parentAttr, bool done, 
 
 void Session::notify(Request* r) {
   r->req = nullptr;
+  r->id = 0;  // what JavaScript knows a notification by
   dispatcher_->deliver(r);
 }
 

@@ -143,7 +143,7 @@ class Session {
   // done: the reply says the request was carried out (create-grants.h). A rename's reply
   // may say more (Renamed).
   Request* finish(uint64_t id, const struct stat* parentAttr = nullptr, bool done = false, const Renamed* renamed = nullptr);
-  void notify(Request* r);  // no reply expected (init, forget)
+  void notify(Request* r);  // no reply expected (init, forget, created, release)
   void onInit(struct fuse_conn_info* conn);
 
  private:

@@ -157,8 +157,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     },
     // No flush: bytes go straight to the backing file and release updates the catalog,
     // so the kernel is told (ENOSYS) to spare every close that round trip.
-    async release(_ctx, _ino, fh) {
-      vfs.release(fh);
+    async release(_ctx, _ino, fh, _flags, synced) {
+      vfs.release(fh, synced);
     },
     async lseek(_ctx, _ino, fh, offset, whence) {
       return vfs.seekData(fh, offset, whence);

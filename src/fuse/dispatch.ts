@@ -276,11 +276,12 @@ export class RequestDispatcher {
         await ops.flush(c, r.ino, r.fh!);
         this.ok(r);
       },
+      // A notification (the binding answered it): what fails here is logged.
       release: async (r, c) => {
         if (r.counts) this.deliverCounts([r.counts]);
-        await ops.release(c, r.ino, r.fh!, r.flags ?? 0);
+        const synced = r.mtimeNs === undefined ? undefined : { size: r.size!, blocks: r.blocks!, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs! };
+        await ops.release(c, r.ino, r.fh!, r.flags ?? 0, synced);
         if ((r.flags ?? 0) & O_ACCMODE) this.keepAfterRelease(r.ino);
-        this.ok(r);
       },
       fsync: async (r, c) => {
         await ops.fsync(c, r.ino, r.fh!, r.datasync ?? false);

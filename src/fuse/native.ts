@@ -59,6 +59,10 @@ export interface NativeRequest {
   fhOut?: number;
   offsetOut?: number;
   counts?: AccessCount;
+  /** release of a writer: its backing file's fstat at release (size above) */
+  blocks?: number;
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
   /** forget: [ino, nlookup, ino, nlookup, …] */
   forgets?: number[];
   /** log */

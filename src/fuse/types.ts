@@ -196,6 +196,14 @@ export interface Renamed {
   movedIno: Ino;
 }
 
+/** What a release says of a writer's backing file (an fstat after its last write). */
+export interface BackingStat {
+  size: number;
+  blocks: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
 export interface FuseOps {
   /** Called once the kernel connection is up; `granted` says what the kernel agreed to. */
   init?(granted: { posixAcl: boolean; dontMask: boolean; passthrough: boolean }): void;
@@ -229,7 +237,11 @@ export interface FuseOps {
   write(ctx: RequestContext, ino: Ino, fh: number, data: Buffer, offset: number): Promise<number>;
   /** Optional: without it the kernel is told once (ENOSYS) and stops sending flush. */
   flush?(ctx: RequestContext, ino: Ino, fh: number): Promise<void>;
-  release(ctx: RequestContext, ino: Ino, fh: number, flags: number): Promise<void>;
+  /**
+   * A release is a notification: the binding has answered the kernel already. synced: a
+   * writer's backing file as the binding stat-ed it at release (when it serves the handle).
+   */
+  release(ctx: RequestContext, ino: Ino, fh: number, flags: number, synced?: BackingStat): Promise<void>;
   fsync(ctx: RequestContext, ino: Ino, fh: number, datasync: boolean): Promise<void>;
   opendir(ctx: RequestContext, ino: Ino, flags: number): Promise<{ fh: number }>;
   /**

@@ -13,7 +13,7 @@ import { nameDigest, parseUnlinkTag, UNLINK_TAG_PREFIX, unlinkTag } from './unli
 import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import { nativeBinding } from '../fuse/native.js';
-import type { CreateGrant as GrantForBinding, MadeFile } from '../fuse/types.js';
+import type { BackingStat, CreateGrant as GrantForBinding, MadeFile } from '../fuse/types.js';
 import type { TierSet } from '../tiers/tier-set.js';
 import type { CellFileSet, ObjectLayout } from '../tiers/object/types.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -1224,32 +1224,34 @@ export class Vfs {
     await new Promise<void>((resolve, reject) => (datasync ? fs.fdatasync : fs.fsync)(h.fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Persist what writes changed (size, mtime, generation); called at release. */
-  /** Returns the inode as it was read (before the update), or undefined when nothing was read. */
-  syncData(fh: number, release = false): Inode | undefined {
+  /**
+   * Persist what writes changed (size, mtime, generation); called at release, with the
+   * backing file's fstat when the binding took it (it served the handle). Returns the
+   * inode as it was read (before the update), or undefined when nothing was read.
+   */
+  private syncData(fh: number, release: boolean, synced?: BackingStat): Inode | undefined {
     const h = this.handles.get(fh);
     if (!h || !h.writable || h.fd < 0) return undefined;
     const i = this.catalog.getInode(h.ino);
     if (!i) return undefined;
-    const st = fs.fstatSync(h.fd, { bigint: true });
-    const size = Number(st.size);
+    const st = synced ?? backingStat(fs.fstatSync(h.fd, { bigint: true }));
     this.catalog.tx(() => {
-      if (size !== i.size || st.mtimeNs !== i.mtimeNs) {
-        this.catalog.updateData(h.ino, size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
+      if (st.size !== i.size || st.mtimeNs !== i.mtimeNs) {
+        this.catalog.updateData(h.ino, st.size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
       }
-      if (Number(st.blocks) !== i.blocks) this.catalog.setBlocks(h.ino, Number(st.blocks));
+      if (st.blocks !== i.blocks) this.catalog.setBlocks(h.ino, st.blocks);
       // Closing a writer can free the file to move: the classifier looks at it again.
       if (release) this.catalog.markDirty(h.ino);
     });
     return i;
   }
 
-  release(fh: number): void {
+  release(fh: number, synced?: BackingStat): void {
     const h = this.handles.get(fh);
     if (!h) return;
     let known: Inode | undefined;
     try {
-      known = this.syncData(fh, true);
+      known = this.syncData(fh, true, synced);
     } finally {
       this.forgetHandle(h, known);
     }
@@ -1627,3 +1629,6 @@ export class Vfs {
   }
 }
 
+function backingStat(st: fs.BigIntStats): BackingStat {
+  return { size: Number(st.size), blocks: Number(st.blocks), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
