@@ -17,7 +17,14 @@ export interface PendingRename {
   name: string;
   newParent: number;
   newName: string;
+  /**
+   * What it moves on the tiers: each volume holding the backing file or directory, with
+   * its st_ino there (decimal). Undefined in rows written before it was recorded.
+   */
+  backing?: BackingIds;
 }
+
+export type BackingIds = Record<string, string>;
 
 export interface Inode {
   ino: number;
@@ -482,7 +489,7 @@ export class Catalog {
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       dirNames: d.prepare('SELECT name FROM dirents WHERE parent = ? LIMIT ?').pluck(),
-      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name) VALUES (?, ?, ?, ?)'),
+      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name, backing) VALUES (?, ?, ?, ?, ?)'),
       endRename: d.prepare('DELETE FROM renames WHERE id = ?'),
       reserveInos: d.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq").pluck(),
       getInode: inodeRows(d.prepare(`SELECT ${INODE_COLUMNS} FROM inodes i WHERE i.ino = ?`)),
@@ -975,7 +982,7 @@ export class Catalog {
    */
   beginRename(r: PendingRename): number {
     this.group.open();
-    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName).lastInsertRowid);
+    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {})).lastInsertRowid);
     this.group.commit();
     this.group.open();
     return id;
@@ -987,7 +994,10 @@ export class Catalog {
 
   /** Renames a daemon died in the middle of, oldest first. */
   pendingRenames(): (PendingRename & { id: number })[] {
-    return this.db.prepare('SELECT id, parent, name, new_parent AS newParent, new_name AS newName FROM renames ORDER BY id').all() as (PendingRename & { id: number })[];
+    const rows = this.db
+      .prepare('SELECT id, parent, name, new_parent AS newParent, new_name AS newName, backing FROM renames ORDER BY id')
+      .all() as (PendingRename & { id: number; backing: string | null })[];
+    return rows.map((r) => ({ ...r, backing: r.backing === null ? undefined : (JSON.parse(r.backing) as BackingIds) }));
   }
 
   /** Point an existing name at another inode (rename over, exchange). */

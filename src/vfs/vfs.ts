@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
+import type { BackingIds, Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
 import { joinedName, ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -754,9 +754,10 @@ export class Vfs {
   }
 
   /** What is at a backing path on a volume, without following symlinks; undefined when nothing is. */
-  private backingKind(tier: LocalTier, volume: string, path: string): 'dir' | 'other' | undefined {
+  /** The lstat of the backing name at path on a volume; undefined when there is none. */
+  private backingStat(tier: LocalTier, volume: string, path: string): fs.BigIntStats | undefined {
     try {
-      return tier.withName(volume, path, (p) => (fs.lstatSync(p).isDirectory() ? 'dir' : 'other'));
+      return tier.withName(volume, path, (p) => fs.lstatSync(p, { bigint: true, throwIfNoEntry: false }));
     } catch (err) {
       const code = errCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -765,31 +766,64 @@ export class Vfs {
   }
 
   /**
-   * Move the backing of `from` to `to` on every volume that holds something there.
+   * Move the backing of `from` to `to`: a local file's on its volume, a directory's on every
+   * volume that holds it. `begin` is told what moves (each volume's st_ino) just before
+   * anything does: the rename's intent records it.
    * replacing: `to` names an (empty) directory being replaced; its backing goes too.
+   * redo: finishing a rename the daemon died in, with what its intent recorded (null: an
+   * intent written before that was recorded). On a volume where `from` is not what the
+   * intent recorded — gone, or a file or directory made under that name since — the rename
+   * was done there already, and nothing moves: moving the newcomer would replace the one
+   * renamed, with its bytes.
    */
-  private renameBacking(i: Inode, from: string, to: string, replacing = false, redo = false): void {
-    if (isReg(i.mode)) {
-      if (!this.isLocalFile(i)) return;
+  private renameBacking(
+    i: Inode,
+    from: string,
+    to: string,
+    o: { begin?: (ids: BackingIds) => void; replacing?: boolean; redo?: BackingIds | null } = {},
+  ): void {
+    const begin = o.begin ?? (() => undefined);
+    const redo = o.redo;
+    const moves = (volume: string, st: fs.BigIntStats | undefined, dir: boolean): st is fs.BigIntStats =>
+      st !== undefined && st.isDirectory() === dir && (!redo || String(st.ino) === redo[volume]);
+    if (isReg(i.mode) && this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
-      // Finishing a rename the daemon died in: where `from` is gone, it was renamed already.
-      if (redo && this.backingKind(tier, volume, from) === undefined) return;
-      tier.withNames(volume, from, to, (src, dst) => tier.renameAt(volume, src, dst), this.dirAttrsAt);
+      tier.withNames(
+        volume,
+        from,
+        to,
+        (src, dst) => {
+          const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
+          if (redo !== undefined && !moves(volume, st, false)) return;
+          begin(st ? { [volume]: String(st.ino) } : {});
+          tier.renameAt(volume, src, dst);
+        },
+        this.dirAttrsAt,
+      );
     } else if (isDir(i.mode)) {
+      const ids: BackingIds = {};
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
-          if (this.backingKind(tier, volume, from) !== 'dir') {
+          const st = this.backingStat(tier, volume, from);
+          if (moves(volume, st, true)) ids[volume] = String(st.ino);
+        }
+      }
+      begin(ids);
+      for (const tier of this.tiers) {
+        for (const volume of tier.volumes) {
+          if (ids[volume] === undefined) {
             // Redone, `to` on this volume may be the directory renamed before the crash.
-            if (replacing && !redo) tier.removeTree(volume, to);
+            if (o.replacing && redo === undefined) tier.removeTree(volume, to);
             continue;
           }
           tier.removeTree(volume, to);
           tier.withNames(volume, from, to, (src, dst) => fs.renameSync(src, dst), this.dirAttrsAt);
         }
       }
-    } else if (isSymlink(i.mode)) {
-      this.mirror.renameSymlink(from, to);
+    } else {
+      begin({});
+      if (isSymlink(i.mode)) this.mirror.renameSymlink(from, to);
     }
   }
 
@@ -809,7 +843,7 @@ export class Vfs {
     let finished = 0;
     for (const r of this.catalog.pendingRenames()) {
       try {
-        this.renameEntry(r.parent, r.name, r.newParent, r.newName, 0, r.id);
+        this.renameEntry(r.parent, r.name, r.newParent, r.newName, 0, r);
         finished++;
         log.warn({ parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'finished a rename the daemon had died in');
       } catch (err) {
@@ -820,8 +854,15 @@ export class Vfs {
     return finished;
   }
 
-  /** resumed: the id of the pending rename being finished (finishRenames). */
-  private renameEntry(parent: number, name: string, newParent: number, newName: string, flags: number, resumed?: number): Inode[] {
+  /** resumed: the pending rename being finished (finishRenames). */
+  private renameEntry(
+    parent: number,
+    name: string,
+    newParent: number,
+    newName: string,
+    flags: number,
+    resumed?: { id: number; backing?: BackingIds },
+  ): Inode[] {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
@@ -870,18 +911,23 @@ export class Vfs {
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while
     // making a directory, EIO), the replaced file is still whole, under its name and on
     // its volume. On one volume the rename itself replaces the target's backing name.
-    // A row in the catalog says the rename is under way until the names have changed
-    // there too: a daemon that dies between the two finishes it at the next mount.
-    const pending = resumed ?? this.catalog.beginRename({ parent, name, newParent, newName });
+    // A row in the catalog says the rename is under way, and what it moves on the tiers,
+    // until the names have changed there too: a daemon that dies between the two finishes
+    // it at the next mount.
+    let pending = resumed?.id;
     try {
-      this.renameBacking(src, fromPath, toPath, dst !== undefined && isDir(dst.mode), resumed !== undefined);
+      this.renameBacking(src, fromPath, toPath, {
+        begin: resumed ? undefined : (backing) => (pending = this.catalog.beginRename({ parent, name, newParent, newName, backing })),
+        replacing: dst !== undefined && isDir(dst.mode),
+        redo: resumed && (resumed.backing ?? null),
+      });
     } catch (err) {
-      this.catalog.endRename(pending);
+      if (pending !== undefined) this.catalog.endRename(pending);
       throw err;
     }
     crashForTests('renamed-backing');
     this.catalog.tx(() => {
-      this.catalog.endRename(pending);
+      if (pending !== undefined) this.catalog.endRename(pending);
       if (dst) {
         this.catalog.removeName(newParent, newName);
         if (isDir(dst.mode)) {

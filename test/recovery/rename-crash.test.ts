@@ -99,3 +99,40 @@ it('keeps renames that were answered and then lost with their uncommitted group'
   expect(await fs.readdir(join(t.mnt, 'a'))).toEqual(['over']);
   expect(await fs.readFile(join(t.mnt, 'a', 'over'), 'utf8')).toBe('to be renamed over');
 });
+
+// A name renamed away and made again before the group commits: the next mount finishes the
+// rename whose intent committed, and must not take the new file or directory under the
+// old name for the one renamed (moving it over the renamed one would lose that one's bytes).
+it('finishes a file rename without moving the file made again under its old name', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const old = randomBytes(30_000);
+  const fresh = randomBytes(20_000);
+  await fs.writeFile(join(t.mnt, 'log'), old);
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  await fs.rename(join(t.mnt, 'log'), join(t.mnt, 'log.1'));
+  await fs.writeFile(join(t.mnt, 'log'), fresh);
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['log', 'log.1']);
+  expect((await fs.readFile(join(t.mnt, 'log.1'))).equals(old)).toBe(true);
+  expect((await fs.readFile(join(t.mnt, 'log'))).equals(fresh)).toBe(true);
+});
+
+it('finishes a directory rename without moving the directory made again under its old name', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const old = randomBytes(30_000);
+  const fresh = randomBytes(20_000);
+  await fs.mkdir(join(t.mnt, 'out'));
+  await fs.writeFile(join(t.mnt, 'out', 'f'), old);
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  await fs.rename(join(t.mnt, 'out'), join(t.mnt, 'out.old'));
+  await fs.mkdir(join(t.mnt, 'out'));
+  await fs.writeFile(join(t.mnt, 'out', 'f'), fresh);
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['out', 'out.old']);
+  expect((await fs.readFile(join(t.mnt, 'out.old', 'f'))).equals(old)).toBe(true);
+  expect((await fs.readFile(join(t.mnt, 'out', 'f'))).equals(fresh)).toBe(true);
+});
