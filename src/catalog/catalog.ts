@@ -19,7 +19,7 @@ export interface PendingRename {
   newName: string;
   /**
    * What it moves on the tiers: each volume holding the backing file or directory, with
-   * its st_ino there (decimal). Undefined in rows written before it was recorded.
+   * its identity there (backingIdentity). Undefined in rows written before it was recorded.
    */
   backing?: BackingIds;
 }

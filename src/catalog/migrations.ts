@@ -421,7 +421,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX dirents_listing ON dirents (parent, cookie, ino, type, name);
   `,
   // 21: which backing file or directory a rename under way moves, volume by volume (JSON:
-  // volume → st_ino), so that finishing it after a crash moves that one only, never one
+  // volume → st_ino and birth time), so that finishing it after a crash moves that one only, never one
   // made again under the old name since (Vfs.renameBacking). NULL in rows written before.
   `
   ALTER TABLE renames ADD COLUMN backing TEXT;

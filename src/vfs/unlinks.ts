@@ -28,3 +28,14 @@ export function parseUnlinkTag(tag: string): UnlinkTag | undefined {
   const m = TAG_PATTERN.exec(tag);
   return m ? { parent: Number(m[1]), ino: Number(m[2]), nameDigest: Number(m[3]) } : undefined;
 }
+
+/**
+ * The name a file replaced by a rename is set aside under on its volume (when the rename
+ * itself does not replace it there: it is on another volume or tier) until the rename's
+ * names commit: finishing that rename after a crash then knows the name no longer holds it.
+ */
+export const REPLACED_TAG_PREFIX = 'replaced-';
+
+export function replacedTag(intent: number): string {
+  return `${REPLACED_TAG_PREFIX}${intent}-${process.pid}-${++setAside}`;
+}

@@ -9,8 +9,8 @@ import { joinedName, ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
 import { TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
-import { nameDigest, parseUnlinkTag, UNLINK_TAG_PREFIX, unlinkTag } from './unlinks.js';
-import { distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
+import { nameDigest, parseUnlinkTag, REPLACED_TAG_PREFIX, replacedTag, UNLINK_TAG_PREFIX, unlinkTag } from './unlinks.js';
+import { backingIdentity, distinctFilesystems, type LocalTier, type VolumeUsage } from '../tiers/local/local-tier.js';
 import { matchXattrs, type Xattr } from '../tiers/local/xattrs.js';
 import { nativeBinding } from '../fuse/native.js';
 import type { BackingStat, CreateGrant as GrantForBinding, MadeFile } from '../fuse/types.js';
@@ -767,7 +767,7 @@ export class Vfs {
 
   /**
    * Move the backing of `from` to `to`: a local file's on its volume, a directory's on every
-   * volume that holds it. `begin` is told what moves (each volume's st_ino) just before
+   * volume that holds it. `begin` is told what moves (each volume's backingIdentity) just before
    * anything does: the rename's intent records it.
    * replacing: `to` names an (empty) directory being replaced; its backing goes too.
    * redo: finishing a rename the daemon died in, with what its intent recorded (null: an
@@ -785,7 +785,7 @@ export class Vfs {
     const begin = o.begin ?? (() => undefined);
     const redo = o.redo;
     const moves = (volume: string, st: fs.BigIntStats | undefined, dir: boolean): st is fs.BigIntStats =>
-      st !== undefined && st.isDirectory() === dir && (!redo || String(st.ino) === redo[volume]);
+      st !== undefined && st.isDirectory() === dir && (!redo || backingIdentity(st) === redo[volume]);
     if (isReg(i.mode) && this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
@@ -796,7 +796,7 @@ export class Vfs {
         (src, dst) => {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
           if (redo !== undefined && !moves(volume, st, false)) return;
-          begin(st ? { [volume]: String(st.ino) } : {});
+          begin(st ? { [volume]: backingIdentity(st) } : {});
           tier.renameAt(volume, src, dst);
         },
         this.dirAttrsAt,
@@ -806,7 +806,7 @@ export class Vfs {
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
           const st = this.backingStat(tier, volume, from);
-          if (moves(volume, st, true)) ids[volume] = String(st.ino);
+          if (moves(volume, st, true)) ids[volume] = backingIdentity(st);
         }
       }
       begin(ids);
@@ -947,24 +947,44 @@ export class Vfs {
       this.touchParent(newParent, t);
     });
     if (dst && !isDir(dst.mode)) {
-      // A replaced file on another volume (or tier) keeps its backing name until the catalog
-      // has let go of it: a crash before this leaves a duplicate that the next mount
-      // reports, never a loss.
       const sameBacking =
-        (this.isLocalFile(src) && src.volume === dst.volume && src.tier === dst.tier) ||
+        this.sameVolume(src, dst) ||
         // a symlink renamed over the file on its volume: the file's name there is the symlink now
         (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
-      if (this.isLocalFile(dst) && !sameBacking) {
-        try {
-          this.unlinkBacking(dst.tier!, dst.volume!, toPath);
-        } catch (err) {
-          log.warn({ err, path: toPath, volume: dst.volume }, 'could not remove the backing file of a replaced file');
-        }
-      }
+      if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, pending ?? 0, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
     return [src];
+  }
+
+  /**
+   * The backing name of a file a rename replaced on another volume (or tier) than the
+   * renamed file's, which the rename itself did not replace: it stays until the catalog
+   * has let go of the file (a crash before this leaves a duplicate that the next mount
+   * reports, never a loss), then is set aside until the rename's names commit. Finishing
+   * the rename after a crash (redo) removes it only if it was not set aside: the daemon
+   * died within the rename, before anything else could make a file under that name; once
+   * set aside, whatever the name holds is a file made since, which stays.
+   */
+  private removeReplaced(dst: Inode, toPath: string, intent: number, redo: boolean): void {
+    const tier = this.tier(dst.tier!);
+    const volume = dst.volume!;
+    try {
+      if (!redo) {
+        const remove = tier.setAside(volume, toPath, replacedTag(intent));
+        if (remove) this.catalog.group.afterCommit(remove);
+      } else if (tier.tempNames(volume, `${REPLACED_TAG_PREFIX}${intent}-`).length === 0) {
+        tier.unlinkFile(volume, toPath);
+      }
+    } catch (err) {
+      log.warn({ err, path: toPath, volume }, 'could not remove the backing file of a replaced file');
+    }
+  }
+
+  /** Whether two files' bytes are on one volume of one local tier. */
+  private sameVolume(a: Inode, b: Inode): boolean {
+    return this.isLocalFile(a) && this.isLocalFile(b) && a.volume === b.volume && a.tier === b.tier;
   }
 
   private assertNotBelow(dirIno: number, ancestor: number): void {

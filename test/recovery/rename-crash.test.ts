@@ -4,7 +4,7 @@
 // reported missing or imported twice — for a file, for a file renamed over another, and
 // for a directory whose backing was renamed on one volume and not yet on another.
 import { afterEach, expect, it } from 'vitest';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -135,4 +135,38 @@ it('finishes a directory rename without moving the directory made again under it
   expect((await fs.readdir(t.mnt)).sort()).toEqual(['out', 'out.old']);
   expect((await fs.readFile(join(t.mnt, 'out.old', 'f'))).equals(old)).toBe(true);
   expect((await fs.readFile(join(t.mnt, 'out', 'f'))).equals(fresh)).toBe(true);
+});
+
+it('finishes a rename over a file on another tier without removing a file made under its name since', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const fresh = randomBytes(20_000);
+  await fs.writeFile(join(t.mnt, 'x'), randomBytes(30_000));
+  await fs.writeFile(join(t.mnt, 'a'), 'the replaced file, on hot');
+  const moved = await t.cli(['move', join(t.mnt, 'x'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  // x (on warm) over a (on hot): a's name on hot is removed after the catalog's change.
+  await fs.rename(join(t.mnt, 'x'), join(t.mnt, 'a'));
+  await fs.unlink(join(t.mnt, 'a'));
+  await fs.writeFile(join(t.mnt, 'a'), fresh); // a new file under the name, on hot
+  expect(existsSync(join(t.hot, 'a'))).toBe(true);
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect(await fs.readdir(t.mnt)).toEqual(['a']);
+  expect((await fs.readFile(join(t.mnt, 'a'))).equals(fresh)).toBe(true);
+});
+
+it('removes a replaced file on another tier once the rename commits', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 200ms }\n' }).start();
+  const data = randomBytes(30_000);
+  await fs.writeFile(join(t.mnt, 'x'), data);
+  await fs.writeFile(join(t.mnt, 'a'), 'the replaced file, on hot');
+  const moved = await t.cli(['move', join(t.mnt, 'x'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  await fs.rename(join(t.mnt, 'x'), join(t.mnt, 'a'));
+  expect(existsSync(join(t.hot, 'a'))).toBe(false); // set aside at once
+  const setAside = () => readdirSync(join(t!.hot, '.tierfs-tmp')).filter((n) => n.startsWith('replaced-'));
+  await waitFor(() => setAside().length === 0, 10_000, () => `still set aside: ${setAside().join(' ')}`);
+  expect((await fs.readFile(join(t.mnt, 'a'))).equals(data)).toBe(true);
 });

@@ -1,6 +1,6 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type Stats, unlink, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
@@ -271,6 +271,15 @@ export class LocalTier {
 }
 
 /** One entry per filesystem: volumes on one disk share its size and free space. */
+/**
+ * Which file or directory an lstat found, to tell it later from one made under the same
+ * name since: its inode number, which the filesystem may give a new file as soon as the
+ * old one is gone, and its birth time, which then differs (0 where statx has none).
+ */
+export function backingIdentity(st: BigIntStats): string {
+  return `${st.ino}:${st.birthtimeNs}`;
+}
+
 export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
   const seen = new Set<number>();
   return vols.filter((v) => v.error !== undefined || (!seen.has(v.dev) && seen.add(v.dev)));
