@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { TierSet } from '../tiers/tier-set.js';
-import type { LocalTier } from '../tiers/local/local-tier.js';
+import { backingIdentity, type LocalTier } from '../tiers/local/local-tier.js';
 import { fdSource, matchAttrsSync, prepareTemp, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
 import { isReg, type Vfs } from '../vfs/vfs.js';
@@ -44,7 +44,15 @@ const log = moduleLogger('mover');
 
 /** Where a copy of a file is, as journaled (moves.source / moves.target, garbage.location). */
 export type CopyLocation =
-  | { kind: 'local'; tier: string; volume: string; paths: string[]; temp?: string }
+  | {
+      kind: 'local';
+      tier: string;
+      volume: string;
+      paths: string[];
+      temp?: string;
+      /** an old copy's backingIdentity as the move committed (not in rows written before) */
+      identity?: string;
+    }
   | { kind: 'object'; tier: string; fileId: string; layout?: ObjectLayout };
 
 export type MoveStep = 'intent' | 'copied' | 'verified' | 'committed';
@@ -340,6 +348,7 @@ export class MoveProtocol {
       if (!placed.ok) return placed;
       this.crashHere('placed');
     }
+    const identity = old.kind === 'local' ? this.identityOf(old) : undefined;
     this.catalog.durableTx(() => {
       this.catalog.setLocation(
         ino,
@@ -351,12 +360,12 @@ export class MoveProtocol {
       // du of a local copy is what its blocks are; an object tier's, the size.
       this.catalog.setBlocks(ino, dest.kind === 'local' ? statSync(tempPathOf(dest.volume, dest.temp!)).blocks : null);
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
-      this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, moveId: id }));
+      this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, identity, moveId: id }));
     });
     // Committed: what follows tidies up and must not fail the move (the caller would abort it).
     try {
       if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
-      if (old.kind === 'local') this.removeOldLocalCopy(old);
+      if (old.kind === 'local') this.removeOldLocalCopy({ ...old, identity });
       this.vfs.relocated(ino);
     } catch (err) {
       log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
@@ -374,7 +383,7 @@ export class MoveProtocol {
   private removeOldLocalCopy(old: Extract<CopyLocation, { kind: 'local' }>): void {
     try {
       const tier = this.tiers.local(old.tier);
-      for (const p of old.paths) this.removeLocalName(tier, old.volume, p);
+      for (const p of old.paths) this.removeLocalName(tier, old.volume, p, old.identity);
     } catch (err) {
       log.warn({ err, tier: old.tier, paths: old.paths }, 'old copy not deleted yet; garbage collection will retry');
     }
@@ -446,17 +455,27 @@ export class MoveProtocol {
    * Remove one name of an old copy on a volume, unless it is somebody else's there by now:
    * between the commit and step 5 (or a crash and recovery) the file may be renamed away
    * and its old name taken by a symlink (kept on the first tier), a directory, or a link
-   * of a file on this volume. Only a plain file that no entry of the mount owns goes.
+   * of a file on this volume. Only a plain file that no entry of the mount owns goes, and
+   * only the old copy itself (identity): the commit removed it already, and a file made
+   * under the name since, which a mount after a crash finds in no catalog row yet (its
+   * create was answered before its group committed), is not it.
    */
-  private removeLocalName(tier: LocalTier, volume: string, path: string): void {
+  private removeLocalName(tier: LocalTier, volume: string, path: string, identity: string | undefined): void {
     const owner = this.catalog.byDataPath(path);
     if (owner && owner.tier === tier.name && owner.volume === volume) return;
     const ino = this.catalog.inoAtPath(path);
     const entry = ino === undefined ? undefined : this.catalog.getInode(ino);
     if (entry && (!isReg(entry.mode) || (entry.tier === tier.name && entry.volume === volume))) return;
     this.onName(tier, volume, path, (name) => {
-      if (lstatSync(name, { throwIfNoEntry: false })?.isFile()) tier.unlinkAt(volume, name);
+      const st = lstatSync(name, { bigint: true, throwIfNoEntry: false });
+      if (st?.isFile() && (identity === undefined || backingIdentity(st) === identity)) tier.unlinkAt(volume, name);
     });
+  }
+
+  /** The old copy's backingIdentity (its names are links of one file); one no file has when it is gone. */
+  private identityOf(old: Extract<CopyLocation, { kind: 'local' }>): string {
+    const st = this.onName(this.tiers.local(old.tier), old.volume, old.paths[0]!, (name) => lstatSync(name, { bigint: true, throwIfNoEntry: false }));
+    return st ? backingIdentity(st) : 'gone';
   }
 
   /**
@@ -494,7 +513,7 @@ export class MoveProtocol {
           if (!this.tiers.has(loc.tier)) continue;
           const tier = this.tiers.local(loc.tier);
           // The commit removed these names already, unless it failed or the daemon died first.
-          for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p);
+          for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p, loc.identity);
         } else {
           const layout = loc.layout;
           if (!layout || !this.tiers.has(layout.tier)) continue;

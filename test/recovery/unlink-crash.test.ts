@@ -4,7 +4,7 @@
 // must finish the unlinks it was answered for — the names gone, nothing reported missing
 // or imported again, a hard link's other name whole — and leave no name set aside.
 import { afterEach, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -50,4 +50,26 @@ it('removes the names set aside once the unlinks commit', { timeout: 120_000 }, 
   await waitFor(() => setAside(t!).length === 0, 10_000, () => `still set aside: ${setAside(t!).join(' ')}`);
   expect(await fs.readdir(t.mnt)).toEqual([]);
   expect(readdirSync(t.hot)).toEqual(['.tierfs-tmp']);
+});
+
+// A move's old copy is removed as it commits; its garbage row, which says to remove it
+// should that fail, may outlive a crash and be collected at the next mount, before
+// reconcile has put files whose creates were lost with their group back in the catalog.
+it('keeps a file made under a moved file’s old name when the move’s garbage is collected after a crash', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start({ TIERFS_TEST_PAUSE_AT: 'committed' });
+  const fresh = randomBytes(20_000);
+  await fs.writeFile(join(t.mnt, 'a'), randomBytes(30_000));
+  const moving = t.cli(['move', join(t.mnt, 'a'), '--to', 'warm']);
+  const marker = join(t.dataDir, 'paused-committed');
+  await waitFor(() => existsSync(marker), 20_000, () => `the move never paused\n${t!.output}`);
+  expect(existsSync(join(t.hot, 'a'))).toBe(false); // the commit removed the old copy; its garbage row stays
+  await fs.unlink(join(t.mnt, 'a'));
+  await fs.writeFile(join(t.mnt, 'a'), fresh); // on hot, where the old copy was
+  expect(existsSync(join(t.hot, 'a'))).toBe(true);
+  await t.kill9(); // within the group's second
+  await moving;
+
+  await t.start();
+  expect(await fs.readdir(t.mnt)).toEqual(['a']);
+  expect((await fs.readFile(join(t.mnt, 'a'))).equals(fresh)).toBe(true);
 });
