@@ -27,7 +27,7 @@
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
 import { randomUUID } from 'node:crypto';
-import { constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { type BigIntStats, constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
@@ -50,8 +50,9 @@ export type CopyLocation =
       volume: string;
       paths: string[];
       temp?: string;
-      /** an old copy's backingIdentity as the move committed (not in rows written before) */
+      /** an old copy's backingIdentity and oldCopyStamp as the move committed (not in rows written before) */
       identity?: string;
+      stamp?: string;
     }
   | { kind: 'object'; tier: string; fileId: string; layout?: ObjectLayout };
 
@@ -348,7 +349,7 @@ export class MoveProtocol {
       if (!placed.ok) return placed;
       this.crashHere('placed');
     }
-    const identity = old.kind === 'local' ? this.identityOf(old) : undefined;
+    const which = old.kind === 'local' ? this.whichCopy(old) : {};
     this.catalog.durableTx(() => {
       this.catalog.setLocation(
         ino,
@@ -360,12 +361,12 @@ export class MoveProtocol {
       // du of a local copy is what its blocks are; an object tier's, the size.
       this.catalog.setBlocks(ino, dest.kind === 'local' ? statSync(tempPathOf(dest.volume, dest.temp!)).blocks : null);
       this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
-      this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, identity, moveId: id }));
+      this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, ...which, moveId: id }));
     });
     // Committed: what follows tidies up and must not fail the move (the caller would abort it).
     try {
       if (dest.kind === 'local') rmSync(tempPathOf(dest.volume, dest.temp!), { force: true });
-      if (old.kind === 'local') this.removeOldLocalCopy({ ...old, identity });
+      if (old.kind === 'local') this.removeOldLocalCopy({ ...old, ...which });
       this.vfs.relocated(ino);
     } catch (err) {
       log.warn({ err, id, ino }, 'after the commit: could not remove the temp name or re-point readers');
@@ -383,7 +384,7 @@ export class MoveProtocol {
   private removeOldLocalCopy(old: Extract<CopyLocation, { kind: 'local' }>): void {
     try {
       const tier = this.tiers.local(old.tier);
-      for (const p of old.paths) this.removeLocalName(tier, old.volume, p, old.identity);
+      for (const p of old.paths) this.removeLocalName(tier, old.volume, p, old);
     } catch (err) {
       log.warn({ err, tier: old.tier, paths: old.paths }, 'old copy not deleted yet; garbage collection will retry');
     }
@@ -456,11 +457,15 @@ export class MoveProtocol {
    * between the commit and step 5 (or a crash and recovery) the file may be renamed away
    * and its old name taken by a symlink (kept on the first tier), a directory, or a link
    * of a file on this volume. Only a plain file that no entry of the mount owns goes, and
-   * only the old copy itself (identity): the commit removed it already, and a file made
-   * under the name since, which a mount after a crash finds in no catalog row yet (its
-   * create was answered before its group committed), is not it.
+   * only the old copy itself: the commit removed it already, and a file made under the name
+   * since, which a mount after a crash finds in no catalog row yet (its create was answered
+   * before its group committed), is not it. The old copy is known by its identity, or by
+   * its size and modification time where the volume's files were copied back since (a
+   * restore, or the power-cut test's model of a disk), which keeps times but not inode
+   * numbers; a new file has those of the old copy only if made with the same size within
+   * the millisecond of the old copy's last write, before the move had even begun.
    */
-  private removeLocalName(tier: LocalTier, volume: string, path: string, identity: string | undefined): void {
+  private removeLocalName(tier: LocalTier, volume: string, path: string, old: { identity?: string; stamp?: string }): void {
     const owner = this.catalog.byDataPath(path);
     if (owner && owner.tier === tier.name && owner.volume === volume) return;
     const ino = this.catalog.inoAtPath(path);
@@ -468,14 +473,15 @@ export class MoveProtocol {
     if (entry && (!isReg(entry.mode) || (entry.tier === tier.name && entry.volume === volume))) return;
     this.onName(tier, volume, path, (name) => {
       const st = lstatSync(name, { bigint: true, throwIfNoEntry: false });
-      if (st?.isFile() && (identity === undefined || backingIdentity(st) === identity)) tier.unlinkAt(volume, name);
+      if (!st?.isFile()) return;
+      if (old.identity === undefined || backingIdentity(st) === old.identity || oldCopyStamp(st) === old.stamp) tier.unlinkAt(volume, name);
     });
   }
 
-  /** The old copy's backingIdentity (its names are links of one file); one no file has when it is gone. */
-  private identityOf(old: Extract<CopyLocation, { kind: 'local' }>): string {
+  /** How removeLocalName knows the old copy (its names are links of one file); what no file matches when it is gone. */
+  private whichCopy(old: Extract<CopyLocation, { kind: 'local' }>): { identity: string; stamp: string } {
     const st = this.onName(this.tiers.local(old.tier), old.volume, old.paths[0]!, (name) => lstatSync(name, { bigint: true, throwIfNoEntry: false }));
-    return st ? backingIdentity(st) : 'gone';
+    return st ? { identity: backingIdentity(st), stamp: oldCopyStamp(st) } : { identity: 'gone', stamp: 'gone' };
   }
 
   /**
@@ -513,7 +519,7 @@ export class MoveProtocol {
           if (!this.tiers.has(loc.tier)) continue;
           const tier = this.tiers.local(loc.tier);
           // The commit removed these names already, unless it failed or the daemon died first.
-          for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p, loc.identity);
+          for (const p of loc.paths) this.removeLocalName(tier, loc.volume, p, loc);
         } else {
           const layout = loc.layout;
           if (!layout || !this.tiers.has(layout.tier)) continue;
@@ -561,4 +567,9 @@ export class MoveProtocol {
   recent(limit?: number): MoveRecord[] {
     return this.catalog.recentMoves(limit);
   }
+}
+
+/** An old copy's size and modification time to the millisecond (what a copy of a volume keeps). */
+function oldCopyStamp(st: BigIntStats): string {
+  return `${st.size}:${st.mtimeNs / 1_000_000n}`;
 }
