@@ -11,7 +11,8 @@
 // already reach every backing directory (vfs.ts); symlinks' go through here.
 import * as fs from 'node:fs';
 import type { DirAttrsOf } from '../tiers/local/beneath.js';
-import type { LocalTier } from '../tiers/local/local-tier.js';
+import type { BackingIds } from '../catalog/catalog.js';
+import { backingIdentity, type LocalTier } from '../tiers/local/local-tier.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('vfs');
@@ -90,15 +91,34 @@ export class NamespaceMirror {
    * it is the replaced file's name on its volume, and the rename takes it, as a file's
    * rename over a file does.
    */
-  renameSymlink(from: string, to: string): void {
+  renameSymlink(from: string, to: string, only?: BackingIds): void {
     for (const { tier, volume } of this.everywhere()) {
       this.bestEffort('rename a symlink', from, volume, () =>
         this.onName(tier, volume, from, (src) => {
-          if (kindAt(src) !== 'symlink') return;
+          const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
+          if (!st?.isSymbolicLink() || (only && backingIdentity(st) !== only[volume])) return;
           tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt);
         }),
       );
     }
+  }
+
+  /**
+   * The symlinks at path, volume by volume (backingIdentity): what a rename's intent
+   * records, so that finishing it after a crash moves those only (renameSymlink's only),
+   * never a symlink made under the name since.
+   */
+  symlinkIds(path: string): BackingIds {
+    const ids: BackingIds = {};
+    for (const { tier, volume } of this.everywhere()) {
+      this.bestEffort('look at a symlink', path, volume, () =>
+        this.onName(tier, volume, path, (p) => {
+          const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+          if (st?.isSymbolicLink()) ids[volume] = backingIdentity(st);
+        }),
+      );
+    }
+    return ids;
   }
 
   /** A symlink's owner or times changed (lchown, utimensat with AT_SYMLINK_NOFOLLOW). */

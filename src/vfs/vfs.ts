@@ -821,9 +821,13 @@ export class Vfs {
           tier.withNames(volume, from, to, (src, dst) => fs.renameSync(src, dst), this.dirAttrsAt);
         }
       }
+    } else if (isSymlink(i.mode)) {
+      // (An intent written before identities were recorded moves what is there.)
+      const ids = redo === undefined ? this.mirror.symlinkIds(from) : (redo ?? undefined);
+      begin(ids ?? {});
+      this.mirror.renameSymlink(from, to, ids);
     } else {
       begin({});
-      if (isSymlink(i.mode)) this.mirror.renameSymlink(from, to);
     }
   }
 

@@ -170,3 +170,17 @@ it('removes a replaced file on another tier once the rename commits', { timeout:
   await waitFor(() => setAside().length === 0, 10_000, () => `still set aside: ${setAside().join(' ')}`);
   expect((await fs.readFile(join(t.mnt, 'a'))).equals(data)).toBe(true);
 });
+
+it('finishes a symlink rename without moving the symlink made again under its old name', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  await fs.symlink('first', join(t.mnt, 'l'));
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  await fs.rename(join(t.mnt, 'l'), join(t.mnt, 'l.old'));
+  await fs.symlink('second', join(t.mnt, 'l'));
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['l', 'l.old']);
+  expect(await fs.readlink(join(t.mnt, 'l.old'))).toBe('first');
+  expect(await fs.readlink(join(t.mnt, 'l'))).toBe('second');
+});
