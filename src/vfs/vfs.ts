@@ -730,6 +730,7 @@ export class Vfs {
     if (!isDir(i.mode)) throw new FsError('ENOTDIR');
     if (this.catalog.hasChildren(i.ino)) throw new FsError('ENOTEMPTY');
     const path = childPath(this.dirPath(parent), name);
+    this.removeBackingDirs(path);
     const t = nowNs();
     this.catalog.tx(() => {
       this.catalog.removeName(parent, name);
@@ -737,19 +738,51 @@ export class Vfs {
       this.touchParent(parent, t);
       this.catalog.deleteInode(i.ino);
     });
-    this.removeBackingDirs(path);
   }
 
-  /** Remove the (empty) backing directories of path on every volume that has one. */
+  /**
+   * Remove the backing directories of an empty directory on every volume that has one.
+   * One that still holds a name (a file put on the volume beside the mount, a name
+   * reconcile could not import) stays, and the rmdir fails with ENOTEMPTY: removing it
+   * would delete what the mount cannot show (the log says what is there).
+   */
   private removeBackingDirs(path: string): void {
+    const held: string[] = [];
     for (const tier of this.tiers) {
       for (const volume of tier.volumes) {
         try {
-          tier.removeTree(volume, path);
+          tier.withName(volume, path, (p) => fs.rmdirSync(p));
         } catch (err) {
-          log.warn({ err, path, volume }, 'could not remove backing directory');
+          const code = errCode(err);
+          if (code === 'ENOTEMPTY') held.push(volume);
+          else if (code !== 'ENOENT') log.warn({ err, path, volume }, 'could not remove backing directory');
         }
       }
+    }
+    if (held.length === 0) return;
+    this.mirror.directory(path); // as it was on the first tier, for a rebuild
+    throw this.heldByBacking(path, held);
+  }
+
+  /** ENOTEMPTY for an empty directory whose backing holds names on these volumes; the log says which. */
+  private heldByBacking(path: string, volumes: string[]): FsError {
+    for (const volume of volumes) {
+      const names = this.backingNames(volume, path);
+      log.warn(
+        { path, volume, names: names.slice(0, 10), count: names.length },
+        'directory not removed: its backing directory holds names the catalog does not have (a remount imports them; or move them away on the volume)',
+      );
+    }
+    return new FsError('ENOTEMPTY');
+  }
+
+  /** The names in the backing directory at path on a volume (none when there is none). */
+  private backingNames(volume: string, path: string): string[] {
+    const tier = this.tiers.find((t) => t.volumes.includes(volume))!;
+    try {
+      return tier.withName(volume, path, (p) => fs.readdirSync(p));
+    } catch {
+      return [];
     }
   }
 
@@ -910,6 +943,11 @@ export class Vfs {
       if (isDir(src.mode) && !isDir(dst.mode)) throw new FsError('ENOTDIR');
       if (!isDir(src.mode) && isDir(dst.mode)) throw new FsError('EISDIR');
       if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
+      if (isDir(dst.mode)) {
+        // Its backing goes with it (renameBacking): not what the mount cannot show.
+        const held = this.tiers.flatMap((tier) => tier.volumes).filter((volume) => this.backingNames(volume, toPath).length > 0);
+        if (held.length > 0) throw this.heldByBacking(toPath, held);
+      }
       if (!isDir(dst.mode)) this.moveDataPathOff(dst, newParent, newName, toPath);
     }
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while

@@ -1,0 +1,40 @@
+// A directory the catalog holds empty may still have names in its backing directory on a
+// volume: a file put there beside the mount (imported at the next mount), or a name
+// reconcile could not import. Removing the directory through the mount removes its backing
+// directories, and must not delete those unseen: rmdir, and a rename over the directory,
+// fail with ENOTEMPTY and leave them; once they are gone (or imported), both work.
+import { afterEach, expect, it } from 'vitest';
+import { existsSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { TierfsMount } from '../helpers/tierfs.js';
+
+let t: TierfsMount | undefined;
+afterEach(async () => {
+  await t?.dispose();
+  t = undefined;
+});
+
+it('refuses to remove a directory whose backing holds names the mount does not show', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.mkdir(join(t.mnt, 'd'));
+  await fs.mkdir(join(t.mnt, 'e'));
+  writeFileSync(join(t.hot, 'd', 'put-beside'), 'not in the catalog');
+  expect(await fs.readdir(join(t.mnt, 'd'))).toEqual([]);
+
+  await expect(fs.rmdir(join(t.mnt, 'd'))).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+  await expect(fs.rename(join(t.mnt, 'e'), join(t.mnt, 'd'))).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+  expect(existsSync(join(t.hot, 'd', 'put-beside'))).toBe(true);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['d', 'e']);
+  expect(t.output).toContain('directory not removed: its backing directory holds names the catalog does not have');
+
+  // The next mount imports it; then the directory is a directory with a file.
+  await t.stop();
+  await t.start();
+  expect(await fs.readFile(join(t.mnt, 'd', 'put-beside'), 'utf8')).toBe('not in the catalog');
+  await fs.unlink(join(t.mnt, 'd', 'put-beside'));
+  await fs.rename(join(t.mnt, 'e'), join(t.mnt, 'd'));
+  await fs.rmdir(join(t.mnt, 'd'));
+  expect(await fs.readdir(t.mnt)).toEqual([]);
+  expect(existsSync(join(t.hot, 'd'))).toBe(false);
+});
