@@ -786,8 +786,7 @@ export class Vfs {
     }
   }
 
-  /** What is at a backing path on a volume, without following symlinks; undefined when nothing is. */
-  /** The lstat of the backing name at path on a volume; undefined when there is none. */
+  /** The lstat of the backing name at path on a volume (no symlink followed); undefined when there is none. */
   private backingStat(tier: LocalTier, volume: string, path: string): fs.BigIntStats | undefined {
     try {
       return tier.withName(volume, path, (p) => fs.lstatSync(p, { bigint: true, throwIfNoEntry: false }));
@@ -993,7 +992,7 @@ export class Vfs {
         this.sameVolume(src, dst) ||
         // a symlink renamed over the file on its volume: the file's name there is the symlink now
         (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
-      if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, pending ?? 0, resumed !== undefined);
+      if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, pending!, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
@@ -1333,11 +1332,11 @@ export class Vfs {
   }
 
   /**
-   * Persist what writes changed (size, mtime, generation); called at release, with the
-   * backing file's fstat when the binding took it (it served the handle). Returns the
-   * inode as it was read (before the update), or undefined when nothing was read.
+   * Persist what writes changed (size, mtime, generation) at release, with the backing
+   * file's fstat when the binding took it (it served the handle). Returns the inode as it
+   * was read (before the update), or undefined when nothing was read.
    */
-  private syncData(fh: number, release: boolean, synced?: BackingStat): Inode | undefined {
+  private syncData(fh: number, synced?: BackingStat): Inode | undefined {
     const h = this.handles.get(fh);
     if (!h || !h.writable || h.fd < 0) return undefined;
     const i = this.catalog.getInode(h.ino);
@@ -1349,7 +1348,7 @@ export class Vfs {
       }
       if (st.blocks !== i.blocks) this.catalog.setBlocks(h.ino, st.blocks);
       // Closing a writer can free the file to move: the classifier looks at it again.
-      if (release) this.catalog.markDirty(h.ino);
+      this.catalog.markDirty(h.ino);
     });
     return i;
   }
@@ -1359,7 +1358,7 @@ export class Vfs {
     if (!h) return;
     let known: Inode | undefined;
     try {
-      known = this.syncData(fh, true, synced);
+      known = this.syncData(fh, synced);
     } finally {
       this.forgetHandle(h, known);
     }
