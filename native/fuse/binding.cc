@@ -289,6 +289,7 @@ Napi::Object requestToJs(Napi::Env env, Request& r) {
         o.Set("blocks", static_cast<double>(r.attr.st_blocks));
         o.Set("mtimeNs", timeToJs(env, r.attr.st_mtim, false));
         o.Set("ctimeNs", timeToJs(env, r.attr.st_ctim, false));
+        o.Set("syncedAtNs", static_cast<double>(r.offset2));
       }
       break;
     case Op::Read:

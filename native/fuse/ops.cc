@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <ctime>
 #include <cstring>
 
 #include "fastpath.h"
@@ -283,9 +285,17 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   r->flags = fi->flags;
   r->hasCounts = h->takeCounts(r->counts);
   // A writer's backing file as its last write left it, for JavaScript to record (its size
-  // and times), stat-ed here rather than on JavaScript's thread.
+  // and times), stat-ed here rather than on JavaScript's thread, with when (JavaScript
+  // stats it again if it changed the file's size or times since: Vfs.syncData).
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
   if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0 && ::fstat(h->fd, &r->attr) == 0) {
     r->synced = true;
+    r->offset2 = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    // Tests: a FUSE thread slow to hand the release over, so that a change right after the
+    // close reaches JavaScript first (test/mount/release-sync.test.ts).
+    static const long delayMs = getenv("TIERFS_TEST_RELEASE_DELAY_MS") ? atol(getenv("TIERFS_TEST_RELEASE_DELAY_MS")) : 0;
+    if (delayMs > 0) usleep(static_cast<useconds_t>(delayMs) * 1000);
     s->createGrants().released(r->attr.st_size);
   }
   if (h->counted) s->backingFiles().release(h->ino, h->passthrough);

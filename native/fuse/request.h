@@ -124,6 +124,7 @@ struct Request {
   std::vector<fuse_forget_data> forgets;
 
   // release of a writer's handle: attr is its backing file's fstat, taken at release
+  // (offset2: CLOCK_MONOTONIC, in ns, just before)
   bool synced = false;
 
   // release of a fast-path handle: its last counts, delivered before release runs

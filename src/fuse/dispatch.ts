@@ -279,7 +279,8 @@ export class RequestDispatcher {
       // A notification (the binding answered it): what fails here is logged.
       release: async (r, c) => {
         if (r.counts) this.deliverCounts([r.counts]);
-        const synced = r.mtimeNs === undefined ? undefined : { size: r.size!, blocks: r.blocks!, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs! };
+        const synced =
+          r.mtimeNs === undefined ? undefined : { size: r.size!, blocks: r.blocks!, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs!, atNs: r.syncedAtNs! };
         await ops.release(c, r.ino, r.fh!, r.flags ?? 0, synced);
         if ((r.flags ?? 0) & O_ACCMODE) this.keepAfterRelease(r.ino);
       },

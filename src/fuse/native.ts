@@ -59,10 +59,11 @@ export interface NativeRequest {
   fhOut?: number;
   offsetOut?: number;
   counts?: AccessCount;
-  /** release of a writer: its backing file's fstat at release (size above) */
+  /** release of a writer: its backing file's fstat at release (size above), and when (CLOCK_MONOTONIC ns) */
   blocks?: number;
   mtimeNs?: bigint;
   ctimeNs?: bigint;
+  syncedAtNs?: number;
   /** forget: [ino, nlookup, ino, nlookup, …] */
   forgets?: number[];
   /** log */

@@ -202,6 +202,8 @@ export interface BackingStat {
   blocks: number;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** when it was taken (CLOCK_MONOTONIC, ns: process.hrtime's clock) */
+  atNs: number;
 }
 
 export interface FuseOps {

@@ -821,13 +821,14 @@ export class Vfs {
     if (isReg(i.mode) && this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
+      // (Its directory may be gone since, with the file renamed out of it.)
+      if (redo !== undefined && !moves(volume, this.backingStat(tier, volume, from), false)) return;
       tier.withNames(
         volume,
         from,
         to,
         (src, dst) => {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
-          if (redo !== undefined && !moves(volume, st, false)) return;
           begin(st ? { [volume]: backingIdentity(st) } : {});
           tier.renameAt(volume, src, dst);
         },
@@ -942,8 +943,9 @@ export class Vfs {
       if (isDir(src.mode) && !isDir(dst.mode)) throw new FsError('ENOTDIR');
       if (!isDir(src.mode) && isDir(dst.mode)) throw new FsError('EISDIR');
       if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
-      if (isDir(dst.mode)) {
-        // Its backing goes with it (renameBacking): not what the mount cannot show.
+      if (isDir(dst.mode) && !resumed) {
+        // Its backing goes with it (renameBacking): not what the mount cannot show. (Finishing
+        // a rename, `to` may hold the renamed directory already.)
         const held = this.tiers.flatMap((tier) => tier.volumes).filter((volume) => this.backingNames(volume, toPath).length > 0);
         if (held.length > 0) throw this.heldByBacking(toPath, held);
       }
@@ -1097,7 +1099,8 @@ export class Vfs {
       if (set.mtimeNs === undefined) next.mtimeNs = t;
     }
     if (regular) this.mirrorAttrs(i, next, set);
-    else if (isDir(i.mode) && (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined)) this.mirrorDirAttrs(ino, next, set);
+    if (set.size !== undefined || set.mtimeNs !== undefined || set.atimeNs !== undefined) this.dataChanged(ino);
+    if (isDir(i.mode) && (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined)) this.mirrorDirAttrs(ino, next, set);
     else if (isSymlink(i.mode) && this.catalog.pathOf(ino)) this.mirror.symlinkAttrs(this.catalog.pathOf(ino)!, next);
     // A chmod of an entry with an access ACL changes its owner, mask and other entries (the
     // backing file's, changed by the chmod above, stay the same as this one).
@@ -1205,6 +1208,7 @@ export class Vfs {
     if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
     if (open.all === 0) {
       this.openCount.delete(h.ino);
+      this.dataChangedAt.delete(h.ino);
       // An unlinked file (nlink 0) goes with its last handle.
       if (unlinked) this.dropIfUnused(h.ino);
     }
@@ -1287,6 +1291,7 @@ export class Vfs {
     const bytesWritten = await new Promise<number>((resolve, reject) =>
       fs.write(h.fd, data, 0, data.length, offset, (err, n) => (err ? reject(err) : resolve(n))),
     );
+    this.dataChanged(h.ino);
     this.recordIo(h.ino, 'write', offset, bytesWritten, 1);
     return bytesWritten;
   }
@@ -1301,6 +1306,7 @@ export class Vfs {
     const h = this.handle(fh);
     if (!h.writable || h.fd < 0) throw new FsError('EBADF');
     nativeBinding().fallocate(h.fd, mode, offset, length);
+    this.dataChanged(h.ino);
     this.catalog.setBlocks(h.ino, fs.fstatSync(h.fd).blocks);
     this.recordIo(h.ino, 'write', offset, 0, 1);
   }
@@ -1341,7 +1347,11 @@ export class Vfs {
     if (!h || !h.writable || h.fd < 0) return undefined;
     const i = this.catalog.getInode(h.ino);
     if (!i) return undefined;
-    const st = synced ?? backingStat(fs.fstatSync(h.fd, { bigint: true }));
+    // The binding's stat is stale if, after it was taken, JavaScript changed the file's size
+    // or times (a utimes or truncate right after the close) or recorded a later stat (another
+    // writer's release, handled first): then the backing file says.
+    const st = synced && synced.atNs > (this.dataChangedAt.get(h.ino) ?? 0) ? synced : backingStat(fs.fstatSync(h.fd, { bigint: true }), monotonicNs());
+    this.dataChanged(h.ino, st.atNs);
     this.catalog.tx(() => {
       if (st.size !== i.size || st.mtimeNs !== i.mtimeNs) {
         this.catalog.updateData(h.ino, st.size, st.mtimeNs, st.ctimeNs > i.ctimeNs ? st.ctimeNs : i.ctimeNs, true);
@@ -1376,6 +1386,17 @@ export class Vfs {
     if (!i) return false;
     if (withoutPrivileges(i.mode) !== i.mode) return true;
     return this.catalog.getXattr(ino, 'security.capability') !== undefined;
+  }
+
+  /**
+   * When JavaScript last changed the size or times of a file that has handles open, or
+   * recorded them from a stat taken then (CLOCK_MONOTONIC ns): what a release's stat
+   * taken before that is older than (syncData). Forgotten with the file's last handle.
+   */
+  private readonly dataChangedAt = new Map<number, number>();
+
+  private dataChanged(ino: number, atNs = monotonicNs()): void {
+    if (this.openCount.has(ino)) this.dataChangedAt.set(ino, Math.max(this.dataChangedAt.get(ino) ?? 0, atNs));
   }
 
   isOpenForWrite(ino: number): boolean {
@@ -1736,6 +1757,9 @@ export class Vfs {
   }
 }
 
-function backingStat(st: fs.BigIntStats): BackingStat {
-  return { size: Number(st.size), blocks: Number(st.blocks), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+function backingStat(st: fs.BigIntStats, atNs: number): BackingStat {
+  return { size: Number(st.size), blocks: Number(st.blocks), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, atNs };
 }
+
+/** CLOCK_MONOTONIC in ns, the binding's clock for the stats it takes at release. */
+const monotonicNs = () => Number(process.hrtime.bigint());
