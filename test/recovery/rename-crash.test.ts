@@ -184,3 +184,18 @@ it('finishes a symlink rename without moving the symlink made again under its ol
   expect(await fs.readlink(join(t.mnt, 'l.old'))).toBe('first');
   expect(await fs.readlink(join(t.mnt, 'l'))).toBe('second');
 });
+
+it('finishes a directory rename over an empty directory', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const data = randomBytes(30_000);
+  await fs.mkdir(join(t.mnt, 'e'));
+  await fs.writeFile(join(t.mnt, 'e', 'f'), data);
+  await fs.mkdir(join(t.mnt, 'd'));
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  await fs.rename(join(t.mnt, 'e'), join(t.mnt, 'd'));
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect(await fs.readdir(t.mnt)).toEqual(['d']);
+  expect((await fs.readFile(join(t.mnt, 'd', 'f'))).equals(data)).toBe(true);
+});
