@@ -288,8 +288,7 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   // and times), stat-ed here rather than on JavaScript's thread, with when (JavaScript
   // stats it again if it changed the file's size or times since: Vfs.syncData).
   struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0 && ::fstat(h->fd, &r->attr) == 0) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && h->fd >= 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 && ::fstat(h->fd, &r->attr) == 0) {
     r->synced = true;
     r->offset2 = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
     // Tests: a FUSE thread slow to hand the release over, so that a change right after the

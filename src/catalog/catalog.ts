@@ -577,7 +577,7 @@ export class Catalog {
       // open file are the same use, and counting them would favour small read sizes).
       // Parameters by position (a value used twice is bound twice): better-sqlite3 looks
       // named ones up in the object one by one, 12–18 µs an upsert against 6–10 (a
-      // throwaway comparison), and a file opened and closed is an upsert and two log rows.
+      // throwaway comparison); each flush makes an upsert per file and a log row per access.
       addAccess: d.prepare(
         `INSERT INTO access_stats (ino, opens, reads, read_bytes, writes, write_bytes, first_ms, last_ms, heat, heat_ms, cool_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + ? * log2(?))

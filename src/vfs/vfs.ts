@@ -747,14 +747,14 @@ export class Vfs {
    * would delete what the mount cannot show (the log says what is there).
    */
   private removeBackingDirs(path: string): void {
-    const held: string[] = [];
+    const held: { tier: LocalTier; volume: string }[] = [];
     for (const tier of this.tiers) {
       for (const volume of tier.volumes) {
         try {
           tier.withName(volume, path, (p) => fs.rmdirSync(p));
         } catch (err) {
           const code = errCode(err);
-          if (code === 'ENOTEMPTY') held.push(volume);
+          if (code === 'ENOTEMPTY') held.push({ tier, volume });
           else if (code !== 'ENOENT') log.warn({ err, path, volume }, 'could not remove backing directory');
         }
       }
@@ -765,9 +765,9 @@ export class Vfs {
   }
 
   /** ENOTEMPTY for an empty directory whose backing holds names on these volumes; the log says which. */
-  private heldByBacking(path: string, volumes: string[]): FsError {
-    for (const volume of volumes) {
-      const names = this.backingNames(volume, path);
+  private heldByBacking(path: string, volumes: { tier: LocalTier; volume: string }[]): FsError {
+    for (const { tier, volume } of volumes) {
+      const names = this.backingNames(tier, volume, path);
       log.warn(
         { path, volume, names: names.slice(0, 10), count: names.length },
         'directory not removed: its backing directory holds names the catalog does not have (a remount imports them; or move them away on the volume)',
@@ -777,8 +777,7 @@ export class Vfs {
   }
 
   /** The names in the backing directory at path on a volume (none when there is none). */
-  private backingNames(volume: string, path: string): string[] {
-    const tier = this.tiers.find((t) => t.volumes.includes(volume))!;
+  private backingNames(tier: LocalTier, volume: string, path: string): string[] {
     try {
       return tier.withName(volume, path, (p) => fs.readdirSync(p));
     } catch {
@@ -946,7 +945,7 @@ export class Vfs {
       if (isDir(dst.mode) && !resumed) {
         // Its backing goes with it (renameBacking): not what the mount cannot show. (Finishing
         // a rename, `to` may hold the renamed directory already.)
-        const held = this.tiers.flatMap((tier) => tier.volumes).filter((volume) => this.backingNames(volume, toPath).length > 0);
+        const held = this.tiers.flatMap((tier) => tier.volumes.filter((v) => this.backingNames(tier, v, toPath).length > 0).map((volume) => ({ tier, volume })));
         if (held.length > 0) throw this.heldByBacking(toPath, held);
       }
       if (!isDir(dst.mode)) this.moveDataPathOff(dst, newParent, newName, toPath);
@@ -1350,7 +1349,7 @@ export class Vfs {
     // The binding's stat is stale if, after it was taken, JavaScript changed the file's size
     // or times (a utimes or truncate right after the close) or recorded a later stat (another
     // writer's release, handled first): then the backing file says.
-    const st = synced && synced.atNs > (this.dataChangedAt.get(h.ino) ?? 0) ? synced : backingStat(fs.fstatSync(h.fd, { bigint: true }), monotonicNs());
+    const st = synced && synced.atNs > (this.dataChangedAt.get(h.ino) ?? 0) ? synced : releaseStat(fs.fstatSync(h.fd, { bigint: true }), monotonicNs());
     this.dataChanged(h.ino, st.atNs);
     this.catalog.tx(() => {
       if (st.size !== i.size || st.mtimeNs !== i.mtimeNs) {
@@ -1757,7 +1756,8 @@ export class Vfs {
   }
 }
 
-function backingStat(st: fs.BigIntStats, atNs: number): BackingStat {
+/** What syncData records of an fstat JavaScript took itself, as the binding's at a release. */
+function releaseStat(st: fs.BigIntStats, atNs: number): BackingStat {
   return { size: Number(st.size), blocks: Number(st.blocks), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, atNs };
 }
 
