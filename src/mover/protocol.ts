@@ -463,7 +463,7 @@ export class MoveProtocol {
    * its size and modification time where the volume's files were copied back since (a
    * restore, or the power-cut test's model of a disk), which keeps times but not inode
    * numbers; a new file has those of the old copy only if made with the same size within
-   * the millisecond of the old copy's last write, before the move had even begun.
+   * a millisecond of the old copy's last write, before the move had even begun.
    */
   private removeLocalName(tier: LocalTier, volume: string, path: string, old: { identity?: string; stamp?: string }): void {
     const owner = this.catalog.byDataPath(path);
@@ -474,7 +474,7 @@ export class MoveProtocol {
     this.onName(tier, volume, path, (name) => {
       const st = lstatSync(name, { bigint: true, throwIfNoEntry: false });
       if (!st?.isFile()) return;
-      if (old.identity === undefined || backingIdentity(st) === old.identity || oldCopyStamp(st) === old.stamp) tier.unlinkAt(volume, name);
+      if (old.identity === undefined || backingIdentity(st) === old.identity || matchesStamp(st, old.stamp)) tier.unlinkAt(volume, name);
     });
   }
 
@@ -572,4 +572,16 @@ export class MoveProtocol {
 /** An old copy's size and modification time to the millisecond (what a copy of a volume keeps). */
 function oldCopyStamp(st: BigIntStats): string {
   return `${st.size}:${st.mtimeNs / 1_000_000n}`;
+}
+
+/**
+ * Whether a file has an old copy's stamp. Its time may be a millisecond early: a copy
+ * that carried times as floating-point seconds (utimes in Node and Python) sets
+ * 1733400000.123 as …122999906 ns about every other time.
+ */
+function matchesStamp(st: BigIntStats, stamp: string | undefined): boolean {
+  const [size, ms] = stamp?.split(':') ?? [];
+  if (size !== String(st.size) || ms === undefined || !/^\d+$/.test(ms)) return false;
+  const diff = BigInt(ms) - st.mtimeNs / 1_000_000n;
+  return diff === 0n || diff === 1n;
 }

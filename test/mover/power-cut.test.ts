@@ -109,6 +109,20 @@ class Model {
   }
 }
 
+/** A time (seconds, for touch) half a millisecond into one that utimes sets just below itself. */
+function earlyLandingTime(dir: string): string {
+  const probe = join(dir, 'time-probe');
+  writeFileSync(probe, '');
+  try {
+    for (let ms = Date.now() - 60_000; ; ms++) {
+      utimesSync(probe, new Date(ms), new Date(ms));
+      if (lstatSync(probe, { bigint: true }).mtimeNs < BigInt(ms) * 1_000_000n) return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}5`;
+    }
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
 /** Every path below the roots, files numbered by their inode (hard links share one), directories 0. */
 function scan(roots: string[]): { names: Map<string, number>; byIno: Map<bigint, number> } {
   const names = new Map<string, number>();
@@ -136,6 +150,11 @@ it('a power cut at any point of a local move loses nothing: every state the disk
   const data = randomBytes(300_000);
   await fs.mkdir(join(t.mnt, 'deep/er'), { recursive: true });
   await fs.writeFile(join(t.mnt, 'deep/er/f'), data);
+  // The model of a disk below sets times as Dates (milliseconds) through utimes, which
+  // carries them as floating-point seconds: about every other millisecond lands just
+  // below itself. The file gets a time in such a millisecond, so that every
+  // run sees what half of them would by chance: the old copy must still be known.
+  execFileSync('touch', ['-m', '-d', `@${earlyLandingTime(t.root)}`, join(t.mnt, 'deep/er/f')]);
   execFileSync('sync');
 
   // The state before the move, on disk: the volumes as they are, and the catalog.
