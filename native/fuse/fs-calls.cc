@@ -6,6 +6,8 @@
 // - fallocate: databases, torrent clients and VM images preallocate and punch holes.
 // - lseek with SEEK_DATA/SEEK_HOLE: the holes of a sparse file, for cp --sparse and tar -S.
 // - openat2 with RESOLVE_NO_SYMLINKS: a backing file opened beneath its volume in one call.
+// - renameat2 with RENAME_EXCHANGE: two backing names swapped in one step, so that no
+//   crash leaves one of them under a third name.
 // - scanDirStart/Finish: a directory's entries with an lstat of each, on threads while
 //   JavaScript goes on: the mount's reconciliation stats every backing file, a million of
 //   them at 1M files.
@@ -137,6 +139,15 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   off_t offset = static_cast<off_t>(info[2].As<Napi::Number>().Int64Value());
   off_t length = static_cast<off_t>(info[3].As<Napi::Number>().Int64Value());
   if (::fallocate(fd, mode, offset, length) != 0) return fail(env, "fallocate", errno);
+  return env.Undefined();
+}
+
+// exchangeNames(a, b): renameat2(RENAME_EXCHANGE), which Node lacks. Both must exist.
+Napi::Value ExchangeNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string a = info[0].As<Napi::String>().Utf8Value();
+  std::string b = info[1].As<Napi::String>().Utf8Value();
+  if (::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0) return fail(env, "renameat2", errno);
   return env.Undefined();
 }
 
@@ -420,6 +431,7 @@ void defineFsCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("scanDirStart", Napi::Function::New(env, ScanDirStart));
   exports.Set("scanDirFinish", Napi::Function::New(env, ScanDirFinish));
   exports.Set("seek", Napi::Function::New(env, Seek));
+  exports.Set("exchangeNames", Napi::Function::New(env, ExchangeNames));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("xattrList", Napi::Function::New(env, List));
   exports.Set("xattrGet", Napi::Function::New(env, Get));

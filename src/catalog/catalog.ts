@@ -22,6 +22,10 @@ export interface PendingRename {
    * its identity there (backingIdentity). Undefined in rows written before it was recorded.
    */
   backing?: BackingIds;
+  /** RENAME_EXCHANGE, or 0 */
+  flags?: number;
+  /** An exchange's other half: what the new name's entry moves to the old name. */
+  exchanged?: BackingIds;
 }
 
 export type BackingIds = Record<string, string>;
@@ -489,7 +493,7 @@ export class Catalog {
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       dirNames: d.prepare('SELECT name FROM dirents WHERE parent = ? LIMIT ?').pluck(),
-      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name, backing) VALUES (?, ?, ?, ?, ?)'),
+      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name, backing, flags, exchanged) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       endRename: d.prepare('DELETE FROM renames WHERE id = ?'),
       reserveInos: d.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq").pluck(),
       getInode: inodeRows(d.prepare(`SELECT ${INODE_COLUMNS} FROM inodes i WHERE i.ino = ?`)),
@@ -983,7 +987,8 @@ export class Catalog {
    */
   beginRename(r: PendingRename): number {
     this.group.open();
-    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {})).lastInsertRowid);
+    const exchanged = r.exchanged === undefined ? null : JSON.stringify(r.exchanged);
+    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {}), r.flags ?? 0, exchanged).lastInsertRowid);
     this.group.commit();
     this.group.open();
     return id;
@@ -996,9 +1001,10 @@ export class Catalog {
   /** Renames a daemon died in the middle of, oldest first. */
   pendingRenames(): (PendingRename & { id: number })[] {
     const rows = this.db
-      .prepare('SELECT id, parent, name, new_parent AS newParent, new_name AS newName, backing FROM renames ORDER BY id')
-      .all() as (PendingRename & { id: number; backing: string | null })[];
-    return rows.map((r) => ({ ...r, backing: r.backing === null ? undefined : (JSON.parse(r.backing) as BackingIds) }));
+      .prepare('SELECT id, parent, name, new_parent AS newParent, new_name AS newName, backing, flags, exchanged FROM renames ORDER BY id')
+      .all() as (PendingRename & { id: number; backing: string | null; exchanged: string | null })[];
+    const ids = (json: string | null) => (json === null ? undefined : (JSON.parse(json) as BackingIds));
+    return rows.map((r) => ({ ...r, backing: ids(r.backing), exchanged: ids(r.exchanged) }));
   }
 
   /** Point an existing name at another inode (rename over, exchange). */

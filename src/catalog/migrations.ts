@@ -426,4 +426,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE renames ADD COLUMN backing TEXT;
   `,
+  // 22: exchanges (RENAME_EXCHANGE) are renames under way too: flags says which, and
+  // exchanged what the new name's entry moves the other way, as backing says for the old
+  // name's (Vfs.exchangeBacking).
+  `
+  ALTER TABLE renames ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE renames ADD COLUMN exchanged TEXT;
+  `,
 ];

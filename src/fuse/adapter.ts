@@ -3,7 +3,7 @@
 // Errors pass through; the session turns them into errno.
 import type { DirAttrsTuple, InodeAttrs, XattrsStored } from '../catalog/catalog.js';
 import type { FsError } from '../errors.js';
-import { isDir, isReg, RENAME_EXCHANGE, type Vfs } from '../vfs/vfs.js';
+import { isDir, isReg, type Vfs } from '../vfs/vfs.js';
 import { ListingHabits } from './listing-habits.js';
 import { DirPlus, type AccessCount, type Attr, type Entry, type FuseOps, type MadeFile, type OpenResult, type NamesDirPage, type PackedDirPage, type RequestContext, type StatFs } from './types.js';
 
@@ -321,10 +321,10 @@ function withGroupCommit(ops: FuseOps, vfs: Vfs): FuseOps {
   const all = ops as unknown as Record<string, AsyncOp | undefined>;
   for (const name of [...REPAIRED_AT_MOUNT, ...READS]) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), false);
   for (const name of COMMITTED_FIRST) if (all[name]) wrapped[name] = grouped(all[name].bind(ops), true);
-  // A rename is answered before its names commit: a row saying it is under way committed
-  // before its backing names changed (Catalog.beginRename), and the next mount finishes it.
-  // An exchange has no such row.
-  wrapped.rename = grouped(ops.rename.bind(ops) as AsyncOp, (args) => ((args[5] as number) & RENAME_EXCHANGE) !== 0);
+  // A rename (or exchange) is answered before its names commit: a row saying it is under
+  // way committed before its backing names changed (Catalog.beginRename), and the next
+  // mount finishes it.
+  wrapped.rename = grouped(ops.rename.bind(ops) as AsyncOp, () => false);
   // An unlink waits in ops.unlink when it must (Vfs.unlink).
   wrapped.unlink = grouped(ops.unlink.bind(ops) as AsyncOp, () => false);
   return wrapped as unknown as FuseOps;

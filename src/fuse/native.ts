@@ -194,6 +194,8 @@ interface NativeModule {
   xattrRemove(fd: number, name: string): void;
   /** fallocate(2) with the kernel's FALLOC_FL_* mode bits. */
   fallocate(fd: number, mode: number, offset: number, length: number): void;
+  /** renameat2(2) with RENAME_EXCHANGE: two existing names swapped at once. */
+  exchangeNames(a: string, b: string): void;
   /** lseek(2), for SEEK_DATA and SEEK_HOLE. */
   seek(fd: number, offset: number, whence: number): number;
   /** openat2(2) of rel below root, no symlink followed, no way out: a descriptor, or -errno. */

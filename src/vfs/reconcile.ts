@@ -27,8 +27,12 @@ export interface ReconcileReport {
   invalidNames: number;
 }
 
-/** Names tierfs itself uses for temporary backing files; never imported. */
-const isOwnTemp = (name: string) => name.includes('.tierfs-exchange-') || name.startsWith('.tierfs-tmp');
+/**
+ * Names tierfs itself uses for temporary backing files; never imported. (An exchange that
+ * a daemon died in once left a file's bytes under `<name>.tierfs-exchange-…`: imported
+ * under that name, where its owner finds them.)
+ */
+const isOwnTemp = (name: string) => name.startsWith('.tierfs-tmp');
 
 /** The kind of conflict an entry with a name that is not valid UTF-8 is reported as. */
 const INVALID_NAME = 'name';

@@ -4,7 +4,7 @@
 // each of its hard links exists there as a hard link too.
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
-import type { BackingIds, Catalog, DirAttrsTuple, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
+import type { BackingIds, Catalog, DirAttrsTuple, PendingRename, Inode, InodeAttrs, JoinedNames, XattrsStored } from '../catalog/catalog.js';
 import { joinedName, ROOT_INO } from '../catalog/catalog.js';
 import { FsError } from '../errors.js';
 import type { DirAttrs } from '../tiers/local/beneath.js';
@@ -108,6 +108,9 @@ function crashForTests(point: string): void {
   fs.writeSync(2, `test hook: crashing at ${point}\n`);
   process.kill(process.pid, 'SIGKILL');
 }
+
+/** A data path no file has, for an exchange of two directories (Vfs.renameEntry). */
+const PARKED_PATH = '/exchanging';
 
 function childPath(parentPath: string, name: string): string {
   return parentPath === '' ? name : `${parentPath}/${name}`;
@@ -879,7 +882,7 @@ export class Vfs {
     let finished = 0;
     for (const r of this.catalog.pendingRenames()) {
       try {
-        this.renameEntry(r.parent, r.name, r.newParent, r.newName, 0, r);
+        this.renameEntry(r.parent, r.name, r.newParent, r.newName, r.flags ?? 0, r);
         finished++;
         log.warn({ parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'finished a rename the daemon had died in');
       } catch (err) {
@@ -897,7 +900,7 @@ export class Vfs {
     newParent: number,
     newName: string,
     flags: number,
-    resumed?: { id: number; backing?: BackingIds },
+    resumed?: { id: number; backing?: BackingIds; exchanged?: BackingIds },
   ): Inode[] {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
@@ -921,20 +924,29 @@ export class Vfs {
     const t = nowNs();
 
     if (flags & RENAME_EXCHANGE) {
-      this.exchange(src, fromPath, dst!, toPath);
-      this.catalog.tx(() => {
-        this.catalog.pointName(parent, name, dst!.ino);
-        this.catalog.pointName(newParent, newName, src.ino);
-        if (parent !== newParent && isDir(src.mode) !== isDir(dst!.mode)) {
-          const delta = isDir(src.mode) ? 1 : -1;
-          this.catalog.setNlink(newParent, np.nlink + delta, t);
-          this.catalog.setNlink(parent, p.nlink - delta, t);
-        }
-        this.afterRename(src, fromPath, toPath, t);
-        this.afterRename(dst!, toPath, fromPath, t);
-        this.touchParent(parent, t);
-        this.touchParent(newParent, t);
-      });
+      // As a rename: the backings trade names first, under an intent, the catalog after.
+      this.underIntent(
+        { parent, name, newParent, newName, flags },
+        resumed?.id,
+        (begin) => this.exchangeBacking(src, fromPath, dst!, toPath, { begin, redo: resumed && { backing: resumed.backing ?? {}, exchanged: resumed.exchanged ?? {} } }),
+        () => {
+          this.catalog.pointName(parent, name, dst!.ino);
+          this.catalog.pointName(newParent, newName, src.ino);
+          if (parent !== newParent && isDir(src.mode) !== isDir(dst!.mode)) {
+            const delta = isDir(src.mode) ? 1 : -1;
+            this.catalog.setNlink(newParent, np.nlink + delta, t);
+            this.catalog.setNlink(parent, p.nlink - delta, t);
+          }
+          // Two directories' files trade paths through one no file has (none begins with
+          // '/'): one after the other, the second would take the first's back too.
+          const bothDirs = isDir(src.mode) && isDir(dst!.mode);
+          this.afterRename(src, fromPath, bothDirs ? PARKED_PATH : toPath, t);
+          this.afterRename(dst!, toPath, fromPath, t);
+          if (bothDirs) this.catalog.renameDataPaths(PARKED_PATH, toPath);
+          this.touchParent(parent, t);
+          this.touchParent(newParent, t);
+        },
+      );
       return [src, dst!];
     }
 
@@ -942,13 +954,15 @@ export class Vfs {
       if (isDir(src.mode) && !isDir(dst.mode)) throw new FsError('ENOTDIR');
       if (!isDir(src.mode) && isDir(dst.mode)) throw new FsError('EISDIR');
       if (isDir(dst.mode) && this.catalog.hasChildren(dst.ino)) throw new FsError('ENOTEMPTY');
-      if (isDir(dst.mode) && !resumed) {
-        // Its backing goes with it (renameBacking): not what the mount cannot show. (Finishing
-        // a rename, `to` may hold the renamed directory already.)
-        const held = this.tiers.flatMap((tier) => tier.volumes.filter((v) => this.backingNames(tier, v, toPath).length > 0).map((volume) => ({ tier, volume })));
-        if (held.length > 0) throw this.heldByBacking(toPath, held);
-      }
       if (!isDir(dst.mode)) this.moveDataPathOff(dst, newParent, newName, toPath);
+    }
+    if (isDir(src.mode) && !resumed) {
+      // The directory's backing replaces what is at `to` on each volume (renameBacking), the
+      // empty directory renamed over or one at a name the catalog does not have: never with
+      // names in it that the mount does not show. (Finishing a rename, `to` may hold the
+      // renamed directory already.)
+      const held = this.tiers.flatMap((tier) => tier.volumes.filter((v) => this.backingNames(tier, v, toPath).length > 0).map((volume) => ({ tier, volume })));
+      if (held.length > 0) throw this.heldByBacking(toPath, held);
     }
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while
     // making a directory, EIO), the replaced file is still whole, under its name and on
@@ -956,48 +970,76 @@ export class Vfs {
     // A row in the catalog says the rename is under way, and what it moves on the tiers,
     // until the names have changed there too: a daemon that dies between the two finishes
     // it at the next mount.
-    let pending = resumed?.id;
-    try {
-      this.renameBacking(src, fromPath, toPath, {
-        begin: resumed ? undefined : (backing) => (pending = this.catalog.beginRename({ parent, name, newParent, newName, backing })),
-        replacing: dst !== undefined && isDir(dst.mode),
-        redo: resumed && (resumed.backing ?? null),
-      });
-    } catch (err) {
-      if (pending !== undefined) this.catalog.endRename(pending);
-      throw err;
-    }
-    crashForTests('renamed-backing');
-    this.catalog.tx(() => {
-      if (pending !== undefined) this.catalog.endRename(pending);
-      if (dst) {
-        this.catalog.removeName(newParent, newName);
-        if (isDir(dst.mode)) {
-          this.catalog.deleteInode(dst.ino);
-          this.catalog.setNlink(newParent, this.inode(newParent).nlink - 1, t);
-        } else {
-          this.catalog.setNlink(dst.ino, dst.nlink - 1, t);
+    const intent = this.underIntent(
+      { parent, name, newParent, newName },
+      resumed?.id,
+      (begin) =>
+        this.renameBacking(src, fromPath, toPath, {
+          begin,
+          replacing: dst !== undefined && isDir(dst.mode),
+          redo: resumed && (resumed.backing ?? null),
+        }),
+      () => {
+        if (dst) {
+          this.catalog.removeName(newParent, newName);
+          if (isDir(dst.mode)) {
+            this.catalog.deleteInode(dst.ino);
+            this.catalog.setNlink(newParent, this.inode(newParent).nlink - 1, t);
+          } else {
+            this.catalog.setNlink(dst.ino, dst.nlink - 1, t);
+          }
         }
-      }
-      this.catalog.moveName(parent, name, newParent, newName);
-      if (isDir(src.mode) && parent !== newParent) {
-        this.catalog.setNlink(parent, this.inode(parent).nlink - 1, t);
-        this.catalog.setNlink(newParent, this.inode(newParent).nlink + 1, t);
-      }
-      this.afterRename(src, fromPath, toPath, t);
-      this.touchParent(parent, t);
-      this.touchParent(newParent, t);
-    });
+        this.catalog.moveName(parent, name, newParent, newName);
+        if (isDir(src.mode) && parent !== newParent) {
+          this.catalog.setNlink(parent, this.inode(parent).nlink - 1, t);
+          this.catalog.setNlink(newParent, this.inode(newParent).nlink + 1, t);
+        }
+        this.afterRename(src, fromPath, toPath, t);
+        this.touchParent(parent, t);
+        this.touchParent(newParent, t);
+      },
+    );
     if (dst && !isDir(dst.mode)) {
       const sameBacking =
         this.sameVolume(src, dst) ||
         // a symlink renamed over the file on its volume: the file's name there is the symlink now
         (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
-      if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, pending!, resumed !== undefined);
+      if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, intent, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
     return [src];
+  }
+
+  /**
+   * A rename's two halves: `backing` changes the tiers' names, and calls `begin` with what
+   * it moves just before anything does — the intent, committed then, which a mount after a
+   * crash finishes from (finishRenames); `names` changes the catalog's, in the transaction
+   * that ends the intent. Finishing one (`resumed`, its id), the intent exists already.
+   * Returns the intent's id.
+   */
+  private underIntent(
+    r: Omit<PendingRename, 'backing' | 'exchanged'>,
+    resumed: number | undefined,
+    backing: (begin: (ids: BackingIds, exchanged?: BackingIds) => void) => void,
+    names: () => void,
+  ): number {
+    let intent = resumed;
+    const begin = (ids: BackingIds, exchanged?: BackingIds) => {
+      if (resumed === undefined) intent = this.catalog.beginRename({ ...r, backing: ids, exchanged });
+    };
+    try {
+      backing(begin);
+    } catch (err) {
+      if (intent !== undefined) this.catalog.endRename(intent);
+      throw err;
+    }
+    crashForTests('renamed-backing');
+    this.catalog.tx(() => {
+      if (intent !== undefined) this.catalog.endRename(intent);
+      names();
+    });
+    return intent!;
   }
 
   /**
@@ -1054,12 +1096,76 @@ export class Vfs {
     this.catalog.touchCtime(i.ino, t);
   }
 
-  /** Swap the backings of two names through a temporary name on each volume involved. */
-  private exchange(a: Inode, aPath: string, b: Inode, bPath: string): void {
-    const tmp = `${aPath}.tierfs-exchange-${process.pid}-${Date.now()}`;
-    this.renameBacking(a, aPath, tmp);
-    this.renameBacking(b, bPath, aPath);
-    this.renameBacking(a, tmp, bPath);
+  /**
+   * Swap the backings of two names (RENAME_EXCHANGE). On each volume, what holds a's entry
+   * at aPath and b's at bPath trade names in one renameat2(RENAME_EXCHANGE), or the one
+   * there takes the other name: each volume's step is atomic. `begin` is told, before
+   * anything moves, what each name holds where (backingIdentity); finishing after a crash
+   * (redo) steps a volume only where both names still hold what was recorded. A step that
+   * fails takes back those before it.
+   */
+  private exchangeBacking(
+    a: Inode,
+    aPath: string,
+    b: Inode,
+    bPath: string,
+    o: { begin?: (backing: BackingIds, exchanged: BackingIds) => void; redo?: { backing: BackingIds; exchanged: BackingIds } },
+  ): void {
+    const ofA = o.redo?.backing ?? this.backingIds(a, aPath);
+    const ofB = o.redo?.exchanged ?? this.backingIds(b, bPath);
+    o.begin?.(ofA, ofB);
+    const step = (tier: LocalTier, volume: string, fromA: boolean, fromB: boolean) => {
+      if (fromA && fromB) tier.withNames(volume, aPath, bPath, (x, y) => nativeBinding().exchangeNames(x, y));
+      else if (fromA) tier.withNames(volume, aPath, bPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
+      else tier.withNames(volume, bPath, aPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
+    };
+    const done: { tier: LocalTier; volume: string; fromA: boolean; fromB: boolean }[] = [];
+    try {
+      for (const tier of this.tiers) {
+        for (const volume of tier.volumes) {
+          const [idA, idB] = [ofA[volume], ofB[volume]];
+          if (idA === undefined && idB === undefined) continue;
+          const holds = (path: string, id: string | undefined) => {
+            const st = this.backingStat(tier, volume, path);
+            return id === undefined || (st !== undefined && backingIdentity(st) === id);
+          };
+          if (o.redo && !(holds(aPath, idA) && holds(bPath, idB))) continue; // stepped before the crash (or changed since)
+          step(tier, volume, idA !== undefined, idB !== undefined);
+          done.push({ tier, volume, fromA: idA !== undefined, fromB: idB !== undefined });
+          crashForTests('exchanged-volume');
+        }
+      }
+    } catch (err) {
+      for (const d of done.reverse()) {
+        try {
+          step(d.tier, d.volume, d.fromB, d.fromA);
+        } catch (undoErr) {
+          log.error({ err: undoErr, volume: d.volume, aPath, bPath }, 'could not take back an exchange of backing names; reconcile will report them');
+        }
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * What backs entry i at path, volume by volume (backingIdentity): a local file's copy on
+   * its volume, a directory on every volume, a symlink's copies on the first tier.
+   */
+  private backingIds(i: Inode, path: string): BackingIds {
+    if (isSymlink(i.mode)) return this.mirror.symlinkIds(path);
+    const ids: BackingIds = {};
+    if (isDir(i.mode)) {
+      for (const tier of this.tiers) {
+        for (const volume of tier.volumes) {
+          const st = this.backingStat(tier, volume, path);
+          if (st?.isDirectory()) ids[volume] = backingIdentity(st);
+        }
+      }
+    } else if (isReg(i.mode) && this.isLocalFile(i)) {
+      const st = this.backingStat(this.tier(i.tier!), i.volume!, path);
+      if (st?.isFile()) ids[i.volume!] = backingIdentity(st);
+    }
+    return ids;
   }
 
   async setattr(

@@ -162,6 +162,15 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
   });
 }
 
+/** renameat2(RENAME_EXCHANGE) of two paths (Node has none), in a child process: its exit code, 0 or the errno. */
+export async function exchangeNames(a: string, b: string): Promise<number | null> {
+  const script = `import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2)
+sys.exit(0 if r == 0 else ctypes.get_errno())`;
+  return (await run('python3', ['-c', script, a, b])).code;
+}
+
 /** run() as user nobody. */
 export function runAsNobody(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return run(cmd, args, { ...opts, user: 'nobody' });

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
+import { exchangeNames } from '../helpers/mount.js';
 
 let t: TierfsMount;
 let cold: ReturnType<typeof tempDir>;
@@ -197,15 +198,24 @@ describe("a file's name", () => {
     await fs.writeFile(n('x/a'), 'aa');
     await fs.writeFile(n('x/b'), 'bbb');
     const [a, b] = [await inoOf('x/a'), await inoOf('x/b')];
-    const swap = `import ctypes, sys
-libc = ctypes.CDLL(None, use_errno=True)
-r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2)
-sys.exit(0 if r == 0 else ctypes.get_errno())`;
-    execFileSync('python3', ['-c', swap, n('x/a'), n('x/b')]);
+    expect(await exchangeNames(n('x/a'), n('x/b'))).toBe(0);
     expect(await inoOf('x/b')).toBe(a);
     expect(await inoOf('x/a')).toBe(b);
     expect(await fs.readFile(n('x/b'), 'utf8')).toBe('aa');
     expect(await fs.readFile(n('x/a'), 'utf8')).toBe('bbb');
+  });
+
+  it('exchanges two directories: each name finds the files of the other, which read as before', async () => {
+    await fs.mkdir(n('xd/one'), { recursive: true });
+    await fs.mkdir(n('xd/two/sub'), { recursive: true });
+    await fs.writeFile(n('xd/one/f'), 'of one');
+    await fs.writeFile(n('xd/two/sub/g'), 'of two');
+    expect(await exchangeNames(n('xd/one'), n('xd/two'))).toBe(0);
+    expect(await fs.readFile(n('xd/two/f'), 'utf8')).toBe('of one');
+    expect(await fs.readFile(n('xd/one/sub/g'), 'utf8')).toBe('of two');
+    await fs.appendFile(n('xd/two/f'), ', still');
+    expect(await fs.readFile(n('xd/two/f'), 'utf8')).toBe('of one, still');
+    expect(await fs.readdir(n('xd/two'))).toEqual(['f']);
   });
 
   it('is never the file an unlink just removed, while another process looks the name up without pause', async () => {

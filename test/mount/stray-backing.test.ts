@@ -2,9 +2,11 @@
 // volume: a file put there beside the mount (imported at the next mount), or a name
 // reconcile could not import. Removing the directory through the mount removes its backing
 // directories, and must not delete those unseen: rmdir, and a rename over the directory,
-// fail with ENOTEMPTY and leave them; once they are gone (or imported), both work.
+// fail with ENOTEMPTY and leave them; once they are gone (or imported), both work. A
+// directory renamed to a name the catalog does not have, whose backing directory on a volume
+// holds names, fails the same way.
 import { afterEach, expect, it } from 'vitest';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -37,4 +39,23 @@ it('refuses to remove a directory whose backing holds names the mount does not s
   await fs.rmdir(join(t.mnt, 'd'));
   expect(await fs.readdir(t.mnt)).toEqual([]);
   expect(existsSync(join(t.hot, 'd'))).toBe(false);
+});
+
+it('refuses to rename a directory to a free name whose backing directory holds names the mount does not show', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.mkdir(join(t.mnt, 'd'));
+  await fs.writeFile(join(t.mnt, 'd', 'f'), 'through the mount');
+  mkdirSync(join(t.hot, 'e'));
+  writeFileSync(join(t.hot, 'e', 'put-beside'), 'not in the catalog');
+  expect(await fs.readdir(t.mnt)).toEqual(['d']);
+
+  await expect(fs.rename(join(t.mnt, 'd'), join(t.mnt, 'e'))).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+  expect(readFileSync(join(t.hot, 'e', 'put-beside'), 'utf8')).toBe('not in the catalog');
+  expect(await fs.readFile(join(t.mnt, 'd', 'f'), 'utf8')).toBe('through the mount');
+  expect(t.output).toContain('directory not removed: its backing directory holds names the catalog does not have');
+
+  // Gone from the volume, the name is free.
+  rmSync(join(t.hot, 'e'), { recursive: true });
+  await fs.rename(join(t.mnt, 'd'), join(t.mnt, 'e'));
+  expect(await fs.readFile(join(t.mnt, 'e', 'f'), 'utf8')).toBe('through the mount');
 });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { waitFor } from '../helpers/mount.js';
+import { exchangeNames, waitFor } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -28,7 +28,7 @@ async function restartClean(m: TierfsMount): Promise<void> {
   await m.start();
   expect(m.output).toContain('finished a rename the daemon had died in');
   const status = JSON.parse((await m.cli(['status', '--json', m.mnt])).stdout);
-  expect(status.conflicts).toEqual([]);
+  expect(status.conflicts, JSON.stringify(status.conflicts)).toEqual([]);
 }
 
 it('finishes a file rename into another directory', { timeout: 120_000 }, async () => {
@@ -198,4 +198,71 @@ it('finishes a directory rename over an empty directory', { timeout: 120_000 }, 
   await restartClean(t);
   expect(await fs.readdir(t.mnt)).toEqual(['d']);
   expect((await fs.readFile(join(t.mnt, 'd', 'f'))).equals(data)).toBe(true);
+});
+
+// An exchange (RENAME_EXCHANGE) trades two names' backings, then their names in the
+// catalog, under an intent as a rename: a mount after a crash finishes it, volume by volume.
+const exchange = (m: TierfsMount, a: string, b: string) => exchangeNames(join(m.mnt, a), join(m.mnt, b));
+
+it('keeps an exchange that was answered and then lost with its uncommitted group', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' }).start();
+  const [dataA, dataB] = [randomBytes(30_000), randomBytes(20_000)];
+  await fs.mkdir(join(t.mnt, 'x'));
+  await fs.writeFile(join(t.mnt, 'x', 'a'), dataA, { mode: 0o600 });
+  await fs.writeFile(join(t.mnt, 'b'), dataB, { mode: 0o640 });
+  await new Promise((r) => setTimeout(r, 1500)); // committed
+  expect(await exchange(t, 'x/a', 'b')).toBe(0);
+  await t.kill9(); // within the group's second
+
+  await restartClean(t);
+  expect((await fs.readFile(join(t.mnt, 'x', 'a'))).equals(dataB)).toBe(true);
+  expect((await fs.readFile(join(t.mnt, 'b'))).equals(dataA)).toBe(true);
+  // Each name has the other file, not only its bytes.
+  expect((await fs.stat(join(t.mnt, 'x', 'a'))).mode & 0o777).toBe(0o640);
+  expect((await fs.stat(join(t.mnt, 'b'))).mode & 0o777).toBe(0o600);
+  expect(readdirSync(t.hot).filter((n) => n.includes('exchange'))).toEqual([]);
+});
+
+it('finishes an exchange of a file on hot with one on warm that reached one volume and not the other', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'exchanged-volume' });
+  const [dataA, dataB] = [randomBytes(30_000), randomBytes(20_000)];
+  await fs.writeFile(join(t.mnt, 'a'), dataA);
+  await fs.writeFile(join(t.mnt, 'b'), dataB);
+  const moved = await t.cli(['move', join(t.mnt, 'b'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  expect(await exchange(t, 'a', 'b')).not.toBe(0);
+  await waitFor(() => t!.output.includes('test hook: crashing at exchanged-volume'), 20_000, () => `no crash:\n${t!.output}`);
+  await t.kill9();
+  // hot's step was done, warm's not: a's copy is at b on hot, b's still at b on warm.
+  expect(existsSync(join(t.hot, 'a'))).toBe(false);
+  expect(existsSync(join(t.warm, 'b'))).toBe(true);
+
+  await restartClean(t);
+  expect((await fs.readdir(t.mnt)).sort()).toEqual(['a', 'b']);
+  expect((await fs.readFile(join(t.mnt, 'a'))).equals(dataB)).toBe(true);
+  expect((await fs.readFile(join(t.mnt, 'b'))).equals(dataA)).toBe(true);
+  expect(existsSync(join(t.warm, 'a'))).toBe(true);
+  expect(existsSync(join(t.hot, 'b'))).toBe(true);
+});
+
+it('finishes an exchange of two directories that reached one volume and not the other', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'exchanged-volume' });
+  const files = { 'd1/hot1': randomBytes(10_000), 'd1/warm1': randomBytes(11_000), 'd2/hot2': randomBytes(12_000), 'd2/warm2': randomBytes(13_000) };
+  for (const d of ['d1', 'd2']) await fs.mkdir(join(t.mnt, d));
+  for (const [p, data] of Object.entries(files)) await fs.writeFile(join(t.mnt, p), data);
+  for (const p of ['d1/warm1', 'd2/warm2']) {
+    const moved = await t.cli(['move', join(t.mnt, p), '--to', 'warm']);
+    expect(moved.code, moved.stderr).toBe(0);
+  }
+  expect(await exchange(t, 'd1', 'd2')).not.toBe(0);
+  await waitFor(() => t!.output.includes('test hook: crashing at exchanged-volume'), 20_000, () => `no crash:\n${t!.output}`);
+  await t.kill9();
+  expect(existsSync(join(t.hot, 'd2', 'hot1'))).toBe(true); // hot's step was done
+  expect(existsSync(join(t.warm, 'd1', 'warm1'))).toBe(true); // warm's not
+
+  await restartClean(t);
+  const swapped = (p: string) => (p.startsWith('d1/') ? p.replace('d1/', 'd2/') : p.replace('d2/', 'd1/'));
+  for (const [p, data] of Object.entries(files)) expect((await fs.readFile(join(t.mnt, swapped(p)))).equals(data), p).toBe(true);
+  expect((await fs.readdir(join(t.mnt, 'd1'))).sort()).toEqual(['hot2', 'warm2']);
+  expect(existsSync(join(t.warm, 'd2', 'warm1'))).toBe(true);
 });
