@@ -1,4 +1,4 @@
-// npm run bench -- all [--quick] [--only a,b] [--out FILE]
+// npm run bench -- all [--quick] [--only a,b] [--out FILE] [--charts]
 //   (default: every bench at its own defaults, the report written to docs/PERFORMANCE.md)
 //
 // Runs every benchmark, one after another, and writes one report: the machine and kernel,
@@ -8,12 +8,15 @@
 // the ratios are indicative, the absolute figures are not. A bench that fails is reported
 // with the end of its output, and the others still run. With --only, the named benches'
 // sections of an existing report are replaced and the others kept; each section says the
-// commit and day it was measured at.
+// commit and day it was measured at. Each section's ratios are drawn as an SVG chart
+// beside the report (perf/NAME.svg, lib/ratio-chart.ts); --charts draws them again from the
+// report as it stands (each section's first table, its latest run) and runs no bench.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ratioChart, ratiosIn } from './lib/ratio-chart.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -21,6 +24,7 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const QUICK = args.includes('--quick');
+const CHARTS_ONLY = args.includes('--charts');
 const dir = dirname(fileURLToPath(import.meta.url));
 const repo = join(dir, '..', '..');
 const OUT = opt('--out') ?? join(repo, 'docs', 'PERFORMANCE.md');
@@ -92,6 +96,36 @@ function notes(stderr: string): string[] {
     .map((l) => l.trim());
 }
 
+/**
+ * Draws the chart of a section's table (its output) beside the report, and returns the
+ * line that shows it, or '' when the table has no ratios.
+ */
+function chartOf(name: string, output: string): string {
+  const svg = ratioChart(`${name}: the ratios of its table`, ratiosIn(output));
+  if (!svg) return '';
+  mkdirSync(join(dirname(OUT), 'perf'), { recursive: true });
+  writeFileSync(join(dirname(OUT), 'perf', `${name}.svg`), svg);
+  return `![${name}: the ratios of the table above, on a log scale around 1.0×](perf/${name}.svg)`;
+}
+
+if (CHARTS_ONLY) {
+  // Each section's first table is its latest run; its chart line follows that table.
+  const parts = readFileSync(OUT, 'utf8').trimEnd().split(/\n(?=## )/);
+  const drawn = parts.map((part) => {
+    if (!part.startsWith('## ')) return part;
+    const name = part.slice(3, part.indexOf('\n'));
+    const block = /```\n([\s\S]*?)\n```\n?/.exec(part);
+    const withoutChart = part.replace(new RegExp(`\\n\\n!\\[[^\\]]*\\]\\(perf/${name}\\.svg\\)`), '');
+    if (!block) return withoutChart;
+    const line = chartOf(name, block[1]!);
+    const end = withoutChart.indexOf(block[0]) + block[0].trimEnd().length;
+    return line ? `${withoutChart.slice(0, end)}\n\n${line}${withoutChart.slice(end)}` : withoutChart;
+  });
+  writeFileSync(OUT, `${drawn.map((p) => p.trimEnd()).join("\n\n")}\n`);
+  process.stderr.write(`charts drawn from ${relative(process.cwd(), OUT) || OUT}\n`);
+  process.exit(0);
+}
+
 const results: Ran[] = [];
 for (const name of benches) results.push(await run(name, QUICK ? (QUICK_ARGS[name] ?? []) : []));
 
@@ -110,7 +144,8 @@ const sections = results.map((r) => {
     const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-15).join('\n');
     return `${head}\n\n**Failed** (exit ${r.code}); the end of its output:\n\n\`\`\`\n${tail}\n\`\`\`${saidText}`;
   }
-  return `${head}\n\n\`\`\`\n${r.stdout.trimEnd()}\n\`\`\`${saidText}`;
+  const chart = chartOf(r.name, r.stdout);
+  return `${head}\n\n\`\`\`\n${r.stdout.trimEnd()}\n\`\`\`${chart ? `\n\n${chart}` : ''}${saidText}`;
 });
 const report = `# Performance
 
@@ -118,7 +153,8 @@ Every benchmark of the repository, run one after another on one machine; each ta
 tierfs beside its peers measured in the same run, so the **ratios** are what to read (a
 shared machine's absolute figures move from run to run).${QUICK ? ' This report was made with `--quick`: small sizes, so even the ratios are indicative only.' : ''}
 Written by \`npm run bench -- all\` (scripts/bench/all.ts); each bench's own \`--help\` says
-what it measures and its options.
+what it measures and its options. Below a table, its ratios as a chart (\`perf/NAME.svg\`,
+a log scale around 1.0×: 0.5× and 2× as far from the line).
 
 ${machine.join('\n')}
 
