@@ -553,7 +553,8 @@ export class Catalog {
       setMtimeCtime: d.prepare('UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE ino = ?'),
       setDataPath: d.prepare('UPDATE inodes SET data_path = ? WHERE ino = ?'),
       renameDataPaths: d.prepare(
-        `UPDATE inodes SET data_path = ? || substr(data_path, ?) WHERE data_path >= ? AND data_path < ?`,
+        // (substr and length count characters; JavaScript's length counts UTF-16 units.)
+        `UPDATE inodes SET data_path = ? || substr(data_path, length(?) + 1) WHERE data_path >= ? AND data_path < ?`,
       ),
       setState: d.prepare('UPDATE inodes SET state = ? WHERE ino = ?'),
       deleteInode: d.prepare('DELETE FROM inodes WHERE ino = ?'),
@@ -1053,7 +1054,7 @@ export class Catalog {
   /** A directory moved from `from` to `to`: every data path below it follows. */
   renameDataPaths(from: string, to: string): void {
     // data_path in [from + '/', from + '0'): '0' is the character after '/'.
-    this.s.renameDataPaths.run(to, from.length + 1, `${from}/`, `${from}0`);
+    this.s.renameDataPaths.run(to, from, `${from}/`, `${from}0`);
   }
 
   setState(ino: number, state: string): void {

@@ -109,6 +109,12 @@ function crashForTests(point: string): void {
   process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * Errors of renames whose backing names are left half changed (an exchange that could not
+ * be taken back): their intent stays, for the next mount to finish.
+ */
+const HALF_DONE = new WeakSet<object>();
+
 /** A data path no file has, for an exchange of two directories (Vfs.renameEntry). */
 const PARKED_PATH = '/exchanging';
 
@@ -779,6 +785,12 @@ export class Vfs {
     return new FsError('ENOTEMPTY');
   }
 
+  /** Whether the backing name at path on a volume is anything but absent or an empty directory (a stray file, a symlink, names). */
+  private holdsUnseen(tier: LocalTier, volume: string, path: string): boolean {
+    const st = this.backingStat(tier, volume, path);
+    return st !== undefined && (!st.isDirectory() || this.backingNames(tier, volume, path).length > 0);
+  }
+
   /** The names in the backing directory at path on a volume (none when there is none). */
   private backingNames(tier: LocalTier, volume: string, path: string): string[] {
     try {
@@ -886,7 +898,7 @@ export class Vfs {
         finished++;
         log.warn({ parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'finished a rename the daemon had died in');
       } catch (err) {
-        this.catalog.endRename(r.id);
+        if (!HALF_DONE.has(err as object)) this.catalog.endRename(r.id);
         log.error({ err, parent: r.parent, name: r.name, newParent: r.newParent, newName: r.newName }, 'could not finish a rename the daemon had died in');
       }
     }
@@ -961,7 +973,7 @@ export class Vfs {
       // empty directory renamed over or one at a name the catalog does not have: never with
       // names in it that the mount does not show. (Finishing a rename, `to` may hold the
       // renamed directory already.)
-      const held = this.tiers.flatMap((tier) => tier.volumes.filter((v) => this.backingNames(tier, v, toPath).length > 0).map((volume) => ({ tier, volume })));
+      const held = this.tiers.flatMap((tier) => tier.volumes.filter((v) => this.holdsUnseen(tier, v, toPath)).map((volume) => ({ tier, volume })));
       if (held.length > 0) throw this.heldByBacking(toPath, held);
     }
     // The bytes move first, the names after: when the backing rename fails (ENOSPC while
@@ -1031,7 +1043,7 @@ export class Vfs {
     try {
       backing(begin);
     } catch (err) {
-      if (intent !== undefined) this.catalog.endRename(intent);
+      if (intent !== undefined && !HALF_DONE.has(err as object)) this.catalog.endRename(intent);
       throw err;
     }
     crashForTests('renamed-backing');
@@ -1099,10 +1111,11 @@ export class Vfs {
   /**
    * Swap the backings of two names (RENAME_EXCHANGE). On each volume, what holds a's entry
    * at aPath and b's at bPath trade names in one renameat2(RENAME_EXCHANGE), or the one
-   * there takes the other name: each volume's step is atomic. `begin` is told, before
-   * anything moves, what each name holds where (backingIdentity); finishing after a crash
-   * (redo) steps a volume only where both names still hold what was recorded. A step that
-   * fails takes back those before it.
+   * there takes the other name: each volume's step is atomic (a filesystem without
+   * RENAME_EXCHANGE says EINVAL, which the caller gets). `begin` is told, before anything
+   * moves, what each name holds where (backingIdentity). A step that fails, or a volume
+   * whose names hold something else when the exchange is finished after a crash, takes
+   * every volume back.
    */
   private exchangeBacking(
     a: Inode,
@@ -1114,33 +1127,47 @@ export class Vfs {
     const ofA = o.redo?.backing ?? this.backingIds(a, aPath);
     const ofB = o.redo?.exchanged ?? this.backingIds(b, bPath);
     o.begin?.(ofA, ofB);
-    const step = (tier: LocalTier, volume: string, fromA: boolean, fromB: boolean) => {
-      if (fromA && fromB) tier.withNames(volume, aPath, bPath, (x, y) => nativeBinding().exchangeNames(x, y));
-      else if (fromA) tier.withNames(volume, aPath, bPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
-      else tier.withNames(volume, bPath, aPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
+    const step = (v: { tier: LocalTier; volume: string }, fromA: boolean, fromB: boolean) => {
+      if (fromA && fromB) v.tier.withNames(v.volume, aPath, bPath, (x, y) => nativeBinding().exchangeNames(x, y));
+      else if (fromA) v.tier.withNames(v.volume, aPath, bPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
+      else v.tier.withNames(v.volume, bPath, aPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
     };
-    const done: { tier: LocalTier; volume: string; fromA: boolean; fromB: boolean }[] = [];
+    const volumes = this.tiers.flatMap((tier) =>
+      tier.volumes.filter((v) => ofA[v] !== undefined || ofB[v] !== undefined).map((volume) => ({ tier, volume, idA: ofA[volume], idB: ofB[volume] })),
+    );
+    // Finishing after a crash, a volume is stepped only where its names still hold what was
+    // recorded, and passed over only where they hold each other's (stepped before the crash).
+    const stateOf = (v: (typeof volumes)[number]): 'recorded' | 'exchanged' | 'other' => {
+      if (!o.redo) return 'recorded';
+      const idAt = (path: string) => {
+        const st = this.backingStat(v.tier, v.volume, path);
+        return st && backingIdentity(st);
+      };
+      const [atA, atB] = [idAt(aPath), idAt(bPath)];
+      if ((v.idA === undefined || atA === v.idA) && (v.idB === undefined || atB === v.idB)) return 'recorded';
+      if ((v.idA === undefined || atB === v.idA) && (v.idB === undefined || atA === v.idB)) return 'exchanged';
+      return 'other';
+    };
+    const states = volumes.map(stateOf);
+    const exchanged = volumes.filter((_, k) => states[k] === 'exchanged');
     try {
-      for (const tier of this.tiers) {
-        for (const volume of tier.volumes) {
-          const [idA, idB] = [ofA[volume], ofB[volume]];
-          if (idA === undefined && idB === undefined) continue;
-          const holds = (path: string, id: string | undefined) => {
-            const st = this.backingStat(tier, volume, path);
-            return id === undefined || (st !== undefined && backingIdentity(st) === id);
-          };
-          if (o.redo && !(holds(aPath, idA) && holds(bPath, idB))) continue; // stepped before the crash (or changed since)
-          step(tier, volume, idA !== undefined, idB !== undefined);
-          done.push({ tier, volume, fromA: idA !== undefined, fromB: idB !== undefined });
-          crashForTests('exchanged-volume');
-        }
-      }
+      const other = volumes.find((_, k) => states[k] === 'other');
+      if (other) throw new FsError('EIO', `the backing names of ${aPath} and ${bPath} on ${other.volume} hold neither what the exchange recorded nor each other's`);
+      volumes.forEach((v, k) => {
+        if (states[k] !== 'recorded') return;
+        step(v, v.idA !== undefined, v.idB !== undefined);
+        exchanged.push(v);
+        crashForTests('exchanged-volume');
+      });
     } catch (err) {
-      for (const d of done.reverse()) {
+      // Every volume goes back as the catalog has it; one that cannot keeps the intent, and
+      // the next mount tries again.
+      for (const v of exchanged.reverse()) {
         try {
-          step(d.tier, d.volume, d.fromB, d.fromA);
+          step(v, v.idB !== undefined, v.idA !== undefined);
         } catch (undoErr) {
-          log.error({ err: undoErr, volume: d.volume, aPath, bPath }, 'could not take back an exchange of backing names; reconcile will report them');
+          log.error({ err: undoErr, volume: v.volume, aPath, bPath }, 'could not take back an exchange of backing names; the next mount finishes it');
+          if (typeof err === 'object' && err !== null) HALF_DONE.add(err);
         }
       }
       throw err;

@@ -97,6 +97,17 @@ describe('directories and names', () => {
     await errno(fs.stat(m('srcdir')), 'ENOENT');
   });
 
+  it('renames a directory whose name has characters outside the BMP (emoji): its files follow', async () => {
+    await fs.mkdir(m('a😀', 'b😀😀'), { recursive: true });
+    await fs.writeFile(m('a😀', 'b😀😀', 'x'), 'deep');
+    await fs.writeFile(m('a😀', 'y'), 'near');
+    await fs.rename(m('a😀'), m('c'));
+    expect(await fs.readFile(m('c', 'b😀😀', 'x'), 'utf8')).toBe('deep');
+    expect(await fs.readFile(m('c', 'y'), 'utf8')).toBe('near');
+    await fs.rename(m('c', 'b😀😀'), m('c', 'e😀'));
+    expect(await fs.readFile(m('c', 'e😀', 'x'), 'utf8')).toBe('deep');
+  });
+
   it('hard links share one inode; symlinks resolve', async () => {
     await fs.writeFile(m('orig'), 'linked');
     await fs.link(m('orig'), m('alias'));

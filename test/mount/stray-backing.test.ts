@@ -54,8 +54,14 @@ it('refuses to rename a directory to a free name whose backing directory holds n
   expect(await fs.readFile(join(t.mnt, 'd', 'f'), 'utf8')).toBe('through the mount');
   expect(t.output).toContain('directory not removed: its backing directory holds names the catalog does not have');
 
-  // Gone from the volume, the name is free.
+  // A file there, or a symlink, is as unseen.
   rmSync(join(t.hot, 'e'), { recursive: true });
+  writeFileSync(join(t.hot, 'e'), 'a file, not in the catalog');
+  await expect(fs.rename(join(t.mnt, 'd'), join(t.mnt, 'e'))).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+  expect(readFileSync(join(t.hot, 'e'), 'utf8')).toBe('a file, not in the catalog');
+
+  // Gone from the volume, the name is free.
+  rmSync(join(t.hot, 'e'));
   await fs.rename(join(t.mnt, 'd'), join(t.mnt, 'e'));
   expect(await fs.readFile(join(t.mnt, 'e', 'f'), 'utf8')).toBe('through the mount');
 });
