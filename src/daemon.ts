@@ -34,6 +34,7 @@ import { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { meterFuseOps } from './metrics/fuse.js';
 import { MetricsHistory } from './metrics/history.js';
 import { MeteredMoveProtocol, meteredThrottle } from './metrics/moves.js';
+import { makePrivate } from './private-dir.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
 import { startAlerting } from './alerts/daemon-alerts.js';
@@ -206,7 +207,8 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   const took = new Laps();
   const mountpoint = resolve(mountpointArg);
   const realMountpoint = checkLayout(cfg, mountpoint);
-  mkdirSync(cfg.dataDir, { recursive: true });
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  makePrivate(cfg.dataDir, 'data directory');
   const pidFile = takePidFile(cfg.dataDir);
   // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.
   let recovery: RecoveryReport | null;

@@ -23,7 +23,7 @@ export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** the admin routes; only GET ones are served here (the dashboard's, when there is one) */
   routes: Routes;
-  /** the web dashboard at / and /api/… (it needs a token for changes, even on loopback) */
+  /** the web dashboard at / and /api/… (its API needs the token or a login, even on loopback) */
   dashboard?: Omit<DashboardDeps, 'token'>;
 }
 
@@ -64,27 +64,22 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
 }
 
 /**
- * Listens on `at` (or, while that port is taken, on the next ones). A listener on
- * anything but loopback needs `token`: every request must carry it as a bearer token.
+ * Listens on `at` (or, while that port is taken, on the next ones). Every request must
+ * carry `token` as a bearer token (or a dashboard session), but /metrics on loopback:
+ * the API names every user's files, and any local user reaches a loopback port.
  */
-export async function startHttpListener(
-  at: ListenAddress,
-  token: string | undefined,
-  handlers: Omit<HttpHandlers, 'dashboard'>,
-  dashboard?: Dashboard,
-): Promise<HttpListener> {
+export async function startHttpListener(at: ListenAddress, token: string, handlers: Omit<HttpHandlers, 'dashboard'>, dashboard?: Dashboard): Promise<HttpListener> {
   const tokenRequired = !isLoopback(at.host);
-  if (tokenRequired && !token) throw new Error(`metrics.listen ${formatAddress(at.host, at.port)} is not loopback: a token is required`);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://tierfs');
     // The dashboard checks its own credentials (the token, or its session cookie).
     if (dashboard && url.pathname !== '/metrics') return dashboard.handle(req, res, url, tokenRequired);
     // The dashboard's Object stores page reads /metrics with its session.
-    if (tokenRequired && !dashboard?.auth.credential(req)) {
+    if ((tokenRequired || url.pathname !== '/metrics') && !dashboard?.auth.credential(req)) {
       const auth = req.headers.authorization ?? '';
       const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
-      if (!given || !sameToken(given, token!)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
+      if (!given || !sameToken(given, token)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'only GET\n', { allow: 'GET, HEAD' });
     if (url.pathname === '/metrics') {
@@ -156,9 +151,9 @@ export async function serveMetrics(
   if (listen) {
     try {
       let token = configuredToken;
-      // The dashboard's changes need a token on loopback too.
-      if (!token && (!isLoopback(listen.host) || handlers.dashboard)) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
-      dashboard = handlers.dashboard && new Dashboard({ ...handlers.dashboard, token: token! });
+      // The API needs a token on loopback too.
+      if (!token) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
+      dashboard = handlers.dashboard && new Dashboard({ ...handlers.dashboard, token });
       listener = await startHttpListener(listen, token, handlers, dashboard);
       log.info({ listen: formatAddress(listener.host, listener.port), tokenRequired: listener.tokenRequired }, 'metrics served');
     } catch (err) {

@@ -21,7 +21,7 @@ export function registerDashboardCommands(program: Command): void {
     .argument('[mountpoint]', 'which mount (default: the only one)')
     .option('--open', 'print a one-time login link (valid 5 minutes) and open it in the browser, if there is one')
     .option('--json', 'print as JSON')
-    .description('the address of the web dashboard; --open: a login link that allows changes (moves, pins, configuration)')
+    .description('the address of the web dashboard; --open: a one-time login link (the dashboard shows the files of every user, and makes changes: moves, pins, configuration)')
     .action(async (mountpoint: string | undefined, opts: { open?: boolean; json?: boolean }) => {
       const m = await adminJson<DashboardLogin>(socketPathOf(pickMount(mountpoint).dataDir), 'POST', '/v1/dashboard/login', { link: opts.open === true });
       if (opts.json) return printJson(m);
@@ -30,7 +30,7 @@ export function registerDashboardCommands(program: Command): void {
         lines.push(`login (once, until ${m.expiresAt}): ${m.loginUrl}`);
         openInBrowser(m.loginUrl!);
       } else {
-        lines.push(m.tokenRequired ? 'off loopback: run tierfs dashboard --open for a login link' : 'read-only until you log in: tierfs dashboard --open');
+        lines.push('it shows every user\'s files after a login: run tierfs dashboard --open for a one-time link');
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });

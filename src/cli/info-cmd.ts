@@ -24,7 +24,8 @@ function metricsLine(m: NonNullable<Status['metrics']>): string {
   if (m.configured === 'off') return 'metrics: listener off';
   if (!m.listen) return `metrics: not served (${m.configured}: ${m.error ?? 'not started'})`;
   const moved = m.listen !== m.configured ? ` (${m.configured} was taken)` : '';
-  const token = m.tokenRequired ? `; bearer token required${m.tokenFile ? `, in ${m.tokenFile}` : ' (metrics.token)'}` : '';
+  const where = m.tokenFile ? `in ${m.tokenFile}` : '(metrics.token)';
+  const token = m.tokenRequired ? `; bearer token required, ${where}` : `; /api needs the bearer token, ${where}`;
   return `metrics: ${m.url}${moved}${token}; history ${m.history.enabled ? 'kept' : 'off'}`;
 }
 

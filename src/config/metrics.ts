@@ -51,7 +51,9 @@ export const metricsSchema = z
       .string()
       .min(16)
       .optional()
-      .describe('bearer token a listener on anything but loopback requires; without one, a token is generated into dataDir/metrics.token (mode 0600)'),
+      .describe(
+        'bearer token of the HTTP listener: its API needs it (or a dashboard login) everywhere, /metrics off loopback; without one, a token is generated into dataDir/metrics.token (mode 0600)',
+      ),
     history: z
       .strictObject({
         enabled: z.boolean().default(true).describe('sample the key series into the catalog every minute (tierfs history)'),

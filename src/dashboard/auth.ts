@@ -1,8 +1,8 @@
-// Who may use the dashboard, and how. Reads follow the listener's rule (loopback: anyone
-// on this host; elsewhere: the bearer token). Changes — and the configuration, which may
-// hold a backend's credentials — need the token, or a session cookie that a one-time
-// login link (`tierfs dashboard --open`) set; and a request from a page of another
-// origin is refused, so a site the user visits cannot drive the daemon (CSRF).
+// Who may use the dashboard, and how. Its API — reads too: they name every user's files,
+// and any local user reaches a loopback port — needs the token, or a session cookie that a
+// one-time login link (`tierfs dashboard --open`) set; off loopback, so do its pages. A
+// change from a page of another origin is refused, so a site the user visits cannot drive
+// the daemon (CSRF).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 

@@ -22,9 +22,6 @@ const CHANGES = new Set([
   'POST /v1/config/rollback',
 ]);
 
-/** Reads that need a credential even on loopback: the configuration may hold a backend's keys. */
-const SECRET = /^GET \/v1\/config\//;
-
 export interface DashboardDeps {
   token: string;
   /** the admin socket's routes (and the dashboard's own) */
@@ -76,26 +73,25 @@ export class Dashboard {
       if (!cookie) return send(res, 403, 'text/plain; charset=utf-8', 'this login link is spent or expired: run tierfs dashboard --open for a new one\n', headers);
       return send(res, 303, 'text/plain; charset=utf-8', 'logged in\n', { ...headers, 'set-cookie': cookie, location: '/' });
     }
-    if (tokenRequired && !credential) {
+    if (url.pathname === '/api/session' && method === 'GET') return json(res, 200, { credential, canChange: credential !== null });
+    // Off loopback, nothing without a credential; on loopback, the pages (which hold no
+    // data), but none of the API: it names every user's files, and any local user
+    // reaches a loopback port.
+    if (!credential && (tokenRequired || url.pathname.startsWith('/api/'))) {
       return send(res, 401, 'text/plain; charset=utf-8', 'a bearer token or a login from `tierfs dashboard --open` is required\n', {
         ...headers,
         'www-authenticate': 'Bearer realm="tierfs"',
       });
     }
     if (url.pathname === '/api/events' && method === 'GET') return this.events.attach(req, res);
-    if (url.pathname === '/api/session' && method === 'GET') return json(res, 200, { credential, canChange: credential !== null });
 
     if (url.pathname.startsWith('/api/')) {
       // /api/v1/x and /api/x (the reports) are both the route "/v1/x".
       const path = url.pathname.startsWith('/api/v1/') ? url.pathname.slice('/api'.length) : `/v1${url.pathname.slice('/api'.length)}`;
       const key = `${method} ${path}`;
-      if (method === 'GET' || method === 'HEAD') {
-        if (SECRET.test(key) && !credential) return json(res, 401, { error: 'the configuration needs the token or a login (tierfs dashboard --open)' });
-        return answer(this.d.routes, 'GET', path, url, req, res);
-      }
+      if (method === 'GET' || method === 'HEAD') return answer(this.d.routes, 'GET', path, url, req, res);
       if (!CHANGES.has(key)) return json(res, 405, { error: `the dashboard does not do ${key}` });
-      if (!credential) return json(res, 401, { error: 'changes need the token or a login (tierfs dashboard --open)' });
-      const crossSite = crossSiteReason(req, credential);
+      const crossSite = crossSiteReason(req, credential!);
       if (crossSite) return json(res, 403, { error: `refused: ${crossSite}` });
       await answer(this.d.routes, method, path, url, req, res);
       return this.events.push();

@@ -221,10 +221,11 @@ export class FsStore implements ObjectStore {
     let created: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        const made = await mkdir(dir, { recursive: true });
+        // Readable by the daemon only, as a bucket is: the cells are the tier's files' bytes.
+        const made = await mkdir(dir, { recursive: true, mode: 0o700 });
         // Each made directory is `dir` or one of its ancestors: the shortest is the outermost.
         if (made !== undefined && (created === undefined || made.length < created.length)) created = made;
-        return { handle: await open(temp, 'wx', 0o644), created };
+        return { handle: await open(temp, 'wx', 0o600), created };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw fsError(err, `put into ${dir}`);
       }

@@ -29,28 +29,32 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function listen(host: string, port: number, token?: string): Promise<HttpListener> {
+const TOKEN = 'a'.repeat(20) + 'b'.repeat(20);
+const bearer = { authorization: `Bearer ${TOKEN}` };
+
+async function listen(host: string, port: number, token = TOKEN): Promise<HttpListener> {
   const l = await startHttpListener({ host, port }, token, handlers);
   open.push(l);
   return l;
 }
 
 describe('the HTTP listener', () => {
-  it('on loopback, serves /metrics and the GET routes as /api/v1/…, and nothing else', async () => {
+  it('on loopback, serves /metrics to anyone, and the GET routes as /api/v1/… with the token (they name every user\'s files), nothing else', async () => {
     const l = await listen('127.0.0.1', 0);
     expect(l.tokenRequired).toBe(false);
     const base = `http://127.0.0.1:${l.port}`;
     const m = await fetch(`${base}/metrics`);
     expect(m.status).toBe(200);
     expect(await m.text()).toContain('tierfs_build_info');
-    expect(await (await fetch(`${base}/api/v1/status`)).json()).toEqual({ mountpoint: '/mnt' });
-    expect((await fetch(`${base}/api/v1/move`)).status).toBe(404); // only GET routes, and only by GET
-    expect((await fetch(`${base}/api/v1/move`, { method: 'POST', body: '{}' })).status).toBe(405);
-    expect((await fetch(`${base}/`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v1/status`)).status).toBe(401);
+    expect(await (await fetch(`${base}/api/v1/status`, { headers: bearer })).json()).toEqual({ mountpoint: '/mnt' });
+    expect((await fetch(`${base}/api/v1/move`, { headers: bearer })).status).toBe(404); // only GET routes, and only by GET
+    expect((await fetch(`${base}/api/v1/move`, { method: 'POST', body: '{}', headers: bearer })).status).toBe(405);
+    expect((await fetch(`${base}/`, { headers: bearer })).status).toBe(404);
   });
 
   it('off loopback, needs the bearer token on every request', async () => {
-    const token = 'a'.repeat(20) + 'b'.repeat(20);
+    const token = TOKEN;
     const l = await listen('0.0.0.0', 0, token);
     expect(l.tokenRequired).toBe(true);
     const url = `http://127.0.0.1:${l.port}/metrics`;
@@ -58,7 +62,6 @@ describe('the HTTP listener', () => {
     expect((await fetch(url, { headers: { authorization: `Bearer ${token.slice(1)}` } })).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Basic ${token}` } })).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    await expect(startHttpListener({ host: '0.0.0.0', port: 0 }, undefined, handlers)).rejects.toThrow(/token is required/);
   });
 
   it('takes the next free port when the configured one is taken', async () => {

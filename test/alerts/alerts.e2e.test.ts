@@ -94,7 +94,7 @@ ${opts.extraYaml}`,
   await t.start({ TIERFS_TEST_CLOCK: clock });
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   const alerts = async (): Promise<AlertsAnswer> => {
-    const res = await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/alerts?limit=200'));
+    const res = await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/alerts?limit=200'), { headers: t.apiAuth() });
     expect(res.status).toBe(200);
     return (await res.json()) as AlertsAnswer;
   };
@@ -169,7 +169,7 @@ describe('built-in alerts through a mount', () => {
     expect(a.active.find((x) => x.rule === 'TierfsTierAlmostFull')!.value).toBeCloseTo(1000 / 1024, 6);
     expect(states(await at(T0 + 2 * HOUR + 10 * MINUTE))).toEqual(['firing', 'pending', 'pending', 'firing']);
     expect(states(await at(T0 + 2 * HOUR + 30 * MINUTE))).toEqual(['firing', 'firing', 'firing', 'firing']);
-    const status = (await (await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/status'))).json()) as { alerts: { firing: { rule: string }[]; pending: number } };
+    const status = (await (await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/status'), { headers: t.apiAuth() })).json()) as { alerts: { firing: { rule: string }[]; pending: number } };
     expect(status.alerts.firing.map((f) => f.rule).sort()).toEqual([...RULES].sort());
     expect(status.alerts.pending).toBe(0);
     // Emptied: every guard fails, every alert resolves.

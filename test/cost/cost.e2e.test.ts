@@ -36,8 +36,8 @@ const coldTier = (root: string) => `  - name: cold
       - { name: c, type: fs, root: ${root}/c }
 `;
 
-async function get<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+async function get<T>(t: TierfsMount, url: string): Promise<T> {
+  const res = await fetch(url, { headers: t.apiAuth() });
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as T;
 }
@@ -113,7 +113,7 @@ cost:
     for (let i = 0; i < 40; i++) {
       const before = await scrape(metricsUrl);
       askedAt = Date.now();
-      report = await get<CostReport>(`${api}/api/report/cost?by=backend&month=${month}`);
+      report = await get<CostReport>(t, `${api}/api/report/cost?by=backend&month=${month}`);
       x = await scrape(metricsUrl);
       if (['a', 'b', 'c'].every((bk) => JSON.stringify(counted(before, bk)) === JSON.stringify(counted(x, bk)) && counted(x, bk).requests.free >= 1)) break;
       await new Promise((r) => setTimeout(r, 500));
@@ -185,13 +185,13 @@ cost:
     expect(what.monthToDate.retrievalUsd).toBeCloseTo(base.retrievalUsd * 3, 15);
 
     // The other two reports, on the same routes the dashboard calls.
-    const capacity = await get<{ report: string; tiers: { tier: string; status: string }[] }>(`${api}/api/report/capacity`);
+    const capacity = await get<{ report: string; tiers: { tier: string; status: string }[] }>(t, `${api}/api/report/capacity`);
     expect(capacity.report).toBe('capacity');
     expect(capacity.tiers.find((c) => c.tier === 'hot')!.status).toBe('history too short');
-    const advice = await get<{ report: string; tooShort: { kind: string }[] }>(`${api}/api/report/advice`);
+    const advice = await get<{ report: string; tooShort: { kind: string }[] }>(t, `${api}/api/report/advice`);
     expect(advice.report).toBe('advice');
     expect(advice.tooShort.map((s) => s.kind)).toContain('idle-on-fastest-tier');
-    const bad = await fetch(`${api}/api/report/cost?month=2026-13`);
+    const bad = await fetch(`${api}/api/report/cost?month=2026-13`, { headers: t.apiAuth() });
     expect(bad.status).toBe(400);
 
     // Unmounted, the report reads the catalog: what the daemon recorded is still there.

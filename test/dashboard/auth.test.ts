@@ -1,6 +1,6 @@
 // Who may use the dashboard: off loopback nothing without the token or a login; a login
-// link works once; changes need a credential even on loopback, and are refused when they
-// come from a page of another origin (CSRF) or name another host (DNS rebinding).
+// link works once; the API needs a credential even on loopback, and changes are refused
+// when they come from a page of another origin (CSRF) or name another host (DNS rebinding).
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -56,7 +56,7 @@ describe('dashboard access', () => {
     expect(where.pin.tier).toBe('warm');
   });
 
-  it('on loopback: reads need nothing, changes and the configuration need a credential; another Host name is refused', async () => {
+  it('on loopback: the pages need nothing, the API (reads too) needs a credential; another Host name is refused', async () => {
     m = await dashboardMount();
     // Only --open makes a login link.
     const plain = JSON.parse((await m.t.cli(['dashboard', '--json', m.t.mnt])).stdout) as { url: string; loginUrl: string | null };
@@ -64,8 +64,12 @@ describe('dashboard access', () => {
     const text = await m.t.cli(['dashboard', '--open', m.t.mnt]);
     expect(text.stdout).toMatch(new RegExp(`^dashboard: ${m.url}\nlogin \\(once, until .*\\): ${m.url}login\\?code=\\S+\n$`));
     expect((await m.t.cli(['status', m.t.mnt])).stdout).toContain(`dashboard: ${m.url} `);
-    expect((await fetch(new URL('/api/v1/status', m.url))).status).toBe(200);
+    // On loopback the page, which holds no data, but not the API: any local user reaches
+    // the port, and the API names every user's files.
     expect((await fetch(m.url)).status).toBe(200);
+    for (const path of ['/api/v1/status', '/api/v1/find?glob=**', '/api/v1/trace', '/api/events']) expect((await fetch(new URL(path, m.url))).status, path).toBe(401);
+    expect((await fetch(new URL('/api/v1/status', m.url), { headers: m.t.apiAuth() })).status).toBe(200);
+    expect(await (await fetch(new URL('/api/session', m.url))).json()).toEqual({ credential: null, canChange: false });
     expect((await pin(m.url, { origin: m.url.replace(/\/$/, '') })).status).toBe(401);
     expect((await fetch(new URL('/api/v1/config/version', m.url))).status).toBe(401);
     // A page of evil.example whose name resolves to 127.0.0.1 names itself in Host.

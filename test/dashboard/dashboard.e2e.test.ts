@@ -262,4 +262,16 @@ describe('the dashboard in a browser', () => {
     // A daemon without the reports answers 404 there: the page says so; nothing else may fail.
     expect(errors.filter((e) => served || !e.includes('/api/report/'))).toEqual([]);
   });
+
+  it('without a login, shows how to log in and none of the files', async () => {
+    const stranger = await browser.newContext();
+    try {
+      const p = await stranger.newPage();
+      await p.goto(m.url);
+      await p.getByText('tierfs dashboard --open').waitFor();
+      expect(await p.content()).not.toContain('big.bin');
+    } finally {
+      await stranger.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // mountpoint, the daemon served from a child process (`tierfs mount --foreground`),
 // and the CLI run as a command. stop() always leaves nothing mounted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
@@ -196,6 +196,11 @@ ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''
       child.kill('SIGKILL');
       await exited;
     }
+  }
+
+  /** The bearer header the daemon's HTTP API asks for (its token file in the data directory). */
+  apiAuth(): { authorization: string } {
+    return { authorization: `Bearer ${readFileSync(join(this.dataDir, 'metrics.token'), 'utf8').trim()}` };
   }
 
   cli(args: string[]): Promise<CliResult> {

@@ -47,9 +47,9 @@ async function statusOf(t: TierfsMount) {
   return JSON.parse(r.stdout);
 }
 
-/** GET /api/v1/… of the listener: the JSON the CLI prints, without starting a CLI. */
-async function api<T>(metricsUrl: string, path: string): Promise<T> {
-  const res = await fetch(metricsUrl.replace(/\/metrics$/, `/api/v1/${path}`));
+/** GET /api/v1/… of the listener, with the token: the JSON the CLI prints, without starting a CLI. */
+async function api<T>(t: TierfsMount, metricsUrl: string, path: string): Promise<T> {
+  const res = await fetch(metricsUrl.replace(/\/metrics$/, `/api/v1/${path}`), { headers: t.apiAuth() });
   expect(res.status).toBe(200);
   return (await res.json()) as T;
 }
@@ -176,7 +176,7 @@ describe('/metrics of a mount', () => {
 
     // A lost cell: the read is degraded, a scrub finds the stripe at risk, a repair cures it.
     await ok(t, ['move', m('b.bin'), '--to', 'cold']);
-    const where = await api<{ layout: { fileId: string } }>(url, 'where?path=b.bin');
+    const where = await api<{ layout: { fileId: string } }>(t, url, 'where?path=b.bin');
     const cell0 = ['a', 'b', 'c']
       .map((s) => join(cold, s, status.fsid, where.layout.fileId, 's0', 'c0~'))
       .filter((p) => statSync(p, { throwIfNoEntry: false }));
@@ -200,7 +200,7 @@ describe('/metrics of a mount', () => {
     expect(x.value('tierfs_stripes_at_risk', { tier: 'cold' })).toBe(0);
 
     // The same numbers as tierfs status: one source.
-    const s = await api<{ tiers: { name: string; files: number; usedBytes: number; capacityBytes: number }[]; queue: { length: number } }>(url, 'status');
+    const s = await api<{ tiers: { name: string; files: number; usedBytes: number; capacityBytes: number }[]; queue: { length: number } }>(t, url, 'status');
     for (const tier of s.tiers) {
       expect(x.value('tierfs_tier_files', { tier: tier.name })).toBe(tier.files);
       expect(x.value('tierfs_tier_capacity_bytes', { tier: tier.name })).toBe(tier.capacityBytes);
@@ -244,7 +244,7 @@ describe('/metrics of a mount', () => {
     // The first sample is taken at the mount; ask (through the listener's API) until it shows.
     for (let i = 0; i < 100 && !h?.points.length; i++) {
       if (i > 0) await new Promise((res) => setTimeout(res, 100));
-      h = await api<Answer>(url, 'history?series=tier_capacity_bytes&since=3600000');
+      h = await api<Answer>(t, url, 'history?series=tier_capacity_bytes&since=3600000');
     }
     expect(h!.stepMs).toBe(60_000);
     const hot = h!.points.find((p) => p.labels.tier === 'hot');
@@ -307,9 +307,10 @@ describe('the metrics listener', () => {
     writeFileSync(join(second.mnt, 'only-here'), 'x');
     expect((await scrape(s1.url)).value('tierfs_tier_files', { tier: 'hot' })).toBe(0);
     expect((await scrape(s2.url)).value('tierfs_tier_files', { tier: 'hot' })).toBe(1);
-    const api = async (url: string) => ((await (await fetch(url.replace('/metrics', '/api/v1/status'))).json()) as { mountpoint: string }).mountpoint;
-    expect(await api(s1.url)).toBe(first.mnt);
-    expect(await api(s2.url)).toBe(second.mnt);
+    const mountpointAt = async (url: string, m: TierfsMount) =>
+      ((await (await fetch(url.replace('/metrics', '/api/v1/status'), { headers: m.apiAuth() })).json()) as { mountpoint: string }).mountpoint;
+    expect(await mountpointAt(s1.url, first)).toBe(first.mnt);
+    expect(await mountpointAt(s2.url, second)).toBe(second.mnt);
   });
 
   it('"off" serves nothing, and status says so', async () => {

@@ -193,3 +193,17 @@ describe('pins', () => {
     expect(execFileSync('getfattr', ['--only-values', '-n', 'user.tierfs.pin', m('shared', 'pins', 'rootpinned')]).toString()).toBe('warm');
   });
 });
+
+describe('the data directory', () => {
+  it('is root’s alone, made so again at mount: the catalog, the recall cache and the log are out of others’ reach', async () => {
+    await t.stop();
+    chmodSync(t.dataDir, 0o755); // as a data directory made by hand, or by an older tierfs
+    await t.start();
+    expect(t.output).toContain('data directory was reachable by others: mode 0700 now');
+    expect(mode(t.dataDir)).toBe(0o700);
+    expect(statSync(t.dataDir).uid).toBe(0);
+    const read = await asNobody(`cat ${join(t.dataDir, 'catalog.db')} > /dev/null`);
+    expect(read.code).not.toBe(0);
+    expect(read.out).toMatch(/Permission denied/);
+  });
+});

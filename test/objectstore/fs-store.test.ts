@@ -94,6 +94,13 @@ describe('fs writes', () => {
     await handle.close();
     expect(head.toString()).toBe('hello');
   });
+
+  it('makes objects readable by the daemon only, as a bucket is: files 0600, directories 0700', async () => {
+    await store.put('private/deep/cell', Buffer.from('bytes of a file'));
+    expect((await stat(join(root, 'private', 'deep', 'cell~'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(root, 'private'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(root, 'private', 'deep'))).mode & 0o777).toBe(0o700);
+  });
 });
 
 describe('bytes that rot on disk', () => {

@@ -47,9 +47,8 @@ function App() {
       <span class=${connected ? 'ok' : 'warn'} data-testid="live" title="server-sent events">${connected ? '● live' : '○ reconnecting'}</span>
     </header>
     ${session.data && !canChange
-      ? html`<div class="banner muted" role="note">read-only: run <code>tierfs dashboard --open</code> and follow its login link to make changes</div>`
-      : null}
-    <main id="main"><${Page} params=${r.params} canChange=${canChange} status=${status} /></main>
+      ? html`<main id="main"><p class="card" role="note">The dashboard shows every user's files: as root, run <code>tierfs dashboard --open</code> and follow its login link.</p></main>`
+      : html`<main id="main"><${Page} params=${r.params} canChange=${canChange} status=${status} /></main>`}
   `;
 }
 

@@ -1,10 +1,11 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
+import { makePrivate } from '../../private-dir.js';
 import { type DirAttrsOf, openDirBeneath, openFileBeneath, removeTreeBeneath, withNameBeneath, withNamesBeneath } from './beneath.js';
 import { TEMP_DIR, tempPathOf } from './copy.js';
 
@@ -46,9 +47,12 @@ export class LocalTier {
   constructor(readonly config: LocalTierConfig) {
     this.name = config.name;
     this.volumes = config.volumes.map((v) => v.path);
+    // Below a volume root, files and directories carry the owners and modes of the mount:
+    // nobody may reach them except through it (which checks permissions), nor put things
+    // there for the daemon to trip over. Only the root is tightened.
     for (const v of this.volumes) {
       mkdirSync(v, { recursive: true, mode: 0o700 });
-      securePrivateRoot(v);
+      makePrivate(v, 'volume root');
     }
   }
 
@@ -285,25 +289,3 @@ export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
   return vols.filter((v) => v.error !== undefined || (!seen.has(v.dev) && seen.add(v.dev)));
 }
 
-/**
- * A volume root is reachable by root only: below it, files and directories carry the
- * owners and modes of the mount, and nobody should reach them except through the mount
- * (which checks permissions), nor put things there for the daemon to trip over. Only
- * the root itself is tightened; what is below keeps the modes it has.
- */
-function securePrivateRoot(volume: string): void {
-  const st = statSync(volume); // the configured path may be a symlink: its target is the volume
-  try {
-    if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) {
-      log.warn({ volume, uid: st.uid, gid: st.gid }, 'volume root was not owned by root: giving it to root');
-      chownSync(volume, 0, 0);
-    }
-    if ((st.mode & 0o7777) !== 0o700) {
-      log.warn({ volume, mode: (st.mode & 0o7777).toString(8) }, 'volume root was reachable by others: mode 0700 now');
-      chmodSync(volume, 0o700);
-    }
-  } catch (err) {
-    // A daemon that is not root may not own the directory; it serves anyway, and says so.
-    log.error({ err, volume }, 'cannot make the volume root private');
-  }
-}

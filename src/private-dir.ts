@@ -1,0 +1,26 @@
+// Directories only the daemon may enter: a volume root (the backing files keep the modes
+// users gave them, which would be reachable around the mount) and the data directory (the
+// catalog holds every name, xattr and access; the recall cache holds cold files' bytes;
+// SQLite and the cache write their files readable by all).
+import { chmodSync, chownSync, statSync } from 'node:fs';
+import { moduleLogger } from './log.js';
+
+const log = moduleLogger('private-dir');
+
+/** Make dir root's (when the daemon is root) and mode 0700, saying so when it was not; what names it in the log. */
+export function makePrivate(dir: string, what: string): void {
+  const st = statSync(dir); // a configured path may be a symlink: its target is the directory
+  try {
+    if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) {
+      log.warn({ path: dir, uid: st.uid, gid: st.gid }, `${what} was not owned by root: giving it to root`);
+      chownSync(dir, 0, 0);
+    }
+    if ((st.mode & 0o7777) !== 0o700) {
+      log.warn({ path: dir, mode: (st.mode & 0o7777).toString(8) }, `${what} was reachable by others: mode 0700 now`);
+      chmodSync(dir, 0o700);
+    }
+  } catch (err) {
+    // A daemon that is not root may not own the directory; it serves anyway, and says so.
+    log.error({ err, path: dir }, `cannot make the ${what} private`);
+  }
+}
