@@ -203,8 +203,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async getxattr(_ctx, ino, name) {
       return vfs.getxattr(ino, name);
     },
-    async listxattr(_ctx, ino) {
-      return vfs.listxattr(ino);
+    async listxattr(ctx, ino) {
+      return vfs.listxattr(ctx, ino);
     },
     async removexattr(ctx, ino, name) {
       vfs.removexattr(ctx, ino, name);

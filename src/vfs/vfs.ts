@@ -1815,9 +1815,11 @@ export class Vfs {
     return this.catalog.hasXattrs(ino);
   }
 
-  listxattr(ino: number): string[] {
+  listxattr(caller: Caller, ino: number): string[] {
     const i = this.inode(ino);
-    const names = this.catalog.listXattrs(ino);
+    // The kernel keeps trusted.* values from all but root, not their names, which the
+    // caller's program was never meant to see.
+    const names = this.catalog.listXattrs(ino).filter((n) => caller.uid === 0 || !n.startsWith('trusted.'));
     if (this.catalog.effectivePin(ino)) names.push(PIN_XATTR);
     return isReg(i.mode) && i.tier ? [...names, TIER_XATTR] : names;
   }

@@ -194,6 +194,22 @@ describe('pins', () => {
   });
 });
 
+describe('xattrs', () => {
+  it('a trusted.* name is listed to root only (the kernel keeps its value from others, not its name)', async () => {
+    await fs.writeFile(m('shared', 'tagged'), 'x');
+    await fs.chmod(m('shared', 'tagged'), 0o644);
+    execFileSync('setfattr', ['-n', 'trusted.origin', '-v', 'vendor', m('shared', 'tagged')]);
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'hello', m('shared', 'tagged')]);
+    const list = `python3 -c "import os, sys; print(sorted(os.listxattr(sys.argv[1])))" ${m('shared', 'tagged')}`;
+    const asRoot = execFileSync('sh', ['-c', list], { encoding: 'utf8' });
+    expect(asRoot).toContain('trusted.origin');
+    const other = await asNobody(list);
+    expect(other.code, other.out).toBe(0);
+    expect(other.out).toContain('user.note');
+    expect(other.out).not.toContain('trusted.origin');
+  });
+});
+
 describe('the data directory', () => {
   it('is root’s alone, made so again at mount: the catalog, the recall cache and the log are out of others’ reach', async () => {
     await t.stop();

@@ -131,7 +131,7 @@ describe('vfs over local tiers', () => {
     vfs.setxattr(caller, f, 'user.color', Buffer.from('blue'), 0);
     expect(vfs.getxattr(f, 'user.color').toString()).toBe('blue');
     expect(vfs.getxattr(f, 'user.tierfs.tier').toString()).toBe('hot');
-    expect(vfs.listxattr(f)).toEqual(['user.color', 'user.tierfs.tier']);
+    expect(vfs.listxattr(caller, f)).toEqual(['user.color', 'user.tierfs.tier']);
     expect(() => vfs.setxattr(caller, f, 'user.tierfs.tier', Buffer.from('warm'), 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
     expect(() => vfs.setxattr(caller, f, 'user.color', Buffer.from('red'), 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(() => vfs.removexattr(caller, f, 'user.none')).toThrow(expect.objectContaining({ code: 'ENODATA' }));
