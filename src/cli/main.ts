@@ -13,7 +13,7 @@ import { registerMoveCommands } from './move-cmd.js';
 import { registerRepairCommands } from './repair-cmd.js';
 import { registerReportCommands } from './report-cmd.js';
 import { registerSimCommands } from './sim-cmd.js';
-import { CliError } from './output.js';
+import { CliError, escapeControlsInOutput } from './output.js';
 
 /** The reader of our output went away (`tierfs status | head -1`): that ends the command, quietly. */
 function endQuietlyOnClosedPipe(): void {
@@ -27,6 +27,7 @@ function endQuietlyOnClosedPipe(): void {
 
 export async function main(argv = process.argv): Promise<void> {
   endQuietlyOnClosedPipe();
+  escapeControlsInOutput();
   const program = new Command()
     .name('tierfs')
     .description('one directory over local disks and object storage; every file moves to the tier its use calls for')

@@ -4,7 +4,7 @@ import type { MoveRecord } from '../catalog/catalog.js';
 import type { MoveOutcome } from '../mover/protocol.js';
 import { adminJson, socketPathOf } from '../admin/client.js';
 import { mountOf, type TierfsMount } from './mounts.js';
-import { CliError, formatBytes, printJson, table } from './output.js';
+import { CliError, formatBytes, printJson, table, writeToTerminal } from './output.js';
 import { pickMount } from './info-cmd.js';
 
 type Result = MoveOutcome & { path: string; error?: string };
@@ -109,7 +109,10 @@ export function registerMoveCommands(program: Command): void {
       let seen = (await fetch()).recent[0]?.id ?? 0;
       for (;;) {
         const r = await fetch();
-        if (tty) process.stdout.write(`\x1b[2J\x1b[H${renderMoves(r)}`);
+        if (tty) {
+          writeToTerminal('\x1b[2J\x1b[H');
+          process.stdout.write(renderMoves(r));
+        }
         for (const x of r.recent.filter((x) => x.id > seen && x.state !== 'intent').reverse()) {
           if (!tty) process.stdout.write(opts.json ? `${JSON.stringify(x)}\n` : `${x.path}: ${x.fromTier} → ${x.toTier} ${x.state} ${formatBytes(x.bytes)}${x.error ? ` (${x.error})` : ''}\n`);
           seen = Math.max(seen, x.id);

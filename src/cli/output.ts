@@ -1,6 +1,28 @@
 // How the CLI speaks: text tables for people, JSON for scripts, one error format.
+
+/** C0 controls but tab and newline, DEL, and C1 controls: what a terminal may take for a command. */
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, '0');
+const writeOut = process.stdout.write.bind(process.stdout);
+
+/**
+ * Names are bytes a user chose: one printed as it is could command the reader's terminal
+ * (ESC ] 52 sets the clipboard, ESC [ 2 J clears the screen, CR writes over the line).
+ * From here on, every control character the CLI prints shows as \xNN; tab and newline stay.
+ */
+export function escapeControlsInOutput(): void {
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
+    writeOut(typeof chunk === 'string' ? chunk.replace(CONTROLS, (c) => `\\x${hex(c, 2)}`) : (chunk as Uint8Array), ...(rest as []))) as typeof process.stdout.write;
+}
+
+/** A command of our own for the terminal (the watch's clear screen), written as it is. */
+export function writeToTerminal(text: string): void {
+  writeOut(text);
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // JSON escapes C0 controls itself; DEL and C1 as \u00XX too, which the escaping above leaves alone.
+  process.stdout.write(`${JSON.stringify(value, null, 2).replace(CONTROLS, (c) => `\\u${hex(c, 4)}`)}\n`);
 }
 
 export function formatBytes(n: number): string {

@@ -210,6 +210,20 @@ describe('xattrs', () => {
   });
 });
 
+describe('names', () => {
+  it('cannot command the terminal of an admin who prints them: control characters show as \\xNN, JSON keeps them exact', async () => {
+    const name = 'evil\x1b]52;c;aGk=\x07\r\x9bname';
+    const made = await asNobody(`printf 'x' > "${m('shared')}/$(printf 'evil\\033]52;c;aGk=\\007\\r\\302\\233name')"`);
+    expect(made.code, made.out).toBe(0);
+    const text = await t.cli(['move', m('shared', name), '--to', 'warm']);
+    expect(text.stdout).toContain('evil\\x1b]52;c;aGk=\\x07\\x0d\\x9bname');
+    expect(text.stdout).not.toMatch(/[\x1b\x07\r\x9b]/);
+    const json = await t.cli(['move', '--json', m('shared', name), '--to', 'hot']);
+    expect(json.stdout).not.toMatch(/[\x1b\x07\r\x9b]/);
+    expect(JSON.parse(json.stdout)[0].path).toBe(join('shared', name));
+  });
+});
+
 describe('the data directory', () => {
   it('is root’s alone, made so again at mount: the catalog, the recall cache and the log are out of others’ reach', async () => {
     await t.stop();
