@@ -815,7 +815,9 @@ export class Vfs {
    * Move the backing of `from` to `to`: a local file's on its volume, a directory's on every
    * volume that holds it. `begin` is told what moves (each volume's backingIdentity) just before
    * anything does: the rename's intent records it.
-   * replacing: `to` names an (empty) directory being replaced; its backing goes too.
+   * replacing: the mount has an entry at `to` (a file, or an empty directory), whose
+   * backing name the rename replaces; without one, a backing name there is a stray's, and
+   * the rename is refused.
    * redo: finishing a rename the daemon died in, with what its intent recorded (null: an
    * intent written before that was recorded). On a volume where `from` is not what the
    * intent recorded — gone, or a file or directory made under that name since — the rename
@@ -844,7 +846,14 @@ export class Vfs {
         (src, dst) => {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
           begin(st ? { [volume]: backingIdentity(st) } : {});
-          tier.renameAt(volume, src, dst);
+          try {
+            tier.renameAt(volume, src, dst, o.replacing === true);
+          } catch (err) {
+            if (errCode(err) === 'EEXIST') {
+              log.warn({ path: to, volume }, 'file not renamed: its new name on the volume holds a file the catalog does not have (a remount imports it; or move it away on the volume)');
+            }
+            throw err;
+          }
         },
         this.dirAttrsAt,
       );
@@ -988,7 +997,7 @@ export class Vfs {
       (begin) =>
         this.renameBacking(src, fromPath, toPath, {
           begin,
-          replacing: dst !== undefined && isDir(dst.mode),
+          replacing: dst !== undefined,
           redo: resumed && (resumed.backing ?? null),
         }),
       () => {
@@ -1129,8 +1138,9 @@ export class Vfs {
     o.begin?.(ofA, ofB);
     const step = (v: { tier: LocalTier; volume: string }, fromA: boolean, fromB: boolean) => {
       if (fromA && fromB) v.tier.withNames(v.volume, aPath, bPath, (x, y) => nativeBinding().exchangeNames(x, y));
-      else if (fromA) v.tier.withNames(v.volume, aPath, bPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
-      else v.tier.withNames(v.volume, bPath, aPath, (x, y) => fs.renameSync(x, y), this.dirAttrsAt);
+      // (The other name holds nothing of the mount's there: a stray is not replaced.)
+      else if (fromA) v.tier.withNames(v.volume, aPath, bPath, (x, y) => v.tier.renameAt(v.volume, x, y, false), this.dirAttrsAt);
+      else v.tier.withNames(v.volume, bPath, aPath, (x, y) => v.tier.renameAt(v.volume, x, y, false), this.dirAttrsAt);
     };
     const volumes = this.tiers.flatMap((tier) =>
       tier.volumes.filter((v) => ofA[v] !== undefined || ofB[v] !== undefined).map((volume) => ({ tier, volume, idA: ofA[volume], idB: ofB[volume] })),

@@ -4,7 +4,8 @@
 // directories, and must not delete those unseen: rmdir, and a rename over the directory,
 // fail with ENOTEMPTY and leave them; once they are gone (or imported), both work. A
 // directory renamed to a name the catalog does not have, whose backing directory on a volume
-// holds names, fails the same way.
+// holds names, fails the same way; so does a file renamed to a free name that a file holds on
+// its volume (EEXIST).
 import { afterEach, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -64,4 +65,22 @@ it('refuses to rename a directory to a free name whose backing directory holds n
   rmSync(join(t.hot, 'e'));
   await fs.rename(join(t.mnt, 'd'), join(t.mnt, 'e'));
   expect(await fs.readFile(join(t.mnt, 'e', 'f'), 'utf8')).toBe('through the mount');
+});
+
+it('refuses to rename a file to a free name where its volume holds a file the mount does not show', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.writeFile(join(t.mnt, 'f'), 'through the mount');
+  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
+  expect(await fs.readdir(t.mnt)).toEqual(['f']);
+
+  await expect(fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'))).rejects.toMatchObject({ code: 'EEXIST' });
+  expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
+  expect(await fs.readFile(join(t.mnt, 'f'), 'utf8')).toBe('through the mount');
+  expect(t.output).toContain('file not renamed: its new name on the volume holds a file the catalog does not have');
+
+  // Over a file the mount shows, the rename replaces it, as ever.
+  rmSync(join(t.hot, 'g'));
+  await fs.writeFile(join(t.mnt, 'g'), 'shown');
+  await fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'));
+  expect(await fs.readFile(join(t.mnt, 'g'), 'utf8')).toBe('through the mount');
 });
