@@ -5,6 +5,7 @@
 // the daemon (CSRF).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { peerUid } from './peer-uid.js';
 
 const COOKIE = 'tierfs_session';
 /** a login link is for the person who just asked for it: used once, and soon */
@@ -33,7 +34,8 @@ export type Credential = 'token' | 'session' | null;
 
 export class DashboardAuth {
   private readonly logins = new Map<string, number>(); // code → expiry
-  private readonly sessions = new Map<string, number>(); // id → expiry
+  /** id → its expiry, and the local user whose browser redeemed the login (null: not known, a remote one) */
+  private readonly sessions = new Map<string, { expires: number; uid: number | null }>();
 
   constructor(
     private readonly token: string,
@@ -49,33 +51,39 @@ export class DashboardAuth {
     return { code, expiresMs };
   }
 
-  /** The Set-Cookie value of a new session for a valid code (then spent), or undefined. */
-  redeem(code: string): string | undefined {
+  /**
+   * The Set-Cookie value of a new session for a valid code (then spent), or undefined.
+   * The session is the redeeming user's (on loopback): its cookie, sent by the browser to
+   * any port of 127.0.0.1 (a page another user serves on a port this listener gave up),
+   * is worth nothing to another user.
+   */
+  redeem(code: string, uid: number | null = null): string | undefined {
     this.prune();
     const found = [...this.logins.keys()].find((c) => same(c, code));
     if (!found) return undefined;
     this.logins.delete(found);
     const id = randomBytes(32).toString('base64url');
-    this.sessions.set(id, this.now() + SESSION_TTL_MS);
+    this.sessions.set(id, { expires: this.now() + SESSION_TTL_MS, uid });
     // HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it.
     return `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}`;
   }
 
-  /** What the request proves: the token, a live session, or nothing. */
+  /** What the request proves: the token, a live session of the user it comes from, or nothing. */
   credential(req: IncomingMessage): Credential {
     const given = bearerOf(req);
     if (given && same(given, this.token)) return 'token';
     const id = cookieOf(req, COOKIE);
     if (id) {
-      const expires = [...this.sessions].find(([s]) => same(s, id))?.[1];
-      if (expires !== undefined && expires > this.now()) return 'session';
+      const session = [...this.sessions].find(([s]) => same(s, id))?.[1];
+      if (session && session.expires > this.now() && (session.uid === null || session.uid === peerUid(req.socket))) return 'session';
     }
     return null;
   }
 
   private prune(): void {
     const now = this.now();
-    for (const m of [this.logins, this.sessions]) for (const [k, exp] of m) if (exp <= now) m.delete(k);
+    for (const [k, exp] of this.logins) if (exp <= now) this.logins.delete(k);
+    for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
   }
 }
 

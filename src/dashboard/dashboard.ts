@@ -4,6 +4,7 @@
 // /api/events, and the one-time login of `tierfs dashboard --open` at /login.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLoopback } from '../config/metrics.js';
+import { peerUid } from './peer-uid.js';
 import { answer, type Routes } from '../admin/server.js';
 import { crossSiteReason, DashboardAuth } from './auth.js';
 import { EventStream, type Snapshots } from './sse.js';
@@ -69,7 +70,8 @@ export class Dashboard {
     const headers = { 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' };
 
     if (url.pathname === '/login' && method === 'GET') {
-      const cookie = this.auth.redeem(url.searchParams.get('code') ?? '');
+      const local = isLoopback(req.socket.remoteAddress ?? '');
+      const cookie = this.auth.redeem(url.searchParams.get('code') ?? '', local ? peerUid(req.socket) : null);
       if (!cookie) return send(res, 403, 'text/plain; charset=utf-8', 'this login link is spent or expired: run tierfs dashboard --open for a new one\n', headers);
       return send(res, 303, 'text/plain; charset=utf-8', 'logged in\n', { ...headers, 'set-cookie': cookie, location: '/' });
     }

@@ -7,6 +7,7 @@ import { get } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { dashboardMount, loginLink, type DashboardMount } from './setup.js';
+import { runAsNobody } from '../helpers/mount.js';
 
 let m: DashboardMount | undefined;
 afterEach(async () => {
@@ -70,6 +71,14 @@ describe('dashboard access', () => {
     for (const path of ['/api/v1/status', '/api/v1/find?glob=**', '/api/v1/trace', '/api/events']) expect((await fetch(new URL(path, m.url))).status, path).toBe(401);
     expect((await fetch(new URL('/api/v1/status', m.url), { headers: m.t.apiAuth() })).status).toBe(200);
     expect(await (await fetch(new URL('/api/session', m.url))).json()).toEqual({ credential: null, canChange: false });
+    // A session is its user's: its cookie, which the browser sends to any port of 127.0.0.1
+    // (to a page another user serves on a port this listener gave up), is nothing to another user.
+    const link = new URL(await loginLink(m.t));
+    const cookie = (await fetch(link, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const status = new URL('/api/v1/status', m.url).href;
+    expect((await fetch(status, { headers: { cookie } })).status).toBe(200);
+    const other = await runAsNobody('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Cookie: ${cookie}`, status]);
+    expect(other.stdout).toBe('401');
     expect((await pin(m.url, { origin: m.url.replace(/\/$/, '') })).status).toBe(401);
     expect((await fetch(new URL('/api/v1/config/version', m.url))).status).toBe(401);
     // A page of evil.example whose name resolves to 127.0.0.1 names itself in Host.
