@@ -1,6 +1,7 @@
 // The daemon's admin endpoint: HTTP on a unix socket beside the catalog (only who
 // can reach the data directory can talk to it). Routes map to AdminApi calls; the
 // HTTP listener (http.ts) answers its GET routes under /api too.
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, rmSync } from 'node:fs';
 import { errnoOf } from '../errors.js';
@@ -64,9 +65,13 @@ export function adminRoutes(api: AdminApi, onFlush: () => void, pace: (bytes: nu
       res.end();
       return undefined;
     },
-    'GET /v1/trace': (url, _body, res) => {
+    'GET /v1/trace': async (url, _body, res) => {
       res.writeHead(200, { 'content-type': 'text/csv' });
-      for (const line of api.traceCsv(Number(url.searchParams.get('since') ?? 0))) res.write(line);
+      // Page by page, as the reader takes them, with the mount's requests served between.
+      for (const page of api.traceCsv(Number(url.searchParams.get('since') ?? 0))) {
+        if (!res.write(page)) await once(res, 'drain');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       res.end();
       return undefined;
     },

@@ -700,7 +700,10 @@ export class Catalog {
       queueDefer: d.prepare('UPDATE move_queue SET not_before_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       queueDueNow: d.prepare('UPDATE move_queue SET not_before_ms = 0 WHERE ino = ? AND not_before_ms > 0'),
       setClass: d.prepare('UPDATE inodes SET class = ? WHERE ino = ?'),
-      trace: d.prepare('SELECT time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE time_ms >= ? ORDER BY id'),
+      tracePage: d.prepare(
+        'SELECT id, time_ms AS timeMs, path, op, offset, length, size FROM access_log WHERE id > ? AND id <= ? AND time_ms >= ? ORDER BY id LIMIT ?',
+      ),
+      lastAccessId: d.prepare('SELECT coalesce(max(id), 0) FROM access_log').pluck(),
       changeCount: d.prepare('SELECT total_changes()').pluck(),
       pendingManifestUpdates: d.prepare('SELECT ino, seq FROM manifest_updates ORDER BY ino LIMIT ?'),
       manifestUpdateDone: d.prepare('DELETE FROM manifest_updates WHERE ino = ? AND seq = ?'),
@@ -1455,7 +1458,13 @@ export class Catalog {
     return this.s.getAccess.get(ino) as AccessStats | undefined;
   }
 
-  trace(sinceMs = 0): IterableIterator<TraceRow> {
-    return this.s.trace.iterate(sinceMs) as IterableIterator<TraceRow>;
+  /** The access log from sinceMs on: a page of the rows after row `afterId` (0: the first page), up to row `lastId`. */
+  tracePage(sinceMs: number, afterId: number, lastId: number, limit: number): (TraceRow & { id: number })[] {
+    return this.s.tracePage.all(afterId, lastId, sinceMs, limit) as (TraceRow & { id: number })[];
+  }
+
+  /** The id of the access log's last row (0: none): where a trace read in pages ends. */
+  lastAccessId(): number {
+    return this.s.lastAccessId.get() as number;
   }
 }

@@ -217,6 +217,20 @@ describe('access recording', () => {
     expect(w.access.readsSeen).toBe(true);
   });
 
+  it('exports a trace longer than a page of the log whole and in order', async () => {
+    t = await new TierfsMount().start();
+    await fs.writeFile(join(t.mnt, 'often'), 'x');
+    const OPENS = 12_000; // more than two pages of the log (5,000 rows)
+    const opener = `import os, sys\nfor _ in range(${OPENS}): os.close(os.open(sys.argv[1], os.O_RDONLY))`;
+    execFileSync('python3', ['-c', opener, join(t.mnt, 'often')]);
+    const opens = async () => JSON.parse((await t!.cli(['where', '--json', join(t!.mnt, 'often')])).stdout)[0].access.opens as number;
+    for (const end = Date.now() + 20_000; (await opens()) < OPENS + 1 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    const csv = (await t.cli(['trace', t.mnt])).stdout.trim().split('\n');
+    const times = csv.slice(1).map((l) => Date.parse(l.split(',')[0]!));
+    expect(csv.slice(1).filter((l) => l.split(',')[2] === 'open')).toHaveLength(OPENS + 1);
+    expect(times.every((time, k) => k === 0 || time >= times[k - 1]!)).toBe(true);
+  });
+
   it('with passthrough, counts the opens of a local file and says its reads are not seen', async () => {
     t = await new TierfsMount().start();
     const data = Buffer.alloc(1 << 20, 1);
