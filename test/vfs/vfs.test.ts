@@ -281,14 +281,15 @@ describe('vfs over local tiers', () => {
     expect(s.reads).toBe(1);
     expect(s.readBytes).toBe(3);
     expect(s.writes).toBe(1);
-    const rows = [...catalog.trace()];
+    const traced = () => catalog.tracePage(0, 0, catalog.lastAccessId(), 1_000_000);
+    const rows = traced();
     expect(rows.map((r) => r.op)).toEqual(['open', 'write', 'open', 'read']);
     expect(rows[3]).toMatchObject({ path: 'f', offset: 2, length: 3, size: 6 });
     const h2 = await vfs.open(f, fs.constants.O_RDONLY);
     for (let i = 0; i < 150; i++) await vfs.read(h2.fh, 1, i % 6);
     vfs.release(h2.fh);
     recorder.flush();
-    expect([...catalog.trace()]).toHaveLength(100); // logMaxRows
+    expect(traced()).toHaveLength(100); // logMaxRows
     expect(catalog.accessStats(f)!.reads).toBe(151); // the counts are not bounded
   });
 });
