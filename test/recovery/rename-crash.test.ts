@@ -223,16 +223,22 @@ it('keeps an exchange that was answered and then lost with its uncommitted group
   expect(readdirSync(t.hot).filter((n) => n.includes('exchange'))).toEqual([]);
 });
 
+/** a on hot and b on warm, exchanged; the daemon (started with the crash point) dies once hot's step is done. Returns their bytes. */
+async function exchangeHotWithWarmAndCrash(m: TierfsMount): Promise<[Buffer, Buffer]> {
+  const [dataA, dataB] = [randomBytes(30_000), randomBytes(20_000)];
+  await fs.writeFile(join(m.mnt, 'a'), dataA);
+  await fs.writeFile(join(m.mnt, 'b'), dataB);
+  const moved = await m.cli(['move', join(m.mnt, 'b'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  expect(await exchange(m, 'a', 'b')).not.toBe(0);
+  await waitFor(() => m.output.includes('test hook: crashing at exchanged-volume'), 20_000, () => `no crash:\n${m.output}`);
+  await m.kill9();
+  return [dataA, dataB];
+}
+
 it('finishes an exchange of a file on hot with one on warm that reached one volume and not the other', { timeout: 120_000 }, async () => {
   t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'exchanged-volume' });
-  const [dataA, dataB] = [randomBytes(30_000), randomBytes(20_000)];
-  await fs.writeFile(join(t.mnt, 'a'), dataA);
-  await fs.writeFile(join(t.mnt, 'b'), dataB);
-  const moved = await t.cli(['move', join(t.mnt, 'b'), '--to', 'warm']);
-  expect(moved.code, moved.stderr).toBe(0);
-  expect(await exchange(t, 'a', 'b')).not.toBe(0);
-  await waitFor(() => t!.output.includes('test hook: crashing at exchanged-volume'), 20_000, () => `no crash:\n${t!.output}`);
-  await t.kill9();
+  const [dataA, dataB] = await exchangeHotWithWarmAndCrash(t);
   // hot's step was done, warm's not: a's copy is at b on hot, b's still at b on warm.
   expect(existsSync(join(t.hot, 'a'))).toBe(false);
   expect(existsSync(join(t.warm, 'b'))).toBe(true);
@@ -247,14 +253,7 @@ it('finishes an exchange of a file on hot with one on warm that reached one volu
 
 it('takes an exchange back when a volume holds neither what it recorded nor the exchanged names', { timeout: 120_000 }, async () => {
   t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'exchanged-volume' });
-  const [dataA, dataB] = [randomBytes(30_000), randomBytes(20_000)];
-  await fs.writeFile(join(t.mnt, 'a'), dataA);
-  await fs.writeFile(join(t.mnt, 'b'), dataB);
-  const moved = await t.cli(['move', join(t.mnt, 'b'), '--to', 'warm']);
-  expect(moved.code, moved.stderr).toBe(0);
-  expect(await exchange(t, 'a', 'b')).not.toBe(0);
-  await waitFor(() => t!.output.includes('test hook: crashing at exchanged-volume'), 20_000, () => `no crash:\n${t!.output}`);
-  await t.kill9();
+  const [dataA, dataB] = await exchangeHotWithWarmAndCrash(t);
   // warm's b copied back (a restore keeps bytes and times, not inode numbers): not what was recorded.
   copyFileSync(join(t.warm, 'b'), join(t.warm, 'b.copy'));
   renameSync(join(t.warm, 'b.copy'), join(t.warm, 'b'));
