@@ -463,7 +463,7 @@ export class MoveProtocol {
    * its size and modification time where the volume's files were copied back since (a
    * restore, or the power-cut test's model of a disk), which keeps times but not inode
    * numbers; a new file has those of the old copy only if made with the same size within
-   * a millisecond of the old copy's last write, before the move had even begun.
+   * a millisecond or two of the old copy's last write, before the move had even begun.
    */
   private removeLocalName(tier: LocalTier, volume: string, path: string, old: { identity?: string; stamp?: string }): void {
     const owner = this.catalog.byDataPath(path);
@@ -575,13 +575,14 @@ function oldCopyStamp(st: BigIntStats): string {
 }
 
 /**
- * Whether a file has an old copy's stamp. Its time may be a millisecond early: a copy
- * that carried times as floating-point seconds (utimes in Node and Python) sets
+ * Whether a file has an old copy's stamp. Its time may be a millisecond off either way: a
+ * copy that carried times as Dates rounds them to the nearest millisecond (Node's Stats),
+ * and one that sets them as floating-point seconds (utimes in Node and Python) sets
  * 1733400000.123 as …122999906 ns about every other time.
  */
 function matchesStamp(st: BigIntStats, stamp: string | undefined): boolean {
   const [size, ms] = stamp?.split(':') ?? [];
   if (size !== String(st.size) || ms === undefined || !/^\d+$/.test(ms)) return false;
   const diff = BigInt(ms) - st.mtimeNs / 1_000_000n;
-  return diff === 0n || diff === 1n;
+  return diff >= -1n && diff <= 1n;
 }

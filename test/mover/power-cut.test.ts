@@ -109,14 +109,30 @@ class Model {
   }
 }
 
-/** A time (seconds, for touch) half a millisecond into one that utimes sets just below itself. */
+/**
+ * A copy of a tree whose times are the tree's to the microsecond: the states before and
+ * after the move as the disk held them. (cpSync's preserveTimestamps sets them as Dates,
+ * rounded to the millisecond and landing early half the time: with the model's own copy
+ * back, two such losses.)
+ */
+function copyExactly(from: string, to: string): void {
+  cpSync(from, to, { recursive: true });
+  const times = (src: string, dst: string) => {
+    const st = lstatSync(src, { bigint: true });
+    if (st.isDirectory()) for (const n of readdirSync(src)) times(join(src, n), join(dst, n));
+    if (!st.isSymbolicLink()) utimesSync(dst, Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+  };
+  times(from, to);
+}
+
+/** A time (seconds, for touch) a quarter into a millisecond that utimes sets just below itself. */
 function earlyLandingTime(dir: string): string {
   const probe = join(dir, 'time-probe');
   writeFileSync(probe, '');
   try {
     for (let ms = Date.now() - 60_000; ; ms++) {
       utimesSync(probe, new Date(ms), new Date(ms));
-      if (lstatSync(probe, { bigint: true }).mtimeNs < BigInt(ms) * 1_000_000n) return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}5`;
+      if (lstatSync(probe, { bigint: true }).mtimeNs < BigInt(ms) * 1_000_000n) return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}25`;
     }
   } finally {
     rmSync(probe, { force: true });
@@ -150,17 +166,18 @@ it('a power cut at any point of a local move loses nothing: every state the disk
   const data = randomBytes(300_000);
   await fs.mkdir(join(t.mnt, 'deep/er'), { recursive: true });
   await fs.writeFile(join(t.mnt, 'deep/er/f'), data);
-  // The model of a disk below sets times as Dates (milliseconds) through utimes, which
-  // carries them as floating-point seconds: about every other millisecond lands just
-  // below itself. The file gets a time in such a millisecond, so that every
-  // run sees what half of them would by chance: the old copy must still be known.
+  // The model of a disk below sets times as Dates (Node rounds them to the millisecond)
+  // through utimes, which carries them as floating-point seconds: about every other
+  // millisecond lands just below itself. The file gets a time a quarter into such a
+  // millisecond, so that every run sees what half of them would by chance: the old copy
+  // must still be known.
   execFileSync('touch', ['-m', '-d', `@${earlyLandingTime(t.root)}`, join(t.mnt, 'deep/er/f')]);
   execFileSync('sync');
 
   // The state before the move, on disk: the volumes as they are, and the catalog.
   const base = join(t.root, 'base');
   const roots = [t.hot, t.warm];
-  for (const r of roots) cpSync(r, join(base, relative(t.root, r)), { recursive: true, preserveTimestamps: true });
+  for (const r of roots) copyExactly(r, join(base, relative(t.root, r)));
   const baseCatalog = join(base, 'catalog.db');
   const live = new Database(join(t.dataDir, 'catalog.db'), { readonly: true });
   live.prepare('VACUUM INTO ?').run(baseCatalog);
@@ -183,7 +200,7 @@ it('a power cut at any point of a local move loses nothing: every state the disk
   }
   // What the move left: the bytes of files made during it come from here.
   const final = join(t.root, 'final');
-  for (const r of roots) cpSync(r, join(final, relative(t.root, r)), { recursive: true, preserveTimestamps: true });
+  for (const r of roots) copyExactly(r, join(final, relative(t.root, r)));
   await t.kill9();
 
   const inVolumes = (p: string) => roots.some((r) => p === r || p.startsWith(`${r}/`));
