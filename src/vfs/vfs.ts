@@ -832,13 +832,13 @@ export class Vfs {
   ): void {
     const begin = o.begin ?? (() => undefined);
     const redo = o.redo;
-    const moves = (volume: string, st: fs.BigIntStats | undefined, dir: boolean): st is fs.BigIntStats =>
-      st !== undefined && st.isDirectory() === dir && (!redo || backingIdentity(st) === redo[volume]);
+    const moves = (volume: string, st: fs.BigIntStats | undefined): boolean =>
+      st !== undefined && !st.isDirectory() && (!redo || backingIdentity(st) === redo[volume]);
     if (isReg(i.mode) && this.isLocalFile(i)) {
       const tier = this.tier(i.tier!);
       const volume = i.volume!;
       // (Its directory may be gone since, with the file renamed out of it.)
-      if (redo !== undefined && !moves(volume, this.backingStat(tier, volume, from), false)) return;
+      if (redo !== undefined && !moves(volume, this.backingStat(tier, volume, from))) return;
       tier.withNames(
         volume,
         from,
@@ -858,13 +858,7 @@ export class Vfs {
         this.dirAttrsAt,
       );
     } else if (isDir(i.mode)) {
-      const ids: BackingIds = {};
-      for (const tier of this.tiers) {
-        for (const volume of tier.volumes) {
-          const st = this.backingStat(tier, volume, from);
-          if (moves(volume, st, true)) ids[volume] = backingIdentity(st);
-        }
-      }
+      const ids = Object.fromEntries(Object.entries(this.backingIds(i, from)).filter(([volume, id]) => !redo || id === redo[volume]));
       begin(ids);
       for (const tier of this.tiers) {
         for (const volume of tier.volumes) {
