@@ -87,17 +87,29 @@ export class NamespaceMirror {
   }
 
   /**
-   * A symlink renamed (or exchanged). Where a backing file of another entry is at `to`,
-   * it is the replaced file's name on its volume, and the rename takes it, as a file's
-   * rename over a file does.
+   * A symlink renamed (or exchanged). Where a file is at `to`, the rename takes it only if
+   * it is the replaced file's name on its volume (`replaces` says so of the volume), as a
+   * file's rename over a file does; any other file there is a stray, which stays, and the
+   * symlink's copy goes (left at `from`, the next mount would show a name renamed away).
    */
-  renameSymlink(from: string, to: string, only?: BackingIds): void {
+  renameSymlink(from: string, to: string, only?: BackingIds, replaces: (volume: string) => boolean = () => false): void {
     for (const { tier, volume } of this.everywhere()) {
       this.bestEffort('rename a symlink', from, volume, () =>
         this.onName(tier, volume, from, (src) => {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
           if (!st?.isSymbolicLink() || (only && backingIdentity(st) !== only[volume])) return;
-          tier.withName(volume, to, (dst) => fs.renameSync(src, dst), this.dirAttrsAt);
+          tier.withName(
+            volume,
+            to,
+            (dst) => {
+              if (kindAt(dst) === 'other' && !replaces(volume)) {
+                log.warn({ path: to, volume }, "symlink's copy not renamed: its new name on the volume holds a file the catalog does not have (a remount reports it); the copy is removed");
+                return fs.unlinkSync(src);
+              }
+              fs.renameSync(src, dst);
+            },
+            this.dirAttrsAt,
+          );
         }),
       );
     }

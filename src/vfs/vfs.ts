@@ -815,9 +815,9 @@ export class Vfs {
    * Move the backing of `from` to `to`: a local file's on its volume, a directory's on every
    * volume that holds it. `begin` is told what moves (each volume's backingIdentity) just before
    * anything does: the rename's intent records it.
-   * replacing: the mount has an entry at `to` (a file, or an empty directory), whose
-   * backing name the rename replaces; without one, a backing name there is a stray's, and
-   * the rename is refused.
+   * replacing: the mount's entry at `to` (a file, a symlink, or an empty directory), whose
+   * backing name the rename replaces where it has one; a file's backing name there that is
+   * not the entry's is a stray's, and the rename is refused.
    * redo: finishing a rename the daemon died in, with what its intent recorded (null: an
    * intent written before that was recorded). On a volume where `from` is not what the
    * intent recorded — gone, or a file or directory made under that name since — the rename
@@ -828,10 +828,18 @@ export class Vfs {
     i: Inode,
     from: string,
     to: string,
-    o: { begin?: (ids: BackingIds) => void; replacing?: boolean; redo?: BackingIds | null } = {},
+    o: { begin?: (ids: BackingIds) => void; replacing?: Inode; redo?: BackingIds | null } = {},
   ): void {
     const begin = o.begin ?? (() => undefined);
     const redo = o.redo;
+    const replaced = o.replacing;
+    // The entry renamed over has a backing name at `to` on a volume only where its bytes
+    // (or its symlink's copy) are: anything else there is a stray, never replaced.
+    const replacedOn = (volume: string) =>
+      replaced !== undefined &&
+      ((this.isLocalFile(replaced) && replaced.volume === volume) ||
+        // a file renamed over a symlink: the symlink's copy on the file's volume
+        (isSymlink(replaced.mode) && this.isLocalFile(i) && this.mirror.holdsSymlink(i.tier!, volume, to)));
     const moves = (volume: string, st: fs.BigIntStats | undefined): boolean =>
       st !== undefined && !st.isDirectory() && (!redo || backingIdentity(st) === redo[volume]);
     if (isReg(i.mode) && this.isLocalFile(i)) {
@@ -847,7 +855,7 @@ export class Vfs {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
           begin(st ? { [volume]: backingIdentity(st) } : {});
           try {
-            tier.renameAt(volume, src, dst, o.replacing === true);
+            tier.renameAt(volume, src, dst, replacedOn(volume));
           } catch (err) {
             if (errCode(err) === 'EEXIST') {
               log.warn({ path: to, volume }, 'file not renamed: its new name on the volume holds a file the catalog does not have (a remount imports it; or move it away on the volume)');
@@ -864,7 +872,7 @@ export class Vfs {
         for (const volume of tier.volumes) {
           if (ids[volume] === undefined) {
             // Redone, `to` on this volume may be the directory renamed before the crash.
-            if (o.replacing && redo === undefined) tier.removeTree(volume, to);
+            if (replaced && redo === undefined) tier.removeTree(volume, to);
             continue;
           }
           tier.removeTree(volume, to);
@@ -875,7 +883,7 @@ export class Vfs {
       // (An intent written before identities were recorded moves what is there.)
       const ids = redo === undefined ? this.mirror.symlinkIds(from) : (redo ?? undefined);
       begin(ids ?? {});
-      this.mirror.renameSymlink(from, to, ids);
+      this.mirror.renameSymlink(from, to, ids, replacedOn);
     } else {
       begin({});
     }
@@ -991,7 +999,7 @@ export class Vfs {
       (begin) =>
         this.renameBacking(src, fromPath, toPath, {
           begin,
-          replacing: dst !== undefined,
+          replacing: dst,
           redo: resumed && (resumed.backing ?? null),
         }),
       () => {

@@ -5,9 +5,10 @@
 // fail with ENOTEMPTY and leave them; once they are gone (or imported), both work. A
 // directory renamed to a name the catalog does not have, whose backing directory on a volume
 // holds names, fails the same way; so does a file renamed to a free name that a file holds on
-// its volume (EEXIST).
+// its volume (EEXIST), or over a file whose bytes are on another volume while its own holds
+// a stray at that name; a symlink's copy renamed there leaves the stray too.
 import { afterEach, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -83,4 +84,42 @@ it('refuses to rename a file to a free name where its volume holds a file the mo
   await fs.writeFile(join(t.mnt, 'g'), 'shown');
   await fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'));
   expect(await fs.readFile(join(t.mnt, 'g'), 'utf8')).toBe('through the mount');
+});
+
+it('refuses to rename a file over one on another tier where its own volume holds a stray at that name', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.writeFile(join(t.mnt, 'f'), 'through the mount');
+  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
+  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
+  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
+
+  // f's volume holds nothing of g's at that name: the file there is nobody's the mount shows.
+  await expect(fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'))).rejects.toMatchObject({ code: 'EEXIST' });
+  expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
+  expect(await fs.readFile(join(t.mnt, 'g'), 'utf8')).toBe('on warm');
+  expect(await fs.readFile(join(t.mnt, 'f'), 'utf8')).toBe('through the mount');
+  expect(t.output).toContain('file not renamed: its new name on the volume holds a file the catalog does not have');
+
+  // Without the stray, the rename replaces g and its copy on warm goes.
+  rmSync(join(t.hot, 'g'));
+  await fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'));
+  expect(await fs.readFile(join(t.mnt, 'g'), 'utf8')).toBe('through the mount');
+  expect(existsSync(join(t.warm, 'g'))).toBe(false);
+});
+
+it('a symlink renamed over a file on another tier leaves a stray at that name on the first tier', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.symlink('somewhere', join(t.mnt, 's'));
+  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
+  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
+  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
+
+  // The catalog's rename is the mount's; the symlink's copy on the tier is a mirror, and a
+  // stray where it would go stays (the copy goes instead, or the next mount shows s again).
+  await fs.rename(join(t.mnt, 's'), join(t.mnt, 'g'));
+  expect(await fs.readlink(join(t.mnt, 'g'))).toBe('somewhere');
+  expect(await fs.readdir(t.mnt)).toEqual(['g']);
+  expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
+  expect(lstatSync(join(t.hot, 's'), { throwIfNoEntry: false })).toBeUndefined();
+  expect(t.output).toContain("symlink's copy not renamed: its new name on the volume holds a file the catalog does not have");
 });
