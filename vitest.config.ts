@@ -13,6 +13,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     // 2 cores: two test files at a time keeps mounts and servers from starving each other.
     maxWorkers: 2,
+    // What a test polls for (a page's update, a daemon's answer) may wait behind the other
+    // test file's work on two cores: a second, vitest's default, is not enough there.
+    expect: { poll: { timeout: 10_000 } },
     // Warnings and errors of the code under test still show; info lines would drown the report.
     env: { TIERFS_LOG_LEVEL: process.env.TIERFS_LOG_LEVEL ?? 'warn' },
   },

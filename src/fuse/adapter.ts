@@ -120,7 +120,7 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     },
     async unlink(_ctx, parent, name) {
       // Answered before its change commits only when the next mount would finish it.
-      if (!vfs.unlink(parent, name)) await vfs.catalog.group.settled();
+      await vfs.unlink(parent, name);
       return toAttr(vfs.getattr(parent));
     },
     async rmdir(_ctx, parent, name) {

@@ -3,7 +3,7 @@
 // someone unmounts it; tierfs detaches such a stale mount and mounts again.
 import { execFile } from 'node:child_process';
 import { constants, readFileSync } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { access, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { FsError } from '../errors.js';
@@ -63,14 +63,19 @@ export async function canonicalMountpoint(path: string): Promise<string> {
   return join(parent, basename(abs));
 }
 
-async function statWithin(path: string, ms: number): Promise<'ok' | 'hung' | NodeJS.ErrnoException> {
+/**
+ * Asks the filesystem mounted at path, within ms: statfs, which the kernel always sends to
+ * a FUSE daemon, where a stat may be answered from attributes it still has cached (for a
+ * second after a daemon killed at once had answered, its dead mount would look alive).
+ */
+async function statfsWithin(path: string, ms: number): Promise<'ok' | 'hung' | NodeJS.ErrnoException> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'hung'>((res) => {
     timer = setTimeout(() => res('hung'), ms);
   });
   try {
     return await Promise.race([
-      stat(path).then(
+      statfs(path).then(
         () => 'ok' as const,
         (err: NodeJS.ErrnoException) => err,
       ),
@@ -106,7 +111,7 @@ export async function prepareMountpoint(path: string): Promise<PreparedMountpoin
   let recoveredStale = false;
   const existing = findMount(mp);
   if (existing) {
-    const probe = await statWithin(mp, 2000);
+    const probe = await statfsWithin(mp, 2000);
     const stale = typeof probe === 'object' && probe.code === 'ENOTCONN';
     if (!stale) {
       const how = probe === 'hung' ? 'and not responding' : 'and alive';

@@ -664,15 +664,15 @@ export class Vfs {
   /**
    * Removes a name that is not a directory's, on its volume first, then in the catalog (the
    * other order would bring the file back: the next mount imports a backing name the
-   * catalog does not hold). True when the next mount would finish the removal should the
-   * daemon die before the catalog change commits: a local file's backing name is moved
-   * into its volume's temp directory under a name that says which catalog name it was
-   * (unlinks.ts), and removed there once the change has committed; a mount in between
-   * finishes the unlink (finishUnlinks) instead of finding the name without its bytes. The
-   * caller need not wait for that commit. False (a cold file, a symlink, a backing name
-   * already gone): it must (Catalog.group.settled()) before saying it is done.
+   * catalog does not hold). A local file's backing name is moved into its volume's temp
+   * directory under a name that says which catalog name it was (unlinks.ts), and removed
+   * there once the change has committed; a mount in between finishes the unlink
+   * (finishUnlinks) instead of finding the name without its bytes, so the caller need not
+   * wait for that commit: undefined. Otherwise (a cold file, a symlink, a backing name
+   * already gone), and where the bytes freed must be free when it returns, a promise the
+   * caller waits for before saying it is done.
    */
-  unlink(parent: number, name: string): boolean {
+  unlink(parent: number, name: string): Promise<void> | undefined {
     this.dir(parent);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const i = this.catalog.lookup(parent, name);
@@ -683,9 +683,15 @@ export class Vfs {
     const remove = this.isLocalFile(i) ? this.tier(i.tier!).setAside(i.volume!, path, unlinkTag(parent, i.ino, name)) : undefined;
     if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     this.forgetName(parent, name, i);
-    if (!remove) return false;
-    this.catalog.group.afterCommit(remove);
-    return true;
+    if (!remove) return this.catalog.group.settled();
+    let freed: Promise<void> | undefined;
+    this.catalog.group.afterCommit(() => (freed = remove()));
+    // On a volume short of room, the file's blocks are free when the unlink returns: the
+    // write that comes next may need them (they go with the name set aside, at the commit).
+    if (i.nlink === 1 && !this.openCount.has(i.ino) && this.tier(i.tier!).shortOfRoom(i.volume!, i.size)) {
+      return this.catalog.group.settled().then(() => freed);
+    }
+    return undefined;
   }
 
   /**

@@ -103,12 +103,12 @@ describe('the dashboard in a browser', () => {
 
     const r = await m.t.cli(['move', join(m.t.mnt, 'sub', 'b.bin'), '--to', 'warm']);
     expect(r.code, r.stderr).toBe(0);
-    await expect.poll(() => row.getAttribute('data-tier'), { timeout: 10_000 }).toBe('warm');
+    await expect.poll(() => row.getAttribute('data-tier')).toBe('warm');
     await expect.poll(() => row.getByTestId('tier').textContent()).toBe('warm');
 
     await open('Moves');
     const audit = page.locator('[data-testid="audit-row"][data-path="sub/b.bin"][data-to="warm"]');
-    await expect.poll(() => audit.first().getAttribute('data-state'), { timeout: 10_000 }).toBe('done');
+    await expect.poll(() => audit.first().getAttribute('data-state')).toBe('done');
     // The same document all along: the page followed the move over its event stream.
     expect(await page.evaluate('window.sameDocument')).toBe(true);
     expect(page.url()).toContain(m.url);
@@ -195,11 +195,11 @@ describe('the dashboard in a browser', () => {
     await aRow.waitFor();
     await shot('moves-paused');
     await aRow.getByRole('button', { name: /^cancel move/ }).click();
-    await expect.poll(() => aRow.count(), { timeout: 10_000 }).toBe(0); // gone at the next update of the page (live events), as the other waits here
+    await expect.poll(() => aRow.count()).toBe(0); // gone at the next update of the page (live events), as the other waits here
 
     // The rule "rest" wants big.bin back on hot: an automatic entry (the mover takes none while disabled).
     const bigRow = rowOf('big.bin');
-    await expect.poll(() => bigRow.locator('td').nth(3).textContent(), { timeout: 10_000 }).not.toBe('0');
+    await expect.poll(() => bigRow.locator('td').nth(3).textContent()).not.toBe('0');
     await bigRow.getByRole('button', { name: /run move \d+ first/ }).click();
     await expect.poll(() => bigRow.locator('td').nth(4).textContent()).toBe('dashboard');
     expect(await bigRow.locator('td').nth(3).textContent()).toBe('0');

@@ -20,7 +20,7 @@ export interface CliResult {
 }
 
 /** Run the tierfs CLI from source and collect its output. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onStderr?: (sofar: string) => void } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [TIERFS_BIN, ...args], {
       cwd: opts.cwd,
@@ -29,7 +29,10 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr);
+    });
     child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
 }
@@ -203,8 +206,9 @@ ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''
     return { authorization: `Bearer ${readFileSync(join(this.dataDir, 'metrics.token'), 'utf8').trim()}` };
   }
 
-  cli(args: string[]): Promise<CliResult> {
-    return runCli(args, { cwd: this.root });
+  /** onStderr: told the command's standard error so far, as it comes (a command that reports progress). */
+  cli(args: string[], onStderr?: (sofar: string) => void): Promise<CliResult> {
+    return runCli(args, { cwd: this.root, onStderr });
   }
 
   /** Wait until the background mover's queue is empty and no move runs. */

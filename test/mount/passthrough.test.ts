@@ -202,8 +202,11 @@ it('tierfs move of a file held open says what it waits for, then moves it at the
   t = await mount(undefined, '10m').start();
   await fs.writeFile(m('held'), randomBytes(100_000));
   const reader = await fs.open(m('held'), 'r');
-  const moving = t.cli(['move', m('held'), '--to', 'cold']);
-  await new Promise((r) => setTimeout(r, 5000)); // the command looks every 3 s
+  // The command looks every 3 s; the reader closes once it has said why it waits.
+  let said: () => void = () => undefined;
+  const waiting = new Promise<void>((r) => (said = r));
+  const moving = t.cli(['move', m('held'), '--to', 'cold'], (stderr) => stderr.includes('held: waiting') && said());
+  await Promise.race([waiting, moving]);
   await reader.close();
   const r = await moving;
   expect(r.code, r.stderr).toBe(0);

@@ -14,6 +14,8 @@ const log = moduleLogger('local-tier');
 const STATFS_TTL_MS = 500;
 /** A file's last name is unlinked off the event loop from this many bytes on (unlinkAt). */
 const UNLINK_OFF_LOOP_BYTES = 64 * 2 ** 20;
+/** Free space below which an unlink frees its file's blocks before it returns (shortOfRoom). */
+const SHORT_OF_ROOM_BYTES = 64 * 2 ** 20;
 
 export interface VolumeUsage {
   path: string;
@@ -109,13 +111,13 @@ export class LocalTier {
     if (st) this.unlinkStated(volume, name, st);
   }
 
-  /** unlinkAt of a name whose lstat the caller has (setAside's). */
-  private unlinkStated(volume: string, name: string, st: Stats): void {
+  /** unlinkAt of a name whose lstat the caller has (setAside's); a promise when its blocks are freed off the loop. */
+  private unlinkStated(volume: string, name: string, st: Stats): Promise<void> | undefined {
     try {
-      if (!freesMuch(st)) return unlinkSync(name);
+      if (!freesMuch(st)) return void unlinkSync(name);
       const doomed = this.doomedName(volume);
       renameSync(name, doomed);
-      this.unlinkOffLoop(doomed);
+      return this.unlinkOffLoop(doomed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -127,8 +129,9 @@ export class LocalTier {
    * unlinks it as unlinkAt does): a removal that the next mount can still tell from a file
    * gone missing. Undefined when nothing is left to remove: there was no such name, or it
    * could not go there (a directory on another filesystem) and was unlinked as unlinkAt does.
+   * The function's promise, when it returns one, settles once a large file's blocks are free.
    */
-  setAside(volume: string, dataPath: string, tag: string): (() => void) | undefined {
+  setAside(volume: string, dataPath: string, tag: string): (() => Promise<void> | undefined) | undefined {
     const to = tempPathOf(volume, tag);
     return this.withName(volume, dataPath, (name) => {
       const st = lstatSync(name, { throwIfNoEntry: false });
@@ -191,8 +194,13 @@ export class LocalTier {
     return tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
   }
 
-  private unlinkOffLoop(path: string): void {
-    unlink(path, (err) => err && log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it'));
+  private unlinkOffLoop(path: string): Promise<void> {
+    return new Promise((resolve) =>
+      unlink(path, (err) => {
+        if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
+        resolve();
+      }),
+    );
   }
   private unlinked = 0;
 
@@ -209,6 +217,21 @@ export class LocalTier {
   /** Remove dataPath and anything below it, following no symlink; a missing one is fine. */
   removeTree(volume: string, dataPath: string): void {
     removeTreeBeneath(volume, dataPath);
+  }
+
+  /**
+   * Whether `freeing` bytes about to be freed on the volume matter to what is free there
+   * now (a statfs of this moment, not the cached one): less than 64 MiB, or less than
+   * they, is free beside them. The next write may need them.
+   */
+  shortOfRoom(volume: string, freeing: number): boolean {
+    if (freeing <= 0) return false;
+    try {
+      const s = statfsSync(volume);
+      return s.bavail * s.bsize < Math.max(SHORT_OF_ROOM_BYTES, freeing);
+    } catch {
+      return false;
+    }
   }
 
   private statfsCache: { atMs: number; usage: VolumeUsage[] } | undefined;
