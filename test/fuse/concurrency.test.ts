@@ -42,8 +42,9 @@ for (let i = 0; i < 64; i++) {
     const out = JSON.parse(r.stdout) as { ms: number; bad: number[] };
     expect(out.bad).toEqual([]);
     expect((await m.command<Stats>('stats')).maxConcurrentReads).toBe(64);
-    // Served one after another by 8 threads this would take 8 × SLOW_MS.
-    expect(out.ms).toBeLessThan(SLOW_MS * 1.75);
+    // Served one after another by 8 threads this would take 8 × SLOW_MS; at once, SLOW_MS
+    // and the 64 opens before (answered by JavaScript, slower on a loaded machine).
+    expect(out.ms).toBeLessThan(SLOW_MS * 3);
   });
 });
 

@@ -45,8 +45,9 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     // Our watch's RequestTimeoutError, or the S3 client's own socket timeout, which is as short here.
     expect(error).toMatchObject({ code: 'Transient' });
     expect(cloud.fault.count(cloud.isGet('t/obj'))).toBe(2);
-    // Two attempts of 300 to 500 ms each, and some slack for a loaded machine.
-    expect(ms).toBeLessThan(2_500);
+    // Two attempts of 300 to 500 ms each, and slack for a loaded machine (the server and the
+    // client share this event loop): far below the default timeouts' 40 s all the same.
+    expect(ms).toBeLessThan(5_000);
     expect(ms).toBeGreaterThanOrEqual(2 * 300 - 50);
   });
 
@@ -55,7 +56,7 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     cloud.fault.inject({ match: cloud.isHead('t/obj'), fault: { kind: 'hang' }, times: Infinity });
     const { ms, error } = await timed(storeWith({ retry: { maxAttempts: 1 } }).head('t/obj'));
     expect(error).toMatchObject({ code: 'Transient' });
-    expect(ms).toBeLessThan(1_500);
+    expect(ms).toBeLessThan(4_000);
   });
 
   it('a listing page that is never answered fails within the timeout', { timeout: 10_000 }, async () => {
@@ -66,7 +67,7 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     };
     const { ms, error } = await timed(list());
     expect(error).toMatchObject({ code: 'Transient' });
-    expect(ms).toBeLessThan(1_500);
+    expect(ms).toBeLessThan(4_000);
   });
 
   it('a body that stalls after its headers fails within idle, on a stream and on a buffered get', { timeout: 10_000 }, async () => {
@@ -75,10 +76,10 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     const store = storeWith({ retry: { maxAttempts: 1 } });
     const streamed = await timed((async () => collect((await store.getStream('t/obj')).stream))());
     expect(streamed.error).toMatchObject({ code: 'Transient' });
-    expect(streamed.ms).toBeLessThan(2_000);
+    expect(streamed.ms).toBeLessThan(4_000);
     const buffered = await timed(store.get('t/obj'));
     expect(buffered.error).toMatchObject({ code: 'Transient' });
-    expect(buffered.ms).toBeLessThan(2_000);
+    expect(buffered.ms).toBeLessThan(4_000);
   });
 
   it('a body cut mid-way is Transient, and the get is retried and succeeds', { timeout: 10_000 }, async () => {
@@ -106,7 +107,7 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     setTimeout(() => controller.abort(), 200);
     const { ms, error } = await timed(store.get('t/obj', { signal: controller.signal }));
     expect(error?.name).toBe('AbortError');
-    expect(ms).toBeLessThan(1_500);
+    expect(ms).toBeLessThan(4_000);
     expect(cloud.fault.count(cloud.isGet('t/obj'))).toBe(1);
   });
 
@@ -116,7 +117,7 @@ describe.each(CLOUDS)('timeouts: $name', ({ start }) => {
     const store = createObjectStore(backendConfigSchema.parse(cloud.config({ retry: { maxAttempts: 5, deadline: '400ms' } })));
     const { ms, error } = await timed(store.get('t/obj'));
     expect(error).toMatchObject({ code: 'Transient', name: 'DeadlineExceededError' });
-    expect(ms).toBeLessThan(1_500);
+    expect(ms).toBeLessThan(4_000);
     expect(cloud.fault.count(cloud.isGet('t/obj'))).toBe(1);
   });
 });

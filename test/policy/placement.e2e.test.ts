@@ -82,13 +82,15 @@ describe('automatic placement', () => {
   it('holds moves to the bandwidth limit (within 10%)', async () => {
     const rate = 2 * MiB;
     t = await new TierfsMount({ hotCapacity: '256MiB', extraYaml: yaml(allWarm, `  bandwidth: 2MiB\n  concurrency: 2\n`) }).start();
-    const data = Array.from({ length: 5 }, () => randomBytes(2 * MiB));
+    // Ten seconds of moves: what a move does after its last byte (verify, fsync, commit),
+    // slower on a busy machine, is a small part of them.
+    const data = Array.from({ length: 5 }, () => randomBytes(4 * MiB));
     await Promise.all(data.map((d, i) => fs.writeFile(join(t!.mnt, `big${i}`), d)));
-    await eventually(async () => (await moves(t!)).recent.filter((m) => m.state === 'done').length === data.length, 30_000, () => 'moves did not finish');
+    await eventually(async () => (await moves(t!)).recent.filter((m) => m.state === 'done').length === data.length, 60_000, () => 'moves did not finish');
     const done = (await moves(t)).recent.filter((m) => m.state === 'done');
     const bytes = done.reduce((a, m) => a + m.bytes, 0);
     const seconds = (Math.max(...done.map((m) => m.finishedMs!)) - Math.min(...done.map((m) => m.startedMs))) / 1000;
-    expect(bytes).toBe(10 * MiB);
+    expect(bytes).toBe(20 * MiB);
     const ratio = bytes / seconds / rate;
     expect(ratio, `${(bytes / seconds / MiB).toFixed(2)} MiB/s over ${seconds.toFixed(2)} s`).toBeGreaterThan(0.9);
     expect(ratio).toBeLessThan(1.1);

@@ -14,6 +14,7 @@ import { PolicySimulation } from '../../src/sim/engine.js';
 import { simTiers } from '../../src/sim/setup.js';
 import { readTrace } from '../../src/sim/traces/index.js';
 import { eventually } from '../helpers/mount.js';
+import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -52,9 +53,25 @@ describe('the simulator and the daemon agree', () => {
       const m = t;
       const names = await workload(m);
       const tierOf = (n: string) => (existsSync(join(m.hot, n)) ? 'hot' : existsSync(join(m.warm, n)) ? 'warm' : 'none');
-      // The daemon settles: the queue empty and two passes with nothing to do.
-      await eventually(async () => JSON.parse((await m.cli(['moves', '--json', m.mnt])).stdout).queueLength === 0 && names.every((n) => tierOf(n) !== 'none'), 30_000, () => 'queue');
-      await new Promise((r) => setTimeout(r, 3000));
+      // The daemon settles: no move queued or running, and the files where they are, for two
+      // whole classification passes.
+      const status = JSON.parse((await m.cli(['status', '--json', m.mnt])).stdout) as { metrics: { url: string } };
+      const passes = async () => parseExposition(await (await fetch(status.metrics.url)).text()).value('tierfs_classifier_pass_seconds_count', {}) ?? 0;
+      const placement = () => JSON.stringify(names.map(tierOf));
+      let quiet: { since: number; placed: string } | undefined;
+      await eventually(
+        async () => {
+          const q = JSON.parse((await m.cli(['moves', '--json', m.mnt])).stdout) as { queueLength: number; active: unknown[] };
+          const placed = placement();
+          if (q.queueLength > 0 || q.active.length > 0 || names.some((n) => tierOf(n) === 'none') || placed !== quiet?.placed) {
+            quiet = { since: await passes(), placed };
+            return false;
+          }
+          return (await passes()) >= quiet.since + 2;
+        },
+        30_000,
+        () => `not settled: ${placement()}`,
+      );
       const mounted = new Map(names.map((n) => [n, tierOf(n)]));
       const settledAt = Date.now();
 
