@@ -189,9 +189,11 @@ describe('attributes, ownership and permissions', () => {
     const s = await fs.statfs(t.mnt);
     const disk = await fs.statfs(t.hot);
     expect((await fs.statfs(t.warm)).blocks).toBe(disk.blocks); // both tiers are on one filesystem here
-    // Sizes in the mount's 4 KiB blocks; free space moves a little between the two calls.
+    // Sizes in the mount's 4 KiB blocks; free space moves between the two calls (the mount's
+    // figure may be half a second old, and a test beside this one may write a GiB): counted
+    // twice, it would be off by all of it.
     expect(s.blocks * s.bsize).toBe(disk.blocks * disk.bsize);
-    expect(Math.abs(s.bavail * s.bsize - disk.bavail * disk.bsize)).toBeLessThan(64 * 2 ** 20);
+    expect(Math.abs(s.bavail * s.bsize - disk.bavail * disk.bsize)).toBeLessThan(256 * 2 ** 20);
     expect(Math.abs(s.ffree - disk.ffree)).toBeLessThan(1000);
     expect(s.bsize).toBe(4096);
     expect(s.bavail).toBeLessThanOrEqual(s.blocks);
