@@ -5,7 +5,7 @@
 // its first request fails; a webhook that hangs does not slow the mount.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -60,26 +60,13 @@ async function startReceiver(): Promise<Receiver> {
   return r;
 }
 
-/** A port nobody listens on now (the listener's address is then known without asking tierfs status). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A mount whose alert evaluator runs on the clock in `clockFile`. */
 async function alertMount(opts: { extraYaml: string; moreTiers?: string; hotCapacity?: string }) {
-  const port = await freePort();
   const t = new TierfsMount({
     hotCapacity: opts.hotCapacity ?? '1MiB',
     warmCapacity: '1GiB', // use counted by the catalog: other tests writing to this disk change nothing
     moreTiers: opts.moreTiers,
-    extraYaml: `metrics: { listen: "127.0.0.1:${port}", history: { enabled: false }, probeInterval: 100ms }
+    extraYaml: `metrics: { listen: "127.0.0.1:0", history: { enabled: false }, probeInterval: 100ms }
 policy: { interval: 1h }
 ${opts.extraYaml}`,
   });
@@ -92,7 +79,8 @@ ${opts.extraYaml}`,
   };
   setClock(T0);
   await t.start({ TIERFS_TEST_CLOCK: clock });
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  // Where the listener is, as status says (a port chosen beforehand could be taken meanwhile).
+  const metricsUrl = (JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } }).metrics.url;
   const alerts = async (): Promise<AlertsAnswer> => {
     const res = await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/alerts?limit=200'), { headers: t.apiAuth() });
     expect(res.status).toBe(200);

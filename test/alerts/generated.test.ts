@@ -4,7 +4,6 @@
 // only metrics that a real mount's /metrics exports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runCli, TierfsMount } from '../helpers/tierfs.js';
@@ -20,30 +19,19 @@ let cold: ReturnType<typeof tempDir>;
 /** metric families a mount with local and object tiers exports, with their types */
 let exported: Map<string, string>;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   cold = tempDir('tierfs-generated-cold-');
-  const port = await freePort();
   t = new TierfsMount({
     moreTiers: `  - name: cold
     kind: object
     scheme: { k: 1, m: 1 }
     backends: [{ name: a, type: fs, root: ${cold.path}/a }, { name: b, type: fs, root: ${cold.path}/b }]
 `,
-    extraYaml: `metrics: { listen: "127.0.0.1:${port}", history: { enabled: false } }\n`,
+    extraYaml: `metrics: { listen: "127.0.0.1:0", history: { enabled: false } }\n`,
   });
   await t.start();
-  exported = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).types;
+  const url = (JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } }).metrics.url;
+  exported = parseExposition(await (await fetch(url)).text()).types;
 }, 60_000);
 
 afterAll(async () => {
