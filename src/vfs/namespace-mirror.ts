@@ -103,7 +103,7 @@ export class NamespaceMirror {
             to,
             (dst) => {
               if (kindAt(dst) === 'other' && !replaces(volume)) {
-                log.warn({ path: to, volume }, "symlink's copy not renamed: its new name on the volume holds a file the catalog does not have (a remount reports it); the copy is removed");
+                log.warn({ path: to, volume }, "symlink's copy not renamed: its new name on the volume holds a file or directory the catalog does not have (a remount reports it); the copy is removed");
                 return fs.unlinkSync(src);
               }
               fs.renameSync(src, dst);

@@ -859,9 +859,9 @@ export class Vfs {
         to,
         (src, dst) => {
           const st = fs.lstatSync(src, { bigint: true, throwIfNoEntry: false });
-          begin(st ? { [volume]: backingIdentity(st) } : {});
           try {
-            tier.renameAt(volume, src, dst, replacedOn(volume));
+            // The intent is written only for a rename that goes ahead (a stray refuses it).
+            tier.renameAt(volume, src, dst, replacedOn(volume), () => begin(st ? { [volume]: backingIdentity(st) } : {}));
           } catch (err) {
             if (errCode(err) === 'EEXIST') {
               log.warn({ path: to, volume }, 'file not renamed: its new name on the volume holds a file the catalog does not have (a remount imports it; or move it away on the volume)');

@@ -121,5 +121,5 @@ it('a symlink renamed over a file on another tier leaves a stray at that name on
   expect(await fs.readdir(t.mnt)).toEqual(['g']);
   expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
   expect(lstatSync(join(t.hot, 's'), { throwIfNoEntry: false })).toBeUndefined();
-  expect(t.output).toContain("symlink's copy not renamed: its new name on the volume holds a file the catalog does not have");
+  expect(t.output).toContain("symlink's copy not renamed: its new name on the volume holds a file or directory the catalog does not have");
 });

@@ -170,10 +170,12 @@ export class LocalTier {
    * second name in the temp directory first, so that the rename does not free its
    * blocks, and that name is unlinked on the thread pool (see unlinkAt). Unless `replacing`
    * (the mount has an entry at `to`), whatever is there is nobody's the mount shows: EEXIST.
+   * `before` runs once the rename is known to go ahead, just before anything changes.
    */
-  renameAt(volume: string, from: string, to: string, replacing: boolean): void {
+  renameAt(volume: string, from: string, to: string, replacing: boolean, before?: () => void): void {
     const replaced = lstatSync(to, { throwIfNoEntry: false });
     if (replaced && !replacing) throw new FsError('EEXIST', 'the new name on the volume holds what the catalog does not have');
+    before?.();
     const doomed = replaced && freesMuch(replaced) ? this.doomedName(volume) : undefined;
     if (doomed) linkSync(to, doomed);
     try {
