@@ -1,7 +1,7 @@
 // Serving one tierfs mount: open the catalog, reconcile it with the tiers, mount
 // through the FUSE binding, answer the admin socket and the metrics listener; on
 // SIGINT/SIGTERM unmount cleanly, flush the access recorder and close the catalog.
-import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Server } from 'node:http';
@@ -207,7 +207,6 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   const took = new Laps();
   const mountpoint = resolve(mountpointArg);
   const realMountpoint = checkLayout(cfg, mountpoint);
-  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   makePrivate(cfg.dataDir, 'data directory');
   const pidFile = takePidFile(cfg.dataDir);
   // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.

@@ -2,13 +2,14 @@
 // users gave them, which would be reachable around the mount) and the data directory (the
 // catalog holds every name, xattr and access; the recall cache holds cold files' bytes;
 // SQLite and the cache write their files readable by all).
-import { chmodSync, chownSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
 import { moduleLogger } from './log.js';
 
 const log = moduleLogger('private-dir');
 
-/** Make dir root's (when the daemon is root) and mode 0700, saying so when it was not; what names it in the log. */
+/** Make dir (if missing), root's (when the daemon is root) and mode 0700, saying so when it was not; what names it in the log. */
 export function makePrivate(dir: string, what: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir); // a configured path may be a symlink: its target is the directory
   try {
     if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) {

@@ -80,7 +80,7 @@ ${opts.extraYaml}`,
   setClock(T0);
   await t.start({ TIERFS_TEST_CLOCK: clock });
   // Where the listener is, as status says (a port chosen beforehand could be taken meanwhile).
-  const metricsUrl = (JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } }).metrics.url;
+  const metricsUrl = await t.metricsUrl();
   const alerts = async (): Promise<AlertsAnswer> => {
     const res = await fetch(metricsUrl.replace(/\/metrics$/, '/api/v1/alerts?limit=200'), { headers: t.apiAuth() });
     expect(res.status).toBe(200);

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runCli, TierfsMount } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
-import { parseExposition } from '../helpers/exposition.js';
 import { ALERT_RULES } from '../../src/alerts/rules.js';
 import { prometheusRulesYaml } from '../../src/alerts/prometheus-rules.js';
 import { alertsSchema } from '../../src/config/alerts.js';
@@ -30,8 +29,7 @@ beforeAll(async () => {
     extraYaml: `metrics: { listen: "127.0.0.1:0", history: { enabled: false } }\n`,
   });
   await t.start();
-  const url = (JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } }).metrics.url;
-  exported = parseExposition(await (await fetch(url)).text()).types;
+  exported = (await t.scrape()).types;
 }, 60_000);
 
 afterAll(async () => {

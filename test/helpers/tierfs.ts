@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
-import { parseExposition } from './exposition.js';
+import { parseExposition, type Exposition } from './exposition.js';
 import { withMallocTunables } from '../../src/malloc-tunables.js';
 import { abortFuseConnections, forceUnmount, isMounted, waitFor } from './mount.js';
 
@@ -160,10 +160,19 @@ ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''
     return this.log;
   }
 
-  /** A metric's value from the daemon's /metrics (the mount needs `metrics: true`); 0 when absent. */
+  /** Where the daemon serves /metrics now, as tierfs status says (the mount needs a listener: `metrics: true`, or its own). */
+  async metricsUrl(): Promise<string> {
+    return (JSON.parse((await this.cli(['status', '--json', this.mnt])).stdout) as { metrics: { url: string } }).metrics.url;
+  }
+
+  /** The daemon's /metrics, parsed: from `url` (metricsUrl's, asked once by a caller that scrapes often), else from where status says. */
+  async scrape(url?: string): Promise<Exposition> {
+    return parseExposition(await (await fetch(url ?? (await this.metricsUrl()))).text());
+  }
+
+  /** A metric's value from the daemon's /metrics; 0 when absent. */
   async metric(name: string, labels?: Record<string, string>): Promise<number> {
-    const status = JSON.parse((await this.cli(['status', '--json', this.mnt])).stdout) as { metrics: { url: string } };
-    return parseExposition(await (await fetch(status.metrics.url)).text()).value(name, labels) ?? 0;
+    return (await this.scrape()).value(name, labels) ?? 0;
   }
 
   get pid(): number | undefined {

@@ -9,7 +9,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -17,15 +16,18 @@ afterEach(async () => {
   t = undefined;
 });
 
+/** A mount every read reaches the daemon on: no passthrough, no page cache. */
+async function readerMount(extraYaml?: string): Promise<TierfsMount> {
+  const m = new TierfsMount({ passthrough: 'off', extraYaml });
+  writeFileSync(m.configFile, readFileSync(m.configFile, 'utf8').replace('mount:\n', 'mount:\n  pageCache: none\n'));
+  return m.start();
+}
+
 it('the serving threads\' wait per wake-up is measured while the mount is read, and the pace stays whole without moves', async () => {
-  // Every read reaches the daemon: no passthrough, no page cache.
-  t = new TierfsMount({ passthrough: 'off' });
-  writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('mount:\n', 'mount:\n  pageCache: none\n'));
-  await t.start();
+  t = await readerMount();
   const file = join(t.mnt, 'f');
   await fs.writeFile(file, randomBytes(1 << 20));
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  const metrics = async () => parseExposition(await (await fetch(status.metrics.url)).text());
+  const url = await t.metricsUrl();
 
   const fh = await fs.open(file, 'r');
   const buf = Buffer.alloc(4096);
@@ -33,7 +35,7 @@ it('the serving threads\' wait per wake-up is measured while the mount is read, 
   try {
     // Two seconds of 4 KiB reads (thousands of requests: every half-second window has enough).
     for (const end = Date.now() + 2000; Date.now() < end; reads++) await fh.read(buf, 0, 4096, ((reads * 7919) % 256) * 4096);
-    const m = await metrics();
+    const m = await t.scrape(url);
     const wait = m.value('tierfs_fuse_wakeup_wait_seconds', {});
     const baseline = m.value('tierfs_fuse_wakeup_wait_baseline_seconds', {});
     expect(reads).toBeGreaterThan(1000);
@@ -49,15 +51,12 @@ it('the serving threads\' wait per wake-up is measured while the mount is read, 
 
 it('a move during which the mount\'s requests wait longer slows down, and tierfs moves says why', async () => {
   // Any rise above the baseline counts (a headroom of 0.01%), so a move under reads slows at once.
-  t = new TierfsMount({ passthrough: 'off', extraYaml: 'mover:\n  bandwidth: 2MiB\n  foregroundHeadroom: 0.0001\n' });
-  writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('mount:\n', 'mount:\n  pageCache: none\n'));
-  await t.start();
+  t = await readerMount('mover:\n  bandwidth: 2MiB\n  foregroundHeadroom: 0.0001\n');
   const file = join(t.mnt, 'f');
   await fs.writeFile(file, randomBytes(1 << 20));
   await fs.writeFile(join(t.mnt, 'big'), randomBytes(16 << 20));
   execFileSync('sync'); // the writes' flush is not part of the baseline
-  const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout) as { metrics: { url: string } };
-  const metrics = async () => parseExposition(await (await fetch(status.metrics.url)).text());
+  const url = await t.metricsUrl();
   const fh = await fs.open(file, 'r');
   const buf = Buffer.alloc(4096);
   let reading = true;
@@ -71,7 +70,7 @@ it('a move during which the mount\'s requests wait longer slows down, and tierfs
   try {
     // Windows without moves: the baseline, learnt from the reads alone.
     await new Promise((r) => setTimeout(r, 2000));
-    expect((await metrics()).value('tierfs_fuse_wakeup_wait_baseline_seconds', {})).toBeGreaterThan(0);
+    expect((await t.scrape(url)).value('tierfs_fuse_wakeup_wait_baseline_seconds', {})).toBeGreaterThan(0);
     expect((await t.cli(['move', '--no-wait', join(t.mnt, 'big'), '--to', 'warm'])).code).toBe(0);
     for (let i = 0; i < availableParallelism(); i++) busy.push(spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
     let said = '';
@@ -84,7 +83,7 @@ it('a move during which the mount\'s requests wait longer slows down, and tierfs
       if (said) text = (await t.cli(['moves', t.mnt])).stdout;
     }
     // What the pace saw, should it not have slowed down.
-    const m = await metrics();
+    const m = await t.scrape(url);
     const seen = ['tierfs_fuse_wakeup_wait_seconds', 'tierfs_fuse_wakeup_wait_baseline_seconds', 'tierfs_mover_pace_ratio'].map((n) => `${n} ${m.value(n, {})}`).join(', ');
     expect(said, seen).toMatch(/^paced to \d+% of the bandwidth/);
     expect(text, seen).toMatch(paced);

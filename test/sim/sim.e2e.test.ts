@@ -14,7 +14,6 @@ import { PolicySimulation } from '../../src/sim/engine.js';
 import { simTiers } from '../../src/sim/setup.js';
 import { readTrace } from '../../src/sim/traces/index.js';
 import { eventually } from '../helpers/mount.js';
-import { parseExposition } from '../helpers/exposition.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -55,8 +54,8 @@ describe('the simulator and the daemon agree', () => {
       const tierOf = (n: string) => (existsSync(join(m.hot, n)) ? 'hot' : existsSync(join(m.warm, n)) ? 'warm' : 'none');
       // The daemon settles: no move queued or running, and the files where they are, for two
       // whole classification passes.
-      const status = JSON.parse((await m.cli(['status', '--json', m.mnt])).stdout) as { metrics: { url: string } };
-      const passes = async () => parseExposition(await (await fetch(status.metrics.url)).text()).value('tierfs_classifier_pass_seconds_count', {}) ?? 0;
+      const url = await m.metricsUrl();
+      const passes = async () => (await m.scrape(url)).value('tierfs_classifier_pass_seconds_count', {}) ?? 0;
       const placement = () => JSON.stringify(names.map(tierOf));
       let quiet: { since: number; placed: string } | undefined;
       await eventually(

@@ -52,10 +52,7 @@ export class LocalTier {
     // Below a volume root, files and directories carry the owners and modes of the mount:
     // nobody may reach them except through it (which checks permissions), nor put things
     // there for the daemon to trip over. Only the root is tightened.
-    for (const v of this.volumes) {
-      mkdirSync(v, { recursive: true, mode: 0o700 });
-      makePrivate(v, 'volume root');
-    }
+    for (const v of this.volumes) makePrivate(v, 'volume root');
   }
 
   has(volume: string): boolean {
@@ -228,13 +225,14 @@ export class LocalTier {
    */
   shortOfRoom(volume: string, freeing: number): boolean {
     if (freeing <= 0) return false;
+    const room = Math.max(SHORT_OF_ROOM_BYTES, freeing);
     // A statfs costs an unlink a twentieth of its time here: the cached figure (half a
     // second old at most) answers for a volume with a GiB to spare.
     const cached = this.volumeUsage().find((u) => u.path === volume);
-    if (cached && cached.error === undefined && cached.freeBytes >= 2 ** 30 + Math.max(SHORT_OF_ROOM_BYTES, freeing)) return false;
+    if (cached && cached.error === undefined && cached.freeBytes >= 2 ** 30 + room) return false;
     try {
       const s = statfsSync(volume);
-      return s.bavail * s.bsize < Math.max(SHORT_OF_ROOM_BYTES, freeing);
+      return s.bavail * s.bsize < room;
     } catch {
       return false;
     }
