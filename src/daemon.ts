@@ -297,6 +297,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       openHold: (ino) => vfs.openHold(ino),
     });
     // A move that waited for its file to close runs as soon as it does, not a retryDelay later.
+    vfs.onLastNameGone = (ino) => protocol.stopMoveOf(ino);
     vfs.onHoldEnded = (ino) => {
       if (catalog.moveDueNow(ino)) background.kick();
     };

@@ -97,14 +97,24 @@ export interface MoveOutcome {
   reason?: string;
 }
 
+/** p, or a rejection as soon as `stopped` is aborted. */
+function untilStopped<T>(p: Promise<T>, stopped: AbortSignal): Promise<T> {
+  if (stopped.aborted) return Promise.reject(stopped.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(stopped.reason as Error);
+    stopped.addEventListener('abort', stop, { once: true });
+    p.then(resolve, reject).finally(() => stopped.removeEventListener('abort', stop));
+  });
+}
+
 type Verdict = { ok: true } | { ok: false; reason: string };
 const refuse = (reason: string): Verdict => ({ ok: false, reason });
 
 export class MoveProtocol {
   /** bytes copied so far, per move id, for progress reports */
   readonly progress = new Map<number, { bytes: number; total: number }>();
-  /** the move running for each file: at most one per file */
-  private readonly running = new Map<number, Promise<MoveOutcome>>();
+  /** the move running for each file (at most one per file), and what stops its copy early */
+  private readonly running = new Map<number, { move: Promise<MoveOutcome>; stop: AbortController }>();
   /** where the bytes of moves between local volumes are copied and read back */
   private readonly copyThread = new CopyThread();
 
@@ -175,17 +185,34 @@ export class MoveProtocol {
    * that is already moving waits for that move, then decides again on what it left.
    */
   async move(ino: number, to: string, requestedBy: string, req: MoveRequest = {}): Promise<MoveOutcome> {
-    for (let busy = this.running.get(ino); busy; busy = this.running.get(ino)) await busy.catch(() => undefined);
-    const move = this.moveAlone(ino, to, requestedBy, req);
-    this.running.set(ino, move);
+    for (let busy = this.running.get(ino); busy; busy = this.running.get(ino)) await busy.move.catch(() => undefined);
+    const running = { stop: new AbortController() } as { move: Promise<MoveOutcome>; stop: AbortController };
+    running.move = this.moveAlone(ino, to, requestedBy, req, running.stop.signal);
+    this.running.set(ino, running);
     try {
-      return await move;
+      return await running.move;
     } finally {
-      if (this.running.get(ino) === move) this.running.delete(ino);
+      if (this.running.get(ino) === running) this.running.delete(ino);
     }
   }
 
-  private async moveAlone(ino: number, to: string, requestedBy: string, req: MoveRequest): Promise<MoveOutcome> {
+  /**
+   * The file ino has lost its last name: a move of it stops copying at its next piece
+   * rather than at its end (its commit would refuse it anyway), drops what it copied and
+   * closes its source. On a full volume the blocks that source holds open are the room
+   * the unlink's caller wants back. Resolves once that move has ended, if one was running.
+   */
+  stopMoveOf(ino: number): Promise<void> | undefined {
+    const running = this.running.get(ino);
+    if (!running) return undefined;
+    running.stop.abort();
+    return running.move.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private async moveAlone(ino: number, to: string, requestedBy: string, req: MoveRequest, stopped: AbortSignal): Promise<MoveOutcome> {
     const throttle = req.unthrottled ? undefined : this.opts.throttle;
     const i = this.vfs.inode(ino);
     if (!isReg(i.mode)) throw new FsError('EISDIR', 'only files move between tiers; a directory moves file by file');
@@ -226,7 +253,7 @@ export class MoveProtocol {
     const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
     const release = () => {
       unhold();
-      void src.close();
+      return src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move'));
     };
     let id: number;
     try {
@@ -243,7 +270,7 @@ export class MoveProtocol {
         }),
       );
     } catch (err) {
-      release();
+      await release();
       throw err;
     }
     await this.pause('intent');
@@ -253,7 +280,7 @@ export class MoveProtocol {
       if (bytes < i.size) this.crashHere('copying');
     };
     try {
-      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle });
+      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle, stopped });
       await this.pause('verified');
       const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
@@ -271,7 +298,7 @@ export class MoveProtocol {
       throw err;
     } finally {
       this.progress.delete(id);
-      release();
+      await release();
     }
     // Committed: the new copy is the file now, and nothing below may touch it.
     await this.pause('committed');
@@ -290,8 +317,11 @@ export class MoveProtocol {
     path: string,
     src: ByteSource & { fd?: number },
     dest: CopyLocation,
-    how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> },
+    how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void>; stopped: AbortSignal },
   ): Promise<string> {
+    const { onProgress, stopped } = how;
+    // A copy told to stop does not wait out its bandwidth first.
+    const throttle = how.throttle && ((bytes: number) => untilStopped(how.throttle!(bytes), stopped));
     if (dest.kind === 'local') {
       const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
       const temp = await prepareTemp(dest.volume, dest.temp!);
@@ -299,16 +329,24 @@ export class MoveProtocol {
       // from an object tier this thread fetches and checks the cells (copySource) and the
       // copy thread writes them.
       const local = src.fd !== undefined;
-      const sha256 = local ? await this.copyThread.copy(src.fd!, src.size, temp, { attrs, ...how }) : await this.copyThread.copyFrom(src, temp, { attrs, ...how });
+      const opts = { attrs, onProgress, throttle, stopped };
+      const sha256 = local ? await this.copyThread.copy(src.fd!, src.size, temp, opts) : await this.copyThread.copyFrom(src, temp, opts);
       await this.pause('copied');
       // The bytes on the target disk, read back, must be the ones read from the source
       // (copyFrom compared each piece as it wrote it).
+      stopped.throwIfAborted();
       if (local && (await this.copyThread.hash(temp)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
       return sha256;
     }
-    const throttle = how.throttle;
-    const throttled: ByteSource = throttle ? { size: src.size, read: async (o, l, into) => (await throttle(l), src.read(o, l, into)) } : src;
-    dest.layout = await this.tiers.object(dest.tier).write(throttled, manifestInfoOf(this.catalog, i, path), dest.fileId, how.onProgress);
+    const paced: ByteSource = {
+      size: src.size,
+      read: async (o, l, into) => {
+        stopped.throwIfAborted();
+        await throttle?.(l);
+        return src.read(o, l, into);
+      },
+    };
+    dest.layout = await this.tiers.object(dest.tier).write(paced, manifestInfoOf(this.catalog, i, path), dest.fileId, onProgress);
     await this.pause('copied');
     // The tier checked every cell and manifest before it returned (verifyWrites);
     // layout.sha256 is the hash of what it read from the source, checked at the commit.

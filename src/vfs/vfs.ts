@@ -683,13 +683,15 @@ export class Vfs {
     const remove = this.isLocalFile(i) ? this.tier(i.tier!).setAside(i.volume!, path, unlinkTag(parent, i.ino, name)) : undefined;
     if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     this.forgetName(parent, name, i);
+    const moveEnded = i.nlink === 1 ? this.onLastNameGone(i.ino) : undefined;
     if (!remove) return this.catalog.group.settled();
     let freed: Promise<void> | undefined;
     this.catalog.group.afterCommit(() => (freed = remove()));
     // On a volume short of room, the file's blocks are free when the unlink returns: the
-    // write that comes next may need them (they go with the name set aside, at the commit).
+    // write that comes next may need them (they go with the name set aside, at the commit,
+    // and with the source of a move that was copying the file away).
     if (i.nlink === 1 && !this.openCount.has(i.ino) && this.tier(i.tier!).shortOfRoom(i.volume!, i.size)) {
-      return this.catalog.group.settled().then(() => freed);
+      return Promise.all([this.catalog.group.settled().then(() => freed), moveEnded]).then(() => undefined);
     }
     return undefined;
   }
@@ -1035,7 +1037,10 @@ export class Vfs {
         (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
       if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, intent, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
-      if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
+      if (dst.nlink - 1 === 0) {
+        this.dropIfUnused(dst.ino);
+        void this.onLastNameGone(dst.ino);
+      }
     }
     return [src];
   }
@@ -1569,6 +1574,12 @@ export class Vfs {
 
   /** Called when a handle stops reading an object-tier copy (relocated): what served it from that copy must stop. */
   onHandleLeftCopy: (fh: number) => void = () => {};
+
+  /**
+   * Called when a file loses its last name, to stop a move of it under way; returns
+   * what to wait for until that move has let go of the file's bytes.
+   */
+  onLastNameGone: (ino: number) => Promise<void> | undefined = () => undefined;
 
   /** Called when the last open that held ino from moving closes (see openHold). */
   onHoldEnded: (ino: number) => void = () => {};

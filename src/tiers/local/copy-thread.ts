@@ -11,6 +11,8 @@
 // checks the cells and hands the thread each piece in a buffer it transfers (no copy),
 // which the thread hashes, writes and reads back while the next cells arrive, and gives
 // back. A thread that dies fails the copies it had with EIO; the next copy starts another.
+// A copy told to stop (its file was deleted) stops before its next piece: a flag in
+// shared memory, since a copy the thread reads itself does not wait for messages.
 //
 // Its code runs as an eval'd script (eval-worker.ts), with Node's own modules only.
 import type { Worker } from 'node:worker_threads';
@@ -24,7 +26,7 @@ const log = moduleLogger('copy-thread');
 
 /** What the main thread asks of the thread. */
 type Job =
-  | { op: 'copy'; id: number; srcFd: number; size: number; path: string; attrs?: CopyAttrs; throttled: boolean }
+  | { op: 'copy'; id: number; srcFd: number; size: number; path: string; attrs?: CopyAttrs; throttled: boolean; stop: Int32Array }
   | { op: 'hash'; id: number; path: string }
   // a copy whose pieces the main thread hands over: opened, fed in order, then finished or abandoned
   | { op: 'receive'; id: number; size: number; path: string; attrs?: CopyAttrs }
@@ -102,13 +104,19 @@ function threadMain(): void {
     fs.fsyncSync(fd);
   };
 
+  const stopIfTold = (stop: Int32Array) => {
+    if (Atomics.load(stop, 0) !== 0) throw Object.assign(new Error('the copy was stopped: its file was deleted'), { code: 'ECANCELED' });
+  };
+
   const copy = async (job: Extract<Job, { op: 'copy' }>) => {
     const fd = fs.openSync(job.path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     const h = createHash('sha256');
     try {
       for (let offset = 0; offset < job.size; ) {
         const want = Math.min(PIECE, job.size - offset);
+        stopIfTold(job.stop);
         if (job.throttled) await take(job.id, want);
+        stopIfTold(job.stop);
         const n = fs.readSync(job.srcFd, buf, 0, want, offset);
         if (n !== want) throw new Error(`source ended early at ${offset + n} of ${job.size} bytes`);
         h.update(buf.subarray(0, n));
@@ -204,6 +212,15 @@ function threadMain(): void {
   });
 }
 
+export interface CopyOptions {
+  attrs?: CopyAttrs;
+  onProgress?: (bytes: number) => void;
+  /** waits for the bandwidth of a piece before it is read */
+  throttle?: (bytes: number) => Promise<void>;
+  /** aborted: the copy stops before its next piece */
+  stopped?: AbortSignal;
+}
+
 interface Pending {
   resolve(sha256: string): void;
   reject(err: Error): void;
@@ -221,15 +238,16 @@ export class CopyThread {
   /**
    * Copy the open file srcFd (size bytes) into a new file at path (created 0600, O_EXCL,
    * never through a symlink), writing only blocks that hold data, truncated to size,
-   * given attrs, fsync'ed. Resolves with the SHA-256 of what was read from srcFd.
+   * given attrs, fsync'ed. Resolves with the SHA-256 of what was read from srcFd; fails
+   * with ECANCELED before the next piece once `stopped` is aborted.
    */
-  copy(
-    srcFd: number,
-    size: number,
-    path: string,
-    opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
-  ): Promise<string> {
-    return this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle }, opts).result;
+  copy(srcFd: number, size: number, path: string, opts: CopyOptions = {}): Promise<string> {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const tell = () => Atomics.store(stop, 0, 1);
+    if (opts.stopped?.aborted) tell();
+    opts.stopped?.addEventListener('abort', tell, { once: true });
+    const { result } = this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle, stop }, opts);
+    return result.finally(() => opts.stopped?.removeEventListener('abort', tell));
   }
 
   /** The SHA-256 of the file at path (not followed if a symlink). */
@@ -244,11 +262,7 @@ export class CopyThread {
    * reads back different fails the copy with EIO) while the next is read. Resolves with
    * the SHA-256 of the source's bytes.
    */
-  async copyFrom(
-    src: ByteSource,
-    path: string,
-    opts: { attrs?: CopyAttrs; onProgress?: (bytes: number) => void; throttle?: (bytes: number) => Promise<void> } = {},
-  ): Promise<string> {
+  async copyFrom(src: ByteSource, path: string, opts: CopyOptions = {}): Promise<string> {
     const free = Array.from({ length: Math.min(PIECES_IN_FLIGHT, Math.ceil(src.size / PIECE)) }, () => new ArrayBuffer(Math.min(PIECE, src.size)));
     let wake = () => {};
     const { id, worker, result } = this.run(
@@ -261,6 +275,7 @@ export class CopyThread {
     try {
       for (let offset = 0; offset < src.size; ) {
         const want = Math.min(PIECE, src.size - offset);
+        opts.stopped?.throwIfAborted();
         await opts.throttle?.(want);
         while (free.length === 0) await Promise.race([new Promise<void>((r) => (wake = r)), failed]);
         const data = free.pop()!;
@@ -309,10 +324,12 @@ export class CopyThread {
     const p = this.pending.get(m.id);
     if (!p) return;
     switch (m.op) {
-      case 'take':
-        // A throttle that fails (it does not) must not leave the thread waiting for ever.
-        void (p.throttle?.(m.bytes) ?? Promise.resolve()).finally(() => w.postMessage({ op: 'granted', id: m.id }));
+      case 'take': {
+        // A throttle that fails (the copy was told to stop) lets the thread go on, to find out.
+        const grant = () => w.postMessage({ op: 'granted', id: m.id });
+        void (p.throttle?.(m.bytes) ?? Promise.resolve()).then(grant, grant);
         return;
+      }
       case 'progress':
         p.onProgress?.(m.bytes);
         return;
