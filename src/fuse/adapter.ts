@@ -130,7 +130,8 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
       return made(vfs.symlink(ctx, target, parent, name), parent);
     },
     async rename(_ctx, parent, name, newParent, newName, flags) {
-      const moved = vfs.rename(parent, name, newParent, newName, flags);
+      const { moved, freed } = vfs.rename(parent, name, newParent, newName, flags);
+      await freed;
       // A directory moved changes too (its ctime, its `..`): then nothing is said.
       if (moved.length === 0 || moved.some((i) => isDir(i.mode))) return;
       return {

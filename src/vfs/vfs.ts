@@ -685,15 +685,22 @@ export class Vfs {
     this.forgetName(parent, name, i);
     const moveEnded = i.nlink === 1 ? this.onLastNameGone(i.ino) : undefined;
     if (!remove) return this.catalog.group.settled();
-    let freed: Promise<void> | undefined;
-    this.catalog.group.afterCommit(() => (freed = remove()));
-    // On a volume short of room, the file's blocks are free when the unlink returns: the
-    // write that comes next may need them (they go with the name set aside, at the commit,
-    // and with the source of a move that was copying the file away).
-    if (i.nlink === 1 && !this.openCount.has(i.ino) && this.tier(i.tier!).shortOfRoom(i.volume!, i.size)) {
-      return Promise.all([this.catalog.group.settled().then(() => freed), moveEnded]).then(() => undefined);
-    }
-    return undefined;
+    this.catalog.group.afterCommit(remove);
+    return this.freedIfShortOfRoom(i, moveEnded);
+  }
+
+  /**
+   * i (as it was) has lost a name. If that was its last, and the volume its bytes are on is
+   * short of room, the blocks must be free when the caller returns: the write that comes
+   * next may need them. They go with the backing name set aside or replaced (removed at
+   * the commit, a large file's off the event loop), and with the source of a move that was
+   * copying the file away (moveEnded). Undefined when there is nothing to wait for.
+   */
+  private freedIfShortOfRoom(i: Inode, moveEnded: Promise<void> | undefined): Promise<void> | undefined {
+    if (i.nlink !== 1 || this.openCount.has(i.ino) || !this.isLocalFile(i)) return undefined;
+    const tier = this.tier(i.tier!);
+    if (!tier.shortOfRoom(i.volume!, i.size)) return undefined;
+    return Promise.all([this.catalog.group.settled().then(() => tier.unlinksDone()), moveEnded]).then(() => undefined);
   }
 
   /**
@@ -898,8 +905,17 @@ export class Vfs {
   }
 
   /** Returns the inodes that moved: the source's, and the target's of an exchange (none when the two names were one file's). */
-  rename(parent: number, name: string, newParent: number, newName: string, flags: number): Inode[] {
-    return this.renameEntry(parent, name, newParent, newName, flags);
+  /**
+   * Returns the inodes that moved (see renameEntry) and, when the file renamed over lost
+   * its last name on a volume short of room, what to wait for until its blocks are free
+   * (as an unlink does).
+   */
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): { moved: Inode[]; freed?: Promise<void> } {
+    const replaced = flags & RENAME_EXCHANGE ? undefined : this.catalog.lookup(newParent, newName);
+    const moved = this.renameEntry(parent, name, newParent, newName, flags);
+    if (!replaced || isDir(replaced.mode) || moved.length === 0) return { moved };
+    const moveEnded = replaced.nlink === 1 ? this.onLastNameGone(replaced.ino) : undefined;
+    return { moved, freed: this.freedIfShortOfRoom(replaced, moveEnded) };
   }
 
   /**
@@ -1037,10 +1053,7 @@ export class Vfs {
         (isSymlink(src.mode) && this.isLocalFile(dst) && this.mirror.holdsSymlink(dst.tier!, dst.volume!, toPath));
       if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, intent, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
-      if (dst.nlink - 1 === 0) {
-        this.dropIfUnused(dst.ino);
-        void this.onLastNameGone(dst.ino);
-      }
+      if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
     }
     return [src];
   }

@@ -69,3 +69,21 @@ it.each(['warm', 'cold'])('rm of a file being moved off a full volume to %s stop
   expect(filesUnder(cold.path)).toEqual([]);
   await expect(fs.stat(m(`big-${to}`))).rejects.toMatchObject({ code: 'ENOENT' });
 });
+
+it('a rename over a file being moved off a full volume stops the move and frees the blocks before it returns', async () => {
+  const size = 12 * MiB;
+  await fs.writeFile(m('log'), randomBytes(size));
+  await fs.writeFile(m('log.new'), 'new');
+  const before = freeOn(t.hot);
+  expect(before, 'the file fills the volume').toBeLessThan(size);
+  const move = t.cli(['move', '--json', m('log'), '--to', 'warm']);
+  await eventually(moving, 20_000, () => `the copy never started\n${t.output}`);
+  await new Promise((r) => setTimeout(r, 1000));
+  await fs.rename(m('log.new'), m('log'));
+  const renamed = Date.now();
+  expect(freeOn(t.hot) - before, `free on hot ${freeOn(t.hot)} bytes, ${before} before the rename`).toBeGreaterThanOrEqual(size - 64 * 1024);
+  expect(JSON.parse((await move).stdout)[0]).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });
+  expect(Date.now() - renamed).toBeLessThan(5_000);
+  expect(await fs.readFile(m('log'), 'utf8')).toBe('new');
+  expect(readdirSync(join(t.warm, '.tierfs-tmp'))).toEqual([]);
+});

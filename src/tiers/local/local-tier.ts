@@ -194,14 +194,23 @@ export class LocalTier {
   }
 
   private unlinkOffLoop(path: string): Promise<void> {
-    return new Promise((resolve) =>
+    const done = new Promise<void>((resolve) =>
       unlink(path, (err) => {
         if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
         resolve();
       }),
     );
+    this.unlinking.add(done);
+    void done.then(() => this.unlinking.delete(done));
+    return done;
   }
   private unlinked = 0;
+  private readonly unlinking = new Set<Promise<void>>();
+
+  /** Settles once every unlink begun off the event loop so far (unlinkAt, renameAt) has freed its blocks. */
+  unlinksDone(): Promise<void> {
+    return Promise.all(this.unlinking).then(() => undefined);
+  }
 
   /** A descriptor of the regular backing file dataPath, opened with no symlink followed; the caller closes it. */
   openFile(volume: string, dataPath: string, flags: number, opts: { mode?: number; dirAttrs?: DirAttrsOf } = {}): number {
