@@ -25,7 +25,7 @@ const freeOn = (dir: string) => {
 };
 /** Whether a move is copying, as `tierfs moves` says. */
 const moving = async () => {
-  const r = await t.cli(['moves', '--json']);
+  const r = await t.cli(['moves', '--json', t.mnt]);
   return (JSON.parse(r.stdout) as { active: unknown[] }).active.length > 0;
 };
 
