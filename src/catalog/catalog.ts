@@ -493,7 +493,8 @@ export class Catalog {
       setMeta: d.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteMeta: d.prepare('DELETE FROM meta WHERE key = ?'),
       dirNames: d.prepare('SELECT name FROM dirents WHERE parent = ? LIMIT ?').pluck(),
-      beginRename: d.prepare('INSERT INTO renames (parent, name, new_parent, new_name, backing, flags, exchanged) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      beginRename: d.prepare('INSERT INTO renames (id, parent, name, new_parent, new_name, backing, flags, exchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      lastRenameId: d.prepare('SELECT coalesce(max(id), 0) FROM renames').pluck(),
       endRename: d.prepare('DELETE FROM renames WHERE id = ?'),
       reserveInos: d.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq").pluck(),
       getInode: inodeRows(d.prepare(`SELECT ${INODE_COLUMNS} FROM inodes i WHERE i.ino = ?`)),
@@ -813,6 +814,8 @@ export class Catalog {
   /** the half-life access_stats.cool_ms was computed with (kept in meta; undefined until first needed) */
   private coolHalfLifeMs: number | undefined;
   private directoryRenamed = false;
+  /** the last rename intent's id (beginRename); undefined until the first */
+  private lastRenameId: number | undefined;
 
   /**
    * Tests of power loss (test/mover/power-cut.test.ts): TIERFS_TEST_DURABLE_SNAPSHOTS=DIR
@@ -988,11 +991,15 @@ export class Catalog {
    * it holds come before the rename), in one write. The next group opens at once, so that
    * the rename's changes in the catalog join it: the rename need not wait for them to
    * commit, since the next mount finishes it from this row (Vfs.finishRenames).
+   * Its id is new for as long as the catalog is open, not the table's next row id (which
+   * an empty table gives again and again): names set aside for a rename carry it, and
+   * finishing one must not take another's left behind for its own.
    */
   beginRename(r: PendingRename): number {
     this.group.open();
     const exchanged = r.exchanged === undefined ? null : JSON.stringify(r.exchanged);
-    const id = Number(this.s.beginRename.run(r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {}), r.flags ?? 0, exchanged).lastInsertRowid);
+    const id = (this.lastRenameId = (this.lastRenameId ?? (this.s.lastRenameId.get() as number)) + 1);
+    this.s.beginRename.run(id, r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {}), r.flags ?? 0, exchanged);
     this.group.commit();
     this.group.open();
     return id;

@@ -287,3 +287,36 @@ describe('requests answered before or after their commit', () => {
     expect(reconcile(catalog, [hot]).missing).toBe(0);
   });
 });
+
+describe('rename intents', () => {
+  it('get an id of their own for as long as the catalog is open, also once the earlier ones ended', () => {
+    const catalog = new Catalog(join(dir.path, 'intents.db'));
+    try {
+      const begin = () => catalog.beginRename({ parent: ROOT_INO, name: 'a', newParent: ROOT_INO, newName: 'b' });
+      const first = begin();
+      catalog.endRename(first);
+      const second = begin();
+      // (The table's next row id would be `first` again: the table was empty.)
+      expect(second).not.toBe(first);
+      const third = begin();
+      catalog.endRename(second);
+      expect(new Set([first, second, third, begin()]).size).toBe(4);
+    } finally {
+      catalog.close();
+    }
+  });
+
+  it('start above the pending ones a catalog opens with', () => {
+    const path = join(dir.path, 'pending.db');
+    const before = new Catalog(path);
+    const pending = before.beginRename({ parent: ROOT_INO, name: 'a', newParent: ROOT_INO, newName: 'b' });
+    before.close();
+    const after = new Catalog(path);
+    try {
+      expect(after.pendingRenames().map((r) => r.id)).toEqual([pending]);
+      expect(after.beginRename({ parent: ROOT_INO, name: 'c', newParent: ROOT_INO, newName: 'd' })).toBeGreaterThan(pending);
+    } finally {
+      after.close();
+    }
+  });
+});
