@@ -546,7 +546,7 @@ export class AdminApi {
     for (let after = 0; ; ) {
       const rows = this.catalog.tracePage(sinceMs, after, last, TRACE_PAGE_ROWS);
       if (rows.length === 0) return;
-      yield rows.map((r) => `${new Date(r.timeMs).toISOString()},${csvField(r.path)},${r.op},${r.offset},${r.length},${r.size}\n`).join('');
+      yield rows.map((r) => `${new Date(r.timeMs).toISOString()},${csvField(inertPath(r.path))},${r.op},${r.offset},${r.length},${r.size}\n`).join('');
       after = rows[rows.length - 1]!.id;
     }
   }
@@ -554,6 +554,16 @@ export class AdminApi {
 
 /** Rows of the access log read (and sent) at once: a few milliseconds of the event loop. */
 const TRACE_PAGE_ROWS = 5000;
+
+/**
+ * A path as the trace writes it: one that a spreadsheet would take for a formula (it
+ * begins with = + - @, a tab or a carriage return), or that begins with the quote, gets
+ * a quote before it — any user of the mount names files, an operator opens the trace.
+ * The simulator's reader takes the quote off (sim/traces/tierfs-csv.ts).
+ */
+export function inertPath(path: string): string {
+  return /^[=+\-@\t\r']/.test(path) ? `'${path}` : path;
+}
 
 export function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -8,7 +8,9 @@ export const TIERFS_HEADER = 'time,path,op,offset,length,size';
 export function parseTierfsLine(line: string, n: number, stats: TraceStats): SimEvent | null {
   const f = splitCsv(line);
   if (f.length !== 6) return stats.bad(n, line, `${f.length} fields, want 6`), null;
-  const [time, path, op, , length, size] = f as [string, string, string, string, string, string];
+  const [time, written, op, , length, size] = f as [string, string, string, string, string, string];
+  // A path that a spreadsheet would take for a formula is written after a quote (admin/api.ts inertPath).
+  const path = written.startsWith("'") ? written.slice(1) : written;
   const timeMs = parseTime(time);
   const [bytes, sz] = [Number(length), Number(size)];
   if (!Number.isFinite(timeMs)) return stats.bad(n, line, 'not a time'), null;
