@@ -209,16 +209,25 @@ export class DiskCache {
       try {
         // Written in batches: each write is a hand-off to another thread, which costs more
         // than the copy of a socket's chunk (on a virtual machine, a cross-CPU wake-up).
+        // One batch is written while the next arrives.
         let batch: Uint8Array[] = [];
         let batched = 0;
-        for await (const chunk of chunks) {
-          batch.push(chunk);
-          batched += chunk.length;
-          if (batched < STORE_BATCH) continue;
-          await file.writev(batch);
-          batch = [];
-          batched = 0;
+        let writing: Promise<unknown> = Promise.resolve();
+        try {
+          for await (const chunk of chunks) {
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched < STORE_BATCH) continue;
+            await writing;
+            writing = file.writev(batch);
+            writing.catch(() => undefined); // awaited before the next batch, or below
+            batch = [];
+            batched = 0;
+          }
+        } finally {
+          await writing.catch(() => undefined);
         }
+        await writing;
         if (batched > 0) await file.writev(batch);
       } finally {
         await file.close();
