@@ -1186,12 +1186,35 @@ export class Vfs {
     };
     const states = volumes.map(stateOf);
     const exchanged = volumes.filter((_, k) => states[k] === 'exchanged');
+    // A volume that holds only symlinks' copies there (a mirror, namespace-mirror.ts) costs
+    // its copies, never the exchange: one that cannot trade places (a stray at the other
+    // name, a full volume) is removed, as a rename of a symlink does.
+    const mirrorOnly = (v: (typeof volumes)[number]) => (v.idA === undefined || isSymlink(a.mode)) && (v.idB === undefined || isSymlink(b.mode));
+    const dropCopies = (v: (typeof volumes)[number], err: unknown) => {
+      log.warn({ err, volume: v.volume, aPath, bPath }, "symlink's copy not exchanged on the volume; the copy is removed");
+      for (const [path, id] of [[aPath, v.idA], [bPath, v.idB]] as const) {
+        if (id === undefined) continue;
+        try {
+          v.tier.withName(v.volume, path, (p) => {
+            const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+            if (st?.isSymbolicLink() && backingIdentity(st) === id) fs.unlinkSync(p);
+          });
+        } catch (e) {
+          log.warn({ err: e, volume: v.volume, path }, "could not remove a symlink's copy; a remount reports it");
+        }
+      }
+    };
     try {
       const other = volumes.find((_, k) => states[k] === 'other');
       if (other) throw new FsError('EIO', `the backing names of ${aPath} and ${bPath} on ${other.volume} hold neither what the exchange recorded nor each other's`);
       volumes.forEach((v, k) => {
         if (states[k] !== 'recorded') return;
-        step(v, v.idA !== undefined, v.idB !== undefined);
+        try {
+          step(v, v.idA !== undefined, v.idB !== undefined);
+        } catch (err) {
+          if (!mirrorOnly(v)) throw err;
+          return dropCopies(v, err);
+        }
         exchanged.push(v);
         crashForTests('exchanged-volume');
       });

@@ -6,12 +6,13 @@
 // directory renamed to a name the catalog does not have, whose backing directory on a volume
 // holds names, fails the same way; so does a file renamed to a free name that a file holds on
 // its volume (EEXIST), or over a file whose bytes are on another volume while its own holds
-// a stray at that name; a symlink's copy renamed there leaves the stray too.
+// a stray at that name; a symlink's copy renamed (or exchanged) there leaves the stray too.
 import { afterEach, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
+import { exchangeNames } from '../helpers/mount.js';
 
 let t: TierfsMount | undefined;
 afterEach(async () => {
@@ -122,4 +123,22 @@ it('a symlink renamed over a file on another tier leaves a stray at that name on
   expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
   expect(lstatSync(join(t.hot, 's'), { throwIfNoEntry: false })).toBeUndefined();
   expect(t.output).toContain("symlink's copy not renamed: its new name on the volume holds a file or directory the catalog does not have");
+});
+
+it('an exchange of a symlink with a file on another tier goes ahead where a stray holds the name on the first tier; the copy goes', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.symlink('somewhere', join(t.mnt, 's'));
+  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
+  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
+  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
+
+  // On hot only the symlink's copy would move, and the stray holds its new name: the
+  // mirror gives way (the copy is removed), the mount's exchange does not.
+  expect(await exchangeNames(join(t.mnt, 's'), join(t.mnt, 'g'))).toBe(0);
+  expect(await fs.readlink(join(t.mnt, 'g'))).toBe('somewhere');
+  expect(await fs.readFile(join(t.mnt, 's'), 'utf8')).toBe('on warm');
+  expect(readFileSync(join(t.warm, 's'), 'utf8')).toBe('on warm');
+  expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
+  expect(lstatSync(join(t.hot, 's'), { throwIfNoEntry: false })).toBeUndefined();
+  expect(t.output).toContain("symlink's copy not exchanged on the volume; the copy is removed");
 });
