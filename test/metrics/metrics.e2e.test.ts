@@ -4,6 +4,7 @@
 // listener's access rules (a token off loopback) and two mounts on one host.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -233,6 +234,28 @@ describe('/metrics of a mount', () => {
     const faults = Number(stat[7]) + Number(stat[9]);
     expect(x.value('tierfs_process_page_faults_total')).toBeGreaterThan(0.5 * faults);
     expect(x.value('tierfs_process_page_faults_total')).toBeLessThanOrEqual(faults);
+  });
+
+  it('names tiers, backends and operations in its labels, never a file: what a user of the mount named stays off the scrape', async () => {
+    const { t } = coldMount();
+    await t.start();
+    const url = (await statusOf(t)).metrics.url;
+    const secret = 'zz-payroll-of-alice';
+    const m = (p: string) => join(t.mnt, p);
+    await fs.mkdir(m(`${secret}-dir`));
+    const file = m(`${secret}-dir/${secret}.txt`);
+    await fs.writeFile(file, randomBytes(300 * KiB));
+    await ok(t, ['move', file, '--to', 'cold']);
+    await fs.readFile(file);
+    await fs.rename(file, m(`${secret}-renamed`));
+    // errors are counted by operation and errno: the names they were about are not kept
+    await expect(fs.readFile(m(`${secret}-missing`))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fs.rmdir(m(`${secret}-dir-missing`))).rejects.toMatchObject({ code: 'ENOENT' });
+    await ok(t, ['move', m(`${secret}-renamed`), '--to', 'hot']);
+    const x = await scrape(url);
+    const labelled = x.samples.flatMap((s) => Object.entries(s.labels).map(([k, v]) => `${s.name}{${k}="${v}"}`));
+    expect(labelled.length, 'the scrape has labelled series').toBeGreaterThan(20);
+    expect(labelled.filter((l) => l.includes('zz-payroll'))).toEqual([]);
   });
 
   it('keeps history from the mount on: tierfs history reads the first points', async () => {
