@@ -26,6 +26,9 @@ import { withoutPrivileges } from './modes.js';
 
 const log = moduleLogger('vfs');
 
+/** What a rename (or exchange) refused by a stray backing name logs beside its EEXIST. */
+const STRAY_REFUSED = 'file not renamed: its new name on the volume holds a file the catalog does not have (a remount imports it; or move it away on the volume)';
+
 export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
@@ -873,7 +876,7 @@ export class Vfs {
             tier.renameAt(volume, src, dst, replacedOn(volume), () => begin(st ? { [volume]: backingIdentity(st) } : {}));
           } catch (err) {
             if (errCode(err) === 'EEXIST') {
-              log.warn({ path: to, volume }, 'file not renamed: its new name on the volume holds a file the catalog does not have (a remount imports it; or move it away on the volume)');
+              log.warn({ path: to, volume }, STRAY_REFUSED);
             }
             throw err;
           }
@@ -1212,8 +1215,9 @@ export class Vfs {
         try {
           step(v, v.idA !== undefined, v.idB !== undefined);
         } catch (err) {
-          if (!mirrorOnly(v)) throw err;
-          return dropCopies(v, err);
+          if (mirrorOnly(v)) return dropCopies(v, err);
+          if (errCode(err) === 'EEXIST') log.warn({ path: v.idA !== undefined ? bPath : aPath, volume: v.volume }, STRAY_REFUSED);
+          throw err;
         }
         exchanged.push(v);
         crashForTests('exchanged-volume');

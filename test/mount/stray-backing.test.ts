@@ -142,3 +142,18 @@ it('an exchange of a symlink with a file on another tier goes ahead where a stra
   expect(lstatSync(join(t.hot, 's'), { throwIfNoEntry: false })).toBeUndefined();
   expect(t.output).toContain("symlink's copy not exchanged on the volume; the copy is removed");
 });
+
+it('refuses to exchange a file with one on another tier where its own volume holds a stray at that name, and says why', { timeout: 120_000 }, async () => {
+  t = await new TierfsMount().start();
+  await fs.writeFile(join(t.mnt, 'f'), 'through the mount');
+  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
+  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
+  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
+
+  expect(await exchangeNames(join(t.mnt, 'f'), join(t.mnt, 'g'))).toBe(17); // EEXIST
+  expect(await fs.readFile(join(t.mnt, 'f'), 'utf8')).toBe('through the mount');
+  expect(await fs.readFile(join(t.mnt, 'g'), 'utf8')).toBe('on warm');
+  expect(readFileSync(join(t.hot, 'g'), 'utf8')).toBe('put beside the mount');
+  expect(readFileSync(join(t.warm, 'g'), 'utf8')).toBe('on warm');
+  expect(t.output).toContain('file not renamed: its new name on the volume holds a file the catalog does not have');
+});
