@@ -142,7 +142,7 @@ export function registerInfoCommands(program: Command): void {
     .command('trace')
     .argument('[mountpoint]', 'which mount (default: the only one)')
     .option('--since <iso-time>', 'only accesses at or after this time')
-    .description("export the access log as CSV (time, path, op, offset, length, size), to study or replay a workload; a path that a spreadsheet would take for a formula (= + - @ first) is written after a '")
+    .description("export the access log as CSV (time, path, op, offset, length, size), to study or replay a workload; a path that a spreadsheet would take for a formula (one that begins with = + - @, a tab, a carriage return or ') is written after a '")
     .action(async (mountpoint: string | undefined, opts: { since?: string }) => {
       const m = pickMount(mountpoint);
       const since = opts.since ? Date.parse(opts.since) : 0;

@@ -97,13 +97,15 @@ export interface MoveOutcome {
   reason?: string;
 }
 
-/** p, or a rejection as soon as `stopped` is aborted. */
-function untilStopped<T>(p: Promise<T>, stopped: AbortSignal): Promise<T> {
+/** wait(), or a rejection as soon as `stopped` is aborted (then wait is not called at all). */
+function untilStopped<T>(wait: () => Promise<T>, stopped: AbortSignal): Promise<T> {
   if (stopped.aborted) return Promise.reject(stopped.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const stop = () => reject(stopped.reason as Error);
     stopped.addEventListener('abort', stop, { once: true });
-    p.then(resolve, reject).finally(() => stopped.removeEventListener('abort', stop));
+    wait()
+      .then(resolve, reject)
+      .finally(() => stopped.removeEventListener('abort', stop));
   });
 }
 
@@ -113,8 +115,8 @@ const refuse = (reason: string): Verdict => ({ ok: false, reason });
 export class MoveProtocol {
   /** bytes copied so far, per move id, for progress reports */
   readonly progress = new Map<number, { bytes: number; total: number }>();
-  /** the move running for each file (at most one per file), and what stops its copy early */
-  private readonly running = new Map<number, { move: Promise<MoveOutcome>; stop: AbortController }>();
+  /** the move running for each file (at most one per file), what stops its copy early, and when it has let go of its source */
+  private readonly running = new Map<number, { move: Promise<MoveOutcome>; stop: AbortController; released: Promise<void> }>();
   /** where the bytes of moves between local volumes are copied and read back */
   private readonly copyThread = new CopyThread();
 
@@ -186,8 +188,13 @@ export class MoveProtocol {
    */
   async move(ino: number, to: string, requestedBy: string, req: MoveRequest = {}): Promise<MoveOutcome> {
     for (let busy = this.running.get(ino); busy; busy = this.running.get(ino)) await busy.move.catch(() => undefined);
-    const running = { stop: new AbortController() } as { move: Promise<MoveOutcome>; stop: AbortController };
-    running.move = this.moveAlone(ino, to, requestedBy, req, running.stop.signal);
+    const stop = new AbortController();
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    const move = this.moveAlone(ino, to, requestedBy, req, { stopped: stop.signal, letGo });
+    // (A move that ends before it opens a source has let go of nothing.)
+    void move.then(letGo, letGo);
+    const running = { move, stop, released };
     this.running.set(ino, running);
     try {
       return await running.move;
@@ -200,21 +207,27 @@ export class MoveProtocol {
    * The file ino has lost its last name: a move of it stops copying at its next piece
    * rather than at its end (its commit would refuse it anyway), drops what it copied and
    * closes its source. On a full volume the blocks that source holds open are the room
-   * the unlink's caller wants back. Resolves once that move has ended, if one was running.
+   * the unlink's caller wants back. Resolves once that move has closed its source (before
+   * it removes what it copied: on an object tier, deletes that may be slow), if one runs.
    */
   stopMoveOf(ino: number): Promise<void> | undefined {
     const running = this.running.get(ino);
     if (!running) return undefined;
-    running.stop.abort();
-    return running.move.then(
-      () => undefined,
-      () => undefined,
-    );
+    running.stop.abort(new FsError('ECANCELED', 'file was deleted during the move'));
+    return running.released;
   }
 
-  private async moveAlone(ino: number, to: string, requestedBy: string, req: MoveRequest, stopped: AbortSignal): Promise<MoveOutcome> {
+  private async moveAlone(
+    ino: number,
+    to: string,
+    requestedBy: string,
+    req: MoveRequest,
+    { stopped, letGo }: { stopped: AbortSignal; letGo: () => void },
+  ): Promise<MoveOutcome> {
     const throttle = req.unthrottled ? undefined : this.opts.throttle;
     const i = this.vfs.inode(ino);
+    // Open still, without a name: its copy would only be refused at the commit.
+    if (i.nlink === 0) return { id: 0, state: 'aborted', bytes: 0, reason: 'file was deleted' };
     if (!isReg(i.mode)) throw new FsError('EISDIR', 'only files move between tiers; a directory moves file by file');
     if (req.onlyIfCold && !this.vfs.isColdFile(i)) return { id: 0, state: 'done', bytes: 0, reason: 'already on a local tier' };
     const target = this.tiers.get(to);
@@ -251,10 +264,9 @@ export class MoveProtocol {
     // A file deleted during the move puts its object copy on the garbage list: the copy
     // must stay until this move has read it (the commit then sees the deletion).
     const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
-    const release = () => {
-      unhold();
-      return src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move'));
-    };
+    let closed: Promise<void> | undefined;
+    const release = () =>
+      (closed ??= (unhold(), src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move'))).then(letGo));
     let id: number;
     try {
       id = this.catalog.durableTx(() =>
@@ -284,11 +296,13 @@ export class MoveProtocol {
       await this.pause('verified');
       const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
+        await release();
         await this.dropCopy(dest);
         this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: verdict.reason });
         return { id, state: 'aborted', bytes: i.size, reason: verdict.reason };
       }
     } catch (err) {
+      await release();
       await this.dropCopy(dest).catch((e) => log.error({ err: e, id }, 'could not remove a failed copy'));
       // A copy that failed because the file went or changed meanwhile (its name now
       // another file's or a symlink, its bytes gone) lost that race, and says so.
@@ -321,7 +335,7 @@ export class MoveProtocol {
   ): Promise<string> {
     const { onProgress, stopped } = how;
     // A copy told to stop does not wait out its bandwidth first.
-    const throttle = how.throttle && ((bytes: number) => untilStopped(how.throttle!(bytes), stopped));
+    const throttle = how.throttle && ((bytes: number) => untilStopped(() => how.throttle!(bytes), stopped));
     if (dest.kind === 'local') {
       const attrs = { uid: i.uid, gid: i.gid, mode: i.mode, atimeNs: i.atimeNs, mtimeNs: i.mtimeNs };
       const temp = await prepareTemp(dest.volume, dest.temp!);
@@ -334,8 +348,7 @@ export class MoveProtocol {
       await this.pause('copied');
       // The bytes on the target disk, read back, must be the ones read from the source
       // (copyFrom compared each piece as it wrote it).
-      stopped.throwIfAborted();
-      if (local && (await this.copyThread.hash(temp)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
+      if (local && (await this.copyThread.hash(temp, stopped)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
       return sha256;
     }
     const paced: ByteSource = {

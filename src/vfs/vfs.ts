@@ -687,9 +687,12 @@ export class Vfs {
     if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     this.forgetName(parent, name, i);
     const moveEnded = i.nlink === 1 ? this.onLastNameGone(i.ino) : undefined;
-    if (!remove) return this.catalog.group.settled();
-    this.catalog.group.afterCommit(remove);
-    return this.freedIfShortOfRoom(i, moveEnded);
+    const freed = this.freedIfShortOfRoom(i, moveEnded);
+    if (remove) {
+      this.catalog.group.afterCommit(remove);
+      return freed;
+    }
+    return Promise.all([this.catalog.group.settled(), freed]).then(() => undefined);
   }
 
   /**
@@ -703,7 +706,7 @@ export class Vfs {
     if (i.nlink !== 1 || this.openCount.has(i.ino) || !this.isLocalFile(i)) return undefined;
     const tier = this.tier(i.tier!);
     if (!tier.shortOfRoom(i.volume!, i.size)) return undefined;
-    return Promise.all([this.catalog.group.settled().then(() => tier.unlinksDone()), moveEnded]).then(() => undefined);
+    return Promise.all([this.catalog.group.settled().then(() => tier.unlinksDone(i.volume!)), moveEnded]).then(() => undefined);
   }
 
   /**
@@ -907,9 +910,9 @@ export class Vfs {
     }
   }
 
-  /** Returns the inodes that moved: the source's, and the target's of an exchange (none when the two names were one file's). */
   /**
-   * Returns the inodes that moved (see renameEntry) and, when the file renamed over lost
+   * Returns the inodes that moved: the source's, and the target's of an exchange (none when
+   * the two names were one file's); and, when the file renamed over lost
    * its last name on a volume short of room, what to wait for until its blocks are free
    * (as an unlink does).
    */
@@ -1187,35 +1190,27 @@ export class Vfs {
       if ((v.idA === undefined || atB === v.idA) && (v.idB === undefined || atA === v.idB)) return 'exchanged';
       return 'other';
     };
+    // A volume that holds only symlinks' copies of the two names (a mirror, namespace-mirror.ts)
+    // costs its copies, never the exchange: where they cannot trade places (a stray at the
+    // other name, a full volume) they are removed once the exchange has gone through, as a
+    // rename of a symlink does; finishing one, copies that are neither is no reason to stop.
+    type Volume = (typeof volumes)[number];
+    const mirrorOnly = (v: Volume) => (v.idA === undefined || isSymlink(a.mode)) && (v.idB === undefined || isSymlink(b.mode));
     const states = volumes.map(stateOf);
     const exchanged = volumes.filter((_, k) => states[k] === 'exchanged');
-    // A volume that holds only symlinks' copies there (a mirror, namespace-mirror.ts) costs
-    // its copies, never the exchange: one that cannot trade places (a stray at the other
-    // name, a full volume) is removed, as a rename of a symlink does.
-    const mirrorOnly = (v: (typeof volumes)[number]) => (v.idA === undefined || isSymlink(a.mode)) && (v.idB === undefined || isSymlink(b.mode));
-    const dropCopies = (v: (typeof volumes)[number], err: unknown) => {
-      log.warn({ err, volume: v.volume, aPath, bPath }, "symlink's copy not exchanged on the volume; the copy is removed");
-      for (const [path, id] of [[aPath, v.idA], [bPath, v.idB]] as const) {
-        if (id === undefined) continue;
-        try {
-          v.tier.withName(v.volume, path, (p) => {
-            const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-            if (st?.isSymbolicLink() && backingIdentity(st) === id) fs.unlinkSync(p);
-          });
-        } catch (e) {
-          log.warn({ err: e, volume: v.volume, path }, "could not remove a symlink's copy; a remount reports it");
-        }
-      }
-    };
+    const copiesLeft: Volume[] = [];
     try {
-      const other = volumes.find((_, k) => states[k] === 'other');
+      const other = volumes.find((v, k) => states[k] === 'other' && !mirrorOnly(v));
       if (other) throw new FsError('EIO', `the backing names of ${aPath} and ${bPath} on ${other.volume} hold neither what the exchange recorded nor each other's`);
       volumes.forEach((v, k) => {
         if (states[k] !== 'recorded') return;
         try {
           step(v, v.idA !== undefined, v.idB !== undefined);
         } catch (err) {
-          if (mirrorOnly(v)) return dropCopies(v, err);
+          if (mirrorOnly(v)) {
+            log.warn({ err, volume: v.volume, aPath, bPath }, "symlink's copy not exchanged on the volume; the copy is removed");
+            return void copiesLeft.push(v);
+          }
           if (errCode(err) === 'EEXIST') log.warn({ path: v.idA !== undefined ? bPath : aPath, volume: v.volume }, STRAY_REFUSED);
           throw err;
         }
@@ -1234,6 +1229,19 @@ export class Vfs {
         }
       }
       throw err;
+    }
+    for (const v of copiesLeft) {
+      for (const [path, id] of [[aPath, v.idA], [bPath, v.idB]] as const) {
+        if (id === undefined) continue;
+        try {
+          v.tier.withName(v.volume, path, (p) => {
+            const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+            if (st?.isSymbolicLink() && backingIdentity(st) === id) fs.unlinkSync(p);
+          });
+        } catch (err) {
+          log.warn({ err, volume: v.volume, path }, "could not remove a symlink's copy; a remount reports it");
+        }
+      }
     }
   }
 

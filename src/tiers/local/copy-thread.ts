@@ -27,7 +27,7 @@ const log = moduleLogger('copy-thread');
 /** What the main thread asks of the thread. */
 type Job =
   | { op: 'copy'; id: number; srcFd: number; size: number; path: string; attrs?: CopyAttrs; throttled: boolean; stop: Int32Array }
-  | { op: 'hash'; id: number; path: string }
+  | { op: 'hash'; id: number; path: string; stop: Int32Array }
   // a copy whose pieces the main thread hands over: opened, fed in order, then finished or abandoned
   | { op: 'receive'; id: number; size: number; path: string; attrs?: CopyAttrs }
   | { op: 'piece'; id: number; offset: number; length: number; data: ArrayBuffer }
@@ -94,26 +94,26 @@ function threadMain(): void {
 
   // A copy's bytes go to the disk as it is written, every 16 MiB, on the thread pool and
   // not waited for: the fsync that seals it then has little left to write, not the whole
-  // file at the end (a 256 MiB recall here: 130 of its 1,000 ms, now a few). A copy's
-  // descriptor is closed once the syncs begun on it have returned (its number must not
-  // be another file's while one is under way).
+  // file at the end (a 256 MiB recall here: 130 of its 1,000 ms, now a few). One sync at a
+  // time per copy (the pool is the whole process's), through a descriptor of its own:
+  // a write-back error is told once to each open file, so the copy's own descriptor still
+  // hears it at that last fsync, and fails the copy, whatever the early syncs were told.
   const SYNC_EVERY = 16 << 20;
-  const syncing = new Map<number, { n: number; close?: boolean }>();
-  const syncAhead = (fd: number, end: number) => {
-    if (end % SYNC_EVERY !== 0) return;
-    const s = syncing.get(fd) ?? { n: 0 };
-    s.n++;
-    syncing.set(fd, s);
-    fs.fdatasync(fd, () => {
-      if (--s.n > 0) return;
-      syncing.delete(fd);
-      if (s.close) fs.close(fd, () => undefined);
+  interface EarlySyncs { path: string; fd?: number; busy: boolean; ended: boolean }
+  const syncAhead = (s: EarlySyncs, end: number) => {
+    if (end % SYNC_EVERY !== 0 || s.busy) return;
+    s.fd ??= fs.openSync(s.path, C.O_RDONLY | C.O_NOFOLLOW);
+    s.busy = true;
+    fs.fdatasync(s.fd, () => {
+      s.busy = false;
+      if (s.ended) endSyncs(s);
     });
   };
-  const closeCopy = (fd: number) => {
-    const s = syncing.get(fd);
-    if (s) s.close = true;
-    else fs.closeSync(fd);
+  const endSyncs = (s: EarlySyncs) => {
+    s.ended = true;
+    if (s.fd === undefined || s.busy) return;
+    fs.close(s.fd, () => undefined);
+    s.fd = undefined;
   };
 
   // A complete copy: its length (a trailing hole was not written), owner, mode and times, on disk.
@@ -135,6 +135,7 @@ function threadMain(): void {
   const copy = async (job: Extract<Job, { op: 'copy' }>) => {
     const fd = fs.openSync(job.path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     const h = createHash('sha256');
+    const syncs: EarlySyncs = { path: job.path, busy: false, ended: false };
     try {
       for (let offset = 0; offset < job.size; ) {
         const want = Math.min(PIECE, job.size - offset);
@@ -146,21 +147,28 @@ function threadMain(): void {
         h.update(buf.subarray(0, n));
         writeData(fd, buf.subarray(0, n), offset);
         offset += n;
-        syncAhead(fd, offset);
+        syncAhead(syncs, offset);
         port.postMessage({ op: 'progress', id: job.id, bytes: offset });
       }
       seal(fd, job.size, job.attrs);
     } finally {
-      closeCopy(fd);
+      fs.closeSync(fd);
+      endSyncs(syncs);
     }
     return h.digest('hex');
   };
 
-  const hash = (path: string) => {
+  const hash = (path: string, stop: Int32Array) => {
     const fd = fs.openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
     const h = createHash('sha256');
     try {
-      for (let offset = 0, n = 0; (n = fs.readSync(fd, buf, 0, PIECE, offset)) > 0; offset += n) h.update(buf.subarray(0, n));
+      for (let offset = 0; ; ) {
+        stopIfTold(stop);
+        const n = fs.readSync(fd, buf, 0, PIECE, offset);
+        if (n === 0) break;
+        h.update(buf.subarray(0, n));
+        offset += n;
+      }
     } finally {
       fs.closeSync(fd);
     }
@@ -170,12 +178,12 @@ function threadMain(): void {
   // Received copies: each piece is hashed, written, and read back from the target at once
   // and compared with what was given (from the page cache, as a read-back after the
   // fsync would be), so no second pass over the file is needed once the last piece is in.
-  const receiving = new Map<number, { fd: number; job: Extract<Job, { op: 'receive' }>; h: ReturnType<typeof createHash> }>();
+  const receiving = new Map<number, { fd: number; job: Extract<Job, { op: 'receive' }>; h: ReturnType<typeof createHash>; syncs: EarlySyncs }>();
   const backBuf = Buffer.allocUnsafe(PIECE);
   const receive = (m: Extract<Job, { op: 'receive' | 'piece' | 'finish' | 'abandon' }>) => {
     if (m.op === 'receive') {
       const fd = fs.openSync(m.path, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-      receiving.set(m.id, { fd, job: m, h: createHash('sha256') });
+      receiving.set(m.id, { fd, job: m, h: createHash('sha256'), syncs: { path: m.path, busy: false, ended: false } });
       return;
     }
     const r = receiving.get(m.id);
@@ -187,7 +195,7 @@ function threadMain(): void {
       if (!writeData(r.fd, piece, m.offset)) fs.ftruncateSync(r.fd, m.offset + m.length);
       const back = backBuf.subarray(0, fs.readSync(r.fd, backBuf, 0, m.length, m.offset));
       if (!back.equals(piece)) throw Object.assign(new Error('copy on the target does not match the source'), { code: 'EIO' });
-      syncAhead(r.fd, m.offset + m.length);
+      syncAhead(r.syncs, m.offset + m.length);
       port.postMessage({ op: 'stored', id: m.id, bytes: m.offset + m.length, data: m.data }, [m.data]);
       return;
     }
@@ -195,7 +203,8 @@ function threadMain(): void {
     try {
       if (m.op === 'finish') seal(r.fd, r.job.size, r.job.attrs);
     } finally {
-      closeCopy(r.fd);
+      fs.closeSync(r.fd);
+      endSyncs(r.syncs);
     }
     if (m.op === 'finish') port.postMessage({ op: 'done', id: m.id, sha256: r.h.digest('hex') });
     else port.postMessage({ op: 'failed', id: m.id, message: 'the copy was abandoned' });
@@ -221,14 +230,17 @@ function threadMain(): void {
       } catch (err) {
         const r = receiving.get(m.id);
         receiving.delete(m.id);
-        if (r) closeCopy(r.fd);
+        if (r) {
+          fs.closeSync(r.fd);
+          endSyncs(r.syncs);
+        }
         failed(m.id, err);
       }
       return;
     }
     const run = async () => {
       try {
-        const sha256 = m.op === 'copy' ? await copy(m) : hash(m.path);
+        const sha256 = m.op === 'copy' ? await copy(m) : hash(m.path, m.stop);
         port.postMessage({ op: 'done', id: m.id, sha256 });
       } catch (err) {
         failed(m.id, err);
@@ -236,6 +248,15 @@ function threadMain(): void {
     };
     void run();
   });
+}
+
+/** A flag in shared memory that the thread reads between pieces, set once `stopped` is aborted. */
+function withStopFlag(stopped: AbortSignal | undefined, run: (stop: Int32Array) => Promise<string>): Promise<string> {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const tell = () => Atomics.store(stop, 0, 1);
+  if (stopped?.aborted) tell();
+  stopped?.addEventListener('abort', tell, { once: true });
+  return run(stop).finally(() => stopped?.removeEventListener('abort', tell));
 }
 
 export interface CopyOptions {
@@ -268,17 +289,12 @@ export class CopyThread {
    * with ECANCELED before the next piece once `stopped` is aborted.
    */
   copy(srcFd: number, size: number, path: string, opts: CopyOptions = {}): Promise<string> {
-    const stop = new Int32Array(new SharedArrayBuffer(4));
-    const tell = () => Atomics.store(stop, 0, 1);
-    if (opts.stopped?.aborted) tell();
-    opts.stopped?.addEventListener('abort', tell, { once: true });
-    const { result } = this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle, stop }, opts);
-    return result.finally(() => opts.stopped?.removeEventListener('abort', tell));
+    return withStopFlag(opts.stopped, (stop) => this.run({ op: 'copy', id: 0, srcFd, size, path, attrs: opts.attrs, throttled: !!opts.throttle, stop }, opts).result);
   }
 
-  /** The SHA-256 of the file at path (not followed if a symlink). */
-  hash(path: string): Promise<string> {
-    return this.run({ op: 'hash', id: 0, path }, {}).result;
+  /** The SHA-256 of the file at path (not followed if a symlink); fails with ECANCELED once `stopped` is aborted. */
+  hash(path: string, stopped?: AbortSignal): Promise<string> {
+    return withStopFlag(stopped, (stop) => this.run({ op: 'hash', id: 0, path, stop }, {}).result);
   }
 
   /**

@@ -114,7 +114,7 @@ export class LocalTier {
       if (!freesMuch(st)) return void unlinkSync(name);
       const doomed = this.doomedName(volume);
       renameSync(name, doomed);
-      return this.unlinkOffLoop(doomed);
+      return this.unlinkOffLoop(volume, doomed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -181,7 +181,7 @@ export class LocalTier {
       if (doomed) unlinkSync(doomed);
       throw err;
     }
-    if (doomed) this.unlinkOffLoop(doomed);
+    if (doomed) this.unlinkOffLoop(volume, doomed);
   }
 
   private makeTempDir(volume: string): void {
@@ -193,23 +193,25 @@ export class LocalTier {
     return tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
   }
 
-  private unlinkOffLoop(path: string): Promise<void> {
+  private unlinkOffLoop(volume: string, path: string): Promise<void> {
     const done = new Promise<void>((resolve) =>
       unlink(path, (err) => {
         if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
         resolve();
       }),
     );
-    this.unlinking.add(done);
-    void done.then(() => this.unlinking.delete(done));
+    const under = this.unlinking.get(volume) ?? new Set<Promise<void>>();
+    this.unlinking.set(volume, under.add(done));
+    void done.then(() => under.delete(done));
     return done;
   }
   private unlinked = 0;
-  private readonly unlinking = new Set<Promise<void>>();
+  /** per volume, the unlinks under way off the event loop */
+  private readonly unlinking = new Map<string, Set<Promise<void>>>();
 
-  /** Settles once every unlink begun off the event loop so far (unlinkAt, renameAt) has freed its blocks. */
-  unlinksDone(): Promise<void> {
-    return Promise.all(this.unlinking).then(() => undefined);
+  /** Settles once every unlink begun off the event loop on the volume so far (unlinkAt, renameAt) has freed its blocks. */
+  unlinksDone(volume: string): Promise<void> {
+    return Promise.all(this.unlinking.get(volume) ?? []).then(() => undefined);
   }
 
   /** A descriptor of the regular backing file dataPath, opened with no symlink followed; the caller closes it. */

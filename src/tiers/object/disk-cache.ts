@@ -212,20 +212,17 @@ export class DiskCache {
         // One batch is written while the next arrives.
         let batch: Uint8Array[] = [];
         let batched = 0;
+        // (A failure of the chunks leaves a write under way: close waits for it.)
         let writing: Promise<unknown> = Promise.resolve();
-        try {
-          for await (const chunk of chunks) {
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched < STORE_BATCH) continue;
-            await writing;
-            writing = file.writev(batch);
-            writing.catch(() => undefined); // awaited before the next batch, or below
-            batch = [];
-            batched = 0;
-          }
-        } finally {
-          await writing.catch(() => undefined);
+        for await (const chunk of chunks) {
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched < STORE_BATCH) continue;
+          await writing;
+          writing = file.writev(batch);
+          writing.catch(() => undefined); // awaited before the next batch, or below
+          batch = [];
+          batched = 0;
         }
         await writing;
         if (batched > 0) await file.writev(batch);
