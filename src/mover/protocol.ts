@@ -264,9 +264,11 @@ export class MoveProtocol {
     // A file deleted during the move puts its object copy on the garbage list: the copy
     // must stay until this move has read it (the commit then sees the deletion).
     const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
+    // Once: the object copy may go, and the source's descriptor is closed (what an unlink
+    // of the file on a full volume waits for: letGo).
     let closed: Promise<void> | undefined;
     const release = () =>
-      (closed ??= (unhold(), src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move'))).then(letGo));
+      (closed ??= (unhold(), src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move')).then(letGo)));
     let id: number;
     try {
       id = this.catalog.durableTx(() =>

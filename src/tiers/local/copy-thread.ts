@@ -101,8 +101,12 @@ function threadMain(): void {
   const SYNC_EVERY = 16 << 20;
   interface EarlySyncs { path: string; fd?: number; busy: boolean; ended: boolean }
   const syncAhead = (s: EarlySyncs, end: number) => {
-    if (end % SYNC_EVERY !== 0 || s.busy) return;
-    s.fd ??= fs.openSync(s.path, C.O_RDONLY | C.O_NOFOLLOW);
+    if (end % SYNC_EVERY !== 0 || s.busy || s.ended) return;
+    try {
+      s.fd ??= fs.openSync(s.path, C.O_RDONLY | C.O_NOFOLLOW);
+    } catch {
+      return void (s.ended = true); // (no early syncs then: the last fsync does it all)
+    }
     s.busy = true;
     fs.fdatasync(s.fd, () => {
       s.busy = false;
