@@ -294,7 +294,7 @@ export class MoveProtocol {
       if (bytes < i.size) this.crashHere('copying');
     };
     try {
-      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle, stopped });
+      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle, stopped, release });
       await this.pause('verified');
       const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
@@ -333,7 +333,7 @@ export class MoveProtocol {
     path: string,
     src: ByteSource & { fd?: number },
     dest: CopyLocation,
-    how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void>; stopped: AbortSignal },
+    how: { onProgress: (bytes: number) => void; throttle?: (bytes: number) => Promise<void>; stopped: AbortSignal; release: () => Promise<void> },
   ): Promise<string> {
     const { onProgress, stopped } = how;
     // A copy told to stop does not wait out its bandwidth first.
@@ -353,15 +353,28 @@ export class MoveProtocol {
       if (local && (await this.copyThread.hash(temp, stopped)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
       return sha256;
     }
+    // Stopped, the source is let go as soon as no read of it is under way: the writer lets
+    // the upload in flight end before it fails (its puts must not land after the copy is
+    // removed), which needs nothing more of the source, and may take long on a slow store.
+    let reading: Promise<unknown> = Promise.resolve();
+    const letGo = () => void reading.then(how.release);
+    stopped.addEventListener('abort', letGo, { once: true });
     const paced: ByteSource = {
       size: src.size,
       read: async (o, l, into) => {
         stopped.throwIfAborted();
         await throttle?.(l);
-        return src.read(o, l, into);
+        stopped.throwIfAborted();
+        const read = src.read(o, l, into);
+        reading = read.catch(() => undefined);
+        return read;
       },
     };
-    dest.layout = await this.tiers.object(dest.tier).write(paced, manifestInfoOf(this.catalog, i, path), dest.fileId, onProgress);
+    try {
+      dest.layout = await this.tiers.object(dest.tier).write(paced, manifestInfoOf(this.catalog, i, path), dest.fileId, onProgress);
+    } finally {
+      stopped.removeEventListener('abort', letGo);
+    }
     await this.pause('copied');
     // The tier checked every cell and manifest before it returned (verifyWrites);
     // layout.sha256 is the hash of what it read from the source, checked at the commit.

@@ -13,6 +13,8 @@ export interface S3Server {
   endpoint: string;
   port: number;
   bucket: string;
+  /** s3rver's process (a test may stop it with SIGSTOP to hang the requests under way) */
+  pid: number;
   /** Client settings s3rver needs (see MACHINE.md). */
   clientOptions: { endpoint: string; forcePathStyle: true; checksums: 'when_required'; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   stop(): Promise<void>;
@@ -50,6 +52,7 @@ export async function startS3Server(bucket = 'tierfs-test'): Promise<S3Server> {
       endpoint,
       port,
       bucket,
+      pid: child.pid!,
       clientOptions: {
         endpoint, forcePathStyle: true, checksums: 'when_required', region: 'us-east-1',
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },

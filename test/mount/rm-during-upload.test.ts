@@ -1,0 +1,73 @@
+// A file deleted while the mover uploads it to object storage, from a volume short of
+// room: `rm` returns once the move has let go of the file's bytes (its source closed),
+// not once the store has answered the upload under way — which the writer waits for
+// before it gives up, so that no late put lands after the partial copy is removed. The
+// store here hangs: s3rver is stopped (SIGSTOP) while the move runs.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as fs from 'node:fs/promises';
+import { mkdirSync, statfsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { TierfsMount } from '../helpers/tierfs.js';
+import { eventually } from '../helpers/mount.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+
+const MiB = 1 << 20;
+let t: TierfsMount;
+let s3: S3Server;
+let mounted = false;
+const m = (p: string) => join(t.mnt, p);
+const freeOn = (dir: string) => {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+};
+
+beforeAll(async () => {
+  s3 = await startS3Server('rm-during-upload');
+  const c = s3.clientOptions;
+  t = new TierfsMount({
+    // 8 MiB a second: the first 16 MiB batch of stripes is read in two seconds, then put.
+    extraYaml: 'mover:\n  bandwidth: 8MiB\n',
+    moreTiers: `  - name: cold
+    kind: object
+    scheme: { k: 2, m: 1 }
+    chunkSize: 1MiB
+    backends:
+      - { name: s3, type: s3, bucket: ${s3.bucket}, endpoint: "${c.endpoint}", region: ${c.region}, forcePathStyle: true, checksums: when_required, accessKeyId: ${c.credentials.accessKeyId}, secretAccessKey: ${c.credentials.secretAccessKey} }
+`,
+  });
+  mkdirSync(t.hot, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tierfs-test', t.hot]);
+  mounted = true;
+  await t.start();
+});
+
+afterAll(async () => {
+  if (s3) process.kill(s3.pid, 'SIGCONT');
+  await t?.dispose().catch(() => undefined);
+  if (mounted) execFileSync('umount', ['-l', t.hot]);
+  await s3?.stop();
+});
+
+it('rm of a file whose upload hangs returns with its blocks free, and the move ends once the store answers', async () => {
+  const size = 40 * MiB;
+  await fs.writeFile(m('big'), randomBytes(size));
+  const before = freeOn(t.hot);
+  const move = t.cli(['move', '--json', m('big'), '--to', 'cold']);
+  await eventually(async () => (JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as { active: unknown[] }).active.length > 0, 20_000, () => `the move never started\n${t.output}`);
+  // The store stops answering; the first batch's puts begin (and hang) about two seconds in.
+  process.kill(s3.pid, 'SIGSTOP');
+  try {
+    await new Promise((r) => setTimeout(r, 3500));
+    const started = Date.now();
+    const rm = fs.unlink(m('big'));
+    const outcome = await Promise.race([rm.then(() => 'returned'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
+    expect(outcome, `rm ${outcome} after ${Date.now() - started} ms`).toBe('returned');
+    expect(freeOn(t.hot) - before, `free on hot ${freeOn(t.hot)}, ${before} before the rm`).toBeGreaterThanOrEqual(size);
+  } finally {
+    process.kill(s3.pid, 'SIGCONT');
+  }
+  expect(JSON.parse((await move).stdout)[0]).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });
+  await expect(fs.stat(m('big'))).rejects.toMatchObject({ code: 'ENOENT' });
+}, 90_000);
