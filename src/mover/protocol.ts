@@ -27,6 +27,7 @@
 // waits for the first and then looks at the file again.
 // recover(): INTENT without COMMITTED → remove the partial copy; COMMITTED → step 5.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { type BigIntStats, constants, existsSync, linkSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, Inode, MoveRecord } from '../catalog/catalog.js';
@@ -189,6 +190,8 @@ export class MoveProtocol {
   async move(ino: number, to: string, requestedBy: string, req: MoveRequest = {}): Promise<MoveOutcome> {
     for (let busy = this.running.get(ino); busy; busy = this.running.get(ino)) await busy.move.catch(() => undefined);
     const stop = new AbortController();
+    // Each piece waiting for bandwidth listens to it: a stripe of k cells, k at once.
+    setMaxListeners(0, stop.signal);
     let letGo!: () => void;
     const released = new Promise<void>((resolve) => (letGo = resolve));
     const move = this.moveAlone(ino, to, requestedBy, req, { stopped: stop.signal, letGo });
@@ -264,11 +267,30 @@ export class MoveProtocol {
     // A file deleted during the move puts its object copy on the garbage list: the copy
     // must stay until this move has read it (the commit then sees the deletion).
     const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
+    // The reads of the source under way (a stripe's cells are read at once): it is closed
+    // only once they are over.
+    const reads = new Set<Promise<void>>();
+    const tracked: typeof src = {
+      ...src,
+      read: (offset, length, into) => {
+        const read = src.read(offset, length, into);
+        const over = read.then(
+          () => undefined,
+          () => undefined,
+        );
+        reads.add(over);
+        void over.then(() => reads.delete(over));
+        return read;
+      },
+    };
     // Once: the object copy may go, and the source's descriptor is closed (what an unlink
     // of the file on a full volume waits for: letGo).
     let closed: Promise<void> | undefined;
     const release = () =>
-      (closed ??= (unhold(), src.close().catch((err) => log.warn({ err, ino }, 'could not close the source of a move')).then(letGo)));
+      (closed ??= Promise.all(reads)
+        .then(() => (unhold(), src.close()))
+        .catch((err) => log.warn({ err, ino }, 'could not close the source of a move'))
+        .then(letGo));
     let id: number;
     try {
       id = this.catalog.durableTx(() =>
@@ -294,7 +316,7 @@ export class MoveProtocol {
       if (bytes < i.size) this.crashHere('copying');
     };
     try {
-      const sha256 = await this.copy(i, path, src, dest, { onProgress, throttle, stopped, release });
+      const sha256 = await this.copy(i, path, tracked, dest, { onProgress, throttle, stopped, release });
       await this.pause('verified');
       const verdict = this.commit(id, ino, i.generation, dest, sha256);
       if (!verdict.ok) {
@@ -353,11 +375,10 @@ export class MoveProtocol {
       if (local && (await this.copyThread.hash(temp, stopped)) !== sha256) throw new FsError('EIO', 'copy on the target does not match the source');
       return sha256;
     }
-    // Stopped, the source is let go as soon as no read of it is under way: the writer lets
-    // the upload in flight end before it fails (its puts must not land after the copy is
-    // removed), which needs nothing more of the source, and may take long on a slow store.
-    let reading: Promise<unknown> = Promise.resolve();
-    const letGo = () => void reading.then(how.release);
+    // Stopped, the source is let go at once (once the reads under way are over): the writer
+    // lets the upload in flight end before it fails (its puts must not land after the copy
+    // is removed), which needs nothing more of the source, and may take long on a slow store.
+    const letGo = () => void how.release();
     stopped.addEventListener('abort', letGo, { once: true });
     const paced: ByteSource = {
       size: src.size,
@@ -365,9 +386,7 @@ export class MoveProtocol {
         stopped.throwIfAborted();
         await throttle?.(l);
         stopped.throwIfAborted();
-        const read = src.read(o, l, into);
-        reading = read.catch(() => undefined);
-        return read;
+        return src.read(o, l, into);
       },
     };
     try {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
 import { eventually } from '../helpers/mount.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../src/objectstore/s3.js';
 
 const MiB = 1 << 20;
 let t: TierfsMount;
@@ -43,8 +45,16 @@ beforeAll(async () => {
   await t.start();
 });
 
+const resume = () => {
+  try {
+    process.kill(s3.pid, 'SIGCONT');
+  } catch {
+    // gone already
+  }
+};
+
 afterAll(async () => {
-  if (s3) process.kill(s3.pid, 'SIGCONT');
+  if (s3) resume();
   await t?.dispose().catch(() => undefined);
   if (mounted) execFileSync('umount', ['-l', t.hot]);
   await s3?.stop();
@@ -54,20 +64,33 @@ it('rm of a file whose upload hangs returns with its blocks free, and the move e
   const size = 40 * MiB;
   await fs.writeFile(m('big'), randomBytes(size));
   const before = freeOn(t.hot);
-  const move = t.cli(['move', '--json', m('big'), '--to', 'cold']);
-  await eventually(async () => (JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as { active: unknown[] }).active.length > 0, 20_000, () => `the move never started\n${t.output}`);
-  // The store stops answering; the first batch's puts begin (and hang) about two seconds in.
+  // The store stops answering before the move begins: its first batch's puts (about two
+  // seconds in, at 8 MiB/s) hang, and so does the move.
   process.kill(s3.pid, 'SIGSTOP');
+  let moveOver = false;
+  let move: Promise<{ stdout: string }> | undefined;
   try {
-    await new Promise((r) => setTimeout(r, 3500));
+    move = t.cli(['move', '--json', m('big'), '--to', 'cold']).finally(() => (moveOver = true));
+    await eventually(async () => (JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as { active: unknown[] }).active.length > 0, 20_000, () => `the move never started\n${t.output}`);
+    await new Promise((r) => setTimeout(r, 3000));
     const started = Date.now();
     const rm = fs.unlink(m('big'));
     const outcome = await Promise.race([rm.then(() => 'returned'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
     expect(outcome, `rm ${outcome} after ${Date.now() - started} ms`).toBe('returned');
     expect(freeOn(t.hot) - before, `free on hot ${freeOn(t.hot)}, ${before} before the rm`).toBeGreaterThanOrEqual(size);
+    // The move was still waiting for the store: rm did not wait for it.
+    expect(moveOver, 'the move ended before the store answered: no upload was under way').toBe(false);
   } finally {
-    process.kill(s3.pid, 'SIGCONT');
+    resume();
   }
-  expect(JSON.parse((await move).stdout)[0]).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });
+  expect(JSON.parse((await move!).stdout)[0]).toMatchObject({ state: 'aborted', reason: 'file was deleted during the move' });
   await expect(fs.stat(m('big'))).rejects.toMatchObject({ code: 'ENOENT' });
+  // The puts under way when it gave up landed before its partial copy was removed: nothing is left.
+  const client = createS3Client(s3.clientOptions);
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    expect((listed.Contents ?? []).map((o) => o.Key!).filter((k) => !k.startsWith('.tierfs/'))).toEqual([]);
+  } finally {
+    client.destroy();
+  }
 }, 90_000);

@@ -324,6 +324,7 @@ export class CopyThread {
         opts.stopped?.throwIfAborted();
         await opts.throttle?.(want);
         while (free.length === 0) await Promise.race([new Promise<void>((r) => (wake = r)), failed]);
+        opts.stopped?.throwIfAborted();
         const data = free.pop()!;
         const into = Buffer.from(data, 0, want);
         const piece = await src.read(offset, want, into);
