@@ -162,7 +162,9 @@ function threadMain(): void {
     return h.digest('hex');
   };
 
-  const hash = (path: string, stop: Int32Array) => {
+  // Between two pieces the thread's loop runs: a copy waiting for its bandwidth gets its
+  // grant (and a stopped one finds out) while a large file is read back, not after.
+  const hash = async (path: string, stop: Int32Array) => {
     const fd = fs.openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
     const h = createHash('sha256');
     try {
@@ -172,6 +174,7 @@ function threadMain(): void {
         if (n === 0) break;
         h.update(buf.subarray(0, n));
         offset += n;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       fs.closeSync(fd);
@@ -219,8 +222,9 @@ function threadMain(): void {
     port.postMessage({ op: 'failed', id, code: e.code, message: e.message });
   };
 
-  // Copies that run together take turns by the piece, each awaiting its grant; a hash,
-  // and each step of a received copy, is synchronous, so it runs whole between two pieces.
+  // Copies and read-backs that run together take turns by the piece (a copy awaits its
+  // grant, a read-back yields); each step of a received copy is synchronous, so it runs
+  // whole between two pieces.
   port.on('message', (m: Job | { op: 'granted'; id: number }) => {
     if (m.op === 'granted') {
       const go = granted.get(m.id);
@@ -244,7 +248,7 @@ function threadMain(): void {
     }
     const run = async () => {
       try {
-        const sha256 = m.op === 'copy' ? await copy(m) : hash(m.path, m.stop);
+        const sha256 = m.op === 'copy' ? await copy(m) : await hash(m.path, m.stop);
         port.postMessage({ op: 'done', id: m.id, sha256 });
       } catch (err) {
         failed(m.id, err);
