@@ -24,6 +24,14 @@ export function detectFormat(firstLine: string): TraceFormat {
 export async function* readTrace(file: string, opts: TraceOptions = {}, stats = new TraceStats()): AsyncGenerator<SimEvent> {
   const parser = new LineParser(opts, stats);
   for await (const batch of readLines(file)) yield* parser.lines(batch);
+  parser.end();
+}
+
+/** Whether a CSV line leaves a quoted field open (an odd number of quotes: a doubled one counts twice). */
+function opensQuote(line: string): boolean {
+  let quotes = 0;
+  for (let at = line.indexOf('"'); at >= 0; at = line.indexOf('"', at + 1)) quotes++;
+  return quotes % 2 === 1;
 }
 
 /** Lines to events, the format told from the first line that is not empty. */
@@ -31,6 +39,8 @@ export class LineParser {
   private format: TraceFormat | undefined;
   private readonly sizes = new Map<string, number>();
   private readonly extent: number;
+  /** a CSV record whose quoted field holds a line break (a file name with one), and its first line's number */
+  private open: { text: string; n: number } | undefined;
 
   constructor(
     opts: TraceOptions,
@@ -42,11 +52,20 @@ export class LineParser {
 
   *lines(batch: Iterable<string>): Generator<SimEvent> {
     const { stats, sizes, extent } = this;
-    for (const line of batch) {
-      const n = ++stats.lines;
-      if (line.trim() === '' || line.startsWith('#')) continue;
+    for (const text of batch) {
+      let n = ++stats.lines;
+      let line = text;
+      if (this.open) {
+        ({ n } = this.open);
+        line = `${this.open.text}\n${text}`;
+        this.open = undefined;
+      } else if (line.trim() === '' || line.startsWith('#')) continue;
       if (this.format === undefined) this.format = detectFormat(line);
       const format = this.format;
+      if ((format === 'tierfs' || format === 'generic') && line.includes('"') && opensQuote(line)) {
+        this.open = { text: line, n };
+        continue;
+      }
       // A header line is not an event.
       if (format === 'tierfs' && line.startsWith('time,') && line.replace(/\s/g, '') === TIERFS_HEADER) continue;
       if (format === 'generic' && line.startsWith('time') && isGenericHeader(line)) continue;
@@ -71,5 +90,11 @@ export class LineParser {
           break;
       }
     }
+  }
+
+  /** The end of the trace: a quoted field still open there is a bad line. */
+  end(): void {
+    if (this.open) this.stats.bad(this.open.n, this.open.text, 'a quoted field is not closed');
+    this.open = undefined;
   }
 }
