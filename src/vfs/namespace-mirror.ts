@@ -79,10 +79,16 @@ export class NamespaceMirror {
     }
   }
 
-  /** A symlink's name goes. */
-  removeSymlink(path: string): void {
+  /** A symlink's name goes; `only`: its copies on those volumes alone, and only where they are still those (backingIdentity). */
+  removeSymlink(path: string, only?: BackingIds): void {
     for (const { tier, volume } of this.everywhere()) {
-      this.bestEffort('remove a symlink', path, volume, () => this.onName(tier, volume, path, (p) => kindAt(p) === 'symlink' && fs.unlinkSync(p)));
+      if (only && only[volume] === undefined) continue;
+      this.bestEffort('remove a symlink', path, volume, () =>
+        this.onName(tier, volume, path, (p) => {
+          const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+          if (st?.isSymbolicLink() && (!only || backingIdentity(st) === only[volume])) fs.unlinkSync(p);
+        }),
+      );
     }
   }
 

@@ -692,7 +692,7 @@ export class Vfs {
       this.catalog.group.afterCommit(remove);
       return freed;
     }
-    return Promise.all([this.catalog.group.settled(), freed]).then(() => undefined);
+    return freed ? Promise.all([this.catalog.group.settled(), freed]).then(() => undefined) : this.catalog.group.settled();
   }
 
   /**
@@ -917,9 +917,8 @@ export class Vfs {
    * (as an unlink does).
    */
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): { moved: Inode[]; freed?: Promise<void> } {
-    const replaced = flags & RENAME_EXCHANGE ? undefined : this.catalog.lookup(newParent, newName);
-    const moved = this.renameEntry(parent, name, newParent, newName, flags);
-    if (!replaced || isDir(replaced.mode) || moved.length === 0) return { moved };
+    const { moved, replaced } = this.renameEntry(parent, name, newParent, newName, flags);
+    if (!replaced) return { moved };
     const moveEnded = replaced.nlink === 1 ? this.onLastNameGone(replaced.ino) : undefined;
     return { moved, freed: this.freedIfShortOfRoom(replaced, moveEnded) };
   }
@@ -946,7 +945,10 @@ export class Vfs {
     return finished;
   }
 
-  /** resumed: the pending rename being finished (finishRenames). */
+  /**
+   * The inodes that moved (see rename), and the file (not a directory) whose name the rename
+   * took, as it was. resumed: the pending rename being finished (finishRenames).
+   */
   private renameEntry(
     parent: number,
     name: string,
@@ -954,7 +956,7 @@ export class Vfs {
     newName: string,
     flags: number,
     resumed?: { id: number; backing?: BackingIds; exchanged?: BackingIds },
-  ): Inode[] {
+  ): { moved: Inode[]; replaced?: Inode } {
     validNewName(newParent, newName);
     if (isReserved(parent, name)) throw new FsError('ENOENT');
     const p = this.dir(parent);
@@ -967,7 +969,7 @@ export class Vfs {
     }
     if (flags & RENAME_NOREPLACE && dst) throw new FsError('EEXIST');
     if (flags & RENAME_EXCHANGE && !dst) throw new FsError('ENOENT');
-    if (dst && dst.ino === src.ino) return []; // two names of one file: POSIX says do nothing
+    if (dst && dst.ino === src.ino) return { moved: [] }; // two names of one file: POSIX says do nothing
     // A directory cannot move below itself.
     if (isDir(src.mode)) this.assertNotBelow(newParent, src.ino);
     if (flags & RENAME_EXCHANGE && isDir(dst!.mode)) this.assertNotBelow(parent, dst!.ino);
@@ -1000,7 +1002,7 @@ export class Vfs {
           this.touchParent(newParent, t);
         },
       );
-      return [src, dst!];
+      return { moved: [src, dst!] };
     }
 
     if (dst) {
@@ -1060,8 +1062,9 @@ export class Vfs {
       if (this.isLocalFile(dst) && !sameBacking) this.removeReplaced(dst, toPath, intent, resumed !== undefined);
       if (isSymlink(dst.mode) && !isSymlink(src.mode)) this.mirror.removeSymlink(toPath);
       if (dst.nlink - 1 === 0) this.dropIfUnused(dst.ino);
+      return { moved: [src], replaced: dst };
     }
-    return [src];
+    return { moved: [src] };
   }
 
   /**
@@ -1230,19 +1233,11 @@ export class Vfs {
       }
       throw err;
     }
-    for (const v of copiesLeft) {
-      for (const [path, id] of [[aPath, v.idA], [bPath, v.idB]] as const) {
-        if (id === undefined) continue;
-        try {
-          v.tier.withName(v.volume, path, (p) => {
-            const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-            if (st?.isSymbolicLink() && backingIdentity(st) === id) fs.unlinkSync(p);
-          });
-        } catch (err) {
-          log.warn({ err, volume: v.volume, path }, "could not remove a symlink's copy; a remount reports it");
-        }
-      }
-    }
+    if (copiesLeft.length === 0) return;
+    const idsLeft = (id: (v: Volume) => string | undefined): BackingIds =>
+      Object.fromEntries(copiesLeft.flatMap((v) => (id(v) === undefined ? [] : [[v.volume, id(v)!]])));
+    this.mirror.removeSymlink(aPath, idsLeft((v) => v.idA));
+    this.mirror.removeSymlink(bPath, idsLeft((v) => v.idB));
   }
 
   /**

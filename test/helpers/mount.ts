@@ -7,7 +7,7 @@
 // line matching `readyLine` once mounted; every stdout line is kept, and lines
 // that are JSON objects can be awaited as replies to commands sent on stdin.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -110,6 +110,19 @@ export async function holdingOpen<T>(dir: string, fn: () => Promise<T>): Promise
   } finally {
     closeSync(fd);
   }
+}
+
+/** A tmpfs of `size` (as mount -o size= takes it: 16m) at dir, made if missing; returns its unmount (lazy: a failed test may leave it busy). */
+export function tmpfsAt(dir: string, size: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tierfs-test', dir]);
+  return () => execFileSync('umount', ['-l', dir]);
+}
+
+/** Bytes free to an unprivileged writer on the filesystem of dir. */
+export function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
 }
 
 /** A fresh empty directory under /tmp that user nobody can enter too. */

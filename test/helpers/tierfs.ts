@@ -160,6 +160,11 @@ ${opts.metrics ? 'metrics:\n  listen: 127.0.0.1:0\n' : ''}${opts.extraYaml ?? ''
     return this.log;
   }
 
+  /** How many moves are copying now, as `tierfs moves` says. */
+  async activeMoves(): Promise<number> {
+    return (JSON.parse((await this.cli(['moves', '--json', this.mnt])).stdout) as { active: unknown[] }).active.length;
+  }
+
   /** Where the daemon serves /metrics now, as tierfs status says (the mount needs a listener: `metrics: true`, or its own). */
   async metricsUrl(): Promise<string> {
     return (JSON.parse((await this.cli(['status', '--json', this.mnt])).stdout) as { metrics: { url: string } }).metrics.url;

@@ -3,26 +3,21 @@
 // and once space is freed (rm returned) the mount takes writes again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { waitFor } from '../helpers/mount.js';
+import { tmpfsAt, waitFor } from '../helpers/mount.js';
 
 let t: TierfsMount;
 const m = (p: string) => join(t.mnt, p);
-const mounted: string[] = [];
+const unmounts: (() => void)[] = [];
 
 beforeAll(async () => {
   // Changes commit a second after they are made: an unlink answered before its commit
   // would free its file's blocks only then (the first test's last write needs them).
   t = new TierfsMount({ extraYaml: 'catalog: { commitDelay: 1s }\n' });
-  for (const volume of [t.hot, t.warm]) {
-    mkdirSync(volume, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tierfs-test', volume]);
-    mounted.push(volume);
-  }
+  for (const volume of [t.hot, t.warm]) unmounts.push(tmpfsAt(volume, '1m'));
   // Moves stop at their first step until told to go on (the second test fills the
   // target meanwhile); the user writes of the first test start no move.
   await t.start({ TIERFS_TEST_PAUSE_AT: 'intent' });
@@ -30,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.dispose().catch(() => undefined);
-  for (const volume of mounted) execFileSync('umount', ['-l', volume]);
+  for (const unmount of unmounts) unmount();
 });
 
 it('a write that fills the volume fails with ENOSPC; the mount stays whole and usable', async () => {

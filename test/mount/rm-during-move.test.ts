@@ -5,42 +5,31 @@
 // or to cold (an object tier over fs backends).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { mkdirSync, readdirSync, statfsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fsObjectTier, TierfsMount } from '../helpers/tierfs.js';
-import { eventually } from '../helpers/mount.js';
+import { eventually, freeBytes as freeOn, tmpfsAt } from '../helpers/mount.js';
 import { tempDir } from '../helpers/tmp.js';
 import { filesUnder } from '../helpers/tree.js';
 
 const MiB = 1 << 20;
 let t: TierfsMount;
-let mounted = false;
+let unmountHot: (() => void) | undefined;
 let cold: ReturnType<typeof tempDir>;
 const m = (p: string) => join(t.mnt, p);
-const freeOn = (dir: string) => {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-};
-/** Whether a move is copying, as `tierfs moves` says. */
-const moving = async () => {
-  const r = await t.cli(['moves', '--json', t.mnt]);
-  return (JSON.parse(r.stdout) as { active: unknown[] }).active.length > 0;
-};
+const moving = async () => (await t.activeMoves()) > 0;
 
 beforeAll(async () => {
   cold = tempDir('tierfs-rm-during-move-cold-');
   t = new TierfsMount({ extraYaml: 'mover:\n  bandwidth: 1MiB\n', moreTiers: fsObjectTier(cold.path, { chunkSize: '1MiB' }) });
-  mkdirSync(t.hot, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tierfs-test', t.hot]);
-  mounted = true;
+  unmountHot = tmpfsAt(t.hot, '16m');
   await t.start();
 });
 
 afterAll(async () => {
   await t?.dispose().catch(() => undefined);
-  if (mounted) execFileSync('umount', ['-l', t.hot]);
+  unmountHot?.();
   cold?.remove();
 });
 

@@ -5,12 +5,10 @@
 // store here hangs: s3rver is stopped (SIGSTOP) while the move runs.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { mkdirSync, statfsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
-import { eventually } from '../helpers/mount.js';
+import { eventually, freeBytes as freeOn, tmpfsAt } from '../helpers/mount.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/objectstore/s3.js';
@@ -18,12 +16,8 @@ import { createS3Client } from '../../src/objectstore/s3.js';
 const MiB = 1 << 20;
 let t: TierfsMount;
 let s3: S3Server;
-let mounted = false;
+let unmountHot: (() => void) | undefined;
 const m = (p: string) => join(t.mnt, p);
-const freeOn = (dir: string) => {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-};
 
 beforeAll(async () => {
   s3 = await startS3Server('rm-during-upload');
@@ -39,9 +33,7 @@ beforeAll(async () => {
       - { name: s3, type: s3, bucket: ${s3.bucket}, endpoint: "${c.endpoint}", region: ${c.region}, forcePathStyle: true, checksums: when_required, accessKeyId: ${c.credentials.accessKeyId}, secretAccessKey: ${c.credentials.secretAccessKey} }
 `,
   });
-  mkdirSync(t.hot, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tierfs-test', t.hot]);
-  mounted = true;
+  unmountHot = tmpfsAt(t.hot, '48m');
   await t.start();
 });
 
@@ -56,7 +48,7 @@ const resume = () => {
 afterAll(async () => {
   if (s3) resume();
   await t?.dispose().catch(() => undefined);
-  if (mounted) execFileSync('umount', ['-l', t.hot]);
+  unmountHot?.();
   await s3?.stop();
 });
 
@@ -71,7 +63,7 @@ it('rm of a file whose upload hangs returns with its blocks free, and the move e
   let move: Promise<{ stdout: string }> | undefined;
   try {
     move = t.cli(['move', '--json', m('big'), '--to', 'cold']).finally(() => (moveOver = true));
-    await eventually(async () => (JSON.parse((await t.cli(['moves', '--json', t.mnt])).stdout) as { active: unknown[] }).active.length > 0, 20_000, () => `the move never started\n${t.output}`);
+    await eventually(async () => (await t.activeMoves()) > 0, 20_000, () => `the move never started\n${t.output}`);
     await new Promise((r) => setTimeout(r, 3000));
     const started = Date.now();
     const rm = fs.unlink(m('big'));

@@ -20,6 +20,20 @@ afterEach(async () => {
   t = undefined;
 });
 
+/** A mount whose file g has its bytes on warm, while hot holds a stray at g (put there beside the mount). */
+async function mountWithStrayAtG(): Promise<TierfsMount> {
+  const m = await new TierfsMount().start();
+  try {
+    await fs.writeFile(join(m.mnt, 'g'), 'on warm');
+    expect((await m.cli(['move', join(m.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
+    writeFileSync(join(m.hot, 'g'), 'put beside the mount');
+    return m;
+  } catch (err) {
+    await m.dispose(); // (not the test's t yet: afterEach would not unmount it)
+    throw err;
+  }
+}
+
 it('refuses to remove a directory whose backing holds names the mount does not show', { timeout: 120_000 }, async () => {
   t = await new TierfsMount().start();
   await fs.mkdir(join(t.mnt, 'd'));
@@ -88,11 +102,8 @@ it('refuses to rename a file to a free name where its volume holds a file the mo
 });
 
 it('refuses to rename a file over one on another tier where its own volume holds a stray at that name', { timeout: 120_000 }, async () => {
-  t = await new TierfsMount().start();
+  t = await mountWithStrayAtG();
   await fs.writeFile(join(t.mnt, 'f'), 'through the mount');
-  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
-  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
-  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
 
   // f's volume holds nothing of g's at that name: the file there is nobody's the mount shows.
   await expect(fs.rename(join(t.mnt, 'f'), join(t.mnt, 'g'))).rejects.toMatchObject({ code: 'EEXIST' });
@@ -109,11 +120,8 @@ it('refuses to rename a file over one on another tier where its own volume holds
 });
 
 it('a symlink renamed over a file on another tier leaves a stray at that name on the first tier', { timeout: 120_000 }, async () => {
-  t = await new TierfsMount().start();
+  t = await mountWithStrayAtG();
   await fs.symlink('somewhere', join(t.mnt, 's'));
-  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
-  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
-  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
 
   // The catalog's rename is the mount's; the symlink's copy on the tier is a mirror, and a
   // stray where it would go stays (the copy goes instead, or the next mount shows s again).
@@ -126,11 +134,8 @@ it('a symlink renamed over a file on another tier leaves a stray at that name on
 });
 
 it('an exchange of a symlink with a file on another tier goes ahead where a stray holds the name on the first tier; the copy goes', { timeout: 120_000 }, async () => {
-  t = await new TierfsMount().start();
+  t = await mountWithStrayAtG();
   await fs.symlink('somewhere', join(t.mnt, 's'));
-  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
-  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
-  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
 
   // On hot only the symlink's copy would move, and the stray holds its new name: the
   // mirror gives way (the copy is removed), the mount's exchange does not.
@@ -144,11 +149,8 @@ it('an exchange of a symlink with a file on another tier goes ahead where a stra
 });
 
 it('refuses to exchange a file with one on another tier where its own volume holds a stray at that name, and says why', { timeout: 120_000 }, async () => {
-  t = await new TierfsMount().start();
+  t = await mountWithStrayAtG();
   await fs.writeFile(join(t.mnt, 'f'), 'through the mount');
-  await fs.writeFile(join(t.mnt, 'g'), 'on warm');
-  expect((await t.cli(['move', join(t.mnt, 'g'), '--to', 'warm'])).code).toBe(0);
-  writeFileSync(join(t.hot, 'g'), 'put beside the mount');
 
   expect(await exchangeNames(join(t.mnt, 'f'), join(t.mnt, 'g'))).toBe(17); // EEXIST
   expect(await fs.readFile(join(t.mnt, 'f'), 'utf8')).toBe('through the mount');

@@ -108,13 +108,13 @@ export class LocalTier {
     if (st) this.unlinkStated(volume, name, st);
   }
 
-  /** unlinkAt of a name whose lstat the caller has (setAside's); a promise when its blocks are freed off the loop. */
-  private unlinkStated(volume: string, name: string, st: Stats): Promise<void> | undefined {
+  /** unlinkAt of a name whose lstat the caller has (setAside's). */
+  private unlinkStated(volume: string, name: string, st: Stats): void {
     try {
-      if (!freesMuch(st)) return void unlinkSync(name);
+      if (!freesMuch(st)) return unlinkSync(name);
       const doomed = this.doomedName(volume);
       renameSync(name, doomed);
-      return this.unlinkOffLoop(volume, doomed);
+      this.unlinkOffLoop(volume, doomed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -126,9 +126,9 @@ export class LocalTier {
    * unlinks it as unlinkAt does): a removal that the next mount can still tell from a file
    * gone missing. Undefined when nothing is left to remove: there was no such name, or it
    * could not go there (a directory on another filesystem) and was unlinked as unlinkAt does.
-   * The function's promise, when it returns one, settles once a large file's blocks are free.
+   * (A large file's blocks are freed off the event loop: unlinksDone says when.)
    */
-  setAside(volume: string, dataPath: string, tag: string): (() => Promise<void> | undefined) | undefined {
+  setAside(volume: string, dataPath: string, tag: string): (() => void) | undefined {
     const to = tempPathOf(volume, tag);
     return this.withName(volume, dataPath, (name) => {
       const st = lstatSync(name, { throwIfNoEntry: false });
@@ -193,7 +193,7 @@ export class LocalTier {
     return tempPathOf(volume, `unlinked-${process.pid}-${++this.unlinked}`);
   }
 
-  private unlinkOffLoop(volume: string, path: string): Promise<void> {
+  private unlinkOffLoop(volume: string, path: string): void {
     const done = new Promise<void>((resolve) =>
       unlink(path, (err) => {
         if (err) log.warn({ err, path }, 'could not remove a deleted file; the next mount removes it');
@@ -203,7 +203,6 @@ export class LocalTier {
     const under = this.unlinking.get(volume) ?? new Set<Promise<void>>();
     this.unlinking.set(volume, under.add(done));
     void done.then(() => under.delete(done));
-    return done;
   }
   private unlinked = 0;
   /** per volume, the unlinks under way off the event loop */
