@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "crc32.h"
 #include "ec_codec.h"
 #include "ec_cpu.h"
 
@@ -384,7 +385,21 @@ Napi::Value AlignOffset(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, static_cast<double>((64 - (address & 63)) & 63));
 }
 
+// crc32(Uint8Array, crc = 0) -> the CRC-32 zlib's crc32 would give, chained from crc
+Napi::Value Crc32(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "crc32 takes a Uint8Array").ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  auto data = info[0].As<Napi::Uint8Array>();
+  uint32_t crc = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(env, tierfs_crc32(crc, data.Data(), data.ByteLength()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("crc32", Napi::Function::New<Crc32>(env, "crc32"));
+  exports.Set("crc32Kernel", Napi::String::New(env, tierfs_crc32_kernel()));
   exports.Set("alignOffset", Napi::Function::New<AlignOffset>(env, "alignOffset"));
   exports.Set("NativeCodec", Codec::Define(env));
   exports.Set("kernels", Napi::Function::New<Kernels>(env, "kernels"));

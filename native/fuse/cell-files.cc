@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
+#include "crc32.h"
 #include "fastpath.h"
 
 namespace tierfs {
@@ -96,8 +96,7 @@ bool CellFile::checkBlock(size_t index, CellCounts& counts) {
   block.resize(blockSize_);
   if (!preadAll(fd_, block.data(), len, start)) return false;
   counts.blocksChecked.fetch_add(1, std::memory_order_relaxed);
-  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(len));
-  return static_cast<uint32_t>(crc) == crcs_[index];
+  return tierfs_crc32(0, reinterpret_cast<const uint8_t*>(block.data()), len) == crcs_[index];
 }
 
 void CellFiles::add(uint64_t fileSize, std::shared_ptr<CellFile> cell) {

@@ -145,7 +145,7 @@ class Harness {
     const ec = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'ec');
     const sources = readdirSync(ec).filter((f) => f.endsWith('.c')).map((f) => join(ec, f));
     const exe = join(dir, 'ec_bench');
-    execFileSync('cc', ['-O3', '-I', ec, join(ec, 'bench', 'ec_bench.c'), ...sources, '-lisal', '-lpthread', '-o', exe]);
+    execFileSync('cc', ['-O3', '-I', ec, join(ec, 'bench', 'ec_bench.c'), ...sources, '-lisal', '-lz', '-lpthread', '-o', exe]);
     this.child = spawn(exe, [String(RAM_MIB)], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }

@@ -3,3 +3,4 @@ export { ErasureCodec, type CodecOptions, type EncodeStripe, type RepairStripe, 
 export { EcError, type EcErrorCode } from './errors.js';
 export { KERNEL_NAMES, availableKernels, defaultKernel, isKernelName, type KernelName } from './kernels.js';
 export { allocateShards } from './alloc.js';
+export { crc32, crc32Kernel } from './crc32.js';

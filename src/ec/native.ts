@@ -29,7 +29,13 @@ interface NativeModule {
   kernels(): NativeKernelInfo[];
   /** Bytes from the start of buffer (or of a view's first byte) to its first 64-byte-aligned address. */
   alignOffset(buffer: ArrayBuffer | Uint8Array): number;
+  /** zlib's CRC-32 of data chained from crc (native/ec/crc32.c) */
+  crc32(data: Uint8Array, crc?: number): number;
+  /** "pclmul" or "zlib": how crc32 computes on this CPU */
+  crc32Kernel: string;
 }
 
 const require = createRequire(import.meta.url);
-export const native = require('../../build/Release/tierfs_ec.node') as NativeModule;
+/** Where the addon is, for threads that load it themselves. */
+export const addonPath = require.resolve('../../build/Release/tierfs_ec.node');
+export const native = require(addonPath) as NativeModule;

@@ -15,7 +15,8 @@
 import type { Worker } from 'node:worker_threads';
 import { evalWorker } from '../eval-worker.js';
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { addonPath } from '../ec/native.js';
+import { crc32 } from '../ec/crc32.js';
 import { moduleLogger } from '../log.js';
 
 const log = moduleLogger('digest-thread');
@@ -65,7 +66,7 @@ export interface RunningHash {
  * The digests of body, computed by the thread that calls it: the digest thread (its text
  * goes with the thread's) or, inline, the main thread. What it uses comes as arguments.
  */
-function computeDigests(body: Uint8Array, want: readonly DigestName[], blockSize: number, hash: typeof createHash, crc: typeof crc32): Digests {
+function computeDigests(body: Uint8Array, want: readonly DigestName[], blockSize: number, hash: typeof createHash, crc: (data: Uint8Array) => number): Digests {
   const digests: Digests = {};
   if (want.includes('md5')) digests.md5 = hash('md5').update(body).digest('base64');
   if (want.includes('sha256')) digests.sha256 = hash('sha256').update(body).digest('hex');
@@ -81,8 +82,9 @@ function computeDigests(body: Uint8Array, want: readonly DigestName[], blockSize
 // Runs in the thread. Everything it uses is required inside it: it is sent as text.
 function threadMain(): void {
   const { createHash: hash } = require('node:crypto') as typeof import('node:crypto');
-  const { crc32: crc } = require('node:zlib') as typeof import('node:zlib');
-  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  // the addon's CRC-32 (ec/crc32.ts), which this thread loads for itself
+  const { crc32: crc } = require((workerData as { addonPath: string }).addonPath) as { crc32(data: Uint8Array): number };
   const running = new Map<number, ReturnType<typeof hash>>();
   parentPort!.on('message', (job: Job | HashJob) => {
     try {
@@ -187,7 +189,7 @@ export class DigestThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w: Worker = evalWorker<Reply>(threadMain, undefined, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, {
+    const w: Worker = evalWorker<Reply>(threadMain, { addonPath }, { message: (m) => this.heard(w, m), lost: (err) => this.lost(w, err) }, {
       helpers: [computeDigests],
       // Its work is the mover's (cells of moves to cold, their puts): the mount's requests first.
       lowestPriority: true,

@@ -10,7 +10,7 @@ import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { CompletedPart, PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { lazyModule } from './lazy-sdk.js';
 import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../ec/crc32.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachBounded, growingPartSize, md5, parts } from './body.js';
 import { isRetryable, NotFoundError } from './errors.js';

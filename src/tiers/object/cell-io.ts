@@ -2,7 +2,7 @@
 // fetched whole (a ranged get could not be checked against the payload's checksum),
 // its header must name this file, stripe and cell, and its payload must match the
 // checksum the layout recorded when it was written.
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../ec/crc32.js';
 import { ObjectStoreError } from '../../objectstore/index.js';
 import type { ObjectStore } from '../../objectstore/index.js';
 import { CellFormatError, checkHeader, checkPayload, encodeCell, headerLength, openCell, type ExpectedCell } from './cell.js';

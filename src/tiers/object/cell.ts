@@ -25,7 +25,7 @@
 // Integers are little-endian. CRC-32 rather than CRC-32C: node:zlib computes it natively
 // at several GB/s, a table-driven CRC-32C in JavaScript would be the slowest step of a
 // cached read. The algorithm byte leaves room to change that.
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../ec/crc32.js';
 
 export const CELL_MAGIC = 'TFSC';
 export const CELL_FORMAT_VERSION = 1;
