@@ -12,6 +12,7 @@ import type { MetricsStatus } from './api.js';
 import { answer, type Routes } from './server.js';
 import { loadOrCreateToken } from './token.js';
 import { Dashboard, type DashboardDeps } from '../dashboard/dashboard.js';
+import { listenerUids } from '../dashboard/peer-uid.js';
 
 const log = moduleLogger('admin-http');
 
@@ -108,8 +109,9 @@ export async function startHttpListener(at: ListenAddress, token: string, handle
     try {
       port = await listenOn(server, at.host, at.port + i);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (i === 0) refuseAnotherUsersPort(at);
+      continue;
     }
     // The listener must not keep a daemon alive that is otherwise done.
     server.unref();
@@ -128,6 +130,23 @@ export async function startHttpListener(at: ListenAddress, token: string, handle
     };
   }
   throw new Error(`ports ${at.port}–${at.port + tries - 1} on ${at.host} are all taken`);
+}
+
+/**
+ * The configured port is taken: another mount of this user's, which the next free port
+ * steps aside from — or a server of another local user's, which would then answer the
+ * configured address: Prometheus would scrape it and an operator's browser would give it
+ * the token at the dashboard's login. Then nothing listens, and status says why.
+ */
+function refuseAnotherUsersPort(at: ListenAddress): void {
+  const uids = listenerUids(at.port);
+  const ours = process.getuid?.();
+  if (uids && uids.length > 0 && uids.every((uid) => uid === ours)) return;
+  const holder = !uids ? 'by a process whose user cannot be told (/proc/net/tcp unreadable)' : uids.length === 0 ? 'by a socket that is not listening' : `by uid ${uids.filter((uid) => uid !== ours).join(', ')}`;
+  throw new Error(
+    `${formatAddress(at.host, at.port)} is taken ${holder}, not by this daemon's user: not listening on another port, ` +
+      'since the configured address would reach that server (free the port, or set metrics.listen to another)',
+  );
 }
 
 /** The listener as status shows it (the history part is the daemon's). */

@@ -45,7 +45,8 @@ export const metricsSchema = z
       .prefault('127.0.0.1:9750')
       .describe(
         'address of the HTTP listener serving /metrics (Prometheus) and /api; "off" disables it. If the port is taken ' +
-          '(another mount), the next free one is used and the log and tierfs status say which',
+          '(another mount), the next free one is used and the log and tierfs status say which; if another user holds it, ' +
+          'nothing is served (that user would answer this address) and status says why',
       ),
     token: z
       .string()

@@ -1,6 +1,7 @@
-// Which local user a TCP connection to the listener comes from. The kernel lists every
-// socket with its owner's uid in /proc/net/tcp and tcp6; the client's end of a connection
-// is the socket whose local port is the connection's remote port, connected to ours.
+// Which local user a TCP connection to the listener comes from, and who listens on a
+// port. The kernel lists every socket with its owner's uid in /proc/net/tcp and tcp6; the
+// client's end of a connection is the socket whose local port is the connection's remote
+// port, connected to ours.
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
@@ -14,9 +15,26 @@ export function peerUid(socket: Socket): number | null {
   return uid;
 }
 
+/** The uids of the sockets listening on a TCP port (any address); null when the kernel's lists cannot be read. */
+export function listenerUids(port: number): number[] | null {
+  const at = portSuffix(port);
+  const rows = socketRows();
+  return rows && [...new Set(rows.filter((f) => f[3] === LISTEN && f[1]!.endsWith(at)).map((f) => Number(f[7])))];
+}
+
+const LISTEN = '0A';
+const portSuffix = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+
 function lookUp(remotePort: number | undefined, localPort: number | undefined): number | null {
   if (remotePort === undefined || localPort === undefined) return null;
-  const [theirs, ours] = [remotePort, localPort].map((p) => `:${p.toString(16).toUpperCase().padStart(4, '0')}`);
+  const [theirs, ours] = [portSuffix(remotePort), portSuffix(localPort)];
+  const row = (socketRows() ?? []).find((f) => f[1]!.endsWith(theirs) && f[2]!.endsWith(ours));
+  return row ? Number(row[7]) : null;
+}
+
+/** Every socket's fields (sl local_address rem_address st tx:rx tr:when retrnsmt uid …); null if neither list can be read. */
+function socketRows(): string[][] | null {
+  let rows: string[][] | null = null;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -24,11 +42,7 @@ function lookUp(remotePort: number | undefined, localPort: number | undefined): 
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      // sl local_address rem_address st tx:rx tr:when retrnsmt uid …
-      const f = line.trim().split(/\s+/);
-      if (f.length > 7 && f[1]!.endsWith(theirs!) && f[2]!.endsWith(ours!)) return Number(f[7]);
-    }
+    rows = [...(rows ?? []), ...text.split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((f) => f.length > 7)];
   }
-  return null;
+  return rows;
 }

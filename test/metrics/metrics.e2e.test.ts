@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -334,6 +336,32 @@ describe('the metrics listener', () => {
       ((await (await fetch(url.replace('/metrics', '/api/v1/status'), { headers: m.apiAuth() })).json()) as { mountpoint: string }).mountpoint;
     expect(await mountpointAt(s1.url, first)).toBe(first.mnt);
     expect(await mountpointAt(s2.url, second)).toBe(second.mnt);
+  });
+
+  it('a port another user listens on is not stepped aside from: nothing is served, the mount runs, status says why', async () => {
+    const port = await freePort();
+    // Another local user's server on the configured address (nobody, uid 65534): a
+    // listener on the next port would leave Prometheus and the dashboard's login
+    // talking to it.
+    const squatter = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${port}, '127.0.0.1', () => console.log('up'))`], {
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await once(squatter.stdout!, 'data');
+      const { t } = coldMount(`metrics: { listen: "127.0.0.1:${port}" }\n`);
+      await t.start();
+      const m = (await statusOf(t)).metrics;
+      expect(m.listen).toBeNull();
+      expect(m.error).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is taken by uid 65534, not by this daemon's user`));
+      expect((await t.cli(['status', t.mnt])).stdout).toContain(`metrics: not served (127.0.0.1:${port}: 127.0.0.1:${port} is taken by uid 65534`);
+      expect(t.output).toContain('metrics listener not started');
+      writeFileSync(join(t.mnt, 'still-works'), 'x');
+      expect(readFileSync(join(t.mnt, 'still-works'), 'utf8')).toBe('x');
+    } finally {
+      squatter.kill();
+    }
   });
 
   it('"off" serves nothing, and status says so', async () => {
