@@ -11,6 +11,8 @@
 // checks the cells and hands the thread each piece in a buffer it transfers (no copy),
 // which the thread hashes, writes and reads back while the next cells arrive, and gives
 // back. A thread that dies fails the copies it had with EIO; the next copy starts another.
+// (Node closes the descriptors a thread opened when it exits: a partial copy's blocks do
+// not stay held by a dead thread's descriptor.)
 // A copy told to stop (its file was deleted) stops before its next piece: a flag in
 // shared memory, since a copy the thread reads itself does not wait for messages.
 //

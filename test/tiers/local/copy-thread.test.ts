@@ -153,6 +153,8 @@ describe('the copy thread', () => {
       },
     });
     await expect(copy).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/the copy thread stopped/) });
+    // Node closes a dead thread's descriptors: the partial copy holds no blocks once removed.
+    expect(openOn(join(dir!.path, 'killed'))).toBe(0);
     expect(await thread.copy(fd, data.length, join(dir!.path, 'again'))).toBe(sha(data));
   });
 
@@ -205,6 +207,7 @@ describe('the copy thread', () => {
       join(dir!.path, 'killed'),
     );
     await expect(copy).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/the copy thread stopped/) });
+    expect(openOn(join(dir!.path, 'killed'))).toBe(0);
     expect(await thread.copyFrom(handedSource(data), join(dir!.path, 'again'))).toBe(sha(data));
   });
 });
