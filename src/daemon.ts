@@ -184,8 +184,9 @@ function takePidFile(dataDir: string): string {
 }
 
 /** Open one configured tier; an object tier reports to the daemon's metrics. */
-async function openTier(cfg: Config, t: TierConfig, fsid: string, metrics: DaemonMetrics): Promise<AnyTier> {
-  if (t.kind === 'local') return { kind: 'local', name: t.name, local: new LocalTier(t) };
+/** tighten: false opens a local tier without making its volume roots private (a dry run's). */
+async function openTier(cfg: Config, t: TierConfig, fsid: string, metrics: DaemonMetrics, tighten = true): Promise<AnyTier> {
+  if (t.kind === 'local') return { kind: 'local', name: t.name, local: new LocalTier(t, { tighten }) };
   const object = await openObjectTier(t, fsid, defaultCacheDir(cfg.dataDir, t.name), {
     memoryCacheBytes: cfg.cache.memory,
     diskCacheBytes: cfg.cache.disk,
@@ -468,18 +469,18 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         running: { config: cfg, text: atMount.repairedText ?? configText! },
         preview: (next) => classifier.preview(next.policy, new Map(next.tiers.map((t) => [t.name, t.watermarks.high]))),
         holding: (tier) => catalog.usageByTier().get(tier) ?? { files: 0, bytes: 0 },
-        stage: (changes) =>
+        stage: (changes, dryRun) =>
           stageTierChanges(changes, {
             tiers,
             fsid: catalog.fsid,
-            open: async (t) => {
+            open: async (t, dry) => {
               await checkLayoutMounted(t, realMountpoint);
-              return openTier(cfg, t, catalog.fsid, metrics);
+              return openTier(cfg, t, catalog.fsid, metrics, !dry);
             },
             store: (t, i) => tierStore(t, i, metrics.objectTierOptions.store),
             someLayoutOn: (tier) => catalog.someLayoutOn(tier),
             timeoutMs: 30_000,
-          }),
+          }, dryRun),
         applyLive,
         crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       });

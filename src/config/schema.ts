@@ -29,7 +29,7 @@ const watermarks = z
 
 const volume = z.union([
   z.string().min(1).transform((path) => ({ path })),
-  z.strictObject({ path: z.string().min(1).describe('a directory; relative paths are relative to the config file') }),
+  z.strictObject({ path: z.string().min(1).describe('a directory of its own (made root\'s, mode 0700: never /, /usr, /home or another of the system\'s); relative paths are relative to the config file') }),
 ]);
 
 const localTier = z.strictObject({

@@ -24,8 +24,8 @@ export interface StagedTiers {
 export interface LiveTierDeps {
   tiers: TierSet;
   fsid: string;
-  /** opens a tier as the mount does */
-  open(tier: TierConfig): Promise<AnyTier>;
+  /** opens a tier as the mount does; for a dry run, changing nothing on its volumes */
+  open(tier: TierConfig, dryRun: boolean): Promise<AnyTier>;
   /** the store of backend `index` of a tier, as the mount makes it */
   store(tier: ObjectTierConfig, index: number): ObjectStore;
   /** some one file's layout on a tier (catalog) */
@@ -34,12 +34,12 @@ export interface LiveTierDeps {
   timeoutMs: number;
 }
 
-export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps): Promise<StagedTiers> {
+export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps, dryRun = false): Promise<StagedTiers> {
   const problems: string[] = [];
   const opened: AnyTier[] = [];
   for (const t of changes.added) {
     try {
-      const tier = await d.open(t);
+      const tier = await d.open(t, dryRun);
       opened.push(tier);
       if (tier.kind === 'object') problems.push(...(await tier.object.checkStores(d.timeoutMs)).map((p) => `new tier ${t.name}: ${p}`));
     } catch (err) {

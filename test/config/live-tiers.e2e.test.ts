@@ -143,3 +143,29 @@ it('new S3 credentials that the store rejects are refused before anything change
   const ok = await apply(t, base.replace(c.endpoint, c.endpoint.replace('127.0.0.1', 'localhost')).replace('retry: { maxAttempts: 1 }', 'retry: { maxAttempts: 2 }'));
   expect(ok.code, ok.stderr).toBe(0);
 });
+
+it("a dry run that adds a local tier changes nothing on its volume; a system directory is refused as one", { timeout: 120_000 }, async () => {
+  t = await new TierfsMount({ extraYaml: POLICY }).start();
+  const base = readFileSync(t.configFile, 'utf8');
+  const withLocal = (volume: string) => base.replace('\nmount:\n', `\n  - name: archive\n    kind: local\n    volumes: [${volume}]\nmount:\n`);
+  // A user's directory, named by mistake (or by the dashboard's preview of a draft): a
+  // dry run must not make it root's and 0700, as opening the tier for real would.
+  const volume = dir();
+  await fs.chmod(volume, 0o755);
+  await fs.chown(volume, 65534, 65534);
+  writeFileSync(join(t.root, 'dry.yaml'), withLocal(volume));
+  const dry = await t.cli(['config', 'apply', join(t.root, 'dry.yaml'), '--dry-run', '--json', '--mount', t.mnt]);
+  expect(dry.code, dry.stderr).toBe(0);
+  const st = await fs.stat(volume);
+  expect({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }).toEqual({ mode: 0o755, uid: 65534, gid: 65534 });
+
+  for (const system of ['/usr', '/home']) {
+    const before = await fs.stat(system);
+    const r = await apply(t, withLocal(system));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`volume ${system} is a directory of the system`);
+    const after = await fs.stat(system);
+    expect({ mode: after.mode, uid: after.uid }).toEqual({ mode: before.mode, uid: before.uid });
+  }
+  expect(readFileSync(t.configFile, 'utf8')).toBe(base);
+});

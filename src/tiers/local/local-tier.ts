@@ -1,6 +1,6 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
@@ -46,13 +46,18 @@ export class LocalTier {
   readonly name: string;
   readonly volumes: string[];
 
-  constructor(readonly config: LocalTierConfig) {
+  /** tighten: false for a tier only checked (a configuration's dry run), which must change nothing */
+  constructor(
+    readonly config: LocalTierConfig,
+    opts: { tighten?: boolean } = {},
+  ) {
     this.name = config.name;
     this.volumes = config.volumes.map((v) => v.path);
+    for (const v of this.volumes) refuseSystemDirectory(v);
     // Below a volume root, files and directories carry the owners and modes of the mount:
     // nobody may reach them except through it (which checks permissions), nor put things
     // there for the daemon to trip over. Only the root is tightened.
-    for (const v of this.volumes) makePrivate(v, 'volume root');
+    if (opts.tighten !== false) for (const v of this.volumes) makePrivate(v, 'volume root');
   }
 
   has(volume: string): boolean {
@@ -328,3 +333,18 @@ export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
   return vols.filter((v) => v.error !== undefined || (!seen.has(v.dev) && seen.add(v.dev)));
 }
 
+/** Directories of the system itself: made root's and 0700 as a volume root, they would lock every user out. */
+const SYSTEM_DIRECTORIES = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var']);
+
+/** A volume root must be a directory of its own: never /, /usr, /home and the like (by where it resolves to). */
+function refuseSystemDirectory(volume: string): void {
+  let real: string;
+  try {
+    real = realpathSync(volume);
+  } catch {
+    return; // not there yet: it is made (under some existing directory, never one of these)
+  }
+  if (SYSTEM_DIRECTORIES.has(real)) {
+    throw new Error(`volume ${volume} is ${real === volume ? '' : `${real}, `}a directory of the system: a volume root is made root's with mode 0700, which would lock every other user out of it; give the tier a directory of its own`);
+  }
+}
