@@ -261,7 +261,24 @@ export class Vfs {
   /** A descriptor of a local file's backing file, opened with no symlink followed; the caller closes it. */
   private openBacking(i: Inode, flags: number): number {
     if (!i.tier || !i.volume || i.dataPath === null) throw new FsError('EIO', `inode ${i.ino} has no local data location`);
+    if (i.nlink === 0) return this.reopenUnnamed(i, flags);
     return this.tier(i.tier).openFile(i.volume, i.dataPath, flags);
+  }
+
+  /**
+   * A file whose last name went while it was open (unlinked, or renamed over) has no
+   * backing name either: its dataPath is where its name was, which another file may hold
+   * by now — another user's, whose bytes an open of /proc/self/fd/N would reach, or O_TRUNC
+   * empty. Its bytes are reached through a descriptor a handle of it holds, as Linux
+   * reopens such a file.
+   */
+  private reopenUnnamed(i: Inode, flags: number): number {
+    for (const h of this.handles.values()) {
+      if (h.ino !== i.ino || h.fd < 0) continue;
+      // (A descriptor's /proc link is not a symlink one can swap: no O_NOFOLLOW, which it refuses.)
+      return fs.openSync(`/proc/self/fd/${h.fd}`, flags & ~(C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW));
+    }
+    throw new FsError('ENOENT', `inode ${i.ino} has no name left and no open descriptor of its bytes`);
   }
 
   /**
