@@ -126,10 +126,17 @@ bool toCells(uint32_t blockSize, const Napi::Array& list, std::vector<std::share
     if (blockSize == 0 || length == 0 || words.ElementLength() != (length + blockSize - 1) / blockSize) continue;
     struct timespec checkedAt = {static_cast<time_t>(numberOr(c, "checkedCtimeSec", -1)),
                                  static_cast<long>(numberOr(c, "checkedCtimeNsec", -1))};
+    // A file of blocks: only the blocks named were good at that ctime (the others: unchecked).
+    std::vector<bool> checkedBlocks(words.ElementLength(), true);
+    Napi::Value named = c.Get("checkedBlocks");
+    if (named.IsTypedArray() && named.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      auto flags = named.As<Napi::Uint8Array>();
+      for (size_t b = 0; b < checkedBlocks.size(); b++) checkedBlocks[b] = b < flags.ElementLength() && flags[b] != 0;
+    }
     out.push_back(std::make_shared<CellFile>(static_cast<uint64_t>(numberOr(c, "offset", 0)), length,
                                              stringOr(c, "path", ""), blockSize,
                                              std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength()),
-                                             checkedAt));
+                                             checkedAt, std::move(checkedBlocks)));
   }
   return true;
 }

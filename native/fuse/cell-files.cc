@@ -1,5 +1,6 @@
 #include "cell-files.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,9 +54,9 @@ std::vector<std::string> CellCounts::takeRead() {
 }
 
 CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-                   struct timespec checkedAt)
+                   struct timespec checkedAt, std::vector<bool> checkedBlocks)
     : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)),
-      checkedAt_(checkedAt) {}
+      checkedAt_(checkedAt), checkedBlocks_(std::move(checkedBlocks)) {}
 
 CellFile::~CellFile() {
   if (fd_ >= 0) close(fd_);
@@ -72,8 +73,9 @@ CellFile::State CellFile::ready(uint64_t from, uint64_t len, int* fd, CellCounts
     if (fstat(fd_, &st) != 0) return State::Gone;
   }
   if (checked_.empty() || !sameTime(st.st_ctim, ctime_)) {
-    // Unchanged since JavaScript checked it whole: every block is good.
-    checked_.assign(crcs_.size(), sameTime(st.st_ctim, checkedAt_));
+    // Unchanged since JavaScript found it good: every block is (of a file of blocks, those it named).
+    if (sameTime(st.st_ctim, checkedAt_)) checked_ = checkedBlocks_;
+    else checked_.assign(crcs_.size(), false);
     ctime_ = st.st_ctim;
   }
   if (static_cast<uint64_t>(st.st_size) != length) return State::Bad;
@@ -81,28 +83,41 @@ CellFile::State CellFile::ready(uint64_t from, uint64_t len, int* fd, CellCounts
   const size_t last = (from + len - 1) / blockSize_;
   for (size_t i = first; i <= last; i++) {
     if (checked_[i]) continue;
-    if (!checkBlock(i, counts)) return State::Bad;
+    State s = checkBlock(i, counts);
+    if (s != State::Ready) return s;
     checked_[i] = true;
   }
   *fd = fd_;
   return State::Ready;
 }
 
-bool CellFile::checkBlock(size_t index, CellCounts& counts) {
-  if (index >= crcs_.size()) return false;
+CellFile::State CellFile::checkBlock(size_t index, CellCounts& counts) {
+  if (index >= crcs_.size()) return State::Bad;
   const uint64_t start = static_cast<uint64_t>(index) * blockSize_;
   const size_t len = static_cast<size_t>(std::min<uint64_t>(blockSize_, length - start));
+  // A hole where the block starts: not read yet (blocks are written whole). Where the
+  // filesystem cannot tell holes, a hole reads as zeros and fails its CRC below, unless
+  // the block's bytes are zeros: then they are right.
+  off_t data = lseek(fd_, static_cast<off_t>(start), SEEK_DATA);
+  if (data < 0 ? errno == ENXIO : static_cast<uint64_t>(data) != start) return State::Missing;
   thread_local std::vector<char> block;
   block.resize(blockSize_);
-  if (!preadAll(fd_, block.data(), len, start)) return false;
   counts.blocksChecked.fetch_add(1, std::memory_order_relaxed);
-  return tierfs_crc32(0, reinterpret_cast<const uint8_t*>(block.data()), len) == crcs_[index];
+  // Read twice before it is called bad: a file of blocks is written in place, and a read
+  // may meet a block half written (a whole file's bytes never change: the second read
+  // fails as the first did).
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (!preadAll(fd_, block.data(), len, start)) return State::Bad;
+    if (tierfs_crc32(0, reinterpret_cast<const uint8_t*>(block.data()), len) == crcs_[index]) return State::Ready;
+  }
+  return State::Bad;
 }
 
 void CellFiles::add(uint64_t fileSize, std::shared_ptr<CellFile> cell) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   size_ = fileSize;
-  cells_.emplace(cell->offset, std::move(cell));
+  auto [it, added] = cells_.emplace(cell->offset, cell);
+  if (!added && it->second->path() != cell->path()) it->second = std::move(cell);
 }
 
 void CellFiles::clear() {
@@ -143,6 +158,7 @@ bool CellFiles::serve(fuse_req_t req, uint64_t off, size_t size, bool splice, Ce
   for (size_t i = 0; i < pieces.size(); i++) {
     CellFile::State s = pieces[i].cell->ready(pieces[i].from, pieces[i].len, &fds[i], counts);
     if (s == CellFile::State::Ready) continue;
+    if (s == CellFile::State::Missing) return false;  // JavaScript fetches the blocks; the cell stays
     if (s == CellFile::State::Bad) counts.rejected.fetch_add(1, std::memory_order_relaxed);
     forget(pieces[i].cell);
     return false;

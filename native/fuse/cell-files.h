@@ -13,7 +13,12 @@
 //
 // A cell file never gets other bytes under its name (the recall cache writes a new one
 // under a temporary name and renames it), and one evicted while a handle reads it stays
-// readable through the descriptor opened here until the handle closes.
+// readable through the descriptor opened here until the handle closes. The exception is
+// a cell's file of blocks (disk-cache.ts, addBlocks): a sparse file that holds the blocks
+// read so far, written in place. A block that is a hole there sends the read to
+// JavaScript and leaves the cell in place; its data blocks are checked as any others,
+// after every write to the file (each one changes its ctime). A handle given the whole
+// cell's file after its file of blocks (the cell was fetched whole since) takes it.
 #pragma once
 
 #include <fuse_lowlevel.h>
@@ -50,9 +55,10 @@ struct CellCounts {
 
 class CellFile {
  public:
-  // checkedAt: the ctime at which the whole file was found good ({-1, -1}: not known).
+  // checkedAt: the ctime at which the file was found good ({-1, -1}: not known), then
+  // every block of it, or (a file of blocks) those flagged in checkedBlocks.
   CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-           struct timespec checkedAt);
+           struct timespec checkedAt, std::vector<bool> checkedBlocks);
   ~CellFile();
   CellFile(const CellFile&) = delete;
   CellFile& operator=(const CellFile&) = delete;
@@ -63,13 +69,14 @@ class CellFile {
   // Set when the cell is listed in CellCounts' reads, until they are taken.
   std::atomic<bool> listed{false};
 
-  enum class State { Ready, Gone, Bad };
+  // Missing: a block is a hole (a file of blocks holds only those read so far).
+  enum class State { Ready, Gone, Bad, Missing };
   // Makes sure every block that holds [from, from+len) of the cell was checked since
   // the file last changed; on Ready, *fd is the descriptor to read them from.
   State ready(uint64_t from, uint64_t len, int* fd, CellCounts& counts);
 
  private:
-  bool checkBlock(size_t index, CellCounts& counts);
+  State checkBlock(size_t index, CellCounts& counts);
 
   const std::string path_;
   const uint32_t blockSize_;
@@ -77,6 +84,7 @@ class CellFile {
   std::mutex mu_;
   int fd_ = -1;
   const struct timespec checkedAt_;
+  const std::vector<bool> checkedBlocks_;
   struct timespec ctime_ {};
   std::vector<bool> checked_;
 };
@@ -86,7 +94,8 @@ class CellFile {
 class CellFiles {
  public:
   // The file's size (reads past it are short) and a cell; a cell at an offset that
-  // already has one is ignored.
+  // already has one is ignored, unless it is another file (the whole cell's, given
+  // after its file of blocks).
   void add(uint64_t fileSize, std::shared_ptr<CellFile> cell);
   void clear();
   // Answers a read whose whole range (clipped to the file) lies in cells; true when

@@ -175,7 +175,7 @@ export const METRICS = [
   },
   {
     name: 'tierfs_fuse_cached_cell_reads_total', type: 'counter', unit: 'requests', group: 'recall', labels: [],
-    help: 'Reads of cold files the binding answered itself from the recall cache\'s cell files, without JavaScript; counted in tierfs_fuse_requests_total{op="read"} from the binding\'s batches, as reads of local files are, but not in the recall cache\'s hits',
+    help: 'Reads of cold files the binding answered itself from the recall cache\'s cell files (whole cells, or the blocks of cells read in small pieces), without JavaScript; counted in tierfs_fuse_requests_total{op="read"} from the binding\'s batches, as reads of local files are, but not in the recall cache\'s hits',
     healthy: 'Most reads of cold files whose cells are cached once the first read of each cell has gone through JavaScript; 0 with mount.fastPath off or no disk cache.',
     history: {},
   },
@@ -187,7 +187,7 @@ export const METRICS = [
   },
   {
     name: 'tierfs_fuse_cached_cell_blocks_checked_total', type: 'counter', unit: 'blocks', group: 'recall', labels: [],
-    help: 'Blocks of cell files the binding checked against their CRC before serving them: files not known unchanged since the recall cache wrote them whole, each block once per handle, and again after the file changed',
+    help: 'Blocks of cell files the binding checked against their CRC before serving them: files not known unchanged since the recall cache wrote them (whole, or those blocks of a file of blocks), each block once per handle, and again after the file changed',
     healthy: 'Low: cells the cache wrote in this run are served unchecked; after a restart each handle checks the blocks it reads once. Steady growth while the same handles read the same blocks means the files keep changing (something touches the cache directory).',
     history: {},
   },

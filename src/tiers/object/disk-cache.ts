@@ -16,13 +16,24 @@
 // A few files stay open for those reads; an entry removed while a read uses its file
 // is closed once that read is done (its bytes stay valid: an entry's name never gets
 // other bytes).
+//
+// A cell read in small pieces (each a ranged get of the blocks it covers) is kept as a
+// sparse file of the cell's length beside where the whole cell would be (addBlocks):
+// the blocks fetched are written at their places, the rest are holes. Unlike a whole
+// entry it is written in place, so its bytes are never trusted as they are: the FUSE
+// binding serves a read from it only once the blocks the read covers are data (not
+// holes) and match their CRCs, and sends the read on to JavaScript otherwise. It counts
+// in the budget by the blocks written, and goes when the whole cell is stored.
 import { randomBytes } from 'node:crypto';
+import { constants, type BigIntStats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { moduleLogger } from '../../log.js';
 
 const log = moduleLogger('object-tier');
 const TEMP_MARK = '.tmp-';
+/** The suffix of an entry's file of blocks (addBlocks). */
+const BLOCKS_MARK = '.blocks';
 /** Bytes a streamed entry gathers before each write. */
 const STORE_BATCH = 512 * 1024;
 /** Entry files kept open for ranged reads, most recently read last. */
@@ -46,6 +57,12 @@ export class DiskCache {
   private readonly files = new Map<string, OpenFile>();
   /** name → the file's ctime (ns) when it was written whole from checked bytes */
   private readonly checked = new Map<string, bigint>();
+  /**
+   * Files of blocks that exist with the entry's length (written once): only those are
+   * given out. With the ranges this process wrote to each from checked bytes, and the
+   * file's ctime after the last of those writes: while it is still that, nothing else wrote.
+   */
+  private readonly blocksWritten = new Map<string, { ctimeNs: bigint; ranges: [number, number][] }>();
   /** entries being stored (store): true once dropped meanwhile, so that they are not kept */
   private readonly storing = new Map<string, boolean>();
 
@@ -76,7 +93,8 @@ export class DiskCache {
       }
       try {
         const st = await stat(path);
-        if (st.isFile()) found.push({ name, size: st.size, mtime: st.mtimeMs });
+        // A file of blocks holds what was written to it, not its length.
+        if (st.isFile()) found.push({ name, size: name.endsWith(BLOCKS_MARK) ? st.blocks * 512 : st.size, mtime: st.mtimeMs });
       } catch {
         // vanished while we scanned: nothing to index
       }
@@ -86,6 +104,7 @@ export class DiskCache {
     for (const f of found) {
       cache.index.set(f.name, f.size);
       cache.bytes += f.size;
+      if (f.name.endsWith(BLOCKS_MARK)) cache.blocksWritten.set(f.name, { ctimeNs: -1n, ranges: [] });
     }
     cache.evict();
     log.debug({ dir, entries: cache.index.size, bytes: cache.bytes }, 'disk cache opened');
@@ -172,6 +191,7 @@ export class DiskCache {
     if (data.length > this.budget || this.index.has(name)) return;
     // Counted at once, so the budget holds even while writes are under way.
     this.index.set(name, data.length);
+    this.delete(name + BLOCKS_MARK);
     this.bytes += data.length;
     this.evict();
     const path = join(this.dir, name);
@@ -192,6 +212,57 @@ export class DiskCache {
           return unlink(temp).catch(() => undefined);
         }),
     );
+  }
+
+  /**
+   * Writes checked blocks of an entry that is not cached whole into its file of blocks (a
+   * sparse file of the entry's `size`), at `offset` (in the background; see idle()).
+   */
+  addBlocks(name: string, size: number, offset: number, data: Uint8Array): void {
+    if (this.index.has(name) || this.storing.has(name) || data.length > this.budget) return;
+    const blocks = name + BLOCKS_MARK;
+    const path = join(this.dir, blocks);
+    // Counted at once as if all of data were new, then as what the file holds once written
+    // (a block written again is not counted twice); most recently used: last.
+    const before = this.index.get(blocks) ?? 0;
+    this.index.delete(blocks);
+    this.index.set(blocks, before + data.length);
+    this.bytes += data.length;
+    this.evict();
+    this.track(
+      (async () => {
+        const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+        let st: BigIntStats;
+        try {
+          if ((await file.stat()).size !== size) await file.truncate(size);
+          await file.write(data, 0, data.length, offset);
+          st = await file.stat({ bigint: true });
+        } finally {
+          await file.close();
+        }
+        const counted = this.index.get(blocks);
+        // Evicted (or the whole entry stored) while it was being written: not kept.
+        if (counted === undefined) return void (await unlink(path).catch(() => undefined));
+        const held = Number(st.blocks) * 512;
+        this.index.set(blocks, held);
+        this.bytes += held - counted;
+        const known = this.blocksWritten.get(blocks);
+        this.blocksWritten.set(blocks, { ctimeNs: st.ctimeNs, ranges: [...(known?.ranges ?? []), [offset, offset + data.length]] });
+      })().catch((err: unknown) => {
+        log.warn({ dir: this.dir, name: blocks, err: (err as Error).message }, 'could not write blocks of a disk cache entry');
+        this.delete(blocks);
+      }),
+    );
+  }
+
+  /**
+   * The entry's file of blocks (addBlocks), once one has been written: where it is, and
+   * the ranges this process wrote to it from checked bytes by the ctime it has had since
+   * (-1: none known, a file found at start).
+   */
+  blocksOf(name: string): { path: string; ctimeNs: bigint; ranges: readonly [number, number][] } | undefined {
+    const written = this.blocksWritten.get(name + BLOCKS_MARK);
+    return written && { path: join(this.dir, name + BLOCKS_MARK), ...written };
   }
 
   /**
@@ -251,6 +322,7 @@ export class DiskCache {
     this.forget(name);
     this.index.set(name, size);
     this.bytes += size;
+    this.delete(name + BLOCKS_MARK);
     this.evict();
     if (this.index.has(name)) await this.noteChecked(name, path).catch(() => undefined);
   }
@@ -357,6 +429,7 @@ export class DiskCache {
 
   private forget(name: string): void {
     this.checked.delete(name);
+    this.blocksWritten.delete(name);
     const size = this.index.get(name);
     if (size === undefined) return;
     this.index.delete(name);

@@ -36,7 +36,7 @@ import { Semaphore } from '../../objectstore/limit.js';
 import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
 import { isBackendFailure, type BackendEpisodes } from './backend-episodes.js';
-import type { CellFileSet, ObjectLayout } from './types.js';
+import type { CellFileRef, CellFileSet, ObjectLayout } from './types.js';
 
 const log = moduleLogger('object-tier');
 
@@ -168,6 +168,9 @@ export class StripeReader {
       data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       this.counters.cacheHitsMemory++;
       this.counters.cacheHitBytes += s.length;
+      // The binding did not serve them from the cell's file of blocks: a hole there (its
+      // write failed, or the file went) or a block it found bad. Written again, either way.
+      if (this.servedFromFile(layout, s.stripe, s.cell)) this.cache.disk!.addBlocks(key, ref.length, start, data);
     } else {
       try {
         data = (await storeOf(this.ctx, ref).get(ref.key, { range: { offset: headerLength(layout.fileId) + start, length } })).data;
@@ -184,6 +187,8 @@ export class StripeReader {
       const blocks = blockKeys.map((_, i) => data.subarray(i * size, (i + 1) * size));
       // Kept only once all are good: a bad block must not leave its neighbours half cached.
       blocks.forEach((block, i) => this.cache.putMemory(blockKeys[i]!, block));
+      // … and in the cell's file of blocks, which the binding serves the next reads from.
+      if (this.servedFromFile(layout, s.stripe, s.cell)) this.cache.disk!.addBlocks(key, ref.length, start, data);
       this.counters.rangedReads++;
       this.counters.cacheMisses++;
       this.counters.bytesFetched += length;
@@ -206,14 +211,29 @@ export class StripeReader {
     const cells: CellFileSet['cells'] = [];
     for (const s of slicesForRange(layout, offset, length)) {
       const key = cellCacheKey(layout.fileId, s.stripe, s.cell);
-      if (!this.servedFromFile(layout, s.stripe, s.cell) || !disk.has(key)) continue;
+      if (!this.servedFromFile(layout, s.stripe, s.cell)) continue;
       const ref = cellRef(layout, s.stripe, s.cell);
       const at = cellOffset(layout, s.stripe, s.cell);
-      const checked = disk.checkedCtime(key);
-      this.sequential.servedElsewhere(layout.fileId, at, at + ref.length);
+      // A cell cached whole, else one of which some blocks were read: a sparse file, served
+      // unchecked only in the blocks written from checked bytes since its ctime last moved.
+      const crcs = blockCrcValues(ref, layout.blockSize)!; // (servedFromFile: a CRC for every block)
+      let file: Pick<CellFileRef, 'path' | 'checkedBlocks'>;
+      let checked: bigint | undefined;
+      if (disk.has(key)) {
+        file = { path: disk.pathOf(key) };
+        checked = disk.checkedCtime(key);
+        // (A sequential reader is served whole cells; blocks are what random readers leave.)
+        this.sequential.servedElsewhere(layout.fileId, at, at + ref.length);
+      } else {
+        const blocks = disk.blocksOf(key);
+        if (!blocks) continue;
+        const good = new Uint8Array(crcs.length);
+        for (const [from, to] of blocks.ranges) good.fill(1, Math.floor(from / layout.blockSize), Math.ceil(to / layout.blockSize));
+        file = { path: blocks.path, checkedBlocks: good };
+        checked = blocks.ctimeNs >= 0n ? blocks.ctimeNs : undefined;
+      }
       cells.push({
-        // A cell served from its file has a CRC for every block (servedFromFile).
-        offset: at, length: ref.length, path: disk.pathOf(key), crcs: blockCrcValues(ref, layout.blockSize)!,
+        offset: at, length: ref.length, crcs, ...file,
         ...(checked !== undefined && { checkedCtimeSec: Number(checked / 1_000_000_000n), checkedCtimeNsec: Number(checked % 1_000_000_000n) }),
       });
     }

@@ -190,11 +190,13 @@ export interface CellFileRef {
   /** of the cell's first byte in the file */
   offset: number;
   length: number;
-  /** the file that holds exactly the cell's bytes */
+  /** the file that holds exactly the cell's bytes (or, a file of blocks, those read so far) */
   path: string;
   /** the CRC-32 of each block of the cell */
   crcs: Uint32Array;
   /** the file's ctime when its whole content was last found good, if known: while it has not changed, it is served unchecked */
   checkedCtimeSec?: number;
   checkedCtimeNsec?: number;
+  /** a file of blocks: which blocks (1 a block) were written from checked bytes by that ctime; only those are served unchecked */
+  checkedBlocks?: Uint8Array;
 }
