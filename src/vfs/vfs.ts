@@ -1284,7 +1284,10 @@ export class Vfs {
   ): Promise<Inode> {
     // Truncating a cold file changes its bytes: bring it to a local tier first.
     if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino);
-    const i = this.attrs(this.inode(ino));
+    const stored = this.inode(ino);
+    // With a writer open, the backing file's size and mtime: what it wrote, not recorded yet.
+    const i = this.attrs(stored);
+    const written = i.size !== stored.size || i.mtimeNs !== stored.mtimeNs;
     const t = nowNs();
     const next = { ...i, ctimeNs: t };
     if (set.mode !== undefined) next.mode = (i.mode & S_IFMT) | (set.mode & 0o7777);
@@ -1322,7 +1325,10 @@ export class Vfs {
     const acl = set.mode !== undefined ? this.catalog.getXattr(ino, ACL_ACCESS) : undefined;
     this.catalog.tx(() => {
       this.catalog.updateAttrs(next);
-      if (set.size !== undefined) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
+      // Recorded as a change of the data (a new generation), as the writer's close would
+      // have: it finds the catalog already holding its size and mtime, and a move that
+      // copied the file before that write must not commit.
+      if (set.size !== undefined || written) this.catalog.updateData(ino, next.size, next.mtimeNs, t, true);
       if (blocks !== undefined) this.catalog.setBlocks(ino, blocks);
       if (acl) this.catalog.setXattr(ino, ACL_ACCESS, serializeAcl(aclWithMode(parseAcl(acl), next.mode)));
     });

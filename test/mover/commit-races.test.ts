@@ -140,6 +140,26 @@ it("owner, mode and times changed during the copy are the new copy's too", async
   expect({ mode: (st.mode & 0o7777).toString(8), mtimeMs: st.mtimeMs }).toEqual({ mode: '600', mtimeMs: mtime.getTime() });
 });
 
+it('a write during the copy, then a chmod before its close: the move does not commit the old bytes', async () => {
+  t = new TierfsMount();
+  mkdirSync(join(t.warm, 'd'), { recursive: true });
+  const before = randomBytes(300_000);
+  writeFileSync(join(t.warm, 'd/x'), before);
+  await t.start({ TIERFS_TEST_PAUSE_AT: 'verified' });
+  const move = await pausedMove('d/x', 'hot', 'verified');
+  // A writer appends; a chmod reads the file's attributes while it is open — the size
+  // and mtime it wrote, which the catalog then holds — before the writer's close tells
+  // the daemon what changed.
+  const added = randomBytes(5000);
+  const writer = await fs.open(m('d/x'), 'r+');
+  await writer.write(added, 0, added.length, before.length);
+  await fs.chmod(m('d/x'), 0o640);
+  await writer.close();
+  move.resume();
+  expect(await move.outcome()).toMatchObject({ state: 'aborted' });
+  expect((await fs.readFile(m('d/x'))).equals(Buffer.concat([before, added]))).toBe(true);
+});
+
 it("a moved file's mtime is the same after the next mount, to the nanosecond", async () => {
   t = new TierfsMount();
   mkdirSync(join(t.warm, 'd'), { recursive: true });
