@@ -1,18 +1,52 @@
 // tierfs dashboard: where the web dashboard of a mount is, and (--open) a one-time login
 // link that lets a browser make changes — or, off loopback, see anything at all.
 import { spawn } from 'node:child_process';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { adminJson, socketPathOf } from '../admin/client.js';
 import type { DashboardLogin } from '../admin/http.js';
 import { pickMount } from './info-cmd.js';
 import { printJson } from './output.js';
 
-/** Start the desktop's browser on the link, if this host has one; the link is printed either way. */
+/**
+ * Start the desktop's browser on the link, if this host has one; the link is printed
+ * either way. Not with the link as an argument: a command line is every local user's to
+ * read (/proc/PID/cmdline), and xdg-open and the browser keep theirs while the page
+ * loads — time enough for another user to spend the code first, and have the session.
+ * The browser is given a page only this user can read, which goes on to the link.
+ */
 function openInBrowser(url: string): void {
   if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
-  const child = spawn('xdg-open', [url], { stdio: 'ignore', detached: true });
+  let page: string;
+  try {
+    page = loginPage(url);
+  } catch {
+    return; // the printed link is enough
+  }
+  const child = spawn('xdg-open', [page], { stdio: 'ignore', detached: true });
   child.on('error', () => undefined); // no xdg-open: the printed link is enough
   child.unref();
+}
+
+/** A page that sends the browser on to url, in a directory of this user's alone (mode 0700), rewritten each time. */
+export function loginPage(url: string): string {
+  const dir = join(tmpdir(), `tierfs-dashboard-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { mode: 0o700, recursive: true });
+  // A directory of this name someone else made (or a symlink) is not ours to write in.
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) throw new Error(`${dir} is not this user's alone`);
+  const page = join(dir, 'login.html');
+  rmSync(page, { force: true });
+  const fd = openSync(page, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    const href = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    writeSync(fd, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}"><title>tierfs</title><a href="${href}">tierfs dashboard</a>\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return page;
 }
 
 export function registerDashboardCommands(program: Command): void {
