@@ -4,20 +4,31 @@
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, '0');
 const writeOut = process.stdout.write.bind(process.stdout);
+const writeErr = process.stderr.write.bind(process.stderr);
 
 /**
  * Names are bytes a user chose: one printed as it is could command the reader's terminal
  * (ESC ] 52 sets the clipboard, ESC [ 2 J clears the screen, CR writes over the line).
- * From here on, every control character the CLI prints shows as \xNN; tab and newline stay.
+ * From here on, every control character the CLI prints shows as \xNN; tab and newline
+ * stay. On standard error too: a progress line names the file it is at, and an error
+ * the daemon sends back may quote names (a drain's pinned files).
  */
 export function escapeControlsInOutput(): void {
-  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
-    writeOut(typeof chunk === 'string' ? chunk.replace(CONTROLS, (c) => `\\x${hex(c, 2)}`) : (chunk as Uint8Array), ...(rest as []))) as typeof process.stdout.write;
+  const escaping = (write: typeof writeOut) =>
+    ((chunk: unknown, ...rest: unknown[]) =>
+      write(typeof chunk === 'string' ? chunk.replace(CONTROLS, (c) => `\\x${hex(c, 2)}`) : (chunk as Uint8Array), ...(rest as []))) as typeof process.stdout.write;
+  process.stdout.write = escaping(writeOut);
+  process.stderr.write = escaping(writeErr);
 }
 
 /** A command of our own for the terminal (the watch's clear screen), written as it is. */
 export function writeToTerminal(text: string): void {
   writeOut(text);
+}
+
+/** The same on standard error (a progress line going back to its start). */
+export function writeToTerminalErr(text: string): void {
+  writeErr(text);
 }
 
 export function printJson(value: unknown): void {

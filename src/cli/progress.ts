@@ -1,4 +1,6 @@
 // Progress of long work: a bar redrawn in place on a terminal, nothing in a pipe.
+import { writeToTerminalErr } from './output.js';
+
 export class ProgressBar {
   private readonly tty = Boolean(process.stderr.isTTY);
   private lastDraw = 0;
@@ -13,7 +15,8 @@ export class ProgressBar {
     const width = 30;
     const filled = total > 0 ? Math.round((done / total) * width) : width;
     const text = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${detail}`;
-    process.stderr.write(`\r${text.slice(0, (process.stderr.columns ?? 100) - 1).padEnd(Math.min(100, (process.stderr.columns ?? 100) - 1))}`);
+    writeToTerminalErr('\r');
+    process.stderr.write(text.slice(0, (process.stderr.columns ?? 100) - 1).padEnd(Math.min(100, (process.stderr.columns ?? 100) - 1)));
   }
 
   done(): void {

@@ -221,6 +221,11 @@ describe('names', () => {
     const json = await t.cli(['move', '--json', m('shared', name), '--to', 'hot']);
     expect(json.stdout).not.toMatch(/[\x1b\x07\r\x9b]/);
     expect(JSON.parse(json.stdout)[0].path).toBe(join('shared', name));
+    // … and on standard error, where errors quote what they are about
+    const missing = await t.cli(['where', m('shared', `${name}-gone`)]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('evil\\x1b]52;c;aGk=\\x07\\x0d\\x9bname-gone');
+    expect(missing.stderr).not.toMatch(/[\x1b\x07\r\x9b]/);
   });
 });
 
