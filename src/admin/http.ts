@@ -73,6 +73,12 @@ export async function startHttpListener(at: ListenAddress, token: string, handle
   const tokenRequired = !isLoopback(at.host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // A page of another site that resolves its name to 127.0.0.1 (DNS rebinding) names
+    // that site in Host: a loopback listener answers only to loopback names — /metrics,
+    // which it serves without a token, included.
+    if (!tokenRequired && !isLoopback(hostName(req.headers.host ?? ''))) {
+      return text(res, 421, 'this listener answers to a loopback address only (127.0.0.1, localhost, [::1])\n');
+    }
     const url = new URL(req.url ?? '/', 'http://tierfs');
     // The dashboard checks its own credentials (the token, or its session cookie).
     if (dashboard && url.pathname !== '/metrics') return dashboard.handle(req, res, url, tokenRequired);
@@ -147,6 +153,12 @@ function refuseAnotherUsersPort(at: ListenAddress): void {
     `${formatAddress(at.host, at.port)} is taken ${holder}, not by this daemon's user: not listening on another port, ` +
       'since the configured address would reach that server (free the port, or set metrics.listen to another)',
   );
+}
+
+/** The host name of a Host header ("127.0.0.1:9750", "[::1]:9750", "localhost:9750"). */
+function hostName(host: string): string {
+  const m = /^\[([^\]]+)\]/.exec(host);
+  return m ? m[1]! : host.replace(/:\d+$/, '');
 }
 
 /** The listener as status shows it (the history part is the daemon's). */

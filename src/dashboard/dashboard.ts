@@ -38,11 +38,6 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json', JSON.stringify(body));
 
-/** The host name of a Host header ("127.0.0.1:9750", "[::1]:9750", "localhost:9750"). */
-function hostName(host: string): string {
-  const m = /^\[([^\]]+)\]/.exec(host);
-  return m ? m[1]! : host.replace(/:\d+$/, '');
-}
 
 export class Dashboard {
   readonly auth: DashboardAuth;
@@ -60,11 +55,6 @@ export class Dashboard {
 
   /** Answer a request of the listener (any but /metrics). tokenRequired: the listener is off loopback. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, tokenRequired: boolean): Promise<void> {
-    // A page of another site that resolves its name to 127.0.0.1 (DNS rebinding) names
-    // that site in Host: a loopback listener answers only to loopback names.
-    if (!tokenRequired && !isLoopback(hostName(req.headers.host ?? ''))) {
-      return send(res, 421, 'text/plain; charset=utf-8', 'this listener answers to a loopback address only (127.0.0.1, localhost, [::1])\n');
-    }
     const credential = this.auth.credential(req);
     const method = req.method ?? 'GET';
     const headers = { 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' };

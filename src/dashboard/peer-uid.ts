@@ -23,12 +23,14 @@ export function listenerUids(port: number): number[] | null {
 }
 
 const LISTEN = '0A';
+const ESTABLISHED = '01';
 const portSuffix = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 
 function lookUp(remotePort: number | undefined, localPort: number | undefined): number | null {
   if (remotePort === undefined || localPort === undefined) return null;
   const [theirs, ours] = [portSuffix(remotePort), portSuffix(localPort)];
-  const row = (socketRows() ?? []).find((f) => f[1]!.endsWith(theirs) && f[2]!.endsWith(ours));
+  // (Connected sockets only: one in TIME_WAIT on the same ports, a closed connection's, is the kernel's, uid 0.)
+  const row = (socketRows() ?? []).find((f) => f[3] === ESTABLISHED && f[1]!.endsWith(theirs) && f[2]!.endsWith(ours));
   return row ? Number(row[7]) : null;
 }
 
