@@ -84,7 +84,7 @@ describe('dashboard access', () => {
     // A page of evil.example whose name resolves to 127.0.0.1 names itself in Host.
     // (fetch does not let a caller set Host: node:http does.)
     const rebound = (path: string) => {
-      const u = new URL(path, m.url);
+      const u = new URL(path, m!.url);
       return new Promise<number>((resolve, reject) =>
         get({ host: u.hostname, port: u.port, path: u.pathname, headers: { host: `evil.example:${u.port}` } }, (res) => {
           res.resume();
@@ -95,6 +95,6 @@ describe('dashboard access', () => {
     expect(await rebound('/api/v1/status')).toBe(421);
     // /metrics too, which a loopback listener serves without a token
     expect(await rebound('/metrics')).toBe(421);
-    expect((await fetch(new URL('/metrics', m.url))).status).toBe(200);
+    expect((await fetch(new URL('/metrics', m!.url))).status).toBe(200);
   });
 });
