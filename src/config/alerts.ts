@@ -40,7 +40,12 @@ const rules = z
   .describe('overrides of the built-in rules, by name (tierfs alerts lists them): off, or { enabled, for, threshold }');
 
 const webhook = z.strictObject({
-  url: z.url().describe('receives a JSON POST per alert change (docs/MONITORING.md#webhooks)'),
+  url: z
+    .url()
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
+      message: 'a webhook URL may not carry a user or password (fetch refuses it, and the URL would be logged): put credentials in headers, e.g. Authorization',
+    })
+    .describe('receives a JSON POST per alert change (docs/MONITORING.md#webhooks)'),
   name: z.string().min(1).optional().describe('its name in logs and metrics; default: the URL\'s host'),
   headers: z.record(z.string(), z.string()).default({}).describe('sent with each request, e.g. Authorization'),
   send: z

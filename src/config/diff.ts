@@ -31,9 +31,35 @@ export function diffValues(a: unknown, b: unknown, path: (string | number)[] = [
   return [change];
 }
 
-/** The differences between two YAML texts as written (neither is validated here). */
+/**
+ * The differences between two YAML texts as written (neither is validated here), as
+ * people read them — in the log, the CLI and the dashboard: secrets not shown.
+ */
 export function diffTexts(before: string, after: string): Change[] {
-  return diffValues(parseDocument(before).toJS() ?? {}, parseDocument(after).toJS() ?? {});
+  return diffValues(parseDocument(before).toJS() ?? {}, parseDocument(after).toJS() ?? {}).map(withoutSecrets);
+}
+
+/** Keys whose values are credentials (backends', the listener's token), by their last name. */
+const SECRET_KEYS = /(^|\.)(secretAccessKey|sessionToken|connectionString|accountKey|token)$/;
+/** Webhook headers carry credentials (Authorization); a webhook's URL often is one (a Slack hook's path). */
+const WEBHOOK_SECRET = /^alerts\.webhooks\[\d+\]\.headers(\.|\[|$)/;
+const WEBHOOK_URL = /^alerts\.webhooks\[\d+\]\.url$/;
+
+function withoutSecrets(c: Change): Change {
+  const hide = (v: unknown): unknown => {
+    if (v === undefined) return v;
+    if (SECRET_KEYS.test(c.key) || WEBHOOK_SECRET.test(c.key)) return '(secret)';
+    if (WEBHOOK_URL.test(c.key)) return typeof v === 'string' && URL.canParse(v) ? `${new URL(v).origin}/… (the rest not shown)` : '(not shown)';
+    // A whole object or list that appeared or went: its secrets within it.
+    if (typeof v === 'object' && v !== null) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecrets({ key: `${c.key}${Array.isArray(v) ? `[${k}]` : `.${k}`}`, to: x }).to]));
+    }
+    return v;
+  };
+  const out: Change = { key: c.key };
+  if (c.from !== undefined) out.from = hide(c.from);
+  if (c.to !== undefined) out.to = hide(c.to);
+  return out;
 }
 
 const show = (v: unknown) => (v === undefined ? '(not set)' : typeof v === 'string' ? v : JSON.stringify(v));

@@ -99,6 +99,25 @@ describe('differences key by key', () => {
     expect(changes.map(formatChange)).toEqual(['policy.rules[1].target: warm → hot', 'policy.rules[2].match.idleAbove: 30d → 14d']);
     expect(diffTexts(BASE, `${BASE}mover:\n  bandwidth: 20MiB\n`).map(formatChange)).toEqual(['mover: (not set) → {"bandwidth":"20MiB"}']);
   });
+
+  it('shows no secret: keys, tokens, webhook headers and the path of a webhook URL (the log and the dashboard show these lines)', () => {
+    const s3 = (secret: string) => `tiers:\n  - name: cold\n    backends:\n      - { type: s3, bucket: b, accessKeyId: AKIA1, secretAccessKey: ${secret} }\n`;
+    const hooks = (path: string, auth: string) => `alerts:\n  webhooks:\n    - { url: "https://hooks.example/services/${path}", headers: { Authorization: "Bearer ${auth}" } }\n`;
+    const before = `${s3('OLDSECRET')}${hooks('T1/B1/OLDHOOK', 'OLDAUTH')}metrics: { token: OLDTOKEN0123456789 }\n`;
+    const after = `${s3('NEWSECRET')}${hooks('T1/B1/NEWHOOK', 'NEWAUTH')}metrics: { token: NEWTOKEN0123456789 }\n`;
+    const lines = diffTexts(before, after).map(formatChange);
+    expect(lines).toEqual([
+      'tiers[0].backends[0].secretAccessKey: (secret) → (secret)',
+      'alerts.webhooks[0].url: https://hooks.example/… (the rest not shown) → https://hooks.example/… (the rest not shown)',
+      'alerts.webhooks[0].headers.Authorization: (secret) → (secret)',
+      'metrics.token: (secret) → (secret)',
+    ]);
+    // A backend added whole: its secret within it is hidden too.
+    const added = diffTexts('tiers: []\n', s3('ADDEDSECRET')).map(formatChange).join('\n');
+    expect(added).not.toContain('ADDEDSECRET');
+    expect(added).toContain('AKIA1');
+    expect(JSON.stringify(diffTexts(before, after))).not.toMatch(/OLD|NEW/);
+  });
 });
 
 describe('configuration versions in the catalog', () => {

@@ -67,6 +67,14 @@ describe('configuration', () => {
     expect(p[0]!.message).toMatch(/expected a size/);
   });
 
+  it('refuses a webhook URL with a user or password in it, naming the key', () => {
+    const p = problems(base + 'alerts:\n  webhooks:\n    - url: "https://alice:pw@hooks.example/x"\n');
+    expect(p).toHaveLength(1);
+    expect(p[0]!.key).toBe('alerts.webhooks[0].url');
+    expect(p[0]!.message).toMatch(/may not carry a user or password.*headers/);
+    expect(parseConfig(base + 'alerts:\n  webhooks:\n    - url: "https://hooks.example/x"\n', 'f', '/b').alerts.webhooks).toHaveLength(1);
+  });
+
   it('names an unknown key', () => {
     const p = problems(base + '    volumez: [./x]\n');
     expect(p[0]!.message).toMatch(/unknown key "volumez"/);
