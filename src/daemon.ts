@@ -1,7 +1,7 @@
 // Serving one tierfs mount: open the catalog, reconcile it with the tiers, mount
 // through the FUSE binding, answer the admin socket and the metrics listener; on
 // SIGINT/SIGTERM unmount cleanly, flush the access recorder and close the catalog.
-import { readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Server } from 'node:http';
@@ -34,7 +34,7 @@ import { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { meterFuseOps } from './metrics/fuse.js';
 import { MetricsHistory } from './metrics/history.js';
 import { MeteredMoveProtocol, meteredThrottle } from './metrics/moves.js';
-import { makePrivate } from './private-dir.js';
+import { makePrivate, refuseOthersDataDir } from './private-dir.js';
 import { moduleLogger } from './log.js';
 import { BackgroundTask } from './background-task.js';
 import { startAlerting } from './alerts/daemon-alerts.js';
@@ -179,7 +179,12 @@ function takePidFile(dataDir: string): string {
     if (err instanceof DaemonError) throw err;
     // no pid file, or its process is gone: a stale one from a crash
   }
-  writeFileSync(path, String(process.pid));
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, String(process.pid));
+  } finally {
+    closeSync(fd);
+  }
   return path;
 }
 
@@ -208,6 +213,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
   const took = new Laps();
   const mountpoint = resolve(mountpointArg);
   const realMountpoint = checkLayout(cfg, mountpoint);
+  refuseOthersDataDir(cfg.dataDir);
   makePrivate(cfg.dataDir, 'data directory');
   const pidFile = takePidFile(cfg.dataDir);
   // Never a new, empty filesystem over tiers that hold one: rebuild the lost catalog, or refuse.

@@ -7,6 +7,28 @@ import { moduleLogger } from './log.js';
 
 const log = moduleLogger('private-dir');
 
+/**
+ * The data directory must not be another user's: root reads its token, writes its pid
+ * file and log, and opens its catalog there, and a user who owned it could have left a
+ * token they know or a symlink to a file of root's in its place. Refused, not taken over.
+ */
+export function refuseOthersDataDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return; // made by us
+  }
+  const me = process.getuid?.();
+  if (me !== undefined && st.uid !== me) {
+    throw new Error(
+      `data directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${me}): a directory another user ` +
+        'controlled may hold files left there for the daemon (a token they know, a symlink to a file of yours); ' +
+        `check what is in it and chown -R ${me}:${process.getgid?.() ?? me} it, or use another`,
+    );
+  }
+}
+
 /** Make dir (if missing), root's (when the daemon is root) and mode 0700, saying so when it was not; what names it in the log. */
 export function makePrivate(dir: string, what: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

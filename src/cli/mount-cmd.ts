@@ -1,6 +1,6 @@
 // tierfs mount, tierfs umount
 import { spawn } from 'node:child_process';
-import { existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -9,6 +9,7 @@ import { startDaemon } from '../daemon.js';
 import { tierfsMounts } from './mounts.js';
 import { describeRecovery } from '../recovery/rebuild-catalog.js';
 import { CliError } from './output.js';
+import { refuseOthersDataDir } from '../private-dir.js';
 
 interface MountFlags {
   config?: string;
@@ -135,9 +136,11 @@ function checkMountpoint(mountpoint: string, nonempty: boolean): void {
 
 /** Start `tierfs mount --foreground` detached, logging to the data directory, and wait until it is mounted. */
 async function mountInBackground(mountpoint: string, file: string | undefined, dataDir: string, nonempty: boolean): Promise<void> {
-  mkdirSync(dataDir, { recursive: true });
+  refuseOthersDataDir(dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logPath = join(dataDir, 'tierfs.log');
-  const logFd = openSync(logPath, 'a');
+  // (Not through a symlink: the daemon makes the directory private only once started.)
+  const logFd = openSync(logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const logStart = fstatSync(logFd).size; // earlier runs' lines are not this failure's story
   const args = [
     ...process.execArgv,

@@ -4,7 +4,7 @@
 // by owners.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -240,5 +240,16 @@ describe('the data directory', () => {
     const read = await asNobody(`cat ${join(t.dataDir, 'catalog.db')} > /dev/null`);
     expect(read.code).not.toBe(0);
     expect(read.out).toMatch(/Permission denied/);
+  });
+
+  it('is not taken over from another user: it may hold what they left for root (a token they know, a symlink)', async () => {
+    await t.stop();
+    chownSync(t.dataDir, 65534, 65534);
+    try {
+      await expect(t.start()).rejects.toThrow(/data directory .* is owned by uid 65534, not by this user \(uid 0\)/);
+    } finally {
+      chownSync(t.dataDir, 0, 0);
+    }
+    await t.start();
   });
 });
