@@ -1,7 +1,7 @@
 // Finding running tierfs mounts: the kernel's mount table names each one, and its
 // fsname is the data directory, where the daemon's admin socket lives.
 import { realpathSync } from 'node:fs';
-import { readMountInfo } from '../fuse/mountpoint.js';
+import { readMountInfo, type MountInfo } from '../fuse/mountpoint.js';
 import { resolve, sep } from 'node:path';
 
 export interface TierfsMount {
@@ -9,9 +9,16 @@ export interface TierfsMount {
   dataDir: string;
 }
 
-export function tierfsMounts(): TierfsMount[] {
-  return readMountInfo()
-    .filter((m) => m.fstype === 'fuse.tierfs')
+/**
+ * The tierfs mounts of root or of the caller. Any user may make a FUSE mount and give it
+ * type fuse.tierfs and a source of their choosing (fusermount lets them): the CLI would
+ * talk to that user's socket, show root what it says, and a command with no mountpoint
+ * would find "several mounts". The kernel names who mounted each (user_id).
+ */
+export function tierfsMounts(table: MountInfo[] = readMountInfo()): TierfsMount[] {
+  const me = process.getuid?.();
+  return table
+    .filter((m) => m.fstype === 'fuse.tierfs' && (m.mountedBy === 0 || m.mountedBy === me))
     .map((m) => ({ mountpoint: m.mountpoint, dataDir: m.source }));
 }
 

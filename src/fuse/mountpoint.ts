@@ -17,6 +17,8 @@ export interface MountInfo {
   mountpoint: string;
   fstype: string;
   source: string;
+  /** a FUSE mount's user_id: the uid of who mounted it (undefined for other filesystems) */
+  mountedBy?: number;
 }
 
 /** mountinfo writes space, tab, newline and backslash as \ooo octal escapes. */
@@ -25,8 +27,13 @@ function unescapeMountPath(s: string): string {
 }
 
 export function readMountInfo(): MountInfo[] {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+/** The lines of /proc/self/mountinfo. */
+export function parseMountInfo(text: string): MountInfo[] {
   const out: MountInfo[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line) continue;
     const [left, right = ''] = line.split(' - ');
     const f = left!.split(' ');
@@ -37,9 +44,15 @@ export function readMountInfo(): MountInfo[] {
       mountpoint: unescapeMountPath(f[4]!),
       fstype: r[0]!,
       source: unescapeMountPath(r[1] ?? ''),
+      ...userIdOf(r[2] ?? ''),
     });
   }
   return out;
+}
+
+function userIdOf(superOptions: string): { mountedBy?: number } {
+  const m = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(superOptions);
+  return m ? { mountedBy: Number(m[1]) } : {};
 }
 
 /** The newest mount at `path` (an absolute, canonical path), if any. */
