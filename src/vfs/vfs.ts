@@ -23,6 +23,7 @@ import { admit } from '../policy/admission.js';
 import { ACL_ACCESS, ACL_DEFAULT, aclWithMode, inheritAcl, modeOfAcl, parseAcl, serializeAcl } from './posix-acl.js';
 import { moduleLogger } from '../log.js';
 import { withoutPrivileges } from './modes.js';
+import { inGroup } from './caller-groups.js';
 
 const log = moduleLogger('vfs');
 
@@ -1848,7 +1849,11 @@ export class Vfs {
       });
     } else {
       const { perms, equivalent } = modeOfAcl(entries);
-      const next = { ...i, mode: (i.mode & ~0o777) | perms, ctimeNs: t };
+      let mode = (i.mode & ~0o777) | perms;
+      // Linux's posix_acl_update_mode, which it leaves to a FUSE daemon: setgid goes when
+      // the caller is neither in the file's group nor privileged, as a chmod's would.
+      if (mode & S_ISGID && caller.uid !== 0 && !inGroup(caller, i.gid)) mode &= ~S_ISGID;
+      const next = { ...i, mode, ctimeNs: t };
       if (this.isLocalFile(i)) this.mirrorAttrs(i, next, { mode: next.mode });
       else if (isDir(i.mode)) this.mirrorDirAttrs(i.ino, next, { mode: next.mode });
       this.catalog.tx(() => {

@@ -85,3 +85,13 @@ it('ACLs move with the file between tiers and survive a remount', { timeout: 120
   expect(await acl()).toBe(before);
   expect((await runAsNobody('cat', [join(t.mnt, 'd/f')])).stdout).toBe('secret\n');
 });
+
+it("setfacl by a file's owner who is not in its group clears setgid, as chmod would (posix_acl_update_mode, which Linux leaves to FUSE daemons)", async () => {
+  // Root gives nobody a file of group 100 with setgid; nobody, not in group 100, then sets its ACL.
+  await same('mkdir g && chmod 777 g && echo x > g/f && chown nobody:100 g/f && chmod 2644 g/f && stat -c "%A" g/f');
+  const after = await same('true', 'setfacl -m g::rx,m::rx g/f; stat -c "%A" g/f');
+  expect(after).not.toMatch(/[sS]/);
+  // Root (CAP_FSETID) keeps it.
+  const root = await same('chmod 2644 g/f && setfacl -m g::rx,m::rx g/f && stat -c "%A" g/f');
+  expect(root).toMatch(/r-s/);
+});
