@@ -39,11 +39,14 @@ export class GroupCommit {
   private changesAtOpen = 0;
   private readonly totalChanges;
   /**
-   * Told when a group's own commit (after its delay, or at the end of a waiter's turn)
-   * fails, after the waiters were told. The daemon rethrows: answered creates are then
-   * missing from the catalog while the kernel knows them, so it stops as after any
-   * unexplained failure (process-guard.ts) and the next mount's reconcile finds them on
-   * their tiers. By default the failure is only logged.
+   * Told when a group fails to commit, whoever committed it (its timer, a waiter's turn,
+   * or commit() before a durable step: a rename's intent, garbage collection), after the
+   * waiters were told. The daemon rethrows: answered creates, writes, renames and unlinks
+   * are then missing from the catalog while the kernel and the tiers know them, so it
+   * stops as after any unexplained failure (process-guard.ts) and the next mount's
+   * reconcile finds them on their tiers. What it throws is thrown again on the next tick,
+   * out of reach of a caller of commit() that catches its own error and goes on (the
+   * mover records a failed move). By default the failure is only logged.
    */
   onFailure: (err: unknown) => void = () => undefined;
 
@@ -86,8 +89,8 @@ export class GroupCommit {
   private commitNow(): void {
     try {
       this.commit();
-    } catch (err) {
-      this.onFailure(err);
+    } catch {
+      // told to onFailure by commit()
     }
   }
 
@@ -149,6 +152,13 @@ export class GroupCommit {
       this.failures++;
       log.error({ err }, 'could not commit a group of catalog changes: the requests waiting for it fail with EIO; creates and writes already answered are found on their tier at the next mount');
       g.reject(err);
+      try {
+        this.onFailure(err);
+      } catch (thrown) {
+        process.nextTick(() => {
+          throw thrown;
+        });
+      }
       throw err;
     }
     for (const fn of g.after) {

@@ -109,6 +109,33 @@ describe('a group of changes', () => {
     db.prepare('INSERT INTO child VALUES (43)').run();
     expect(() => group.commit()).toThrow(/FOREIGN KEY/);
     expect(group.failures).toBe(2);
+    // … and is told to onFailure as well: answered requests were rolled back, whoever committed.
+    expect(told).toHaveLength(2);
+  });
+
+  it("a failure onFailure throws is thrown again on the next tick, out of reach of commit()'s caller", async () => {
+    db.pragma('foreign_keys = ON');
+    db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+    const group = new GroupCommit(db);
+    group.onFailure = (err) => {
+      throw err;
+    };
+    const uncaught: unknown[] = [];
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (err) => uncaught.push(err));
+    try {
+      group.open();
+      db.prepare('INSERT INTO child VALUES (44)').run();
+      // A caller that catches its own error and goes on (as the mover does with a failed step).
+      expect(() => group.commit()).toThrow(/FOREIGN KEY/);
+      await new Promise((r) => setImmediate(r));
+      expect(uncaught).toHaveLength(1);
+      expect(String(uncaught[0])).toMatch(/FOREIGN KEY/);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const l of listeners) process.on('uncaughtException', l);
+    }
   });
 });
 
