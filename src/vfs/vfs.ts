@@ -1478,10 +1478,20 @@ export class Vfs {
   async read(fh: number, size: number, offset: number): Promise<Buffer> {
     const h = this.handle(fh);
     if (h.layout) {
-      const data = await this.tierSet.object(h.layout.tier).read(h.layout, offset, size);
+      const layout = h.layout;
+      // Held while this read fetches it: a move that commits meanwhile points the handle
+      // at the new copy, and its garbage collection, finding no handle on this one, would
+      // delete cells under the read (EIO for a file that is whole).
+      const letGo = this.holdCopy(layout.fileId);
+      let data: Buffer;
+      try {
+        data = await this.tierSet.object(layout.tier).read(layout, offset, size);
+      } finally {
+        letGo();
+      }
       // A cold file does not change while open for reading: its path and size as of open serve the log.
-      this.recorder.record({ timeMs: Date.now(), ino: h.ino, path: h.path, op: 'read', offset, length: data.length, size: h.layout.size, count: 1 });
-      this.onIo(h.layout.tier, 'read', data.length);
+      this.recorder.record({ timeMs: Date.now(), ino: h.ino, path: h.path, op: 'read', offset, length: data.length, size: layout.size, count: 1 });
+      this.onIo(layout.tier, 'read', data.length);
       return data;
     }
     const buf = Buffer.allocUnsafe(size);
