@@ -51,9 +51,9 @@ function withoutSecrets(c: Change): Change {
     if (SECRET_KEYS.test(c.key) || WEBHOOK_SECRET.test(c.key)) return '(secret)';
     if (WEBHOOK_URL.test(c.key)) return typeof v === 'string' && URL.canParse(v) ? `${new URL(v).origin}/… (the rest not shown)` : '(not shown)';
     // A whole object or list that appeared or went: its secrets within it.
-    if (typeof v === 'object' && v !== null) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecrets({ key: `${c.key}${Array.isArray(v) ? `[${k}]` : `.${k}`}`, to: x }).to]));
-    }
+    const within = (k: string | number, x: unknown) => withoutSecrets({ key: `${c.key}${typeof k === 'number' ? `[${k}]` : `.${k}`}`, to: x }).to;
+    if (Array.isArray(v)) return v.map((x, k) => within(k, x));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, within(k, x)]));
     return v;
   };
   const out: Change = { key: c.key };

@@ -116,6 +116,7 @@ describe('differences key by key', () => {
     const added = diffTexts('tiers: []\n', s3('ADDEDSECRET')).map(formatChange).join('\n');
     expect(added).not.toContain('ADDEDSECRET');
     expect(added).toContain('AKIA1');
+    expect(added).toContain('"backends":[{"type":"s3"'); // lists stay lists
     expect(JSON.stringify(diffTexts(before, after))).not.toMatch(/OLD|NEW/);
   });
 });
