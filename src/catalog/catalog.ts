@@ -2,6 +2,7 @@
 // tierfs lives in this module, named for what it does; callers never see SQL.
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { closeSync, fsync, openSync } from 'node:fs';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { moduleLogger } from '../log.js';
@@ -737,6 +738,27 @@ export class Catalog {
 
   deleteMeta(key: string): void {
     this.s.deleteMeta.run(key);
+  }
+
+  /**
+   * Everything committed so far, on disk (an fsync of a directory asks it): the open group
+   * committed, then the WAL synced — synchronous NORMAL syncs it only at checkpoints, and a
+   * power cut would take the commits since back.
+   */
+  async syncLog(): Promise<void> {
+    this.group.commit();
+    let fd: number;
+    try {
+      fd = openSync(`${this.db.name}-wal`, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // checkpointed and gone: the database file was synced
+      throw err;
+    }
+    try {
+      await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Rows changed through this connection since it opened: unchanged means nothing to back up. */

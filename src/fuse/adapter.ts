@@ -191,8 +191,9 @@ export function createFuseOps(vfs: Vfs, opts: AdapterOptions): FuseOps {
     async releasedir(_ctx, _ino, fh) {
       vfs.releasedir(fh);
     },
-    async fsyncdir() {
-      // Directory changes are catalog transactions: answered once their group commits (below).
+    async fsyncdir(_ctx, ino) {
+      // A directory's names are catalog rows and backing entries: both synced (Vfs.syncDirectory).
+      await vfs.syncDirectory(ino);
     },
     async statfs(): Promise<StatFs> {
       const s = vfs.statfs();

@@ -1564,6 +1564,31 @@ export class Vfs {
     if (i.tier) this.onIo(i.tier, op, length);
   }
 
+  /**
+   * fsync(2) of a directory: its names on disk, in the catalog (its log synced) and on
+   * every volume that has the directory (the backing entries a rename or unlink changed).
+   */
+  async syncDirectory(ino: number): Promise<void> {
+    const path = this.dirPath(ino);
+    await this.catalog.syncLog();
+    for (const tier of this.tiers) {
+      for (const volume of tier.volumes) {
+        let fd: number;
+        try {
+          fd = tier.openDir(volume, path);
+        } catch (err) {
+          if (errCode(err) === 'ENOENT') continue; // never made on this volume
+          throw err;
+        }
+        try {
+          await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    }
+  }
+
   async fsync(fh: number, datasync: boolean): Promise<void> {
     const h = this.handle(fh);
     await new Promise<void>((resolve, reject) => (datasync ? fs.fdatasync : fs.fsync)(h.fd, (err) => (err ? reject(err) : resolve())));
