@@ -594,10 +594,13 @@ export class MoveProtocol {
 
   private async collectOnce(): Promise<Set<number>> {
     const finished = new Set<number>();
+    const garbage = this.catalog.garbage();
+    if (garbage.length === 0) return finished;
     // Only deletions on disk: a daemon killed before the group of an unlink commits
-    // brings the name back, and it must still have its bytes.
-    this.catalog.group.commit();
-    for (const g of this.catalog.garbage()) {
+    // brings the name back, and it must still have its bytes — and so would a power cut
+    // before the WAL is synced (synchronous NORMAL syncs it at checkpoints): synced first.
+    await this.catalog.syncLog();
+    for (const g of garbage) {
       const loc = JSON.parse(g.location) as (CopyLocation & { moveId?: number }) | { layout: ObjectLayout; moveId?: undefined };
       try {
         if ('kind' in loc && loc.kind === 'local') {
