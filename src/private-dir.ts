@@ -19,12 +19,12 @@ export function refuseOthersDataDir(dir: string): void {
   } catch {
     return; // made by us
   }
-  const me = process.getuid?.();
-  if (me !== undefined && st.uid !== me) {
+  // (A daemon that is not root serves a directory it cannot own, as before: it says so.)
+  if (process.getuid?.() === 0 && st.uid !== 0) {
     throw new Error(
-      `data directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${me}): a directory another user ` +
-        'controlled may hold files left there for the daemon (a token they know, a symlink to a file of yours); ' +
-        `check what is in it and chown -R ${me}:${process.getgid?.() ?? me} it, or use another`,
+      `data directory ${dir} is owned by uid ${st.uid}, not by root: a directory another user controlled may ` +
+        'hold files left there for the daemon (a token they know, a symlink to a file of root\'s); check what is ' +
+        'in it and chown -R root:root it, or use another',
     );
   }
 }

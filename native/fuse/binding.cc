@@ -129,14 +129,15 @@ bool toCells(uint32_t blockSize, const Napi::Array& list, std::vector<std::share
     // A file of blocks: only the blocks named were good at that ctime (the others: unchecked).
     std::vector<bool> checkedBlocks(words.ElementLength(), true);
     Napi::Value named = c.Get("checkedBlocks");
-    if (named.IsTypedArray() && named.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    const bool ofBlocks = named.IsTypedArray() && named.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+    if (ofBlocks) {
       auto flags = named.As<Napi::Uint8Array>();
       for (size_t b = 0; b < checkedBlocks.size(); b++) checkedBlocks[b] = b < flags.ElementLength() && flags[b] != 0;
     }
     out.push_back(std::make_shared<CellFile>(static_cast<uint64_t>(numberOr(c, "offset", 0)), length,
                                              stringOr(c, "path", ""), blockSize,
                                              std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength()),
-                                             checkedAt, std::move(checkedBlocks)));
+                                             checkedAt, std::move(checkedBlocks), ofBlocks));
   }
   return true;
 }

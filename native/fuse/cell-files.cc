@@ -54,9 +54,9 @@ std::vector<std::string> CellCounts::takeRead() {
 }
 
 CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-                   struct timespec checkedAt, std::vector<bool> checkedBlocks)
+                   struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks)
     : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)),
-      checkedAt_(checkedAt), checkedBlocks_(std::move(checkedBlocks)) {}
+      checkedAt_(checkedAt), checkedBlocks_(std::move(checkedBlocks)), ofBlocks_(ofBlocks) {}
 
 CellFile::~CellFile() {
   if (fd_ >= 0) close(fd_);
@@ -110,6 +110,9 @@ CellFile::State CellFile::checkBlock(size_t index, CellCounts& counts) {
     if (!preadAll(fd_, block.data(), len, start)) return State::Bad;
     if (tierfs_crc32(0, reinterpret_cast<const uint8_t*>(block.data()), len) == crcs_[index]) return State::Ready;
   }
+  // Zeros in a file of blocks: a hole where the filesystem could not say so (no SEEK_DATA,
+  // or one that stores zeros as holes), not damage. JavaScript fetches the block.
+  if (ofBlocks_ && std::all_of(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(len), [](char b) { return b == 0; })) return State::Missing;
   return State::Bad;
 }
 

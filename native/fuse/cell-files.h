@@ -56,9 +56,9 @@ struct CellCounts {
 class CellFile {
  public:
   // checkedAt: the ctime at which the file was found good ({-1, -1}: not known), then
-  // every block of it, or (a file of blocks) those flagged in checkedBlocks.
+  // every block of it, or (ofBlocks: a file of blocks) those flagged in checkedBlocks.
   CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-           struct timespec checkedAt, std::vector<bool> checkedBlocks);
+           struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks);
   ~CellFile();
   CellFile(const CellFile&) = delete;
   CellFile& operator=(const CellFile&) = delete;
@@ -85,6 +85,7 @@ class CellFile {
   int fd_ = -1;
   const struct timespec checkedAt_;
   const std::vector<bool> checkedBlocks_;
+  const bool ofBlocks_;
   struct timespec ctime_ {};
   std::vector<bool> checked_;
 };

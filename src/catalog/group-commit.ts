@@ -148,7 +148,11 @@ export class GroupCommit {
       this.db.exec('COMMIT');
       if (changed) this.commits++;
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch (rollback) {
+        log.error({ err: rollback }, 'could not roll back a group of catalog changes that failed to commit');
+      }
       this.failures++;
       log.error({ err }, 'could not commit a group of catalog changes: the requests waiting for it fail with EIO; creates and writes already answered are found on their tier at the next mount');
       g.reject(err);

@@ -41,15 +41,16 @@ export function diffTexts(before: string, after: string): Change[] {
 
 /** Keys whose values are credentials (backends', the listener's token), by their last name. */
 const SECRET_KEYS = /(^|\.)(secretAccessKey|sessionToken|connectionString|accountKey|token)$/;
-/** Webhook headers carry credentials (Authorization); a webhook's URL often is one (a Slack hook's path). */
+/** Webhook headers carry credentials (Authorization). */
 const WEBHOOK_SECRET = /^alerts\.webhooks\[\d+\]\.headers(\.|\[|$)/;
-const WEBHOOK_URL = /^alerts\.webhooks\[\d+\]\.url$/;
+/** URLs whose path or query may be a credential: a webhook's (a Slack hook's path), Azure's accountUrl (a SAS). */
+const SECRET_URL = /^alerts\.webhooks\[\d+\]\.url$|(^|\.)accountUrl$/;
 
 function withoutSecrets(c: Change): Change {
   const hide = (v: unknown): unknown => {
     if (v === undefined) return v;
     if (SECRET_KEYS.test(c.key) || WEBHOOK_SECRET.test(c.key)) return '(secret)';
-    if (WEBHOOK_URL.test(c.key)) return typeof v === 'string' && URL.canParse(v) ? `${new URL(v).origin}/… (the rest not shown)` : '(not shown)';
+    if (SECRET_URL.test(c.key)) return typeof v === 'string' && URL.canParse(v) ? `${new URL(v).origin}/… (the rest not shown)` : '(not shown)';
     // A whole object or list that appeared or went: its secrets within it.
     const within = (k: string | number, x: unknown) => withoutSecrets({ key: `${c.key}${typeof k === 'number' ? `[${k}]` : `.${k}`}`, to: x }).to;
     if (Array.isArray(v)) return v.map((x, k) => within(k, x));

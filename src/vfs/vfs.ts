@@ -274,12 +274,16 @@ export class Vfs {
    * reopens such a file.
    */
   private reopenUnnamed(i: Inode, flags: number): number {
+    // A writer's descriptor is on the current copy (no move while one is open); of the
+    // others, the latest opened (a reader that opened before a move keeps the old copy).
+    let best: OpenFile | undefined;
     for (const h of this.handles.values()) {
       if (h.ino !== i.ino || h.fd < 0) continue;
-      // (A descriptor's /proc link is not a symlink one can swap: no O_NOFOLLOW, which it refuses.)
-      return fs.openSync(`/proc/self/fd/${h.fd}`, flags & ~(C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW));
+      if (!best || (h.writable && !best.writable) || (h.writable === best.writable && h.fh > best.fh)) best = h;
     }
-    throw new FsError('ENOENT', `inode ${i.ino} has no name left and no open descriptor of its bytes`);
+    if (!best) throw new FsError('ENOENT', `inode ${i.ino} has no name left and no open descriptor of its bytes`);
+    // (A descriptor's /proc link is not a symlink one can swap: no O_NOFOLLOW, which it refuses.)
+    return fs.openSync(`/proc/self/fd/${best.fd}`, flags & ~(C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW));
   }
 
   /**
@@ -1288,7 +1292,8 @@ export class Vfs {
     const stored = this.inode(ino);
     // With a writer open, the backing file's size and mtime: what it wrote, not recorded yet.
     const i = this.attrs(stored);
-    const written = i.size !== stored.size || i.mtimeNs !== stored.mtimeNs;
+    // (At the microsecond: a utimes reaches the backing file with µs, the catalog keeps ns.)
+    const written = i.size !== stored.size || i.mtimeNs / 1000n !== stored.mtimeNs / 1000n;
     const t = nowNs();
     const next = { ...i, ctimeNs: t };
     if (set.mode !== undefined) next.mode = (i.mode & S_IFMT) | (set.mode & 0o7777);
@@ -1569,8 +1574,9 @@ export class Vfs {
    * every volume that has the directory (the backing entries a rename or unlink changed).
    */
   async syncDirectory(ino: number): Promise<void> {
-    const path = this.dirPath(ino);
     await this.catalog.syncLog();
+    const path = this.catalog.pathOf(ino);
+    if (path === undefined) return; // removed while open: nothing of it left to sync
     for (const tier of this.tiers) {
       for (const volume of tier.volumes) {
         let fd: number;

@@ -118,6 +118,11 @@ describe('differences key by key', () => {
     expect(added).toContain('AKIA1');
     expect(added).toContain('"backends":[{"type":"s3"'); // lists stay lists
     expect(JSON.stringify(diffTexts(before, after))).not.toMatch(/OLD|NEW/);
+    // Azure's accountUrl may carry a SAS in its query
+    const azure = (sig: string) => `tiers:\n  - name: cold\n    backends:\n      - { type: azure, container: c, accountUrl: "https://acct.blob.core.windows.net/?sv=2024&sig=${sig}" }\n`;
+    expect(diffTexts(azure('OLDSIG'), azure('NEWSIG')).map(formatChange)).toEqual([
+      'tiers[0].backends[0].accountUrl: https://acct.blob.core.windows.net/… (the rest not shown) → https://acct.blob.core.windows.net/… (the rest not shown)',
+    ]);
   });
 });
 

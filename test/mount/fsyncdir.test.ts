@@ -37,3 +37,10 @@ it('syncs the catalog\'s log and the directory on its volume', async () => {
   expect(synced).toMatch(/fsync\(\d+<[^>]*\/catalog\.db-wal>\) += 0/);
   expect(synced).toContain(`<${join(t.hot, 'd')}>) = 0`);
 });
+
+it('a directory removed while open syncs as Linux does: no error', async () => {
+  mkdirSync(join(t.mnt, 'gone'));
+  const r = await run('python3', ['-c', `import os; fd = os.open(${JSON.stringify(join(t.mnt, 'gone'))}, os.O_RDONLY); os.rmdir(${JSON.stringify(join(t.mnt, 'gone'))}); os.fsync(fd); os.close(fd); print('ok')`]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout.trim()).toBe('ok');
+});

@@ -334,7 +334,8 @@ export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
 }
 
 /** Directories of the system itself: made root's and 0700 as a volume root, they would lock every user out. */
-const SYSTEM_DIRECTORIES = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var']);
+// (Not /mnt, /srv, /opt or /media: a disk mounted there may well be a volume of its own.)
+const SYSTEM_DIRECTORIES = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var']);
 
 /** A volume root must be a directory of its own: never /, /usr, /home and the like (by where it resolves to). */
 function refuseSystemDirectory(volume: string): void {

@@ -62,7 +62,7 @@ export class DiskCache {
    * given out. With the ranges this process wrote to each from checked bytes, and the
    * file's ctime after the last of those writes: while it is still that, nothing else wrote.
    */
-  private readonly blocksWritten = new Map<string, { ctimeNs: bigint; ranges: [number, number][] }>();
+  private readonly blocksWritten = new Map<string, { ino: bigint; ctimeNs: bigint; ranges: [number, number][] }>();
   /** entries being stored (store): true once dropped meanwhile, so that they are not kept */
   private readonly storing = new Map<string, boolean>();
 
@@ -104,7 +104,7 @@ export class DiskCache {
     for (const f of found) {
       cache.index.set(f.name, f.size);
       cache.bytes += f.size;
-      if (f.name.endsWith(BLOCKS_MARK)) cache.blocksWritten.set(f.name, { ctimeNs: -1n, ranges: [] });
+      if (f.name.endsWith(BLOCKS_MARK)) cache.blocksWritten.set(f.name, { ino: -1n, ctimeNs: -1n, ranges: [] });
     }
     cache.evict();
     log.debug({ dir, entries: cache.index.size, bytes: cache.bytes }, 'disk cache opened');
@@ -240,14 +240,19 @@ export class DiskCache {
         } finally {
           await file.close();
         }
+        // The file at the name now: evicted while this wrote, and made again by another
+        // write, the name is another file, which this one's blocks are not in.
+        const now = await stat(path, { bigint: true }).catch(() => undefined);
         const counted = this.index.get(blocks);
         // Evicted (or the whole entry stored) while it was being written: not kept.
         if (counted === undefined) return void (await unlink(path).catch(() => undefined));
+        if (now?.ino !== st.ino) return;
         const held = Number(st.blocks) * 512;
         this.index.set(blocks, held);
         this.bytes += held - counted;
         const known = this.blocksWritten.get(blocks);
-        this.blocksWritten.set(blocks, { ctimeNs: st.ctimeNs, ranges: [...(known?.ranges ?? []), [offset, offset + data.length]] });
+        const ranges = known?.ino === st.ino ? known.ranges : [];
+        this.blocksWritten.set(blocks, { ino: st.ino, ctimeNs: st.ctimeNs, ranges: [...ranges, [offset, offset + data.length]] });
       })().catch((err: unknown) => {
         log.warn({ dir: this.dir, name: blocks, err: (err as Error).message }, 'could not write blocks of a disk cache entry');
         this.delete(blocks);
