@@ -8,6 +8,7 @@
 // - openat2 with RESOLVE_NO_SYMLINKS: a backing file opened beneath its volume in one call.
 // - renameat2 with RENAME_EXCHANGE: two backing names swapped in one step, so that no
 //   crash leaves one of them under a third name.
+// - dup3: a handle's descriptor pointed at a file's new copy in one step (a move).
 // - scanDirStart/Finish: a directory's entries with an lstat of each, on threads while
 //   JavaScript goes on: the mount's reconciliation stats every backing file, a million of
 //   them at 1M files.
@@ -139,6 +140,17 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   off_t offset = static_cast<off_t>(info[2].As<Napi::Number>().Int64Value());
   off_t length = static_cast<off_t>(info[3].As<Napi::Number>().Int64Value());
   if (::fallocate(fd, mode, offset, length) != 0) return fail(env, "fallocate", errno);
+  return env.Undefined();
+}
+
+// replaceDescriptor(from, to): dup3(from, to), which Node lacks: the file behind `to`
+// becomes `from`'s in one step, for every thread that reads through `to` (a handle's
+// descriptor, which the binding's threads read too), with no moment where `to` is closed.
+Napi::Value ReplaceDescriptor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int from = info[0].As<Napi::Number>().Int32Value();
+  int to = info[1].As<Napi::Number>().Int32Value();
+  if (::dup3(from, to, O_CLOEXEC) < 0) return fail(env, "dup3", errno);
   return env.Undefined();
 }
 
@@ -432,6 +444,7 @@ void defineFsCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("scanDirFinish", Napi::Function::New(env, ScanDirFinish));
   exports.Set("seek", Napi::Function::New(env, Seek));
   exports.Set("exchangeNames", Napi::Function::New(env, ExchangeNames));
+  exports.Set("replaceDescriptor", Napi::Function::New(env, ReplaceDescriptor));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("xattrList", Napi::Function::New(env, List));
   exports.Set("xattrGet", Napi::Function::New(env, Get));

@@ -196,6 +196,8 @@ interface NativeModule {
   fallocate(fd: number, mode: number, offset: number, length: number): void;
   /** renameat2(2) with RENAME_EXCHANGE: two existing names swapped at once. */
   exchangeNames(a: string, b: string): void;
+  /** dup3(2): descriptor `to` now refers to `from`'s open file (close `from` after). */
+  replaceDescriptor(from: number, to: number): void;
   /** lseek(2), for SEEK_DATA and SEEK_HOLE. */
   seek(fd: number, offset: number, whence: number): number;
   /** openat2(2) of rel below root, no symlink followed, no way out: a descriptor, or -errno. */

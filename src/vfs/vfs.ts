@@ -1710,20 +1710,32 @@ export class Vfs {
   }
 
   /**
-   * A move of ino committed. Handles reading an object-tier copy follow the file when it
-   * came back to a local tier: it may be written there now, and a reader must not keep
-   * serving bytes older than that write. (After a move between object tiers the bytes
-   * are the same, and the reader keeps its copy until it closes.)
+   * A move of ino committed. Handles reading the old copy follow the file when it is on a
+   * local tier now: it may be written there, and a reader must not keep serving bytes
+   * older than that write (tail -f of a log the mover moved). One that read an object
+   * tier's copy gets a descriptor; one that held a descriptor of the old local copy (a
+   * reader: no move while a writer is open) has it pointed at the new copy in one step,
+   * for the binding's threads that read through it too. (After a move between object
+   * tiers the bytes are the same, and the reader keeps its copy until it closes.)
    */
   relocated(ino: number): void {
     const i = this.catalog.getInode(ino);
     if (!i || !this.isLocalFile(i)) return;
     for (const h of this.handles.values()) {
-      if (h.ino !== ino || !h.layout) continue;
-      h.fd = this.openBacking(i, C.O_RDONLY);
-      h.layout = undefined;
-      this.onHandleLeftCopy(h.fh);
-      this.openCount.get(ino)!.local++;
+      if (h.ino !== ino) continue;
+      if (h.layout) {
+        h.fd = this.openBacking(i, C.O_RDONLY);
+        h.layout = undefined;
+        this.onHandleLeftCopy(h.fh);
+        this.openCount.get(ino)!.local++;
+      } else if (h.fd >= 0) {
+        const fresh = this.openBacking(i, C.O_RDONLY);
+        try {
+          nativeBinding().replaceDescriptor(fresh, h.fd);
+        } finally {
+          fs.closeSync(fresh);
+        }
+      }
     }
   }
 

@@ -26,7 +26,7 @@ describe('moves between local tiers', () => {
     await fs.mkdir(join(t.mnt, 'd'));
     await fs.writeFile(join(t.mnt, 'd', 'f'), data);
     await fs.link(join(t.mnt, 'd', 'f'), join(t.mnt, 'f-link'));
-    const reader = await fs.open(join(t.mnt, 'd', 'f'), 'r'); // an open reader keeps its old copy
+    const reader = await fs.open(join(t.mnt, 'd', 'f'), 'r'); // an open reader follows the file to its new copy
 
     const r = await t.cli(['move', join(t.mnt, 'd'), '--to', 'warm', '--json']);
     expect(r.code).toBe(0);
@@ -52,6 +52,26 @@ describe('moves between local tiers', () => {
     expect(JSON.parse(pinXattr.stdout)[0].pin).toEqual({ tier: 'warm', on: 'd' });
     expect((await t.cli(['unpin', join(t.mnt, 'd')])).code).toBe(0);
     expect(JSON.parse((await t.cli(['move', join(t.mnt, 'd', 'f'), '--to', 'hot', '--json'])).stdout)[0].state).toBe('done');
+  });
+
+  it('a reader open across the move reads the new copy: what a writer adds after the move (tail -f of a log)', async () => {
+    t = await new TierfsMount({ passthrough: 'off' }).start();
+    const first = randomBytes(100_000);
+    await fs.writeFile(join(t.mnt, 'log'), first);
+    const reader = await fs.open(join(t.mnt, 'log'), 'r');
+    try {
+      const r = await t.cli(['move', join(t.mnt, 'log'), '--to', 'warm', '--json']);
+      expect(JSON.parse(r.stdout)[0]).toMatchObject({ state: 'done' });
+      await fs.appendFile(join(t.mnt, 'log'), 'appended after the move');
+      const buf = Buffer.alloc(100);
+      const { bytesRead } = await reader.read(buf, 0, 100, first.length);
+      expect(buf.subarray(0, bytesRead).toString()).toBe('appended after the move');
+      const head = Buffer.alloc(1000);
+      await reader.read(head, 0, 1000, 0);
+      expect(head.equals(first.subarray(0, 1000))).toBe(true);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('says that a symbolic link is not moved, and moves nothing it points to', async () => {
