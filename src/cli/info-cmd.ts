@@ -3,17 +3,17 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { Status, Where } from '../admin/api.js';
 import { adminJson, adminRequest, socketPathOf } from '../admin/client.js';
-import { mountOf, tierfsMounts, type TierfsMount } from './mounts.js';
+import { mountOf, namedTierfsMount, tierfsMounts, type TierfsMount } from './mounts.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
 import { describeRecovery } from '../recovery/rebuild-catalog.js';
 
 export function pickMount(mountpoint?: string): TierfsMount {
-  const mounts = tierfsMounts();
   if (mountpoint) {
-    const m = mounts.find((x) => x.mountpoint === resolve(mountpoint));
-    if (!m) throw new CliError(`${mountpoint} is not a tierfs mount`);
+    const m = namedTierfsMount(resolve(mountpoint));
+    if (!m) throw new CliError(`${mountpoint} is not a tierfs mount (of root, of yours, or of a user whose data directory it serves)`);
     return m;
   }
+  const mounts = tierfsMounts();
   if (mounts.length === 1) return mounts[0]!;
   if (mounts.length === 0) throw new CliError('no tierfs is mounted');
   throw new CliError(`several tierfs mounts; name one: ${mounts.map((m) => m.mountpoint).join(', ')}`);

@@ -1,6 +1,6 @@
 // Finding running tierfs mounts: the kernel's mount table names each one, and its
 // fsname is the data directory, where the daemon's admin socket lives.
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { readMountInfo, type MountInfo } from '../fuse/mountpoint.js';
 import { resolve, sep } from 'node:path';
 
@@ -20,6 +20,27 @@ export function tierfsMounts(table: MountInfo[] = readMountInfo()): TierfsMount[
   return table
     .filter((m) => m.fstype === 'fuse.tierfs' && (m.mountedBy === 0 || m.mountedBy === me))
     .map((m) => ({ mountpoint: m.mountpoint, dataDir: m.source }));
+}
+
+/**
+ * The tierfs mount at mountpoint, named by the caller: also one another user mounted (a
+ * daemon run as a service user), if its data directory is that user's — a socket of the
+ * user who mounted it, not one a third user put a fake mount's source on.
+ */
+export function namedTierfsMount(mountpoint: string, table: MountInfo[] = readMountInfo()): TierfsMount | undefined {
+  const at = table.filter((m) => m.fstype === 'fuse.tierfs' && m.mountpoint === mountpoint).at(-1);
+  if (!at) return undefined;
+  const me = process.getuid?.();
+  const trusted = at.mountedBy === 0 || at.mountedBy === me || (at.mountedBy !== undefined && ownerOf(at.source) === at.mountedBy);
+  return trusted ? { mountpoint: at.mountpoint, dataDir: at.source } : undefined;
+}
+
+function ownerOf(path: string): number | undefined {
+  try {
+    return lstatSync(path).uid;
+  } catch {
+    return undefined;
+  }
 }
 
 /** parent with its symlinks resolved, or undefined when it is gone (also while being looked at: a rename). */
