@@ -11,6 +11,7 @@ import type { Catalog, ReconcileRow } from '../catalog/catalog.js';
 import { ROOT_INO } from '../catalog/catalog.js';
 import type { LocalTier } from '../tiers/local/local-tier.js';
 import { startScan, type PendingScan, type ScannedEntry } from '../tiers/local/scan-dir.js';
+import { TEMP_DIR } from '../tiers/local/copy.js';
 import { userXattrsOf } from '../tiers/local/xattrs.js';
 import { CLASS_XATTR, isDir, isReg, PIN_XATTR, TIER_XATTR } from './vfs.js';
 import { moduleLogger } from '../log.js';
@@ -32,7 +33,8 @@ export interface ReconcileReport {
  * a daemon died in once left a file's bytes under `<name>.tierfs-exchange-…`: imported
  * under that name, where its owner finds them.)
  */
-const isOwnTemp = (name: string) => name.startsWith('.tierfs-tmp');
+/** The volume's own temp directory, at its root only: a user's `.tierfs-tmp-notes` in a directory is theirs. */
+const isOwnTemp = (rel: string, name: string) => rel === '' && name === TEMP_DIR;
 
 /** The kind of conflict an entry with a name that is not valid UTF-8 is reported as. */
 const INVALID_NAME = 'name';
@@ -245,7 +247,7 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
     if (st.mode === 0) continue; // gone since it was listed
     const name = st.name;
     if (name === undefined) invalidName(catalog, tier, volume, rel, st.bytes, 'its name', report);
-    else if (isOwnTemp(name)) continue;
+    else if (isOwnTemp(rel, name)) continue;
     else {
       const existing = known.get(name);
       if (existing) visit(name, st, existing);

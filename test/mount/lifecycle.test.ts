@@ -134,8 +134,11 @@ describe('adoption of existing data and placement', () => {
     writeFileSync(join(t.hot, 'photos', 'a.jpg'), 'A');
     writeFileSync(join(t.warm, 'photos', 'b.jpg'), 'BB');
     writeFileSync(join(t.warm, 'photos', 'a.jpg'), 'stale copy');
+    // a user's name that begins like the volume's temp directory, below the root: theirs
+    writeFileSync(join(t.hot, 'photos', '.tierfs-tmp-notes'), 'notes');
     await t.start();
-    expect((await fs.readdir(join(t.mnt, 'photos'))).sort()).toEqual(['a.jpg', 'b.jpg']);
+    expect((await fs.readdir(join(t.mnt, 'photos'))).sort()).toEqual(['.tierfs-tmp-notes', 'a.jpg', 'b.jpg']);
+    expect(await fs.readFile(join(t.mnt, 'photos', '.tierfs-tmp-notes'), 'utf8')).toBe('notes');
     expect(await fs.readFile(join(t.mnt, 'photos', 'a.jpg'), 'utf8')).toBe('A');
     expect(await fs.readFile(join(t.mnt, 'photos', 'b.jpg'), 'utf8')).toBe('BB');
     const status = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout);
