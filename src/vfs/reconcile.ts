@@ -80,16 +80,18 @@ function reconcileAll(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOfKnow
   // Files the walk found at the very path where the catalog keeps their bytes: no second
   // look below (and none at all when every file was found so).
   const found = new InoSet();
+  const elsewhere = new Map<number, Copy>();
   for (const tier of tiers) {
     for (const volume of tier.volumes) {
       // (device, inode) of backing files seen on this volume: hard links become one inode.
       const links = new Map<bigint, number>();
-      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, { links, found, report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name }, beginScan(tier, volume, '')));
+      const w: Walk = { links, found, elsewhere, report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name };
+      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, w, beginScan(tier, volume, '')));
     }
   }
 
   if (found.size < catalog.filesWithDataCount()) {
-    catalog.tx(() => checkNotFound(catalog, tiers, found, report));
+    catalog.tx(() => checkNotFound(catalog, tiers, found, elsewhere, report));
   }
   if (report.imported || report.duplicates || report.missing || report.updated || report.invalidNames) {
     log.info(report, 'reconciled catalog with tiers');
@@ -134,13 +136,37 @@ class InoSet {
   }
 }
 
-/** The files the walk did not find where the catalog keeps their bytes: there after all, or missing. */
-function checkNotFound(catalog: Catalog, tiers: LocalTier[], found: InoSet, report: ReconcileReport): void {
+/** A copy of a known file met at its path on another tier or volume than the catalog's. */
+interface Copy {
+  tier: string;
+  volume: string;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/**
+ * The files the walk did not find where the catalog keeps their bytes: there after all,
+ * at the same path on another tier or volume (the catalog is older than a move between
+ * local tiers: restored from a backup), or missing.
+ */
+function checkNotFound(catalog: Catalog, tiers: LocalTier[], found: InoSet, elsewhere: Map<number, Copy>, report: ReconcileReport): void {
   for (const f of catalog.filesWithData()) {
     if (found.has(f.ino)) continue;
     const tier = tiers.find((t) => t.name === f.tier);
     if (!tier || !f.volume || f.dataPath === null) continue;
     const exists = fs.existsSync(tier.pathOf(f.volume, f.dataPath));
+    const moved = exists ? undefined : elsewhere.get(f.ino);
+    if (moved) {
+      catalog.setLocation(f.ino, { tier: moved.tier, volume: moved.volume, layout: null });
+      const known = catalog.getInode(f.ino)!;
+      if (moved.size !== known.size || moved.mtimeNs / 1000n !== known.mtimeNs / 1000n) catalog.updateData(f.ino, moved.size, moved.mtimeNs, moved.ctimeNs, true);
+      catalog.clearConflict(f.dataPath, 'duplicate');
+      if (f.state === 'missing') unmissing(catalog, f.ino, f.dataPath);
+      log.warn({ path: f.dataPath, from: `${f.tier} (${f.volume})`, to: `${moved.tier} (${moved.volume})` }, 'a file the catalog placed elsewhere was found on another tier: the catalog now says so');
+      report.updated++;
+      continue;
+    }
     if (!exists && f.state !== 'missing') {
       catalog.setState(f.ino, 'missing');
       catalog.reportConflict(f.dataPath, 'missing', `bytes not found on tier ${f.tier} (${f.volume})`);
@@ -166,6 +192,8 @@ function attrsOf(st: ScannedEntry) {
 interface Walk {
   links: Map<bigint, number>;
   found: InoSet;
+  /** known files met on another tier or volume than the catalog's, by inode: the first copy met */
+  elsewhere: Map<number, Copy>;
   report: ReconcileReport;
   xattrsOfKnown: boolean;
   firstTier: string;
@@ -209,7 +237,7 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
       subdirs.push({ path, ino: dirIno! });
     } else if (type === fs.constants.S_IFREG) {
       if (existing) {
-        if (checkKnownFile(catalog, existing, tier, volume, path, st, links, report) && existing.dataPath === path) {
+        if (checkKnownFile(catalog, existing, tier, volume, path, st, w, report) && existing.dataPath === path) {
           found.add(existing.ino);
           if (existing.state === 'missing') unmissing(catalog, existing.ino, path);
         }
@@ -322,7 +350,7 @@ function checkKnownFile(
   volume: string,
   path: string,
   st: ScannedEntry,
-  links: Map<bigint, number>,
+  w: Pick<Walk, 'links' | 'elsewhere'>,
   report: ReconcileReport,
 ): boolean {
   if (!isReg(existing.mode)) {
@@ -330,6 +358,9 @@ function checkKnownFile(
     return false;
   }
   if (existing.tier !== tier.name || existing.volume !== volume) {
+    if (existing.dataPath === path && !w.elsewhere.has(existing.ino)) {
+      w.elsewhere.set(existing.ino, { tier: tier.name, volume, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
+    }
     conflict(
       catalog,
       path,
@@ -341,7 +372,7 @@ function checkKnownFile(
   }
   const changed = st.size !== existing.size || !sameTime(st.mtimeMs, existing.mtimeMs);
   // A file with other names can be met again under one the catalog does not know.
-  if (st.nlink > 1) links.set(st.ino, existing.ino);
+  if (st.nlink > 1) w.links.set(st.ino, existing.ino);
   if (existing.blocks !== st.blocks) catalog.setBlocks(existing.ino, st.blocks);
   if (changed) {
     // The bytes changed after the catalog last heard of them: a crash during writes.

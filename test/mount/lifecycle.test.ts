@@ -1,7 +1,7 @@
 // Restart, crash, import of existing data, placement across tiers, the CLI against a live mount.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
-import { existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TierfsMount } from '../helpers/tierfs.js';
@@ -145,6 +145,21 @@ describe('adoption of existing data and placement', () => {
     expect(status.conflicts).toEqual([expect.objectContaining({ path: 'photos/a.jpg', kind: 'duplicate' })]);
     const text = (await t.cli(['status', t.mnt])).stdout;
     expect(text).toMatch(/duplicate: photos\/a.jpg/);
+  });
+
+  it('finds a file on another local tier than the catalog says (a catalog older than a move: restored from a backup), and takes it from there', async () => {
+    t = new TierfsMount();
+    await t.start();
+    await fs.mkdir(join(t.mnt, 'd'));
+    await fs.writeFile(join(t.mnt, 'd', 'moved'), 'the bytes');
+    await t.stop();
+    // What a move hot → warm did after the backup the catalog was restored from.
+    mkdirSync(join(t.warm, 'd'), { recursive: true });
+    renameSync(join(t.hot, 'd', 'moved'), join(t.warm, 'd', 'moved'));
+    await t.start();
+    expect(await fs.readFile(join(t.mnt, 'd', 'moved'), 'utf8')).toBe('the bytes');
+    expect(JSON.parse((await t.cli(['where', '--json', join(t.mnt, 'd', 'moved')])).stdout)[0]).toMatchObject({ tier: 'warm', state: 'ok' });
+    expect(JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout).conflicts).toEqual([]);
   });
 
   it('imports a tree of many directories (scanned several at once) whole, hard links as one file, and logs what the mount spent', async () => {
