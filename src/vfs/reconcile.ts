@@ -142,13 +142,12 @@ interface Copy {
   volume: string;
   size: number;
   mtimeNs: bigint;
-  ctimeNs: bigint;
 }
 
 /**
  * The files the walk did not find where the catalog keeps their bytes: there after all,
- * at the same path on another tier or volume (the catalog is older than a move between
- * local tiers: restored from a backup), or missing.
+ * at the same path on another tier or volume with the same size and mtime (the catalog
+ * is older than a move between local tiers: restored from a backup), or missing.
  */
 function checkNotFound(catalog: Catalog, tiers: LocalTier[], found: InoSet, elsewhere: Map<number, Copy>, report: ReconcileReport): void {
   for (const f of catalog.filesWithData()) {
@@ -156,11 +155,13 @@ function checkNotFound(catalog: Catalog, tiers: LocalTier[], found: InoSet, else
     const tier = tiers.find((t) => t.name === f.tier);
     if (!tier || !f.volume || f.dataPath === null) continue;
     const exists = fs.existsSync(tier.pathOf(f.volume, f.dataPath));
-    const moved = exists ? undefined : elsewhere.get(f.ino);
+    // Taken only with the size and mtime the catalog has (a move keeps both, to the µs):
+    // another file that happens to sit at that path is a duplicate, never the file.
+    const other = exists ? undefined : elsewhere.get(f.ino);
+    const known = other && catalog.getInode(f.ino)!;
+    const moved = other && known && other.size === known.size && other.mtimeNs / 1000n === known.mtimeNs / 1000n ? other : undefined;
     if (moved) {
       catalog.setLocation(f.ino, { tier: moved.tier, volume: moved.volume, layout: null });
-      const known = catalog.getInode(f.ino)!;
-      if (moved.size !== known.size || moved.mtimeNs / 1000n !== known.mtimeNs / 1000n) catalog.updateData(f.ino, moved.size, moved.mtimeNs, moved.ctimeNs, true);
       catalog.clearConflict(f.dataPath, 'duplicate');
       if (f.state === 'missing') unmissing(catalog, f.ino, f.dataPath);
       log.warn({ path: f.dataPath, from: `${f.tier} (${f.volume})`, to: `${moved.tier} (${moved.volume})` }, 'a file the catalog placed elsewhere was found on another tier: the catalog now says so');
@@ -359,7 +360,7 @@ function checkKnownFile(
   }
   if (existing.tier !== tier.name || existing.volume !== volume) {
     if (existing.dataPath === path && !w.elsewhere.has(existing.ino)) {
-      w.elsewhere.set(existing.ino, { tier: tier.name, volume, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
+      w.elsewhere.set(existing.ino, { tier: tier.name, volume, size: st.size, mtimeNs: st.mtimeNs });
     }
     conflict(
       catalog,
