@@ -94,29 +94,34 @@ void DirAhead::keep(std::vector<DirName>& names, int64_t offset, bool plus, bool
 }
 
 bool DirAhead::serve(fuse_req_t req, size_t size, int64_t offset, bool plus) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!has_) return false;
-  if (offset != offset_ || plus != plus_) {
-    clearLocked();
-    return false;
-  }
   std::vector<char> buf(size);
   size_t used = 0;
-  const size_t at = packNames(req, buf, names_, next_, plus, used);
-  // Nothing fits a buffer this small (never seen), or nothing is left and more may follow:
-  // JavaScript answers. An empty page means the end to the kernel.
-  if (at == next_ && (at < names_.size() || !complete_)) {
-    clearLocked();
-    return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!has_) return false;
+    if (offset != offset_ || plus != plus_) {
+      clearLocked();
+      return false;
+    }
+    const size_t at = packNames(req, buf, names_, next_, plus, used);
+    // Nothing fits a buffer this small (never seen), or nothing is left and more may follow:
+    // JavaScript answers. An empty page means the end to the kernel.
+    if (at == next_ && (at < names_.size() || !complete_)) {
+      clearLocked();
+      return false;
+    }
+    if (at == next_) {
+      clearLocked();
+    } else {
+      offset_ = names_[at - 1].nextOffset;
+      next_ = at;
+      // All given and more may follow: the next page is JavaScript's.
+      if (next_ == names_.size() && !complete_) clearLocked();
+    }
   }
-  if (at == next_) {
-    clearLocked();
-  } else {
-    offset_ = names_[at - 1].nextOffset;
-    next_ = at;
-    // All given and more may follow: the next page is JavaScript's.
-    if (next_ == names_.size() && !complete_) clearLocked();
-  }
+  // Replied with the lock released and nothing of this object touched after: once the
+  // kernel has the page, the reader may close the directory, and its release (on another
+  // thread) frees this handle.
   fuse_reply_buf(req, buf.data(), used);
   return true;
 }

@@ -63,9 +63,14 @@ void DirAttrs::finished(const Request& r, const struct stat* after, const struct
   }
   auto it = kept_.find(ino);
   if (it == kept_.end()) return;
+  if (it->second.changing > 0) it->second.changing--;
+  if (kept_.size() > kMaxKept) {
+    // The sweep may take this very entry (no change under way, nothing kept): look again.
+    sweepLocked();
+    it = kept_.find(ino);
+    if (it == kept_.end()) return;
+  }
   Kept& k = it->second;
-  if (k.changing > 0) k.changing--;
-  if (kept_.size() > kMaxKept) sweepLocked();
   k.has = after && k.changing == 0 && renaming_ == 0 && kept_.size() <= kMaxKept;
   if (k.has) {
     k.st = *after;
