@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { waitFor } from '../../helpers/mount.js';
 import { TierfsMount } from '../../helpers/tierfs.js';
 import { startS3Server, type S3Server } from '../../helpers/s3-server.js';
 import { startFaultServer, type FaultServer } from '../../helpers/fault-server.js';
@@ -61,6 +62,8 @@ it('logs a failing backend once per episode, with its name and the error, and it
 
   proxy.reset();
   expect((await readFile(join(t.mnt, 'cold.bin'))).equals(data)).toBe(true);
+  // (The daemon's log reaches this process through a pipe: the line may come just after the read.)
+  await waitFor(() => lines(t.output, /backend bucket1 of tier cold answers again/).length > 0, 5000, () => t.output.slice(-2000));
   expect(lines(t.output, /backend bucket1 of tier cold answers again/)).toHaveLength(1);
   expect(lines(t.output, /backend bucket1 of tier cold is failing/)).toHaveLength(1);
 });
