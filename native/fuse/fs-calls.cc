@@ -59,6 +59,17 @@ const char* errnoName(int e) {
     case ENODEV: return "ENODEV";
     case ESPIPE: return "ESPIPE";
     case ENXIO: return "ENXIO";
+    case EXDEV: return "EXDEV";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EEXIST: return "EEXIST";
+    case EBUSY: return "EBUSY";
+    case ETXTBSY: return "ETXTBSY";
+    case EINTR: return "EINTR";
+    case EAGAIN: return "EAGAIN";
+    case EISDIR: return "EISDIR";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EIO";
   }
 }
