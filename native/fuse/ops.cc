@@ -460,7 +460,10 @@ bool createHere(Session* s, fuse_req_t req, fuse_ino_t parent, const char* name,
     s->notify(n);
   };
   tell(false);
+  // Without the directory's attributes after the create (a rename left them unknown to the
+  // grants), what is kept of them is out of date: forgotten, so a getattr asks JavaScript.
   if (dirAttrKnown) s->dirAttrs().offer(parent, dirAttr);
+  else s->dirAttrs().forget(parent);
   std::unique_ptr<Request> r(s->newRequest(req, Op::Create, parent));
   r->name = name;
   r->flags = fi->flags;
