@@ -234,7 +234,10 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
         report.imported++;
       }
       // Directories are on every volume; their xattrs are kept on the first tier's.
-      if ((!existing || xattrsOfKnown) && tier.name === firstTier) importXattrs(catalog, dirIno!, tier, volume, path, 'dir');
+      if ((!existing || xattrsOfKnown) && tier.name === firstTier) {
+        if (existing) takeOwnerAndMode(catalog, existing.ino, st);
+        importXattrs(catalog, dirIno!, tier, volume, path, 'dir', existing !== undefined);
+      }
       subdirs.push({ path, ino: dirIno! });
     } else if (type === fs.constants.S_IFREG) {
       if (existing) {
@@ -242,7 +245,10 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
           found.add(existing.ino);
           if (existing.state === 'missing') unmissing(catalog, existing.ino, path);
         }
-        if (xattrsOfKnown && existing.tier === tier.name && existing.volume === volume) importXattrs(catalog, existing.ino, tier, volume, path, 'file');
+        if (xattrsOfKnown && existing.tier === tier.name && existing.volume === volume && existing.dataPath === path) {
+          takeOwnerAndMode(catalog, existing.ino, st);
+          importXattrs(catalog, existing.ino, tier, volume, path, 'file', true);
+        }
         return;
       }
       const linked = st.nlink > 1 ? links.get(st.ino) : undefined;
@@ -318,7 +324,7 @@ function beginScan(tier: LocalTier, volume: string, rel: string): PendingScan {
  * entry's pin, a class as its class too; the tier xattr is virtual and never stored. A
  * volume without xattr support has none to give: nothing is lost that was there.
  */
-function importXattrs(catalog: Catalog, ino: number, tier: LocalTier, volume: string, path: string, kind: 'file' | 'dir'): void {
+function importXattrs(catalog: Catalog, ino: number, tier: LocalTier, volume: string, path: string, kind: 'file' | 'dir', exact = false): void {
   let fd: number;
   try {
     fd = kind === 'dir' ? tier.openDir(volume, path) : tier.openFile(volume, path, fs.constants.O_RDONLY);
@@ -327,7 +333,8 @@ function importXattrs(catalog: Catalog, ino: number, tier: LocalTier, volume: st
     return;
   }
   try {
-    for (const { name, value } of userXattrsOf(fd)) {
+    const onDisk = userXattrsOf(fd);
+    for (const { name, value } of onDisk) {
       if (name === TIER_XATTR) continue;
       if (name === PIN_XATTR) {
         catalog.setPin(ino, value.toString('utf8'));
@@ -336,11 +343,32 @@ function importXattrs(catalog: Catalog, ino: number, tier: LocalTier, volume: st
       if (!catalog.getXattr(ino, name)?.equals(value)) catalog.setXattr(ino, name, value);
       if (name === CLASS_XATTR) catalog.setClass(ino, value.toString('utf8'));
     }
+    // exact (a catalog older than the tiers: restored from a backup): what the backing
+    // entry no longer has was removed since, an ACL, a pin or a class among them.
+    if (exact) {
+      const kept = new Set(onDisk.map((x) => x.name));
+      for (const name of catalog.listXattrs(ino)) if (!kept.has(name)) catalog.removeXattr(ino, name);
+      if (!kept.has(PIN_XATTR)) catalog.setPin(ino, null);
+      if (!kept.has(CLASS_XATTR)) catalog.setClass(ino, null);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOTSUP') log.warn({ err, path, volume }, 'cannot read the xattrs of a backing entry');
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Owner, group and mode of a known entry from its backing one, which the mount keeps the
+ * same as the catalog's (mirrorAttrs): where they differ, the catalog is the older (a
+ * backup's), and a chown or chmod made since must not be undone.
+ */
+function takeOwnerAndMode(catalog: Catalog, ino: number, st: ScannedEntry): void {
+  const i = catalog.getInode(ino);
+  if (!i) return;
+  const mode = (i.mode & ~0o7777) | (st.mode & 0o7777);
+  if (i.uid === st.uid && i.gid === st.gid && i.mode === mode) return;
+  catalog.updateAttrs({ ...i, uid: st.uid, gid: st.gid, mode });
 }
 
 /** A backing file of a name the catalog knows; true when it is where the catalog keeps that file's bytes. */

@@ -2,6 +2,7 @@
 // written, each a consistent catalog; pruned to `keep`; and the one way back — the
 // newest good backup, then what the tiers gained after it — through `catalog restore`,
 // `fsck --rebuild` and a plain mount alike.
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs/promises';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,6 +128,7 @@ async function workloadAroundABackup(t: TierfsMount): Promise<string> {
   await fs.mkdir(m('empty'), { mode: 0o700 });
   await fs.chown(m('empty'), 7, 8);
   setXattr(m('docs/hot.txt'), 'user.color', 'blue');
+  setXattr(m('docs/hot.txt'), 'user.gone', 'removed after the backup');
   setXattr(m('docs/deep/striped.bin'), 'user.color', 'grey');
   setXattr(m('docs/deep'), 'user.tierfs.class', 'critical');
   await fs.mkdir(m('keep'));
@@ -147,6 +149,10 @@ async function workloadAroundABackup(t: TierfsMount): Promise<string> {
   await fs.writeFile(m('docs/changed-after'), 'after, and longer');
   await fs.unlink(m('docs/gone-after'));
   setXattr(m('docs/hot.txt'), 'user.color', 'changed after the backup'); // the backing file has it
+  execFileSync('setfattr', ['-x', 'user.gone', m('docs/hot.txt')]); // … and no longer this one
+  await fs.chmod(m('docs/hot.txt'), 0o600); // owner and mode changed since: the backing file's are
+  await fs.chown(m('docs/hot.txt'), 1234, 1234);
+  await fs.chmod(m('empty'), 0o750);
   setXattr(m('after'), 'user.tierfs.pin', 'hot'); // so does the backing directory
   return backup;
 }
