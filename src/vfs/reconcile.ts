@@ -85,8 +85,11 @@ function reconcileAll(catalog: Catalog, tiers: LocalTier[], opts: { xattrsOfKnow
     for (const volume of tier.volumes) {
       // (device, inode) of backing files seen on this volume: hard links become one inode.
       const links = new Map<bigint, number>();
-      const w: Walk = { links, found, elsewhere, report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name };
-      catalog.tx(() => walk(catalog, tier, volume, '', ROOT_INO, w, beginScan(tier, volume, '')));
+      const w: Walk = { links, found, elsewhere, newLinks: [], report, xattrsOfKnown: opts.xattrsOfKnown === true, firstTier: tiers[0]!.name };
+      catalog.tx(() => {
+        walk(catalog, tier, volume, '', ROOT_INO, w, beginScan(tier, volume, ''));
+        for (const l of w.newLinks) importFile(catalog, tier, volume, w, l.parentIno, l.name, l.path, l.st);
+      });
     }
   }
 
@@ -186,6 +189,23 @@ function unmissing(catalog: Catalog, ino: number, dataPath: string): void {
   catalog.clearConflict(dataPath, 'missing');
 }
 
+/** A regular file the catalog does not know: a new name of a file met already (by device and inode), or a new file. */
+function importFile(catalog: Catalog, tier: LocalTier, volume: string, w: Walk, parentIno: number, name: string, path: string, st: ScannedEntry): void {
+  const linked = st.nlink > 1 ? w.links.get(st.ino) : undefined;
+  if (linked !== undefined) {
+    const i = catalog.getInode(linked)!;
+    catalog.addName(parentIno, name, linked);
+    catalog.setNlink(linked, i.nlink + 1, i.ctimeNs);
+  } else {
+    const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
+    catalog.setBlocks(ino, st.blocks);
+    w.links.set(st.ino, ino);
+    w.found.add(ino);
+    importXattrs(catalog, ino, tier, volume, path, 'file');
+  }
+  w.report.imported++;
+}
+
 function attrsOf(st: ScannedEntry) {
   return { mode: st.mode, uid: st.uid, gid: st.gid, rdev: 0, size: st.size, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
@@ -195,6 +215,8 @@ interface Walk {
   found: InoSet;
   /** known files met on another tier or volume than the catalog's, by inode: the first copy met */
   elsewhere: Map<number, Copy>;
+  /** new names of files with several names, imported after the volume's walk (importFile) */
+  newLinks: { parentIno: number; name: string; path: string; st: ScannedEntry }[];
   report: ReconcileReport;
   xattrsOfKnown: boolean;
   firstTier: string;
@@ -251,19 +273,12 @@ function walk(catalog: Catalog, tier: LocalTier, volume: string, rel: string, pa
         }
         return;
       }
-      const linked = st.nlink > 1 ? links.get(st.ino) : undefined;
-      if (linked !== undefined) {
-        const i = catalog.getInode(linked)!;
-        catalog.addName(parentIno, name, linked);
-        catalog.setNlink(linked, i.nlink + 1, i.ctimeNs);
-      } else {
-        const ino = catalog.createInode({ ...attrsOf(st), nlink: 1, tier: tier.name, volume, dataPath: path, target: null }, parentIno, name);
-        catalog.setBlocks(ino, st.blocks);
-        links.set(st.ino, ino);
-        found.add(ino);
-        importXattrs(catalog, ino, tier, volume, path, 'file');
-      }
-      report.imported++;
+      // A new name of a file with other names: imported once the whole volume is walked,
+      // when every name the catalog knows of it has been met (a link made just before a
+      // crash, in a directory walked before the file's known name, must join that file,
+      // not become a second one over the same bytes).
+      if (st.nlink > 1 && !links.has(st.ino)) return void w.newLinks.push({ parentIno, name, path, st });
+      importFile(catalog, tier, volume, w, parentIno, name, path, st);
     } else if (type === fs.constants.S_IFLNK && !existing) {
       const target = decodeName(fs.readlinkSync(tier.pathOf(volume, path), { encoding: 'buffer' }));
       if (target === undefined) {

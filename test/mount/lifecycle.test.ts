@@ -162,6 +162,24 @@ describe('adoption of existing data and placement', () => {
     expect(JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout).conflicts).toEqual([]);
   });
 
+  it('a hard link the catalog never heard of (made just before a crash), in a directory walked before the known name, joins its file', async () => {
+    t = new TierfsMount();
+    await t.start();
+    await fs.mkdir(join(t.mnt, 'b-dir'));
+    await fs.mkdir(join(t.mnt, 'a-dir'));
+    await fs.writeFile(join(t.mnt, 'b-dir', 'known'), 'one file');
+    await t.stop();
+    // 'a-dir' sorts, and is walked, before 'b-dir', where the catalog's name of the file is.
+    linkSync(join(t.hot, 'b-dir', 'known'), join(t.hot, 'a-dir', 'new-link'));
+    await t.start();
+    const [a, b] = await Promise.all([fs.stat(join(t.mnt, 'a-dir', 'new-link')), fs.stat(join(t.mnt, 'b-dir', 'known'))]);
+    expect(a.ino).toBe(b.ino);
+    expect(b.nlink).toBe(2);
+    await fs.appendFile(join(t.mnt, 'a-dir', 'new-link'), ', two names');
+    expect(await fs.readFile(join(t.mnt, 'b-dir', 'known'), 'utf8')).toBe('one file, two names');
+    expect((await fs.stat(join(t.mnt, 'b-dir', 'known'))).size).toBe('one file, two names'.length);
+  });
+
   it('imports a tree of many directories (scanned several at once) whole, hard links as one file, and logs what the mount spent', async () => {
     t = new TierfsMount();
     const dirs = 20; // more than the scans reconciliation keeps ahead
