@@ -717,6 +717,7 @@ export class Catalog {
            error = 'catalog restored from a backup taken during this move: nothing undone (the tiers decide where the file is)'
          WHERE state IN ('intent', 'committed')`,
       ),
+      dropRestoredLocalGarbage: d.prepare("DELETE FROM garbage WHERE json_extract(location, '$.kind') = 'local'"),
     };
   }
 
@@ -782,9 +783,14 @@ export class Catalog {
   /**
    * A catalog restored from a backup has the moves that ran when the backup was taken
    * still open in its journal. Finishing them as a restart does (removing the target,
-   * or the source) would delete copies that later became the file: close them instead.
+   * or the source) would delete copies that later became the file: close them instead,
+   * and forget the old local copies it had yet to delete.
    */
   settleRestoredMoves(): number {
+    // Old local copies it still meant to delete likewise: their names may hold the file
+    // again by now (moved back since, with the same size and mtime a move keeps), and a
+    // deletion would take its only copy. Left on their volumes, for reconcile to judge.
+    this.s.dropRestoredLocalGarbage.run();
     return this.s.settleRestoredMoves.run({ nowMs: Date.now() }).changes;
   }
 
