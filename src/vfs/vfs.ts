@@ -708,8 +708,7 @@ export class Vfs {
     const remove = this.isLocalFile(i) ? this.tier(i.tier!).setAside(i.volume!, path, unlinkTag(parent, i.ino, name)) : undefined;
     if (isSymlink(i.mode)) this.mirror.removeSymlink(path);
     this.forgetName(parent, name, i);
-    const moveEnded = i.nlink === 1 ? this.onLastNameGone(i.ino) : undefined;
-    const freed = this.freedIfShortOfRoom(i, moveEnded);
+    const freed = this.nameGone(i);
     if (remove) {
       this.catalog.group.afterCommit(remove);
       return freed;
@@ -718,14 +717,17 @@ export class Vfs {
   }
 
   /**
-   * i (as it was) has lost a name. If that was its last, and the volume its bytes are on is
-   * short of room, the blocks must be free when the caller returns: the write that comes
-   * next may need them. They go with the backing name set aside or replaced (removed at
-   * the commit, a large file's off the event loop), and with the source of a move that was
-   * copying the file away (moveEnded). Undefined when there is nothing to wait for.
+   * i (as it was) has lost a name. If that was its last, a move of it stops; and if the
+   * volume its bytes are on is short of room, the blocks must be free when the caller
+   * returns: the write that comes next may need them. They go with the backing name set
+   * aside or replaced (removed at the commit, a large file's off the event loop), and with
+   * the source of the move that was copying the file away. Undefined when there is nothing
+   * to wait for.
    */
-  private freedIfShortOfRoom(i: Inode, moveEnded: Promise<void> | undefined): Promise<void> | undefined {
-    if (i.nlink !== 1 || this.openCount.has(i.ino) || !this.isLocalFile(i)) return undefined;
+  private nameGone(i: Inode): Promise<void> | undefined {
+    if (i.nlink !== 1) return undefined;
+    const moveEnded = this.onLastNameGone(i.ino);
+    if (this.openCount.has(i.ino) || !this.isLocalFile(i)) return undefined;
     const tier = this.tier(i.tier!);
     if (!tier.shortOfRoom(i.volume!, i.size)) return undefined;
     return Promise.all([this.catalog.group.settled().then(() => tier.unlinksDone(i.volume!)), moveEnded]).then(() => undefined);
@@ -940,9 +942,7 @@ export class Vfs {
    */
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): { moved: Inode[]; freed?: Promise<void> } {
     const { moved, replaced } = this.renameEntry(parent, name, newParent, newName, flags);
-    if (!replaced) return { moved };
-    const moveEnded = replaced.nlink === 1 ? this.onLastNameGone(replaced.ino) : undefined;
-    return { moved, freed: this.freedIfShortOfRoom(replaced, moveEnded) };
+    return replaced ? { moved, freed: this.nameGone(replaced) } : { moved };
   }
 
   /**

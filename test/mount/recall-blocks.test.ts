@@ -9,13 +9,12 @@ import { closeSync, openSync, readdirSync, readSync, writeFileSync, writeSync } 
 import { join } from 'node:path';
 import { TierfsMount, fsObjectTier } from '../helpers/tierfs.js';
 import { tempDir } from '../helpers/tmp.js';
-import { parseExposition } from '../helpers/exposition.js';
+import { eventually } from '../helpers/mount.js';
 
 const KiB = 1024;
 const BLOCK = 64 * KiB;
 const cold = tempDir('tierfs-recall-blocks-');
 let t: TierfsMount;
-let metricsUrl: string;
 // cells of 1 MiB (16 blocks of 64 KiB), two data cells a stripe
 const data = randomBytes(4096 * KiB);
 
@@ -26,7 +25,6 @@ beforeAll(async () => {
     extraYaml: 'cache: { memory: 64MiB, disk: 64MiB }\n',
   });
   await t.start();
-  metricsUrl = JSON.parse((await t.cli(['status', '--json', t.mnt])).stdout).metrics.url;
   writeFileSync(join(t.mnt, 'f'), data);
   const mv = await t.cli(['move', join(t.mnt, 'f'), '--to', 'cold']);
   expect(mv.code, mv.stderr).toBe(0);
@@ -36,23 +34,10 @@ afterAll(async () => {
   cold.remove();
 });
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  return parseExposition(await (await fetch(metricsUrl)).text()).value(name, labels) ?? 0;
-}
+const metric = (name: string, labels?: Record<string, string>) => t.metric(name, labels);
 const jsReads = () => metric('tierfs_fuse_request_seconds_count', { op: 'read' });
 const cacheDir = () => join(t.dataDir, 'cache', 'cold');
 const blockFiles = () => readdirSync(cacheDir()).filter((n) => n.endsWith('.blocks')).sort();
-
-/** Retries check (assertions) until it passes, for up to 5 s: the cache writes in the background. */
-async function until(check: () => unknown): Promise<void> {
-  for (const end = Date.now() + 5000; ; await new Promise((r) => setTimeout(r, 100))) {
-    try {
-      return void (await check());
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-  }
-}
 
 /** 4 KiB at `at` through a new handle, checked against the file's bytes. */
 function read4k(fd: number, at: number): void {
@@ -75,7 +60,7 @@ it('blocks read once are answered by the binding from the cell\'s file of blocks
   }
   expect(await metric('tierfs_recall_ranged_reads_total')).toBe(ranged + offsets.length);
   // the two cells of stripe 0 (blocks 3, 7 and 18, 30) and the last (63): files of blocks, no whole cell
-  await until(() => expect(blockFiles()).toHaveLength(3));
+  await eventually(() => blockFiles().length === 3, 5000, () => `files of blocks: ${blockFiles().join(', ')}`);
   expect(readdirSync(cacheDir()).filter((n) => !n.endsWith('.blocks'))).toEqual([]);
 
   const before = { js: await jsReads(), native: await metric('tierfs_fuse_cached_cell_reads_total') };
@@ -89,10 +74,7 @@ it('blocks read once are answered by the binding from the cell\'s file of blocks
     expect(await jsReads()).toBe(before.js + 1);
     expect(await metric('tierfs_recall_ranged_reads_total')).toBe(ranged + offsets.length + 1);
     // … and the cell is still the binding's for the blocks it has, the new one included
-    await until(async () => {
-      read4k(fd, 5 * BLOCK + 10);
-      expect(await jsReads()).toBe(before.js + 1);
-    });
+    await eventually(async () => (read4k(fd, 5 * BLOCK + 10), (await jsReads()) === before.js + 1), 5000, () => 'block 5 still read by JavaScript');
     read4k(fd, offsets[1]!);
     expect(await jsReads()).toBe(before.js + 1);
   } finally {
@@ -118,15 +100,19 @@ it('a block changed in its file behind the daemon is caught by its CRC, never se
     closeSync(fd);
   }
   // Written again from the checked copy JavaScript served: a new handle is the binding's again.
-  await until(async () => {
-    const fd2 = openSync(join(t.mnt, 'f'), 'r');
-    try {
-      const js = await jsReads();
-      read4k(fd2, at);
-      expect(await jsReads()).toBe(js);
-    } finally {
-      closeSync(fd2);
-    }
-  });
+  await eventually(
+    async () => {
+      const fd2 = openSync(join(t.mnt, 'f'), 'r');
+      try {
+        const js = await jsReads();
+        read4k(fd2, at);
+        return (await jsReads()) === js;
+      } finally {
+        closeSync(fd2);
+      }
+    },
+    5000,
+    () => 'the rewritten block still read by JavaScript',
+  );
   expect(await metric('tierfs_fuse_cached_cell_rejected_total')).toBe(rejected + 1);
 });
