@@ -305,6 +305,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     });
     // A move that waited for its file to close runs as soon as it does, not a retryDelay later.
     vfs.onLastNameGone = (ino) => protocol.stopMoveOf(ino);
+    vfs.onOldCopyUnread = () => void protocol.collectGarbage().catch((err) => log.warn({ err }, 'old copy not deleted yet; garbage collection will retry'));
     vfs.onHoldEnded = (ino) => {
       if (catalog.moveDueNow(ino)) background.kick();
     };

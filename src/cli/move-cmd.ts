@@ -25,7 +25,13 @@ function byMount(paths: string[]): Map<string, { mount: TierfsMount; relative: s
 function report(results: Result[], json: boolean): void {
   if (json) return printJson(results);
   for (const r of results) {
-    const what = r.error ? `failed: ${r.error}` : r.state === 'aborted' ? `not moved: ${r.reason}` : r.reason ?? `${r.state}, ${formatBytes(r.bytes)}`;
+    const what = r.error
+      ? `failed: ${r.error}`
+      : r.state === 'aborted'
+        ? `not moved: ${r.reason}`
+        : r.state === 'committed'
+          ? `moved, ${formatBytes(r.bytes)}; the old copy goes once nothing reads it (tierfs moves: 'done')`
+          : (r.reason ?? `${r.state}, ${formatBytes(r.bytes)}`);
     process.stdout.write(`${r.path}: ${what}\n`);
   }
   if (results.some((r) => r.error || r.state === 'aborted')) process.exitCode = 1;

@@ -1433,6 +1433,7 @@ export class Vfs {
     if (h.fd >= 0 && unlinked) fs.close(h.fd, (err) => err && log.warn({ err, ino: h.ino }, 'could not close an unlinked file'));
     else if (h.fd >= 0) fs.closeSync(h.fd);
     if (held && this.openHold(h.ino) === null) this.onHoldEnded(h.ino);
+    if (h.layout && this.isOldCopy(h.ino, h.layout.fileId, known) && !this.isReadingCopy(h.layout.fileId)) this.onOldCopyUnread();
     if (open.all === 0) {
       this.openCount.delete(h.ino);
       this.dataChangedAt.delete(h.ino);
@@ -1688,6 +1689,19 @@ export class Vfs {
    * what to wait for until that move has let go of the file's bytes.
    */
   onLastNameGone: (ino: number) => Promise<void> | undefined = () => undefined;
+
+  /**
+   * Called when the last handle reading an object-tier copy that is no longer its file's
+   * (a move between object tiers committed while it read) closes: the copy is garbage
+   * now, and waiting for the collector's next round would keep its cells, and the move
+   * 'committed' rather than 'done', for seconds after the reader is gone.
+   */
+  onOldCopyUnread: () => void = () => {};
+
+  private isOldCopy(ino: number, fileId: string, known?: Inode): boolean {
+    const i = known ?? this.catalog.getInode(ino);
+    return !i?.layout || this.layoutOf(i).fileId !== fileId;
+  }
 
   /** Called when the last open that held ino from moving closes (see openHold). */
   onHoldEnded: (ino: number) => void = () => {};
