@@ -1023,12 +1023,18 @@ export class Catalog {
    * an empty table gives again and again): names set aside for a rename carry it, and
    * finishing one must not take another's left behind for its own.
    */
-  beginRename(r: PendingRename): number {
-    this.group.open();
+  /** durable: synced before it returns (durableTx), not only committed. */
+  beginRename(r: PendingRename, { durable = false } = {}): number {
     const exchanged = r.exchanged === undefined ? null : JSON.stringify(r.exchanged);
     const id = (this.lastRenameId = (this.lastRenameId ?? (this.s.lastRenameId.get() as number)) + 1);
-    this.s.beginRename.run(id, r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {}), r.flags ?? 0, exchanged);
-    this.group.commit();
+    const write = () => this.s.beginRename.run(id, r.parent, r.name, r.newParent, r.newName, JSON.stringify(r.backing ?? {}), r.flags ?? 0, exchanged);
+    if (durable) {
+      this.durableTx(write);
+    } else {
+      this.group.open();
+      write();
+      this.group.commit();
+    }
     this.group.open();
     return id;
   }

@@ -1104,7 +1104,11 @@ export class Vfs {
   ): number {
     let intent = resumed;
     const begin = (ids: BackingIds, exchanged?: BackingIds) => {
-      if (resumed === undefined) intent = this.catalog.beginRename({ ...r, backing: ids, exchanged });
+      // Names changing on more than one volume: a power cut may keep one volume's change
+      // and not the other's, which only the intent tells from two directories — so it is
+      // on disk before either (a synced commit; one volume's rename is all or nothing).
+      const volumes = new Set([...Object.keys(ids), ...Object.keys(exchanged ?? {})]);
+      if (resumed === undefined) intent = this.catalog.beginRename({ ...r, backing: ids, exchanged }, { durable: volumes.size > 1 });
     };
     try {
       backing(begin);

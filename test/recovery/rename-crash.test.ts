@@ -4,7 +4,8 @@
 // reported missing or imported twice — for a file, for a file renamed over another, and
 // for a directory whose backing was renamed on one volume and not yet on another.
 import { afterEach, expect, it } from 'vitest';
-import { copyFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -287,4 +288,35 @@ it('finishes an exchange of two directories that reached one volume and not the 
   for (const [p, data] of Object.entries(files)) expect((await fs.readFile(join(t.mnt, swapped(p)))).equals(data), p).toBe(true);
   expect((await fs.readdir(join(t.mnt, 'd1'))).sort()).toEqual(['hot2', 'warm2']);
   expect(existsSync(join(t.warm, 'd2', 'warm1'))).toBe(true);
+});
+
+it('a power cut within a directory rename spread over volumes: the rename is finished from its intent', { timeout: 120_000 }, async () => {
+  // A power cut keeps of the catalog only what was synced: its last durable transaction
+  // (TIERFS_TEST_DURABLE_SNAPSHOTS copies the catalog as each one left it). One volume's
+  // backing renamed, the other's not: unless the intent was synced before the first
+  // volume's rename, the next mount cannot tell a rename from two directories.
+  const snapshots = mkdtempSync(join(tmpdir(), 'tierfs-rename-durable-'));
+  try {
+    t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing', TIERFS_TEST_DURABLE_SNAPSHOTS: snapshots });
+    const files = { 'd/on-hot': randomBytes(10_000), 'd/sub/on-warm': randomBytes(20_000) };
+    await fs.mkdir(join(t.mnt, 'd', 'sub'), { recursive: true });
+    for (const [p, data] of Object.entries(files)) await fs.writeFile(join(t.mnt, p), data);
+    const moved = await t.cli(['move', join(t.mnt, 'd', 'sub', 'on-warm'), '--to', 'warm']);
+    expect(moved.code, moved.stderr).toBe(0);
+    await renameAndCrash(t, 'd', 'e');
+    renameSync(join(t.warm, 'e'), join(t.warm, 'd')); // warm's backing not renamed yet
+    const last = readdirSync(snapshots)
+      .filter((f) => /^durable-\d+\.db$/.test(f))
+      .sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]))
+      .at(-1)!;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(t.dataDir, `catalog.db${suffix}`), { force: true });
+    copyFileSync(join(snapshots, last), join(t.dataDir, 'catalog.db'));
+
+    await restartClean(t);
+    expect(await fs.readdir(t.mnt)).toEqual(['e']);
+    for (const [p, data] of Object.entries(files)) expect((await fs.readFile(join(t.mnt, p.replace(/^d\//, 'e/')))).equals(data)).toBe(true);
+    expect(existsSync(join(t.warm, 'd'))).toBe(false);
+  } finally {
+    rmSync(snapshots, { recursive: true, force: true });
+  }
 });
