@@ -420,7 +420,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
       unhandledRejections: guard?.unhandledRejections ?? 0,
     });
     const metricsStatus = (): MetricsStatus => ({
-      ...(http?.status() ?? { listen: null, url: null, configured: 'off', tokenRequired: false, tokenFile: null, error: 'not started yet' }),
+      ...(http?.status() ?? { listen: null, url: null, configured: 'off', tokenRequired: false, tokenFile: null, scrapeTokenFile: null, error: 'not started yet' }),
       history: { enabled: history !== undefined, keepMinutePointsMs: minutes, keepHourPointsMs: hours, keepDayPointsMs: days },
     });
     const api = new AdminApi({
@@ -496,7 +496,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
     const login: Routes = { 'POST /v1/dashboard/login': (_url, body) => http!.login(body.link === true) };
     admin = await startAdminServer(socketPathOf(cfg.dataDir), { ...routes, ...reports, ...drain, ...actions, ...login, ...(configManager ? configRoutes(configManager) : {}) });
-    http = await serveMetrics(cfg.metrics.listen, cfg.metrics.token, cfg.dataDir, {
+    http = await serveMetrics(cfg.metrics.listen, cfg.metrics, cfg.dataDir, {
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.exposition() }),
       routes: { ...routes, ...reports },
       // The dashboard reads what the CLI reads; its configuration routes need a credential.

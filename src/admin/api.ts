@@ -68,8 +68,10 @@ export interface MetricsStatus {
   configured: string;
   /** whether requests must carry the bearer token (a listener on anything but loopback) */
   tokenRequired: boolean;
-  /** the file with the generated token, when one is required and none is configured */
+  /** the file with the generated admin token (the API, the dashboard), when none is configured */
   tokenFile: string | null;
+  /** the file with the generated token that reads /metrics only (Prometheus's), when none is configured */
+  scrapeTokenFile: string | null;
   /** why the listener is not running */
   error: string | null;
   history: { enabled: boolean; keepMinutePointsMs: number; keepHourPointsMs: number; keepDayPointsMs: number };

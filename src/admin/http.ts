@@ -66,10 +66,16 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
 
 /**
  * Listens on `at` (or, while that port is taken, on the next ones). Every request must
- * carry `token` as a bearer token (or a dashboard session), but /metrics on loopback:
- * the API names every user's files, and any local user reaches a loopback port.
+ * carry the admin token as a bearer token (or a dashboard session), but /metrics, which
+ * the scrape token reads too, and on loopback needs none: the API names every user's
+ * files and makes changes, and any local user reaches a loopback port.
  */
-export async function startHttpListener(at: ListenAddress, token: string, handlers: Omit<HttpHandlers, 'dashboard'>, dashboard?: Dashboard): Promise<HttpListener> {
+export async function startHttpListener(
+  at: ListenAddress,
+  tokens: { admin: string; scrape: string },
+  handlers: Omit<HttpHandlers, 'dashboard'>,
+  dashboard?: Dashboard,
+): Promise<HttpListener> {
   const tokenRequired = !isLoopback(at.host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -86,7 +92,8 @@ export async function startHttpListener(at: ListenAddress, token: string, handle
     if ((tokenRequired || url.pathname !== '/metrics') && !dashboard?.auth.credential(req)) {
       const auth = req.headers.authorization ?? '';
       const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
-      if (!given || !sameToken(given, token)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
+      const metricsToken = url.pathname === '/metrics' && sameToken(given, tokens.scrape);
+      if (!given || (!sameToken(given, tokens.admin) && !metricsToken)) return text(res, 401, 'a bearer token is required (tierfs status says where it is)\n', { 'www-authenticate': 'Bearer realm="tierfs"' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'only GET\n', { allow: 'GET, HEAD' });
     if (url.pathname === '/metrics') {
@@ -165,27 +172,31 @@ function hostName(host: string): string {
 export type ListenerStatus = Omit<MetricsStatus, 'history'>;
 
 /**
- * The daemon's listener as configured (`listen` null: off), with its token: the
- * configured one, else, off loopback, the one in the data directory. Metrics must never
+ * The daemon's listener as configured (`listen` null: off), with its tokens: the
+ * configured ones, else those in the data directory. Metrics must never
  * cost the mount: a listener that cannot start is logged and reported in status.
  */
 export async function serveMetrics(
   listen: ListenAddress | null,
-  configuredToken: string | undefined,
+  configured: { token?: string; scrapeToken?: string },
   dataDir: string,
   handlers: HttpHandlers,
 ): Promise<{ status(): ListenerStatus; close(): Promise<void>; login(withLink: boolean): DashboardLogin }> {
   let listener: HttpListener | undefined;
   let dashboard: Dashboard | undefined;
   let tokenFile: string | null = null;
+  let scrapeTokenFile: string | null = null;
   let error: string | null = null;
   if (listen) {
     try {
-      let token = configuredToken;
+      let token = configured.token;
+      let scrape = configured.scrapeToken;
       // The API needs a token on loopback too.
-      if (!token) ({ token, file: tokenFile } = loadOrCreateToken(dataDir));
+      if (!token) ({ token, file: tokenFile } = loadOrCreateToken(dataDir, 'admin'));
+      if (!scrape) ({ token: scrape, file: scrapeTokenFile } = loadOrCreateToken(dataDir, 'scrape'));
+      if (scrape === token) throw new Error('metrics.scrapeToken is metrics.token: give Prometheus a token of its own, which reads /metrics only');
       dashboard = handlers.dashboard && new Dashboard({ ...handlers.dashboard, token });
-      listener = await startHttpListener(listen, token, handlers, dashboard);
+      listener = await startHttpListener(listen, { admin: token, scrape }, handlers, dashboard);
       log.info({ listen: formatAddress(listener.host, listener.port), tokenRequired: listener.tokenRequired }, 'metrics served');
     } catch (err) {
       error = (err as Error).message;
@@ -201,6 +212,7 @@ export async function serveMetrics(
         configured: listen ? formatAddress(listen.host, listen.port) : 'off',
         tokenRequired: listener?.tokenRequired ?? false,
         tokenFile,
+        scrapeTokenFile,
         error,
       };
     },

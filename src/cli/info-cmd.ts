@@ -25,7 +25,10 @@ function metricsLine(m: NonNullable<Status['metrics']>): string {
   if (!m.listen) return `metrics: not served (${m.configured}: ${m.error ?? 'not started'})`;
   const moved = m.listen !== m.configured ? ` (${m.configured} was taken)` : '';
   const where = m.tokenFile ? `in ${m.tokenFile}` : '(metrics.token)';
-  const token = m.tokenRequired ? `; bearer token required, ${where}` : `; /api needs the bearer token, ${where}`;
+  const scrape = m.scrapeTokenFile ? `in ${m.scrapeTokenFile}` : '(metrics.scrapeToken)';
+  const token = m.tokenRequired
+    ? `; bearer token required, ${where}; for Prometheus, one that reads /metrics only, ${scrape}`
+    : `; /api needs the bearer token, ${where}`;
   return `metrics: ${m.url}${moved}${token}; history ${m.history.enabled ? 'kept' : 'off'}`;
 }
 

@@ -40,7 +40,7 @@ export function diffTexts(before: string, after: string): Change[] {
 }
 
 /** Keys whose values are credentials (backends', the listener's token), by their last name. */
-const SECRET_KEYS = /(^|\.)(secretAccessKey|sessionToken|connectionString|accountKey|token)$/;
+const SECRET_KEYS = /(^|\.)(secretAccessKey|sessionToken|connectionString|accountKey|token|scrapeToken)$/;
 /** Webhook headers carry credentials (Authorization). */
 const WEBHOOK_SECRET = /^alerts\.webhooks\[\d+\]\.headers(\.|\[|$)/;
 /** URLs whose path or query may be a credential: a webhook's (a Slack hook's path), Azure's accountUrl (a SAS). */

@@ -53,7 +53,14 @@ export const metricsSchema = z
       .min(16)
       .optional()
       .describe(
-        'bearer token of the HTTP listener: its API needs it (or a dashboard login) everywhere, /metrics off loopback; without one, a token is generated into dataDir/metrics.token (mode 0600)',
+        'bearer token of the HTTP listener for everything: its API and dashboard need it (or a dashboard login) everywhere, /metrics off loopback; without one, a token is generated into dataDir/metrics.token (mode 0600)',
+      ),
+    scrapeToken: z
+      .string()
+      .min(16)
+      .optional()
+      .describe(
+        'bearer token that reads /metrics and nothing else: the one to give Prometheus (metrics.token moves files and changes the configuration); without one, a token is generated into dataDir/scrape.token (mode 0600)',
       ),
     history: z
       .strictObject({

@@ -30,10 +30,11 @@ afterEach(async () => {
 });
 
 const TOKEN = 'a'.repeat(20) + 'b'.repeat(20);
+const SCRAPE = 'c'.repeat(40);
 const bearer = { authorization: `Bearer ${TOKEN}` };
 
 async function listen(host: string, port: number, token = TOKEN): Promise<HttpListener> {
-  const l = await startHttpListener({ host, port }, token, handlers);
+  const l = await startHttpListener({ host, port }, { admin: token, scrape: SCRAPE }, handlers);
   open.push(l);
   return l;
 }
@@ -64,6 +65,17 @@ describe('the HTTP listener', () => {
     expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
+  it('the scrape token reads /metrics and nothing else', async () => {
+    const l = await listen('0.0.0.0', 0);
+    const base = `http://127.0.0.1:${l.port}`;
+    const scraper = { authorization: `Bearer ${SCRAPE}` };
+    expect((await fetch(`${base}/metrics`, { headers: scraper })).status).toBe(200);
+    expect((await fetch(`${base}/metrics`, { method: 'HEAD', headers: scraper })).status).toBe(200);
+    expect((await fetch(`${base}/api/v1/status`, { headers: scraper })).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/move`, { method: 'POST', body: '{}', headers: scraper })).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/status`, { headers: bearer })).status).toBe(200);
+  });
+
   it('takes the next free port when the configured one is taken', async () => {
     const blocker = createServer();
     blockers.push(blocker);
@@ -91,5 +103,16 @@ describe('the token file', () => {
     writeFileSync(first.file, 'short');
     expect(() => loadOrCreateToken(d.path)).toThrow(/no usable token/);
     expect(readFileSync(first.file, 'utf8')).toBe('short');
+  });
+
+  it('the scrape token has a file of its own, another token', () => {
+    const d = tempDir('tierfs-token-');
+    dirs.push(d);
+    const admin = loadOrCreateToken(d.path, 'admin');
+    const scrape = loadOrCreateToken(d.path, 'scrape');
+    expect(scrape.file).toBe(join(d.path, 'scrape.token'));
+    expect(statSync(scrape.file).mode & 0o777).toBe(0o600);
+    expect(scrape.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(scrape.token).not.toBe(admin.token);
   });
 });

@@ -311,8 +311,17 @@ describe('the metrics listener', () => {
     expect(api.status).toBe(200);
     expect(((await api.json()) as { mountpoint: string }).mountpoint).toBe(t.mnt);
 
+    // Prometheus's token reads /metrics only: not the API, not the dashboard's.
+    expect(s.scrapeTokenFile).toBe(join(t.dataDir, 'scrape.token'));
+    expect(statSync(s.scrapeTokenFile).mode & 0o777).toBe(0o600);
+    const scrapeToken = readFileSync(s.scrapeTokenFile, 'utf8').trim();
+    expect((await scrape(url, scrapeToken)).value('tierfs_tier_files', { tier: 'hot' })).toBe(0);
+    for (const path of ['/api/v1/status', '/api/status', '/']) {
+      expect((await fetch(`http://${host}:${port}${path}`, { headers: { authorization: `Bearer ${scrapeToken}` } })).status, path).toBe(401);
+    }
+
     const text = await t.cli(['status', t.mnt]);
-    expect(text.stdout).toContain(`bearer token required, in ${s.tokenFile}`);
+    expect(text.stdout).toContain(`bearer token required, in ${s.tokenFile}; for Prometheus, one that reads /metrics only, in ${s.scrapeTokenFile}`);
   });
 
   it('two mounts on one host: the second takes the next free port and says so', async () => {
