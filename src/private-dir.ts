@@ -2,7 +2,7 @@
 // users gave them, which would be reachable around the mount) and the data directory (the
 // catalog holds every name, xattr and access; the recall cache holds cold files' bytes;
 // SQLite and the cache write their files readable by all).
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { moduleLogger } from './log.js';
 
 const log = moduleLogger('private-dir');
@@ -29,8 +29,33 @@ export function refuseOthersDataDir(dir: string): void {
   }
 }
 
+/** Directories of the system itself: made root's and 0700, they would lock every user out. */
+// (Not /mnt, /srv, /opt or /media: a disk mounted there may well be a volume of its own.)
+const SYSTEM_DIRECTORIES = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var']);
+
+/**
+ * A directory made private (a volume root, the data directory) must be one of its own:
+ * never /, /usr, /home and the like (by where it resolves to). Asked also where nothing
+ * is tightened (a configuration's dry run), so that the answer is the same.
+ */
+export function refuseSystemDirectory(dir: string, what: string): void {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return; // not there yet: it is made (under some existing directory, never one of these)
+  }
+  if (SYSTEM_DIRECTORIES.has(real)) {
+    throw new Error(
+      `${what} ${dir} is ${real === dir ? '' : `${real}, `}a directory of the system: it would be made root's with mode 0700, ` +
+        'which would lock every other user out of it; give it a directory of its own',
+    );
+  }
+}
+
 /** Make dir (if missing), root's (when the daemon is root) and mode 0700, saying so when it was not; what names it in the log. */
 export function makePrivate(dir: string, what: string): void {
+  refuseSystemDirectory(dir, what);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir); // a configured path may be a symlink: its target is the directory
   try {

@@ -1,11 +1,11 @@
 // A local tier: one or more directories (volumes) that hold files as plain files at
 // their path relative to the mount root, readable without tierfs.
-import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statfsSync, statSync, type BigIntStats, type Stats, unlink, unlinkSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { LocalTierConfig } from '../../config/schema.js';
 import { FsError } from '../../errors.js';
 import { moduleLogger } from '../../log.js';
-import { makePrivate } from '../../private-dir.js';
+import { makePrivate, refuseSystemDirectory } from '../../private-dir.js';
 import { type DirAttrsOf, openDirBeneath, openFileBeneath, removeTreeBeneath, withNameBeneath, withNamesBeneath } from './beneath.js';
 import { TEMP_DIR, tempPathOf } from './copy.js';
 
@@ -53,7 +53,7 @@ export class LocalTier {
   ) {
     this.name = config.name;
     this.volumes = config.volumes.map((v) => v.path);
-    for (const v of this.volumes) refuseSystemDirectory(v);
+    for (const v of this.volumes) refuseSystemDirectory(v, 'volume');
     // Below a volume root, files and directories carry the owners and modes of the mount:
     // nobody may reach them except through it (which checks permissions), nor put things
     // there for the daemon to trip over. Only the root is tightened.
@@ -331,21 +331,4 @@ export function backingIdentity(st: BigIntStats): string {
 export function distinctFilesystems(vols: VolumeUsage[]): VolumeUsage[] {
   const seen = new Set<number>();
   return vols.filter((v) => v.error !== undefined || (!seen.has(v.dev) && seen.add(v.dev)));
-}
-
-/** Directories of the system itself: made root's and 0700 as a volume root, they would lock every user out. */
-// (Not /mnt, /srv, /opt or /media: a disk mounted there may well be a volume of its own.)
-const SYSTEM_DIRECTORIES = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var']);
-
-/** A volume root must be a directory of its own: never /, /usr, /home and the like (by where it resolves to). */
-function refuseSystemDirectory(volume: string): void {
-  let real: string;
-  try {
-    real = realpathSync(volume);
-  } catch {
-    return; // not there yet: it is made (under some existing directory, never one of these)
-  }
-  if (SYSTEM_DIRECTORIES.has(real)) {
-    throw new Error(`volume ${volume} is ${real === volume ? '' : `${real}, `}a directory of the system: a volume root is made root's with mode 0700, which would lock every other user out of it; give the tier a directory of its own`);
-  }
 }
