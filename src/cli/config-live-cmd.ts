@@ -11,7 +11,8 @@ import { adminJson, AdminError, socketPathOf } from '../admin/client.js';
 import type { ApplyAnswer, VersionSummary } from '../config/manager.js';
 import type { ConfigVersion } from '../config/versions.js';
 import type { DrainAnswer } from '../admin/drain.js';
-import { parseConfig } from '../config/load.js';
+import { formatKey, parseConfig } from '../config/load.js';
+import { withoutSecretsAt } from '../config/diff.js';
 import { pickMount } from './info-cmd.js';
 import { CliError, formatBytes, printJson, table } from './output.js';
 
@@ -75,9 +76,10 @@ async function confirm(question: string): Promise<boolean> {
 /**
  * The one path of every change: a dry run (validation, differences, impact), shown;
  * then, unless --dry-run, confirmation (--yes, or a yes at a terminal) and the apply
- * itself against the version that was shown.
+ * itself against the version that was shown. base: the version the change was made
+ * from (set edits the running version's text): the dry run must be against that one.
  */
-async function change(socket: string, endpoint: string, body: Record<string, unknown>, opts: ChangeFlags, localCheck?: () => void): Promise<void> {
+async function change(socket: string, endpoint: string, body: Record<string, unknown>, opts: ChangeFlags, localCheck?: () => void, base?: number): Promise<void> {
   const ask = (dryRun: boolean, expectVersion?: number) =>
     adminJson<ApplyAnswer>(socket, 'POST', endpoint, { ...body, message: opts.message, dryRun, expectVersion, caller: caller() }).catch((err: unknown) => {
       // Refused as invalid: the same check here gives the problems one by one (for --json).
@@ -85,6 +87,11 @@ async function change(socket: string, endpoint: string, body: Record<string, unk
       throw err;
     });
   const dry = await ask(true);
+  // Applied against a later version, the text made from the earlier one would undo what
+  // was applied in between.
+  if (base !== undefined && dry.base !== base) {
+    throw new CliError(`not applied: the configuration changed while this one was made (version ${base} → ${dry.base}); run the command again`);
+  }
   if (!opts.json) process.stdout.write(describeAnswer(dry));
   if (opts.dryRun) return opts.json ? printJson(dry) : undefined;
   if (!opts.yes) {
@@ -138,10 +145,19 @@ export function registerConfigLiveCommands(config: Command): void {
     const doc = parseDocument(current.text);
     const path = key.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     // The value as YAML would read it: numbers, booleans and units like a hand-written file.
-    doc.setIn(path, parseDocument(value).toJS());
+    const parsed: unknown = parseDocument(value).toJS();
+    doc.setIn(path, parsed);
     const text = doc.toString();
-    await change(socket, '/v1/config/apply', { text, source: `tierfs config set ${key}` }, { ...opts, message: opts.message ?? `set ${key} ${value}` }, () =>
-      parseConfig(text, `tierfs config set ${key}`, process.cwd()),
+    // The history, the log and the dashboard show the message: never a credential in it.
+    const shown = withoutSecretsAt(formatKey(path), parsed);
+    const said = shown === parsed ? value : typeof shown === 'string' ? shown : JSON.stringify(shown);
+    await change(
+      socket,
+      '/v1/config/apply',
+      { text, source: `tierfs config set ${key}` },
+      { ...opts, message: opts.message ?? `set ${key} ${said}` },
+      () => parseConfig(text, `tierfs config set ${key}`, process.cwd()),
+      current.version,
     );
   });
 

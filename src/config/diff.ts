@@ -46,6 +46,11 @@ const WEBHOOK_SECRET = /^alerts\.webhooks\[\d+\]\.headers(\.|\[|$)/;
 /** URLs whose path or query may be a credential: a webhook's (a Slack hook's path), Azure's accountUrl (a SAS). */
 const SECRET_URL = /^alerts\.webhooks\[\d+\]\.url$|(^|\.)accountUrl$/;
 
+/** value, to be given at key (formatKey's form), with the credentials in it hidden as a change's are. */
+export function withoutSecretsAt(key: string, value: unknown): unknown {
+  return withoutSecrets({ key, to: value }).to;
+}
+
 function withoutSecrets(c: Change): Change {
   const hide = (v: unknown): unknown => {
     if (v === undefined) return v;

@@ -239,5 +239,14 @@ describe('tierfs config apply / history / rollback on a running mount', () => {
     expect(file).toContain('target: warm');
     expect(await runningText(t)).toBe(file);
     expect((await history(t)).current).toBe(3);
+
+    // A credential set this way is in the running configuration, never in the message that
+    // the history, the log and the dashboard show.
+    const hook = '[{ url: "http://127.0.0.1:9/hooks/PATH-SECRET", headers: { Authorization: "Bearer HEADER-SECRET" } }]';
+    const secret = json<Answer>(await cfg(t, ['set', 'alerts.webhooks', hook, '--yes', '--json']));
+    expect(secret.version!.message).toBe('set alerts.webhooks [{"url":"http://127.0.0.1:9/… (the rest not shown)","headers":"(secret)"}]');
+    expect(await runningText(t)).toContain('HEADER-SECRET');
+    const shown = (await cfg(t, ['history', '--json'])).stdout + t.output;
+    expect(shown).not.toMatch(/PATH-SECRET|HEADER-SECRET/);
   }, 180_000);
 });
