@@ -7,7 +7,10 @@ import * as fs from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { objectPath } from '../../src/objectstore/fs-layout.js';
 import { diffTrees, snapshotTree } from '../helpers/tree.js';
+import { eventually } from '../helpers/mount.js';
 import { createObjectStore } from '../../src/objectstore/index.js';
 import { backendConfigSchema } from '../../src/config/backends.js';
 import { decodeManifest } from '../../src/tiers/object/manifest.js';
@@ -84,4 +87,46 @@ it('a kill -9 between a cold file’s rename and its manifest rewrite: the next 
   await t.start();
   expect(diffTrees(before, await snapshotTree(t.mnt), { ignore: ['dir.mtime'] })).toEqual([]);
   expect(execFileSync('getfattr', ['--only-values', '-n', 'user.tierfs.pin', m('e/g')]).toString()).toBe('cold');
+}, HEAVY);
+
+/** What the manifest of the cold tier's one copy on backend ("a", "b", "c") names, and its file there. */
+async function manifestOn(cm: ColdMount, backend: string): Promise<{ path: string; file?: string }> {
+  const root = join(cm.coldRoot, backend);
+  const store = createObjectStore(backendConfigSchema.parse({ type: 'fs', root }), { bodyChecksums: false });
+  try {
+    for await (const e of store.list('')) {
+      if (e.key.endsWith('/manifest')) return { path: decodeManifest((await store.get(e.key)).data).info.path, file: objectPath(root, e.key).file };
+    }
+  } catch {
+    // not there, or not readable: as none
+  }
+  return { path: '(none)' };
+}
+
+it('a rename while the stores are away, or while one refuses the new manifest, reaches every manifest once they are back', async () => {
+  c = mountWithCold('catalog: { backup: { enabled: false } }\n');
+  const { t } = c;
+  const m = (p: string) => join(t.mnt, p);
+  await t.start();
+  await fs.writeFile(m('f'), randomBytes(150_000));
+  await moveTo(t, 'f', 'cold');
+  const paths = async () => Promise.all(['a', 'b', 'c'].map(async (b) => (await manifestOn(c!, b)).path));
+  const allSay = async (name: string) => (await paths()).every((p) => p === name);
+  await eventually(() => allSay('f'), 5000, () => 'manifests of f');
+
+  // Every store away (an outage longer than the retries): the rename waits for them.
+  for (const b of ['a', 'b', 'c']) renameSync(join(c.coldRoot, b), join(c.coldRoot, `${b}.away`));
+  await fs.rename(m('f'), m('g'));
+  await new Promise((r) => setTimeout(r, 3000)); // several rounds of the sync (every second)
+  for (const b of ['a', 'b', 'c']) renameSync(join(c.coldRoot, `${b}.away`), join(c.coldRoot, b));
+  await eventually(() => allSay('g'), 10_000, () => 'manifests of g after the outage');
+
+  // One store refuses the new manifest (a directory where its file goes) after another took it.
+  const onB = (await manifestOn(c, 'b')).file!;
+  rmSync(onB);
+  mkdirSync(onB);
+  await fs.rename(m('g'), m('h'));
+  await eventually(async () => (await manifestOn(c!, 'a')).path === 'h', 10_000, () => 'manifest of h on a');
+  rmdirSync(onB);
+  await eventually(() => allSay('h'), 10_000, () => 'manifests of h on every backend');
 }, HEAVY);

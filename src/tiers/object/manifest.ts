@@ -66,25 +66,34 @@ const described = (i: ManifestInfo) =>
 
 /**
  * Put the manifest of a copy again with new file information, keeping its write
- * sequence (the copy's bytes are as old as they were). The current manifest is read
- * from the first backend that has a readable one; none anywhere means the copy is gone
- * (collected), and nothing is written: a manifest must never outlive its cells.
+ * sequence (the copy's bytes are as old as they were), on every backend whose manifest
+ * does not say it yet: a rewrite that failed on one backend after another took it is
+ * finished there the next time, not left stale. The caller holds the copy, which is its
+ * file's: no readable manifest anywhere is an outage (or a wiped store), never a copy
+ * collected, and the update waits for the stores rather than being forgotten — a
+ * manifest left describing the file as it was would rebuild it so (fsck --rebuild).
+ * False: nothing to write, every manifest says this already.
  */
 export async function rewriteManifest(ctx: TierContext, layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean> {
-  let current: ManifestInfo | undefined;
-  for (const ref of layout.manifest) {
-    try {
-      current = decodeManifest((await storeOf(ctx, ref).get(ref.key)).data).info;
-      break;
-    } catch (err) {
-      if (!(err instanceof ObjectStoreError || err instanceof ManifestFormatError)) throw err;
-    }
-  }
-  if (!current) return false;
+  let lastError: unknown;
+  const found = await Promise.all(
+    layout.manifest.map(async (ref) => {
+      try {
+        return decodeManifest((await storeOf(ctx, ref).get(ref.key)).data).info;
+      } catch (err) {
+        if (!(err instanceof ObjectStoreError || err instanceof ManifestFormatError)) throw err;
+        lastError = err;
+        return undefined;
+      }
+    }),
+  );
+  const current = found.find((m) => m !== undefined);
+  if (!current) throw new Error(`no backend has a readable manifest of this copy (${(lastError as Error | undefined)?.message ?? 'none named'}); the update waits`);
   const next: ManifestInfo = { ...info, writeSequence: current.writeSequence };
-  if (described(next) === described(current)) return true;
+  const stale = layout.manifest.filter((_, i) => found[i] === undefined || described(found[i]!) !== described(next));
+  if (stale.length === 0) return false;
   const body = encodeManifest(next, layout);
-  for (const ref of layout.manifest) await storeOf(ctx, ref).put(ref.key, body, { contentType: 'application/json' });
+  for (const ref of stale) await storeOf(ctx, ref).put(ref.key, body, { contentType: 'application/json' });
   return true;
 }
 

@@ -153,8 +153,9 @@ export interface ObjectTierStore {
   scrub(layout: ObjectLayout, repair: boolean): Promise<ScrubReport>;
   /**
    * Write a copy's manifest again with the file's current name and attributes (rename,
-   * chmod, xattrs changed); the copy and its write sequence stay. False when the copy
-   * has no manifest left to update (it is gone). A manifest already saying this is not written.
+   * chmod, xattrs changed) on each backend whose manifest does not say it yet; the copy
+   * and its write sequence stay. False: every manifest said it already. Throws when no
+   * backend has a readable one (the update waits).
    */
   rewriteManifest(layout: ObjectLayout, info: Omit<ManifestInfo, 'writeSequence'>): Promise<boolean>;
   /** Every manifest on the tier, for `tierfs fsck --rebuild`. */
