@@ -275,7 +275,14 @@ export class DiskCache {
         let st: BigIntStats;
         try {
           if ((await file.stat()).size !== size) await file.truncate(size);
-          await file.write(data, 0, data.length, offset);
+          // A write may take fewer bytes than asked (a filesystem filling up) without an
+          // error: the rest is written on, or the error comes. The range is recorded as
+          // checked only once all of it is there — else a hole in it would be served as zeros.
+          for (let done = 0; done < data.length; ) {
+            const { bytesWritten } = await file.write(data, done, data.length - done, offset + done);
+            if (bytesWritten === 0) throw new Error('the write took no bytes');
+            done += bytesWritten;
+          }
           st = await file.stat({ bigint: true });
         } finally {
           await file.close();
