@@ -63,8 +63,10 @@ async function collect(catalog: Catalog, tiers: ObjectTierStore[]): Promise<Map<
  * Copies of one path, the latest state first. Of one inode, the higher generation is
  * later (a copy that began before a write but finished after it is not), and equal
  * generations (a move between object tiers keeps it) go by the write sequence.
- * Generations of different inodes (a file deleted and created again) say nothing about
- * each other: the inode written last owns the path, so inodes go by their latest write
+ * Generations of different inodes say nothing about each other. The inode that came to
+ * the path last owns it: its manifest has the later ctime, which a create and a rename
+ * onto the path both set (`mv q p` over a cold p: q's copy may be older than p's, whose
+ * manifest outlives it while a reader holds it). Equal ctimes go by the latest write
  * sequence. Manifests from before sequences existed count as older than any that has
  * one, and among themselves go by generation, as they always did.
  */
@@ -74,7 +76,9 @@ export function newestFirst<T extends { info: ManifestInfo }>(copies: T[]): T[] 
   for (const c of copies) byIno.set(c.info.ino, [...(byIno.get(c.info.ino) ?? []), c]);
   const groups = [...byIno.values()].map((g) => g.sort((a, b) => b.info.generation - a.info.generation || seq(b) - seq(a)));
   const latest = (g: T[]) => Math.max(...g.map(seq));
-  groups.sort((a, b) => latest(b) - latest(a) || b[0]!.info.generation - a[0]!.info.generation);
+  const cameLast = (g: T[]) => g.reduce((max, c) => (BigInt(c.info.ctimeNs) > max ? BigInt(c.info.ctimeNs) : max), 0n);
+  const byCtime = (a: T[], b: T[]) => (cameLast(a) === cameLast(b) ? 0 : cameLast(b) > cameLast(a) ? 1 : -1);
+  groups.sort((a, b) => byCtime(a, b) || latest(b) - latest(a) || b[0]!.info.generation - a[0]!.info.generation);
   return groups.flat();
 }
 

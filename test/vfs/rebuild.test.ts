@@ -145,9 +145,9 @@ describe('fsck --rebuild with several copies of a path', () => {
 });
 
 describe('which copy of a path is newest', () => {
-  const copy = (name: string, ino: number, generation: number, writeSequence?: number) => ({
+  const copy = (name: string, ino: number, generation: number, writeSequence?: number, ctimeNs = '0') => ({
     name,
-    info: { fsid: 'f', ino, generation, writeSequence, path: 'p', mode: 0o100644, uid: 0, gid: 0, atimeNs: '0', mtimeNs: '0', ctimeNs: '0' } as ManifestInfo,
+    info: { fsid: 'f', ino, generation, writeSequence, path: 'p', mode: 0o100644, uid: 0, gid: 0, atimeNs: '0', mtimeNs: '0', ctimeNs } as ManifestInfo,
   });
   const order = (...copies: ReturnType<typeof copy>[]) => newestFirst(copies).map((c) => c.name);
 
@@ -162,6 +162,14 @@ describe('which copy of a path is newest', () => {
   it('another inode at the path (deleted and created again): the one written last, whatever the generations', () => {
     expect(order(copy('deleted', 5, 9, 100), copy('recreated', 8, 1, 200), copy('deleted-older', 5, 8, 50))).toEqual([
       'recreated', 'deleted', 'deleted-older',
+    ]);
+  });
+
+  it('another inode renamed onto the path (mv q p): the one that came last, though its bytes were written first', () => {
+    // p's copy written at sequence 200, q's at 100; then `mv q p` (q's ctime moves), p's
+    // manifest left behind while a reader held it.
+    expect(order(copy('replaced p', 5, 1, 200, '1700000000000000000'), copy('q renamed to p', 8, 1, 100, '1700000000500000000'))).toEqual([
+      'q renamed to p', 'replaced p',
     ]);
   });
 
