@@ -485,7 +485,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
               return openTier(cfg, t, catalog.fsid, metrics, !dry);
             },
             store: (t, i) => tierStore(t, i, metrics.objectTierOptions.store),
-            someLayoutOn: (tier) => catalog.someLayoutOn(tier),
+            layoutsToCheck: (tier) => catalog.layoutsToCheck(tier, 8),
             timeoutMs: 30_000,
           }, dryRun),
         applyLive,

@@ -1140,10 +1140,20 @@ export class Catalog {
     return r && toInode(r);
   }
 
-  /** The layout (JSON) of some one file on `tier`: a new connection to its stores must find its objects. */
-  someLayoutOn(tier: string): string | undefined {
-    const row = this.db.prepare('SELECT layout FROM inodes WHERE tier = ? AND layout IS NOT NULL AND nlink > 0 LIMIT 1').get(tier) as { layout: string } | undefined;
-    return row?.layout;
+  /**
+   * Layouts (JSON) of files on `tier` whose objects a new connection to one of its stores
+   * must find: the `n` copies written there last (a store copied while the mount ran
+   * lacks those first) and `n` others at random.
+   */
+  layoutsToCheck(tier: string, n: number): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT layout FROM (SELECT layout FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 ORDER BY tier_since_ms DESC LIMIT @n)
+         UNION SELECT layout FROM (SELECT layout FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 ORDER BY random() LIMIT @n)`,
+      )
+      .pluck()
+      .all({ tier, n }) as string[];
+    return rows;
   }
 
   usageByTier(): Map<string, { files: number; bytes: number }> {

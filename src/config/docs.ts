@@ -250,7 +250,7 @@ export function renderKeyDocsMarkdown(keys: KeyDoc[]): string {
     '## Keys',
     '',
     'Live: changes on a mounted tierfs with `tierfs config apply` (or `config set`); the rest is read at mount. ' +
-      "A backend's connection changes live once a test object has been written, read back and removed through the new one, and one of the tier's objects found there. " +
+      "A backend's connection changes live once a test object has been written, read back and removed through the new one, and cells that this backend holds of the tier's last 8 copies and of 8 others found there. " +
       'A new tier can be added live after the last one; removing or reordering tiers needs a remount (`tierfs tier drain` first for a tier that holds files).',
     '',
     '| key | type | default | live | meaning |',

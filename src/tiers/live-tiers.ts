@@ -7,7 +7,7 @@
 import type { LiveTierChanges } from '../config/live-changes.js';
 import type { ObjectTierConfig, TierConfig } from '../config/schema.js';
 import type { ObjectStore } from '../objectstore/types.js';
-import { checkBackend } from './object/backend-check.js';
+import { checkBackend, objectsOnBackend } from './object/backend-check.js';
 import { backendLabels } from './object/object-tier.js';
 import type { ObjectLayout } from './object/types.js';
 import type { AnyTier, TierSet } from './tier-set.js';
@@ -28,8 +28,8 @@ export interface LiveTierDeps {
   open(tier: TierConfig, dryRun: boolean): Promise<AnyTier>;
   /** the store of backend `index` of a tier, as the mount makes it */
   store(tier: ObjectTierConfig, index: number): ObjectStore;
-  /** some one file's layout on a tier (catalog) */
-  someLayoutOn(tier: string): string | undefined;
+  /** layouts (JSON) of files on a tier whose objects a new connection must find (Catalog.layoutsToCheck) */
+  layoutsToCheck(tier: string): string[];
   /** for each check of a store */
   timeoutMs: number;
 }
@@ -51,8 +51,7 @@ export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps
     const what = `tiers.${tier.name}.backends[${index}] (${backendLabels(tier.backends)[index]})`;
     try {
       const store = d.store(tier, index);
-      const layout = d.someLayoutOn(tier.name);
-      const held = layout === undefined ? undefined : (JSON.parse(layout) as ObjectLayout).manifest.find((m) => m.backend === index)?.key;
+      const held = d.layoutsToCheck(tier.name).flatMap((l) => objectsOnBackend(JSON.parse(l) as ObjectLayout, index));
       const problem = await checkBackend(store, d.fsid, held, d.timeoutMs);
       if (problem === null) swaps.push({ tier: tier.name, index, store });
       else problems.push(`${what}: the new connection was not taken: ${problem}`);

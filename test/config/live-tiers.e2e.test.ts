@@ -92,7 +92,23 @@ it("a backend's new root is taken once it holds the tier's objects; an empty or 
   const empty = dir();
   const refusedEmpty = await apply(t, base.replaceAll(`${cold}/a`, empty));
   expect(refusedEmpty.code, refusedEmpty.stdout + t.output.slice(-3000)).not.toBe(0);
-  expect(refusedEmpty.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/manifest, which the tier holds/);
+  expect(refusedEmpty.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s0\/c0, which the tier holds on this backend/);
+  // Two backends' places swapped: each holds objects of the tier (and the same manifests),
+  // but not the cells that are this backend's.
+  const swapped = base.replaceAll(`${cold}/a`, '@A@').replaceAll(`${cold}/b`, `${cold}/a`).replaceAll('@A@', `${cold}/b`);
+  const refusedSwap = await apply(t, swapped);
+  expect(refusedSwap.code).not.toBe(0);
+  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s0\/c0,/);
+  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[1\] \(b\): the new connection was not taken: cannot find \S+\/s0\/c1,/);
+  expect(await fs.readFile(join(t.mnt, 'f'))).toEqual(data);
+  // A copy of the store taken before the latest move: that file's objects are not in it.
+  const early = join(dir(), 'cold');
+  execFileSync('cp', ['-a', cold, early]);
+  await fs.writeFile(join(t.mnt, 'later'), randomBytes(300_000));
+  expect((await t.cli(['move', '--to', 'cold', join(t.mnt, 'later')])).code).toBe(0);
+  const refusedEarly = await apply(t, base.replaceAll(cold, early));
+  expect(refusedEarly.code).not.toBe(0);
+  expect(refusedEarly.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find /);
   // A place nothing can be written to (a file where the directory should be).
   const notADir = join(dir(), 'file');
   writeFileSync(notADir, '');

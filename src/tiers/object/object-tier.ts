@@ -266,10 +266,10 @@ export class ObjectTier implements ObjectTierStore {
 
   /**
    * Why each backend cannot serve this tier (backend-check.ts), empty when all can:
-   * a test object written, read and removed, and `held(i)` found when given.
+   * a test object written, read and removed (a new tier: it holds nothing yet).
    */
-  async checkStores(timeoutMs: number, held?: (backend: number) => string | undefined): Promise<string[]> {
-    const problems = await Promise.all(this.ctx.stores.map((store, i) => checkBackend(store, this.ctx.fsid, held?.(i), timeoutMs)));
+  async checkStores(timeoutMs: number): Promise<string[]> {
+    const problems = await Promise.all(this.ctx.stores.map((store) => checkBackend(store, this.ctx.fsid, [], timeoutMs)));
     return problems.flatMap((p, i) => (p === null ? [] : [`backend ${this.backendNames[i]}: ${p}`]));
   }
 

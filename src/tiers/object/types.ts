@@ -172,7 +172,7 @@ export interface ObjectTierStore {
   /** Whether each backend answers (within timeoutMs). */
   probe(timeoutMs: number): Promise<BackendProbe[]>;
   /** Why each backend cannot serve the tier (a test write, read and removal; `held(i)` found): empty when all can. */
-  checkStores(timeoutMs: number, held?: (backend: number) => string | undefined): Promise<string[]>;
+  checkStores(timeoutMs: number): Promise<string[]>;
   /** Serve backend `index` through `store` from now on (a checked new connection to the same objects). */
   replaceStore(index: number, store: ObjectStore): void;
   close(): Promise<void>;
