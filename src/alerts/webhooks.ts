@@ -3,7 +3,10 @@
 // down or hangs holds back only its own notifications: the evaluator only enqueues, and
 // the mount never waits. A failed request is retried with exponential back-off; after
 // MAX_ATTEMPTS the notification is given up. Failures are counted (metrics) and logged
-// once per episode (the first failure, then the recovery), not once per attempt.
+// once per episode (the first failure, then the recovery), not once per attempt; every
+// notification not delivered — given up, dropped from a full queue, left at stop — is
+// counted and logged as such. A webhook whose settings change (a header fixed) keeps
+// what it had not delivered, sent with the new settings.
 import { hostname } from 'node:os';
 import type { Counter } from 'prom-client';
 import type { WebhookConfig } from '../config/alerts.js';
@@ -52,6 +55,9 @@ export interface WebhookOptions {
 /** A webhook's name in logs and metrics: its own, else the URL's host (never the URL: it may hold a secret). */
 export const webhookName = (w: Pick<WebhookConfig, 'name' | 'url'>) => w.name ?? new URL(w.url).host;
 
+/** Which webhook a configuration is, whatever else of it changes: its name, else its URL. */
+const identityOf = (w: Pick<WebhookConfig, 'name' | 'url'>) => w.name ?? w.url;
+
 class WebhookQueue {
   readonly name: string;
   private readonly queue: AlertNotification[] = [];
@@ -60,6 +66,8 @@ class WebhookQueue {
   private wake: (() => void) | undefined;
   /** failed attempts since the last success: a failure episode */
   private failing = 0;
+  /** notifications dropped from a full queue since the last one sent */
+  private dropped = 0;
 
   constructor(
     private readonly hook: WebhookConfig,
@@ -74,23 +82,45 @@ class WebhookQueue {
     return JSON.stringify(this.hook);
   }
 
+  get identity(): string {
+    return identityOf(this.hook);
+  }
+
+  /** Takes what `old` (the same webhook's earlier settings) had not delivered, to send first. */
+  takeOver(old: WebhookQueue): void {
+    old.closed = true;
+    old.wake?.();
+    for (const n of old.queue.splice(0).reverse()) this.queue.unshift(n);
+    while (this.queue.length > this.opts.queueLimit) this.drop();
+    if (this.queue.length > 0) this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  private drop(): void {
+    const n = this.queue.shift()!;
+    this.metrics.notifications.inc({ webhook: this.name, result: 'dropped' });
+    if (this.dropped++ === 0) {
+      log.warn({ webhook: this.name, alert: n.alert, state: n.state, queueLimit: this.opts.queueLimit }, 'alert webhook queue full: dropping its oldest notifications until one is sent');
+    }
+  }
+
   push(n: AlertNotification): void {
     // A webhook that hears of pending alerts also hears when one ends without firing (inactive).
     const kind = n.state === 'inactive' ? 'pending' : n.state;
     if (this.closed || !this.hook.send.includes(kind)) return;
-    if (this.queue.length >= this.opts.queueLimit) {
-      this.queue.shift();
-      this.metrics.notifications.inc({ webhook: this.name, result: 'dropped' });
-    }
+    if (this.queue.length >= this.opts.queueLimit) this.drop();
     this.queue.push(n);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
-      const sent = await this.deliver(this.queue[0]!);
+      const n = this.queue[0]!;
+      const sent = await this.deliver(n);
+      if (this.closed) break; // what is left is counted by close(), or went to a successor
       this.queue.shift();
-      this.metrics.notifications.inc({ webhook: this.name, result: sent ? 'sent' : this.closed ? 'abandoned' : 'gave_up' });
+      this.metrics.notifications.inc({ webhook: this.name, result: sent ? 'sent' : 'gave_up' });
+      if (sent) this.dropped = 0;
+      else log.error({ webhook: this.name, alert: n.alert, state: n.state, attempts: MAX_ATTEMPTS }, 'alert notification given up: the webhook failed every attempt');
     }
   }
 
@@ -107,7 +137,6 @@ class WebhookQueue {
       if (this.failing++ === 0) log.warn({ webhook: this.name, err: error, alert: n.alert, state: n.state }, 'alert webhook failing; retrying with back-off');
       if (attempt < MAX_ATTEMPTS) await this.sleep(Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1)));
     }
-    if (!this.closed) log.debug({ webhook: this.name, alert: n.alert, state: n.state }, 'alert notification given up');
     return false;
   }
 
@@ -138,11 +167,15 @@ class WebhookQueue {
     });
   }
 
-  /** Waits up to graceMs for what is queued, then gives the rest up. */
-  async close(graceMs: number): Promise<void> {
+  /** Waits up to graceMs for what is queued, then gives the rest up, and says so. */
+  async close(graceMs: number, why: string): Promise<void> {
     if (this.draining) await Promise.race([this.draining, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.closed = true;
     this.wake?.();
+    const left = this.queue.splice(0);
+    if (left.length === 0) return;
+    this.metrics.notifications.inc({ webhook: this.name, result: 'abandoned' }, left.length);
+    log.warn({ webhook: this.name, notifications: left.length, first: `${left[0]!.alert} ${left[0]!.state}` }, `alert notifications not delivered: ${why}`);
   }
 }
 
@@ -160,18 +193,28 @@ export class WebhookSender {
   }
 
   /**
-   * The webhooks from now on. A webhook configured as before keeps its queue; one that is
-   * gone or changed delivers what it has queued (within close's grace) and takes no more.
+   * The webhooks from now on. A webhook configured as before keeps its queue; one whose
+   * settings changed (same name, else same URL) hands what it has not delivered to its
+   * new queue; one that is gone delivers what it has queued (within close's grace) and
+   * takes no more.
    */
   setHooks(hooks: readonly WebhookConfig[]): void {
     const old = new Map(this.queues.map((q) => [q.key, q]));
+    const fresh: WebhookQueue[] = [];
     this.queues = hooks.map((h) => {
       const key = JSON.stringify(h);
       const kept = old.get(key);
       old.delete(key);
-      return kept ?? new WebhookQueue(h, this.metrics, this.opts);
+      if (kept) return kept;
+      const q = new WebhookQueue(h, this.metrics, this.opts);
+      fresh.push(q);
+      return q;
     });
-    for (const q of old.values()) void q.close(this.opts.maxDelayMs);
+    for (const q of old.values()) {
+      const successor = fresh.find((n) => n.identity === q.identity);
+      if (successor) successor.takeOver(q);
+      else void q.close(this.opts.maxDelayMs, 'the webhook was removed from the configuration');
+    }
   }
 
   get names(): string[] {
@@ -184,7 +227,7 @@ export class WebhookSender {
   }
 
   async close(graceMs = 2000): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close(graceMs)));
+    await Promise.all(this.queues.map((q) => q.close(graceMs, 'the daemon stopped before they were sent')));
   }
 }
 
