@@ -288,12 +288,13 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     took.lap('recovery');
     const report = reconcile(catalog, tierSet.locals);
     took.lap('reconcile');
-    vfs.copyUp = async (ino) => {
+    vfs.copyUp = async (ino, keepBytes) => {
       // Admitted as a new file of its size is (ENOSPC only when no local tier has space):
       // every tier above its high watermark still takes it while pressure makes room.
-      const to = vfs.place(vfs.inode(ino).size).tier;
+      const size = vfs.inode(ino).size;
+      const to = vfs.place(Math.min(size, keepBytes ?? size)).tier;
       // The application waits in open(): no bandwidth limit, no queue.
-      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true, onlyIfCold: true, admitted: true });
+      const r = await protocol.move(ino, to.name, 'copy-up', { ignorePin: true, unthrottled: true, onlyIfCold: true, admitted: true, keepBytes });
       if (r.state === 'aborted') throw new FsError('EBUSY', `could not bring the file back: ${r.reason}`);
     };
     const background = new BackgroundMover({

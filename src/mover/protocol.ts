@@ -36,7 +36,7 @@ import type { TierSet } from '../tiers/tier-set.js';
 import { backingIdentity, type LocalTier } from '../tiers/local/local-tier.js';
 import { fdSource, matchAttrsSync, prepareTemp, syncDirsUp, TEMP_DIR, tempPathOf } from '../tiers/local/copy.js';
 import type { ByteSource, ObjectLayout } from '../tiers/object/types.js';
-import { isReg, type Vfs } from '../vfs/vfs.js';
+import { isReg, nowNs, type Vfs } from '../vfs/vfs.js';
 import { manifestInfoOf } from '../recovery/manifest-sync.js';
 import { moduleLogger } from '../log.js';
 import { CopyThread } from '../tiers/local/copy-thread.js';
@@ -89,6 +89,13 @@ export interface MoveRequest {
   unthrottled?: boolean;
   /** a copy-up: nothing to do if the file is no longer on an object tier (a move that ran first brought it back) */
   onlyIfCold?: boolean;
+  /**
+   * A copy-up for a truncate (to this size) or an open with O_TRUNC (0): only the bytes
+   * the file keeps are fetched, and the commit records the truncation with the new copy
+   * (a change of the data: new generation, mtime and ctime). Overwriting a 50 GiB cold
+   * file must not download it first, nor need 50 GiB free on a local tier.
+   */
+  keepBytes?: number;
 }
 
 export interface MoveOutcome {
@@ -151,7 +158,8 @@ export class MoveProtocol {
     const src: ByteSource & { fd?: number; close(): Promise<void> } =
       loc.kind === 'local'
         ? fdSource(this.tiers.local(loc.tier).openFile(loc.volume, loc.paths[0]!, constants.O_RDONLY))
-        : { ...this.tiers.object(loc.tier).copySource(loc.layout!), close: async () => undefined };
+        : // (size: all of the copy, or what a truncate keeps of it: keepBytes)
+          { ...this.tiers.object(loc.tier).copySource(loc.layout!, size), close: async () => undefined };
     if (!this.opts.corruptSourceRead) return src;
     // No descriptor: the damaged reads go through this wrapper, not the copy thread.
     return {
@@ -241,10 +249,12 @@ export class MoveProtocol {
 
     const from = this.currentLocation(i);
     const path = i.dataPath ?? this.catalog.pathOf(ino) ?? '';
+    // What is copied: the whole file, or what a truncate keeps of it (a local target only).
+    const size = req.keepBytes !== undefined && target.kind === 'local' ? Math.min(req.keepBytes, i.size) : i.size;
     let dest: CopyLocation;
     if (target.kind === 'local') {
       const usage = this.catalog.usageByTier().get(to)?.bytes ?? 0;
-      if (req.admitted ? !target.local.hasSpace(usage, i.size) : !target.local.hasRoom(usage, i.size)) {
+      if (req.admitted ? !target.local.hasSpace(usage, size) : !target.local.hasRoom(usage, size)) {
         throw new FsError('ENOSPC', req.admitted ? `tier ${to} has no space left` : `tier ${to} has no room below its high watermark`);
       }
       // The names are taken again at the commit (a rename may come meanwhile); these are
@@ -263,7 +273,7 @@ export class MoveProtocol {
     // names: from the next await on, a name may be renamed over by another file (an
     // editor's save with a backup: x → x~, new → x), and the copy must read this file's
     // bytes whatever its names have become. (The commit checks the file, not its names.)
-    const src = this.source(from, i.size);
+    const src = this.source(from, size);
     // A file deleted during the move puts its object copy on the garbage list: the copy
     // must stay until this move has read it (the commit then sees the deletion).
     const unhold = from.kind === 'object' ? this.vfs.holdCopy(from.fileId) : () => undefined;
@@ -310,20 +320,20 @@ export class MoveProtocol {
       throw err;
     }
     await this.pause('intent');
-    this.progress.set(id, { bytes: 0, total: i.size });
+    this.progress.set(id, { bytes: 0, total: size });
     const onProgress = (bytes: number) => {
-      this.progress.set(id, { bytes, total: i.size });
-      if (bytes < i.size) this.crashHere('copying');
+      this.progress.set(id, { bytes, total: size });
+      if (bytes < size) this.crashHere('copying');
     };
     try {
       const sha256 = await this.copy(i, path, tracked, dest, { onProgress, throttle, stopped, release });
       await this.pause('verified');
-      const verdict = this.commit(id, ino, i.generation, dest, sha256);
+      const verdict = this.commit(id, ino, i.generation, dest, sha256, size < i.size ? size : undefined);
       if (!verdict.ok) {
         await release();
         await this.dropCopy(dest);
-        this.catalog.journalState(id, 'aborted', { bytes: i.size, verified: true, error: verdict.reason });
-        return { id, state: 'aborted', bytes: i.size, reason: verdict.reason };
+        this.catalog.journalState(id, 'aborted', { bytes: size, verified: true, error: verdict.reason });
+        return { id, state: 'aborted', bytes: size, reason: verdict.reason };
       }
     } catch (err) {
       await release();
@@ -346,7 +356,7 @@ export class MoveProtocol {
     } catch (err) {
       log.warn({ err, id }, 'old copy not deleted yet; garbage collection will retry');
     }
-    return { id, state: done.has(id) ? 'done' : 'committed', bytes: i.size };
+    return { id, state: done.has(id) ? 'done' : 'committed', bytes: size };
   }
 
   /** Steps 2 and 3: copy the file to dest and check it; returns the SHA-256 of what was read from the source. */
@@ -412,9 +422,10 @@ export class MoveProtocol {
   /**
    * Step 4. Synchronous from the first check to the last write, so no request of the
    * mount (rename, unlink, create, open) can come between what is checked and what is
-   * switched.
+   * switched. truncatedTo: the copy is the file's first bytes only (keepBytes), and the
+   * file is that long from this commit on.
    */
-  private commit(id: number, ino: number, generation: number, dest: CopyLocation, sha256: string): Verdict {
+  private commit(id: number, ino: number, generation: number, dest: CopyLocation, sha256: string, truncatedTo?: number): Verdict {
     const race = this.lostRace(ino, generation);
     if (race) return refuse(race);
     const cur = this.catalog.getInode(ino)!;
@@ -424,9 +435,12 @@ export class MoveProtocol {
     // End to end: the hash recorded by an earlier move (or kept in the source copy's
     // layout) catches a copy damaged after it was read, which the copy's own check cannot.
     const recorded = cur.sha256 ?? (old.kind === 'object' && old.layout?.sha256 ? old.layout.sha256 : null);
-    if (recorded && recorded !== sha256) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
+    if (recorded && recorded !== sha256 && truncatedTo === undefined) return refuse(`the copy's SHA-256 is not the file's recorded one (${recorded.slice(0, 12)}…)`);
+    const t = nowNs();
+    // A truncation is a change of the data: its times are the commit's.
+    const after = truncatedTo === undefined ? cur : { ...cur, size: truncatedTo, mtimeNs: t, ctimeNs: t };
     if (dest.kind === 'local') {
-      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), cur, this.vfs.xattrsToMirror(cur));
+      matchAttrsSync(tempPathOf(dest.volume, dest.temp!), after, this.vfs.xattrsToMirror(cur));
       dest.paths = this.namesNow(ino);
       // Journaled before the names appear, so recovery knows which names to take back.
       this.catalog.durableTx(() => this.catalog.journalState(id, 'intent', { target: JSON.stringify(dest) }));
@@ -442,10 +456,11 @@ export class MoveProtocol {
           ? { tier: dest.tier, volume: dest.volume, layout: null }
           : { tier: dest.tier, volume: null, layout: JSON.stringify(dest.layout) },
       );
-      this.catalog.recordHash(ino, generation, sha256);
+      if (truncatedTo === undefined) this.catalog.recordHash(ino, generation, sha256);
+      else this.catalog.updateData(ino, truncatedTo, t, t, true);
       // du of a local copy is what its blocks are; an object tier's, the size.
       this.catalog.setBlocks(ino, dest.kind === 'local' ? statSync(tempPathOf(dest.volume, dest.temp!)).blocks : null);
-      this.catalog.journalState(id, 'committed', { bytes: cur.size, verified: true, target: JSON.stringify(dest) });
+      this.catalog.journalState(id, 'committed', { bytes: after.size, verified: true, target: JSON.stringify(dest) });
       this.catalog.addGarbage(ino, old.tier, JSON.stringify({ ...old, ...which, moveId: id }));
     });
     // Committed: what follows tidies up and must not fail the move (the caller would abort it).

@@ -81,7 +81,8 @@ export interface OpenFile {
 }
 
 /** Brings a file from an object tier to a local one before it is written (set by the daemon). */
-export type CopyUp = (ino: number) => Promise<void>;
+/** Brings a cold file to a local tier; keepBytes: only so many of its first bytes, the file truncated to them (MoveRequest.keepBytes). */
+export type CopyUp = (ino: number, keepBytes?: number) => Promise<void>;
 
 const NS_PER_S = 1_000_000_000n;
 /** Seconds and nanoseconds, as SQLite's integer division splits them (both negative before 1970). */
@@ -97,7 +98,7 @@ function attrsTuple(cookie: number, name: string, i: Inode): DirAttrsTuple {
 const DOT_COOKIE = 1;
 const DOTDOT_COOKIE = 2;
 
-const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+export const nowNs = () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 
 /**
  * A missing name is the most common answer a filesystem gives (every create looks the
@@ -1291,8 +1292,8 @@ export class Vfs {
     ino: number,
     set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint | 'now'; mtimeNs?: bigint | 'now'; fh?: number },
   ): Promise<Inode> {
-    // Truncating a cold file changes its bytes: bring it to a local tier first.
-    if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino);
+    // Truncating a cold file changes its bytes: bring it to a local tier first (what it keeps of them).
+    if (set.size !== undefined && this.isColdFile(this.inode(ino))) await this.copyUp(ino, set.size);
     const stored = this.inode(ino);
     // With a writer open, the backing file's size and mtime: what it wrote, not recorded yet.
     const i = this.attrs(stored);
@@ -1463,7 +1464,8 @@ export class Vfs {
     if (!isReg(i.mode)) throw new FsError('ENXIO');
     const writing = opensToChange(flags);
     if (this.isColdFile(i) && writing) {
-      await this.copyUp(ino);
+      // Opened to be overwritten (O_TRUNC): none of its bytes are fetched.
+      await this.copyUp(ino, flags & C.O_TRUNC ? 0 : undefined);
       i = this.inode(ino);
     }
     if (i.state === 'missing') throw new FsError('EIO', `the bytes of ${i.dataPath} are missing from tier ${i.tier}`);

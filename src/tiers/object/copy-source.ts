@@ -25,17 +25,19 @@ function cellSpans(layout: ObjectLayout): CellSpan[] {
 }
 
 /**
- * The copy's bytes as a ByteSource for reads in order (earlier cells are let go once a
- * read has passed them). `cellOf` gives a data cell's checked payload, written into the
- * buffer it is given or its own; `ahead` cells after the one being read are fetched
- * meanwhile, into `ahead + 1` buffers taken in turn.
+ * The copy's first `size` bytes (all of it, or what a truncate keeps) as a ByteSource for
+ * reads in order (earlier cells are let go once a read has passed them). `cellOf` gives a
+ * data cell's checked payload, written into the buffer it is given or its own; `ahead`
+ * cells after the one being read are fetched meanwhile, into `ahead + 1` buffers taken in
+ * turn; none past `size`.
  */
 export function copySource(
   layout: ObjectLayout,
   cellOf: (stripe: number, cell: number, into: Buffer) => Promise<Buffer>,
   ahead: number,
+  size = layout.size,
 ): ByteSource {
-  const spans = cellSpans(layout);
+  const spans = cellSpans(layout).filter((s) => s.offset < size);
   const largest = Math.max(0, ...spans.map((s) => s.length));
   const free: Buffer[] = [];
   const fetched = new Map<number, { data: Promise<Buffer>; buffer: Buffer }>();
@@ -57,9 +59,9 @@ export function copySource(
     void f.data.catch(() => undefined).then(() => free.push(f.buffer));
   };
   return {
-    size: layout.size,
+    size,
     async read(offset, length, into) {
-      const end = Math.min(layout.size, offset + length);
+      const end = Math.min(size, offset + length);
       const out = into && into.length >= end - offset ? into.subarray(0, Math.max(0, end - offset)) : Buffer.allocUnsafe(Math.max(0, end - offset));
       let first = spans.findIndex((s) => s.offset + s.length > offset);
       if (first < 0) first = spans.length;

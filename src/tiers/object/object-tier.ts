@@ -130,13 +130,13 @@ export class ObjectTier implements ObjectTierStore {
     return reader.read(layout, offset, length);
   }
 
-  copySource(layout: ObjectLayout): ByteSource {
-    if (layout.kind === 'single') return { size: layout.size, read: (offset, length) => this.read(layout, offset, length) };
+  copySource(layout: ObjectLayout, size = layout.size): ByteSource {
+    if (layout.kind === 'single') return { size, read: (offset, length) => this.read(layout, offset, Math.min(length, size - offset)) };
     const cellOf = async (stripe: number, cell: number, into: Buffer) => (await this.opened).reader.cellForCopy(layout, stripe, cell, into);
     // Cells in flight up to 64 MiB (8 of 8 MiB): in a one-off trial (a 128 MiB recall over
     // s3rver) fewer left the store idle between cells, and more gained nothing.
     const ahead = Math.max(1, Math.min(this.concurrency, Math.floor(COPY_AHEAD_BYTES / cellSize(layout.chunkSize, layout.k))));
-    return copySource(layout, cellOf, ahead);
+    return copySource(layout, cellOf, ahead, size);
   }
 
   async cellFiles(layout: ObjectLayout, offset = 0, length = layout.size): Promise<CellFileSet | undefined> {

@@ -141,7 +141,8 @@ export interface ObjectTierStore {
   /** Bytes [offset, offset+length) of a file, clipped to its size; degraded reads rebuild from parity. */
   read(layout: ObjectLayout, offset: number, length: number): Promise<Buffer>;
   /** The copy's bytes for reading front to back (a move to a local tier): cells fetched ahead, not kept in the recall cache. */
-  copySource(layout: ObjectLayout): ByteSource;
+  /** The copy's first `size` bytes (default: all) for a move to read in order. */
+  copySource(layout: ObjectLayout, size?: number): ByteSource;
   /** The data cells of [offset, offset+length) (every one without a range) that are whole files in the disk cache. */
   cellFiles(layout: ObjectLayout, offset?: number, length?: number): Promise<CellFileSet | undefined>;
   /** Cell files (paths, of any tier) that were read without the tier seeing it: its disk cache's entries among them were used now. */
