@@ -134,10 +134,12 @@ bool toCells(uint32_t blockSize, const Napi::Array& list, std::vector<std::share
       auto flags = named.As<Napi::Uint8Array>();
       for (size_t b = 0; b < checkedBlocks.size(); b++) checkedBlocks[b] = b < flags.ElementLength() && flags[b] != 0;
     }
+    const double ino = numberOr(c, "checkedIno", -1);
     out.push_back(std::make_shared<CellFile>(static_cast<uint64_t>(numberOr(c, "offset", 0)), length,
                                              stringOr(c, "path", ""), blockSize,
                                              std::vector<uint32_t>(words.Data(), words.Data() + words.ElementLength()),
-                                             checkedAt, std::move(checkedBlocks), ofBlocks));
+                                             ino < 0 ? static_cast<ino_t>(-1) : static_cast<ino_t>(ino), checkedAt,
+                                             std::move(checkedBlocks), ofBlocks));
   }
   return true;
 }

@@ -54,9 +54,9 @@ std::vector<std::string> CellCounts::takeRead() {
 }
 
 CellFile::CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-                   struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks)
+                   ino_t checkedIno, struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks)
     : offset(offset), length(length), path_(std::move(path)), blockSize_(blockSize), crcs_(std::move(crcs)),
-      checkedAt_(checkedAt), checkedBlocks_(std::move(checkedBlocks)), ofBlocks_(ofBlocks) {}
+      checkedIno_(checkedIno), checkedAt_(checkedAt), checkedBlocks_(std::move(checkedBlocks)), ofBlocks_(ofBlocks) {}
 
 CellFile::~CellFile() {
   if (fd_ >= 0) close(fd_);
@@ -74,7 +74,7 @@ CellFile::State CellFile::ready(uint64_t from, uint64_t len, int* fd, CellCounts
   }
   if (checked_.empty() || !sameTime(st.st_ctim, ctime_)) {
     // Unchanged since JavaScript found it good: every block is (of a file of blocks, those it named).
-    if (sameTime(st.st_ctim, checkedAt_)) checked_ = checkedBlocks_;
+    if (st.st_ino == checkedIno_ && sameTime(st.st_ctim, checkedAt_)) checked_ = checkedBlocks_;
     else checked_.assign(crcs_.size(), false);
     ctime_ = st.st_ctim;
   }

@@ -55,10 +55,12 @@ struct CellCounts {
 
 class CellFile {
  public:
-  // checkedAt: the ctime at which the file was found good ({-1, -1}: not known), then
-  // every block of it, or (ofBlocks: a file of blocks) those flagged in checkedBlocks.
+  // checkedIno, checkedAt: the inode and ctime with which the file was found good
+  // ({-1, -1}: not known), then every block of it, or (ofBlocks: a file of blocks) those
+  // flagged in checkedBlocks. Both must match: a file made again under the path within
+  // one tick of a coarse clock has the ctime, never the inode.
   CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
-           struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks);
+           ino_t checkedIno, struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks);
   ~CellFile();
   CellFile(const CellFile&) = delete;
   CellFile& operator=(const CellFile&) = delete;
@@ -83,6 +85,7 @@ class CellFile {
   const std::vector<uint32_t> crcs_;
   std::mutex mu_;
   int fd_ = -1;
+  const ino_t checkedIno_;
   const struct timespec checkedAt_;
   const std::vector<bool> checkedBlocks_;
   const bool ofBlocks_;

@@ -56,6 +56,12 @@ interface OpenFile {
   retired: boolean;
 }
 
+/** A file of the cache as it was when it was written from checked bytes: while it still is, nothing else wrote to it. */
+export interface CheckedAs {
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
 export class DiskCache {
   /** name → size, oldest access first (a Map keeps insertion order; a hit re-inserts) */
   private readonly index = new Map<string, number>();
@@ -66,7 +72,7 @@ export class DiskCache {
   private lastStamp = 0;
   private readonly files = new Map<string, OpenFile>();
   /** name → the file's ctime (ns) when it was written whole from checked bytes */
-  private readonly checked = new Map<string, bigint>();
+  private readonly checked = new Map<string, CheckedAs>();
   /**
    * Files of blocks that exist with the entry's length (written once): only those are
    * given out. With the ranges this process wrote to each from checked bytes, and the
@@ -184,14 +190,15 @@ export class DiskCache {
     }
   }
 
-  /** The entry file's ctime (ns) when it was written whole from checked bytes, if this process wrote it. */
-  checkedCtime(name: string): bigint | undefined {
+  /** The entry file's inode and ctime (ns) when it was written whole from checked bytes, if this process wrote it. */
+  checkedAs(name: string): CheckedAs | undefined {
     return this.checked.get(name);
   }
 
-  /** Notes the ctime of a file just written whole from checked bytes (see checkedCtime). */
+  /** Notes the inode and ctime of a file just written whole from checked bytes (see checkedAs). */
   private async noteChecked(name: string, path: string): Promise<void> {
-    this.checked.set(name, (await stat(path, { bigint: true })).ctimeNs);
+    const st = await stat(path, { bigint: true });
+    this.checked.set(name, { ino: st.ino, ctimeNs: st.ctimeNs });
   }
 
   /**
@@ -203,7 +210,10 @@ export class DiskCache {
     this.track(
       (async () => {
         const before = this.checked.get(name);
-        if (before !== undefined && (await stat(path, { bigint: true })).ctimeNs !== before) this.checked.delete(name);
+        if (before !== undefined) {
+          const st = await stat(path, { bigint: true });
+          if (st.ino !== before.ino || st.ctimeNs !== before.ctimeNs) this.checked.delete(name);
+        }
         await utimes(path, stamp, stamp);
         if (before !== undefined && this.checked.get(name) === before) await this.noteChecked(name, path);
       })().catch(() => this.checked.delete(name)),
@@ -312,7 +322,7 @@ export class DiskCache {
    * the ranges this process wrote to it from checked bytes by the ctime it has had since
    * (-1: none known, a file found at start).
    */
-  blocksOf(name: string): { path: string; ctimeNs: bigint; ranges: readonly [number, number][] } | undefined {
+  blocksOf(name: string): { path: string; ino: bigint; ctimeNs: bigint; ranges: readonly [number, number][] } | undefined {
     const written = this.blocksWritten.get(name + BLOCKS_MARK);
     return written && { path: join(this.dir, name + BLOCKS_MARK), ...written };
   }

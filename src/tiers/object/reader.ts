@@ -37,6 +37,7 @@ import { cellCacheKey, type RecallCache } from './recall-cache.js';
 import { SequentialDetector } from './sequential.js';
 import { isBackendFailure, type BackendEpisodes } from './backend-episodes.js';
 import type { CellFileRef, CellFileSet, ObjectLayout } from './types.js';
+import type { CheckedAs } from './disk-cache.js';
 
 const log = moduleLogger('object-tier');
 
@@ -218,10 +219,10 @@ export class StripeReader {
       // unchecked only in the blocks written from checked bytes since its ctime last moved.
       const crcs = blockCrcValues(ref, layout.blockSize)!; // (servedFromFile: a CRC for every block)
       let file: Pick<CellFileRef, 'path' | 'checkedBlocks'>;
-      let checked: bigint | undefined;
+      let checked: CheckedAs | undefined;
       if (disk.has(key)) {
         file = { path: disk.pathOf(key) };
-        checked = disk.checkedCtime(key);
+        checked = disk.checkedAs(key);
         // (A sequential reader is served whole cells; blocks are what random readers leave.)
         this.sequential.servedElsewhere(layout.fileId, at, at + ref.length);
       } else {
@@ -230,11 +231,15 @@ export class StripeReader {
         const good = new Uint8Array(crcs.length);
         for (const [from, to] of blocks.ranges) good.fill(1, Math.floor(from / layout.blockSize), Math.ceil(to / layout.blockSize));
         file = { path: blocks.path, checkedBlocks: good };
-        checked = blocks.ctimeNs >= 0n ? blocks.ctimeNs : undefined;
+        checked = blocks.ctimeNs >= 0n ? blocks : undefined;
       }
       cells.push({
         offset: at, length: ref.length, crcs, ...file,
-        ...(checked !== undefined && { checkedCtimeSec: Number(checked / 1_000_000_000n), checkedCtimeNsec: Number(checked % 1_000_000_000n) }),
+        ...(checked !== undefined && {
+          checkedIno: Number(checked.ino),
+          checkedCtimeSec: Number(checked.ctimeNs / 1_000_000_000n),
+          checkedCtimeNsec: Number(checked.ctimeNs % 1_000_000_000n),
+        }),
       });
     }
     return { fileSize: layout.size, blockSize: layout.blockSize, cells };

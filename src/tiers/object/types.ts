@@ -196,7 +196,13 @@ export interface CellFileRef {
   path: string;
   /** the CRC-32 of each block of the cell */
   crcs: Uint32Array;
-  /** the file's ctime when its whole content was last found good, if known: while it has not changed, it is served unchecked */
+  /**
+   * The file's inode and ctime when its whole content was last found good, if known:
+   * while the file at the path is that inode with that ctime, it is served unchecked (a
+   * file made again under the name within one tick of a coarse clock has the ctime, not
+   * the inode).
+   */
+  checkedIno?: number;
   checkedCtimeSec?: number;
   checkedCtimeNsec?: number;
   /** a file of blocks: which blocks (1 a block) were written from checked bytes by that ctime; only those are served unchecked */
