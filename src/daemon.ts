@@ -477,18 +477,18 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         running: { config: cfg, text: atMount.repairedText ?? configText! },
         preview: (next) => classifier.preview(next.policy, new Map(next.tiers.map((t) => [t.name, t.watermarks.high]))),
         holding: (tier) => catalog.usageByTier().get(tier) ?? { files: 0, bytes: 0 },
-        stage: (changes, dryRun) =>
+        stage: (changes) =>
           stageTierChanges(changes, {
             tiers,
             fsid: catalog.fsid,
-            open: async (t, dry) => {
+            open: async (t) => {
               await checkLayoutMounted(t, realMountpoint);
-              return openTier(cfg, t, catalog.fsid, metrics, !dry);
+              return openTier(cfg, t, catalog.fsid, metrics, false);
             },
             store: (t, i) => tierStore(t, i, metrics.objectTierOptions.store),
             layoutsToCheck: (tier) => catalog.layoutsToCheck(tier, 8),
             timeoutMs: 30_000,
-          }, dryRun),
+          }),
         applyLive,
         crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       });

@@ -70,8 +70,9 @@ export interface ConfigManagerDeps {
   /**
    * Open new tiers and make backends' new connections, checking each (src/tiers/live-tiers.ts);
    * problems refuse the change. Called for dry runs too: bad credentials are found there.
+   * Nothing on a new tier's volumes changes until its commit().
    */
-  stage(changes: LiveTierChanges, dryRun: boolean): Promise<StagedTiers>;
+  stage(changes: LiveTierChanges): Promise<StagedTiers>;
   /** make the running daemon follow `next` (only live keys differ: refusedChanges saw to it; stage's commit has run) */
   applyLive(next: Config): void;
   /** tests: die between the catalog and the file (TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD) */
@@ -156,7 +157,7 @@ export class ConfigManager {
       log.warn({ ...who, reasons: refused }, 'configuration refused: not a live change');
       throw new ConfigRefused(refused);
     }
-    const staged = await this.d.stage(liveTierChanges(this.d.running.config, next), req.dryRun === true);
+    const staged = await this.d.stage(liveTierChanges(this.d.running.config, next));
     if (staged.problems.length > 0) {
       await staged.discard();
       log.warn({ ...who, reasons: staged.problems }, 'configuration refused: a new tier or connection failed its check');

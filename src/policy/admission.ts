@@ -6,6 +6,8 @@ export interface AdmissionTier {
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
+  /** the largest file one volume can take (TierUsage.fitBytes); freeBytes where not known (the simulator) */
+  fitBytes?: number;
   high: number;
 }
 
@@ -18,8 +20,9 @@ export interface Admission {
 
 /** The first tier with room for `size` bytes below its high watermark, else the first with space at all. */
 export function admit(tiers: AdmissionTier[], size: number): Admission | undefined {
-  const below = tiers.findIndex((t) => t.capacityBytes > 0 && t.usedBytes + size <= t.capacityBytes * t.high && t.freeBytes > size);
+  const fits = (t: AdmissionTier) => (t.fitBytes ?? t.freeBytes) > size;
+  const below = tiers.findIndex((t) => t.capacityBytes > 0 && t.usedBytes + size <= t.capacityBytes * t.high && fits(t));
   if (below >= 0) return { index: below, aboveHigh: false };
-  const any = tiers.findIndex((t) => t.capacityBytes > 0 && t.usedBytes + size <= t.capacityBytes && t.freeBytes > size);
+  const any = tiers.findIndex((t) => t.capacityBytes > 0 && t.usedBytes + size <= t.capacityBytes && fits(t));
   return any >= 0 ? { index: any, aboveHigh: true } : undefined;
 }

@@ -15,6 +15,8 @@ export interface TierRoom {
   usedBytes: number;
   /** physical space left on its volumes (local); Infinity where only the capacity limits */
   freeBytes: number;
+  /** the largest file one of its volumes can take now (TierUsage.fitBytes); absent: freeBytes */
+  fitBytes?: number;
   high: number;
   low: number;
   /**
@@ -161,6 +163,8 @@ export class Projection {
     if (!t) return false;
     const net = this.incoming(tier) - this.leaving(tier, priority);
     if (t.freeBytes - net <= size) return false;
+    // A file goes to one volume: free space spread over several is not room for it.
+    if (t.fitBytes !== undefined && t.fitBytes <= size) return false;
     if (t.capacityBytes === 0) return t.kind === 'object';
     return t.usedBytes + net + size <= t.capacityBytes * t.high;
   }

@@ -94,7 +94,11 @@ export class PolicySimulation implements Simulation {
         const t = byName.get(name)!;
         if (t.kind === 'object') return { kind: 'object' };
         const cap = t.capacityBytes || UNLIMITED;
-        return { kind: 'local', local: { usage: (bytes: number) => ({ capacityBytes: cap, usedBytes: bytes, freeBytes: Math.max(0, cap - bytes) }), volumeUsage: () => [] } };
+        const usage = (bytes: number) => {
+          const free = Math.max(0, cap - bytes);
+          return { capacityBytes: cap, usedBytes: bytes, freeBytes: free, fitBytes: free };
+        };
+        return { kind: 'local', local: { usage, volumeUsage: () => [] } };
       },
     };
     this.classifier = new Classifier({ catalog: this.catalog, tiers, tierConfigs: this.config.tiers, policy: this.config.policy, openHold: () => null });

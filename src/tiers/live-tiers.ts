@@ -24,8 +24,8 @@ export interface StagedTiers {
 export interface LiveTierDeps {
   tiers: TierSet;
   fsid: string;
-  /** opens a tier as the mount does; for a dry run, changing nothing on its volumes */
-  open(tier: TierConfig, dryRun: boolean): Promise<AnyTier>;
+  /** opens a tier as the mount does, but changing nothing on its volumes (until commit) */
+  open(tier: TierConfig): Promise<AnyTier>;
   /** the store of backend `index` of a tier, as the mount makes it */
   store(tier: ObjectTierConfig, index: number): ObjectStore;
   /** layouts (JSON) of files on a tier whose objects a new connection must find (Catalog.layoutsToCheck) */
@@ -34,12 +34,12 @@ export interface LiveTierDeps {
   timeoutMs: number;
 }
 
-export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps, dryRun = false): Promise<StagedTiers> {
+export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps): Promise<StagedTiers> {
   const problems: string[] = [];
   const opened: AnyTier[] = [];
   for (const t of changes.added) {
     try {
-      const tier = await d.open(t, dryRun);
+      const tier = await d.open(t);
       opened.push(tier);
       if (tier.kind === 'object') problems.push(...(await tier.object.checkStores(d.timeoutMs)).map((p) => `new tier ${t.name}: ${p}`));
     } catch (err) {
@@ -66,7 +66,12 @@ export async function stageTierChanges(changes: LiveTierChanges, d: LiveTierDeps
     problems,
     discard,
     commit() {
-      for (const t of opened) d.tiers.add(t);
+      // Only a change that is taken touches a new tier's volumes: one refused (another of
+      // its tiers or backends failed its check) leaves the directories as they were.
+      for (const t of opened) {
+        if (t.kind === 'local') t.local.makeVolumesPrivate();
+        d.tiers.add(t);
+      }
       for (const s of swaps) d.tiers.object(s.tier).replaceStore(s.index, s.store);
     },
   };

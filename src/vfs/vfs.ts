@@ -380,11 +380,12 @@ export class Vfs {
    * The first local tier with room under its high watermark, and a volume on it; when
    * every one is above it, the first with space left (pressure demotion makes room).
    */
-  place(size = 0): { tier: LocalTier; volume: string } {
+  place(size = 0, refused: ReadonlySet<string> = new Set()): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
-    const at = admit(this.tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
+    const tiers = this.tiers.filter((t) => !refused.has(t.name));
+    const at = admit(tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
     if (!at) throw new FsError('ENOSPC', 'every local tier is full');
-    const tier = this.tiers[at.index]!;
+    const tier = tiers[at.index]!;
     if (at.aboveHigh && Date.now() - this.warnedAboveHigh > 60_000) {
       this.warnedAboveHigh = Date.now();
       log.warn({ tier: tier.name }, 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room');
@@ -392,6 +393,26 @@ export class Vfs {
     return { tier, volume: tier.pickVolume() };
   }
   private warnedAboveHigh = 0;
+
+  /**
+   * Makes a new file where place() says, and where that tier's volume refuses it for want
+   * of space (out of inodes, or filled since its free space was looked at), on the next
+   * tier that has room: a full tier falls back to the next one.
+   */
+  private placeNewFile(make: (tier: LocalTier, volume: string) => number): { tier: LocalTier; volume: string; fd: number } {
+    const refused = new Set<string>();
+    for (;;) {
+      const { tier, volume } = this.place(0, refused);
+      try {
+        return { tier, volume, fd: make(tier, volume) };
+      } catch (err) {
+        if (errCode(err) !== 'ENOSPC') throw err;
+        log.warn({ tier: tier.name, volume }, 'a new file found no space on its volume (out of inodes, or filled meanwhile): trying the next tier');
+        tier.forgetVolumeUsage();
+        refused.add(tier.name);
+      }
+    }
+  }
 
   private touchParent(parent: number, t = nowNs()): void {
     this.catalog.touchDir(parent, t);
@@ -509,13 +530,11 @@ export class Vfs {
       return this.open(existing.ino, flags);
     }
     const dataPath = childPath(this.dirPath(parent), name);
-    const { tier, volume } = this.place();
     const { acls, ...owner } = this.newOwner(caller, p, S_IFREG | (mode & 0o7777));
     // O_TRUNC: a stray backing file (left by a crash before its catalog entry) is replaced.
-    const fd = tier.openFile(volume, dataPath, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, {
-      mode: owner.mode & 0o777,
-      dirAttrs: this.dirAttrsAt,
-    });
+    const { tier, volume, fd } = this.placeNewFile((t, v) =>
+      t.openFile(v, dataPath, backingOpenFlags(flags) | C.O_CREAT | C.O_TRUNC, { mode: owner.mode & 0o777, dirAttrs: this.dirAttrsAt }),
+    );
     let ino: number;
     try {
       // The backing file's mode is the catalog's exactly: open(2) applied the daemon's

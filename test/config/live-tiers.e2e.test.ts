@@ -14,6 +14,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { eventually } from '../helpers/mount.js';
 import { parseExposition } from '../helpers/exposition.js';
+import { adminJson, socketPathOf } from '../../src/admin/client.js';
 
 let t: TierfsMount | undefined;
 let dirs: ReturnType<typeof tempDir>[] = [];
@@ -160,7 +161,7 @@ it('new S3 credentials that the store rejects are refused before anything change
   expect(ok.code, ok.stderr).toBe(0);
 });
 
-it("a dry run that adds a local tier changes nothing on its volume; a system directory is refused as one", { timeout: 120_000 }, async () => {
+it("a dry run that adds a local tier changes nothing on its volume, nor does a refused apply; a system directory is refused as one", { timeout: 120_000 }, async () => {
   t = await new TierfsMount({ extraYaml: POLICY }).start();
   const base = readFileSync(t.configFile, 'utf8');
   const withLocal = (volume: string) => base.replace('\nmount:\n', `\n  - name: archive\n    kind: local\n    volumes: [${volume}]\nmount:\n`);
@@ -184,4 +185,22 @@ it("a dry run that adds a local tier changes nothing on its volume; a system dir
     expect({ mode: after.mode, uid: after.uid }).toEqual({ mode: before.mode, uid: before.uid });
   }
   expect(readFileSync(t.configFile, 'utf8')).toBe(base);
+  // Applied for real with another new tier that fails its check: refused, and the volume
+  // still as it was (the tier was opened before the other one was checked).
+  const far = dir();
+  writeFileSync(join(far, 'a'), ''); // a file where the backend's directory should be
+  const withTwo = base.replace('\nmount:\n', `\n  - name: archive\n    kind: local\n    volumes: [${volume}]\n${fsObjectTier(far, { name: 'far', k: 1, m: 0 })}mount:\n`);
+  // (Straight to the apply, as the dashboard's does: the CLI's dry run would stop first.)
+  const refused = await adminJson(socketPathOf(t.dataDir), 'POST', '/v1/config/apply', { text: withTwo, caller: { uid: 0, user: 'test' } }).then(
+    () => 'applied',
+    (err: Error) => err.message,
+  );
+  expect(refused).toMatch(/new tier far: backend a: cannot write a test object/);
+  const still = await fs.stat(volume);
+  expect({ mode: still.mode & 0o7777, uid: still.uid, gid: still.gid }).toEqual({ mode: 0o755, uid: 65534, gid: 65534 });
+  // Taken alone, it is the tier's: root's, 0700.
+  const taken = await apply(t, withLocal(volume));
+  expect(taken.code, taken.stderr).toBe(0);
+  const now = await fs.stat(volume);
+  expect({ mode: now.mode & 0o7777, uid: now.uid }).toEqual({ mode: 0o700, uid: 0 });
 });

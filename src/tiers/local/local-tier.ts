@@ -24,6 +24,8 @@ export interface VolumeUsage {
   totalBytes: number;
   freeBytes: number;
   freeInodes: number;
+  /** 0 where the filesystem keeps no count of inodes (btrfs): then it never runs out of them */
+  totalInodes: number;
   /** Why the volume could not be measured (gone, unmounted): it then counts as full. */
   error?: string;
 }
@@ -32,6 +34,11 @@ export interface TierUsage {
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
+  /**
+   * The largest file a new file or copy could be: one goes to one volume, so the free
+   * space of the roomiest volume that has inodes left, not the sum (nor more than freeBytes).
+   */
+  fitBytes: number;
   /** Volumes that could not be measured, with why: the figures above leave them out. */
   unreachable?: { path: string; error: string }[];
 }
@@ -46,7 +53,7 @@ export class LocalTier {
   readonly name: string;
   readonly volumes: string[];
 
-  /** tighten: false for a tier only checked (a configuration's dry run), which must change nothing */
+  /** tighten: false for a tier only checked (a configuration staged), which must change nothing until it is taken (makeVolumesPrivate) */
   constructor(
     readonly config: LocalTierConfig,
     opts: { tighten?: boolean } = {},
@@ -54,10 +61,16 @@ export class LocalTier {
     this.name = config.name;
     this.volumes = config.volumes.map((v) => v.path);
     for (const v of this.volumes) refuseSystemDirectory(v, 'volume');
-    // Below a volume root, files and directories carry the owners and modes of the mount:
-    // nobody may reach them except through it (which checks permissions), nor put things
-    // there for the daemon to trip over. Only the root is tightened.
-    if (opts.tighten !== false) for (const v of this.volumes) makePrivate(v, 'volume root');
+    if (opts.tighten !== false) this.makeVolumesPrivate();
+  }
+
+  /**
+   * Below a volume root, files and directories carry the owners and modes of the mount:
+   * nobody may reach them except through it (which checks permissions), nor put things
+   * there for the daemon to trip over. Only the root is tightened (made if missing).
+   */
+  makeVolumesPrivate(): void {
+    for (const v of this.volumes) makePrivate(v, 'volume root');
   }
 
   has(volume: string): boolean {
@@ -255,6 +268,11 @@ export class LocalTier {
 
   private statfsCache: { atMs: number; usage: VolumeUsage[] } | undefined;
 
+  /** The next look at the volumes' space is a fresh one (a write just found one full). */
+  forgetVolumeUsage(): void {
+    this.statfsCache = undefined;
+  }
+
   /**
    * Size and free space of each volume, at most STATFS_TTL_MS old: placing a file asks
    * for it, and a create per file must not cost a statfs per volume.
@@ -265,11 +283,11 @@ export class LocalTier {
       const usage = this.volumes.map((path): VolumeUsage => {
         try {
           const s = statfsSync(path);
-          return { path, dev: statSync(path).dev, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, freeInodes: s.ffree };
+          return { path, dev: statSync(path).dev, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, freeInodes: s.ffree, totalInodes: s.files };
         } catch (err) {
           // A disk unplugged or a directory moved away: nothing is placed there, and
           // whoever plans on these figures (the classifier) is told.
-          return { path, dev: -1, totalBytes: 0, freeBytes: 0, freeInodes: 0, error: (err as Error).message };
+          return { path, dev: -1, totalBytes: 0, freeBytes: 0, freeInodes: 0, totalInodes: 0, error: (err as Error).message };
         }
       });
       this.statfsCache = { atMs: now, usage };
@@ -284,38 +302,45 @@ export class LocalTier {
   usage(catalogBytes: number): TierUsage {
     const vols = distinctFilesystems(this.volumeUsage());
     const fsFree = vols.reduce((a, v) => a + v.freeBytes, 0);
+    const fit = Math.max(0, ...vols.filter(takesFiles).map((v) => v.freeBytes));
     const gone = vols.filter((v) => v.error !== undefined).map((v) => ({ path: v.path, error: v.error! }));
     const unreachable = gone.length > 0 ? { unreachable: gone } : {};
     if (this.config.capacity !== undefined) {
       const capacityBytes = this.config.capacity;
-      return { capacityBytes, usedBytes: catalogBytes, freeBytes: Math.max(0, Math.min(fsFree, capacityBytes - catalogBytes)), ...unreachable };
+      const freeBytes = Math.max(0, Math.min(fsFree, capacityBytes - catalogBytes));
+      return { capacityBytes, usedBytes: catalogBytes, freeBytes, fitBytes: Math.min(fit, freeBytes), ...unreachable };
     }
     const capacityBytes = vols.reduce((a, v) => a + v.totalBytes, 0);
-    return { capacityBytes, usedBytes: capacityBytes - fsFree, freeBytes: fsFree, ...unreachable };
+    return { capacityBytes, usedBytes: capacityBytes - fsFree, freeBytes: fsFree, fitBytes: fit, ...unreachable };
   }
 
   /** Room for one more file of `size` bytes below the high watermark. */
   hasRoom(catalogBytes: number, size = 0): boolean {
     const u = this.usage(catalogBytes);
-    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * this.config.watermarks.high && u.freeBytes > size;
+    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes * this.config.watermarks.high && u.fitBytes > size;
   }
 
   /** Space for one more file of `size` bytes, past the high watermark if need be. */
   hasSpace(catalogBytes: number, size = 0): boolean {
     const u = this.usage(catalogBytes);
-    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes && u.freeBytes > size;
+    return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes && u.fitBytes > size;
   }
 
-  /** The volume with the most free space (mergerfs's "mfs"), for a new file. */
+  /** The volume with the most free space (mergerfs's "mfs") that has inodes left, for a new file. */
   pickVolume(): string {
     if (this.volumes.length === 1) return this.volumes[0]!;
     let best = this.volumes[0]!;
     let bestFree = -1;
     for (const v of this.volumeUsage()) {
-      if (v.error === undefined && v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
+      if (takesFiles(v) && v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
     }
     return best;
   }
+}
+
+/** A volume that can take a new file: measured, and not out of inodes (a filesystem that counts them). */
+function takesFiles(v: VolumeUsage): boolean {
+  return v.error === undefined && (v.totalInodes === 0 || v.freeInodes > 0);
 }
 
 /** One entry per filesystem: volumes on one disk share its size and free space. */
