@@ -77,6 +77,11 @@ interface Window {
   samples: TimedSample[];
 }
 
+/** The history's row of a change. */
+const eventOf = (t: Transition): Omit<AlertEvent, 'id'> => ({
+  timeMs: t.timeMs, rule: t.rule, labels: labelsKey(t.labels), severity: t.severity, state: t.state, value: t.value, activeSince: t.activeSince,
+});
+
 export class AlertEvaluator {
   private readonly states: AlertStates;
   private rules: readonly EffectiveRule[] = [];
@@ -99,11 +104,14 @@ export class AlertEvaluator {
 
   /**
    * The rules to evaluate from now on (at mount, and when a configuration is applied).
-   * Alerts of rules turned off are no longer watched: they are forgotten. A rule's
-   * samples are kept across the change; a metric that no rule named before starts
-   * with what the history holds of its range.
+   * Alerts of rules turned off are no longer watched: they end — resolved if firing,
+   * inactive if pending — as the webhooks and the history are told, so that no receiver
+   * keeps an alert open that nothing will resolve. A rule's samples are kept across the
+   * change; a metric that no rule named before starts with what the history holds of its range.
    */
   setRules(rules: readonly EffectiveRule[]): void {
+    // (Turned off, a rule is still in the list, with its texts; one removed, only in the old list.)
+    const known = new Map([...this.rules, ...rules].map((r) => [r.name, r]));
     this.rules = rules;
     this.enabled = rules.filter((r) => r.enabled);
     const named = new Set(this.keepMs.keys());
@@ -114,7 +122,19 @@ export class AlertEvaluator {
     for (const m of this.windows.keys()) if (!this.keepMs.has(m)) this.windows.delete(m);
     if (this.evaluations > 0) this.seed(this.now(), [...this.keepMs.keys()].filter((m) => !named.has(m)));
     const on = new Set(this.enabled.map((r) => r.name));
-    for (const rule of new Set(this.states.active().filter((a) => !on.has(a.rule)).map((a) => a.rule))) {
+    const ended = this.states.active().filter((a) => !on.has(a.rule));
+    const now = this.now();
+    const changes = ended.map((a) => {
+      const t: Transition = {
+        rule: a.rule, labels: JSON.parse(a.labels) as Labels, severity: a.severity, state: a.state === 'firing' ? 'resolved' : 'inactive',
+        value: a.value, activeSince: a.activeSince, timeMs: now,
+      };
+      const rule = known.get(a.rule);
+      if (rule) this.announce(rule, t, ' (its rule was turned off)');
+      return { alert: a, gone: true, event: eventOf(t) };
+    });
+    this.deps.store.apply(changes);
+    for (const rule of new Set(ended.map((a) => a.rule))) {
       this.deps.store.forgetRule(rule);
       this.states.forgetRule(rule);
     }
@@ -147,9 +167,6 @@ export class AlertEvaluator {
         continue;
       }
       const step = this.states.step({ rule: rule.name, severity: rule.severity, forMs: rule.forMs, results }, now);
-      const eventOf = (t: Transition): Omit<AlertEvent, 'id'> => ({
-        timeMs: t.timeMs, rule: t.rule, labels: labelsKey(t.labels), severity: t.severity, state: t.state, value: t.value, activeSince: t.activeSince,
-      });
       const byKey = new Map(step.transitions.map((t) => [labelsKey(t.labels), t]));
       for (const a of step.changed) {
         const t = byKey.get(a.labels);
@@ -166,11 +183,11 @@ export class AlertEvaluator {
   }
 
   /** One log line per change, and a notification to the webhooks. */
-  private announce(rule: EffectiveRule, t: Transition): void {
+  private announce(rule: EffectiveRule, t: Transition, why = ''): void {
     const summary = renderTemplate(rule.summary, t.labels, t.value);
     const fields = { alert: t.rule, state: t.state, severity: t.severity, labels: t.labels, value: t.value, activeSince: new Date(t.activeSince).toISOString() };
     const level = t.state === 'firing' ? (t.severity === 'critical' ? 'error' : 'warn') : 'info';
-    this.log[level](fields, `alert ${t.rule} ${t.state}: ${summary}`);
+    this.log[level](fields, `alert ${t.rule} ${t.state}${why}: ${summary}`);
     const n: AlertNotification = {
       version: 1,
       source: 'tierfs',

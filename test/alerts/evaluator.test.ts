@@ -158,6 +158,8 @@ describe('the evaluator', () => {
 
     const third = make({ TierfsStripesAtRisk: { enabled: false } });
     expect(third.status().active.map((a) => a.rule)).toEqual(['TierfsBackendDown']);
+    // Its alert ended, as the history says: not left open for ever.
+    expect(store.recent(1)[0]).toMatchObject({ rule: 'TierfsStripesAtRisk', state: 'resolved' });
     expect(third.firingByRule().find((r) => r.rule === 'TierfsBackendDown')).toEqual({ rule: 'TierfsBackendDown', severity: 'critical', firing: 1 });
     values.set('tierfs_backend_up', [{ labels: { tier: 'cold', backend: 'a' }, value: 1 }]);
     now += MIN;
@@ -171,6 +173,21 @@ describe('the evaluator', () => {
     const recent = store.recent(100);
     expect(recent).toHaveLength(10);
     expect(recent[0]!.timeMs).toBe(now);
+  });
+
+  it('a rule turned off while its alert fires ends the alert: the webhooks hear it resolved, a pending one inactive', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    values.set('tierfs_stripes_at_risk', [{ labels: { tier: 'cold' }, value: 3 }]);
+    values.set('tierfs_backend_up', [{ labels: { tier: 'cold', backend: 'a' }, value: 0 }]);
+    const heard: string[] = [];
+    const sender = { send: (n: AlertNotification) => heard.push(`${n.alert}:${n.state}`), names: [] } as unknown as WebhookSender;
+    const evaluator = new AlertEvaluator({ source: reader, store: new AlertStore(catalog.db, 10), rules: effectiveRules({}), sender, mountpoint: '/m', now: () => now, log: quiet });
+    await evaluator.evaluate();
+    now += MIN;
+    expect(heard).toEqual(['TierfsBackendDown:pending', 'TierfsStripesAtRisk:firing']);
+    evaluator.setRules(effectiveRules({ TierfsStripesAtRisk: { enabled: false }, TierfsBackendDown: { enabled: false } }));
+    expect(heard.slice(2).sort()).toEqual(['TierfsBackendDown:inactive', 'TierfsStripesAtRisk:resolved']);
+    expect(evaluator.status().active).toEqual([]);
   });
 });
 
