@@ -149,6 +149,22 @@ function dataDirs(dataDir: string | undefined, tiers: TierConfig[]): string[] {
 
 const inMount = (d: string, mountpoint: string) => new DaemonError(`${d} is inside the mountpoint ${mountpoint}: tierfs would read its own mount`);
 
+/**
+ * A configuration that leaves out a tier the catalog still has files on would serve them
+ * as EIO (a tier renamed or removed in the file by mistake, or a drain that lost a race
+ * with a rule): refused, naming the tier and what it holds, until it is back or empty.
+ */
+function refuseTiersLeftOut(cfg: Config, catalog: Catalog): void {
+  const configured = new Set(cfg.tiers.map((t) => t.name));
+  const left = [...catalog.usageByTier()].filter(([tier, u]) => !configured.has(tier) && u.files > 0);
+  if (left.length === 0) return;
+  const what = left.map(([tier, u]) => `tier ${tier} holds ${u.files} file${u.files === 1 ? '' : 's'} (${u.bytes} bytes)`).join('; ');
+  throw new DaemonError(
+    `${what}, but the configuration has no such tier: put it back in the tierfs.yaml (a local tier whose disk is lost with an empty ` +
+      'directory as its volume: its files are then reported missing), or mount with it and empty it (tierfs tier drain NAME) before removing it',
+  );
+}
+
 /** Refuse layouts that would make the daemon read its own mount (a deadlock). Returns the mountpoint's real path. */
 function checkLayout(cfg: Config, mountpoint: string): string {
   const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
@@ -242,6 +258,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     const configText = opts.configText ?? (opts.configFile ? readFileSync(opts.configFile, 'utf8') : undefined);
     const atMount = configText === undefined ? undefined : configAtMount(versions, opts.configFile, configText);
     if (atMount?.repairedText !== undefined && opts.configFile) cfg = parseConfig(atMount.repairedText, opts.configFile, dirname(opts.configFile));
+    refuseTiersLeftOut(cfg, catalog);
     const metrics = new DaemonMetrics({ processMetrics: true });
     // The data path is metered only when something reads the numbers.
     const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;

@@ -2,7 +2,7 @@
 // which a configuration without the tier is no longer refused for the files it holds;
 // a drain that a rule or a pin would undo is refused up front.
 import { afterEach, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { adminJson, socketPathOf } from '../../src/admin/client.js';
@@ -53,3 +53,20 @@ it('drains every file off a tier; the tier can then leave the configuration', as
   expect(refusal).toMatchObject({ message: expect.stringContaining('removing tier warm needs a remount') });
   expect((refusal as Error).message).not.toContain('holds');
 }, 180_000);
+
+it('a mount whose tierfs.yaml leaves out a tier that holds files is refused, naming it; with the tier back it mounts', async () => {
+  t = await new TierfsMount().start();
+  await fs.writeFile(join(t.mnt, 'kept.bin'), content('kept.bin'));
+  await adminJson(socketPathOf(t.dataDir), 'POST', '/v1/move', { paths: ['kept.bin'], to: 'warm', wait: true });
+  await t.stop();
+  const original = readFileSync(t.configFile, 'utf8');
+  writeFileSync(t.configFile, original.replace(/ {2}- name: warm\n.*\n.*\n/, ''));
+  const refused = await t.start().then(
+    () => 'mounted',
+    (err: Error) => err.message,
+  );
+  expect(refused).toMatch(/tier warm holds 1 file \(\d+ bytes\), but the configuration has no such tier: put it back/);
+  writeFileSync(t.configFile, original);
+  await t.start();
+  expect((await fs.readFile(join(t.mnt, 'kept.bin'))).equals(content('kept.bin'))).toBe(true);
+}, 120_000);
