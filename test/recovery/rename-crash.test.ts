@@ -32,6 +32,22 @@ async function restartClean(m: TierfsMount): Promise<void> {
   expect(status.conflicts, JSON.stringify(status.conflicts)).toEqual([]);
 }
 
+/**
+ * A directory d with a file on hot and one on warm, renamed to e by a daemon that dies
+ * after the backing renames; warm's is then undone, as if it had died between the two
+ * volumes. Returns the files (under d) and their bytes.
+ */
+async function renameSplitAcrossVolumes(m: TierfsMount): Promise<Record<string, Buffer>> {
+  const files = { 'd/on-hot': randomBytes(10_000), 'd/sub/on-warm': randomBytes(20_000) };
+  await fs.mkdir(join(m.mnt, 'd', 'sub'), { recursive: true });
+  for (const [p, data] of Object.entries(files)) await fs.writeFile(join(m.mnt, p), data);
+  const moved = await m.cli(['move', join(m.mnt, 'd', 'sub', 'on-warm'), '--to', 'warm']);
+  expect(moved.code, moved.stderr).toBe(0);
+  await renameAndCrash(m, 'd', 'e');
+  renameSync(join(m.warm, 'e'), join(m.warm, 'd'));
+  return files;
+}
+
 it('finishes a file rename into another directory', { timeout: 120_000 }, async () => {
   t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing' });
   const data = randomBytes(100_000);
@@ -63,14 +79,7 @@ it('finishes a rename over another file: the replaced file is gone, its name hol
 
 it('finishes a directory rename that reached one volume and not the other', { timeout: 120_000 }, async () => {
   t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing' });
-  const files = { 'd/on-hot': randomBytes(10_000), 'd/sub/on-warm': randomBytes(20_000) };
-  await fs.mkdir(join(t.mnt, 'd', 'sub'), { recursive: true });
-  for (const [p, data] of Object.entries(files)) await fs.writeFile(join(t.mnt, p), data);
-  const moved = await t.cli(['move', join(t.mnt, 'd', 'sub', 'on-warm'), '--to', 'warm']);
-  expect(moved.code, moved.stderr).toBe(0);
-  await renameAndCrash(t, 'd', 'e');
-  // As if the daemon had died between the two volumes: warm's backing not renamed yet.
-  renameSync(join(t.warm, 'e'), join(t.warm, 'd'));
+  const files = await renameSplitAcrossVolumes(t);
 
   await restartClean(t);
   expect(await fs.readdir(t.mnt)).toEqual(['e']);
@@ -298,13 +307,7 @@ it('a power cut within a directory rename spread over volumes: the rename is fin
   const snapshots = mkdtempSync(join(tmpdir(), 'tierfs-rename-durable-'));
   try {
     t = await new TierfsMount().start({ TIERFS_TEST_CRASH_AT: 'renamed-backing', TIERFS_TEST_DURABLE_SNAPSHOTS: snapshots });
-    const files = { 'd/on-hot': randomBytes(10_000), 'd/sub/on-warm': randomBytes(20_000) };
-    await fs.mkdir(join(t.mnt, 'd', 'sub'), { recursive: true });
-    for (const [p, data] of Object.entries(files)) await fs.writeFile(join(t.mnt, p), data);
-    const moved = await t.cli(['move', join(t.mnt, 'd', 'sub', 'on-warm'), '--to', 'warm']);
-    expect(moved.code, moved.stderr).toBe(0);
-    await renameAndCrash(t, 'd', 'e');
-    renameSync(join(t.warm, 'e'), join(t.warm, 'd')); // warm's backing not renamed yet
+    const files = await renameSplitAcrossVolumes(t);
     const last = readdirSync(snapshots)
       .filter((f) => /^durable-\d+\.db$/.test(f))
       .sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]))
