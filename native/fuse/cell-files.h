@@ -58,7 +58,8 @@ class CellFile {
   // checkedIno, checkedAt: the inode and ctime with which the file was found good
   // ({-1, -1}: not known), then every block of it, or (ofBlocks: a file of blocks) those
   // flagged in checkedBlocks. Both must match: a file made again under the path within
-  // one tick of a coarse clock has the ctime, never the inode.
+  // one tick of a coarse clock has the ctime, and seldom the inode too (a filesystem may
+  // give a freed number to the next file it makes).
   CellFile(uint64_t offset, uint64_t length, std::string path, uint32_t blockSize, std::vector<uint32_t> crcs,
            ino_t checkedIno, struct timespec checkedAt, std::vector<bool> checkedBlocks, bool ofBlocks);
   ~CellFile();

@@ -86,11 +86,15 @@ class WebhookQueue {
     return identityOf(this.hook);
   }
 
-  /** Takes what `old` (the same webhook's earlier settings) had not delivered, to send first. */
+  /**
+   * Takes what `old` (the same webhook's earlier settings) had not delivered and the new
+   * settings still ask for, to send first. One whose request was under way may arrive
+   * twice (delivery is at least once, as with any webhook that times out and is retried).
+   */
   takeOver(old: WebhookQueue): void {
     old.closed = true;
     old.wake?.();
-    for (const n of old.queue.splice(0).reverse()) this.queue.unshift(n);
+    for (const n of old.queue.splice(0).reverse()) if (this.wants(n)) this.queue.unshift(n);
     while (this.queue.length > this.opts.queueLimit) this.drop();
     if (this.queue.length > 0) this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
@@ -103,10 +107,13 @@ class WebhookQueue {
     }
   }
 
+  /** A webhook that hears of pending alerts also hears when one ends without firing (inactive). */
+  private wants(n: AlertNotification): boolean {
+    return this.hook.send.includes(n.state === 'inactive' ? 'pending' : n.state);
+  }
+
   push(n: AlertNotification): void {
-    // A webhook that hears of pending alerts also hears when one ends without firing (inactive).
-    const kind = n.state === 'inactive' ? 'pending' : n.state;
-    if (this.closed || !this.hook.send.includes(kind)) return;
+    if (this.closed || !this.wants(n)) return;
     if (this.queue.length >= this.opts.queueLimit) this.drop();
     this.queue.push(n);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));

@@ -1146,14 +1146,16 @@ export class Catalog {
    * lacks those first) and `n` others at random.
    */
   layoutsToCheck(tier: string, n: number): string[] {
-    const rows = this.db
+    // Numbers first, the layouts (a large file's is long) of those alone. Copies known
+    // lost (missing) would refuse any connection.
+    const inos = this.db
       .prepare(
-        `SELECT layout FROM (SELECT layout FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 ORDER BY tier_since_ms DESC LIMIT @n)
-         UNION SELECT layout FROM (SELECT layout FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 ORDER BY random() LIMIT @n)`,
+        `SELECT ino FROM (SELECT ino FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 AND state = 'ok' ORDER BY tier_since_ms DESC LIMIT @n)
+         UNION SELECT ino FROM (SELECT ino FROM inodes WHERE tier = @tier AND layout IS NOT NULL AND nlink > 0 AND state = 'ok' ORDER BY random() LIMIT @n)`,
       )
       .pluck()
-      .all({ tier, n }) as string[];
-    return rows;
+      .all({ tier, n }) as number[];
+    return inos.flatMap((ino) => this.getInode(ino)?.layout ?? []);
   }
 
   usageByTier(): Map<string, { files: number; bytes: number }> {

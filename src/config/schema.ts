@@ -131,7 +131,7 @@ export const configSchema = z
           ),
         disk: bytes()
           .default(4 * 2 ** 30)
-          .describe('recall cache on disk under dataDir/cache, per object tier: whole cells, fetched straight into their files and read from them (through the page cache); survives restarts. It holds less while its filesystem is short: it leaves 5% of it free (at most 1 GiB), for the catalog beside it'),
+          .describe('recall cache on disk under dataDir/cache, per object tier: whole cells, fetched straight into their files and read from them (through the page cache); survives restarts. It takes no new cells while its filesystem is short: it leaves 5% of it free (at most 1 GiB), for the catalog beside it'),
       })
       .prefault({})
       .describe('decoded cells of cold files, kept so repeated reads do not fetch again'),

@@ -50,8 +50,10 @@ export async function syncManifests({ catalog, tiers, holdCopy }: ManifestSyncDe
     catalog.group.commit();
     const i = catalog.getInode(ino);
     const path = i && i.nlink > 0 ? (i.dataPath ?? catalog.pathOf(ino)) : undefined;
-    if (!i?.layout || path === undefined) {
-      catalog.manifestUpdateDone(ino, seq); // gone, or no longer cold: its next copy writes a new manifest
+    // Gone, no longer cold (its next copy writes a new manifest), or its copy known lost
+    // (missing: a rebuild or a restored catalog found its objects gone): nothing to rewrite.
+    if (!i?.layout || path === undefined || i.state === 'missing') {
+      catalog.manifestUpdateDone(ino, seq);
       continue;
     }
     const layout = JSON.parse(i.layout) as ObjectLayout;

@@ -380,9 +380,10 @@ export class Vfs {
    * The first local tier with room under its high watermark, and a volume on it; when
    * every one is above it, the first with space left (pressure demotion makes room).
    */
+  /** refused: volumes a new file was just refused on (placeNewFile) */
   place(size = 0, refused: ReadonlySet<string> = new Set()): { tier: LocalTier; volume: string } {
     const usage = this.catalog.usageByTier();
-    const tiers = this.tiers.filter((t) => !refused.has(t.name));
+    const tiers = this.tiers.filter((t) => t.volumes.some((v) => !refused.has(v)));
     const at = admit(tiers.map((t) => ({ ...t.usage(usage.get(t.name)?.bytes ?? 0), high: t.config.watermarks.high })), size);
     if (!at) throw new FsError('ENOSPC', 'every local tier is full');
     const tier = tiers[at.index]!;
@@ -390,14 +391,14 @@ export class Vfs {
       this.warnedAboveHigh = Date.now();
       log.warn({ tier: tier.name }, 'every local tier is above its high watermark: new files go where there is space while pressure demotion makes room');
     }
-    return { tier, volume: tier.pickVolume() };
+    return { tier, volume: tier.pickVolume(refused) };
   }
   private warnedAboveHigh = 0;
 
   /**
-   * Makes a new file where place() says, and where that tier's volume refuses it for want
-   * of space (out of inodes, or filled since its free space was looked at), on the next
-   * tier that has room: a full tier falls back to the next one.
+   * Makes a new file where place() says, and where that volume refuses it for want of
+   * space (out of inodes, filled since its free space was looked at, a quota), on another
+   * volume of the tier or the next tier that has room: a full tier falls back to the next one.
    */
   private placeNewFile(make: (tier: LocalTier, volume: string) => number): { tier: LocalTier; volume: string; fd: number } {
     const refused = new Set<string>();
@@ -406,10 +407,11 @@ export class Vfs {
       try {
         return { tier, volume, fd: make(tier, volume) };
       } catch (err) {
-        if (errCode(err) !== 'ENOSPC') throw err;
-        log.warn({ tier: tier.name, volume }, 'a new file found no space on its volume (out of inodes, or filled meanwhile): trying the next tier');
+        const code = errCode(err);
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+        log.warn({ tier: tier.name, volume, code }, 'a new file found no space on its volume (out of inodes, filled meanwhile, or a quota): trying elsewhere');
         tier.forgetVolumeUsage();
-        refused.add(tier.name);
+        refused.add(volume);
       }
     }
   }

@@ -93,14 +93,14 @@ it("a backend's new root is taken once it holds the tier's objects; an empty or 
   const empty = dir();
   const refusedEmpty = await apply(t, base.replaceAll(`${cold}/a`, empty));
   expect(refusedEmpty.code, refusedEmpty.stdout + t.output.slice(-3000)).not.toBe(0);
-  expect(refusedEmpty.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s0\/c0, which the tier holds on this backend/);
+  expect(refusedEmpty.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s\d+\/c\d+, which the tier holds on this backend/);
   // Two backends' places swapped: each holds objects of the tier (and the same manifests),
   // but not the cells that are this backend's.
   const swapped = base.replaceAll(`${cold}/a`, '@A@').replaceAll(`${cold}/b`, `${cold}/a`).replaceAll('@A@', `${cold}/b`);
   const refusedSwap = await apply(t, swapped);
   expect(refusedSwap.code).not.toBe(0);
-  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s0\/c0,/);
-  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[1\] \(b\): the new connection was not taken: cannot find \S+\/s0\/c1,/);
+  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[0\] \(a\): the new connection was not taken: cannot find \S+\/s\d+\/c\d+,/);
+  expect(refusedSwap.stderr).toMatch(/tiers\.cold\.backends\[1\] \(b\): the new connection was not taken: cannot find \S+\/s\d+\/c\d+,/);
   expect(await fs.readFile(join(t.mnt, 'f'))).toEqual(data);
   // A copy of the store taken before the latest move: that file's objects are not in it.
   const early = join(dir(), 'cold');

@@ -326,13 +326,14 @@ export class LocalTier {
     return u.capacityBytes > 0 && u.usedBytes + size <= u.capacityBytes && u.fitBytes > size;
   }
 
-  /** The volume with the most free space (mergerfs's "mfs") that has inodes left, for a new file. */
-  pickVolume(): string {
-    if (this.volumes.length === 1) return this.volumes[0]!;
-    let best = this.volumes[0]!;
+  /** The volume with the most free space (mergerfs's "mfs") that has inodes left, for a new file; none of `refused` if it can. */
+  pickVolume(refused: ReadonlySet<string> = new Set()): string {
+    const open = this.volumes.filter((v) => !refused.has(v));
+    if (open.length <= 1) return open[0] ?? this.volumes[0]!;
+    let best = open[0]!;
     let bestFree = -1;
     for (const v of this.volumeUsage()) {
-      if (takesFiles(v) && v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
+      if (!refused.has(v.path) && takesFiles(v) && v.freeBytes > bestFree) [best, bestFree] = [v.path, v.freeBytes];
     }
     return best;
   }

@@ -26,7 +26,7 @@
 // in the budget by the blocks written, and goes when the whole cell is stored.
 //
 // The budget is an upper bound: the cache also leaves part of its filesystem free
-// (room()). It lives in the data directory, beside the catalog, whose commits stop the
+// (mayTake). It lives in the data directory, beside the catalog, whose commits stop the
 // daemon when the disk is full, and often beside local tiers: a cache that took the
 // last free bytes would turn recalls into a mount that stops.
 import { randomBytes } from 'node:crypto';
@@ -43,7 +43,7 @@ const BLOCKS_MARK = '.blocks';
 const STORE_BATCH = 512 * 1024;
 /** Entry files kept open for ranged reads, most recently read last. */
 const OPEN_FILES = 128;
-/** What the cache leaves free on its filesystem: 5% of it, at most 1 GiB (room()). */
+/** What the cache leaves free on its filesystem: 5% of it, at most 1 GiB (mayTake). */
 const KEEP_FREE_SHARE = 0.05;
 const KEEP_FREE_MAX = 1024 ** 3;
 /** How long a look at the filesystem's free space stands for (a statfs per write costs more than it tells). */
@@ -95,30 +95,31 @@ export class DiskCache {
   private shortOfSpace = false;
 
   /**
-   * The bytes the cache may hold now: its budget, or less while its filesystem is short —
-   * what it held at the last look plus what was free then beyond the share it leaves.
+   * Whether a new entry of `size` bytes may be written: within the budget, and leaving the
+   * filesystem its free share (what was free at the last look, less what the cache has
+   * written since). Entries held are not evicted for it — one evicted while open frees
+   * nothing, and evicting on for that would empty the cache: the cache stops growing.
    */
-  room(): number {
+  mayTake(size: number): boolean {
+    if (size > this.budgetBytes) return false;
     const now = Date.now();
     if (now - this.freeSpace.atMs > FREE_SPACE_TTL_MS) {
       try {
         const fsStat = statfsSync(this.dir);
-        const size = fsStat.blocks * fsStat.bsize;
-        this.freeSpace = { atMs: now, bytesThen: this.bytes, free: fsStat.bavail * fsStat.bsize, keep: Math.min(KEEP_FREE_MAX, size * KEEP_FREE_SHARE) };
+        const total = fsStat.blocks * fsStat.bsize;
+        this.freeSpace = { atMs: now, bytesThen: this.bytes, free: fsStat.bavail * fsStat.bsize, keep: Math.min(KEEP_FREE_MAX, total * KEEP_FREE_SHARE) };
       } catch {
-        this.freeSpace = { ...this.freeSpace, atMs: now }; // the directory went: the budget alone
-        return this.budgetBytes;
+        this.freeSpace = { ...this.freeSpace, atMs: now, free: Infinity }; // the directory went: the budget alone
       }
     }
     const { bytesThen, free, keep } = this.freeSpace;
-    const room = Math.max(0, Math.min(this.budgetBytes, bytesThen + free - keep));
-    const short = room < this.budgetBytes;
-    if (short !== this.shortOfSpace) {
-      this.shortOfSpace = short;
-      if (short) log.warn({ dir: this.dir, budget: this.budgetBytes, room, free }, 'the disk cache holds less than its budget: its filesystem is short of space (it leaves 5% free, at most 1 GiB)');
-      else log.info({ dir: this.dir, budget: this.budgetBytes }, 'the disk cache has room for its whole budget again');
+    const fits = size <= free - Math.max(0, this.bytes - bytesThen) - keep;
+    if (fits === this.shortOfSpace) {
+      this.shortOfSpace = !fits;
+      if (!fits) log.warn({ dir: this.dir, budget: this.budgetBytes, held: this.bytes, free }, 'the disk cache takes no more for now: its filesystem is short of space (it leaves 5% free, at most 1 GiB)');
+      else log.info({ dir: this.dir, held: this.bytes }, 'the disk cache takes new entries again');
     }
-    return room;
+    return fits;
   }
 
   /** A new byte budget (a configuration applied while mounted); a smaller one evicts the least recent at once. */
@@ -238,7 +239,7 @@ export class DiskCache {
 
   /** Stores an entry (in the background; see idle()). Entries larger than the whole budget are not kept. */
   put(name: string, data: Uint8Array): void {
-    if (data.length > this.room() || this.index.has(name)) return;
+    if (this.index.has(name) || !this.mayTake(data.length)) return;
     // Counted at once, so the budget holds even while writes are under way.
     this.index.set(name, data.length);
     this.delete(name + BLOCKS_MARK);
@@ -269,7 +270,7 @@ export class DiskCache {
    * sparse file of the entry's `size`), at `offset` (in the background; see idle()).
    */
   addBlocks(name: string, size: number, offset: number, data: Uint8Array): void {
-    if (this.index.has(name) || this.storing.has(name) || data.length > this.room()) return;
+    if (this.index.has(name) || this.storing.has(name) || !this.mayTake(data.length)) return;
     const blocks = name + BLOCKS_MARK;
     const path = join(this.dir, blocks);
     // Counted at once as if all of data were new, then as what the file holds once written
@@ -331,7 +332,7 @@ export class DiskCache {
    * Stores an entry from its bytes as they come, and resolves once it is in place. The
    * chunks are written to a temporary file, renamed when the iterable ends; if it throws
    * (the caller's checks of what arrived failed) or a write fails, nothing is kept and the
-   * error is passed on. The caller makes sure `size` fits (room()).
+   * error is passed on. The caller makes sure it may (mayTake).
    */
   async store(name: string, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const path = join(this.dir, name);
@@ -477,9 +478,8 @@ export class DiskCache {
   }
 
   private evict(): void {
-    const room = this.room();
     for (const name of this.index.keys()) {
-      if (this.bytes <= room) break;
+      if (this.bytes <= this.budget) break;
       this.remove(name);
     }
   }

@@ -317,7 +317,7 @@ export class StripeReader {
     const disk = this.cache.disk;
     if (!disk || layout.kind === 'single') return false;
     const ref = cellRef(layout, stripe, cell);
-    return ref.length <= disk.room() && cellBlockCrc(ref, layout.blockSize, 0) !== undefined;
+    return disk.mayTake(ref.length) && cellBlockCrc(ref, layout.blockSize, 0) !== undefined;
   }
 
   /**
