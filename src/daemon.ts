@@ -509,7 +509,7 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
         applyLive,
         crashAfterRecord: process.env.TIERFS_TEST_CRASH_AFTER_CONFIG_RECORD === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       });
-    // Configuration only on the socket, not on the metrics listener: the YAML may hold credentials.
+    // Configuration on the socket, and on the listener only behind the dashboard's admin credential: the YAML may hold credentials.
     const drain = drainRoutes({ catalog, tiers, tierConfigs: cfg.tiers, policy: cfg.policy, background });
     const actions = dashboardActionRoutes({ background, configFile: opts.configFile });
     const login: Routes = { 'POST /v1/dashboard/login': (_url, body) => http!.login(body.link === true) };

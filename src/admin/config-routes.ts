@@ -1,6 +1,7 @@
 // The admin socket's configuration endpoints (tierfs config apply|rollback|history|
-// show|diff). Only on the unix socket, never on the metrics listener: the YAML may
-// hold a backend's credentials.
+// show|diff). The metrics listener serves them only to the dashboard, behind its admin
+// credential (the token or a login; never the scrape token): the YAML may hold a
+// backend's credentials.
 import type { Caller, ConfigManager } from '../config/manager.js';
 import type { Routes } from './server.js';
 
