@@ -8,7 +8,10 @@ import type { AlertsConfig } from '../config/alerts.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { AlertEvaluator } from './evaluator.js';
 import { effectiveRules } from './rules.js';
-import { WebhookSender } from './webhooks.js';
+import { WebhookSender, type AlertNotification } from './webhooks.js';
+import { moduleLogger } from '../log.js';
+
+const log = moduleLogger('alerts');
 import { historySeed } from './seed.js';
 import { MetricsHistoryStore } from '../catalog/metrics.js';
 
@@ -17,7 +20,7 @@ export interface Alerting {
   task: BackgroundTask;
   /** the alerts section of a configuration applied while mounted (all of it but enabled) */
   apply(cfg: AlertsConfig): void;
-  /** lets queued notifications go out for a moment, then stops */
+  /** lets queued notifications go out for a moment, then stops; what is left is kept for the next mount */
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
     notifications: registry.counter('tierfs_alert_notifications_total'),
   });
   const store = new AlertStore(deps.db, cfg.keepHistory);
+  // What the last stop left unsent goes out first.
+  sender.resend(store.takeUnsent<AlertNotification>());
   const evaluator = new AlertEvaluator({
     source: registry,
     store,
@@ -50,5 +55,11 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
     every.intervalMs = next.interval;
     task.kick(); // evaluate under the new rules now, not at the end of the old interval
   };
-  return { evaluator, task, apply, close: () => sender.close() };
+  const close = async () => {
+    const left = await sender.close();
+    if (left.length === 0) return;
+    store.keepUnsent(left);
+    log.info({ notifications: left.length }, 'alert notifications not sent yet are kept for the next mount');
+  };
+  return { evaluator, task, apply, close };
 }

@@ -4,9 +4,10 @@
 // the mount never waits. A failed request is retried with exponential back-off; after
 // MAX_ATTEMPTS the notification is given up. Failures are counted (metrics) and logged
 // once per episode (the first failure, then the recovery), not once per attempt; every
-// notification not delivered — given up, dropped from a full queue, left at stop — is
-// counted and logged as such. A webhook whose settings change (a header fixed) keeps
-// what it had not delivered, sent with the new settings.
+// notification not delivered — given up, dropped from a full queue — is counted and
+// logged as such; what a stop leaves is kept in the catalog for the next mount to send
+// (close, resend). A webhook whose settings change (a header fixed) keeps what it had not
+// delivered, sent with the new settings.
 import { hostname } from 'node:os';
 import type { Counter } from 'prom-client';
 import type { WebhookConfig } from '../config/alerts.js';
@@ -174,12 +175,16 @@ class WebhookQueue {
     });
   }
 
-  /** Waits up to graceMs for what is queued, then gives the rest up, and says so. */
-  async close(graceMs: number, why: string): Promise<void> {
+  /** Waits up to graceMs for what is queued, then takes no more; returns what is left unsent. */
+  async close(graceMs: number): Promise<AlertNotification[]> {
     if (this.draining) await Promise.race([this.draining, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.closed = true;
     this.wake?.();
-    const left = this.queue.splice(0);
+    return this.queue.splice(0);
+  }
+
+  /** Notifications that will never be sent (their webhook is gone): counted, and said. */
+  abandon(left: readonly AlertNotification[], why: string): void {
     if (left.length === 0) return;
     this.metrics.notifications.inc({ webhook: this.name, result: 'abandoned' }, left.length);
     log.warn({ webhook: this.name, notifications: left.length, first: `${left[0]!.alert} ${left[0]!.state}` }, `alert notifications not delivered: ${why}`);
@@ -220,7 +225,19 @@ export class WebhookSender {
     for (const q of old.values()) {
       const successor = fresh.find((n) => n.identity === q.identity);
       if (successor) successor.takeOver(q);
-      else void q.close(this.opts.maxDelayMs, 'the webhook was removed from the configuration');
+      else void q.close(this.opts.maxDelayMs).then((left) => q.abandon(left, 'the webhook was removed from the configuration'));
+    }
+  }
+
+  /**
+   * Queues what a stop left unsent (close), for the webhook it was for (its name, else
+   * its URL) if it is still configured and still asks for it; the rest is counted and said.
+   */
+  resend(unsent: readonly { webhook: string; notification: AlertNotification }[]): void {
+    for (const { webhook, notification } of unsent) {
+      const q = this.queues.find((x) => x.identity === webhook);
+      if (q) q.push(notification);
+      else log.warn({ webhook, alert: notification.alert, state: notification.state }, 'an alert notification left unsent at the last stop is not sent: its webhook is no longer configured');
     }
   }
 
@@ -233,8 +250,10 @@ export class WebhookSender {
     for (const q of this.queues) q.push(n);
   }
 
-  async close(graceMs = 2000): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close(graceMs, 'the daemon stopped before they were sent')));
+  /** Lets what is queued go out for up to graceMs; returns what is left, by webhook, for the next mount (resend). */
+  async close(graceMs = 2000): Promise<{ webhook: string; notification: AlertNotification }[]> {
+    const left = await Promise.all(this.queues.map(async (q) => (await q.close(graceMs)).map((notification) => ({ webhook: q.identity, notification }))));
+    return left.flat();
   }
 }
 

@@ -56,7 +56,26 @@ export class AlertStore {
          FROM alert_events ORDER BY id DESC LIMIT ?`,
       ),
       removeRule: db.prepare('DELETE FROM alerts WHERE rule = ?'),
+      keepUnsent: db.prepare('INSERT INTO webhook_backlog (webhook, notification) VALUES (?, ?)'),
+      unsent: db.prepare('SELECT webhook, notification FROM webhook_backlog ORDER BY id'),
+      clearUnsent: db.prepare('DELETE FROM webhook_backlog'),
     };
+  }
+
+  /** Notifications a stop left unsent (WebhookSender.close), for the next mount to send. */
+  keepUnsent(left: readonly { webhook: string; notification: unknown }[]): void {
+    this.db.transaction(() => {
+      for (const l of left) this.s.keepUnsent.run(l.webhook, JSON.stringify(l.notification));
+    })();
+  }
+
+  /** What the last stop left unsent, oldest first; taken (the rows go). */
+  takeUnsent<T>(): { webhook: string; notification: T }[] {
+    return this.db.transaction(() => {
+      const rows = this.s.unsent.all() as { webhook: string; notification: string }[];
+      this.s.clearUnsent.run();
+      return rows.map((r) => ({ webhook: r.webhook, notification: JSON.parse(r.notification) as T }));
+    })();
   }
 
   /** The alerts pending or firing, as last saved. */

@@ -433,4 +433,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE renames ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE renames ADD COLUMN exchanged TEXT;
   `,
+  // 23: alert notifications a stop left unsent, by the webhook they were for (its name, else
+  // its URL), to be sent by the next mount (src/alerts/webhooks.ts).
+  `
+  CREATE TABLE webhook_backlog (id INTEGER PRIMARY KEY, webhook TEXT NOT NULL, notification TEXT NOT NULL);
+  `,
 ];

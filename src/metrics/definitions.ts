@@ -405,7 +405,7 @@ export const METRICS = [
   },
   {
     name: 'tierfs_alert_notifications_total', type: 'counter', unit: 'notifications', group: 'alerts', labels: ['webhook', 'result'],
-    help: 'Alert changes sent to webhooks, by result: sent, gave_up (every attempt failed), dropped (its queue was full), abandoned (the daemon stopped, or the webhook was removed, before they were sent)',
+    help: 'Alert changes sent to webhooks, by result: sent, gave_up (every attempt failed), dropped (its queue was full), abandoned (the webhook was removed from the configuration before they were sent)',
     healthy: 'result="sent" only.',
   },
   {

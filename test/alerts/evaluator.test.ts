@@ -329,6 +329,33 @@ describe('the webhook sender', () => {
     }
   });
 
+  it('what a stop leaves unsent is kept in the catalog and sent by the next mount, in order', async () => {
+    const m = counters();
+    const hang = createServer(() => undefined);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const dir = tempDir('tierfs-webhook-backlog-');
+    const catalog = new Catalog(join(dir.path, 'catalog.db'));
+    try {
+      const store = new AlertStore(catalog.db, 10);
+      const down = new WebhookSender([{ name: 'pager', url: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/`, send: ['firing', 'resolved'], headers: {}, timeout: 60_000 }], m);
+      down.send(note('A'));
+      down.send(note('B', 'resolved'));
+      store.keepUnsent(await down.close(10));
+      // The next mount: the receiver back at another address, under the same name.
+      const up = new WebhookSender([{ name: 'pager', url, send: ['firing', 'resolved'], headers: {}, timeout: 2000 }], m);
+      up.resend(store.takeUnsent<AlertNotification>());
+      for (const end = Date.now() + 5000; got.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      expect(got.map((n) => `${n.alert}:${n.state}`)).toEqual(['A:firing', 'B:resolved']);
+      expect(store.takeUnsent()).toEqual([]); // taken once
+      await up.close();
+    } finally {
+      catalog.close();
+      dir.remove();
+      hang.closeAllConnections();
+      await new Promise<void>((r) => hang.close(() => r()));
+    }
+  });
+
   it('keeps a bounded queue per webhook: the oldest are dropped while the receiver holds one request', async () => {
     const m = counters();
     const hang = createServer(() => undefined);
@@ -339,9 +366,9 @@ describe('the webhook sender', () => {
     for (let i = 0; i < 10; i++) sender.send(note(`A${i}`));
     expect(Date.now() - started).toBeLessThan(500); // sending never waits (for the receiver: 60 s)
     expect(await value(m.notifications, { webhook: new URL(hook.url).host, result: 'dropped' })).toBe(7);
-    await sender.close(10);
-    // The three left at the stop are counted (and logged), not lost without a word.
-    expect(await value(m.notifications, { webhook: new URL(hook.url).host, result: 'abandoned' })).toBe(3);
+    // The three left at the stop are handed back, to be kept for the next mount.
+    const left = await sender.close(10);
+    expect(left.map((l) => [l.webhook, l.notification.alert])).toEqual([[hook.url, 'A7'], [hook.url, 'A8'], [hook.url, 'A9']]);
     hang.closeAllConnections();
     await new Promise<void>((r) => hang.close(() => r()));
   });
