@@ -161,7 +161,8 @@ function refuseTiersLeftOut(cfg: Config, catalog: Catalog): void {
   const what = left.map(([tier, u]) => `tier ${tier} holds ${u.files} file${u.files === 1 ? '' : 's'} (${u.bytes} bytes)`).join('; ');
   throw new DaemonError(
     `${what}, but the configuration has no such tier: put it back in the tierfs.yaml (a local tier whose disk is lost with an empty ` +
-      'directory as its volume: its files are then reported missing), or mount with it and empty it (tierfs tier drain NAME) before removing it',
+      'directory as its volume: its files are then reported missing), or mount with it and empty it (tierfs tier drain NAME; files ' +
+      'reported missing, which cannot move, are removed with rm) before removing it',
   );
 }
 
@@ -256,9 +257,10 @@ export async function startDaemon(cfg: Config, mountpointArg: string, opts: { co
     // The configuration the mount runs is a version; a crash while one was applied is finished here.
     const versions = new ConfigVersions(catalog.db, cfg.catalog.configVersions, () => catalog.group.commit());
     const configText = opts.configText ?? (opts.configFile ? readFileSync(opts.configFile, 'utf8') : undefined);
+    // (Before the file is recorded as a version: a refused one is not.)
+    refuseTiersLeftOut(cfg, catalog);
     const atMount = configText === undefined ? undefined : configAtMount(versions, opts.configFile, configText);
     if (atMount?.repairedText !== undefined && opts.configFile) cfg = parseConfig(atMount.repairedText, opts.configFile, dirname(opts.configFile));
-    refuseTiersLeftOut(cfg, catalog);
     const metrics = new DaemonMetrics({ processMetrics: true });
     // The data path is metered only when something reads the numbers.
     const observed = cfg.metrics.listen !== null || cfg.metrics.history.enabled;

@@ -58,8 +58,14 @@ export function startAlerting(cfg: AlertsConfig, deps: { db: Database.Database; 
   const close = async () => {
     const left = await sender.close();
     if (left.length === 0) return;
-    store.keepUnsent(left);
-    log.info({ notifications: left.length }, 'alert notifications not sent yet are kept for the next mount');
+    // Never a reason for the stop itself to fail (it unmounts after this): a catalog that
+    // cannot take them (its disk full: often why the daemon stops) loses them, and says so.
+    try {
+      store.keepUnsent(left);
+      log.info({ notifications: left.length }, 'alert notifications not sent yet are kept for the next mount');
+    } catch (err) {
+      log.error({ err, notifications: left.length }, 'alert notifications not sent yet are lost: the catalog could not keep them');
+    }
   };
   return { evaluator, task, apply, close };
 }

@@ -37,6 +37,8 @@ export interface AlertNotification {
 }
 
 export const MAX_ATTEMPTS = 8;
+/** A notification kept at a stop is sent by the next mount only this long after its change. */
+export const RESEND_WITHIN_MS = 24 * 3600_000;
 export const QUEUE_LIMIT = 1000;
 
 export interface WebhookMetrics {
@@ -231,13 +233,22 @@ export class WebhookSender {
 
   /**
    * Queues what a stop left unsent (close), for the webhook it was for (its name, else
-   * its URL) if it is still configured and still asks for it; the rest is counted and said.
+   * its URL) if it is still configured and still asks for it, and if it is less than a
+   * day old (a backlog kept while alerting was off would page someone for the past);
+   * the rest is said.
    */
-  resend(unsent: readonly { webhook: string; notification: AlertNotification }[]): void {
+  resend(unsent: readonly { webhook: string; notification: AlertNotification }[], nowMs = Date.now()): void {
     for (const { webhook, notification } of unsent) {
       const q = this.queues.find((x) => x.identity === webhook);
-      if (q) q.push(notification);
-      else log.warn({ webhook, alert: notification.alert, state: notification.state }, 'an alert notification left unsent at the last stop is not sent: its webhook is no longer configured');
+      const stale = nowMs - Date.parse(notification.time) > RESEND_WITHIN_MS;
+      if (q && !stale) {
+        q.push(notification);
+        continue;
+      }
+      // (Its name, or its URL's host: never the URL, which may hold a secret.)
+      const name = URL.canParse(webhook) ? new URL(webhook).host : webhook;
+      const why = stale ? 'it is more than a day old' : 'its webhook is no longer configured';
+      log.warn({ webhook: name, alert: notification.alert, state: notification.state, time: notification.time }, `an alert notification left unsent at the last stop is not sent: ${why}`);
     }
   }
 

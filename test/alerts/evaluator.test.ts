@@ -329,7 +329,7 @@ describe('the webhook sender', () => {
     }
   });
 
-  it('what a stop leaves unsent is kept in the catalog and sent by the next mount, in order', async () => {
+  it('what a stop leaves unsent is kept in the catalog and sent by the next mount, in order, unless a day old', async () => {
     const m = counters();
     const hang = createServer(() => undefined);
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
@@ -341,10 +341,13 @@ describe('the webhook sender', () => {
       down.send(note('A'));
       down.send(note('B', 'resolved'));
       store.keepUnsent(await down.close(10));
+      // One kept from a stop two days ago (alerting off since): the past pages nobody.
+      store.keepUnsent([{ webhook: 'pager', notification: { ...note('OLD'), time: new Date(Date.now() - 2 * 86_400_000).toISOString() } }]);
       // The next mount: the receiver back at another address, under the same name.
       const up = new WebhookSender([{ name: 'pager', url, send: ['firing', 'resolved'], headers: {}, timeout: 2000 }], m);
       up.resend(store.takeUnsent<AlertNotification>());
       for (const end = Date.now() + 5000; got.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 100));
       expect(got.map((n) => `${n.alert}:${n.state}`)).toEqual(['A:firing', 'B:resolved']);
       expect(store.takeUnsent()).toEqual([]); // taken once
       await up.close();
