@@ -99,7 +99,11 @@ class WebhookQueue {
     old.wake?.();
     for (const n of old.queue.splice(0).reverse()) if (this.wants(n)) this.queue.unshift(n);
     while (this.queue.length > this.opts.queueLimit) this.drop();
-    if (this.queue.length > 0) this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    if (this.queue.length > 0) this.startDraining();
+  }
+
+  private startDraining(): void {
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
   private drop(): void {
@@ -119,14 +123,14 @@ class WebhookQueue {
     if (this.closed || !this.wants(n)) return;
     if (this.queue.length >= this.opts.queueLimit) this.drop();
     this.queue.push(n);
-    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    this.startDraining();
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
       const n = this.queue[0]!;
       const sent = await this.deliver(n);
-      if (this.closed) break; // what is left is counted by close(), or went to a successor
+      if (this.closed) break; // what is left goes back from close(), or went to a successor
       this.queue.shift();
       this.metrics.notifications.inc({ webhook: this.name, result: sent ? 'sent' : 'gave_up' });
       if (sent) this.dropped = 0;

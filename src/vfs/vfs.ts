@@ -1405,21 +1405,38 @@ export class Vfs {
   private mirrorDirAttrs(ino: number, next: Inode, set: { mode?: number; uid?: number; gid?: number }): void {
     const path = this.catalog.pathOf(ino);
     if (!path) return;
+    const failed = (err: unknown, volume: string) => log.warn({ err, path, volume }, 'could not mirror attributes to a backing directory');
+    const opened = this.backingDirs(path, (err, volume) => {
+      if (err instanceof FsError) throw err;
+      if (errCode(err) !== 'ENOENT') failed(err, volume);
+    });
+    for (const { volume, fd } of opened) {
+      try {
+        if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, next.uid, next.gid);
+        if (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined) fs.fchmodSync(fd, next.mode & 0o7777);
+      } catch (err) {
+        failed(err, volume);
+      }
+    }
+  }
+
+  /**
+   * The backing directory of path on each volume where it opens, open while the loop's
+   * body runs (closed after). An open that fails goes to onOpenError, which skips the
+   * volume by returning or stops the loop by throwing.
+   */
+  private *backingDirs(path: string, onOpenError: (err: unknown, volume: string) => void): Generator<{ volume: string; fd: number }> {
     for (const tier of this.tiers) {
       for (const volume of tier.volumes) {
         let fd: number;
         try {
           fd = tier.openDir(volume, path);
         } catch (err) {
-          if (err instanceof FsError) throw err;
-          if (errCode(err) !== 'ENOENT') log.warn({ err, path, volume }, 'could not mirror attributes to a backing directory');
+          onOpenError(err, volume);
           continue;
         }
         try {
-          if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, next.uid, next.gid);
-          if (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined) fs.fchmodSync(fd, next.mode & 0o7777);
-        } catch (err) {
-          log.warn({ err, path, volume }, 'could not mirror attributes to a backing directory');
+          yield { volume, fd };
         } finally {
           fs.closeSync(fd);
         }
@@ -1605,22 +1622,10 @@ export class Vfs {
     await this.catalog.syncLog();
     const path = this.catalog.pathOf(ino);
     if (path === undefined) return; // removed while open: nothing of it left to sync
-    for (const tier of this.tiers) {
-      for (const volume of tier.volumes) {
-        let fd: number;
-        try {
-          fd = tier.openDir(volume, path);
-        } catch (err) {
-          if (errCode(err) === 'ENOENT') continue; // never made on this volume
-          throw err;
-        }
-        try {
-          await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-    }
+    const opened = this.backingDirs(path, (err) => {
+      if (errCode(err) !== 'ENOENT') throw err; // (ENOENT: never made on this volume)
+    });
+    for (const { fd } of opened) await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
   async fsync(fh: number, datasync: boolean): Promise<void> {

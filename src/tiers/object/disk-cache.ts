@@ -71,14 +71,14 @@ export class DiskCache {
   /** the last recency stamp given, in ms; each new one is later, so the order survives a restart */
   private lastStamp = 0;
   private readonly files = new Map<string, OpenFile>();
-  /** name → the file's ctime (ns) when it was written whole from checked bytes */
+  /** name → the file's inode and ctime when it was written whole from checked bytes */
   private readonly checked = new Map<string, CheckedAs>();
   /**
    * Files of blocks that exist with the entry's length (written once): only those are
    * given out. With the ranges this process wrote to each from checked bytes, and the
    * file's ctime after the last of those writes: while it is still that, nothing else wrote.
    */
-  private readonly blocksWritten = new Map<string, { ino: bigint; ctimeNs: bigint; ranges: [number, number][] }>();
+  private readonly blocksWritten = new Map<string, CheckedAs & { ranges: [number, number][] }>();
   /** entries being stored (store): true once dropped meanwhile, so that they are not kept */
   private readonly storing = new Map<string, boolean>();
 
@@ -323,7 +323,7 @@ export class DiskCache {
    * the ranges this process wrote to it from checked bytes by the ctime it has had since
    * (-1: none known, a file found at start).
    */
-  blocksOf(name: string): { path: string; ino: bigint; ctimeNs: bigint; ranges: readonly [number, number][] } | undefined {
+  blocksOf(name: string): (CheckedAs & { path: string; ranges: readonly [number, number][] }) | undefined {
     const written = this.blocksWritten.get(name + BLOCKS_MARK);
     return written && { path: join(this.dir, name + BLOCKS_MARK), ...written };
   }

@@ -317,7 +317,7 @@ export class StripeReader {
     const disk = this.cache.disk;
     if (!disk || layout.kind === 'single') return false;
     const ref = cellRef(layout, stripe, cell);
-    return disk.mayTake(ref.length) && cellBlockCrc(ref, layout.blockSize, 0) !== undefined;
+    return ref.length <= disk.budget && cellBlockCrc(ref, layout.blockSize, 0) !== undefined;
   }
 
   /**
@@ -342,12 +342,14 @@ export class StripeReader {
     return data;
   }
 
-  /** Fetches a data cell into its disk cache file, once at a time per cell; false if that failed. */
+  /** Fetches a data cell into its disk cache file, once at a time per cell; false if that failed, or the cache may not take it (mayTake). */
   private download(layout: ObjectLayout, stripe: number, cell: number, key: string): Promise<boolean> {
     const running = this.downloads.get(key);
     if (running) return running;
     if (this.cache.disk!.has(key)) return Promise.resolve(true);
     const ref = cellRef(layout, stripe, cell);
+    // A new file only while the cache's filesystem has room (what it holds is served still).
+    if (!this.cache.disk!.mayTake(ref.length)) return Promise.resolve(false);
     const fetch = this.cache
       .disk!.store(key, ref.length, streamCell(this.ctx, layout, stripe, cell))
       .then(() => {
