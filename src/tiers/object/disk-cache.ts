@@ -81,6 +81,8 @@ export class DiskCache {
   private readonly blocksWritten = new Map<string, CheckedAs & { ranges: [number, number][] }>();
   /** entries being stored (store): true once dropped meanwhile, so that they are not kept */
   private readonly storing = new Map<string, boolean>();
+  /** their sizes together: not counted in bytes until stored, and on their way to the disk */
+  private storingBytes = 0;
 
   private constructor(
     readonly dir: string,
@@ -97,7 +99,7 @@ export class DiskCache {
   /**
    * Whether a new entry of `size` bytes may be written: within the budget, and leaving the
    * filesystem its free share (what was free at the last look, less what the cache has
-   * written since). Entries held are not evicted for it — one evicted while open frees
+   * written since and what the stores under way will write). Entries held are not evicted for it — one evicted while open frees
    * nothing, and evicting on for that would empty the cache: the cache stops growing.
    */
   mayTake(size: number): boolean {
@@ -113,7 +115,7 @@ export class DiskCache {
       }
     }
     const { bytesThen, free, keep } = this.freeSpace;
-    const fits = size <= free - Math.max(0, this.bytes - bytesThen) - keep;
+    const fits = size <= free - Math.max(0, this.bytes - bytesThen) - this.storingBytes - keep;
     if (fits === this.shortOfSpace) {
       this.shortOfSpace = !fits;
       if (!fits) log.warn({ dir: this.dir, budget: this.budgetBytes, held: this.bytes, free }, 'the disk cache takes no more for now: its filesystem is short of space (it leaves 5% free, at most 1 GiB)');
@@ -338,6 +340,7 @@ export class DiskCache {
     const path = join(this.dir, name);
     const temp = `${path}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
     this.storing.set(name, false);
+    this.storingBytes += size;
     const work = (async () => {
       const file = await open(temp, 'wx');
       try {
@@ -374,6 +377,8 @@ export class DiskCache {
       this.storing.delete(name);
       await unlink(temp).catch(() => undefined);
       throw err;
+    } finally {
+      this.storingBytes -= size;
     }
     const dropped = this.storing.get(name) === true;
     this.storing.delete(name);
